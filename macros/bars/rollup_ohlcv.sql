@@ -1,0 +1,24 @@
+{#- Roll fine OHLCV bars up to coarser bars (SPEC §4).
+    relation: CTE/relation with bar_start, open, high, low, close, volume, the group
+      columns, sub_minutes (length of a fine bar) and target_minutes (length of the
+      coarse bar) and target_interval.
+    group_columns: list of series key columns (e.g. ['exchange', 'symbol']).
+    Output per series x target_interval x coarse bar_start: open = first open by time,
+    high = max, low = min, close = last close, volume = sum, n_sub_bars,
+    expected_sub_bars = target_minutes / sub_minutes, is_complete. -#}
+{% macro rollup_ohlcv(relation, group_columns) -%}
+    select
+        {% for col in group_columns %}{{ col }},
+        {% endfor -%}
+        target_interval as bar_interval,
+        {{ bar_bucket('bar_start', 'target_minutes') }} as bar_start,
+        arg_min(open, bar_start) as open,
+        max(high) as high,
+        min(low) as low,
+        arg_max(close, bar_start) as close,
+        sum(volume) as volume,
+        count(*) as n_sub_bars,
+        max(target_minutes) // max(sub_minutes) as expected_sub_bars
+    from {{ relation }}
+    group by {% for col in group_columns %}{{ col }}, {% endfor %}target_interval, {{ bar_bucket('bar_start', 'target_minutes') }}
+{%- endmacro %}

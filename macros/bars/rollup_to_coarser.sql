@@ -1,0 +1,42 @@
+{#- Roll every series up from its finest landed interval to each coarser rollup target
+    of seed bar_intervals (SPEC §4: "each coarser bar is rolled up from the finest
+    landed interval of that series").
+    bars: relation with the series columns, bar_interval, bar_start, open, high, low,
+      close, volume.
+    series_columns: list of columns identifying a series (without bar_interval).
+    Output: series columns, source_interval, bar_interval, bar_start, OHLCV,
+    n_sub_bars, expected_sub_bars, is_complete. -#}
+{% macro rollup_to_coarser(bars, series_columns) -%}
+{%- set keys = series_columns | join(', ') -%}
+with intervals as (
+    select bar_interval, interval_minutes, is_rollup_target from {{ ref('bar_intervals') }}
+),
+
+finest as (
+    select {{ keys }}, arg_min(i.bar_interval, i.interval_minutes) as source_interval,
+           min(i.interval_minutes) as sub_minutes
+    from (select distinct {{ keys }}, bar_interval from {{ bars }}) as s
+    join intervals as i using (bar_interval)
+    group by {{ keys }}
+),
+
+fine as (
+    select
+        {% for col in series_columns %}b.{{ col }}, {% endfor %}
+        f.source_interval, f.sub_minutes,
+        t.bar_interval as target_interval, t.interval_minutes as target_minutes,
+        b.bar_start, b.open, b.high, b.low, b.close, b.volume
+    from {{ bars }} as b
+    join finest as f
+        on {% for col in series_columns %}b.{{ col }} = f.{{ col }} and {% endfor %}b.bar_interval = f.source_interval
+    join intervals as t
+        on t.is_rollup_target and t.interval_minutes > f.sub_minutes
+),
+
+rolled as (
+    {{ rollup_ohlcv('fine', series_columns + ['source_interval']) }}
+)
+
+select *, n_sub_bars = expected_sub_bars as is_complete
+from rolled
+{%- endmacro %}

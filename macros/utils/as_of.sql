@@ -1,0 +1,15 @@
+{#- Point-in-time helpers (SPEC §1, §2). -#}
+
+{% macro as_of_timestamp() -%}
+    {%- if var('as_of', none) -%}cast('{{ var("as_of") }}' as timestamp){%- else -%}null{%- endif -%}
+{%- endmacro %}
+
+{% macro as_of_filter(ts_column) -%}
+    {%- if var('as_of', none) %} and {{ ts_column }} < {{ as_of_timestamp() }}{% endif -%}
+{%- endmacro %}
+
+{% macro ended_by_as_of(bar_start, interval_minutes) -%}
+    {%- if var('as_of', none) -%}
+    ({{ bar_start }} + to_minutes(cast({{ interval_minutes }} as bigint)) <= {{ as_of_timestamp() }})
+    {%- else -%}false{%- endif -%}
+{%- endmacro %}

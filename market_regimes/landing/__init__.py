@@ -1,0 +1,7 @@
+"""Landing: read landing-directory files, validate rows, keep a per-row ledger (SPEC §3)."""
+
+from .layouts import INTERVAL_MINUTES, LandingFile, LandingFileError, canonical_interval, parse_landing_path
+from .ledger import LAYOUT_SPECS, empty_ledger, land_files, resolve_duplicates
+
+__all__ = ["INTERVAL_MINUTES", "LAYOUT_SPECS", "LandingFile", "LandingFileError", "canonical_interval",
+           "empty_ledger", "land_files", "parse_landing_path", "resolve_duplicates"]

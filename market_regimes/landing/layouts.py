@@ -1,0 +1,155 @@
+"""Landing-directory layouts: which folder holds what, and how file names are parsed.
+
+Layouts (SPEC §3; the folder decides the layout, headers are validated by the readers):
+
+* ``klines/<exchange>/<SYMBOL>_<interval>[__<tag>].csv[.gz|.parquet]`` — exchange candles.
+* ``snapshots/YYYY/MM/DD/HH/<BASE>-<QUOTE>_1m.json`` (or ``_1h.json``) — hourly snapshots.
+* ``dominance/<series>.csv[.gz|.parquet]`` — market-dominance readings (percent points).
+* ``daily/<SERIES>.csv[.gz|.parquet]`` — daily index / volatility / price series.
+
+Every function here is pure: it maps a path *relative to the landing directory* (forward
+slashes) to a small record, or raises :class:`LandingFileError` naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Canonical bar intervals and their length in minutes (SPEC §2).
+INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
+
+#: Aliases seen in exchange file names (SPEC §3): 60m=1h, 240m=4h, 1440m=D=1d.
+INTERVAL_ALIASES: dict[str, str] = {
+    **{k: k for k in INTERVAL_MINUTES},
+    "1min": "1m",
+    "5min": "5m",
+    "15min": "15m",
+    "60m": "1h",
+    "60min": "1h",
+    "240m": "4h",
+    "1440m": "1d",
+    "d": "1d",
+    "1D": "1d",
+    "D": "1d",
+}
+
+LAYOUTS = ("klines", "snapshots", "dominance", "daily")
+
+_DATA_SUFFIXES = (".csv.gz", ".csv", ".parquet")
+_KLINE_NAME = re.compile(r"^(?P<symbol>[A-Za-z0-9.]+)_(?P<interval>[A-Za-z0-9]+?)(?:__(?P<tag>[A-Za-z0-9._-]+))?$")
+_SNAPSHOT_PATH = re.compile(
+    r"^snapshots/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/(?P<h>\d{2})/"
+    r"(?P<base>[A-Za-z0-9]+)-(?P<quote>[A-Za-z0-9]+)_(?P<interval>1m|1h)\.json$"
+)
+_SERIES_NAME = re.compile(r"^(?P<series>[A-Za-z0-9._-]+?)(?:__(?P<tag>[A-Za-z0-9._-]+))?$")
+
+
+class LandingFileError(ValueError):
+    """A file-level landing problem: the whole file is refused and the build fails.
+
+    The message always starts with the file's path so the user can find it.
+    """
+
+    def __init__(self, source_file: str, reason: str):
+        super().__init__(f"{source_file}: {reason}")
+        self.source_file = source_file
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """What a landing path says about its content.
+
+    Attributes:
+        source_file: path relative to the landing directory, forward slashes.
+        layout: one of :data:`LAYOUTS`.
+        file_format: ``csv``, ``csv.gz``, ``parquet`` or ``json``.
+        exchange: klines/snapshots only (folder name, or ``metadata.source`` for
+            snapshots — filled in by the reader).
+        symbol: klines/snapshots only, upper case (``ETH-USDT`` -> ``ETHUSDT``).
+        bar_interval: canonical interval for klines/snapshots; ``None`` otherwise.
+        series: dominance/daily only: the file stem (without a batch tag).
+        tag: optional collector batch tag after ``__``.
+    """
+
+    source_file: str
+    layout: str
+    file_format: str
+    exchange: str | None = None
+    symbol: str | None = None
+    bar_interval: str | None = None
+    series: str | None = None
+    tag: str | None = None
+
+
+def canonical_interval(alias: str, source_file: str = "<interval>") -> str:
+    """Map an interval alias (``60m``, ``D``, ``1440m`` ...) to ``1m 5m 15m 1h 4h 1d``.
+
+    Raises:
+        LandingFileError: unknown alias.
+    """
+    for candidate in (alias, alias.lower()):
+        if candidate in INTERVAL_ALIASES:
+            return INTERVAL_ALIASES[candidate]
+    raise LandingFileError(source_file, f"unknown bar interval {alias!r} in file name")
+
+
+def _split_suffix(name: str, source_file: str) -> tuple[str, str]:
+    for suffix in _DATA_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)], suffix.lstrip(".")
+    raise LandingFileError(
+        source_file, f"unsupported file type (expected one of {', '.join(_DATA_SUFFIXES)})"
+    )
+
+
+def parse_landing_path(source_file: str) -> LandingFile:
+    """Parse a path relative to the landing directory into a :class:`LandingFile`.
+
+    Raises:
+        LandingFileError: unknown layout folder or unparseable file name.
+    """
+    parts = source_file.split("/")
+    layout = parts[0]
+    if layout == "klines":
+        if len(parts) != 3:
+            raise LandingFileError(source_file, "kline files must be klines/<exchange>/<SYMBOL>_<interval>.csv")
+        exchange, name = parts[1].lower(), parts[2]
+        stem, fmt = _split_suffix(name, source_file)
+        match = _KLINE_NAME.match(stem)
+        if not match:
+            raise LandingFileError(source_file, "file name is not <SYMBOL>_<interval>[__<tag>]")
+        return LandingFile(
+            source_file=source_file,
+            layout="klines",
+            file_format=fmt,
+            exchange=exchange,
+            symbol=match["symbol"].upper(),
+            bar_interval=canonical_interval(match["interval"], source_file),
+            tag=match["tag"],
+        )
+    if layout == "snapshots":
+        match = _SNAPSHOT_PATH.match(source_file)
+        if not match:
+            raise LandingFileError(
+                source_file, "snapshot files must be snapshots/YYYY/MM/DD/HH/<BASE>-<QUOTE>_1m.json or _1h.json"
+            )
+        return LandingFile(
+            source_file=source_file,
+            layout="snapshots",
+            file_format="json",
+            symbol=(match["base"] + match["quote"]).upper(),
+            bar_interval=match["interval"],
+        )
+    if layout in ("dominance", "daily"):
+        if len(parts) != 2:
+            raise LandingFileError(source_file, f"{layout} files must sit directly in {layout}/")
+        stem, fmt = _split_suffix(parts[1], source_file)
+        match = _SERIES_NAME.match(stem)
+        if not match:
+            raise LandingFileError(source_file, "file name is not <series>[__<tag>]")
+        return LandingFile(
+            source_file=source_file, layout=layout, file_format=fmt, series=match["series"], tag=match["tag"]
+        )
+    raise LandingFileError(source_file, f"unknown layout folder {layout!r} (expected one of {', '.join(LAYOUTS)})")

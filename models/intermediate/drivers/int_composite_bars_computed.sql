@@ -1,0 +1,105 @@
+-- Composite driver bars (ALT and the buckets) per regime timeframe, by both methods
+-- (SPEC §4); fct_driver_bars keeps the method seed drivers.csv names.
+--
+-- equal_weight_index: index I starts at 100. A member contributes at bar t when it has
+--   bars at t and t-1 (consecutive, t-1 final) in the same source; with
+--   r_x = x_t / close_{t-1} (x in open, high, low, close) the composite's
+--   x_t = I_{t-1} * mean over members of r_x, and I_t = close_t. Members with
+--   |ln r_close| > var max_member_abs_log_return are excluded for the bar and counted.
+--   I_{t-1} = 100 * exp(sum of ln(mean r_close) over earlier bars): the exact closed form
+--   of the product recursion, as an ordered window sum.
+-- price_average (the seed note's literal method, for comparison): open = avg(open),
+--   high = max(high), low = min(low), close = avg(close) of the member bars at t.
+-- volume = sum of contributing members' quote_volume (USDT).
+with members as (
+    select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
+),
+
+member_bars as (
+    select
+        m.driver, t.timeframe, m.priority, b.exchange, b.symbol, b.bar_interval, b.bar_start,
+        b.open, b.high, b.low, b.close, b.quote_volume, b.is_final, b.is_complete,
+        lag(b.close) over series as prev_close,
+        lag(b.bar_start) over series as prev_bar_start,
+        lag(b.is_final) over series as prev_is_final,
+        i.interval_minutes
+    from {{ ref('fct_symbol_bars') }} as b
+    join members as m on m.symbol = b.symbol and m.exchange = b.exchange
+    join {{ ref('regime_timeframes') }} as t on t.bar_interval = b.bar_interval
+    join {{ ref('bar_intervals') }} as i on i.bar_interval = b.bar_interval
+    where b.is_primary
+    window series as (partition by m.driver, t.timeframe, b.exchange, b.symbol order by b.bar_start)
+),
+
+-- one source per member and bar: highest priority, final bars first
+chosen as (
+    select *
+    from member_bars
+    qualify row_number() over (
+        partition by driver, timeframe, symbol, bar_start order by is_final desc, priority
+    ) = 1
+),
+
+member_returns as (
+    select
+        *,
+        open / prev_close as r_open,
+        high / prev_close as r_high,
+        low / prev_close as r_low,
+        close / prev_close as r_close,
+        abs(ln(close / prev_close)) > {{ var('max_member_abs_log_return') }} as is_excluded
+    from chosen
+    where prev_is_final and prev_bar_start = {{ add_minutes('bar_start', '-interval_minutes') }}
+),
+
+index_growth as (
+    select
+        driver, timeframe, bar_interval, bar_start,
+        avg(r_open) filter (where not is_excluded) as mean_r_open,
+        avg(r_high) filter (where not is_excluded) as mean_r_high,
+        avg(r_low) filter (where not is_excluded) as mean_r_low,
+        avg(r_close) filter (where not is_excluded) as mean_r_close,
+        sum(quote_volume) filter (where not is_excluded) as volume,
+        count(*) filter (where not is_excluded) as n_constituents,
+        count(*) filter (where is_excluded) as n_excluded_members,
+        bool_and(is_complete) filter (where not is_excluded) as is_complete,
+        bool_and(is_final) filter (where not is_excluded) as is_final
+    from member_returns
+    group by driver, timeframe, bar_interval, bar_start
+    having count(*) filter (where not is_excluded) > 0
+),
+
+indexed as (
+    select
+        *,
+        100 * exp(coalesce(sum(ln(mean_r_close)) over (
+            partition by driver, timeframe order by bar_start
+            rows between unbounded preceding and 1 preceding
+        ), 0)) as prev_index
+    from index_growth
+),
+
+equal_weight_index as (
+    select
+        driver, timeframe, bar_interval, bar_start, 'equal_weight_index' as composite_method,
+        prev_index * mean_r_open as open,
+        prev_index * mean_r_high as high,
+        prev_index * mean_r_low as low,
+        prev_index * mean_r_close as close,
+        volume, n_constituents, n_excluded_members, is_complete, is_final
+    from indexed
+),
+
+price_average as (
+    select
+        driver, timeframe, bar_interval, bar_start, 'price_average' as composite_method,
+        avg(open) as open, max(high) as high, min(low) as low, avg(close) as close,
+        sum(quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
+        bool_and(is_complete) as is_complete, bool_and(is_final) as is_final
+    from chosen
+    group by driver, timeframe, bar_interval, bar_start
+)
+
+select * from equal_weight_index
+union all
+select * from price_average

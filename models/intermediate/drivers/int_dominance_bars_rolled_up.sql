@@ -1,0 +1,33 @@
+-- Dominance readings as bars (SPEC §3-4): a date-stamped reading is that day's 1d bar
+-- (o = h = l = c); timestamped readings become 1m bars (first/max/min/last in the minute)
+-- and roll up to every coarser interval like candles. Percent points, no volume.
+with readings as (
+    select * from {{ ref('stg_landing__dominance_readings') }} where driver is not null
+),
+
+base as (
+    select
+        driver, source, priority, reading_interval as bar_interval,
+        {{ bar_bucket('reading_at', "case reading_interval when '1d' then 1440 else 1 end") }} as bar_start,
+        arg_min(dominance_pct, reading_at) as open,
+        max(dominance_pct) as high,
+        min(dominance_pct) as low,
+        arg_max(dominance_pct, reading_at) as close,
+        cast(null as double) as volume
+    from readings
+    group by all
+),
+
+rolled as (
+    {{ rollup_to_coarser('base', ['driver', 'source', 'priority']) }}
+)
+
+select
+    driver, source, priority, bar_interval, bar_start, open, high, low, close,
+    1 as n_sub_bars, 1 as expected_sub_bars, true as is_complete, bar_interval as source_interval
+from base
+union all
+select
+    driver, source, priority, bar_interval, bar_start, open, high, low, close,
+    n_sub_bars, expected_sub_bars, is_complete, source_interval
+from rolled

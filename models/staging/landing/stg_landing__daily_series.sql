@@ -1,0 +1,7 @@
+-- Current version of every daily-series bar (index, volatility or price), cut at as_of.
+with current_version as (
+    {{ current_version(ref('daily_series'), ['series', 'bar_start'], 'bar_start') }}
+)
+
+select series, bar_start, open, high, low, close, volume, source_file
+from current_version
