@@ -1,10 +1,11 @@
 {#- Roll fine OHLCV bars up to coarser bars (SPEC §4).
-    relation: CTE/relation with bar_start, open, high, low, close, volume, the group
+    relation: CTE/relation with bar_start, open, high, low, close, volume, quote_volume, the group
       columns, sub_minutes (length of a fine bar) and target_minutes (length of the
       coarse bar) and target_interval.
     group_columns: list of series key columns (e.g. ['exchange', 'symbol']).
     Output per series x target_interval x coarse bar_start: open = first open by time,
-    high = max, low = min, close = last close, volume = sum, n_sub_bars,
+    high = max, low = min, close = last close, volume = sum, quote_volume = sum of the
+    fine bars' quote volumes, n_sub_bars,
     expected_sub_bars = target_minutes / sub_minutes, is_complete. -#}
 {% macro rollup_ohlcv(relation, group_columns) -%}
     select
@@ -17,6 +18,7 @@
         min(low) as low,
         arg_max(close, bar_start) as close,
         sum(volume) as volume,
+        sum(quote_volume) as quote_volume,
         count(*) as n_sub_bars,
         max(target_minutes) // max(sub_minutes) as expected_sub_bars
     from {{ relation }}

@@ -2,7 +2,7 @@
     of seed bar_intervals (SPEC §4: "each coarser bar is rolled up from the finest
     landed interval of that series").
     bars: relation with the series columns, bar_interval, bar_start, open, high, low,
-      close, volume.
+      close, volume, quote_volume.
     series_columns: list of columns identifying a series (without bar_interval).
     Output: series columns, source_interval, bar_interval, bar_start, OHLCV,
     n_sub_bars, expected_sub_bars, is_complete. -#}
@@ -25,7 +25,7 @@ fine as (
         {% for col in series_columns %}b.{{ col }}, {% endfor %}
         f.source_interval, f.sub_minutes,
         t.bar_interval as target_interval, t.interval_minutes as target_minutes,
-        b.bar_start, b.open, b.high, b.low, b.close, b.volume
+        b.bar_start, b.open, b.high, b.low, b.close, b.volume, b.quote_volume
     from {{ bars }} as b
     join finest as f
         on {% for col in series_columns %}b.{{ col }} = f.{{ col }} and {% endfor %}b.bar_interval = f.source_interval

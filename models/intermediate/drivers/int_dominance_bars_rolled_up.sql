@@ -13,7 +13,8 @@ base as (
         max(dominance_pct) as high,
         min(dominance_pct) as low,
         arg_max(dominance_pct, reading_at) as close,
-        cast(null as double) as volume
+        cast(null as double) as volume,
+        cast(null as double) as quote_volume
     from readings
     group by all
 ),

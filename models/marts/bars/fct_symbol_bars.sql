@@ -11,7 +11,7 @@ with landed as (
 
 rolled as (
     select
-        exchange, symbol, bar_interval, bar_start, open, high, low, close, volume, close * volume as quote_volume,
+        exchange, symbol, bar_interval, bar_start, open, high, low, close, volume, quote_volume,
         n_sub_bars, expected_sub_bars, is_complete,
         'rollup' as origin, source_interval
     from {{ ref('int_symbol_bars_rolled_up') }}
