@@ -24,7 +24,7 @@ bars as (
 ),
 
 finalised as (
-    {{ finality_and_segments('bars', ['exchange', 'symbol', 'bar_interval', 'origin']) }}
+    {{ finality_and_segments('bars', ['exchange', 'symbol', 'bar_interval', 'origin'], horizon_columns=['exchange', 'bar_interval', 'origin']) }}
 )
 
 select
