@@ -93,7 +93,9 @@ def _parse_file(info: LandingFile, text: TextTable) -> pd.DataFrame:
         reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES[interval])
         extra = pd.Series(None, index=rec.index, dtype="object")
         if "ticker" in rec:
-            bad = rec["ticker"].astype(str).str.strip().str.upper() != info.symbol
+            ticker = rec["ticker"].astype(str)
+            ok = {t: t.strip().upper() == info.symbol for t in ticker.unique()}
+            bad = ~ticker.map(ok).astype(bool)
             extra = extra.where(~bad, "ticker " + rec["ticker"].astype(str) + f" does not match file symbol {info.symbol}")
         if info.layout == "snapshots" and text.extra.get("hour_start"):
             hour = parse_timestamps(pd.Series([text.extra["hour_start"]])).iloc[0]

@@ -61,7 +61,12 @@ class TextTable:
     def line_text(self, line_numbers: pd.Series) -> pd.Series:
         """Original text of the given 1-based lines (fast-path tables keep no raw_record)."""
         if self.source_text is None:
-            return self.records.set_index("line_number").loc[line_numbers, "raw_record"].reset_index(drop=True)
+            if "parquet_frame" in self.extra:  # a Parquet row as comma-separated values
+                rows = self.extra["parquet_frame"].set_index("line_number").loc[line_numbers.to_numpy()]
+                text = rows.drop(columns="raw_record").astype(str).agg(",".join, axis=1)
+                return pd.Series(text.to_numpy(), index=line_numbers.index, dtype="object")
+            by_line = self.records.set_index("line_number")["raw_record"]
+            return pd.Series(by_line.loc[line_numbers.to_numpy()].to_numpy(), index=line_numbers.index, dtype="object")
         lines = self.source_text.splitlines()
         return pd.Series([lines[n - 1] for n in line_numbers], index=line_numbers.index, dtype="object")
 
@@ -128,18 +133,22 @@ def read_csv_text(info: LandingFile, content: bytes) -> TextTable:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LandingFileError(info.source_file, f"not UTF-8 text ({exc})") from exc
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    required, optional = _header_spec(info)
+    if first_line.strip():
+        header = next(csv.reader([first_line]))
+        columns = _map_header(info, header, required, optional)
+        fast = _read_csv_fast(data, columns)
+        if fast is not None:
+            return TextTable(columns=columns, records=fast, framing_rejects=_empty_rejects(),
+                             ts_kind=_ts_kind(info, header), source_text=text)
     lines = text.splitlines()
     header_idx = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_idx is None:
         raise LandingFileError(info.source_file, "empty file (no header)")
     header = next(csv.reader([lines[header_idx]]))
-    required, optional = _header_spec(info)
     columns = _map_header(info, header, required, optional)
     n_fields = len(columns)
-    fast = _read_csv_fast(data, text, lines, header_idx, columns)
-    if fast is not None:
-        return TextTable(columns=columns, records=fast, framing_rejects=_empty_rejects(),
-                         ts_kind=_ts_kind(info, header), source_text=text)
 
     good_lines: list[int] = []
     good_rows: list[list[str]] = []
@@ -175,7 +184,7 @@ def read_csv_text(info: LandingFile, content: bytes) -> TextTable:
 _NUMERIC = {"open", "high", "low", "close", "volume", "dominance_pct"}
 
 
-def _read_csv_fast(data: bytes, text: str, lines: list[str], header_idx: int, columns: list[str]) -> pd.DataFrame | None:
+def _read_csv_fast(data: bytes, columns: list[str]) -> pd.DataFrame | None:
     """Parse a clean CSV with Arrow's C reader; None when the file needs the careful path.
 
     Clean means: header on line 1, no blank or quoted lines, every record has the
@@ -185,8 +194,9 @@ def _read_csv_fast(data: bytes, text: str, lines: list[str], header_idx: int, co
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if header_idx != 0 or '"' in text or "\r" in text or any(not line for line in lines):
+    if b'"' in data or b"\r" in data or b"\n\n" in data:
         return None
+    n_records = data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
     types = {c: (pa.float64() if c in _NUMERIC else pa.string()) for c in columns}
     try:
         table = pacsv.read_csv(
@@ -197,7 +207,7 @@ def _read_csv_fast(data: bytes, text: str, lines: list[str], header_idx: int, co
         )
     except pa.ArrowInvalid:
         return None
-    if table.num_rows != len(lines) - 1:
+    if table.num_rows != n_records:
         return None
     frame = table.to_pandas()
     for col in columns:
@@ -221,13 +231,11 @@ def read_parquet_table(info: LandingFile, content: bytes) -> TextTable:
     columns = _map_header(info, header, required, optional)
     frame = table.to_pandas()
     frame.columns = columns
-    ts = frame["ts"]
-    if pd.api.types.is_datetime64_any_dtype(ts):
-        frame["ts"] = ts.dt.strftime("%Y-%m-%d %H:%M:%S")
-    raw = frame.astype(str).agg(",".join, axis=1) if len(frame) else pd.Series([], dtype="object")
     frame.insert(0, "line_number", pd.Series(range(1, len(frame) + 1), dtype="int64"))
-    frame.insert(1, "raw_record", raw.astype("object"))
-    return TextTable(columns=columns, records=frame, framing_rejects=_empty_rejects(), ts_kind=_ts_kind(info, header))
+    # raw_record is filled in only for rejected rows (TextTable.line_text), as for CSV
+    frame.insert(1, "raw_record", pd.Series(None, index=frame.index, dtype="object"))
+    return TextTable(columns=columns, records=frame, framing_rejects=_empty_rejects(), ts_kind=_ts_kind(info, header),
+                     extra={"parquet_frame": frame})
 
 
 def read_snapshot(info: LandingFile, content: bytes) -> TextTable:

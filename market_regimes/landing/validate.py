@@ -32,16 +32,23 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     """
     if len(values) == 0:
         return pd.Series([], dtype="datetime64[us]", index=values.index)
-    as_text = values.astype("string").str.strip()
-    is_epoch = as_text.str.fullmatch(r"\d{12,13}").fillna(False).astype(bool)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
-    if is_epoch.any():
-        ms = pd.to_numeric(as_text[is_epoch], errors="coerce")
-        out[is_epoch] = pd.to_datetime(ms, unit="ms", errors="coerce").astype("datetime64[us]")
-    rest = ~is_epoch
-    if rest.any():
-        parsed = pd.to_datetime(as_text[rest], format="ISO8601", utc=True, errors="coerce")
-        out[rest] = parsed.dt.tz_localize(None).astype("datetime64[us]")
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    if pd.api.types.is_datetime64_any_dtype(values):  # Parquet timestamps: naive = UTC
+        return values.astype("datetime64[us]")
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.to_datetime(values, unit="ms", errors="coerce").astype("datetime64[us]")
+    parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    out = parsed.dt.tz_localize(None).astype("datetime64[us]")
+    failed = out.isna() & values.notna()
+    if failed.any():  # careful path for the few values ISO-8601 parsing refused
+        text = values[failed].astype(str).str.strip()
+        is_epoch = text.str.fullmatch(r"\d{12,13}")
+        retry = pd.to_datetime(text[~is_epoch], format="ISO8601", utc=True, errors="coerce")
+        out[text[~is_epoch].index] = retry.dt.tz_localize(None).astype("datetime64[us]")
+        if is_epoch.any():
+            ms = pd.to_numeric(text[is_epoch], errors="coerce")
+            out[text[is_epoch].index] = pd.to_datetime(ms, unit="ms", errors="coerce").astype("datetime64[us]")
     return out
 
 

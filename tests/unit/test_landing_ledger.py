@@ -169,3 +169,13 @@ def test_daily_close_only_series():
     assert out[["open", "high", "low", "close"]].iloc[1].tolist() == [59.48] * 4
     assert out["volume"].isna().all()
     assert out["is_newest_in_file"].tolist() == [False, True]
+
+
+def test_parquet_rejects_keep_their_values_as_text():
+    frame = pd.DataFrame({"date": ["2024-01-01 00:00:00", "2024-01-01 01:00:00"], "open": [10.0, 10.0],
+                          "high": [11.0, 9.0], "low": [9.0, 9.5], "close": [10.0, 10.0], "volume": [1.0, 1.0]})
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame), buf)
+    out = land([("klines/x/AAAUSDT_1h.parquet", buf.getvalue())])
+    assert out["reject_reason"].isna().tolist() == [True, False] and out["reject_reason"].iloc[1] == "high below low"
+    assert out["raw_record"].iloc[1] == "2024-01-01 01:00:00,10.0,9.0,9.5,10.0,1.0" and pd.isna(out["raw_record"].iloc[0])

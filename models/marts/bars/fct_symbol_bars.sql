@@ -1,20 +1,25 @@
 -- Every landed candle and every rollup, with finality and segments (SPEC §4).
 -- Key: exchange, symbol, bar_interval, bar_start, origin. is_primary marks the bar the
 -- drivers use: the rollup from the finest interval where one exists, else the landed bar.
-with landed as (
-    select
-        exchange, symbol, bar_interval, bar_start, open, high, low, close, volume, quote_volume,
-        1 as n_sub_bars, 1 as expected_sub_bars, true as is_complete,
-        'landed' as origin, bar_interval as source_interval
-    from {{ ref('stg_landing__klines') }}
-),
-
-rolled as (
+with rolled as (
     select
         exchange, symbol, bar_interval, bar_start, open, high, low, close, volume, quote_volume,
         n_sub_bars, expected_sub_bars, is_complete,
-        'rollup' as origin, source_interval
+        'rollup' as origin, source_interval, true as is_primary
     from {{ ref('int_symbol_bars_rolled_up') }}
+),
+
+landed as (
+    select
+        l.exchange, l.symbol, l.bar_interval, l.bar_start, l.open, l.high, l.low, l.close, l.volume, l.quote_volume,
+        1 as n_sub_bars, 1 as expected_sub_bars, true as is_complete,
+        'landed' as origin, l.bar_interval as source_interval,
+        not exists (
+            select 1 from rolled as r
+            where r.exchange = l.exchange and r.symbol = l.symbol
+              and r.bar_interval = l.bar_interval and r.bar_start = l.bar_start
+        ) as is_primary
+    from {{ ref('stg_landing__klines') }} as l
 ),
 
 bars as (
@@ -29,9 +34,5 @@ finalised as (
 
 select
     exchange, symbol, bar_interval, bar_start, open, high, low, close, volume, quote_volume,
-    n_sub_bars, expected_sub_bars, is_complete, is_final, segment_id, origin, source_interval,
-    row_number() over (
-        partition by exchange, symbol, bar_interval, bar_start
-        order by case origin when 'rollup' then 0 else 1 end
-    ) = 1 as is_primary
+    n_sub_bars, expected_sub_bars, is_complete, is_final, segment_id, origin, source_interval, is_primary
 from finalised
