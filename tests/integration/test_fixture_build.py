@@ -177,3 +177,28 @@ def test_as_of_build_equals_full_build_for_ended_bars(built, tmp_path):
         assert len(full) > 0
         assert_frames_equal_1e12(cut, full, keys)
     assert not math.isnan(query(as_of_db, "select max(close) as c from marts.fct_driver_bars")["c"].iloc[0])
+
+
+def test_later_landing_supersedes_the_provisional_bar(built, tmp_path):
+    import shutil
+
+    landing = tmp_path / "landing"
+    shutil.copytree(built["landing"], landing)
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["db"], db)
+    (landing / "klines" / "binance" / "BTCUSDT_1h__batch2.csv").write_text(
+        "date,open,high,low,close,volume,ticker\n"
+        "2024-01-01 02:00:00,115,116,100,101,1,BTCUSDT\n"     # identical: collapsed
+        "2024-01-01 03:00:00,101,103,94,97.5,6,BTCUSDT\n"     # the final version of 03:00
+        "2024-01-01 04:00:00,97.5,99,97,98,2,BTCUSDT\n")      # new provisional bar
+    dbt("build", db, landing, tmp_path)
+    files = query(db, "select rows_read, rows_landed, rows_rejected, duplicates_collapsed from raw.landing_files "
+                      "where source_file = 'klines/binance/BTCUSDT_1h__batch2.csv'")
+    assert files.iloc[0].tolist() == [3, 2, 0, 1]
+    btc = query(db, "select bar_start, close, volume, is_final from marts.fct_symbol_bars where symbol = 'BTCUSDT' "
+                    "and bar_interval = '1h' order by bar_start")
+    assert btc["close"].tolist() == [105, 115, 101, 97.5, 98]
+    assert btc["volume"].tolist() == [2, 3, 1, 6, 2]
+    assert btc["is_final"].tolist() == [True, True, True, True, False]
+    assert query(db, "select count(*) as n from raw.klines")["n"].iloc[0] == \
+        query(built["db"], "select count(*) as n from raw.klines")["n"].iloc[0] + 3

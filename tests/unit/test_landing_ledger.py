@@ -11,24 +11,9 @@ import pytest
 
 from market_regimes.landing import LandingFileError, land_files
 from market_regimes.landing.ledger import LAYOUT_SPECS
+from tests.integration.fixture_landing import BAD_KLINES  # one row per bad-row kind, numbered by line
 
 T0 = pd.Timestamp("2026-01-01 00:00:00")
-
-BAD_KLINES = (
-    "date,open,high,low,close,volume,ticker\n"
-    "2024-01-01 00:00:00,10,11,9,10.5,100,XRPUSDT\n"       # 2 good
-    "2024-01-01 01:00:00,10.5,9,10,10,100,XRPUSDT\n"       # 3 high < low
-    "2024-01-01 02:00:00,-1,11,9,10,100,XRPUSDT\n"         # 4 negative price
-    "2024-01-01 03:00:00,NaN,11,9,10,100,XRPUSDT\n"        # 5 NaN
-    "2024-01-01 03:30:00,10,11,9,10,100,XRPUSDT\n"         # 6 unaligned
-    "yesterday noon,10,11,9,10,100,XRPUSDT\n"              # 7 garbage timestamp
-    "2024-01-01 04:00:00,10,12,9,11,100,XRPUSDT\n"         # 8 good
-    "2024-01-01 04:00:00,10,12,9,11,150,XRPUSDT\n"         # 9 conflicting duplicate (volume)
-    "2024-01-01 04:00:00,10,12,9,11,100,XRPUSDT\n"         # 10 identical duplicate
-    "2024-01-01 05:00:00,11,11.5,10,11.2,-3,XRPUSDT\n"     # 11 negative volume
-    "2024-01-01 06:00:00,11,11.5,10,11.2,5,XRPUSDT\n"      # 12 good (newest)
-    "2024-01-01 07:00:00,11.2,11"                          # 13 truncated line
-)
 
 
 def land(files, existing=None, table="klines"):
