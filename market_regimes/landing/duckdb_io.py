@@ -8,6 +8,8 @@ connection.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -66,6 +68,13 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None) -> pa
             con.unregister("_landing_keys")
 
     loaded_at = pd.Timestamp(datetime.now(timezone.utc).replace(tzinfo=None)).floor("us")
+    started = time.perf_counter()
     frame = land_files(table, blobs, loaded_at, existing)
     con.unregister("_landing_files")
+    if blobs:  # progress for the person watching `dbt build`
+        counts = frame["status"].value_counts()
+        print(f"[landing] raw.{table}: {len(blobs)} new file(s), {len(frame):,} rows read, "
+              f"{counts.get('landed', 0):,} landed, {counts.get('rejected', 0):,} rejected, "
+              f"{counts.get('collapsed', 0):,} collapsed in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr, flush=True)
     return pa.Table.from_pandas(frame, schema=arrow_schema(table), preserve_index=False)
