@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pyarrow as pa
 
-from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, land_files
+from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, iter_landed
 
 _ARROW_TYPES = {"object": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(),
                 "datetime64[us]": pa.timestamp("us")}
@@ -69,12 +69,16 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None) -> pa
 
     loaded_at = pd.Timestamp(datetime.now(timezone.utc).replace(tzinfo=None)).floor("us")
     started = time.perf_counter()
-    frame = land_files(table, blobs, loaded_at, existing)
+    schema = arrow_schema(table)
+    tables, counts = [], {"landed": 0, "rejected": 0, "collapsed": 0}
+    for frame in iter_landed(table, blobs, loaded_at, existing):
+        for status, n in frame["status"].value_counts().items():
+            counts[status] += int(n)
+        tables.append(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+        del frame  # keep one series in pandas at a time; Arrow holds the rest compactly
     con.unregister("_landing_files")
     if blobs:  # progress for the person watching `dbt build`
-        counts = frame["status"].value_counts()
-        print(f"[landing] raw.{table}: {len(blobs)} new file(s), {len(frame):,} rows read, "
-              f"{counts.get('landed', 0):,} landed, {counts.get('rejected', 0):,} rejected, "
-              f"{counts.get('collapsed', 0):,} collapsed in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr, flush=True)
-    return pa.Table.from_pandas(frame, schema=arrow_schema(table), preserve_index=False)
+        print(f"[landing] raw.{table}: {len(blobs)} new file(s), {sum(counts.values()):,} rows read, "
+              f"{counts['landed']:,} landed, {counts['rejected']:,} rejected, {counts['collapsed']:,} collapsed "
+              f"in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return pa.concat_tables(tables) if tables else schema.empty_table()

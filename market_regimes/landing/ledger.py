@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,52 +190,75 @@ def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFr
     return rows
 
 
-def land_files(
+def iter_landed(
     table: str,
     files: Iterable[tuple[str, bytes, str]],
     loaded_at: pd.Timestamp,
     existing: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
-) -> pd.DataFrame:
-    """Read, validate and resolve new landing files for one raw table.
+) -> Iterator[pd.DataFrame]:
+    """Read, validate and resolve new landing files, one series at a time.
+
+    Duplicates can only collide within a series (klines: symbol x interval; dominance
+    and daily: the series), so files are grouped by series and each group is parsed,
+    resolved and yielded on its own: peak memory is one series, not the whole batch.
 
     Args:
         table: ``klines`` (klines/ and snapshots/ files), ``dominance`` or ``daily``.
         files: (source_file relative to the landing directory, raw bytes, content hash).
             Files with an already-landed hash must be filtered out by the caller.
         loaded_at: timestamp stamped on every row (naive UTC).
-        existing: given the new valid rows' distinct keys, returns the current landed
+        existing: given new valid rows' distinct keys, returns the current landed
             version per key (key + value columns + is_newest_in_file), or None.
-    Returns:
-        DataFrame with exactly ``LAYOUT_SPECS[table].columns`` (dtypes in ``DTYPES``).
+    Yields:
+        DataFrames with exactly ``LAYOUT_SPECS[table].columns`` (dtypes in ``DTYPES``),
+        one per series, in order of the series' first file path.
     Raises:
         LandingFileError: a file-level problem, naming the file.
     """
     spec = LAYOUT_SPECS[table]
-    parts = []
+    # Group by series before parsing. Snapshots and kline files of one symbol and interval
+    # share a group whatever the exchange (a snapshot's exchange is inside the file).
+    groups: dict[tuple, list[tuple[LandingFile, str, bytes, str]]] = {}
     for source_file, content, content_hash in sorted(files, key=lambda f: f[0]):
         info = parse_landing_path(source_file)
         if RAW_TABLE_OF_LAYOUT[info.layout] != table:
             raise LandingFileError(source_file, f"layout {info.layout!r} does not land into raw.{table}")
-        frame = _parse_file(info, read_landing_file(info, content))
-        frame = frame.sort_values("line_number", kind="stable")
-        frame["source_file"], frame["content_hash"], frame["layout"] = source_file, content_hash, info.layout
-        for col in spec.columns:
-            if col not in frame:
-                frame[col] = None
-        parts.append(frame)
-        log.info("read %s: %d records, %d rejected", source_file, len(frame), int(frame["reject_reason"].notna().sum()))
-    if not parts:
+        groups.setdefault((info.symbol, info.bar_interval, info.series), []).append(
+            (info, source_file, content, content_hash))
+    for key in list(groups):
+        parts = []
+        for info, source_file, content, content_hash in groups.pop(key):
+            frame = _parse_file(info, read_landing_file(info, content)).sort_values("line_number", kind="stable")
+            frame["source_file"], frame["content_hash"], frame["layout"] = source_file, content_hash, info.layout
+            for col in spec.columns:
+                if col not in frame:
+                    frame[col] = None
+            parts.append(frame)
+            log.info("read %s: %d records, %d rejected", source_file, len(frame),
+                     int(frame["reject_reason"].notna().sum()))
+        rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        del parts
+        ex = None
+        if existing is not None:
+            valid = rows[rows["reject_reason"].isna()]
+            if len(valid):
+                ex = existing(valid[list(spec.key_columns)].drop_duplicates())
+        rows = resolve_duplicates(rows, spec, ex)
+        rows["loaded_at"] = loaded_at
+        yield rows[list(spec.columns)].astype({c: DTYPES[c] for c in spec.columns})
+
+
+def land_files(
+    table: str,
+    files: Iterable[tuple[str, bytes, str]],
+    loaded_at: pd.Timestamp,
+    existing: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
+) -> pd.DataFrame:
+    """All of :func:`iter_landed` in one DataFrame (an empty ledger frame when no files)."""
+    frames = list(iter_landed(table, files, loaded_at, existing))
+    if not frames:
         return empty_ledger(table)
-    rows = pd.concat(parts, ignore_index=True)
-    ex = None
-    if existing is not None:
-        valid = rows[rows["reject_reason"].isna()]
-        if len(valid):
-            ex = existing(valid[list(spec.key_columns)].drop_duplicates())
-    rows = resolve_duplicates(rows, spec, ex)
-    rows["loaded_at"] = loaded_at
-    rows = rows[list(spec.columns)]
-    return rows.astype({c: DTYPES[c] for c in spec.columns})
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def existing_version_sql(table: str, relation: str, keys_relation: str) -> str:
@@ -254,5 +277,5 @@ def existing_version_sql(table: str, relation: str, keys_relation: str) -> str:
     )
 
 
-__all__ = ["LAYOUT_SPECS", "LandingFileError", "empty_ledger", "existing_version_sql", "land_files",
+__all__ = ["LAYOUT_SPECS", "LandingFileError", "empty_ledger", "existing_version_sql", "iter_landed", "land_files",
            "resolve_duplicates"]
