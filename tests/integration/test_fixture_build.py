@@ -202,3 +202,20 @@ def test_later_landing_supersedes_the_provisional_bar(built, tmp_path):
     assert btc["is_final"].tolist() == [True, True, True, True, False]
     assert query(db, "select count(*) as n from raw.klines")["n"].iloc[0] == \
         query(built["db"], "select count(*) as n from raw.klines")["n"].iloc[0] + 3
+
+
+def test_landing_with_a_subset_of_layouts_builds(tmp_path):
+    """Only klines/: absent layouts are empty tables; a missing required driver only warns."""
+    landing = tmp_path / "landing"
+    (landing / "klines" / "binance").mkdir(parents=True)
+    (landing / "klines" / "binance" / "BTCUSDT_1h.csv").write_text(
+        "date,open,high,low,close,volume\n2024-01-01 00:00:00,100,110,90,105,2\n2024-01-01 01:00:00,105,120,100,115,3\n")
+    db = tmp_path / "subset.duckdb"
+    out = dbt("build", db, landing, tmp_path).stdout
+    assert "ERROR=0" in out
+    assert "WARN 4 warn_missing_required_drivers" in out  # ALT at micro, meso, macro; BTC at micro
+    counts = query(db, "select (select count(*) from raw.dominance_readings) as dom, "
+                       "(select count(*) from raw.daily_series) as daily, "
+                       "(select count(*) from marts.fct_driver_bars where driver = 'BTC') as btc, "
+                       "(select count(*) from marts.fct_driver_bars where driver <> 'BTC') as others")
+    assert counts.iloc[0].tolist() == [0, 0, 3, 0]  # BTC: two 1h bars and one 1d rollup
