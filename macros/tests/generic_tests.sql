@@ -15,11 +15,6 @@ where not coalesce(({{ expression }}), false)
 {% if where_clause %} and ({{ where_clause }}){% endif %}
 {% endtest %}
 
-{#- Fails (one row) when the model's row count differs from `expected`. -#}
-{% test row_count_equals(model, expected) %}
-select n_rows from (select count(*) as n_rows from {{ model }}) where n_rows != {{ expected }}
-{% endtest %}
-
 {#- OHLC sanity: low <= open, close <= high (NULL-safe: rows with NULL prices fail). -#}
 {% test ohlc_sane(model) %}
 select * from {{ model }}

@@ -5,19 +5,11 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.helpers import PROJECT, dbt, query
+from tests.conftest import SAMPLE
+from tests.helpers import dbt, query
 
 pytestmark = pytest.mark.integration
-SAMPLE = PROJECT / "sample" / "landing"
 AS_OF = "2023-01-01"
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample")
-    db = root / "full.duckdb"
-    dbt("build", db, SAMPLE, root)
-    return db
 
 
 def test_driver_coverage(sample_db):
@@ -70,32 +62,53 @@ def test_sample_landing_is_clean_and_complete(sample_db):
 
 
 def test_as_of_build_equals_full_build(sample_db, tmp_path):
-    cut_db = tmp_path / "as_of.duckdb"
+    cut_db = tmp_path / "sample_as_of.duckdb"
     dbt("build", cut_db, SAMPLE, tmp_path, vars_yaml=f'{{as_of: "{AS_OF}"}}')
     con = duckdb.connect()
-    con.execute(f"attach '{sample_db}' as full_build (read_only)")
-    con.execute(f"attach '{cut_db}' as cut_build (read_only)")
+    # attach under the file stems: dbt-duckdb views name their catalog by the file stem
+    con.execute(f"attach '{sample_db}' (read_only)")
+    con.execute(f"attach '{cut_db}' (read_only)")
     checks = {
         "marts.fct_symbol_bars": ["exchange", "symbol", "bar_interval", "bar_start", "origin"],
         "marts.fct_driver_bars": ["driver", "timeframe", "bar_start"],
+        "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"],
+        "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
     }
     for table, keys in checks.items():
-        cols = [r[0] for r in con.sql(f"select column_name from (describe full_build.{table})").fetchall()]
-        floats = [r[0] for r in con.sql(f"select column_name, column_type from (describe full_build.{table})").fetchall()
-                  if r[0] not in keys and con.sql(f"select column_type from (describe full_build.{table}) "
+        cols = [r[0] for r in con.sql(f"select column_name from (describe sample.{table})").fetchall()]
+        floats = [r[0] for r in con.sql(f"select column_name, column_type from (describe sample.{table})").fetchall()
+                  if r[0] not in keys and con.sql(f"select column_type from (describe sample.{table}) "
                                                   f"where column_name = '{r[0]}'").fetchone()[0] == "DOUBLE"]
         exact = [c for c in cols if c not in keys and c not in floats]
-        ended = (f"bar_start + to_minutes((select interval_minutes from full_build.seeds.bar_intervals i "
-                 f"where i.bar_interval = t.bar_interval)::bigint) <= timestamp '{AS_OF}'")
+        interval = ("t.bar_interval" if "bar_interval" in cols else
+                    "(select r.bar_interval from sample.seeds.regime_timeframes r where r.timeframe = t.timeframe)")
+        ended = (f"bar_start + to_minutes((select interval_minutes from sample.seeds.bar_intervals i "
+                 f"where i.bar_interval = {interval})::bigint) <= timestamp '{AS_OF}'")
         on = " and ".join(f"f.{k} = c.{k}" for k in keys)
+        # SPEC determinism: floats equal to 1e-12 relative. For values near zero (slopes,
+        # EMA separations) "relative" is taken against the column's mean magnitude: a
+        # difference of EMAs that nearly cross has no relative precision of its own.
+        # ou_half_life_100 = -ln 2 / ln b with b ~ 1 amplifies a 1-ulp change of the AR(1)
+        # slope (window frames at a partition's end round differently) by 1 / (1 - b): 1e-9.
+        tolerance = {"ou_half_life_100": 1e-9}
+        scales = con.sql(f"select " + ", ".join(f"coalesce(avg(abs({x})), 0) as {x}" for x in floats)
+                         + f" from sample.{table} t where {ended}").fetchone() if floats else ()
         differs = " or ".join(
             [f"f.{c} is distinct from c.{c}" for c in exact]
-            + [f"(f.{c} is null) != (c.{c} is null) or abs(f.{c} - c.{c}) > 1e-12 * abs(f.{c})" for c in floats])
-        sql = (f"with f as (select * from full_build.{table} t where {ended}), "
-               f"c as (select * from cut_build.{table} t where {ended}) "
+            + [f"(f.{c} is null) != (c.{c} is null) or abs(f.{c} - c.{c}) > "
+               f"{tolerance.get(c, 1e-12)!r} * greatest(abs(f.{c}), {scale!r})" for c, scale in zip(floats, scales)])
+        sql = (f"with f as (select * from sample.{table} t where {ended}), "
+               f"c as (select * from sample_as_of.{table} t where {ended}) "
                f"select count(*) filter (where f.{keys[0]} is null or c.{keys[0]} is null) as unmatched, "
                f"count(*) filter (where {differs}) as different, count(*) as n from f full join c on {on}")
         unmatched, different, n = con.sql(sql).fetchone()
+        if different:
+            worst = con.sql(f"with f as (select * from sample.{table} t where {ended}), "
+                            f"c as (select * from sample_as_of.{table} t where {ended}) select "
+                            + ", ".join(f"max(abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {sc!r})) as {x}"
+                                        for x, sc in zip(floats, scales))
+                            + f" from f join c on {on}").df().T
+            print(table, worst[worst[0] > 1e-12])
         assert n > 100_000 if table.endswith("symbol_bars") else n > 10_000
         assert (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
     con.close()

@@ -10,7 +10,8 @@
 --   of the product recursion, as an ordered window sum.
 -- price_average (the seed note's literal method, for comparison): open = avg(open),
 --   high = max(high), low = min(low), close = avg(close) of the member bars at t.
--- volume = sum of contributing members' quote_volume (USDT).
+-- volume = sum of contributing members' quote_volume (USDT). Means and sums use
+-- compensated summation (fsum), so results do not depend on thread scheduling.
 with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
 ),
@@ -55,11 +56,11 @@ member_returns as (
 index_growth as (
     select
         driver, timeframe, bar_interval, bar_start,
-        avg(r_open) filter (where not is_excluded) as mean_r_open,
-        avg(r_high) filter (where not is_excluded) as mean_r_high,
-        avg(r_low) filter (where not is_excluded) as mean_r_low,
-        avg(r_close) filter (where not is_excluded) as mean_r_close,
-        sum(quote_volume) filter (where not is_excluded) as volume,
+        fsum(r_open) filter (where not is_excluded) / count(r_open) filter (where not is_excluded) as mean_r_open,
+        fsum(r_high) filter (where not is_excluded) / count(r_high) filter (where not is_excluded) as mean_r_high,
+        fsum(r_low) filter (where not is_excluded) / count(r_low) filter (where not is_excluded) as mean_r_low,
+        fsum(r_close) filter (where not is_excluded) / count(r_close) filter (where not is_excluded) as mean_r_close,
+        fsum(quote_volume) filter (where not is_excluded) as volume,
         count(*) filter (where not is_excluded) as n_constituents,
         count(*) filter (where is_excluded) as n_excluded_members,
         bool_and(is_complete) filter (where not is_excluded) as is_complete,
@@ -93,8 +94,8 @@ equal_weight_index as (
 price_average as (
     select
         driver, timeframe, bar_interval, bar_start, 'price_average' as composite_method,
-        avg(open) as open, max(high) as high, min(low) as low, avg(close) as close,
-        sum(quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
+        fsum(open) / count(open) as open, max(high) as high, min(low) as low, fsum(close) / count(close) as close,
+        fsum(quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
         bool_and(is_complete) as is_complete, bool_and(is_final) as is_final
     from chosen
     group by driver, timeframe, bar_interval, bar_start

@@ -1,0 +1,59 @@
+{#- Window-function indicators (SPEC §5). Each takes the named window `series_order`
+    (partition by series_part order by idx) and returns NULL until warm: `idx` must be
+    at least the warm-up given in the description. A parameter n means exactly n rows
+    (frame n - 1 preceding). -#}
+
+{#- OLS slope of `column` on the bar index over the last n rows (units of column per bar);
+    warm when the n rows all have the column. Source: least squares, as DuckDB regr_slope. -#}
+{% macro ols_slope(column, n, warm_idx) -%}
+    case when idx >= {{ warm_idx }} then
+        regr_slope({{ column }}, idx) over (series_order rows between {{ n - 1 }} preceding and current row)
+    end
+{%- endmacro %}
+
+{#- Mean of `column` over the last n rows; warm from warm_idx. -#}
+{% macro rolling_mean(column, n, warm_idx) -%}
+    case when idx >= {{ warm_idx }} then
+        avg({{ column }}) over (series_order rows between {{ n - 1 }} preceding and current row)
+    end
+{%- endmacro %}
+
+{#- Kaufman efficiency ratio over n bars: |close_t - close_(t-n)| / sum of |close_i -
+    close_(i-1)| over the last n bars (0..1; 0 when the path length is 0). Warm at idx n.
+    Source: P. Kaufman, Smarter Trading (1995). -#}
+{% macro efficiency_ratio(n) -%}
+    case when idx >= {{ n }} then
+        coalesce(abs(close - lag(close, {{ n }}) over series_order)
+                 / nullif(sum(abs_change) over (series_order rows between {{ n - 1 }} preceding and current row), 0), 0)
+    end
+{%- endmacro %}
+
+{#- Lag-1 autocorrelation of log returns: Pearson correlation of (r_t, r_(t-1)) over the
+    last n pairs. Warm at idx n + 1. NULL when either side is constant. -#}
+{% macro return_autocorrelation(n) -%}
+    case when idx >= {{ n + 1 }} then
+        corr(log_return, prev_log_return) over (series_order rows between {{ n - 1 }} preceding and current row)
+    end
+{%- endmacro %}
+
+{#- Ornstein-Uhlenbeck half-life from an AR(1) fit close_t = a + b close_(t-1) over the
+    last n pairs: -ln 2 / ln b, NULL unless 0 < b < 1. Bars. Warm at idx n. -#}
+{% macro ou_half_life(n) -%}
+    case when idx >= {{ n }} then
+        {{ ou_half_life_from_b('regr_slope(close, prev_close) over (series_order rows between ' ~ (n - 1) ~ ' preceding and current row)') }}
+    end
+{%- endmacro %}
+
+{% macro ou_half_life_from_b(b) -%}
+    case when {{ b }} > 0 and {{ b }} < 1 then -ln(2) / ln({{ b }}) end
+{%- endmacro %}
+
+{#- Realized volatility: sample std of the last n log returns x sqrt(bars per year), bars
+    per year = var days_per_year x 1440 / interval_minutes. Annualised fraction. Warm at
+    idx n. -#}
+{% macro realized_volatility(n) -%}
+    case when idx >= {{ n }} then
+        stddev_samp(log_return) over (series_order rows between {{ n - 1 }} preceding and current row)
+            * sqrt({{ var('days_per_year') }} * 1440.0 / interval_minutes)
+    end
+{%- endmacro %}

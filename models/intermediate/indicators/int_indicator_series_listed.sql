@@ -1,0 +1,25 @@
+-- One row per indicator series segment: every driver x timeframe and every primary
+-- exchange x symbol x interval series, per segment_id, numbered by series_part (the
+-- integer the indicator models partition and join on).
+with series as (
+    select distinct
+        'driver' as series_type, driver || '|' || timeframe as series_id,
+        driver, timeframe, cast(null as varchar) as exchange, cast(null as varchar) as symbol,
+        bar_interval, segment_id
+    from {{ ref('fct_driver_bars') }}
+    where is_final
+    union all
+    select distinct
+        'symbol' as series_type, exchange || '|' || symbol || '|' || bar_interval as series_id,
+        cast(null as varchar) as driver, cast(null as varchar) as timeframe, exchange, symbol,
+        bar_interval, segment_id
+    from {{ ref('fct_symbol_bars') }}
+    where is_final and is_primary
+)
+
+select
+    row_number() over (order by series_id, segment_id) as series_part,
+    s.*,
+    i.interval_minutes
+from series as s
+join {{ ref('bar_intervals') }} as i using (bar_interval)

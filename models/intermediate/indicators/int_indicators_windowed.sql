@@ -1,0 +1,55 @@
+-- The window-function indicators on top of the smoothed ones (SPEC §5, UPTREND_ENGINE.md
+-- inputs): EMA slopes, ATR mean, RSI/ADX slopes, efficiency ratio, return
+-- autocorrelation, OU half-life, normalized slope, realized volatility, volume z-score,
+-- EMA separations and their 5-bar changes. NULL until warm inside the segment. Carries
+-- bar_start and the smoothed columns, so this is the one table holding every indicator
+-- (the marts are views over it: writing 1.8M x 40 values twice would cost ~9 s).
+{%- set slope_emas = [20, 60, 144, 250, 333] %}
+with inputs as (
+    select
+        b.series_part, b.idx, b.bar_start, b.close, b.prev_close, b.abs_change, b.log_return, b.prev_log_return,
+        s.interval_minutes,
+        i.* exclude (series_part, idx)
+    from {{ ref('int_indicator_bars_prepared') }} as b
+    join {{ ref('int_indicators_smoothed') }} as i using (series_part, idx)
+    join {{ ref('int_indicator_series_listed') }} as s using (series_part)
+),
+
+first_pass as (
+    select
+        series_part,
+        idx,
+        bar_start,
+        ema_20, ema_30, ema_60, ema_144, ema_250, ema_333, sma_200, atr_14, rsi_14, adx_14, plus_di_14, minus_di_14,
+        bb_upper_20, bb_mid_20, bb_lower_20, bb_bandwidth_20,
+        {%- for n in slope_emas %}
+        -- slope of the last 10 EMA values over the latest EMA: a fraction per bar
+        {{ ols_slope('ema_' ~ n, 10, n - 1 + 9) }} / ema_{{ n }} as ema_{{ n }}_slope,
+        {%- endfor %}
+        {{ rolling_mean('atr_14', 20, 14 + 19) }} as atr_mean_20,
+        {{ ols_slope('rsi_14', 10, 14 + 9) }} as rsi_slope_10,
+        {{ ols_slope('adx_14', 10, 27 + 9) }} as adx_slope_10,
+        {{ efficiency_ratio(10) }} as efficiency_ratio_10,
+        {{ return_autocorrelation(50) }} as return_autocorr_50,
+        {{ ou_half_life(100) }} as ou_half_life_100,
+        {{ ols_slope('close', 20, 19) }} / nullif(atr_14, 0) as normalized_slope_20,
+        {{ realized_volatility(20) }} as realized_vol_20,
+        -- volume z: today's ln(1 + volume) against the EWMA mean/variance before today
+        case when lag(volume_ewma_var) over series_order > 0
+             then least(greatest(
+                 (log_volume - lag(volume_ewma_mean) over series_order) / sqrt(lag(volume_ewma_var) over series_order),
+                 -4), 6)
+             else 0 end as volume_z,
+        (ema_20 - ema_60) / ema_60 as sep_fast,
+        (ema_60 - ema_144) / ema_144 as sep_mid
+    from inputs
+    window series_order as (partition by series_part order by idx)
+)
+
+select
+    *,
+    case when idx >= 143 + 9 + 10 then ema_144_slope - lag(ema_144_slope, 10) over series_order end as d_ema_144_slope,
+    case when idx >= 59 + 5 then sep_fast - lag(sep_fast, 5) over series_order end as d_sep_fast_5,
+    case when idx >= 143 + 5 then sep_mid - lag(sep_mid, 5) over series_order end as d_sep_mid_5
+from first_pass
+window series_order as (partition by series_part order by idx)
