@@ -37,15 +37,19 @@
 {%- endmacro %}
 
 {#- Ornstein-Uhlenbeck half-life from an AR(1) fit close_t = a + b close_(t-1) over the
-    last n pairs: -ln 2 / ln b, NULL unless 0 < b < 1. Bars. Warm at idx n. -#}
+    last n pairs: -ln 2 / ln b, NULL unless 0 < b < 1. Bars. Warm at idx n.
+    Fitted as close_t - close_(t-1) = a + beta close_(t-1) with b = 1 + beta (the same OLS
+    fit): beta keeps its own relative precision, where b ~ 1 would lose it and
+    -ln 2 / ln b amplifies any rounding of b by 1 / (1 - b). -#}
 {% macro ou_half_life(n) -%}
     case when idx >= {{ n }} then
-        {{ ou_half_life_from_b('regr_slope(close, prev_close) over (series_order rows between ' ~ (n - 1) ~ ' preceding and current row)') }}
+        {{ ou_half_life_from_beta('regr_slope(close - prev_close, prev_close) over (series_order rows between ' ~ (n - 1) ~ ' preceding and current row)') }}
     end
 {%- endmacro %}
 
-{% macro ou_half_life_from_b(b) -%}
-    case when {{ b }} > 0 and {{ b }} < 1 then -ln(2) / ln({{ b }}) end
+{% macro ou_half_life_from_beta(beta) -%}
+    {#- ln(1 + beta) = 0 when 1 + beta rounds to 1: a half-life beyond 1e15 bars, NULL #}
+    case when {{ beta }} > -1 and ln(1 + {{ beta }}) < 0 then -ln(2) / ln(1 + {{ beta }}) end
 {%- endmacro %}
 
 {#- Realized volatility: sample std of the last n log returns x sqrt(bars per year), bars
