@@ -11,18 +11,24 @@
     ]) -%}
 {%- endmacro %}
 
-{#- Select the indicator columns for one series type ('driver' | 'symbol') with its keys,
-    from int_indicators_windowed (which holds every indicator column). -#}
+{#- Select the indicator columns for one series type ('driver' | 'symbol') with its keys:
+    series keys from int_indicator_series_listed, bar_start from int_indicator_bars_prepared,
+    the TA-Lib-covered columns from int_indicators_smoothed, the rest from
+    int_indicators_windowed. -#}
 {% macro select_indicators(series_type, key_columns) -%}
+{%- set smoothed = ['ema_20', 'ema_30', 'ema_60', 'ema_144', 'ema_250', 'ema_333', 'sma_200', 'atr_14', 'rsi_14',
+                    'adx_14', 'plus_di_14', 'minus_di_14', 'bb_upper_20', 'bb_mid_20', 'bb_lower_20', 'bb_bandwidth_20'] -%}
 select
     {%- for col in key_columns %}
     s.{{ col }},
     {%- endfor %}
-    w.bar_start,
+    b.bar_start,
     {%- for col in indicator_columns() %}
-    w.{{ col }}{{ ',' if not loop.last }}
+    {{ 'm' if col in smoothed else 'w' }}.{{ col }}{{ ',' if not loop.last }}
     {%- endfor %}
-from {{ ref('int_indicators_windowed') }} as w
-join {{ ref('int_indicator_series_listed') }} as s using (series_part)
+from {{ ref('int_indicator_series_listed') }} as s
+join {{ ref('int_indicator_bars_prepared') }} as b using (series_part)
+join {{ ref('int_indicators_smoothed') }} as m using (series_part, idx)
+join {{ ref('int_indicators_windowed') }} as w using (series_part, idx)
 where s.series_type = '{{ series_type }}'
 {%- endmacro %}

@@ -1,13 +1,13 @@
 -- The window-function indicators on top of the smoothed ones (SPEC §5, UPTREND_ENGINE.md
 -- inputs): EMA slopes, ATR mean, RSI/ADX slopes, efficiency ratio, return
 -- autocorrelation, OU half-life, normalized slope, realized volatility, volume z-score,
--- EMA separations and their 5-bar changes. NULL until warm inside the segment. Carries
--- bar_start and the smoothed columns, so this is the one table holding every indicator
--- (the marts are views over it: writing 1.8M x 40 values twice would cost ~9 s).
+-- EMA separations and their 5-bar changes. NULL until warm inside the segment. Narrow:
+-- the marts are views joining it with int_indicators_smoothed (writing the 1.8M x 40
+-- values of a wide table costs ~3 s more per build; the join costs queries ~1 s).
 {%- set slope_emas = [20, 60, 144, 250, 333] %}
 with inputs as (
     select
-        b.series_part, b.idx, b.bar_start, b.close, b.prev_close, b.abs_change, b.log_return, b.prev_log_return,
+        b.series_part, b.idx, b.close, b.prev_close, b.abs_change, b.log_return, b.prev_log_return,
         s.interval_minutes,
         i.* exclude (series_part, idx)
     from {{ ref('int_indicator_bars_prepared') }} as b
@@ -19,9 +19,6 @@ first_pass as (
     select
         series_part,
         idx,
-        bar_start,
-        ema_20, ema_30, ema_60, ema_144, ema_250, ema_333, sma_200, atr_14, rsi_14, adx_14, plus_di_14, minus_di_14,
-        bb_upper_20, bb_mid_20, bb_lower_20, bb_bandwidth_20,
         {%- for n in slope_emas %}
         -- slope of the last 10 EMA values over the latest EMA: a fraction per bar
         {{ ols_slope('ema_' ~ n, 10, n - 1 + 9) }} / ema_{{ n }} as ema_{{ n }}_slope,
