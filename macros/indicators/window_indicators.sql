@@ -61,3 +61,9 @@
             * sqrt({{ var('days_per_year') }} * 1440.0 / interval_minutes)
     end
 {%- endmacro %}
+
+{#- x rounded to `digits` significant decimal digits (0 stays 0). -#}
+{% macro significant_digits(x, digits) -%}
+    case when {{ x }} = 0 then 0.0
+         else round({{ x }}, cast({{ digits - 1 }} - floor(log10(abs({{ x }}))) as integer)) end
+{%- endmacro %}

@@ -20,11 +20,12 @@ def _series_frames(db, where: str) -> pd.DataFrame:
     """Indicator rows with OHLC and segment for the selected series, ordered by time."""
     return query(db, f"""
         select s.series_id, s.segment_id, s.interval_minutes, b.idx, b.bar_start, b.high, b.low, b.close,
-               b.log_volume, m.*, w.* exclude (series_part, idx)
+               b.log_volume, m.*, w.* exclude (series_part, idx), r.* exclude (series_part, idx)
         from intermediate.int_indicator_series_listed s
         join intermediate.int_indicator_bars_prepared b using (series_part)
         join intermediate.int_indicators_smoothed m using (series_part, idx)
         join intermediate.int_indicators_windowed w using (series_part, idx)
+        join intermediate.int_indicators_ranked r using (series_part, idx)
         where {where}
         order by s.series_id, s.segment_id, b.idx""")
 
@@ -134,6 +135,20 @@ def numpy_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
     ref["sep_fast"], ref["sep_mid"] = (e20 - e60) / e60, (e60 - e144) / e144
     ref["d_sep_fast_5"] = ref["sep_fast"] - np.r_[np.full(5, np.nan), ref["sep_fast"][:-5]]
     ref["d_sep_mid_5"] = ref["sep_mid"] - np.r_[np.full(5, np.nan), ref["sep_mid"][:-5]]
+    # trailing percentile rank over 500 bars: share of the other window values below x_t,
+    # values taken at 10 significant digits as the model ranks them
+    for feature in ("atr_14", "bb_bandwidth_20", "realized_vol_20"):
+        raw = g[feature].to_numpy(float)
+        values = raw.copy()
+        nz = ~np.isnan(raw) & (raw != 0)
+        digits = (9 - np.floor(np.log10(np.abs(raw[nz])))).astype(int)
+        values[nz] = [round(x, int(k)) for x, k in zip(raw[nz], digits)]
+        pr = np.full(len(values), np.nan)
+        for t in range(499, len(values)):
+            window = values[t - 499: t + 1]
+            if not np.isnan(window).any():
+                pr[t] = (window < values[t]).sum() / 499
+        ref[f"pr_{feature}"] = pr
     return ref
 
 
@@ -152,8 +167,10 @@ def test_window_columns_match_numpy_references(driver_and_test_series, capsys):
     # OLS fits of nearly collinear values are ill-conditioned (DuckDB's regr_slope and
     # numpy's lstsq round differently; the OU half-life divides by ln b with b ~ 1):
     # 1e-6 relative there, 1e-9 everywhere else.
+    ranks = {k: v for k, v in worst.items() if k.startswith("pr_")}
+    assert max(ranks.values()) == 0.0, ranks  # percentile ranks are exact
     ill_conditioned = {k: v for k, v in worst.items() if "slope" in k or k == "ou_half_life_100"}
-    others = {k: v for k, v in worst.items() if k not in ill_conditioned}
+    others = {k: v for k, v in worst.items() if k not in ill_conditioned and k not in ranks}
     slopes = ill_conditioned
     assert max(slopes.values()) <= 1e-6, slopes
     assert max(others.values()) <= 1e-9, others
@@ -180,7 +197,7 @@ def test_marts_have_exactly_the_spec_columns(sample_db):
             "rsi_14", "rsi_slope_10", "adx_14", "plus_di_14", "minus_di_14", "adx_slope_10", "bb_upper_20",
             "bb_mid_20", "bb_lower_20", "bb_bandwidth_20", "efficiency_ratio_10", "return_autocorr_50",
             "ou_half_life_100", "normalized_slope_20", "realized_vol_20", "volume_z", "sep_fast", "sep_mid",
-            "d_sep_fast_5", "d_sep_mid_5"]
+            "d_sep_fast_5", "d_sep_mid_5", "pr_atr_14", "pr_bb_bandwidth_20", "pr_realized_vol_20"]
     for table, keys in {"marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
                         "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"]}.items():
         cols = query(sample_db, f"select * from {table} limit 0").columns.tolist()
