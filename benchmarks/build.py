@@ -54,23 +54,37 @@ group by all
 """
 
 
-def run_build(landing: Path, work: Path) -> dict:
-    """Run `dbt build` into a fresh DuckDB file under ``work`` and collect the figures."""
+def run_dbt(command: str, landing: Path, work: Path) -> dict:
+    """Run ``dbt <command>`` on the DuckDB file ``work/bench.duckdb``.
+
+    Returns {"db", "wall_seconds", "peak_rss_mb", "model_seconds"} with per-model seconds
+    from target/run_results.json. Exits with dbt's output when dbt fails.
+    """
     db = work / "bench.duckdb"
     env = {**os.environ, "MARKET_REGIMES_DB": str(db), "MARKET_REGIMES_LANDING": str(landing),
            "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
-    cmd = [str(DBT), "build", "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
+    cmd = [str(DBT), command, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
            "--log-path", str(work / "logs")]
-    print(f"[bench] dbt build on {landing} ...", file=sys.stderr, flush=True)
+    print(f"[bench] dbt {command} on {landing} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
-        raise SystemExit(f"dbt build failed:\n{proc.stdout[-4000:]}")
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        raise SystemExit(f"dbt {command} failed:\n{proc.stdout[-4000:]}")
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    models = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
-              for r in results if r["unique_id"].startswith("model.")}
+    return {
+        "db": db,
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "model_seconds": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
+                          for r in results if r["unique_id"].startswith("model.")},
+    }
+
+
+def run_build(landing: Path, work: Path) -> dict:
+    """Run `dbt build` into a fresh DuckDB file under ``work`` and collect the figures."""
+    run = run_dbt("build", landing, work)
+    db, wall, peak_rss_mb, models = run["db"], run["wall_seconds"], run["peak_rss_mb"], run["model_seconds"]
     con = duckdb.connect(str(db))
     try:
         rows_landed = con.sql("select sum(rows_landed) from raw.landing_files").fetchone()[0]

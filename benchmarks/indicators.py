@@ -1,14 +1,18 @@
 """Indicator benchmark: SQL indicator models vs TA-Lib on the same bars, in the same run.
 
-Builds the bundled sample into a temporary DuckDB file (`dbt build`), then prints JSON:
+Copies the bundled sample landing to a temporary folder, builds it (`dbt build`) into a
+temporary DuckDB file, then prints JSON:
 * bars processed (final bars of every indicator series segment);
 * model seconds (target/run_results.json) of the models producing the TA-Lib-covered
   columns (int_indicator_bars_prepared + int_indicators_smoothed: EMA x6, SMA 200, ATR,
   RSI, ADX, +DI, -DI, Bollinger bands) and of all indicator models;
 * TA-Lib seconds for the same columns on the same bars, including pulling the arrays out
   of DuckDB, and the ratio;
-* peak RSS of the dbt process.
-The one-new-bar incremental run is not measured yet (indicators are full-refresh tables).
+* the one-new-bar incremental run: one more candle is landed for every kline file (the
+  next interval, flat at the last close), which makes each symbol series' provisional
+  bar final; `dbt run` then computes the indicator models incrementally. Its indicator
+  model seconds, the new indicator rows, and the share of the full indicator time;
+* peak RSS of the dbt processes.
 
 Usage: python benchmarks/indicators.py
 """
@@ -16,19 +20,25 @@ Usage: python benchmarks/indicators.py
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import talib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import PROJECT, run_build  # noqa: E402  (sibling benchmark script)
+from build import PROJECT, run_build, run_dbt  # noqa: E402  (sibling benchmark script)
+
+sys.path.insert(0, str(PROJECT))
+from market_regimes.landing.layouts import INTERVAL_MINUTES, parse_landing_path  # noqa: E402
 
 TALIB_MODELS = ("int_indicator_bars_prepared", "int_indicators_smoothed")
-INDICATOR_MODELS = TALIB_MODELS + ("int_indicator_series_listed", "int_indicators_windowed",
+INDICATOR_MODELS = TALIB_MODELS + ("int_indicator_series_listed", "int_indicators_volume_smoothed",
+                                   "int_indicators_windowed", "int_indicators_ranked",
                                    "fct_driver_indicators", "fct_symbol_indicators")
 
 
@@ -55,13 +65,52 @@ def talib_seconds(db: Path) -> tuple[float, float, int]:
     return done - t0, pulled - t0, len(parts)
 
 
+def land_next_bars(landing: Path) -> int:
+    """Write `<SYMBOL>_<interval>__next.csv` beside every kline file: its next candle.
+
+    The candle starts one interval after the file's last one, flat at the last close with
+    the last volume. Returns the number of files written.
+    """
+    written = 0
+    for path in sorted((landing / "klines").glob("*/*")):
+        spec = parse_landing_path(str(path.relative_to(landing)))
+        last = pd.read_csv(path, dtype=str).tail(1).reset_index(drop=True)
+        time_col = last.columns[0]
+        start = pd.Timestamp(last.at[0, time_col]) + pd.Timedelta(minutes=INTERVAL_MINUTES[spec.bar_interval])
+        nxt = last.copy()
+        nxt.at[0, time_col] = str(start)
+        for col in ("open", "high", "low"):
+            nxt.at[0, col] = last.at[0, "close"]
+        name = path.name.split(".")[0] + "__next.csv"
+        nxt.to_csv(path.parent / name, index=False)
+        written += 1
+    return written
+
+
+def indicator_rows(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql("select count(*) from intermediate.int_indicators_smoothed").fetchone()[0]
+    finally:
+        con.close()
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mr-bench-ind-") as tmp:
         work = Path(tmp)
-        build = run_build(PROJECT / "sample" / "landing", work)
+        landing = work / "landing"
+        shutil.copytree(PROJECT / "sample" / "landing", landing)
+        build = run_build(landing, work)
         models = build["model_seconds"]
         total, pull, bars = talib_seconds(work / "bench.duckdb")
+        rows_before = indicator_rows(work / "bench.duckdb")
+        files = land_next_bars(landing)
+        incremental = run_dbt("run", landing, work)
+        rows_after = indicator_rows(work / "bench.duckdb")
     sql_talib = sum(models[m] for m in TALIB_MODELS)
+    full_indicators = sum(models[m] for m in INDICATOR_MODELS)
+    inc_models = incremental["model_seconds"]
+    inc_indicators = sum(inc_models[m] for m in INDICATOR_MODELS)
     print(json.dumps({
         "bars_processed": bars,
         "talib_covered_model_seconds": round(sql_talib, 2),
@@ -69,9 +118,17 @@ def main() -> None:
         "talib_pull_seconds": round(pull, 3),
         "ratio_sql_to_talib": round(sql_talib / total, 1),
         "indicator_model_seconds": {m: models[m] for m in INDICATOR_MODELS},
-        "all_indicator_models_seconds": round(sum(models[m] for m in INDICATOR_MODELS), 2),
-        "one_new_bar_incremental_seconds": None,
-        "peak_rss_mb": build["peak_rss_mb"],
+        "all_indicator_models_seconds": round(full_indicators, 2),
+        "one_new_bar_incremental": {
+            "kline_files_with_one_more_candle": files,
+            "new_indicator_rows": rows_after - rows_before,
+            "indicator_model_seconds": {m: inc_models[m] for m in INDICATOR_MODELS},
+            "indicator_models_seconds": round(inc_indicators, 2),
+            "share_of_full_indicator_time": round(inc_indicators / full_indicators, 3),
+            "all_models_seconds_of_the_run": round(sum(inc_models.values()), 2),
+        },
+        "one_new_bar_incremental_seconds": round(inc_indicators, 2),
+        "peak_rss_mb": max(build["peak_rss_mb"], incremental["peak_rss_mb"]),
         "total_model_seconds_full_build": build["total_model_seconds"],
     }, indent=2))
 

@@ -1,35 +1,48 @@
 {#- Exact closed form of first-order linear recursions in SQL window functions.
 
-    Every EMA and Wilder smoothing here is a recursion S_t = b * S_{t-1} + w_t over the
-    bars of one series segment (idx = 0, 1, ... in time order), where w_t is 0 before a
-    start index i0, the seed at i0 (e.g. the SMA of the first n values, as TA-Lib seeds)
-    and an input term after it (e.g. alpha * close_t). Unrolled:
-        S_t = sum_{j <= t} b^(t - j) * w_j.
+    Every EMA and Wilder smoothing here is a recursion S_t = b * S_(t-1) + w_t over the
+    bars of one series segment (idx = 0, 1, ... in time order). Unrolled:
+        S_t = sum_(j <= t) b^(t - j) * w_j.
+    Seeds fold into the terms because the recursion is linear: TA-Lib seeds S at idx s
+    with the mean (or sum) of x over [f, s]; taking w_j = x_j * b^(j - s) / (s - f + 1)
+    (or x_j * b^(j - s)) for f <= j <= s gives exactly that S_s, and w_j = gain * x_j
+    after s continues the recursion. Incremental runs carry the state instead: with
+    carry_idx = L (the last stored bar), w_L = the stored S_L, w_j = gain * x_j after L
+    and 0 before, so new bars continue from the stored value.
     SQL has no recursion window, and b^-j overflows, so the sum is split into chunks of
     C rows (chunk = idx // C, r = idx % C):
-        P_t        = running sum within the chunk of w_j * b^-(j % C)
-        Q_c        = the chunk's total of those terms
-        T_c        = S at the chunk's last row = b^(C-1) Q_c + b^C T_(c-1)
-        S_t        = b^r P_t + b^(r+1) T_(c-1)
+        P_t = running sum within the chunk of w_j * b^-(j % C)        (one window pass,
+              frame from the chunk's first row, partitioned by series)
+        Q_c = P at the chunk's last row
+        T_c = S at the chunk's last row = b^(C-1) Q_c + b^C T_(c-1)
+        S_t = b^r P_t + b^(r+1) T_(c-1)
     C is the largest chunk with b^-C <= e^40 for the fastest recursion, so every term
-    stays finite and keeps double precision. T_(c-1) is the exact chunk recursion
-    truncated after K chunks, K the smallest with (b^C)^K < e^-37 (< 1e-16 relative), as
-    a weighted sum of lagged chunk totals on the small chunk table. All recursions share
-    one window pass (same partition and order).
+    stays finite and keeps double precision. T_(c-1) is the chunk recursion truncated
+    after K chunks, K the smallest with (b^C)^K < e^-37 (< 1e-16 relative), computed as a
+    weighted sum of lagged chunk totals on the small chunk table.
 
-    Error bound: all inputs here are non-negative, so P and Q are sums of non-negative
-    terms: relative error <= (C + K) * 2^-53 ~ 5e-14 worst case, typically 1e-15
-    (measured against TA-Lib in tests/integration/test_indicators.py).
+    Error bound: P and Q are sums of at most C terms and T of K: relative error
+    <= (C + K) * 2^-53 ~ 5e-14 worst case for non-negative inputs, ~1e-15 typical
+    (measured against TA-Lib in tests/integration/test_indicators.py). The window sum
+    within a chunk adds the same rows in the same order in any build, so full and
+    prefix (as_of) builds agree to the last bits on complete chunks.
 
     Args:
-      relation: input relation (a CTE name) with the partition columns and `idx`.
-      partition_by: list of series columns (e.g. ['series_id', 'segment_id']).
-      recursions: list of dicts {name, b, start_idx, seed, input}; `seed` and `input`
-        are SQL expressions evaluated per row (seed at idx = start_idx, input after).
-    Returns: a select of every input column plus one column per recursion, NULL before
-      its start_idx. Source: the unrolled recursion above; the chunking follows the
-      measured option in shared/docs/STACK.md. -#}
-{% macro linear_recursions(relation, partition_by, recursions) -%}
+      relation: input relation (a CTE name) with the partition columns, `idx`, the
+        columns used by the recursions and the column named by carry_idx.
+      partition_by: list of series columns (e.g. ['series_part']).
+      recursions: list of dicts {name, b, seed_from, seed_to, seed ('mean' | 'sum'),
+        input (SQL expression x_j), gain (multiplier of x_j after the seed), state (SQL
+        expression of the carried S at carry_idx)}.
+      carry_idx: column holding the carried bar index L, NULL for a full computation.
+      keep: relation columns passed through to the output.
+      extra: list of {name, expr}: more window expressions evaluated in the same window
+        pass (same sort) over the named window `series_order` (partition by the series,
+        order by idx), e.g. framed averages; they may use the `keep` columns.
+    Returns: partition columns, idx, the `keep` columns and one column per recursion,
+      NULL before its seed index (or before carry_idx). Source: the unrolled recursion
+      above; the chunking follows the measured option in shared/docs/STACK.md. -#}
+{% macro linear_recursions(relation, partition_by, recursions, carry_idx='carry_idx', keep=[], extra=[]) -%}
 {%- set keys = partition_by | join(', ') -%}
 {#- chunk size from the fastest decay: largest C with b_min^C >= e^-40 -#}
 {%- set ns = namespace(b_min=1.0, c=0, x=1.0) -%}
@@ -46,8 +59,10 @@
   {%- for i in range(10000) -%}
     {%- if p.x >= 8.533047625744066e-17 -%}{%- set p.x = p.x * p.big -%}{%- set p.k = p.k + 1 -%}{%- endif -%}
   {%- endfor -%}
-  {%- do plans.append({'name': rec.name, 'b': rec.b, 'big': p.big, 'k': [p.k, 1] | max,
-                       'start_idx': rec.start_idx, 'seed': rec.seed, 'input': rec.input}) -%}
+  {%- set scale = (1.0 / (rec.seed_to - rec.seed_from + 1)) if rec.seed == 'mean' else 1.0 -%}
+  {%- do plans.append({'name': rec.name, 'b': rec.b, 'big': p.big, 'k': [p.k, 1] | max, 'scale': scale,
+                       'seed_from': rec.seed_from, 'seed_to': rec.seed_to, 'input': rec.input,
+                       'gain': rec.gain, 'state': rec.state}) -%}
 {%- endfor -%}
 with recursion_powers as (
     -- b^-r, b^r and b^(r+1) for r in [0, C): looked up instead of computed per row
@@ -63,23 +78,46 @@ with recursion_powers as (
 
 recursion_terms as (
     select
-        x.*,
-        x.idx // {{ chunk }} as _chunk,
-        x.idx % {{ chunk }} as _chunk_pos
-        {%- for p in plans %},
-        (case when x.idx = {{ p.start_idx }} then {{ p.seed }}
-              when x.idx > {{ p.start_idx }} then {{ p.input }}
-              else 0 end) * w._neg_{{ p.name }} as _v_{{ p.name }}
+        {{ keys }},
+        idx,
+        {%- for col in keep %}
+        {{ col }},
         {%- endfor %}
-    from {{ relation }} as x
-    join recursion_powers as w on w._chunk_pos = x.idx % {{ chunk }}
+        {{ carry_idx }} as _carry_idx,
+        idx // {{ chunk }} as _chunk,
+        x._chunk_pos
+        {%- for p in plans %},
+        (case
+            when {{ carry_idx }} is not null then
+                case when idx = {{ carry_idx }} then {{ p.state }}
+                     when idx > {{ carry_idx }} then {{ p.gain }} * ({{ p.input }})
+                     else 0 end
+            when idx > {{ p.seed_to }} then {{ p.gain }} * ({{ p.input }})
+            when idx >= {{ p.seed_from }} then ({{ p.input }}) * pow({{ p.b }}, idx - {{ p.seed_to }}){% if p.scale != 1.0 %} * {{ p.scale }}{% endif %}
+            else 0
+         end) * w._neg_{{ p.name }} as _v_{{ p.name }}
+        {%- endfor %}
+    from (select *, idx % {{ chunk }} as _chunk_pos from {{ relation }}) as x
+    join recursion_powers as w using (_chunk_pos)
+),
+
+recursion_partials as materialized (
+    select
+        * exclude ({% for p in plans %}_v_{{ p.name }}{{ ', ' if not loop.last }}{% endfor %})
+        {%- for p in plans %},
+        sum(_v_{{ p.name }}) over (series_order rows between _chunk_pos preceding and current row) as _p_{{ p.name }}
+        {%- endfor %}
+        {%- for e in extra %},
+        {{ e.expr }} as {{ e.name }}
+        {%- endfor %}
+    from recursion_terms
+    window series_order as (partition by {{ keys }} order by idx)
 ),
 
 recursion_chunk_totals as (
-    -- compensated sums (fsum): the same rows give the same bits whatever the thread scheduling
     select {{ keys }}, _chunk
-        {%- for p in plans %}, fsum(_v_{{ p.name }}) as _q_{{ p.name }}{% endfor %}
-    from recursion_terms
+        {%- for p in plans %}, arg_max(_p_{{ p.name }}, idx) as _q_{{ p.name }}{% endfor %}
+    from recursion_partials
     group by {{ keys }}, _chunk
 ),
 
@@ -95,24 +133,22 @@ recursion_carry as (
         {%- endfor %}
     from recursion_chunk_totals
     window chunk_order as (partition by {{ keys }} order by _chunk)
-),
-
-recursion_partials as (
-    select
-        t.*
-        {%- for p in plans %},
-        sum(_v_{{ p.name }}) over within_chunk as _p_{{ p.name }}
-        {%- endfor %}
-    from recursion_terms as t
-    window within_chunk as (
-        partition by {{ keys }}, _chunk order by idx rows between unbounded preceding and current row
-    )
 )
 
 select
-    p.* exclude (_chunk, _chunk_pos{% for q in plans %}, _v_{{ q.name }}, _p_{{ q.name }}{% endfor %})
+    {%- for col in partition_by %}
+    p.{{ col }},
+    {%- endfor %}
+    p.idx,
+    {%- for col in keep %}
+    p.{{ col }},
+    {%- endfor %}
+    p._carry_idx as {{ carry_idx }}
+    {%- for e in extra %},
+    p.{{ e.name }}
+    {%- endfor %}
     {%- for q in plans %},
-    case when p.idx >= {{ q.start_idx }} then
+    case when p.idx >= coalesce(p._carry_idx, {{ q.seed_to }}) then
         w._pos_{{ q.name }} * p._p_{{ q.name }} + w._next_{{ q.name }} * c._t_{{ q.name }}
     end as {{ q.name }}
     {%- endfor %}

@@ -1,20 +1,23 @@
-{#- Recursion specs for macro linear_recursions (each returns a dict).
+{#- Recursion specs for macro linear_recursions (each returns a dict). The carried state
+    of an incremental run is read from the column state_<name>.
 
     ema_recursion(column, n): EMA with alpha = 2 / (n + 1), seeded with the SMA of the
       first n values (TA-Lib EMA): EMA_(n-1) = mean(x_0..x_(n-1)),
-      EMA_t = alpha * x_t + (1 - alpha) * EMA_(t-1). Needs a column seed_ema_<n>.
-      Warm from idx n - 1. Units of the column.
-    wilder_recursion(name, n, start_idx, seed, input_expr, average=true): Wilder
-      smoothing with b = 1 - 1/n: an average (input x/n, TA-Lib ATR/RSI) or a running
-      sum (input x, TA-Lib +DM/-DM/TR sums), started at start_idx with `seed`. -#}
+      EMA_t = alpha * x_t + (1 - alpha) * EMA_(t-1). Warm from idx n - 1. Units of x.
+    wilder_recursion(name, n, seed_from, seed_to, input_expr, average=true): Wilder
+      smoothing with b = 1 - 1/n: an average (S = (1 - 1/n) S + x/n, seeded with the mean
+      of x over [seed_from, seed_to]; TA-Lib ATR/RSI/ADX) or a running sum (S = S - S/n + x,
+      seeded with the sum; TA-Lib +DM/-DM/TR sums). Warm from seed_to. Source: J. W.
+      Wilder, New Concepts in Technical Trading Systems (1978), TA-Lib's seeds. -#}
 
 {% macro ema_recursion(column, n) -%}
     {%- set alpha = 2.0 / (n + 1) -%}
-    {%- do return({'name': 'ema_' ~ n, 'b': 1.0 - alpha, 'start_idx': n - 1,
-                   'seed': 'seed_ema_' ~ n, 'input': alpha ~ ' * ' ~ column}) -%}
+    {%- do return({'name': 'ema_' ~ n, 'b': 1.0 - alpha, 'seed_from': 0, 'seed_to': n - 1, 'seed': 'mean',
+                   'input': column, 'gain': alpha, 'state': 'state_ema_' ~ n}) -%}
 {%- endmacro %}
 
-{% macro wilder_recursion(name, n, start_idx, seed, input_expr, average=true) -%}
-    {%- set input = ('(' ~ input_expr ~ ') / ' ~ n) if average else input_expr -%}
-    {%- do return({'name': name, 'b': 1.0 - 1.0 / n, 'start_idx': start_idx, 'seed': seed, 'input': input}) -%}
+{% macro wilder_recursion(name, n, seed_from, seed_to, input_expr, average=true) -%}
+    {%- do return({'name': name, 'b': 1.0 - 1.0 / n, 'seed_from': seed_from, 'seed_to': seed_to,
+                   'seed': 'mean' if average else 'sum', 'input': input_expr,
+                   'gain': (1.0 / n) if average else 1.0, 'state': 'state_' ~ name}) -%}
 {%- endmacro %}

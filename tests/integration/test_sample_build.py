@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.helpers import dbt, query
+from tests.helpers import MART_TABLES, compare_builds, dbt, query
 
 pytestmark = pytest.mark.integration
 AS_OF = "2023-01-01"
@@ -61,58 +63,76 @@ def test_sample_landing_is_clean_and_complete(sample_db):
                                      "r": [2462, 2190, 1262082], "l": [2462, 2190, 1262082]}
 
 
-def test_as_of_build_equals_full_build(sample_db, tmp_path):
-    cut_db = tmp_path / "sample_as_of.duckdb"
-    dbt("build", cut_db, SAMPLE, tmp_path, vars_yaml=f'{{as_of: "{AS_OF}"}}')
+MART_KEYS = {
+    **MART_TABLES,
+    "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"],
+    "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
+}
+
+
+@pytest.fixture(scope="module")
+def as_of_db(tmp_path_factory):
+    """The sample built with var as_of = AS_OF (file stem sample_as_of)."""
+    work = tmp_path_factory.mktemp("as_of")
+    db = work / "sample_as_of.duckdb"
+    dbt("build", db, SAMPLE, work, vars_yaml=f'{{as_of: "{AS_OF}"}}')
+    return db
+
+
+def _ended_by(catalog: str, cols: list[str], as_of: str) -> str:
+    """SQL over alias t: the bar ended by as_of (bar_start + its interval <= as_of)."""
+    interval = ("t.bar_interval" if "bar_interval" in cols else
+                f"(select r.bar_interval from {catalog}.seeds.regime_timeframes r where r.timeframe = t.timeframe)")
+    return (f"t.bar_start + to_minutes((select interval_minutes from {catalog}.seeds.bar_intervals i "
+            f"where i.bar_interval = {interval})::bigint) <= timestamp '{as_of}'")
+
+
+def test_as_of_build_equals_full_build(sample_db, as_of_db):
+    """Prefix invariance (SPEC §1): every bar ended by as_of is identical in both builds."""
     con = duckdb.connect()
     # attach under the file stems: dbt-duckdb views name their catalog by the file stem
     con.execute(f"attach '{sample_db}' (read_only)")
-    con.execute(f"attach '{cut_db}' (read_only)")
-    checks = {
-        "marts.fct_symbol_bars": ["exchange", "symbol", "bar_interval", "bar_start", "origin"],
-        "marts.fct_driver_bars": ["driver", "timeframe", "bar_start"],
-        "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"],
-        "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
-    }
-    for table, keys in checks.items():
-        cols = [r[0] for r in con.sql(f"select column_name from (describe sample.{table})").fetchall()]
-        floats = [r[0] for r in con.sql(f"select column_name, column_type from (describe sample.{table})").fetchall()
-                  if r[0] not in keys and con.sql(f"select column_type from (describe sample.{table}) "
-                                                  f"where column_name = '{r[0]}'").fetchone()[0] == "DOUBLE"]
-        exact = [c for c in cols if c not in keys and c not in floats]
-        interval = ("t.bar_interval" if "bar_interval" in cols else
-                    "(select r.bar_interval from sample.seeds.regime_timeframes r where r.timeframe = t.timeframe)")
-        ended = (f"bar_start + to_minutes((select interval_minutes from sample.seeds.bar_intervals i "
-                 f"where i.bar_interval = {interval})::bigint) <= timestamp '{AS_OF}'")
-        on = " and ".join(f"f.{k} = c.{k}" for k in keys)
-        # SPEC determinism: floats equal to 1e-12 relative. For values near zero (slopes,
-        # EMA separations) "relative" is taken against the column's mean magnitude: a
-        # difference of EMAs that nearly cross has no relative precision of its own.
-        # ou_half_life_100 = -ln 2 / beta roughly, beta an OLS slope of price changes on
-        # prices ~6e4: its covariance cancels to ~1e-10 relative, and DuckDB's window
-        # aggregate rounds it differently at a shorter partition's end. Measured <= 1.5e-10.
-        # OLS slopes (ema_*_slope, *_slope_10, normalized_slope_20) and their differences
-        # come from the same window aggregate and cancel less: 1e-10 (measured <= 1.1e-12).
-        tolerance = {"ou_half_life_100": 1e-9}
-        tolerance.update({c: 1e-10 for c in floats if "slope" in c})
-        scales = con.sql(f"select " + ", ".join(f"coalesce(avg(abs({x})), 0) as {x}" for x in floats)
-                         + f" from sample.{table} t where {ended}").fetchone() if floats else ()
-        differs = " or ".join(
-            [f"f.{c} is distinct from c.{c}" for c in exact]
-            + [f"(f.{c} is null) != (c.{c} is null) or abs(f.{c} - c.{c}) > "
-               f"{tolerance.get(c, 1e-12)!r} * greatest(abs(f.{c}), {scale!r})" for c, scale in zip(floats, scales)])
-        sql = (f"with f as (select * from sample.{table} t where {ended}), "
-               f"c as (select * from sample_as_of.{table} t where {ended}) "
-               f"select count(*) filter (where f.{keys[0]} is null or c.{keys[0]} is null) as unmatched, "
-               f"count(*) filter (where {differs}) as different, count(*) as n from f full join c on {on}")
-        unmatched, different, n = con.sql(sql).fetchone()
-        if different:
-            worst = con.sql(f"with f as (select * from sample.{table} t where {ended}), "
-                            f"c as (select * from sample_as_of.{table} t where {ended}) select "
-                            + ", ".join(f"max(abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {sc!r})) as {x}"
-                                        for x, sc in zip(floats, scales))
-                            + f" from f join c on {on}").df().T
-            print(table, worst[worst[0] > 1e-12])
+    con.execute(f"attach '{as_of_db}' (read_only)")
+    for table, keys in MART_KEYS.items():
+        unmatched, different, n, worst = compare_builds(con, sample_db.stem, "sample_as_of", table, keys,
+                                                        where=_ended_by(sample_db.stem, keys, AS_OF))
+        print(table, n, {c: f"{v:.1e}" for c, v in worst.items() if v > 1e-13})
         assert n > 100_000 if table.endswith("symbol_bars") else n > 10_000
         assert (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
     con.close()
+
+
+def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
+    """SPEC §9 + determinism: an incremental run on top of the as_of build (indicators carried
+    from their stored state, everything after AS_OF new) equals the full build on every row."""
+    work = tmp_path / "incremental"
+    work.mkdir()
+    db = work / as_of_db.name  # same file stem: its views name that catalog
+    shutil.copy(as_of_db, db)
+    # mark one old stored row: an incremental run must leave it alone (a rebuild would not)
+    con = duckdb.connect(str(db))
+    part, original = con.sql("select series_part, ema_20 from intermediate.int_indicators_smoothed "
+                             "where idx = 1000 and series_part in (select series_part from "
+                             "intermediate.int_indicators_smoothed group by 1 having max(idx) > 2000) "
+                             "order by series_part limit 1").fetchone()
+    con.execute(f"update intermediate.int_indicators_smoothed set ema_20 = -1 where series_part = {part} and idx = 1000")
+    before = con.sql("select count(*) from intermediate.int_indicators_smoothed").fetchone()[0]
+    con.close()
+    dbt("run", db, SAMPLE, work)
+    con = duckdb.connect(str(db))
+    kept = con.execute(f"select ema_20 from intermediate.int_indicators_smoothed "
+                       f"where series_part = {part} and idx = 1000").fetchone()[0]
+    assert kept == -1, "the incremental run rewrote a stored bar"
+    con.execute(f"update intermediate.int_indicators_smoothed set ema_20 = {original!r} "
+                f"where series_part = {part} and idx = 1000")
+    after = con.sql("select count(*) from intermediate.int_indicators_smoothed").fetchone()[0]
+    con.close()
+    con = duckdb.connect()
+    con.execute(f"attach '{sample_db}' (read_only)")
+    con.execute(f"attach '{db}' (read_only)")
+    for table, keys in MART_KEYS.items():
+        unmatched, different, n, worst = compare_builds(con, sample_db.stem, "sample_as_of", table, keys)
+        print(table, n, {c: f"{v:.1e}" for c, v in worst.items() if v > 1e-13})
+        assert (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
+    con.close()
+    assert 100_000 < before < after

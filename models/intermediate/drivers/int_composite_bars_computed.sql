@@ -7,11 +7,17 @@
 --   x_t = I_{t-1} * mean over members of r_x, and I_t = close_t. Members with
 --   |ln r_close| > var max_member_abs_log_return are excluded for the bar and counted.
 --   I_{t-1} = 100 * exp(sum of ln(mean r_close) over earlier bars): the exact closed form
---   of the product recursion, as an ordered window sum.
+--   of the product recursion, as an ordered window sum. Each ln(mean r_close) is rounded
+--   to a multiple of 2^-52 (an error <= 1.1e-16, one rounding of a double near 1) and summed
+--   as HUGEINT: integer sums are exact in any order, so the index is the same to the
+--   last bit in every build and every prefix (DuckDB's partitioned window sums of doubles
+--   round differently when other partitions change size; measured 2e-14 on this sum).
 -- price_average (the seed note's literal method, for comparison): open = avg(open),
 --   high = max(high), low = min(low), close = avg(close) of the member bars at t.
--- volume = sum of contributing members' quote_volume (USDT). Means and sums use
--- compensated summation (fsum), so results do not depend on thread scheduling.
+-- volume = sum of contributing members' quote_volume (USDT). Means and sums add the
+-- values in sorted order (fsum(x order by x)): a parallel hash aggregate meets a group's
+-- rows in any order, and even compensated sums round by order (measured: 1 ulp on 3
+-- members), which would make builds differ in the last bits.
 with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
 ),
@@ -56,11 +62,11 @@ member_returns as (
 index_growth as (
     select
         driver, timeframe, bar_interval, bar_start,
-        fsum(r_open) filter (where not is_excluded) / count(r_open) filter (where not is_excluded) as mean_r_open,
-        fsum(r_high) filter (where not is_excluded) / count(r_high) filter (where not is_excluded) as mean_r_high,
-        fsum(r_low) filter (where not is_excluded) / count(r_low) filter (where not is_excluded) as mean_r_low,
-        fsum(r_close) filter (where not is_excluded) / count(r_close) filter (where not is_excluded) as mean_r_close,
-        fsum(quote_volume) filter (where not is_excluded) as volume,
+        fsum(r_open order by r_open) filter (where not is_excluded) / count(r_open) filter (where not is_excluded) as mean_r_open,
+        fsum(r_high order by r_high) filter (where not is_excluded) / count(r_high) filter (where not is_excluded) as mean_r_high,
+        fsum(r_low order by r_low) filter (where not is_excluded) / count(r_low) filter (where not is_excluded) as mean_r_low,
+        fsum(r_close order by r_close) filter (where not is_excluded) / count(r_close) filter (where not is_excluded) as mean_r_close,
+        fsum(quote_volume order by quote_volume) filter (where not is_excluded) as volume,
         count(*) filter (where not is_excluded) as n_constituents,
         count(*) filter (where is_excluded) as n_excluded_members,
         bool_and(is_complete) filter (where not is_excluded) as is_complete,
@@ -73,10 +79,10 @@ index_growth as (
 indexed as (
     select
         *,
-        100 * exp(coalesce(sum(ln(mean_r_close)) over (
+        100 * exp(cast(coalesce(sum(cast(round(ln(mean_r_close) * 4503599627370496) as hugeint)) over (
             partition by driver, timeframe order by bar_start
             rows between unbounded preceding and 1 preceding
-        ), 0)) as prev_index
+        ), 0) as double) / 4503599627370496) as prev_index
     from index_growth
 ),
 
@@ -94,8 +100,8 @@ equal_weight_index as (
 price_average as (
     select
         driver, timeframe, bar_interval, bar_start, 'price_average' as composite_method,
-        fsum(open) / count(open) as open, max(high) as high, min(low) as low, fsum(close) / count(close) as close,
-        fsum(quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
+        fsum(open order by open) / count(open) as open, max(high) as high, min(low) as low, fsum(close order by close) / count(close) as close,
+        fsum(quote_volume order by quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
         bool_and(is_complete) as is_complete, bool_and(is_final) as is_final
     from chosen
     group by driver, timeframe, bar_interval, bar_start

@@ -1,38 +1,96 @@
--- Final bars of every indicator series segment (int_indicator_series_listed), numbered
--- idx = 0, 1, ... from the segment's first bar, with the per-bar inputs of the
--- indicators: previous close, absolute change, true range, gain/loss, Wilder directional
--- movement, log return (and the previous one) and
--- ln(1 + volume) (0 without volume). Indicators use final bars only and restart at every
--- segment (SPEC §5). Narrow on purpose: window passes downstream copy whole rows.
-with series as (
-    select * from {{ ref('int_indicator_series_listed') }}
+-- Final bars of every indicator series segment, numbered idx = 0, 1, ... from the
+-- segment's first bar, keyed by series_part = hash(series_id, segment_id) (macro
+-- indicator_series_part), with the per-bar inputs of the indicators: previous close,
+-- absolute change, true range, gain/loss, Wilder directional movement, log return (and
+-- the previous one) and ln(1 + volume) (0 without volume). Indicators use final bars only
+-- and restart at every segment (SPEC §5).
+-- Incremental: appends the final bars after each series' last stored bar; the lags of the
+-- first new bar come from the last two stored rows. A final bar landing before a
+-- series' last stored bar (an out-of-order backfill) stops the run with an error asking
+-- for --full-refresh: indicators are computed in chronological order (SPEC §9).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+with final_bars as (
+    select
+        driver || '|' || timeframe as series_id,
+        {{ indicator_series_part("driver || '|' || timeframe", 'segment_id') }} as series_part,
+        bar_start, high, low, close, volume
+    from {{ ref('fct_driver_bars') }}
+    where is_final
+    union all
+    select
+        exchange || '|' || symbol || '|' || bar_interval as series_id,
+        {{ indicator_series_part("exchange || '|' || symbol || '|' || bar_interval", 'segment_id') }} as series_part,
+        bar_start, high, low, close, volume
+    from {{ ref('fct_symbol_bars') }}
+    where is_final and is_primary
 ),
 
-bars as (
-    select s.series_part, b.bar_start, b.high, b.low, b.close, b.volume
-    from {{ ref('fct_driver_bars') }} as b
-    join series as s
-        on s.series_type = 'driver' and s.driver = b.driver and s.timeframe = b.timeframe
-        and s.segment_id = b.segment_id
-    where b.is_final
-    union all
-    select s.series_part, b.bar_start, b.high, b.low, b.close, b.volume
-    from {{ ref('fct_symbol_bars') }} as b
-    join series as s
-        on s.series_type = 'symbol' and s.exchange = b.exchange and s.symbol = b.symbol
-        and s.bar_interval = b.bar_interval and s.segment_id = b.segment_id
-    where b.is_final and b.is_primary
+{%- if is_incremental() %}
+
+stored as (
+    select series_part, max(idx) as last_idx, max(bar_start) as last_bar_start
+    from {{ this }}
+    group by series_part
+),
+
+-- stored series whose final bars up to the last stored bar are no longer exactly the stored ones
+out_of_order as (
+    select f.series_id
+    from final_bars as f
+    join stored as s using (series_part)
+    where f.bar_start <= s.last_bar_start
+    group by f.series_id, s.last_idx
+    having count(*) <> s.last_idx + 1
+),
+
+context as (
+    -- the last two stored bars of each series: the lags of the first new bar
+    select t.series_part, t.idx, t.bar_start, t.high, t.low, t.close, null::double as volume, true as is_context
+    from {{ this }} as t
+    join stored as s on s.series_part = t.series_part and t.idx >= s.last_idx - 1
+),
+
+{%- else %}
+
+stored as (
+    select cast(null as ubigint) as series_part, cast(null as bigint) as last_idx,
+           cast(null as timestamp) as last_bar_start
+    where false
+),
+
+out_of_order as (select cast(null as varchar) as series_id where false),
+
+context as (
+    select cast(null as ubigint) as series_part, cast(null as bigint) as idx, cast(null as timestamp) as bar_start,
+           null::double as high, null::double as low, null::double as close, null::double as volume, true as is_context
+    where false
+),
+
+{%- endif %}
+
+new_bars as (
+    -- base_idx: idx of the series' first row in this run (its first context row, or 0)
+    select f.series_part, f.bar_start, f.high, f.low, f.close, f.volume, false as is_context,
+           coalesce(greatest(s.last_idx - 1, 0), 0) as base_idx
+    from final_bars as f
+    left join stored as s using (series_part)
+    where s.last_bar_start is null or f.bar_start > s.last_bar_start
 ),
 
 sequenced as (
+    -- one window pass: numbering and lags share the sort
     select
-        *,
-        row_number() over series_order - 1 as idx,
+        series_part, is_context, bar_start, high, low, close, volume,
+        case when is_context then idx else base_idx + row_number() over series_order - 1 end as idx,
         lag(close) over series_order as prev_close,
         lag(high) over series_order as prev_high,
         lag(low) over series_order as prev_low,
         lag(close, 2) over series_order as prev_prev_close
-    from bars
+    from (
+        select series_part, bar_start, high, low, close, volume, is_context, base_idx, null as idx from new_bars
+        union all
+        select series_part, bar_start, high, low, close, volume, is_context, null as base_idx, idx from context
+    )
     window series_order as (partition by series_part order by bar_start)
 )
 
@@ -54,3 +112,10 @@ select
     ln(prev_close / prev_prev_close) as prev_log_return,
     ln(1 + coalesce(volume, 0)) as log_volume
 from sequenced
+where not is_context
+    and (select case when count(*) = 0 then true
+                     else error('int_indicator_bars_prepared: final bars landed before the last computed bar of '
+                                || count(*) || ' series (e.g. ' || min(series_id) || '); indicators are computed in '
+                                || 'chronological order: rebuild them with dbt build --full-refresh --select int_indicator_bars_prepared+')
+                end
+         from out_of_order)

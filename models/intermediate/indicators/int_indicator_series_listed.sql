@@ -1,6 +1,7 @@
 -- One row per indicator series segment: every driver x timeframe and every primary
--- exchange x symbol x interval series, per segment_id, numbered by series_part (the
--- integer the indicator models partition and join on).
+-- exchange x symbol x interval series, per segment_id, with its series_part =
+-- hash(series_id, segment_id) (macro indicator_series_part), the key the indicator
+-- models partition and join on.
 with series as (
     select distinct
         'driver' as series_type, driver || '|' || timeframe as series_id,
@@ -18,7 +19,7 @@ with series as (
 )
 
 select
-    row_number() over (order by series_id, segment_id) as series_part,
+    {{ indicator_series_part('s.series_id', 's.segment_id') }} as series_part,
     s.*,
     i.interval_minutes
 from series as s

@@ -5,20 +5,49 @@
 -- percentile_rank_window non-NULL values. Point-in-time: the window ends at the bar.
 -- Values are ranked at 10 significant digits, so rounding noise in the last bits (a
 -- shorter as_of build's window frames round differently) cannot reorder equal values.
+-- Incremental: only bars after each series' last stored bar are written, ranked against
+-- the previous percentile_rank_window - 1 bars.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 {%- set features = var('percentile_rank_features') %}
 {%- set window = var('percentile_rank_window') | int %}
-with features as (
-    select m.series_part, m.idx, m.* exclude (series_part, idx), w.* exclude (series_part, idx)
+with frontier as (
+    {{ indicator_frontier() }}
+),
+
+smoothed as (
+    select m.*
     from {{ ref('int_indicators_smoothed') }} as m
-    join {{ ref('int_indicators_windowed') }} as w using (series_part, idx)
+    left join frontier as f using (series_part)
+    where {{ indicator_lookback('f.carry_idx', window - 1) }}
+),
+
+windowed as (
+    select w.*, f.carry_idx
+    from {{ ref('int_indicators_windowed') }} as w
+    left join frontier as f using (series_part)
+    where {{ indicator_lookback('f.carry_idx', window - 1) }}
+),
+
+features as (
+    select w.series_part, w.idx, w.carry_idx
+        {%- for feature in features %}, {{ feature }}{% endfor %}
+    from smoothed as m
+    join windowed as w using (series_part, idx)
+),
+
+ranked as (
+    select
+        series_part,
+        idx,
+        carry_idx
+        {%- for feature in features %},
+        case when count({{ feature }}) over rank_window = {{ window }}
+             then percent_rank(order by {{ significant_digits(feature, 10) }}) over rank_window end as pr_{{ feature }}
+        {%- endfor %}
+    from features
+    window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
 )
 
-select
-    series_part,
-    idx
-    {%- for feature in features %},
-    case when count({{ feature }}) over rank_window = {{ window }}
-         then percent_rank(order by {{ significant_digits(feature, 10) }}) over rank_window end as pr_{{ feature }}
-    {%- endfor %}
-from features
-window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
+select * exclude (carry_idx)
+from ranked
+where carry_idx is null or idx > carry_idx

@@ -4,21 +4,34 @@
 -- EMA separations and their 5-bar changes. NULL until warm inside the segment. Narrow:
 -- the marts are views joining it with int_indicators_smoothed (writing the 1.8M x 40
 -- values of a wide table costs ~3 s more per build; the join costs queries ~1 s).
+-- Incremental: for series already stored, only bars after the last stored one are
+-- written, computed from the previous 100 bars (the longest frame: OU half-life, 100).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 {%- set slope_emas = [20, 60, 144, 250, 333] %}
-with inputs as (
+{%- set lookback = 100 %}
+with frontier as (
+    {{ indicator_frontier() }}
+),
+
+inputs as (
     select
         b.series_part, b.idx, b.close, b.prev_close, b.abs_change, b.log_return, b.prev_log_return,
-        s.interval_minutes,
-        i.* exclude (series_part, idx)
+        s.interval_minutes, f.carry_idx,
+        i.* exclude (series_part, idx),
+        v.log_volume, v.volume_ewma_mean, v.volume_ewma_var
     from {{ ref('int_indicator_bars_prepared') }} as b
+    left join frontier as f using (series_part)
     join {{ ref('int_indicators_smoothed') }} as i using (series_part, idx)
+    join {{ ref('int_indicators_volume_smoothed') }} as v using (series_part, idx)
     join {{ ref('int_indicator_series_listed') }} as s using (series_part)
+    where {{ indicator_lookback('f.carry_idx', lookback) }}
 ),
 
 first_pass as (
     select
         series_part,
         idx,
+        carry_idx,
         {%- for n in slope_emas %}
         -- slope of the last 10 EMA values over the latest EMA: a fraction per bar
         {{ ols_slope('ema_' ~ n, 10, n - 1 + 9) }} / ema_{{ n }} as ema_{{ n }}_slope,
@@ -41,12 +54,18 @@ first_pass as (
         (ema_60 - ema_144) / ema_144 as sep_mid
     from inputs
     window series_order as (partition by series_part order by idx)
+),
+
+second_pass as (
+    select
+        *,
+        case when idx >= 143 + 9 + 10 then ema_144_slope - lag(ema_144_slope, 10) over series_order end as d_ema_144_slope,
+        case when idx >= 59 + 5 then sep_fast - lag(sep_fast, 5) over series_order end as d_sep_fast_5,
+        case when idx >= 143 + 5 then sep_mid - lag(sep_mid, 5) over series_order end as d_sep_mid_5
+    from first_pass
+    window series_order as (partition by series_part order by idx)
 )
 
-select
-    *,
-    case when idx >= 143 + 9 + 10 then ema_144_slope - lag(ema_144_slope, 10) over series_order end as d_ema_144_slope,
-    case when idx >= 59 + 5 then sep_fast - lag(sep_fast, 5) over series_order end as d_sep_fast_5,
-    case when idx >= 143 + 5 then sep_mid - lag(sep_mid, 5) over series_order end as d_sep_mid_5
-from first_pass
-window series_order as (partition by series_part order by idx)
+select * exclude (carry_idx)
+from second_pass
+where carry_idx is null or idx > carry_idx

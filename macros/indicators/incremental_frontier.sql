@@ -1,0 +1,50 @@
+{#- Incremental indicator models (SPEC §9: stateful models are incremental from the last
+    final bar of each segment).
+
+    indicator_series_part(series_id, segment_id): the stable UBIGINT id of a series
+      segment, hash(series_id, segment_id); the same segment gets the same id in every
+      build, so incremental models can key their stored rows on it. DuckDB's hash is
+      stable within a DuckDB version; after a DuckDB upgrade run the indicator models
+      with --full-refresh.
+
+    indicator_frontier(state_columns, warm_idx): a relation of the series already
+      computed by this model ({{ this }}): series_part, carry_idx = the last stored idx,
+      and state_<column> = the stored value of each state column at carry_idx. Only
+      series whose last idx >= warm_idx (every carried recursion warm) are listed;
+      others are recomputed from their first bar. Empty on a full build or
+      --full-refresh, so full and incremental runs share one query.
+
+    indicator_lookback(carry_idx, lookback): SQL condition keeping the rows an
+      incremental run reads: every row of a series without carry_idx, else the rows
+      from carry_idx - lookback on (the window frames of the new bars). -#}
+
+{% macro indicator_series_part(series_id, segment_id) -%}
+    hash({{ series_id }}, {{ segment_id }})
+{%- endmacro %}
+
+{% macro indicator_frontier(state_columns=[], warm_idx=0) -%}
+{%- if is_incremental() %}
+    select
+        t.series_part,
+        t.idx as carry_idx
+        {%- for col in state_columns %},
+        t.{{ col }} as state_{{ col }}
+        {%- endfor %}
+    from {{ this }} as t
+    join (select series_part, max(idx) as last_idx from {{ this }} group by series_part) as l
+        on l.series_part = t.series_part and l.last_idx = t.idx
+    where t.idx >= {{ warm_idx }}
+{%- else %}
+    select
+        cast(null as ubigint) as series_part,
+        cast(null as bigint) as carry_idx
+        {%- for col in state_columns %},
+        cast(null as double) as state_{{ col }}
+        {%- endfor %}
+    where false
+{%- endif %}
+{%- endmacro %}
+
+{% macro indicator_lookback(carry_idx, lookback) -%}
+    ({{ carry_idx }} is null or idx >= {{ carry_idx }} - {{ lookback }})
+{%- endmacro %}
