@@ -8,10 +8,11 @@ temporary DuckDB file, then prints JSON:
   RSI, ADX, +DI, -DI, Bollinger bands) and of all indicator models;
 * TA-Lib seconds for the same columns on the same bars, including pulling the arrays out
   of DuckDB, and the ratio;
-* the one-new-bar incremental run: one more candle is landed for every kline file (the
-  next interval, flat at the last close), which makes each symbol series' provisional
-  bar final; `dbt run` then computes the indicator models incrementally. Its indicator
-  model seconds, the new indicator rows, and the share of the full indicator time;
+* the one-new-bar incremental run: one more candle is landed beside every live kline file
+  (market_regimes.landing.synthetic.write_next_candles: the next interval, flat at the
+  last close), which makes each live series' provisional bar final; `dbt run` then
+  computes the indicator models incrementally. Its indicator model seconds, the new
+  indicator rows, and the share of the full indicator time;
 * peak RSS of the dbt processes.
 
 Usage: python benchmarks/indicators.py
@@ -27,14 +28,13 @@ import time
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import talib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT, run_build, run_dbt  # noqa: E402  (sibling benchmark script)
 
 sys.path.insert(0, str(PROJECT))
-from market_regimes.landing.layouts import INTERVAL_MINUTES, parse_landing_path  # noqa: E402
+from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
 
 TALIB_MODELS = ("int_indicator_bars_prepared", "int_indicators_smoothed")
 INDICATOR_MODELS = TALIB_MODELS + ("int_indicator_series_listed", "int_indicators_volume_smoothed",
@@ -65,28 +65,6 @@ def talib_seconds(db: Path) -> tuple[float, float, int]:
     return done - t0, pulled - t0, len(parts)
 
 
-def land_next_bars(landing: Path) -> int:
-    """Write `<SYMBOL>_<interval>__next.csv` beside every kline file: its next candle.
-
-    The candle starts one interval after the file's last one, flat at the last close with
-    the last volume. Returns the number of files written.
-    """
-    written = 0
-    for path in sorted((landing / "klines").glob("*/*")):
-        spec = parse_landing_path(str(path.relative_to(landing)))
-        last = pd.read_csv(path, dtype=str).tail(1).reset_index(drop=True)
-        time_col = last.columns[0]
-        start = pd.Timestamp(last.at[0, time_col]) + pd.Timedelta(minutes=INTERVAL_MINUTES[spec.bar_interval])
-        nxt = last.copy()
-        nxt.at[0, time_col] = str(start)
-        for col in ("open", "high", "low"):
-            nxt.at[0, col] = last.at[0, "close"]
-        name = path.name.split(".")[0] + "__next.csv"
-        nxt.to_csv(path.parent / name, index=False)
-        written += 1
-    return written
-
-
 def indicator_rows(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -104,7 +82,7 @@ def main() -> None:
         models = build["model_seconds"]
         total, pull, bars = talib_seconds(work / "bench.duckdb")
         rows_before = indicator_rows(work / "bench.duckdb")
-        files = land_next_bars(landing)
+        files = len(write_next_candles(landing))
         incremental = run_dbt("run", landing, work)
         rows_after = indicator_rows(work / "bench.duckdb")
     sql_talib = sum(models[m] for m in TALIB_MODELS)

@@ -48,7 +48,7 @@
 {%- set ns = namespace(b_min=1.0, c=0, x=1.0) -%}
 {%- for rec in recursions %}{% if rec.b < ns.b_min %}{% set ns.b_min = rec.b %}{% endif %}{% endfor -%}
 {%- for i in range(20000) -%}
-  {%- if ns.x * ns.b_min >= 4.248354255291589e-18 -%}{%- set ns.x = ns.x * ns.b_min -%}{%- set ns.c = ns.c + 1 -%}{%- endif -%}
+  {%- if ns.x * ns.b_min >= 4.248354255291589e-18 -%}{%- set ns.x = ns.x * ns.b_min -%}{%- set ns.c = ns.c + 1 -%}{%- else -%}{%- break -%}{%- endif -%}
 {%- endfor -%}
 {%- set chunk = ns.c -%}
 {#- per recursion: B = b^C and K lags of chunk totals for the carry -#}
@@ -57,7 +57,7 @@
   {%- set p = namespace(big=1.0, k=0, x=1.0) -%}
   {%- for i in range(chunk) %}{% set p.big = p.big * rec.b %}{% endfor -%}
   {%- for i in range(10000) -%}
-    {%- if p.x >= 8.533047625744066e-17 -%}{%- set p.x = p.x * p.big -%}{%- set p.k = p.k + 1 -%}{%- endif -%}
+    {%- if p.x >= 8.533047625744066e-17 -%}{%- set p.x = p.x * p.big -%}{%- set p.k = p.k + 1 -%}{%- else -%}{%- break -%}{%- endif -%}
   {%- endfor -%}
   {%- set scale = (1.0 / (rec.seed_to - rec.seed_from + 1)) if rec.seed == 'mean' else 1.0 -%}
   {%- do plans.append({'name': rec.name, 'b': rec.b, 'big': p.big, 'k': [p.k, 1] | max, 'scale': scale,

@@ -7,6 +7,7 @@ import shutil
 import duckdb
 import pytest
 
+from market_regimes.landing.synthetic import write_next_candles
 from tests.conftest import SAMPLE
 from tests.helpers import MART_TABLES, compare_builds, dbt, query
 
@@ -136,3 +137,15 @@ def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
         assert (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
     con.close()
     assert 100_000 < before < after
+
+    # an hourly run: one more candle per live file. Late members must not rewrite a final
+    # composite bar (the indicator models would stop with an error), and every new final
+    # bar gets its indicators.
+    landing = work / "landing"
+    shutil.copytree(SAMPLE, landing)
+    assert len(write_next_candles(landing)) > 40
+    dbt("run", db, landing, work)
+    counts = query(db, """select (select count(*) from intermediate.int_indicator_bars_prepared) as prepared,
+                                 (select count(*) from intermediate.int_indicators_smoothed) as smoothed,
+                                 (select count(*) from intermediate.int_indicators_ranked) as ranked""")
+    assert counts["prepared"][0] == counts["smoothed"][0] == counts["ranked"][0] > after

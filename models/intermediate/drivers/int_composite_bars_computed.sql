@@ -105,8 +105,38 @@ price_average as (
         bool_and(is_complete) as is_complete, bool_and(is_final) as is_final
     from chosen
     group by driver, timeframe, bar_interval, bar_start
+),
+
+-- A member is lagging when its newest bar (at t_m) is still provisional while its exchange
+-- already has later bars at that interval: its bars after t_m are still to come, so a
+-- composite bar after t_m is provisional even if every member that did report is final
+-- (otherwise a late member candle would rewrite a final composite bar; the incremental
+-- indicator models refuse such history changes).
+lag_frontiers as (
+    select m.driver, t.timeframe, min(n.newest_bar_start) as lagging_since
+    from (
+        select
+            exchange, symbol, bar_interval,
+            max(bar_start) as newest_bar_start,
+            arg_max(is_final, bar_start) as newest_is_final,
+            max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
+        from {{ ref('fct_symbol_bars') }}
+        where is_primary
+        group by exchange, symbol, bar_interval
+    ) as n
+    join members as m on m.symbol = n.symbol and m.exchange = n.exchange
+    join {{ ref('regime_timeframes') }} as t on t.bar_interval = n.bar_interval
+    where not n.newest_is_final and n.newest_bar_start < n.exchange_newest
+    group by m.driver, t.timeframe
+),
+
+composite_bars as (
+    select * from equal_weight_index
+    union all
+    select * from price_average
 )
 
-select * from equal_weight_index
-union all
-select * from price_average
+select
+    c.* replace (c.is_final and (f.lagging_since is null or c.bar_start <= f.lagging_since) as is_final)
+from composite_bars as c
+left join lag_frontiers as f using (driver, timeframe)

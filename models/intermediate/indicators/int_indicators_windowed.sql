@@ -13,18 +13,39 @@ with frontier as (
     {{ indicator_frontier() }}
 ),
 
-inputs as (
-    select
-        b.series_part, b.idx, b.close, b.prev_close, b.abs_change, b.log_return, b.prev_log_return,
-        s.interval_minutes, f.carry_idx,
-        i.* exclude (series_part, idx),
-        v.log_volume, v.volume_ewma_mean, v.volume_ewma_var
+-- each input cut to the look-back before joining (an incremental run joins ~100 rows
+-- per series, not the whole history)
+prepared as (
+    select b.series_part, b.idx, b.close, b.prev_close, b.abs_change, b.log_return, b.prev_log_return, f.carry_idx
     from {{ ref('int_indicator_bars_prepared') }} as b
     left join frontier as f using (series_part)
-    join {{ ref('int_indicators_smoothed') }} as i using (series_part, idx)
-    join {{ ref('int_indicators_volume_smoothed') }} as v using (series_part, idx)
-    join {{ ref('int_indicator_series_listed') }} as s using (series_part)
     where {{ indicator_lookback('f.carry_idx', lookback) }}
+),
+
+smoothed as (
+    select i.*
+    from {{ ref('int_indicators_smoothed') }} as i
+    left join frontier as f using (series_part)
+    where {{ indicator_lookback('f.carry_idx', lookback) }}
+),
+
+volume as (
+    select v.series_part, v.idx, v.log_volume, v.volume_ewma_mean, v.volume_ewma_var
+    from {{ ref('int_indicators_volume_smoothed') }} as v
+    left join frontier as f using (series_part)
+    where {{ indicator_lookback('f.carry_idx', lookback) }}
+),
+
+inputs as (
+    select
+        b.*,
+        s.interval_minutes,
+        i.* exclude (series_part, idx),
+        v.log_volume, v.volume_ewma_mean, v.volume_ewma_var
+    from prepared as b
+    join smoothed as i using (series_part, idx)
+    join volume as v using (series_part, idx)
+    join {{ ref('int_indicator_series_listed') }} as s using (series_part)
 ),
 
 first_pass as (
