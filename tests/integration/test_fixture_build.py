@@ -213,6 +213,33 @@ def test_later_landing_supersedes_the_provisional_bar(built, tmp_path):
         query(built["db"], "select count(*) as n from raw.klines")["n"].iloc[0] + 3
 
 
+def test_lagging_member_keeps_later_composite_bars_provisional(built, tmp_path):
+    """ETH reports 04:00 and 05:00, SOL (the other ALT member) is still at 03:00: ALT's
+    04:00 bar has only ETH, and must stay provisional until SOL reports (else SOL's late
+    candle would rewrite a final composite bar)."""
+    landing = tmp_path / "landing"
+    shutil.copytree(built["landing"], landing)
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["db"], db)
+    binance = landing / "klines" / "binance"
+    (binance / "ETHUSDT_1h__batch2.csv").write_text(
+        "date,open,high,low,close,volume,ticker\n"
+        "2024-01-01 04:00:00,12,12.4,11.8,12.2,10,ETHUSDT\n"
+        "2024-01-01 05:00:00,12.2,12.5,12,12.3,10,ETHUSDT\n")
+    dbt("build", db, landing, tmp_path)
+    alt = ("select bar_start, n_constituents, is_final from marts.fct_driver_bars where driver = 'ALT' "
+           "and timeframe = 'meso' and bar_start >= '2024-01-01 03:00' order by bar_start")
+    early = query(db, alt)
+    assert early.drop(columns="bar_start").values.tolist() == [[2, False], [1, False], [1, False]]
+    (binance / "SOLUSDT_1h__batch2.csv").write_text(
+        "date,open,high,low,close,volume,ticker\n"
+        "2024-01-01 04:00:00,19,19.5,18.8,19.2,10,SOLUSDT\n"
+        "2024-01-01 05:00:00,19.2,19.4,19,19.1,10,SOLUSDT\n")
+    dbt("build", db, landing, tmp_path)
+    late = query(db, alt)
+    assert late.drop(columns="bar_start").values.tolist() == [[2, True], [2, True], [2, False]]
+
+
 def test_landing_with_a_subset_of_layouts_builds(tmp_path):
     """Only klines/: absent layouts are empty tables; a missing required driver only warns."""
     landing = tmp_path / "landing"
