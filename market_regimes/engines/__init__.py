@@ -1,0 +1,1 @@
+"""Stateful regime detectors (pure Python, no dbt): the Uptrend Engine state machine."""
