@@ -60,5 +60,8 @@ def uptrend_state_rows(bars: pd.DataFrame, bootstrap_to_s3: bool) -> pd.DataFram
     for col in ("state", "prev_state", "emergency_exit", "exit_position", "exit_reason", "s3_start_ts"):
         if col not in result:
             result[col] = None
-    result["s3_start_ts"] = pd.to_datetime(result["s3_start_ts"])
-    return result[list(COLUMNS)]
+    # explicit dtypes, so an empty result still has the SPEC column types
+    dtypes = {"driver": "string", "timeframe": "string", "state": "string", "prev_state": "string",
+              "exit_reason": "string", "emergency_exit": "boolean", "exit_position": "boolean",
+              "bar_start": "datetime64[us]", "s3_start_ts": "datetime64[us]"}
+    return result[list(COLUMNS)].astype(dtypes)

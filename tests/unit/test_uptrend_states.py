@@ -105,3 +105,15 @@ def test_state_rows_restart_per_segment_and_leave_flags_null():
     assert [None if pd.isna(x) else x for x in out["prev_state"]] == [None, "S0", None, "S3"]  # segment 2 restarts
     assert out["s3_start_ts"].tolist()[2:] == [pd.Timestamp("2024-01-01 02:00")] * 2
     assert out["buy_flag"].isna().all() and out["ox"].isna().all()
+
+
+def test_state_rows_without_ready_bars_keep_the_column_types():
+    import pandas as pd
+
+    from market_regimes.engines.uptrend_frames import COLUMNS, ENGINE_INPUTS, uptrend_state_rows
+
+    out = uptrend_state_rows(pd.DataFrame(columns=["driver", "timeframe", "segment_id", "bar_start", "close",
+                                                   *ENGINE_INPUTS]), bootstrap_to_s3=True)
+    assert out.empty and list(out.columns) == list(COLUMNS)
+    assert {c: str(out[c].dtype) for c in ("state", "exit_reason", "exit_position", "bar_start")} == {
+        "state": "string", "exit_reason": "string", "exit_position": "boolean", "bar_start": "datetime64[us]"}
