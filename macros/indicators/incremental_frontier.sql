@@ -1,6 +1,10 @@
 {#- Incremental indicator models (SPEC §9: stateful models are incremental from the last
     final bar of each segment).
 
+    indicator_series_id(series_type): the series_id expression of a 'driver' row
+      (driver|timeframe) or a 'symbol' row (exchange|symbol|bar_interval), written once
+      for every model that keys on it.
+
     indicator_series_part(series_id, segment_id): the stable UBIGINT id of a series
       segment, hash(series_id, segment_id); the same segment gets the same id in every
       build, so incremental models can key their stored rows on it. DuckDB's hash is
@@ -17,6 +21,14 @@
     indicator_lookback(carry_idx, lookback): SQL condition keeping the rows an
       incremental run reads: every row of a series without carry_idx, else the rows
       from carry_idx - lookback on (the window frames of the new bars). -#}
+
+{% macro indicator_series_id(series_type) -%}
+    {%- if series_type == 'driver' -%}
+    driver || '|' || timeframe
+    {%- else -%}
+    exchange || '|' || symbol || '|' || bar_interval
+    {%- endif -%}
+{%- endmacro %}
 
 {% macro indicator_series_part(series_id, segment_id) -%}
     hash({{ series_id }}, {{ segment_id }})

@@ -11,15 +11,15 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 with final_bars as (
     select
-        driver || '|' || timeframe as series_id,
-        {{ indicator_series_part("driver || '|' || timeframe", 'segment_id') }} as series_part,
+        {{ indicator_series_id('driver') }} as series_id,
+        {{ indicator_series_part(indicator_series_id('driver'), 'segment_id') }} as series_part,
         bar_start, high, low, close, volume
     from {{ ref('fct_driver_bars') }}
     where is_final
     union all
     select
-        exchange || '|' || symbol || '|' || bar_interval as series_id,
-        {{ indicator_series_part("exchange || '|' || symbol || '|' || bar_interval", 'segment_id') }} as series_part,
+        {{ indicator_series_id('symbol') }} as series_id,
+        {{ indicator_series_part(indicator_series_id('symbol'), 'segment_id') }} as series_part,
         bar_start, high, low, close, volume
     from {{ ref('fct_symbol_bars') }}
     where is_final and is_primary

@@ -4,14 +4,14 @@
 -- models partition and join on.
 with series as (
     select distinct
-        'driver' as series_type, driver || '|' || timeframe as series_id,
+        'driver' as series_type, {{ indicator_series_id('driver') }} as series_id,
         driver, timeframe, cast(null as varchar) as exchange, cast(null as varchar) as symbol,
         bar_interval, segment_id
     from {{ ref('fct_driver_bars') }}
     where is_final
     union all
     select distinct
-        'symbol' as series_type, exchange || '|' || symbol || '|' || bar_interval as series_id,
+        'symbol' as series_type, {{ indicator_series_id('symbol') }} as series_id,
         cast(null as varchar) as driver, cast(null as varchar) as timeframe, exchange, symbol,
         bar_interval, segment_id
     from {{ ref('fct_symbol_bars') }}
