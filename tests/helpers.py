@@ -64,6 +64,9 @@ def float_tolerances(columns: list[str]) -> dict[str, float]:
     tol.update({c: 1e-10 for c in columns if "slope" in c or "sep" in c})
     if "ou_half_life_100" in tol:
         tol["ou_half_life_100"] = 1e-9
+    # Uptrend Engine scores are sigmoids of OLS slopes (1e-10, above) times scales up to
+    # 1000 (seed uptrend_config): they inherit the slopes' 1e-10.
+    tol.update({c: 1e-9 for c in ("ts_score", "sr_boost", "ox", "dx", "edx") if c in tol})
     return tol
 
 

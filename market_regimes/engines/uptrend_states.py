@@ -8,12 +8,14 @@ per bar, with the precedence listed in :func:`transition`. Every comparison is s
 equality never transitions (P == E333 stays).
 
 This module holds the state machine only; flags, scores (TS, OX, DX, EDX) and S/R levels
-build on it.
+are in uptrend_scores / uptrend_levels, combined per segment by uptrend_engine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 STATES = ("S0", "S1", "S2", "S3", "S4")
 
@@ -65,8 +67,46 @@ class Transition:
     s3_exit: bool = False
 
 
+# what a move carries besides the new state (codes of _next_state)
+_STAY, _S3_ENTRY, _S1_EXIT, _S3_EXIT, _EMERGENCY = range(5)
+
+
+def _next_state(prev: str | None, bull: bool, bear: bool, fast60: bool, p_gt_e60: bool, p_gt_e333: bool,
+                p_lt_e333: bool, all_below: bool, bootstrap_to_s3: bool) -> tuple[str, int]:
+    """The transition rules on precomputed predicates: (new state, move code). The one
+    implementation behind :func:`transition` (one bar) and :func:`walk_states` (a segment)."""
+    if prev is None or prev == "S4":
+        if bear:
+            return "S0", _STAY
+        if bootstrap_to_s3 and bull:
+            return "S3", _S3_ENTRY
+        return "S4", _STAY
+    if prev == "S0":
+        return ("S1" if fast60 and p_gt_e60 else "S0"), _STAY
+    if prev == "S1":
+        if bear:
+            return "S0", _S1_EXIT
+        return ("S2" if p_gt_e333 else "S1"), _STAY
+    if prev == "S2":
+        if p_lt_e333:
+            return "S1", _STAY
+        if bull:
+            return "S3", _S3_ENTRY
+        return "S2", _STAY
+    if prev == "S3":
+        if all_below:
+            return "S0", _S3_EXIT
+        return "S3", (_EMERGENCY if p_lt_e333 else _STAY)
+    raise ValueError(f"unknown previous state {prev!r} (expected one of {', '.join(STATES)} or None)")
+
+
 def transition(prev_state: str | None, price: float, emas: EmaStack, bootstrap_to_s3: bool) -> Transition:
     """Apply the UPTREND_ENGINE.md transition rules to one bar.
+
+    Precedence: no state / S4: bear stack -> S0, bull stack -> S3 (bootstrap_to_s3), else S4;
+    S0: fast_above_60 and P > E60 -> S1; S1: bear stack -> S0 (exit), P > E333 -> S2;
+    S2: P < E333 -> S1, bull stack -> S3; S3: all_below_333 -> S0 (exit), P < E333 ->
+    emergency exit without a state change.
 
     Args:
         prev_state: the state after the previous bar, or None at a segment's first bar.
@@ -81,29 +121,14 @@ def transition(prev_state: str | None, price: float, emas: EmaStack, bootstrap_t
     Raises:
         ValueError: prev_state is not one of S0..S4 or None.
     """
-    if prev_state is None or prev_state == "S4":
-        if emas.bear_stack():
-            return Transition("S0")
-        if bootstrap_to_s3 and emas.bull_stack():
-            return Transition("S3", s3_entry=True)
-        return Transition("S4")
-    if prev_state == "S0":
-        return Transition("S1" if emas.fast_above_60() and price > emas.e60 else "S0")
-    if prev_state == "S1":
-        if emas.bear_stack():
-            return Transition("S0", exit_reason="s1_bearish_stack", exit_position=True, emergency_exit=True)
-        return Transition("S2" if price > emas.e333 else "S1")
-    if prev_state == "S2":
-        if price < emas.e333:
-            return Transition("S1")
-        if emas.bull_stack():
-            return Transition("S3", s3_entry=True)
-        return Transition("S2")
-    if prev_state == "S3":
-        if emas.all_below_333():
-            return Transition("S0", exit_reason="all_emas_below_333", exit_position=True, s3_exit=True)
-        return Transition("S3", emergency_exit=price < emas.e333)
-    raise ValueError(f"unknown previous state {prev_state!r} (expected one of {', '.join(STATES)} or None)")
+    state, code = _next_state(prev_state, emas.bull_stack(), emas.bear_stack(), emas.fast_above_60(),
+                              price > emas.e60, price > emas.e333, price < emas.e333, emas.all_below_333(),
+                              bootstrap_to_s3)
+    if code == _S1_EXIT:
+        return Transition(state, exit_reason="s1_bearish_stack", exit_position=True, emergency_exit=True)
+    if code == _S3_EXIT:
+        return Transition(state, exit_reason="all_emas_below_333", exit_position=True, s3_exit=True)
+    return Transition(state, emergency_exit=code == _EMERGENCY, s3_entry=code == _S3_ENTRY)
 
 
 @dataclass(frozen=True)
@@ -120,7 +145,10 @@ class StatePath:
 
 
 def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool) -> StatePath:
-    """Walk one segment's final bars in time order through :func:`transition`.
+    """Walk one segment's final bars in time order through the transition rules.
+
+    The predicates are computed for every bar at once (numpy, strict comparisons as in
+    :class:`EmaStack`); the loop only follows the states.
 
     Args:
         close: sequence of closes (length n).
@@ -140,23 +168,36 @@ def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool) ->
     keys = ("e20", "e30", "e60", "e144", "e250", "e333")
     if any(len(emas[k]) != n for k in keys) or len(ready) != n:
         raise ValueError("walk_states: close, every EMA and ready must have the same length")
-    first = next((i for i in range(n) if ready[i]), n)
+    ready = np.asarray(ready, dtype=bool)
+    first = int(np.argmax(ready)) if ready.any() else n
+    if not ready[first:].all():
+        bad = first + int(np.argmin(ready[first:]))
+        raise ValueError(f"walk_states: bar {bad} has a NULL input after the engine started at bar {first}")
+    p = np.asarray(close, dtype=float)[first:]
+    e20, e30, e60, e144, e250, e333 = (np.asarray(emas[k], dtype=float)[first:] for k in keys)
+    fast60 = (e20 > e60) & (e30 > e60)
+    bull = fast60 & (e60 > e144) & (e144 > e250) & (e250 > e333)
+    bear = (e20 < e60) & (e30 < e60) & (e60 < e144) & (e144 < e250) & (e250 < e333)
+    all_below = np.maximum.reduce([e20, e30, e60, e144, e250]) < e333
+    columns = zip(bull.tolist(), bear.tolist(), fast60.tolist(), (p > e60).tolist(), (p > e333).tolist(),
+                  (p < e333).tolist(), all_below.tolist())
     path = StatePath(first, [], [], [], [], [], [])
     prev: str | None = None
     s3_start: int | None = None
-    for i in range(first, n):
-        if not ready[i]:
-            raise ValueError(f"walk_states: bar {i} has a NULL input after the engine started at bar {first}")
-        step = transition(prev, float(close[i]), EmaStack(*(float(emas[k][i]) for k in keys)), bootstrap_to_s3)
-        if step.s3_entry:
+    state_out, prev_out, code_out, s3_out = path.state, path.prev_state, [], path.s3_start
+    for i, preds in enumerate(columns, start=first):
+        state, code = _next_state(prev, *preds, bootstrap_to_s3)
+        if code == _S3_ENTRY:
             s3_start = i
-        elif step.s3_exit:
+        elif code == _S3_EXIT:
             s3_start = None
-        path.state.append(step.state)
-        path.prev_state.append(prev)
-        path.exit_reason.append(step.exit_reason)
-        path.exit_position.append(step.exit_position)
-        path.emergency_exit.append(step.emergency_exit)
-        path.s3_start.append(s3_start if step.state == "S3" else None)
-        prev = step.state
+        state_out.append(state)
+        prev_out.append(prev)
+        code_out.append(code)
+        s3_out.append(s3_start if state == "S3" else None)
+        prev = state
+    reasons = {_S1_EXIT: "s1_bearish_stack", _S3_EXIT: "all_emas_below_333"}
+    path.exit_reason.extend(reasons.get(c) for c in code_out)
+    path.exit_position.extend(c in reasons for c in code_out)
+    path.emergency_exit.extend(c in (_S1_EXIT, _EMERGENCY) for c in code_out)
     return path

@@ -1,7 +1,9 @@
 def model(dbt, session):
-    """Uptrend Engine states per driver x timeframe x final bar (SPEC §6). Thin adapter:
-    the engine is market_regimes.engines (no dbt inside)."""
+    """Uptrend Engine states, flags and scores per driver x timeframe x final bar (SPEC §6).
+    Thin adapter: the engine is market_regimes.engines.uptrend_engine (no dbt inside); its
+    constants are the rows of seed uptrend_config."""
     dbt.config(materialized="table")
+    from market_regimes.engines.uptrend_config import UptrendConfig
     from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, uptrend_state_rows
 
     # the refs as temporary views of this session, to join them in SQL
@@ -9,13 +11,17 @@ def model(dbt, session):
     dbt.ref("int_indicator_bars_prepared").create_view("_uptrend_prepared", replace=True)
     dbt.ref("int_indicators_smoothed").create_view("_uptrend_smoothed", replace=True)
     dbt.ref("int_indicators_windowed").create_view("_uptrend_windowed", replace=True)
+    dbt.ref("fct_driver_bars").create_view("_uptrend_driver_bars", replace=True)
+    config_rows = dbt.ref("uptrend_config").df()
+    cfg = UptrendConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
     bars = session.sql(f"""
-        select s.driver, s.timeframe, s.segment_id, b.bar_start, b.close, {", ".join(ENGINE_INPUTS)}
+        select s.driver, s.timeframe, s.segment_id, b.bar_start, b.close, d.volume, {", ".join(ENGINE_INPUTS)}
         from _uptrend_series s
         join _uptrend_prepared b using (series_part)
         join _uptrend_smoothed m using (series_part, idx)
         join _uptrend_windowed w using (series_part, idx)
+        join _uptrend_driver_bars d
+          on d.driver = s.driver and d.timeframe = s.timeframe and d.bar_start = b.bar_start
         where s.series_type = 'driver'
     """).df()
-    bootstrap = str(dbt.config.get("bootstrap_to_s3")).lower() in ("true", "1")
-    return uptrend_state_rows(bars, bootstrap)
+    return uptrend_state_rows(bars, cfg)

@@ -68,6 +68,7 @@ MART_KEYS = {
     **MART_TABLES,
     "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"],
     "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
+    "marts.fct_uptrend_states": ["driver", "timeframe", "bar_start"],
 }
 
 

@@ -37,3 +37,28 @@ def test_events_are_exactly_the_state_changes(sample_db):
     assert counts["events"][0] == counts["changes"][0] > 1000
     assert counts["segment_starts"][0] >= 16  # one per driver x timeframe segment
     assert counts["exits"][0] > 0
+
+
+def test_flags_and_scores_only_where_their_state_tests_them(sample_db):
+    """UPTREND_ENGINE.md: buy in S1 (first dip off in the seed), rebuy/trim in S2/S3; OX on
+    S2/S3 bars, DX/EDX on S3 bars, TS everywhere; every score in [0, 1]; every flag fires
+    on the real data."""
+    bad = query(sample_db, """
+        select
+          count(*) filter (where buy_flag and state <> 'S1') as buy_outside_s1,
+          count(*) filter (where first_dip_buy_flag) as first_dips,
+          count(*) filter (where (rebuy_flag or trim_flag) and state not in ('S2', 'S3')) as rebuy_trim_outside,
+          count(*) filter (where (ox is null) = (state in ('S2', 'S3'))) as ox_misplaced,
+          count(*) filter (where (dx is null or edx is null) = (state = 'S3')) as dx_edx_misplaced,
+          count(*) filter (where ts_score is null) as ts_missing,
+          count(*) filter (where not (ts_score between 0 and 1 and coalesce(ox, 0) between 0 and 1
+                                      and coalesce(dx, 0) between 0 and 1 and coalesce(edx, 0) between 0 and 1
+                                      and coalesce(sr_boost, 0) between 0 and 0.25)) as out_of_range
+        from marts.fct_uptrend_states""").iloc[0].to_dict()
+    assert bad == dict.fromkeys(bad, 0)
+    fired = query(sample_db, """
+        select sum(buy_flag::int) as buy, sum(rebuy_flag::int) as rebuy, sum(trim_flag::int) as trim,
+               count(*) filter (where sr_boost > 0) as boosted
+        from marts.fct_uptrend_states where driver = 'BTC' and timeframe = 'meso'""").iloc[0].to_dict()
+    print("BTC meso flags:", fired)
+    assert min(fired.values()) > 10

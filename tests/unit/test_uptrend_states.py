@@ -87,33 +87,15 @@ def test_walk_states_rejects_a_null_input_after_the_start():
         walk_states([1.0, 1.0], emas, [True, False], bootstrap_to_s3=True)
 
 
-def test_state_rows_restart_per_segment_and_leave_flags_null():
-    import pandas as pd
-
-    from market_regimes.engines.uptrend_frames import COLUMNS, ENGINE_INPUTS, uptrend_state_rows
-
-    rows = []
-    for seg, (close, stack) in enumerate([(70, BEAR), (100.5, MIXED), (120, BULL), (120, BULL)]):
-        row = {"driver": "BTC", "timeframe": "meso", "segment_id": 1 if seg < 2 else 2,
-               "bar_start": pd.Timestamp("2024-01-01") + pd.Timedelta(hours=seg), "close": close}
-        row.update({c: 0.0 for c in ENGINE_INPUTS})
-        row.update({f"ema_{k[1:]}": getattr(stack, k) for k in ("e20", "e30", "e60", "e144", "e250", "e333")})
-        rows.append(row)
-    out = uptrend_state_rows(pd.DataFrame(rows), bootstrap_to_s3=True)
-    assert list(out.columns) == list(COLUMNS)
-    assert out["state"].tolist() == ["S0", "S1", "S3", "S3"]
-    assert [None if pd.isna(x) else x for x in out["prev_state"]] == [None, "S0", None, "S3"]  # segment 2 restarts
-    assert out["s3_start_ts"].tolist()[2:] == [pd.Timestamp("2024-01-01 02:00")] * 2
-    assert out["buy_flag"].isna().all() and out["ox"].isna().all()
-
-
 def test_state_rows_without_ready_bars_keep_the_column_types():
     import pandas as pd
 
+    from market_regimes.engines.uptrend_config import load_config_csv
     from market_regimes.engines.uptrend_frames import COLUMNS, ENGINE_INPUTS, uptrend_state_rows
 
     out = uptrend_state_rows(pd.DataFrame(columns=["driver", "timeframe", "segment_id", "bar_start", "close",
-                                                   *ENGINE_INPUTS]), bootstrap_to_s3=True)
+                                                   *ENGINE_INPUTS]), load_config_csv())
     assert out.empty and list(out.columns) == list(COLUMNS)
     assert {c: str(out[c].dtype) for c in ("state", "exit_reason", "exit_position", "bar_start")} == {
         "state": "string", "exit_reason": "string", "exit_position": "boolean", "bar_start": "datetime64[us]"}
+    assert str(out["ox"].dtype) == "float64" and str(out["trim_flag"].dtype) == "boolean"

@@ -1,0 +1,272 @@
+"""Point-in-time price structure for the Uptrend Engine (shared/docs/UPTREND_ENGINE.md):
+swing pivots and clustered support/resistance levels ("Inputs per bar", S/R levels), the
+SR boost of the flag gates ("Scores"), and the ATR zigzag of EDX's struct component.
+
+Pure Python + numpy, no dbt. Every function works on one segment's bars in time order
+(index 0 = the segment's first final bar) and uses, at bar t, only bars <= t.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass(frozen=True)
+class Pivots:
+    """Pivots of a close series, in pivot-bar order (index-aligned int/float arrays).
+
+    idx: bar index of the pivot close; price: that close; kind: +1 high, -1 low;
+    confirm: first bar index at which the pivot is known (usable from this bar on).
+    """
+
+    idx: np.ndarray
+    price: np.ndarray
+    kind: np.ndarray
+    confirm: np.ndarray
+
+
+def swing_pivots(close: np.ndarray, bars: int, min_prominence: float) -> Pivots:
+    """Swing highs and lows of UPTREND_ENGINE.md's S/R levels.
+
+    A swing high is a close strictly above the `bars` closes before and the `bars` closes
+    after it and at least `min_prominence` (fraction) above the lower of the lowest close
+    before and the lowest close after; a swing low mirrors it (strictly below both sides,
+    at least `min_prominence` below the higher of the two highest closes). A pivot at bar i
+    is confirmed at bar i + bars (it needs the closes after it).
+
+    Args:
+        close: closes of one segment, shape (n,), no NaN.
+        bars: closes compared on each side (seed swing_bars, 5).
+        min_prominence: seed swing_min_prominence (0.005 = 0.5%).
+
+    Returns:
+        :class:`Pivots` sorted by bar index (a bar is never both a high and a low).
+    """
+    close = np.asarray(close, dtype=float)
+    n = len(close)
+    if n < 2 * bars + 1:
+        empty = np.zeros(0, dtype=np.int64)
+        return Pivots(empty, np.zeros(0), empty, empty)
+    windows = sliding_window_view(close, 2 * bars + 1)
+    mid = windows[:, bars]
+    before, after = windows[:, :bars], windows[:, bars + 1:]
+    high = (mid > before.max(axis=1)) & (mid > after.max(axis=1)) & (
+        mid >= (1.0 + min_prominence) * np.minimum(before.min(axis=1), after.min(axis=1)))
+    low = (mid < before.min(axis=1)) & (mid < after.min(axis=1)) & (
+        mid <= (1.0 - min_prominence) * np.maximum(before.max(axis=1), after.max(axis=1)))
+    idx = np.flatnonzero(high | low) + bars
+    kind = np.where(high[idx - bars], 1, -1)
+    return Pivots(idx.astype(np.int64), close[idx], kind.astype(np.int64), (idx + bars).astype(np.int64))
+
+
+def cluster_levels(prices: list[float], cluster_pct: float, max_levels: int) -> tuple[list[float], list[int]]:
+    """Cluster pivot prices (in time order) into levels.
+
+    A pivot joins the first cluster (in order of creation) whose first pivot it is within
+    `cluster_pct` of (|p - first| <= cluster_pct x first), otherwise it starts a cluster.
+    Level = mean price of the cluster, strength = number of pivots. The `max_levels`
+    strongest are kept (ties: the cluster with the most recent pivot first).
+
+    Returns:
+        (level prices, strengths), strongest first.
+    """
+    firsts: list[float] = []
+    sums: list[float] = []
+    counts: list[int] = []
+    last: list[int] = []
+    for j, price in enumerate(prices):
+        for c, first in enumerate(firsts):
+            if abs(price - first) <= cluster_pct * first:
+                sums[c] += price
+                counts[c] += 1
+                last[c] = j
+                break
+        else:
+            firsts.append(price)
+            sums.append(price)
+            counts.append(1)
+            last.append(j)
+    order = sorted(range(len(firsts)), key=lambda c: (-counts[c], -last[c]))[:max_levels]
+    return [sums[c] / counts[c] for c in order], [counts[c] for c in order]
+
+
+class SupportResistance:
+    """S/R levels of one segment at any bar, point-in-time (UPTREND_ENGINE.md).
+
+    At bar t the levels are the clusters of the confirmed pivots (confirm <= t) whose bar
+    lies in the trailing window of `window` bars (t - window + 1 .. t), plus the running
+    max and min close of that window, each with the strength of the strongest level. With
+    no pivot in the window there are no levels (the running max/min have no strength to
+    borrow). Levels are computed on demand and cached per pivot set, so a caller that
+    needs them on a few bars pays for those only.
+    """
+
+    def __init__(self, close: np.ndarray, *, window: int, swing_bars: int, min_prominence: float,
+                 cluster_pct: float, max_levels: int):
+        close = np.asarray(close, dtype=float)
+        self._pivots = swing_pivots(close, swing_bars, min_prominence)
+        self._window = window
+        self._cluster_pct = cluster_pct
+        self._max_levels = max_levels
+        self._prices = self._pivots.price.tolist()
+        # running max / min close of the trailing window (shorter at the segment start)
+        n = len(close)
+        if n:
+            padded = np.concatenate([np.full(window - 1, np.nan), close])
+            view = sliding_window_view(padded, window)
+            self._run_max = np.nanmax(view, axis=1)
+            self._run_min = np.nanmin(view, axis=1)
+        else:
+            self._run_max = self._run_min = close
+        # pivot range [lo, hi) of every bar: in the window and confirmed by the bar
+        bars = np.arange(n)
+        self._lo = np.searchsorted(self._pivots.idx, bars - window + 1, side="left").tolist()
+        self._hi = np.searchsorted(self._pivots.confirm, bars, side="right").tolist()
+        self._cache: dict[tuple[int, int], tuple[list[float], list[int]]] = {}
+        self._state: tuple[int, int, list, list, list, list] | None = None  # last clustering, to extend
+
+    @property
+    def pivots(self) -> Pivots:
+        """The swing pivots the levels are built from."""
+        return self._pivots
+
+    def _clusters(self, lo: int, hi: int) -> tuple[list[float], list[int]]:
+        """Clusters of pivots lo..hi-1, extending the previous clustering when only pivots
+        were appended (same lo), else clustering from scratch (as cluster_levels)."""
+        cached = self._cache.get((lo, hi))
+        if cached is not None:
+            return cached
+        state = self._state
+        if state is not None and state[0] == lo and state[1] <= hi:
+            firsts, sums, counts, last = (list(x) for x in state[2:])
+            start = state[1]
+        else:
+            firsts, sums, counts, last = [], [], [], []
+            start = lo
+        pct = self._cluster_pct
+        for j in range(start, hi):
+            price = self._prices[j]
+            for c, first in enumerate(firsts):
+                if abs(price - first) <= pct * first:
+                    sums[c] += price
+                    counts[c] += 1
+                    last[c] = j
+                    break
+            else:
+                firsts.append(price)
+                sums.append(price)
+                counts.append(1)
+                last.append(j)
+        self._state = (lo, hi, firsts, sums, counts, last)
+        order = sorted(range(len(firsts)), key=lambda c: (-counts[c], -last[c]))[:self._max_levels]
+        result = ([sums[c] / counts[c] for c in order], [counts[c] for c in order])
+        self._cache[(lo, hi)] = result
+        return result
+
+    def levels(self, t: int) -> tuple[list[float], list[int]]:
+        """(prices, strengths) of the levels at bar t (pivot levels, then running max, min)."""
+        lo, hi = self._lo[t], self._hi[t]
+        if hi <= lo:
+            return [], []
+        prices, strengths = self._clusters(lo, hi)
+        top = strengths[0]
+        return prices + [float(self._run_max[t]), float(self._run_min[t])], strengths + [top, top]
+
+    def boost(self, t: int, anchor: float, atr: float, weight: float, reach_atr: float) -> float:
+        """SR boost(anchor) = weight x max over levels with d = |level - anchor| <= reach_atr x
+        ATR of (strength / max strength) x (1 - d / (reach_atr x ATR)); 0 without such a level
+        (or ATR <= 0)."""
+        prices, strengths = self.levels(t)
+        reach = reach_atr * atr
+        if not prices or not reach > 0:
+            return 0.0
+        top = strengths[0]
+        best = 0.0
+        for price, strength in zip(prices, strengths):
+            d = abs(price - anchor)
+            if d <= reach:
+                best = max(best, strength / top * (1.0 - d / reach))
+        return weight * best
+
+    def near(self, t: int, price: float, reach: float) -> bool:
+        """Some level lies within `reach` (price units) of `price` at bar t."""
+        if self._hi[t] <= self._lo[t]:
+            return False
+        if abs(self._run_max[t] - price) <= reach or abs(self._run_min[t] - price) <= reach:
+            return True  # the running max/min are levels whenever a pivot level exists
+        return any(abs(level - price) <= reach for level in self.levels(t)[0])
+
+
+def zigzag_pivots(close: np.ndarray, atr: np.ndarray, atr_mult: float, min_leg_bars: int) -> Pivots:
+    """ATR zigzag of closes (EDX struct): alternating high/low pivots, point-in-time.
+
+    From the last confirmed pivot the walk tracks the extreme close in the other direction
+    (the highest after a low, the lowest after a high; ties keep the earlier bar). That
+    extreme is confirmed as a pivot at bar t when the close at t has reversed from it by at
+    least atr_mult x atr[t] and it lies at least min_leg_bars bars after the last pivot;
+    the next extreme is then searched from the bar after the new pivot. Before the first
+    pivot both extremes are tracked and the first reversal decides. Confirmed pivots are
+    never moved. Bars with a NaN ATR only extend the extremes.
+
+    Args:
+        close, atr: one segment, shape (n,) each (atr = Wilder ATR(14), NaN while warming).
+        atr_mult: seed zigzag_atr_mult (1.2). min_leg_bars: seed zigzag_min_leg_bars (4).
+
+    Returns:
+        :class:`Pivots` in time order with confirm = the confirming bar.
+    """
+    c = np.asarray(close, dtype=float).tolist()
+    a = np.asarray(atr, dtype=float).tolist()
+    idx: list[int] = []
+    kind: list[int] = []
+    confirm: list[int] = []
+    n = len(c)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Pivots(empty, np.zeros(0), empty, empty)
+    hi_i = lo_i = 0
+    direction = 0  # 0 before the first pivot; +1 searching a high (last pivot a low); -1 searching a low
+    last = -min_leg_bars
+    for t in range(1, n):
+        ct = c[t]
+        if direction >= 0 and ct > c[hi_i]:
+            hi_i = t
+        if direction <= 0 and ct < c[lo_i]:
+            lo_i = t
+        reach = atr_mult * a[t]
+        if not reach > 0:  # NaN or zero ATR
+            continue
+        if direction == 0:
+            high_done = c[hi_i] - ct >= reach
+            low_done = ct - c[lo_i] >= reach
+            if high_done and (not low_done or hi_i < lo_i):
+                found, is_high = hi_i, True
+            elif low_done:
+                found, is_high = lo_i, False
+            else:
+                continue
+        elif direction > 0:
+            if c[hi_i] - ct < reach or hi_i - last < min_leg_bars:
+                continue
+            found, is_high = hi_i, True
+        else:
+            if ct - c[lo_i] < reach or lo_i - last < min_leg_bars:
+                continue
+            found, is_high = lo_i, False
+        idx.append(found)
+        kind.append(1 if is_high else -1)
+        confirm.append(t)
+        last = found
+        segment = c[found + 1:t + 1]
+        if is_high:  # now search the low after it
+            direction = -1
+            lo_i = found + 1 + int(np.argmin(segment))
+        else:
+            direction = 1
+            hi_i = found + 1 + int(np.argmax(segment))
+    idx_a = np.asarray(idx, dtype=np.int64)
+    return Pivots(idx_a, np.asarray(c, dtype=float)[idx_a] if idx else np.zeros(0),
+                  np.asarray(kind, dtype=np.int64), np.asarray(confirm, dtype=np.int64))
