@@ -111,9 +111,14 @@ price_average as (
 -- already has later bars at that interval: its bars after t_m are still to come, so a
 -- composite bar after t_m is provisional even if every member that did report is final
 -- (otherwise a late member candle would rewrite a final composite bar; the incremental
--- indicator models refuse such history changes).
-lag_frontiers as (
-    select m.driver, t.timeframe, min(n.newest_bar_start) as lagging_since
+-- indicator models refuse such history changes). Like a series that stopped (macro
+-- finality_and_segments), a member silent for more than max_gap_bars bars no longer holds
+-- composite bars back: only bars in (t_m, t_m + max_gap_bars x interval] stay provisional
+-- (without that bound, the sample's Binance members, whose export ends 2023-12-30, kept
+-- every 2025 Bybit-sourced ALT hourly bar provisional).
+lagging_members as (
+    select m.driver, t.timeframe, n.newest_bar_start,
+           {{ add_minutes('n.newest_bar_start', var('max_gap_bars') ~ ' * i.interval_minutes') }} as lagging_until
     from (
         select
             exchange, symbol, bar_interval,
@@ -126,8 +131,8 @@ lag_frontiers as (
     ) as n
     join members as m on m.symbol = n.symbol and m.exchange = n.exchange
     join {{ ref('regime_timeframes') }} as t on t.bar_interval = n.bar_interval
+    join {{ ref('bar_intervals') }} as i on i.bar_interval = n.bar_interval
     where not n.newest_is_final and n.newest_bar_start < n.exchange_newest
-    group by m.driver, t.timeframe
 ),
 
 composite_bars as (
@@ -137,6 +142,9 @@ composite_bars as (
 )
 
 select
-    c.* replace (c.is_final and (f.lagging_since is null or c.bar_start <= f.lagging_since) as is_final)
+    c.* replace (c.is_final and not exists (
+        select 1 from lagging_members as l
+        where l.driver = c.driver and l.timeframe = c.timeframe
+          and c.bar_start > l.newest_bar_start and c.bar_start <= l.lagging_until
+    ) as is_final)
 from composite_bars as c
-left join lag_frontiers as f using (driver, timeframe)

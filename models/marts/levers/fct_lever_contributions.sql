@@ -1,0 +1,189 @@
+-- One row per lever bar x bucket x lever driver x regime timeframe (SPEC §7): the state
+-- of the driver at the timeframe that had ended when the lever bar closed, its raw
+-- deltas, the weights, and contribution = delta_raw x driver_weight x timeframe_weight x
+-- execution_multiplier when the state is `used` (0 when `stale` or `missing`).
+--
+-- Lever bar: bar_start t of execution timeframe X describes [t, t + X); its lever time is
+-- the close t + X, and only states with closed_at <= t + X are seen (DuckDB ASOF join).
+-- Grid: 1h/4h/1d (X >= the meso interval) on the epoch-aligned bar-close grid of the
+-- meso states of the required drivers (BTC, ALT); 5m/15m (micro <= X < meso) on that of
+-- their micro states; X finer than micro gets no rows. A lever bar is on the grid when its
+-- close lies within an island of states of every required driver (islands split where
+-- consecutive states are more than var max_gap_bars bars apart, as segments do).
+with config as (
+    select
+        max(value) filter (where key = 'stale_bars') as stale_bars
+    from {{ ref('levers_config') }}
+),
+
+timeframes as (
+    select t.timeframe, t.bar_interval, i.interval_minutes
+    from {{ ref('regime_timeframes') }} as t
+    join {{ ref('bar_intervals') }} as i using (bar_interval)
+),
+
+-- buckets: the drivers that are token buckets; every other driver (BTC, ALT, BTC.d,
+-- USDT.d) is a market driver and feeds every bucket's levers
+buckets as (
+    select d.driver as bucket
+    from {{ ref('drivers') }} as d
+    where d.driver in (select bucket from {{ ref('token_buckets') }})
+),
+
+lever_drivers as (
+    select b.bucket, d.driver
+    from buckets as b
+    join {{ ref('drivers') }} as d
+        on d.driver = b.bucket or d.driver not in (select bucket from buckets)
+),
+
+required_drivers as (
+    select driver from {{ ref('drivers') }} where is_required
+),
+
+-- each execution timeframe's grid timeframe: the coarsest of meso/micro not longer than it
+execution_timeframes as (
+    select
+        e.execution_timeframe,
+        i.interval_minutes as execution_minutes,
+        arg_max(t.timeframe, t.interval_minutes) as grid_timeframe
+    from (select distinct execution_timeframe from {{ ref('execution_timeframe_multipliers') }}) as e
+    join {{ ref('bar_intervals') }} as i on i.bar_interval = e.execution_timeframe
+    join timeframes as t
+        on t.timeframe in ('meso', 'micro') and t.interval_minutes <= i.interval_minutes
+    group by all
+),
+
+grid_states as (
+    select
+        d.driver, d.timeframe, d.bar_start, d.closed_at, t.interval_minutes,
+        coalesce(
+            {{ minutes_between('lag(d.bar_start) over series_order', 'd.bar_start') }}
+                > {{ var('max_gap_bars') }} * t.interval_minutes,
+            true
+        ) as starts_island
+    from {{ ref('fct_regime_deltas') }} as d
+    join timeframes as t using (timeframe)
+    where d.driver in (select driver from required_drivers)
+      and d.timeframe in (select grid_timeframe from execution_timeframes)
+    window series_order as (partition by d.driver, d.timeframe order by d.bar_start)
+),
+
+islands as (
+    select driver, timeframe, min(closed_at) as first_closed_at, max(closed_at) as last_closed_at
+    from (
+        select *, sum(cast(starts_island as integer)) over (
+            partition by driver, timeframe order by bar_start rows unbounded preceding
+        ) as island_id
+        from grid_states
+    )
+    group by driver, timeframe, island_id
+),
+
+-- the epoch-aligned lever closes at/after an island's first and at/before its last state close
+island_closes as (
+    select
+        e.execution_timeframe, e.execution_minutes, e.grid_timeframe,
+        {{ bar_bucket('i.first_closed_at', 'e.execution_minutes') }} as first_floor,
+        i.first_closed_at,
+        {{ bar_bucket('i.last_closed_at', 'e.execution_minutes') }} as last_close
+    from execution_timeframes as e
+    join islands as i on i.timeframe = e.grid_timeframe
+),
+
+-- candidate lever bars: every aligned bar whose close falls in some island
+candidates as (
+    select distinct execution_timeframe, execution_minutes, grid_timeframe, bar_start
+    from (
+        select
+            *,
+            unnest(generate_series(
+                case when first_floor = first_closed_at
+                    then {{ add_minutes('first_floor', '-execution_minutes') }} else first_floor end,
+                {{ add_minutes('last_close', '-execution_minutes') }},
+                to_minutes(cast(execution_minutes as bigint))
+            )) as bar_start
+        from island_closes
+    )
+),
+
+lever_bars as (
+    select c.execution_timeframe, c.execution_minutes, c.bar_start,
+           {{ add_minutes('c.bar_start', 'c.execution_minutes') }} as closed_at
+    from candidates as c
+    join islands as i
+        on i.timeframe = c.grid_timeframe
+       and {{ add_minutes('c.bar_start', 'c.execution_minutes') }} between i.first_closed_at and i.last_closed_at
+    group by all
+    having count(distinct i.driver) = (select count(*) from required_drivers)
+),
+
+-- one probe per lever bar x driver x timeframe, shared by the buckets
+probes as (
+    select l.execution_timeframe, l.execution_minutes, l.bar_start, l.closed_at,
+           d.driver, t.timeframe, t.interval_minutes
+    from lever_bars as l
+    cross join (select distinct driver from lever_drivers) as d
+    cross join timeframes as t
+),
+
+latest_states as (
+    select
+        p.*,
+        s.bar_start as state_bar_start,
+        s.closed_at as state_closed_at,
+        s.state,
+        s.delta_a_raw,
+        s.delta_e_raw
+    from probes as p
+    asof left join {{ ref('fct_regime_deltas') }} as s
+        on s.driver = p.driver and s.timeframe = p.timeframe and p.closed_at >= s.closed_at
+),
+
+statused as (
+    select
+        *,
+        case
+            when state_bar_start is null then 'missing'
+            when {{ minutes_between('state_closed_at', 'closed_at') }}
+                > (select stale_bars from config) * interval_minutes then 'stale'
+            else 'used'
+        end as status
+    from latest_states
+),
+
+-- weights and contributions per probe, before fanning out to the buckets
+weighted as (
+    select
+        s.*,
+        dw.weight as driver_weight,
+        tw.weight as timeframe_weight,
+        m.multiplier as execution_multiplier,
+        case when s.status = 'used'
+            then s.delta_a_raw * dw.weight * tw.weight * m.multiplier else 0 end as contribution_a,
+        case when s.status = 'used'
+            then s.delta_e_raw * dw.weight * tw.weight * m.multiplier else 0 end as contribution_e
+    from statused as s
+    left join {{ ref('driver_weights') }} as dw using (driver)
+    left join {{ ref('timeframe_weights') }} as tw using (timeframe)
+    left join {{ ref('execution_timeframe_multipliers') }} as m using (execution_timeframe, timeframe)
+)
+
+select
+    w.bar_start,
+    w.execution_timeframe,
+    ld.bucket,
+    w.driver,
+    w.timeframe,
+    w.state_bar_start,
+    w.state,
+    w.delta_a_raw,
+    w.delta_e_raw,
+    w.driver_weight,
+    w.timeframe_weight,
+    w.execution_multiplier,
+    w.contribution_a,
+    w.contribution_e,
+    w.status
+from weighted as w
+join lever_drivers as ld using (driver)

@@ -1,0 +1,93 @@
+-- A (aggressiveness) and E (exit pressure) per lever bar x execution timeframe x bucket
+-- (SPEC §7): A = base_a + sum of the 15 contributions + intent_a, clamped to [0, 1]; the
+-- same for E; position_size_frac = size_min + size_span x A (clamped).
+{%- set intents_relation = optional_relation('raw', 'position_intents') %}
+with config as (
+    select
+        max(value) filter (where key = 'base_a') as base_a,
+        max(value) filter (where key = 'base_e') as base_e,
+        max(value) filter (where key = 'intent_cap') as intent_cap,
+        max(value) filter (where key = 'size_min') as size_min,
+        max(value) filter (where key = 'size_span') as size_span
+    from {{ ref('levers_config') }}
+),
+
+-- Totals are summed as DECIMAL(38, 18): each term is rounded to 18 decimal places
+-- (~1e-16 relative), then integer addition is exact, so a total does not depend on the
+-- order in which threads add the rows (SPEC §1 determinism; 3x faster than an ordered
+-- aggregate) and cancelling terms give exactly 0.
+summed as (
+    select
+        c.bar_start,
+        c.execution_timeframe,
+        c.bucket,
+        cast(sum(cast(c.contribution_a as decimal(38, 18))) as double) as total_contribution_a,
+        cast(sum(cast(c.contribution_e as decimal(38, 18))) as double) as total_contribution_e,
+        count(*) filter (where c.status = 'used') as n_used,
+        count(*) filter (where c.status = 'stale') as n_stale,
+        count(*) filter (where c.status = 'missing') as n_missing,
+        -- degraded: a required driver (BTC, ALT) is not used at meso
+        coalesce(bool_or(c.timeframe = 'meso' and c.status <> 'used' and d.is_required), false) as is_degraded
+    from {{ ref('fct_lever_contributions') }} as c
+    join {{ ref('drivers') }} as d using (driver)
+    group by c.bar_start, c.execution_timeframe, c.bucket
+),
+
+-- optional raw.position_intents (bar_start, bucket, execution_timeframe, delta_a, delta_e),
+-- not built by dbt: absent = no intents
+intents as (
+{%- if intents_relation %}
+    select
+        bar_start, bucket, execution_timeframe,
+        cast(sum(cast(delta_a as decimal(38, 18))) as double) as delta_a,
+        cast(sum(cast(delta_e as decimal(38, 18))) as double) as delta_e
+    from {{ intents_relation }}
+    group by bar_start, bucket, execution_timeframe
+{%- else %}
+    select
+        cast(null as timestamp) as bar_start, cast(null as varchar) as bucket,
+        cast(null as varchar) as execution_timeframe,
+        cast(null as double) as delta_a, cast(null as double) as delta_e
+    where false
+{%- endif %}
+),
+
+with_intents as (
+    select
+        s.*,
+        -- the intent total per lever row is capped, not each intent (coalesce first:
+        -- greatest/least skip NULLs)
+        greatest(-cfg.intent_cap, least(cfg.intent_cap, coalesce(i.delta_a, 0))) as intent_a,
+        greatest(-cfg.intent_cap, least(cfg.intent_cap, coalesce(i.delta_e, 0))) as intent_e
+    from summed as s
+    cross join config as cfg
+    left join intents as i using (bar_start, bucket, execution_timeframe)
+),
+
+unclamped as (
+    select
+        w.*,
+        cfg.base_a + w.total_contribution_a + w.intent_a as a_unclamped,
+        cfg.base_e + w.total_contribution_e + w.intent_e as e_unclamped,
+        cfg.size_min,
+        cfg.size_span
+    from with_intents as w
+    cross join config as cfg
+)
+
+select
+    bar_start,
+    execution_timeframe,
+    bucket,
+    greatest(0, least(1, a_unclamped)) as a_value,
+    greatest(0, least(1, e_unclamped)) as e_value,
+    size_min + size_span * greatest(0, least(1, a_unclamped)) as position_size_frac,
+    intent_a,
+    intent_e,
+    a_unclamped,
+    e_unclamped,
+    is_degraded,
+    n_used,
+    n_stale,
+    n_missing
+from unclamped
