@@ -1,6 +1,8 @@
 # market-regimes — two commands do everything on a fresh machine:
 #   make run    create .venv, install, build the warehouse from the bundled sample, print a summary
 #   make test   create .venv, install, run the test suite (pytest: unit + dbt integration)
+#   make ui        Dagster UI (dagster dev) on http://127.0.0.1:$(DAGSTER_PORT)
+#   make backfill  the whole asset graph headless: one chronological single-run backfill
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,8 +12,10 @@ export DBT_PROJECT_DIR := $(CURDIR)
 export MARKET_REGIMES_DB ?= warehouse/market_regimes.duckdb
 export MARKET_REGIMES_LANDING ?= sample/landing
 export DO_NOT_TRACK := 1
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+DAGSTER_PORT ?= 3000
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean ui backfill parse
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +33,20 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
+# @dbt_assets reads target/manifest.json at import time
+parse: install
+	@mkdir -p $(DAGSTER_HOME) $(dir $(MARKET_REGIMES_DB))
+	$(BIN)/dbt parse --quiet
+
+ui: parse
+	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT) (DAGSTER_HOME=$(DAGSTER_HOME); Ctrl-C stops it)"
+	env --default-signal=INT,TERM $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+backfill: parse
+	$(BIN)/python -m orchestration.backfill
+
 bench: install
 	$(BIN)/python benchmarks/build.py
 
 clean:
-	rm -rf target logs warehouse/*.duckdb warehouse/*.wal
+	rm -rf target logs warehouse/*.duckdb warehouse/*.wal .dagster

@@ -24,3 +24,17 @@ def sample_db(tmp_path_factory):
     db = root / "sample.duckdb"
     dbt("build", db, SAMPLE, root)
     return db
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory):
+    """The hand-made fixture landing (tests/integration/fixture_landing.py) built once with
+    `dbt build` into <root>/warehouse.duckdb: {"root", "landing", "db", "stdout"}. Tests
+    that change the file work on a copy (re-landing the same landing is a no-op)."""
+    from tests.integration.fixture_landing import write_fixture_landing
+
+    root = tmp_path_factory.mktemp("fixture")
+    landing = write_fixture_landing(root / "landing")
+    db = root / "warehouse.duckdb"
+    first = dbt("build", db, landing, root)
+    return {"root": root, "landing": landing, "db": db, "stdout": first.stdout}

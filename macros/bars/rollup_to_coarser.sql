@@ -4,9 +4,13 @@
     bars: relation with the series columns, bar_interval, bar_start, open, high, low,
       close, volume, quote_volume.
     series_columns: list of columns identifying a series (without bar_interval).
+    window_column: optional; only fine bars whose window_column passes
+      partition_window_filter are rolled up (a Dagster partition). The finest interval is
+      always taken over all bars, so a window rolls up exactly what a full build does.
+      Day windows hold whole target bars: every rollup target is <= 1d and day-aligned.
     Output: series columns, source_interval, bar_interval, bar_start, OHLCV,
     n_sub_bars, expected_sub_bars, is_complete. -#}
-{% macro rollup_to_coarser(bars, series_columns) -%}
+{% macro rollup_to_coarser(bars, series_columns, window_column=none) -%}
 {%- set keys = series_columns | join(', ') -%}
 with intervals as (
     select bar_interval, interval_minutes, is_rollup_target from {{ ref('bar_intervals') }}
@@ -31,6 +35,9 @@ fine as (
         on {% for col in series_columns %}b.{{ col }} = f.{{ col }} and {% endfor %}b.bar_interval = f.source_interval
     join intervals as t
         on t.is_rollup_target and t.interval_minutes > f.sub_minutes
+    {%- if window_column %}
+    where {{ partition_window_filter('b.' ~ window_column) }}
+    {%- endif %}
 ),
 
 rolled as (

@@ -17,12 +17,8 @@ AS_OF = "2024-01-01 02:00:00"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fixture")
-    landing = write_fixture_landing(root / "landing")
-    db = root / "warehouse.duckdb"
-    first = dbt("build", db, landing, root)
-    return {"root": root, "landing": landing, "db": db, "stdout": first.stdout}
+def built(fixture_build):
+    return fixture_build
 
 
 def bar(db, table, where):

@@ -1,6 +1,9 @@
 -- Dominance readings as bars (SPEC §3-4): a date-stamped reading is that day's 1d bar
 -- (o = h = l = c); timestamped readings become 1m bars (first/max/min/last in the minute)
 -- and roll up to every coarser interval like candles. Percent points, no volume.
+-- Partitioned like int_symbol_bars_rolled_up: vars partition_start/end rebuild one window.
+{{ config(materialized='incremental', incremental_strategy='append',
+          pre_hook="{{ delete_partition_window('bar_start') }}") }}
 with readings as (
     select * from {{ ref('stg_landing__dominance_readings') }} where driver is not null
 ),
@@ -20,13 +23,14 @@ base as (
 ),
 
 rolled as (
-    {{ rollup_to_coarser('base', ['driver', 'source', 'priority']) }}
+    {{ rollup_to_coarser('base', ['driver', 'source', 'priority'], window_column='bar_start') }}
 )
 
 select
     driver, source, priority, bar_interval, bar_start, open, high, low, close,
     1 as n_sub_bars, 1 as expected_sub_bars, true as is_complete, bar_interval as source_interval
 from base
+where {{ partition_window_filter('bar_start') }}
 union all
 select
     driver, source, priority, bar_interval, bar_start, open, high, low, close,

@@ -1,0 +1,82 @@
+"""Bounds of the data-quality suites, from the dbt seed ``seeds/quality_thresholds.csv``.
+
+The seed (key, value, description) holds every number the suites compare with, so a
+seed edit changes the checks and no bound is written in code (SPEC §1 "Config, not
+code"); its description column gives each bound's reason. The one bound that is an
+engine constant, the cap of ``sr_boost``, comes from ``seeds/uptrend_config.csv``
+(``sr_boost_weight``). The checks read the CSV files, not the warehouse's copies, so they
+work on a warehouse built before the seed was added.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+from market_regimes.engines.uptrend_config import DEFAULT_CONFIG_CSV as UPTREND_CONFIG_CSV
+from market_regimes.engines.uptrend_config import load_config_csv
+
+DEFAULT_THRESHOLDS_CSV = Path(__file__).resolve().parents[2] / "seeds" / "quality_thresholds.csv"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Typed suite bounds; see the seed's description column for each."""
+
+    min_table_rows: int
+    price_min_exclusive: float
+    volume_min: float
+    dominance_pct_min: float
+    dominance_pct_max: float
+    oscillator_min: float
+    oscillator_max: float
+    ratio_min: float
+    ratio_max: float
+    correlation_min: float
+    correlation_max: float
+    dispersion_min: float
+    half_life_min_exclusive: float
+    volume_z_min: float
+    volume_z_max: float
+    score_min: float
+    score_max: float
+    #: not a quality_thresholds key: seed uptrend_config's sr_boost_weight (SR boost cap)
+    sr_boost_max: float
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object], sr_boost_max: float) -> "Thresholds":
+        """Build from seed rows (key -> value).
+
+        Raises:
+            ValueError: a key is missing or unknown, a value is not a finite number, or a
+                ``*_min`` bound exceeds its ``*_max``.
+        """
+        names = [f.name for f in fields(cls) if f.name != "sr_boost_max"]
+        missing = sorted(set(names) - set(values))
+        unknown = sorted(set(values) - set(names))
+        if missing or unknown:
+            raise ValueError(f"quality_thresholds: missing keys {missing}, unknown keys {unknown}")
+        parsed: dict[str, float | int] = {}
+        for name in names:
+            try:
+                value = float(values[name])  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValueError(f"quality_thresholds: {name} = {values[name]!r} is not a number") from None
+            if not math.isfinite(value):
+                raise ValueError(f"quality_thresholds: {name} = {value} is not finite")
+            parsed[name] = int(value) if name == "min_table_rows" else value
+        for name in names:
+            if name.endswith("_min") and name[:-4] + "_max" in parsed and parsed[name] > parsed[name[:-4] + "_max"]:
+                raise ValueError(f"quality_thresholds: {name} > {name[:-4]}_max")
+        return cls(**parsed, sr_boost_max=float(sr_boost_max))
+
+
+def load_thresholds(path: Path | str = DEFAULT_THRESHOLDS_CSV,
+                    uptrend_config_path: Path | str = UPTREND_CONFIG_CSV) -> Thresholds:
+    """Read the seed CSVs into :class:`Thresholds` (ValueError as :meth:`Thresholds.from_mapping`)."""
+    with open(path, newline="") as handle:
+        values = {row["key"]: row["value"] for row in csv.DictReader(handle)}
+    return Thresholds.from_mapping(values, sr_boost_max=load_config_csv(uptrend_config_path).sr_boost_weight)
