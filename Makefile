@@ -30,8 +30,9 @@ run: install
 	$(BIN)/dbt build
 	$(BIN)/python -m market_regimes.summary "$(MARKET_REGIMES_DB)"
 
+# two workers (2 cores): the sample-build tests on one, the fixture-build tests on the other
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # @dbt_assets reads target/manifest.json at import time
 parse: install

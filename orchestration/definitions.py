@@ -21,6 +21,7 @@ from .defs.collectors import collector_assets
 from .defs.dbt_assets import dbt_asset_groups
 from .defs.project import dbt_project
 from .defs.quality import quality_checks
+from .defs.resources import WarehouseResource
 
 defs = Definitions(
     assets=[*dbt_asset_groups, *collector_assets],
@@ -30,6 +31,7 @@ defs = Definitions(
     sensors=sensors,
     executor=in_process_executor,
     resources={
+        "warehouse": WarehouseResource(),  # DuckDB file + landing dir, from env unless configured
         "dbt": DbtCliResource(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),

@@ -12,6 +12,18 @@ from tests.helpers import PROJECT, dbt
 SAMPLE = PROJECT / "sample" / "landing"
 
 
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), every test that reads
+    the sample build runs on one worker and every test of the fixture build on another, so
+    each session fixture is built once; the rest is spread over both workers."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "sample_db" in names:
+            item.add_marker(pytest.mark.xdist_group("sample"))
+        elif names & {"fixture_build", "built", "backfilled", "defs"}:
+            item.add_marker(pytest.mark.xdist_group("fixture"))
+
+
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory):
     """The bundled sample built once into a temporary DuckDB file.

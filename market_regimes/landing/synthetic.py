@@ -17,8 +17,9 @@ def write_next_candles(landing: Path, live_within_bars: int = 24) -> list[Path]:
     """Write the next candle of every live kline file under ``landing/klines``.
 
     A file is live when its last candle is within ``live_within_bars`` intervals of the
-    newest last candle of its exchange and interval (a stopped, delisted series gets
-    nothing: a candle landed years back would rewrite composite history). The new candle
+    newest last candle at its interval on any exchange (a stopped or delisted series, or
+    an exchange whose export ended long before the others, gets nothing: a candle landed
+    years back would rewrite composite history, SPEC §2 finality). The new candle
     starts one interval after the file's last one, flat at its close (open = high = low =
     close) with the last volume, in the file's own columns and timestamp format.
 
@@ -30,14 +31,16 @@ def write_next_candles(landing: Path, live_within_bars: int = 24) -> list[Path]:
         spec = parse_landing_path(str(path.relative_to(landing)))
         last = pd.read_csv(path, dtype=str).tail(1).reset_index(drop=True)
         lasts[path] = (spec, last, pd.Timestamp(last.iat[0, 0]))
-    newest: dict[tuple[str, str], pd.Timestamp] = {}
+    def naive_utc(ts: pd.Timestamp) -> pd.Timestamp:  # files differ: "...+00:00" or naive UTC
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
+
+    newest: dict[str, pd.Timestamp] = {}
     for spec, _, ts in lasts.values():
-        key = (spec.exchange, spec.bar_interval)
-        newest[key] = max(newest.get(key, ts), ts)
+        newest[spec.bar_interval] = max(newest.get(spec.bar_interval, naive_utc(ts)), naive_utc(ts))
     written = []
     for path, (spec, last, ts) in lasts.items():
         step = pd.Timedelta(minutes=INTERVAL_MINUTES[spec.bar_interval])
-        if ts < newest[(spec.exchange, spec.bar_interval)] - live_within_bars * step:
+        if naive_utc(ts) < newest[spec.bar_interval] - live_within_bars * step:
             continue
         nxt = last.copy()
         nxt.iat[0, 0] = str(ts + step)

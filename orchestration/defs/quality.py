@@ -2,9 +2,10 @@
 
 One check named ``gx_suite`` per suite of :mod:`market_regimes.quality`, on the asset of
 the relation it validates (``raw/klines``, ``marts/fct_driver_bars``, ...; dbt asset keys
-are ``<schema>/<model>``). A check reads its relation from the DuckDB file of env
-MARKET_REGIMES_DB (default ``warehouse/market_regimes.duckdb``; a relative path resolves
-against the project directory, where dagster-dbt runs dbt), read-only and closed before
+are ``<schema>/<model>``). A check reads its relation from the DuckDB file of the
+``warehouse`` resource (resources.WarehouseResource: env MARKET_REGIMES_DB, default
+``warehouse/market_regimes.duckdb``; a relative path resolves against the project
+directory, where dagster-dbt runs dbt), read-only and closed before
 validating, and reports ``passed`` with the suite's summary as metadata: rows,
 expectations, failed_expectations, failures (each failed expectation with its
 unexpected count and up to five example rows), runtime_s, db_path.
@@ -18,7 +19,6 @@ with ``error`` metadata. great-expectations is imported when a check first runs,
 when the code location loads.
 """
 
-import os
 from pathlib import Path
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue,
@@ -26,15 +26,15 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSev
 
 from market_regimes.quality import SUITES, QualityInputError, check_relation
 
+from .resources import WarehouseResource
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-DEFAULT_DB = "warehouse/market_regimes.duckdb"
 CHECK_NAME = "gx_suite"
 
 
 def warehouse_path() -> Path:
     """The DuckDB file: env MARKET_REGIMES_DB (relative: to the project directory) or the default."""
-    path = Path(os.environ.get("MARKET_REGIMES_DB") or DEFAULT_DB)
-    return path if path.is_absolute() else PROJECT_DIR / path
+    return WarehouseResource().db_path()
 
 
 def asset_key_of(suite_name: str) -> AssetKey:
@@ -64,8 +64,8 @@ def _suite_check(suite_name: str):
 
     @asset_check(asset=asset_key_of(suite_name), name=CHECK_NAME, blocking=True,
                  description=f"great-expectations suite {suite_name}: {spec.description}")
-    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        outcome = evaluate_suite(suite_name)
+    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        outcome = evaluate_suite(suite_name, warehouse.db_path())
         failed = outcome.metadata.get("failed_expectations")
         context.log.info(f"{suite_name}: passed={outcome.passed}, "
                          f"failed expectations: {getattr(failed, 'value', failed)}")

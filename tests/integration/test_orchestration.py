@@ -214,3 +214,12 @@ def test_dagster_dev_serves_on_loopback_only_and_stops_cleanly(defs, tmp_path):
             proc.wait()
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, f"left behind: {[p.info if hasattr(p, 'info') else p.pid for p in alive]}"
+
+
+def test_asset_keys_match_the_snapshot(defs):
+    """Snapshot of every asset key (tests/snapshots/asset_keys.txt): a renamed or dropped
+    model or seed shows here. After an intended change, rewrite the file from
+    `sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())`."""
+    keys = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
+    expected = (PROJECT / "tests" / "snapshots" / "asset_keys.txt").read_text().split()
+    assert keys == expected

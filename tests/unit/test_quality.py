@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 from dagster import build_asset_check_context
 
+from orchestration.defs.resources import WarehouseResource
+
 from market_regimes.landing import land_files
 from market_regimes.quality import (SUITES, QualityInputError, in_file_order, load_thresholds, only_final_version,
                                     read_relation, read_suite_frame, run_suite)
@@ -402,7 +404,7 @@ def test_checks_cover_every_suite_on_the_right_asset_keys():
 def test_asset_checks_pass_on_the_tiny_warehouse(tiny_db, monkeypatch):
     monkeypatch.setenv("MARKET_REGIMES_DB", str(tiny_db))
     for key, check in _checks().items():
-        result = check(build_asset_check_context())
+        result = check(build_asset_check_context(resources={"warehouse": WarehouseResource()}))
         assert result.passed, (key, result.metadata["failures"].value)
         assert result.metadata["failed_expectations"].value == 0
         assert result.metadata["rows"].value > 0
@@ -420,7 +422,7 @@ def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeyp
     finally:
         con.close()
     monkeypatch.setenv("MARKET_REGIMES_DB", str(bad))
-    result = _checks()["marts/fct_driver_indicators"](build_asset_check_context())
+    result = _checks()["marts/fct_driver_indicators"](build_asset_check_context(resources={"warehouse": WarehouseResource()}))
     assert not result.passed
     assert result.metadata["failed_expectations"].value == 1
     (failure,) = result.metadata["failures"].value
@@ -428,14 +430,14 @@ def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeyp
     assert failure["examples"] == [{"driver": "BTC", "timeframe": "meso", "bar_start": "2024-01-01T02:00:00",
                                     "rsi_14": 101.0}]
     # the other checks on the same file still pass
-    assert _checks()["marts/fct_driver_bars"](build_asset_check_context()).passed
+    assert _checks()["marts/fct_driver_bars"](build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
 
 
 def test_asset_check_fails_when_the_table_or_file_is_missing(tmp_path, monkeypatch):
     empty = tmp_path / "market_regimes.duckdb"
     duckdb.connect(str(empty)).close()
     monkeypatch.setenv("MARKET_REGIMES_DB", str(empty))
-    result = _checks()["raw/klines"](build_asset_check_context())
+    result = _checks()["raw/klines"](build_asset_check_context(resources={"warehouse": WarehouseResource()}))
     assert not result.passed and "raw.klines not found" in result.metadata["error"].value
     with pytest.raises(QualityInputError, match="does not exist"):
         read_relation(tmp_path / "nope.duckdb", "raw.klines")

@@ -22,10 +22,42 @@ with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
 ),
 
+-- Each member series' newest bar, its exchange's newest bar and the driver's newest member
+-- bar at that interval (any exchange). A member whose newest bar is more than
+-- max_gap_bars bars before the driver's newest member bar has stopped (as a series that
+-- stopped before its exchange's newest bar, macro finality_and_segments): its newest bar
+-- counts as final here. A bar with newer bars in the composite series is final (SPEC §2);
+-- without this, the sample's Binance members (export ends 2023-12-30) kept every later
+-- (2025, Bybit-sourced) composite bar provisional.
+member_series as (
+    select
+        *,
+        newest_bar_start < {{ add_minutes('max(newest_bar_start) over (partition by driver, timeframe)',
+                                          '-' ~ var('max_gap_bars') ~ ' * interval_minutes') }} as is_stopped
+    from (
+        select
+            m.driver, t.timeframe, n.exchange, n.symbol, n.bar_interval, i.interval_minutes,
+            n.newest_bar_start, n.newest_is_final, n.exchange_newest
+        from (
+            select
+                exchange, symbol, bar_interval,
+                max(bar_start) as newest_bar_start,
+                arg_max(is_final, bar_start) as newest_is_final,
+                max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
+            from {{ ref('fct_symbol_bars') }}
+            where is_primary
+            group by exchange, symbol, bar_interval
+        ) as n
+        join members as m on m.symbol = n.symbol and m.exchange = n.exchange
+        join {{ ref('regime_timeframes') }} as t on t.bar_interval = n.bar_interval
+        join {{ ref('bar_intervals') }} as i on i.bar_interval = n.bar_interval
+    )
+),
+
 member_bars as (
     select
         m.driver, t.timeframe, m.priority, b.exchange, b.symbol, b.bar_interval, b.bar_start,
-        b.open, b.high, b.low, b.close, b.quote_volume, b.is_final, b.is_complete,
+        b.open, b.high, b.low, b.close, b.quote_volume, b.is_final or ms.is_stopped as is_final, b.is_complete,
         lag(b.close) over series as prev_close,
         lag(b.bar_start) over series as prev_bar_start,
         lag(b.is_final) over series as prev_is_final,
@@ -34,6 +66,9 @@ member_bars as (
     join members as m on m.symbol = b.symbol and m.exchange = b.exchange
     join {{ ref('regime_timeframes') }} as t on t.bar_interval = b.bar_interval
     join {{ ref('bar_intervals') }} as i on i.bar_interval = b.bar_interval
+    join member_series as ms
+        on ms.driver = m.driver and ms.timeframe = t.timeframe and ms.exchange = b.exchange
+       and ms.symbol = b.symbol and ms.bar_interval = b.bar_interval
     where b.is_primary
     window series as (partition by m.driver, t.timeframe, b.exchange, b.symbol order by b.bar_start)
 ),
@@ -108,31 +143,15 @@ price_average as (
 ),
 
 -- A member is lagging when its newest bar (at t_m) is still provisional while its exchange
--- already has later bars at that interval: its bars after t_m are still to come, so a
--- composite bar after t_m is provisional even if every member that did report is final
--- (otherwise a late member candle would rewrite a final composite bar; the incremental
--- indicator models refuse such history changes). Like a series that stopped (macro
--- finality_and_segments), a member silent for more than max_gap_bars bars no longer holds
--- composite bars back: only bars in (t_m, t_m + max_gap_bars x interval] stay provisional
--- (without that bound, the sample's Binance members, whose export ends 2023-12-30, kept
--- every 2025 Bybit-sourced ALT hourly bar provisional).
-lagging_members as (
-    select m.driver, t.timeframe, n.newest_bar_start,
-           {{ add_minutes('n.newest_bar_start', var('max_gap_bars') ~ ' * i.interval_minutes') }} as lagging_until
-    from (
-        select
-            exchange, symbol, bar_interval,
-            max(bar_start) as newest_bar_start,
-            arg_max(is_final, bar_start) as newest_is_final,
-            max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
-        from {{ ref('fct_symbol_bars') }}
-        where is_primary
-        group by exchange, symbol, bar_interval
-    ) as n
-    join members as m on m.symbol = n.symbol and m.exchange = n.exchange
-    join {{ ref('regime_timeframes') }} as t on t.bar_interval = n.bar_interval
-    join {{ ref('bar_intervals') }} as i on i.bar_interval = n.bar_interval
-    where not n.newest_is_final and n.newest_bar_start < n.exchange_newest
+-- already has later bars at that interval and it has not stopped: its bars after t_m are
+-- still to come, so a composite bar after t_m is provisional even if every member that
+-- did report is final (otherwise a late member candle would rewrite a final composite
+-- bar; the incremental indicator models refuse such history changes).
+lag_frontiers as (
+    select driver, timeframe, min(newest_bar_start) as lagging_since
+    from member_series
+    where not newest_is_final and not is_stopped and newest_bar_start < exchange_newest
+    group by driver, timeframe
 ),
 
 composite_bars as (
@@ -142,9 +161,6 @@ composite_bars as (
 )
 
 select
-    c.* replace (c.is_final and not exists (
-        select 1 from lagging_members as l
-        where l.driver = c.driver and l.timeframe = c.timeframe
-          and c.bar_start > l.newest_bar_start and c.bar_start <= l.lagging_until
-    ) as is_final)
+    c.* replace (c.is_final and (f.lagging_since is null or c.bar_start <= f.lagging_since) as is_final)
 from composite_bars as c
+left join lag_frontiers as f using (driver, timeframe)
