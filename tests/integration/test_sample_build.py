@@ -72,12 +72,17 @@ MART_KEYS = {
 }
 
 
+# the volatility detector's tables are compared by their own prefix test
+# (tests/integration/test_volatility_regimes.py); rebuilding them here costs ~65 s a build
+SKIP_UNCOMPARED = ["--exclude", "fct_volatility_regimes+", "fct_strategy_fit+"]
+
+
 @pytest.fixture(scope="module")
 def as_of_db(tmp_path_factory):
     """The sample built with var as_of = AS_OF (file stem sample_as_of)."""
     work = tmp_path_factory.mktemp("as_of")
     db = work / "sample_as_of.duckdb"
-    dbt("build", db, SAMPLE, work, vars_yaml=f'{{as_of: "{AS_OF}"}}')
+    dbt("build", db, SAMPLE, work, vars_yaml=f'{{as_of: "{AS_OF}"}}', extra=SKIP_UNCOMPARED)
     return db
 
 
@@ -120,7 +125,7 @@ def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
     con.execute(f"update intermediate.int_indicators_smoothed set ema_20 = -1 where series_part = {part} and idx = 1000")
     before = con.sql("select count(*) from intermediate.int_indicators_smoothed").fetchone()[0]
     con.close()
-    dbt("run", db, SAMPLE, work)
+    dbt("run", db, SAMPLE, work, extra=SKIP_UNCOMPARED)
     con = duckdb.connect(str(db))
     kept = con.execute(f"select ema_20 from intermediate.int_indicators_smoothed "
                        f"where series_part = {part} and idx = 1000").fetchone()[0]
@@ -144,8 +149,11 @@ def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
     # bar gets its indicators.
     landing = work / "landing"
     shutil.copytree(SAMPLE, landing)
-    assert len(write_next_candles(landing)) > 40
-    dbt("run", db, landing, work)
+    # live files: within 24 intervals of the newest candle at their interval on any exchange
+    # (the Binance export ends 2023-12-30, the Bybit files run to 2025-07): the Bybit ones
+    assert sorted(p.parent.name for p in write_next_candles(landing)) == ["bybit"] * len(
+        list((SAMPLE / "klines" / "bybit").glob("*")))
+    dbt("run", db, landing, work, extra=SKIP_UNCOMPARED)
     counts = query(db, """select (select count(*) from intermediate.int_indicator_bars_prepared) as prepared,
                                  (select count(*) from intermediate.int_indicators_smoothed) as smoothed,
                                  (select count(*) from intermediate.int_indicators_ranked) as ranked""")

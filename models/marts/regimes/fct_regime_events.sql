@@ -48,8 +48,26 @@ trend_vol as (
             case when vol_changed then
                 case when vol = 'high_vol' then 'vol_above_high' else 'vol_below_low' end end) as reason
     from market_changes
+),
+
+-- volatility detector (SPEC §9): HMM vol regime and quadrant changes of the regime drivers
+-- (symbol-level regimes stay in fct_volatility_regimes)
+volatility as (
+    select 'volatility_hmm' as detector, driver as entity, timeframe, bar_start,
+           prev_vol_regime as from_state, vol_regime as to_state,
+           prev_vol_regime || '_to_' || vol_regime as reason
+    from {{ ref('fct_volatility_regimes') }}
+    where series_type = 'driver' and vol_regime <> prev_vol_regime
+    union all
+    select 'volatility_quadrant' as detector, driver as entity, timeframe, bar_start,
+           prev_quadrant as from_state, quadrant as to_state,
+           prev_quadrant || '_to_' || quadrant as reason
+    from {{ ref('fct_volatility_regimes') }}
+    where series_type = 'driver' and quadrant <> prev_quadrant
 )
 
 select * from uptrend
 union all
 select * from trend_vol
+union all
+select * from volatility

@@ -1,0 +1,115 @@
+"""Volatility / spectral detector benchmark (SPEC §9): model seconds and HMM fits/second.
+
+Copies a built warehouse (default warehouse/market_regimes.duckdb, left untouched) into
+a temporary directory (same file stem: views name the catalog), runs
+``dbt build -s volatility_config fct_volatility_regimes fct_strategy_fit`` on the copy and
+prints JSON:
+* model_seconds: per model, from target/run_results.json of that build;
+* hmm_fits_in_model: hmmlearn fits fct_volatility_regimes runs (refit points of every
+  series segment), and model_fits_per_second = those fits / the model's seconds (all
+  of its work counted: a lower bound on the fit rate);
+* hmm_fits_per_second: market_regimes.engines.volatility.fit_hmm alone on `--fits`
+  trailing windows of hmm_window_bars clean |log returns| of BTC 1h and 1d (best of 3);
+* hmm_iterations_mean: EM iterations per fit in that run;
+* peak RSS of the dbt process (MB).
+
+Usage: python benchmarks/detectors.py [--db warehouse/market_regimes.duckdb] [--fits 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parents[1]
+DBT = Path(sys.executable).parent / "dbt"
+sys.path.insert(0, str(PROJECT))
+from market_regimes.engines import volatility as vol  # noqa: E402
+from market_regimes.engines.volatility_config import load_config_csv  # noqa: E402
+from market_regimes.engines.volatility_frames import input_sql  # noqa: E402
+
+SELECT = ["volatility_config", "fct_volatility_regimes", "fct_strategy_fit"]
+
+
+def build(db: Path, work: Path) -> dict:
+    env = {**os.environ, "MARKET_REGIMES_DB": str(db), "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1",
+           "MARKET_REGIMES_LANDING": os.environ.get("MARKET_REGIMES_LANDING", str(PROJECT / "sample" / "landing"))}
+    cmd = [str(DBT), "build", "-s", *SELECT, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
+           "--log-path", str(work / "logs")]
+    print(f"[bench] dbt build -s {' '.join(SELECT)} on a copy ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"dbt build failed:\n{proc.stdout[-4000:]}")
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return {"wall_seconds": round(wall, 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            "model_seconds": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
+                              for r in results if r["unique_id"].startswith("model.")}}
+
+
+def fit_figures(db: Path, n_fits: int) -> dict:
+    cfg = load_config_csv()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.sql("create temp view s as select * from intermediate.int_indicator_series_listed")
+        con.sql("create temp view b as select * from intermediate.int_indicator_bars_prepared")
+        bars = con.sql(input_sql("s", "b", "1d,1h")).df()
+    finally:
+        con.close()
+    # fits the model runs: the refit points of every segment's clean returns
+    in_model = 0
+    for (_, _, minutes), seg in bars.groupby(["series_id", "segment_id", "interval_minutes"], sort=False):
+        clean, _ = vol.clean_mask(seg["log_return"].to_numpy(float, na_value=np.nan), cfg.toxic_abs_log_return)
+        in_model += len(vol.refit_points(int(clean.sum()), cfg.hmm_min_fit_bars, cfg.refit_every(int(minutes))))
+    windows = []
+    for series_id in ("BTC|meso", "BTC|macro"):
+        r = bars.loc[bars["series_id"] == series_id, "log_return"].to_numpy(float, na_value=np.nan)
+        clean, _ = vol.clean_mask(r, cfg.toxic_abs_log_return)
+        x = np.abs(r[clean])
+        ends = np.linspace(cfg.hmm_window_bars - 1, len(x) - 1, n_fits // 2).astype(int)
+        windows += [x[e - cfg.hmm_window_bars + 1: e + 1] for e in ends]
+    best, iterations = float("inf"), []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fits = [vol.fit_hmm(w, cfg) for w in windows]
+        best = min(best, time.perf_counter() - t0)
+        iterations = [f.n_iter for f in fits if f is not None]
+    return {"hmm_fits_in_model": in_model, "hmm_fits_timed": len(windows),
+            "hmm_fits_per_second": round(len(windows) / best, 1),
+            "hmm_iterations_mean": round(float(np.mean(iterations)), 2),
+            "hmm_window_bars": cfg.hmm_window_bars, "hmm_n_iter": cfg.hmm_n_iter}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=PROJECT / "warehouse" / "market_regimes.duckdb",
+                        help="a built warehouse (copied, never written)")
+    parser.add_argument("--fits", type=int, default=200, help="HMM fits timed (half BTC 1h, half BTC 1d)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_detectors_") as tmp:
+        work = Path(tmp)
+        db = work / args.db.name
+        shutil.copyfile(args.db, db)
+        figures = build(db, work)
+        figures.update(fit_figures(db, args.fits))
+    seconds = figures["model_seconds"]
+    figures["models_total_seconds"] = round(sum(seconds.values()), 3)
+    figures["model_fits_per_second"] = round(figures["hmm_fits_in_model"] / seconds["fct_volatility_regimes"], 1)
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

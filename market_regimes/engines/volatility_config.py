@@ -1,0 +1,127 @@
+"""Volatility / spectral regime configuration (SPEC §9): every constant of the detector.
+
+The values live in the dbt seed ``seeds/volatility_config.csv`` (key, value, description);
+this module only names and types them, so a seed edit changes the detector and no number
+is written in code. ``VolatilityConfig.from_mapping`` validates a key -> value mapping
+(the seed's rows); ``load_config_csv`` reads the seed file directly (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "volatility_config.csv"
+
+
+@dataclass(frozen=True)
+class VolatilityConfig:
+    """Typed detector constants (see the seed's description column for each)."""
+
+    toxic_abs_log_return: float
+    hmm_window_bars: int
+    hmm_min_fit_bars: int
+    hmm_refit_every_bars: int
+    hmm_refit_every_bars_intraday: int
+    hmm_n_iter: int
+    hmm_tol: float
+    hmm_min_covar: float
+    hmm_init_low_quantile: float
+    hmm_init_high_quantile: float
+    hmm_init_stay_prob: float
+    hmm_fit_transitions: bool
+    hmm_random_state: int
+    high_vol_prob_threshold: float
+    wavelet_name: str
+    wavelet_level: int
+    wavelet_mode: str
+    wavelet_window_bars: int
+    direction_window_bars: int
+    direction_min_efficiency_ratio: float
+    hurst_window_bars: int
+    hurst_min_chunk_bars: int
+    ar1_window_bars: int
+    strategy_fit_every_minutes: int
+    turbulence_window_bars: int
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 2 <= self.hmm_min_fit_bars <= self.hmm_window_bars:
+            problems.append("need 2 <= hmm_min_fit_bars <= hmm_window_bars")
+        if self.hmm_min_fit_bars < max(self.wavelet_window_bars, self.direction_window_bars):
+            problems.append("hmm_min_fit_bars must be >= wavelet_window_bars and direction_window_bars "
+                            "(every row of fct_volatility_regimes has all its inputs)")
+        if min(self.hmm_refit_every_bars, self.hmm_refit_every_bars_intraday, self.hmm_n_iter) < 1:
+            problems.append("refit cadences and hmm_n_iter must be >= 1")
+        if self.wavelet_window_bars % (2 ** self.wavelet_level):
+            problems.append("wavelet_window_bars must be a multiple of 2^wavelet_level")
+        w, c = self.hurst_window_bars, self.hurst_min_chunk_bars
+        if c < 2 or w < 2 * c or w & (w - 1) or c & (c - 1):
+            problems.append("hurst_window_bars and hurst_min_chunk_bars must be powers of 2, window >= 2 x chunk")
+        if self.ar1_window_bars < 3 or self.direction_window_bars < 1 or self.turbulence_window_bars < 3:
+            problems.append("ar1_window_bars >= 3, direction_window_bars >= 1, turbulence_window_bars >= 3")
+        if not 0 < self.hmm_init_low_quantile < self.hmm_init_high_quantile < 1:
+            problems.append("need 0 < hmm_init_low_quantile < hmm_init_high_quantile < 1")
+        if not 0 < self.hmm_init_stay_prob < 1 or not 0 <= self.high_vol_prob_threshold <= 1:
+            problems.append("hmm_init_stay_prob in (0, 1), high_vol_prob_threshold in [0, 1]")
+        if self.toxic_abs_log_return <= 0 or self.strategy_fit_every_minutes < 1:
+            problems.append("toxic_abs_log_return > 0, strategy_fit_every_minutes >= 1")
+        if problems:
+            raise ValueError("volatility config: " + "; ".join(problems))
+
+    def refit_every(self, interval_minutes: int) -> int:
+        """Refit cadence (clean returns) of a series with bars of `interval_minutes`."""
+        return self.hmm_refit_every_bars if interval_minutes >= 1440 else self.hmm_refit_every_bars_intraday
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> "VolatilityConfig":
+        """Build from key -> value (numbers or numeric strings; booleans as 0/1/true/false;
+        text for the wavelet keys).
+
+        Raises:
+            ValueError: a key is missing or unknown, a value has the wrong type, or the
+                values are inconsistent (see __post_init__).
+        """
+        names = {f.name: f.type for f in fields(cls)}
+        missing = sorted(set(names) - set(values))
+        unknown = sorted(set(values) - set(names))
+        if missing or unknown:
+            raise ValueError(f"volatility config: missing keys {missing}, unknown keys {unknown}")
+        out: dict[str, object] = {}
+        for name, kind in names.items():
+            raw = values[name]
+            try:
+                if kind == "bool":
+                    text = str(raw).strip().lower()
+                    if text not in ("0", "1", "0.0", "1.0", "true", "false"):
+                        raise ValueError(text)
+                    out[name] = text in ("1", "1.0", "true")
+                elif kind == "str":
+                    text = str(raw).strip()
+                    if not text:
+                        raise ValueError(raw)
+                    out[name] = text
+                elif kind == "int":
+                    number = float(raw)
+                    if number != int(number):
+                        raise ValueError(raw)
+                    out[name] = int(number)
+                else:
+                    out[name] = float(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"volatility config: {name} = {raw!r} is not a valid {kind}") from None
+        return cls(**out)
+
+
+def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, **overrides: object) -> VolatilityConfig:
+    """Read the seed CSV (key, value, description) into a :class:`VolatilityConfig`.
+
+    overrides: key=value pairs replacing seed values (tests with small windows). Raises
+    ValueError as :meth:`VolatilityConfig.from_mapping`.
+    """
+    with open(path, newline="") as handle:
+        values = {row["key"]: row["value"] for row in csv.DictReader(handle)}
+    values.update(overrides)
+    return VolatilityConfig.from_mapping(values)

@@ -1,0 +1,21 @@
+def model(dbt, session):
+    """Volatility / spectral regimes per driver and symbol x final bar (SPEC §9, seed note
+    002): HMM vol regime, wavelet energies, direction, quadrant, toxic flag, turbulence.
+    Thin adapter: the detector is market_regimes.engines.volatility (no dbt inside), the
+    table logic market_regimes.engines.volatility_frames; constants are the rows of seed
+    volatility_config."""
+    dbt.config(materialized="table")
+    from market_regimes.engines.volatility_config import VolatilityConfig
+    from market_regimes.engines.volatility_frames import bars_sql, series_sql, volatility_regime_rows
+
+    config_rows = dbt.ref("volatility_config").df()
+    cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
+    dbt.ref("int_indicator_series_listed").create_view("_volatility_series", replace=True)
+    dbt.ref("int_indicator_bars_prepared").create_view("_volatility_bars", replace=True)
+    intervals = dbt.config.get("bar_intervals")
+    series = session.sql(series_sql("_volatility_series", intervals)).df()
+    bars = session.sql(bars_sql("_volatility_series", "_volatility_bars", intervals)).df()
+    kinds = [k.strip() for k in str(dbt.config.get("turbulence_driver_kinds")).split(",") if k.strip()]
+    drivers = dbt.ref("dim_drivers").df()
+    return volatility_regime_rows(bars, cfg, series=series,
+                                  turbulence_drivers=drivers.loc[drivers["kind"].isin(kinds), "driver"].tolist())

@@ -1,0 +1,343 @@
+"""Volatility / spectral regime engine (SPEC §9): HMM determinism, point-in-time prefix
+invariance and agreement with hmmlearn's own decoding; wavelet energies, Hurst, AR(1),
+strategy-fit scores, quadrant table and turbulence against hand-computed cases (or
+statsmodels / a textbook loop); toxic-bar exclusion."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hmmlearn.hmm import GaussianHMM
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from market_regimes.engines import volatility as vol
+from market_regimes.engines.volatility_config import VolatilityConfig, load_config_csv
+from market_regimes.engines.volatility_frames import (
+    STRATEGY_COLUMNS,
+    strategy_fit_rows,
+    turbulence_rows,
+    volatility_columns,
+    volatility_regime_rows,
+)
+
+SEED = load_config_csv()
+# small windows so a test series of ~1,000 bars has many refits
+SMALL = load_config_csv(hmm_window_bars=200, hmm_min_fit_bars=130, hmm_refit_every_bars=24,
+                        hmm_refit_every_bars_intraday=24, wavelet_window_bars=128, hurst_window_bars=64,
+                        ar1_window_bars=30, turbulence_window_bars=50)
+
+
+def regime_switching_returns(n: int = 1000, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Log returns alternating calm (sd 1%) and stormy (sd 5%) blocks of 100 bars, and the
+    true regime (True = stormy)."""
+    rng = np.random.default_rng(seed)
+    stormy = (np.arange(n) // 100) % 2 == 1
+    return rng.normal(0.0, np.where(stormy, 0.05, 0.01)), stormy
+
+
+def bars_frame(returns: np.ndarray, interval_minutes: int = 1440, series_id: str = "BTC|macro",
+               start: str = "2022-01-01") -> pd.DataFrame:
+    """One driver series in the input shape of volatility_frames (first bar: no return)."""
+    n = len(returns) + 1
+    return pd.DataFrame({
+        "series_type": "driver", "series_id": series_id, "driver": series_id.split("|")[0],
+        "timeframe": series_id.split("|")[1], "exchange": None, "symbol": None,
+        "bar_interval": "1d" if interval_minutes == 1440 else "1h", "interval_minutes": interval_minutes,
+        "segment_id": 1,
+        "bar_start": pd.date_range(start, periods=n, freq=f"{interval_minutes}min").astype("datetime64[us]"),
+        "log_return": np.concatenate([[np.nan], returns]),
+    })
+
+
+# --------------------------------------------------------------------------- config
+def test_seed_loads_and_rejects_bad_config():
+    assert SEED.hmm_window_bars == 500 and SEED.hmm_refit_every_bars == 24 and SEED.wavelet_name == "db4"
+    assert SEED.refit_every(1440) == 24 and SEED.refit_every(60) == SEED.hmm_refit_every_bars_intraday
+    with pytest.raises(ValueError, match="missing keys"):
+        VolatilityConfig.from_mapping({"toxic_abs_log_return": 0.5})
+    with pytest.raises(ValueError, match="hmm_min_fit_bars must be >="):
+        load_config_csv(hmm_min_fit_bars=100)  # < wavelet_window_bars (128)
+    with pytest.raises(ValueError, match="not a valid int"):
+        load_config_csv(hmm_window_bars="5.5")
+
+
+# --------------------------------------------------------------------------- HMM
+def test_hmm_is_deterministic():
+    r, _ = regime_switching_returns()
+    first = vol.hmm_filter(np.abs(r), SMALL, 24)
+    second = vol.hmm_filter(np.abs(r.copy()), SMALL, 24)
+    for key in first:
+        assert np.array_equal(first[key], second[key], equal_nan=True), key
+    assert int(first["n_fits"]) == len(vol.refit_points(len(r), 130, 24))
+    frame = bars_frame(r)
+    pd.testing.assert_frame_equal(volatility_regime_rows(frame, SMALL), volatility_regime_rows(frame.copy(), SMALL))
+
+
+def test_high_vol_state_tracks_the_stormy_blocks():
+    r, stormy = regime_switching_returns()
+    out = vol.hmm_filter(np.abs(r), SMALL, 24)
+    labeled = np.isfinite(out["p_high"])
+    agree = ((out["p_high"] >= 0.5) == stormy)[labeled].mean()
+    assert agree > 0.9
+    assert (out["mean_high"][labeled] > out["mean_low"][labeled]).all()
+
+
+def test_a_flat_window_has_no_hmm_label_but_keeps_its_row():
+    r, _ = regime_switching_returns(600)
+    r[:300] = 0.0  # a dead market: the first refits see no nonzero return
+    frame = bars_frame(r)
+    rows = volatility_regime_rows(frame, SMALL)
+    flat = rows[rows["hmm_mean_high"].isna()]
+    assert len(flat) > 0 and flat["vol_regime"].isna().all() and flat["quadrant"].isna().all()
+    assert flat["hmm_fit_bar_start"].notna().all()
+    dead = rows[rows["bar_start"] <= frame["bar_start"][300]]
+    assert (dead["direction"] == "none").all() and (dead["direction_efficiency_ratio"] == 0).all()
+    assert rows["vol_regime"].notna().sum() > 200
+
+
+def test_sticky_option_keeps_the_transition_matrix():
+    r, stormy = regime_switching_returns()
+    sticky = load_config_csv(hmm_window_bars=200, hmm_min_fit_bars=130, hmm_fit_transitions=0, hmm_init_stay_prob=0.98)
+    fit = vol.fit_hmm(np.abs(r[:200]), sticky)
+    assert (fit.stay_low, fit.stay_high) == (0.98, 0.98)
+    learned = vol.fit_hmm(np.abs(r[:200]), SMALL)
+    assert learned.stay_low != SMALL.hmm_init_stay_prob
+    labels = vol.hmm_filter(np.abs(r), sticky, 24)["p_high"]
+    ok = np.isfinite(labels)
+    assert ((labels >= 0.5) == stormy)[ok].mean() > 0.9
+
+
+@pytest.mark.parametrize("t", [129, 150, 199, 200, 433, 999])
+def test_filtered_probability_equals_hmmlearn_decoding_of_the_trailing_window(t):
+    """p_high at t = hmmlearn predict_proba of the window ending at t, last row, under the
+    model of the latest refit <= t (expanding windows before 200 returns, full after)."""
+    r, _ = regime_switching_returns()
+    x = np.abs(r)
+    out = vol.hmm_filter(x, SMALL, 24)
+    refit = int(out["fit_index"][t])
+    assert refit == 129 + ((t - 129) // 24) * 24
+    fit = vol.fit_hmm(x[max(0, refit - 199): refit + 1], SMALL)
+    model = GaussianHMM(n_components=2, covariance_type="diag", init_params="", params="")
+    model.startprob_ = np.array([1 - fit.start_high, fit.start_high])
+    model.transmat_ = np.array([[fit.stay_low, 1 - fit.stay_low], [1 - fit.stay_high, fit.stay_high]])
+    model.means_ = np.array([[fit.mean_low], [fit.mean_high]])
+    model.covars_ = np.array([[fit.var_low], [fit.var_high]])
+    window = x[max(0, t - 199): t + 1].reshape(-1, 1)
+    expected = model.predict_proba(window)[-1, 1]
+    assert out["p_high"][t] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert out["mean_high"][t] == fit.mean_high
+
+
+@settings(max_examples=8, deadline=None)
+@given(cut=st.integers(min_value=120, max_value=999))
+def test_prefix_invariance_of_every_output(cut):
+    """Rows at bars < cut are bit-identical whether or not later bars exist (SPEC §1)."""
+    r, _ = regime_switching_returns()
+    full = bars_frame(r)
+    prefix = full.iloc[:cut]
+    got = volatility_regime_rows(prefix, SMALL)
+    want = volatility_regime_rows(full, SMALL)
+    want = want[want["bar_start"] < prefix["bar_start"].max() + pd.Timedelta(days=1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    got_fit = strategy_fit_rows(prefix, SMALL)
+    want_fit = strategy_fit_rows(full, SMALL).iloc[:len(got_fit)]
+    pd.testing.assert_frame_equal(got_fit, want_fit, check_exact=True)
+
+
+# --------------------------------------------------------------------------- wavelets
+def test_wavelet_constant_series_is_all_approximation():
+    shares, entropy = vol.wavelet_energy(np.full((1, 128), 0.01), SEED)
+    assert shares[0, 0] == pytest.approx(1.0, abs=1e-12)
+    assert shares[0, 1:] == pytest.approx(np.zeros(4), abs=1e-12)
+    assert entropy[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_wavelet_alternating_series_is_all_finest_detail():
+    shares, entropy = vol.wavelet_energy(np.tile([0.02, -0.02], 64)[None, :], SEED)
+    assert vol.wavelet_bands(SEED) == ["a4", "d4", "d3", "d2", "d1"]
+    assert shares[0] == pytest.approx([0, 0, 0, 0, 1], abs=1e-12)
+    assert entropy[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_wavelet_hand_computed_haar_case_and_no_energy():
+    cfg = load_config_csv(wavelet_name="haar", wavelet_level=1, wavelet_window_bars=2)
+    # Haar on [1, 3]: a = 4 / sqrt 2 (energy 8), d = -2 / sqrt 2 (energy 2) -> shares .8 / .2
+    shares, entropy = vol.wavelet_energy(np.array([[1.0, 3.0], [0.0, 0.0]]), cfg)
+    assert shares[0] == pytest.approx([0.8, 0.2], rel=1e-12)
+    assert entropy[0] == pytest.approx(-(0.8 * math.log(0.8) + 0.2 * math.log(0.2)) / math.log(2), rel=1e-12)
+    assert np.isnan(shares[1]).all() and np.isnan(entropy[1])
+
+
+def test_wavelet_energy_is_conserved_and_rows_are_independent():
+    rng = np.random.default_rng(3)
+    windows = rng.normal(0, 0.02, (5, 128))
+    shares, entropy = vol.wavelet_energy(windows, SEED)
+    assert shares.sum(axis=1) == pytest.approx(np.ones(5), rel=1e-12)
+    assert ((entropy > 0) & (entropy <= 1)).all()
+    one, _ = vol.wavelet_energy(windows[3:4], SEED)
+    assert np.array_equal(one[0], shares[3])
+
+
+# --------------------------------------------------------------------------- direction, quadrant
+def test_direction_rules():
+    windows = np.array([[0.01] * 20, [-0.01] * 20, [0.01, -0.01] * 10, [0.0] * 20,
+                        [0.01] * 13 + [-0.01] * 7])  # ER = 6 / 20 = 0.3 exactly -> a direction
+    ret, er, direction = vol.direction_inputs(windows, 0.3)
+    assert ret == pytest.approx([0.2, -0.2, 0.0, 0.0, 0.06], abs=1e-15)
+    assert er == pytest.approx([1.0, 1.0, 0.0, 0.0, 0.3], abs=1e-12)
+    assert list(direction[:4]) == ["up", "down", "none", "none"]
+    _, _, just_below = vol.direction_inputs(windows[4:], 0.3 + 1e-9)
+    assert just_below[0] == "none"
+
+
+@pytest.mark.parametrize("vol_regime, direction, expected", [
+    ("high", "down", "CRISIS"), ("high", "up", "EXPANSION"), ("high", "none", "EXPANSION"),
+    ("low", "up", "NORMAL"), ("low", "down", "NORMAL"), ("low", "none", "QUIET"),
+    (None, "up", None), ("low", None, None),
+])
+def test_quadrant_table(vol_regime, direction, expected):
+    assert vol.quadrant(vol_regime, direction) == expected
+
+
+# --------------------------------------------------------------------------- Hurst, AR(1), scores
+def hurst_textbook(x: np.ndarray, min_chunk: int) -> float:
+    """R/S Hurst written as loops straight from the definition."""
+    sizes, values = [], []
+    n = min_chunk
+    while n <= len(x):
+        ratios = []
+        for k in range(len(x) // n):
+            chunk = x[k * n:(k + 1) * n]
+            dev = chunk - chunk.mean()
+            z = np.cumsum(dev)
+            s = math.sqrt((dev ** 2).mean())
+            if s > 0:
+                ratios.append((z.max() - z.min()) / s)
+        if ratios:
+            sizes.append(math.log(n))
+            values.append(math.log(sum(ratios) / len(ratios)))
+        n *= 2
+    return float(np.polyfit(sizes, values, 1)[0])
+
+
+def test_hurst_hand_computed_cases():
+    # alternating +-1: every chunk has R = 1 (cumsum 1, 0, 1, ...) and S = 1 -> R/S = 1 at
+    # every size -> H = 0
+    assert vol.hurst_rs(np.tile([1.0, -1.0], 128)[None, :], 8)[0] == pytest.approx(0.0, abs=1e-12)
+    # a ramp is persistent: R/S grows ~ n -> H near 1
+    assert vol.hurst_rs(np.arange(256.0)[None, :], 8)[0] > 0.95
+    # constant chunks have S = 0 everywhere: no size has a value -> NaN
+    assert np.isnan(vol.hurst_rs(np.ones((1, 256)), 8)[0])
+    rng = np.random.default_rng(11)
+    windows = rng.normal(0, 0.01, (4, 256))
+    got = vol.hurst_rs(windows, 8)
+    assert got == pytest.approx([hurst_textbook(w, 8) for w in windows], rel=1e-12)
+
+
+def test_ar1_hand_case_and_statsmodels():
+    phi, intercept = vol.ar1_fit(np.array([[1.0, 2.0, 3.0, 4.0]]))  # pairs (1,2) (2,3) (3,4): y = 1 + x
+    assert phi[0] == pytest.approx(1.0, rel=1e-12) and intercept[0] == pytest.approx(1.0, rel=1e-12)
+    rng = np.random.default_rng(5)
+    r = rng.normal(0, 0.01, 100)
+    r[1:] += 0.4 * r[:-1]
+    phi, intercept = vol.ar1_fit(r[None, :])
+    ols = sm.OLS(r[1:], sm.add_constant(r[:-1])).fit()
+    assert phi[0] == pytest.approx(ols.params[1], rel=1e-10)
+    assert intercept[0] == pytest.approx(ols.params[0], rel=1e-8, abs=1e-15)
+    assert np.isnan(vol.ar1_fit(np.zeros((1, 10)))[0][0])
+
+
+def test_strategy_fit_scores_hand_cases():
+    h_fit, a_fit, trend, mean_rev = vol.strategy_fit_scores(np.array([0.7, 0.2, 1.0, 0.5]),
+                                                            np.array([0.2, -0.8, 0.9, 0.0]))
+    assert h_fit == pytest.approx([0.9, 0.0, 1.0, 0.5])
+    assert a_fit == pytest.approx([0.7, 0.0, 1.0, 0.5])
+    assert trend == pytest.approx([80.0, 0.0, 100.0, 50.0])
+    assert mean_rev == pytest.approx([20.0, 100.0, 0.0, 50.0])
+
+
+def test_strategy_fit_rows_at_each_days_close():
+    r, _ = regime_switching_returns(400)
+    daily = strategy_fit_rows(bars_frame(r), SMALL)
+    assert list(daily.columns) == STRATEGY_COLUMNS
+    assert len(daily) == 400 - 63  # every daily bar from the 64th return on
+    hourly = strategy_fit_rows(bars_frame(r, 60, "BTC|meso"), SMALL)
+    assert (hourly["bar_start"].dt.hour == 23).all() and len(hourly) > 10
+    assert daily["trend_fit"].between(0, 100).all()
+
+
+# --------------------------------------------------------------------------- toxic bars
+def test_toxic_bar_is_excluded_and_counted():
+    r, _ = regime_switching_returns(600)
+    k = 300
+    dirty = r.copy()
+    dirty[k] = 0.9  # |r| > 0.5: toxic
+    rows = volatility_regime_rows(bars_frame(dirty), SMALL)
+    assert list(rows.columns) == volatility_columns(SMALL)
+    toxic_start = bars_frame(dirty)["bar_start"][k + 1]
+    at = rows.index[rows["bar_start"] == toxic_start][0]
+    assert rows.loc[at, "is_toxic"] and rows["is_toxic"].sum() == 1
+    labels = ["p_high_vol", "hmm_mean_high", "wavelet_energy_d1", "spectral_entropy", "direction_return", "quadrant"]
+    pd.testing.assert_series_equal(rows.loc[at, labels], rows.loc[at - 1, labels], check_names=False)
+    # every other row equals the run on the series with the toxic bar removed
+    clean = bars_frame(np.delete(r, k))
+    clean_rows = volatility_regime_rows(clean, SMALL)
+    others = rows.drop(index=at).reset_index(drop=True)
+    compare = [c for c in volatility_columns(SMALL) if c not in (
+        "bar_start", "hmm_fit_bar_start", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
+        "prev_vol_regime", "prev_quadrant", "turbulence", "turbulence_drivers")]
+    pd.testing.assert_frame_equal(others[compare], clean_rows[compare], check_exact=True)
+    # counted inside the decode window of the 200 clean returns behind each later row
+    after = rows[rows["bar_start"] > toxic_start]
+    counted = after["toxic_bars_in_window"]
+    assert (counted.iloc[:199] == 1).all() and (counted.iloc[199:] == 0).all()
+    fits = strategy_fit_rows(bars_frame(dirty), SMALL)
+    assert fits["toxic_bars_in_window"].max() == 1
+
+
+# --------------------------------------------------------------------------- turbulence
+def test_turbulence_matches_the_textbook_mahalanobis_distance():
+    rng = np.random.default_rng(2)
+    y = rng.normal(0, 0.01, (80, 3)) @ np.array([[1, 0.5, 0.2], [0, 1, 0.3], [0, 0, 1]])
+    got = vol.turbulence(y, 50)
+    assert np.isnan(got[:50]).all()
+    for t in (50, 64, 79):
+        past = y[t - 50:t]
+        d = y[t] - past.mean(axis=0)
+        assert got[t] == pytest.approx(d @ np.linalg.inv(np.cov(past, rowvar=False)) @ d, rel=1e-9)
+
+
+def test_turbulence_rows_use_the_joint_calendar():
+    r1, _ = regime_switching_returns(300, seed=1)
+    r2, _ = regime_switching_returns(300, seed=2)
+    a, b = bars_frame(r1, 60, "BTC|meso"), bars_frame(r2, 60, "ALT|meso")
+    b = b.drop(index=[10, 20])  # ALT misses two bars: they leave the joint calendar
+    out = turbulence_rows(pd.concat([a, b]), SMALL)
+    assert (out["turbulence_drivers"] == 2).all()
+    assert len(out) == 300 - 2 - 50
+    rows = volatility_regime_rows(pd.concat([a, b]), SMALL, turbulence_drivers=["BTC", "ALT"])
+    merged = rows.merge(out, on=["timeframe", "bar_start"], how="left", suffixes=("", "_want"))
+    assert np.array_equal(merged["turbulence"].to_numpy(float, na_value=np.nan),
+                          merged["turbulence_want"].to_numpy(float, na_value=np.nan), equal_nan=True)
+    assert merged["turbulence"].notna().sum() > 200
+    assert volatility_regime_rows(a, SMALL)["turbulence"].isna().all()  # no set given
+
+
+def test_two_frame_input_equals_one_frame_input():
+    """The dbt models read series and bars separately (series_sql / bars_sql)."""
+    r1, _ = regime_switching_returns(400, seed=1)
+    r2, _ = regime_switching_returns(400, seed=2)
+    one = pd.concat([bars_frame(r1, 60, "BTC|meso"), bars_frame(r2, 60, "ALT|meso")], ignore_index=True)
+    one["series_part"] = np.where(one["driver"] == "BTC", 11, 22)
+    series = one.drop_duplicates("series_part").drop(columns=["bar_start", "log_return"])
+    bars = one[["series_part", "bar_start", "log_return"]].sample(frac=1.0, random_state=0)  # any order
+    drivers = ["BTC", "ALT"]
+    pd.testing.assert_frame_equal(volatility_regime_rows(bars, SMALL, turbulence_drivers=drivers, series=series),
+                                  volatility_regime_rows(one, SMALL, turbulence_drivers=drivers), check_exact=True)
+    pd.testing.assert_frame_equal(strategy_fit_rows(bars, SMALL, series=series), strategy_fit_rows(one, SMALL),
+                                  check_exact=True)
