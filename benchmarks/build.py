@@ -54,18 +54,19 @@ group by all
 """
 
 
-def run_dbt(command: str, landing: Path, work: Path) -> dict:
-    """Run ``dbt <command>`` on the DuckDB file ``work/bench.duckdb``.
+def run_dbt(command: str, landing: Path, work: Path, db: Path | None = None,
+            extra: list[str] | None = None) -> dict:
+    """Run ``dbt <command> [extra]`` on the DuckDB file ``db`` (default ``work/bench.duckdb``).
 
     Returns {"db", "wall_seconds", "peak_rss_mb", "model_seconds"} with per-model seconds
     from target/run_results.json. Exits with dbt's output when dbt fails.
     """
-    db = work / "bench.duckdb"
+    db = db or work / "bench.duckdb"
     env = {**os.environ, "MARKET_REGIMES_DB": str(db), "MARKET_REGIMES_LANDING": str(landing),
            "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
-    cmd = [str(DBT), command, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
+    cmd = [str(DBT), command, *(extra or []), "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
            "--log-path", str(work / "logs")]
-    print(f"[bench] dbt {command} on {landing} ...", file=sys.stderr, flush=True)
+    print(f"[bench] dbt {command} {' '.join(extra or [])} on {landing} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True)
     wall = time.perf_counter() - started

@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +30,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-PROJECT = Path(__file__).resolve().parents[1]
-DBT = Path(sys.executable).parent / "dbt"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build import PROJECT, run_dbt  # noqa: E402  (sibling benchmark script)
+
 sys.path.insert(0, str(PROJECT))
 from market_regimes.engines import volatility as vol  # noqa: E402
 from market_regimes.engines.volatility_config import load_config_csv  # noqa: E402
@@ -43,21 +42,10 @@ SELECT = ["volatility_config", "fct_volatility_regimes", "fct_strategy_fit"]
 
 
 def build(db: Path, work: Path) -> dict:
-    env = {**os.environ, "MARKET_REGIMES_DB": str(db), "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1",
-           "MARKET_REGIMES_LANDING": os.environ.get("MARKET_REGIMES_LANDING", str(PROJECT / "sample" / "landing"))}
-    cmd = [str(DBT), "build", "-s", *SELECT, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
-           "--log-path", str(work / "logs")]
-    print(f"[bench] dbt build -s {' '.join(SELECT)} on a copy ...", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"dbt build failed:\n{proc.stdout[-4000:]}")
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    return {"wall_seconds": round(wall, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-            "model_seconds": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
-                              for r in results if r["unique_id"].startswith("model.")}}
+    """`dbt build -s` of this issue's models on the warehouse copy `db` (benchmarks/build.run_dbt)."""
+    landing = Path(os.environ.get("MARKET_REGIMES_LANDING", str(PROJECT / "sample" / "landing")))
+    run = run_dbt("build", landing, work, db=db, extra=["-s", *SELECT])
+    return {k: run[k] for k in ("wall_seconds", "peak_rss_mb", "model_seconds")}
 
 
 def fit_figures(db: Path, n_fits: int) -> dict:

@@ -8,10 +8,11 @@ seed's rows); ``load_config_csv`` reads the seed file directly (tests, benchmark
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from market_regimes.seed_config import read_key_values, typed_values
 
 DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "uptrend_config.csv"
 
@@ -104,30 +105,7 @@ class UptrendConfig:
         Raises:
             ValueError: a key is missing or unknown, or a value is not a number.
         """
-        names = {f.name: f.type for f in fields(cls)}
-        missing = sorted(set(names) - set(values))
-        unknown = sorted(set(values) - set(names))
-        if missing or unknown:
-            raise ValueError(f"uptrend config: missing keys {missing}, unknown keys {unknown}")
-        out = {}
-        for name, kind in names.items():
-            raw = values[name]
-            try:
-                if kind == "bool":
-                    text = str(raw).strip().lower()
-                    if text not in ("0", "1", "0.0", "1.0", "true", "false"):
-                        raise ValueError(text)
-                    out[name] = text in ("1", "1.0", "true")
-                elif kind == "int":
-                    number = float(raw)
-                    if number != int(number):
-                        raise ValueError(raw)
-                    out[name] = int(number)
-                else:
-                    out[name] = float(raw)
-            except (TypeError, ValueError):
-                raise ValueError(f"uptrend config: {name} = {raw!r} is not a valid {kind}") from None
-        return cls(**out)
+        return cls(**typed_values(cls, values, "uptrend config"))
 
 
 def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, **overrides: object) -> UptrendConfig:
@@ -136,7 +114,6 @@ def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, **overrides: object) 
     overrides: key=value pairs replacing seed values (tests of options such as
     first_dip_enabled). Raises ValueError as :meth:`UptrendConfig.from_mapping`.
     """
-    with open(path, newline="") as handle:
-        values = {row["key"]: row["value"] for row in csv.DictReader(handle)}
+    values: dict[str, object] = dict(read_key_values(path))
     values.update(overrides)
     return UptrendConfig.from_mapping(values)

@@ -62,6 +62,32 @@ def swing_pivots(close: np.ndarray, bars: int, min_prominence: float) -> Pivots:
     return Pivots(idx.astype(np.int64), close[idx], kind.astype(np.int64), (idx + bars).astype(np.int64))
 
 
+def _extend_clusters(prices: list[float], start: int, stop: int, cluster_pct: float, firsts: list[float],
+                     sums: list[float], counts: list[int], last: list[int]) -> None:
+    """Add prices[start:stop] (time order) to the clusters in place: a pivot joins the first
+    cluster (in order of creation) whose first pivot it is within cluster_pct of, else it
+    starts one. last[c] = index of the cluster's newest pivot."""
+    for j in range(start, stop):
+        price = prices[j]
+        for c, first in enumerate(firsts):
+            if abs(price - first) <= cluster_pct * first:
+                sums[c] += price
+                counts[c] += 1
+                last[c] = j
+                break
+        else:
+            firsts.append(price)
+            sums.append(price)
+            counts.append(1)
+            last.append(j)
+
+
+def _strongest(sums: list[float], counts: list[int], last: list[int], max_levels: int) -> tuple[list[float], list[int]]:
+    """(mean prices, strengths) of the max_levels strongest clusters (ties: most recent pivot first)."""
+    order = sorted(range(len(counts)), key=lambda c: (-counts[c], -last[c]))[:max_levels]
+    return [sums[c] / counts[c] for c in order], [counts[c] for c in order]
+
+
 def cluster_levels(prices: list[float], cluster_pct: float, max_levels: int) -> tuple[list[float], list[int]]:
     """Cluster pivot prices (in time order) into levels.
 
@@ -77,20 +103,8 @@ def cluster_levels(prices: list[float], cluster_pct: float, max_levels: int) -> 
     sums: list[float] = []
     counts: list[int] = []
     last: list[int] = []
-    for j, price in enumerate(prices):
-        for c, first in enumerate(firsts):
-            if abs(price - first) <= cluster_pct * first:
-                sums[c] += price
-                counts[c] += 1
-                last[c] = j
-                break
-        else:
-            firsts.append(price)
-            sums.append(price)
-            counts.append(1)
-            last.append(j)
-    order = sorted(range(len(firsts)), key=lambda c: (-counts[c], -last[c]))[:max_levels]
-    return [sums[c] / counts[c] for c in order], [counts[c] for c in order]
+    _extend_clusters(list(prices), 0, len(prices), cluster_pct, firsts, sums, counts, last)
+    return _strongest(sums, counts, last, max_levels)
 
 
 class SupportResistance:
@@ -146,23 +160,9 @@ class SupportResistance:
         else:
             firsts, sums, counts, last = [], [], [], []
             start = lo
-        pct = self._cluster_pct
-        for j in range(start, hi):
-            price = self._prices[j]
-            for c, first in enumerate(firsts):
-                if abs(price - first) <= pct * first:
-                    sums[c] += price
-                    counts[c] += 1
-                    last[c] = j
-                    break
-            else:
-                firsts.append(price)
-                sums.append(price)
-                counts.append(1)
-                last.append(j)
+        _extend_clusters(self._prices, start, hi, self._cluster_pct, firsts, sums, counts, last)
         self._state = (lo, hi, firsts, sums, counts, last)
-        order = sorted(range(len(firsts)), key=lambda c: (-counts[c], -last[c]))[:self._max_levels]
-        result = ([sums[c] / counts[c] for c in order], [counts[c] for c in order])
+        result = _strongest(sums, counts, last, self._max_levels)
         self._cache[(lo, hi)] = result
         return result
 

@@ -8,10 +8,11 @@ is written in code. ``VolatilityConfig.from_mapping`` validates a key -> value m
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from market_regimes.seed_config import read_key_values, typed_values
 
 DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "volatility_config.csv"
 
@@ -84,35 +85,7 @@ class VolatilityConfig:
             ValueError: a key is missing or unknown, a value has the wrong type, or the
                 values are inconsistent (see __post_init__).
         """
-        names = {f.name: f.type for f in fields(cls)}
-        missing = sorted(set(names) - set(values))
-        unknown = sorted(set(values) - set(names))
-        if missing or unknown:
-            raise ValueError(f"volatility config: missing keys {missing}, unknown keys {unknown}")
-        out: dict[str, object] = {}
-        for name, kind in names.items():
-            raw = values[name]
-            try:
-                if kind == "bool":
-                    text = str(raw).strip().lower()
-                    if text not in ("0", "1", "0.0", "1.0", "true", "false"):
-                        raise ValueError(text)
-                    out[name] = text in ("1", "1.0", "true")
-                elif kind == "str":
-                    text = str(raw).strip()
-                    if not text:
-                        raise ValueError(raw)
-                    out[name] = text
-                elif kind == "int":
-                    number = float(raw)
-                    if number != int(number):
-                        raise ValueError(raw)
-                    out[name] = int(number)
-                else:
-                    out[name] = float(raw)
-            except (TypeError, ValueError):
-                raise ValueError(f"volatility config: {name} = {raw!r} is not a valid {kind}") from None
-        return cls(**out)
+        return cls(**typed_values(cls, values, "volatility config"))
 
 
 def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, **overrides: object) -> VolatilityConfig:
@@ -121,7 +94,6 @@ def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, **overrides: object) 
     overrides: key=value pairs replacing seed values (tests with small windows). Raises
     ValueError as :meth:`VolatilityConfig.from_mapping`.
     """
-    with open(path, newline="") as handle:
-        values = {row["key"]: row["value"] for row in csv.DictReader(handle)}
+    values: dict[str, object] = dict(read_key_values(path))
     values.update(overrides)
     return VolatilityConfig.from_mapping(values)

@@ -10,14 +10,13 @@ work on a warehouse built before the seed was added.
 
 from __future__ import annotations
 
-import csv
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from market_regimes.engines.uptrend_config import DEFAULT_CONFIG_CSV as UPTREND_CONFIG_CSV
 from market_regimes.engines.uptrend_config import load_config_csv
+from market_regimes.seed_config import read_key_values, typed_values
 
 DEFAULT_THRESHOLDS_CSV = Path(__file__).resolve().parents[2] / "seeds" / "quality_thresholds.csv"
 
@@ -54,20 +53,8 @@ class Thresholds:
             ValueError: a key is missing or unknown, a value is not a finite number, or a
                 ``*_min`` bound exceeds its ``*_max``.
         """
-        names = [f.name for f in fields(cls) if f.name != "sr_boost_max"]
-        missing = sorted(set(names) - set(values))
-        unknown = sorted(set(values) - set(names))
-        if missing or unknown:
-            raise ValueError(f"quality_thresholds: missing keys {missing}, unknown keys {unknown}")
-        parsed: dict[str, float | int] = {}
-        for name in names:
-            try:
-                value = float(values[name])  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ValueError(f"quality_thresholds: {name} = {values[name]!r} is not a number") from None
-            if not math.isfinite(value):
-                raise ValueError(f"quality_thresholds: {name} = {value} is not finite")
-            parsed[name] = int(value) if name == "min_table_rows" else value
+        parsed = typed_values(cls, values, "quality_thresholds", skip=("sr_boost_max",))
+        names = list(parsed)
         for name in names:
             if name.endswith("_min") and name[:-4] + "_max" in parsed and parsed[name] > parsed[name[:-4] + "_max"]:
                 raise ValueError(f"quality_thresholds: {name} > {name[:-4]}_max")
@@ -77,6 +64,5 @@ class Thresholds:
 def load_thresholds(path: Path | str = DEFAULT_THRESHOLDS_CSV,
                     uptrend_config_path: Path | str = UPTREND_CONFIG_CSV) -> Thresholds:
     """Read the seed CSVs into :class:`Thresholds` (ValueError as :meth:`Thresholds.from_mapping`)."""
-    with open(path, newline="") as handle:
-        values = {row["key"]: row["value"] for row in csv.DictReader(handle)}
+    values = read_key_values(path)
     return Thresholds.from_mapping(values, sr_boost_max=load_config_csv(uptrend_config_path).sr_boost_weight)

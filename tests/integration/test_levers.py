@@ -487,7 +487,7 @@ def property_harness(lever_sql) -> LeverHarness:
     return LeverHarness(lever_sql)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=lever_cases())
 def test_lever_properties(property_harness, case):
     execution, bar_start, states, intents, expected = case
