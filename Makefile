@@ -3,6 +3,7 @@
 #   make test   create .venv, install, run the test suite (pytest: unit + dbt integration)
 #   make ui        Dagster UI (dagster dev) on http://127.0.0.1:$(DAGSTER_PORT)
 #   make backfill  the whole asset graph headless: one chronological single-run backfill
+#   make report    the regime dashboard: one self-contained HTML file, reports/regimes.html
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ export DO_NOT_TRACK := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 DAGSTER_PORT ?= 3000
 
-.PHONY: install run test bench clean ui backfill parse
+.PHONY: install run test bench clean ui backfill parse report
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +44,13 @@ ui: parse
 	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT) (DAGSTER_HOME=$(DAGSTER_HOME); Ctrl-C stops it)"
 	env --default-signal=INT,TERM $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
+# BACKFILL_ARGS: e.g. --first 2023-01-01 --last 2023-01-31 --record (see README)
 backfill: parse
-	$(BIN)/python -m orchestration.backfill
+	$(BIN)/python -m orchestration.backfill $(BACKFILL_ARGS)
+
+# reads $(MARKET_REGIMES_DB) read-only; options: python -m market_regimes.dashboard --help
+report: install
+	$(BIN)/python -m market_regimes.dashboard
 
 bench: install
 	$(BIN)/python benchmarks/build.py

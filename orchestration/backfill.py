@@ -3,10 +3,14 @@
 Materialises the whole dbt graph in ONE run of job ``regime_update`` over the partition
 range first..last (default: every daily partition): the upstream assets (seeds, landing,
 staging), then the rollups of the whole range as one dbt invocation (single-run backfill
-policy: chronological by construction), then every downstream asset. The run is recorded
-in the Dagster instance of DAGSTER_HOME when set (visible in the UI), else in an
-ephemeral one. Exit status 0 only when the run succeeded and no ERROR-severity asset
-check failed; failed checks and warnings (dbt tests with severity warn) go to stderr.
+policy: chronological by construction), then every downstream asset. By default the run
+uses an ephemeral (in-memory) Dagster instance; ``--record`` records it in the instance
+of DAGSTER_HOME instead (visible in the UI). Recording is slow on the default SQLite
+storage: Dagster writes one planned and one materialisation event per partition and
+asset, each in its own SQLite transactions (measured on the sample, 2017-01-01 ..
+2026-11-22 = 3,613 partitions x 2 assets: ~15 events/s, ~16 min of events). Exit status
+0 only when the run succeeded and no ERROR-severity asset check failed; failed checks and
+warnings (dbt tests with severity warn) go to stderr.
 """
 
 from __future__ import annotations
@@ -28,16 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first", default=keys[0], help=f"first partition (default {keys[0]})")
     parser.add_argument("--last", default=keys[-1], help=f"last partition (default {keys[-1]})")
+    parser.add_argument("--record", action="store_true",
+                        help="record the run in the DAGSTER_HOME instance (UI); slow for many partitions")
     args = parser.parse_args(argv)
     for key in (args.first, args.last):
         if key not in keys:
             parser.error(f"{key} is not a daily partition ({keys[0]} .. {keys[-1]})")
     if keys.index(args.first) > keys.index(args.last):
         parser.error(f"--first {args.first} is after --last {args.last}")
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    if args.record and not os.environ.get("DAGSTER_HOME"):
+        parser.error("--record needs DAGSTER_HOME (make sets it to .dagster)")
+    instance = DagsterInstance.get() if args.record else DagsterInstance.ephemeral()
     span = keys.index(args.last) - keys.index(args.first) + 1
     print(f"[backfill] regime_update over {span} daily partitions {args.first} .. {args.last} "
-          f"(one run; DuckDB {os.environ.get('MARKET_REGIMES_DB', 'warehouse/market_regimes.duckdb')})",
+          f"(one run; DuckDB {os.environ.get('MARKET_REGIMES_DB', 'warehouse/market_regimes.duckdb')}; "
+          f"{'recorded in ' + os.environ['DAGSTER_HOME'] if args.record else 'ephemeral instance'})",
           file=sys.stderr, flush=True)
     started = time.perf_counter()
     result = defs.resolve_job_def("regime_update").execute_in_process(

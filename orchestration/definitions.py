@@ -21,10 +21,11 @@ from .defs.collectors import collector_assets
 from .defs.dbt_assets import dbt_asset_groups
 from .defs.project import dbt_project
 from .defs.quality import quality_checks
+from .defs.report import regimes_dashboard
 from .defs.resources import WarehouseResource
 
 defs = Definitions(
-    assets=[*dbt_asset_groups, *collector_assets],
+    assets=[*dbt_asset_groups, *collector_assets, regimes_dashboard],
     asset_checks=quality_checks,
     jobs=jobs,
     schedules=schedules,

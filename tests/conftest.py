@@ -12,16 +12,33 @@ from tests.helpers import PROJECT, dbt
 SAMPLE = PROJECT / "sample" / "landing"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), every test that reads
     the sample build runs on one worker and every test of the fixture build on another, so
-    each session fixture is built once; the rest is spread over both workers."""
+    each session fixture is built once (and the add-a-market project copy on one of them);
+    the rest is spread over both workers. tryfirst:
+    xdist reads the xdist_group marks in its own pytest_collection_modifyitems, so the
+    marks must be added before it runs (otherwise both workers build the sample)."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if "sample_db" in names:
             item.add_marker(pytest.mark.xdist_group("sample"))
         elif names & {"fixture_build", "built", "backfilled", "defs"}:
             item.add_marker(pytest.mark.xdist_group("fixture"))
+        elif "user_project" in names:  # tests/integration/test_market_regimes.py's project copy
+            item.add_marker(pytest.mark.xdist_group("user"))
+
+
+def pytest_collection_finish(session):
+    """Fail fast if xdist's loadgroup ignored the groups (as pytest 9.2 + xdist 3.8 did):
+    each worker would then build the sample and the fixture again."""
+    if not session.config.getoption("loadgroup", default=False):
+        return
+    lost = [i.nodeid for i in session.items if any(i.iter_markers("xdist_group")) and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(f"--dist loadgroup ignored the xdist_group of {len(lost)} tests, "
+                                f"e.g. {lost[0]}: check the pytest / pytest-xdist versions")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from market_regimes.compare import float_tolerances
+
 PROJECT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 
@@ -47,27 +49,6 @@ MART_TABLES = {
 }
 
 
-# SPEC determinism: floats equal to 1e-12 relative. For values near zero (slopes, EMA
-# separations) "relative" is taken against the column's mean magnitude: a difference of
-# EMAs that nearly cross has no relative precision of its own.
-# ou_half_life_100 = -ln 2 / beta roughly, beta an OLS slope of price changes on prices
-# ~6e4: its covariance cancels to ~1e-10 relative, and DuckDB's window aggregate rounds it
-# differently when a partition starts or ends elsewhere (a prefix build, an incremental
-# run's look-back). Measured <= 1.5e-10. OLS slopes (ema_*_slope, *_slope_10,
-# normalized_slope_20) and their differences come from the same window aggregate and
-# cancel less: 1e-10 (measured <= 5.6e-12). EMA separations (sep_*, d_sep_*_5) are
-# differences of EMAs, each exact to ~1e-15 of the price: on 1m/5m bars they are ~1e-4,
-# so an incremental run's carried EMA shows as 1e-12 of them (measured 2.3e-12): 1e-10.
-def float_tolerances(columns: list[str]) -> dict[str, float]:
-    """Relative tolerance per float column (1e-12 unless documented above)."""
-    tol = {c: 1e-12 for c in columns}
-    tol.update({c: 1e-10 for c in columns if "slope" in c or "sep" in c})
-    if "ou_half_life_100" in tol:
-        tol["ou_half_life_100"] = 1e-9
-    # Uptrend Engine scores are sigmoids of OLS slopes (1e-10, above) times scales up to
-    # 1000 (seed uptrend_config): they inherit the slopes' 1e-10.
-    tol.update({c: 1e-9 for c in ("ts_score", "sr_boost", "ox", "dx", "edx") if c in tol})
-    return tol
 
 
 def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table: str, keys: list[str],

@@ -27,6 +27,9 @@ from tests.helpers import DBT, PROJECT, query
 pytestmark = pytest.mark.integration
 
 REGIMES = {"uptrend_low_vol", "uptrend_high_vol", "downtrend_low_vol", "downtrend_high_vol"}
+# BTC's days per regime 2022-11 .. 2025-11 on the sample's daily files (closing note of issue 6)
+BTC_DAYS_PER_REGIME = {"uptrend_low_vol": 461, "uptrend_high_vol": 391, "downtrend_low_vol": 134,
+                       "downtrend_high_vol": 113}
 SEED_HEADER = "market,price_series,vol_series,ma_period,trend_hysteresis_pct,vol_high_threshold,vol_low_threshold"
 # top-level entries of the repo a user's copy of the project does not need
 NOT_COPIED = {".venv", ".git", "target", "warehouse", "logs", "sample", ".hypothesis", ".pytest_cache", ".dagster",
@@ -41,8 +44,7 @@ def test_btc_visits_all_four_regimes_on_the_sample(sample_db):
         where market = 'BTC' and bar_start >= '2022-11-01' and bar_start < '2025-12-01'
         group by regime""").set_index("regime")["n_days"].to_dict()
     print("BTC days per regime:", counts)
-    assert set(counts) == REGIMES
-    assert sum(counts.values()) > 1000  # DVOL from 2022-11-06, BTC to 2025-11
+    assert counts == BTC_DAYS_PER_REGIME  # DVOL from 2022-11-06, BTC to 2025-11
 
 
 def test_btc_regime_changes_are_regime_events(sample_db):
@@ -136,7 +138,7 @@ def user_project(tmp_path_factory):
     return {"project": project, "landing": landing, "db": db, "stdout": proc.stdout}
 
 
-def test_add_a_market_end_to_end(user_project, sample_db):
+def test_add_a_market_end_to_end(user_project):
     rows = query(user_project["db"], "select * from marts.fct_market_regimes where market = 'FOO' order by bar_start")
     # by hand: SMA 3 from 03-03; 03-07 has no FOOVOL reading; 03-09 is FOO's provisional newest day
     assert rows["bar_start"].dt.strftime("%Y-%m-%d").tolist() == [
@@ -158,9 +160,10 @@ def test_add_a_market_end_to_end(user_project, sample_db):
         ["03-06", "downtrend_high_vol", "uptrend_low_vol", "price_above_ma_band & vol_below_low"],
         ["03-08", "uptrend_low_vol", "uptrend_high_vol", "vol_above_high"],
     ]
-    # the shipped market is untouched by the new one
-    btc = "select bar_start, regime, prev_regime from marts.fct_market_regimes where market = 'BTC' order by 1"
-    pd.testing.assert_frame_equal(query(user_project["db"], btc), query(sample_db, btc))
+    # the shipped market is untouched by the new one (the same days per regime as the sample build)
+    btc = query(user_project["db"], "select regime, count(*) as n from marts.fct_market_regimes where market = 'BTC' "
+                                    "and bar_start >= '2022-11-01' and bar_start < '2025-12-01' group by regime")
+    assert dict(zip(btc["regime"], btc["n"])) == BTC_DAYS_PER_REGIME
 
 
 @pytest.fixture

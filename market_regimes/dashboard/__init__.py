@@ -1,0 +1,26 @@
+"""The regime dashboard: ONE self-contained HTML file of plotly charts (SPEC §11).
+
+``python -m market_regimes.dashboard [--db PATH] [--out reports/regimes.html]`` (``make
+report``) reads the warehouse read-only and writes the page; the Dagster asset
+``reports/regimes_dashboard`` does the same (orchestration/defs/report.py).
+
+Layout: ``panels/`` holds one module per panel, each fed by one mart (see
+:mod:`market_regimes.dashboard.panels` for the contract and the registry); ``writer``
+assembles them into the page (plotly.js inlined, so it opens offline); ``settings`` holds
+the options (intraday display window) and defaults; ``style`` the colours and orderings;
+``data`` the shared query helpers. A panel whose mart is missing is left out and named
+in the page footer.
+"""
+
+from .settings import DEFAULT_MAX_INTRADAY_BARS, Settings
+
+__all__ = ["DEFAULT_MAX_INTRADAY_BARS", "Settings", "WriteResult", "render_html", "write_dashboard"]
+_FROM_WRITER = ("WriteResult", "render_html", "write_dashboard")
+
+
+def __getattr__(name: str):
+    # the writer (and plotly, ~1 s to import) loads on first use, not with the package
+    if name in _FROM_WRITER:
+        from . import writer
+        return getattr(writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

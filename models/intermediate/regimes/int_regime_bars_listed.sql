@@ -1,0 +1,86 @@
+-- The price path behind the regime research reports (SPEC §9): every final bar of each
+-- series a regime detector labels, numbered within its segment (bar_seq) with
+-- log_return = ln(close / previous final close of the segment); a view:
+-- int_regime_labels_aligned reads it once.
+-- * driver series (series_id driver|timeframe): marts.fct_driver_bars;
+-- * symbol series (exchange|symbol|bar_interval, primary bars): marts.fct_symbol_bars;
+-- * each trend_vol market's own price series (market|<market>): the daily series named by
+--   the seed row's price_series, final days and segments by the rules fct_market_regimes
+--   uses (a newer day exists or the day ended by as_of; a gap > max_gap_bars days starts a
+--   segment), so a market's labels sit on exactly the days its detector saw.
+{{ config(materialized='view') }}
+
+with labelled_drivers as (
+    select distinct driver, timeframe
+    from {{ ref('fct_uptrend_states') }}
+    union
+    select distinct driver, timeframe
+    from {{ ref('fct_volatility_regimes') }}
+    where series_type = 'driver'
+),
+
+driver_bars as (
+    select 'driver' as series_type, {{ indicator_series_id('driver') }} as series_id, bar_interval,
+           segment_id, bar_start, close
+    from {{ ref('fct_driver_bars') }}
+    where is_final and (driver, timeframe) in (select driver, timeframe from labelled_drivers)
+),
+
+symbol_series as (
+    select distinct exchange, symbol, bar_interval
+    from {{ ref('fct_volatility_regimes') }}
+    where series_type = 'symbol'
+),
+
+symbol_bars as (
+    select 'symbol' as series_type, {{ indicator_series_id('symbol') }} as series_id, bar_interval,
+           segment_id, bar_start, close
+    from {{ ref('fct_symbol_bars') }}
+    where is_final and is_primary
+        and (exchange, symbol, bar_interval) in (select exchange, symbol, bar_interval from symbol_series)
+),
+
+market_days as (
+    select m.market, d.bar_start, d.close, 1440 as interval_minutes
+    from {{ ref('stg_landing__daily_series') }} as d
+    join {{ ref('trend_vol_markets') }} as m on m.price_series = d.series
+    where m.market in (select market from {{ ref('fct_market_regimes') }})
+),
+
+market_days_final as (
+    {{ finality_and_segments('market_days', ['market']) }}
+),
+
+market_bars as (
+    select 'market' as series_type, 'market|' || market as series_id, '1d' as bar_interval,
+           segment_id, bar_start, close
+    from market_days_final
+    where is_final
+),
+
+bars as (
+    select * from driver_bars
+    union all
+    select * from symbol_bars
+    union all
+    select * from market_bars
+),
+
+numbered as (
+    select *, {{ indicator_series_part('series_id', 'segment_id') }} as series_part
+    from bars
+)
+
+-- narrow rows: the one sort of the price path happens here, before the labels join
+select
+    series_type,
+    series_id,
+    bar_interval,
+    cast(segment_id as bigint) as segment_id,
+    series_part,
+    bar_start,
+    row_number() over w as bar_seq,
+    close,
+    ln(close / lag(close) over w) as log_return
+from numbered
+window w as (partition by series_part order by bar_start)

@@ -1,0 +1,65 @@
+"""market_regimes.compare on two hand-made warehouse files."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from market_regimes.compare import compare_warehouses, main
+
+ROWS = [("BTC", "1h", 1, 100.0, 0.5), ("BTC", "1h", 2, 101.0, -0.25), ("ETH", "1h", 1, 10.0, None)]
+
+
+def _warehouse(path, rows=ROWS, extra_table=False):
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute("create table marts.fct_x (driver varchar, timeframe varchar, idx int, close double, slope double)")
+    con.executemany("insert into marts.fct_x values (?, ?, ?, ?, ?)", rows)
+    if extra_table:
+        con.execute("create table marts.fct_only_here as select 1 as a")
+    con.close()
+    return path
+
+
+@pytest.fixture
+def left(tmp_path):
+    return _warehouse(tmp_path / "left.duckdb")
+
+
+def _diff(tmp_path, left, rows):
+    right = _warehouse(tmp_path / f"right{len(list(tmp_path.glob('right*')))}.duckdb", rows)
+    (d,) = compare_warehouses(left, right, ["marts"])
+    return d
+
+
+def test_identical_builds_are_equal(tmp_path, left):
+    d = _diff(tmp_path, left, list(reversed(ROWS)))  # row order is not part of a table
+    assert d.equal and (d.left_rows, d.only_left, d.only_right) == (3, 0, 0)
+
+
+def test_a_float_within_tolerance_is_equal_and_its_worst_difference_reported(tmp_path, left):
+    rows = [*ROWS[:1], ("BTC", "1h", 2, 101.0 * (1 + 4e-16), -0.25), ROWS[2]]
+    d = _diff(tmp_path, left, rows)
+    assert d.equal and (d.only_left, d.only_right, d.unmatched) == (1, 1, 0)
+    # relative to max(|value|, mean |close| = 211 / 3)
+    assert d.worst["close"] == pytest.approx(abs(101.0 * (1 + 4e-16) - 101.0) / 101.0, rel=1e-6)
+    assert d.worst["slope"] == 0.0
+
+
+def test_a_float_over_tolerance_a_null_and_a_missing_row_are_different(tmp_path, left):
+    d = _diff(tmp_path, left, [*ROWS[:1], ("BTC", "1h", 2, 101.0 * (1 + 1e-9), -0.25), ROWS[2]])
+    assert not d.equal and d.over_tolerance == ["close"]
+    d = _diff(tmp_path, left, [*ROWS[:2], ("ETH", "1h", 1, 10.0, 0.0)])
+    assert not d.equal and d.over_tolerance == ["slope"]
+    d = _diff(tmp_path, left, ROWS[:2])
+    assert not d.equal and (d.left_rows, d.right_rows, d.only_left, d.unmatched) == (3, 2, 1, 1)
+
+
+def test_cli_exit_status_and_a_table_on_one_side(tmp_path, left, capsys):
+    right = _warehouse(tmp_path / "right.duckdb", extra_table=True)
+    assert main([str(left), str(right), "--schemas", "marts"]) == 1
+    out = capsys.readouterr().out
+    assert "marts.fct_x: equal, 3 vs 3 rows" in out
+    assert "marts.fct_only_here: DIFFERENT, -1 vs 0 rows" in out
+    assert "2 tables compared, 1 different: marts.fct_only_here" in out
+    assert main([str(left), str(tmp_path / "missing.duckdb")]) == 2

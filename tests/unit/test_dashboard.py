@@ -1,0 +1,426 @@
+"""Unit tests of the dashboard (market_regimes.dashboard) on a tiny hand-made warehouse.
+
+``make_tiny_warehouse`` writes every relation a panel reads, with values chosen so that
+the charts can be checked by hand: BTC daily (40 days) and hourly (150 bars with a
+40-hour hole) closes, their uptrend states and changes, the levers of bucket ``small``
+(A = 0.5 + 0.19, E = 0.5 - 0.07 on every bar, from fixed per-driver contributions),
+one trend x vol market and the two regime reports. The integration tests reuse it.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from market_regimes.dashboard import Settings, render_html, write_dashboard
+from market_regimes.dashboard.__main__ import main as cli_main
+from market_regimes.dashboard.data import break_gaps, epoch_ms, relation_exists, runs
+from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, relations_read, validate
+from market_regimes.dashboard.panels import forward_returns, levers, market_regimes, price_regimes, transitions
+from market_regimes.dashboard.settings import interval_minutes, is_intraday
+from market_regimes.dashboard.writer import figure_json
+
+START = pd.Timestamp("2024-01-01")
+DAYS = 40
+HOURS_BEFORE_HOLE, HOLE_HOURS, HOURS_AFTER_HOLE = 60, 40, 90
+# Per driver: (contribution to A, contribution to E), split evenly over macro and meso.
+CONTRIBUTIONS = {"BTC": (0.10, -0.05), "ALT": (0.05, 0.01), "small": (0.02, -0.02), "BTC.d": (-0.01, 0.04),
+                 "USDT.d": (0.03, -0.05)}
+A_VALUE = 0.5 + sum(a for a, _ in CONTRIBUTIONS.values())
+E_VALUE = 0.5 + sum(e for _, e in CONTRIBUTIONS.values())
+
+
+def _daily_states(i: int) -> str | None:
+    """BTC macro: no state while warming up (days 0-4), S0 5-14, S1 15-19, S3 20-39."""
+    return None if i < 5 else "S0" if i < 15 else "S1" if i < 20 else "S3"
+
+
+def _hourly_states(i: int) -> str:
+    """BTC meso, by position among the 150 hourly bars: S0 then S2 then S3."""
+    return "S0" if i < 40 else "S2" if i < 110 else "S3"
+
+
+def hourly_starts() -> list[pd.Timestamp]:
+    """The 150 hourly bar starts: 60 bars, a 40-hour hole, 90 bars."""
+    first = [START + pd.Timedelta(hours=h) for h in range(HOURS_BEFORE_HOLE)]
+    resume = HOURS_BEFORE_HOLE + HOLE_HOURS
+    return first + [START + pd.Timedelta(hours=resume + h) for h in range(HOURS_AFTER_HOLE)]
+
+
+def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = ()) -> None:
+    """Create the hand-made relations (all of them but those named in ``skip``) in ``con``."""
+    days = [START + pd.Timedelta(days=d) for d in range(DAYS)]
+    hours = hourly_starts()
+    bars = pd.concat([
+        pd.DataFrame({"driver": "BTC", "timeframe": "macro", "bar_interval": "1d", "bar_start": days,
+                      "close": [100.0 + i for i in range(DAYS)]}),
+        pd.DataFrame({"driver": "BTC", "timeframe": "meso", "bar_interval": "1h", "bar_start": hours,
+                      "close": [100.0 + 0.1 * i for i in range(len(hours))]}),
+    ], ignore_index=True)
+    states = pd.concat([
+        pd.DataFrame({"driver": "BTC", "timeframe": "macro", "bar_start": days,
+                      "state": [_daily_states(i) for i in range(DAYS)]}).dropna(),
+        pd.DataFrame({"driver": "BTC", "timeframe": "meso", "bar_start": hours,
+                      "state": [_hourly_states(i) for i in range(len(hours))]}),
+    ], ignore_index=True)
+    events = []
+    for (driver, timeframe), part in states.groupby(["driver", "timeframe"]):
+        prev = part["state"].shift()
+        changed = part[prev.notna() & (prev != part["state"])]
+        for bar_start, old, new in zip(changed["bar_start"], prev[changed.index], changed["state"]):
+            events.append({"detector": "uptrend", "entity": driver, "timeframe": timeframe, "bar_start": bar_start,
+                           "from_state": old, "to_state": new, "reason": f"{old}_to_{new}"})
+    events = pd.DataFrame(events)
+    lever_rows, contribution_rows = [], []
+    for exec_tf, grid in (("1d", days), ("1h", hours)):
+        for i, bar_start in enumerate(grid):
+            lever_rows.append({"bar_start": bar_start, "execution_timeframe": exec_tf, "bucket": "small",
+                               "a_value": A_VALUE, "e_value": E_VALUE, "position_size_frac": 0.1 + 0.5 * A_VALUE,
+                               "is_degraded": i % 10 == 0, "n_used": 10, "n_stale": 0, "n_missing": 5})
+            for driver, (a, e) in CONTRIBUTIONS.items():
+                for timeframe in ("macro", "meso"):
+                    contribution_rows.append({"bar_start": bar_start, "execution_timeframe": exec_tf,
+                                              "bucket": "small", "driver": driver, "timeframe": timeframe,
+                                              "contribution_a": a / 2, "contribution_e": e / 2, "status": "used"})
+    market = pd.DataFrame({"market": "BTC", "bar_start": days, "price": [100.0 + i for i in range(DAYS)],
+                           "ma": [95.0 + i for i in range(DAYS)], "vol_value": [40.0 + (i % 30) for i in range(DAYS)],
+                           "regime": ["uptrend_low_vol" if i < 25 else "uptrend_high_vol" for i in range(DAYS)]})
+    thresholds = pd.DataFrame({"market": ["BTC"], "vol_low_threshold": [50.0], "vol_high_threshold": [60.0]})
+    transitions_rows = pd.DataFrame([
+        ("uptrend", "BTC|macro", "1d", "S0", "S0", 9, 0.9, 10.0, 5.0),
+        ("uptrend", "BTC|macro", "1d", "S0", "S1", 1, 0.1, 10.0, 5.0),
+        ("uptrend", "BTC|macro", "1d", "S1", "S3", 1, 1.0, 5.0, 5.0),
+        ("uptrend", "BTC|macro", "1d", "S3", "S3", 19, 1.0, 20.0, 5.0),
+        ("volatility_hmm", "binance|XUSDT|1h", "1h", "high_vol", "low_vol", 3, 0.25, 4.0, 2.5),
+        ("volatility_hmm", "binance|XUSDT|1h", "1h", "low_vol", "low_vol", 30, 0.75, 12.0, 2.5),
+    ], columns=["detector", "series_id", "bar_interval", "from_regime", "to_regime", "n_transitions", "probability",
+                "mean_run_bars", "whipsaw_per_100_bars"])
+    forward = pd.DataFrame([
+        ("uptrend", "BTC|macro", "1d", regime, horizon, 10, mean * horizon / 5, mean, 0.6, 1.5, 0.3, 0.28)
+        for regime, mean in (("S0", -0.01), ("S1", 0.005), ("S3", 0.02)) for horizon in (5, 10, 20)
+    ], columns=["detector", "series_id", "bar_interval", "regime", "horizon_bars", "n", "mean_return",
+                "median_return", "win_rate", "t_stat", "mean_forward_rv", "median_forward_rv"])
+    tables = {
+        "marts.fct_driver_bars": bars, "marts.fct_uptrend_states": states, "marts.fct_regime_events": events,
+        "marts.fct_levers": pd.DataFrame(lever_rows), "marts.fct_lever_contributions": pd.DataFrame(contribution_rows),
+        "marts.fct_market_regimes": market, "seeds.trend_vol_markets": thresholds,
+        "reports.rpt_regime_transitions": transitions_rows, "reports.rpt_regime_forward_returns": forward,
+    }
+    for relation, frame in tables.items():
+        if relation in skip:
+            continue
+        schema = relation.split(".")[0]
+        con.execute(f"create schema if not exists {schema}")
+        con.register("frame_in", frame)
+        con.execute(f"create table {relation} as select * from frame_in")
+        con.unregister("frame_in")
+
+
+@pytest.fixture()
+def tiny():
+    con = duckdb.connect()
+    make_tiny_warehouse(con)
+    yield con
+    con.close()
+
+
+SMALL = Settings(max_intraday_bars=100)
+
+
+def _points(trace) -> int:
+    """Number of non-null y values of a trace."""
+    return int(np.isfinite(np.asarray(trace.y, dtype=float)).sum())
+
+
+# ---- settings and helpers -------------------------------------------------------------
+
+@pytest.mark.parametrize("label, minutes", [("1m", 1), ("5m", 5), ("15m", 15), ("1h", 60), ("4h", 240),
+                                            ("1d", 1440), ("1w", 10080), ("60M", 60)])
+def test_interval_minutes(label, minutes):
+    assert interval_minutes(label) == minutes
+
+
+@pytest.mark.parametrize("label", ["", "h", "0h", "1y", "1 day"])
+def test_interval_minutes_rejects_unknown_labels(label):
+    with pytest.raises(ValueError, match="unknown bar interval"):
+        interval_minutes(label)
+
+
+def test_intraday_means_shorter_than_a_day():
+    assert is_intraday("4h") and is_intraday("5m")
+    assert not is_intraday("1d") and not is_intraday("1w")
+
+
+def test_settings_reject_nonsense():
+    with pytest.raises(ValueError):
+        Settings(max_intraday_bars=0)
+    with pytest.raises(ValueError):
+        Settings(figure_height=10)
+
+
+def test_runs_break_on_change_null_and_holes():
+    starts = [START + pd.Timedelta(hours=h) for h in (0, 1, 2, 3, 4, 10, 11)]
+    frame = pd.DataFrame({"bar_start": starts, "state": ["S0", "S0", "S1", None, "S1", "S1", "S1"]})
+    out = runs(frame, "state", "1h")
+    assert list(out["value"]) == ["S0", "S1", "S1", "S1"]
+    assert list(out["bars"]) == [2, 1, 1, 2]
+    assert out["end"].iloc[0] == START + pd.Timedelta(hours=2)  # last bar + one interval
+    assert out["start"].iloc[3] == START + pd.Timedelta(hours=10)  # the hole starts a run
+    assert runs(frame.iloc[:0], "state", "1h").empty
+
+
+def test_break_gaps_inserts_one_null_row_per_long_hole():
+    frame = pd.DataFrame({"bar_start": hourly_starts(), "close": 1.0})
+    out = break_gaps(frame, "1h")
+    assert len(out) == len(frame) + 1
+    filler = out[out["close"].isna()]
+    assert list(filler["bar_start"]) == [START + pd.Timedelta(hours=HOURS_BEFORE_HOLE)]
+    assert out["bar_start"].is_monotonic_increasing
+    assert len(break_gaps(frame, "1h", max_gap_bars=HOLE_HOURS + 1)) == len(frame)  # hole not long enough
+
+
+def test_epoch_ms():
+    assert epoch_ms(pd.Series(pd.to_datetime(["1970-01-01 00:00:01", "2024-01-01 00:00:00"]))).tolist() == [1000.0,
+                                                                                                     1704067200000.0]
+
+
+def test_relation_exists(tiny):
+    assert relation_exists(tiny, "marts.fct_levers")
+    assert not relation_exists(tiny, "marts.fct_nothing")
+    assert not relation_exists(tiny, "nowhere.fct_levers")
+
+
+# ---- registry -------------------------------------------------------------------------
+
+def test_every_registered_panel_follows_the_contract():
+    names = [panel_name(p) for p in PANELS]
+    assert len(set(names)) == len(names)
+    for panel in PANELS:
+        validate(panel)
+        assert re.fullmatch(r"[a-z_]+\.[a-z_]+", panel.SOURCE)
+        assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+", r) for r in relations_read(panel))
+        assert panel.build.__doc__ and panel.__doc__
+
+
+def test_validate_rejects_a_module_without_build():
+    import types
+    broken = types.ModuleType("market_regimes.dashboard.panels.broken")
+    broken.TITLE, broken.SOURCE = "x", "marts.x"
+    with pytest.raises(TypeError, match="subtitle, build"):
+        validate(broken)
+
+
+def test_every_panel_builds_on_the_tiny_warehouse(tiny):
+    lines = []
+    results = build_panels(tiny, SMALL, log=lines.append)
+    assert [r.name for r in results] == [panel_name(p) for p in PANELS]
+    for result in results:
+        assert result.shown, result.name
+        for fig in result.figures:
+            assert len(fig.data) >= 1, result.name
+            assert fig.layout.meta["label"]
+    assert len(lines) == len(PANELS) and all("chart(s)" in line for line in lines)
+
+
+@pytest.mark.parametrize("panel", PANELS, ids=panel_name)
+def test_a_panel_without_its_source_is_skipped_and_the_rest_still_render(panel):
+    con = duckdb.connect()
+    make_tiny_warehouse(con, skip=(panel.SOURCE,))
+    lines = []
+    results = build_panels(con, SMALL, log=lines.append)
+    con.close()
+    by_name = {r.name: r for r in results}
+    assert by_name[panel_name(panel)].figures is None
+    assert any("skipped" in line and panel.SOURCE in line for line in lines)
+    for other in PANELS:
+        if panel.SOURCE not in (other.SOURCE, *getattr(other, "REQUIRES", ())):
+            assert by_name[panel_name(other)].shown, panel_name(other)
+    page = render_html(results, "tiny", SMALL)
+    assert f'id="panel-{panel_name(panel)}"' not in page
+    assert f"<code>{panel.SOURCE}</code> is missing" in page
+    assert page.count('<section class="panel"') == sum(r.shown for r in results)
+
+
+def test_a_missing_optional_relation_only_drops_detail():
+    con = duckdb.connect()
+    make_tiny_warehouse(con, skip=("marts.fct_regime_events", "marts.fct_lever_contributions",
+                                   "seeds.trend_vol_markets"))
+    price = price_regimes.build(con, SMALL)
+    lever = levers.build(con, SMALL)
+    market = market_regimes.build(con, SMALL)
+    con.close()
+    assert [t.name for t in price[0].data] == ["close"]
+    assert lever[0].data[0].customdata.shape[1] == 3  # only the row counts
+    assert not market[0].layout.annotations
+
+
+# ---- panels ---------------------------------------------------------------------------
+
+def test_price_panel_shading_markers_and_intraday_cap(tiny):
+    figures = price_regimes.build(tiny, SMALL)
+    by_label = {f.layout.meta["label"]: f for f in figures}
+    assert list(by_label) == ["BTC · macro (1d)", "BTC · meso (1h)"]
+    daily = by_label["BTC · macro (1d)"]
+    close = daily.data[0]
+    assert _points(close) == DAYS  # daily: not capped
+    shapes = daily.layout.shapes
+    assert [s.name for s in shapes] == ["S0", "S1", "S3"]
+    assert [s.showlegend for s in shapes] == [True, True, True]
+    assert shapes[0].x0 == "2024-01-06 00:00" and shapes[0].x1 == "2024-01-16 00:00"  # days 5..14 inclusive
+    markers = daily.data[1]
+    assert list(markers.text) == ["S0 → S1 (S0_to_S1)", "S1 → S3 (S1_to_S3)"]
+    assert list(markers.y) == [115.0, 120.0]
+
+    hourly = by_label["BTC · meso (1h)"]
+    assert _points(hourly.data[0]) == SMALL.max_intraday_bars  # the most recent 100 of 150 bars
+    assert "last 100 bars" in hourly.layout.title.text
+    # bars 50..149: 10 before the 40-hour hole (one null point breaks the line there), 90 after
+    assert np.isnan(np.asarray(hourly.data[0].y, dtype=float)).sum() == 1
+    assert hourly.data[0].y[-1] == pytest.approx(100.0 + 0.1 * 149)
+    assert [s.name for s in hourly.layout.shapes] == ["S2", "S2", "S3"]  # the hole splits the S2 run
+    assert [s.showlegend for s in hourly.layout.shapes] == [True, False, True]
+
+
+def test_price_panel_breaks_the_line_at_a_hole():
+    con = duckdb.connect()
+    make_tiny_warehouse(con)
+    figures = price_regimes.build(con, Settings(max_intraday_bars=1000))
+    con.close()
+    hourly = figures[1].data[0]
+    assert np.isnan(np.asarray(hourly.y, dtype=float)).sum() == 1
+    assert _points(hourly) == HOURS_BEFORE_HOLE + HOURS_AFTER_HOLE
+
+
+def test_levers_panel_hover_carries_each_drivers_contribution(tiny):
+    figures = levers.build(tiny, SMALL)
+    assert [f.layout.meta["label"] for f in figures] == ["small · 1d", "small · 1h"]
+    a_trace, e_trace, degraded = figures[1].data
+    assert (a_trace.name, e_trace.name, degraded.name) == ("A", "E", "degraded")
+    custom = np.asarray(a_trace.customdata, dtype=float)
+    finite = custom[np.isfinite(custom[:, 0])]
+    assert len(finite) == SMALL.max_intraday_bars
+    order = ["BTC", "ALT", "bucket", "BTC.d", "USDT.d"]
+    for i, driver in enumerate(order):
+        assert f"{driver}: A %{{customdata[{3 + 2 * i}]" in a_trace.hovertemplate
+        a, e = CONTRIBUTIONS["small" if driver == "bucket" else driver]
+        np.testing.assert_allclose(finite[:, 3 + 2 * i], a, atol=1e-6)
+        np.testing.assert_allclose(finite[:, 4 + 2 * i], e, atol=1e-6)
+    # contributions add up to the lever values (base 0.5, no clamp on this data)
+    np.testing.assert_allclose(0.5 + finite[:, 3::2].sum(axis=1), A_VALUE, atol=1e-5)
+    np.testing.assert_allclose(0.5 + finite[:, 4::2].sum(axis=1), E_VALUE, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(a_trace.y, dtype=float)[np.isfinite(custom[:, 0])], A_VALUE, atol=1e-6)
+    assert len(degraded.x) == sum(1 for i in range(len(hourly_starts())) if i % 10 == 0 and i >= 50)
+
+
+def test_transitions_panel_puts_probabilities_in_their_cells(tiny):
+    figures = transitions.build(tiny, SMALL)
+    assert [f.layout.meta["label"] for f in figures] == ["uptrend · BTC|macro (1d)",
+                                                         "volatility_hmm · binance|XUSDT|1h (1h)"]
+    heat = figures[0].data[0]
+    assert list(heat.x) == ["S0", "S1", "S3"] and list(heat.y) == ["S0", "S1", "S3"]
+    z = np.asarray(heat.z, dtype=float)
+    assert z[0, 0] == 0.9 and z[0, 1] == 0.1 and z[1, 2] == 1.0 and z[2, 2] == 1.0
+    assert np.isnan(z[1, 0]) and np.isnan(z[2, 0])
+    assert "whipsaw 5.00" in figures[0].layout.title.text
+
+
+def test_forward_returns_panel_has_one_bar_group_per_horizon(tiny):
+    (fig,) = forward_returns.build(tiny, SMALL)
+    returns = [t for t in fig.data if t.yaxis in (None, "y")]
+    assert [t.name for t in returns] == ["5 bars", "10 bars", "20 bars"]
+    assert list(returns[0].x) == ["S0", "S1", "S3"]
+    np.testing.assert_allclose(np.asarray(returns[2].y, dtype=float), [-0.04, 0.02, 0.08])
+    vol = [t for t in fig.data if t.yaxis == "y2"]
+    assert len(vol) == 3 and all(list(t.y) == [0.3, 0.3, 0.3] for t in vol)
+
+
+def test_report_views_and_regimes_are_ordered():
+    keys = [("volatility_hmm", "binance|AUSDT|1h", "1h"), ("volatility_hmm", "BTC|meso", "1h"),
+            ("uptrend", "ALT|macro", "1d"), ("uptrend", "BTC|meso", "1h"), ("uptrend", "BTC|macro", "1d"),
+            ("new_detector", "BTC|macro", "1d"), ("trend_vol", "BTC", "1d")]
+    assert sorted(keys, key=lambda k: transitions.series_sort_key(*k)) == [
+        ("uptrend", "BTC|macro", "1d"), ("uptrend", "BTC|meso", "1h"), ("uptrend", "ALT|macro", "1d"),
+        ("trend_vol", "BTC", "1d"), ("volatility_hmm", "BTC|meso", "1h"), ("volatility_hmm", "binance|AUSDT|1h", "1h"),
+        ("new_detector", "BTC|macro", "1d")]
+    assert transitions.regime_order(["S3", "zeta", "S0", "high_vol", "low_vol", "S1"]) == [
+        "S0", "S1", "S3", "low_vol", "high_vol", "zeta"]
+
+
+def test_market_regimes_panel(tiny):
+    (fig,) = market_regimes.build(tiny, SMALL)
+    assert [t.name for t in fig.data] == ["price", "moving average", "vol"]
+    assert [s.name for s in fig.layout.shapes if s.type == "rect"] == ["uptrend_low_vol", "uptrend_high_vol"]
+    assert sorted(a.text for a in fig.layout.annotations if a.text.startswith("vol ")) == ["vol high 60",
+                                                                                           "vol low 50"]
+
+
+# ---- page -----------------------------------------------------------------------------
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_page_is_self_contained_with_one_view_per_figure(tiny):
+    results = build_panels(tiny, SMALL)
+    page = render_html(results, "tiny", SMALL)
+    parser = _Tags()
+    parser.feed(page)
+    for tag, attrs in parser.tags:
+        for attr in ("src", "href"):
+            assert not re.match(r"\s*(https?:)?//", attrs.get(attr) or ""), (tag, attrs)
+    views = [a["id"] for t, a in parser.tags if t == "div" and "view" in (a.get("class") or "").split()]
+    assert len(views) == len(set(views)) == sum(len(r.figures) for r in results)
+    assert page.count('id="plotly-template"') == 1
+    assert '"template"' not in page.split('id="plotly-template"')[0].split("</head>")[1]  # not per figure
+    assert "Plotly.newPlot" in page and len(page) > 3_000_000  # the plotly.js bundle is inline
+    selects = [a for t, a in parser.tags if t == "select"]
+    assert len(selects) == sum(1 for r in results if len(r.figures) > 1)
+
+
+def test_figure_json_cannot_close_its_script_element():
+    import plotly.graph_objects as go
+    fig = go.Figure(go.Scatter(x=[1], y=[1], name="</script><script>alert(1)</script>"))
+    text = figure_json(fig)
+    assert "</" not in text and "template" not in text
+
+
+def test_write_dashboard_and_cli(tmp_path, capsys):
+    db = tmp_path / "tiny.duckdb"
+    con = duckdb.connect(str(db))
+    make_tiny_warehouse(con, skip=("reports.rpt_regime_transitions",))
+    con.close()
+    out = tmp_path / "out" / "regimes.html"
+    assert cli_main(["--db", str(db), "--out", str(out), "--max-intraday-bars", "50"]) == 0
+    printed = capsys.readouterr().out
+    for panel in PANELS:
+        assert panel_name(panel) in printed
+    assert "transitions" in printed and "skipped" in printed
+    assert str(out) in printed and "MB" in printed
+    page = out.read_text()
+    assert "last 50 bars" in page and 'id="panel-transitions"' not in page
+    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path, capsys):
+    missing = tmp_path / "nope.duckdb"
+    with pytest.raises(FileNotFoundError, match="no warehouse file"):
+        write_dashboard(missing, tmp_path / "x.html")
+    assert cli_main(["--db", str(missing), "--out", str(tmp_path / "x.html")]) == 1
+    assert "no warehouse file" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "x.html").exists()
+
+
+def test_db_defaults_to_the_env_var(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MARKET_REGIMES_DB", str(tmp_path / "from_env.duckdb"))
+    assert cli_main(["--out", str(tmp_path / "x.html")]) == 1
+    assert "from_env.duckdb" in capsys.readouterr().err
