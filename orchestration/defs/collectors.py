@@ -17,7 +17,7 @@ The work is done by :mod:`market_regimes.collectors`; this module only maps conf
 import os
 from pathlib import Path
 
-from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetSpec, Config, Failure, MaterializeResult, asset
 
 from market_regimes.collectors import (DEFAULT_SERIES_BY_COIN, BackfillProgress, CollectorError, JsonClient,
                                        backfill_klines, collect_dominance)
@@ -122,4 +122,19 @@ def coingecko_dominance(context: AssetExecutionContext, config: CoinGeckoDominan
         "readings": "\n".join(f"{r.series} {r.reading_at} {r.dominance_pct}" for r in readings)})
 
 
-collector_assets = [binance_klines, coingecko_dominance]
+# The landing directory's folders as external assets (the dbt sources point at them through
+# meta.dagster.asset_key, models/raw/_landing__sources.yml): the collectors write into
+# klines/ and dominance/, so the graph reads collectors -> landing -> raw -> ...
+LANDING_FOLDERS = {
+    "kline_files": ("klines/<exchange>/*: candle CSV files (exported or written by the Binance collector)",
+                    [binance_klines]),
+    "snapshot_files": ("snapshots/<exchange>/<symbol>/<interval>/<date>/*: per-day candle snapshots", []),
+    "dominance_files": ("dominance/*: dominance readings (exported or written by the CoinGecko collector)",
+                        [coingecko_dominance]),
+    "daily_files": ("daily/*: daily series (prices, implied-volatility indices) for the trend x vol markets", []),
+}
+landing_specs = [AssetSpec(key=["landing", name], group_name="landing", deps=deps, kinds={"file"},
+                           description=f"Landing directory (env MARKET_REGIMES_LANDING), {text}.")
+                 for name, (text, deps) in LANDING_FOLDERS.items()]
+
+collector_assets = [binance_klines, coingecko_dominance, *landing_specs]

@@ -14,6 +14,10 @@ from tests.integration.fixture_landing import ada_60m_candles, write_fixture_lan
 
 pytestmark = pytest.mark.integration
 AS_OF = "2024-01-01 02:00:00"
+# rebuilds after a change to the landing make the bar marts these tests read (a full build
+# of the fixture, engines and tests included, takes ~3x longer; the session fixture and
+# test_landing_with_a_subset_of_layouts_builds build everything)
+BARS = ["--select", "+fct_driver_bars", "+fct_symbol_bars", "--indirect-selection", "cautious"]
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +160,7 @@ def test_rebuild_adds_nothing_and_changes_nothing(built, tmp_path):
     counts = {t: len(query(db, f"select * from {t}")) for t in ["raw.klines", "raw.landing_files"]}
     before = tmp_path / "before.duckdb"
     shutil.copy(db, before)
-    dbt("build", db, built["landing"], root)
+    dbt("build", db, built["landing"], root, extra=BARS)
     for table, n in counts.items():
         assert len(query(db, f"select * from {table}")) == n, table
     _assert_marts_equal(db, before)
@@ -179,7 +183,7 @@ def _assert_marts_equal(db, other, where: str = "true") -> None:
 
 def test_as_of_build_equals_full_build_for_ended_bars(built, tmp_path):
     as_of_db = tmp_path / "as_of.duckdb"
-    dbt("build", as_of_db, built["landing"], tmp_path, vars_yaml=f'{{as_of: "{AS_OF}"}}')
+    dbt("build", as_of_db, built["landing"], tmp_path, vars_yaml=f'{{as_of: "{AS_OF}"}}', extra=BARS)
     ended = ("t.bar_start + to_minutes((select i.interval_minutes from {catalog}.seeds.bar_intervals i "
              f"where i.bar_interval = t.bar_interval)::bigint) <= timestamp '{AS_OF}'")
     _assert_marts_equal(built["db"], as_of_db, where=ended)
@@ -196,7 +200,7 @@ def test_later_landing_supersedes_the_provisional_bar(built, tmp_path):
         "2024-01-01 02:00:00,115,116,100,101,1,BTCUSDT\n"     # identical: collapsed
         "2024-01-01 03:00:00,101,103,94,97.5,6,BTCUSDT\n"     # the final version of 03:00
         "2024-01-01 04:00:00,97.5,99,97,98,2,BTCUSDT\n")      # new provisional bar
-    dbt("build", db, landing, tmp_path)
+    dbt("build", db, landing, tmp_path, extra=BARS)
     files = query(db, "select rows_read, rows_landed, rows_rejected, duplicates_collapsed from raw.landing_files "
                       "where source_file = 'klines/binance/BTCUSDT_1h__batch2.csv'")
     assert files.iloc[0].tolist() == [3, 2, 0, 1]
@@ -222,7 +226,7 @@ def test_lagging_member_keeps_later_composite_bars_provisional(built, tmp_path):
         "date,open,high,low,close,volume,ticker\n"
         "2024-01-01 04:00:00,12,12.4,11.8,12.2,10,ETHUSDT\n"
         "2024-01-01 05:00:00,12.2,12.5,12,12.3,10,ETHUSDT\n")
-    dbt("build", db, landing, tmp_path)
+    dbt("build", db, landing, tmp_path, extra=BARS)
     alt = ("select bar_start, n_constituents, is_final from marts.fct_driver_bars where driver = 'ALT' "
            "and timeframe = 'meso' and bar_start >= '2024-01-01 03:00' order by bar_start")
     early = query(db, alt)
@@ -231,7 +235,7 @@ def test_lagging_member_keeps_later_composite_bars_provisional(built, tmp_path):
         "date,open,high,low,close,volume,ticker\n"
         "2024-01-01 04:00:00,19,19.5,18.8,19.2,10,SOLUSDT\n"
         "2024-01-01 05:00:00,19.2,19.4,19,19.1,10,SOLUSDT\n")
-    dbt("build", db, landing, tmp_path)
+    dbt("build", db, landing, tmp_path, extra=BARS)
     late = query(db, alt)
     assert late.drop(columns="bar_start").values.tolist() == [[2, True], [2, True], [2, False]]
 

@@ -59,6 +59,11 @@ def test_raw_models_depend_on_landing_assets(defs):
     graph = defs.resolve_asset_graph()
     parents = graph.get(AssetKey(["raw", "klines"])).parent_keys
     assert parents == {AssetKey(["landing", "kline_files"]), AssetKey(["landing", "snapshot_files"])}
+    # the collectors write into the landing folders: collectors -> landing -> raw
+    assert graph.get(AssetKey(["landing", "kline_files"])).parent_keys == {AssetKey(["collectors", "binance_klines"])}
+    assert graph.get(AssetKey(["landing", "dominance_files"])).parent_keys == {
+        AssetKey(["collectors", "coingecko_dominance"])}
+    assert not graph.get(AssetKey(["landing", "daily_files"])).parent_keys
 
 
 def test_dbt_tests_are_asset_checks(defs):

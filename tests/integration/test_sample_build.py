@@ -72,9 +72,13 @@ MART_KEYS = {
 }
 
 
-# the volatility detector's tables are compared by their own prefix test
-# (tests/integration/test_volatility_regimes.py); rebuilding them here costs ~65 s a build
-SKIP_UNCOMPARED = ["--exclude", "fct_volatility_regimes+", "fct_strategy_fit+"]
+# the as_of and incremental builds make only what MART_KEYS compares (and what it needs):
+# the other marts have prefix tests of their own (tests/integration/test_volatility_regimes.py)
+# or read these point-in-time (levers: ASOF joins); building them here cost ~2 min of CI.
+# cautious: only the tests whose parents are all selected (a fresh file has no others)
+COMPARED_ONLY = ["--select", *(f"+{t.split('.')[1]}" for t in MART_KEYS), "--indirect-selection", "cautious"]
+# the hourly run checks the indicator chain: landing -> bars -> composites -> indicators
+INDICATOR_CHAIN = ["--select", "+int_indicators_ranked", "--indirect-selection", "cautious"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,7 @@ def as_of_db(tmp_path_factory):
     """The sample built with var as_of = AS_OF (file stem sample_as_of)."""
     work = tmp_path_factory.mktemp("as_of")
     db = work / "sample_as_of.duckdb"
-    dbt("build", db, SAMPLE, work, vars_yaml=f'{{as_of: "{AS_OF}"}}', extra=SKIP_UNCOMPARED)
+    dbt("build", db, SAMPLE, work, vars_yaml=f'{{as_of: "{AS_OF}"}}', extra=COMPARED_ONLY)
     return db
 
 
@@ -125,7 +129,7 @@ def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
     con.execute(f"update intermediate.int_indicators_smoothed set ema_20 = -1 where series_part = {part} and idx = 1000")
     before = con.sql("select count(*) from intermediate.int_indicators_smoothed").fetchone()[0]
     con.close()
-    dbt("run", db, SAMPLE, work, extra=SKIP_UNCOMPARED)
+    dbt("run", db, SAMPLE, work, extra=COMPARED_ONLY)
     con = duckdb.connect(str(db))
     kept = con.execute(f"select ema_20 from intermediate.int_indicators_smoothed "
                        f"where series_part = {part} and idx = 1000").fetchone()[0]
@@ -154,7 +158,7 @@ def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
     # other Bybit files run to 2025-07: the 15 live files are those Bybit ones.
     written = write_next_candles(landing)
     assert len(written) == 15 and {p.parent.name for p in written} == {"bybit"}
-    dbt("run", db, landing, work, extra=SKIP_UNCOMPARED)
+    dbt("run", db, landing, work, extra=INDICATOR_CHAIN)
     counts = query(db, """select (select count(*) from intermediate.int_indicator_bars_prepared) as prepared,
                                  (select count(*) from intermediate.int_indicators_smoothed) as smoothed,
                                  (select count(*) from intermediate.int_indicators_ranked) as ranked""")
