@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from html.parser import HTMLParser
+
 import duckdb
 import pandas as pd
 
@@ -78,3 +80,14 @@ def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table:
     worst_row = con.sql(base + "select " + ", ".join(f"coalesce(max({rel[x]}), 0)" for x in floats)
                         + f" from f join c on {on}").fetchone() if floats else ()
     return unmatched, different, n, dict(zip(floats, worst_row))
+
+
+class HtmlTags(HTMLParser):
+    """Collects every start tag of an HTML document: ``tags`` = [(tag, {attr: value}), ...]."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))

@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import time
 import zlib
-from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -30,7 +29,7 @@ from plotly.offline import get_plotlyjs
 from market_regimes.dashboard import Settings, write_dashboard
 from market_regimes.dashboard.browser import dump_dom, find_chromium, screenshot
 from market_regimes.dashboard.panels import PANELS, panel_name
-from tests.helpers import PROJECT, dbt
+from tests.helpers import HtmlTags, PROJECT, dbt
 from tests.unit.test_dashboard import make_tiny_warehouse
 
 pytestmark = pytest.mark.integration
@@ -162,15 +161,6 @@ def assert_panels_rendered(dom: str, expected: list[str]) -> None:
         assert TRACE_CLASS.search(html), f"{name}: no plotly trace in the rendered DOM"
 
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
 def _exists(db: Path, relation: str) -> bool:
     schema, name = relation.split(".")
     con = duckdb.connect(str(db), read_only=True)
@@ -207,7 +197,7 @@ def test_sample_report_has_a_panel_per_present_mart(sample_db, sample_report):
 
 def test_sample_report_opens_offline(sample_report):
     page = sample_report.path.read_text()
-    parser = _Tags()
+    parser = HtmlTags()
     parser.feed(page)
     external = [(tag, attrs) for tag, attrs in parser.tags for key in ("src", "href")
                 if re.match(r"\s*(https?:)?//", attrs.get(key) or "", re.I)]

@@ -10,7 +10,6 @@ one trend x vol market and the two regime reports. The integration tests reuse i
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import duckdb
 import numpy as np
@@ -24,6 +23,7 @@ from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, re
 from market_regimes.dashboard.panels import forward_returns, levers, market_regimes, price_regimes, transitions
 from market_regimes.dashboard.settings import interval_minutes, is_intraday
 from market_regimes.dashboard.writer import figure_json
+from tests.helpers import HtmlTags
 
 START = pd.Timestamp("2024-01-01")
 DAYS = 40
@@ -361,19 +361,10 @@ def test_market_regimes_panel(tiny):
 
 # ---- page -----------------------------------------------------------------------------
 
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-
 def test_page_is_self_contained_with_one_view_per_figure(tiny):
     results = build_panels(tiny, SMALL)
     page = render_html(results, "tiny", SMALL)
-    parser = _Tags()
+    parser = HtmlTags()
     parser.feed(page)
     for tag, attrs in parser.tags:
         for attr in ("src", "href"):
