@@ -51,13 +51,14 @@ TRACE_CLASS = re.compile(r'class="(?:[^"]*\s)?(?:trace|hm)(?:\s[^"]*)?"')
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of Chromium; installs Debian's package with apt-get when missing (root only)."""
+    """Path of Chromium; installs Debian's package with apt-get when missing (as root; a
+    non-root run without Chromium fails, naming the command to run)."""
     found = find_chromium()
     if found:
         return found
     if os.geteuid() != 0:
-        pytest.skip("chromium is not installed and installing it needs root: "
-                    "apt-get update && apt-get install -y --no-install-recommends chromium")
+        pytest.fail("chromium is not installed and installing it needs root: "
+                    "sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     wait = ["-o", f"DPkg::Lock::Timeout={APT_TIMEOUT_S}"]  # another apt may be running
     # both pytest-xdist workers may get here at once: one installs, the other waits and finds it
