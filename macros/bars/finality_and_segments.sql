@@ -54,8 +54,9 @@ finality as (
 
 select
     * exclude (starts_segment),
-    1 + sum(case when starts_segment then 1 else 0 end) over (
+    -- BIGINT (a sum over integers is HUGEINT, which BI tools and pandas read as float)
+    cast(1 + sum(case when starts_segment then 1 else 0 end) over (
         partition by {{ keys }} order by bar_start rows between unbounded preceding and current row
-    ) as segment_id
+    ) as bigint) as segment_id
 from finality
 {%- endmacro %}

@@ -31,7 +31,9 @@
 {%- endmacro %}
 
 {% macro indicator_series_part(series_id, segment_id) -%}
-    hash({{ series_id }}, {{ segment_id }})
+    {#- hashed as HUGEINT, the type segment_id had until 2026-11: warehouses built before
+        keep their incremental keys -#}
+    hash({{ series_id }}, cast({{ segment_id }} as hugeint))
 {%- endmacro %}
 
 {% macro indicator_frontier(state_columns=[], warm_idx=0) -%}

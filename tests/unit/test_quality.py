@@ -381,7 +381,7 @@ def tiny_db(tmp_path_factory):
             con.register("frame", frame)
             con.execute(f"create table {name} as select * from frame")
             con.unregister("frame")
-        # segment_id is a HUGEINT in the warehouse (hash-derived ids)
+        # a HUGEINT column (segment_id was one until 2026-11) arrives in pandas as Python objects
         con.execute("create or replace table marts.fct_driver_bars as "
                     "select * replace (cast(segment_id as hugeint) as segment_id) from marts.fct_driver_bars")
         con.execute(LANDING_FILES_SQL)
