@@ -34,5 +34,7 @@ finalised as (
 
 select
     exchange, symbol, bar_interval, bar_start, open, high, low, close, volume, quote_volume,
-    n_sub_bars, expected_sub_bars, is_complete, is_final, segment_id, origin, source_interval, is_primary
+    -- both counts BIGINT (the landed rows' literal 1 and the rollups' INTEGER would differ)
+    cast(n_sub_bars as bigint) as n_sub_bars, cast(expected_sub_bars as bigint) as expected_sub_bars,
+    is_complete, is_final, segment_id, origin, source_interval, is_primary
 from finalised
