@@ -22,6 +22,9 @@ STATE_COLOURS = {"S0": "#d62728", "S1": "#ff9f1c", "S2": "#9ccc65", "S3": "#2ca0
 # Trend x vol regimes (SPEC §8).
 MARKET_REGIME_COLOURS = {"uptrend_low_vol": "#2ca02c", "uptrend_high_vol": "#9ccc65",
                          "downtrend_low_vol": "#ff9f1c", "downtrend_high_vol": "#d62728"}
+# Volatility quadrants (SPEC §9): CRISIS high vol + down, EXPANSION high vol + up/none,
+# NORMAL low vol + up/down, QUIET low vol + no direction.
+QUADRANT_COLOURS = {"QUIET": "#7f9fbf", "NORMAL": "#2ca02c", "EXPANSION": "#ff9f1c", "CRISIS": "#d62728"}
 # Display order of regime labels in the report panels (others follow alphabetically).
 REGIME_ORDER = (*STATE_COLOURS, *MARKET_REGIME_COLOURS, "low_vol", "high_vol", "QUIET", "NORMAL", "EXPANSION",
                 "CRISIS")

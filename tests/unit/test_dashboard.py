@@ -4,7 +4,8 @@
 the charts can be checked by hand: BTC daily (40 days) and hourly (150 bars with a
 40-hour hole) closes, their uptrend states and changes, the levers of bucket ``small``
 (A = 0.5 + 0.19, E = 0.5 - 0.07 on every bar, from fixed per-driver contributions),
-one trend x vol market and the two regime reports. The integration tests reuse it.
+one trend x vol market, the two regime reports and the volatility regimes of two driver
+series (hand-picked quadrant runs, threshold 0.6 in the seed). The integration tests reuse it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from market_regimes.dashboard import Settings, render_html, write_dashboard
 from market_regimes.dashboard.__main__ import main as cli_main
 from market_regimes.dashboard.data import break_gaps, epoch_ms, relation_exists, runs
 from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, relations_read, validate
-from market_regimes.dashboard.panels import forward_returns, levers, market_regimes, price_regimes, transitions
+from market_regimes.dashboard.panels import (forward_returns, levers, market_regimes, price_regimes, transitions,
+                                             volatility_regimes)
 from market_regimes.dashboard.settings import interval_minutes, is_intraday
 from market_regimes.dashboard.writer import figure_json
 from tests.helpers import HtmlTags
@@ -33,6 +35,31 @@ CONTRIBUTIONS = {"BTC": (0.10, -0.05), "ALT": (0.05, 0.01), "small": (0.02, -0.0
                  "USDT.d": (0.03, -0.05)}
 A_VALUE = 0.5 + sum(a for a, _ in CONTRIBUTIONS.values())
 E_VALUE = 0.5 + sum(e for _, e in CONTRIBUTIONS.values())
+# marts.fct_volatility_regimes: per driver series, (quadrant, bars) runs from START, one bar
+# a row; p_high_vol is 0.8 in the high-vol quadrants, else 0.2 (seed threshold 0.6).
+VOL_THRESHOLD = 0.6
+VOL_RUNS = {"BTC|macro": [("QUIET", 3), ("NORMAL", 2), ("EXPANSION", 2), ("CRISIS", 2), ("NORMAL", 1)],
+            "BTC|meso": [("NORMAL", 4), ("QUIET", 3), ("EXPANSION", 3)]}
+VOL_DIRECTIONS = {"QUIET": "none", "NORMAL": "up", "EXPANSION": "none", "CRISIS": "down"}
+
+
+def volatility_rows() -> pd.DataFrame:
+    """The rows of marts.fct_volatility_regimes: VOL_RUNS of BTC daily and hourly, and one
+    symbol series (not a driver: not drawn)."""
+    rows = []
+    series = (("BTC|macro", "BTC", "macro", "1d"), ("BTC|meso", "BTC", "meso", "1h"),
+              ("binance|XUSDT|1d", None, None, "1d"))
+    for series_id, driver, timeframe, interval in series:
+        step = pd.Timedelta(days=1) if interval == "1d" else pd.Timedelta(hours=1)
+        quadrants = [q for q, n in VOL_RUNS.get(series_id, [("CRISIS", 5)]) for _ in range(n)]
+        for i, quadrant in enumerate(quadrants):
+            high = quadrant in ("EXPANSION", "CRISIS")
+            rows.append({"series_type": "driver" if driver else "symbol", "series_id": series_id, "driver": driver,
+                         "timeframe": timeframe, "bar_interval": interval, "segment_id": 1,
+                         "bar_start": START + i * step, "log_return": 0.01, "p_high_vol": 0.8 if high else 0.2,
+                         "vol_regime": "high" if high else "low", "direction": VOL_DIRECTIONS[quadrant],
+                         "spectral_entropy": 0.5 + 0.01 * i, "quadrant": quadrant})
+    return pd.DataFrame(rows)
 
 
 def _daily_states(i: int) -> str | None:
@@ -105,11 +132,14 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
         for regime, mean in (("S0", -0.01), ("S1", 0.005), ("S3", 0.02)) for horizon in (5, 10, 20)
     ], columns=["detector", "series_id", "bar_interval", "regime", "horizon_bars", "n", "mean_return",
                 "median_return", "win_rate", "t_stat", "mean_forward_rv", "median_forward_rv"])
+    volatility_config = pd.DataFrame({"key": ["toxic_abs_log_return", "high_vol_prob_threshold"],
+                                      "value": ["0.5", str(VOL_THRESHOLD)], "description": ["", ""]})
     tables = {
         "marts.fct_driver_bars": bars, "marts.fct_uptrend_states": states, "marts.fct_regime_events": events,
         "marts.fct_levers": pd.DataFrame(lever_rows), "marts.fct_lever_contributions": pd.DataFrame(contribution_rows),
         "marts.fct_market_regimes": market, "seeds.trend_vol_markets": thresholds,
         "reports.rpt_regime_transitions": transitions_rows, "reports.rpt_regime_forward_returns": forward,
+        "marts.fct_volatility_regimes": volatility_rows(), "seeds.volatility_config": volatility_config,
     }
     for relation, frame in tables.items():
         if relation in skip:
@@ -357,6 +387,67 @@ def test_market_regimes_panel(tiny):
     assert [s.name for s in fig.layout.shapes if s.type == "rect"] == ["uptrend_low_vol", "uptrend_high_vol"]
     assert sorted(a.text for a in fig.layout.annotations if a.text.startswith("vol ")) == ["vol high 60",
                                                                                            "vol low 50"]
+
+
+def _vol_runs(runs_: list[tuple[str, int]], interval: str, skip: int = 0) -> list[tuple[str, str, str]]:
+    """(quadrant, x0, x1) of the shading expected from hand-made runs, the first ``skip`` bars left out."""
+    step = pd.Timedelta(days=1) if interval == "1d" else pd.Timedelta(hours=1)
+    out, bar = [], 0
+    for quadrant, n in runs_:
+        first, bar = max(bar, skip), bar + n
+        if bar > first:
+            out.append((quadrant, f"{START + first * step:%Y-%m-%d %H:%M}", f"{START + bar * step:%Y-%m-%d %H:%M}"))
+    return out
+
+
+def test_volatility_panel_one_figure_per_driver_series_with_quadrant_runs_and_threshold(tiny):
+    figures = volatility_regimes.build(tiny, SMALL)
+    assert [f.layout.meta["label"] for f in figures] == ["BTC · macro (1d)", "BTC · meso (1h)"]  # no symbol
+    for fig, (series_id, interval) in zip(figures, (("BTC|macro", "1d"), ("BTC|meso", "1h"))):
+        assert fig.layout.title.text.startswith(f"{series_id} ({interval})")
+        rects = [(s.name, s.x0, s.x1) for s in fig.layout.shapes if s.type == "rect"]
+        assert rects == _vol_runs(VOL_RUNS[series_id], interval)
+        assert all(s.yref == "y domain" for s in fig.layout.shapes if s.type == "rect")  # top chart only
+        (line,) = [s for s in fig.layout.shapes if s.type == "line"]
+        assert (line.yref, line.y0, line.y1, line.line.dash) == ("y2", VOL_THRESHOLD, VOL_THRESHOLD, "dash")
+        assert [a.text for a in fig.layout.annotations] == ["threshold 0.6"]
+        close, prob = fig.data
+        assert (close.name, prob.name, prob.yaxis) == ("close", "p_high_vol", "y2")
+        quadrants = [q for q, n in VOL_RUNS[series_id] for _ in range(n)]
+        expected = [0.8 if q in ("EXPANSION", "CRISIS") else 0.2 for q in quadrants]
+        np.testing.assert_allclose(np.asarray(prob.y, dtype=float), expected)
+        assert [row[1] for row in close.customdata] == quadrants
+        assert [row[2] for row in close.customdata] == [VOL_DIRECTIONS[q] for q in quadrants]
+        for name in ("vol_regime", "quadrant", "direction", "spectral_entropy"):
+            assert name in close.hovertemplate
+    daily = figures[0]
+    np.testing.assert_allclose(np.asarray(daily.data[0].y, dtype=float), [100.0 + i for i in range(10)])
+    assert [s.showlegend for s in daily.layout.shapes if s.type == "rect"] == [True, True, True, True, False]
+
+
+def test_volatility_panel_caps_intraday_series_and_falls_back_without_seed_and_bars():
+    con = duckdb.connect()
+    make_tiny_warehouse(con, skip=("seeds.volatility_config", "marts.fct_driver_bars"))
+    daily, hourly = volatility_regimes.build(con, Settings(max_intraday_bars=6))
+    con.close()
+    assert _points(daily.data[0]) == 10  # daily: whole
+    assert "last 6 bars" in hourly.layout.title.text and _points(hourly.data[1]) == 6
+    assert [(s.name, s.x0, s.x1) for s in hourly.layout.shapes if s.type == "rect"] == _vol_runs(
+        VOL_RUNS["BTC|meso"], "1h", skip=4)  # bars 4..9: QUIET, EXPANSION
+    (line,) = [s for s in daily.layout.shapes if s.type == "line"]
+    assert line.y0 == volatility_regimes.DEFAULT_THRESHOLD
+    assert [a.text for a in daily.layout.annotations] == ["threshold 0.5 (default)"]
+    # no close: cumulative log return from 0 at the first shown bar
+    assert daily.data[0].name == "cumulative log return"
+    np.testing.assert_allclose(np.asarray(daily.data[0].y, dtype=float), [0.01 * i for i in range(10)])
+    assert "0.5" in volatility_regimes.subtitle(SMALL) and "symbol" in volatility_regimes.subtitle(SMALL)
+
+
+def test_volatility_panel_is_skipped_without_its_mart():
+    con = duckdb.connect()
+    make_tiny_warehouse(con, skip=("marts.fct_volatility_regimes",))
+    assert volatility_regimes.build(con, SMALL) is None
+    con.close()
 
 
 # ---- page -----------------------------------------------------------------------------

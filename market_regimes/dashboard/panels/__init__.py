@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from ..settings import Settings
-from . import forward_returns, levers, market_regimes, price_regimes, regime_distribution, transitions
+from . import (forward_returns, levers, market_regimes, price_regimes, regime_distribution, transitions,
+               volatility_regimes)
 
 PANELS: tuple[ModuleType, ...] = (
     price_regimes,
@@ -33,6 +34,7 @@ PANELS: tuple[ModuleType, ...] = (
     transitions,
     forward_returns,
     market_regimes,
+    volatility_regimes,
 )
 
 REQUIRED_ATTRIBUTES = ("TITLE", "SOURCE", "subtitle", "build")
