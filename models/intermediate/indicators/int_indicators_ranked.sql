@@ -6,7 +6,10 @@
 -- Values are ranked at 10 significant digits, so rounding noise in the last bits (a
 -- shorter as_of build's window frames round differently) cannot reorder equal values.
 -- Incremental: only bars after each series' last stored bar are written, ranked against
--- the previous percentile_rank_window - 1 bars.
+-- the previous percentile_rank_window - 1 bars. For those few bars a window pass over the
+-- whole look-back would rank every look-back bar too; they are ranked instead by counting,
+-- in a join with their own window, the values below theirs: rank - 1 of percent_rank, so
+-- the result is the same double. Series without stored bars take the window pass.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 {%- set features = var('percentile_rank_features') %}
 {%- set window = var('percentile_rank_window') | int %}
@@ -45,9 +48,40 @@ ranked as (
              then percent_rank(order by {{ significant_digits(feature, 10) }}) over rank_window end as pr_{{ feature }}
         {%- endfor %}
     from features
+    where carry_idx is null
     window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
 )
+{%- if is_incremental() %},
+
+rounded as (
+    select *{% for feature in features %}, {{ significant_digits(feature, 10) }} as rounded_{{ feature }}{% endfor %}
+    from features
+    where carry_idx is not null
+),
+
+ranked_new as (
+    -- the new bars of stored series: the same percent_rank, (values below) / (window - 1)
+    select
+        n.series_part,
+        n.idx,
+        n.carry_idx
+        {%- for feature in features %},
+        case when count(o.{{ feature }}) = {{ window }}
+             then count(*) filter (where o.rounded_{{ feature }} < n.rounded_{{ feature }}) / {{ [window - 1, 1] | max }}
+        end as pr_{{ feature }}
+        {%- endfor %}
+    from rounded as n
+    join rounded as o
+        on o.series_part = n.series_part and o.idx between n.idx - {{ window - 1 }} and n.idx
+    where n.idx > n.carry_idx
+    group by n.series_part, n.idx, n.carry_idx
+)
+{%- endif %}
 
 select * exclude (carry_idx)
 from ranked
-where carry_idx is null or idx > carry_idx
+{%- if is_incremental() %}
+union all
+select * exclude (carry_idx)
+from ranked_new
+{%- endif %}
