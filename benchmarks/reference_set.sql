@@ -36,13 +36,8 @@ first_stage as (
 with_dx as (
     select
         *,
-        case when idx < 14 then null
-             when avg_gain_14 + avg_loss_14 > 0 then 100 * avg_gain_14 / (avg_gain_14 + avg_loss_14)
-             else 0 end as rsi_14,
-        case when idx < 14 then null
-             when plus_dm_sum_14 + minus_dm_sum_14 > 0
-             then 100 * abs(plus_dm_sum_14 - minus_dm_sum_14) / (plus_dm_sum_14 + minus_dm_sum_14)
-             else 0 end as dx_14
+        {{ wilder_rsi('avg_gain_14', 'avg_loss_14', 14) }} as rsi_14,
+        {{ directional_index('plus_dm_sum_14', 'minus_dm_sum_14', 14) }} as dx_14
     from first_stage
 ),
 

@@ -21,3 +21,31 @@
                    'seed': 'mean' if average else 'sum', 'input': input_expr,
                    'gain': (1.0 / n) if average else 1.0, 'state': 'state_' ~ name}) -%}
 {%- endmacro %}
+
+{#- Indicators derived from the Wilder averages and sums of one bar (TA-Lib's formulas and
+    warm-up: NULL while idx < warm_idx). Source: J. W. Wilder (1978), as TA-Lib RSI,
+    PLUS_DI / MINUS_DI and DX.
+    wilder_rsi(avg_gain, avg_loss, warm_idx): 100 * avg_gain / (avg_gain + avg_loss), 0
+      when both are 0. 0..100.
+    directional_indicator(dm_sum, tr_sum, warm_idx): 100 * dm_sum / tr_sum (+DI from the
+      +DM sum, -DI from the -DM sum), 0 when tr_sum is 0. 0..100.
+    directional_index(plus_dm_sum, minus_dm_sum, warm_idx): DX = 100 * |+DI - -DI| /
+      (+DI + -DI) = 100 * |+DM - -DM| / (+DM + -DM) (the TR sums cancel), 0 when both DM
+      sums are 0. 0..100; ADX is its Wilder average. -#}
+
+{% macro wilder_rsi(avg_gain, avg_loss, warm_idx) -%}
+    case when idx < {{ warm_idx }} then null
+         when {{ avg_gain }} + {{ avg_loss }} > 0 then 100 * {{ avg_gain }} / ({{ avg_gain }} + {{ avg_loss }})
+         else 0 end
+{%- endmacro %}
+
+{% macro directional_indicator(dm_sum, tr_sum, warm_idx) -%}
+    case when idx < {{ warm_idx }} then null when {{ tr_sum }} > 0 then 100 * {{ dm_sum }} / {{ tr_sum }} else 0 end
+{%- endmacro %}
+
+{% macro directional_index(plus_dm_sum, minus_dm_sum, warm_idx) -%}
+    case when idx < {{ warm_idx }} then null
+         when {{ plus_dm_sum }} + {{ minus_dm_sum }} > 0
+         then 100 * abs({{ plus_dm_sum }} - {{ minus_dm_sum }}) / ({{ plus_dm_sum }} + {{ minus_dm_sum }})
+         else 0 end
+{%- endmacro %}
