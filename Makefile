@@ -1,5 +1,6 @@
 # market-regimes — two commands do everything on a fresh machine:
 #   make run    create .venv, install, build the warehouse from the bundled sample, print a summary
+#               (.venv/bin/market-regimes build / summary; `market-regimes --help` lists every command)
 #   make test   create .venv, install, run the test suite (pytest: unit + dbt integration)
 #   make ui        Dagster UI (dagster dev) on http://127.0.0.1:$(DAGSTER_PORT)
 #   make backfill  the whole asset graph headless: one chronological single-run backfill
@@ -28,8 +29,8 @@ install: $(VENV)/.installed
 
 run: install
 	@mkdir -p $(dir $(MARKET_REGIMES_DB))
-	$(BIN)/dbt build
-	$(BIN)/python -m market_regimes.summary "$(MARKET_REGIMES_DB)"
+	$(BIN)/market-regimes build
+	$(BIN)/market-regimes summary
 
 # two workers (2 cores): the sample-build tests on one, the fixture-build tests on the other
 test: install
@@ -37,20 +38,21 @@ test: install
 
 # @dbt_assets reads target/manifest.json at import time
 parse: install
-	@mkdir -p $(DAGSTER_HOME) $(dir $(MARKET_REGIMES_DB))
+	@mkdir -p $(dir $(MARKET_REGIMES_DB))
+	@$(BIN)/python -m orchestration.instance > /dev/null
 	$(BIN)/dbt parse --quiet
 
 ui: parse
 	@echo "Dagster UI: http://127.0.0.1:$(DAGSTER_PORT) (DAGSTER_HOME=$(DAGSTER_HOME); Ctrl-C stops it)"
 	env --default-signal=INT,TERM $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
-# BACKFILL_ARGS: e.g. --first 2023-01-01 --last 2023-01-31 --record (see README)
+# BACKFILL_ARGS: e.g. --first 2023-01-01 --last 2023-01-31 --record (see docs/orchestration.md)
 backfill: parse
-	$(BIN)/python -m orchestration.backfill $(BACKFILL_ARGS)
+	$(BIN)/market-regimes backfill $(BACKFILL_ARGS)
 
-# reads $(MARKET_REGIMES_DB) read-only; options: python -m market_regimes.dashboard --help
+# reads $(MARKET_REGIMES_DB) read-only; options: .venv/bin/market-regimes report --help
 report: install
-	$(BIN)/python -m market_regimes.dashboard
+	$(BIN)/market-regimes report
 
 bench: install
 	$(BIN)/python benchmarks/build.py

@@ -1,4 +1,4 @@
--- Trend x volatility regime history of the BTC market (SPEC §8: BTC daily close vs its
+-- Trend x volatility regime history of the BTC market (docs/trend-vol-regimes.md: BTC daily close vs its
 -- 200-day SMA, and DVOL) as episodes: one row per run of consecutive days in one regime
 -- (a detector restart also starts a new run), with its first and last day, length in
 -- days, BTC close (USDT) at both ends, the change over the episode (fraction) and the

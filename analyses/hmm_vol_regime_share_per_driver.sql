@@ -1,4 +1,4 @@
--- Share of time in each HMM volatility regime per regime driver x timeframe (SPEC §9;
+-- Share of time in each HMM volatility regime per regime driver x timeframe (docs/volatility-regimes.md;
 -- BI: "how often is each driver in high vol, and how jumpy is the label?").
 -- pct_* are percent (0-100) of the bars with a label; changes_per_100_bars is the
 -- whipsaw rate of vol_regime; avg_p_high_vol is the mean filtered probability (0..1).

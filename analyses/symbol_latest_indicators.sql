@@ -1,4 +1,4 @@
--- Latest technical indicators of one symbol (SPEC §5), per exchange x bar interval (BI:
+-- Latest technical indicators of one symbol (docs/indicators.md), per exchange x bar interval (BI:
 -- "what do the indicators say about BTCUSDT right now?"). The newest final bar of each
 -- series with its close; prices, EMAs and ATR in USDT per coin, rsi_14 / adx_14 in points
 -- 0-100, bb_bandwidth_20 and realized_vol_20 (annualised) as fractions,

@@ -1,4 +1,4 @@
-"""Volatility / spectral detector benchmark (SPEC §9): model seconds and HMM fits/second.
+"""Volatility / spectral detector benchmark (docs/volatility-regimes.md): model seconds and HMM fits/second.
 
 Copies a built warehouse (default warehouse/market_regimes.duckdb, left untouched) into
 a temporary directory (same file stem: views name the catalog), runs

@@ -1,11 +1,11 @@
-"""STACK.md's reference measurement, redone with this project's indicator macros.
+"""The ten-indicator reference measurement (benchmarks/README.md), redone with this project's indicator macros.
 
-shared/docs/STACK.md measured "a chunked closed form ... ~2.6 s for all ten indicators on
+The stack evaluation measured "a chunked closed form ... ~2.6 s for all ten indicators on
 1M rows (about 13x TA-Lib)" for EMA 20, EMA 333, SMA 200, RSI 14, ATR 14, ADX 14,
 Bollinger width, efficiency ratio 10, autocorrelation 50 and slope 20; issue 3's ratio
-target (<= 15x) quotes it. Our SPEC §5 column set is larger (6 EMAs, +DI/-DI, the four
+target (<= 15x) quotes it. Our indicator column set (docs/indicators.md) is larger (6 EMAs, +DI/-DI, the four
 Bollinger columns, the carried Wilder states, the prepared inputs). This script separates
-the speed of the method from the size of the column set: it builds STACK's ten columns
+the speed of the method from the size of the column set: it builds the reference's ten columns
 with our macros (benchmarks/reference_set.sql, compiled by `dbt compile --inline`, the
 same linear_recursions as int_indicators_smoothed) on the final bars of an existing build
 and times them next to TA-Lib on the same bars, in the same process.

@@ -1,4 +1,4 @@
-{#- The ten indicators of shared/docs/STACK.md's reference measurement ("~2.6 s for all
+{#- The ten indicators of the reference measurement (benchmarks/README.md) ("~2.6 s for all
     ten indicators on 1M rows, about 13x TA-Lib"), written with this project's macros
     (linear_recursions, ema_recursion, wilder_recursion, efficiency_ratio,
     return_autocorrelation, ols_slope) exactly as int_indicators_smoothed uses them:

@@ -1,11 +1,11 @@
-"""Compare two warehouse builds table by table (SPEC §1 determinism).
+"""Compare two warehouse builds table by table (determinism, docs/architecture.md).
 
 ``python -m market_regimes.compare LEFT.duckdb RIGHT.duckdb [--schemas marts reports]``
 
 Every base table of the given schemas is compared: the same row count, and rows equal as
 multisets (``EXCEPT ALL`` both ways). Where rows differ only in DOUBLE columns, the rows
 are matched on every other column and each DOUBLE column must agree within
-:func:`float_tolerances` relative (SPEC determinism: 1e-12, with the documented
+:func:`float_tolerances` relative (determinism, docs/architecture.md: 1e-12, with the documented
 exceptions). Prints one line per table; exit status 0 only if every table agrees.
 
 Both files are opened read-only (attached as catalogs ``l`` and ``r``), so a build can
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-# SPEC determinism: floats equal to 1e-12 relative. For values near zero (slopes, EMA
+# Determinism (docs/architecture.md): floats equal to 1e-12 relative. For values near zero (slopes, EMA
 # separations) "relative" is taken against the column's mean magnitude: a difference of
 # EMAs that nearly cross has no relative precision of its own.
 # ou_half_life_100 = -ln 2 / beta roughly, beta an OLS slope of price changes on prices

@@ -1,7 +1,7 @@
 """Typed key/value seeds (dbt seeds with columns key, value, description).
 
 Every threshold, weight and constant of the engines and checks lives in such a seed
-(SPEC §1 "Config, not code"); a frozen dataclass names and types the keys, and these
+("config, not code", docs/configuration.md); a frozen dataclass names and types the keys, and these
 helpers read and convert the rows. Field types are read from the dataclass annotations
 (strings under ``from __future__ import annotations``): ``bool`` (0/1/true/false),
 ``int`` (a whole number), ``float`` (finite), ``str`` (non-empty).

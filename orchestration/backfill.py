@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from dagster import AssetCheckSeverity, DagsterInstance
 
     from orchestration.defs.automation import range_tags
-    from orchestration.defs.dbt_assets import daily_partitions
+    from orchestration.defs.partitions import daily_partitions
     from orchestration.definitions import defs
 
     keys = daily_partitions.get_partition_keys()

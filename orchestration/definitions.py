@@ -10,16 +10,13 @@ directory come from the env vars MARKET_REGIMES_DB and MARKET_REGIMES_LANDING, r
 The in-process executor runs one step at a time: DuckDB allows one writer.
 """
 
-import sys
-from pathlib import Path
-
 from dagster import Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from .defs.automation import jobs, schedules, sensors
 from .defs.collectors import collector_assets
 from .defs.dbt_assets import dbt_asset_groups
-from .defs.project import dbt_project
+from .defs.project import DBT_EXECUTABLE, dbt_project
 from .defs.quality import quality_checks
 from .defs.report import regimes_dashboard
 from .defs.resources import WarehouseResource
@@ -37,7 +34,7 @@ defs = Definitions(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),
             # the dbt installed beside this interpreter, so an unactivated venv works
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            dbt_executable=DBT_EXECUTABLE,
         )
     },
 )

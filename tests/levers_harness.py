@@ -1,4 +1,4 @@
-"""Run the lever marts' compiled SQL (SPEC §7) on hand-made inputs in milliseconds.
+"""Run the lever marts' compiled SQL (docs/levers.md) on hand-made inputs in milliseconds.
 
 `compile_lever_sql(work)` runs `dbt compile` once for fct_regime_deltas,
 fct_lever_contributions and fct_levers against a scratch DuckDB file that holds an empty

@@ -1,4 +1,4 @@
-{#- Bar-time arithmetic, dispatched so the models can move to another engine (SPEC §11). -#}
+{#- Bar-time arithmetic, dispatched so the models can move to another engine (docs/architecture.md). -#}
 
 {% macro bar_bucket(ts, interval_minutes) -%}
     {{ return(adapter.dispatch('bar_bucket', 'market_regimes')(ts, interval_minutes)) }}

@@ -1,4 +1,4 @@
-{#- Adds is_final and segment_id to a relation of bars (SPEC §2).
+{#- Adds is_final and segment_id to a relation of bars (docs/bars-and-drivers.md).
     is_final: a newer bar of the same series exists, or the bar ended by var as_of, or
       (when horizon_columns is given) the series has stopped: its newest bar ended more
       than var max_gap_bars bars before the newest bar of any series sharing the horizon

@@ -1,4 +1,4 @@
-{#- Roll fine OHLCV bars up to coarser bars (SPEC §4).
+{#- Roll fine OHLCV bars up to coarser bars (docs/bars-and-drivers.md).
     relation: CTE/relation with bar_start, open, high, low, close, volume, quote_volume, the group
       columns, sub_minutes (length of a fine bar) and target_minutes (length of the
       coarse bar) and target_interval.

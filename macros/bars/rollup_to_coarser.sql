@@ -1,5 +1,5 @@
 {#- Roll every series up from its finest landed interval to each coarser rollup target
-    of seed bar_intervals (SPEC §4: "each coarser bar is rolled up from the finest
+    of seed bar_intervals (docs/bars-and-drivers.md: "each coarser bar is rolled up from the finest
     landed interval of that series").
     bars: relation with the series columns, bar_interval, bar_start, open, high, low,
       close, volume, quote_volume.

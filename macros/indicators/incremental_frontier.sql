@@ -1,4 +1,4 @@
-{#- Incremental indicator models (SPEC §9: stateful models are incremental from the last
+{#- Incremental indicator models (docs/indicators.md: stateful models are incremental from the last
     final bar of each segment).
 
     indicator_series_id(series_type): the series_id expression of a 'driver' row

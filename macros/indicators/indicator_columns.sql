@@ -1,4 +1,4 @@
-{#- The SPEC §5 indicator columns, in order (used by both indicator marts). -#}
+{#- The indicator columns (docs/indicators.md), in order (used by both indicator marts). -#}
 {% macro indicator_columns() -%}
     {%- set ranks = [] -%}
     {%- for feature in var('percentile_rank_features') %}{% do ranks.append('pr_' ~ feature) %}{% endfor -%}

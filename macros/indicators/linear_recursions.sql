@@ -41,7 +41,7 @@
         order by idx), e.g. framed averages; they may use the `keep` columns.
     Returns: partition columns, idx, the `keep` columns and one column per recursion,
       NULL before its seed index (or before carry_idx). Source: the unrolled recursion
-      above; the chunking follows the measured option in shared/docs/STACK.md. -#}
+      above; the chunking follows a measured option (benchmarks/README.md). -#}
 {% macro linear_recursions(relation, partition_by, recursions, carry_idx='carry_idx', keep=[], extra=[]) -%}
 {%- set keys = partition_by | join(', ') -%}
 {#- chunk size from the fastest decay: largest C with b_min^C >= e^-40 -#}

@@ -1,4 +1,4 @@
-{#- Window-function indicators (SPEC §5). Each takes the named window `series_order`
+{#- Window-function indicators (docs/indicators.md). Each takes the named window `series_order`
     (partition by series_part order by idx) and returns NULL until warm: `idx` must be
     at least the warm-up given in the description. A parameter n means exactly n rows
     (frame n - 1 preceding). -#}

@@ -1,4 +1,4 @@
-{#- Point-in-time helpers (SPEC §1, §2). -#}
+{#- Point-in-time helpers (docs/architecture.md). -#}
 
 {% macro as_of_timestamp() -%}
     {%- if var('as_of', none) -%}cast('{{ var("as_of") }}' as timestamp){%- else -%}null{%- endif -%}

@@ -1,4 +1,4 @@
-{#- The current version of each key in a landing ledger (SPEC §3): landed rows only, cut
+{#- The current version of each key in a landing ledger (docs/landing.md): landed rows only, cut
     at var as_of on `ts_column`, latest landing first (loaded_at, source_file,
     line_number), so a later landing supersedes a provisional bar.
     Returns a select of every ledger column for the winning rows. -#}

@@ -1,4 +1,4 @@
-{#- Dagster partition window (SPEC §11): the bar-local models rebuild only the bars whose
+{#- Dagster partition window (docs/orchestration.md): the bar-local models rebuild only the bars whose
     bar_start lies in the half-open window [var partition_start, var partition_end). Both
     vars unset (a plain `dbt build`): every bar. -#}
 

@@ -1,4 +1,4 @@
-"""Network collectors (SPEC §3): fetch public market data and write landing files.
+"""Network collectors (docs/landing.md): fetch public market data and write landing files.
 
 Off by default: nothing here runs unless called (the Dagster assets in
 ``orchestration/defs/collectors.py`` check ``enabled``). Pure library code, no Dagster.

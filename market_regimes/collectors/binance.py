@@ -1,4 +1,4 @@
-"""Binance spot klines backfill into the landing directory (SPEC §3 collectors).
+"""Binance spot klines backfill into the landing directory (docs/landing.md, collectors).
 
 API (public, no key): ``GET {base_url}/api/v3/klines?symbol=BTCUSDT&interval=1h&startTime=<ms>
 &endTime=<ms>&limit=1000`` — https://developers.binance.com/docs/binance-spot-api-docs/rest-api/
@@ -19,7 +19,7 @@ Each file is written atomically (:mod:`.files`); an identical batch is never wri
 
 Resume: the newest bar already landed for the symbol and interval — in any
 ``klines/binance/<SYMBOL>_<interval>[__<tag>]`` file, read with the landing code's own
-rules — is the newest bar of its file, hence provisional (SPEC §3): the backfill
+rules — is the newest bar of its file, hence provisional (docs/landing.md): the backfill
 re-fetches from it. Unchanged, it is dropped from the batch; changed, it lands again
 and the later landing supersedes it. Only closed bars (open time + interval <= now) are
 landed, so the collector itself never lands a bar that is still moving.

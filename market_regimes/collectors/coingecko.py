@@ -12,7 +12,7 @@ points (0-100); ``updated_at`` is when CoinGecko computed it, epoch seconds (UTC
 
 Output: per series one file per UTC day of the reading,
 ``dominance/<series>__<YYYYMMDD>.csv`` with header ``timestamp,dominance_pct`` and rows
-``YYYY-MM-DD HH:MM:SS,<percent>`` (naive UTC ``updated_at``; SPEC §3 per-minute
+``YYYY-MM-DD HH:MM:SS,<percent>`` (naive UTC ``updated_at``; docs/landing.md per-minute
 readings, rolled up to 1m bars downstream). The series stems are the coingecko_global
 rows of ``seeds/dominance_series.csv`` (``btc_dominance`` -> BTC.d, ``usdt_dominance`` ->
 USDT.d); the ``__<date>`` tag keeps the stem, so the seed mapping applies unchanged.

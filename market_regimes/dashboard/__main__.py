@@ -1,9 +1,13 @@
-"""CLI: ``python -m market_regimes.dashboard [--db PATH] [--out PATH] [--max-intraday-bars N]``.
+"""CLI: ``python -m market_regimes.dashboard [--db PATH] [--out PATH] [--max-intraday-bars N] ...``.
 
 --db   DuckDB warehouse (default: env MARKET_REGIMES_DB, else warehouse/market_regimes.duckdb,
        relative to the project directory); opened read-only.
 --out  the HTML file to write (default reports/regimes.html in the project directory).
 --max-intraday-bars  most recent bars shown per intraday series (default 2000).
+--figure-height      chart height in pixels (default 460).
+--axis-gap-bars, --axis-gap-min-hours  a hole in a chart's bars longer than both this many
+       bars and this many hours is cut out of its time axis (defaults 24 bars, 48 hours;
+       --axis-gap-bars 0 keeps every hole on the axis). See Settings.
 
 Prints one progress line per panel, then the output path and size. Exit code 1 with a
 message on stderr when the warehouse file is missing or cannot be opened (another
@@ -17,8 +21,8 @@ import sys
 
 import duckdb
 
-from .settings import (DB_ENV, DEFAULT_DB, DEFAULT_FIGURE_HEIGHT, DEFAULT_MAX_INTRADAY_BARS, DEFAULT_OUT, Settings,
-                       resolve_path)
+from .settings import (DB_ENV, DEFAULT_AXIS_GAP_BARS, DEFAULT_AXIS_GAP_MIN_HOURS, DEFAULT_DB, DEFAULT_FIGURE_HEIGHT,
+                       DEFAULT_MAX_INTRADAY_BARS, DEFAULT_OUT, Settings, resolve_path)
 from .writer import write_dashboard
 
 
@@ -32,6 +36,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"most recent bars shown per intraday series (default: {DEFAULT_MAX_INTRADAY_BARS})")
     parser.add_argument("--figure-height", type=int, default=DEFAULT_FIGURE_HEIGHT,
                         help=f"chart height in pixels (default: {DEFAULT_FIGURE_HEIGHT})")
+    parser.add_argument("--axis-gap-bars", type=int, default=DEFAULT_AXIS_GAP_BARS,
+                        help="cut a hole in a chart's bars out of its time axis when it is longer than this many "
+                             f"bars (and than --axis-gap-min-hours); 0: never (default: {DEFAULT_AXIS_GAP_BARS})")
+    parser.add_argument("--axis-gap-min-hours", type=float, default=DEFAULT_AXIS_GAP_MIN_HOURS,
+                        help="a hole cut from the time axis must also be longer than this many hours (default: "
+                             f"{DEFAULT_AXIS_GAP_MIN_HOURS:g})")
     return parser.parse_args(argv)
 
 
@@ -39,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = parse_args(argv)
     try:
-        settings = Settings(max_intraday_bars=args.max_intraday_bars, figure_height=args.figure_height)
+        settings = Settings(max_intraday_bars=args.max_intraday_bars, figure_height=args.figure_height,
+                            axis_gap_bars=args.axis_gap_bars, axis_gap_min_hours=args.axis_gap_min_hours)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

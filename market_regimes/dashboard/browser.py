@@ -1,7 +1,8 @@
 """Open the dashboard in headless Chromium, offline: a PNG screenshot or the rendered DOM.
 
 Used by the tests (the page must render with no network) and to refresh the README's
-picture: ``python -m market_regimes.dashboard.browser reports/regimes.html docs/img/dashboard.png``.
+picture: ``python -m market_regimes.dashboard.browser reports/regimes.html docs/img/dashboard.png``
+(1400 x 2000 pixels by default: the current-regimes summary and the first chart).
 
 Chromium runs with a fresh empty profile, no background networking, and every request
 sent to a dead proxy (127.0.0.1:9), so anything the page tried to fetch would fail; the
@@ -19,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-WINDOW_SIZE = (1400, 1000)
+# Browser window (= screenshot) size in pixels: tall enough for the summary and the first chart.
+WINDOW_SIZE = (1400, 2000)
 # Virtual milliseconds the page may run before the capture (plotly draws in well under 1 s).
 VIRTUAL_TIME_BUDGET_MS = 5000
 # Wall seconds before a stuck Chromium is killed.

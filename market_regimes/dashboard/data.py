@@ -72,6 +72,26 @@ def break_gaps(frame: pd.DataFrame, bar_interval: str, max_gap_bars: int = MAX_G
     return out.sort_values("bar_start", kind="stable").reset_index(drop=True)
 
 
+def axis_holes(starts: pd.Series, bar_interval: str, settings: Settings) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The holes cut out of a chart's time axis: ``(start, end)`` per hole, in time order.
+
+    ``starts``: the bar starts drawn in the chart (datetime64, sorted ascending). A hole
+    between consecutive bars ``a`` and ``b`` is cut when ``b - a`` exceeds both
+    ``settings.axis_gap_bars`` bar intervals and ``settings.axis_gap_min_hours`` (see
+    :class:`~market_regimes.dashboard.settings.Settings`); it runs from the end of bar
+    ``a`` (``a`` + one interval) to the start of ``b``, so every bar keeps its full width.
+    Empty when ``axis_gap_bars`` is 0 or there are fewer than two bars.
+    """
+    if settings.axis_gap_bars == 0 or len(starts) < 2:
+        return []
+    step = pd.Timedelta(minutes=interval_minutes(bar_interval))
+    threshold = max(step * settings.axis_gap_bars, pd.Timedelta(hours=settings.axis_gap_min_hours))
+    values = pd.Series(pd.to_datetime(starts.to_numpy())).dropna().reset_index(drop=True)
+    gaps = values.diff()
+    holes = gaps > threshold
+    return [(pd.Timestamp(values[i - 1]) + step, pd.Timestamp(values[i])) for i in holes[holes].index]
+
+
 def runs(frame: pd.DataFrame, key: str, bar_interval: str) -> pd.DataFrame:
     """Contiguous runs of equal, non-null ``frame[key]`` over time, for background shading.
 

@@ -24,6 +24,14 @@ DEFAULT_MAX_INTRADAY_BARS = 2000
 DAY_MINUTES = 1440
 # Pixel height of one chart.
 DEFAULT_FIGURE_HEIGHT = 460
+# A hole in a series' bars is cut out of its time axis (plotly rangebreaks) when it lasts
+# longer than BOTH this many bars (the default of the dbt var max_gap_bars, the same hole
+# that starts a new segment and breaks the drawn line) AND DEFAULT_AXIS_GAP_MIN_HOURS. So a
+# daily series loses holes of more than 24 days, an hourly or 5-minute one holes of more
+# than 2 days (the sample's 16-month hole between 2023-12 and 2025-04 in every series);
+# shorter holes stay on the axis as visible blanks. 0 bars: never cut.
+DEFAULT_AXIS_GAP_BARS = 24
+DEFAULT_AXIS_GAP_MIN_HOURS = 48.0
 
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": DAY_MINUTES, "w": 7 * DAY_MINUTES}
 
@@ -34,18 +42,31 @@ class Settings:
 
     max_intraday_bars: the most recent bars shown per intraday series (>= 1).
     figure_height: height of one chart in pixels (>= 100).
+    axis_gap_bars, axis_gap_min_hours: a hole between two consecutive bars shown in a
+        chart is cut out of its time axis when it is longer than ``axis_gap_bars`` bar
+        intervals and longer than ``axis_gap_min_hours`` hours (both must hold), so the
+        axis shows only spans with data; the hover and tick labels keep the true times.
+        The minimum stops short outages of fine-grained series (2 hours of 5-minute bars)
+        from chopping the axis; the bar multiple keeps daily series whole across a missed
+        day or two. ``axis_gap_bars`` 0 turns the cutting off (>= 0; hours >= 0).
 
     Raises ValueError on out-of-range values.
     """
 
     max_intraday_bars: int = DEFAULT_MAX_INTRADAY_BARS
     figure_height: int = DEFAULT_FIGURE_HEIGHT
+    axis_gap_bars: int = DEFAULT_AXIS_GAP_BARS
+    axis_gap_min_hours: float = DEFAULT_AXIS_GAP_MIN_HOURS
 
     def __post_init__(self) -> None:
         if self.max_intraday_bars < 1:
             raise ValueError(f"max_intraday_bars must be >= 1, got {self.max_intraday_bars}")
         if self.figure_height < 100:
             raise ValueError(f"figure_height must be >= 100 pixels, got {self.figure_height}")
+        if self.axis_gap_bars < 0:
+            raise ValueError(f"axis_gap_bars must be >= 0 (0: never cut holes), got {self.axis_gap_bars}")
+        if not self.axis_gap_min_hours >= 0:
+            raise ValueError(f"axis_gap_min_hours must be >= 0, got {self.axis_gap_min_hours}")
 
 
 def interval_minutes(bar_interval: str) -> int:

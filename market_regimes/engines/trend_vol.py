@@ -1,4 +1,4 @@
-"""Trend x volatility regimes (SPEC §8, seed note 004): a hysteresis detector per market.
+"""Trend x volatility regimes (docs/trend-vol-regimes.md): a hysteresis detector per market.
 
 Pure Python, no dbt. One market = one row of the seed ``seeds/trend_vol_markets.csv``
 (:class:`TrendVolConfig`); each day the detector reads the price, its moving average and a
@@ -196,7 +196,7 @@ def _optional_float(value: object) -> float | None:
 
 
 def next_trend(price: float, ma: float, h: float, previous: Trend | None) -> Trend:
-    """SPEC §8 trend rule (strict comparisons: a price on a band edge keeps the previous trend)."""
+    """Trend rule of docs/trend-vol-regimes.md (strict comparisons: a price on a band edge keeps the previous trend)."""
     if price < ma * (1 - h):
         return Trend.DOWNTREND
     if price > ma * (1 + h):
@@ -207,7 +207,7 @@ def next_trend(price: float, ma: float, h: float, previous: Trend | None) -> Tre
 
 
 def next_vol(vol_value: float, high: float, low: float, previous: Vol | None) -> Vol:
-    """SPEC §8 vol rule (strict comparisons: a reading equal to a threshold keeps the previous vol)."""
+    """Vol rule, docs/trend-vol-regimes.md (strict: a reading equal to a threshold keeps the previous vol)."""
     if vol_value > high:
         return Vol.HIGH_VOL
     if vol_value < low:

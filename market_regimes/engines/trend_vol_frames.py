@@ -1,4 +1,4 @@
-"""Table-shaped adapter of the trend x volatility detector (SPEC §8; pandas in and out, no dbt).
+"""Table-shaped adapter of the trend x volatility detector (docs/trend-vol-regimes.md; pandas in and out, no dbt).
 
 market_regime_rows(markets, closes, landed, ...) -> the rows of marts.fct_market_regimes
 (COLUMNS), one per market x day, in (market, bar_start) order.
@@ -11,11 +11,11 @@ Inputs:
   landed): columns series, bar_start. Used only to validate the configuration, so that an
   as_of build before a series begins does not fail a valid seed. None => use closes.
 
-Per market (decisions where SPEC §8 / seed note 004 are silent are marked *):
-1. Final bars only (SPEC §2): a day is final when the series has a newer day, or the day
+Per market (project decisions where the rules leave a choice are marked *):
+1. Final bars only (docs/architecture.md): a day is final when the series has a newer day, or the day
    ended by as_of (bar_start + 1 day <= as_of); the newest landed day of a series is
    provisional (an in-progress close) and gets no row until a newer day lands.*
-2. Segments of the price series (SPEC §2): a gap of more than max_gap_bars days between
+2. Segments of the price series (docs/architecture.md): a gap of more than max_gap_bars days between
    final days starts a new segment; the MA and the realized-vol percentile warm up again.*
 3. ma = SMA of the last ma_period final closes of the segment on the price series' own
    calendar (exactly rounded sums: math.fsum); NULL until warm.
@@ -35,9 +35,9 @@ Raises TrendVolConfigError naming the market, per seed row:
 * a price or vol series with no landed day (no file daily/<SERIES>.csv) when
   missing_series = "error" and the landing holds some daily series. With "warn" (the dbt
   model's default, var trend_vol_missing_series), or when the landing holds no daily series
-  at all (an absent layout is empty, SPEC §1), the market is skipped with a warning on
+  at all (an absent layout is empty, docs/landing.md), the market is skipped with a warning on
   stderr instead: a landing without the sample's daily BTC (the test fixtures, a klines-only
-  landing) must still build (SPEC §1/§4: missing data warns, only file problems fail);
+  landing) must still build (docs/architecture.md: missing data warns, only file problems fail);
 * a vol series that never shares a day with its price series.
 Invalid seed values (low >= high, ...) raise earlier, in trend_vol.TrendVolConfig.
 """
@@ -54,7 +54,7 @@ import pandas as pd
 from market_regimes.engines.trend_vol import RegimeState, TrendVolConfig, TrendVolConfigError, step
 
 COLUMNS = ("market", "bar_start", "price", "ma", "vol_value", "trend", "vol", "regime", "prev_regime")
-REALIZED_VOL_BARS = 20  # realized_vol_20 (SPEC §5, §8)
+REALIZED_VOL_BARS = 20  # realized_vol_20 (docs/indicators.md, docs/trend-vol-regimes.md)
 ONE_DAY = pd.Timedelta(days=1)
 
 

@@ -1,4 +1,4 @@
-"""Uptrend Engine configuration: every constant of shared/docs/UPTREND_ENGINE.md.
+"""Uptrend Engine configuration: every constant of docs/uptrend-engine.md.
 
 The values live in the dbt seed ``seeds/uptrend_config.csv`` (key, value, description);
 this module only names and types them, so a seed edit changes the engine and no number

@@ -1,9 +1,9 @@
 """Uptrend Engine over one segment: states, scores, S/R levels and flags
-(shared/docs/UPTREND_ENGINE.md). Pure Python + numpy, no dbt.
+(docs/uptrend-engine.md). Pure Python + numpy, no dbt.
 
 :func:`run_segment` takes one segment's final bars in time order as arrays and returns
-per bar, from the first bar with every input non-NULL, the SPEC §6 columns. Rules not
-spelled out by UPTREND_ENGINE.md, decided here:
+per bar, from the first bar with every input non-NULL, the columns of docs/uptrend-engine.md. Rules not
+spelled out by the engine's definition, decided here:
 - The flag tests and scores of a bar are those of its state after the transition (the
   doc's "S0 -> S1: the S1 buy test runs on this bar" and "S2 -> S3: S3 scoring runs",
   applied to every transition).
@@ -23,7 +23,7 @@ from market_regimes.engines.uptrend_scores import (discount, overextension, over
                                                    trend_strength)
 from market_regimes.engines.uptrend_states import walk_states
 
-# engine inputs per bar (UPTREND_ENGINE.md "Inputs per bar"); volume is optional (NaN = none)
+# engine inputs per bar (docs/uptrend-engine.md "Inputs per bar"); volume is optional (NaN = none)
 INPUTS = ("ema_20", "ema_30", "ema_60", "ema_144", "ema_250", "ema_333", "ema_20_slope", "ema_60_slope",
           "ema_144_slope", "ema_250_slope", "ema_333_slope", "d_ema_144_slope", "atr_14", "atr_mean_20",
           "rsi_14", "rsi_slope_10", "adx_14", "adx_slope_10", "sep_fast", "sep_mid", "d_sep_fast_5",

@@ -2,8 +2,8 @@
 
 uptrend_state_rows(bars, cfg): `bars` has one row per final bar of every driver x
 timeframe x segment with columns driver, timeframe, segment_id, bar_start, close, every
-engine input of UPTREND_ENGINE.md "Inputs per bar" (ENGINE_INPUTS) and optionally volume
-(base units; NULL for dominance). Returns the SPEC §6 columns of marts.fct_uptrend_states
+engine input of docs/uptrend-engine.md "Inputs per bar" (ENGINE_INPUTS) and optionally volume
+(base units; NULL for dominance). Returns the columns (docs/uptrend-engine.md) of marts.fct_uptrend_states
 (COLUMNS) for the bars from each segment's first bar with every input non-NULL, in
 (driver, timeframe, segment, bar_start) order; engine: uptrend_engine.run_segment.
 """
@@ -51,7 +51,7 @@ def uptrend_state_rows(bars: pd.DataFrame, cfg: UptrendConfig) -> pd.DataFrame:
         }))
     result = (pd.concat(parts, ignore_index=True) if parts
               else pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS}))
-    # explicit dtypes, so an empty result still has the SPEC column types
+    # explicit dtypes, so an empty result still has the documented column types
     dtypes = {"driver": "string", "timeframe": "string", "state": "string", "prev_state": "string",
               "exit_reason": "string", "bar_start": "datetime64[us]", "s3_start_ts": "datetime64[us]",
               **{c: "boolean" for c in (*FLAG_COLUMNS, "emergency_exit", "exit_position")},

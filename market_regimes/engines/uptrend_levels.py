@@ -1,4 +1,4 @@
-"""Point-in-time price structure for the Uptrend Engine (shared/docs/UPTREND_ENGINE.md):
+"""Point-in-time price structure for the Uptrend Engine (docs/uptrend-engine.md):
 swing pivots and clustered support/resistance levels ("Inputs per bar", S/R levels), the
 SR boost of the flag gates ("Scores"), and the ATR zigzag of EDX's struct component.
 
@@ -29,7 +29,7 @@ class Pivots:
 
 
 def swing_pivots(close: np.ndarray, bars: int, min_prominence: float) -> Pivots:
-    """Swing highs and lows of UPTREND_ENGINE.md's S/R levels.
+    """Swing highs and lows of the S/R levels (docs/uptrend-engine.md).
 
     A swing high is a close strictly above the `bars` closes before and the `bars` closes
     after it and at least `min_prominence` (fraction) above the lower of the lowest close
@@ -108,7 +108,7 @@ def cluster_levels(prices: list[float], cluster_pct: float, max_levels: int) -> 
 
 
 class SupportResistance:
-    """S/R levels of one segment at any bar, point-in-time (UPTREND_ENGINE.md).
+    """S/R levels of one segment at any bar, point-in-time (docs/uptrend-engine.md).
 
     At bar t the levels are the clusters of the confirmed pivots (confirm <= t) whose bar
     lies in the trailing window of `window` bars (t - window + 1 .. t), plus the running

@@ -1,9 +1,9 @@
-"""Uptrend Engine scores (shared/docs/UPTREND_ENGINE.md "Scores"): TS, OX, DX and EDX.
+"""Uptrend Engine scores (docs/uptrend-engine.md "Scores"): TS, OX, DX and EDX.
 
 Vectorized numpy over one segment's bars (arrays of shape (n,), index 0 = the segment's
 first final bar); every constant comes from :class:`UptrendConfig` (seed
 uptrend_config.csv). A value at bar t uses bars <= t only. Formulas and their source:
-UPTREND_ENGINE.md, which follows the public Lotus_Trader Uptrend Engine v4.
+docs/uptrend-engine.md, which follows the public Lotus_Trader Uptrend Engine v4.
 """
 
 from __future__ import annotations

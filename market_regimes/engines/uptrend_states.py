@@ -1,4 +1,4 @@
-"""Uptrend Engine states and transitions (shared/docs/UPTREND_ENGINE.md, "Predicates" and
+"""Uptrend Engine states and transitions (docs/uptrend-engine.md, "Predicates" and
 "States and transitions"). Pure Python, no dbt.
 
 One series = one driver at one timeframe; the engine walks its final bars in time order
@@ -22,7 +22,7 @@ STATES = ("S0", "S1", "S2", "S3", "S4")
 
 @dataclass(frozen=True)
 class EmaStack:
-    """The six EMAs of one bar (price units): alpha = 2/(n+1), SMA-seeded (SPEC §5)."""
+    """The six EMAs of one bar (price units): alpha = 2/(n+1), SMA-seeded (docs/indicators.md)."""
 
     e20: float
     e30: float
@@ -101,7 +101,7 @@ def _next_state(prev: str | None, bull: bool, bear: bool, fast60: bool, p_gt_e60
 
 
 def transition(prev_state: str | None, price: float, emas: EmaStack, bootstrap_to_s3: bool) -> Transition:
-    """Apply the UPTREND_ENGINE.md transition rules to one bar.
+    """Apply the transition rules (docs/uptrend-engine.md) to one bar.
 
     Precedence: no state / S4: bear stack -> S0, bull stack -> S3 (bootstrap_to_s3), else S4;
     S0: fast_above_60 and P > E60 -> S1; S1: bear stack -> S0 (exit), P > E333 -> S2;
@@ -154,7 +154,7 @@ def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool) ->
         close: sequence of closes (length n).
         emas: sequences e20, e30, e60, e144, e250, e333 (length n each).
         ready: sequence of booleans: every engine input of the bar is non-NULL
-            (UPTREND_ENGINE.md "Inputs per bar"). The engine starts at the first ready bar;
+            (docs/uptrend-engine.md "Inputs per bar"). The engine starts at the first ready bar;
             earlier bars get no state. A later non-ready bar is an error.
         bootstrap_to_s3: option `bootstrap_to_s3`.
 

@@ -1,4 +1,4 @@
-"""Volatility / spectral regime maths (SPEC §9, seed note 002): pure numpy + hmmlearn +
+"""Volatility / spectral regime maths (docs/volatility-regimes.md): pure numpy + hmmlearn +
 PyWavelets, no dbt. Every constant comes from :class:`VolatilityConfig` (seed
 ``volatility_config``).
 
@@ -21,7 +21,7 @@ Point in time, precisely (labels at clean index c use clean returns <= c only):
 * wavelets, direction, Hurst and AR(1) use trailing windows ending at ``c``.
 Reductions are written as sequential sums (``np.cumsum``), never as numpy's pairwise
 ``sum`` over strided views, so a value at ``c`` is bit-identical whether or not later bars
-exist (prefix invariance, SPEC §1).
+exist (prefix invariance, docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ def direction_inputs(windows: np.ndarray, min_er: float) -> tuple[np.ndarray, np
 
 
 def quadrant(vol_regime: str | None, direction: str | None) -> str | None:
-    """SPEC §9: CRISIS (high vol, down), EXPANSION (high vol, up or none), NORMAL (low vol,
+    """docs/volatility-regimes.md: CRISIS (high vol, down), EXPANSION (high vol, up or none), NORMAL (low vol,
     a direction), QUIET (low vol, none); None when either input is missing."""
     if vol_regime is None or direction is None:
         return None
@@ -368,7 +368,7 @@ def ar1_fit(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def strategy_fit_scores(hurst: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """SPEC §9: hurst_fit = clip(0.5 + 2 (H - 0.5), 0, 1), ar1_fit = clip(0.5 + phi, 0, 1),
+    """docs/volatility-regimes.md: hurst_fit = clip(0.5 + 2 (H - 0.5), 0, 1), ar1_fit = clip(0.5 + phi, 0, 1),
     trend_fit = 100 x mean of the two, mean_reversion_fit = 100 - trend_fit (NaN if either
     input is NaN). Returns (hurst_fit, ar1_fit, trend_fit, mean_reversion_fit)."""
     h = np.clip(0.5 + 2.0 * (np.asarray(hurst, float) - 0.5), 0.0, 1.0)

@@ -1,4 +1,4 @@
-"""Volatility / spectral regime configuration (SPEC §9): every constant of the detector.
+"""Volatility / spectral regime configuration (docs/volatility-regimes.md): every constant of the detector.
 
 The values live in the dbt seed ``seeds/volatility_config.csv`` (key, value, description);
 this module only names and types them, so a seed edit changes the detector and no number

@@ -14,7 +14,7 @@ Input, either of two shapes:
 
 * :func:`volatility_regime_rows` -> marts.fct_volatility_regimes: one row per bar from
   the segment's first HMM refit on (``hmm_min_fit_bars`` clean returns), every input
-  of each label (SPEC §9).
+  of each label (docs/volatility-regimes.md).
 * :func:`strategy_fit_rows` -> marts.fct_strategy_fit: Hurst / AR(1) / trend_fit /
   mean_reversion_fit at the bars that end on a multiple of ``strategy_fit_every_minutes``
   (each UTC day's close by default: every daily bar, the 23:00 bar of hourly series),
@@ -28,8 +28,8 @@ left out of every return window; a toxic bar carries the labels of the clean win
 ending before it. ``toxic_bars_in_window`` counts the toxic bars skipped inside the
 longest window behind the row (the HMM decode window; the Hurst window).
 
-Decisions where SPEC §9 is silent (measured on the bundled sample):
-* refit cadence: 24 clean returns on daily series (SPEC default), 168 (weekly) on hourly
+Project decisions (docs/volatility-regimes.md) (measured on the bundled sample):
+* refit cadence: 24 clean returns on daily series (the product default), 168 (weekly) on hourly
   series: 8,205 hmmlearn fits at ~280 fits/s instead of ~47,000 (benchmarks/detectors.py);
 * EM: 10 iterations from a deterministic start on the window scaled by its mean
   (variance floor hmm_min_covar in those units);
@@ -288,8 +288,8 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     turbulence_drivers).
 
     The set is every driver of the timeframe in `bars` (driver rows only); the joint
-    calendar is the bars where each of them has a clean log return (inner join, SPEC
-    §2: calendars are inner-joined, nothing padded); mean and covariance come from the
+    calendar is the bars where each of them has a clean log return (inner join,
+    docs/architecture.md: calendars are inner-joined, nothing padded); mean and covariance come from the
     ``turbulence_window_bars`` joint bars before the bar (vol.turbulence).
     """
     drivers = bars[bars["series_type"] == "driver"]

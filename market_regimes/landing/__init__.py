@@ -1,4 +1,4 @@
-"""Landing: read landing-directory files, validate rows, keep a per-row ledger (SPEC §3)."""
+"""Landing: read landing-directory files, validate rows, keep a per-row ledger (docs/landing.md)."""
 
 from .layouts import INTERVAL_MINUTES, LandingFile, LandingFileError, canonical_interval, parse_landing_path
 from .ledger import LAYOUT_SPECS, empty_ledger, land_files, resolve_duplicates

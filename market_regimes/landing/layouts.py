@@ -1,6 +1,6 @@
 """Landing-directory layouts: which folder holds what, and how file names are parsed.
 
-Layouts (SPEC §3; the folder decides the layout, headers are validated by the readers):
+Layouts (docs/landing.md; the folder decides the layout, headers are validated by the readers):
 
 * ``klines/<exchange>/<SYMBOL>_<interval>[__<tag>].csv[.gz|.parquet]`` — exchange candles.
 * ``snapshots/YYYY/MM/DD/HH/<BASE>-<QUOTE>_1m.json`` (or ``_1h.json``) — hourly snapshots.
@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-#: Canonical bar intervals and their length in minutes (SPEC §2).
+#: Canonical bar intervals and their length in minutes (docs/architecture.md).
 INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
 
-#: Aliases seen in exchange file names (SPEC §3): 60m=1h, 240m=4h, 1440m=D=1d.
+#: Aliases seen in exchange file names (docs/landing.md): 60m=1h, 240m=4h, 1440m=D=1d.
 INTERVAL_ALIASES: dict[str, str] = {
     **{k: k for k in INTERVAL_MINUTES},
     "1min": "1m",

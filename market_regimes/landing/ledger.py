@@ -1,4 +1,4 @@
-"""Landing ledger: one row per record read, with its fate (SPEC §1 "Nothing lost", §3).
+"""Landing ledger: one row per record read, with its fate ("nothing lost", docs/landing.md).
 
 ``land_files`` reads new landing files of one layout and returns the rows to append to
 that layout's raw table. Every record read gets exactly one ``status``:

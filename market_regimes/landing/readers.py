@@ -239,7 +239,7 @@ def read_parquet_table(info: LandingFile, content: bytes) -> TextTable:
 
 
 def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
-    """Read an hourly snapshot JSON file (SPEC §3) into kline records.
+    """Read an hourly snapshot JSON file (docs/landing.md) into kline records.
 
     ``_1m.json``: ``minute_prices`` ``[[epoch_ms, price_int], ...]`` -> 1m bars with
     o = h = l = c = price_int / price_scale and no volume. ``_1h.json``: ``candles``

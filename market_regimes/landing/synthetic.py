@@ -19,7 +19,7 @@ def write_next_candles(landing: Path, live_within_bars: int = 24) -> list[Path]:
     A file is live when its last candle is within ``live_within_bars`` intervals of the
     newest last candle at its interval on any exchange (a stopped or delisted series, or
     an exchange whose export ended long before the others, gets nothing: a candle landed
-    years back would rewrite composite history, SPEC §2 finality). The new candle
+    years back would rewrite composite history, see finality in docs/bars-and-drivers.md). The new candle
     starts one interval after the file's last one, flat at its close (open = high = low =
     close) with the last volume, in the file's own columns and timestamp format.
 

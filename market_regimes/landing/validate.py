@@ -1,4 +1,4 @@
-"""Row-level validation of landed records (SPEC §3), vectorised with pandas.
+"""Row-level validation of landed records (docs/landing.md), vectorised with pandas.
 
 Each check yields a reason string for the rows it fails; a row keeps the *first* reason
 in the order below, so a row with several problems is quarantined once, for the most

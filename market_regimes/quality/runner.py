@@ -1,7 +1,7 @@
 """Read a relation from DuckDB into pandas and validate it with great-expectations.
 
 great-expectations validates pandas DataFrames here, not DuckDB through SQLAlchemy (on
-duckdb-engine every expectation fails silently; shared/docs/STACK.md). One ephemeral
+duckdb-engine every expectation fails silently; docs/architecture.md). One ephemeral
 context per process (:mod:`.gx_context`) serves every suite.
 
     frame = read_suite_frame("warehouse/market_regimes.duckdb", "marts.fct_driver_bars")

@@ -6,7 +6,7 @@ expresses (order within a landing file, one final version per key, per-file row
 accounting), and a builder of the expectations from :class:`Thresholds`. Suites:
 
 - ``raw.klines``, ``raw.dominance_readings``, ``raw.daily_series`` (landing ledgers,
-  SPEC §3): exact schema (the ledger's ``LAYOUT_SPECS`` columns), at least
+  docs/landing.md): exact schema (the ledger's ``LAYOUT_SPECS`` columns), at least
   ``min_table_rows`` rows, statuses, prices > 0, high >= open/close/low, low <=
   open/close, volume >= 0, dominance in [0, 100]; landed rows have their key and values,
   a reject_reason exactly on rejected rows, the key is unique among final (not
@@ -103,7 +103,7 @@ def only_final_version(df: pd.DataFrame, key_columns: Sequence[str]) -> pd.Serie
     """Whether each landed row's key has at most one *final* landed version.
 
     A later landing may supersede a provisional bar (the newest of its file), so a key can
-    have several landed rows, but at most one of them not newest-in-file (SPEC §3). Final
+    have several landed rows, but at most one of them not newest-in-file (docs/landing.md). Final
     landed rows of a key with two or more such rows are False; other landed rows True;
     non-landed rows NA.
     """
@@ -239,7 +239,7 @@ def _landing_files_expectations(t: Thresholds, columns: Sequence[str]) -> list:
             gxe.ExpectColumnValuesToBeInSet(column="layout", value_set=list(RAW_TABLE_OF_LAYOUT)),
             gxe.ExpectColumnPairValuesToBeEqual(
                 column_A="rows_read", column_B=ROWS_ACCOUNTED,
-                description="rows_read = rows_landed + rows_rejected + duplicates_collapsed (SPEC §1 nothing lost)")]
+                description="rows_read = rows_landed + rows_rejected + duplicates_collapsed (docs/landing.md)")]
 
 
 def _symbol_bars_expectations(t: Thresholds, columns: Sequence[str]) -> list:

@@ -1,7 +1,7 @@
 """Bounds of the data-quality suites, from the dbt seed ``seeds/quality_thresholds.csv``.
 
 The seed (key, value, description) holds every number the suites compare with, so a
-seed edit changes the checks and no bound is written in code (SPEC §1 "Config, not
+seed edit changes the checks and no bound is written in code (docs/configuration.md: "Config, not
 code"); its description column gives each bound's reason. The one bound that is an
 engine constant, the cap of ``sr_boost``, comes from ``seeds/uptrend_config.csv``
 (``sr_boost_weight``). The checks read the CSV files, not the warehouse's copies, so they

@@ -1,5 +1,5 @@
 -- Forward returns and forward realized vol by regime, every detector side by side on the
--- same bars (SPEC §9). RESEARCH OUTPUT, NOT POINT-IN-TIME: each bar's values look h bars
+-- same bars (docs/volatility-regimes.md). RESEARCH OUTPUT, NOT POINT-IN-TIME: each bar's values look h bars
 -- ahead by design; nothing here may feed a detector, a lever or any as_of-tested model.
 -- Per final bar t of a series segment and horizon h (var regime_report_horizon_bars):
 --   forward_return = ln(close_{t+h} / close_t), forward_rv = sample std of the h 1-bar log

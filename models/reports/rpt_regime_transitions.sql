@@ -1,4 +1,4 @@
--- Transition matrices, persistence and whipsaw per detector x series (SPEC §9), on the
+-- Transition matrices, persistence and whipsaw per detector x series (docs/volatility-regimes.md), on the
 -- same bars as rpt_regime_forward_returns (is_aligned bars of int_regime_labels_aligned).
 -- RESEARCH OUTPUT, NOT POINT-IN-TIME (full-sample counts); never feeds a detector.
 -- A transition is a pair of consecutive final bars of one segment, both aligned (so both

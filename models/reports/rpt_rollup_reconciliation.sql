@@ -1,4 +1,4 @@
--- Rolled-up bars vs the exchange's own coarser candles (SPEC §4): for every bar where both
+-- Rolled-up bars vs the exchange's own coarser candles (docs/bars-and-drivers.md): for every bar where both
 -- a rollup (complete, final) and a landed candle (final) exist, open/high/low/close must be
 -- equal exactly and volume within 1e-9 relative. One row per exchange x symbol x interval.
 with pairs as (

@@ -1,10 +1,12 @@
-"""Jobs, schedules and the landing sensor (SPEC §11).
+"""Jobs, schedules and the landing sensor (docs/orchestration.md).
 
 - ``regime_update``: every dbt asset (collectors excluded) on the daily partitions. A run
   targets a partition range (tags ``dagster/asset_partition_range_start|end``): the
   rollups rebuild that window in one dbt invocation, then everything downstream runs.
-- Schedules (UTC): ``micro_update`` every 5 minutes (off by default), ``meso_update``
-  hourly at minute 5, ``macro_update`` daily at 00:15. Each targets yesterday..today, so
+- Schedules (UTC): ``micro_update`` every 5 minutes, ``meso_update`` hourly at minute 5,
+  ``macro_update`` daily at 00:15. Every schedule and the sensor start STOPPED: nothing
+  writes to the warehouse unless a user asks (turn one on in the UI's Automation page, or
+  ``dagster schedule start meso_update`` / ``dagster sensor start landing_sensor``). Each targets yesterday..today, so
   the bars of the day that just closed are rolled up once more after midnight. All three
   run the same assets: every regime timeframe lives in the same tables, and the
   indicators, engines and levers are incremental or cheap; the cadence is what differs.
@@ -22,7 +24,8 @@ from pathlib import Path
 from dagster import (AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, ScheduleEvaluationContext,
                      SensorEvaluationContext, SkipReason, define_asset_job, schedule, sensor)
 
-from .dbt_assets import daily_partitions, dbt_asset_groups
+from .dbt_assets import dbt_asset_groups
+from .partitions import daily_partitions
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -56,8 +59,8 @@ def _update_schedule(name: str, cron: str, status: DefaultScheduleStatus):
 
 
 micro_update = _update_schedule("micro_update", "*/5 * * * *", DefaultScheduleStatus.STOPPED)
-meso_update = _update_schedule("meso_update", "5 * * * *", DefaultScheduleStatus.RUNNING)
-macro_update = _update_schedule("macro_update", "15 0 * * *", DefaultScheduleStatus.RUNNING)
+meso_update = _update_schedule("meso_update", "5 * * * *", DefaultScheduleStatus.STOPPED)
+macro_update = _update_schedule("macro_update", "15 0 * * *", DefaultScheduleStatus.STOPPED)
 
 
 def landing_fingerprint(landing: Path) -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""Network collectors as Dagster assets (SPEC §3), off by default.
+"""Network collectors as Dagster assets (docs/landing.md), off by default.
 
 ``collectors/binance_klines`` backfills Binance spot klines and ``collectors/coingecko_dominance``
 appends a CoinGecko ``/global`` dominance reading, both into the landing directory (env

@@ -1,9 +1,10 @@
-"""Every dbt model and seed as a Dagster asset; dbt tests become asset checks (SPEC §11).
+"""Every dbt model and seed as a Dagster asset; dbt tests become asset checks (docs/orchestration.md).
 
 dbt sources carry ``meta.dagster.asset_key`` (``landing/<layout>_files``), so the raw
 landing models hang off the landing-directory assets in the asset graph.
 
-Three ``@dbt_assets`` split the graph so that no op depends on itself through another:
+Three ``@dbt_assets`` split the graph so that no op depends on itself through another (the
+UI groups the assets by warehouse schema instead: :class:`SchemaGroupTranslator`):
 - ``upstream``: seeds, raw landing models and staging that the bar-local models read
   (unpartitioned: landing is per file, with a content-hash ledger, and a file spans many
   days);
@@ -11,18 +12,22 @@ Three ``@dbt_assets`` split the graph so that no op depends on itself through an
   int_dominance_bars_rolled_up) on daily UTC partitions; a run passes its partition
   window as the half-open ``--vars {partition_start, partition_end}``, and a range of
   partitions runs as one dbt invocation (``BackfillPolicy.single_run()``), so a backfill
-  is chronological by construction;
+  is chronological by construction; the partitions start at the first landed bar
+  (:mod:`.partitions`);
 - ``downstream``: everything else — finality/segments, composites (their index is a
   product over all earlier bars, so they are stateful, not bar-local), indicators
   (incremental from each segment's last final bar), engines and levers.
 """
 
 import json
-import os
+from collections.abc import Mapping
+from typing import Any
 
-from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster import AssetCheckSpec, AssetExecutionContext, BackfillPolicy
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_shared.record import replace
 
+from .partitions import daily_partitions
 from .project import dbt_project
 
 PARTITIONED_MODELS = "int_symbol_bars_rolled_up int_dominance_bars_rolled_up"
@@ -32,14 +37,57 @@ PARTITIONED_MODELS = "int_symbol_bars_rolled_up int_dominance_bars_rolled_up"
 BUILD = ["build", "--indirect-selection", "buildable"]
 UPSTREAM = "+int_symbol_bars_rolled_up +int_dominance_bars_rolled_up"
 
-# Daily partitions from MARKET_REGIMES_PARTITION_START (default 2017-01-01, before the
-# first Binance spot candle) to today (end_offset=1: the current, still open day).
-daily_partitions = DailyPartitionsDefinition(
-    start_date=os.environ.get("MARKET_REGIMES_PARTITION_START", "2017-01-01"), end_offset=1)
+def dbt_test_description(test: Mapping[str, Any]) -> str:
+    """One line saying what a dbt test checks, for its asset check in the UI.
+
+    The test's own ``description`` (YAML) when it has one; else built from the generic
+    test's name and arguments, e.g. ``dbt test not_null: column bar_start is never NULL``
+    or ``dbt test relationships: bucket exists in ref('dim_buckets').bucket``; a singular
+    test (tests/dbt/*.sql) says its file. The severity is appended (error = blocking).
+    """
+    severity = (test.get("config") or {}).get("severity") or "error"
+    suffix = f" (severity {severity.lower()}{': blocks downstream assets' if severity.lower() == 'error' else ''})"
+    if test.get("description"):
+        return test["description"].strip() + suffix
+    meta = test.get("test_metadata") or {}
+    name = meta.get("name")
+    if not name:
+        return f"dbt singular test {test.get('original_file_path', test.get('name'))}" + suffix
+    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
+    column = kwargs.pop("column_name", None) or test.get("column_name")
+    readable = {
+        "not_null": lambda: f"column {column} is never NULL",
+        "unique": lambda: f"column {column} has no duplicate values",
+        "accepted_values": lambda: f"column {column} only takes the values {kwargs.get('values')}",
+        "relationships": lambda: f"every {column} exists in {kwargs.get('to')}.{kwargs.get('field')}",
+    }
+    if name in readable:
+        return f"dbt test {name}: {readable[name]()}" + suffix
+    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    return f"dbt test {name}" + (f" on {column}" if column else "") + (f" ({args})" if args else "") + suffix
+
+
+class SchemaGroupTranslator(DagsterDbtTranslator):
+    """dagster-dbt's default translation (asset key ``<schema>/<model>``), with the asset
+    group = the warehouse schema (``seeds``, ``raw``, ``staging``, ``intermediate``,
+    ``marts``, ``reports``: the layers of docs/architecture.md) and a description on every
+    asset check (:func:`dbt_test_description`)."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props.get("schema") or "default"
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return replace(spec, description=dbt_test_description(manifest["nodes"][unique_id]))
+
+
+TRANSLATOR = SchemaGroupTranslator()
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, select=UPSTREAM, exclude=PARTITIONED_MODELS,
-            name="market_regimes_upstream")
+            name="market_regimes_upstream", dagster_dbt_translator=TRANSLATOR)
 def upstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of the seeds, landing and staging models the rollups read."""
     yield from dbt.cli(BUILD, context=context).stream()
@@ -53,14 +101,16 @@ def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, select=PARTITIONED_MODELS, partitions_def=daily_partitions,
-            backfill_policy=BackfillPolicy.single_run(), name="market_regimes_partitioned")
+            backfill_policy=BackfillPolicy.single_run(), name="market_regimes_partitioned",
+            dagster_dbt_translator=TRANSLATOR)
 def partitioned_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build --vars {partition_start, partition_end}`` of the bar-local rollups."""
     args = [*BUILD, "--vars", json.dumps(partition_vars(context))]
     yield from dbt.cli(args, context=context).stream()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, exclude=UPSTREAM, name="market_regimes_downstream")
+@dbt_assets(manifest=dbt_project.manifest_path, exclude=UPSTREAM, name="market_regimes_downstream",
+            dagster_dbt_translator=TRANSLATOR)
 def downstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of everything downstream of the rollups (marts, engines, levers)."""
     yield from dbt.cli(BUILD, context=context).stream()

@@ -1,4 +1,4 @@
-"""great-expectations suites as Dagster asset checks (SPEC §11).
+"""great-expectations suites as Dagster asset checks (docs/orchestration.md).
 
 One check named ``gx_suite`` per suite of :mod:`market_regimes.quality`, on the asset of
 the relation it validates (``raw/klines``, ``marts/fct_driver_bars``, ...; dbt asset keys

@@ -1,4 +1,4 @@
-"""The regime dashboard as a Dagster asset (SPEC §11): ``reports/regimes_dashboard``.
+"""The regime dashboard as a Dagster asset (docs/dashboard.md): ``reports/regimes_dashboard``.
 
 Writes ONE self-contained HTML file (default ``reports/regimes.html`` in the project
 directory) with :func:`market_regimes.dashboard.write_dashboard`, reading the warehouse

@@ -1,4 +1,4 @@
-"""The warehouse as a Dagster resource: the DuckDB file and the landing directory (SPEC §2).
+"""The warehouse as a Dagster resource: the DuckDB file and the landing directory (docs/configuration.md).
 
 ``WarehouseResource()`` with no arguments reads env MARKET_REGIMES_DB (default
 warehouse/market_regimes.duckdb) and MARKET_REGIMES_LANDING (default the bundled sample)

@@ -1,5 +1,5 @@
 def model(dbt, session):
-    """Trend x volatility regime per seed market x final day (SPEC §8, seed note 004).
+    """Trend x volatility regime per seed market x final day (docs/trend-vol-regimes.md).
     Thin adapter: the detector is market_regimes.engines.trend_vol (no dbt inside), the
     table logic (final days, MA, percentile vol, join, segments, validation) is
     market_regimes.engines.trend_vol_frames; markets are the rows of seed trend_vol_markets."""
@@ -8,8 +8,8 @@ def model(dbt, session):
     from market_regimes.engines.trend_vol_frames import market_regime_rows
 
     markets = load_markets(dbt.ref("trend_vol_markets").df().to_dict("records"))
-    dbt.ref("stg_landing__daily_series").create_view("_trend_vol_daily", replace=True)
-    dbt.ref("daily_series").create_view("_trend_vol_ledger", replace=True)
+    session.register("_trend_vol_daily", dbt.ref("stg_landing__daily_series"))
+    session.register("_trend_vol_ledger", dbt.ref("daily_series"))
     closes = session.sql("select series, bar_start, close from _trend_vol_daily").df()
     # every landed day ignoring as_of: validates the seed, so an early as_of build of a valid seed passes
     landed = session.sql("select distinct series, bar_start from _trend_vol_ledger where status = 'landed'").df()

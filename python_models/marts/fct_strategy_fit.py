@@ -1,6 +1,6 @@
 def model(dbt, session):
     """Trend / mean-reversion fit per driver and symbol series at each UTC day's close
-    (SPEC §9, seed note 002): Hurst (R/S), AR(1) of returns, trend_fit, mean_reversion_fit.
+    (docs/volatility-regimes.md): Hurst (R/S), AR(1) of returns, trend_fit, mean_reversion_fit.
     Thin adapter over market_regimes.engines.volatility_frames.strategy_fit_rows;
     constants are the rows of seed volatility_config."""
     dbt.config(materialized="table")
@@ -9,8 +9,8 @@ def model(dbt, session):
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
-    dbt.ref("int_indicator_series_listed").create_view("_strategy_fit_series", replace=True)
-    dbt.ref("int_indicator_bars_prepared").create_view("_strategy_fit_bars", replace=True)
+    session.register("_strategy_fit_series", dbt.ref("int_indicator_series_listed"))
+    session.register("_strategy_fit_bars", dbt.ref("int_indicator_bars_prepared"))
     intervals = dbt.config.get("bar_intervals")
     series = session.sql(series_sql("_strategy_fit_series", intervals)).df()
     bars = session.sql(bars_sql("_strategy_fit_series", "_strategy_fit_bars", intervals)).df()

@@ -1,5 +1,5 @@
 def model(dbt, session):
-    """Uptrend Engine states, flags and scores per driver x timeframe x final bar (SPEC §6).
+    """Uptrend Engine states, flags and scores per driver x timeframe x final bar (docs/uptrend-engine.md).
     Thin adapter: the engine is market_regimes.engines.uptrend_engine (no dbt inside); its
     constants are the rows of seed uptrend_config."""
     dbt.config(materialized="table")
@@ -7,11 +7,11 @@ def model(dbt, session):
     from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, uptrend_state_rows
 
     # the refs as temporary views of this session, to join them in SQL
-    dbt.ref("int_indicator_series_listed").create_view("_uptrend_series", replace=True)
-    dbt.ref("int_indicator_bars_prepared").create_view("_uptrend_prepared", replace=True)
-    dbt.ref("int_indicators_smoothed").create_view("_uptrend_smoothed", replace=True)
-    dbt.ref("int_indicators_windowed").create_view("_uptrend_windowed", replace=True)
-    dbt.ref("fct_driver_bars").create_view("_uptrend_driver_bars", replace=True)
+    session.register("_uptrend_series", dbt.ref("int_indicator_series_listed"))
+    session.register("_uptrend_prepared", dbt.ref("int_indicator_bars_prepared"))
+    session.register("_uptrend_smoothed", dbt.ref("int_indicators_smoothed"))
+    session.register("_uptrend_windowed", dbt.ref("int_indicators_windowed"))
+    session.register("_uptrend_driver_bars", dbt.ref("fct_driver_bars"))
     config_rows = dbt.ref("uptrend_config").df()
     cfg = UptrendConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
     bars = session.sql(f"""

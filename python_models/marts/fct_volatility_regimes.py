@@ -1,6 +1,6 @@
 def model(dbt, session):
-    """Volatility / spectral regimes per driver and symbol x final bar (SPEC §9, seed note
-    002): HMM vol regime, wavelet energies, direction, quadrant, toxic flag, turbulence.
+    """Volatility / spectral regimes per driver and symbol x final bar (see
+    docs/volatility-regimes.md): HMM vol regime, wavelet energies, direction, quadrant, toxic flag, turbulence.
     Thin adapter: the detector is market_regimes.engines.volatility (no dbt inside), the
     table logic market_regimes.engines.volatility_frames; constants are the rows of seed
     volatility_config."""
@@ -10,8 +10,8 @@ def model(dbt, session):
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
-    dbt.ref("int_indicator_series_listed").create_view("_volatility_series", replace=True)
-    dbt.ref("int_indicator_bars_prepared").create_view("_volatility_bars", replace=True)
+    session.register("_volatility_series", dbt.ref("int_indicator_series_listed"))
+    session.register("_volatility_bars", dbt.ref("int_indicator_bars_prepared"))
     intervals = dbt.config.get("bar_intervals")
     series = session.sql(series_sql("_volatility_series", intervals)).df()
     bars = session.sql(bars_sql("_volatility_series", "_volatility_bars", intervals)).df()

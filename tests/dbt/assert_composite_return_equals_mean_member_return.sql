@@ -1,4 +1,4 @@
--- Composite reconciliation (SPEC §4): for every equal_weight_index bar whose previous
+-- Composite reconciliation (docs/bars-and-drivers.md): for every equal_weight_index bar whose previous
 -- composite bar exists, close_t / close_{t-1} equals the mean of the contributing
 -- members' close_t / close_{t-1} (recomputed here from fct_symbol_bars), to 1e-9.
 with composite as (

@@ -1,4 +1,4 @@
--- Lever seeds are complete (SPEC §7): every driver has a weight, every regime timeframe a
+-- Lever seeds are complete (docs/levers.md): every driver has a weight, every regime timeframe a
 -- weight, every execution timeframe a multiplier for every regime timeframe, and
 -- levers_config has all six keys. Returns one row per gap.
 select 'driver_weights' as seed, d.driver as missing

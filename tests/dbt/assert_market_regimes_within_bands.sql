@@ -1,4 +1,4 @@
--- SPEC §8 invariants of marts.fct_market_regimes against the seed row of each market:
+-- Invariants (docs/trend-vol-regimes.md) of marts.fct_market_regimes against the seed row of each market:
 -- hysteresis never holds a state beyond its band (a downtrend above MA x (1 + h), an uptrend
 -- below MA x (1 - h), high_vol below the low threshold, low_vol above the high one), and
 -- a first row (prev_regime NULL) uses the no-previous rules (uptrend iff price >= MA; vol

@@ -1,5 +1,5 @@
 -- A required driver (seed drivers.csv is_required) with no bar at a regime timeframe is a
--- warning, never a build error (SPEC §4): downstream treats it as missing (neutral).
+-- warning, never a build error (docs/bars-and-drivers.md): downstream treats it as missing (neutral).
 {{ config(severity='warn') }}
 select d.driver, t.timeframe
 from {{ ref('drivers') }} as d

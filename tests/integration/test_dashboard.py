@@ -6,12 +6,17 @@ one missing), then opened by Debian's Chromium through ``file://`` with every ne
 request sent to a dead proxy (market_regimes.dashboard.browser): each shown panel must
 have its title and at least one drawn plotly trace in the rendered DOM, and the
 screenshot must not be blank. Chromium is installed with apt when missing (we are root
-in CI); without root and without Chromium these tests skip, saying why.
+in CI); a non-root run without Chromium fails, naming the apt command.
+
+User actions (typing into a filter box, clicking a link of the summary) are played by a
+script appended to a copy of the page (:func:`with_script`), which runs after the page's
+own scripts; the DOM Chromium dumps afterwards shows their effect.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import struct
@@ -23,9 +28,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
+from market_regimes.current import current_regimes
 from market_regimes.dashboard import Settings, write_dashboard
 from market_regimes.dashboard.browser import dump_dom, find_chromium, screenshot
 from market_regimes.dashboard.panels import PANELS, panel_name
@@ -162,6 +169,37 @@ def assert_panels_rendered(dom: str, expected: list[str]) -> None:
         assert TRACE_CLASS.search(html), f"{name}: no plotly trace in the rendered DOM"
 
 
+def with_script(page: Path, script: str, out: Path) -> Path:
+    """A copy of ``page`` at ``out`` with ``script`` run after the page's own scripts (a user's actions)."""
+    text = Path(page).read_text(encoding="utf-8")
+    assert text.endswith("</body></html>")
+    out.write_text(text.removesuffix("</body></html>") + f"<script>{script}</script></body></html>", encoding="utf-8")
+    return out
+
+
+def type_into(input_id: str, text: str) -> str:
+    """JS that types ``text`` into the input ``input_id`` (sets the value, fires ``input``)."""
+    return (f"(function () {{ const i = document.getElementById({input_id!r}); i.value = {text!r}; "
+            "i.dispatchEvent(new Event('input', {bubbles: true})); })();")
+
+
+def options(dom: str, select_id: str) -> list[tuple[str, str, bool]]:
+    """(value, text, hidden) of every option of a <select> in a dumped DOM."""
+    select = re.search(rf'<select [^>]*id="{select_id}".*?</select>', dom, re.S).group(0)
+    return [(value, text, "hidden" in attrs)
+            for attrs, value, text in re.findall(r'<option( value="([^"]+)"[^>]*)>([^<]*)</option>', select)]
+
+
+def view_tag(dom: str, view_id: str) -> str:
+    """The opening tag of a view's div in a dumped DOM."""
+    return re.search(rf'<div class="view[^"]*" id="{view_id}"[^>]*>', dom).group(0)
+
+
+def element_text(dom: str, element_id: str) -> str:
+    """The text of a leaf element (no child elements) with this id."""
+    return re.search(rf'id="{element_id}"[^>]*>([^<]*)<', dom).group(1)
+
+
 def _exists(db: Path, relation: str) -> bool:
     schema, name = relation.split(".")
     con = duckdb.connect(str(db), read_only=True)
@@ -221,6 +259,95 @@ def test_chromium_screenshot_of_the_sample_is_not_blank(sample_report, chromium,
     assert_not_blank(png)
 
 
+@pytest.fixture(scope="module")
+def sample_current(sample_db) -> dict[str, pd.DataFrame]:
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        return current_regimes(con)
+    finally:
+        con.close()
+
+
+# the symbol-series filter of the summary is typed into (quadrant and interval)
+SYMBOL_QUERY = "crisis 1d"
+
+
+@pytest.fixture(scope="module")
+def sample_typed_dom(sample_report, chromium, tmp_path_factory) -> str:
+    """The sample page rendered after typing SYMBOL_QUERY into the summary's symbol filter."""
+    page = with_script(sample_report.path, type_into("current-symbols-filter", SYMBOL_QUERY),
+                       tmp_path_factory.mktemp("typed") / "regimes.html")
+    return dump_dom(page, chromium)
+
+
+def test_sample_summary_shows_the_current_regimes(sample_typed_dom, sample_current):
+    dom = sample_typed_dom
+    summary = re.search(r'<section class="current" id="current-regimes">.*?</section>', dom, re.S).group(0)
+    assert dom.index('id="current-regimes"') < dom.index('<section class="panel"')  # on top of the page
+    uptrend = sample_current["uptrend_states"]
+    assert len(uptrend) >= 10  # drivers x timeframes of the sample
+    for row in uptrend.itertuples():
+        match = re.search(rf'<td class="cell" data-series="{re.escape(f"{row.driver} · {row.timeframe}")}" '
+                          rf'data-state="([^"]*)">(.*?)</td>', summary, re.S)
+        assert match, (row.driver, row.timeframe)
+        assert match.group(1) == row.state
+        since = pd.Timestamp(row.state_since)
+        shown = f"{since:%Y-%m-%d}" if row.bar_interval == "1d" else f"{since:%Y-%m-%d %H:%M}"
+        assert f"since {shown} · {row.bars_in_state:,} bars" in match.group(2)
+        assert 'href="#price_regimes-' in match.group(2)
+    levers_ = sample_current["levers"]
+    cells = dict(re.findall(r'data-series="([^"]+)" data-a="([0-9.]+)"', summary))
+    assert {f"{r.bucket} · {r.execution_timeframe}": f"{r.a_value:.4f}" for r in levers_.itertuples()} == cells
+    markets = sample_current["market_regimes"]
+    assert re.findall(r'<tr data-series="([^"]+)" data-regime="([^"]+)"', summary) == list(
+        zip(markets["market"], markets["regime"]))
+    vol = sample_current["volatility_regimes"]
+    drivers = vol[vol["series_type"] == "driver"]
+    quadrants = dict(re.findall(r'data-series="([^"]+)" data-quadrant="([^"]*)"', summary))
+    assert quadrants == {f"{r.driver} · {r.timeframe}": r.quadrant if isinstance(r.quadrant, str) else ""
+                         for r in drivers.itertuples()}
+
+
+def test_sample_symbol_filter_keeps_the_matching_rows(sample_typed_dom, sample_current):
+    vol = sample_current["volatility_regimes"]
+    symbols = vol[vol["series_type"] != "driver"]
+    expected = sorted(symbols.loc[(symbols["quadrant"] == "CRISIS") & (symbols["bar_interval"] == "1d"), "series_id"])
+    assert 0 < len(expected) < len(symbols)  # the sample has a few such series
+    rows = re.findall(r'<tr data-series="([^"]+)"( hidden="")?>', sample_typed_dom)
+    symbol_ids = set(symbols["series_id"])
+    assert len([r for r, _ in rows if r in symbol_ids]) == len(symbols)
+    assert sorted(r for r, hidden in rows if r in symbol_ids and not hidden) == expected
+    count = element_text(sample_typed_dom, "current-symbols-count")
+    assert count == f"{len(expected)} of {len(symbols)} match"
+
+
+def test_sample_daily_chart_skips_the_data_hole(sample_db, sample_typed_dom):
+    """BTC macro (daily, the page's first price view) has bars in 2021-04 .. 2023-12 and
+    2025-04 .. 2025-07: its x axis jumps over the hole, so no tick falls inside it."""
+    con = duckdb.connect(str(sample_db), read_only=True)
+    try:
+        holes = con.execute("""
+            select prev + interval 1 day, bar_start from (
+                select bar_start, lag(bar_start) over (order by bar_start) as prev
+                from marts.fct_driver_bars where driver = 'BTC' and timeframe = 'macro')
+            where bar_start - prev > interval 48 hour and bar_start - prev > interval 24 day""").fetchall()
+    finally:
+        con.close()
+    assert len(holes) == 1 and (holes[0][1] - holes[0][0]).days > 365  # the sample's 16-month hole
+    start, end = holes[0]
+    fig = json.loads(re.search(r'<script type="application/json" id="price_regimes-0-fig">(.*?)</script>',
+                               sample_typed_dom, re.S).group(1))
+    assert fig["layout"]["meta"]["label"] == "BTC · macro (1d)"
+    assert fig["layout"]["xaxis"]["rangebreaks"] == [{"bounds": [f"{start:%Y-%m-%d %H:%M}", f"{end:%Y-%m-%d %H:%M}"]}]
+    drawn = re.search(r'<div class="view[^"]*" id="price_regimes-0".*?<script', sample_typed_dom, re.S).group(0)
+    ticks = re.findall(r'<g class="xtick">.*?>([^<]+)</text>', drawn)
+    years = {int(y) for t in ticks for y in re.findall(r"\b(20\d\d)\b", t)}
+    assert years >= {start.year, end.year} and len(ticks) >= 4, ticks
+    inside = [y for y in years if start.year < y < end.year]
+    assert inside == [], f"ticks inside the hole: {ticks}"
+    assert f"no data {start:%Y-%m-%d} .. {end:%Y-%m-%d}" in drawn  # the hole's mark is drawn
+
+
 # ---- the tiny warehouse: every panel, and one missing --------------------------------------
 
 @pytest.mark.parametrize("missing", [(), ("marts.fct_levers",), ("reports.rpt_regime_forward_returns",)],
@@ -260,6 +387,48 @@ def test_a_link_to_a_view_opens_it_and_other_views_wait(chromium, tmp_path):
     assert "hidden" in other_tag and "main-svg" not in other  # drawn only when picked
     levers_tag, levers_view = _view(dom, "levers-0")  # other panels open on their first view
     assert "hidden" not in levers_tag and 'class="main-svg"' in levers_view
+
+
+@pytest.fixture()
+def tiny_page(tmp_path) -> Path:
+    db = tmp_path / "tiny.duckdb"
+    con = duckdb.connect(str(db))
+    make_tiny_warehouse(con)
+    con.close()
+    return write_dashboard(db, tmp_path / "regimes.html", Settings(max_intraday_bars=100)).path
+
+
+def test_typing_into_a_view_filter_hides_the_other_views(chromium, tiny_page, tmp_path):
+    page = with_script(tiny_page, type_into("price_regimes-filter", "MESO") + type_into("levers-filter", "nothing"),
+                       tmp_path / "typed.html")
+    dom = dump_dom(page, chromium)
+    assert options(dom, "price_regimes-select") == [("price_regimes-0", "BTC · macro (1d)", True),
+                                                    ("price_regimes-1", "BTC · meso (1h)", False)]
+    assert element_text(dom, "price_regimes-count") == "1 of 2 match"
+    # the view on screen no longer matched: the first match is shown and drawn instead
+    assert "hidden" in view_tag(dom, "price_regimes-0")
+    shown = view_tag(dom, "price_regimes-1")
+    assert "hidden" not in shown and 'data-rendered="1"' in shown
+    # no match: every option hidden, the box marked, the view on screen kept
+    assert [hidden for _, _, hidden in options(dom, "levers-select")] == [True, True]
+    assert element_text(dom, "levers-count") == "no match"
+    assert re.search(r'<input [^>]*class="view-filter no-match"[^>]*id="levers-filter"', dom)
+    assert "hidden" not in view_tag(dom, "levers-0")
+    # untouched filters leave their panel alone
+    assert [hidden for _, _, hidden in options(dom, "volatility_regimes-select")] == [False, False]
+    assert element_text(dom, "volatility_regimes-count") == ""
+
+
+def test_a_summary_cell_opens_its_chart(chromium, tiny_page, tmp_path):
+    click = ("document.querySelector('#current-uptrend-table td[data-series=\"BTC · meso\"] a').click();"
+             "document.querySelector('#current-volatility-table td[data-series=\"BTC · meso\"] a').click();")
+    dom = dump_dom(with_script(tiny_page, click, tmp_path / "clicked.html"), chromium)
+    for panel in ("price_regimes", "volatility_regimes"):
+        opened = view_tag(dom, f"{panel}-1")
+        assert "hidden" not in opened and 'data-rendered="1"' in opened, panel
+        assert "hidden" in view_tag(dom, f"{panel}-0")
+    # the other panels stay on their first view
+    assert "hidden" not in view_tag(dom, "levers-0")
 
 
 def test_blank_check_can_fail(chromium, tmp_path):

@@ -146,7 +146,7 @@ def test_analysis_compiles_and_returns_rows(docs_target, sample_db, analysis):
 
 
 def test_readme_bi_queries_run_on_the_sample(sample_db):
-    readme = (PROJECT / "README.md").read_text()
+    readme = (PROJECT / "docs" / "querying.md").read_text()
     section = readme.split("## Querying the warehouse (BI)\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
     assert len(blocks) >= 2
@@ -195,3 +195,16 @@ def test_second_process_reads_the_file_read_only_while_we_do(sample_db):
     assert {k: v for k, v in theirs.items() if k != "write"} == ours
     assert again == ours["levers"]
     assert theirs["write"] != "allowed", "a read-only connection could write"
+
+
+def test_the_installed_duckdb_shell_reads_the_warehouse(sample_db):
+    """docs/querying.md recommends `.venv/bin/duckdb -readonly <file>`: the shell the install
+    brings (PyPI duckdb-cli) opens the sample build read-only and answers like the Python package."""
+    shell = Path(sys.executable).parent / "duckdb"
+    assert shell.is_file(), "duckdb-cli is a dependency: .venv/bin/duckdb must exist"
+    sql = "select count(*) as n, count(distinct bucket) as buckets from marts.fct_levers"
+    proc = subprocess.run([str(shell), "-readonly", "-csv", "-noheader", str(sample_db), "-c", sql],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    n, buckets = query(sample_db, sql).iloc[0]
+    assert proc.stdout.strip() == f"{n},{buckets}" and n > 0

@@ -91,7 +91,7 @@ def _rolling(values: np.ndarray, n: int, fn) -> np.ndarray:
 
 
 def numpy_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Straightforward loops/rolling windows for the non-TA-Lib columns (SPEC §5)."""
+    """Straightforward loops/rolling windows for the non-TA-Lib columns (docs/indicators.md)."""
     c = g["close"].to_numpy(float)
     r = np.r_[np.nan, np.log(c[1:] / c[:-1])]
     ref = {}

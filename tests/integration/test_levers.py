@@ -1,10 +1,10 @@
-"""Lever marts (SPEC §7): fct_regime_deltas, fct_lever_contributions, fct_levers.
+"""Lever marts (docs/levers.md): fct_regime_deltas, fct_lever_contributions, fct_levers.
 
 On the bundled sample (fixture sample_db): the grid (buckets x execution timeframes, bar
 counts computed here from BTC's and ALT's state spans), A and E bounds, the exact
 reconciliation A = base + contributions + intent, degradation, and point-in-time (every
 contribution uses the latest state that had ended by the lever bar's close).
-Through the compiled SQL on hand-made inputs (tests/levers_harness.py): SPEC §7's worked
+Through the compiled SQL on hand-made inputs (tests/levers_harness.py): the docs/levers.md worked
 example, intents and their cap, grid alignment and islands, hypothesis properties over
 random states, flags, staleness and intents against a Python oracle, and a seed edit.
 """
@@ -287,7 +287,7 @@ LEVER_BAR = datetime(2024, 1, 10, 12)  # exec 1h: [12:00, 13:00), sees states cl
 
 
 def worked_example_states() -> list[dict]:
-    """SPEC §7's worked example: macro states of the previous day (closed at midnight),
+    """The docs/levers.md worked example: macro states of the previous day (closed at midnight),
     meso states of the lever hour (closed at its close); micro, BTC.d meso and USDT.d meso
     missing. Later states (not ended at the lever close) must not count."""
     day = datetime(2024, 1, 9)

@@ -1,8 +1,8 @@
-"""marts.fct_market_regimes and its fct_regime_events rows (SPEC §8, issue 6 item 1).
+"""marts.fct_market_regimes and its fct_regime_events rows (docs/trend-vol-regimes.md, issue 6 item 1).
 
 * On the bundled sample (fixture sample_db): BTC (daily close vs DVOL, thresholds 60/50)
   visits all four regimes between 2022-11 and 2025-11, every change is a regime event,
-  and the mart equals an independent pandas replay of the SPEC rules.
+  and the mart equals an independent pandas replay of the documented rules.
 * The add-a-market flow exactly as a user runs it: a copy of the project (without .venv,
   target, warehouse, sample), the sample's daily files plus two made-up files daily/FOO.csv
   and daily/FOOVOL.csv in a fresh landing directory, one row appended to the copy's
@@ -63,7 +63,7 @@ def test_btc_regime_changes_are_regime_events(sample_db):
 
 def test_btc_equals_an_independent_replay(sample_db):
     """SMA-200 of BTC's final daily closes (pandas rolling), inner join with DVOL's final
-    closes, the SPEC §8 rules replayed in a plain loop with the seed row's values."""
+    closes, the docs/trend-vol-regimes.md rules replayed in a plain loop with the seed row's values."""
     seed = query(sample_db, "select * from seeds.trend_vol_markets where market = 'BTC'").iloc[0]
     daily = query(sample_db, "select series, bar_start, close from staging.stg_landing__daily_series "
                              "where series in ('BTC', 'DVOL') order by series, bar_start")

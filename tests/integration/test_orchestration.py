@@ -5,14 +5,18 @@ backfill (equal to a plain dbt build, idempotent partitions) and `dagster dev` b
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 import psutil
@@ -20,8 +24,9 @@ import pytest
 from dagster import (AssetKey, BackfillPolicy, DagsterInstance, RunRequest, build_schedule_context,
                      build_sensor_context)
 
-from tests.helpers import MART_TABLES, PROJECT, compare_builds, dbt
+from tests.helpers import MART_TABLES, PROJECT, compare_builds, dbt, query
 from tests.integration.fixture_landing import write_fixture_landing
+from tests.integration.test_dashboard import chromium  # noqa: F401  (session fixture: Chromium, installed when missing)
 
 pytestmark = pytest.mark.integration
 # the fixture landing spans 2024-01-01 .. 2025-06-01: fewer daily partitions, same code
@@ -37,7 +42,8 @@ def defs(tmp_path_factory):
     work = tmp_path_factory.mktemp("parse")
     dbt("parse", work / "unused.duckdb", PROJECT / "sample" / "landing", PROJECT)
     os.environ["MARKET_REGIMES_PARTITION_START"] = PARTITION_START
-    for name in ("orchestration.defs.dbt_assets", "orchestration.defs.automation", "orchestration.definitions"):
+    for name in ("orchestration.defs.partitions", "orchestration.defs.dbt_assets", "orchestration.defs.automation",
+                 "orchestration.definitions"):
         module = importlib.import_module(name)
         importlib.reload(module)  # partitions are read from the env at import
     return importlib.import_module("orchestration.definitions").defs
@@ -73,6 +79,28 @@ def test_dbt_tests_are_asset_checks(defs):
     assert len(checks) >= 60
 
 
+def test_every_asset_check_has_a_description(defs):
+    specs = {spec.key: spec for assets in defs.assets if hasattr(assets, "check_specs") for spec in assets.check_specs}
+    specs.update({spec.key: spec for check in defs.asset_checks for spec in check.check_specs})
+    missing = sorted(k.to_user_string() for k, spec in specs.items() if not spec.description)
+    assert len(specs) >= 60 and not missing, missing
+    by_name = {k.name: spec.description for k, spec in specs.items() if k.asset_key == AssetKey(["marts", "dim_drivers"])}
+    assert by_name["not_null_dim_drivers_driver"] == (
+        "dbt test not_null: column driver is never NULL (severity error: blocks downstream assets)")
+
+
+def test_dbt_assets_are_grouped_by_warehouse_schema(defs):
+    graph = defs.resolve_asset_graph()
+    group = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    dbt_keys = {key.to_user_string() for assets in defs.assets if getattr(assets, "op", None) is not None
+                and assets.op.name.startswith("market_regimes_") for key in assets.keys}
+    assert len(dbt_keys) >= 50 and all(group[k] == k.split("/")[0] for k in dbt_keys)
+    assert group["intermediate/int_symbol_bars_rolled_up"] == "intermediate"
+    assert group["landing/kline_files"] == "landing" and group["reports/regimes_dashboard"] == "reports"
+    assert set(group.values()) == {"seeds", "raw", "staging", "intermediate", "marts", "reports", "landing",
+                                   "collectors"}
+
+
 def test_rollups_are_daily_partitioned_with_single_run_backfills(defs):
     graph = defs.resolve_asset_graph()
     partitioned = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).partitions_def}
@@ -85,9 +113,9 @@ def test_rollups_are_daily_partitioned_with_single_run_backfills(defs):
 
 def test_schedules_target_yesterday_and_today(defs):
     at = datetime(2024, 1, 3, 5, 5, tzinfo=timezone.utc)
-    for name, status in (("micro_update", "STOPPED"), ("meso_update", "RUNNING"), ("macro_update", "RUNNING")):
+    for name in ("micro_update", "meso_update", "macro_update"):
         schedule = defs.resolve_schedule_def(name)
-        assert schedule.default_status.value == status
+        assert schedule.default_status.value == "STOPPED"  # nothing writes to the warehouse unasked
         requests = list(schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=at)).run_requests)
         assert [r.tags["dagster/asset_partition_range_start"] for r in requests] == ["2024-01-02"]
         assert [r.tags["dagster/asset_partition_range_end"] for r in requests] == ["2024-01-03"]
@@ -187,39 +215,142 @@ def _outside_address() -> str | None:
     return None
 
 
-def test_dagster_dev_serves_on_loopback_only_and_stops_cleanly(defs, tmp_path):
+def _graphql(port: int, query: str) -> dict:
+    """POST one GraphQL query to the Dagster webserver; the ``data`` of the answer."""
+    body = json.dumps({"query": query}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read())
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _path_without_venv() -> str:
+    """PATH minus the directory of this interpreter (the venv's bin): as in a shell where
+    the venv was never activated."""
+    venv_bin = os.path.dirname(sys.executable)
+    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and os.path.realpath(p) != os.path.realpath(venv_bin))
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(defs, fixture_build, tmp_path_factory):
+    """`make ui` as the README says, from a shell whose PATH does not hold the venv, on a
+    free port with a fresh DAGSTER_HOME and the fixture build as the warehouse (partitions
+    from its first bar: MARKET_REGIMES_PARTITION_START unset). Yields {"port", "proc",
+    "home"}; stopped (and checked for leftovers) by test_dagster_ui_stops_cleanly."""
+    assert shutil.which("dbt", path=_path_without_venv()) is None, "a dbt on PATH would hide the bug"
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "MARKET_REGIMES_PARTITION_START": PARTITION_START}
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    proc = subprocess.Popen(["env", "--default-signal=INT,TERM", dagster, "dev", "-m", "orchestration.definitions",
-                             "-h", "127.0.0.1", "-p", str(port)], cwd=PROJECT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    home = tmp_path_factory.mktemp("dagster_home")
+    env = {k: v for k, v in os.environ.items() if k not in ("MARKET_REGIMES_PARTITION_START", "VIRTUAL_ENV")}
+    env.update({"PATH": _path_without_venv(), "DAGSTER_HOME": str(home), "DAGSTER_PORT": str(port),
+                "MARKET_REGIMES_DB": str(fixture_build["db"]), "MARKET_REGIMES_LANDING": str(fixture_build["landing"])})
+    log = open(home / "make_ui.log", "w")
+    proc = subprocess.Popen(["make", "--no-print-directory", "ui"], cwd=PROJECT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    state = {"port": port, "proc": proc, "home": home}
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 180
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
-                    assert response.status == 200
+                data = _graphql(port, "{ workspaceOrError { __typename ... on Workspace { locationEntries "
+                                      "{ name loadStatus } } } }")
+                entries = data["workspaceOrError"]["locationEntries"]
+                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
                     break
             except OSError:
-                assert proc.poll() is None, "dagster dev exited"
-                assert time.time() < deadline, "dagster dev did not come up in 120 s"
-                time.sleep(1)
-        outside = _outside_address()
-        if outside:
-            with pytest.raises(OSError):
-                socket.create_connection((outside, port), timeout=2).close()
-        children = psutil.Process(proc.pid).children(recursive=True)
-        assert children, "dagster dev runs its webserver and code server as children"
+                pass
+            assert proc.poll() is None, f"make ui exited: {(home / 'make_ui.log').read_text()[-3000:]}"
+            assert time.time() < deadline, f"no loaded location in 180 s: {(home / 'make_ui.log').read_text()[-3000:]}"
+            time.sleep(1)
+        yield state
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def test_make_ui_loads_the_code_location_without_an_activated_venv(dagster_ui):
+    data = _graphql(dagster_ui["port"], """{ workspaceOrError { ... on Workspace { locationEntries {
+        name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""")
+    [entry] = data["workspaceOrError"]["locationEntries"]
+    assert entry["name"] == "orchestration.definitions"
+    assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+    # the dagster.yaml `make ui` wrote: no telemetry, no first-visit dialog
+    assert "nux:\n  enabled: false" in (dagster_ui["home"] / "dagster.yaml").read_text()
+
+
+def test_no_schedule_or_sensor_runs_unless_turned_on(dagster_ui):
+    data = _graphql(dagster_ui["port"], """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+        schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }""")
+    [repo] = data["repositoriesOrError"]["nodes"]
+    states = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
+    states.update({s["name"]: s["sensorState"]["status"] for s in repo["sensors"]})
+    assert states == {"micro_update": "STOPPED", "meso_update": "STOPPED", "macro_update": "STOPPED",
+                      "landing_sensor": "STOPPED"}
+    runs = _graphql(dagster_ui["port"], "{ runsOrError { ... on Runs { count } } }")
+    assert runs["runsOrError"]["count"] == 0
+
+
+def test_partitions_start_at_the_first_landed_bar(dagster_ui, fixture_build):
+    first = query(fixture_build["db"], "select min(bar_start)::date::varchar as d from "
+                                       "intermediate.int_symbol_bars_rolled_up").d[0]
+    data = _graphql(dagster_ui["port"], """{ assetNodes(assetKeys: [{path: ["intermediate", "int_symbol_bars_rolled_up"]}])
+        { groupName partitionKeys } }""")
+    [node] = data["assetNodes"]
+    assert first == "2024-01-01" and node["partitionKeys"][0] == first and node["groupName"] == "intermediate"
+
+
+def _page_text(chromium: str, url: str, profile: Path) -> tuple[str, str]:
+    """(DOM, visible text) of ``url`` after its scripts ran (headless Chromium, --dump-dom)."""
+    from market_regimes.dashboard.browser import FLAGS
+
+    # the dashboard's flags send every request, loopback included, to a dead proxy; here
+    # loopback (the webserver) must stay reachable: Chromium's default bypass list keeps it
+    flags = [f for f in FLAGS if not f.startswith("--proxy-bypass-list")]
+    cmd = [chromium, *flags, f"--user-data-dir={profile}", "--window-size=1400,900",
+           "--virtual-time-budget=20000", "--dump-dom", url]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    dom = proc.stdout
+    assert dom, f"chromium printed no DOM for {url}: {proc.stderr[-2000:]}"
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)\b.*?</\1>", " ", dom, flags=re.S))
+    return dom, " ".join(text.split())
+
+
+def test_asset_graph_page_renders_without_an_error(dagster_ui, chromium, tmp_path):
+    port = dagster_ui["port"]
+    dom, text = _page_text(chromium, f"http://127.0.0.1:{port}/asset-groups", tmp_path / "p1")
+    # the graph's sidebar lists every asset group; a location that failed to load shows "Empty graph"
+    for group in ("collectors", "intermediate", "landing", "marts", "raw", "reports", "seeds", "staging"):
+        assert group in text.split(), f"group {group} missing from the asset graph page: {text[:1500]}"
+    assert "Empty graph" not in text and 'role="dialog"' not in dom and 'data-type="error"' not in dom
+    _, locations = _page_text(chromium, f"http://127.0.0.1:{port}/deployment/locations", tmp_path / "p2")
+    assert "orchestration.definitions" in locations and "Loaded" in locations, locations[:1500]
+    assert "Failed" not in locations and "View error" not in locations
+
+
+def test_dagster_ui_serves_on_loopback_only(dagster_ui):
+    outside = _outside_address()
+    if outside:
+        with pytest.raises(OSError):
+            socket.create_connection((outside, dagster_ui["port"]), timeout=2).close()
+    children = psutil.Process(dagster_ui["proc"].pid).children(recursive=True)
+    assert len(children) >= 2, "make runs dagster dev, which runs its webserver and code server as children"
+
+
+def test_dagster_ui_stops_cleanly(dagster_ui):
+    proc = dagster_ui["proc"]
+    children = psutil.Process(proc.pid).children(recursive=True)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal that ran `make ui`
+    proc.wait(timeout=90)
     _, alive = psutil.wait_procs(children, timeout=30)
-    assert not alive, f"left behind: {[p.info if hasattr(p, 'info') else p.pid for p in alive]}"
+    assert not alive, f"left behind: {[p.pid for p in alive]}"
 
 
 def test_asset_keys_match_the_snapshot(defs):
@@ -229,3 +360,66 @@ def test_asset_keys_match_the_snapshot(defs):
     keys = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
     expected = (PROJECT / "tests" / "snapshots" / "asset_keys.txt").read_text().split()
     assert keys == expected
+
+
+def test_a_dbt_build_outside_dagster_is_recorded_as_materialisations(defs, fixture_build, monkeypatch):
+    """`market-regimes build` runs dbt directly and then records what it built
+    (orchestration/record.py): the fixture build's run_results, recorded twice into one
+    instance, give one materialisation per built model/seed, one per partition (only the
+    first time) and one check evaluation per test, with dbt's pass/fail."""
+    from orchestration.record import record_dbt_build
+
+    results = json.loads((fixture_build["root"] / "target" / "run_results.json").read_text())
+    built = [r for r in results["results"] if r["status"] == "success" and r["unique_id"].split(".")[0] in
+             ("model", "seed")]
+    graph = defs.resolve_asset_graph()
+    # a dbt test is an asset check when it tests one asset (a singular test over several
+    # models, or a relationships test between two seeds' ops, is not)
+    check_ids = {spec.metadata["dagster_dbt/unique_id"] for assets in defs.assets
+                 for spec in getattr(assets, "check_specs", ()) if "dagster_dbt/unique_id" in spec.metadata}
+    tests = [r for r in results["results"] if r["unique_id"] in check_ids]
+    assert len(tests) >= 250
+    n_partitions = len(graph.get(ROLLUPS[0]).partitions_def.get_partition_keys())
+    with DagsterInstance.ephemeral() as instance:
+        first = record_dbt_build(fixture_build["root"] / "target" / "run_results.json", instance)
+        assert (first.materializations, first.partitions, first.checks) == (
+            len(built) - 2, 2 * n_partitions, len(tests))
+        assert instance.get_materialized_partitions(ROLLUPS[0]) == set(
+            graph.get(ROLLUPS[0]).partitions_def.get_partition_keys())
+        again = record_dbt_build(fixture_build["root"] / "target" / "run_results.json", instance)
+        assert (again.materializations, again.partitions, again.checks) == (len(built) - 2, 0, len(tests))
+        event = instance.get_latest_materialization_event(AssetKey(["marts", "fct_levers"]))
+        assert event.asset_materialization.metadata["dbt_unique_id"].value == "model.market_regimes.fct_levers"
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [next(k for k in graph.asset_check_keys if k.name == "not_null_dim_drivers_driver")])
+        [execution] = check.values()
+        assert execution.status.value == "SUCCEEDED"
+
+
+def test_recorded_partition_window_follows_the_dbt_vars():
+    from orchestration.record import _window_keys
+
+    keys = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    assert _window_keys(keys, {}) == keys
+    assert _window_keys(keys, {"partition_start": "2024-01-02 00:00:00", "partition_end": "2024-01-04 00:00:00"}) == [
+        "2024-01-02", "2024-01-03"]
+    assert _window_keys(keys, {"partition_start": "2024-01-02 12:00:00", "partition_end": "2024-01-03 06:00:00"}) == [
+        "2024-01-02", "2024-01-03"]
+
+
+def test_partition_start_is_read_from_the_warehouse_and_remembered(fixture_build, tmp_path, monkeypatch):
+    from orchestration.defs.partitions import DEFAULT_START, partition_start
+
+    monkeypatch.delenv("MARKET_REGIMES_PARTITION_START", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    db = fixture_build["db"]
+    assert partition_start(db) == "2024-01-01"
+    assert json.loads((tmp_path / "partition_start.json").read_text()) == {str(db): "2024-01-01"}
+    lock = duckdb.connect(str(db))  # a build holds the file: the remembered date answers
+    try:
+        assert partition_start(db) == "2024-01-01"
+    finally:
+        lock.close()
+    assert partition_start(tmp_path / "missing.duckdb") == DEFAULT_START
+    monkeypatch.setenv("MARKET_REGIMES_PARTITION_START", "2024-03-05")
+    assert partition_start(db) == "2024-03-05"

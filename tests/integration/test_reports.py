@@ -1,5 +1,5 @@
 """reports.rpt_regime_forward_returns and reports.rpt_regime_transitions on the bundled
-sample (SPEC §9, issue 6 item 3), recomputed independently in pandas/numpy from the marts:
+sample (docs/volatility-regimes.md, issue 6 item 3), recomputed independently in pandas/numpy from the marts:
 
 * the price path of a series straight from marts.fct_driver_bars / fct_symbol_bars (final,
   primary bars) or, for a trend_vol market's own series, from the daily series of its seed
@@ -30,7 +30,7 @@ HORIZONS = VARS["regime_report_horizon_bars"]
 MARKET_SERIES = VARS["regime_report_market_series"]
 MAX_GAP_BARS = VARS["max_gap_bars"]
 DETECTORS = ("uptrend", "volatility_hmm", "volatility_quadrant", "trend_vol")
-RTOL, ATOL = 1e-12, 1e-15  # SPEC §1 determinism; ATOL only for values that are ~0 (means of returns)
+RTOL, ATOL = 1e-12, 1e-15  # determinism (docs/architecture.md); ATOL only for values that are ~0 (means of returns)
 
 
 # --- independent recomputation --------------------------------------------------------------

@@ -99,7 +99,7 @@ def _ended_by(catalog: str, cols: list[str], as_of: str) -> str:
 
 
 def test_as_of_build_equals_full_build(sample_db, as_of_db):
-    """Prefix invariance (SPEC §1): every bar ended by as_of is identical in both builds."""
+    """Prefix invariance (docs/architecture.md): every bar ended by as_of is identical in both builds."""
     con = duckdb.connect()
     # attach under the file stems: dbt-duckdb views name their catalog by the file stem
     con.execute(f"attach '{sample_db}' (read_only)")
@@ -114,7 +114,7 @@ def test_as_of_build_equals_full_build(sample_db, as_of_db):
 
 
 def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
-    """SPEC §9 + determinism: an incremental run on top of the as_of build (indicators carried
+    """docs/indicators.md + determinism: an incremental run on top of the as_of build (indicators carried
     from their stored state, everything after AS_OF new) equals the full build on every row."""
     work = tmp_path / "incremental"
     work.mkdir()

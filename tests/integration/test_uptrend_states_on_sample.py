@@ -40,7 +40,7 @@ def test_events_are_exactly_the_state_changes(sample_db):
 
 
 def test_flags_and_scores_only_where_their_state_tests_them(sample_db):
-    """UPTREND_ENGINE.md: buy in S1 (first dip off in the seed), rebuy/trim in S2/S3; OX on
+    """docs/uptrend-engine.md: buy in S1 (first dip off in the seed), rebuy/trim in S2/S3; OX on
     S2/S3 bars, DX/EDX on S3 bars, TS everywhere; every score in [0, 1]; every flag fires
     on the real data."""
     bad = query(sample_db, """

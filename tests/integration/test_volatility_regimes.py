@@ -1,4 +1,4 @@
-"""marts.fct_volatility_regimes and fct_strategy_fit on the bundled real data (SPEC §9):
+"""marts.fct_volatility_regimes and fct_strategy_fit on the bundled real data (docs/volatility-regimes.md):
 the HMM's high-vol regime is followed by higher realized volatility than its low-vol
 regime, every 1d / 1h series is covered, and the strategy fit sits at each day's close."""
 
@@ -72,7 +72,7 @@ def test_strategy_fit_at_each_days_close(sample_db):
 
 
 def test_prefix_invariance_on_real_series(sample_db):
-    """SPEC §1 on the real data, engine level: BTC / ALT daily and hourly inputs cut at
+    """Point-in-time (docs/architecture.md) on the real data, engine level: BTC / ALT daily and hourly inputs cut at
     AS_OF give rows bit-identical to the uncut run for every bar before the cut (the
     upstream models' own prefix invariance is tested in test_sample_build)."""
     from market_regimes.engines.volatility_config import load_config_csv

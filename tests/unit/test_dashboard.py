@@ -19,11 +19,13 @@ import pytest
 
 from market_regimes.dashboard import Settings, render_html, write_dashboard
 from market_regimes.dashboard.__main__ import main as cli_main
-from market_regimes.dashboard.data import break_gaps, epoch_ms, relation_exists, runs
+from market_regimes.dashboard import current_table
+from market_regimes.dashboard.data import axis_holes, break_gaps, epoch_ms, relation_exists, runs
 from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, relations_read, validate
 from market_regimes.dashboard.panels import (forward_returns, levers, market_regimes, price_regimes, transitions,
                                              volatility_regimes)
 from market_regimes.dashboard.settings import interval_minutes, is_intraday
+from market_regimes.dashboard.style import hole_marks, rangebreaks
 from market_regimes.dashboard.writer import figure_json
 from tests.helpers import HtmlTags
 
@@ -58,8 +60,13 @@ def volatility_rows() -> pd.DataFrame:
                          "timeframe": timeframe, "bar_interval": interval, "segment_id": 1,
                          "bar_start": START + i * step, "log_return": 0.01, "p_high_vol": 0.8 if high else 0.2,
                          "vol_regime": "high" if high else "low", "direction": VOL_DIRECTIONS[quadrant],
-                         "spectral_entropy": 0.5 + 0.01 * i, "quadrant": quadrant})
-    return pd.DataFrame(rows)
+                         "spectral_entropy": 0.5 + 0.01 * i, "quadrant": quadrant,
+                         "exchange": None if driver else "binance", "symbol": None if driver else "XUSDT",
+                         "turbulence": None, "is_toxic": False})
+    frame = pd.DataFrame(rows)
+    for column in ("vol_regime", "quadrant"):
+        frame[f"prev_{column}"] = frame.groupby("series_id")[column].shift()
+    return frame
 
 
 def _daily_states(i: int) -> str | None:
@@ -95,6 +102,16 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
         pd.DataFrame({"driver": "BTC", "timeframe": "meso", "bar_start": hours,
                       "state": [_hourly_states(i) for i in range(len(hours))]}),
     ], ignore_index=True)
+    # the engine's other columns (market_regimes.current reads them): prev_state per series,
+    # a trim flag on the last daily bar only
+    states["prev_state"] = states.groupby(["driver", "timeframe"])["state"].shift()
+    for column in ("buy_flag", "rebuy_flag", "trim_flag", "emergency_exit"):
+        states[column] = False
+    states.loc[(states["timeframe"] == "macro") & (states["bar_start"] == days[-1]), "trim_flag"] = True
+    states["exit_reason"] = None
+    states["ts_score"] = 0.5
+    states["s3_start_ts"] = pd.NaT
+    timeframes = pd.DataFrame({"timeframe": ["macro", "meso"], "bar_interval": ["1d", "1h"]})
     events = []
     for (driver, timeframe), part in states.groupby(["driver", "timeframe"]):
         prev = part["state"].shift()
@@ -117,6 +134,9 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
     market = pd.DataFrame({"market": "BTC", "bar_start": days, "price": [100.0 + i for i in range(DAYS)],
                            "ma": [95.0 + i for i in range(DAYS)], "vol_value": [40.0 + (i % 30) for i in range(DAYS)],
                            "regime": ["uptrend_low_vol" if i < 25 else "uptrend_high_vol" for i in range(DAYS)]})
+    market["trend"] = "uptrend"
+    market["vol"] = market["regime"].str.removeprefix("uptrend_")
+    market["prev_regime"] = market["regime"].shift()
     thresholds = pd.DataFrame({"market": ["BTC"], "vol_low_threshold": [50.0], "vol_high_threshold": [60.0]})
     transitions_rows = pd.DataFrame([
         ("uptrend", "BTC|macro", "1d", "S0", "S0", 9, 0.9, 10.0, 5.0),
@@ -140,6 +160,7 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
         "marts.fct_market_regimes": market, "seeds.trend_vol_markets": thresholds,
         "reports.rpt_regime_transitions": transitions_rows, "reports.rpt_regime_forward_returns": forward,
         "marts.fct_volatility_regimes": volatility_rows(), "seeds.volatility_config": volatility_config,
+        "seeds.regime_timeframes": timeframes,
     }
     for relation, frame in tables.items():
         if relation in skip:
@@ -191,6 +212,10 @@ def test_settings_reject_nonsense():
         Settings(max_intraday_bars=0)
     with pytest.raises(ValueError):
         Settings(figure_height=10)
+    with pytest.raises(ValueError, match="axis_gap_bars"):
+        Settings(axis_gap_bars=-1)
+    with pytest.raises(ValueError, match="axis_gap_min_hours"):
+        Settings(axis_gap_min_hours=-0.5)
 
 
 def test_runs_break_on_change_null_and_holes():
@@ -212,6 +237,99 @@ def test_break_gaps_inserts_one_null_row_per_long_hole():
     assert list(filler["bar_start"]) == [START + pd.Timedelta(hours=HOURS_BEFORE_HOLE)]
     assert out["bar_start"].is_monotonic_increasing
     assert len(break_gaps(frame, "1h", max_gap_bars=HOLE_HOURS + 1)) == len(frame)  # hole not long enough
+
+
+# ---- holes cut out of the time axis ---------------------------------------------------
+
+def _ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+def test_axis_holes_cut_only_holes_longer_than_both_thresholds():
+    hourly = pd.Series(hourly_starts())  # 60 bars, 40 missing hours, 90 bars
+    assert axis_holes(hourly, "1h", Settings()) == []  # 41 h between bars: not > 48 h
+    hole = [(START + pd.Timedelta(hours=HOURS_BEFORE_HOLE), START + pd.Timedelta(hours=HOURS_BEFORE_HOLE + HOLE_HOURS))]
+    assert axis_holes(hourly, "1h", Settings(axis_gap_min_hours=24)) == hole
+    assert hole == [(_ts("2024-01-03 12:00"), _ts("2024-01-05 04:00"))]  # end of the last bar .. next bar
+    assert axis_holes(hourly, "1h", Settings(axis_gap_bars=41, axis_gap_min_hours=0)) == []  # 41 bars: not > 41
+    assert axis_holes(hourly, "1h", Settings(axis_gap_bars=40, axis_gap_min_hours=0)) == hole
+    assert axis_holes(hourly, "1h", Settings(axis_gap_bars=0, axis_gap_min_hours=0)) == []  # cutting off
+    # daily: a 32-day step is cut (> 24 bars), a 20-day step is not
+    days = pd.Series([START + pd.Timedelta(days=d) for d in [*range(10), *range(41, 51), *range(71, 75)]])
+    assert axis_holes(days, "1d", Settings()) == [(_ts("2024-01-11"), _ts("2024-02-11"))]
+    # 5-minute bars: 3 hours (36 bars) stays, 3 days is cut
+    five = pd.Series([_ts("2025-04-01 00:00"), _ts("2025-04-01 00:05"), _ts("2025-04-01 03:05"),
+                      _ts("2025-04-04 03:05"), _ts("2025-04-04 03:10")])
+    assert axis_holes(five, "5m", Settings()) == [(_ts("2025-04-01 03:10"), _ts("2025-04-04 03:05"))]
+    assert axis_holes(hourly.iloc[:1], "1h", Settings()) == []
+
+
+def test_axis_holes_of_the_samples_16_month_hole():
+    # the sample's shape: hourly 2021-04 .. 2023-12, then 2025-04 .. 2025-07
+    starts = pd.Series([*pd.date_range("2023-12-30 00:00", "2023-12-31 23:00", freq="h"),
+                        *pd.date_range("2025-04-03 17:00", "2025-04-05 00:00", freq="h")])
+    assert axis_holes(starts, "1h", Settings()) == [(_ts("2024-01-01 00:00"), _ts("2025-04-03 17:00"))]
+
+
+def test_rangebreaks_and_hole_marks():
+    holes = [(_ts("2024-01-03 12:00"), _ts("2024-01-05 04:00")), (_ts("2024-01-01"), _ts("2025-04-03 17:00"))]
+    assert rangebreaks(holes) == [{"bounds": ["2024-01-03 12:00", "2024-01-05 04:00"]},
+                                  {"bounds": ["2024-01-01 00:00", "2025-04-03 17:00"]}]
+    first, second = hole_marks(holes)
+    assert (first["type"], first["x0"], first["x1"], first["yref"]) == ("line", "2024-01-05 04:00",
+                                                                        "2024-01-05 04:00", "paper")
+    assert first["label"]["text"] == "no data 2024-01-03 .. 2024-01-05 (40 hours)"
+    assert second["label"]["text"] == "no data 2024-01-01 .. 2025-04-03 (459 days)"  # 458 days 17 hours
+
+
+CUT = Settings(max_intraday_bars=1000, axis_gap_min_hours=24)
+HOLE_BOUNDS = ("2024-01-03 12:00", "2024-01-05 04:00")
+
+
+@pytest.mark.parametrize("panel, label", [(price_regimes, "BTC · meso (1h)"), (levers, "small · 1h")],
+                         ids=["price_regimes", "levers"])
+def test_time_axis_skips_the_hole_and_keeps_true_times(tiny, panel, label):
+    by_label = {f.layout.meta["label"]: f for f in panel.build(tiny, CUT)}
+    hourly = by_label[label]
+    (rangebreak,) = hourly.layout.xaxis.rangebreaks
+    assert tuple(rangebreak.bounds) == HOLE_BOUNDS
+    assert hourly.layout.xaxis.type == "date" and hourly.layout.xaxis.hoverformat == "%Y-%m-%d %H:%M"
+    # the x values stay the true bar starts (the hover shows them): the first bar after the
+    # hole is at START + 100 h, the null row that breaks the line one hour after the last bar before it
+    x = np.asarray(hourly.data[0].x, dtype=float)
+    y = np.asarray(hourly.data[0].y, dtype=float)
+    gap = int(np.flatnonzero(np.isnan(y))[0])
+    assert x[gap - 1] == epoch_ms(pd.Series([START + pd.Timedelta(hours=59)]))[0]
+    assert x[gap] == epoch_ms(pd.Series([START + pd.Timedelta(hours=60)]))[0]
+    assert x[gap + 1] == epoch_ms(pd.Series([START + pd.Timedelta(hours=100)]))[0]
+    marks = [s for s in hourly.layout.shapes if s.name == "hole"]
+    assert [(m.x0, m.label.text) for m in marks] == [("2024-01-05 04:00",
+                                                      "no data 2024-01-03 .. 2024-01-05 (40 hours)")]
+    daily = [f for f in by_label.values() if f is not hourly]
+    assert all(not f.layout.xaxis.rangebreaks for f in daily)  # the daily series has no hole
+
+
+def test_time_axis_keeps_holes_below_the_thresholds(tiny):
+    for panel in (price_regimes, levers, volatility_regimes, market_regimes):
+        for fig in panel.build(tiny, Settings(max_intraday_bars=1000)):
+            assert not fig.layout.xaxis.rangebreaks, (panel_name(panel), fig.layout.meta["label"])
+            assert not [s for s in fig.layout.shapes if s.name == "hole"]
+
+
+def test_market_and_volatility_panels_cut_holes_too():
+    con = duckdb.connect()
+    make_tiny_warehouse(con)
+    # cut the market's days 10..39 and BTC|macro's days 5..9 apart by moving the later rows 40 days on
+    con.execute("update marts.fct_market_regimes set bar_start = bar_start + interval 40 day "
+                "where bar_start >= ?", [START + pd.Timedelta(days=10)])
+    con.execute("update marts.fct_volatility_regimes set bar_start = bar_start + interval 40 day "
+                "where series_id = 'BTC|macro' and bar_start >= ?", [START + pd.Timedelta(days=5)])
+    (market,) = market_regimes.build(con, SMALL)
+    vol_daily = volatility_regimes.build(con, SMALL)[0]
+    con.close()
+    assert [tuple(r.bounds) for r in market.layout.xaxis.rangebreaks] == [("2024-01-11 00:00", "2024-02-20 00:00")]
+    assert [tuple(r.bounds) for r in vol_daily.layout.xaxis.rangebreaks] == [("2024-01-06 00:00",
+                                                                              "2024-02-15 00:00")]
 
 
 def test_epoch_ms():
@@ -450,6 +568,130 @@ def test_volatility_panel_is_skipped_without_its_mart():
     con.close()
 
 
+# ---- the current-regimes summary ------------------------------------------------------
+
+def _text(fragment: str) -> str:
+    """The visible text of an HTML fragment, whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+
+
+def _cell(page: str, table_id: str, series: str) -> tuple[str, str]:
+    """(opening tag, inner HTML) of the summary cell or row ``data-series=series`` of table ``table_id``."""
+    table = re.search(rf'<table class="current-table" id="{table_id}">.*?</table>', page, re.S).group(0)
+    match = re.search(rf'(<(td|tr) [^>]*data-series="{re.escape(series)}"[^>]*>)(.*?)</\2>', table, re.S)
+    assert match, f"no {series} in {table_id}"
+    return match.group(1), match.group(3)
+
+
+def _header(page: str, table_id: str) -> list[str]:
+    table = re.search(rf'<table class="current-table" id="{table_id}">.*?</thead>', page, re.S).group(0)
+    return [_text(th) for th in re.findall(r"<th[^>]*>.*?</th>", table, re.S)]
+
+
+def test_summary_shows_the_current_regimes_of_the_tiny_warehouse(tiny):
+    results = build_panels(tiny, SMALL)
+    page = render_html(results, "tiny", SMALL, current=current_table.load(tiny))
+    main = page.split("<main>")[1]
+    assert main.lstrip().startswith('<section class="current" id="current-regimes"><h2>Current regimes</h2>')
+    assert '<a href="#current-regimes">Current regimes</a>' in page  # first link of the header
+    # uptrend: BTC macro S3 since day 20 (20 bars, trim flag on the last bar), meso S3 since hour 150
+    assert _header(page, "current-uptrend-table") == ["driver", "macro as of 2024-02-09",
+                                                      "meso as of 2024-01-08 21:00"]
+    tag, inner = _cell(page, "current-uptrend-table", "BTC · macro")
+    assert 'data-state="S3"' in tag and 'href="#price_regimes-0"' in inner
+    assert _text(inner) == "S3 trim since 2024-01-21 · 20 bars"
+    tag, inner = _cell(page, "current-uptrend-table", "BTC · meso")
+    assert 'href="#price_regimes-1"' in inner and _text(inner) == "S3 since 2024-01-07 06:00 · 40 bars"
+    # levers: A 0.69, E 0.43, size 0.1 + 0.5 A = 44.5 %, columns long to short
+    assert _header(page, "current-levers-table") == ["bucket", "1d as of 2024-02-09", "1h as of 2024-01-08 21:00"]
+    tag, inner = _cell(page, "current-levers-table", "small · 1d")
+    assert 'data-a="0.6900"' in tag and 'data-e="0.4300"' in tag and 'href="#levers-0"' in inner
+    assert _text(inner) == "A 0.69 E 0.43 size 44.5%"
+    assert 'style="width:69%"' in inner and 'style="width:43%"' in inner
+    assert 'href="#levers-1"' in _cell(page, "current-levers-table", "small · 1h")[1]
+    # trend x vol: uptrend_high_vol since day 25 (15 days), the last day's price, MA and vol
+    tag, inner = _cell(page, "current-market-table", "BTC")
+    assert 'data-regime="uptrend_high_vol"' in tag and 'href="#market_regimes-0"' in inner
+    assert _text(inner) == "BTC uptrend_high_vol since 2024-01-26 · 15 days 139 134 49 2024-02-09"
+    # volatility: the driver series in the matrix, the symbol series folded below
+    tag, inner = _cell(page, "current-volatility-table", "BTC · meso")
+    assert 'data-quadrant="EXPANSION"' in tag and 'data-vol-regime="high"' in tag
+    assert 'href="#volatility_regimes-1"' in inner
+    assert _text(inner) == "EXPANSION since 2024-01-01 07:00 high vol (p 0.80, none) since 2024-01-01 07:00"
+    assert _text(_cell(page, "current-volatility-table", "BTC · macro")[1]) == (
+        "NORMAL since 2024-01-10 low vol (p 0.20, up) since 2024-01-10")
+    assert _text(_cell(page, "current-symbols-table", "binance|XUSDT|1d")[1]) == (
+        "binance|XUSDT|1d CRISIS 2024-01-01 high 0.80 down 2024-01-01 2024-01-05")
+    assert "Symbol series (1)</summary>" in page and 'id="current-symbols-filter"' in page
+    assert "stale" not in main.split("</section>")[0]  # every cell is as of its column's latest bar
+
+
+def test_summary_flags_cells_older_than_their_column():
+    frame = pd.DataFrame({
+        "driver": ["BTC", "ALT", "BTC.d"], "timeframe": "macro", "bar_interval": "1d",
+        "bar_start": pd.to_datetime(["2025-11-12", "2023-12-29", "2025-11-13"]), "state": ["S3", "S2", None],
+        "prev_state": None, "state_since": pd.to_datetime(["2025-10-01", "2023-12-20", None]),
+        "bars_in_state": [43, 10, None], "buy_flag": False, "rebuy_flag": [False, True, False], "trim_flag": False,
+        "emergency_exit": [False, False, True], "exit_reason": None, "ts_score": 0.5, "s3_start_ts": pd.NaT})
+    card = current_table.uptrend_card(frame)
+    assert _header(card, "current-uptrend-table") == ["driver", "macro as of 2025-11-13"]
+    assert 'class="asof stale">as of 2023-12-29' in _cell(card, "current-uptrend-table", "ALT · macro")[1]
+    assert "stale" not in _cell(card, "current-uptrend-table", "BTC · macro")[1]  # one bar behind: current
+    assert _text(_cell(card, "current-uptrend-table", "ALT · macro")[1]) == (
+        "S2 rebuy since 2023-12-20 · 10 bars as of 2023-12-29")
+    assert _text(_cell(card, "current-uptrend-table", "BTC.d · macro")[1]) == "none exit"
+    assert 'data-state=""' in _cell(card, "current-uptrend-table", "BTC.d · macro")[0]
+    assert "href" not in card  # no views to link to
+
+
+def test_summary_without_a_mart_and_on_a_stale_build(tmp_path):
+    con = duckdb.connect()
+    make_tiny_warehouse(con, skip=("marts.fct_levers",))
+    section = current_table.render(current_table.load(con))
+    con.close()
+    assert "No rows: <code>marts.fct_levers</code> is missing or empty." in section
+    assert 'id="current-uptrend-table"' in section and 'id="current-levers-table"' not in section
+    # a mart without a documented column (a build of older code): the page still renders, naming the error
+    db = tmp_path / "stale.duckdb"
+    con = duckdb.connect(str(db))
+    make_tiny_warehouse(con)
+    con.execute("alter table marts.fct_uptrend_states drop column prev_state")
+    con.close()
+    result = write_dashboard(db, tmp_path / "x.html", SMALL)
+    page = result.path.read_text()
+    assert '<p class="error" id="current-error">The current regimes could not be read:' in page
+    assert "prev_state" in page.split('id="current-error"')[1].split("</p>")[0]
+    assert all(r.shown for r in result.panels)
+
+
+@pytest.mark.parametrize("value, interval, text", [
+    ("2024-01-07 06:00", "1h", "2024-01-07 06:00"), ("2024-01-07 00:00", "1h", "2024-01-07 00:00"),
+    ("2024-01-07 00:00", "1d", "2024-01-07"), ("2024-01-07 00:00", None, "2024-01-07"),
+    ("2024-01-07 06:05", "bogus", "2024-01-07 06:05"), (None, "1d", "")])
+def test_format_time(value, interval, text):
+    assert current_table.format_time(pd.Timestamp(value) if value else None, interval) == text
+
+
+def test_view_selectors_have_a_filter_box(tiny):
+    results = build_panels(tiny, SMALL)
+    page = render_html(results, "tiny", SMALL)
+    parser = HtmlTags()
+    parser.feed(page)
+    selects = {a["data-panel"]: a for t, a in parser.tags if t == "select"}
+    filters = {a["data-panel"]: a for t, a in parser.tags if t == "input" and "view-filter" in a.get("class", "")}
+    multi = [r.name for r in results if len(r.figures) > 1]
+    assert sorted(selects) == sorted(filters) == sorted(multi)
+    assert filters["price_regimes"]["id"] == "price_regimes-filter"
+    assert filters["price_regimes"]["type"] == "search"
+    assert filters["price_regimes"]["placeholder"] == "type to filter, e.g. BTC macro"
+    assert selects["price_regimes"]["id"] == "price_regimes-select"
+    assert 'id="price_regimes-count"' in page
+    assert "function filterViews" in page and "addEventListener('hashchange'" in page
+    assert 'id="current-regimes"' not in page  # no summary unless asked for
+    assert ('<p id="axis-holes">Time axes skip holes in the data longer than 24 bars and 48 hours' in page)
+    assert "(--axis-gap-bars 0)" in render_html(results, "tiny", Settings(axis_gap_bars=0))
+
+
 # ---- page -----------------------------------------------------------------------------
 
 def test_page_is_self_contained_with_one_view_per_figure(tiny):
@@ -491,6 +733,23 @@ def test_write_dashboard_and_cli(tmp_path, capsys):
     page = out.read_text()
     assert "last 50 bars" in page and 'id="panel-transitions"' not in page
     assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_cli_axis_gap_options(tmp_path, capsys):
+    db = tmp_path / "tiny.duckdb"
+    con = duckdb.connect(str(db))
+    make_tiny_warehouse(con)
+    con.close()
+    out = tmp_path / "regimes.html"
+    # the tiny hourly hole (40 hours) is cut with a 24-hour minimum, not with the default 48
+    assert cli_main(["--db", str(db), "--out", str(out), "--axis-gap-min-hours", "24"]) == 0
+    page = out.read_text()
+    assert page.count('"rangebreaks":[{"bounds":["2024-01-03 12:00","2024-01-05 04:00"]}]') == 2  # price, levers (1h)
+    assert "longer than 24 bars and 24 hours" in page
+    assert cli_main(["--db", str(db), "--out", str(out)]) == 0
+    assert '"rangebreaks":[' not in out.read_text()  # (plotly.js itself names the attribute)
+    assert cli_main(["--db", str(db), "--out", str(out), "--axis-gap-bars", "-1"]) == 2
+    assert "axis_gap_bars must be >= 0" in capsys.readouterr().err
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Landing ledger: validation reasons, accounting, duplicates, provisional bars (SPEC §3)."""
+"""Landing ledger: validation reasons, accounting, duplicates, provisional bars (docs/landing.md)."""
 
 import gzip
 import io

@@ -1,4 +1,4 @@
-"""File-name parsing of the landing layouts (SPEC §3)."""
+"""File-name parsing of the landing layouts (docs/landing.md)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The lever seeds (SPEC §7, seed note 003) reproduce SPEC §7's worked example by hand.
+"""The lever seeds reproduce the docs/levers.md worked example by hand.
 
 Exec 1h, bucket small, micro missing everywhere, no intents: contribution = (state delta +
 active flag deltas) x driver weight x timeframe weight x execution multiplier.
@@ -41,7 +41,7 @@ def test_worked_example_from_the_seeds():
         scale = drivers[driver] * timeframes[timeframe] * mult[("1h", timeframe)]
         a[driver] += da * scale
         e[driver] += de * scale
-    # the contributions to A quoted in SPEC §7
+    # the contributions to A quoted in docs/levers.md
     assert {d: round(v, 6) for d, v in a.items()} == {"BTC": 0.129, "ALT": 0.078, "small": 0.03,
                                                      "BTC.d": -0.015, "USDT.d": 0.135}
     lever_a = min(max(config["base_a"] + sum(a.values()), 0), 1)

@@ -1,4 +1,4 @@
-"""Data-quality suites (market_regimes.quality) and their Dagster asset checks (SPEC §11).
+"""Data-quality suites (market_regimes.quality) and their Dagster asset checks (docs/orchestration.md).
 
 Good frames come from the real landing code (land_files on small CSV files, including
 quarantined rows, an identical duplicate and a superseded provisional bar) and from

@@ -1,4 +1,4 @@
-"""Trend x volatility regimes (SPEC §8): the 13 test cases of seed note 004 on the pure
+"""Trend x volatility regimes (docs/trend-vol-regimes.md): the 13 reference test cases on the pure
 detector, band-edge values, serialisation, seed validation and the table adapter
 (final days, MA, percentile vol, joins, restarts, point-in-time)."""
 
@@ -24,7 +24,7 @@ AS_OF = datetime(2026, 1, 24)
 
 
 def make_config(**overrides) -> TrendVolConfig:
-    """Seed note 004's configuration: SPY vs its 200-day MA (h 2%), VIX 25 / 20."""
+    """The reference configuration (docs/trend-vol-regimes.md): SPY vs its 200-day MA (h 2%), VIX 25 / 20."""
     values = dict(market="SPY", price_series="SPY", vol_series="VIX", ma_period=200, trend_hysteresis_pct=0.02,
                   vol_high_threshold=25.0, vol_low_threshold=20.0)
     values.update(overrides)
@@ -40,7 +40,7 @@ def detect(price, ma, vol, previous, config):
     return step(price, ma, vol, config, previous, AS_OF)
 
 
-# --- seed note 004, "Required Tests": trend ---------------------------------------------
+# --- reference test cases: trend ---------------------------------------------------------
 
 def test_clear_uptrend(config):
     assert detect(600, 500, 15, None, config).trend == Trend.UPTREND
@@ -65,7 +65,7 @@ def test_trend_crosses_hysteresis_to_downtrend(config):
     assert detect(489, 500, 15, previous, config).trend == Trend.DOWNTREND  # 2.2% below
 
 
-# --- seed note 004: volatility -----------------------------------------------------------
+# --- reference test cases: volatility ----------------------------------------------------
 
 def test_clear_low_vol(config):
     assert detect(500, 500, 12, None, config).vol == Vol.LOW_VOL
@@ -85,7 +85,7 @@ def test_vol_hysteresis_maintains_high_vol(config):
     assert detect(500, 500, 22, previous, config).vol == Vol.HIGH_VOL
 
 
-# --- seed note 004: combined, serialisation, edge cases ----------------------------------
+# --- reference test cases: combined, serialisation, edge cases ---------------------------
 
 def test_all_four_regimes(config):
     assert detect(600, 500, 15, None, config).regime == "uptrend_low_vol"
@@ -355,6 +355,6 @@ def test_missing_and_non_overlapping_series_name_the_market():
         # warn mode: the market is skipped, the others still build
         assert check_series([cfg], closes, "warn").skipped == ((cfg.market, ("NOPE",)),)
         assert market_regime_rows([cfg], closes, missing_series="warn").empty
-    # a landing without any daily series is an absent layout (SPEC §1): skipped even in error mode
+    # a landing without any daily series is an absent layout (docs/landing.md): skipped even in error mode
     none = market_regime_rows([btc], closes.iloc[:0], missing_series="error")
     assert none.empty and none.dtypes["bar_start"] == "datetime64[us]"

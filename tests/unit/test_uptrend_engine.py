@@ -1,4 +1,4 @@
-"""Uptrend Engine flags, scores and levels (shared/docs/UPTREND_ENGINE.md) on hand-made
+"""Uptrend Engine flags, scores and levels (docs/uptrend-engine.md) on hand-made
 inputs: every expected number below is computed by hand from the doc's formulas with the
 seed's constants (seeds/uptrend_config.csv)."""
 

@@ -1,4 +1,4 @@
-"""One test per UPTREND_ENGINE.md transition rule, on hand-made EMA stacks (equality edges)."""
+"""One test per transition rule of docs/uptrend-engine.md, on hand-made EMA stacks (equality edges)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Volatility / spectral regime engine (SPEC §9): HMM determinism, point-in-time prefix
+"""Volatility / spectral regime engine (docs/volatility-regimes.md): HMM determinism, point-in-time prefix
 invariance and agreement with hmmlearn's own decoding; wavelet energies, Hurst, AR(1),
 strategy-fit scores, quadrant table and turbulence against hand-computed cases (or
 statsmodels / a textbook loop); toxic-bar exclusion."""
@@ -136,7 +136,7 @@ def test_filtered_probability_equals_hmmlearn_decoding_of_the_trailing_window(t)
 @settings(max_examples=8, deadline=None)
 @given(cut=st.integers(min_value=120, max_value=999))
 def test_prefix_invariance_of_every_output(cut):
-    """Rows at bars < cut are bit-identical whether or not later bars exist (SPEC §1)."""
+    """Rows at bars < cut are bit-identical whether or not later bars exist (docs/architecture.md)."""
     r, _ = regime_switching_returns()
     full = bars_frame(r)
     prefix = full.iloc[:cut]

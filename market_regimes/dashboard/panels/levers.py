@@ -1,7 +1,7 @@
-"""Panel: the A and E levers over time per bucket and execution timeframe (SPEC §7).
+"""Panel: the A and E levers over time per bucket and execution timeframe (docs/levers.md).
 
 One chart per bucket x execution timeframe of ``marts.fct_levers``: the levers A and
-E in [0, 1] (SPEC §7), bars where the levers are degraded (BTC or ALT not
+E in [0, 1], bars where the levers are degraded (BTC or ALT not
 used at meso) marked below the lines. Hovering a bar lists each driver's contribution
 to A and to E from ``marts.fct_lever_contributions`` (summed over the driver's
 micro/meso/macro rows; stale and missing rows contribute 0) and the used / stale /
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data import break_gaps, display_limit, epoch_ms, query, relation_exists, window_note
+from ..data import axis_holes, break_gaps, display_limit, epoch_ms, query, relation_exists, window_note
 from ..settings import Settings
 from ..style import BUCKET_ORDER, EXECUTION_TIMEFRAME_ORDER, make_figure, order_key
 
@@ -87,6 +87,7 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
             continue
         shown = f"last {len(levers):,} bars" if limit is not None else f"{len(levers):,} bars"
         first, last = levers["bar_start"].iloc[0], levers["bar_start"].iloc[-1]
+        holes = axis_holes(levers["bar_start"], exec_tf, settings)
         levers = break_gaps(levers, exec_tf)
         x = epoch_ms(levers["bar_start"])
         custom = levers[["n_used", "n_stale", "n_missing"]].to_numpy(dtype="float32")
@@ -118,5 +119,5 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
         figures.append(make_figure(
             f"{bucket} · execution {exec_tf} — {shown}, {first:%Y-%m-%d} .. {last:%Y-%m-%d} UTC",
             label=f"{bucket} · {exec_tf}", height=settings.figure_height, traces=traces, time_axis=True,
-            hovermode="x unified", yaxis={"title": "lever value", "range": LEVER_AXIS_RANGE}))
+            holes=holes, hovermode="x unified", yaxis={"title": "lever value", "range": LEVER_AXIS_RANGE}))
     return figures

@@ -1,4 +1,5 @@
-"""Panel: trend x volatility regimes per configured market (``marts.fct_market_regimes``, SPEC §8).
+"""Panel: trend x volatility regimes per configured market (``marts.fct_market_regimes``,
+docs/trend-vol-regimes.md).
 
 One chart per market: top, the daily price and its moving average with the background
 shaded by regime (uptrend/downtrend x low/high vol); bottom, the vol reading with the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 
-from ..data import break_gaps, epoch_ms, query, relation_exists, runs
+from ..data import axis_holes, break_gaps, epoch_ms, query, relation_exists, runs
 from ..settings import Settings
 from ..style import MARKET_REGIME_COLOURS, colour_map, make_figure, order_key, shading
 
@@ -64,6 +65,7 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
                                 "text": f"vol {name} {level:g}", "font": {"size": 11}})
         first, last = rows["bar_start"].iloc[0], rows["bar_start"].iloc[-1]
         days = len(rows)
+        holes = axis_holes(rows["bar_start"], BAR_INTERVAL, settings)
         rows = break_gaps(rows, BAR_INTERVAL)
         x = epoch_ms(rows["bar_start"])
         traces = [
@@ -80,7 +82,7 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
         # price on top, vol below, one shared date axis
         figures.append(make_figure(
             f"{market} — {days:,} days, {first:%Y-%m-%d} .. {last:%Y-%m-%d}", label=market,
-            height=settings.figure_height, traces=traces, time_axis=True, hovermode="x unified",
+            height=settings.figure_height, traces=traces, time_axis=True, holes=holes, hovermode="x unified",
             xaxis={"anchor": "y2"}, yaxis={"domain": PRICE_DOMAIN, "title": {"text": "price"}},
             yaxis2={"domain": VOL_DOMAIN, "anchor": "x", "title": {"text": "vol"}},
             shapes=shapes, annotations=annotations))

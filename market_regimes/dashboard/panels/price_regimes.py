@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 
-from ..data import all_exist, break_gaps, display_limit, epoch_ms, query, relation_exists, runs, window_note
+from ..data import all_exist, axis_holes, break_gaps, display_limit, epoch_ms, query, relation_exists, runs, window_note
 from ..settings import Settings
 from ..style import DRIVER_ORDER, STATE_COLOURS, TIMEFRAME_ORDER, colour_map, make_figure, order_key, shading
 
@@ -100,6 +100,7 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
             f"{driver} · {timeframe} ({interval}) — {shown}, "
             f"{bars['bar_start'].iloc[0]:%Y-%m-%d} .. {bars['bar_start'].iloc[-1]:%Y-%m-%d} UTC",
             label=f"{driver} · {timeframe} ({interval})", height=settings.figure_height, traces=traces,
-            time_axis=True, yaxis={"title": "close"}, hovermode="x",
+            time_axis=True, holes=axis_holes(bars["bar_start"], interval, settings), yaxis={"title": "close"},
+            hovermode="x",
             shapes=shading(runs(bars, "state", interval), colour_map(states, STATE_COLOURS))))
     return figures

@@ -1,4 +1,5 @@
-"""Panel: volatility / spectral regimes per driver series (``marts.fct_volatility_regimes``, SPEC §9).
+"""Panel: volatility / spectral regimes per driver series (``marts.fct_volatility_regimes``,
+docs/volatility-regimes.md).
 
 One chart per DRIVER series (``series_type = 'driver'``: driver x timeframe; the symbol
 series, hundreds of them, are left out of the page): top, the close of
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data import break_gaps, display_limit, epoch_ms, query, relation_exists, runs, window_note
+from ..data import axis_holes, break_gaps, display_limit, epoch_ms, query, relation_exists, runs, window_note
 from ..settings import Settings
 from ..style import DRIVER_ORDER, QUADRANT_COLOURS, TIMEFRAME_ORDER, colour_map, make_figure, order_key, shading
 
@@ -115,6 +116,7 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
         annotations = [{"xref": "x domain", "x": 1, "xanchor": "right", "yref": "y2", "y": level,
                         "yanchor": "bottom", "showarrow": False, "text": level_text, "font": {"size": 11}}]
         first, last = rows["bar_start"].iloc[0], rows["bar_start"].iloc[-1]
+        holes = axis_holes(rows["bar_start"], interval, settings)
         drawn = break_gaps(rows, interval)
         x = epoch_ms(drawn["bar_start"])
         custom = np.column_stack([drawn[c].astype(object).where(drawn[c].notna(), "none").to_numpy()
@@ -135,7 +137,7 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
         figures.append(make_figure(
             f"{series_id} ({interval}) — {shown}, {first:%Y-%m-%d} .. {last:%Y-%m-%d} UTC",
             label=f"{driver} · {timeframe} ({interval})", height=settings.figure_height, traces=traces,
-            time_axis=True, hovermode="x unified", xaxis={"anchor": "y2"},
+            time_axis=True, holes=holes, hovermode="x unified", xaxis={"anchor": "y2"},
             yaxis={"domain": PRICE_DOMAIN, "title": {"text": top_name}},
             yaxis2={"domain": PROB_DOMAIN, "anchor": "x", "range": [0, 1], "title": {"text": "p_high_vol"}},
             shapes=shapes, annotations=annotations))

@@ -1,6 +1,6 @@
 -- Exchange candles rolled up from each (exchange, symbol)'s finest landed interval to
--- every coarser interval of seed bar_intervals (SPEC §4).
--- Partitioned (Dagster daily partitions, SPEC §11): with vars partition_start/end set, a
+-- every coarser interval of seed bar_intervals (docs/bars-and-drivers.md).
+-- Partitioned (Dagster daily partitions, docs/orchestration.md): with vars partition_start/end set, a
 -- run deletes and rebuilds only the rollup bars starting in that window; without them,
 -- every bar.
 {{ config(materialized='incremental', incremental_strategy='append',

@@ -1,5 +1,5 @@
 -- Composite driver bars (ALT and the buckets) per regime timeframe, by both methods
--- (SPEC §4); fct_driver_bars keeps the method seed drivers.csv names.
+-- (docs/bars-and-drivers.md); fct_driver_bars keeps the method seed drivers.csv names.
 --
 -- equal_weight_index: index I starts at 100. A member contributes at bar t when it has
 --   bars at t and t-1 (consecutive, t-1 final) in the same source; with
@@ -12,7 +12,7 @@
 --   as HUGEINT: integer sums are exact in any order, so the index is the same to the
 --   last bit in every build and every prefix (DuckDB's partitioned window sums of doubles
 --   round differently when other partitions change size; measured 2e-14 on this sum).
--- price_average (the seed note's literal method, for comparison): open = avg(open),
+-- price_average (the trading teams' original method, for comparison; docs/bars-and-drivers.md): open = avg(open),
 --   high = max(high), low = min(low), close = avg(close) of the member bars at t.
 -- volume = sum of contributing members' quote_volume (USDT). Means and sums add the
 -- values in sorted order (fsum(x order by x)): a parallel hash aggregate meets a group's
@@ -26,7 +26,7 @@ with members as (
 -- bar at that interval (any exchange). A member whose newest bar is more than
 -- max_gap_bars bars before the driver's newest member bar has stopped (as a series that
 -- stopped before its exchange's newest bar, macro finality_and_segments): its newest bar
--- counts as final here. A bar with newer bars in the composite series is final (SPEC §2);
+-- counts as final here. A bar with newer bars in the composite series is final (docs/bars-and-drivers.md);
 -- without this, the sample's Binance members (export ends 2023-12-30) kept every later
 -- (2025, Bybit-sourced) composite bar provisional.
 member_series as (

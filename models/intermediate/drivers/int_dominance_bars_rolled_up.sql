@@ -1,4 +1,4 @@
--- Dominance readings as bars (SPEC §3-4): a date-stamped reading is that day's 1d bar
+-- Dominance readings as bars (docs/bars-and-drivers.md): a date-stamped reading is that day's 1d bar
 -- (o = h = l = c); timestamped readings become 1m bars (first/max/min/last in the minute)
 -- and roll up to every coarser interval like candles. Percent points, no volume.
 -- Partitioned like int_symbol_bars_rolled_up: vars partition_start/end rebuild one window.

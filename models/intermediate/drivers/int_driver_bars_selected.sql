@@ -1,6 +1,6 @@
 -- Single-symbol drivers (e.g. BTC = BTCUSDT) per regime timeframe: per bar the
 -- highest-priority exchange with a final bar wins, else the highest-priority provisional
--- bar; one bar never mixes sources (SPEC §4). Volume is quote volume (USDT).
+-- bar; one bar never mixes sources (docs/bars-and-drivers.md). Volume is quote volume (USDT).
 with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'single'
 ),

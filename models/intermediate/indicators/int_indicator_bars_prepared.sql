@@ -3,11 +3,11 @@
 -- indicator_series_part), with the per-bar inputs of the indicators: previous close,
 -- absolute change, true range, gain/loss, Wilder directional movement, log return (and
 -- the previous one) and ln(1 + volume) (0 without volume). Indicators use final bars only
--- and restart at every segment (SPEC §5).
+-- and restart at every segment (docs/indicators.md).
 -- Incremental: appends the final bars after each series' last stored bar; the lags of the
 -- first new bar come from the last two stored rows. A final bar landing before a
 -- series' last stored bar (an out-of-order backfill) stops the run with an error asking
--- for --full-refresh: indicators are computed in chronological order (SPEC §9).
+-- for --full-refresh: indicators are computed in chronological order (docs/indicators.md).
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 with final_bars as (
     select

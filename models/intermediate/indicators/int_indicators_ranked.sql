@@ -1,4 +1,4 @@
--- Trailing percentile ranks pr_<feature> (SPEC §5) of the features in var
+-- Trailing percentile ranks pr_<feature> (docs/indicators.md) of the features in var
 -- percentile_rank_features over the last var percentile_rank_window bars of the segment:
 -- percent_rank = (rank - 1) / (n - 1) of the bar's value among the window's values
 -- (0 = lowest, 1 = highest; ties take the lowest rank). NULL until the window holds

@@ -1,4 +1,4 @@
--- The TA-Lib-covered indicators, in SQL (SPEC §5): EMA 20/30/60/144/250/333 (SMA-seeded),
+-- The TA-Lib-covered indicators, in SQL (docs/indicators.md): EMA 20/30/60/144/250/333 (SMA-seeded),
 -- SMA 200, Bollinger bands (20, k = 2, population std), ATR 14, RSI 14, +DI/-DI 14 and
 -- ADX 14 (Wilder, TA-Lib seeds), plus the Wilder averages and sums an incremental run
 -- carries (avg_gain_14, avg_loss_14, plus/minus_dm_sum_14, tr_sum_14).

@@ -1,5 +1,5 @@
 -- EWMA mean and variance of ln(1 + volume) (alpha = 2 / 65), the baseline of volume_z
--- (SPEC §5): m_0 = x_0, m_t = (1 - a) m_(t-1) + a x_t; v_0 = 0,
+-- (docs/indicators.md): m_0 = x_0, m_t = (1 - a) m_(t-1) + a x_t; v_0 = 0,
 -- v_t = (1 - a)(v_(t-1) + a (x_t - m_(t-1))^2) (the exponentially weighted variance
 -- update; T. Finch, Incremental calculation of weighted mean and variance, 2009).
 -- Since x_t - m_(t-1) = (x_t - m_t) / (1 - a), v is a second linear recursion with input

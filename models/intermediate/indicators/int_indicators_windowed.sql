@@ -1,4 +1,4 @@
--- The window-function indicators on top of the smoothed ones (SPEC §5, UPTREND_ENGINE.md
+-- The window-function indicators on top of the smoothed ones (docs/indicators.md; Uptrend Engine
 -- inputs): EMA slopes, ATR mean, RSI/ADX slopes, efficiency ratio, return
 -- autocorrelation, OU half-life, normalized slope, realized volatility, volume z-score,
 -- EMA separations and their 5-bar changes. NULL until warm inside the segment. Narrow:

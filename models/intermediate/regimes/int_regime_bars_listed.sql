@@ -1,4 +1,4 @@
--- The price path behind the regime research reports (SPEC §9): every final bar of each
+-- The price path behind the regime research reports (docs/volatility-regimes.md): every final bar of each
 -- series a regime detector labels, numbered within its segment (bar_seq) with
 -- log_return = ln(close / previous final close of the segment); a view:
 -- int_regime_labels_aligned reads it once.

@@ -1,5 +1,5 @@
 -- Every regime detector's label side by side on the final bars of each labelled series
--- (SPEC §9 research reports): one row per final bar of the series (labelled or not: the
+-- (docs/volatility-regimes.md, research reports): one row per final bar of the series (labelled or not: the
 -- reports' forward paths and bar-to-bar pairs run over all of them), one column per
 -- detector, and is_aligned when every detector that labels the series at all labels the bar.
 -- * uptrend_regime: marts.fct_uptrend_states.state (S0..S4) per driver|timeframe;

@@ -1,4 +1,4 @@
--- Every landed candle and every rollup, with finality and segments (SPEC §4).
+-- Every landed candle and every rollup, with finality and segments (docs/bars-and-drivers.md).
 -- Key: exchange, symbol, bar_interval, bar_start, origin. is_primary marks the bar the
 -- drivers use: the rollup from the finest interval where one exists, else the landed bar.
 with rolled as (

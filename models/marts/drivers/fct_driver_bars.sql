@@ -1,5 +1,5 @@
 -- The eight regime drivers (BTC, ALT, nano, small, mid, big, BTC.d, USDT.d) at the regime
--- timeframes of seed regime_timeframes wherever data exists (SPEC §4). Volume is quote
+-- timeframes of seed regime_timeframes wherever data exists (docs/bars-and-drivers.md). Volume is quote
 -- volume (USDT) for price drivers and NULL for dominance. segment_id restarts after a gap
 -- of more than var max_gap_bars bars between final bars.
 with single as (

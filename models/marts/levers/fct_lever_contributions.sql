@@ -1,4 +1,4 @@
--- One row per lever bar x bucket x lever driver x regime timeframe (SPEC §7): the state
+-- One row per lever bar x bucket x lever driver x regime timeframe (docs/levers.md): the state
 -- of the driver at the timeframe that had ended when the lever bar closed, its raw
 -- deltas, the weights, and contribution = delta_raw x driver_weight x timeframe_weight x
 -- execution_multiplier when the state is `used` (0 when `stale` or `missing`).

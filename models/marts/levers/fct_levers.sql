@@ -1,5 +1,5 @@
 -- A (aggressiveness) and E (exit pressure) per lever bar x execution timeframe x bucket
--- (SPEC §7): A = base_a + sum of the 15 contributions + intent_a, clamped to [0, 1]; the
+-- (docs/levers.md): A = base_a + sum of the 15 contributions + intent_a, clamped to [0, 1]; the
 -- same for E; position_size_frac = size_min + size_span x A (clamped).
 {%- set intents_relation = optional_relation('raw', 'position_intents') %}
 with config as (
@@ -14,7 +14,7 @@ with config as (
 
 -- Totals are summed as DECIMAL(38, 18): each term is rounded to 18 decimal places
 -- (~1e-16 relative), then integer addition is exact, so a total does not depend on the
--- order in which threads add the rows (SPEC §1 determinism; 3x faster than an ordered
+-- order in which threads add the rows (determinism, docs/architecture.md; 3x faster than an ordered
 -- aggregate) and cancelling terms give exactly 0.
 summed as (
     select

@@ -1,9 +1,9 @@
--- Raw lever deltas per driver x timeframe x state bar (SPEC §7, seed note 003 §3): the
+-- Raw lever deltas per driver x timeframe x state bar (docs/levers.md): the
 -- state's row of regime_state_deltas + one regime_flag_deltas row per active flag (buy,
 -- rebuy, trim) + the regime_transition_deltas row on the bar of an emergency move to S0.
 -- NULL flags (the engine has not computed them yet) count as inactive; first_dip_buy is a
 -- kind of buy and maps to the same (state, buy) row, counted once. A state or flag
--- without a seed row adds 0 (seed note 003 lists only the combinations that matter).
+-- without a seed row adds 0 (the seeds list only the combinations that matter).
 with states as (
     select
         s.driver,

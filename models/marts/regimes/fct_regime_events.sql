@@ -1,8 +1,8 @@
 -- One row per state change of a regime detector: every bar whose state differs from a
 -- non-NULL previous state.
--- * uptrend (SPEC §6): the Uptrend Engine per driver x timeframe; reason = the exit reason
+-- * uptrend (docs/uptrend-engine.md): the Uptrend Engine per driver x timeframe; reason = the exit reason
 --   when the change is an exit, else '<from>_to_<to>'.
--- * trend_vol (SPEC §8): the trend x volatility regime per market (entity) on days
+-- * trend_vol (docs/trend-vol-regimes.md): the trend x volatility regime per market (entity) on days
 --   (timeframe macro); reason names the band crossed: 'price_below_ma_band' /
 --   'price_above_ma_band' for the trend, 'vol_above_high' / 'vol_below_low' for the vol,
 --   joined by ' & ' when both change on the same day.
@@ -50,7 +50,7 @@ trend_vol as (
     from market_changes
 ),
 
--- volatility detector (SPEC §9): HMM vol regime and quadrant changes of the regime drivers
+-- volatility detector (docs/volatility-regimes.md): HMM vol regime and quadrant changes of the regime drivers
 -- (symbol-level regimes stay in fct_volatility_regimes)
 volatility as (
     select 'volatility_hmm' as detector, driver as entity, timeframe, bar_start,
