@@ -128,7 +128,7 @@ def coingecko_dominance(context: AssetExecutionContext, config: CoinGeckoDominan
 LANDING_FOLDERS = {
     "kline_files": ("klines/<exchange>/*: candle CSV files (exported or written by the Binance collector)",
                     [binance_klines]),
-    "snapshot_files": ("snapshots/<exchange>/<symbol>/<interval>/<date>/*: per-day candle snapshots", []),
+    "snapshot_files": ("snapshots/YYYY/MM/DD/HH/<BASE>-<QUOTE>_1m.json or _1h.json: hourly snapshots (minute prices or hourly candles)", []),
     "dominance_files": ("dominance/*: dominance readings (exported or written by the CoinGecko collector)",
                         [coingecko_dominance]),
     "daily_files": ("daily/*: daily series (prices, implied-volatility indices) for the trend x vol markets", []),
