@@ -218,10 +218,40 @@ def zigzag_pivots(close: np.ndarray, atr: np.ndarray, atr_mult: float, min_leg_b
     Returns:
         :class:`Pivots` in time order with confirm = the confirming bar.
     """
+    return atr_zigzag(close, close, close, atr, atr_mult, min_leg_bars)
+
+
+def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, atr_mult: float,
+               min_leg_bars: int) -> Pivots:
+    """ATR zigzag on bar extremes: alternating high/low pivots, point-in-time.
+
+    The walk of :func:`zigzag_pivots` with the extremes taken from `high` (pivot highs)
+    and `low` (pivot lows) while the reversal is always measured on `close`: from the last
+    confirmed pivot it tracks the highest high after a low (the lowest low after a high;
+    ties keep the earlier bar); that extreme at bar j is confirmed at the first bar t > j
+    with high[j] - close[t] >= atr_mult x atr[t] (close[t] - low[j] >= atr_mult x atr[t] for a
+    low) and j at least min_leg_bars bars after the last pivot; the next extreme is then
+    searched from the bar after the new pivot. Before the first pivot both extremes are
+    tracked and the first reversal decides (both at once: the earlier extreme; same bar:
+    the low). Confirmed pivots are never moved; bars with a NaN or zero ATR only extend
+    the extremes. ``atr_zigzag(close, close, close, ...)`` is :func:`zigzag_pivots`.
+
+    Args:
+        high, low, close, atr: one segment, shape (n,) each, time order.
+        atr_mult: reversal in ATRs. min_leg_bars: minimum bars between consecutive pivots
+            (<= 1: no minimum).
+
+    Returns:
+        :class:`Pivots` in time order (price = high[idx] for highs, low[idx] for lows) with
+        confirm = the confirming bar (always > idx).
+    """
+    h = np.asarray(high, dtype=float).tolist()
+    lw = np.asarray(low, dtype=float).tolist()
     c = np.asarray(close, dtype=float).tolist()
     a = np.asarray(atr, dtype=float).tolist()
     idx: list[int] = []
     kind: list[int] = []
+    price: list[float] = []
     confirm: list[int] = []
     n = len(c)
     if n == 0:
@@ -232,16 +262,16 @@ def zigzag_pivots(close: np.ndarray, atr: np.ndarray, atr_mult: float, min_leg_b
     last = -min_leg_bars
     for t in range(1, n):
         ct = c[t]
-        if direction >= 0 and ct > c[hi_i]:
+        if direction >= 0 and h[t] > h[hi_i]:
             hi_i = t
-        if direction <= 0 and ct < c[lo_i]:
+        if direction <= 0 and lw[t] < lw[lo_i]:
             lo_i = t
         reach = atr_mult * a[t]
         if not reach > 0:  # NaN or zero ATR
             continue
         if direction == 0:
-            high_done = c[hi_i] - ct >= reach
-            low_done = ct - c[lo_i] >= reach
+            high_done = hi_i < t and h[hi_i] - ct >= reach
+            low_done = lo_i < t and ct - lw[lo_i] >= reach
             if high_done and (not low_done or hi_i < lo_i):
                 found, is_high = hi_i, True
             elif low_done:
@@ -249,24 +279,23 @@ def zigzag_pivots(close: np.ndarray, atr: np.ndarray, atr_mult: float, min_leg_b
             else:
                 continue
         elif direction > 0:
-            if c[hi_i] - ct < reach or hi_i - last < min_leg_bars:
+            if hi_i == t or h[hi_i] - ct < reach or hi_i - last < min_leg_bars:
                 continue
             found, is_high = hi_i, True
         else:
-            if ct - c[lo_i] < reach or lo_i - last < min_leg_bars:
+            if lo_i == t or ct - lw[lo_i] < reach or lo_i - last < min_leg_bars:
                 continue
             found, is_high = lo_i, False
         idx.append(found)
         kind.append(1 if is_high else -1)
+        price.append(h[found] if is_high else lw[found])
         confirm.append(t)
         last = found
-        segment = c[found + 1:t + 1]
         if is_high:  # now search the low after it
             direction = -1
-            lo_i = found + 1 + int(np.argmin(segment))
+            lo_i = found + 1 + int(np.argmin(lw[found + 1:t + 1]))
         else:
             direction = 1
-            hi_i = found + 1 + int(np.argmax(segment))
-    idx_a = np.asarray(idx, dtype=np.int64)
-    return Pivots(idx_a, np.asarray(c, dtype=float)[idx_a] if idx else np.zeros(0),
+            hi_i = found + 1 + int(np.argmax(h[found + 1:t + 1]))
+    return Pivots(np.asarray(idx, dtype=np.int64), np.asarray(price, dtype=float),
                   np.asarray(kind, dtype=np.int64), np.asarray(confirm, dtype=np.int64))

@@ -69,6 +69,8 @@ MART_KEYS = {
     "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"],
     "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
     "marts.fct_uptrend_states": ["driver", "timeframe", "bar_start"],
+    "marts.fct_grid_ranges": ["exchange", "symbol", "bar_interval", "bar_start"],
+    "marts.fct_grid_regimes": ["exchange", "symbol", "bar_interval", "bar_start"],
 }
 
 

@@ -1,0 +1,55 @@
+-- Seed grid_configs, checked: a bad row stops the build with a message naming the row and
+-- the reason (DuckDB error()), before any recommendation is computed from it. Adds
+-- valid_to (the next version's valid_from, NULL for the current one) and the symbol's
+-- known series (an (exchange, symbol) with final bars at a grid interval).
+-- A row whose (exchange, symbol) has no such series is an error too, unless env
+-- MARKET_REGIMES_GRID_UNKNOWN_SYMBOL=warn: then the row is left out and the dbt test
+-- warn_grid_configs_unknown_symbols reports it (for landing directories that lack the
+-- shipped examples' symbols, e.g. the test fixtures).
+{%- set intervals = var('grid_bar_intervals') %}
+{%- set unknown_mode = env_var('MARKET_REGIMES_GRID_UNKNOWN_SYMBOL', 'error') %}
+{%- if unknown_mode not in ('error', 'warn') %}
+    {{ exceptions.raise_compiler_error("env MARKET_REGIMES_GRID_UNKNOWN_SYMBOL must be error or warn, not " ~ unknown_mode) }}
+{%- endif %}
+with configs as (
+    select * from {{ ref('grid_configs') }}
+),
+
+known as (
+    select distinct exchange, symbol
+    from {{ ref('int_indicator_series_listed') }}
+    where series_type = 'symbol' and bar_interval in ({% for i in intervals %}'{{ i }}'{{ ", " if not loop.last }}{% endfor %})
+),
+
+checked as (
+    select
+        c.*,
+        case
+            when c.grid_id is null or c.symbol is null or c.exchange is null or c.valid_from is null
+                then 'grid_id, symbol, exchange and valid_from are required'
+            when c.lower is null or c.upper is null or not (c.lower < c.upper)
+                then 'lower (' || coalesce(c.lower::varchar, 'empty') || ') must be below upper ('
+                     || coalesce(c.upper::varchar, 'empty') || ')'
+            when c.lower <= 0 then 'lower (' || c.lower || ') must be a positive price'
+            when c.levels is null or c.levels < 2 then 'levels (' || coalesce(c.levels::varchar, 'empty') || ') must be at least 2'
+            when c.allocation_frac is null or not (c.allocation_frac > 0 and c.allocation_frac <= 1)
+                then 'allocation_frac (' || coalesce(c.allocation_frac::varchar, 'empty') || ') must be in (0, 1]'
+            when c.enabled is null then 'enabled must be true or false'
+            when k.symbol is null and '{{ unknown_mode }}' = 'error' then 'unknown symbol: no ' || c.exchange || ' ' || c.symbol || ' series at '
+                                      || '{{ intervals.keys() | join(" or ") }}'
+            when count(*) over (partition by c.symbol, c.valid_from) > 1
+                then 'duplicate (symbol, valid_from): another row of ' || c.symbol || ' starts at the same time'
+        end as problem,
+        k.symbol is not null as is_known
+    from configs as c
+    left join known as k using (exchange, symbol)
+)
+
+select
+    grid_id, symbol, exchange, lower, upper, levels, allocation_frac, enabled, valid_from,
+    lead(valid_from) over (partition by grid_id order by valid_from) as valid_to
+from checked
+where {% if unknown_mode == 'warn' %}(is_known or problem is not null) and {% endif %}case when problem is null then true
+           else error('seeds/grid_configs.csv: row grid_id=' || coalesce(grid_id, '?') || ', symbol='
+                      || coalesce(symbol, '?') || ', valid_from=' || coalesce(valid_from::varchar, '?') || ': ' || problem)
+      end

@@ -1,0 +1,187 @@
+-- The grid verdict per grid series and final bar (docs/grid-regimes.md): the five scores,
+-- the verdict with the step that decided it, its confidence, the competing verdicts with
+-- their support and the three features that weighed most. 1h rows also carry the verdict
+-- of the last 4h bar that had ENDED by the end of the 1h bar (point-in-time alignment).
+-- All constants: seed grid_config (macro grid_param), feature orientations: seed
+-- grid_features. Scores 0-100, NULL until warm; verdict NULL until every score is known.
+--   TrendScore     = 100 mean(pr(adx_14), pr(er_24), pr(|normalized_slope_20|))
+--   MeanRevScore   = 100 mean(1 - pr(return_autocorr_50), 1 - pr(ou_half_life), 1 - pr(VR(4)))
+--   RQS            = 100 (w_c containment_K + w_t min(1, traversals / traversals_full) + w_w width_score),
+--                    width_score = clip((width_rw_zero - width_rw) / (width_rw_zero - width_rw_full), 0, 1)
+--   VolChangeScore = 100 mean(pr(atr_ratio), pr(d_bandwidth_24))
+--   GridCapacity   = 100 clip(floor((R - S) / spacing) / target_levels, 0, 1), spacing = spacing_atr atr_14;
+--                    0 when that spacing is below min_edge_multiple x 2 x fee_rate x close (cannot clear fees)
+-- Verdict, first that applies (project definition: TRANSITION and TREND are checked before
+-- the RQS gate; the other way round a working RQS would label every trend RANGE_WEAK):
+--   1 vol_change   VolChangeScore > vol_change_transition                 -> TRANSITION
+--   2 trend        TrendScore >= trend_threshold on trend_confirm_bars bars -> TREND
+--   3 rqs_weak     RQS < rqs_weak_below                                   -> RANGE_WEAK
+--   4 range_quality RQS >= rqs_ok_min and MeanRev >= meanrev_ok_min -> RANGE_OK, else RANGE_WEAK
+--   5 capacity     RANGE_OK with GridCapacity < capacity_ok_min           -> RANGE_WEAK (capacity_limited)
+{{ config(materialized='table') }}
+{%- set features = ['adx_14', 'er_short', 'er_window', 'abs_normalized_slope_20', 'return_autocorr_50',
+                    'ou_half_life', 'variance_ratio', 'chop', 'bb_bandwidth_20', 'atr_ratio', 'd_bandwidth'] %}
+with inputs as (
+    select
+        r.exchange, r.symbol, r.bar_interval, r.bar_start, r.segment_id, r.series_part, r.idx,
+        r.support, r.resistance, r.containment_k, r.traversals, r.width_rw,
+        b.close, b.atr_14, b.adx_14, b.er_short, b.er_window, abs(b.normalized_slope_20) as abs_normalized_slope_20,
+        b.return_autocorr_50,
+        case when b.ou_ar1_b >= 1 then 'infinity'::double when b.ou_ar1_b <= 0 then 0.0
+             else -ln(2) / ln(b.ou_ar1_b) end as ou_half_life,
+        b.variance_ratio, b.chop, b.bb_bandwidth_20, b.atr_ratio, b.d_bandwidth,
+        p.* exclude (series_part, idx)
+    from {{ ref('fct_grid_ranges') }} as r
+    join {{ ref('int_grid_bars_prepared') }} as b using (series_part, idx)
+    join {{ ref('int_grid_features_ranked') }} as p using (series_part, idx)
+),
+
+scores as (
+    select
+        *,
+        100 * (pr_adx_14 + pr_er_short + pr_abs_normalized_slope_20) / 3 as trend_score,
+        100 * ((1 - pr_return_autocorr_50) + (1 - pr_ou_half_life) + (1 - pr_variance_ratio)) / 3 as mean_rev_score,
+        100 * ({{ grid_param('rqs_weight_containment') }} * containment_k
+               + {{ grid_param('rqs_weight_traversals') }} * {{ clip("traversals / " ~ grid_param('traversals_full'), 0.0, 1.0) }}
+               + {{ grid_param('rqs_weight_width') }}
+                 * {{ clip("(" ~ grid_param('width_rw_zero') ~ " - width_rw) / (" ~ grid_param('width_rw_zero') ~ " - " ~ grid_param('width_rw_full') ~ ")", 0.0, 1.0) }})
+            as range_quality_score,
+        100 * (pr_atr_ratio + pr_d_bandwidth) / 2 as vol_change_score,
+        case when {{ grid_param('spacing_atr') }} * atr_14
+                  < {{ grid_param('min_edge_multiple') }} * 2 * {{ grid_param('fee_rate') }} * close then 0.0
+             else 100 * {{ clip("floor((resistance - support) / (" ~ grid_param('spacing_atr') ~ " * atr_14)) / " ~ grid_param('target_levels'), 0.0, 1.0) }}
+        end as grid_capacity
+    from inputs
+),
+
+confirmed as (
+    select
+        *,
+        trend_score >= {{ grid_param('trend_threshold') }}
+            and ({{ grid_param('trend_confirm_bars') }} <= 1
+                 or lag(trend_score) over (partition by series_part order by idx) >= {{ grid_param('trend_threshold') }})
+            as is_trend_confirmed,
+        trend_score is not null and mean_rev_score is not null and range_quality_score is not null
+            and vol_change_score is not null and grid_capacity is not null as is_warm
+    from scores
+),
+
+decided as (
+    select
+        *,
+        case when not is_warm then null
+             when vol_change_score > {{ grid_param('vol_change_transition') }} then 'vol_change'
+             when is_trend_confirmed then 'trend'
+             when range_quality_score < {{ grid_param('rqs_weak_below') }} then 'rqs_weak'
+             when range_quality_score >= {{ grid_param('rqs_ok_min') }} and mean_rev_score >= {{ grid_param('meanrev_ok_min') }}
+                  and grid_capacity < {{ grid_param('capacity_ok_min') }} then 'capacity'
+             else 'range_quality'
+        end as decided_by
+    from confirmed
+),
+
+verdicts as (
+    select
+        *,
+        case decided_by
+            when 'vol_change' then 'TRANSITION'
+            when 'trend' then 'TREND'
+            when 'rqs_weak' then 'RANGE_WEAK'
+            when 'capacity' then 'RANGE_WEAK'
+            when 'range_quality' then
+                case when range_quality_score >= {{ grid_param('rqs_ok_min') }}
+                          and mean_rev_score >= {{ grid_param('meanrev_ok_min') }} then 'RANGE_OK' else 'RANGE_WEAK' end
+        end as verdict,
+        decided_by = 'capacity' as capacity_limited
+    from decided
+),
+
+explained as (
+    select
+        *,
+        -- the deciding margin past its threshold / the room from the threshold to 0 or 100
+        case when verdict is null then null else greatest(0.0, least(1.0, case
+            when decided_by = 'vol_change' then (vol_change_score - {{ grid_param('vol_change_transition') }})
+                                                / (100 - {{ grid_param('vol_change_transition') }})
+            when decided_by = 'trend' then (trend_score - {{ grid_param('trend_threshold') }}) / (100 - {{ grid_param('trend_threshold') }})
+            when decided_by = 'rqs_weak' then ({{ grid_param('rqs_weak_below') }} - range_quality_score) / {{ grid_param('rqs_weak_below') }}
+            when decided_by = 'capacity' then ({{ grid_param('capacity_ok_min') }} - grid_capacity) / {{ grid_param('capacity_ok_min') }}
+            when verdict = 'RANGE_OK' then least((range_quality_score - {{ grid_param('rqs_ok_min') }}) / (100 - {{ grid_param('rqs_ok_min') }}),
+                                                 (mean_rev_score - {{ grid_param('meanrev_ok_min') }}) / (100 - {{ grid_param('meanrev_ok_min') }}))
+            else greatest(({{ grid_param('rqs_ok_min') }} - range_quality_score) / {{ grid_param('rqs_ok_min') }},
+                          ({{ grid_param('meanrev_ok_min') }} - mean_rev_score) / {{ grid_param('meanrev_ok_min') }})
+        end)) end as confidence,
+        -- support of each verdict (0-100): the score that speaks for it
+        -- (rounded to 6 decimals, the raw factor values below to 6 significant digits: the
+        -- lists are compared exactly between builds, and window aggregates may differ in
+        -- the last bits between an as_of build and a full one; values below 5e-11 are 0: an OLS
+        -- slope over a flat stretch is 1e-16 noise)
+        [{'support': round(trend_score, 6), 'verdict': 'TREND'},
+         {'support': round(vol_change_score, 6), 'verdict': 'TRANSITION'},
+         {'support': round(least(range_quality_score, mean_rev_score), 6), 'verdict': 'RANGE_OK'},
+         {'support': round(100 - range_quality_score, 6), 'verdict': 'RANGE_WEAK'}] as all_support
+    from verdicts
+),
+
+orientation as (
+    select
+        {%- for feature in features %}
+        max(orientation) filter (where feature = '{{ feature }}') as o_{{ feature }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('grid_features') }}
+),
+
+final as (
+select
+    e.exchange, e.symbol, e.bar_interval, e.bar_start, e.segment_id,
+    e.verdict, e.decided_by, e.confidence, e.capacity_limited,
+    e.trend_score, e.mean_rev_score, e.range_quality_score, e.vol_change_score, e.grid_capacity,
+    e.support, e.resistance, e.close,
+    case when e.verdict is not null then
+        list_filter(list_reverse_sort(e.all_support), x -> x.verdict <> e.verdict)
+    end as competing_verdicts,
+    case when e.verdict is not null then
+        list_transform(
+            list_slice(list_sort(list_filter([
+                {%- for feature in features %}
+                {'distance': -abs(e.pr_{{ feature }} - 0.5), 'feature': '{{ feature }}',
+                 'value': case when isinf(e.{{ feature }}) then e.{{ feature }} else {{ significant_digits('round(e.' ~ feature ~ ', 10)', 6) }} end,
+                 'rank': e.pr_{{ feature }},
+                 'supports': case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK')
+                                  then (e.pr_{{ feature }} - 0.5) * o.o_{{ feature }} > 0
+                                  else (e.pr_{{ feature }} - 0.5) * o.o_{{ feature }} < 0 end}{{ "," if not loop.last }}
+                {%- endfor %}
+            ], f -> f.rank is not null)), 1, 3),
+            f -> {'feature': f.feature, 'value': f.value, 'rank': f.rank, 'supports': f.supports})
+    end as decision_factors,
+    e.series_part, e.idx
+from explained as e
+cross join orientation as o
+)
+
+-- the coarse interval's verdict (var grid_coarse_interval, 4h) on the finer rows: the last
+-- coarse bar that ended by the end of the finer bar (ASOF join on end times)
+{%- set coarse = var('grid_coarse_interval') %}
+{%- set minutes = var('grid_bar_intervals') %}
+select
+    f.* exclude (ended_at),
+    c.bar_start as coarse_bar_start,
+    c.verdict as coarse_verdict,
+    c.confidence as coarse_confidence
+from (
+    select *, bar_start + to_minutes(case bar_interval {% for i, m in minutes.items() %}when '{{ i }}' then {{ m }} {% endfor %}end)
+              as ended_at
+    from final
+    where bar_interval <> '{{ coarse }}'
+) as f
+asof left join (
+    select exchange, symbol, bar_start, verdict, confidence, bar_start + to_minutes({{ minutes[coarse] }}) as ended_at
+    from final
+    where bar_interval = '{{ coarse }}'
+) as c
+    on c.exchange = f.exchange and c.symbol = f.symbol and f.ended_at >= c.ended_at
+union all by name
+select *, cast(null as timestamp) as coarse_bar_start, cast(null as varchar) as coarse_verdict,
+       cast(null as double) as coarse_confidence
+from final
+where bar_interval = '{{ coarse }}'
