@@ -464,3 +464,18 @@ def test_dagster_asset_writes_the_dashboard(tmp_path):
     metadata = result.asset_materializations_for_node("reports__regimes_dashboard")[0].metadata
     assert metadata["size_bytes"].value == out.stat().st_size
     assert metadata["panels_shown"].value == [panel_name(p) for p in PANELS]
+
+
+def test_chromium_draws_the_grid_panel_and_filters_its_series(chromium, tiny_page, tmp_path):
+    """The grid panel (marts.fct_grid_regimes): typing "eth" keeps the ETH series, which is
+    drawn with its verdict shading (a heatmap), range band, close and confidence."""
+    page = with_script(tiny_page, type_into("grid_regimes-filter", "eth"), tmp_path / "grid.html")
+    dom = dump_dom(page, chromium)
+    assert options(dom, "grid_regimes-select") == [("grid_regimes-0", "binance · BTCUSDT (4h)", True),
+                                                   ("grid_regimes-1", "binance · ETHUSDT (1h)", False),
+                                                   ("grid_regimes-2", "binance · ADAUSDT (4h)", True)]
+    tag, view = _view(dom, "grid_regimes-1")
+    assert "hidden" not in tag and 'data-rendered="1"' in tag
+    assert re.search(r'<g class="hm"', view), "no verdict shading drawn"
+    assert len(re.findall(r'<g class="trace scatter', view)) >= 4  # support, resistance, close, confidence
+    assert "binance · ETHUSDT (1h) — last 100 bars" in view

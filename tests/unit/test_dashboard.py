@@ -5,7 +5,8 @@ the charts can be checked by hand: BTC daily (40 days) and hourly (150 bars with
 40-hour hole) closes, their uptrend states and changes, the levers of bucket ``small``
 (A = 0.5 + 0.19, E = 0.5 - 0.07 on every bar, from fixed per-driver contributions),
 one trend x vol market, the two regime reports and the volatility regimes of two driver
-series (hand-picked quadrant runs, threshold 0.6 in the seed). The integration tests reuse it.
+series (hand-picked quadrant runs, threshold 0.6 in the seed) and the grid verdicts of three
+grid series (``grid_rows``). The integration tests reuse it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from market_regimes.dashboard.__main__ import main as cli_main
 from market_regimes.dashboard import current_table
 from market_regimes.dashboard.data import axis_holes, break_gaps, epoch_ms, relation_exists, runs
 from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, relations_read, validate
-from market_regimes.dashboard.panels import (forward_returns, levers, market_regimes, price_regimes, transitions,
-                                             volatility_regimes)
+from market_regimes.dashboard.panels import (forward_returns, grid_regimes, levers, market_regimes, price_regimes,
+                                             transitions, volatility_regimes)
 from market_regimes.dashboard.settings import interval_minutes, is_intraday
 from market_regimes.dashboard.style import hole_marks, rangebreaks
 from market_regimes.dashboard.writer import figure_json
@@ -160,7 +161,7 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
         "marts.fct_market_regimes": market, "seeds.trend_vol_markets": thresholds,
         "reports.rpt_regime_transitions": transitions_rows, "reports.rpt_regime_forward_returns": forward,
         "marts.fct_volatility_regimes": volatility_rows(), "seeds.volatility_config": volatility_config,
-        "seeds.regime_timeframes": timeframes,
+        "seeds.regime_timeframes": timeframes, "marts.fct_grid_regimes": grid_rows(),
     }
     for relation, frame in tables.items():
         if relation in skip:
@@ -765,3 +766,207 @@ def test_db_defaults_to_the_env_var(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MARKET_REGIMES_DB", str(tmp_path / "from_env.duckdb"))
     assert cli_main(["--out", str(tmp_path / "x.html")]) == 1
     assert "from_env.duckdb" in capsys.readouterr().err
+
+
+# ---- grid range regimes (marts.fct_grid_regimes) -----------------------------------------
+
+# binance BTCUSDT 4h: (verdict, decided_by, bars) runs from START; no verdict on the first
+# two bars (warm-up; support and resistance from bar 1).
+GRID_RUNS = [(None, None, 2), ("RANGE_OK", "range_quality", 3), ("RANGE_WEAK", "capacity", 2),
+             ("RANGE_WEAK", "range_quality", 1), ("TREND", "trend", 2), ("TRANSITION", "vol_change", 2)]
+GRID_SCORES = ("trend_score", "mean_rev_score", "range_quality_score", "vol_change_score", "grid_capacity")
+GRID_ETH_BARS, GRID_ETH_TREND_FROM = 150, 120
+FOUR_HOURS_MS, HOUR_MS = 4 * 3_600_000.0, 3_600_000.0
+
+
+def grid_rows() -> pd.DataFrame:
+    """The rows of marts.fct_grid_regimes: binance BTCUSDT 4h (GRID_RUNS; close 100 + i,
+    support 95 + i / 2, resistance 110 + i / 2, confidence (i - 1) / 10, trend score 10.2 + i),
+    binance ETHUSDT 1h (150 bars: RANGE_OK, TREND from bar 120; close 200 + i / 10, range
+    [195, 215], confidence 0.5) and binance ADAUSDT 4h (3 bars, no verdict yet)."""
+    rows = []
+
+    def add(symbol, interval, i, verdict, decided_by, close, support, resistance, confidence, scores):
+        step = pd.Timedelta(hours=4 if interval == "4h" else 1)
+        rows.append({"exchange": "binance", "symbol": symbol, "bar_interval": interval, "bar_start": START + i * step,
+                     "segment_id": 1, "verdict": verdict, "decided_by": decided_by,
+                     "confidence": confidence if verdict else None, "capacity_limited": decided_by == "capacity",
+                     **dict(zip(GRID_SCORES, scores if verdict else [None] * 5)),
+                     "support": support, "resistance": resistance, "close": close,
+                     "coarse_verdict": None})
+
+    pairs = [(v, d) for v, d, n in GRID_RUNS for _ in range(n)]
+    for i, (verdict, decided_by) in enumerate(pairs):
+        add("BTCUSDT", "4h", i, verdict, decided_by, 100.0 + i, None if i == 0 else 95.0 + 0.5 * i,
+            None if i == 0 else 110.0 + 0.5 * i, 0.1 * (i - 1), [10.2 + i, 50.4, 80.2, 20.7, 99.6])
+    for i in range(GRID_ETH_BARS):
+        trend = i >= GRID_ETH_TREND_FROM
+        add("ETHUSDT", "1h", i, "TREND" if trend else "RANGE_OK", "trend" if trend else "range_quality",
+            200.0 + 0.1 * i, 195.0, 215.0, 0.5, [30.0, 60.0, 75.0, 40.0, 90.0])
+    for i in range(3):
+        add("ADAUSDT", "4h", i, None, None, 1.0 + 0.1 * i, None, None, None, None)
+    return pd.DataFrame(rows)
+
+
+def _ms(*times) -> list[float]:
+    return epoch_ms(pd.Series(pd.to_datetime(list(times)))).tolist()
+
+
+def _grid(figures) -> dict:
+    return {f.layout.meta["label"]: f for f in figures}
+
+
+def _traces(fig, name: str) -> list:
+    return [t for t in fig.data if t.name == name]
+
+
+def test_grid_panel_has_a_view_per_grid_series_btc_and_eth_first(tiny):
+    figures = grid_regimes.build(tiny, SMALL)
+    assert [f.layout.meta["label"] for f in figures] == ["binance · BTCUSDT (4h)", "binance · ETHUSDT (1h)",
+                                                         "binance · ADAUSDT (4h)"]
+    btc, eth, ada = figures
+    assert btc.layout.title.text == ("binance · BTCUSDT (4h) — last 12 bars, 2024-01-01 .. 2024-01-02 UTC · "
+                                     "latest TRANSITION (1.00)")
+    assert ada.layout.title.text.endswith("· no verdict yet")
+    assert not [t for t in ada.data if t.type == "heatmap"] and not _traces(ada, "support")  # nothing to shade
+    assert relations_read(grid_regimes) == ("marts.fct_grid_regimes",)  # the Dagster asset depends on it
+    text = grid_regimes.subtitle(SMALL)
+    for word in ("marts.fct_grid_regimes", "RANGE_OK green", "RANGE_WEAK yellow", "TREND red", "TRANSITION orange",
+                 "confidence (0-1)", "decided_by", "most recent 100 bars"):
+        assert word in text
+
+
+def test_grid_panel_draws_close_band_shading_and_confidence(tiny):
+    btc = _grid(grid_regimes.build(tiny, SMALL))["binance · BTCUSDT (4h)"]
+    (close,), (confidence,) = _traces(btc, "close"), _traces(btc, "confidence")
+    # evenly spaced bars: x0 / dx, no time array
+    assert (close.x, close.x0, close.dx) == (None, _ms(START)[0], FOUR_HOURS_MS)
+    assert close.y.dtype == np.float32 and list(close.y) == [100.0 + i for i in range(12)]
+    np.testing.assert_allclose(np.asarray(confidence.y, dtype=float),
+                               [np.nan, np.nan, *(0.1 * i for i in range(1, 11))], rtol=1e-6)
+    assert confidence.yaxis == "y2" and confidence.x0 == close.x0
+    # the hover: the five scores rounded (0 where there is no verdict, never shown: no confidence)
+    assert confidence.customdata.dtype == np.uint8
+    assert confidence.customdata.tolist() == [[0] * 5] * 2 + [[10 + i, 50, 80, 21, 100] for i in range(2, 12)]
+    for word in ("confidence %{y:.2f}", "trend %{customdata[0]}", "mean-rev %{customdata[1]}",
+                 "range quality %{customdata[2]}", "vol change %{customdata[3]}", "capacity %{customdata[4]}"):
+        assert word in confidence.hovertemplate
+    # the band from bar 1 (support and resistance are missing on bar 0), resistance filled down to support
+    (support,), (resistance,) = _traces(btc, "support"), _traces(btc, "range [support, resistance]")
+    assert support.x0 == resistance.x0 == _ms(START + pd.Timedelta(hours=4))[0]
+    assert list(support.y) == [95.0 + 0.5 * i for i in range(1, 12)]
+    assert list(resistance.y) == [110.0 + 0.5 * i for i in range(1, 12)]
+    assert (resistance.fill, support.showlegend, resistance.showlegend) == ("tonexty", False, True)
+    # price pane: [95.5, 115.5] padded by 4 % of its span; the shading spans it
+    low, high = 95.5 - 0.8, 115.5 + 0.8
+    np.testing.assert_allclose(btc.layout.yaxis.range, [low, high])
+    assert btc.layout.hovermode == "x unified" and btc.layout.hoversubplots == "axis"
+
+
+def test_grid_panel_shades_each_verdict_run_with_its_decided_by(tiny):
+    btc = _grid(grid_regimes.build(tiny, SMALL))["binance · BTCUSDT (4h)"]
+    (heat,) = [t for t in btc.data if t.type == "heatmap"]
+    assert heat is btc.data[0]  # below the lines
+    bar = pd.Timedelta(hours=4)
+    # cells from the first bar of each run to the end of its last: bars 2-4, 5-6, 7, 8-9, 10-11
+    assert list(heat.x) == _ms(*(START + b * bar for b in (2, 5, 7, 8, 10, 12)))
+    assert [[float(v) for v in row] for row in heat.z] == [[0, 1, 1, 2, 3]]
+    assert [list(map(list, row)) for row in heat.customdata] == [[
+        ["RANGE_OK", "range_quality"], ["RANGE_WEAK", "capacity"], ["RANGE_WEAK", "range_quality"],
+        ["TREND", "trend"], ["TRANSITION", "vol_change"]]]
+    assert "decided_by %{customdata[1]}" in heat.hovertemplate
+    np.testing.assert_allclose(heat.y, btc.layout.yaxis.range)
+    # code i gets the i-th colour: green, yellow, red, orange
+    assert [c for _, c in heat.colorscale[::2]] == ["#2ca02c", "#ffd700", "#d62728", "#ff7f0e"]
+    assert (heat.zmin, heat.zmax, heat.opacity) == (-0.5, 3.5, 0.18)
+    legend = [t.name for t in btc.data if t.type == "scatter" and t.mode == "markers"]
+    assert legend == ["RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION"]
+    # ETH: RANGE_OK then TREND; the shading of the shown bars only
+    eth = _grid(grid_regimes.build(tiny, SMALL))["binance · ETHUSDT (1h)"]
+    (heat,) = [t for t in eth.data if t.type == "heatmap"]
+    hour = pd.Timedelta(hours=1)
+    assert list(heat.x) == _ms(START + 50 * hour, START + 120 * hour, START + 150 * hour)
+    assert [[float(v) for v in row] for row in heat.z] == [[0, 1]]
+
+
+def test_verdict_runs_agree_with_data_runs():
+    starts = [START + pd.Timedelta(hours=h) for h in (0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13)]
+    verdicts = ["RANGE_OK", "RANGE_OK", "RANGE_WEAK", "RANGE_WEAK", None, "TREND", "TREND", "TREND", "RANGE_WEAK",
+                "RANGE_WEAK", None]
+    decided = ["range_quality", "range_quality", "capacity", "rqs_weak", None, "trend", "trend", "trend",
+               "rqs_weak", "rqs_weak", None]
+    frame = pd.DataFrame({"bar_start": starts, "verdict": verdicts, "decided_by": decided})
+    got = grid_regimes.verdict_runs(frame, "1h")
+    expected = runs(frame.assign(pair=frame["verdict"] + "|" + frame["decided_by"]), "pair", "1h")
+    assert [f"{v}|{d}" for v, d in zip(got[0], got[1])] == list(expected["value"])
+    assert list(got[2]) == epoch_ms(expected["start"]).tolist()
+    assert list(got[3]) == epoch_ms(expected["end"]).tolist()
+    assert [v for v in got[0]] == ["RANGE_OK", "RANGE_WEAK", "RANGE_WEAK", "TREND", "TREND", "RANGE_WEAK"]
+    none = grid_regimes.verdict_runs(frame.assign(verdict=None), "1h")
+    assert all(len(a) == 0 for a in none)
+
+
+def test_grid_panel_caps_intraday_series(tiny, monkeypatch):
+    eth = _grid(grid_regimes.build(tiny, SMALL))["binance · ETHUSDT (1h)"]
+    (close,) = _traces(eth, "close")
+    assert "last 100 bars" in eth.layout.title.text and len(close.y) == 100
+    assert close.x0 == _ms(START + pd.Timedelta(hours=50))[0] and close.dx == HOUR_MS
+    np.testing.assert_allclose(close.y[-1], 200.0 + 0.1 * 149, rtol=1e-6)
+    # the panel's own cap applies when it is below --max-intraday-bars, and the subtitle says so
+    monkeypatch.setattr(grid_regimes, "MAX_BARS", 30)
+    eth = _grid(grid_regimes.build(tiny, SMALL))["binance · ETHUSDT (1h)"]
+    assert "last 30 bars" in eth.layout.title.text and len(_traces(eth, "close")[0].y) == 30
+    assert "most recent 30 bars (this panel's cap, below --max-intraday-bars 100" in grid_regimes.subtitle(SMALL)
+    assert grid_regimes.shown_bars("1d", SMALL) is None  # daily: whole
+    btc = _grid(grid_regimes.build(tiny, Settings(max_intraday_bars=5)))["binance · BTCUSDT (4h)"]
+    assert list(_traces(btc, "close")[0].y) == [107.0, 108.0, 109.0, 110.0, 111.0]
+
+
+def test_grid_panel_cuts_holes_and_splits_the_band():
+    con = duckdb.connect()
+    make_tiny_warehouse(con)
+    # ETH: bars 60.. moved 3 days on (a 73-hour hole between bar 59 and bar 60)
+    con.execute("update marts.fct_grid_regimes set bar_start = bar_start + interval 3 day "
+                "where symbol = 'ETHUSDT' and bar_start >= ?", [START + pd.Timedelta(hours=60)])
+    eth = _grid(grid_regimes.build(con, Settings(max_intraday_bars=1000)))["binance · ETHUSDT (1h)"]
+    con.close()
+    hole_start, hole_end = START + pd.Timedelta(hours=60), START + pd.Timedelta(hours=60 + 72)
+    assert [tuple(r.bounds) for r in eth.layout.xaxis.rangebreaks] == [("2024-01-03 12:00", "2024-01-06 12:00")]
+    (close,) = _traces(eth, "close")
+    assert close.x0 is None and len(close.x) == GRID_ETH_BARS + 1  # times given, a null row breaks the line
+    assert np.isnan(np.asarray(close.y, dtype=float)).sum() == 1
+    # one band per stretch, the legend entry on the first only
+    supports = _traces(eth, "support")
+    resistances = [t for t in eth.data if t.type == "scatter" and t.fill == "tonexty"]
+    assert [len(t.y) for t in supports] == [len(t.y) for t in resistances] == [60, 90]
+    assert [t.showlegend for t in resistances] == [True, False]
+    assert resistances[1].x[0] == _ms(hole_end)[0]
+    # the cell before the hole ends 1 ms before it (plotly drops cell edges inside a cut hole), an empty cell
+    # spans the hole
+    (heat,) = [t for t in eth.data if t.type == "heatmap"]
+    hour = pd.Timedelta(hours=1)
+    assert list(heat.x) == [_ms(START)[0], _ms(hole_start)[0] - 1, *_ms(hole_end, hole_end + 60 * hour,
+                                                                        hole_end + 90 * hour)]
+    z = np.asarray(heat.z[0], dtype=float)
+    assert np.isnan(z[1]) and list(z[[0, 2, 3]]) == [0, 0, 1] and heat.hoverongaps is False
+
+
+def test_grid_x_spec_uses_x0_dx_only_for_evenly_spaced_bars():
+    even = pd.Series([START + pd.Timedelta(hours=h) for h in range(4)])
+    assert grid_regimes.x_spec(even, "1h") == {"x0": _ms(START)[0], "dx": HOUR_MS}
+    uneven = pd.Series([START + pd.Timedelta(hours=h) for h in (0, 1, 3)])
+    spec = grid_regimes.x_spec(uneven, "1h")
+    assert list(spec) == ["x"] and list(spec["x"]) == epoch_ms(uneven).tolist()
+    assert grid_regimes.part_x({"x0": 10.0, "dx": 2.0}, 3, 5) == {"x0": 16.0, "dx": 2.0}
+
+
+def test_grid_panel_is_skipped_without_its_mart_and_its_figures_stay_small(tiny):
+    con = duckdb.connect()
+    make_tiny_warehouse(con, skip=("marts.fct_grid_regimes",))
+    assert grid_regimes.build(con, SMALL) is None
+    con.close()
+    # a bar costs 4 float32 (close, support, resistance, confidence) and 5 uint8 scores, in
+    # base64: ~28 bytes (no time array, no per-bar strings); 100 vs 50 bars of ETH
+    sizes = [len(figure_json(_grid(grid_regimes.build(tiny, Settings(max_intraday_bars=n)))["binance · ETHUSDT (1h)"]))
+             for n in (50, 100)]
+    assert 50 * 26 < sizes[1] - sizes[0] < 50 * 30

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from ..settings import Settings
-from . import (forward_returns, levers, market_regimes, price_regimes, regime_distribution, transitions,
+from . import (forward_returns, grid_regimes, levers, market_regimes, price_regimes, regime_distribution, transitions,
                volatility_regimes)
 
 PANELS: tuple[ModuleType, ...] = (
@@ -35,6 +35,7 @@ PANELS: tuple[ModuleType, ...] = (
     forward_returns,
     market_regimes,
     volatility_regimes,
+    grid_regimes,
 )
 
 REQUIRED_ATTRIBUTES = ("TITLE", "SOURCE", "subtitle", "build")

@@ -35,10 +35,10 @@ checked as (
             when c.allocation_frac is null or not (c.allocation_frac > 0 and c.allocation_frac <= 1)
                 then 'allocation_frac (' || coalesce(c.allocation_frac::varchar, 'empty') || ') must be in (0, 1]'
             when c.enabled is null then 'enabled must be true or false'
-            when k.symbol is null and '{{ unknown_mode }}' = 'error' then 'unknown symbol: no ' || c.exchange || ' ' || c.symbol || ' series at '
-                                      || '{{ intervals.keys() | join(" or ") }}'
             when count(*) over (partition by c.symbol, c.valid_from) > 1
                 then 'duplicate (symbol, valid_from): another row of ' || c.symbol || ' starts at the same time'
+            when k.symbol is null and '{{ unknown_mode }}' = 'error' then 'unknown symbol: no ' || c.exchange || ' ' || c.symbol || ' series at '
+                                      || '{{ intervals.keys() | join(" or ") }}'
         end as problem,
         k.symbol is not null as is_known
     from configs as c

@@ -1,0 +1,67 @@
+"""Shuffled-return surrogates of candle series: the random-walk null of the grid research.
+
+A surrogate keeps a series' distribution of bar returns and of intrabar shapes but destroys
+their order (and so any trend, mean reversion or volatility clustering): the bar log
+returns ln(close_t / close_(t-1)) are permuted with a fixed seed and the close path is
+rebuilt from the first close; each bar keeps the intrabar shape of the bar its return came
+from: open = the previous close, high = max(open, close) x (original high / max(original
+open, original close)), low = min(open, close) x (original low / min(original open,
+original close)); volume travels with the return. Used by the grid calibration (median
+RangeQualityScore on surrogates, docs/grid-regimes.md) and the SHUF baseline of the range
+outcome report.
+
+Pure Python (numpy, pandas): no dbt, no Dagster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+OHLCV = ("open", "high", "low", "close", "volume")
+
+
+def shuffled_return_surrogate(bars: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """One surrogate of one series.
+
+    Args:
+        bars: consecutive bars of one series in time order, columns open, high, low, close
+            (positive prices), volume (>= 0), and any others (kept as they are: e.g. the
+            timestamps, so the surrogate has the original calendar).
+        seed: numpy Generator seed of the permutation (same seed, same surrogate).
+
+    Returns:
+        A copy of ``bars`` with open, high, low, close, volume replaced; the first bar is
+        the original first bar. high >= max(open, close) and low <= min(open, close) hold.
+
+    Raises:
+        ValueError: a missing column, fewer than 2 bars, or a non-positive or non-finite price.
+    """
+    missing = [c for c in OHLCV if c not in bars.columns]
+    if missing:
+        raise ValueError(f"shuffled_return_surrogate: missing columns {missing}")
+    if len(bars) < 2:
+        raise ValueError("shuffled_return_surrogate: needs at least 2 bars")
+    o, h, l, c = (bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
+    prices = np.concatenate([o, h, l, c])
+    if not (np.isfinite(prices).all() and (prices > 0).all()):
+        raise ValueError("shuffled_return_surrogate: prices must be positive and finite")
+    volume = bars["volume"].to_numpy(dtype=float)
+    order = 1 + np.random.default_rng(seed).permutation(len(bars) - 1)  # source bar of each new bar 1..n-1
+    log_returns = np.log(c[1:] / c[:-1])[order - 1]
+    close = np.empty(len(bars))
+    close[0] = c[0]
+    close[1:] = c[0] * np.exp(np.cumsum(log_returns))
+    open_ = np.empty(len(bars))
+    open_[0] = o[0]
+    open_[1:] = close[:-1]
+    src = np.concatenate([[0], order])
+    up = h[src] / np.maximum(o[src], c[src])
+    down = l[src] / np.minimum(o[src], c[src])
+    out = bars.copy()
+    out["open"] = open_
+    out["close"] = close
+    out["high"] = np.maximum(open_, close) * up
+    out["low"] = np.minimum(open_, close) * down
+    out["volume"] = volume[src]
+    return out
