@@ -22,7 +22,13 @@ def read_key_values(path: Path | str) -> dict[str, str]:
         return {row["key"]: row["value"] for row in csv.DictReader(handle)}
 
 
-def _convert(kind: str, raw: object) -> object:
+def convert_value(kind: str, raw: object) -> object:
+    """One raw config value (a number, or its text) as `kind`: "bool" (0/1/true/false),
+    "str" (non-empty, stripped), "int" (a whole number) or "float" (finite).
+
+    Raises:
+        ValueError / TypeError: the value is not of that kind.
+    """
     if kind == "bool":
         text = str(raw).strip().lower()
         if text not in ("0", "1", "0.0", "1.0", "true", "false"):
@@ -60,7 +66,7 @@ def typed_values(cls, values: Mapping[str, object], label: str, skip: tuple[str,
     out: dict[str, object] = {}
     for name, kind in kinds.items():
         try:
-            out[name] = _convert(kind, values[name])
+            out[name] = convert_value(kind, values[name])
         except (TypeError, ValueError):
             raise ValueError(f"{label}: {name} = {values[name]!r} is not a valid {kind}") from None
     return out

@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from market_regimes.seed_config import convert_value
+
 VERDICTS = ("RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION")
 METRICS = ("hold", "containment", "realized_range_ratio", "traversals")
 DEFAULT_HORIZONS = (24, 72, 168)
@@ -173,29 +175,14 @@ class GridOutcomeConfig:
             try:
                 if kind.startswith("tuple"):
                     items = [part.strip() for part in raw.split(",")] if isinstance(raw, str) else list(raw)
-                    out[key] = tuple(_convert_scalar("int" if "int" in kind else "str", item) for item in items)
+                    out[key] = tuple(convert_value("int" if "int" in kind else "str", item) for item in items)
                 else:
-                    out[key] = _convert_scalar(kind, raw)
+                    if isinstance(raw, bool):  # True would pass as 1.0
+                        raise ValueError(raw)
+                    out[key] = convert_value(kind, raw)
             except (TypeError, ValueError):
                 raise ValueError(f"grid outcome config: {key} = {raw!r} is not a valid {kind}") from None
         return cls(**out)
-
-
-def _convert_scalar(kind: str, raw: object) -> object:
-    if isinstance(raw, bool):
-        raise ValueError(raw)
-    if kind == "str":
-        if not isinstance(raw, str) or not raw.strip():
-            raise ValueError(raw)
-        return raw.strip()
-    number = float(raw)  # ValueError / TypeError for non-numbers
-    if not math.isfinite(number):
-        raise ValueError(raw)
-    if kind == "int":
-        if number != int(number):
-            raise ValueError(raw)
-        return int(number)
-    return number
 
 
 # --------------------------------------------------------------------------- helpers
