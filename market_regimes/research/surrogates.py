@@ -65,3 +65,36 @@ def shuffled_return_surrogate(bars: pd.DataFrame, seed: int) -> pd.DataFrame:
     out["low"] = np.minimum(open_, close) * down
     out["volume"] = volume[src]
     return out
+
+
+def write_surrogate_landing(source: "Path | str", target: "Path | str", files: "list[str]", first_seed: int = 0) -> list:
+    """Write shuffled-return surrogates of kline files into a landing directory.
+
+    Args:
+        source: a landing directory (e.g. sample/landing).
+        target: the landing directory to write (created); each file keeps its relative path
+            (e.g. klines/binance/BTCUSDT_1h.csv.gz -> klines/binance/BTCUSDT_1h.csv), so the
+            surrogates land as the same exchange, symbol and interval.
+        files: paths relative to ``source`` of Binance-style kline CSVs (date, open, high,
+            low, close, volume[, ticker]; gzip or plain).
+        first_seed: file i gets seed first_seed + i.
+
+    Returns:
+        The written paths. Identical duplicate rows are dropped and rows sorted by date
+        before shuffling (a surrogate needs one bar per timestamp).
+
+    Raises:
+        FileNotFoundError: a file is missing; ValueError: as :func:`shuffled_return_surrogate`.
+    """
+    from pathlib import Path
+
+    source, target = Path(source), Path(target)
+    written = []
+    for i, rel in enumerate(files):
+        frame = pd.read_csv(source / rel)
+        frame = frame.drop_duplicates("date").sort_values("date").reset_index(drop=True)
+        out = target / rel.removesuffix(".gz")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shuffled_return_surrogate(frame, seed=first_seed + i).to_csv(out, index=False, float_format="%.10g")
+        written.append(out)
+    return written
