@@ -9,3 +9,10 @@
         arguments, so greatest(0, least(1, NULL)) would be 1). -#}
     case when ({{ x }}) is null then null else greatest({{ lo }}, least({{ hi }}, {{ x }})) end
 {%- endmacro %}
+
+{% macro grid_feature_names() -%}
+    {#- The features of the grid scores, in the order of seed grid_features (which holds each
+        one's orientation); columns of int_grid_bars_prepared, ranked by int_grid_features_ranked. -#}
+    {{ return(['adx_14', 'er_short', 'er_window', 'abs_normalized_slope_20', 'return_autocorr_50',
+               'ou_half_life', 'variance_ratio', 'chop', 'bb_bandwidth_20', 'atr_ratio', 'd_bandwidth']) }}
+{%- endmacro %}

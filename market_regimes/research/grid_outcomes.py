@@ -642,7 +642,30 @@ def _bool_column(bars: pd.DataFrame, name: str) -> np.ndarray:
     return bars[name].eq(True).to_numpy(dtype=bool, na_value=False)
 
 
-def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None) -> dict[str, pd.DataFrame]:
+def _outcome_rows(values: np.ndarray, series: np.ndarray, h: int, masks: np.ndarray, groups: list,
+                  bar_interval: object, cfg: GridOutcomeConfig) -> list[dict[str, object]]:
+    """The "outcomes" rows of one (bar_interval, horizon): block-bootstrap means and the
+    paired differences to ALL (see :func:`outcome_report`)."""
+    outcome_rows: list[dict[str, object]] = []
+    point, counts, boot = _bootstrap_means(values, series, h, masks, cfg.n_boot, cfg.seed)
+    lo, hi = _percentile(boot, cfg.ci_level)
+    diff_boot = boot - boot[:, :, :1]
+    dlo, dhi = _percentile(diff_boot, cfg.ci_level)
+    for j, (kind, name, _) in enumerate(groups):
+        for i, metric in enumerate(METRICS):
+            is_all = j == 0
+            outcome_rows.append({
+                "bar_interval": bar_interval, "horizon": h, "group_kind": kind, "group": name,
+                "metric": metric, "n": int(counts[i, j]), "mean": point[i, j],
+                "ci_low": lo[i, j], "ci_high": hi[i, j],
+                "diff_vs_all": 0.0 if is_all else point[i, j] - point[i, 0],
+                "diff_ci_low": 0.0 if is_all else dlo[i, j], "diff_ci_high": 0.0 if is_all else dhi[i, j],
+            })
+    return outcome_rows
+
+
+def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
+                   with_outcomes: bool = True) -> dict[str, pd.DataFrame]:
     """Do the verdicts predict whether the grid range holds? Four tables.
 
     Universe of "outcomes", "auc" and "reliability": the evaluation part
@@ -658,6 +681,8 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None) -> 
             confidence (0-1), range_ok_support (0-100, the RANGE_OK support min(RQS,
             MeanRevScore)) and the boolean cfg.baselines columns (missing = False).
         cfg: GridOutcomeConfig (default: the defaults).
+        with_outcomes: False skips the block bootstrap of "outcomes" (the costly part; the
+            table is then empty) for a caller that needs only "auc", "reliability", "shares".
 
     Returns:
         dict of DataFrames:
@@ -718,20 +743,8 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None) -> 
         masks = np.column_stack([g[2] for g in groups])
         for h in cfg.horizons:
             values = outcomes[list(outcome_columns(h))].to_numpy(dtype=float)[rows]
-            point, counts, boot = _bootstrap_means(values, series[rows], h, masks, cfg.n_boot, cfg.seed)
-            lo, hi = _percentile(boot, cfg.ci_level)
-            diff_boot = boot - boot[:, :, :1]
-            dlo, dhi = _percentile(diff_boot, cfg.ci_level)
-            for j, (kind, name, _) in enumerate(groups):
-                for i, metric in enumerate(METRICS):
-                    is_all = j == 0
-                    outcome_rows.append({
-                        "bar_interval": bar_interval, "horizon": h, "group_kind": kind, "group": name,
-                        "metric": metric, "n": int(counts[i, j]), "mean": point[i, j],
-                        "ci_low": lo[i, j], "ci_high": hi[i, j],
-                        "diff_vs_all": 0.0 if is_all else point[i, j] - point[i, 0],
-                        "diff_ci_low": 0.0 if is_all else dlo[i, j], "diff_ci_high": 0.0 if is_all else dhi[i, j],
-                    })
+            if with_outcomes:
+                outcome_rows += _outcome_rows(values, series[rows], h, masks, groups, bar_interval, cfg)
             hold = values[:, 0]
             score = support_score[rows]
             keep = np.isfinite(hold) & np.isfinite(score)

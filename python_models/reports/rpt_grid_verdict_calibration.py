@@ -9,4 +9,4 @@ def model(dbt, session):
     from market_regimes.research.grid_outcomes import GridOutcomeConfig, calibration_rows, outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
-    return calibration_rows(outcome_report(dbt.ref("rpt_grid_outcome_inputs").df(), cfg))
+    return calibration_rows(outcome_report(dbt.ref("rpt_grid_outcome_inputs").df(), cfg, with_outcomes=False))

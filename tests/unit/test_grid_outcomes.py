@@ -447,3 +447,13 @@ def test_outcome_report_is_deterministic_and_validates():
         outcome_report(bars.assign(verdict="RANGE"), CFG)
     with pytest.raises(ValueError, match=r"missing input columns \['baseline_vr_below_1'\]"):
         outcome_report(bars.drop(columns="baseline_vr_below_1"), CFG)
+
+
+def test_without_outcomes_the_report_skips_only_the_bootstrap_table():
+    """rpt_grid_verdict_calibration asks for auc / reliability / shares only."""
+    bars = report_frame()
+    full, light = outcome_report(bars, CFG), outcome_report(bars, CFG, with_outcomes=False)
+    assert len(full["outcomes"]) > 0 and light["outcomes"].empty
+    assert list(light["outcomes"].columns) == list(full["outcomes"].columns)
+    for name in ("auc", "reliability", "shares"):
+        pd.testing.assert_frame_equal(light[name], full[name])

@@ -79,7 +79,6 @@ def test_config_from_the_shared_seed_rows():
         GridRangeConfig.from_seed(seed | {"swing_pivots": "3"}, window_bars=42, holdout_bars=42)
 
 
-@pytest.mark.skipif(not gr.DEFAULT_CONFIG_CSV.exists(), reason="seeds/grid_config.csv not written yet")
 def test_seed_holds_the_engine_keys():
     cfg = load_config_csv(window_bars=168, holdout_bars=24)
     assert (cfg.window_bars, cfg.holdout_bars) == (168, 24)

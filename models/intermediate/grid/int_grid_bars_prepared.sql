@@ -35,7 +35,9 @@ bars as (
     join {{ ref('int_indicator_bars_prepared') }} as b using (series_part)
     join {{ ref('int_indicators_smoothed') }} as m using (series_part, idx)
     join {{ ref('int_indicators_windowed') }} as w using (series_part, idx)
-)
+),
+
+windowed as (
 {%- for interval, minutes in intervals.items() %}
 {%- set w_bars = (var('grid_window_hours') * 60 // minutes) | int %}
 {%- set k_bars = (var('grid_holdout_hours') * 60 // minutes) | int %}
@@ -87,3 +89,15 @@ window
     whole_{{ loop.index }} as (series_order_{{ loop.index }} rows between {{ w_bars - 1 }} preceding and current row),
     fit_{{ loop.index }} as (series_order_{{ loop.index }} rows between {{ w_bars - 1 }} preceding and {{ k_bars }} preceding))
 {%- endfor %}
+)
+
+select
+    *,
+    abs(normalized_slope_20) as abs_normalized_slope_20,
+    -- the OU half-life of the AR(1) fit in bars, for ranking: b >= 1 (no mean reversion)
+    -- is an infinite half-life (slowest), b <= 0 zero (fastest), never "unknown" (project
+    -- definition: a trending stretch has no finite half-life, which is information)
+    case when ou_ar1_b >= 1 then 'infinity'::double
+         when ou_ar1_b <= 0 then 0.0
+         else -ln(2) / ln(ou_ar1_b) end as ou_half_life
+from windowed

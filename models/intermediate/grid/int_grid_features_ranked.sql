@@ -5,21 +5,12 @@
 -- at the bar. Ranked at 10 significant digits (as int_indicators_ranked) after rounding to 12
 -- decimals, so rounding noise in the last bits of a windowed feature (and the 1e-16 noise
 -- of an OLS slope over a flat stretch, which becomes 0) cannot reorder values between builds.
--- The OU half-life is ranked on its AR(1) coefficient b: b >= 1 (no mean reversion) ranks
--- as an infinite half-life (slowest), b <= 0 as zero (fastest), else -ln 2 / ln b bars —
--- never as "unknown" (project definition: a trending series has no finite half-life,
--- which is information, not a gap).
+-- The OU half-life is int_grid_bars_prepared's (b >= 1 infinite, b <= 0 zero).
 {{ config(materialized='table') }}
 {%- set window = var('percentile_rank_window') | int %}
-{%- set features = ['adx_14', 'er_short', 'er_window', 'abs_normalized_slope_20', 'return_autocorr_50',
-                    'ou_half_life', 'variance_ratio', 'chop', 'bb_bandwidth_20', 'atr_ratio', 'd_bandwidth'] %}
+{%- set features = grid_feature_names() %}
 with features as (
-    select
-        series_part, idx, adx_14, er_short, er_window, abs(normalized_slope_20) as abs_normalized_slope_20,
-        return_autocorr_50, variance_ratio, chop, bb_bandwidth_20, atr_ratio, d_bandwidth,
-        case when ou_ar1_b >= 1 then 'infinity'::double
-             when ou_ar1_b <= 0 then 0.0
-             else -ln(2) / ln(ou_ar1_b) end as ou_half_life
+    select series_part, idx, {{ grid_feature_names() | join(', ') }}
     from {{ ref('int_grid_bars_prepared') }}
 ),
 

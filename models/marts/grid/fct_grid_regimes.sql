@@ -19,17 +19,12 @@
 --   4 range_quality RQS >= rqs_ok_min and MeanRev >= meanrev_ok_min -> RANGE_OK, else RANGE_WEAK
 --   5 capacity     RANGE_OK with GridCapacity < capacity_ok_min           -> RANGE_WEAK (capacity_limited)
 {{ config(materialized='table') }}
-{%- set features = ['adx_14', 'er_short', 'er_window', 'abs_normalized_slope_20', 'return_autocorr_50',
-                    'ou_half_life', 'variance_ratio', 'chop', 'bb_bandwidth_20', 'atr_ratio', 'd_bandwidth'] %}
+{%- set features = grid_feature_names() %}
 with inputs as (
     select
         r.exchange, r.symbol, r.bar_interval, r.bar_start, r.segment_id, r.series_part, r.idx,
         r.support, r.resistance, r.containment_k, r.traversals, r.width_rw,
-        b.close, b.atr_14, b.adx_14, b.er_short, b.er_window, abs(b.normalized_slope_20) as abs_normalized_slope_20,
-        b.return_autocorr_50,
-        case when b.ou_ar1_b >= 1 then 'infinity'::double when b.ou_ar1_b <= 0 then 0.0
-             else -ln(2) / ln(b.ou_ar1_b) end as ou_half_life,
-        b.variance_ratio, b.chop, b.bb_bandwidth_20, b.atr_ratio, b.d_bandwidth,
+        b.close, b.atr_14, {% for f in grid_feature_names() %}b.{{ f }}, {% endfor %}
         p.* exclude (series_part, idx)
     from {{ ref('fct_grid_ranges') }} as r
     join {{ ref('int_grid_bars_prepared') }} as b using (series_part, idx)
