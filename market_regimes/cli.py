@@ -9,6 +9,8 @@ Subcommands (``market-regimes COMMAND --help`` for each):
 - ``report``    the HTML dashboard (options of ``python -m market_regimes.dashboard``)
 - ``compare``   two warehouse builds table by table (``python -m market_regimes.compare``)
 - ``backfill``  the Dagster asset graph headless (``python -m orchestration.backfill``)
+- ``null-build`` the grid research's random-walk null (SHUF): the pipeline over
+  shuffled-return surrogates, its report inputs written for rpt_grid_range_outcomes
 
 Paths: ``--db PATH`` is relative to the working directory; without it the warehouse is
 ``$MARKET_REGIMES_DB``, else ``warehouse/market_regimes.duckdb``, both relative to the
@@ -516,6 +518,78 @@ def record_build(out: Callable[[str], None] = print) -> None:
 
 
 # --------------------------------------------------------------------------- summary / now
+
+
+NULL_INPUTS = "warehouse/grid_null_outcome_inputs.parquet"
+NULL_KLINE_SUFFIXES = ("_1h.csv", "_1h.csv.gz", "_60m.csv", "_60m.csv.gz")
+
+
+@app.command("null-build")
+def null_build(
+    seed: int = typer.Option(0, "--seed", help="Seed of the first file's permutation (file i: seed + i)."),
+    out: Path = typer.Option(Path(NULL_INPUTS), "--out",
+                             help="Parquet file to write (relative to the project directory; the default is "
+                                  "what var grid_null_outcome_inputs reads)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final line and the warnings / errors."),
+) -> None:
+    """Build the SHUF null of the grid research and write its report inputs.
+
+    Writes a shuffled-return surrogate (market_regimes.research.surrogates: bar returns
+    permuted, intrabar shapes kept) of every hourly kline file of $MARKET_REGIMES_LANDING
+    (*_1h Binance-style and *_60m Bybit-style files; file i gets seed + i) into a temporary
+    landing, runs `dbt build -s +rpt_grid_outcome_inputs` of it into a temporary warehouse
+    (the real one is not touched) and writes that view's rows to OUT. The next build's
+    rpt_grid_range_outcomes reads them as the SHUF groups. Takes about as long as a
+    build of the grid models on the sample (~2 min). Exit code: dbt's (1 on failure), 2
+    when the landing has no hourly kline file.
+    """
+    import tempfile
+
+    import duckdb
+
+    from market_regimes.research.surrogates import write_surrogate_landing
+
+    prepare_environment()
+    landing = Path(os.environ["MARKET_REGIMES_LANDING"])
+    landing = landing if landing.is_absolute() else PROJECT_DIR / landing
+    files = sorted(str(p.relative_to(landing)) for p in (landing / "klines").rglob("*")
+                   if p.name.endswith(NULL_KLINE_SUFFIXES))
+    if not files:
+        _err(f"no hourly kline file (*_1h.csv[.gz], *_60m.csv[.gz]) under {landing / 'klines'}")
+        _exit(2)
+        return
+    target = out if out.is_absolute() else PROJECT_DIR / out
+    saved = {k: os.environ.get(k) for k in (DB_ENV, "MARKET_REGIMES_LANDING", "DBT_TARGET_PATH")}
+    with tempfile.TemporaryDirectory(prefix="grid_null_") as tmp:
+        work = Path(tmp)
+        if not quiet:
+            print(f"[null-build] {len(files)} surrogate kline files (seed {seed}) -> {work / 'landing'}", flush=True)
+        write_surrogate_landing(landing, work / "landing", files, first_seed=seed)
+        db = work / "grid_null.duckdb"
+        os.environ.update({DB_ENV: str(db), "MARKET_REGIMES_LANDING": str(work / "landing"),
+                           "DBT_TARGET_PATH": str(work / "target")})
+        try:
+            code = run_build(select=["+rpt_grid_outcome_inputs"], quiet=quiet,
+                             out=lambda line: print(line.replace("[build]", "[null-build]"), flush=True))
+        finally:
+            _release_warehouse()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        if code != 0:
+            _exit(code)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            con.execute(f"copy (select * from reports.rpt_grid_outcome_inputs order by series_key, idx) "
+                        f"to '{target}' (format parquet)")
+            rows = con.sql("select count(*) from reports.rpt_grid_outcome_inputs").fetchone()[0]
+        finally:
+            con.close()
+    print(f"[null-build] {rows:,} surrogate bars -> {target} (read by the next build's rpt_grid_range_outcomes)")
 
 
 @app.command()

@@ -66,10 +66,12 @@ def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table:
     floats = [name for name, ctype, *_ in described if name not in keys and ctype == "DOUBLE"]
     exact = [name for name, ctype, *_ in described if name not in keys and ctype != "DOUBLE"]
     tol = float_tolerances(floats)
-    scales = (con.sql("select " + ", ".join(f"coalesce(avg(abs({x})), 0)" for x in floats)
+    scales = (con.sql("select " + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
                       + f" from {left}.{table} t where {where}").fetchone() if floats else ())
     on = " and ".join(f"f.{k} = c.{k}" for k in keys)
-    rel = {x: f"abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {scale!r})" for x, scale in zip(floats, scales)}
+    # equal values (infinities too) differ by 0; an infinity against a finite value by inf
+    rel = {x: f"case when f.{x} = c.{x} then 0.0 else abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {scale!r}) end"
+           for x, scale in zip(floats, scales)}
     differs = " or ".join([f"f.{c} is distinct from c.{c}" for c in exact]
                           + [f"(f.{x} is null) != (c.{x} is null) or {rel[x]} > {tol[x]!r}" for x in floats]) or "false"
     base = (f"with f as (select * from {left}.{table} t where {where}), "

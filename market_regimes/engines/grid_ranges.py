@@ -44,7 +44,8 @@ DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "grid_confi
 INPUT_COLUMNS = ("series_part", "idx", "bar_start", "high", "low", "close", "atr_14", "support", "resistance",
                  "support_fit", "resistance_fit")
 SWING_COLUMNS = ("swing_support", "swing_resistance", "swing_support_fit", "swing_resistance_fit")
-OUTPUT_COLUMNS = ("series_part", "idx", *SWING_COLUMNS, "traversals", "containment_k")
+PIVOT_COLUMNS = ("pivot_idx", "pivot_kind")
+OUTPUT_COLUMNS = ("series_part", "idx", *SWING_COLUMNS, "traversals", "containment_k", *PIVOT_COLUMNS)
 
 # rows of a traversal / containment chunk: its working arrays (about a dozen per-row vectors
 # of 1-8 bytes: ~60 bytes a row) take ~4 MB for 65,536 rows, whatever the window, far
@@ -231,9 +232,19 @@ def swing_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.n
         swing_resistance, swing_support_fit, swing_resistance_fit (price units); NaN before
         the window is full (t < W - 1) and where there is no pivot.
     """
-    n = len(close)
     piv = grid_swing_pivots(high, low, close, atr, cfg)
-    t = np.arange(n)
+    return pd.DataFrame(swing_levels_at(piv, np.arange(len(close)), cfg))
+
+
+def swing_levels_at(piv: Pivots, t: np.ndarray, cfg: GridRangeConfig) -> dict[str, np.ndarray]:
+    """The :func:`swing_levels` values at bar positions ``t`` from a series' pivots.
+
+    piv: the series' confirmed pivots in bar order (at least every pivot with
+    idx >= min(t) - W + 1 that is confirmed by max(t); positions in the same numbering as
+    t). t: int array (m,) of bar positions (0 = the segment's first bar). Returns
+    swing_column -> float64 array (m,), NaN where t < W - 1 or no pivot qualifies.
+    """
+    t = np.asarray(t, dtype=np.int64)
     start = t - cfg.window_bars + 1
     fit_end = t - cfg.holdout_bars
     out: dict[str, np.ndarray] = {}
@@ -248,7 +259,7 @@ def swing_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.n
     warm = t < cfg.window_bars - 1
     for values in out.values():
         values[warm] = np.nan
-    return pd.DataFrame({c: out[c] for c in SWING_COLUMNS})
+    return {c: out[c] for c in SWING_COLUMNS}
 
 
 # --------------------------------------------------------------------------- traversals
@@ -341,8 +352,13 @@ def containment(close: np.ndarray, support_fit: np.ndarray, resistance_fit: np.n
 
 
 # --------------------------------------------------------------------------- table adapter
-def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig) -> pd.DataFrame:
-    """The engine over many series: one output row per input row.
+def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The engine over many series: one output row per input row (per new row when continuing).
+
+    A full walk reads every bar of a series from the segment's first one. A continued walk
+    (incremental runs) writes only the bars after the last stored one: the series' rows carry
+    that bar in ``carry_idx``, and the swing pivots go on from the last stored pivot
+    (``uptrend_levels.atr_zigzag``'s ``resume``), so the rows equal a full walk's.
 
     Args:
         bars: columns series_part, idx, bar_start, high, low, close, atr_14 (price units),
@@ -350,22 +366,30 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig) -> pd.DataFrame:
             resistance_fit (its fit-part range; int_grid_bars_prepared's quantile_support,
             quantile_resistance, quantile_support_fit, quantile_resistance_fit renamed, or
             another method's range), in any column and row order, any number
-            of series (extra columns ignored). Within a series_part, idx must be 0, 1, ...,
-            n-1 (each bar once, from the segment's first bar: the swing pivots depend on
-            every earlier bar); high, low, close must be finite.
+            of series (extra columns ignored); optional carry_idx (the series' last stored
+            bar; NaN or absent: none). Within a series_part idx must be consecutive, each bar
+            once, from s: s = 0 (the segment's first bar: the swing pivots depend on every
+            earlier bar) without a carry_idx; with one, s <= carry_idx + 2 - W (the window of
+            the first new bar) and s <= the pivot bar of the series' last stored pivot (0
+            when it has none). high, low, close must be finite.
         cfg: the grid config (W, K in bars of these series' interval: call once per interval).
+        pivots: the stored pivots of the series with a carry_idx (rows of this function's
+            earlier output with a pivot): columns series_part, idx (the confirming bar),
+            pivot_idx, pivot_kind. Rows of other series are ignored.
 
     Returns:
         DataFrame with columns series_part, idx, swing_support, swing_resistance,
-        swing_support_fit, swing_resistance_fit, traversals, containment_k (series_part
-        as given, idx int64, the others float64 with NaN = unknown), one row per input row, ordered by
-        (series_part, idx), RangeIndex. Values: :func:`swing_levels`,
-        :func:`traversal_counts` (on support / resistance), :func:`containment` (on
-        support_fit / resistance_fit / atr_14), each per series_part.
+        swing_support_fit, swing_resistance_fit, traversals, containment_k, pivot_idx,
+        pivot_kind (series_part as given, idx int64, pivot_idx / pivot_kind Int64: the swing
+        pivot confirmed at this bar, its bar and kind -1 low / +1 high, NULL on the other
+        bars; the others float64 with NaN = unknown), one row per input row (of a continued
+        series: per row after carry_idx), ordered by (series_part, idx), RangeIndex.
+        Values: :func:`swing_levels`, :func:`traversal_counts` (on support / resistance),
+        :func:`containment` (on support_fit / resistance_fit / atr_14), each per series_part.
 
     Raises:
-        ValueError: missing input columns (named), idx not 0..n-1 in a series_part (named),
-            or a non-finite high / low / close.
+        ValueError: missing input columns (named), idx not consecutive from a valid start in
+            a series_part (named), or a non-finite high / low / close.
     """
     missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
     if missing:
@@ -374,42 +398,102 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig) -> pd.DataFrame:
     n = len(ordered)
     try:
         idx = ordered["idx"].to_numpy(dtype=float)
+        carry = (ordered["carry_idx"].to_numpy(dtype=float) if "carry_idx" in ordered.columns
+                 else np.full(n, np.nan))
     except (TypeError, ValueError):
-        raise ValueError("grid_range_rows: idx must be whole numbers") from None
+        raise ValueError("grid_range_rows: idx and carry_idx must be whole numbers") from None
     parts = ordered["series_part"].to_numpy()
     # series boundaries: positions where series_part changes
     new_part = np.ones(n, dtype=bool)
     if n > 1:
         new_part[1:] = parts[1:] != parts[:-1]
     starts = np.flatnonzero(new_part)
-    pos = np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))  # bar position within its series
-    bad = idx != pos  # also NaN, fractions, gaps and duplicates
-    if bad.any():
-        raise ValueError(f"grid_range_rows: series_part {parts[np.argmax(bad)]!r} does not have idx 0..n-1 "
-                         "(each bar once, from the segment's first bar)")
+    ends = np.append(starts[1:], n)
     arrays = {c: ordered[c].to_numpy(dtype=float) for c in INPUT_COLUMNS[3:]}
     for c in ("high", "low", "close"):
         if not np.isfinite(arrays[c]).all():
             raise ValueError(f"grid_range_rows: {c} has non-finite values")
+    stored = _stored_pivots(pivots)
 
+    first = np.repeat(np.nan_to_num(idx[starts], nan=-1.0), ends - starts)
+    pos = first + np.arange(n) - np.repeat(starts, ends - starts)  # idx each row must have
+    bad = idx != pos  # also NaN, fractions, gaps and duplicates
+    if bad.any():
+        raise ValueError(f"grid_range_rows: series_part {parts[np.argmax(bad)]!r} does not have consecutive idx "
+                         "(each bar once)")
+    pos = pos.astype(np.int64)
+    keep = np.ones(n, dtype=bool)
     swing = {c: np.full(n, np.nan) for c in SWING_COLUMNS}
-    for a, b in zip(starts, np.append(starts[1:], n)):
-        if b - a < cfg.window_bars:
-            continue  # never warm: all NaN
-        levels = swing_levels(arrays["high"][a:b], arrays["low"][a:b], arrays["close"][a:b],
-                              arrays["atr_14"][a:b], cfg)
-        for c in SWING_COLUMNS:
-            swing[c][a:b] = levels[c].to_numpy()
+    pivot_idx = np.full(n, -1, dtype=np.int64)
+    pivot_kind = np.zeros(n, dtype=np.int64)
+    for a, b in zip(starts, ends):
+        s, part, carried = int(pos[a]), parts[a], carry[a]
+        last = stored.get(part) if np.isfinite(carried) else None
+        if not np.isfinite(carried):
+            if s != 0:
+                raise ValueError(f"grid_range_rows: series_part {part!r} starts at idx {s}, not 0, and has no carry_idx")
+            known, resume = _no_pivots(), None
+        else:
+            keep[a:b] = pos[a:b] > carried
+            if pos[b - 1] <= carried:
+                continue  # no new bar
+            known = last if last is not None else _no_pivots()
+            bound = min(int(carried) + 2 - cfg.window_bars, int(known.idx[-1]) if len(known.idx) else 0)
+            if s > max(bound, 0):
+                raise ValueError(f"grid_range_rows: series_part {part!r} starts at idx {s}; continuing after "
+                                 f"carry_idx {int(carried)} needs bars from idx {max(bound, 0)}")
+            resume = ((int(known.idx[-1]) - s, int(known.kind[-1]), int(known.confirm[-1]) - s)
+                      if len(known.idx) else None)
+        walked = atr_zigzag(arrays["high"][a:b], arrays["low"][a:b], arrays["close"][a:b], arrays["atr_14"][a:b],
+                            cfg.swing_prominence_atr, 1, resume=resume)
+        new = Pivots(walked.idx + s, walked.price, walked.kind, walked.confirm + s)
+        at = new.confirm - s + a
+        pivot_idx[at], pivot_kind[at] = new.idx, new.kind
+        if pos[b - 1] < cfg.window_bars - 1:
+            continue  # never warm yet: all NaN
+        # the stored pivots of the look-back (their prices from these bars) and the new ones
+        old = known.idx >= s
+        old_price = np.where(known.kind[old] > 0, arrays["high"][a + known.idx[old] - s],
+                             arrays["low"][a + known.idx[old] - s])
+        piv = Pivots(np.concatenate([known.idx[old], new.idx]), np.concatenate([old_price, new.price]),
+                     np.concatenate([known.kind[old], new.kind]), np.concatenate([known.confirm[old], new.confirm]))
+        for c, values in swing_levels_at(piv, pos[a:b], cfg).items():
+            swing[c][a:b] = values
     # the window functions run on the concatenated series; a row whose window would reach
-    # into the previous series (position < W - 1) is blanked
-    warm = pos < cfg.window_bars - 1
+    # into the previous series (fewer than W - 1 bars of its series before it) is blanked:
+    # a continued series' new rows have their window inside the given bars
+    warm = (pos < cfg.window_bars - 1) | (np.arange(n) - np.repeat(starts, ends - starts) < cfg.window_bars - 1)
     traversals = traversal_counts(arrays["close"], arrays["support"], arrays["resistance"], cfg)
     contained = containment(arrays["close"], arrays["support_fit"], arrays["resistance_fit"], arrays["atr_14"], cfg)
     traversals[warm] = np.nan
     contained[warm] = np.nan
-    result = pd.DataFrame({"series_part": ordered["series_part"], "idx": pos.astype(np.int64), **swing,
-                           "traversals": traversals, "containment_k": contained})
-    return result[list(OUTPUT_COLUMNS)]
+    result = pd.DataFrame({"series_part": ordered["series_part"], "idx": pos, **swing,
+                           "traversals": traversals, "containment_k": contained,
+                           "pivot_idx": pd.array(np.where(pivot_idx >= 0, pivot_idx, 0), dtype="Int64"),
+                           "pivot_kind": pd.array(pivot_kind, dtype="Int64")})
+    no_pivot = pivot_idx < 0
+    result["pivot_idx"] = result["pivot_idx"].mask(no_pivot)
+    result["pivot_kind"] = result["pivot_kind"].mask(no_pivot)
+    return result.loc[keep, list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def _no_pivots() -> Pivots:
+    empty = np.zeros(0, dtype=np.int64)
+    return Pivots(empty, np.zeros(0), empty, empty)
+
+
+def _stored_pivots(pivots: pd.DataFrame | None) -> dict[object, Pivots]:
+    """series_part -> its stored pivots in bar order (price not stored: NaN, read from the bars)."""
+    if pivots is None or len(pivots) == 0:
+        return {}
+    missing = [c for c in ("series_part", "idx", "pivot_idx", "pivot_kind") if c not in pivots.columns]
+    if missing:
+        raise ValueError(f"grid_range_rows: pivots miss columns {missing}")
+    out: dict[object, Pivots] = {}
+    for part, rows in pivots.sort_values(["series_part", "idx"], kind="stable").groupby("series_part", sort=False):
+        out[part] = Pivots(rows["pivot_idx"].to_numpy(dtype=np.int64), np.full(len(rows), np.nan),
+                           rows["pivot_kind"].to_numpy(dtype=np.int64), rows["idx"].to_numpy(dtype=np.int64))
+    return out
 
 
 # the quantile (primary) range columns of int_grid_bars_prepared -> the engine's inputs
@@ -417,7 +501,8 @@ QUANTILE_INPUTS = {"quantile_support": "support", "quantile_resistance": "resist
                    "quantile_support_fit": "support_fit", "quantile_resistance_fit": "resistance_fit"}
 
 
-def grid_range_rows_by_window(bars: pd.DataFrame, seed: Mapping[str, object]) -> pd.DataFrame:
+def grid_range_rows_by_window(bars: pd.DataFrame, seed: Mapping[str, object],
+                              pivots: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`grid_range_rows` on the primary (quantile) range of series of several bar
     intervals: one config per (window_bars, holdout_bars) group.
 
@@ -426,7 +511,9 @@ def grid_range_rows_by_window(bars: pd.DataFrame, seed: Mapping[str, object]) ->
             close, atr_14, window_bars, holdout_bars (W, K in bars of the row's interval)
             and quantile_support, quantile_resistance, quantile_support_fit,
             quantile_resistance_fit (:data:`QUANTILE_INPUTS`).
+            Optional carry_idx: continue those series (:func:`grid_range_rows`).
         seed: the rows of seed grid_config (key -> value; :data:`SEED_KEYS` are read).
+        pivots: the stored pivots of the continued series (:func:`grid_range_rows`).
 
     Returns:
         As :func:`grid_range_rows` (all groups, ordered by series_part, idx); an empty
@@ -439,9 +526,10 @@ def grid_range_rows_by_window(bars: pd.DataFrame, seed: Mapping[str, object]) ->
     if missing:
         raise ValueError(f"grid_range_rows_by_window: missing input columns {missing}")
     frames = [grid_range_rows(group.rename(columns=QUANTILE_INPUTS),
-                              GridRangeConfig.from_seed(seed, window_bars=int(w), holdout_bars=int(k)))
+                              GridRangeConfig.from_seed(seed, window_bars=int(w), holdout_bars=int(k)), pivots)
               for (w, k), group in bars.groupby(["window_bars", "holdout_bars"], sort=True)]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in OUTPUT_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype="Int64" if c in PIVOT_COLUMNS else "float64")
+                             for c in OUTPUT_COLUMNS})
     return pd.concat(frames, ignore_index=True).sort_values(["series_part", "idx"], kind="stable",
                                                             ignore_index=True)

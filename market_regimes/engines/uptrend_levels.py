@@ -222,7 +222,7 @@ def zigzag_pivots(close: np.ndarray, atr: np.ndarray, atr_mult: float, min_leg_b
 
 
 def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, atr_mult: float,
-               min_leg_bars: int) -> Pivots:
+               min_leg_bars: int, resume: tuple[int, int, int] | None = None) -> Pivots:
     """ATR zigzag on bar extremes: alternating high/low pivots, point-in-time.
 
     The walk of :func:`zigzag_pivots` with the extremes taken from `high` (pivot highs)
@@ -241,9 +241,20 @@ def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nda
         atr_mult: reversal in ATRs. min_leg_bars: minimum bars between consecutive pivots
             (<= 1: no minimum).
 
+        resume: continue a walk instead of starting one: (pivot_idx, pivot_kind, confirm_idx)
+            of the last pivot an earlier walk over the same bars confirmed (kind -1 low, +1
+            high; positions into these arrays, 0 <= pivot_idx < confirm_idx < n). The walk
+            takes the state it had right after that confirmation (searching the opposite
+            extreme from pivot_idx + 1) and goes on from bar confirm_idx + 1, so the
+            pivots it returns (that one excluded) are exactly the later pivots of a walk
+            from the segment's first bar, whatever bars before pivot_idx the arrays hold.
+
     Returns:
         :class:`Pivots` in time order (price = high[idx] for highs, low[idx] for lows) with
         confirm = the confirming bar (always > idx).
+
+    Raises:
+        ValueError: a resume point outside the arrays.
     """
     h = np.asarray(high, dtype=float).tolist()
     lw = np.asarray(low, dtype=float).tolist()
@@ -260,7 +271,19 @@ def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nda
     hi_i = lo_i = 0
     direction = 0  # 0 before the first pivot; +1 searching a high (last pivot a low); -1 searching a low
     last = -min_leg_bars
-    for t in range(1, n):
+    first = 1
+    if resume is not None:
+        found, found_kind, at = (int(v) for v in resume)
+        if not 0 <= found < at < n or found_kind not in (-1, 1):
+            raise ValueError(f"atr_zigzag: resume point {resume!r} is not a pivot inside the {n} bars")
+        last, first = found, at + 1
+        if found_kind > 0:  # after a high: the lowest low since it
+            direction = -1
+            lo_i = found + 1 + int(np.argmin(lw[found + 1:at + 1]))
+        else:
+            direction = 1
+            hi_i = found + 1 + int(np.argmax(h[found + 1:at + 1]))
+    for t in range(first, n):
         ct = c[t]
         if direction >= 0 and h[t] > h[hi_i]:
             hi_i = t

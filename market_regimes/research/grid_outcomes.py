@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -665,7 +665,7 @@ def _outcome_rows(values: np.ndarray, series: np.ndarray, h: int, masks: np.ndar
 
 
 def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
-                   with_outcomes: bool = True) -> dict[str, pd.DataFrame]:
+                   with_outcomes: bool = True, null_bars: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Do the verdicts predict whether the grid range holds? Four tables.
 
     Universe of "outcomes", "auc" and "reliability": the evaluation part
@@ -683,6 +683,13 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
         cfg: GridOutcomeConfig (default: the defaults).
         with_outcomes: False skips the block bootstrap of "outcomes" (the costly part; the
             table is then empty) for a caller that needs only "auc", "reliability", "shares".
+        null_bars: the same columns from the same pipeline run over shuffled-return
+            surrogates of the series (the random-walk null; ``market-regimes null-build``),
+            or None. When given, "outcomes" also has group_kind "shuffled_null" rows: group
+            "SHUF" (every evaluated surrogate bar) and "SHUF_<verdict>" (the surrogate bars
+            with that verdict), evaluated exactly as the real bars (same universe rule,
+            horizons, bootstrap); their diff_vs_all = mean - mean(ALL of the real bars) with
+            no interval (diff_ci_low / diff_ci_high NaN: independent samples, not paired).
 
     Returns:
         dict of DataFrames:
@@ -761,6 +768,8 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
                 reliability_parts.append(table)
 
     outcome_table = pd.DataFrame(outcome_rows, columns=list(OUTCOME_COLUMNS))
+    if null_bars is not None and with_outcomes:
+        outcome_table = pd.concat([outcome_table, _null_rows(null_bars, outcome_table, cfg)], ignore_index=True)
     outcome_table["n"] = outcome_table["n"].astype(np.int64)
     auc_table = pd.DataFrame(auc_rows, columns=["bar_interval", "horizon", "n", "n_hold", "auc", "auc_shuffled"])
     reliability = (pd.concat(reliability_parts, ignore_index=True) if reliability_parts else
@@ -768,6 +777,31 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
                                          "mean_confidence", "outcome_rate"]))
     return {"outcomes": outcome_table, "auc": auc_table, "reliability": reliability,
             "shares": verdict_shares(bars)}
+
+
+def _null_rows(null_bars: pd.DataFrame, real: pd.DataFrame, cfg: GridOutcomeConfig) -> pd.DataFrame:
+    """The "shuffled_null" rows of :func:`outcome_report` from the surrogate bars."""
+    null = outcome_report(null_bars, replace(cfg, baselines=()), with_outcomes=True)["outcomes"]
+    null = null[null["group_kind"].isin(["all", "verdict"])].copy()
+    null["group"] = np.where(null["group_kind"] == "all", "SHUF", "SHUF_" + null["group"].astype(str))
+    null["group_kind"] = "shuffled_null"
+    keys = ["bar_interval", "horizon", "metric"]
+    all_mean = real.loc[real["group_kind"] == "all", [*keys, "mean"]].rename(columns={"mean": "all_mean"})
+    null = null.merge(all_mean, on=keys, how="left")
+    null["diff_vs_all"] = null["mean"] - null["all_mean"]
+    null["diff_ci_low"] = np.nan
+    null["diff_ci_high"] = np.nan
+    return null[list(OUTCOME_COLUMNS)]
+
+
+def not_built_row(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The one "outcomes" row that says the SHUF null has not been built: group_kind
+    shuffled_null, group NOT_BUILT, n 0, every number NaN (same columns and dtypes)."""
+    row = {c: np.nan for c in OUTCOME_COLUMNS}
+    row.update({"bar_interval": None, "horizon": 0, "group_kind": "shuffled_null", "group": "NOT_BUILT",
+                "metric": "hold", "n": 0})
+    return pd.DataFrame([row], columns=list(OUTCOME_COLUMNS)).astype(
+        {c: outcomes[c].dtype for c in ("horizon", "n") if c in outcomes.columns})
 
 
 def verdict_shares(bars: pd.DataFrame) -> pd.DataFrame:

@@ -75,8 +75,9 @@ def write_surrogate_landing(source: "Path | str", target: "Path | str", files: "
         target: the landing directory to write (created); each file keeps its relative path
             (e.g. klines/binance/BTCUSDT_1h.csv.gz -> klines/binance/BTCUSDT_1h.csv), so the
             surrogates land as the same exchange, symbol and interval.
-        files: paths relative to ``source`` of Binance-style kline CSVs (date, open, high,
-            low, close, volume[, ticker]; gzip or plain).
+        files: paths relative to ``source`` of kline CSVs with a time column (``date``,
+            Binance-style, or ``timestamp``, Bybit-style) and open, high, low, close,
+            volume (gzip or plain).
         first_seed: file i gets seed first_seed + i.
 
     Returns:
@@ -92,7 +93,10 @@ def write_surrogate_landing(source: "Path | str", target: "Path | str", files: "
     written = []
     for i, rel in enumerate(files):
         frame = pd.read_csv(source / rel)
-        frame = frame.drop_duplicates("date").sort_values("date").reset_index(drop=True)
+        time_column = next((c for c in ("date", "timestamp") if c in frame.columns), None)
+        if time_column is None:
+            raise ValueError(f"write_surrogate_landing: {rel} has no date or timestamp column")
+        frame = frame.drop_duplicates(time_column).sort_values(time_column).reset_index(drop=True)
         out = target / rel.removesuffix(".gz")
         out.parent.mkdir(parents=True, exist_ok=True)
         shuffled_return_surrogate(frame, seed=first_seed + i).to_csv(out, index=False, float_format="%.10g")

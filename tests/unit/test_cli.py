@@ -90,11 +90,11 @@ def tiny_db(tmp_path):
 def test_help_lists_every_command():
     result = runner.invoke(cli.app, ["--help"])
     assert result.exit_code == 0
-    for command in ("build", "summary", "now", "export", "report", "compare", "backfill"):
+    for command in ("build", "summary", "now", "export", "report", "compare", "backfill", "null-build"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["build", "summary", "now", "export"])
+@pytest.mark.parametrize("command", ["build", "summary", "now", "export", "null-build"])
 def test_own_command_help(command):
     result = runner.invoke(cli.app, [command, "--help"])
     assert result.exit_code == 0, result.output
@@ -194,6 +194,16 @@ def test_installed_script_exports(tiny_db, tmp_path):
 
 
 # --- missing / locked warehouse ------------------------------------------------------------------
+
+def test_null_build_without_hourly_klines_exits_2(tmp_path, monkeypatch):
+    (tmp_path / "klines" / "binance").mkdir(parents=True)
+    (tmp_path / "klines" / "binance" / "BTCUSDT_5m.csv").write_text("date,open,high,low,close,volume\n")
+    monkeypatch.setenv("MARKET_REGIMES_LANDING", str(tmp_path))
+    result = runner.invoke(cli.app, ["null-build", "--out", str(tmp_path / "null.parquet")])
+    assert result.exit_code == 2
+    assert "no hourly kline file" in result.stderr and str(tmp_path / "klines") in result.stderr
+    assert not (tmp_path / "null.parquet").exists()
+
 
 @pytest.mark.parametrize("args", [["now"], ["export", "fct_levers"], ["summary"]])
 def test_missing_warehouse_is_one_clear_line(tmp_path, args, monkeypatch):

@@ -457,3 +457,26 @@ def test_without_outcomes_the_report_skips_only_the_bootstrap_table():
     assert list(light["outcomes"].columns) == list(full["outcomes"].columns)
     for name in ("auc", "reliability", "shares"):
         pd.testing.assert_frame_equal(light[name], full[name])
+
+
+def test_shuffled_null_rows_evaluate_the_surrogate_bars_like_the_real_ones():
+    """SHUF rows: the surrogate build's bars through the same evaluation; diff_vs_all against the real
+    ALL, with no paired interval; real rows unchanged; NOT_BUILT marks a report without the null."""
+    bars = report_frame()
+    null = report_frame()
+    # the null's AAA 1h closes all at 15 inside [10, 20]: its RANGE_OK idx 5 holds (1h universe idx 5..7)
+    null.loc[(null["symbol"] == "AAA") & (null["bar_interval"] == "1h"), ["close", "high", "low"]] = [15.0, 15.5, 14.5]
+    plain = outcome_report(bars, CFG)["outcomes"]
+    table = outcome_report(bars, CFG, null_bars=null)["outcomes"]
+    pd.testing.assert_frame_equal(table.iloc[:len(plain)], plain)
+    shuf = table.iloc[len(plain):].set_index(["bar_interval", "group", "metric"])
+    assert set(table.iloc[len(plain):]["group_kind"]) == {"shuffled_null"}
+    assert sorted(shuf.xs("1h").index.get_level_values(0).unique()) == sorted(["SHUF", *[f"SHUF_{v}" for v in VERDICTS]])
+    # every 1h universe bar of the null holds: AAA idx 5, 6, 7 and BBB idx 5, 6, 7
+    assert shuf.loc[("1h", "SHUF", "hold"), ["n", "mean"]].tolist() == [6, 1.0]
+    assert shuf.loc[("1h", "SHUF_RANGE_OK", "hold"), ["n", "mean"]].tolist() == [4, 1.0]
+    assert shuf.loc[("1h", "SHUF", "hold"), "diff_vs_all"] == pytest.approx(1.0 - 3 / 6)
+    assert shuf[["diff_ci_low", "diff_ci_high"]].isna().all().all()
+    missing = go.not_built_row(plain)
+    assert missing[["group_kind", "group", "n"]].values.tolist() == [["shuffled_null", "NOT_BUILT", 0]]
+    assert list(missing.columns) == list(go.OUTCOME_COLUMNS)

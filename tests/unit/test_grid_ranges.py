@@ -264,10 +264,13 @@ def test_grid_range_rows_validates_its_input():
     bars = random_walk(1, 30)
     with pytest.raises(ValueError, match=r"missing input columns \['atr_14', 'support_fit'\]"):
         grid_range_rows(bars.drop(columns=["support_fit", "atr_14"]), CFG)
-    with pytest.raises(ValueError, match=r"series_part 's' does not have idx 0..n-1"):
+    with pytest.raises(ValueError, match=r"series_part 's' does not have consecutive idx"):
         grid_range_rows(bars.drop(index=5), CFG)
-    with pytest.raises(ValueError, match=r"series_part 's' does not have idx 0..n-1"):
+    with pytest.raises(ValueError, match=r"series_part 's' starts at idx 3, not 0, and has no carry_idx"):
         grid_range_rows(bars.iloc[3:], CFG)
+    carried = bars.assign(carry_idx=20.0)
+    with pytest.raises(ValueError, match=r"series_part 's' starts at idx 12; continuing after carry_idx 20 needs bars from idx 0"):
+        grid_range_rows(carried.iloc[12:], CFG)
     broken = bars.copy()
     broken.loc[4, "close"] = NAN
     with pytest.raises(ValueError, match="close has non-finite values"):
@@ -279,8 +282,13 @@ def test_grid_range_rows_match_the_functions_and_warm_up():
     rows = grid_range_rows(bars, CFG)
     assert list(rows.columns) == list(OUTPUT_COLUMNS) and len(rows) == 60
     assert rows["idx"].tolist() == list(range(60))
-    assert all(rows[c].dtype == "float64" for c in OUTPUT_COLUMNS[2:])
-    assert rows.iloc[:9, 2:].isna().all().all()
+    assert all(rows[c].dtype == "float64" for c in OUTPUT_COLUMNS[2:-2])
+    assert all(rows[c].dtype == "Int64" for c in OUTPUT_COLUMNS[-2:])
+    assert rows.iloc[:9, 2:-2].isna().all().all()
+    piv = grid_swing_pivots(bars["high"], bars["low"], bars["close"], bars["atr_14"], CFG)
+    marked = rows.dropna(subset=["pivot_idx"])
+    assert marked["idx"].tolist() == piv.confirm.tolist() and len(piv.idx) > 3
+    assert marked["pivot_idx"].tolist() == piv.idx.tolist() and marked["pivot_kind"].tolist() == piv.kind.tolist()
     levels = swing_levels(bars["high"], bars["low"], bars["close"], bars["atr_14"], CFG)
     pd.testing.assert_frame_equal(rows[list(levels.columns)], levels)
     np.testing.assert_array_equal(rows["traversals"], traversal_counts(bars["close"], bars["support"],
@@ -301,9 +309,9 @@ def test_multi_series_input_equals_per_series_runs():
                          ignore_index=True)
     pd.testing.assert_frame_equal(rows, expected)
     assert rows["series_part"].tolist() == ["a"] * 6 + ["b"] * 80 + ["c"] * 45
-    assert rows[rows["series_part"] == "a"].iloc[:, 2:].isna().all().all()
+    assert rows[rows["series_part"] == "a"].iloc[:, 2:-2].isna().all().all()
     # the first W - 1 rows of every series are NaN, also where the window would reach the previous series
-    assert rows[rows["idx"] < 9].iloc[:, 2:].isna().all().all()
+    assert rows[rows["idx"] < 9].iloc[:, 2:-2].isna().all().all()
     assert grid_range_rows(mixed.iloc[:0], CFG).columns.tolist() == list(OUTPUT_COLUMNS)
 
 
@@ -318,6 +326,35 @@ def test_prefix_invariance(seed, n, cut, window):
     full = grid_range_rows(bars, cfg)
     prefix = grid_range_rows(bars.iloc[:m], cfg)
     pd.testing.assert_frame_equal(prefix, full.iloc[:m].reset_index(drop=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(30, 150), cut=st.integers(1, 149),
+       window=st.sampled_from([(10, 3), (6, 1), (15, 5)]), extra=st.integers(0, 5))
+def test_continued_walk_equals_the_full_walk(seed, n, cut, window, extra):
+    """Incremental runs: the rows after a stored prefix bars[:m], computed from the stored pivots and
+    only the bars the continuation needs (from min(last stored pivot, m + 1 - W) minus `extra`),
+    equal the full walk's rows; a series with no new bar gives no row; a start too late is refused."""
+    cfg = config(window_bars=str(window[0]), holdout_bars=str(window[1]), swing_prominence_atr="0.8")
+    bars = random_walk(seed, n, cfg)
+    m = min(cut, n - 1)
+    full = grid_range_rows(bars, cfg)
+    stored = full.iloc[:m]
+    pivots = stored.dropna(subset=["pivot_idx"])
+    carry = m - 1
+    bound = carry + 2 - cfg.window_bars
+    if len(pivots):
+        bound = min(bound, int(pivots["pivot_idx"].iloc[-1]))
+    else:
+        bound = 0
+    start = max(bound - extra, 0)
+    tail = bars.iloc[start:].assign(carry_idx=float(carry))
+    got = grid_range_rows(tail, cfg, pivots)
+    pd.testing.assert_frame_equal(got, full.iloc[m:].reset_index(drop=True))
+    assert grid_range_rows(bars.iloc[start:m].assign(carry_idx=float(carry)), cfg, pivots).empty
+    if bound > 0:
+        with pytest.raises(ValueError, match=f"needs bars from idx {bound}"):
+            grid_range_rows(bars.iloc[bound + 1:].assign(carry_idx=float(carry)), cfg, pivots)
 
 
 @settings(max_examples=40, deadline=None)

@@ -11,13 +11,27 @@
 -- atr_ratio = atr_14 / mean(atr_14), d_bandwidth = bb_bandwidth_20 minus its value the
 -- short look-back ago, the AR(1) coefficient b of the OU half-life fit, and sigma_bar =
 -- sample std of 1-bar close changes over W (the random-walk scale of width_rw).
-{{ config(materialized='table') }}
+-- Incremental (as int_indicators_windowed): for series already stored, only bars after the
+-- last stored one are written, computed from the look-back their longest frame needs
+-- (max of W + q, the chop, ATR-mean and OU frames and the short look-back, in bars of the
+-- finest interval: 172 on the 1h series with the shipped vars).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 {%- set intervals = var('grid_bar_intervals') %}
 {%- set q = var('grid_variance_ratio_lag') | int %}
 {%- set chop_n = var('grid_chop_bars') | int %}
 {%- set atr_n = var('grid_atr_mean_bars') | int %}
 {%- set ou_n = var('grid_ou_bars') | int %}
-with series as (
+{%- set lookbacks = [] %}
+{%- for interval, minutes in intervals.items() %}
+{%- do lookbacks.append((var('grid_window_hours') * 60 // minutes) | int + q) %}
+{%- do lookbacks.append((var('grid_short_hours') * 60 // minutes) | int) %}
+{%- endfor %}
+{%- set lookback = (lookbacks + [chop_n, atr_n, ou_n]) | max %}
+with frontier as (
+    {{ indicator_frontier() }}
+),
+
+series as (
     select series_part, exchange, symbol, bar_interval, segment_id
     from {{ ref('int_indicator_series_listed') }}
     where series_type = 'symbol' and bar_interval in ({% for i in intervals %}'{{ i }}'{{ ", " if not loop.last }}{% endfor %})
@@ -25,16 +39,22 @@ with series as (
 
 bars as (
     select
-        s.series_part, s.exchange, s.symbol, s.bar_interval, s.segment_id,
+        s.series_part, s.exchange, s.symbol, s.bar_interval, s.segment_id, f.carry_idx,
         b.idx, b.bar_start, b.high, b.low, b.close, b.prev_close, b.abs_change, b.true_range, b.log_return,
         m.atr_14, m.adx_14, m.bb_mid_20, m.bb_upper_20, m.bb_bandwidth_20,
         w.adx_slope_10, w.normalized_slope_20, w.return_autocorr_50, w.ou_half_life_100,
         sum(b.log_return) over (partition by b.series_part order by b.idx rows between {{ q - 1 }} preceding and current row)
             as log_return_q
     from series as s
+    left join frontier as f using (series_part)
     join {{ ref('int_indicator_bars_prepared') }} as b using (series_part)
-    join {{ ref('int_indicators_smoothed') }} as m using (series_part, idx)
-    join {{ ref('int_indicators_windowed') }} as w using (series_part, idx)
+    join (select m.* from {{ ref('int_indicators_smoothed') }} as m
+          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', lookback) }})
+        as m using (series_part, idx)
+    join (select w.* from {{ ref('int_indicators_windowed') }} as w
+          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', lookback) }})
+        as w using (series_part, idx)
+    where {{ indicator_lookback('f.carry_idx', lookback) }}
 ),
 
 windowed as (
@@ -45,7 +65,7 @@ windowed as (
 
 {{ "union all" if not loop.first }}
 (select
-    series_part, exchange, symbol, bar_interval, segment_id, idx, bar_start, high, low, close,
+    series_part, exchange, symbol, bar_interval, segment_id, carry_idx, idx, bar_start, high, low, close,
     atr_14, adx_14, adx_slope_10, bb_mid_20, bb_upper_20, bb_bandwidth_20, normalized_slope_20,
     return_autocorr_50, ou_half_life_100,
     {{ w_bars }} as window_bars,
@@ -92,7 +112,7 @@ window
 )
 
 select
-    *,
+    * exclude (carry_idx),
     abs(normalized_slope_20) as abs_normalized_slope_20,
     -- the OU half-life of the AR(1) fit in bars, for ranking: b >= 1 (no mean reversion)
     -- is an infinite half-life (slowest), b <= 0 zero (fastest), never "unknown" (project
@@ -101,3 +121,4 @@ select
          when ou_ar1_b <= 0 then 0.0
          else -ln(2) / ln(ou_ar1_b) end as ou_half_life
 from windowed
+where carry_idx is null or idx > carry_idx

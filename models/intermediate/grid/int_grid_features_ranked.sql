@@ -6,31 +6,72 @@
 -- decimals, so rounding noise in the last bits of a windowed feature (and the 1e-16 noise
 -- of an OLS slope over a flat stretch, which becomes 0) cannot reorder values between builds.
 -- The OU half-life is int_grid_bars_prepared's (b >= 1 infinite, b <= 0 zero).
-{{ config(materialized='table') }}
+-- pr = (values <= x) / (non-NULL values), both whole counts, so a full build (cume_dist over
+-- the window) and an incremental one give the same double.
+-- Incremental (as int_indicators_ranked): only bars after each series' last stored bar are
+-- written; they are ranked by counting, in a join with their own window, the values <= theirs
+-- (a window pass over the look-back would rank every look-back bar too).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 {%- set window = var('percentile_rank_window') | int %}
 {%- set features = grid_feature_names() %}
-with features as (
-    select series_part, idx, {{ grid_feature_names() | join(', ') }}
-    from {{ ref('int_grid_bars_prepared') }}
+with frontier as (
+    {{ indicator_frontier() }}
+),
+
+features as (
+    select g.series_part, g.idx, f.carry_idx
+        {%- for feature in features %},
+        case when isinf({{ feature }}) then {{ feature }}
+             else {{ significant_digits('round(' ~ feature ~ ', 12)', 10) }} end as {{ feature }}
+        {%- endfor %}
+    from {{ ref('int_grid_bars_prepared') }} as g
+    left join frontier as f using (series_part)
+    where {{ indicator_lookback('f.carry_idx', window - 1) }}
 ),
 
 min_count as (
-    select ceil({{ window }} * cast(value as double)) as n
+    select ceil({{ window }} * cast(value as double)) as min_values
     from {{ ref('grid_config') }}
     where key = 'pr_min_share'
-)
+),
 
-select
-    series_part,
-    idx
-    {%- for feature in features %},
-    case when {{ feature }} is not null and count({{ feature }}) over rank_window >= (select n from min_count)
-         -- cume_dist counts the frame's rows <= x over all its rows; NULLs sort last, so
-         -- rescaled by rows / non-NULL values it is the share of the non-NULL values <= x
-         then cume_dist(order by case when isinf({{ feature }}) then {{ feature }}
-                                      else {{ significant_digits('round(' ~ feature ~ ', 12)', 10) }} end asc nulls last) over rank_window
-              * count(*) over rank_window / count({{ feature }}) over rank_window
-    end as pr_{{ feature }}
-    {%- endfor %}
-from features
-window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
+ranked as (
+    select
+        series_part,
+        idx
+        {%- for feature in features %},
+        case when {{ feature }} is not null and count({{ feature }}) over rank_window >= (select min_values from min_count)
+             -- cume_dist counts the frame's rows <= x over all its rows; NULLs sort last, so
+             -- rows x cume_dist is the number of non-NULL values <= x (a whole number)
+             then round(cume_dist(order by {{ feature }} asc nulls last) over rank_window * count(*) over rank_window)
+                  / count({{ feature }}) over rank_window
+        end as pr_{{ feature }}
+        {%- endfor %}
+    from features
+    where carry_idx is null
+    window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
+)
+{%- if is_incremental() %},
+
+ranked_new as (
+    select
+        n.series_part,
+        n.idx
+        {%- for feature in features %},
+        case when any_value(n.{{ feature }}) is not null and count(o.{{ feature }}) >= (select min_values from min_count)
+             then count(o.{{ feature }}) filter (where o.{{ feature }} <= n.{{ feature }}) / count(o.{{ feature }})
+        end as pr_{{ feature }}
+        {%- endfor %}
+    from features as n
+    join features as o
+        on o.series_part = n.series_part and o.idx between n.idx - {{ window - 1 }} and n.idx
+    where n.carry_idx is not null and n.idx > n.carry_idx
+    group by n.series_part, n.idx
+)
+{%- endif %}
+
+select * from ranked
+{%- if is_incremental() %}
+union all
+select * from ranked_new
+{%- endif %}

@@ -10,8 +10,14 @@
 -- range of a random walk with the window's 1-bar volatility over W bars (Feller 1951: the
 -- expected range of a Brownian motion over time T is sqrt(8 T / pi) sigma); about 0.9 for
 -- a random walk's 5%-95% quantile range (project measurement), lower = tighter than chance.
-{{ config(materialized='table') }}
-with joined as (
+-- Incremental: only bars after each series' last stored bar are written (every column is
+-- a function of its own bar's rows upstream).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+with frontier as (
+    {{ indicator_frontier() }}
+),
+
+joined as (
     select
         b.exchange, b.symbol, b.bar_interval, b.bar_start, b.segment_id, b.series_part, b.idx, b.window_bars,
         b.close, b.atr_14, b.sigma_bar,
@@ -21,6 +27,8 @@ with joined as (
         e.traversals, e.containment_k
     from {{ ref('int_grid_bars_prepared') }} as b
     join {{ ref('int_grid_ranges_walked') }} as e using (series_part, idx)
+    left join frontier as f using (series_part)
+    where f.carry_idx is null or b.idx > f.carry_idx
 )
 
 select

@@ -18,17 +18,30 @@
 --   3 rqs_weak     RQS < rqs_weak_below                                   -> RANGE_WEAK
 --   4 range_quality RQS >= rqs_ok_min and MeanRev >= meanrev_ok_min -> RANGE_OK, else RANGE_WEAK
 --   5 capacity     RANGE_OK with GridCapacity < capacity_ok_min           -> RANGE_WEAK (capacity_limited)
-{{ config(materialized='table') }}
+-- Incremental: only bars after each series' last stored bar are written, from their own bar
+-- and the one before (the TREND confirmation); the coarse verdict of a new finer bar comes
+-- from the new coarse rows or the stored ones.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
 {%- set features = grid_feature_names() %}
-with inputs as (
+with frontier as (
+    {{ indicator_frontier() }}
+),
+
+inputs as (
     select
-        r.exchange, r.symbol, r.bar_interval, r.bar_start, r.segment_id, r.series_part, r.idx,
+        r.exchange, r.symbol, r.bar_interval, r.bar_start, r.segment_id, r.series_part, r.idx, f.carry_idx,
         r.support, r.resistance, r.containment_k, r.traversals, r.width_rw,
         b.close, b.atr_14, {% for f in grid_feature_names() %}b.{{ f }}, {% endfor %}
         p.* exclude (series_part, idx)
     from {{ ref('fct_grid_ranges') }} as r
-    join {{ ref('int_grid_bars_prepared') }} as b using (series_part, idx)
-    join {{ ref('int_grid_features_ranked') }} as p using (series_part, idx)
+    left join frontier as f using (series_part)
+    join (select b.* from {{ ref('int_grid_bars_prepared') }} as b
+          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', 1) }})
+        as b using (series_part, idx)
+    join (select p.* from {{ ref('int_grid_features_ranked') }} as p
+          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', 1) }})
+        as p using (series_part, idx)
+    where {{ indicator_lookback('f.carry_idx', 1) }}
 ),
 
 scores as (
@@ -152,6 +165,7 @@ select
     e.series_part, e.idx
 from explained as e
 cross join orientation as o
+where e.carry_idx is null or e.idx > e.carry_idx
 )
 
 -- the coarse interval's verdict (var grid_coarse_interval, 4h) on the finer rows: the last
@@ -173,6 +187,12 @@ asof left join (
     select exchange, symbol, bar_start, verdict, confidence, bar_start + to_minutes({{ minutes[coarse] }}) as ended_at
     from final
     where bar_interval = '{{ coarse }}'
+    {%- if is_incremental() %}
+    union all
+    select exchange, symbol, bar_start, verdict, confidence, bar_start + to_minutes({{ minutes[coarse] }}) as ended_at
+    from {{ this }}
+    where bar_interval = '{{ coarse }}'
+    {%- endif %}
 ) as c
     on c.exchange = f.exchange and c.symbol = f.symbol and f.ended_at >= c.ended_at
 union all by name
