@@ -54,7 +54,7 @@ MART_TABLES = {
 
 
 def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table: str, keys: list[str],
-                   where: str = "true") -> tuple[int, int, int, dict[str, float]]:
+                   where: str = "true", ignore: list[str] = ()) -> tuple[int, int, int, dict[str, float]]:
     """Compare `table` between two attached builds (catalogs `left`, `right`) row by row.
 
     Rows are matched on `keys` among rows satisfying `where` (SQL over alias t). Non-float
@@ -63,8 +63,9 @@ def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table:
     rows, matched-or-not row count, worst relative difference per float column).
     """
     described = con.sql(f"describe {left}.{table}").fetchall()
-    floats = [name for name, ctype, *_ in described if name not in keys and ctype == "DOUBLE"]
-    exact = [name for name, ctype, *_ in described if name not in keys and ctype != "DOUBLE"]
+    compared = [(name, ctype) for name, ctype, *_ in described if name not in keys and name not in ignore]
+    floats = [name for name, ctype in compared if ctype == "DOUBLE"]
+    exact = [name for name, ctype in compared if ctype != "DOUBLE"]
     tol = float_tolerances(floats)
     scales = (con.sql("select " + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
                       + f" from {left}.{table} t where {where}").fetchone() if floats else ())

@@ -71,7 +71,16 @@ MART_KEYS = {
     "marts.fct_uptrend_states": ["driver", "timeframe", "bar_start"],
     "marts.fct_grid_ranges": ["exchange", "symbol", "bar_interval", "bar_start"],
     "marts.fct_grid_regimes": ["exchange", "symbol", "bar_interval", "bar_start"],
+    "marts.fct_grid_lifecycle": ["grid_id", "bar_start"],
+    "marts.fct_exit_states": ["grid_id", "bar_start", "change_seq"],
+    "marts.fct_exit_notifications": ["grid_id", "bar_start"],
+    "marts.fct_restart_gates": ["grid_id", "bar_start"],
+    "marts.fct_grid_recommendations": ["grid_id", "bar_start"],
 }
+# the lifecycle's engine state (JSON text) sits on the last row of each walk: an as_of build's
+# last row has it, and its buffers hold input floats that may differ in the last bits between
+# builds; the rows it produces are compared
+IGNORED = {"marts.fct_grid_lifecycle": ["engine_state"]}
 
 
 # the as_of and incremental builds make only what MART_KEYS compares (and what it needs):
@@ -94,7 +103,7 @@ def as_of_db(tmp_path_factory):
 
 def _ended_by(catalog: str, cols: list[str], as_of: str) -> str:
     """SQL over alias t: the bar ended by as_of (bar_start + its interval <= as_of)."""
-    interval = ("t.bar_interval" if "bar_interval" in cols else
+    interval = ("t.bar_interval" if "bar_interval" in cols else "'1h'" if "grid_id" in cols else
                 f"(select r.bar_interval from {catalog}.seeds.regime_timeframes r where r.timeframe = t.timeframe)")
     return (f"t.bar_start + to_minutes((select interval_minutes from {catalog}.seeds.bar_intervals i "
             f"where i.bar_interval = {interval})::bigint) <= timestamp '{as_of}'")
@@ -108,9 +117,10 @@ def test_as_of_build_equals_full_build(sample_db, as_of_db):
     con.execute(f"attach '{as_of_db}' (read_only)")
     for table, keys in MART_KEYS.items():
         unmatched, different, n, worst = compare_builds(con, sample_db.stem, "sample_as_of", table, keys,
-                                                        where=_ended_by(sample_db.stem, keys, AS_OF))
+                                                        where=_ended_by(sample_db.stem, keys, AS_OF),
+                                                        ignore=IGNORED.get(table, []))
         print(table, n, {c: f"{v:.1e}" for c, v in worst.items() if v > 1e-13})
-        assert n > 100_000 if table.endswith("symbol_bars") else n > 10_000
+        assert n > 100_000 if table.endswith("symbol_bars") else n > (100 if "exit_" in table else 10_000)
         assert (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
     con.close()
 
@@ -144,7 +154,8 @@ def test_incremental_run_equals_full_build(sample_db, as_of_db, tmp_path):
     con.execute(f"attach '{sample_db}' (read_only)")
     con.execute(f"attach '{db}' (read_only)")
     for table, keys in MART_KEYS.items():
-        unmatched, different, n, worst = compare_builds(con, sample_db.stem, "sample_as_of", table, keys)
+        unmatched, different, n, worst = compare_builds(con, sample_db.stem, "sample_as_of", table, keys,
+                                                        ignore=IGNORED.get(table, []))
         print(table, n, {c: f"{v:.1e}" for c, v in worst.items() if v > 1e-13})
         assert (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
     con.close()

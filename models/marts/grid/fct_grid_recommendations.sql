@@ -13,19 +13,14 @@
 --   6 enable         disabled, RANGE_OK and restart permitted -> enable with the probation parameters
 --   7 disabled       disabled otherwise -> informational
 -- overlap = |[lower, upper] and [S, R]| / |[lower, upper] or [S, R]| (intersection over union).
--- Rule 1 and "restart permitted" read the grid lifecycle (marts.fct_grid_lifecycle: grid_id,
--- bar_start, state, restart_permitted) when it exists; until it is built exit_state is NULL
--- and a disabled grid counts as never stopped (restart permitted).
+-- Rule 1 and "restart permitted" read the grid's lifecycle (fct_grid_lifecycle: its state
+-- and restart_permitted at the bar; a disabled grid never stopped is permitted).
 {{ config(materialized='table') }}
-{%- set allocation = var('grid_probation_allocation') | float %}
-{%- set levels = var('grid_probation_levels') | int %}
 {%- set spacing = var('grid_probation_spacing_atr') | float %}
-{%- if not (0.5 <= allocation <= 0.6 and 4 <= levels <= 6 and 0.45 <= spacing <= 0.55) %}
-    {{ exceptions.raise_compiler_error("dbt_project.yml vars: grid_probation_allocation " ~ allocation
-        ~ " (0.50-0.60), grid_probation_levels " ~ levels ~ " (4-6) and grid_probation_spacing_atr " ~ spacing
-        ~ " (0.45-0.55) must stay inside the probation bounds") }}
+{%- if not (0.45 <= spacing <= 0.55) %}
+    {{ exceptions.raise_compiler_error("dbt_project.yml var grid_probation_spacing_atr " ~ spacing
+        ~ " must stay inside the probation bounds 0.45-0.55") }}
 {%- endif %}
-{%- set lifecycle = optional_relation('marts', 'fct_grid_lifecycle') %}
 {%- set lookback = var('grid_narrow_lookback_bars') | int %}
 {%- set outside_n = var('grid_outside_closes') | int %}
 {%- set overlap_n = var('grid_low_overlap_bars') | int %}
@@ -63,13 +58,9 @@ grid_bars as (
 ),
 
 lifecycle as (
-    {%- if lifecycle is not none %}
-    select grid_id, bar_start, state as exit_state, restart_permitted from {{ lifecycle }}
-    {%- else %}
-    select cast(null as varchar) as grid_id, cast(null as timestamp) as bar_start,
-           cast(null as varchar) as exit_state, cast(null as boolean) as restart_permitted
-    where false
-    {%- endif %}
+    select grid_id, bar_start, state as exit_state, restart_permitted
+    from {{ ref('fct_grid_lifecycle') }}
+    where grid_kind = 'configured'
 ),
 
 flagged as (
@@ -126,9 +117,9 @@ select
              greatest(2, least(levels, floor((resistance - support)
                  / greatest({{ grid_param('spacing_atr') }} * atr_14,
                             {{ grid_param('min_edge_multiple') }} * 2 * {{ grid_param('fee_rate') }} * close))))::integer
-         when rule = 'enable' then {{ levels }}
+         when rule = 'enable' then {{ grid_lifecycle_param('probation_levels') }}::integer
     end as suggested_levels,
-    case when rule = 'reposition' then allocation_frac when rule = 'enable' then {{ allocation }} end
+    case when rule = 'reposition' then allocation_frac when rule = 'enable' then {{ grid_lifecycle_param('probation_allocation') }} end
         as suggested_allocation_frac,
     case when rule = 'enable' then {{ spacing }} * atr_14 end as suggested_spacing
 from decided

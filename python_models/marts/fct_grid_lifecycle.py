@@ -1,0 +1,43 @@
+def model(dbt, session):
+    """The grid lifecycle per grid and 1h bar (docs/grid-lifecycle.md): state, placement,
+    gate progress, triggers, state changes and notifications of every configured grid
+    version (seed grid_configs via int_grid_configs_validated) and of a virtual grid per
+    series that follows the recommendations on its own. Thin adapter: the engine is
+    market_regimes.engines.grid_lifecycle (no dbt inside), its constants the rows of seed
+    grid_lifecycle_config, its bars the model int_grid_lifecycle_bars_selected.
+    Incremental: every walk continues from the engine state stored on its last row
+    (engine_state); that row is rewritten without it, so only the last row of a walk holds
+    one. A walk never rescans its history."""
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key=["grid_id", "bar_start"])
+    import pandas as pd
+
+    from market_regimes.engines.grid_lifecycle import LifecycleConfig
+    from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows, stored_states
+
+    seed = dbt.ref("grid_lifecycle_config").df()
+    cfg = LifecycleConfig.from_rows(seed[["key", "value"]])
+    configs = dbt.ref("int_grid_configs_validated").df()
+    bars = dbt.ref("int_grid_lifecycle_bars_selected")
+    if not dbt.is_incremental:
+        return lifecycle_rows(bars.df(), configs, cfg)
+
+    session.register("_lifecycle_bars", bars)
+    session.register("_lifecycle_stored", session.table(str(dbt.this)))
+    session.register("_lifecycle_configs", dbt.ref("int_grid_configs_validated"))
+    last = session.sql("select * from _lifecycle_stored where engine_state is not null").df()
+    # each segment is read after the earliest last stored bar of its walks; the symbols of
+    # configured grids whole (a new or back-dated version starts at its valid_from)
+    tail = session.sql("""
+        select b.*
+        from _lifecycle_bars as b
+        left join (select exchange, symbol, segment_id, min(bar_start) as last_bar
+                   from _lifecycle_stored where engine_state is not null group by all) as f
+            using (exchange, symbol, segment_id)
+        where f.last_bar is null or b.bar_start > f.last_bar
+           or exists (select 1 from _lifecycle_configs as c where c.exchange = b.exchange and c.symbol = b.symbol)
+    """).df()
+    rows = lifecycle_rows(tail, configs, cfg, stored_states(last))
+    # the previous last row of each continued walk, again, without its engine state
+    previous = last[last["walk_id"].isin(rows["walk_id"]) & ~last.set_index(["grid_id", "bar_start"]).index.isin(
+        rows.set_index(["grid_id", "bar_start"]).index)].assign(engine_state=None)
+    return pd.concat([rows, previous[list(rows.columns)]], ignore_index=True) if len(previous) else rows
