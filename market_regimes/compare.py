@@ -41,6 +41,11 @@ def float_tolerances(columns: list[str]) -> dict[str, float]:
     # Uptrend Engine scores are sigmoids of OLS slopes (1e-10, above) times scales up to
     # 1000 (seed uptrend_config): they inherit the slopes' 1e-10.
     tol.update({c: 1e-9 for c in ("ts_score", "sr_boost", "ox", "dx", "edx") if c in tol})
+    # The grid lifecycle's half-life baseline is a median of OU half-lives rounded to 10
+    # significant digits (int_grid_lifecycle_bars_selected): a 1e-12 difference can round to
+    # the neighbouring 10th digit (measured 3.2e-10 between an as_of and a full build): 1e-9.
+    if "half_life_baseline" in tol:
+        tol["half_life_baseline"] = 1e-9
     return tol
 
 

@@ -169,6 +169,18 @@ def _isnan(x: float) -> bool:
     return x != x
 
 
+def _push_window(buf: deque, srt: list, value: float) -> None:
+    """Append `value` to the bounded window `buf` (a deque with maxlen) and keep `srt`, the
+    sorted list of the window's non-NaN values, in step (the oldest value leaves both)."""
+    if len(buf) == buf.maxlen:
+        old = buf[0]
+        if old == old:
+            del srt[bisect_left(srt, old)]
+    buf.append(value)
+    if value == value:
+        insort(srt, value)
+
+
 # =========================================================================== LATEST triggers
 def _trailing_run(values: Sequence[object], wanted: object) -> int:
     """Number of trailing entries of `values` equal to `wanted`."""
@@ -686,7 +698,9 @@ def _verdict(value: object) -> str | None:
 
 
 def _triggers_json(items: list[tuple[str, float]]) -> str:
-    return json.dumps([{"trigger": name, "value": _enc_float(float(v))} for name, v in items],
+    """The fired triggers as JSON text, each value at 6 significant digits (display precision:
+    builds that differ in the inputs' last bits write the same text)."""
+    return json.dumps([{"trigger": name, "value": _enc_float(float(f"{float(v):.6g}"))} for name, v in items],
                       allow_nan=False, separators=(",", ":"))
 
 
@@ -765,15 +779,8 @@ class _Walk:
 
     def push_post(self, low: float, high: float) -> None:
         """Append one bar to the post-stop buffers (and their sorted non-NaN copies)."""
-        for buf, srt, v in ((self.post_lows, self.sorted_post_lows, low),
-                            (self.post_highs, self.sorted_post_highs, high)):
-            if len(buf) == buf.maxlen:
-                old = buf[0]
-                if old == old:
-                    del srt[bisect_left(srt, old)]
-            buf.append(v)
-            if v == v:
-                insort(srt, v)
+        _push_window(self.post_lows, self.sorted_post_lows, low)
+        _push_window(self.post_highs, self.sorted_post_highs, high)
 
     def reset_gates(self) -> None:
         self.gates_passed = 0
@@ -902,7 +909,6 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
     warning_min = cfg.warning_min_conditions
     closes_buf, z_buf, sup_buf = w.closes, w.z_values, w.supports
     v1h_buf, v4h_buf, hl_buf, srt = w.verdicts_1h, w.verdicts_4h, w.half_lives, w.sorted_half_lives
-    hl_maxlen = hl_buf.maxlen
     swing_bars, swing_min_atr = cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr
 
     for i in range(len(ts_list)):
@@ -925,13 +931,7 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
         hl, b = hl_l[i], b_l[i]
         eff = effective_half_life(hl, b)
         baseline = _median_sorted(srt) if len(srt) >= half_min else NAN
-        if len(hl_buf) == hl_maxlen:
-            old = hl_buf[0]
-            if old == old:
-                del srt[bisect_left(srt, old)]
-        hl_buf.append(eff)
-        if eff == eff:
-            insort(srt, eff)
+        _push_window(hl_buf, srt, eff)
 
         # ---- market triggers (LATEST, WARNING), in the order of the module docstring
         latest: list[tuple[str, float]] = []

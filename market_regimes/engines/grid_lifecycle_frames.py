@@ -148,6 +148,9 @@ def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleC
         return _empty()
     out = pd.concat(frames, ignore_index=True)
     out["is_sent"] = out["is_sent"].astype("boolean")
+    # microsecond timestamps: DuckDB's TIMESTAMP, as every other mart (nanoseconds would be TIMESTAMP_NS)
+    for c in ("bar_start", "valid_from"):
+        out[c] = out[c].astype("datetime64[us]")
     out = out[list(OUTPUT_COLUMNS)].sort_values(["grid_id", "bar_start"], kind="stable", ignore_index=True)
     for c in ("state_changes", "notified_state", "suppressed_reason", "engine_state", "stop_reason"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
@@ -156,7 +159,7 @@ def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleC
 
 def _empty() -> pd.DataFrame:
     """An empty frame with OUTPUT_COLUMNS and usable dtypes (an incremental run without new bars)."""
-    dtypes = {"bar_start": "datetime64[ns]", "valid_from": "datetime64[ns]", "segment_id": "int64",
+    dtypes = {"bar_start": "datetime64[us]", "valid_from": "datetime64[us]", "segment_id": "int64",
               "is_sent": "boolean", "restart_permitted": "bool"}
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in OUTPUT_COLUMNS})
 

@@ -24,7 +24,8 @@ from tests.helpers import DBT, PROJECT, query
 SAMPLE = PROJECT / "sample" / "landing"
 ANALYSES = sorted(p.name for p in (PROJECT / "analyses").glob("*.sql"))
 DASHBOARD_MARTS = {"fct_driver_bars", "fct_uptrend_states", "fct_regime_events", "fct_levers",
-                   "fct_lever_contributions", "fct_market_regimes", "fct_volatility_regimes", "fct_grid_regimes"}
+                   "fct_lever_contributions", "fct_market_regimes", "fct_volatility_regimes", "fct_grid_regimes",
+                   "fct_grid_lifecycle", "fct_exit_states"}
 
 # A description states its unit: "UTC" for timestamps, "boolean" for flags, "text"/"label"/"key"
 # for strings, and for numbers one of these (USDT, index or percent points, counts of bars,

@@ -11,6 +11,8 @@ grid series (``grid_rows``). The integration tests reuse it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 import duckdb
@@ -829,7 +831,9 @@ def test_grid_panel_has_a_view_per_grid_series_btc_and_eth_first(tiny):
                                      "latest TRANSITION (1.00)")
     assert ada.layout.title.text.endswith("· no verdict yet")
     assert not [t for t in ada.data if t.type == "heatmap"] and not _traces(ada, "support")  # nothing to shade
-    assert relations_read(grid_regimes) == ("marts.fct_grid_regimes",)  # the Dagster asset depends on it
+    # the Dagster asset depends on them (the lifecycle marts are optional: 1h detail)
+    assert relations_read(grid_regimes) == ("marts.fct_grid_regimes", "marts.fct_grid_lifecycle",
+                                            "marts.fct_exit_states")
     text = grid_regimes.subtitle(SMALL)
     for word in ("marts.fct_grid_regimes", "RANGE_OK green", "RANGE_WEAK yellow", "TREND red", "TRANSITION orange",
                  "confidence (0-1)", "decided_by", "most recent 100 bars"):
@@ -970,3 +974,279 @@ def test_grid_panel_is_skipped_without_its_mart_and_its_figures_stay_small(tiny)
     sizes = [len(figure_json(_grid(grid_regimes.build(tiny, Settings(max_intraday_bars=n)))["binance · ETHUSDT (1h)"]))
              for n in (50, 100)]
     assert 50 * 26 < sizes[1] - sizes[0] < 50 * 30
+
+
+# ---- the grid lifecycle on the grid panel (marts.fct_grid_lifecycle, marts.fct_exit_states) ----
+
+# The virtual grid of binance ETHUSDT (1h, grid_rows) as state changes (bar, from_state,
+# to_state, reason, trigger names, new placement (lower, upper) or None). The state after
+# bar b is the to_state of the last change at or before b; a placement holds until the next
+# one (an EXITED grid keeps its last placement, as the mart does). SMALL shows bars 50-149.
+GRID_LIFECYCLE_CHANGES = [
+    (0, None, "DISABLED", "start", [], None),
+    (20, "DISABLED", "PROBATION", "enable", ["range_ok_support", "lower", "upper"], (195.0, 215.0)),
+    (30, "PROBATION", "EXITED", "quick_stop", ["quick_stop_outside"], None),
+    (55, "EXITED", "PROBATION", "restart", ["gates_passed", "bars_since_stop", "range_ok_support"], (196.0, 214.0)),
+    (70, "PROBATION", "NORMAL", "probation_passed", ["round_trips"], None),
+    (80, "NORMAL", "WARNING", "escalation", ["er_short", "atr_ratio_warning"], None),
+    (84, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation", ["atr_ratio_latest", "atr_ratio_latest"], None),
+    (90, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation", [], None),  # no marker: not an escalation
+    (92, "WARNING", "MANDATORY_EXIT", "escalation", ["stop_buffer", "er_short"], None),
+    (93, "MANDATORY_EXIT", "EXITED", "grid_ended", [], None),
+    (100, "EXITED", "PROBATION", "restart", ["gates_passed"], (198.0, 212.0)),
+    (120, "PROBATION", "EXITED", "stop_trend", ["verdict_TREND"], None),
+]
+# Decoys, none of which may show: a configured grid on ETHUSDT, the virtual grid of ETHUSDT
+# on another exchange, and the virtual grid of BTCUSDT on the 1h bars under its 4h view.
+GRID_LIFECYCLE_DECOYS = [
+    ("eth-manual", "configured", "binance", "ETHUSDT", GRID_ETH_BARS,
+     [(0, None, "PROBATION", "start", [], (150.0, 250.0)), (25, "PROBATION", "NORMAL", "probation_passed", [], None),
+      (60, "NORMAL", "WARNING", "escalation", ["er_short", "high_vol_prob"], None),
+      (66, "WARNING", "MANDATORY_EXIT", "escalation", ["closes_outside"], None),
+      (67, "MANDATORY_EXIT", "EXITED", "grid_ended", [], None)]),
+    ("virtual|okx|ETHUSDT", "virtual", "okx", "ETHUSDT", GRID_ETH_BARS,
+     [(0, None, "DISABLED", "start", [], None), (65, "DISABLED", "PROBATION", "enable", [], (150.0, 250.0))]),
+    ("virtual|binance|BTCUSDT", "virtual", "binance", "BTCUSDT", 48,
+     [(0, None, "DISABLED", "start", [], None), (1, "DISABLED", "PROBATION", "enable", [], (90.0, 130.0)),
+      (12, "PROBATION", "EXITED", "quick_stop", ["quick_stop_outside"], None)]),
+]
+# The ETH virtual grid runs (PROBATION .. MANDATORY_EXIT) on these bars, with these placements.
+GRID_ETH_RUNNING = {**{b: (195.0, 215.0) for b in range(20, 30)}, **{b: (196.0, 214.0) for b in range(55, 93)},
+                    **{b: (198.0, 212.0) for b in range(100, 120)}}
+# sha256 of figure_json of each grid view on the tiny warehouse without the lifecycle marts,
+# recorded with the panel as it was before it drew the lifecycle (commit f3e02ce): those
+# views must stay byte for byte the same. Change them only for a deliberate change of them.
+GRID_VIEWS_WITHOUT_LIFECYCLE = {
+    100: {"binance · BTCUSDT (4h)": "5682d5782676b192", "binance · ETHUSDT (1h)": "ce45cdab268007c7",
+          "binance · ADAUSDT (4h)": "ae58234dbcca5b84"},
+    1000: {"binance · BTCUSDT (4h)": "5682d5782676b192", "binance · ETHUSDT (1h)": "297f858b033c71a8",
+           "binance · ADAUSDT (4h)": "ae58234dbcca5b84"},
+}
+LIFECYCLE_TRACES = ("grid lower", "grid [lower, upper]", "grid start", "grid exit", "→ WARNING",
+                    "→ LATEST", "→ MANDATORY")
+
+
+def _lifecycle_walk(grid_id, kind, exchange, symbol, bars, changes) -> tuple[list[dict], list[dict]]:
+    """The marts' rows of one hand-made walk: (fct_grid_lifecycle rows, fct_exit_states rows)."""
+    by_bar: dict[int, list] = {}
+    for change in changes:
+        by_bar.setdefault(change[0], []).append(change)
+    lifecycle, history = [], []
+    state, lower, upper, stop_reason = None, None, None, None
+    key = {"grid_id": grid_id, "grid_kind": kind, "walk_id": f"{grid_id}|1|", "exchange": exchange,
+           "symbol": symbol}
+    for i in range(bars):
+        bar_start = START + pd.Timedelta(hours=i)
+        for seq, (_, frm, to, reason, names, placed) in enumerate(by_bar.get(i, []), start=1):
+            state = to
+            if placed is not None:
+                lower, upper = placed
+            stop_reason = reason if to == "EXITED" else None if to == "PROBATION" else stop_reason
+            history.append({**key, "bar_start": bar_start, "change_seq": seq, "from_state": frm, "to_state": to,
+                            "reason": reason, "triggers": json.dumps([{"trigger": n, "value": 1.5} for n in names])})
+        lifecycle.append({**key, "segment_id": 1, "valid_from": START if kind == "configured" else pd.NaT,
+                          "bar_start": bar_start, "state": state, "lower": lower, "upper": upper,
+                          "restart_permitted": state != "EXITED", "gates_passed": 0, "stop_reason": stop_reason})
+    return lifecycle, history
+
+
+def add_grid_lifecycle(con, skip: tuple[str, ...] = ()) -> None:
+    """Create marts.fct_grid_lifecycle and marts.fct_exit_states (but those in ``skip``) from
+    GRID_LIFECYCLE_CHANGES and the decoys in ``con`` (triggers as JSON, as in the mart)."""
+    lifecycle, history = [], []
+    for walk in [("virtual|binance|ETHUSDT", "virtual", "binance", "ETHUSDT", GRID_ETH_BARS, GRID_LIFECYCLE_CHANGES),
+                 *GRID_LIFECYCLE_DECOYS]:
+        rows, changes = _lifecycle_walk(*walk)
+        lifecycle += rows
+        history += changes
+    con.execute("create schema if not exists marts")
+    for relation, frame, cast in (("marts.fct_grid_lifecycle", pd.DataFrame(lifecycle), ""),
+                                  ("marts.fct_exit_states", pd.DataFrame(history),
+                                   " replace (cast(triggers as json) as triggers)")):
+        if relation in skip:
+            continue
+        con.register("frame_in", frame)
+        con.execute(f"create table {relation} as select *{cast} from frame_in")
+        con.unregister("frame_in")
+
+
+@pytest.fixture()
+def tiny_lifecycle(tiny):
+    add_grid_lifecycle(tiny)
+    return tiny
+
+
+def _digest(fig) -> str:
+    return hashlib.sha256(figure_json(fig).encode()).hexdigest()[:16]
+
+
+def _eth_close(bars) -> list[float]:
+    return [float(np.float32(200.0 + 0.1 * b)) for b in bars]
+
+
+def test_grid_lifecycle_fixture_is_what_the_tests_assume(tiny_lifecycle):
+    rows = tiny_lifecycle.execute("""
+        select bar_start, state, lower, upper from marts.fct_grid_lifecycle
+        where grid_id = 'virtual|binance|ETHUSDT' order by bar_start""").df()
+    running = rows["state"].isin(grid_regimes.RUNNING_STATES)
+    assert len(rows) == GRID_ETH_BARS and set(np.flatnonzero(running)) == set(GRID_ETH_RUNNING)
+    # an EXITED grid keeps its last placement in the mart: the panel must mask it, not the data
+    assert rows.loc[93:99, "state"].eq("EXITED").all() and rows.loc[93:99, "lower"].eq(196.0).all()
+    assert tiny_lifecycle.execute("select typeof(triggers) from marts.fct_exit_states limit 1").fetchone() == ("JSON",)
+
+
+def test_grid_panel_draws_the_virtual_grids_placement_only_on_running_bars(tiny_lifecycle):
+    for settings, first_running in ((SMALL, 55), (Settings(max_intraday_bars=1000), 20)):
+        eth = _grid(grid_regimes.build(tiny_lifecycle, settings))["binance · ETHUSDT (1h)"]
+        (lower,), (upper,) = _traces(eth, "grid lower"), _traces(eth, "grid [lower, upper]")
+        # from the first to the last running bar (119), evenly spaced: x0 / dx, float32
+        bars = range(first_running, 120)
+        for trace, side in ((lower, 0), (upper, 1)):
+            assert (trace.x, trace.x0, trace.dx) == (None, _ms(START + pd.Timedelta(hours=first_running))[0], HOUR_MS)
+            assert trace.y.dtype == np.float32 and len(trace.y) == len(bars)
+            expected = [GRID_ETH_RUNNING[b][side] if b in GRID_ETH_RUNNING else np.nan for b in bars]
+            np.testing.assert_array_equal(trace.y, np.asarray(expected, dtype=np.float32))  # NaN where off
+            assert trace.line.shape == "hv" and trace.line.color == grid_regimes.GRID_LINE_COLOUR
+            assert trace.line.width == 1 and trace.yaxis is None
+        assert (lower.showlegend, upper.showlegend) == (False, None) and lower.legendgroup == upper.legendgroup
+        assert lower.hovertemplate.startswith("grid lower ") and upper.hovertemplate.startswith("grid upper ")
+        # drawn above the band, below the close
+        names = [t.name for t in eth.data]
+        assert names.index("range [support, resistance]") < names.index("grid lower") < names.index("close")
+
+
+def test_grid_panel_marks_the_virtual_grids_state_changes(tiny_lifecycle):
+    eth = _grid(grid_regimes.build(tiny_lifecycle, SMALL))["binance · ETHUSDT (1h)"]
+    markers = [t for t in eth.data if t.name in LIFECYCLE_TRACES[2:]]
+    assert [t.name for t in markers] == list(LIFECYCLE_TRACES[2:])  # after (above) the close, in this order
+    assert eth.data[-len(markers) - 1].name == "confidence"
+    hour = pd.Timedelta(hours=1)
+    # in the window (bars 50-149) only: not the enable (20) and quick stop (30) before it, not the
+    # de-escalation to WARNING (90), nor the decoys' changes (60, 65, 66, 67)
+    expected = {"grid start": ([55, 100], "triangle-up", "#2ca02c"),
+                "grid exit": ([93, 120], "x", "#d62728"),
+                "→ WARNING": ([80], "circle", "#ffd700"),
+                "→ LATEST": ([84], "circle", "#ff7f0e"),
+                "→ MANDATORY": ([92], "circle", "#8b0000")}
+    for trace in markers:
+        bars, symbol, colour = expected[trace.name]
+        assert list(trace.x) == _ms(*(START + b * hour for b in bars)), trace.name
+        assert [float(v) for v in trace.y] == _eth_close(bars)  # at the close of the change's bar
+        assert (trace.mode, trace.marker.symbol, trace.marker.color) == ("markers", symbol, colour)
+        assert trace.hovertemplate == "grid %{text}<extra></extra>" and trace.yaxis is None
+    assert markers[0].marker.size > markers[2].marker.size  # escalations are the small ones
+    by_name = {t.name: t for t in markers}
+    assert list(by_name["grid start"].text) == [
+        "EXITED → <b>PROBATION</b> (restart)<br>triggers: gates_passed, bars_since_stop, range_ok_support",
+        "EXITED → <b>PROBATION</b> (restart)<br>triggers: gates_passed"]
+    assert list(by_name["grid exit"].text) == ["MANDATORY_EXIT → <b>EXITED</b> (grid_ended)<br>triggers: none",
+                                               "PROBATION → <b>EXITED</b> (stop_trend)<br>triggers: verdict_TREND"]
+    assert list(by_name["→ WARNING"].text) == [
+        "NORMAL → <b>WARNING</b> (escalation)<br>triggers: er_short, atr_ratio_warning"]
+    assert list(by_name["→ LATEST"].text) == [  # a name listed once
+        "WARNING → <b>LATEST_ACCEPTABLE_EXIT</b> (escalation)<br>triggers: atr_ratio_latest"]
+    assert list(by_name["→ MANDATORY"].text) == [
+        "WARNING → <b>MANDATORY_EXIT</b> (escalation)<br>triggers: stop_buffer, er_short"]
+    # the whole history in a wider window; a view without a change of a kind has no trace of it
+    eth = _grid(grid_regimes.build(tiny_lifecycle, Settings(max_intraday_bars=1000)))["binance · ETHUSDT (1h)"]
+    (enable,), (exit_,) = _traces(eth, "grid start"), _traces(eth, "grid exit")
+    assert list(enable.x) == _ms(*(START + b * hour for b in (20, 55, 100)))
+    assert list(exit_.x) == _ms(*(START + b * hour for b in (30, 93, 120)))
+    assert exit_.text[0] == "PROBATION → <b>EXITED</b> (quick_stop)<br>triggers: quick_stop_outside"
+    tiny_lifecycle.execute("delete from marts.fct_exit_states where to_state <> 'PROBATION'")
+    eth = _grid(grid_regimes.build(tiny_lifecycle, SMALL))["binance · ETHUSDT (1h)"]
+    assert [t.name for t in eth.data if t.name in LIFECYCLE_TRACES[2:]] == ["grid start"]
+
+
+def test_grid_panel_names_the_lifecycle_state_in_the_hover_and_title(tiny_lifecycle):
+    eth = _grid(grid_regimes.build(tiny_lifecycle, SMALL))["binance · ETHUSDT (1h)"]
+    assert eth.layout.title.text.endswith("· latest TREND (0.50) · virtual grid EXITED")
+    # room for a second legend row: a taller top margin, the title at its top
+    assert eth.layout.margin.t == grid_regimes.LIFECYCLE_MARGIN_TOP > 60
+    assert (eth.layout.title.y, eth.layout.title.yanchor) == (1, "top")
+    (heat,) = [t for t in eth.data if t.type == "heatmap"]
+    assert heat.hovertemplate == ("<b>%{customdata[0]}</b> · decided_by %{customdata[1]}<br>"
+                                  "virtual grid %{customdata[2]}<extra></extra>")
+    # the verdict cells split where the state changes (same colour: they look as before)
+    hour = pd.Timedelta(hours=1)
+    assert list(heat.x) == _ms(*(START + b * hour for b in (50, 55, 70, 80, 84, 90, 92, 93, 100, 120, 150)))
+    assert [[float(v) for v in row] for row in heat.z] == [[0] * 9 + [1]]
+    assert [c[2] for c in heat.customdata[0]] == ["EXITED", "PROBATION", "NORMAL", "WARNING", "LATEST_ACCEPTABLE_EXIT",
+                                                  "WARNING", "MANDATORY_EXIT", "EXITED", "PROBATION", "EXITED"]
+    assert [c[:2] for c in heat.customdata[0]] == [["RANGE_OK", "range_quality"]] * 9 + [["TREND", "trend"]]
+    # bars without a lifecycle row: "none"
+    tiny_lifecycle.execute("delete from marts.fct_grid_lifecycle where grid_id = 'virtual|binance|ETHUSDT' "
+                           "and bar_start >= ?", [START + 140 * hour])
+    eth = _grid(grid_regimes.build(tiny_lifecycle, SMALL))["binance · ETHUSDT (1h)"]
+    (heat,) = [t for t in eth.data if t.type == "heatmap"]
+    assert [c[2] for c in heat.customdata[0]][-2:] == ["EXITED", "none"]
+    assert eth.layout.title.text.endswith("· virtual grid none")
+    # a view where the grid neither runs nor changes: the state in the hover, no new legend entries
+    eth = _grid(grid_regimes.build(tiny_lifecycle, Settings(max_intraday_bars=25)))["binance · ETHUSDT (1h)"]
+    assert not [t for t in eth.data if t.name in LIFECYCLE_TRACES] and eth.layout.margin.t == 60
+    (heat,) = [t for t in eth.data if t.type == "heatmap"]
+    assert [c[2] for c in heat.customdata[0]] == ["EXITED", "none"]
+
+
+def test_grid_panel_4h_views_get_no_lifecycle(tiny_lifecycle):
+    # the BTCUSDT virtual grid runs on 1h bars that share their bar_start with the 4h bars
+    assert tiny_lifecycle.execute("""
+        select count(*) from marts.fct_grid_lifecycle l join marts.fct_grid_regimes g
+          on g.bar_start = l.bar_start and g.symbol = l.symbol and g.bar_interval = '4h'
+        where l.state = 'PROBATION'""").fetchone()[0] > 0
+    for settings in (SMALL, Settings(max_intraday_bars=1000)):
+        views = _grid(grid_regimes.build(tiny_lifecycle, settings))
+        for label in ("binance · BTCUSDT (4h)", "binance · ADAUSDT (4h)"):
+            assert not [t for t in views[label].data if t.name in LIFECYCLE_TRACES], label
+            assert _digest(views[label]) == GRID_VIEWS_WITHOUT_LIFECYCLE[settings.max_intraday_bars][label]
+        assert "virtual grid" not in views["binance · BTCUSDT (4h)"].layout.title.text
+
+
+@pytest.mark.parametrize("skip", [("marts.fct_grid_lifecycle", "marts.fct_exit_states"), ()],
+                         ids=["tables missing", "no rows for the series"])
+def test_grid_panel_without_the_lifecycle_is_unchanged(tiny, skip):
+    add_grid_lifecycle(tiny, skip=skip)
+    if not skip:  # the tables exist, but hold nothing of binance ETHUSDT's virtual grid
+        for relation in ("marts.fct_grid_lifecycle", "marts.fct_exit_states"):
+            tiny.execute(f"delete from {relation} where grid_id = 'virtual|binance|ETHUSDT'")
+    for bars, expected in GRID_VIEWS_WITHOUT_LIFECYCLE.items():
+        views = _grid(grid_regimes.build(tiny, Settings(max_intraday_bars=bars)))
+        assert {label: _digest(fig) for label, fig in views.items()} == expected
+
+
+def test_grid_panel_draws_what_one_lifecycle_mart_gives(tiny):
+    add_grid_lifecycle(tiny, skip=("marts.fct_exit_states",))  # placement and state, no markers
+    eth = _grid(grid_regimes.build(tiny, SMALL))["binance · ETHUSDT (1h)"]
+    names = {t.name for t in eth.data}
+    assert {"grid lower", "grid [lower, upper]"} <= names and not names & set(LIFECYCLE_TRACES[2:])
+    tiny.execute("drop table marts.fct_grid_lifecycle")
+    add_grid_lifecycle(tiny, skip=("marts.fct_grid_lifecycle",))  # markers only; shading and title as before
+    eth = _grid(grid_regimes.build(tiny, SMALL))["binance · ETHUSDT (1h)"]
+    assert [t.name for t in eth.data if t.name in LIFECYCLE_TRACES] == list(LIFECYCLE_TRACES[2:])
+    (heat,) = [t for t in eth.data if t.type == "heatmap"]
+    assert "virtual grid" not in heat.hovertemplate and "virtual grid" not in eth.layout.title.text
+    assert len(heat.customdata[0]) == 2
+
+
+def test_trigger_names():
+    text = ('[{"trigger": "er_short", "value": 0.7}, {"trigger": "z_stretch", "value": "inf"}, '
+            '{"trigger": "er_short", "value": 0.8}]')
+    assert grid_regimes.trigger_names(text) == "er_short, z_stretch"  # in order, each once
+    for empty in ("[]", None, "not json", '{"trigger": "x"}', '[{"value": 1}]'):
+        assert grid_regimes.trigger_names(empty) == "none"
+
+
+def test_grid_panel_lifecycle_stays_small(tiny_lifecycle):
+    # The ETH 1h view (SMALL: 100 bars; the grid runs on 58 of the 65 from the first to the
+    # last running bar; 7 marked changes of 5 kinds; 10 heatmap cells instead of 2) grows by
+    # ~4.2 kB, 5.7 -> 10.0 kB: the two placement lines ~1.2 kB (65 float32 each, base64, no
+    # time array), the markers ~2.0 kB (~250 bytes a trace, ~120 a change with its hover),
+    # the state in the heatmap hover ~0.5 kB. float64 placement lines would add ~0.7 kB.
+    plain = duckdb.connect()
+    make_tiny_warehouse(plain)
+    sizes = {}
+    for name, con in (("plain", plain), ("lifecycle", tiny_lifecycle)):
+        sizes[name] = len(figure_json(_grid(grid_regimes.build(con, SMALL))["binance · ETHUSDT (1h)"]))
+    plain.close()
+    assert sizes["plain"] == 5749
+    assert 4_000 < sizes["lifecycle"] - sizes["plain"] < 4_600, sizes

@@ -8,15 +8,28 @@
 -- the primary range [S, R], and next_high_vol_prob: the probability that the next bar is
 -- in the high-volatility HMM state, p_low_vol (1 - stay_low) + p_high_vol stay_high, from
 -- the symbol's row of fct_volatility_regimes at the same bar (NULL where it has none).
+-- The derived inputs are rounded to 10 significant digits (macro significant_digits): a full
+-- build and an as_of or incremental one compute them in different window frames and can
+-- differ in the last bits, and the triggers compare them with thresholds that they can
+-- meet exactly (a score fall of exactly 10 points is common: percentile ranks are
+-- multiples of 1/500); rounded, both builds compare the same doubles.
 {{ config(materialized='view') }}
+{%- set rounded = {
+    'atr_14': 'b.atr_14', 'bb_mid_20': 'b.bb_mid_20', 'bb_std_20': '(b.bb_upper_20 - b.bb_mid_20) / 2',
+    'ou_ar1_b': 'b.ou_ar1_b', 'atr_ratio': 'b.atr_ratio', 'er_short': 'b.er_short',
+    'range_ok_support': 'least(r.range_quality_score, r.mean_rev_score)',
+    'vol_change_score': 'r.vol_change_score', 'trend_score': 'r.trend_score', 'adx_slope_10': 'b.adx_slope_10',
+    'range_quality_score': 'r.range_quality_score', 'mean_rev_score': 'r.mean_rev_score',
+    'next_high_vol_prob': 'v.p_low_vol * (1 - v.hmm_stay_prob_low) + v.p_high_vol * v.hmm_stay_prob_high'} %}
 select
     r.series_part, r.idx, r.exchange, r.symbol, r.segment_id, r.bar_start,
-    r.close, b.high, b.low, b.atr_14, b.bb_mid_20, (b.bb_upper_20 - b.bb_mid_20) / 2 as bb_std_20,
+    r.close, b.high, b.low,
     r.verdict, r.coarse_bar_start, r.coarse_verdict,
-    b.ou_half_life, b.ou_ar1_b, b.atr_ratio, b.er_short,
-    least(r.range_quality_score, r.mean_rev_score) as range_ok_support,
-    r.vol_change_score, r.trend_score, b.adx_slope_10, r.range_quality_score, r.mean_rev_score,
-    v.p_low_vol * (1 - v.hmm_stay_prob_low) + v.p_high_vol * v.hmm_stay_prob_high as next_high_vol_prob,
+    case when isinf(b.ou_half_life) then b.ou_half_life else {{ significant_digits('b.ou_half_life', 10) }} end
+        as ou_half_life,
+    {%- for name, expr in rounded.items() %}
+    {{ significant_digits(expr, 10) }} as {{ name }},
+    {%- endfor %}
     r.support, r.resistance
 from {{ ref('fct_grid_regimes') }} as r
 join {{ ref('int_grid_bars_prepared') }} as b using (series_part, idx)
