@@ -136,7 +136,8 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
                  "n": int(round(weeks)), "value": ev["is_sent"].eq(True).sum() / weeks if weeks else np.nan,
                  "ci_low": np.nan, "ci_high": np.nan})
     range_ok = ev[ev["verdict"] == "RANGE_OK"]
-    names = range_ok["fired_triggers"].fillna("").str.split(",")
+    names = range_ok["fired_triggers"].astype(object).where(range_ok["fired_triggers"].notna(), "").astype(str) \
+        .str.split(",")
     for condition in WARNING_CONDITIONS:
         share = names.map(lambda fired: condition in fired).mean() if len(range_ok) else np.nan
         rows.append({"kind": "warning_base_rate", "detector": condition, "metric": "share_of_range_ok_hours",

@@ -81,3 +81,14 @@ def test_a_break_of_an_abandoned_placement_and_the_training_part_do_not_count():
 def test_missing_columns():
     with pytest.raises(ValueError, match=r"missing input columns \['atr_14'\]"):
         exit_event_report(two_walks().drop(columns=["atr_14"]), CFG)
+
+
+def test_no_range_ok_hours_and_no_events():
+    """A fixture-sized input: no RANGE_OK bar, triggers all NULL, no break: NaN values, n = 0."""
+    bars = walk("D", [100.0] * 30, {}, verdict="TREND").assign(fired_triggers=None)
+    report = exit_event_report(bars, CFG)
+    assert value(report, "er_short", "share_of_range_ok_hours")[0] == 0
+    assert np.isnan(value(report, "er_short", "share_of_range_ok_hours")[1])
+    assert value(report, "MANDATORY_EXIT", "recall")[0] == 0
+    empty = exit_event_report(bars.iloc[:0], CFG)
+    assert list(empty.columns) == list(REPORT_COLUMNS) and (empty["n"] == 0).all()
