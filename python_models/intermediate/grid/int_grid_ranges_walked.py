@@ -7,7 +7,10 @@ def model(dbt, session):
     Incremental: a series already stored is read from the bar its continuation needs on
     (the last stored pivot's bar, or the window of the first new bar, whichever is earlier)
     and only its bars after the last stored one are written; new series are walked whole."""
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key=["series_part", "idx"])
+    # append_new_columns: a warehouse built before pivot_idx / pivot_kind existed gets the columns (NULL on
+    # its old rows: with no stored pivot a series is walked from its first bar again, exactly)
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key=["series_part", "idx"],
+               on_schema_change="append_new_columns")
     from market_regimes.engines.grid_ranges import grid_range_rows_by_window
 
     seed = dbt.ref("grid_config").df()
@@ -16,9 +19,13 @@ def model(dbt, session):
     if not dbt.is_incremental:
         return grid_range_rows_by_window(bars.df(), seed)
 
-    # the stored state: each series' last bar and its stored pivots
+    # the stored state: each series' last bar and its stored pivots (a table from before the
+    # pivot columns has none: every stored series is then walked from its first bar again)
+    stored = session.table(str(dbt.this))
+    if "pivot_idx" not in stored.columns:
+        stored = stored.select("series_part, idx, null::bigint as pivot_idx, null::bigint as pivot_kind")
     session.register("_grid_walk_bars", bars)
-    session.register("_grid_walk_stored", session.table(str(dbt.this)))
+    session.register("_grid_walk_stored", stored)
     session.execute("""
         create or replace temp table _grid_walk_frontier as
         select s.series_part, s.carry_idx, p.last_pivot_idx
