@@ -1,0 +1,126 @@
+"""Research report: do the restart gates restart grids that then hold?
+
+:func:`restart_outcome_report` compares, on the virtual grids' stops (fct_grid_lifecycle),
+the restarts the gates gave (policy ``gates``) with the baselines that restart every stop
+after a fixed delay: the time floor alone (``floor_only``, 24 bars) and fixed 48 / 72-bar
+delays (:func:`grid_exits.fixed_delay_restarts`). Every restart, whatever its policy, is
+placed as the lifecycle places one: at the post-stop range (the ``post_stop_low_quantile``
+of the lows and ``post_stop_high_quantile`` of the highs of the bars after the stop, at
+most ``post_stop_range_max_bars``, the restart bar included;
+:func:`grid_lifecycle.post_stop_range`), and it is **retriggered** when a MANDATORY_EXIT
+trigger of that placement (:func:`grid_lifecycle.closes_outside_trigger`,
+:func:`stop_buffer_trigger`, :func:`directional_swing_trigger` with the seed's thresholds)
+fires on one of the ``window`` (72) bars after the restart. The same rule for every policy
+(project definition: the gated restarts' own lifecycles also stop on probation and verdict
+rules the baselines do not have, so their MANDATORY_EXIT entries would not compare).
+Restarts whose window runs past the walk's last bar are censored; only restarts in the
+out-of-sample part of each series count.
+
+Reported per policy: restarts, retrigger rate and mean delay from the stop (bars), each with
+a 95% bootstrap interval (restarts resampled within each series).
+
+Pure Python (numpy, pandas): no dbt, no Dagster, no SQL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from market_regimes.engines.grid_lifecycle import (LifecycleConfig, closes_outside_trigger,
+                                                   directional_swing_trigger, post_stop_range, stop_buffer_trigger)
+from market_regimes.research.grid_exits import fixed_delay_restarts
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_mask
+
+INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "close", "high", "low", "atr_14", "bars_since_stop",
+                 "is_restart")
+POLICIES = {"gates": None, "floor_only": 24, "fixed_48": 48, "fixed_72": 72}
+REPORT_COLUMNS = ("policy", "metric", "n", "value", "ci_low", "ci_high")
+
+
+def retriggered(close: np.ndarray, atr: np.ndarray, restart: int, lower: float, upper: float,
+                cfg: LifecycleConfig, window: int) -> bool:
+    """Does a MANDATORY_EXIT trigger of [lower, upper] fire on bars restart+1..restart+window?"""
+    first = restart + 1
+    for k in range(first, min(restart + window, len(close) - 1) + 1):
+        since = close[first:k + 1]
+        if closes_outside_trigger(since, lower, upper, cfg.mandatory_outside_closes)[0]:
+            return True
+        if stop_buffer_trigger(close[k], lower, upper, atr[k], cfg.mandatory_stop_buffer_atr)[0]:
+            return True
+        if directional_swing_trigger(close[max(0, k - cfg.mandatory_swing_bars):k + 1], atr[k], lower, upper,
+                                     cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr,
+                                     cfg.mandatory_swing_outer_frac)[0]:
+            return True
+    return False
+
+
+def restart_outcome_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: GridOutcomeConfig | None = None,
+                           window: int = 72) -> pd.DataFrame:
+    """The restart policies compared (see the module docstring).
+
+    Args:
+        bars: one row per virtual-grid bar, INPUT_COLUMNS: walk_id (one series segment),
+            series_key, bar_start, close, high, low, atr_14 (price units), bars_since_stop
+            (0 on a stop bar, NULL while no stop awaits a restart), is_restart (the gates
+            restarted the grid at this bar).
+        lifecycle: the lifecycle constants (post-stop range, MANDATORY thresholds).
+        cfg: walk-forward split and bootstrap. window: bars after a restart (72).
+
+    Returns:
+        DataFrame with REPORT_COLUMNS: per policy (gates, floor_only, fixed_48, fixed_72)
+        metric restarts (n, no interval), retrigger_rate (fraction) and delay_bars (bars
+        from the stop to the restart), with 95% intervals.
+
+    Raises:
+        ValueError: missing columns (named).
+    """
+    cfg = cfg if cfg is not None else GridOutcomeConfig()
+    missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
+    if missing:
+        raise ValueError(f"restart_outcome_report: missing input columns {missing}")
+    bars = bars.sort_values(["series_key", "bar_start"], kind="stable").reset_index(drop=True)
+    idx = bars.groupby("series_key", sort=False).cumcount()
+    evaluated = evaluation_mask(pd.DataFrame({"series_key": bars["series_key"], "idx": idx}), cfg.train_frac)
+    hits: dict[str, list[float]] = {p: [] for p in POLICIES}
+    delays: dict[str, list[float]] = {p: [] for p in POLICIES}
+    keys: dict[str, list[object]] = {p: [] for p in POLICIES}
+    for _, walk in bars.groupby("walk_id", sort=True):
+        pos = walk.index.to_numpy()
+        close, atr = walk["close"].to_numpy(dtype=float), walk["atr_14"].to_numpy(dtype=float)
+        low, high = walk["low"].to_numpy(dtype=float), walk["high"].to_numpy(dtype=float)
+        n = len(walk)
+        stops = np.flatnonzero(walk["bars_since_stop"].eq(0).to_numpy(dtype=bool, na_value=False))
+        if not len(stops):
+            continue
+        gated = np.flatnonzero(walk["is_restart"].eq(True).to_numpy(dtype=bool, na_value=False))
+        for policy, delay in POLICIES.items():
+            restarts = gated if delay is None else fixed_delay_restarts(stops, delay, n)
+            for r in restarts:
+                if r + window > n - 1 or not evaluated[pos[r]]:
+                    continue  # censored, or in the training part
+                stop = stops[np.searchsorted(stops, r, side="left") - 1] if (stops < r).any() else None
+                if stop is None:
+                    continue
+                first = max(stop + 1, r - lifecycle.post_stop_range_max_bars + 1)
+                lo, hi = post_stop_range(low[first:r + 1], high[first:r + 1], lifecycle.post_stop_low_quantile,
+                                         lifecycle.post_stop_high_quantile)
+                if not (lo < hi):
+                    continue
+                hits[policy].append(float(retriggered(close, atr, int(r), lo, hi, lifecycle, window)))
+                delays[policy].append(float(r - stop))
+                keys[policy].append(walk["series_key"].iloc[0])
+    rows = []
+    for policy in POLICIES:
+        group = np.array(keys[policy], dtype=object)
+        rows.append({"policy": policy, "metric": "restarts", "n": len(group), "value": float(len(group)),
+                     "ci_low": np.nan, "ci_high": np.nan})
+        for metric, values in (("retrigger_rate", hits[policy]), ("delay_bars", delays[policy])):
+            values = np.asarray(values, dtype=float)
+            mean, lo, hi = (block_bootstrap_ci(values, group, 1, cfg.n_boot, cfg.seed, cfg.ci_level)
+                            if len(values) else (np.nan, np.nan, np.nan))
+            rows.append({"policy": policy, "metric": metric, "n": len(values), "value": mean, "ci_low": lo,
+                         "ci_high": hi})
+    out = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
+    out["n"] = out["n"].astype(np.int64)
+    return out
