@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.research.grid_exits import confirmed_breaks, detector_metrics
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_mask
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_split
 
 INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "state", "lower", "upper", "close", "atr_14", "verdict",
                  "fired_triggers", "is_sent", "from_state_changes")
@@ -94,12 +94,7 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
         ValueError: missing columns (named).
     """
     cfg = cfg if cfg is not None else GridOutcomeConfig()
-    missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
-    if missing:
-        raise ValueError(f"exit_event_report: missing input columns {missing}")
-    bars = bars.sort_values(["series_key", "bar_start"], kind="stable").reset_index(drop=True)
-    idx = bars.groupby("series_key", sort=False).cumcount()
-    evaluated = evaluation_mask(pd.DataFrame({"series_key": bars["series_key"], "idx": idx}), cfg.train_frac)
+    bars, evaluated = evaluation_split(bars, cfg.train_frac, INPUT_COLUMNS, "exit_event_report")
     rows: list[dict[str, object]] = []
     events: dict[str, dict[str, list]] = {d: {k: [] for k in ("detected", "lead", "followed", "false_stop")}
                                           for d in DETECTORS}

@@ -23,7 +23,7 @@ import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import LifecycleConfig
 from market_regimes.engines.grid_lifecycle_frames import CONFIG_COLUMNS, lifecycle_rows
-from market_regimes.research.grid_outcomes import evaluation_mask
+from market_regimes.research.grid_outcomes import evaluation_split
 
 # one key changed at a time (value replaces the seed's)
 VARIANTS: dict[str, dict[str, float]] = {
@@ -75,10 +75,9 @@ def lifecycle_sensitivity(bars: pd.DataFrame, seed: Mapping[str, object], train_
     Raises:
         ValueError: as LifecycleConfig for a bad variant value.
     """
-    keyed = bars.assign(series_key=bars["exchange"] + "|" + bars["symbol"])
-    keyed = keyed.sort_values(["series_key", "bar_start"], kind="stable").reset_index(drop=True)
-    keyed["idx"] = keyed.groupby("series_key", sort=False).cumcount()
-    train = keyed[~evaluation_mask(keyed, train_frac)] if len(keyed) else keyed
+    keyed, evaluated = evaluation_split(bars.assign(series_key=bars["exchange"] + "|" + bars["symbol"]), train_frac,
+                                        what="lifecycle_sensitivity")
+    train = keyed[~evaluated]
     no_configs = pd.DataFrame({c: pd.Series(dtype=object) for c in CONFIG_COLUMNS})
     out = []
     for name, change in variants.items():

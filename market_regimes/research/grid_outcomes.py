@@ -637,6 +637,28 @@ def evaluation_mask(bars: pd.DataFrame, train_frac: float = 0.6) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- report
+def evaluation_split(bars: pd.DataFrame, train_frac: float, columns: Iterable[str] = (),
+                     what: str = "evaluation_split") -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``bars`` in time order per series, with the :func:`evaluation_mask` of
+    that order (for inputs keyed by time rather than by idx: the lifecycle reports).
+
+    Args:
+        bars: columns series_key, bar_start and ``columns`` (any order).
+        train_frac: as :func:`evaluation_mask`. what: the caller's name for errors.
+
+    Returns:
+        (the rows sorted by series_key, bar_start with a RangeIndex; bool array, True in the
+        evaluation part of each series).
+
+    Raises:
+        ValueError: missing columns ("<what>: missing input columns [...]").
+    """
+    _require(bars, ("series_key", "bar_start", *columns), what)
+    ordered = bars.sort_values(["series_key", "bar_start"], kind="stable").reset_index(drop=True)
+    idx = ordered.groupby("series_key", sort=False).cumcount()
+    return ordered, evaluation_mask(pd.DataFrame({"series_key": ordered["series_key"], "idx": idx}), train_frac)
+
+
 def _bool_column(bars: pd.DataFrame, name: str) -> np.ndarray:
     """A boolean column as bool (missing values: False)."""
     return bars[name].eq(True).to_numpy(dtype=bool, na_value=False)

@@ -30,7 +30,7 @@ import pandas as pd
 from market_regimes.engines.grid_lifecycle import (LifecycleConfig, closes_outside_trigger,
                                                    directional_swing_trigger, post_stop_range, stop_buffer_trigger)
 from market_regimes.research.grid_exits import fixed_delay_restarts
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_mask
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_split
 
 INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "close", "high", "low", "atr_14", "bars_since_stop",
                  "is_restart")
@@ -76,12 +76,7 @@ def restart_outcome_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: 
         ValueError: missing columns (named).
     """
     cfg = cfg if cfg is not None else GridOutcomeConfig()
-    missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
-    if missing:
-        raise ValueError(f"restart_outcome_report: missing input columns {missing}")
-    bars = bars.sort_values(["series_key", "bar_start"], kind="stable").reset_index(drop=True)
-    idx = bars.groupby("series_key", sort=False).cumcount()
-    evaluated = evaluation_mask(pd.DataFrame({"series_key": bars["series_key"], "idx": idx}), cfg.train_frac)
+    bars, evaluated = evaluation_split(bars, cfg.train_frac, INPUT_COLUMNS, "restart_outcome_report")
     hits: dict[str, list[float]] = {p: [] for p in POLICIES}
     delays: dict[str, list[float]] = {p: [] for p in POLICIES}
     keys: dict[str, list[object]] = {p: [] for p in POLICIES}
