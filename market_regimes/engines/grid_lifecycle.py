@@ -120,6 +120,7 @@ from market_regimes.engines.grid_lifecycle_config import DEFAULT_CONFIG_CSV, Lif
 
 __all__ = [
     "DEFAULT_CONFIG_CSV", "LifecycleConfig", "GridSpec", "LifecycleState", "LifecycleResult", "walk_grid",
+    "placed_state", "placement_states",
     "STATES", "INPUT_COLUMNS", "LIFECYCLE_COLUMNS", "STATE_CHANGE_COLUMNS", "NOTIFICATION_COLUMNS",
     "transition_1h_trigger", "transition_4h_trigger", "effective_half_life", "half_life_baseline",
     "half_life_ratio", "half_life_latest_trigger", "atr_ratio_latest_trigger", "zscore", "z_stretch_trigger",
@@ -801,99 +802,41 @@ class _Walk:
         self.quiet_bars = 0
 
 
-def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
-              state: LifecycleState | None = None) -> LifecycleResult:
-    """Walk one grid over the 1h bars of one series segment.
-
-    Args:
-        bars: one segment, ordered by bar_start (strictly increasing), with INPUT_COLUMNS
-            (extra columns ignored): bar_start (tz-naive UTC timestamp), close, high, low,
-            atr_14, bb_mid_20, bb_std_20 (price units), verdict (1h verdict, str or None),
-            coarse_bar_start / coarse_verdict (start and verdict of the last ended 4h bar),
-            ou_half_life (bars; +inf when b >= 1), ou_ar1_b, atr_ratio, er_short (er_24),
-            range_ok_support (min(RQS, MeanRevScore), 0-100), vol_change_score,
-            trend_score, range_quality_score, mean_rev_score (0-100), adx_slope_10,
-            next_high_vol_prob (0-1), support, resistance (the bar's primary range). Any
-            value may be NaN / None (NaN never fires a trigger, never passes a gate).
-        grid: the grid (:class:`GridSpec`).
-        config: :class:`LifecycleConfig`.
-        state: a previous walk's ``final_state`` of this grid and config: the walk continues
-            after its last bar (bars at or before it are skipped). None: a fresh walk.
-
-    Returns:
-        :class:`LifecycleResult`. ``lifecycle`` columns (one row per walked bar, values
-        after the bar): grid_id, bar_start (datetime64[ns]), state, lower, upper (price
-        units: a configured grid's bounds; a virtual grid's current or last placement, NaN
-        before the first), levels (Int64), allocation_frac, restart_permitted (bool: True
-        while the grid was never stopped or runs again after a restart; after a stop, True
-        once all gates passed and the time floor is reached), gate_1_bars / gate_2_bars /
-        gate_3_bars (consecutive bars of each gate's condition; a passed gate keeps its
-        count), gates_passed (0-3), bars_since_stop (0 on the stop bar) and
-        time_floor_bars (Int64, NA while no stop awaits a restart), stop_reason
-        (quick_stop, probation_failed, mandatory_exit, stop_trend, stop_transition; None
-        while no stop awaits a restart), post_stop_lower / post_stop_upper (price units,
-        NaN unless stopped), probation_bars and round_trips (of the current placement's
-        probation, kept after it), warning_conditions, latest_triggers,
-        mandatory_triggers (counts fired at the bar; the market triggers are evaluated
-        every bar, the MANDATORY ones only while the grid runs; they move the state only
-        while it runs), fired_triggers (comma-separated names, "" for none),
-        half_life_baseline (bars; median of the effective half-lives of the bars before,
-        NaN until half_life_baseline_min_bars exist), quiet_bars (consecutive bars
-        without the current exit level's triggers). A 4h bar counts once, when its
-        coarse_bar_start first appears (NaT adds none).
-        ``state_changes`` (append-only): grid_id, bar_start, from_state (None for the first
-        row of a fresh walk), to_state, reason (start, enable, restart, probation_passed,
-        probation_failed, quick_stop, escalation, de_escalation, grid_ended, stop_trend,
-        stop_transition), triggers (JSON list of {"trigger", "value"}: every trigger that
-        fired at that bar with its value, plus the reason's own evidence: verdict_TREND /
-        verdict_TRANSITION (1.0), round_trips, gates_passed, bars_since_stop,
-        range_ok_support, lower, upper of a placement; non-finite values as "inf" / "nan").
-        ``notifications``: grid_id, bar_start, state, is_sent, suppressed_reason.
-
-    Raises:
-        ValueError: missing columns (named), bar_start not strictly increasing or NaT, a
-            state of another grid / config.
-    """
-    cfg = config
-    missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
-    if missing:
-        raise ValueError(f"walk_grid: missing input columns {missing}")
-    if state is None:
-        state = LifecycleState(grid_id=grid.grid_id, config_fingerprint=cfg.fingerprint(), virtual=grid.virtual)
-    elif state.grid_id != grid.grid_id or state.virtual != grid.virtual:
-        raise ValueError(f"walk_grid: the state belongs to grid {state.grid_id!r}, not {grid.grid_id!r}")
-    elif state.config_fingerprint != cfg.fingerprint():
-        raise ValueError("walk_grid: the state was produced under a different LifecycleConfig")
-
-    ts_all = _ns_array(bars["bar_start"])
-    if (ts_all == _NAT).any():
-        raise ValueError("walk_grid: bar_start has missing values")
-    if len(ts_all) > 1 and not (np.diff(ts_all) > 0).all():
-        raise ValueError("walk_grid: bar_start must be strictly increasing (one segment, ordered)")
-    start = 0 if state.last_bar_start is None else int(np.searchsorted(ts_all, state.last_bar_start, side="right"))
-    part = bars.iloc[start:]
-    ts_list = ts_all[start:].tolist()
+def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, list]:
+    """The walk's input columns as Python lists (floats with NaN, verdicts as str or None,
+    timestamps as int ns; ``ts`` = bar_start already converted): once per walked frame."""
 
     def col(name: str) -> list:
         return part[name].to_numpy(dtype=float, na_value=np.nan).tolist()
 
-    close_l, high_l, low_l, atr_l = col("close"), col("high"), col("low"), col("atr_14")
-    mid_l, std_l = col("bb_mid_20"), col("bb_std_20")
-    hl_l, b_l, atr_ratio_l, er_l = col("ou_half_life"), col("ou_ar1_b"), col("atr_ratio"), col("er_short")
-    sup_l, volc_l, trend_l, adxs_l = col("range_ok_support"), col("vol_change_score"), col("trend_score"), \
-        col("adx_slope_10")
-    rqs_l, mr_l, prob_l = col("range_quality_score"), col("mean_rev_score"), col("next_high_vol_prob")
-    s_l, r_l = col("support"), col("resistance")
-    verdict_l = [_verdict(v) for v in part["verdict"].tolist()]
-    cverdict_l = [_verdict(v) for v in part["coarse_verdict"].tolist()]
-    cstart_l = _ns_array(part["coarse_bar_start"]).tolist()
+    out = {name: col(name) for name in ("close", "high", "low", "atr_14", "bb_mid_20", "bb_std_20", "ou_half_life",
+                                        "ou_ar1_b", "atr_ratio", "er_short", "range_ok_support", "vol_change_score",
+                                        "trend_score", "adx_slope_10", "range_quality_score", "mean_rev_score",
+                                        "next_high_vol_prob", "support", "resistance")}
+    out["ts"] = ts
+    out["verdict"] = [_verdict(v) for v in part["verdict"].tolist()]
+    out["coarse_verdict"] = [_verdict(v) for v in part["coarse_verdict"].tolist()]
+    out["coarse_bar_start"] = _ns_array(part["coarse_bar_start"]).tolist()
+    return out
 
-    w = _Walk(grid, cfg, state)
-    gid = grid.grid_id
-    rows: list[tuple] = []
+
+def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tuple], changes: list[tuple],
+               notes: list[tuple]) -> None:
+    """Advance the walker ``w`` over the bars lo..hi-1 of the input lists ``c``
+    (:func:`_input_lists`), appending one row tuple per bar, the state changes and the
+    notifications (the loop of :func:`walk_grid`)."""
+    grid, cfg = w.grid, w.cfg
+    ts_list = c["ts"]
+    close_l, high_l, low_l, atr_l = c["close"], c["high"], c["low"], c["atr_14"]
+    mid_l, std_l = c["bb_mid_20"], c["bb_std_20"]
+    hl_l, b_l, atr_ratio_l, er_l = c["ou_half_life"], c["ou_ar1_b"], c["atr_ratio"], c["er_short"]
+    sup_l, volc_l, trend_l, adxs_l = c["range_ok_support"], c["vol_change_score"], c["trend_score"], c["adx_slope_10"]
+    rqs_l, mr_l, prob_l = c["range_quality_score"], c["mean_rev_score"], c["next_high_vol_prob"]
+    s_l, r_l = c["support"], c["resistance"]
+    verdict_l, cverdict_l, cstart_l = c["verdict"], c["coarse_verdict"], c["coarse_bar_start"]
     rows_append = rows.append
-    changes: list[tuple] = []
-    notes: list[tuple] = []
+
+    rows_append = rows.append
     # Per-bar speed: constants and buffers as locals. A trigger's value is recorded only when
     # it fires, so a buffer trigger is evaluated (by its public function) only when a cheap
     # necessary condition of firing holds (bar counts are >= 1 and bounds / multiples > 0,
@@ -911,7 +854,7 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
     v1h_buf, v4h_buf, hl_buf, srt = w.verdicts_1h, w.verdicts_4h, w.half_lives, w.sorted_half_lives
     swing_bars, swing_min_atr = cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr
 
-    for i in range(len(ts_list)):
+    for i in range(lo, hi):
         ts = ts_list[i]
         close, high, low, atr = close_l[i], high_l[i], low_l[i], atr_l[i]
         verdict = verdict_l[i]
@@ -1140,6 +1083,87 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
             if (mandatory or latest or warning or extra) else "",
             baseline, w.quiet_bars))
 
+
+
+def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
+              state: LifecycleState | None = None) -> LifecycleResult:
+    """Walk one grid over the 1h bars of one series segment.
+
+    Args:
+        bars: one segment, ordered by bar_start (strictly increasing), with INPUT_COLUMNS
+            (extra columns ignored): bar_start (tz-naive UTC timestamp), close, high, low,
+            atr_14, bb_mid_20, bb_std_20 (price units), verdict (1h verdict, str or None),
+            coarse_bar_start / coarse_verdict (start and verdict of the last ended 4h bar),
+            ou_half_life (bars; +inf when b >= 1), ou_ar1_b, atr_ratio, er_short (er_24),
+            range_ok_support (min(RQS, MeanRevScore), 0-100), vol_change_score,
+            trend_score, range_quality_score, mean_rev_score (0-100), adx_slope_10,
+            next_high_vol_prob (0-1), support, resistance (the bar's primary range). Any
+            value may be NaN / None (NaN never fires a trigger, never passes a gate).
+        grid: the grid (:class:`GridSpec`).
+        config: :class:`LifecycleConfig`.
+        state: a previous walk's ``final_state`` of this grid and config: the walk continues
+            after its last bar (bars at or before it are skipped). None: a fresh walk.
+
+    Returns:
+        :class:`LifecycleResult`. ``lifecycle`` columns (one row per walked bar, values
+        after the bar): grid_id, bar_start (datetime64[ns]), state, lower, upper (price
+        units: a configured grid's bounds; a virtual grid's current or last placement, NaN
+        before the first), levels (Int64), allocation_frac, restart_permitted (bool: True
+        while the grid was never stopped or runs again after a restart; after a stop, True
+        once all gates passed and the time floor is reached), gate_1_bars / gate_2_bars /
+        gate_3_bars (consecutive bars of each gate's condition; a passed gate keeps its
+        count), gates_passed (0-3), bars_since_stop (0 on the stop bar) and
+        time_floor_bars (Int64, NA while no stop awaits a restart), stop_reason
+        (quick_stop, probation_failed, mandatory_exit, stop_trend, stop_transition; None
+        while no stop awaits a restart), post_stop_lower / post_stop_upper (price units,
+        NaN unless stopped), probation_bars and round_trips (of the current placement's
+        probation, kept after it), warning_conditions, latest_triggers,
+        mandatory_triggers (counts fired at the bar; the market triggers are evaluated
+        every bar, the MANDATORY ones only while the grid runs; they move the state only
+        while it runs), fired_triggers (comma-separated names, "" for none),
+        half_life_baseline (bars; median of the effective half-lives of the bars before,
+        NaN until half_life_baseline_min_bars exist), quiet_bars (consecutive bars
+        without the current exit level's triggers). A 4h bar counts once, when its
+        coarse_bar_start first appears (NaT adds none).
+        ``state_changes`` (append-only): grid_id, bar_start, from_state (None for the first
+        row of a fresh walk), to_state, reason (start, enable, restart, probation_passed,
+        probation_failed, quick_stop, escalation, de_escalation, grid_ended, stop_trend,
+        stop_transition), triggers (JSON list of {"trigger", "value"}: every trigger that
+        fired at that bar with its value, plus the reason's own evidence: verdict_TREND /
+        verdict_TRANSITION (1.0), round_trips, gates_passed, bars_since_stop,
+        range_ok_support, lower, upper of a placement; non-finite values as "inf" / "nan").
+        ``notifications``: grid_id, bar_start, state, is_sent, suppressed_reason.
+
+    Raises:
+        ValueError: missing columns (named), bar_start not strictly increasing or NaT, a
+            state of another grid / config.
+    """
+    cfg = config
+    missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
+    if missing:
+        raise ValueError(f"walk_grid: missing input columns {missing}")
+    if state is None:
+        state = LifecycleState(grid_id=grid.grid_id, config_fingerprint=cfg.fingerprint(), virtual=grid.virtual)
+    elif state.grid_id != grid.grid_id or state.virtual != grid.virtual:
+        raise ValueError(f"walk_grid: the state belongs to grid {state.grid_id!r}, not {grid.grid_id!r}")
+    elif state.config_fingerprint != cfg.fingerprint():
+        raise ValueError("walk_grid: the state was produced under a different LifecycleConfig")
+
+    ts_all = _ns_array(bars["bar_start"])
+    if (ts_all == _NAT).any():
+        raise ValueError("walk_grid: bar_start has missing values")
+    if len(ts_all) > 1 and not (np.diff(ts_all) > 0).all():
+        raise ValueError("walk_grid: bar_start must be strictly increasing (one segment, ordered)")
+    start = 0 if state.last_bar_start is None else int(np.searchsorted(ts_all, state.last_bar_start, side="right"))
+    part = bars.iloc[start:]
+    cols = _input_lists(part, ts_all[start:].tolist())
+    w = _Walk(grid, cfg, state)
+    gid = grid.grid_id
+    rows: list[tuple] = []
+    changes: list[tuple] = []
+    notes: list[tuple] = []
+    _walk_bars(w, cols, 0, len(cols["ts"]), rows, changes, notes)
+
     # one row tuple per bar (LIFECYCLE_COLUMNS without grid_id), transposed once
     out: dict[str, list] = dict(zip(_ROW_COLUMNS, (list(c) for c in zip(*rows)))) if rows else \
         {c: [] for c in _ROW_COLUMNS}
@@ -1187,3 +1211,140 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
     })
     return LifecycleResult(lifecycle=lifecycle, state_changes=state_changes, notifications=notifications,
                            final_state=w.to_state())
+
+
+# market buffers of a state: what every grid of a series sees alike (the triggers' inputs)
+_MARKET_FIELDS = ("last_bar_start", "prev_close", "closes", "z_values", "supports", "verdicts_1h", "verdicts_4h",
+                  "last_coarse_start", "half_lives")
+
+
+def placed_state(market: LifecycleState, grid: GridSpec) -> LifecycleState:
+    """A fresh walk of a configured ``grid`` that starts after ``market``'s last bar with warm market buffers.
+
+    Research use (the simulated grid by verdict places grids anywhere in history): walk a
+    DISABLED configured grid over a series' bars up to bar t-1 (its state keeps the market
+    buffers: closes, z-scores, RANGE_OK supports, 1h / 4h verdicts, OU half-lives, the
+    previous close), then ``walk_grid(bars from t, grid, config, placed_state(market, grid))``
+    places ``grid`` at bar t exactly as a configured grid's first bar does (PROBATION, no
+    trigger on the placement bar) but with the LATEST / WARNING triggers and the half-life
+    baseline as warm as on a grid that has been followed since the series began. The grid
+    part (state, stop history, gates, notifications) starts fresh.
+
+    Args:
+        market: a state of any grid walked with the same LifecycleConfig (its grid part is
+            ignored); it must have walked at least one bar.
+        grid: an enabled configured grid (:class:`GridSpec`, not virtual).
+
+    Returns:
+        :class:`LifecycleState` of ``grid`` (not started) with market's buffers.
+
+    Raises:
+        ValueError: a virtual or disabled grid, or a market state that has walked no bar.
+    """
+    if grid.virtual or not grid.enabled:
+        raise ValueError(f"placed_state: grid {grid.grid_id!r} must be an enabled configured grid")
+    if market.last_bar_start is None:
+        raise ValueError("placed_state: the market state has walked no bar")
+    return LifecycleState(grid_id=grid.grid_id, config_fingerprint=market.config_fingerprint, virtual=False,
+                          **{name: getattr(market, name) for name in _MARKET_FIELDS})
+
+
+def _market_start(coarse_starts: list[int], first: int, cfg: LifecycleConfig) -> int:
+    """The first bar a market walk needs so that its buffers after bar first - 1 equal those
+    of a walk from bar 0: every per-bar buffer full (the longest window of the config), and
+    at least latest_transition_4h_bars changes of the 4h bar among the walked bars (the 4h
+    buffer appends on a change)."""
+    need = max(cfg.half_life_baseline_bars, cfg.mandatory_outside_closes, cfg.quick_stop_outside_closes,
+               cfg.mandatory_swing_bars + 1, cfg.latest_z_bars, cfg.warning_support_fall_bars + 1,
+               cfg.latest_transition_1h_bars)
+    start = max(0, first - need)
+    changes, later = 0, None  # changes of the 4h start seen walking back from first - 1
+    i = first - 1
+    while i >= 0 and (i >= start or changes < cfg.latest_transition_4h_bars):
+        value = coarse_starts[i]
+        if value != _NAT:
+            if later is not None and value != later:
+                changes += 1
+            later = value
+        i -= 1
+    return max(0, min(start, i + 1))
+
+
+def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Sequence[float],
+                     uppers: Sequence[float], levels: int, allocation_frac: float, config: LifecycleConfig,
+                     horizon: int, chunk: int = 24) -> np.ndarray:
+    """Lifecycle states of configured grids placed at given bars of one segment (research).
+
+    For every placement j, the grid [lowers[j], uppers[j]] with ``levels`` levels is placed
+    at the bar ``positions[j]`` = t (a configured grid's first bar: PROBATION, no trigger on
+    that bar) with the market buffers of a grid followed since the segment's first bar
+    (:func:`placed_state`), and walked over the ``horizon`` bars after t. The same states
+    as ``walk_grid(bars[t:], grid, config, placed_state(walk_grid(bars[:t], <a disabled
+    configured grid>).final_state, grid))`` (tested), at a fraction of the cost: one market
+    walk over the segment serves every placement, and a placement's walk ends once it is
+    EXITED (a configured grid never restarts, so every later bar is EXITED too).
+
+    Args:
+        bars: one segment, as :func:`walk_grid` (INPUT_COLUMNS, strictly increasing bar_start).
+        positions: bar indices (0-based, into ``bars``) of the placements, non-decreasing.
+        lowers, uppers: the placements' bounds (price units, finite, lower < upper).
+        levels, allocation_frac: of every placed grid (as :class:`GridSpec`).
+        config: :class:`LifecycleConfig`. horizon: bars after the placement (>= 1).
+        chunk: bars walked between the checks for EXITED (speed only, same result).
+
+    Returns:
+        object array (len(positions), horizon): the state at the close of bar t + 1 + k;
+        None where t + 1 + k is past the segment's last bar.
+
+    Raises:
+        ValueError: missing columns, unordered bar_start, positions out of range or
+            decreasing, bad bounds (as :class:`GridSpec`), horizon < 1.
+    """
+    missing = [c for c in INPUT_COLUMNS if c not in bars.columns]
+    if missing:
+        raise ValueError(f"placement_states: missing input columns {missing}")
+    pos = np.asarray(positions, dtype=np.int64)
+    n = len(bars)
+    if len(pos) != len(lowers) or len(pos) != len(uppers):
+        raise ValueError("placement_states: positions, lowers and uppers must have the same length")
+    if len(pos) and (pos.min() < 0 or pos.max() >= n or (np.diff(pos) < 0).any()):
+        raise ValueError(f"placement_states: positions must be non-decreasing bar indices in 0..{n - 1}")
+    if isinstance(horizon, bool) or int(horizon) != horizon or horizon < 1:
+        raise ValueError(f"placement_states: horizon = {horizon!r} must be a whole number >= 1")
+    ts_all = _ns_array(bars["bar_start"])
+    if (ts_all == _NAT).any() or (n > 1 and not (np.diff(ts_all) > 0).all()):
+        raise ValueError("placement_states: bar_start must be strictly increasing without missing values")
+    cols = _input_lists(bars, ts_all.tolist())
+    fresh = LifecycleState(grid_id="placement", config_fingerprint=config.fingerprint(), virtual=False)
+    market = _Walk(GridSpec("placement", 1.0, 2.0, 2, 1.0, enabled=False), config, fresh)
+    out = np.full((len(pos), int(horizon)), None, dtype=object)
+    # bars the market walk has seen: it starts where its buffers fill up before the first
+    # placement (the same buffers as a walk from the segment's first bar)
+    done = _market_start(cols["coarse_bar_start"], int(pos[0]), config) if len(pos) else 0
+    sink: list[tuple] = []
+    for j, t in enumerate(pos.tolist()):
+        if t > done:
+            _walk_bars(market, cols, done, t, sink, sink, sink)
+            sink.clear()
+            done = t
+        grid = GridSpec("placement", float(lowers[j]), float(uppers[j]), int(levels), float(allocation_frac),
+                        enabled=True)
+        state = placed_state(market.to_state(), grid) if t > 0 else \
+            LifecycleState(grid_id="placement", config_fingerprint=config.fingerprint(), virtual=False)
+        w = _Walk(grid, config, state)
+        rows: list[tuple] = []
+        end = min(n, t + 1 + int(horizon))
+        lo = t
+        while lo < end:
+            hi = min(end, lo + max(1, int(chunk)))
+            _walk_bars(w, cols, lo, hi, rows, sink, sink)
+            sink.clear()
+            lo = hi
+            if w.state == EXITED:
+                break
+        states = [r[1] for r in rows[1:]]  # rows[0] is the placement bar t
+        k = len(states)
+        out[j, :k] = states
+        if w.state == EXITED:
+            out[j, k:end - t - 1] = EXITED
+    return out

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, fields, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -456,6 +456,44 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
             boot[a:a + c] = picked[:, :m] / picked[:, m:]
     boot = ref[None, :, None] + boot.reshape(n_boot, p, q)
     return point, counts.astype(np.int64), boot
+
+
+def block_bootstrap_rows(groups: np.ndarray, block: int, n_boot: int = 1000, seed: int = 0) -> Iterator[np.ndarray]:
+    """The row indices of each block-bootstrap resample, for statistics other than a mean.
+
+    The same scheme and the same random draws as :func:`block_bootstrap_ci` (rows of each
+    group cut into consecutive blocks of ``block`` rows in the given order; per resample,
+    every group draws as many of its blocks as it has, uniformly with replacement; numpy
+    default_rng(seed)), so a statistic computed on these rows (e.g. a CVaR) is resampled
+    exactly as the means of the same groups are.
+
+    Args:
+        groups: shape (n,), hashable labels (one per series), not missing. block: >= 1.
+        n_boot: number of resamples (>= 1). seed: the generator's seed.
+
+    Yields:
+        n_boot int arrays of row indices into the input (repeats allowed); nothing for n = 0.
+
+    Raises:
+        ValueError: block or n_boot < 1, missing groups.
+    """
+    if block < 1 or n_boot < 1:
+        raise ValueError(f"block bootstrap: block = {block!r} and n_boot = {n_boot!r} must be >= 1")
+    groups = pd.Series(groups if isinstance(groups, np.ndarray) else list(groups))
+    n = len(groups)
+    if n == 0:
+        return
+    order, starts, slot_first, slot_count = _block_layout(groups, block)
+    lengths = np.diff(np.r_[starts, n])
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _BOOT_ELEMENTS // len(starts))
+    for a in range(0, n_boot, chunk):
+        c = min(chunk, n_boot - a)
+        drawn = slot_first + rng.integers(0, slot_count, size=(c, len(starts)))
+        for d in drawn:
+            lens = lengths[d]
+            offsets = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+            yield order[np.repeat(starts[d], lens) + offsets]
 
 
 def _percentile(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

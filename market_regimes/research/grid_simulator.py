@@ -85,10 +85,10 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import EXITED, LATEST, MANDATORY, STATES, TRANSITION, TREND, grid_levels
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, block_bootstrap_rows
 from market_regimes.seed_config import convert_value
 
-__all__ = ["GridSimConfig", "SimResult", "simulate_grid", "exit_index", "policy_summary", "cvar",
+__all__ = ["GridSimConfig", "SimResult", "simulate_grid", "exit_index", "policy_summary", "cvar", "cvar_difference_ci",
            "EXIT_POLICIES", "INTRABAR_MODES", "SIM_INPUT_COLUMNS", "SUMMARY_COLUMNS", "CVAR_TAIL", "TIE_TOLERANCE"]
 
 SIM_INPUT_COLUMNS = ("open", "high", "low", "close")
@@ -181,6 +181,9 @@ class SimResult:
     inventory_levels: indices i of the slots still holding at the exit (sold there).
     equity: float array (bars_held,), the equity at each close up to the exit (last = total).
     olhc_bars: int array, the bars where the O-L-H-C path was kept (all others: O-H-L-C).
+    grid_pnl_path: float array (bars_held,), grid_pnl so far at each close (round trips
+        completed minus every maker fee paid up to that close).
+    round_trips_path: int array (bars_held,), round trips completed up to each close.
     """
 
     grid_pnl: float
@@ -196,6 +199,8 @@ class SimResult:
     inventory_levels: tuple[int, ...]
     equity: np.ndarray
     olhc_bars: np.ndarray
+    grid_pnl_path: np.ndarray
+    round_trips_path: np.ndarray
 
     def as_row(self) -> dict[str, float | int]:
         """The scalar fields as a dict (one row of a results frame)."""
@@ -203,6 +208,34 @@ class SimResult:
                 "maker_fees": self.maker_fees, "round_trips": self.round_trips, "fills": self.fills,
                 "max_drawdown": self.max_drawdown, "exit_bar": self.exit_bar, "bars_held": self.bars_held,
                 "buy_levels": self.buy_levels}
+
+    def exited_at(self, k: int) -> dict[str, float | int]:
+        """The result had the grid been exited at the close of bar k (0 <= k < bars_held).
+
+        The simulation is path-by-path greedy (each bar's kept path depends only on the bars
+        before it), so a grid exited at k is the prefix of this one: grid_pnl =
+        grid_pnl_path[k], total = equity[k] (the liquidation value at close k),
+        inventory_pnl = total - grid_pnl, round_trips = round_trips_path[k],
+        max_drawdown over equity[0..k]. Equal to ``simulate_grid(..., exit_at=k)`` up to the
+        summation order (tested to 1e-12).
+
+        Returns:
+            dict: grid_pnl, inventory_pnl, total, max_drawdown (returns), round_trips,
+            bars_held (k + 1).
+
+        Raises:
+            ValueError: k out of range.
+        """
+        if not _whole(k) or not 0 <= k < self.bars_held:
+            raise ValueError(f"SimResult.exited_at: k = {k!r} must be a bar index in 0..{self.bars_held - 1}")
+        k = int(k)
+        eq = self.equity[:k + 1]
+        peak = np.maximum.accumulate(np.maximum(eq, 0.0))
+        total = float(eq[-1])
+        grid_pnl = float(self.grid_pnl_path[k])
+        return {"grid_pnl": grid_pnl, "inventory_pnl": total - grid_pnl, "total": total,
+                "max_drawdown": float(np.max(peak - eq)), "round_trips": int(self.round_trips_path[k]),
+                "bars_held": k + 1}
 
 
 # --------------------------------------------------------------------------- simulation
@@ -332,7 +365,8 @@ def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, a
     factor = cfg.exit_factor
     if n_buy == 0:
         zeros = np.zeros(t_end)
-        return SimResult(0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, exit_at, t_end, 0, (), zeros, np.zeros(0, dtype=np.int64))
+        return SimResult(0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, exit_at, t_end, 0, (), zeros, np.zeros(0, dtype=np.int64),
+                         zeros.copy(), np.zeros(t_end, dtype=np.int64))
     # per unit of allocated capital: each slot spends 1 / n_buy of quote at its level
     qty = [1.0 / n_buy / lv[i] for i in range(n_buy)]
     fee = cfg.maker_fee
@@ -350,6 +384,7 @@ def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, a
     inv_qty = inv_cost = 0.0  # held base units and their entry cost (sum q_i L_i)
     # state after every event bar (forward-filled over the quiet bars afterwards)
     ev_pnl, ev_qty, ev_cost = np.zeros(len(events)), np.zeros(len(events)), np.zeros(len(events))
+    ev_trips = np.zeros(len(events), dtype=np.int64)
     olhc: list[int] = []
     for k, t in enumerate(events.tolist()):
         start = float(prev[t])
@@ -377,16 +412,18 @@ def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, a
         fees += d_fees
         trips += d_trips
         fills += d_fills
-        ev_pnl[k], ev_qty[k], ev_cost[k] = pnl, inv_qty, inv_cost
+        ev_pnl[k], ev_qty[k], ev_cost[k], ev_trips[k] = pnl, inv_qty, inv_cost, trips
 
     # equity at every close: the state of the last event bar at or before t
     if len(events):
         last = np.searchsorted(events, np.arange(t_end), side="right") - 1
         has, at = last >= 0, np.maximum(last, 0)
         pnl_t, qty_t, cost_t = (np.where(has, ev[at], 0.0) for ev in (ev_pnl, ev_qty, ev_cost))
+        trips_t = np.where(has, ev_trips[at], 0)
         equity = pnl_t + qty_t * c * factor - cost_t
     else:
-        equity = np.zeros(t_end)
+        equity, pnl_t = np.zeros(t_end), np.zeros(t_end)
+        trips_t = np.zeros(t_end, dtype=np.int64)
 
     held = tuple(i for i in range(n_buy) if holding[i])
     inventory_pnl = sum(qty[i] * (float(c[-1]) * factor - lv[i]) for i in held)
@@ -397,7 +434,8 @@ def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, a
     return SimResult(grid_pnl=float(pnl), inventory_pnl=float(inventory_pnl), total=float(total),
                      maker_fees=float(fees), round_trips=int(trips), fills=int(fills), max_drawdown=max_dd,
                      exit_bar=exit_at, bars_held=t_end, buy_levels=int(n_buy), inventory_levels=held,
-                     equity=equity, olhc_bars=np.asarray(olhc, dtype=np.int64))
+                     equity=equity, olhc_bars=np.asarray(olhc, dtype=np.int64),
+                     grid_pnl_path=np.asarray(pnl_t, dtype=float).copy(), round_trips_path=trips_t.astype(np.int64))
 
 
 # --------------------------------------------------------------------------- exit policies
@@ -491,6 +529,55 @@ def cvar(values: np.ndarray, tail: float = CVAR_TAIL) -> float:
         return float("nan")
     k = max(1, math.ceil(round(tail * len(x), 9)))
     return float(np.mean(np.partition(x, k - 1)[:k]))
+
+
+def cvar_difference_ci(reference: np.ndarray, others: np.ndarray, groups: np.ndarray, block: int,
+                       n_boot: int = 1000, seed: int = 0, level: float = 0.95, tail: float = CVAR_TAIL
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CVaR(others[:, j]) - CVaR(reference) for paired outcomes, with a block-bootstrap interval.
+
+    Row i of ``reference`` and ``others`` are the same placement under different policies
+    (e.g. hold to H and MANDATORY), so one resample of rows serves all of them (paired):
+    the resamples of :func:`~market_regimes.research.grid_outcomes.block_bootstrap_rows`
+    (blocks of ``block`` rows, resampled within each group), the difference of :func:`cvar`
+    (tail 0.05) on each, the percentile interval at ``level``. A positive difference: the
+    other policy's worst outcomes are less bad (its CVaR5 is better).
+
+    Args:
+        reference: shape (n,), returns. others: shape (n, m), returns. groups: shape (n,),
+            series labels (rows in time order within each). block, n_boot, seed, level: as
+            :func:`~market_regimes.research.grid_outcomes.block_bootstrap_ci`.
+
+    Returns:
+        (diff, lo, hi): float arrays of shape (m,); NaN for n = 0.
+
+    Raises:
+        ValueError: shapes that do not match, a bad tail / block / n_boot / level.
+    """
+    ref = np.asarray(reference, dtype=float)
+    oth = np.asarray(others, dtype=float).reshape(len(ref), -1)
+    if len(np.asarray(groups)) != len(ref):
+        raise ValueError(f"cvar_difference_ci: {len(ref)} reference rows but {len(np.asarray(groups))} groups")
+    if not 0 < level < 1:
+        raise ValueError(f"cvar_difference_ci: level = {level!r} must be in (0, 1)")
+    m = oth.shape[1]
+    if len(ref) == 0:
+        nan = np.full(m, np.nan)
+        return nan, nan.copy(), nan.copy()
+    point = np.array([cvar(oth[:, j], tail) - cvar(ref, tail) for j in range(m)])
+    both = np.column_stack([ref, oth])
+    if np.isfinite(both).all():  # the common case: every column's CVaR of a resample at once
+        def tails(rows: np.ndarray) -> np.ndarray:
+            k = max(1, math.ceil(round(tail * len(rows), 9)))
+            worst = np.partition(both[rows], k - 1, axis=0)[:k].mean(axis=0)
+            return worst[1:] - worst[0]
+    else:
+        def tails(rows: np.ndarray) -> np.ndarray:
+            return np.array([cvar(oth[rows, j], tail) - cvar(ref[rows], tail) for j in range(m)])
+    boot = np.array([tails(rows) for rows in block_bootstrap_rows(groups, block, n_boot, seed)])
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
+    return point, lo, hi
 
 
 def policy_summary(pnls: np.ndarray, groups: np.ndarray, block: int, *, policies: np.ndarray,

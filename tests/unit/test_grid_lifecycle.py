@@ -36,6 +36,8 @@ from market_regimes.engines.grid_lifecycle import (
     half_life_latest_trigger,
     half_life_warning_condition,
     high_vol_prob_condition,
+    placed_state,
+    placement_states,
     post_stop_range,
     quantile_linear,
     stop_buffer_trigger,
@@ -858,3 +860,75 @@ def test_speed_of_a_long_series():
     r = walk_grid(bars, VIRTUAL, CFG)
     assert time.perf_counter() - started < 5.0  # about 0.3 s here: 30 us a bar
     assert len(r.lifecycle) == n
+
+
+# --------------------------------------------------------------------------- placements (research)
+def reference_placement(bars: pd.DataFrame, t: int, lower: float, upper: float, horizon: int) -> list:
+    """The states of one placement by the definition: a disabled grid over bars[:t], then the
+    placed grid from t (placed_state), the horizon bars after t; None past the end."""
+    grid = GridSpec("placement", lower, upper, 5, 0.5, enabled=True)
+    state = None
+    if t > 0:
+        market = walk_grid(bars.iloc[:t], GridSpec("placement", 1.0, 2.0, 2, 1.0), CFG).final_state
+        state = placed_state(market, grid)
+    states = walk_grid(bars.iloc[t:t + horizon + 1], grid, CFG, state).lifecycle["state"].tolist()[1:]
+    return states + [None] * (horizon - len(states))
+
+
+def test_placement_states_equal_one_walk_per_placement():
+    bars = scenario()
+    positions = [0, 3, 3, 3, 20, 28, 31, 44, 75, 98, 101, 112, 125, 129]
+    lowers = [90.0, 90.0, 103.0, 99.0, 90.0, 90.0, 96.0, 99.6, 90.0, 90.0, 99.0, 90.0, 90.0, 90.0]
+    uppers = [110.0, 110.0, 110.0, 101.0, 110.0, 110.0, 104.0, 100.4, 110.0, 110.0, 101.0, 110.0, 110.0, 110.0]
+    got = placement_states(bars, positions, lowers, uppers, 5, 0.5, CFG, 30, chunk=7)
+    assert got.shape == (14, 30)
+    seen = set()
+    for j, t in enumerate(positions):
+        want = reference_placement(bars, t, lowers[j], uppers[j], 30)
+        assert got[j].tolist() == want, (j, t)
+        seen |= set(want)
+    # the placements pass through the running states, are stopped, and run past the end
+    assert {"PROBATION", "NORMAL", "WARNING", "LATEST_ACCEPTABLE_EXIT", "EXITED", None} <= seen
+    # a grid above the price is quick-stopped (stop buffer) and stays EXITED (a configured
+    # grid never restarts)
+    assert got[2, 0] == "EXITED" and set(got[2]) == {"EXITED"}
+    assert got[13].tolist() == [None] * 30  # the last bar: nothing after it
+
+
+def test_placed_state_keeps_the_market_buffers_and_starts_the_grid_fresh():
+    bars = scenario()
+    market = walk_grid(bars.iloc[:60], VIRTUAL, CFG).final_state  # any grid's state: stopped at 45
+    assert market.stopped and market.half_lives
+    grid = GridSpec("p", 90.0, 110.0, 5, 0.5, enabled=True)
+    state = placed_state(market, grid)
+    assert (state.grid_id, state.started, state.state, state.stopped, state.stop_history) == \
+        ("p", False, "DISABLED", False, ())
+    assert (state.half_lives, state.closes, state.last_bar_start) == \
+        (market.half_lives, market.closes, market.last_bar_start)
+    warm = walk_grid(bars.iloc[60:70], grid, CFG, state).lifecycle
+    cold = walk_grid(bars.iloc[60:70], grid, CFG).lifecycle
+    assert warm["state"].iloc[0] == "PROBATION" and warm["half_life_baseline"].notna().all()
+    assert cold["half_life_baseline"].isna().iloc[:5].all()  # a fresh walk needs 5 half-lives first
+    with pytest.raises(ValueError, match="enabled configured grid"):
+        placed_state(market, VIRTUAL)
+    with pytest.raises(ValueError, match="enabled configured grid"):
+        placed_state(market, GridSpec("p", 90.0, 110.0, 5, 0.5, enabled=False))
+    with pytest.raises(ValueError, match="walked no bar"):
+        placed_state(LifecycleState(grid_id="x", config_fingerprint=CFG.fingerprint(), virtual=False), grid)
+
+
+def test_placement_states_rejects_bad_input():
+    bars = scenario()
+    with pytest.raises(ValueError, match="non-decreasing bar indices in 0..129"):
+        placement_states(bars, [5, 3], [90.0, 90.0], [110.0, 110.0], 5, 0.5, CFG, 10)
+    with pytest.raises(ValueError, match="non-decreasing bar indices"):
+        placement_states(bars, [130], [90.0], [110.0], 5, 0.5, CFG, 10)
+    with pytest.raises(ValueError, match="same length"):
+        placement_states(bars, [1, 2], [90.0], [110.0], 5, 0.5, CFG, 10)
+    with pytest.raises(ValueError, match="horizon"):
+        placement_states(bars, [1], [90.0], [110.0], 5, 0.5, CFG, 0)
+    with pytest.raises(ValueError, match="lower < upper"):
+        placement_states(bars, [1], [110.0], [90.0], 5, 0.5, CFG, 10)
+    with pytest.raises(ValueError, match="missing input columns"):
+        placement_states(bars.drop(columns=["atr_14"]), [1], [90.0], [110.0], 5, 0.5, CFG, 10)
+

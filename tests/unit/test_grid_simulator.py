@@ -304,6 +304,27 @@ def test_matches_a_plain_reference_on_random_walks(seed, mode):
     assert got.max_drawdown == pytest.approx(float(np.max(peak - equity)), abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", [4, 8])
+def test_exited_at_equals_a_simulation_exited_at_that_bar(seed):
+    rng = np.random.default_rng(seed)
+    n = 96
+    closes = 100 * np.exp(np.cumsum(rng.normal(0, 0.008, n + 1)))
+    o, c = closes[:-1], closes[1:]
+    h = np.maximum(o, c) * (1 + rng.uniform(0, 0.006, n))
+    low = np.minimum(o, c) * (1 - rng.uniform(0, 0.006, n))
+    frame = pd.DataFrame({"open": o, "high": h, "low": low, "close": c})
+    full = simulate_grid(frame, 93.0, 107.0, 8, 0.55)
+    assert full.round_trips_path[-1] == full.round_trips > 3  # the walk trades
+    assert full.grid_pnl_path[-1] == pytest.approx(full.grid_pnl, abs=1e-15)
+    for k in (0, 1, 17, 48, 80, n - 1):
+        got, want = full.exited_at(k), simulate_grid(frame, 93.0, 107.0, 8, 0.55, exit_at=k)
+        for name in ("grid_pnl", "inventory_pnl", "total", "max_drawdown"):
+            assert got[name] == pytest.approx(getattr(want, name), abs=1e-12), (k, name)
+        assert (got["round_trips"], got["bars_held"]) == (want.round_trips, want.bars_held)
+    with pytest.raises(ValueError, match="bar index in 0..95"):
+        full.exited_at(n)
+
+
 def test_conservative_one_bar_result_is_never_above_either_forced_path():
     rng = np.random.default_rng(7)
     for _ in range(50):
