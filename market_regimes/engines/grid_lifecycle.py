@@ -60,8 +60,9 @@ State machine (:func:`walk_grid`):
    stop, sequential: a gate is evaluated only after the previous one passed, from the next
    bar on): gate 1 VolChangeScore < 50 on 6 consecutive bars; gate 2 TrendScore < 50 and
    adx_slope_10 <= 0 on 6; gate 3 RQS >= 60 and MeanRevScore >= 55 with the close inside the
-   post-stop range on 12. A bar failing the current gate's condition (NaN fails) resets
-   that gate's count; a TREND or TRANSITION verdict resets the progress of all gates (also
+   post-stop range on 12 (gate_k_bars = 0 drops gate k: it passes as soon as it is
+   reached, without its condition; the research reports' gate ablation). A bar failing the
+   current gate's condition (NaN fails) resets that gate's count; a TREND or TRANSITION verdict resets the progress of all gates (also
    of passed ones). Post-stop range: the 5th percentile of the lows and the 95th of the
    highs (linear interpolation, as the primary quantile range) of the bars after the stop
    bar, at most the last 168 (the range window), the current bar included: a range
@@ -946,21 +947,24 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
             ps_hi = quantile_linear(w.sorted_post_highs, cfg.post_stop_high_quantile)
             if verdict == TREND or verdict == TRANSITION:
                 w.reset_gates()
-            elif w.gates_passed < 3:
-                k = w.gates_passed
-                if k == 0:
-                    ok = volc_l[i] < cfg.gate_vol_change_max
-                elif k == 1:
-                    ok = trend_l[i] < cfg.gate_trend_max and adxs_l[i] <= cfg.gate_adx_slope_max
-                else:
-                    ok = (rqs_l[i] >= cfg.gate_rqs_min and mr_l[i] >= cfg.gate_mean_rev_min
-                          and ps_lo < ps_hi and ps_lo <= close <= ps_hi)
-                if ok:
-                    w.gate_bars[k] += 1
-                    if w.gate_bars[k] >= w.gate_need[k]:
-                        w.gates_passed += 1
-                else:
-                    w.gate_bars[k] = 0
+            else:
+                while w.gates_passed < 3 and w.gate_need[w.gates_passed] == 0:
+                    w.gates_passed += 1  # a dropped gate (gate_k_bars = 0) passes without its condition
+                if w.gates_passed < 3:
+                    k = w.gates_passed
+                    if k == 0:
+                        ok = volc_l[i] < cfg.gate_vol_change_max
+                    elif k == 1:
+                        ok = trend_l[i] < cfg.gate_trend_max and adxs_l[i] <= cfg.gate_adx_slope_max
+                    else:
+                        ok = (rqs_l[i] >= cfg.gate_rqs_min and mr_l[i] >= cfg.gate_mean_rev_min
+                              and ps_lo < ps_hi and ps_lo <= close <= ps_hi)
+                    if ok:
+                        w.gate_bars[k] += 1
+                        if w.gate_bars[k] >= w.gate_need[k]:
+                            w.gates_passed += 1
+                    else:
+                        w.gate_bars[k] = 0
         permitted = (not w.stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars)
 
         # ---- virtual policy: enable / restart at RANGE_OK when permitted

@@ -106,13 +106,12 @@ class LifecycleConfig:
         at_least_one = ("latest_transition_1h_bars", "latest_transition_4h_bars", "half_life_baseline_bars",
                         "half_life_baseline_min_bars", "latest_z_bars", "warning_min_conditions",
                         "warning_support_fall_bars", "mandatory_outside_closes", "mandatory_swing_bars",
-                        "de_escalation_bars", "gate_1_bars", "gate_2_bars", "gate_3_bars",
-                        "post_stop_range_max_bars", "time_floor_repeat_multiple", "repeat_stops", "probation_bars",
+                        "de_escalation_bars", "post_stop_range_max_bars", "time_floor_repeat_multiple", "repeat_stops", "probation_bars",
                         "quick_stop_outside_closes")
         for key in at_least_one:
             if getattr(self, key) < 1:
                 raise bad(key, "must be >= 1")
-        for key in ("time_floor_bars", "probation_min_round_trips"):
+        for key in ("time_floor_bars", "probation_min_round_trips", "gate_1_bars", "gate_2_bars", "gate_3_bars"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
         positive = ("latest_half_life_multiple", "latest_atr_ratio", "latest_z_bound", "warning_half_life_multiple",

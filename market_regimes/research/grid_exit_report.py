@@ -13,10 +13,10 @@ one walk per series segment) on the out-of-sample part of every series (the last
 * per detector (WARNING, LATEST_ACCEPTABLE_EXIT, MANDATORY_EXIT: the state or a higher
   one entered within ``lookback`` bars before the break; ANY_STOP: any stop, EXITED
   counted as MANDATORY_EXIT, which covers the probation quick stops and the verdict stops
-  of the virtual policy): recall, mean lead time (bars), precision and, for MANDATORY_EXIT
+  of the virtual policy): recall, mean and median lead time (bars), precision and, for MANDATORY_EXIT
   and ANY_STOP, the false-stop rate (a stop with no confirmed break within ``lookback``
-  bars after it), each with a 95% bootstrap interval (events resampled within each series,
-  :func:`grid_outcomes.block_bootstrap_ci` with blocks of one event);
+  bars after it), each with a 95% bootstrap interval (:func:`grid_outcomes.series_bootstrap_ci`: whole
+  series resampled with replacement, since most series have only a few events);
 * state changes and sent notifications per symbol-week (:func:`grid_exits.symbol_weeks`);
 * the base rate of each WARNING condition inside RANGE_OK hours (share of those bars on
   which the condition fired; the lifecycle evaluates the market conditions on every bar).
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.research.grid_exits import confirmed_breaks, detector_metrics
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_split
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split, series_bootstrap_ci
 
 INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "state", "lower", "upper", "close", "atr_14", "verdict",
                  "fired_triggers", "is_sent", "from_state_changes")
@@ -83,9 +83,9 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
 
     Returns:
         DataFrame with REPORT_COLUMNS: kind "detector" (detector = WARNING,
-        LATEST_ACCEPTABLE_EXIT, MANDATORY_EXIT, ANY_STOP; metric recall, lead_time_bars,
-        precision, false_stop_rate; n = events behind the value: breaks, detected breaks,
-        entries, stops), kind "activity" (metric state_changes_per_symbol_week,
+        LATEST_ACCEPTABLE_EXIT, MANDATORY_EXIT, ANY_STOP; metric recall, lead_time_bars (mean),
+        median_lead_time_bars, precision, false_stop_rate; n = events behind the value:
+        breaks, detected breaks, entries, stops), kind "activity" (metric state_changes_per_symbol_week,
         notifications_sent_per_symbol_week; n = symbol-weeks, no interval), kind
         "warning_base_rate" (detector = the condition, metric share_of_range_ok_hours, n =
         RANGE_OK hours). value NaN where n = 0.
@@ -116,12 +116,13 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
             keys = np.concatenate(groups[d][k]) if groups[d][k] else np.zeros(0, dtype=object)
             ok = np.isfinite(values)
             values, keys = values[ok], keys[ok]
-            if len(values):
-                mean, lo, hi = block_bootstrap_ci(values, keys, 1, cfg.n_boot, cfg.seed, cfg.ci_level)
-            else:
-                mean = lo = hi = np.nan
+            mean, lo, hi = series_bootstrap_ci(values, keys, cfg.n_boot, cfg.seed, cfg.ci_level)
             rows.append({"kind": "detector", "detector": d, "metric": metric, "n": int(len(values)),
                          "value": mean, "ci_low": lo, "ci_high": hi})
+            if k == "lead":  # the median too
+                med, lo, hi = series_bootstrap_ci(values, keys, cfg.n_boot, cfg.seed, cfg.ci_level, "median")
+                rows.append({"kind": "detector", "detector": d, "metric": "median_lead_time_bars",
+                             "n": int(len(values)), "value": med, "ci_low": lo, "ci_high": hi})
     ev = bars[evaluated]
     weeks = len(ev) / 168.0
     rows.append({"kind": "activity", "detector": "ALL", "metric": "state_changes_per_symbol_week",

@@ -458,6 +458,62 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
     return point, counts.astype(np.int64), boot
 
 
+def series_bootstrap_ci(values: np.ndarray, groups: np.ndarray, n_boot: int = 1000, seed: int = 0,
+                        level: float = 0.95, statistic: str = "mean") -> tuple[float, float, float]:
+    """A statistic of events with a series (cluster) bootstrap interval.
+
+    For event-level metrics (detections, stops, restarts: a few events per series) the
+    within-series block bootstrap has no variance to draw from (a series with one event
+    always resamples that event), so its interval is too narrow. Here a resample draws as
+    many whole series as there are, uniformly with replacement, and pools their events
+    (the cluster bootstrap, Davison & Hinkley 1997 "Bootstrap Methods and their
+    Application", section 3.8: resampling the independent units). Percentile interval.
+
+    Args:
+        values: shape (n,), the events' values; NaNs are dropped first.
+        groups: shape (n,), the series of each event (not missing).
+        n_boot, seed: resamples and the seed of numpy's default_rng. level: 0 < level < 1.
+        statistic: "mean" or "median".
+
+    Returns:
+        (estimate, lo, hi); NaNs for no finite value; one series gives lo == hi == estimate
+        only when its events are constant.
+
+    Raises:
+        ValueError: a bad level / n_boot / statistic, lengths that differ.
+    """
+    _check_level(level)
+    if n_boot < 1 or statistic not in ("mean", "median"):
+        raise ValueError(f"series bootstrap: n_boot = {n_boot!r} must be >= 1 and statistic = {statistic!r} "
+                         "'mean' or 'median'")
+    values = np.asarray(values, dtype=float)
+    groups = np.asarray(groups if isinstance(groups, np.ndarray) else list(groups), dtype=object)
+    if len(values) != len(groups):
+        raise ValueError(f"series bootstrap: {len(values)} values but {len(groups)} groups")
+    keep = np.isfinite(values)
+    values, groups = values[keep], groups[keep]
+    if not len(values):
+        return float("nan"), float("nan"), float("nan")
+    codes, _ = pd.factorize(pd.Series(groups))
+    order = np.argsort(codes, kind="stable")
+    values, codes = values[order], codes[order]
+    n_groups = int(codes.max()) + 1
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, n_groups, size=(n_boot, n_groups))
+    if statistic == "mean":
+        sums = np.bincount(codes, weights=values, minlength=n_groups)
+        counts = np.bincount(codes, minlength=n_groups).astype(float)
+        boot = sums[drawn].sum(axis=1) / counts[drawn].sum(axis=1)
+        estimate = float(values.mean())
+    else:
+        starts = np.searchsorted(codes, np.arange(n_groups), side="left")
+        ends = np.searchsorted(codes, np.arange(n_groups), side="right")
+        boot = np.array([np.median(np.concatenate([values[starts[g]:ends[g]] for g in row])) for row in drawn])
+        estimate = float(np.median(values))
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return estimate, float(lo), float(hi)
+
+
 def block_bootstrap_rows(groups: np.ndarray, block: int, n_boot: int = 1000, seed: int = 0) -> Iterator[np.ndarray]:
     """The row indices of each block-bootstrap resample, for statistics other than a mean.
 

@@ -17,20 +17,25 @@ Restarts whose window runs past the walk's last bar are censored; only restarts 
 out-of-sample part of each series count.
 
 Reported per policy: restarts, retrigger rate and mean delay from the stop (bars), each with
-a 95% bootstrap interval (restarts resampled within each series).
+a 95% bootstrap interval (whole series resampled with replacement:
+:func:`grid_outcomes.series_bootstrap_ci`).
 
 Pure Python (numpy, pandas): no dbt, no Dagster, no SQL.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import (LifecycleConfig, closes_outside_trigger,
                                                    directional_swing_trigger, post_stop_range, stop_buffer_trigger)
+from market_regimes.engines.grid_lifecycle_frames import CONFIG_COLUMNS, lifecycle_rows
 from market_regimes.research.grid_exits import fixed_delay_restarts
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, evaluation_split
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split, series_bootstrap_ci
 
 INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "close", "high", "low", "atr_14", "bars_since_stop",
                  "is_restart")
@@ -112,10 +117,59 @@ def restart_outcome_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: 
                      "ci_low": np.nan, "ci_high": np.nan})
         for metric, values in (("retrigger_rate", hits[policy]), ("delay_bars", delays[policy])):
             values = np.asarray(values, dtype=float)
-            mean, lo, hi = (block_bootstrap_ci(values, group, 1, cfg.n_boot, cfg.seed, cfg.ci_level)
-                            if len(values) else (np.nan, np.nan, np.nan))
+            mean, lo, hi = series_bootstrap_ci(values, group, cfg.n_boot, cfg.seed, cfg.ci_level)
             rows.append({"policy": policy, "metric": metric, "n": len(values), "value": mean, "ci_low": lo,
                          "ci_high": hi})
     out = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
     out["n"] = out["n"].astype(np.int64)
     return out
+
+
+def ablation_inputs(bars: pd.DataFrame, lifecycle: LifecycleConfig) -> pd.DataFrame:
+    """The virtual grids walked under ``lifecycle`` as :func:`restart_outcome_report` inputs.
+
+    Args:
+        bars: int_grid_lifecycle_bars_selected's rows (the engine's inputs with exchange,
+            symbol, segment_id, bar_start).
+        lifecycle: the constants to walk with (e.g. one gate dropped: gate_k_bars = 0).
+
+    Returns:
+        DataFrame with INPUT_COLUMNS: one row per virtual-grid bar; series_key = the
+        virtual grid_id; is_restart where the walk restarted the grid through the gates.
+    """
+    configs = pd.DataFrame({c: pd.Series(dtype=object) for c in CONFIG_COLUMNS})
+    rows = lifecycle_rows(bars, configs, lifecycle)
+    changes = rows["state_changes"].astype(object)
+    maybe = changes.notna() & changes.astype(str).str.contains("restart", regex=False)
+    restart = np.zeros(len(rows), dtype=bool)
+    restart[np.flatnonzero(maybe.to_numpy())] = [any(c["reason"] == "restart" for c in json.loads(text))
+                                                 for text in changes[maybe]]
+    prices = bars[["exchange", "symbol", "bar_start", "close", "high", "low", "atr_14"]]
+    out = rows[["walk_id", "grid_id", "exchange", "symbol", "bar_start", "bars_since_stop"]].assign(is_restart=restart)
+    out = out.merge(prices, on=["exchange", "symbol", "bar_start"], how="left", validate="one_to_one")
+    return out.rename(columns={"grid_id": "series_key"})[list(INPUT_COLUMNS)]
+
+
+def gate_ablation_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: GridOutcomeConfig | None = None,
+                         window: int = 72) -> pd.DataFrame:
+    """The gated restarts with each gate dropped in turn (gate_k_bars = 0: the gate passes
+    when reached), as policies ``without_gate_1`` .. ``without_gate_3`` of
+    :func:`restart_outcome_report` (restarts, retrigger_rate, delay_bars with intervals).
+
+    Every variant re-walks all virtual grids from their first bar (about 15 s each on the
+    sample), so the dbt report runs it only when var grid_restart_gate_ablation is true.
+
+    Args:
+        bars: int_grid_lifecycle_bars_selected's rows. lifecycle: the shipped constants.
+        cfg, window: as :func:`restart_outcome_report`.
+
+    Returns:
+        DataFrame with REPORT_COLUMNS (policies without_gate_1, without_gate_2, without_gate_3).
+    """
+    parts = []
+    for gate in (1, 2, 3):
+        variant = dataclasses.replace(lifecycle, **{f"gate_{gate}_bars": 0})
+        report = restart_outcome_report(ablation_inputs(bars, variant), lifecycle, cfg, window)
+        parts.append(report[report["policy"] == "gates"].assign(policy=f"without_gate_{gate}"))
+    return pd.concat(parts, ignore_index=True)[list(REPORT_COLUMNS)]
+

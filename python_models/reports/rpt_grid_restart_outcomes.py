@@ -5,7 +5,9 @@ def model(dbt, session):
     of every series (docs/grid-lifecycle.md). Research: looks ahead by design. Thin adapter:
     market_regimes.research.grid_restart_report over the model rpt_grid_lifecycle_inputs,
     constants of seed grid_lifecycle_config, walk-forward split and bootstrap from var
-    grid_outcome_config."""
+    grid_outcome_config. With var grid_restart_gate_ablation true it adds the gated restarts
+    with each gate dropped (policies without_gate_1..3: the virtual grids re-walked from
+    int_grid_lifecycle_bars_selected, about 15 s per gate)."""
     dbt.config(materialized="table")
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
@@ -15,4 +17,13 @@ def model(dbt, session):
     seed = dbt.ref("grid_lifecycle_config").df()
     lifecycle = LifecycleConfig.from_rows(seed[["key", "value"]])
     bars = dbt.ref("rpt_grid_lifecycle_inputs").df()
-    return restart_outcome_report(bars, lifecycle, cfg)
+    report = restart_outcome_report(bars, lifecycle, cfg)
+    ablation = dbt.config.get("gate_ablation")
+    if str(ablation).strip().lower() == "true":  # each gate dropped in turn: three more walks
+        import pandas as pd
+
+        from market_regimes.research.grid_restart_report import gate_ablation_report
+
+        engine_bars = dbt.ref("int_grid_lifecycle_bars_selected").df()
+        report = pd.concat([report, gate_ablation_report(engine_bars, lifecycle, cfg)], ignore_index=True)
+    return report

@@ -50,6 +50,7 @@ def test_detectors_on_hand_made_walks():
     assert value(report, "WARNING", "lead_time_bars") == (1, 10.0)
     assert value(report, "LATEST_ACCEPTABLE_EXIT", "lead_time_bars") == (1, 5.0)  # the jump to MANDATORY counts
     assert value(report, "MANDATORY_EXIT", "lead_time_bars") == (1, 5.0)
+    assert value(report, "MANDATORY_EXIT", "median_lead_time_bars") == (1, 5.0)
     # entries: WARNING A@40 (followed) and B@30 (the jump, not followed); MANDATORY A@45, B@30
     assert value(report, "WARNING", "precision") == (2, 0.5)
     assert value(report, "MANDATORY_EXIT", "false_stop_rate") == (2, 0.5)

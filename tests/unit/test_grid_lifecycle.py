@@ -142,7 +142,7 @@ def test_from_rows_accepts_a_frame_of_doubles_records_and_pairs():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"gate_1_bars": "0"}, r"gate_1_bars = 0 must be >= 1"),
+    ({"gate_1_bars": "-1"}, r"gate_1_bars = -1 must be >= 0"),
     ({"gate_1_bars": "6.5"}, r"gate_1_bars = '6.5' is not a valid int"),
     ({"latest_atr_ratio": "abc"}, r"latest_atr_ratio = 'abc' is not a valid float"),
     ({"latest_atr_ratio": "nan"}, r"latest_atr_ratio = 'nan' is not a valid float"),
@@ -608,6 +608,27 @@ def test_a_later_gate_waits_for_the_earlier_one():
     assert lc["gates_passed"].iloc[48] == 1 and lc["gates_passed"].iloc[49] == 2  # gate 3 counts 50-61
     assert lc["gates_passed"].iloc[60] == 2 and lc["gates_passed"].iloc[61] == 3
     assert lc["restart_permitted"].tolist()[60:62] == [False, True]
+
+
+def test_a_dropped_gate_passes_when_it_is_reached():
+    # gate 1 dropped (gate_1_bars 0): gate 2 counts from the first bar after the stop (35),
+    # passes at 40, gate 3 counts 41-52; VolChangeScore 90 would have failed gate 1
+    cfg = LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_min_bars=5, gate_1_bars=0)
+    lc = walk_grid(stopped_at_34(70, vol_change_score={range(35, 70): 90.0}), GRID, cfg).lifecycle
+    assert lc["gates_passed"].tolist()[34:42] == [0, 1, 1, 1, 1, 1, 2, 2]
+    assert lc["gate_1_bars"].iloc[40] == 0 and lc["gate_2_bars"].tolist()[35:41] == [1, 2, 3, 4, 5, 6]
+    assert lc["gates_passed"].tolist()[51:53] == [2, 3]
+    assert lc["restart_permitted"].tolist()[57:59] == [False, True]  # the time floor (24 bars) still holds
+    # gate 3 dropped: passes on the bar gate 2 passes (46), though the close is outside its range
+    cfg3 = LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_min_bars=5, gate_3_bars=0)
+    lc = walk_grid(stopped_at_34(70, range_quality_score={range(35, 70): 0.0}), GRID, cfg3).lifecycle
+    assert lc["gates_passed"].tolist()[45:48] == [1, 2, 3]
+    # every gate dropped: passed from the first bar after the stop; a TREND verdict resets them
+    # and they pass again on the next bar
+    cfg0 = LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_min_bars=5, gate_1_bars=0,
+                                    gate_2_bars=0, gate_3_bars=0)
+    lc = walk_grid(stopped_at_34(70, verdict={40: "TREND"}), GRID, cfg0).lifecycle
+    assert lc["gates_passed"].tolist()[34:43] == [0, 3, 3, 3, 3, 3, 0, 3, 3]
 
 
 def test_a_failing_bar_restarts_only_the_current_gates_count():

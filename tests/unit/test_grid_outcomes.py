@@ -480,3 +480,24 @@ def test_shuffled_null_rows_evaluate_the_surrogate_bars_like_the_real_ones():
     missing = go.not_built_row(plain)
     assert missing[["group_kind", "group", "n"]].values.tolist() == [["shuffled_null", "NOT_BUILT", 0]]
     assert list(missing.columns) == list(go.OUTCOME_COLUMNS)
+
+
+def test_series_bootstrap_resamples_whole_series():
+    from market_regimes.research.grid_outcomes import series_bootstrap_ci
+
+    # ten series with one event each: the within-series block bootstrap has nothing to draw
+    # from (a zero-width interval); the series bootstrap does
+    values, groups = np.arange(10, dtype=float), np.array([f"s{i}" for i in range(10)], dtype=object)
+    assert block_bootstrap_ci(values, groups, 1, n_boot=200)[1:] == (4.5, 4.5)
+    mean, lo, hi = series_bootstrap_ci(values, groups, n_boot=2000, seed=1)
+    assert mean == 4.5 and 2.4 < lo < 3.6 and 5.4 < hi < 6.6  # sd of a mean of 10 ~ 2.87 / sqrt(10)
+    med, lo, hi = series_bootstrap_ci(values, groups, n_boot=500, seed=1, statistic="median")
+    assert med == 4.5 and lo < 4.5 < hi
+    # a series is drawn with all of its events: two series of constant values 0 and 1, three
+    # and one events: every resample mean is 0, 1, 1/4 or 3/4 ... in steps of whole series
+    m, lo, hi = series_bootstrap_ci(np.array([0.0, 0.0, 0.0, 1.0]), np.array(["a", "a", "a", "b"], dtype=object),
+                                    n_boot=400, seed=0)
+    assert m == 0.25 and lo == 0.0 and hi == 1.0
+    assert all(np.isnan(series_bootstrap_ci(np.array([np.nan]), np.array(["a"], dtype=object))))
+    with pytest.raises(ValueError, match="statistic"):
+        series_bootstrap_ci(values, groups, statistic="mode")

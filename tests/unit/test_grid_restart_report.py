@@ -56,3 +56,30 @@ def test_censoring_training_part_and_missing_columns():
     assert np.isnan(metric(trained, "gates", "retrigger_rate")[1])
     with pytest.raises(ValueError, match=r"missing input columns \['is_restart'\]"):
         restart_outcome_report(one_walk().drop(columns=["is_restart"]), LIFECYCLE, CFG)
+
+
+# --------------------------------------------------------------------------- gate ablation
+def test_ablation_inputs_are_the_virtual_walks_and_dropping_gates_restarts_sooner():
+    """On the frames test's two random-walk series (short constants so that grids stop and
+    restart): ablation_inputs has one row per virtual-grid bar with the walk's restarts, and
+    with every gate dropped each stop restarts no later than through the gates."""
+    import dataclasses
+    import json
+
+    from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows
+    from market_regimes.research.grid_restart_report import ablation_inputs, gate_ablation_report
+    from tests.unit.test_grid_lifecycle_frames import BARS, CONFIGS
+
+    short = dataclasses.replace(LifecycleConfig.from_csv(), half_life_baseline_bars=20, half_life_baseline_min_bars=10,
+                                gate_1_bars=2, gate_2_bars=2, gate_3_bars=3, time_floor_bars=6, probation_bars=8)
+    inputs = ablation_inputs(BARS, short)
+    rows = lifecycle_rows(BARS, CONFIGS.iloc[:0], short)
+    assert len(inputs) == len(rows) == len(BARS) and inputs["close"].notna().all()
+    restarts = sum(c["reason"] == "restart" for js in rows["state_changes"].dropna() for c in json.loads(js))
+    assert int(inputs["is_restart"].sum()) == restarts > 0
+    assert set(inputs["series_key"]) == {"virtual|x|AAA", "virtual|y|BBB"}
+    dropped = ablation_inputs(BARS, dataclasses.replace(short, gate_1_bars=0, gate_2_bars=0, gate_3_bars=0))
+    assert int(dropped["is_restart"].sum()) >= restarts
+    report = gate_ablation_report(BARS, short, CFG)
+    assert report["policy"].tolist() == [f"without_gate_{g}" for g in (1, 2, 3) for _ in range(3)]
+    assert report["metric"].tolist() == ["restarts", "retrigger_rate", "delay_bars"] * 3
