@@ -310,3 +310,22 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in columns})
     return result[columns].astype({"timeframe": "string", "bar_start": "datetime64[us]", "turbulence": "float64",
                                    "turbulence_drivers": "int64"})
+
+
+def attach_symbol_turbulence(rows: pd.DataFrame, symbol_turbulence: pd.DataFrame) -> pd.DataFrame:
+    """Fill turbulence / turbulence_drivers of the symbol rows of :func:`volatility_regime_rows`
+    from marts.fct_symbol_turbulence (exchange, bar_interval, bar_start, turbulence,
+    turbulence_symbols): every symbol of an exchange x interval gets its cross-section's
+    value at the bar (NULL off the joint calendar). Driver rows are left as they are."""
+    turb = pd.DataFrame({
+        "series_type": "symbol", "exchange": symbol_turbulence["exchange"].astype("string"),
+        "bar_interval": symbol_turbulence["bar_interval"].astype("string"),
+        "bar_start": symbol_turbulence["bar_start"].astype("datetime64[us]"),
+        "_turbulence": symbol_turbulence["turbulence"].astype("float64"),
+        "_members": symbol_turbulence["turbulence_symbols"].astype("Int64")}).astype({"series_type": "string"})
+    out = rows.merge(turb, how="left", on=["series_type", "exchange", "bar_interval", "bar_start"],
+                     validate="many_to_one")
+    is_symbol = out["series_type"] == "symbol"
+    out["turbulence"] = out["turbulence"].where(~is_symbol, out["_turbulence"])
+    out["turbulence_drivers"] = out["turbulence_drivers"].where(~is_symbol, out["_members"])
+    return out[list(rows.columns)].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})

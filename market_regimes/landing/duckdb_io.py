@@ -1,8 +1,8 @@
 """DuckDB side of landing: pick new files from a ``read_blob`` relation, append ledger rows.
 
 This module knows DuckDB (the warehouse engine) but not dbt: the dbt Python models in
-``python_models/raw/`` are thin adapters that hand it their source relation and
-connection.
+``python_models/raw/`` are thin adapters that hand it their source relation, connection,
+plausibility bounds (var ``landing_plausibility``) and batch timestamp.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 import pandas as pd
 import pyarrow as pa
 
-from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, iter_landed
+from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, iter_landed, previous_close_sql
+from .validate import LandingPlausibility
 
 _ARROW_TYPES = {"object": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(),
                 "datetime64[us]": pa.timestamp("us")}
@@ -32,8 +33,21 @@ def relative_source_file(filename: str, landing_dir: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def land_table(con, table: str, files, landing_dir: str, this: str | None) -> pa.Table:
-    """Land every file of ``files`` whose content hash is not yet in ``this``.
+def landed_files(con, this: str | None) -> set[tuple[str, str]]:
+    """The (source_file, content_hash) pairs already in the ledger ``this`` (empty when None)."""
+    if this is None:
+        return set()
+    return set(con.sql(f"select distinct source_file, content_hash from {this}").fetchall())
+
+
+def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
+               plausibility: LandingPlausibility, loaded_at: datetime | None = None) -> pa.Table:
+    """Land every file of ``files`` not yet landed under its path with its content.
+
+    A file is skipped only when the same (source_file, content_hash) is already in
+    ``this``: the same bytes under another path land (docs/landing.md), a changed file
+    under the same path is read again. Hidden files (name starting with ``.``) are
+    skipped.
 
     Args:
         con: DuckDB connection (the dbt session).
@@ -41,42 +55,62 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None) -> pa
         files: DuckDB relation over ``read_blob(glob)`` (columns filename, content).
         landing_dir: the landing directory the globs are rooted at.
         this: the existing raw table's name for incremental runs, or None (first build).
+        plausibility: the plausibility bounds of the row checks.
+        loaded_at: the landing batch's timestamp (naive UTC; the dbt models pass the dbt
+            invocation's start, so one build is one batch across the three ledgers);
+            None = now. Floored to microseconds.
     Returns:
         Arrow table of new ledger rows (possibly empty) with :func:`arrow_schema`.
     """
-    con.register("_landing_files", files.project("filename, content, sha256(content) as content_hash"))
-    where = ""
-    if this is not None:
-        where = f"where content_hash not in (select distinct content_hash from {this})"
-    new = con.sql(f"select filename, content, content_hash from _landing_files {where} order by filename").fetchall()
+    con.register("_landing_files", files.project("filename, sha256(content) as content_hash"))
+    try:
+        listed = con.sql("select filename, content_hash from _landing_files order by filename").fetchall()
+    finally:
+        con.unregister("_landing_files")
+    done = landed_files(con, this)
+    wanted = {}
+    for filename, content_hash in listed:
+        source_file = relative_source_file(filename, landing_dir)
+        if os.path.basename(filename).startswith(".") or (source_file, content_hash) in done:
+            continue  # hidden/temporary files; files already landed under this path with these bytes
+        wanted[filename] = (source_file, content_hash)
     blobs = []
-    seen = set()
-    for filename, content, content_hash in new:
-        name = os.path.basename(filename)
-        if name.startswith(".") or content_hash in seen:
-            continue  # hidden/temporary files; the same bytes twice in one batch land once
-        seen.add(content_hash)
-        blobs.append((relative_source_file(filename, landing_dir), bytes(content), content_hash))
-
-    def existing(keys: pd.DataFrame):
-        if this is None:
-            return None
-        con.register("_landing_keys", keys)
+    if wanted:
+        con.register("_landing_contents", files.project("filename, content"))
+        con.register("_landing_wanted", pd.DataFrame({"filename": list(wanted)}))
         try:
-            return con.sql(existing_version_sql(table, this, "_landing_keys")).df()
+            rows = con.sql("select f.filename, f.content from _landing_contents f "
+                           "semi join _landing_wanted w on f.filename = w.filename order by f.filename").fetchall()
         finally:
-            con.unregister("_landing_keys")
+            con.unregister("_landing_contents")
+            con.unregister("_landing_wanted")
+        for filename, content in rows:
+            source_file, content_hash = wanted[filename]
+            blobs.append((source_file, bytes(content), content_hash))
 
-    loaded_at = pd.Timestamp(datetime.now(timezone.utc).replace(tzinfo=None)).floor("us")
+    def lookup(sql_of):
+        def run(keys: pd.DataFrame):
+            if this is None:
+                return None
+            con.register("_landing_keys", keys)
+            try:
+                return con.sql(sql_of(table, this, "_landing_keys")).df()
+            finally:
+                con.unregister("_landing_keys")
+        return run
+
+    if loaded_at is None:
+        loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    stamp = pd.Timestamp(loaded_at).floor("us")
     started = time.perf_counter()
     schema = arrow_schema(table)
     tables, counts = [], {"landed": 0, "rejected": 0, "collapsed": 0}
-    for frame in iter_landed(table, blobs, loaded_at, existing):
+    for frame in iter_landed(table, blobs, stamp, lookup(existing_version_sql), plausibility,
+                             lookup(previous_close_sql)):
         for status, n in frame["status"].value_counts().items():
             counts[status] += int(n)
         tables.append(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
         del frame  # keep one series in pandas at a time; Arrow holds the rest compactly
-    con.unregister("_landing_files")
     if blobs:  # progress for the person watching `dbt build`
         print(f"[landing] raw.{table}: {len(blobs)} new file(s), {sum(counts.values()):,} rows read, "
               f"{counts['landed']:,} landed, {counts['rejected']:,} rejected, {counts['collapsed']:,} collapsed "

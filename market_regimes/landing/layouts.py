@@ -6,6 +6,8 @@ Layouts (docs/landing.md; the folder decides the layout, headers are validated b
 * ``snapshots/YYYY/MM/DD/HH/<BASE>-<QUOTE>_1m.json`` (or ``_1h.json``) — hourly snapshots.
 * ``dominance/<series>.csv[.gz|.parquet]`` — market-dominance readings (percent points).
 * ``daily/<SERIES>.csv[.gz|.parquet]`` — daily index / volatility / price series.
+* ``corrections/<klines|dominance|daily>/...`` — deliberate corrections of landed rows,
+  laid out like the layout they correct (docs/landing.md, "Corrections").
 
 Every function here is pure: it maps a path *relative to the landing directory* (forward
 slashes) to a small record, or raises :class:`LandingFileError` naming the file.
@@ -14,7 +16,7 @@ slashes) to a small record, or raises :class:`LandingFileError` naming the file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Canonical bar intervals and their length in minutes (docs/architecture.md).
 INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
@@ -35,6 +37,13 @@ INTERVAL_ALIASES: dict[str, str] = {
 }
 
 LAYOUTS = ("klines", "snapshots", "dominance", "daily")
+#: The folder of deliberate corrections, and the layouts it may correct (tabular ones).
+CORRECTIONS = "corrections"
+CORRECTABLE_LAYOUTS = ("klines", "dominance", "daily")
+#: An exchange folder name (and a snapshot's metadata.source): ASCII letters, digits, '-'
+#: and '_' (upper case is folded to lower case). Project definition: the name becomes a
+#: key value and a folder name, so it may hold nothing a path or SQL would read as syntax.
+EXCHANGE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 _DATA_SUFFIXES = (".csv.gz", ".csv", ".parquet")
 _KLINE_NAME = re.compile(r"^(?P<symbol>[A-Za-z0-9.]+)_(?P<interval>[A-Za-z0-9]+?)(?:__(?P<tag>[A-Za-z0-9._-]+))?$")
@@ -46,9 +55,12 @@ _SERIES_NAME = re.compile(r"^(?P<series>[A-Za-z0-9._-]+?)(?:__(?P<tag>[A-Za-z0-9
 
 
 class LandingFileError(ValueError):
-    """A file-level landing problem: the whole file is refused and the build fails.
+    """A file-level landing problem: the whole file is refused.
 
-    The message always starts with the file's path so the user can find it.
+    The landing ledger quarantines such a file as one row (line_number 0, status
+    ``rejected``, reason ``file: <reason>``) and lands the other files
+    (:func:`market_regimes.landing.ledger.iter_landed`). The message always starts with
+    the file's path so the user can find it.
     """
 
     def __init__(self, source_file: str, reason: str):
@@ -71,6 +83,8 @@ class LandingFile:
         bar_interval: canonical interval for klines/snapshots; ``None`` otherwise.
         series: dominance/daily only: the file stem (without a batch tag).
         tag: optional collector batch tag after ``__``.
+        correction: True for a file under ``corrections/`` (``layout`` is then the
+            layout it corrects).
     """
 
     source_file: str
@@ -81,6 +95,25 @@ class LandingFile:
     bar_interval: str | None = None
     series: str | None = None
     tag: str | None = None
+    correction: bool = False
+
+    @property
+    def ledger_layout(self) -> str:
+        """The ``layout`` value of the file's ledger rows: the layout, or
+        ``corrections/<layout>`` for a correction."""
+        return f"{CORRECTIONS}/{self.layout}" if self.correction else self.layout
+
+
+def exchange_name(raw: str, source_file: str, what: str = "exchange folder name") -> str:
+    """Validate an exchange name (:data:`EXCHANGE_NAME`) and return it in lower case.
+
+    Raises:
+        LandingFileError: the name holds anything but ASCII letters, digits, '-' and '_'.
+    """
+    if not EXCHANGE_NAME.fullmatch(raw):  # fullmatch: '$' would accept a trailing newline
+        raise LandingFileError(
+            source_file, f"{what} {raw!r} is not a valid exchange name (ASCII letters, digits, '-' and '_' only)")
+    return raw.lower()
 
 
 def canonical_interval(alias: str, source_file: str = "<interval>") -> str:
@@ -107,15 +140,30 @@ def _split_suffix(name: str, source_file: str) -> tuple[str, str]:
 def parse_landing_path(source_file: str) -> LandingFile:
     """Parse a path relative to the landing directory into a :class:`LandingFile`.
 
+    ``corrections/<layout>/<rest>`` parses ``<layout>/<rest>`` (klines, dominance or
+    daily) and marks it a correction.
+
     Raises:
-        LandingFileError: unknown layout folder or unparseable file name.
+        LandingFileError: unknown layout folder, an exchange folder name that is not
+            :data:`EXCHANGE_NAME`, or an unparseable file name.
     """
+    if source_file.startswith(CORRECTIONS + "/"):
+        inner = source_file[len(CORRECTIONS) + 1:]
+        layout = inner.split("/")[0]
+        if layout not in CORRECTABLE_LAYOUTS:
+            raise LandingFileError(source_file, f"unknown correction folder {layout!r} "
+                                                f"(expected {CORRECTIONS}/<{'|'.join(CORRECTABLE_LAYOUTS)}>/...)")
+        try:
+            info = parse_landing_path(inner)
+        except LandingFileError as exc:
+            raise LandingFileError(source_file, exc.reason) from None
+        return replace(info, source_file=source_file, correction=True)
     parts = source_file.split("/")
     layout = parts[0]
     if layout == "klines":
         if len(parts) != 3:
             raise LandingFileError(source_file, "kline files must be klines/<exchange>/<SYMBOL>_<interval>.csv")
-        exchange, name = parts[1].lower(), parts[2]
+        exchange, name = exchange_name(parts[1], source_file), parts[2]
         stem, fmt = _split_suffix(name, source_file)
         match = _KLINE_NAME.match(stem)
         if not match:
@@ -152,4 +200,5 @@ def parse_landing_path(source_file: str) -> LandingFile:
         return LandingFile(
             source_file=source_file, layout=layout, file_format=fmt, series=match["series"], tag=match["tag"]
         )
-    raise LandingFileError(source_file, f"unknown layout folder {layout!r} (expected one of {', '.join(LAYOUTS)})")
+    raise LandingFileError(source_file, f"unknown layout folder {layout!r} "
+                                        f"(expected one of {', '.join((*LAYOUTS, CORRECTIONS))})")

@@ -3,19 +3,26 @@
 ``land_files`` reads new landing files of one layout and returns the rows to append to
 that layout's raw table. Every record read gets exactly one ``status``:
 
-* ``landed`` — valid, and either the first version of its key, or a different version
-  that supersedes a *provisional* one (the newest bar of the file it came from);
+* ``landed`` — valid, and either the first version of its key, a different version that
+  supersedes a *provisional* one (the newest bar of the file it came from), or a
+  *correction* (a file under ``corrections/``) that supersedes the current version on
+  purpose (``superseded_version`` keeps the values it replaced);
 * ``collapsed`` — an identical duplicate of the current version of its key (counted);
-* ``rejected`` — quarantined with ``reject_reason`` (bad value, wrong field count,
-  unparseable or unaligned timestamp, or a conflicting duplicate of a *final* bar).
+* ``rejected`` — quarantined with ``reject_reason``: a bad value, an implausible value
+  (:class:`~market_regimes.landing.validate.LandingPlausibility`), wrong field count,
+  unparseable or unaligned timestamp, a conflicting duplicate of a *final* bar, a
+  correction of a key that never landed — or the whole file (one row, line_number 0,
+  reason ``file: <reason>``: unreadable, bad name, unknown header, no records, ...).
 
 Keys: klines (exchange, symbol, bar_interval, bar_start); dominance (series, reading_at);
-daily (series, bar_start). Records are resolved in landing order: files sorted by path,
-then line number, after the versions already landed (``existing``).
+daily (series, bar_start). Records are resolved in landing order: per series, the files
+sorted by path, then the correction files sorted by path, each by line number, after the
+versions already landed (``existing``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -24,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .layouts import INTERVAL_MINUTES, LandingFile, LandingFileError, parse_landing_path
+from .layouts import CORRECTIONS, INTERVAL_MINUTES, LandingFile, LandingFileError, parse_landing_path
 from .readers import TextTable, read_landing_file
-from .validate import bar_checks, first_reason, parse_timestamps, to_float
+from .validate import LandingPlausibility, bar_checks, first_reason, jump_reasons, parse_timestamps, to_float
 
 log = logging.getLogger("market_regimes.landing")
 
@@ -41,8 +48,14 @@ class LayoutSpec:
 
 
 _COMMON_HEAD = ("source_file", "line_number", "content_hash", "layout")
-_COMMON_TAIL = ("is_newest_in_file", "status", "reject_reason", "raw_record", "loaded_at")
+# superseded_version came later: it stays the LAST column so an existing ledger (an
+# incremental append table) gets it by on_schema_change=append_new_columns.
+_COMMON_TAIL = ("is_newest_in_file", "status", "reject_reason", "raw_record", "loaded_at", "superseded_version")
 OHLCV = ("open", "high", "low", "close", "volume")
+#: Prefix of the reason of a whole-file reject (one ledger row with line_number 0).
+FILE_REJECT_PREFIX = "file: "
+#: The reason of a correction whose key has no landed version.
+CORRECTION_WITHOUT_KEY = "correction of a key that never landed"
 
 LAYOUT_SPECS: dict[str, LayoutSpec] = {
     "klines": LayoutSpec(
@@ -61,8 +74,11 @@ LAYOUT_SPECS: dict[str, LayoutSpec] = {
         columns=_COMMON_HEAD + ("series", "bar_start") + OHLCV + _COMMON_TAIL,
     ),
 }
-#: Which raw table a landing layout writes to (snapshots are exchange candles too).
-RAW_TABLE_OF_LAYOUT = {"klines": "klines", "snapshots": "klines", "dominance": "dominance", "daily": "daily"}
+#: Which raw table a ledger ``layout`` value writes to (snapshots are exchange candles too;
+#: ``corrections/<layout>`` rows correct that layout's table).
+RAW_TABLE_OF_LAYOUT = {"klines": "klines", "snapshots": "klines", "dominance": "dominance", "daily": "daily",
+                       f"{CORRECTIONS}/klines": "klines", f"{CORRECTIONS}/dominance": "dominance",
+                       f"{CORRECTIONS}/daily": "daily"}
 
 DTYPES = {
     "source_file": "object", "line_number": "int64", "content_hash": "object", "layout": "object",
@@ -70,7 +86,7 @@ DTYPES = {
     "series": "object", "reading_interval": "object", "reading_at": "datetime64[us]",
     "open": "float64", "high": "float64", "low": "float64", "close": "float64", "volume": "float64",
     "dominance_pct": "float64", "is_newest_in_file": "bool", "status": "object", "reject_reason": "object",
-    "raw_record": "object", "loaded_at": "datetime64[us]",
+    "raw_record": "object", "loaded_at": "datetime64[us]", "superseded_version": "object",
 }
 
 
@@ -79,18 +95,41 @@ def empty_ledger(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in LAYOUT_SPECS[table].columns})
 
 
-def _parse_file(info: LandingFile, text: TextTable) -> pd.DataFrame:
-    """Turn one file's text records into ledger rows (status still undecided)."""
+def _time_column(table: str) -> str:
+    return LAYOUT_SPECS[table].key_columns[-1]
+
+
+def _parse_file(info: LandingFile, text: TextTable, loaded_at: pd.Timestamp | None = None,
+                plausibility: LandingPlausibility | None = None) -> pd.DataFrame:
+    """Turn one file's text records into ledger rows (status still undecided).
+
+    With ``plausibility`` the row checks include the plausibility bounds (timestamps in
+    [earliest, loaded_at + max_future_bars x the bar interval], prices <= max_price,
+    volumes <= max_volume); the jump check runs later, across the series' files.
+    ``is_newest_in_file`` is set later too (:func:`_mark_newest`).
+    """
     rec = text.records
     n = len(rec)
     out = pd.DataFrame({"line_number": rec["line_number"].astype("int64"), "raw_record": rec["raw_record"]})
     ts = parse_timestamps(rec["ts"]) if n else pd.Series([], dtype="datetime64[us]")
+    table = RAW_TABLE_OF_LAYOUT[info.layout]
+
+    def bounds(minutes: int) -> dict:
+        if plausibility is None:
+            return {}
+        latest = None
+        if loaded_at is not None:
+            latest = loaded_at + pd.Timedelta(minutes=minutes * plausibility.max_future_bars)
+        return {"earliest": plausibility.earliest_for(table), "latest": latest,
+                "max_price": plausibility.max_price, "max_volume": plausibility.max_volume}
+
     if info.layout in ("klines", "snapshots"):
         exchange = info.exchange if info.layout == "klines" else text.extra.get("exchange")
         interval = info.bar_interval
         prices = pd.DataFrame({c: to_float(rec[c]) for c in ("open", "high", "low", "close")})
         volume = to_float(rec["volume"]) if info.layout == "klines" or rec["volume"].notna().any() else None
-        reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES[interval])
+        reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES[interval],
+                            **bounds(INTERVAL_MINUTES[interval]))
         extra = pd.Series(None, index=rec.index, dtype="object")
         if "ticker" in rec:
             ticker = rec["ticker"].astype(str)
@@ -109,7 +148,9 @@ def _parse_file(info: LandingFile, text: TextTable) -> pd.DataFrame:
         pct = to_float(rec["dominance_pct"])
         prices = pd.DataFrame({c: pct for c in ("open", "high", "low", "close")})
         is_date = text.ts_kind == "date"
-        reason = bar_checks(ts, rec["ts"], prices, None, INTERVAL_MINUTES["1d"] if is_date else None)
+        reading_minutes = INTERVAL_MINUTES["1d"] if is_date else INTERVAL_MINUTES["1m"]
+        reason = bar_checks(ts, rec["ts"], prices, None, INTERVAL_MINUTES["1d"] if is_date else None,
+                            **bounds(reading_minutes))
         extra = pd.Series(None, index=rec.index, dtype="object").where(~(pct > 100), "dominance above 100 percent")
         out = out.assign(series=info.series, reading_interval="1d" if is_date else "1m", reading_at=ts,
                          dominance_pct=pct, reject_reason=first_reason(reason, extra))
@@ -117,15 +158,11 @@ def _parse_file(info: LandingFile, text: TextTable) -> pd.DataFrame:
         close = to_float(rec["close"])
         prices = pd.DataFrame({c: (to_float(rec[c]) if c in rec else close) for c in ("open", "high", "low", "close")})
         volume = to_float(rec["volume"]) if "volume" in rec else None
-        reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES["1d"])
+        reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES["1d"], **bounds(INTERVAL_MINUTES["1d"]))
         out = out.assign(series=info.series, bar_start=ts, **{c: prices[c] for c in prices},
                          volume=volume if volume is not None else np.nan, reject_reason=reason)
     # Values of rejected rows are kept only in raw_record: a half-parsed number is no datum.
     valid = out["reject_reason"].isna()
-    table = RAW_TABLE_OF_LAYOUT[info.layout]
-    ts_col = "reading_at" if table == "dominance" else "bar_start"
-    newest = out.loc[valid, ts_col].max() if valid.any() else pd.NaT
-    out["is_newest_in_file"] = valid & (out[ts_col] == newest)
     out.loc[valid, "raw_record"] = None
     missing_raw = ~valid & out["raw_record"].isna()
     if missing_raw.any():
@@ -133,9 +170,36 @@ def _parse_file(info: LandingFile, text: TextTable) -> pd.DataFrame:
     rej = text.framing_rejects
     if len(rej):
         framing = pd.DataFrame({"line_number": rej["line_number"].astype("int64"), "raw_record": rej["raw_record"],
-                                "reject_reason": rej["reason"], "is_newest_in_file": False})
+                                "reject_reason": rej["reason"]})
         out = pd.concat([out, framing], ignore_index=True) if len(out) else framing
     return out
+
+
+def _mark_newest(rows: pd.DataFrame, time_column: str) -> pd.Series:
+    """``is_newest_in_file``: the valid rows at the newest valid time of their file
+    (source_file, content_hash); always False in a correction file (a correction is final
+    on purpose) and for rejected rows."""
+    valid = rows["reject_reason"].isna() & ~rows["layout"].str.startswith(CORRECTIONS + "/")
+    times = rows[time_column].where(valid)
+    newest = times.groupby([rows["source_file"], rows["content_hash"]], sort=False).transform("max")
+    return (valid & (times == newest)).astype(bool)
+
+
+def _layout_of_path(source_file: str) -> str:
+    """The ledger layout of a file whose name could not be parsed (its folder)."""
+    parts = source_file.split("/")
+    if parts[0] == CORRECTIONS and len(parts) > 1 and f"{CORRECTIONS}/{parts[1]}" in RAW_TABLE_OF_LAYOUT:
+        return f"{CORRECTIONS}/{parts[1]}"
+    return parts[0]
+
+
+def file_reject(table: str, source_file: str, content_hash: str, layout: str, reason: str) -> pd.DataFrame:
+    """The single ledger row of a file quarantined whole: line_number 0, status
+    ``rejected``, reject_reason ``file: <reason>``, no key, no values, no raw_record."""
+    row = {c: None for c in LAYOUT_SPECS[table].columns}
+    row.update(source_file=source_file, line_number=0, content_hash=content_hash, layout=layout,
+               is_newest_in_file=False, status="rejected", reject_reason=FILE_REJECT_PREFIX + reason)
+    return pd.DataFrame([row])
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -143,50 +207,150 @@ def _same(a: tuple, b: tuple) -> bool:
                for x, y in zip(a, b))
 
 
+def _version_json(values: tuple, value_columns: tuple[str, ...], origin: dict) -> str:
+    """A replaced version as JSON: its source_file, line_number (and loaded_at when it
+    landed earlier) and values (NaN as null)."""
+    doc = {k: v for k, v in origin.items() if v is not None}
+    for col, v in zip(value_columns, values):
+        doc[col] = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return json.dumps(doc)
+
+
 def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFrame | None) -> pd.DataFrame:
     """Decide landed / collapsed / rejected for valid rows, in landing order.
 
     Args:
-        rows: ledger rows in landing order with ``reject_reason`` set for invalid rows.
+        rows: ledger rows in landing order with ``reject_reason`` set for invalid rows;
+            a ``layout`` of ``corrections/...`` marks a correction row.
         spec: the layout's key and value columns.
         existing: the current version per key already landed (key + value columns +
-            ``is_newest_in_file``), or None.
+            ``is_newest_in_file``, optionally ``source_file``, ``line_number``,
+            ``loaded_at`` of that version), or None.
     Returns:
-        ``rows`` with ``status`` and ``reject_reason`` filled in.
+        ``rows`` with ``status``, ``reject_reason`` and ``superseded_version`` filled in.
+        A correction that differs from the current version lands and records the
+        replaced version in ``superseded_version`` (JSON); one equal to it collapses; one
+        of a key without a landed version is rejected (:data:`CORRECTION_WITHOUT_KEY`).
     """
     rows = rows.copy()
     rows["status"] = np.where(rows["reject_reason"].isna(), "landed", "rejected")
+    if "superseded_version" not in rows:
+        rows["superseded_version"] = None
     valid = rows[rows["status"] == "landed"]
     if valid.empty:
         return rows
     keys = list(spec.key_columns)
-    contested = valid.duplicated(keys, keep=False)
+    is_correction = (valid["layout"].astype(str).str.startswith(CORRECTIONS + "/") if "layout" in valid
+                     else pd.Series(False, index=valid.index))
+    contested = valid.duplicated(keys, keep=False) | is_correction
     if existing is not None and len(existing):
         hit = valid[keys].merge(existing[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"]
         contested = contested | (hit.to_numpy() == "both")
     if not contested.any():
         return rows
-    current: dict[tuple, tuple[tuple, bool]] = {}
+    current: dict[tuple, tuple[tuple, bool, dict]] = {}
     if existing is not None and len(existing):
-        for rec in existing[keys + list(spec.value_columns) + ["is_newest_in_file"]].itertuples(index=False):
-            k = tuple(rec[: len(keys)])
-            current[k] = (tuple(rec[len(keys):-1]), bool(rec[-1]))
+        origin_cols = [c for c in ("source_file", "line_number", "loaded_at") if c in existing]
+        for rec in existing[keys + list(spec.value_columns) + ["is_newest_in_file"] + origin_cols].to_dict("records"):
+            k = tuple(rec[c] for c in keys)
+            origin = {c: (str(rec[c]) if c == "loaded_at" else rec[c]) for c in origin_cols}
+            if "line_number" in origin:
+                origin["line_number"] = int(origin["line_number"])
+            current[k] = (tuple(rec[c] for c in spec.value_columns), bool(rec["is_newest_in_file"]), origin)
     sub = valid[contested]
     key_tuples = list(sub[keys].itertuples(index=False, name=None))
     values = list(sub[list(spec.value_columns)].itertuples(index=False, name=None))
-    for idx, k, v, newest in zip(sub.index, key_tuples, values, sub["is_newest_in_file"].to_numpy()):
-        if k not in current:
-            current[k] = (v, bool(newest))
+    files = sub["source_file"].tolist() if "source_file" in sub else [None] * len(sub)
+    lines = sub["line_number"].tolist()
+    for idx, k, v, newest, corr, src, line in zip(sub.index, key_tuples, values, sub["is_newest_in_file"].to_numpy(),
+                                                  is_correction[contested].to_numpy(), files, lines):
+        origin = {"source_file": src, "line_number": int(line)}
+        if corr:
+            if k not in current:
+                rows.at[idx, "status"] = "rejected"
+                rows.at[idx, "reject_reason"] = CORRECTION_WITHOUT_KEY
+                rows.at[idx, "raw_record"] = ",".join(str(x) for x in (*k, *v))
+            elif _same(v, current[k][0]):
+                rows.at[idx, "status"] = "collapsed"
+            else:
+                rows.at[idx, "superseded_version"] = _version_json(current[k][0], spec.value_columns, current[k][2])
+                current[k] = (v, False, origin)  # a correction is final on purpose
             continue
-        kept_values, kept_provisional = current[k]
+        if k not in current:
+            current[k] = (v, bool(newest), origin)
+            continue
+        kept_values, kept_provisional, _ = current[k]
         if _same(v, kept_values):
             rows.at[idx, "status"] = "collapsed"
         elif kept_provisional:
-            current[k] = (v, bool(newest))  # supersedes a provisional bar
+            current[k] = (v, bool(newest), origin)  # supersedes a provisional bar
         else:
             rows.at[idx, "status"] = "rejected"
             rows.at[idx, "reject_reason"] = "conflicting duplicate of a final bar"
             rows.at[idx, "raw_record"] = ",".join(str(x) for x in (*k, *v))
+    return rows
+
+
+def _read_one(table: str, info: LandingFile, source_file: str, content: bytes, content_hash: str,
+              loaded_at: pd.Timestamp,
+              plausibility: LandingPlausibility | None) -> tuple[pd.DataFrame, TextTable | None]:
+    """One file's ledger rows, or its single file-reject row (see :func:`file_reject`)."""
+    spec = LAYOUT_SPECS[table]
+    try:
+        text = read_landing_file(info, content)
+        frame = _parse_file(info, text, loaded_at, plausibility)
+    except LandingFileError as exc:
+        log.warning("quarantined %s", exc)
+        return file_reject(table, source_file, content_hash, info.ledger_layout, exc.reason), None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one unreadable file must not block the batch
+        log.warning("quarantined %s: %s", source_file, exc)
+        return file_reject(table, source_file, content_hash, info.ledger_layout,
+                           f"unreadable ({type(exc).__name__}: {str(exc)[:300]})"), None
+    if frame.empty:
+        what = {"snapshots": "an empty array", "parquet": "no rows"}.get(
+            info.layout if info.layout == "snapshots" else info.file_format, "a header only")
+        return file_reject(table, source_file, content_hash, info.ledger_layout, f"no records ({what})"), None
+    frame = frame.sort_values("line_number", kind="stable")
+    frame["source_file"], frame["content_hash"], frame["layout"] = source_file, content_hash, info.ledger_layout
+    for col in spec.columns:
+        if col not in frame:
+            frame[col] = None
+    log.info("read %s: %d records, %d rejected", source_file, len(frame), int(frame["reject_reason"].notna().sum()))
+    return frame, text
+
+
+def _apply_jump_check(rows: pd.DataFrame, table: str, texts: dict[tuple[str, str], TextTable],
+                      plausibility: LandingPlausibility,
+                      previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None) -> pd.DataFrame:
+    """Reject the rows whose close jumps more than ``max_abs_log_return`` from the previous
+    valid close of their series (:func:`~market_regimes.landing.validate.jump_reasons`)."""
+    spec = LAYOUT_SPECS[table]
+    time_col = _time_column(table)
+    series_cols = list(spec.key_columns[:-1])
+    close_col = "dominance_pct" if table == "dominance" else "close"
+    cand = rows[rows["reject_reason"].isna() & (rows["line_number"] > 0)]
+    if cand.empty:
+        return rows
+    minutes = (cand["reading_interval"] if table == "dominance" else
+               cand["bar_interval"] if table == "klines" else pd.Series("1d", index=cand.index)).map(INTERVAL_MINUTES)
+    cand = cand[series_cols + [time_col]].assign(
+        close=cand[close_col].astype("float64"),
+        max_gap=pd.to_timedelta(minutes.astype("float64") * plausibility.max_gap_bars, unit="min"))
+    prev = None
+    if previous is not None:  # (series, time) and the oldest previous time that can count
+        keys = cand[series_cols + [time_col]].assign(since=cand[time_col] - cand["max_gap"])
+        prev = previous(keys.drop_duplicates(series_cols + [time_col]))
+    reasons = jump_reasons(cand, series_cols, time_col, plausibility.max_abs_log_return, prev)
+    bad = reasons.dropna()
+    if bad.empty:
+        return rows
+    rows = rows.copy()
+    rows.loc[bad.index, "reject_reason"] = bad
+    for (src, digest), idx in rows.loc[bad.index].groupby(["source_file", "content_hash"], sort=False).groups.items():
+        text = texts[(src, digest)]
+        rows.loc[idx, "raw_record"] = text.line_text(rows.loc[idx, "line_number"]).to_numpy()
     return rows
 
 
@@ -195,6 +359,8 @@ def iter_landed(
     files: Iterable[tuple[str, bytes, str]],
     loaded_at: pd.Timestamp,
     existing: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
+    plausibility: LandingPlausibility | None = None,
+    previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read, validate and resolve new landing files, one series at a time.
 
@@ -202,50 +368,81 @@ def iter_landed(
     and daily: the series), so files are grouped by series and each group is parsed,
     resolved and yielded on its own: peak memory is one series, not the whole batch.
 
+    A file-level problem never stops the batch: the file is quarantined as one row
+    (:func:`file_reject`: line_number 0, status rejected, ``file: <reason>``), also a
+    file without records (``file: no records (a header only)``), so every file read has at
+    least one ledger row and ``raw.landing_files`` lists it.
+
     Args:
-        table: ``klines`` (klines/ and snapshots/ files), ``dominance`` or ``daily``.
+        table: ``klines`` (klines/, snapshots/ and corrections/klines/ files),
+            ``dominance`` or ``daily`` (and their corrections/ folders).
         files: (source_file relative to the landing directory, raw bytes, content hash).
-            Files with an already-landed hash must be filtered out by the caller.
-        loaded_at: timestamp stamped on every row (naive UTC).
+            Files already landed under the same path with the same hash must be filtered
+            out by the caller.
+        loaded_at: timestamp stamped on every row (naive UTC); the plausibility bound of
+            future timestamps is relative to it.
         existing: given new valid rows' distinct keys, returns the current landed
-            version per key (key + value columns + is_newest_in_file), or None.
+            version per key (key + value columns + is_newest_in_file, optionally
+            source_file, line_number, loaded_at), or None.
+        plausibility: the plausibility bounds; None skips the plausibility checks
+            (library callers that only read a series, e.g. the Binance collector; the
+            dbt landing models always pass the project's bounds).
+        previous: given the distinct (series, time) of new valid rows (with ``since``, the
+            oldest previous time that can count), returns the landed history's previous
+            close per row (series columns, time, ``prev_time``, ``prev_close``) for the
+            jump check (:func:`previous_close_sql`), or None (no history).
     Yields:
-        DataFrames with exactly ``LAYOUT_SPECS[table].columns`` (dtypes in ``DTYPES``),
-        one per series, in order of the series' first file path.
-    Raises:
-        LandingFileError: a file-level problem, naming the file.
+        DataFrames with exactly ``LAYOUT_SPECS[table].columns`` (dtypes in ``DTYPES``):
+        first one of the files whose name cannot be parsed (if any), then one per series,
+        in order of the series' first file path.
     """
     spec = LAYOUT_SPECS[table]
-    # Group by series before parsing. Snapshots and kline files of one symbol and interval
-    # share a group whatever the exchange (a snapshot's exchange is inside the file).
+    time_col = _time_column(table)
     groups: dict[tuple, list[tuple[LandingFile, str, bytes, str]]] = {}
+    unparsed = []
     for source_file, content, content_hash in sorted(files, key=lambda f: f[0]):
-        info = parse_landing_path(source_file)
-        if RAW_TABLE_OF_LAYOUT[info.layout] != table:
-            raise LandingFileError(source_file, f"layout {info.layout!r} does not land into raw.{table}")
+        try:
+            info = parse_landing_path(source_file)
+            if RAW_TABLE_OF_LAYOUT[info.ledger_layout] != table:
+                raise LandingFileError(source_file, f"layout {info.ledger_layout!r} does not land into raw.{table}")
+        except LandingFileError as exc:
+            log.warning("quarantined %s", exc)
+            unparsed.append(file_reject(table, source_file, content_hash, _layout_of_path(source_file), exc.reason))
+            continue
+        # Snapshots and kline files of one symbol and interval share a group whatever the
+        # exchange (a snapshot's exchange is inside the file); corrections join their series.
         groups.setdefault((info.symbol, info.bar_interval, info.series), []).append(
             (info, source_file, content, content_hash))
+
+    def finish(rows: pd.DataFrame) -> pd.DataFrame:
+        rows["loaded_at"] = loaded_at
+        return rows[list(spec.columns)].astype({c: DTYPES[c] for c in spec.columns})
+
+    if unparsed:
+        rows = pd.concat(unparsed, ignore_index=True)
+        rows["superseded_version"] = None
+        yield finish(rows)
     for key in list(groups):
-        parts = []
-        for info, source_file, content, content_hash in groups.pop(key):
-            frame = _parse_file(info, read_landing_file(info, content)).sort_values("line_number", kind="stable")
-            frame["source_file"], frame["content_hash"], frame["layout"] = source_file, content_hash, info.layout
-            for col in spec.columns:
-                if col not in frame:
-                    frame[col] = None
+        entries = sorted(groups.pop(key), key=lambda e: (e[0].correction, e[1]))  # corrections last
+        parts, texts = [], {}
+        for info, source_file, content, content_hash in entries:
+            frame, text = _read_one(table, info, source_file, content, content_hash, loaded_at, plausibility)
             parts.append(frame)
-            log.info("read %s: %d records, %d rejected", source_file, len(frame),
-                     int(frame["reject_reason"].notna().sum()))
+            if text is not None:
+                texts[(source_file, content_hash)] = text
         rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         del parts
+        if plausibility is not None:
+            rows = _apply_jump_check(rows, table, texts, plausibility, previous)
+        del texts
+        rows["is_newest_in_file"] = _mark_newest(rows, time_col)
         ex = None
         if existing is not None:
             valid = rows[rows["reject_reason"].isna()]
             if len(valid):
                 ex = existing(valid[list(spec.key_columns)].drop_duplicates())
         rows = resolve_duplicates(rows, spec, ex)
-        rows["loaded_at"] = loaded_at
-        yield rows[list(spec.columns)].astype({c: DTYPES[c] for c in spec.columns})
+        yield finish(rows)
 
 
 def land_files(
@@ -253,29 +450,66 @@ def land_files(
     files: Iterable[tuple[str, bytes, str]],
     loaded_at: pd.Timestamp,
     existing: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
+    plausibility: LandingPlausibility | None = None,
+    previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
 ) -> pd.DataFrame:
     """All of :func:`iter_landed` in one DataFrame (an empty ledger frame when no files)."""
-    frames = list(iter_landed(table, files, loaded_at, existing))
+    frames = list(iter_landed(table, files, loaded_at, existing, plausibility, previous))
     if not frames:
         return empty_ledger(table)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
+#: SQL order of the versions of a key, newest first (docs/landing.md): the latest landing
+#: batch, within it a correction before any other row (corrections are resolved last),
+#: then the later file and line. The staging views use the same order.
+VERSION_ORDER = (f"loaded_at desc, (layout like '{CORRECTIONS}/%') desc, source_file desc, line_number desc")
+
+
 def existing_version_sql(table: str, relation: str, keys_relation: str) -> str:
     """SQL returning the current landed version per key of ``keys_relation``'s keys.
 
-    The current version is the latest landed row (loaded_at, source_file, line_number).
+    The current version is the first landed row in :data:`VERSION_ORDER`. Columns: key,
+    values, is_newest_in_file, source_file, line_number, loaded_at.
     """
     spec = LAYOUT_SPECS[table]
     keys = ", ".join(spec.key_columns)
-    cols = ", ".join((*spec.key_columns, *spec.value_columns, "is_newest_in_file"))
+    cols = ", ".join((*spec.key_columns, *spec.value_columns, "is_newest_in_file", "source_file", "line_number",
+                      "loaded_at"))
     join = " and ".join(f"r.{k} = k.{k}" for k in spec.key_columns)
     return (
         f"select {cols} from (select r.* from {relation} r semi join {keys_relation} k on {join} "
         f"where r.status = 'landed') qualify row_number() over (partition by {keys} "
-        f"order by loaded_at desc, source_file desc, line_number desc) = 1"
+        f"order by {VERSION_ORDER}) = 1"
     )
 
 
-__all__ = ["LAYOUT_SPECS", "LandingFileError", "empty_ledger", "existing_version_sql", "iter_landed", "land_files",
+def previous_close_sql(table: str, relation: str, keys_relation: str) -> str:
+    """SQL returning, per (series, time) row of ``keys_relation``, the close of the newest
+    current landed version of the same series strictly before that time (``prev_time``,
+    ``prev_close``; NULL when none): the landed history of the jump check.
+
+    ``keys_relation`` has the series columns (key without the time), the time column and
+    ``since``: landed rows before the smallest ``since`` are not read (they are more than
+    max_gap_bars intervals old and never count).
+    """
+    spec = LAYOUT_SPECS[table]
+    series = spec.key_columns[:-1]
+    time_col = spec.key_columns[-1]
+    close = "dominance_pct" if table == "dominance" else "close"
+    on_series = " and ".join(f"r.{c} = s.{c}" for c in series)
+    asof = " and ".join([f"k.{c} = c.{c}" for c in series] + [f"k.{time_col} > c.{time_col}"])
+    return (
+        f"with s as (select distinct {', '.join(series)} from {keys_relation}), "
+        f"cur as (select r.{', r.'.join(series)}, r.{time_col}, r.{close} as close from {relation} r "
+        f"semi join s on {on_series} where r.status = 'landed' "
+        f"and r.{time_col} >= (select min(since) from {keys_relation}) "
+        f"qualify row_number() over (partition by r.{', r.'.join(spec.key_columns)} order by {VERSION_ORDER}) = 1) "
+        f"select k.{', k.'.join(series)}, k.{time_col}, c.{time_col} as prev_time, c.close as prev_close "
+        f"from {keys_relation} k asof left join cur c on {asof}"
+    )
+
+
+__all__ = ["CORRECTION_WITHOUT_KEY", "FILE_REJECT_PREFIX", "LAYOUT_SPECS", "LandingFileError", "VERSION_ORDER",
+           "empty_ledger", "existing_version_sql", "file_reject", "iter_landed", "land_files", "previous_close_sql",
            "resolve_duplicates"]

@@ -6,7 +6,9 @@ Parquet value) for :mod:`market_regimes.landing.validate` to check value by valu
 
 File-level problems raise :class:`~market_regimes.landing.layouts.LandingFileError`
 naming the file: an unreadable or truncated gzip archive, bytes that are not UTF-8, an
-unknown header, invalid JSON, an unreadable Parquet file.
+empty file, an unknown header, invalid JSON, a snapshot without ``metadata`` /
+``market_summary``, a bad snapshot ``source`` or ``price_scale``, an unreadable Parquet
+file. The ledger quarantines such a file whole (one row, line 0) and lands the others.
 
 Line numbers are 1-based physical lines of the decompressed CSV (the header is line 1);
 for Parquet they are 1-based row numbers, for snapshot JSON the 1-based position in the
@@ -19,12 +21,13 @@ import csv
 import gzip
 import io
 import json
+import math
 import zlib
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .layouts import LandingFile, LandingFileError
+from .layouts import LandingFile, LandingFileError, exchange_name
 
 #: Accepted CSV headers per layout, as {canonical column: accepted header names}.
 #: ``ts`` is the timestamp column. Optional columns may be absent.
@@ -244,9 +247,15 @@ def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
     ``_1m.json``: ``minute_prices`` ``[[epoch_ms, price_int], ...]`` -> 1m bars with
     o = h = l = c = price_int / price_scale and no volume. ``_1h.json``: ``candles``
     ``[[epoch_ms, o, h, l, c, volume], ...]`` with integer prices / price_scale.
-    A file without ``metadata`` or ``market_summary`` is quarantined whole: one reject
-    with line_number 0. Entries of the wrong shape are framing rejects.
+    Entries of the wrong shape are framing rejects.
     ``extra`` carries ``exchange`` (= ``metadata.source``) and ``price_scale``.
+
+    Raises:
+        LandingFileError: invalid JSON; no ``metadata`` or ``market_summary`` object; a
+            ``metadata.source`` that is missing or not a valid exchange name
+            (:data:`~market_regimes.landing.layouts.EXCHANGE_NAME`); a
+            ``metadata.price_scale`` that is present but not a positive finite number
+            (absent = 100, docs/landing.md); no ``minute_prices`` / ``candles`` array.
     """
     try:
         doc = json.loads(content.decode("utf-8"))
@@ -257,14 +266,15 @@ def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
                           **{c: pd.Series([], dtype="object") for c in columns}})
     missing = [k for k in ("metadata", "market_summary") if not isinstance(doc, dict) or k not in doc]
     if missing:
-        rej = pd.DataFrame({"line_number": [0], "reason": [f"snapshot file lacks {' and '.join(missing)}"],
-                            "raw_record": [content.decode("utf-8", "replace")[:2000]]})
-        return TextTable(columns=columns, records=empty, framing_rejects=rej, extra={"exchange": None})
-    meta = doc["metadata"] or {}
-    exchange = str(meta.get("source") or "").lower() or None
-    if exchange is None:
+        raise LandingFileError(info.source_file, f"snapshot file lacks {' and '.join(missing)}")
+    meta = doc["metadata"]
+    if not isinstance(meta, dict):
+        raise LandingFileError(info.source_file, f"snapshot metadata is not an object ({type(meta).__name__})")
+    source = meta.get("source")
+    if not isinstance(source, str) or not source:
         raise LandingFileError(info.source_file, "snapshot metadata has no source (the exchange)")
-    scale = meta.get("price_scale", 100) or 100
+    exchange = exchange_name(source, info.source_file, "snapshot metadata.source")
+    scale = price_scale(meta, info.source_file)
     key = "minute_prices" if info.bar_interval == "1m" else "candles"
     entries = doc.get(key)
     if not isinstance(entries, list):
@@ -286,14 +296,43 @@ def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
     records = records.astype({"line_number": "int64"})
     # Integer prices become decimal prices; anything non-numeric is left for validation.
     for col in ("open", "high", "low", "close"):
-        records[col] = pd.to_numeric(records[col], errors="coerce") / float(scale)
+        records[col] = pd.to_numeric(records[col], errors="coerce") / scale
     rejects = pd.DataFrame(rej, columns=["line_number", "reason", "raw_record"]) if rej else _empty_rejects()
     return TextTable(columns=columns, records=records, framing_rejects=rejects,
                      extra={"exchange": exchange, "price_scale": scale, "hour_start": meta.get("hour_start")})
 
 
+#: The price scale of a snapshot without ``metadata.price_scale`` (docs/landing.md).
+DEFAULT_PRICE_SCALE = 100.0
+
+
+def price_scale(meta: dict, source_file: str) -> float:
+    """A snapshot's ``metadata.price_scale`` (integer prices / scale = prices), as float.
+
+    Absent: :data:`DEFAULT_PRICE_SCALE`. Present, it must be a JSON number (not a string,
+    not a boolean), finite and > 0 (project definition: 0 or "abc" has no meaning; the
+    former ``or 100`` turned 0 silently into 100).
+
+    Raises:
+        LandingFileError: naming the file and the value.
+    """
+    if "price_scale" not in meta:
+        return DEFAULT_PRICE_SCALE
+    raw = meta["price_scale"]
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
+        raise LandingFileError(source_file, f"snapshot metadata.price_scale {raw!r} is not a positive finite number")
+    return float(raw)
+
+
 def read_landing_file(info: LandingFile, content: bytes) -> TextTable:
-    """Dispatch to the reader for the file's layout and format."""
+    """Dispatch to the reader for the file's layout and format.
+
+    Raises:
+        LandingFileError: a file-level problem (see the module doc); ``empty file (0
+            bytes)`` for a file without a byte.
+    """
+    if not content:
+        raise LandingFileError(info.source_file, "empty file (0 bytes)")
     if info.layout == "snapshots":
         return read_snapshot(info, content)
     if info.file_format == "parquet":

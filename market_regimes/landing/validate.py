@@ -6,22 +6,144 @@ basic one:
 
 1. unparseable timestamp
 2. unaligned timestamp (bar_start not a multiple of the bar interval since the epoch)
-3. non-finite or unparseable price (open/high/low/close)
-4. non-positive price
-5. high below low
-6. high below max(open, close)
-7. low above min(open, close)
-8. non-finite or negative volume
-9. layout-specific checks (ticker mismatch, dominance outside (0, 100], snapshot minute
-   outside its hour)
+3. implausible timestamp: before ``earliest_timestamp``, or after loaded_at +
+   ``max_future_bars`` bar intervals (plausibility, :class:`LandingPlausibility`)
+4. non-finite or unparseable price (open/high/low/close)
+5. non-positive price
+6. price above ``max_price`` (plausibility)
+7. high below low
+8. high below max(open, close)
+9. low above min(open, close)
+10. non-finite or negative volume
+11. volume above ``max_volume`` (plausibility)
+12. layout-specific checks (ticker mismatch, dominance outside (0, 100], snapshot minute
+    outside its hour)
+13. a jump of the close: ``|ln(close / previous valid close)| > max_abs_log_return``,
+    the previous valid close at most ``max_gap_bars`` intervals earlier (plausibility,
+    :func:`jump_reasons`; needs every row before it checked, so it runs last)
+
+Checks 3, 6, 11 and 13 run only when the caller passes a :class:`LandingPlausibility`
+(the dbt landing models always do, from var ``landing_plausibility``).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+
 import numpy as np
 import pandas as pd
 
+from market_regimes.seed_config import convert_value
+
 PRICE_COLUMNS = ("open", "high", "low", "close")
+
+# (max_price x max_volume)^2 must stay finite in float64 (about 1.8e308): quote_volume =
+# close x volume and the variances downstream models take of it (project definition).
+_MAX_PRODUCT = 1e150
+
+
+@dataclass(frozen=True)
+class LandingPlausibility:
+    """Plausibility bounds of landed values (docs/landing.md; dbt var ``landing_plausibility``).
+
+    A value outside its bound is quarantined with a reason (row level), never landed: a
+    number like 1e308 is finite, but close x volume overflows and breaks downstream models.
+    All bounds are project definitions.
+
+    Attributes:
+        max_price: largest plausible price, quote currency (default 1e12); open, high,
+            low and close must be <= it. Finite, > 0.
+        max_volume: largest plausible volume, base units (default 1e18). Finite, > 0.
+            max_price x max_volume must be <= 1e150 (its square stays finite).
+        max_abs_log_return: largest plausible |ln(close / previous valid close)| of a
+            series (default ln(100) = 4.605..., a 100x jump either way). Finite, > 0.
+        earliest_timestamp: earliest plausible bar start / reading time, naive UTC
+            (default 2009-01-03, the Bitcoin genesis block) for klines and dominance.
+        earliest_daily_timestamp: the same for daily series (default 2009-01-03; lower
+            it for equity history such as SPY or VIX).
+        max_future_bars: a bar may start at most this many bar intervals after loaded_at
+            (default 1: the bar in progress plus one interval of clock skew). >= 0.
+        max_gap_bars: the jump check compares a close only with a previous valid close
+            at most this many bar intervals earlier (default 24). A longer gap starts a new
+            segment downstream (var ``max_gap_bars``, docs/bars-and-drivers.md; the dbt
+            models pass that var), and a relisting after a gap may restart at any price
+            (LUNAUSDT on Binance: 5e-05 on 2022-05-13, 8.56 on 2022-05-31). >= 0.
+
+    Raises:
+        ValueError: "landing plausibility: <field> = <value> ..." on an invalid value
+            (also on direct construction).
+    """
+
+    max_price: float = 1e12
+    max_volume: float = 1e18
+    max_abs_log_return: float = math.log(100)
+    earliest_timestamp: pd.Timestamp = pd.Timestamp("2009-01-03")
+    earliest_daily_timestamp: pd.Timestamp = pd.Timestamp("2009-01-03")
+    max_future_bars: float = 1.0
+    max_gap_bars: float = 24.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_price", "max_volume", "max_abs_log_return", "max_future_bars", "max_gap_bars"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"landing plausibility: {name} = {value!r} is not a finite number")
+            object.__setattr__(self, name, float(value))
+        for name in ("max_price", "max_volume", "max_abs_log_return"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"landing plausibility: {name} = {getattr(self, name)!r} must be > 0")
+        for name in ("max_future_bars", "max_gap_bars"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"landing plausibility: {name} = {getattr(self, name)!r} must be >= 0")
+        if self.max_price * self.max_volume > _MAX_PRODUCT:
+            raise ValueError(f"landing plausibility: max_price x max_volume = {self.max_price * self.max_volume:g} "
+                             f"must be <= {_MAX_PRODUCT:g} (close x volume and its square must stay finite)")
+        for name in ("earliest_timestamp", "earliest_daily_timestamp"):
+            raw = getattr(self, name)
+            try:
+                ts = pd.Timestamp(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"landing plausibility: {name} = {raw!r} is not a timestamp") from None
+            if pd.isna(ts):
+                raise ValueError(f"landing plausibility: {name} = {raw!r} is not a timestamp")
+            if ts.tzinfo is not None:
+                ts = ts.tz_convert("UTC").tz_localize(None)
+            object.__setattr__(self, name, ts.as_unit("us"))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object] | None) -> LandingPlausibility:
+        """Build from key -> value (dbt renders var values as text); keys left out, and
+        values that are None or empty text (a key missing from an overriding var), keep
+        their defaults.
+
+        Raises:
+            ValueError: unknown keys ("landing plausibility: unknown keys [...]"), a value
+                that is not a number / timestamp, or out of range.
+        """
+        values = dict(values or {})
+        kinds = {f.name: ("timestamp" if "Timestamp" in str(f.type) else "float") for f in fields(cls)}
+        unknown = sorted(set(values) - set(kinds))
+        if unknown:
+            raise ValueError(f"landing plausibility: unknown keys {unknown} (known: {sorted(kinds)})")
+        out: dict[str, object] = {}
+        for key, raw in values.items():
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            if kinds[key] == "timestamp":
+                out[key] = str(raw).strip()
+                continue
+            try:
+                if isinstance(raw, bool):
+                    raise ValueError(raw)
+                out[key] = convert_value("float", raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"landing plausibility: {key} = {raw!r} is not a finite number") from None
+        return cls(**out)
+
+    def earliest_for(self, table: str) -> pd.Timestamp:
+        """The earliest plausible timestamp of raw table ``table`` (klines, dominance, daily)."""
+        return self.earliest_daily_timestamp if table == "daily" else self.earliest_timestamp
 
 
 def parse_timestamps(values: pd.Series) -> pd.Series:
@@ -58,7 +180,9 @@ def to_float(values: pd.Series) -> pd.Series:
 
 
 def bar_checks(ts: pd.Series, raw_ts: pd.Series, prices: pd.DataFrame, volume: pd.Series | None,
-               interval_minutes: int | None) -> pd.Series:
+               interval_minutes: int | None, *, earliest: pd.Timestamp | None = None,
+               latest: pd.Timestamp | None = None, max_price: float | None = None,
+               max_volume: float | None = None) -> pd.Series:
     """Return the first failing reason per row (None where the row is valid).
 
     Args:
@@ -67,23 +191,42 @@ def bar_checks(ts: pd.Series, raw_ts: pd.Series, prices: pd.DataFrame, volume: p
         prices: float columns open/high/low/close.
         volume: float volume or None when the layout has no volume.
         interval_minutes: bar length for the alignment check; None skips it.
+        earliest, latest: plausible timestamp range [earliest, latest] (naive UTC);
+            None skips the bound. Reasons "timestamp before the earliest plausible
+            <earliest>" / "timestamp after loaded_at + <n> bar interval(s) (<latest>)".
+        max_price, max_volume: plausibility maxima (inclusive); None skips them. Reasons
+            "price above the plausible maximum <max>" / "volume above the plausible
+            maximum <max>".
     """
     o, h, lo, c = (prices[col] for col in PRICE_COLUMNS)
-    finite = np.isfinite(prices[list(PRICE_COLUMNS)].to_numpy()).all(axis=1)
-    positive = (prices[list(PRICE_COLUMNS)].to_numpy() > 0).all(axis=1)
+    values = prices[list(PRICE_COLUMNS)].to_numpy()
+    finite = np.isfinite(values).all(axis=1)
+    positive = (values > 0).all(axis=1)
     conditions = [ts.isna().to_numpy()]
     reasons = ["unparseable timestamp"]
     if interval_minutes is not None:
         epoch_us = ts.fillna(pd.Timestamp(0)).astype("datetime64[us]").astype("int64")
         conditions.append((epoch_us.to_numpy() % (interval_minutes * 60_000_000)) != 0)
         reasons.append(f"unaligned timestamp for a {interval_minutes}-minute bar")
-    conditions += [~finite, ~positive, (h < lo).to_numpy(), (h < np.maximum(o, c)).to_numpy(),
-                   (lo > np.minimum(o, c)).to_numpy()]
-    reasons += ["non-finite or unparseable price", "non-positive price", "high below low",
-                "high below max(open, close)", "low above min(open, close)"]
+    if earliest is not None:
+        conditions.append((ts < earliest).to_numpy())
+        reasons.append(f"timestamp before the earliest plausible {earliest}")
+    if latest is not None:
+        conditions.append((ts > latest).to_numpy())
+        reasons.append(f"timestamp after loaded_at + the allowed bar interval(s) ({latest})")
+    conditions += [~finite, ~positive]
+    reasons += ["non-finite or unparseable price", "non-positive price"]
+    if max_price is not None:
+        conditions.append((values > max_price).any(axis=1))
+        reasons.append(f"price above the plausible maximum {max_price:g}")
+    conditions += [(h < lo).to_numpy(), (h < np.maximum(o, c)).to_numpy(), (lo > np.minimum(o, c)).to_numpy()]
+    reasons += ["high below low", "high below max(open, close)", "low above min(open, close)"]
     if volume is not None:
         conditions += [~np.isfinite(volume.to_numpy()), (volume < 0).to_numpy()]
         reasons += ["non-finite or unparseable volume", "negative volume"]
+        if max_volume is not None:
+            conditions.append((volume > max_volume).to_numpy())
+            reasons.append(f"volume above the plausible maximum {max_volume:g}")
     reason = np.select(conditions, reasons, default="")
     out = pd.Series(reason, index=ts.index, dtype="object")
     bad_ts = out.eq("unparseable timestamp")
@@ -98,3 +241,105 @@ def first_reason(*reasons: pd.Series) -> pd.Series:
     for extra in reasons[1:]:
         result = result.where(result.notna(), extra)
     return result
+
+
+def jump_reason(close: float, prev_close: float, prev_time: pd.Timestamp, limit: float) -> str:
+    """The reject reason of a close that jumped more than ``limit`` in |ln| from ``prev_close``."""
+    return (f"close {close:.10g} jumps {close / prev_close:.4g}x from the previous valid close "
+            f"{prev_close:.10g} of {prev_time} (|ln return| {abs(math.log(close / prev_close)):.3f} "
+            f"> {limit:.3f})")
+
+
+def jump_reasons(rows: pd.DataFrame, series_columns: Sequence[str], time_column: str, limit: float,
+                 previous: pd.DataFrame | None = None) -> pd.Series:
+    """Reject reasons of the close-to-close jump check (None where the row passes).
+
+    A row fails when ``|ln(close / previous valid close)| > limit``. The previous valid
+    close of a row is the close of the newest earlier bar (strictly earlier
+    ``time_column``) of the same series among (a) the rows of ``rows`` that passed this
+    check, in order (``rows`` must be in landing order: for several versions of one bar,
+    the last that passed counts), and (b) ``previous`` (the landed history); the later of
+    the two, ``rows`` winning a tie. A previous close more than ``max_gap`` before the
+    row does not count (a new segment; project definition, as var max_gap_bars). A row
+    without a previous close passes.
+    Sequential on purpose: after a rejected spike, the next bar is compared with the close
+    before the spike (project definition). After a level shift without a gap, the bars at
+    the new level are rejected until the last valid close is more than ``max_gap`` old;
+    the series then continues from the new level (a new segment downstream).
+
+    Args:
+        rows: the candidate rows (every earlier check passed): ``series_columns``,
+            ``time_column`` (naive UTC), ``close`` (> 0, finite), ``max_gap``
+            (timedelta: max_gap_bars x the row's bar interval).
+        series_columns: the series key without the time (klines: exchange, symbol,
+            bar_interval; dominance and daily: series).
+        time_column: bar_start or reading_at.
+        limit: max_abs_log_return (> 0).
+        previous: the landed history's previous close per (series, time) of ``rows``:
+            ``series_columns``, ``time_column``, ``prev_time``, ``prev_close`` (NaN /
+            NaT when none), or None.
+    Returns:
+        object Series aligned with ``rows.index``.
+    """
+    out = pd.Series(None, index=rows.index, dtype="object")
+    if rows.empty:
+        return out
+    keys = list(series_columns)
+    work = rows[keys + [time_column, "close", "max_gap"]].copy()
+    work["_order"] = np.arange(len(work))
+    if previous is not None and len(previous):
+        prev = previous[keys + [time_column, "prev_time", "prev_close"]].drop_duplicates(keys + [time_column])
+        work = work.merge(prev, on=keys + [time_column], how="left")
+        work.index = rows.index[work["_order"].to_numpy()]
+        work["prev_time"] = pd.to_datetime(work["prev_time"]).astype("datetime64[us]")
+    else:
+        work["prev_time"] = pd.NaT
+        work["prev_close"] = np.nan
+        work.index = rows.index
+    work = work.sort_values([*keys, time_column, "_order"], kind="stable")
+    for _, group in work.groupby(keys, sort=False, dropna=False):
+        times = group[time_column].to_numpy()
+        closes = group["close"].to_numpy(dtype="float64")
+        ex_times = group["prev_time"].to_numpy()
+        ex_closes = group["prev_close"].to_numpy(dtype="float64")
+        max_gap = group["max_gap"].to_numpy(dtype="timedelta64[us]")
+        ex_times = np.where(times - ex_times <= max_gap, ex_times, np.datetime64("NaT"))  # NaT stays NaT
+        # fast path: no row fails when each is compared with the last version of the
+        # previous distinct time (or the landed history's close when that is later)
+        new_time = np.r_[True, times[1:] != times[:-1]]
+        start = np.maximum.accumulate(np.where(new_time, np.arange(len(times)), 0))
+        prev_idx = start - 1  # the last row of the previous time; -1 for the first time
+        in_close = np.where(prev_idx >= 0, closes[np.maximum(prev_idx, 0)], np.nan)
+        in_time = np.where(prev_idx >= 0, times[np.maximum(prev_idx, 0)], np.datetime64("NaT"))
+        in_time = np.where(times - in_time <= max_gap, in_time, np.datetime64("NaT"))
+        use_ex = ~np.isnat(ex_times) & (np.isnat(in_time) | (ex_times > in_time))
+        ref = np.where(use_ex, ex_closes, np.where(np.isnat(in_time), np.nan, in_close))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jump = np.abs(np.log(closes / ref))
+        if not (jump > limit).any():
+            continue
+        _walk_series(group, times, closes, ex_times, ex_closes, max_gap, limit, out)
+    return out
+
+
+def _walk_series(group: pd.DataFrame, times, closes, ex_times, ex_closes, max_gap, limit: float,
+                 out: pd.Series) -> None:
+    """Sequential jump check of one series (rows sorted by time, then landing order)."""
+    last_time, last_close = None, None        # newest accepted row at an earlier time
+    cur_time, cur_close = None, None          # last accepted row at the current time
+    for i, label in enumerate(group.index):
+        t = times[i]
+        if cur_time is not None and t != cur_time:
+            if cur_close is not None:
+                last_time, last_close = cur_time, cur_close
+            cur_close = None
+        cur_time = t
+        ref_time, ref_close = last_time, last_close
+        if ref_time is not None and t - ref_time > max_gap[i]:
+            ref_time, ref_close = None, None  # a gap: a new segment starts
+        if not np.isnat(ex_times[i]) and (ref_time is None or ex_times[i] > ref_time):
+            ref_time, ref_close = ex_times[i], ex_closes[i]  # within max_gap (masked above)
+        if ref_close is not None and abs(math.log(closes[i] / ref_close)) > limit:
+            out[label] = jump_reason(float(closes[i]), float(ref_close), pd.Timestamp(ref_time), limit)
+            continue
+        cur_close = closes[i]

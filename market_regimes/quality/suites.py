@@ -105,12 +105,20 @@ def only_final_version(df: pd.DataFrame, key_columns: Sequence[str]) -> pd.Serie
     A later landing may supersede a provisional bar (the newest of its file), so a key can
     have several landed rows, but at most one of them not newest-in-file (docs/landing.md). Final
     landed rows of a key with two or more such rows are False; other landed rows True;
-    non-landed rows NA.
+    non-landed rows NA. A key with a landed correction (a row whose layout starts with
+    ``corrections/``) is superseded on purpose, its history in ``superseded_version``: its
+    rows are True.
     """
     out = pd.Series(pd.NA, index=df.index, dtype="boolean")
     landed = df["status"].astype("object").eq("landed").to_numpy()
     out[landed] = True
     final = landed & ~df["is_newest_in_file"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if "layout" in df.columns:
+        corrected = landed & df["layout"].astype("object").astype(str).str.startswith("corrections/").to_numpy()
+        if corrected.any():
+            keys = df.loc[corrected, list(key_columns)].drop_duplicates()
+            hit = df[list(key_columns)].merge(keys.assign(_corrected=True), on=list(key_columns), how="left")
+            final &= ~hit["_corrected"].fillna(False).to_numpy(dtype=bool)
     if final.any():
         dup = df.loc[final, list(key_columns)].duplicated(keep=False)
         out.loc[dup.index[dup.to_numpy()]] = False
@@ -235,7 +243,7 @@ def _landing_files_expectations(t: Thresholds, columns: Sequence[str]) -> list:
     gxe = _gxe()
     return [*_table(gxe, t, LANDING_FILES_COLUMNS, exact=False),
             *_not_null(gxe, ("source_file", "content_hash", "rows_read")),
-            gxe.ExpectColumnValuesToBeUnique(column="content_hash"),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "content_hash"]),
             gxe.ExpectColumnValuesToBeInSet(column="layout", value_set=list(RAW_TABLE_OF_LAYOUT)),
             gxe.ExpectColumnPairValuesToBeEqual(
                 column_A="rows_read", column_B=ROWS_ACCOUNTED,

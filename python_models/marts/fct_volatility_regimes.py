@@ -6,7 +6,8 @@ def model(dbt, session):
     volatility_config."""
     dbt.config(materialized="table")
     from market_regimes.engines.volatility_config import VolatilityConfig
-    from market_regimes.engines.volatility_frames import bars_sql, series_sql, volatility_regime_rows
+    from market_regimes.engines.volatility_frames import (attach_symbol_turbulence, bars_sql, series_sql,
+                                                          volatility_regime_rows)
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
@@ -17,5 +18,7 @@ def model(dbt, session):
     bars = session.sql(bars_sql("_volatility_series", "_volatility_bars", intervals)).df()
     kinds = [k.strip() for k in str(dbt.config.get("turbulence_driver_kinds")).split(",") if k.strip()]
     drivers = dbt.ref("dim_drivers").df()
-    return volatility_regime_rows(bars, cfg, series=series,
+    rows = volatility_regime_rows(bars, cfg, series=series,
                                   turbulence_drivers=drivers.loc[drivers["kind"].isin(kinds), "driver"].tolist())
+    # symbol rows: the turbulence of their exchange x interval cross-section (marts.fct_symbol_turbulence)
+    return attach_symbol_turbulence(rows, dbt.ref("fct_symbol_turbulence").df())

@@ -1,4 +1,60 @@
--- Row-level landing problems never fail the build (docs/landing.md): they warn, one result per
--- quarantined record. See raw.rejected_rows for the reasons.
+-- Row-level landing problems never fail the build (docs/landing.md): they warn, one result
+-- per record quarantined by the LATEST landing batch (the newest loaded_at; one dbt build
+-- is one batch), so an old reject does not warn again on every build. Each result names
+-- its file, line and reason, the file's reject count and its top three reasons; the same
+-- per-file summary is logged to the build output. See raw.rejected_rows for every reject.
 {{ config(severity='warn') }}
-select source_file, line_number, reason from {{ ref('rejected_rows') }}
+{#- In `dbt build` / `dbt run`: only the batch this invocation landed (the raw models stamp
+    loaded_at with run_started_at), so a rebuild that lands nothing does not warn again; in
+    `dbt test`: the latest batch. -#}
+{%- set landed_by_this_build -%}
+{%- if flags.WHICH in ('build', 'run') and run_started_at is not none -%}
+having max(loaded_at) >= cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endif -%}
+{%- endset %}
+{%- set latest_rejects -%}
+with batch as (
+    select max(loaded_at) as loaded_at from {{ ref('landing_files') }}
+    {{ landed_by_this_build }}
+),
+rejects as (
+    select r.source_file, r.line_number, r.reason, r.content_hash
+    from {{ ref('rejected_rows') }} as r
+    join batch as b on r.loaded_at = b.loaded_at
+),
+per_reason as (
+    select
+        source_file, content_hash, reason, count(*) as n,
+        row_number() over (partition by source_file, content_hash order by count(*) desc, reason) as reason_rank
+    from rejects
+    group by source_file, content_hash, reason
+),
+per_file as (
+    select
+        p.source_file,
+        p.content_hash,
+        sum(p.n) as rejects_in_file,
+        string_agg(p.reason || ' (' || p.n || ')', '; ' order by p.reason_rank) filter (where p.reason_rank <= 3)
+            as top_reasons
+    from per_reason as p
+    group by p.source_file, p.content_hash
+)
+select
+    r.source_file,
+    r.line_number,
+    r.reason,
+    f.rejects_in_file,
+    l.rows_read as records_in_file,
+    f.top_reasons
+from rejects as r
+join per_file as f on f.source_file = r.source_file and f.content_hash = r.content_hash
+join {{ ref('landing_files') }} as l on l.source_file = r.source_file and l.content_hash = r.content_hash
+{%- endset %}
+{%- if execute and load_relation(ref('rejected_rows')) is not none and load_relation(ref('landing_files')) is not none %}
+    {%- set summary = run_query("select source_file, any_value(rejects_in_file), any_value(records_in_file), "
+                                ~ "any_value(top_reasons) from (" ~ latest_rejects ~ ") group by source_file order by source_file") %}
+    {%- for row in summary.rows %}
+        {%- do log("landing: " ~ row[0] ~ ": " ~ row[1] ~ " of " ~ row[2] ~ " records rejected by the latest batch; top reasons: " ~ row[3], info=True) %}
+    {%- endfor %}
+{%- endif %}
+{{ latest_rejects }}

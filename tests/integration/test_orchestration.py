@@ -75,7 +75,7 @@ def test_raw_models_depend_on_landing_assets(defs):
 def test_dbt_tests_are_asset_checks(defs):
     checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
     assert ("marts/fct_driver_bars", "unique_combination_fct_driver_bars_driver__timeframe__bar_start") in checks
-    assert ("raw/landing_files", "unique_landing_files_content_hash") in checks
+    assert ("raw/landing_files", "unique_combination_landing_files_source_file__content_hash") in checks
     assert len(checks) >= 60
 
 

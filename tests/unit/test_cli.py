@@ -417,7 +417,9 @@ def test_build_refuses_a_locked_warehouse(tmp_path, monkeypatch):
         monkeypatch.setenv("MARKET_REGIMES_DB", str(db))
         result = runner.invoke(cli.app, ["build"])
         assert result.exit_code == 2
-        assert "locked by another process" in result.stderr
+        # one line naming the file and the holder's PID
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+        assert f"close the readers of {db} (PID {holder.pid}, " in result.stderr
         assert "[build]" not in result.stdout  # refused before dbt started
     finally:
         holder.stdin.close()

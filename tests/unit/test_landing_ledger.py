@@ -84,15 +84,18 @@ def test_existing_versions_decide_across_runs():
     assert out["status"].tolist() == ["collapsed", "landed"]
 
 
-def test_truncated_gzip_fails_naming_the_file():
+def test_truncated_gzip_is_quarantined_whole_naming_the_file():
     data = gzip.compress(BAD_KLINES.encode())[:-20]
-    with pytest.raises(LandingFileError, match=r"^klines/binance/XRPUSDT_1h.csv.gz: unreadable or truncated gzip"):
-        land([("klines/binance/XRPUSDT_1h.csv.gz", data)])
+    out = land([("klines/binance/XRPUSDT_1h.csv.gz", data)])
+    assert out[["source_file", "line_number", "status"]].values.tolist() == [
+        ["klines/binance/XRPUSDT_1h.csv.gz", 0, "rejected"]]
+    assert out["reject_reason"].iloc[0].startswith("file: unreadable or truncated gzip archive (")
 
 
-def test_unknown_header_fails_naming_the_file():
-    with pytest.raises(LandingFileError, match=r"^klines/binance/XRPUSDT_1h.csv: unknown header column 'price'"):
-        land([("klines/binance/XRPUSDT_1h.csv", b"date,price\n2024-01-01,1\n")])
+def test_unknown_header_is_quarantined_whole_naming_the_file():
+    out = land([("klines/binance/XRPUSDT_1h.csv", b"date,price\n2024-01-01,1\n")])
+    assert out[["line_number", "status", "reject_reason"]].values.tolist() == [
+        [0, "rejected", "file: unknown header column 'price' (header: date,price)"]]
 
 
 def test_gzip_and_parquet_give_the_same_rows_as_csv():
@@ -136,7 +139,7 @@ def test_snapshot_minute_prices_become_1m_bars():
 def test_snapshot_without_metadata_is_quarantined_whole():
     out = land([("snapshots/2025/06/01/13/DOT-USDT_1m.json", json.dumps({"minute_prices": []}).encode())])
     assert out["line_number"].tolist() == [0]
-    assert out["reject_reason"].tolist() == ["snapshot file lacks metadata and market_summary"]
+    assert out["reject_reason"].tolist() == ["file: snapshot file lacks metadata and market_summary"]
 
 
 def test_dominance_readings_date_and_timestamp():

@@ -38,6 +38,13 @@ def test_dominance_and_daily_paths():
         ("klines/binance/BTCUSDT_1h.txt", "unsupported file type"),
         ("prices/BTCUSDT_1h.csv", "unknown layout folder 'prices'"),
         ("snapshots/2025/06/01/DOT-USDT_1m.json", "snapshot files must be"),
+        ("klines/..binance/BTCUSDT_1h.csv", "exchange folder name '..binance' is not a valid exchange name"),
+        ("klines/bïnance/BTCUSDT_1h.csv", "exchange folder name 'bïnance' is not a valid exchange name"),
+        ("klines/a'b;--/BTCUSDT_1h.csv", "exchange folder name \"a'b;--\" is not a valid exchange name"),
+        ("klines/\u212aucoin/BTCUSDT_1h.csv", "is not a valid exchange name"),  # KELVIN SIGN, lower() = 'k'
+        ("klines/binance\n/BTCUSDT_1h.csv", "exchange folder name 'binance\\n' is not a valid exchange name"),
+        ("corrections/snapshots/2025/06/01/13/DOT-USDT_1m.json", "unknown correction folder 'snapshots'"),
+        ("corrections/klines/binance/BTCUSDT_7m.csv", "unknown bar interval '7m'"),
     ],
 )
 def test_bad_paths_fail_naming_the_file(path, message):
@@ -45,3 +52,15 @@ def test_bad_paths_fail_naming_the_file(path, message):
         parse_landing_path(path)
     assert str(err.value).startswith(path + ": ")
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("folder", ["okx", "gate-io", "crypto_com", "Bybit2"])
+def test_valid_exchange_folders_are_lower_cased(folder):
+    assert parse_landing_path(f"klines/{folder}/BTCUSDT_1h.csv").exchange == folder.lower()
+
+
+def test_correction_paths_parse_like_the_layout_they_correct():
+    info = parse_landing_path("corrections/dominance/btc_dominance_daily.csv")
+    assert (info.layout, info.series, info.correction, info.ledger_layout) == (
+        "dominance", "btc_dominance_daily", True, "corrections/dominance")
+    assert not parse_landing_path("dominance/btc_dominance_daily.csv").correction

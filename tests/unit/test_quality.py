@@ -328,6 +328,10 @@ def test_in_file_order_and_only_final_version_flags():
     assert in_file_order(ledger, "bar_start").tolist() == [True, True, pd.NA, True, False]
     # 02:00 lands final from b after the provisional one from a: fine; 01:00 final twice: not
     assert only_final_version(ledger, ["key", "bar_start"]).tolist() == [True, False, pd.NA, True, False]
+    # a correction of 01:00 (layout corrections/klines) supersedes it on purpose: no longer a conflict
+    corrected = pd.concat([ledger.assign(layout="klines"), ledger.iloc[[1]].assign(
+        source_file="corrections/x", layout="corrections/klines", line_number=2)], ignore_index=True)
+    assert only_final_version(corrected, ["key", "bar_start"]).tolist() == [True, True, pd.NA, True, True, True]
 
 
 def test_thresholds_reject_missing_unknown_and_inverted_keys(tmp_path, thresholds):

@@ -22,35 +22,55 @@ with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
 ),
 
--- Each member series' newest bar, its exchange's newest bar and the driver's newest member
--- bar at that interval (any exchange). A member whose newest bar is more than
--- max_gap_bars bars before the driver's newest member bar has stopped (as a series that
--- stopped before its exchange's newest bar, macro finality_and_segments): its newest bar
--- counts as final here. A bar with newer bars in the composite series is final (docs/bars-and-drivers.md);
--- without this, the sample's Binance members (export ends 2023-12-30) kept every later
--- (2025, Bybit-sourced) composite bar provisional.
+-- Each member series' newest bar, its exchange's newest bar at that interval, and the same
+-- two for the series the member's newest bar was rolled up from (source_interval: the
+-- member's own finest bars, e.g. 1h for the 1d rollups of a Binance member). A member has
+-- stopped (docs/bars-and-drivers.md) when
+--  (i)  its newest bar is more than max_gap_bars bars (of this interval) before the
+--       driver's newest member bar on any exchange: the sample's Binance members (export
+--       ends 2023-12-30) while the driver goes on with Bybit bars in 2025; or
+--  (ii) its source series has stopped: no bar of it for more than max_gap_bars of its own
+--       bars while its exchange's other series at that interval go on, the rule that
+--       makes a delisted symbol's last candle final (macro finality_and_segments, horizon).
+--       On the sample WTCUSDT's hourly bars end 2023-12-07 02:00 while Binance's go on to
+--       2023-12-30; by (i) alone, 24 daily bars, it held the nano daily composite
+--       provisional to its end (23 bars).
+-- A stopped member's newest bar counts as final here and it holds no later composite bar
+-- provisional (lag_frontiers); after its last bar it is missing, as any member without a
+-- bar. Both rules read bar starts only (never is_final, which var as_of sets), so a cut
+-- build sees a stop only once its data shows the silence.
+newest as (
+    select
+        exchange, symbol, bar_interval,
+        max(bar_start) as newest_bar_start,
+        arg_max(is_final, bar_start) as newest_is_final,
+        arg_max(source_interval, bar_start) as newest_source_interval,
+        max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
+    from {{ ref('fct_symbol_bars') }}
+    where is_primary
+    group by exchange, symbol, bar_interval
+),
+
 member_series as (
     select
-        *,
+        * exclude (interval_minutes, source_minutes, source_newest, source_exchange_newest),
         newest_bar_start < {{ add_minutes('max(newest_bar_start) over (partition by driver, timeframe)',
-                                          '-' ~ var('max_gap_bars') ~ ' * interval_minutes') }} as is_stopped
+                                          '-' ~ var('max_gap_bars') ~ ' * interval_minutes') }}
+            or {{ add_minutes('source_newest', '(1 + ' ~ var('max_gap_bars') ~ ') * source_minutes') }}
+               <= source_exchange_newest as is_stopped
     from (
         select
             m.driver, t.timeframe, n.exchange, n.symbol, n.bar_interval, i.interval_minutes,
-            n.newest_bar_start, n.newest_is_final, n.exchange_newest
-        from (
-            select
-                exchange, symbol, bar_interval,
-                max(bar_start) as newest_bar_start,
-                arg_max(is_final, bar_start) as newest_is_final,
-                max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
-            from {{ ref('fct_symbol_bars') }}
-            where is_primary
-            group by exchange, symbol, bar_interval
-        ) as n
+            n.newest_bar_start, n.newest_is_final, n.exchange_newest,
+            si.interval_minutes as source_minutes, s.newest_bar_start as source_newest,
+            s.exchange_newest as source_exchange_newest
+        from newest as n
         join members as m on m.symbol = n.symbol and m.exchange = n.exchange
         join {{ ref('regime_timeframes') }} as t on t.bar_interval = n.bar_interval
         join {{ ref('bar_intervals') }} as i on i.bar_interval = n.bar_interval
+        join newest as s
+            on s.exchange = n.exchange and s.symbol = n.symbol and s.bar_interval = n.newest_source_interval
+        join {{ ref('bar_intervals') }} as si on si.bar_interval = n.newest_source_interval
     )
 ),
 

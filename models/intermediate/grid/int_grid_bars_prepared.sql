@@ -15,7 +15,8 @@
 -- last stored one are written, computed from the look-back their longest frame needs
 -- (max of W + q, the chop, ATR-mean and OU frames and the short look-back, in bars of the
 -- finest interval: 172 on the 1h series with the shipped vars).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set intervals = var('grid_bar_intervals') %}
 {%- set q = var('grid_variance_ratio_lag') | int %}
 {%- set chop_n = var('grid_chop_bars') | int %}

@@ -11,7 +11,8 @@
 -- Incremental (as int_indicators_ranked): only bars after each series' last stored bar are
 -- written; they are ranked by counting, in a join with their own window, the values <= theirs
 -- (a window pass over the look-back would rank every look-back bar too).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set window = var('percentile_rank_window') | int %}
 {%- set features = grid_feature_names() %}
 with frontier as (

@@ -5,24 +5,16 @@
 -- the previous one) and ln(1 + volume) (0 without volume). Indicators use final bars only
 -- and restart at every segment (docs/indicators.md).
 -- Incremental: appends the final bars after each series' last stored bar; the lags of the
--- first new bar come from the last two stored rows. A final bar landing before a
--- series' last stored bar (an out-of-order backfill) stops the run with an error asking
--- for --full-refresh: indicators are computed in chronological order (docs/indicators.md).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+-- first new bar come from the last two stored rows. A stored bar that changed since (a
+-- revision, a correction, a back-fill or a bar no longer final) is found by the pre-hook
+-- rewind_revised_series (macros/indicators/revisions.sql): the series is cut back to its
+-- first changed bar in this model and in every model downstream, and recomputed from there
+-- in the same run (docs/indicators.md, "Revisions"). The out-of-order check below remains
+-- as a guard: after the rewind it cannot fire.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}, pre_hook="{{ rewind_revised_series() }}") }}
 with final_bars as (
-    select
-        {{ indicator_series_id('driver') }} as series_id,
-        {{ indicator_series_part(indicator_series_id('driver'), 'segment_id') }} as series_part,
-        bar_start, high, low, close, volume
-    from {{ ref('fct_driver_bars') }}
-    where is_final
-    union all
-    select
-        {{ indicator_series_id('symbol') }} as series_id,
-        {{ indicator_series_part(indicator_series_id('symbol'), 'segment_id') }} as series_part,
-        bar_start, high, low, close, volume
-    from {{ ref('fct_symbol_bars') }}
-    where is_final and is_primary
+    {{ indicator_final_bars() }}
 ),
 
 {%- if is_incremental() %}

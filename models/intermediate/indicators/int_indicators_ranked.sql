@@ -10,7 +10,8 @@
 -- whole look-back would rank every look-back bar too; they are ranked instead by counting,
 -- in a join with their own window, the values below theirs: rank - 1 of percent_rank, so
 -- the result is the same double. Series without stored bars take the window pass.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set features = var('percentile_rank_features') %}
 {%- set window = var('percentile_rank_window') | int %}
 with frontier as (

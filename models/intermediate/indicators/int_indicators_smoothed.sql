@@ -9,7 +9,8 @@
 -- Incremental: series whose last stored bar is warm (idx >= 332, the EMA 333 seed)
 -- continue every recursion from the stored state at that bar and read the previous 199
 -- bars for the SMA/Bollinger frames; other series are recomputed from their first bar.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set ema_periods = [20, 30, 60, 144, 250, 333] %}
 {%- set stage_one = [] %}
 {%- for n in ema_periods %}{% do stage_one.append(ema_recursion('close', n)) %}{% endfor %}

@@ -6,7 +6,8 @@
 -- a (x_t - m_t)^2 / (1 - a). Both use macro linear_recursions (exact chunked closed form).
 -- Kept apart from int_indicators_smoothed, which holds only the TA-Lib-covered columns.
 -- Incremental: series with a stored last bar continue from its stored m and v.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set alpha = 2.0 / 65 %}
 {%- set mean = {'name': 'volume_ewma_mean', 'b': 1.0 - alpha, 'seed_from': 0, 'seed_to': 0, 'seed': 'mean',
                 'input': 'log_volume', 'gain': alpha, 'state': 'state_volume_ewma_mean'} %}

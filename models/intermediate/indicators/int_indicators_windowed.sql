@@ -6,7 +6,8 @@
 -- values of a wide table costs ~3 s more per build; the join costs queries ~1 s).
 -- Incremental: for series already stored, only bars after the last stored one are
 -- written, computed from the previous 100 bars (the longest frame: OU half-life, 100).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set slope_emas = [20, 60, 144, 250, 333] %}
 {%- set lookback = 100 %}
 with frontier as (

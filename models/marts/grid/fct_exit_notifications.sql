@@ -4,7 +4,7 @@
 -- LATEST 2 h, MANDATORY 1 h); a higher state is never suppressed by a lower one's limit;
 -- suppressed_reason says which limit held it back. Append-only (incremental: bars after the
 -- grid's last stored one).
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', meta={'revision_rewind': 'grid_walk'}) }}
 select
     l.grid_id, l.grid_kind, l.walk_id, l.exchange, l.symbol, l.bar_start,
     l.notified_state as state,

@@ -4,7 +4,7 @@
 -- from_state NULL and reason `start`. change_seq orders several changes of one bar
 -- (e.g. MANDATORY_EXIT then, next bar, EXITED are separate bars; a restart and its
 -- probation start are one). Incremental: only bars after the grid's last stored one.
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', meta={'revision_rewind': 'grid_walk'}) }}
 with changed as (
     select
         l.grid_id, l.grid_kind, l.walk_id, l.exchange, l.symbol, l.bar_start,

@@ -12,7 +12,8 @@
 -- a random walk's 5%-95% quantile range (project measurement), lower = tighter than chance.
 -- Incremental: only bars after each series' last stored bar are written (every column is
 -- a function of its own bar's rows upstream).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 with frontier as (
     {{ indicator_frontier() }}
 ),

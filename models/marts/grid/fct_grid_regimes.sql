@@ -21,7 +21,8 @@
 -- Incremental: only bars after each series' last stored bar are written, from their own bar
 -- and the one before (the TREND confirmation); the coarse verdict of a new finer bar comes
 -- from the new coarse rows or the stored ones.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx']) }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
+          meta={'revision_rewind': 'series_idx'}) }}
 {%- set features = grid_feature_names() %}
 with frontier as (
     {{ indicator_frontier() }}

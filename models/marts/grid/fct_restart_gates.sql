@@ -6,7 +6,7 @@
 -- against the time floor (24 bars, doubled after 2 stops within 7 days), the post-stop range
 -- and whether a restart is permitted. Append-only (incremental: bars after the grid's last
 -- stored one).
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(materialized='incremental', incremental_strategy='append', meta={'revision_rewind': 'grid_walk'}) }}
 select
     l.grid_id, l.grid_kind, l.walk_id, l.exchange, l.symbol, l.bar_start,
     l.state, l.stop_reason,

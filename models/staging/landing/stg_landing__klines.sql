@@ -1,10 +1,25 @@
--- Current version of every landed candle (a later landing supersedes a provisional bar),
--- cut at var as_of; quote_volume = close x volume.
+-- Current version of every landed candle, cut at var as_of; quote_volume = close x volume.
+-- Versions of a key, newest first (docs/landing.md; market_regimes.landing.ledger.VERSION_ORDER):
+-- the latest landing batch (loaded_at), within it a correction (layout corrections/...)
+-- before any other row, then the later file and line. So a later landing supersedes a
+-- provisional bar and a correction supersedes even a final one.
 -- A table, not a view: the rollups, fct_symbol_bars and four tests read it, and a view
 -- would redo the version window over the whole ledger each time.
 {{ config(materialized='table') }}
 with current_version as (
-    {{ current_version(ref('klines'), ['exchange', 'symbol', 'bar_interval', 'bar_start'], 'bar_start') }}
+    select * exclude (version_rank)
+    from (
+        select
+            *,
+            row_number() over (
+                partition by exchange, symbol, bar_interval, bar_start
+                order by loaded_at desc, (layout like 'corrections/%') desc, source_file desc, line_number desc
+            ) as version_rank
+        from {{ ref('klines') }}
+        where status = 'landed'
+        {{ as_of_filter('bar_start') }}
+    )
+    where version_rank = 1
 )
 
 select
