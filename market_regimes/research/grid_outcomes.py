@@ -193,8 +193,12 @@ def _require(bars: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 
 def _series_order(bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Row order sorting by (series, idx), and the series code (0..) of every row."""
-    codes, _ = pd.factorize(bars["series_key"], use_na_sentinel=True)
+    """Row order sorting by (series, idx), and the series code (0..) of every row.
+
+    Codes follow the sorted series keys, not their first appearance: the rows' order, and
+    so the shuffled AUC and the bootstrap draws, must not depend on the order the warehouse
+    returned the rows in (it is not fixed)."""
+    codes, _ = pd.factorize(bars["series_key"], sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         raise ValueError("series_key must not be missing")
     idx = bars["idx"].to_numpy()

@@ -443,6 +443,11 @@ def test_outcome_report_is_deterministic_and_validates():
     first, second = outcome_report(bars, CFG), outcome_report(bars, CFG)
     for name in first:
         pd.testing.assert_frame_equal(first[name], second[name])
+    # the warehouse returns rows in no fixed order: the same rows reversed give the same report
+    # (the shuffled AUC and the bootstrap used to follow the first-seen order of the series)
+    backwards = outcome_report(bars.iloc[::-1].reset_index(drop=True), CFG)
+    for name in ("outcomes", "auc"):
+        pd.testing.assert_frame_equal(first[name], backwards[name])
     with pytest.raises(ValueError, match="unknown verdicts"):
         outcome_report(bars.assign(verdict="RANGE"), CFG)
     with pytest.raises(ValueError, match=r"missing input columns \['baseline_vr_below_1'\]"):
