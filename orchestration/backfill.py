@@ -1,6 +1,6 @@
 """Headless backfill: ``python -m orchestration.backfill [--first YYYY-MM-DD] [--last YYYY-MM-DD]``.
 
-Materialises the whole dbt graph in ONE run of job ``regime_update`` over the partition
+Materialises the whole dbt graph in ONE run of job ``daily_update`` over the partition
 range first..last (default: every daily partition): the upstream assets (seeds, landing,
 staging), then the rollups of the whole range as one dbt invocation (single-run backfill
 policy: chronological by construction), then every downstream asset. By default the run
@@ -45,12 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--record needs DAGSTER_HOME (make sets it to .dagster)")
     instance = DagsterInstance.get() if args.record else DagsterInstance.ephemeral()
     span = keys.index(args.last) - keys.index(args.first) + 1
-    print(f"[backfill] regime_update over {span} daily partitions {args.first} .. {args.last} "
+    print(f"[backfill] daily_update over {span} daily partitions {args.first} .. {args.last} "
           f"(one run; DuckDB {os.environ.get('MARKET_REGIMES_DB', 'warehouse/market_regimes.duckdb')}; "
           f"{'recorded in ' + os.environ['DAGSTER_HOME'] if args.record else 'ephemeral instance'})",
           file=sys.stderr, flush=True)
     started = time.perf_counter()
-    result = defs.resolve_job_def("regime_update").execute_in_process(
+    result = defs.resolve_job_def("daily_update").execute_in_process(
         instance=instance, tags=range_tags(args.first, args.last), raise_on_error=False)
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed and c.severity == AssetCheckSeverity.ERROR]

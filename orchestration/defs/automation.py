@@ -1,15 +1,19 @@
 """Jobs, schedules and the landing sensor (docs/orchestration.md).
 
-- ``regime_update``: every dbt asset (collectors excluded) on the daily partitions. A run
-  targets a partition range (tags ``dagster/asset_partition_range_start|end``): the
-  rollups rebuild that window in one dbt invocation, then everything downstream runs.
-- Schedules (UTC): ``micro_update`` every 5 minutes, ``meso_update`` hourly at minute 5,
-  ``macro_update`` daily at 00:15. Every schedule and the sensor start STOPPED: nothing
-  writes to the warehouse unless a user asks (turn one on in the UI's Automation page, or
-  ``dagster schedule start meso_update`` / ``dagster sensor start landing_sensor``). Each targets yesterday..today, so
-  the bars of the day that just closed are rolled up once more after midnight. All three
-  run the same assets: every regime timeframe lives in the same tables, and the
-  indicators, engines and levers are incremental or cheap; the cadence is what differs.
+- ``regime_update``: every dbt asset (collectors excluded) on the daily partitions except
+  the research reports (asset group ``reports``: look-ahead evaluations over the whole
+  history, about 38 s of model time on the sample, that no regime reads). A run targets a
+  partition range (tags ``dagster/asset_partition_range_start|end``): the rollups rebuild
+  that window in one dbt invocation, then everything downstream runs.
+- ``daily_update``: the same plus the research reports.
+- Schedules (UTC): ``micro_update`` every 5 minutes and ``meso_update`` hourly at minute 5
+  run ``regime_update``; ``macro_update`` daily at 00:15 runs ``daily_update``. Every
+  schedule and the sensor start STOPPED: nothing writes to the warehouse unless a user asks
+  (turn one on in the UI's Automation page, or ``dagster schedule start meso_update`` /
+  ``dagster sensor start landing_sensor``). Each targets yesterday..today, so the bars of
+  the day that just closed are rolled up once more after midnight. Every regime timeframe
+  lives in the same tables, and the indicators, engines and levers are incremental or
+  cheap; the cadence is what differs.
 - ``landing_sensor``: fingerprints the landing directory (path, size, mtime of every
   file; MARKET_REGIMES_LANDING); on a change it requests one run over every partition
   (a new file may hold any history, and the rollups of the whole range take ~1 s on the
@@ -30,9 +34,17 @@ from .partitions import daily_partitions
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
+#: the research reports (schema ``reports``): rebuilt daily, not on every update
+RESEARCH_REPORTS = AssetSelection.groups("reports")
+
 regime_update = define_asset_job(
-    "regime_update", selection=AssetSelection.assets(*dbt_asset_groups),  # partitions inferred from the assets
-    description="dbt build of the warehouse for a range of daily partitions (rollups) and everything downstream.")
+    "regime_update", selection=AssetSelection.assets(*dbt_asset_groups) - RESEARCH_REPORTS,  # partitions inferred
+    description="dbt build of the warehouse for a range of daily partitions (rollups) and everything downstream "
+                "except the research reports.")
+
+daily_update = define_asset_job(
+    "daily_update", selection=AssetSelection.assets(*dbt_asset_groups),
+    description="regime_update plus the research reports (schema reports).")
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
@@ -49,8 +61,8 @@ def recent_range(now: datetime) -> dict[str, str]:
     return range_tags(first, today)
 
 
-def _update_schedule(name: str, cron: str, status: DefaultScheduleStatus):
-    @schedule(name=name, cron_schedule=cron, job=regime_update, execution_timezone="UTC", default_status=status)
+def _update_schedule(name: str, cron: str, status: DefaultScheduleStatus, job=regime_update):
+    @schedule(name=name, cron_schedule=cron, job=job, execution_timezone="UTC", default_status=status)
     def _schedule(context: ScheduleEvaluationContext):
         now = context.scheduled_execution_time or datetime.now(timezone.utc)
         return RunRequest(run_key=f"{name}:{now.isoformat()}", tags=recent_range(now))
@@ -60,7 +72,7 @@ def _update_schedule(name: str, cron: str, status: DefaultScheduleStatus):
 
 micro_update = _update_schedule("micro_update", "*/5 * * * *", DefaultScheduleStatus.STOPPED)
 meso_update = _update_schedule("meso_update", "5 * * * *", DefaultScheduleStatus.STOPPED)
-macro_update = _update_schedule("macro_update", "15 0 * * *", DefaultScheduleStatus.STOPPED)
+macro_update = _update_schedule("macro_update", "15 0 * * *", DefaultScheduleStatus.STOPPED, daily_update)
 
 
 def landing_fingerprint(landing: Path) -> tuple[str, int]:
@@ -94,4 +106,4 @@ def landing_sensor(context: SensorEvaluationContext):
 
 schedules = [micro_update, meso_update, macro_update]
 sensors = [landing_sensor]
-jobs = [regime_update]
+jobs = [regime_update, daily_update]

@@ -120,6 +120,18 @@ def test_schedules_target_yesterday_and_today(defs):
         assert [r.tags["dagster/asset_partition_range_start"] for r in requests] == ["2024-01-02"]
         assert [r.tags["dagster/asset_partition_range_end"] for r in requests] == ["2024-01-03"]
     assert defs.resolve_schedule_def("meso_update").cron_schedule == "5 * * * *"
+    # the research reports run daily, not with every update
+    assert defs.resolve_schedule_def("meso_update").job_name == "regime_update"
+    assert defs.resolve_schedule_def("macro_update").job_name == "daily_update"
+
+
+def test_updates_leave_the_research_reports_to_the_daily_job(defs):
+    update = set(defs.resolve_job_def("regime_update").asset_layer.executable_asset_keys)
+    daily = set(defs.resolve_job_def("daily_update").asset_layer.executable_asset_keys)
+    reports = {k for k in daily if k.path[0] == "reports"}  # the dbt reports (the dashboard is its own asset)
+    assert AssetKey(["reports", "rpt_grid_sim_placements"]) in reports and len(reports) >= 10
+    assert not update & reports
+    assert AssetKey(["marts", "fct_grid_lifecycle"]) in update and update | reports == daily
 
 
 def test_landing_sensor_runs_once_per_directory_state(defs, tmp_path, monkeypatch):
