@@ -116,3 +116,19 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
               f"{counts['landed']:,} landed, {counts['rejected']:,} rejected, {counts['collapsed']:,} collapsed "
               f"in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def dbt_batch_started_at():
+    """The landing batch's timestamp when landing runs inside a dbt invocation: dbt's
+    run_started_at (naive UTC), shared by the three raw ledgers of one build so that one
+    build is one batch (the warn tests report the batch a build landed). None (= the time
+    of landing) outside dbt or when this dbt version does not expose it. The only place
+    this package looks at dbt, and only when asked."""
+    from datetime import timezone
+
+    try:
+        from dbt import tracking
+
+        return tracking.active_user.run_started_at.astimezone(timezone.utc).replace(tzinfo=None)
+    except Exception:  # noqa: BLE001 - not under dbt, or another dbt version
+        return None
