@@ -2,19 +2,7 @@
 -- dominance_series (unmapped series keep a NULL driver and fail a warn test), cut at as_of.
 -- Version order as stg_landing__klines: latest batch, a correction first, later file and line.
 with current_version as (
-    select * exclude (version_rank)
-    from (
-        select
-            *,
-            row_number() over (
-                partition by series, reading_at
-                order by loaded_at desc, (layout like 'corrections/%') desc, source_file desc, line_number desc
-            ) as version_rank
-        from {{ ref('dominance_readings') }}
-        where status = 'landed'
-        {{ as_of_filter('reading_at') }}
-    )
-    where version_rank = 1
+    {{ current_version(ref('dominance_readings'), ['series', 'reading_at'], 'reading_at') }}
 )
 
 select

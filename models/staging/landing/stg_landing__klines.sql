@@ -7,19 +7,7 @@
 -- would redo the version window over the whole ledger each time.
 {{ config(materialized='table') }}
 with current_version as (
-    select * exclude (version_rank)
-    from (
-        select
-            *,
-            row_number() over (
-                partition by exchange, symbol, bar_interval, bar_start
-                order by loaded_at desc, (layout like 'corrections/%') desc, source_file desc, line_number desc
-            ) as version_rank
-        from {{ ref('klines') }}
-        where status = 'landed'
-        {{ as_of_filter('bar_start') }}
-    )
-    where version_rank = 1
+    {{ current_version(ref('klines'), ['exchange', 'symbol', 'bar_interval', 'bar_start'], 'bar_start') }}
 )
 
 select
