@@ -2,7 +2,7 @@
 
 - ``regime_update``: every dbt asset (collectors excluded) on the daily partitions except
   the research reports (asset group ``reports``: look-ahead evaluations over the whole
-  history, about 38 s of model time on the sample, that no regime reads). A run targets a
+  history, about 40 s of model time on the sample, that no regime reads). A run targets a
   partition range (tags ``dagster/asset_partition_range_start|end``): the rollups rebuild
   that window in one dbt invocation, then everything downstream runs.
 - ``daily_update``: the same plus the research reports.
