@@ -393,10 +393,12 @@ def render(path: Path, refs: dict[str, str], which: str = "test", run_started_at
     """The dbt SQL of ``path`` with ref -> DuckDB table names, no config, no as_of cut,
     ``execute`` False (the warn tests' run_query / log part is skipped)."""
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    template = env.from_string(path.read_text())
-    return template.render(ref=lambda name: refs[name], config=lambda **_: "", as_of_filter=lambda *_: "",
-                           execute=False, load_relation=lambda _: None, flags={"WHICH": which},
-                           run_started_at=run_started_at)
+    env.globals.update(ref=lambda name: refs[name], config=lambda **_: "", as_of_filter=lambda *_: "",
+                       execute=False, load_relation=lambda _: None, flags={"WHICH": which},
+                       run_started_at=run_started_at)
+    # the project macro the staging views call (macros/utils/current_version.sql)
+    macros = env.from_string((PROJECT / "macros" / "utils" / "current_version.sql").read_text()).module
+    return env.from_string(path.read_text()).render(current_version=macros.current_version)
 
 
 RAW_REFS = {"klines": "raw_klines", "dominance_readings": "raw_dominance", "daily_series": "raw_daily",
