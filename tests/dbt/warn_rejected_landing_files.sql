@@ -4,19 +4,12 @@
 -- file of the LATEST landing batch (the newest loaded_at), naming the file and the reason;
 -- each is also logged to the build output. See raw.landing_files (status rejected).
 {{ config(severity='warn') }}
-{#- In `dbt build` / `dbt run`: only the batch this invocation landed (the raw models stamp
-    loaded_at with run_started_at), so a rebuild that lands nothing does not warn again; in
-    `dbt test`: the latest batch. -#}
-{%- set landed_by_this_build -%}
-{%- if flags.WHICH in ('build', 'run') and run_started_at is not none -%}
-having max(loaded_at) >= cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
-{%- endif -%}
-{%- endset %}
+{#- the batch: macro warned_landing_batch (macros/utils/landing_batch.sql) -#}
 {%- set latest_files -%}
 select l.source_file, l.content_hash, l.layout, l.reject_reason
 from {{ ref('landing_files') }} as l
 where l.status = 'rejected'
-  and l.loaded_at = (select max(loaded_at) from {{ ref('landing_files') }} {{ landed_by_this_build }})
+  and l.loaded_at = {{ warned_landing_batch() }}
 {%- endset %}
 {%- if execute and load_relation(ref('landing_files')) is not none %}
     {%- set files = run_query(latest_files ~ " order by 1") %}

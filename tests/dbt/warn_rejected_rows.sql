@@ -4,18 +4,10 @@
 -- its file, line and reason, the file's reject count and its top three reasons; the same
 -- per-file summary is logged to the build output. See raw.rejected_rows for every reject.
 {{ config(severity='warn') }}
-{#- In `dbt build` / `dbt run`: only the batch this invocation landed (the raw models stamp
-    loaded_at with run_started_at), so a rebuild that lands nothing does not warn again; in
-    `dbt test`: the latest batch. -#}
-{%- set landed_by_this_build -%}
-{%- if flags.WHICH in ('build', 'run') and run_started_at is not none -%}
-having max(loaded_at) >= cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
-{%- endif -%}
-{%- endset %}
+{#- the batch: macro warned_landing_batch (macros/utils/landing_batch.sql) -#}
 {%- set latest_rejects -%}
 with batch as (
-    select max(loaded_at) as loaded_at from {{ ref('landing_files') }}
-    {{ landed_by_this_build }}
+    select {{ warned_landing_batch() }} as loaded_at
 ),
 rejects as (
     select r.source_file, r.line_number, r.reason, r.content_hash

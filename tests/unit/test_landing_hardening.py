@@ -396,9 +396,10 @@ def render(path: Path, refs: dict[str, str], which: str = "test", run_started_at
     env.globals.update(ref=lambda name: refs[name], config=lambda **_: "", as_of_filter=lambda *_: "",
                        execute=False, load_relation=lambda _: None, flags={"WHICH": which},
                        run_started_at=run_started_at)
-    # the project macro the staging views call (macros/utils/current_version.sql)
-    macros = env.from_string((PROJECT / "macros" / "utils" / "current_version.sql").read_text()).module
-    return env.from_string(path.read_text()).render(current_version=macros.current_version)
+    # the project macros the staging views and the warn tests call
+    macros = {name: getattr(env.from_string((PROJECT / "macros" / "utils" / f"{file}.sql").read_text()).module, name)
+              for name, file in (("current_version", "current_version"), ("warned_landing_batch", "landing_batch"))}
+    return env.from_string(path.read_text()).render(**macros)
 
 
 RAW_REFS = {"klines": "raw_klines", "dominance_readings": "raw_dominance", "daily_series": "raw_daily",
