@@ -8,9 +8,10 @@ temporary DuckDB file, then prints JSON:
   RSI, ADX, +DI, -DI, Bollinger bands) and of all indicator models;
 * TA-Lib seconds for the same columns on the same bars, including pulling the arrays out
   of DuckDB, and the ratio;
-* the one-new-bar incremental run: one more candle is landed beside every live kline file
-  (market_regimes.landing.synthetic.write_next_candles: the next interval, flat at the
-  last close), which makes each live series' provisional bar final; `dbt run` then
+* the one-new-bar incremental run: the exchange's next export is landed beside every live
+  kline file (market_regimes.landing.synthetic.write_next_candles: one more hour of
+  candles, the in-progress candle completed), which makes each live series' provisional
+  bar final; `dbt run` then
   computes the indicator models incrementally. Its indicator model seconds, the new
   indicator rows, and the share of the full indicator time;
 * peak RSS of the dbt processes.

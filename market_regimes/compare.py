@@ -82,9 +82,18 @@ class TableDiff:
         return text
 
 
+# Landing metadata, not data: when a row landed. An incrementally updated warehouse landed
+# its rows in several batches, a full build of the same folder in one.
+METADATA_COLUMNS = ("loaded_at",)
+
+
 def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
-    """Compare ``table`` (``schema.name``) between the attached catalogs ``l`` and ``r``."""
-    left, right = f"l.{table}", f"r.{table}"
+    """Compare ``table`` (``schema.name``) between the attached catalogs ``l`` and ``r``
+    (every column but :data:`METADATA_COLUMNS`)."""
+    names = {name for name, *_ in con.sql(f"describe l.{table}").fetchall()}
+    dropped = [c for c in METADATA_COLUMNS if c in names]
+    view = f"(select * exclude ({', '.join(dropped)}) from {{}})" if dropped else "{}"
+    left, right = view.format(f"l.{table}"), view.format(f"r.{table}")
     nl = con.sql(f"select count(*) from {left}").fetchone()[0]
     nr = con.sql(f"select count(*) from {right}").fetchone()[0]
     diff = TableDiff(table, nl, nr)
@@ -92,7 +101,7 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     diff.only_right = con.sql(f"select count(*) from (from {right} except all from {left})").fetchone()[0]
     if not (diff.only_left or diff.only_right):
         return diff
-    described = con.sql(f"describe {left}").fetchall()
+    described = con.sql(f"describe select * from {left}").fetchall()
     floats = [name for name, ctype, *_ in described if ctype == "DOUBLE"]
     keys = [name for name, ctype, *_ in described if ctype != "DOUBLE"]
     if not floats or not keys:

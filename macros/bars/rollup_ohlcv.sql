@@ -6,8 +6,9 @@
     Output per series x target_interval x coarse bar_start: open = first open by time,
     high = max, low = min, close = last close, volume = sum, quote_volume = sum of the
     fine bars' quote volumes, n_sub_bars,
-    expected_sub_bars = target_minutes / sub_minutes, is_complete. -#}
-{% macro rollup_ohlcv(relation, group_columns) -%}
+    expected_sub_bars = target_minutes / sub_minutes, is_complete; plus max(c) as c for every
+    column c of the optional list max_columns. -#}
+{% macro rollup_ohlcv(relation, group_columns, max_columns=[]) -%}
     select
         {% for col in group_columns %}{{ col }},
         {% endfor -%}
@@ -21,6 +22,9 @@
         sum(quote_volume) as quote_volume,
         count(*) as n_sub_bars,
         max(target_minutes) // max(sub_minutes) as expected_sub_bars
+        {%- for col in max_columns %},
+        max({{ col }}) as {{ col }}
+        {%- endfor %}
     from {{ relation }}
     group by {% for col in group_columns %}{{ col }}, {% endfor %}target_interval, {{ bar_bucket('bar_start', 'target_minutes') }}
 {%- endmacro %}

@@ -5,4 +5,5 @@
 -- every bar.
 {{ config(materialized='incremental', incremental_strategy='append',
           pre_hook="{{ delete_partition_window('bar_start') }}") }}
-{{ rollup_to_coarser(ref('stg_landing__klines'), ['exchange', 'symbol'], window_column='bar_start') }}
+{{ rollup_to_coarser(ref('stg_landing__klines'), ['exchange', 'symbol'], window_column='bar_start',
+                     max_columns=['loaded_at']) }}

@@ -18,6 +18,12 @@
 -- values in sorted order (fsum(x order by x)): a parallel hash aggregate meets a group's
 -- rows in any order, and even compensated sums round by order (measured: 1 ulp on 3
 -- members), which would make builds differ in the last bits.
+-- Incremental (docs/bars-and-drivers.md, "Incremental runs"): the pre-hook
+-- rewind_composite_bars removes each driver x timeframe's bars from its first provisional
+-- bar, and from the first member bar landed after the stored ones (loaded_at), on; the run
+-- computes the bars after the last stored one from the member bars since then, the index
+-- continuing from the stored log_index_units (the integer sum is the same in any split).
+{{ config(materialized='incremental', incremental_strategy='append', pre_hook="{{ rewind_composite_bars() }}") }}
 with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
 ),
@@ -74,10 +80,27 @@ member_series as (
     )
 ),
 
+{%- if is_incremental() %}
+stored as (
+    select driver, timeframe, max(bar_start) as last_bar_start,
+           arg_max(log_index_units, bar_start) filter (where composite_method = 'equal_weight_index') as last_units
+    from {{ this }}
+    group by driver, timeframe
+),
+{%- else %}
+stored as (
+    select cast(null as varchar) as driver, cast(null as varchar) as timeframe, cast(null as timestamp) as last_bar_start,
+           cast(null as hugeint) as last_units
+    where false
+),
+{%- endif %}
+
+-- member bars from the last stored composite bar on (the lags of the first new bar)
 member_bars as (
     select
         m.driver, t.timeframe, m.priority, b.exchange, b.symbol, b.bar_interval, b.bar_start,
         b.open, b.high, b.low, b.close, b.quote_volume, b.is_final or ms.is_stopped as is_final, b.is_complete,
+        b.loaded_at,
         lag(b.close) over series as prev_close,
         lag(b.bar_start) over series as prev_bar_start,
         lag(b.is_final) over series as prev_is_final,
@@ -89,7 +112,8 @@ member_bars as (
     join member_series as ms
         on ms.driver = m.driver and ms.timeframe = t.timeframe and ms.exchange = b.exchange
        and ms.symbol = b.symbol and ms.bar_interval = b.bar_interval
-    where b.is_primary
+    left join stored as s on s.driver = m.driver and s.timeframe = t.timeframe
+    where b.is_primary and (s.last_bar_start is null or b.bar_start >= s.last_bar_start)
     window series as (partition by m.driver, t.timeframe, b.exchange, b.symbol order by b.bar_start)
 ),
 
@@ -125,20 +149,33 @@ index_growth as (
         count(*) filter (where not is_excluded) as n_constituents,
         count(*) filter (where is_excluded) as n_excluded_members,
         bool_and(is_complete) filter (where not is_excluded) as is_complete,
-        bool_and(is_final) filter (where not is_excluded) as is_final
+        bool_and(is_final) filter (where not is_excluded) as is_final,
+        max(loaded_at) as loaded_at
     from member_returns
     group by driver, timeframe, bar_interval, bar_start
     having count(*) filter (where not is_excluded) > 0
 ),
 
-indexed as (
+-- log_index_units: the running integer sum of the rounded ln(mean r_close) through the bar,
+-- continued from the last stored bar's
+units as (
     select
-        *,
-        100 * exp(cast(coalesce(sum(cast(round(ln(mean_r_close) * 4503599627370496) as hugeint)) over (
-            partition by driver, timeframe order by bar_start
-            rows between unbounded preceding and 1 preceding
-        ), 0) as double) / 4503599627370496) as prev_index
-    from index_growth
+        g.*,
+        coalesce(s.last_units, 0) + sum(cast(round(ln(g.mean_r_close) * 4503599627370496) as hugeint)) over (
+            partition by g.driver, g.timeframe order by g.bar_start rows between unbounded preceding and current row
+        ) as log_index_units,
+        coalesce(s.last_units, 0) + coalesce(sum(cast(round(ln(g.mean_r_close) * 4503599627370496) as hugeint)) over (
+            partition by g.driver, g.timeframe order by g.bar_start rows between unbounded preceding and 1 preceding
+        ), 0) as prev_units,
+        s.last_bar_start
+    from index_growth as g
+    left join stored as s using (driver, timeframe)
+    where s.last_bar_start is null or g.bar_start > s.last_bar_start
+),
+
+indexed as (
+    select *, 100 * exp(cast(prev_units as double) / 4503599627370496) as prev_index
+    from units
 ),
 
 equal_weight_index as (
@@ -148,7 +185,7 @@ equal_weight_index as (
         prev_index * mean_r_high as high,
         prev_index * mean_r_low as low,
         prev_index * mean_r_close as close,
-        volume, n_constituents, n_excluded_members, is_complete, is_final
+        volume, n_constituents, n_excluded_members, is_complete, is_final, log_index_units, loaded_at
     from indexed
 ),
 
@@ -157,8 +194,13 @@ price_average as (
         driver, timeframe, bar_interval, bar_start, 'price_average' as composite_method,
         fsum(open order by open) / count(open) as open, max(high) as high, min(low) as low, fsum(close order by close) / count(close) as close,
         fsum(quote_volume order by quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
-        bool_and(is_complete) as is_complete, bool_and(is_final) as is_final
-    from chosen
+        bool_and(is_complete) as is_complete, bool_and(is_final) as is_final,
+        cast(null as hugeint) as log_index_units, max(loaded_at) as loaded_at
+    from chosen as c
+    where not exists (
+        select 1 from stored as s
+        where s.driver = c.driver and s.timeframe = c.timeframe and c.bar_start <= s.last_bar_start
+    )
     group by driver, timeframe, bar_interval, bar_start
 ),
 

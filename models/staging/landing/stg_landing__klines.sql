@@ -22,5 +22,6 @@ select
     volume,
     close * volume as quote_volume,
     layout,
-    source_file
+    source_file,
+    loaded_at
 from current_version

@@ -1,0 +1,151 @@
+"""Update benchmark: what an hourly (or 5-minute) update costs against a full build.
+
+Prints one JSON document. On a copy of the bundled sample:
+
+1. ``full``: ``dbt build`` from scratch (every model, test and report), node seconds per
+   model, model / test / unit-test totals, dbt wall seconds, peak RSS of the dbt process;
+   ``full.pre_grid_model_seconds``: the models that existed before the grid family
+   (every model whose name does not contain ``grid``, ``exit_`` or ``restart_``).
+2. ``updates``: the exchange's next exports (market_regimes.landing.synthetic.
+   write_next_candles: every live series advanced ``minutes``, coarser candles the rollups
+   of the finest, the in-progress candle completed), then the update as the schedules run
+   it (``dbt build`` of everything except the research reports, without dbt's unit tests:
+   job ``regime_update``): ``hourly_1`` (N = 1 hour), ``hourly_24`` (N = 24 hours), then
+   ``--micro-runs`` five-minute runs (``micro``): per run the node seconds per model, dbt
+   wall seconds, rows landed, rows landed per wall second, peak RSS; and the ratio of the
+   update's node seconds to the full build's.
+3. ``compare``: the reports rebuilt once (job ``daily_update``'s extra part), then a
+   second full build from scratch of the final landing folder, compared table by table
+   with the incrementally updated warehouse (market_regimes.compare, schemas
+   intermediate, marts, reports): incremental after N updates == full build.
+
+Usage: python benchmarks/update.py [--micro-runs 12] [--skip-compare]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+PROJECT = Path(__file__).resolve().parents[1]
+DBT = Path(sys.executable).parent / "dbt"
+sys.path.insert(0, str(PROJECT))
+from market_regimes.compare import compare_warehouses  # noqa: E402
+from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
+
+# The update as job regime_update runs it (orchestration/defs/automation.py): the research
+# reports excluded, dbt's unit tests (code tests, run by CI and full builds) excluded.
+UPDATE_SELECTION = ["--exclude", "config.schema:reports", "--exclude-resource-type", "unit_test",
+                    "--indirect-selection", "buildable"]
+REPORTS_SELECTION = ["--select", "config.schema:reports", "--exclude-resource-type", "unit_test"]
+GRID_MARKERS = ("grid", "exit_", "restart_")
+
+
+def run_dbt(args: list[str], db: Path, landing: Path, work: Path) -> dict:
+    """``dbt <args>`` on warehouse ``db``: node seconds by kind, wall seconds, peak RSS (MB)
+    of this dbt process. Exits with dbt's output when dbt fails."""
+    env = {**os.environ, "MARKET_REGIMES_DB": str(db), "MARKET_REGIMES_LANDING": str(landing),
+           "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
+    cmd = [str(DBT), *args, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
+           "--log-path", str(work / "logs")]
+    print(f"[update-bench] dbt {' '.join(args)} ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    with open(work / "dbt.out", "w") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"dbt {' '.join(args)} failed:\n{(work / 'dbt.out').read_text()[-4000:]}")
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    kinds: dict[str, float] = {}
+    models = {}
+    for r in results:
+        kind = r["unique_id"].split(".")[0]
+        kinds[kind] = kinds.get(kind, 0.0) + r["execution_time"]
+        if kind == "model":
+            models[r["unique_id"].split(".")[-1]] = round(r["execution_time"], 3)
+    return {
+        "wall_seconds": round(wall, 2),
+        "node_seconds": round(sum(kinds.values()), 2),
+        "node_seconds_by_kind": {k: round(v, 2) for k, v in sorted(kinds.items())},
+        "nodes": len(results),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "model_seconds": dict(sorted(models.items(), key=lambda kv: -kv[1])),
+    }
+
+
+def rows_landed(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return int(con.sql("select coalesce(sum(rows_landed), 0) from raw.landing_files").fetchone()[0])
+    finally:
+        con.close()
+
+
+def update(db: Path, landing: Path, work: Path, minutes: int, tag: str, full_node_seconds: float) -> dict:
+    files = write_next_candles(landing, minutes=minutes, tag=tag)
+    before = rows_landed(db)
+    run = run_dbt(["build", *UPDATE_SELECTION], db, landing, work)
+    landed = rows_landed(db) - before
+    return {"minutes": minutes, "files": len(files), "rows_landed": landed,
+            "rows_landed_per_wall_second": round(landed / run["wall_seconds"], 1),
+            "share_of_full_build_node_seconds": round(run["node_seconds"] / full_node_seconds, 3), **run}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--micro-runs", type=int, default=12, help="five-minute update runs (default 12)")
+    parser.add_argument("--skip-compare", action="store_true", help="no second full build and comparison")
+    parser.add_argument("--keep", type=Path, help="copy the warehouses and landing folder here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mr-bench-update-") as tmp:
+        work = Path(tmp)
+        landing = work / "landing"
+        shutil.copytree(PROJECT / "sample" / "landing", landing)
+        db = work / "updated.duckdb"
+        full = run_dbt(["build"], db, landing, work)
+        full["rows_landed"] = rows_landed(db)
+        full["pre_grid_model_seconds"] = round(sum(
+            s for m, s in full["model_seconds"].items() if not any(g in m for g in GRID_MARKERS)), 2)
+        full["grid_model_seconds"] = round(full["node_seconds_by_kind"].get("model", 0)
+                                           - full["pre_grid_model_seconds"], 2)
+        total = full["node_seconds"]
+        updates = {"hourly_1": update(db, landing, work, 60, "u001", total),
+                   "hourly_24": update(db, landing, work, 24 * 60, "u002", total)}
+        micro = [update(db, landing, work, 5, f"u{3 + i:03d}", total) for i in range(args.micro_runs)]
+        if micro:
+            node = sorted(m["node_seconds"] for m in micro)
+            updates["micro"] = {"runs": len(micro), "node_seconds_median": node[len(node) // 2],
+                                "node_seconds_max": node[-1],
+                                "wall_seconds_median": sorted(m["wall_seconds"] for m in micro)[len(micro) // 2],
+                                "each": micro}
+        out = {"full": full, "updates": updates}
+        if not args.skip_compare:
+            reports = run_dbt(["build", *REPORTS_SELECTION], db, landing, work)
+            fresh = work / "fresh.duckdb"
+            again = run_dbt(["build"], fresh, landing, work)
+            diffs = compare_warehouses(db, fresh, ["intermediate", "marts", "reports"])
+            different = [str(d) for d in diffs if not d.equal]
+            out["compare"] = {"reports_rebuild": {k: reports[k] for k in ("wall_seconds", "node_seconds")},
+                              "fresh_full_build": {k: again[k] for k in ("wall_seconds", "node_seconds")},
+                              "tables_compared": len(diffs), "tables_different": len(different),
+                              "different": different}
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for path in work.glob("*.duckdb"):
+                shutil.copy2(path, args.keep / path.name)
+            shutil.copytree(landing, args.keep / "landing", dirs_exist_ok=True)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+{#- Pre-hook of the incremental fct_symbol_bars (docs/bars-and-drivers.md, "Incremental runs").
+    Removes the stored rows the run must compute again, so that the model can append each
+    series' bars after its last stored bar:
+    * every series' newest stored bar while it is provisional (it may turn final, or be
+      revised: exchanges export the in-progress candle);
+    * for every exchange x symbol with landed rows newer than every stored one (loaded_at of
+      stg_landing__klines above the stored maximum: a new file, a revised or corrected
+      candle, a back-fill), all its series (every interval, landed and rollup) from one
+      longest bar interval (seed bar_intervals) before its first changed bar_start on: the
+      rollups covering a changed fine bar start at most that much earlier.
+    Logs the number of symbols and rows. Empty first builds and full refreshes skip it. -#}
+{% macro rewind_symbol_bars() -%}
+    {%- if execute and is_incremental() -%}
+    {%- set rewind -%}
+        create or replace temp table _symbol_bars_changed as
+        select l.exchange, l.symbol,
+               min(l.bar_start) - to_minutes((select max(interval_minutes) from {{ ref('bar_intervals') }})::bigint)
+                   as from_bar_start
+        from {{ ref('stg_landing__klines') }} as l
+        where l.loaded_at > (select coalesce(max(loaded_at), timestamp '-infinity') from {{ this }})
+        group by l.exchange, l.symbol;
+        create or replace temp table _symbol_bars_provisional as
+        select exchange, symbol, bar_interval, origin, max(bar_start) as newest_bar_start
+        from {{ this }}
+        group by exchange, symbol, bar_interval, origin
+        having not arg_max(is_final, bar_start);
+    {%- endset -%}
+    {%- do run_query(rewind) -%}
+    {%- set changed = run_query("delete from " ~ this ~ " as t using _symbol_bars_changed as c "
+                                ~ "where t.exchange = c.exchange and t.symbol = c.symbol and t.bar_start >= c.from_bar_start") -%}
+    {%- set provisional = run_query("delete from " ~ this ~ " as t using _symbol_bars_provisional as p "
+                                    ~ "where t.exchange = p.exchange and t.symbol = p.symbol and t.bar_interval = p.bar_interval "
+                                    ~ "and t.origin = p.origin and t.bar_start >= p.newest_bar_start") -%}
+    {%- set symbols = run_query("select count(*) from _symbol_bars_changed") -%}
+    {{ log('[fct_symbol_bars] ' ~ symbols.rows[0][0] ~ ' symbols with new landed rows: ' ~ changed.rows[0][0]
+           ~ ' stored bars to recompute, plus ' ~ provisional.rows[0][0] ~ ' provisional newest bars', info=True) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of the incremental int_composite_bars_computed (docs/bars-and-drivers.md,
+    "Incremental runs"): removes every driver x timeframe's stored bars (both methods) from
+    the earliest of
+    * its first provisional bar (it may turn final, or change with a late member candle);
+    * the first member bar (primary bar of a composite member at the timeframe's interval in
+      fct_symbol_bars) with a loaded_at newer than every stored composite bar's: a new,
+      revised or corrected member candle changes the composite from that bar on.
+    Logs the drivers and rows. Empty first builds and full refreshes skip it. -#}
+{% macro rewind_composite_bars() -%}
+    {%- if execute and is_incremental() -%}
+    {%- set rewind -%}
+        create or replace temp table _composite_rewind as
+        with watermark as (
+            select coalesce(max(loaded_at), timestamp '-infinity') as consumed from {{ this }}
+        ),
+        changed as (
+            select m.driver, t.timeframe, min(b.bar_start) as from_bar_start
+            from {{ ref('fct_symbol_bars') }} as b
+            join {{ ref('int_driver_members_listed') }} as m
+                on m.kind = 'composite' and m.symbol = b.symbol and m.exchange = b.exchange
+            join {{ ref('regime_timeframes') }} as t on t.bar_interval = b.bar_interval
+            where b.is_primary and b.loaded_at > (select consumed from watermark)
+            group by m.driver, t.timeframe
+        ),
+        provisional as (
+            select driver, timeframe, min(bar_start) as from_bar_start
+            from {{ this }}
+            where not is_final
+            group by driver, timeframe
+        )
+        select driver, timeframe, min(from_bar_start) as from_bar_start
+        from (select * from changed union all select * from provisional)
+        group by driver, timeframe
+    {%- endset -%}
+    {%- do run_query(rewind) -%}
+    {%- set removed = run_query("delete from " ~ this ~ " as t using _composite_rewind as r "
+                                ~ "where t.driver = r.driver and t.timeframe = r.timeframe and t.bar_start >= r.from_bar_start") -%}
+    {%- set n = run_query("select count(*) from _composite_rewind") -%}
+    {{ log('[int_composite_bars_computed] ' ~ n.rows[0][0] ~ ' driver timeframes to continue: '
+           ~ removed.rows[0][0] ~ ' stored bars to recompute', info=True) }}
+    {%- endif -%}
+{%- endmacro %}
