@@ -9,8 +9,9 @@ Prints one JSON document. On a copy of the bundled sample:
 2. ``updates``: the exchange's next exports (market_regimes.landing.synthetic.
    write_next_candles: every live series advanced ``minutes``, coarser candles the rollups
    of the finest, the in-progress candle completed), then the update as the schedules run
-   it (``dbt build`` of everything except the research reports, without dbt's unit tests:
-   job ``regime_update``): ``hourly_1`` (N = 1 hour), ``hourly_24`` (N = 24 hours), then
+   it (job ``regime_update``: ``dbt build`` of everything except the research reports and
+   dbt's unit tests, with the vars of a run over the new candles' days: the partition range
+   and test_since = its start): ``hourly_1`` (N = 1 hour), ``hourly_24`` (N = 24 hours), then
    ``--micro-runs`` five-minute runs (``micro``): per run the node seconds per model, dbt
    wall seconds, rows landed, rows landed per wall second, peak RSS; and the ratio of the
    update's node seconds to the full build's.
@@ -35,6 +36,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 PROJECT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -91,10 +93,23 @@ def rows_landed(db: Path) -> int:
         con.close()
 
 
+def schedule_vars(files: list[Path]) -> dict[str, str]:
+    """The vars job regime_update passes for a run over the new candles' days: the partition
+    range from the day before the earliest new candle to the day of the newest (the rollups
+    rebuild that window; the schedules target yesterday..today, and the sample's live
+    exports end on different days) and test_since = its start (the generic tests check
+    those rows)."""
+    stamps = [pd.to_datetime(pd.read_csv(f, usecols=[0]).iloc[:, 0], utc=True).dt.tz_convert(None) for f in files]
+    first, last = min(s.min() for s in stamps).normalize(), max(s.max() for s in stamps).normalize()
+    fmt = "%Y-%m-%d %H:%M:%S"
+    start, end = (first - pd.Timedelta(days=1)).strftime(fmt), (last + pd.Timedelta(days=1)).strftime(fmt)
+    return {"partition_start": start, "partition_end": end, "test_since": start}
+
+
 def update(db: Path, landing: Path, work: Path, minutes: int, tag: str, full_node_seconds: float) -> dict:
     files = write_next_candles(landing, minutes=minutes, tag=tag)
     before = rows_landed(db)
-    run = run_dbt(["build", *UPDATE_SELECTION], db, landing, work)
+    run = run_dbt(["build", *UPDATE_SELECTION, "--vars", json.dumps(schedule_vars(files))], db, landing, work)
     landed = rows_landed(db) - before
     return {"minutes": minutes, "files": len(files), "rows_landed": landed,
             "rows_landed_per_wall_second": round(landed / run["wall_seconds"], 1),

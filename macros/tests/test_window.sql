@@ -36,3 +36,15 @@
     {%- endif -%}
     {{- return(false) -}}
 {%- endmacro %}
+
+{#- For singular tests: `column >= var test_since - minutes_before minutes` when test_since is set
+    (an update run), else `true` (every row). minutes_before leaves room for the look-back
+    (a lag) of the first tested row. -#}
+{% macro test_window_filter(column, minutes_before=0) -%}
+    {%- set since = var('test_since', none) -%}
+    {%- if since -%}
+        {{ column }} >= cast('{{ since }}' as timestamp) - to_minutes({{ minutes_before }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -90,7 +90,7 @@ TRANSLATOR = SchemaGroupTranslator()
             name="market_regimes_upstream", dagster_dbt_translator=TRANSLATOR)
 def upstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of the seeds, landing and staging models the rollups read."""
-    yield from dbt.cli(BUILD, context=context).stream()
+    yield from dbt.cli([*BUILD, *update_args(context)], context=context).stream()
 
 
 def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
@@ -100,20 +100,40 @@ def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
     return {"partition_start": window.start.strftime(fmt), "partition_end": window.end.strftime(fmt)}
 
 
+#: the jobs that update the warehouse every few minutes or hourly (orchestration/defs/automation.py)
+UPDATE_JOBS = ("regime_update",)
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+
+
+def update_args(context: AssetExecutionContext, dbt_vars: dict[str, str] | None = None) -> list[str]:
+    """Extra dbt arguments of an op in an update run (job regime_update; docs/orchestration.md,
+    "Tests in update runs"): dbt's unit tests are left out (they test code, not data: CI and
+    full builds run them) and var test_since = the start of the run's partition range, so
+    the generic data tests check the rows of that window. ``dbt_vars``: the op's other vars.
+    Other jobs: only ``dbt_vars`` (every test, every row)."""
+    out = dict(dbt_vars or {})
+    extra = []
+    if context.run.job_name in UPDATE_JOBS:
+        extra = ["--exclude-resource-type", "unit_test"]
+        start = context.run.tags.get(RANGE_START_TAG) or context.run.tags.get("dagster/partition")
+        if start:
+            out["test_since"] = f"{start[:10]} 00:00:00"
+    return extra + (["--vars", json.dumps(out)] if out else [])
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, select=PARTITIONED_MODELS, partitions_def=daily_partitions,
             backfill_policy=BackfillPolicy.single_run(), name="market_regimes_partitioned",
             dagster_dbt_translator=TRANSLATOR)
 def partitioned_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build --vars {partition_start, partition_end}`` of the bar-local rollups."""
-    args = [*BUILD, "--vars", json.dumps(partition_vars(context))]
-    yield from dbt.cli(args, context=context).stream()
+    yield from dbt.cli([*BUILD, *update_args(context, partition_vars(context))], context=context).stream()
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, exclude=UPSTREAM, name="market_regimes_downstream",
             dagster_dbt_translator=TRANSLATOR)
 def downstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of everything downstream of the rollups (marts, engines, levers)."""
-    yield from dbt.cli(BUILD, context=context).stream()
+    yield from dbt.cli([*BUILD, *update_args(context)], context=context).stream()
 
 
 dbt_asset_groups = [upstream_dbt_assets, partitioned_dbt_assets, downstream_dbt_assets]

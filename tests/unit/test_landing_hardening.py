@@ -394,6 +394,7 @@ def render(path: Path, refs: dict[str, str], which: str = "test", run_started_at
     ``execute`` False (the warn tests' run_query / log part is skipped)."""
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
     env.globals.update(ref=lambda name: refs[name], config=lambda **_: "", as_of_filter=lambda *_: "",
+                       is_incremental=lambda: False,
                        execute=False, load_relation=lambda _: None, flags={"WHICH": which},
                        run_started_at=run_started_at)
     # the project macros the staging views and the warn tests call
