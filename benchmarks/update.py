@@ -20,7 +20,12 @@ Prints one JSON document. On a copy of the bundled sample:
    with the incrementally updated warehouse (market_regimes.compare, schemas
    intermediate, marts, reports): incremental after N updates == full build.
 
-Usage: python benchmarks/update.py [--micro-runs 12] [--skip-compare]
+4. ``--scale N``: the same full build and one-hour update on N copies of the sample's
+   exchanges (the candles of klines/binance and klines/bybit again under exchange names
+   binance-x1 .. , bybit-x1 .., so N times the symbols and rows; the drivers still read
+   the original exchanges), to show how full-build and update costs grow with the data.
+
+Usage: python benchmarks/update.py [--micro-runs 12] [--skip-compare] [--scale N]
 """
 
 from __future__ import annotations
@@ -116,16 +121,29 @@ def update(db: Path, landing: Path, work: Path, minutes: int, tag: str, full_nod
             "share_of_full_build_node_seconds": round(run["node_seconds"] / full_node_seconds, 3), **run}
 
 
+def scale_landing(landing: Path, factor: int) -> None:
+    """Add factor - 1 copies of every exchange folder under ``landing/klines`` (names
+    ``<exchange>-x<k>``)."""
+    for exchange in sorted(p for p in (landing / "klines").iterdir() if p.is_dir()):
+        for k in range(1, factor):
+            shutil.copytree(exchange, exchange.parent / f"{exchange.name}-x{k}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--micro-runs", type=int, default=12, help="five-minute update runs (default 12)")
     parser.add_argument("--skip-compare", action="store_true", help="no second full build and comparison")
     parser.add_argument("--keep", type=Path, help="copy the warehouses and landing folder here")
+    parser.add_argument("--scale", type=int, default=1,
+                        help="N copies of the sample's exchanges (full build and one-hour update only)")
     args = parser.parse_args()
+    if args.scale > 1:
+        args.micro_runs, args.skip_compare = 0, True
     with tempfile.TemporaryDirectory(prefix="mr-bench-update-") as tmp:
         work = Path(tmp)
         landing = work / "landing"
         shutil.copytree(PROJECT / "sample" / "landing", landing)
+        scale_landing(landing, args.scale)
         db = work / "updated.duckdb"
         full = run_dbt(["build"], db, landing, work)
         full["rows_landed"] = rows_landed(db)
@@ -134,8 +152,9 @@ def main() -> None:
         full["grid_model_seconds"] = round(full["node_seconds_by_kind"].get("model", 0)
                                            - full["pre_grid_model_seconds"], 2)
         total = full["node_seconds"]
-        updates = {"hourly_1": update(db, landing, work, 60, "u001", total),
-                   "hourly_24": update(db, landing, work, 24 * 60, "u002", total)}
+        updates = {"hourly_1": update(db, landing, work, 60, "u001", total)}
+        if args.scale == 1:
+            updates["hourly_24"] = update(db, landing, work, 24 * 60, "u002", total)
         micro = [update(db, landing, work, 5, f"u{3 + i:03d}", total) for i in range(args.micro_runs)]
         if micro:
             node = sorted(m["node_seconds"] for m in micro)
@@ -143,7 +162,7 @@ def main() -> None:
                                 "node_seconds_max": node[-1],
                                 "wall_seconds_median": sorted(m["wall_seconds"] for m in micro)[len(micro) // 2],
                                 "each": micro}
-        out = {"full": full, "updates": updates}
+        out = {"scale": args.scale, "full": full, "updates": updates}
         if not args.skip_compare:
             reports = run_dbt(["build", *REPORTS_SELECTION], db, landing, work)
             fresh = work / "fresh.duckdb"
