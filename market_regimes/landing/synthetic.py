@@ -123,14 +123,16 @@ def _write(series: _Series, candles: pd.DataFrame, tag: str) -> Path:
 
 
 def write_next_candles(landing: Path, minutes: int = 60, tag: str = "next",
-                       live_within_bars: int = 24) -> list[Path]:
+                       live_within_hours: float = 24) -> list[Path]:
     """Write an exchange's next export for every live kline series under ``landing/klines``.
 
-    A series (exchange x symbol x interval, over all its files) is live when its last
-    candle is within ``live_within_bars`` intervals of the newest last candle at its
-    interval on any exchange (a stopped or delisted series, or an exchange whose export
-    ended long before the others, gets nothing: a candle landed years back would rewrite
-    composite history, see finality in docs/bars-and-drivers.md).
+    Live, by the end of the newest candle (bar_start + interval) within
+    ``live_within_hours``: an exchange, of the newest end on any exchange; a symbol, of its
+    exchange's newest end; a series (exchange x symbol x interval, over all its files) of
+    a live symbol, of the symbol's newest end. Nothing else gets candles: an exchange whose
+    export ended long before the others, a stopped or delisted symbol (its bars are final
+    by the exchange's horizon: new ones would revise final history, see finality in
+    docs/bars-and-drivers.md), a file of a symbol that stopped being exported.
 
     The clock of every live series advances ``minutes``: the finest live series of a
     symbol continues as a random walk (a pure function of symbol and bar_start, so
@@ -145,16 +147,22 @@ def write_next_candles(landing: Path, minutes: int = 60, tag: str = "next",
     kline layout name.
     """
     series = _read_series(landing)
-    newest: dict[str, pd.Timestamp] = {}
-    for (_, _, interval), s in series.items():
-        newest[interval] = max(newest.get(interval, s.last), s.last)
+    within = pd.Timedelta(hours=live_within_hours)
+    end = {k: s.last + s.step for k, s in series.items()}
+    by_exchange: dict[str, pd.Timestamp] = {}
+    by_symbol: dict[tuple[str, str], pd.Timestamp] = {}
+    for (exchange, symbol, _), e in end.items():
+        by_exchange[exchange] = max(by_exchange.get(exchange, e), e)
+        by_symbol[exchange, symbol] = max(by_symbol.get((exchange, symbol), e), e)
+    newest = max(by_exchange.values(), default=None)
     live = {k: s for k, s in series.items()
-            if s.last >= newest[k[2]] - live_within_bars * s.step}
-    by_symbol: dict[tuple[str, str], list[_Series]] = {}
+            if by_exchange[k[0]] >= newest - within and by_symbol[k[:2]] >= by_exchange[k[0]] - within
+            and end[k] >= by_symbol[k[:2]] - within}
+    groups: dict[tuple[str, str], list[_Series]] = {}
     for (exchange, symbol, _), s in live.items():
-        by_symbol.setdefault((exchange, symbol), []).append(s)
+        groups.setdefault((exchange, symbol), []).append(s)
     written = []
-    for members in by_symbol.values():
+    for members in groups.values():
         members.sort(key=lambda s: s.step)
         fine = members[0]
         until = max(s.last + pd.Timedelta(minutes=minutes) + s.step for s in members) - fine.step

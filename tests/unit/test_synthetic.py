@@ -19,7 +19,7 @@ def _five_minute_file(path, start="2025-06-29 16:00:00", n=12, close0=100.0):
     path.write_text("\n".join(rows) + "\n")
 
 
-def test_next_candles_for_live_files_only(tmp_path):
+def test_next_candles_for_live_series_only(tmp_path):
     binance = tmp_path / "klines" / "binance"
     binance.mkdir(parents=True)
     (binance / "AAAUSDT_1h.csv").write_text(
@@ -29,19 +29,28 @@ def test_next_candles_for_live_files_only(tmp_path):
     (binance / "BBBUSDT_1h.csv").write_text(  # stopped 2 days before: not live
         "date,open,high,low,close,volume,ticker\n"
         "2023-12-28 19:00:00,1,1,1,1,1,BBBUSDT\n")
-    bybit = tmp_path / "klines" / "bybit"
-    bybit.mkdir()
-    (bybit / "AAAUSDT_5m.csv").write_text(
-        "timestamp,open,high,low,close,volume\n2025-06-29 16:40:00+00:00,1,2,0.5,1.5,9\n")
     written = write_next_candles(tmp_path, minutes=60)
-    assert sorted(p.name for p in written) == ["AAAUSDT_1h__next.csv", "AAAUSDT_5m__next.csv"]
+    assert sorted(p.name for p in written) == ["AAAUSDT_1h__next.csv"]
     hourly = pd.read_csv(binance / "AAAUSDT_1h__next.csv", dtype=str)
     assert hourly["date"].tolist() == ["2023-12-30 20:00:00"]  # the finest series is continued, not revised
     assert hourly["ticker"].tolist() == ["AAAUSDT"] and hourly["open"].tolist() == ["12.5"]
     h = hourly[["open", "high", "low", "close"]].astype(float).iloc[0]
     assert h["low"] <= min(h["open"], h["close"]) <= max(h["open"], h["close"]) <= h["high"]
-    five = pd.read_csv(bybit / "AAAUSDT_5m__next.csv", dtype=str)
-    assert five["timestamp"].tolist() == [f"2025-06-29 {16 + (45 + 5 * i) // 60}:{(45 + 5 * i) % 60:02d}:00+00:00"
+
+
+def test_a_symbol_or_file_behind_its_exchange_is_not_live(tmp_path):
+    bybit = tmp_path / "klines" / "bybit"
+    bybit.mkdir(parents=True)
+    (bybit / "AAAUSDT_5m.csv").write_text(
+        "timestamp,open,high,low,close,volume\n2025-07-02 16:40:00+00:00,1,2,0.5,1.5,9\n")
+    (bybit / "AAAUSDT_60m.csv").write_text(  # this export stopped 3 days before the 5m one
+        "timestamp,open,high,low,close,volume\n2025-06-29 16:00:00+00:00,1,2,0.5,1.5,9\n")
+    (bybit / "BBBUSDT_5m.csv").write_text(  # stopped 3 days before the exchange's newest candle
+        "timestamp,open,high,low,close,volume\n2025-06-29 16:40:00+00:00,1,2,0.5,1.5,9\n")
+    written = write_next_candles(tmp_path, minutes=60)
+    assert [p.name for p in written] == ["AAAUSDT_5m__next.csv"]
+    five = pd.read_csv(written[0], dtype=str)
+    assert five["timestamp"].tolist() == [f"2025-07-02 {16 + (45 + 5 * i) // 60}:{(45 + 5 * i) % 60:02d}:00+00:00"
                                           for i in range(12)]
     assert five["open"].iat[0] == "1.5" and (five["close"].iloc[:-1].to_numpy() == five["open"].iloc[1:].to_numpy()).all()
 
