@@ -13,7 +13,14 @@ prints JSON:
 * hmm_iterations_mean: EM iterations per fit in that run;
 * peak RSS of the dbt process (MB).
 
-Usage: python benchmarks/detectors.py [--db warehouse/market_regimes.duckdb] [--fits 200]
+With ``--agreement`` it instead compares, on the warehouse's inputs and without dbt, the
+batched numpy EM the model runs (volatility.fit_hmm_batch) with the hmmlearn reference
+(volatility.fit_hmm_hmmlearn, one fit at a time) over every refit window of the sample:
+fits, fit seconds of each, the largest parameter difference, and the share of bars whose
+vol_regime is equal (the whole fct_volatility_regimes computation run twice, once with
+each fitter).
+
+Usage: python benchmarks/detectors.py [--db warehouse/market_regimes.duckdb] [--fits 200] [--agreement]
 """
 
 from __future__ import annotations
@@ -81,12 +88,60 @@ def fit_figures(db: Path, n_fits: int) -> dict:
             "hmm_window_bars": cfg.hmm_window_bars, "hmm_n_iter": cfg.hmm_n_iter}
 
 
+def agreement(db: Path) -> dict:
+    """fct_volatility_regimes rows with the batched EM vs the hmmlearn reference (module docstring)."""
+    from market_regimes.engines import volatility_frames as frames
+
+    cfg = load_config_csv()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.sql("create temp view s as select * from intermediate.int_indicator_series_listed")
+        con.sql("create temp view b as select * from intermediate.int_indicator_bars_prepared")
+        series = con.sql(frames.series_sql("s", "1d,1h")).df()
+        bars = con.sql(frames.bars_sql("s", "b", "1d,1h")).df()
+    finally:
+        con.close()
+    batch_stats: dict = {}
+    t0 = time.perf_counter()
+    new = frames.volatility_regime_rows(bars, cfg, stats=batch_stats, series=series)
+    batch_total = time.perf_counter() - t0
+    batched = vol.fit_hmm_batch
+
+    def reference(windows, c, chunk=0):  # the same windows, fitted one by one with hmmlearn
+        return [vol.fit_hmm_hmmlearn(w, c) for w in windows]
+
+    ref_stats: dict = {}
+    vol.fit_hmm_batch = reference
+    try:
+        t0 = time.perf_counter()
+        old = frames.volatility_regime_rows(bars, cfg, stats=ref_stats, series=series)
+        ref_total = time.perf_counter() - t0
+    finally:
+        vol.fit_hmm_batch = batched
+    same = (new["vol_regime"].fillna("-") == old["vol_regime"].fillna("-"))
+    dp = (new["p_high_vol"] - old["p_high_vol"]).abs()
+    rel = {c: float(((new[c] - old[c]).abs() / old[c].abs()).max())
+           for c in ("hmm_mean_low", "hmm_mean_high", "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low",
+                     "hmm_stay_prob_high")}
+    return {"bars": len(new), "vol_regime_equal_share": float(same.mean()), "vol_regime_different_bars": int((~same).sum()),
+            "p_high_vol_max_abs_diff": float(dp.max()), "fit_params_max_rel_diff": rel,
+            "hmm_fits": batch_stats["hmm_fits"],
+            "fit_seconds_batched_numpy": round(batch_stats["fit_seconds"], 2),
+            "fit_seconds_hmmlearn": round(ref_stats["fit_seconds"], 2),
+            "rows_seconds_batched_numpy": round(batch_total, 2), "rows_seconds_hmmlearn": round(ref_total, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=PROJECT / "warehouse" / "market_regimes.duckdb",
                         help="a built warehouse (copied, never written)")
     parser.add_argument("--fits", type=int, default=200, help="HMM fits timed (half BTC 1h, half BTC 1d)")
+    parser.add_argument("--agreement", action="store_true",
+                        help="batched EM vs hmmlearn on the warehouse's inputs (no dbt; see the docstring)")
     args = parser.parse_args()
+    if args.agreement:
+        print(json.dumps(agreement(args.db), indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="bench_detectors_") as tmp:
         work = Path(tmp)
         db = work / args.db.name

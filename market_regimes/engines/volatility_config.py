@@ -29,6 +29,7 @@ class VolatilityConfig:
     hmm_n_iter: int
     hmm_tol: float
     hmm_min_covar: float
+    hmm_covars_prior: float
     hmm_init_low_quantile: float
     hmm_init_high_quantile: float
     hmm_init_stay_prob: float
@@ -65,6 +66,8 @@ class VolatilityConfig:
             problems.append("ar1_window_bars >= 3, direction_window_bars >= 1, turbulence_window_bars >= 3")
         if not 0 < self.hmm_init_low_quantile < self.hmm_init_high_quantile < 1:
             problems.append("need 0 < hmm_init_low_quantile < hmm_init_high_quantile < 1")
+        if not self.hmm_covars_prior >= 0:
+            problems.append("hmm_covars_prior >= 0")
         if not 0 < self.hmm_init_stay_prob < 1 or not 0 <= self.high_vol_prob_threshold <= 1:
             problems.append("hmm_init_stay_prob in (0, 1), high_vol_prob_threshold in [0, 1]")
         if self.toxic_abs_log_return <= 0 or self.strategy_fit_every_minutes < 1:

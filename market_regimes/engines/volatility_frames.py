@@ -101,7 +101,7 @@ def bars_sql(series: str, bars: str, bar_intervals: str) -> str:
 
 def volatility_columns(cfg: VolatilityConfig) -> list[str]:
     """Output columns of :func:`volatility_regime_rows` (wavelet bands follow the config)."""
-    return [*SERIES_COLUMNS, "bar_start", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
+    return [*SERIES_COLUMNS, "bar_start", "series_part", "idx", "segment_clean_returns", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
             "hmm_fit_bar_start", "hmm_fit_returns", "hmm_window_returns", "hmm_mean_low", "hmm_mean_high",
             "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low", "hmm_stay_prob_high", "p_low_vol", "p_high_vol",
             "vol_regime", "prev_vol_regime",
@@ -117,11 +117,14 @@ STRATEGY_COLUMNS = [*SERIES_COLUMNS, "bar_start", "is_toxic", "toxic_bars_in_win
 class _Segment:
     """One series segment: its series columns (meta), bar_start and log_return arrays."""
 
-    def __init__(self, meta: dict, bar_start: np.ndarray, log_return: np.ndarray):
+    def __init__(self, meta: dict, bar_start: np.ndarray, log_return: np.ndarray, idx: np.ndarray | None = None):
         self.meta = {c: meta[c] for c in SERIES_COLUMNS}
+        self.series_part = meta.get("series_part")
         self.interval_minutes = int(meta["interval_minutes"])
         self.bar_start = bar_start.astype("datetime64[us]")
         self.log_return = log_return
+        # idx: the bars' numbers in the segment (0 = its first bar); a look-back starts later
+        self.idx = np.arange(len(bar_start), dtype=np.int64) if idx is None else np.asarray(idx, dtype=np.int64)
 
 
 def _segments(bars: pd.DataFrame, series: pd.DataFrame | None = None):
@@ -143,10 +146,11 @@ def _segments(bars: pd.DataFrame, series: pd.DataFrame | None = None):
     positions = ordered.groupby("series_part", sort=False).indices
     starts = ordered["bar_start"].to_numpy()
     returns = ordered["log_return"].to_numpy(dtype=float, na_value=np.nan)
+    idx = ordered["idx"].to_numpy(dtype=np.int64) if "idx" in ordered.columns else None
     for meta in series.sort_values(["series_id", "segment_id"], kind="stable").to_dict("records"):
         at = positions.get(meta["series_part"])
         if at is not None:
-            yield _Segment(meta, starts[at], returns[at])
+            yield _Segment(meta, starts[at], returns[at], None if idx is None else idx[at])
 
 
 def _clean_index(seg: _Segment, cfg: VolatilityConfig):
@@ -170,6 +174,14 @@ def _series_values(seg: _Segment, rows: np.ndarray) -> dict:
     return dict(seg.meta) | {"bar_start": seg.bar_start[rows]}
 
 
+def _series_part(series_part, n: int) -> pd.api.extensions.ExtensionArray:
+    """The segment's series_part (an unsigned 64-bit hash; NULL for the one-frame input) on n
+    rows, as UInt64: never through float64 (pd.concat of int64 and uint64 columns would)."""
+    if series_part is None:
+        return pd.array([pd.NA] * n, dtype="UInt64")
+    return pd.array(np.full(n, int(series_part), dtype=np.uint64), dtype="UInt64")
+
+
 def _prev(values: np.ndarray) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:1] = None
@@ -177,36 +189,84 @@ def _prev(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _hmm_lookback(seg: _Segment, cfg: VolatilityConfig, frontier: dict | None):
+    """(clean offset, first clean index labelled, first bar position emitted) of a segment:
+    the whole segment without a frontier row; else its look-back continues after the last
+    stored bar (frontier: last_idx, clean_returns = clean returns up to and including it)."""
+    r, x, c_of_bar, *_ = _clean_index(seg, cfg)
+    if frontier is None:
+        return 0, 0, 0
+    at = np.searchsorted(seg.idx, frontier["last_idx"])
+    if at >= len(seg.idx) or seg.idx[at] != frontier["last_idx"]:
+        raise ValueError(f"volatility frames: the look-back of series_part {seg.series_part} lacks its last stored bar")
+    offset = int(frontier["clean_returns"]) - int(c_of_bar[at] + 1)
+    if offset > 0 and c_of_bar[at] + 1 < cfg.hmm_window_bars + cfg.refit_every(seg.interval_minutes) - 1:
+        raise ValueError(f"volatility frames: the look-back of series_part {seg.series_part} is too short")
+    return offset, offset + max(int(c_of_bar[at]), 0), int(at) + 1
+
+
+def hmm_lookback_clean_returns(cfg: VolatilityConfig, interval_minutes: int) -> int:
+    """Clean returns up to and including a segment's last stored bar that an incremental
+    run of :func:`volatility_regime_rows` needs (the last refit's window and the decode,
+    wavelet and direction windows)."""
+    return cfg.hmm_window_bars + cfg.refit_every(interval_minutes) - 1
+
+
 def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dict | None = None,
                            turbulence_drivers: list[str] | None = None,
-                           series: pd.DataFrame | None = None) -> pd.DataFrame:
+                           series: pd.DataFrame | None = None, frontier: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per bar with a label; see the module docstring and volatility_columns().
 
     turbulence_drivers: the drivers whose returns form the cross-section of
     :func:`turbulence_rows` (per timeframe); its value is attached to every driver row of
     that timeframe and bar (NULL on symbol rows, and everywhere when None).
-    stats, if given, receives ``hmm_fits`` (hmmlearn fits run) and ``series_segments``.
-    series: the two-frame input (module docstring). Raises KeyError when an input column
-    is missing.
+    stats, if given, receives ``hmm_fits`` (fits run), ``series_segments`` and
+    ``fit_seconds``. series: the two-frame input (module docstring).
+    frontier (incremental runs; two-frame input with an ``idx`` column in `bars`): one row
+    per stored segment, ``series_part``, ``last_idx`` (its last stored row) and
+    ``clean_returns`` (that row's segment_clean_returns); such a segment's bars are a
+    look-back window that holds its last stored bar and at least
+    :func:`hmm_lookback_clean_returns` clean returns up to it (or start at idx 0), and only
+    its bars after last_idx are returned. The same rows as the whole-history call, bit for
+    bit (every value depends on its trailing windows only). Segments without a frontier
+    row are computed whole. HMM refits of all segments run in one :func:`fit_hmm_batch`.
+    Raises KeyError when an input column is missing, ValueError when a look-back is too short.
     """
-    parts, n_fits, n_segments = [], 0, 0
+    import time
+
+    parts, n_segments = [], 0
     bands = vol.wavelet_bands(cfg)
     wanted = set(turbulence_drivers or [])
     turbulence_parts = []
+    states = {} if frontier is None else {p: f for p, f in zip(
+        frontier["series_part"], frontier[["last_idx", "clean_returns"]].to_dict("records"))}
+    work = []
     for seg in _segments(bars, series):
         if seg.meta["series_type"] == "driver" and seg.meta["driver"] in wanted:
             turbulence_parts.append(pd.DataFrame({
                 "series_type": "driver", "driver": seg.meta["driver"], "timeframe": seg.meta["timeframe"],
                 "bar_start": seg.bar_start, "log_return": seg.log_return}))
         n_segments += 1
+        offset, first, from_bar = _hmm_lookback(seg, cfg, states.get(seg.series_part))
         r, x, c_of_bar, toxic, toxic_cum, bar_pos = _clean_index(seg, cfg)
-        rows = np.flatnonzero(c_of_bar >= cfg.hmm_min_fit_bars - 1)
-        if len(rows) == 0:
+        rows = np.flatnonzero(c_of_bar + offset >= cfg.hmm_min_fit_bars - 1)
+        keep = rows >= from_bar  # rows before it: only the previous labels of the first new row
+        rows = rows[rows >= from_bar - 1]
+        if not keep.any():
             continue
         every = cfg.refit_every(seg.interval_minutes)
-        hmm = vol.hmm_filter(np.abs(x), cfg, every)
-        n_fits += int(hmm["n_fits"])
-        c = c_of_bar[rows]
+        first_c = offset + max(int(c_of_bar[rows[0]]), 0)
+        refits, windows = vol.hmm_refit_windows(np.abs(x), cfg, every, offset, first_c)
+        work.append((seg, offset, first_c, rows, every, refits, windows))
+    t0 = time.perf_counter()
+    all_windows = [w for item in work for w in item[6]]
+    all_fits = iter(vol.fit_hmm_batch(all_windows, cfg))
+    fit_seconds = time.perf_counter() - t0
+    for seg, offset, first_c, rows, every, refits, windows in work:
+        fits = {int(rr): next(all_fits) for rr in refits}
+        r, x, c_of_bar, toxic, toxic_cum, bar_pos = _clean_index(seg, cfg)
+        hmm = vol.hmm_filter(np.abs(x), cfg, every, offset, first_c, fits)
+        c = c_of_bar[rows]  # local clean index (absolute = c + offset)
         # the clean indices with rows, computed once each (a toxic bar reuses its predecessor's)
         uniq, back = np.unique(c, return_inverse=True)
         shares, entropy = vol.wavelet_energy(vol.trailing_windows(x, cfg.wavelet_window_bars, uniq), cfg)
@@ -218,13 +278,15 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
         dirs = direction[back]
         quads = vol.quadrants(regime, dirs)
         fit_index = hmm["fit_index"][c]
-        fit_start = np.where(fit_index >= 0, seg.bar_start[bar_pos[np.maximum(fit_index, 0)]], np.datetime64("NaT"))
-        parts.append(pd.DataFrame({
+        fit_local = np.maximum(fit_index - offset, 0)
+        fit_start = np.where(fit_index >= 0, seg.bar_start[bar_pos[fit_local]], np.datetime64("NaT"))
+        frame = pd.DataFrame({
             **_series_values(seg, rows),
+            "series_part": _series_part(seg.series_part, len(rows)), "idx": seg.idx[rows], "segment_clean_returns": c + offset + 1,
             "log_return": r[rows], "abs_log_return": np.abs(r[rows]), "is_toxic": toxic[rows],
             "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hmm_window_bars),
             "hmm_fit_bar_start": fit_start, "hmm_fit_returns": hmm["fit_obs"][c],
-            "hmm_window_returns": np.minimum(c + 1, cfg.hmm_window_bars).astype(float),
+            "hmm_window_returns": np.minimum(c + offset + 1, cfg.hmm_window_bars).astype(float),
             "hmm_mean_low": hmm["mean_low"][c], "hmm_mean_high": hmm["mean_high"][c],
             "hmm_std_low": hmm["std_low"][c], "hmm_std_high": hmm["std_high"][c],
             "hmm_stay_prob_low": hmm["stay_low"][c], "hmm_stay_prob_high": hmm["stay_high"][c],
@@ -234,9 +296,11 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
             "spectral_entropy": entropy[back],
             "direction_return": ret[back], "direction_efficiency_ratio": er[back], "direction": dirs,
             "quadrant": quads, "prev_quadrant": _prev(quads),
-        }))
+        })
+        state = states.get(seg.series_part)
+        parts.append(frame if state is None else frame[frame["idx"] > state["last_idx"]])
     if stats is not None:
-        stats.update(hmm_fits=n_fits, series_segments=n_segments)
+        stats.update(hmm_fits=len(all_windows), series_segments=n_segments, fit_seconds=fit_seconds)
     columns = volatility_columns(cfg)
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in columns[:-2]})
     strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval",
@@ -244,7 +308,7 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
     dtypes = {c: "float64" for c in columns[:-2]} | {c: "string" for c in strings} | {
         "segment_id": "int64", "bar_start": "datetime64[us]", "hmm_fit_bar_start": "datetime64[us]",
         "is_toxic": "boolean", "toxic_bars_in_window": "int64", "hmm_fit_returns": "Int64",
-        "hmm_window_returns": "int64"}
+        "hmm_window_returns": "int64", "series_part": "UInt64", "idx": "int64", "segment_clean_returns": "int64"}
     result = result[columns[:-2]].astype(dtypes)
     turb = turbulence_rows(pd.concat(turbulence_parts, ignore_index=True) if turbulence_parts
                            else pd.DataFrame(columns=["series_type", "driver", "timeframe", "bar_start", "log_return"]),
@@ -283,6 +347,35 @@ def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.Data
     return result[STRATEGY_COLUMNS].astype(dtypes)
 
 
+TURBULENCE_COLUMNS = ["timeframe", "bar_start", "turbulence", "turbulence_drivers"]
+
+
+def _turbulence_sections(bars: pd.DataFrame, cfg: VolatilityConfig):
+    """Yield (timeframe, member names, joint-calendar frame) of each cross-section of
+    :func:`turbulence_rows` with at least 2 members (the joint frame: bar_start index,
+    one column of clean log returns per member, rows where every member has one)."""
+    drivers = bars[bars["series_type"] == "driver"]
+    for timeframe, frame in drivers.groupby("timeframe", sort=True):
+        r = frame["log_return"].to_numpy(dtype=float, na_value=np.nan)
+        clean, _ = vol.clean_mask(r, cfg.toxic_abs_log_return)
+        wide = frame.loc[clean].pivot(index="bar_start", columns="driver", values="log_return")
+        names = sorted(wide.columns)
+        if len(names) >= 2:
+            yield timeframe, names, wide[names].dropna().sort_index()
+
+
+def _turbulence_frame(timeframe, index, values, members) -> pd.DataFrame:
+    keep = np.isfinite(values)
+    return pd.DataFrame({"timeframe": timeframe, "bar_start": np.asarray(index)[keep],
+                         "turbulence": values[keep], "turbulence_drivers": members})
+
+
+def _turbulence_result(parts: list) -> pd.DataFrame:
+    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in TURBULENCE_COLUMNS})
+    return result[TURBULENCE_COLUMNS].astype({"timeframe": "string", "bar_start": "datetime64[us]",
+                                              "turbulence": "float64", "turbulence_drivers": "int64"})
+
+
 def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     """Turbulence of the driver set of each timeframe: (timeframe, bar_start, turbulence,
     turbulence_drivers).
@@ -292,24 +385,70 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     docs/architecture.md: calendars are inner-joined, nothing padded); mean and covariance come from the
     ``turbulence_window_bars`` joint bars before the bar (vol.turbulence).
     """
-    drivers = bars[bars["series_type"] == "driver"]
     parts = []
-    for timeframe, frame in drivers.groupby("timeframe", sort=True):
-        r = frame["log_return"].to_numpy(dtype=float, na_value=np.nan)
-        clean, _ = vol.clean_mask(r, cfg.toxic_abs_log_return)
-        wide = frame.loc[clean].pivot(index="bar_start", columns="driver", values="log_return")
-        names = sorted(wide.columns)
-        wide = wide[names].dropna().sort_index()
-        if len(names) < 2 or len(wide) <= cfg.turbulence_window_bars:
-            continue
-        values = vol.turbulence(wide.to_numpy(dtype=float), cfg.turbulence_window_bars)
-        keep = np.isfinite(values)
-        parts.append(pd.DataFrame({"timeframe": timeframe, "bar_start": wide.index.to_numpy()[keep],
-                                   "turbulence": values[keep], "turbulence_drivers": len(names)}))
-    columns = ["timeframe", "bar_start", "turbulence", "turbulence_drivers"]
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in columns})
-    return result[columns].astype({"timeframe": "string", "bar_start": "datetime64[us]", "turbulence": "float64",
-                                   "turbulence_drivers": "int64"})
+    for timeframe, names, wide in _turbulence_sections(bars, cfg):
+        if len(wide) > cfg.turbulence_window_bars:
+            values = vol.turbulence(wide.to_numpy(dtype=float), cfg.turbulence_window_bars)
+            parts.append(_turbulence_frame(timeframe, wide.index.to_numpy(), values, len(names)))
+    return _turbulence_result(parts)
+
+
+def turbulence_rows_after(bars: pd.DataFrame, cfg: VolatilityConfig,
+                          stored: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Incremental :func:`turbulence_rows`: only the rows after the stored ones.
+
+    bars: the whole history (as turbulence_rows; the joint calendar needs every member's
+    bars). stored: one row per timeframe with stored rows: ``timeframe``, ``stored_rows``,
+    ``last_bar_start`` (the last stored row), ``members`` (its turbulence_drivers).
+    A timeframe whose stored rows are still the full computation's rows up to
+    last_bar_start (the same member count and the same number of joint bars with a full
+    window up to it: joint bars are only ever added, so equal counts mean equal sets; a
+    revision rewinds the stored rows first) gets the rows after last_bar_start, each
+    computed from its own window (the same values as turbulence_rows, bit for bit); any
+    other timeframe with stored rows (a member joined or left, a lagging member filled
+    bars up to last_bar_start) is recomputed whole and named in the second return value
+    (its stored rows must be deleted: some may no longer exist). Timeframes without
+    stored rows are computed whole. Returns (rows as turbulence_rows, timeframes to
+    replace).
+    """
+    window = cfg.turbulence_window_bars
+    known = {t: row for t, row in zip(stored["timeframe"], stored.to_dict("records"))}
+    parts, replace = [], []
+    for timeframe, names, wide in _turbulence_sections(bars, cfg):
+        index = wide.index.to_numpy().astype("datetime64[us]")
+        values = wide.to_numpy(dtype=float)
+        state = known.pop(timeframe, None)
+        if state is not None:
+            last = np.datetime64(pd.Timestamp(state["last_bar_start"]).to_datetime64(), "us")
+            p0 = int(np.searchsorted(index, last, side="right"))  # first joint bar after the stored ones
+            if int(state["members"]) == len(names) and p0 > window and int(state["stored_rows"]) == p0 - window:
+                if len(index) > p0:
+                    out = vol.turbulence(values[p0 - window:], window)[window:]
+                    parts.append(_turbulence_frame(timeframe, index[p0:], out, len(names)))
+                continue
+            replace.append(timeframe)
+        if len(wide) > window:
+            parts.append(_turbulence_frame(timeframe, index, vol.turbulence(values, window), len(names)))
+    replace.extend(known)  # stored cross-sections that lost their members
+    return _turbulence_result(parts), sorted(replace)
+
+
+def attach_driver_turbulence(rows: pd.DataFrame, driver_turbulence: pd.DataFrame) -> pd.DataFrame:
+    """Fill turbulence / turbulence_drivers of the driver rows of :func:`volatility_regime_rows`
+    from :func:`turbulence_rows` of the turbulence drivers (timeframe, bar_start; NULL off the
+    joint calendar). Symbol rows are left as they are."""
+    turb = pd.DataFrame({
+        "series_type": pd.Series("driver", index=driver_turbulence.index, dtype="string"),
+        "timeframe": driver_turbulence["timeframe"].astype("string"),
+        "bar_start": driver_turbulence["bar_start"].astype("datetime64[us]"),
+        "_turbulence": driver_turbulence["turbulence"].astype("float64"),
+        "_members": driver_turbulence["turbulence_drivers"].astype("Int64")})
+    out = rows.astype({"series_type": "string", "timeframe": "string", "bar_start": "datetime64[us]"}).merge(
+        turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one")
+    is_driver = out["series_type"] == "driver"
+    out["turbulence"] = out["turbulence"].astype("float64").where(~is_driver, out["_turbulence"])
+    out["turbulence_drivers"] = out["turbulence_drivers"].astype("Int64").where(~is_driver, out["_members"])
+    return out[list(rows.columns)].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
 
 
 def attach_symbol_turbulence(rows: pd.DataFrame, symbol_turbulence: pd.DataFrame) -> pd.DataFrame:

@@ -6,36 +6,57 @@ def model(dbt, session):
     The same computation as the drivers' turbulence column of fct_volatility_regimes, on
     the same inputs: the final primary symbol bars' segment log returns of the intervals of
     var volatility_bar_intervals (int_indicator_series_listed / int_indicator_bars_prepared,
-    read with volatility_frames.series_sql / bars_sql), clean returns only (|r| <=
+    read with volatility_frames.series_sql), clean returns only (|r| <=
     toxic_abs_log_return), the bars where every symbol of the cross-section has one (joint
     calendar), and volatility_frames.turbulence_rows (vol.turbulence: squared Mahalanobis
     distance from the mean and covariance of the turbulence_window_bars joint bars before
     the bar, pseudo-inverse). turbulence_rows groups a cross-section by its `timeframe` and
     names its members `driver`: here the cross-section key is the exchange x interval and
-    the members are the symbols. Constants: seed volatility_config."""
-    dbt.config(materialized="table")
+    the members are the symbols. Constants: seed volatility_config.
+
+    Incremental (volatility_frames.turbulence_rows_after): a cross-section whose stored rows
+    are still the full computation's (same member count, same number of joint bars up to
+    its last stored row) gets the rows after its last stored bar, each from its own
+    window; any other (a symbol joined or left, a lagging symbol filled bars) is deleted
+    here and recomputed whole. Revisions: meta revision_rewind = from_bar_start."""
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
+               unique_key=["exchange", "bar_interval", "bar_start"], meta={"revision_rewind": "from_bar_start"})
     import pandas as pd
 
     from market_regimes.engines.volatility_config import VolatilityConfig
-    from market_regimes.engines.volatility_frames import bars_sql, series_sql, turbulence_rows
+    from market_regimes.engines.volatility_frames import series_sql, turbulence_rows, turbulence_rows_after
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
-    session.register("_turbulence_series", dbt.ref("int_indicator_series_listed"))
-    session.register("_turbulence_bars", dbt.ref("int_indicator_bars_prepared"))
+    listed = dbt.ref("int_indicator_series_listed")
+    prepared = dbt.ref("int_indicator_bars_prepared")
+    session.register("_turbulence_series", listed)
+    session.register("_turbulence_bars", prepared)
     intervals = dbt.config.get("bar_intervals")
-    series = session.sql(series_sql("_turbulence_series", intervals)).df()
-    series = series[series["series_type"] == "symbol"]
-    bars = session.sql(bars_sql("_turbulence_series", "_turbulence_bars", intervals)).df()
-    bars = bars.merge(series[["series_part", "exchange", "symbol", "bar_interval"]], on="series_part",
-                      validate="many_to_one")
-    sections = {f"{e}|{i}": (e, i) for e, i in bars[["exchange", "bar_interval"]].drop_duplicates().itertuples(index=False)}
-    turb = turbulence_rows(pd.DataFrame({
-        "series_type": "driver", "driver": bars["symbol"], "timeframe": bars["exchange"] + "|" + bars["bar_interval"],
-        "bar_start": bars["bar_start"], "log_return": bars["log_return"]}), cfg)
-    exchange, interval = zip(*[sections[k] for k in turb["timeframe"]]) if len(turb) else ((), ())
+    session.register("_turbulence_listed", session.sql(series_sql("_turbulence_series", intervals)).df())
+    # members are named `driver` and the cross-section `timeframe` (exchange|interval) for turbulence_rows
+    bars = session.sql("""
+        select 'driver' as series_type, s.symbol as driver, s.exchange || '|' || s.bar_interval as timeframe,
+               b.bar_start, b.log_return
+        from _turbulence_listed s join _turbulence_bars b using (series_part)
+        where s.series_type = 'symbol'""").df()
+    if dbt.is_incremental:
+        this = str(dbt.this)
+        stored = session.sql(f"""
+            select exchange || '|' || bar_interval as timeframe, count(*) as stored_rows,
+                   max(bar_start) as last_bar_start, max(turbulence_symbols) as members
+            from {this} group by all""").df()
+        turb, replace = turbulence_rows_after(bars, cfg, stored)
+        for section in replace:  # recomputed whole: its stored rows go (some may no longer exist)
+            exchange, interval = section.split("|")
+            session.execute(f"delete from {this} where exchange = ? and bar_interval = ?", [exchange, interval])
+    else:
+        turb = turbulence_rows(bars, cfg)
+    key = turb["timeframe"].astype(str).str.split("|", n=1, expand=True) if len(turb) else None
     return pd.DataFrame({
-        "exchange": pd.Series(exchange, dtype="string"), "bar_interval": pd.Series(interval, dtype="string"),
-        "bar_start": turb["bar_start"].to_numpy(), "turbulence": turb["turbulence"].to_numpy(),
+        "exchange": pd.Series([] if key is None else key[0], dtype="string"),
+        "bar_interval": pd.Series([] if key is None else key[1], dtype="string"),
+        "bar_start": turb["bar_start"].to_numpy().astype("datetime64[us]"),
+        "turbulence": turb["turbulence"].to_numpy(dtype="float64"),
         "turbulence_symbols": turb["turbulence_drivers"].to_numpy(dtype="int64"),
     })

@@ -19,8 +19,10 @@ from market_regimes.engines import volatility as vol
 from market_regimes.engines.volatility_config import VolatilityConfig, load_config_csv
 from market_regimes.engines.volatility_frames import (
     STRATEGY_COLUMNS,
+    attach_driver_turbulence,
     strategy_fit_rows,
     turbulence_rows,
+    turbulence_rows_after,
     volatility_columns,
     volatility_regime_rows,
 )
@@ -289,7 +291,7 @@ def test_toxic_bar_is_excluded_and_counted():
     clean_rows = volatility_regime_rows(clean, SMALL)
     others = rows.drop(index=at).reset_index(drop=True)
     compare = [c for c in volatility_columns(SMALL) if c not in (
-        "bar_start", "hmm_fit_bar_start", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
+        "bar_start", "idx", "hmm_fit_bar_start", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
         "prev_vol_regime", "prev_quadrant", "turbulence", "turbulence_drivers")]
     pd.testing.assert_frame_equal(others[compare], clean_rows[compare], check_exact=True)
     # counted inside the decode window of the 200 clean returns behind each later row
@@ -341,3 +343,120 @@ def test_two_frame_input_equals_one_frame_input():
                                   volatility_regime_rows(one, SMALL, turbulence_drivers=drivers), check_exact=True)
     pd.testing.assert_frame_equal(strategy_fit_rows(bars, SMALL, series=series), strategy_fit_rows(one, SMALL),
                                   check_exact=True)
+
+
+# --------------------------------------------------------------------------- batched EM, incremental path
+def test_batched_em_equals_hmmlearn_and_is_batch_independent():
+    """fit_hmm_batch is hmmlearn's EM (the reference fit_hmm_hmmlearn) up to float rounding, with the
+    same iteration counts, and a window's fit does not depend on the other windows of the batch."""
+    rng = np.random.default_rng(3)
+    windows = [np.abs(rng.standard_t(4, n) * np.where((np.arange(n) // 40) % 2 == 1, 0.04, 0.01))
+               for n in (130, 154, 200, 200, 178)]
+    batch = vol.fit_hmm_batch(windows, SMALL)
+    for w, fit in zip(windows, batch):
+        ref = vol.fit_hmm_hmmlearn(w, SMALL)
+        assert fit.n_iter == ref.n_iter and fit.n_obs == len(w)
+        for field in ("mean_low", "mean_high", "var_low", "var_high", "start_high", "stay_low", "stay_high"):
+            assert getattr(fit, field) == pytest.approx(getattr(ref, field), rel=1e-10), field
+        assert vol.fit_hmm_batch([w], SMALL)[0] == fit  # bit-identical alone
+    assert vol.fit_hmm_batch([np.zeros(150)], SMALL) == [None]
+
+
+@pytest.mark.parametrize("last", [130, 157, 400, 611, 998])
+def test_incremental_rows_continue_the_full_run_exactly(last):
+    """volatility_regime_rows on a look-back window after a stored row (frontier) returns exactly the
+    full run's rows after it (the incremental path of fct_volatility_regimes)."""
+    r, _ = regime_switching_returns(1000)
+    r[[350, 351, 700]] = [0.8, -0.9, 0.7]  # toxic bars inside the look-backs
+    frame = bars_frame(r).assign(series_part=11, idx=lambda f: np.arange(len(f)))
+    series = frame.iloc[:1][["series_part", "series_type", "series_id", "driver", "timeframe", "exchange", "symbol",
+                             "bar_interval", "interval_minutes", "segment_id"]]
+    full = volatility_regime_rows(frame[["series_part", "idx", "bar_start", "log_return"]], SMALL, series=series)
+    at = full[full["idx"] <= last].iloc[-1]  # the last stored row (rows start at idx 130)
+    need = SMALL.hmm_window_bars + SMALL.refit_every(1440) - 1
+    clean = np.isfinite(frame["log_return"]) & (frame["log_return"].abs() <= SMALL.toxic_abs_log_return)
+    upto = clean[: int(at["idx"]) + 1].cumsum()
+    # the look-back: from the bar of the need-th last clean return up to the stored row
+    start = int(np.flatnonzero(upto.to_numpy() == max(upto.iloc[-1] - need + 1, 1))[0]) if upto.iloc[-1] > need else 0
+    lookback = frame[frame["idx"] >= start][["series_part", "idx", "bar_start", "log_return"]]
+    frontier = pd.DataFrame({"series_part": [11], "last_idx": [int(at["idx"])],
+                             "clean_returns": [int(at["segment_clean_returns"])]})
+    stats: dict = {}
+    inc = volatility_regime_rows(lookback, SMALL, series=series, frontier=frontier, stats=stats)
+    want = full[full["idx"] > last].reset_index(drop=True)
+    assert len(inc) == len(want) > 0
+    pd.testing.assert_frame_equal(inc, want, check_exact=True)
+    assert stats["hmm_fits"] <= len(vol.refit_points(len(r), 130, 24))
+    if start > 0:
+        with pytest.raises(ValueError, match="too short"):
+            volatility_regime_rows(lookback.iloc[2:], SMALL, series=series, frontier=frontier)
+
+
+def test_series_part_keeps_every_bit_of_a_64_bit_hash():
+    """series_part is an unsigned 64-bit hash: segments below and above 2^63 in one call must not
+    pass through float64 (the incremental run finds each segment's frontier by it)."""
+    r1, _ = regime_switching_returns(300, seed=1)
+    r2, _ = regime_switching_returns(300, seed=2)
+    parts = [504234998307001834, 17138554558590582000]  # < 2^63 and > 2^63, not float-representable
+    one = pd.concat([bars_frame(r1, 60, "BTC|meso"), bars_frame(r2, 60, "ALT|meso")], ignore_index=True)
+    one["series_part"] = np.where(one["driver"] == "BTC", np.uint64(parts[0]), np.uint64(parts[1])).astype(np.uint64)
+    series = one.drop_duplicates("series_part").drop(columns=["bar_start", "log_return"])
+    out = volatility_regime_rows(one[["series_part", "bar_start", "log_return"]], SMALL, series=series)
+    assert sorted(int(p) for p in out["series_part"].unique()) == parts
+
+
+def _two_driver_bars(n: int = 400) -> pd.DataFrame:
+    r1, _ = regime_switching_returns(n, seed=1)
+    r2, _ = regime_switching_returns(n, seed=2)
+    return pd.concat([bars_frame(r1, 60, "BTC|meso"), bars_frame(r2, 60, "ALT|meso")], ignore_index=True)
+
+
+def _stored(out: pd.DataFrame) -> pd.DataFrame:
+    return out.groupby("timeframe", as_index=False).agg(
+        stored_rows=("bar_start", "size"), last_bar_start=("bar_start", "max"), members=("turbulence_drivers", "max"))
+
+
+@pytest.mark.parametrize("cut", [120, 260, 399])
+def test_turbulence_rows_after_continue_the_full_rows_exactly(cut):
+    """The incremental turbulence (fct_symbol_turbulence) = the full rows after the stored ones."""
+    bars = _two_driver_bars()
+    full = turbulence_rows(bars, SMALL)
+    prefix = turbulence_rows(bars[bars["bar_start"] < bars["bar_start"].iloc[cut]], SMALL)
+    rows, replace = turbulence_rows_after(bars, SMALL, _stored(prefix))
+    assert replace == []
+    want = full[full["bar_start"] > prefix["bar_start"].max()].reset_index(drop=True)
+    assert len(rows) == len(want) == 400 - cut + 1
+    pd.testing.assert_frame_equal(rows, want, check_exact=True)
+
+
+def test_turbulence_rows_after_recompute_a_changed_cross_section():
+    """A member that joins or leaves, or bars filled in before the last stored row (a member's
+    hole back-filled), change rows already stored: the cross-section is recomputed whole and
+    named for deletion. A member that only lagged continues (its bars after the last joint bar
+    were never on the calendar)."""
+    bars = _two_driver_bars()
+    starts = bars["bar_start"].drop_duplicates().sort_values().to_numpy()
+    alt = bars["driver"] == "ALT"
+    hole = alt & bars["bar_start"].between(starts[200], starts[210])
+    rows, replace = turbulence_rows_after(bars, SMALL, _stored(turbulence_rows(bars[~hole], SMALL)))
+    assert replace == ["meso"]
+    pd.testing.assert_frame_equal(rows, turbulence_rows(bars, SMALL), check_exact=True)
+    lagging = alt & (bars["bar_start"] >= starts[300])
+    rows, replace = turbulence_rows_after(bars, SMALL, _stored(turbulence_rows(bars[~lagging], SMALL)))
+    full = turbulence_rows(bars, SMALL)
+    assert replace == [] and len(rows) == 101
+    pd.testing.assert_frame_equal(rows, full[full["bar_start"] >= starts[300]].reset_index(drop=True),
+                                  check_exact=True)
+    third = bars_frame(regime_switching_returns(400, seed=3)[0], 60, "ETH|meso")
+    joined, replace = turbulence_rows_after(pd.concat([bars, third]), SMALL, _stored(turbulence_rows(bars, SMALL)))
+    assert replace == ["meso"] and (joined["turbulence_drivers"] == 3).all()
+    gone, replace = turbulence_rows_after(bars[~alt], SMALL, _stored(turbulence_rows(bars, SMALL)))
+    assert replace == ["meso"] and len(gone) == 0  # one member left: no cross-section
+
+
+def test_attach_driver_turbulence_equals_the_engines_column():
+    bars = _two_driver_bars()
+    want = volatility_regime_rows(bars, SMALL, turbulence_drivers=["BTC", "ALT"])
+    got = attach_driver_turbulence(volatility_regime_rows(bars, SMALL), turbulence_rows(bars, SMALL))
+    assert want["turbulence"].notna().sum() > 100
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
