@@ -90,10 +90,12 @@ METADATA_COLUMNS = ("loaded_at",)
 def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     """Compare ``table`` (``schema.name``) between the attached catalogs ``l`` and ``r``
     (every column but :data:`METADATA_COLUMNS`)."""
-    names = {name for name, *_ in con.sql(f"describe l.{table}").fetchall()}
-    dropped = [c for c in METADATA_COLUMNS if c in names]
-    view = f"(select * exclude ({', '.join(dropped)}) from {{}})" if dropped else "{}"
-    left, right = view.format(f"l.{table}"), view.format(f"r.{table}")
+    def without_metadata(relation: str) -> str:
+        names = {name for name, *_ in con.sql(f"describe {relation}").fetchall()}
+        dropped = [c for c in METADATA_COLUMNS if c in names]
+        return f"(select * exclude ({', '.join(dropped)}) from {relation})" if dropped else relation
+
+    left, right = without_metadata(f"l.{table}"), without_metadata(f"r.{table}")
     nl = con.sql(f"select count(*) from {left}").fetchone()[0]
     nr = con.sql(f"select count(*) from {right}").fetchone()[0]
     diff = TableDiff(table, nl, nr)
@@ -110,7 +112,8 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     tol = float_tolerances(floats)
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in keys)
     # relative to max(|value|, the column's mean magnitude), as in the determinism tests
-    scales = con.sql("select " + ", ".join(f"coalesce(avg(abs({x})), 0)" for x in floats) + f" from {left}").fetchone()
+    scales = con.sql("select " + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
+                     + f" from {left}").fetchone()
     rel = {x: f"abs(a.{x} - b.{x}) / greatest(abs(a.{x}), abs(b.{x}), {scale!r}, 1e-300)"
            for x, scale in zip(floats, scales)}
     base = (f"with a as (from {left} except all from {right}), "
