@@ -822,10 +822,18 @@ def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, list]:
 
 
 def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tuple], changes: list[tuple],
-               notes: list[tuple]) -> None:
+               notes: list[tuple], record: list | None = None, market: list | None = None) -> None:
     """Advance the walker ``w`` over the bars lo..hi-1 of the input lists ``c``
     (:func:`_input_lists`), appending one row tuple per bar, the state changes and the
-    notifications (the loop of :func:`walk_grid`)."""
+    notifications (the loop of :func:`walk_grid`).
+
+    record: a list (one slot per bar of ``c``) that receives, per walked bar i, the bar's
+    market part (z, half-life baseline, LATEST triggers, WARNING conditions: they depend
+    only on the bars, through the market buffers). market: such a list from a walk with the
+    same market buffers at bar i (:func:`placement_states`): where market[i] is set, the
+    bar's market part is read from it instead of recomputed, and of the market buffers only
+    the closes (which the MANDATORY triggers read) are kept up to date (the walker's final
+    state is then not a continuation state)."""
     grid, cfg = w.grid, w.cfg
     ts_list = c["ts"]
     close_l, high_l, low_l, atr_l = c["close"], c["high"], c["low"], c["atr_14"]
@@ -854,6 +862,8 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
     closes_buf, z_buf, sup_buf = w.closes, w.z_values, w.supports
     v1h_buf, v4h_buf, hl_buf, srt = w.verdicts_1h, w.verdicts_4h, w.half_lives, w.sorted_half_lives
     swing_bars, swing_min_atr = cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr
+    hl_max, post_max = hl_buf.maxlen, w.post_lows.maxlen
+    q_low, q_high = cfg.post_stop_low_quantile, cfg.post_stop_high_quantile
 
     for i in range(lo, hi):
         ts = ts_list[i]
@@ -861,58 +871,93 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
         verdict = verdict_l[i]
         bar_changes: list[tuple[str | None, str, str, list]] = []
 
-        # ---- market buffers (every bar, whatever the state)
-        closes_buf.append(close)
-        z = zscore(close, mid_l[i], std_l[i])
-        z_buf.append(z)
-        sup = sup_l[i]
-        sup_buf.append(sup)
-        v1h_buf.append(verdict)
-        cstart = cstart_l[i]
-        if cstart != _NAT and cstart != w.last_coarse_start:
-            v4h_buf.append(cverdict_l[i])
-            w.last_coarse_start = cstart
-        hl, b = hl_l[i], b_l[i]
-        eff = effective_half_life(hl, b)
-        baseline = _median_sorted(srt) if len(srt) >= half_min else NAN
-        _push_window(hl_buf, srt, eff)
+        if market is not None and market[i] is not None:
+            # the market part of this bar, as the market walk computed it (same buffers)
+            closes_buf.append(close)
+            z, baseline, latest, warning = market[i]
+        else:
+            # ---- market buffers (every bar, whatever the state)
+            closes_buf.append(close)
+            std = std_l[i]
+            z = (close - mid_l[i]) / std if std > 0 else NAN  # zscore
+            z_buf.append(z)
+            sup = sup_l[i]
+            sup_buf.append(sup)
+            v1h_buf.append(verdict)
+            cstart = cstart_l[i]
+            if cstart != _NAT and cstart != w.last_coarse_start:
+                v4h_buf.append(cverdict_l[i])
+                w.last_coarse_start = cstart
+            hl, b = hl_l[i], b_l[i]
+            # effective_half_life, _median_sorted and _push_window inlined (the same operations)
+            if b == b and b >= 1:
+                eff = INF
+            elif b == b and b <= 0:
+                eff = 0.0
+            else:
+                eff = hl
+            n_srt = len(srt)
+            if n_srt >= half_min:
+                mid = n_srt // 2
+                baseline = float(srt[mid]) if n_srt % 2 else (srt[mid - 1] + srt[mid]) / 2.0
+            else:
+                baseline = NAN
+            if len(hl_buf) == hl_max:
+                old = hl_buf[0]
+                if old == old:
+                    del srt[bisect_left(srt, old)]
+            hl_buf.append(eff)
+            if eff == eff:
+                insort(srt, eff)
 
-        # ---- market triggers (LATEST, WARNING), in the order of the module docstring
-        latest: list[tuple[str, float]] = []
-        if verdict == TRANSITION:
-            fired, v = transition_1h_trigger(v1h_buf, t1h_bars)
-            if fired:
-                latest.append(("transition_1h", v))
-        if v4h_buf and v4h_buf[-1] == TRANSITION:
-            fired, v = transition_4h_trigger(v4h_buf, t4h_bars)
-            if fired:
-                latest.append(("transition_4h", v))
-        hl_ratio = half_life_ratio(hl, b, baseline) if baseline == baseline else NAN
-        if hl_ratio > hl_latest_mult:  # half_life_latest_trigger
-            latest.append(("half_life_latest", hl_ratio))
-        atr_ratio = atr_ratio_l[i]
-        if atr_ratio >= atr_latest:  # atr_ratio_latest_trigger
-            latest.append(("atr_ratio_latest", float(atr_ratio)))
-        if z > z_bound or z < -z_bound:  # the current z is stretched
-            fired, v = z_stretch_trigger(z_buf, z_bound, z_bars)
-            if fired:
-                latest.append(("z_stretch", v))
-        warning: list[tuple[str, float]] = []
-        prob = prob_l[i]
-        if prob >= prob_min:  # high_vol_prob_condition
-            warning.append(("high_vol_prob", float(prob)))
-        # the last step falls and the whole drop is large enough (the drop as computed there)
-        if len(sup_buf) > fall_bars and sup < sup_buf[-2] and sup_buf[-fall_bars - 1] - sup >= fall_points:
-            fired, v = support_falling_condition(sup_buf, fall_bars, fall_points)
-            if fired:
-                warning.append(("support_falling", v))
-        er = er_l[i]
-        if er >= er_min:  # er_short_condition
-            warning.append(("er_short", float(er)))
-        if hl_ratio >= hl_warning_mult:  # half_life_warning_condition
-            warning.append(("half_life_warning", hl_ratio))
-        if atr_warn_min <= atr_ratio < atr_warn_max:  # atr_ratio_warning_condition
-            warning.append(("atr_ratio_warning", float(atr_ratio)))
+            # ---- market triggers (LATEST, WARNING), in the order of the module docstring
+            latest: list[tuple[str, float]] = []
+            if verdict == TRANSITION:
+                fired, v = transition_1h_trigger(v1h_buf, t1h_bars)
+                if fired:
+                    latest.append(("transition_1h", v))
+            if v4h_buf and v4h_buf[-1] == TRANSITION:
+                fired, v = transition_4h_trigger(v4h_buf, t4h_bars)
+                if fired:
+                    latest.append(("transition_4h", v))
+            # = half_life_ratio(hl, b, baseline) (its effective half-life is eff)
+            if baseline != baseline or eff != eff:
+                hl_ratio = NAN
+            elif eff == INF:
+                hl_ratio = INF
+            elif baseline == INF:
+                hl_ratio = 0.0
+            elif baseline <= 0:
+                hl_ratio = INF if eff > 0 else NAN
+            else:
+                hl_ratio = eff / baseline
+            if hl_ratio > hl_latest_mult:  # half_life_latest_trigger
+                latest.append(("half_life_latest", hl_ratio))
+            atr_ratio = atr_ratio_l[i]
+            if atr_ratio >= atr_latest:  # atr_ratio_latest_trigger
+                latest.append(("atr_ratio_latest", float(atr_ratio)))
+            if z > z_bound or z < -z_bound:  # the current z is stretched
+                fired, v = z_stretch_trigger(z_buf, z_bound, z_bars)
+                if fired:
+                    latest.append(("z_stretch", v))
+            warning: list[tuple[str, float]] = []
+            prob = prob_l[i]
+            if prob >= prob_min:  # high_vol_prob_condition
+                warning.append(("high_vol_prob", float(prob)))
+            # the last step falls and the whole drop is large enough (the drop as computed there)
+            if len(sup_buf) > fall_bars and sup < sup_buf[-2] and sup_buf[-fall_bars - 1] - sup >= fall_points:
+                fired, v = support_falling_condition(sup_buf, fall_bars, fall_points)
+                if fired:
+                    warning.append(("support_falling", v))
+            er = er_l[i]
+            if er >= er_min:  # er_short_condition
+                warning.append(("er_short", float(er)))
+            if hl_ratio >= hl_warning_mult:  # half_life_warning_condition
+                warning.append(("half_life_warning", hl_ratio))
+            if atr_warn_min <= atr_ratio < atr_warn_max:  # atr_ratio_warning_condition
+                warning.append(("atr_ratio_warning", float(atr_ratio)))
+            if record is not None:
+                record[i] = (z, baseline, latest, warning)
         warning_rule = len(warning) >= warning_min
         mandatory: list[tuple[str, float]] = []
         extra: list[tuple[str, float]] = []
@@ -941,10 +986,42 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
         ps_lo = ps_hi = NAN
         if w.stopped:
             w.bars_since_stop += 1
-            w.push_post(low, high)
-            # = post_stop_range(w.post_lows, w.post_highs, ...) on the kept sorted buffers
-            ps_lo = quantile_linear(w.sorted_post_lows, cfg.post_stop_low_quantile)
-            ps_hi = quantile_linear(w.sorted_post_highs, cfg.post_stop_high_quantile)
+            # w.push_post(low, high), then post_stop_range(w.post_lows, w.post_highs, ...) on the
+            # kept sorted buffers (quantile_linear): inlined, the same operations
+            buf, srt_post = w.post_lows, w.sorted_post_lows
+            if len(buf) == post_max:
+                old = buf[0]
+                if old == old:
+                    del srt_post[bisect_left(srt_post, old)]
+            buf.append(low)
+            if low == low:
+                insort(srt_post, low)
+            n_post = len(srt_post)
+            if n_post:
+                pos_q = q_low * (n_post - 1)
+                k_lo = int(math.floor(pos_q))
+                frac = pos_q - k_lo
+                a_q, b_q = srt_post[k_lo], srt_post[min(k_lo + 1, n_post - 1)]
+                ps_lo = a_q + (b_q - a_q) * frac if frac else float(a_q)
+            else:
+                ps_lo = NAN
+            buf, srt_post = w.post_highs, w.sorted_post_highs
+            if len(buf) == post_max:
+                old = buf[0]
+                if old == old:
+                    del srt_post[bisect_left(srt_post, old)]
+            buf.append(high)
+            if high == high:
+                insort(srt_post, high)
+            n_post = len(srt_post)
+            if n_post:
+                pos_q = q_high * (n_post - 1)
+                k_lo = int(math.floor(pos_q))
+                frac = pos_q - k_lo
+                a_q, b_q = srt_post[k_lo], srt_post[min(k_lo + 1, n_post - 1)]
+                ps_hi = a_q + (b_q - a_q) * frac if frac else float(a_q)
+            else:
+                ps_hi = NAN
             if verdict == TREND or verdict == TRANSITION:
                 w.reset_gates()
             else:
@@ -1326,14 +1403,25 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
     # placement (the same buffers as a walk from the segment's first bar)
     done = _market_start(cols["coarse_bar_start"], int(pos[0]), config) if len(pos) else 0
     sink: list[tuple] = []
-    for j, t in enumerate(pos.tolist()):
+    # pass 1: the market walk over the whole segment, its state taken at every placement bar
+    # and every bar's market part recorded (the placed grids read it instead of recomputing)
+    record: list = [None] * n
+    market_states: dict[int, LifecycleState] = {}
+    for t in pos.tolist():
         if t > done:
-            _walk_bars(market, cols, done, t, sink, sink, sink)
+            _walk_bars(market, cols, done, t, sink, sink, sink, record=record)
             sink.clear()
             done = t
+        if t > 0 and t not in market_states:
+            market_states[t] = market.to_state()
+    if len(pos) and n > done:
+        _walk_bars(market, cols, done, n, sink, sink, sink, record=record)
+        sink.clear()
+    # pass 2: every placed grid
+    for j, t in enumerate(pos.tolist()):
         grid = GridSpec("placement", float(lowers[j]), float(uppers[j]), int(levels), float(allocation_frac),
                         enabled=True)
-        state = placed_state(market.to_state(), grid) if t > 0 else \
+        state = placed_state(market_states[t], grid) if t > 0 else \
             LifecycleState(grid_id="placement", config_fingerprint=config.fingerprint(), virtual=False)
         w = _Walk(grid, config, state)
         rows: list[tuple] = []
@@ -1341,7 +1429,7 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
         lo = t
         while lo < end:
             hi = min(end, lo + max(1, int(chunk)))
-            _walk_bars(w, cols, lo, hi, rows, sink, sink)
+            _walk_bars(w, cols, lo, hi, rows, sink, sink, market=record)
             sink.clear()
             lo = hi
             if w.state == EXITED:

@@ -28,7 +28,7 @@ Input frame (one row per bar; extra columns are kept / ignored):
     verdict, confidence (0-1), range_ok_support (0-100)   (outcome_report only)
     baseline_* boolean columns named in GridOutcomeConfig.baselines (outcome_report only)
 
-Pure Python + numpy + pandas + scipy: no dbt, no Dagster, no SQL.
+Pure Python + numpy + pandas: no dbt, no Dagster, no SQL.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from market_regimes.seed_config import convert_value
 
@@ -386,8 +385,28 @@ def _block_layout(groups: pd.Series, block: int) -> tuple[np.ndarray, np.ndarray
     return order, block_starts, slot_first, slot_count
 
 
+def _block_draws(groups: pd.Series, block: int, n_boot: int, seed: int
+                 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The block layout of ``groups`` (:func:`_block_layout`) and the drawn block indices of
+    the n_boot resamples: (order, block_starts, chunks), each chunk an int array (c, K) of
+    block indices, c resamples of K block slots (default_rng(seed); the draws do not depend on
+    the chunking). Shared by every statistic resampled with the same (groups, block, n_boot,
+    seed), so those are paired and the draws are made once."""
+    order, starts, slot_first, slot_count = _block_layout(groups, block)
+    k = len(starts)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _BOOT_ELEMENTS // k)
+    chunks = []
+    for a in range(0, n_boot, chunk):
+        c = min(chunk, n_boot - a)
+        # block slot s of a resample: a uniform draw among the blocks of the slot's group
+        chunks.append(slot_first + rng.integers(0, slot_count, size=(c, k)))
+    return order, starts, chunks
+
+
 def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: np.ndarray, n_boot: int,
-                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     seed: int, draws: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Subset means and their block-bootstrap replicates, for several value columns and subsets.
 
     values: (n, p) float; a NaN value is out of every subset. masks: (n, q) bool. Rows in
@@ -398,6 +417,8 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
     (n_boot, p, q) resampled means (NaN where a resample holds no row of the subset).
     The resampled block indices depend only on (groups, block, n_boot, seed), not on the
     values or subsets: statistics of one call (or of calls with the same groups) are paired.
+    draws: :func:`_block_draws` of the same (groups, block, n_boot, seed), made once for
+    several calls (None: made here); the result is the same either way.
     """
     values = np.asarray(values, dtype=float)
     masks = np.asarray(masks, dtype=bool)
@@ -414,7 +435,7 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
     if len(groups) != n or len(masks) != n:
         raise ValueError(f"block bootstrap: values ({n} rows), groups ({len(groups)}) and masks ({len(masks)}) "
                          "must have the same length")
-    order, starts, slot_first, slot_count = _block_layout(groups, block)
+    order, starts, chunks = draws if draws is not None else _block_draws(groups, block, n_boot, seed)
     values, masks = values[order], masks[order]
     finite = np.isfinite(values)
     # centre each column on one of its values: constant data then resamples to exactly that
@@ -441,23 +462,20 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
     unique_cols[col_of] = sums
     unique_cols = unique_cols.T.copy() if len(first_of) > _TAKE_MAX_COLUMNS else unique_cols.T
     boot = np.empty((n_boot, m))
-    rng = np.random.default_rng(seed)
-    chunk = max(1, _BOOT_ELEMENTS // k)
+    a = 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        for a in range(0, n_boot, chunk):
-            c = min(chunk, n_boot - a)
-            # block slot s of a resample: a uniform draw among the blocks of the slot's group
-            # (the stream does not depend on the chunking: same draws for any chunk size)
-            drawn = slot_first + rng.integers(0, slot_count, size=(c, k))
+        for drawn in chunks:
+            c = len(drawn)
             if unique_cols.shape[1] <= _TAKE_MAX_COLUMNS:  # few statistics: gather the drawn blocks
                 picked = np.column_stack([np.take(unique_cols[:, u], drawn).sum(axis=1)
                                           for u in range(unique_cols.shape[1])])
             else:  # many: times each block is drawn (c, k) @ block sums (k, u)
-                drawn += (np.arange(c) * k)[:, None]
-                times = np.bincount(drawn.ravel(), minlength=c * k).reshape(c, k).astype(float)
+                flat = drawn + (np.arange(c) * k)[:, None]
+                times = np.bincount(flat.ravel(), minlength=c * k).reshape(c, k).astype(float)
                 picked = times @ unique_cols
             picked = picked[:, col_of]  # (c, 2m): resampled sums and counts
             boot[a:a + c] = picked[:, :m] / picked[:, m:]
+            a += c
     boot = ref[None, :, None] + boot.reshape(n_boot, p, q)
     return point, counts.astype(np.int64), boot
 
@@ -610,6 +628,37 @@ def block_bootstrap_ci(values: np.ndarray, groups: np.ndarray, block: int, n_boo
     return float(point[0, 0]), float(lo), float(hi)
 
 
+def block_bootstrap_cis(values: Sequence[np.ndarray], groups: np.ndarray, block: int, n_boot: int = 1000,
+                        seed: int = 0, level: float = 0.95) -> list[tuple[float, float, float]]:
+    """:func:`block_bootstrap_ci` of several value arrays over the same ``groups`` (e.g. the
+    same placements under several policies): the same numbers as one call per array, with
+    the blocks drawn once (the resamples are the same for all: paired).
+
+    Args:
+        values: arrays of shape (n,) each. groups, block, n_boot, seed, level: as
+            :func:`block_bootstrap_ci`.
+
+    Returns:
+        one (mean, lo, hi) per array, in order.
+    """
+    _check_level(level)
+    arrays = [np.asarray(v, dtype=float).reshape(-1, 1) for v in values]
+    n = len(np.asarray(groups)) if isinstance(groups, np.ndarray) else len(list(groups))
+    if not arrays:
+        return []
+    if n == 0 or block < 1 or n_boot < 1 or any(len(v) != n for v in arrays):
+        return [block_bootstrap_ci(v[:, 0], groups, block, n_boot, seed, level) for v in arrays]
+    series = pd.Series(groups if isinstance(groups, np.ndarray) else list(groups))
+    draws = _block_draws(series, block, n_boot, seed)
+    use = np.ones((n, 1), dtype=bool)
+    out = []
+    for v in arrays:
+        point, _, boot = _bootstrap_means(v, series, block, use, n_boot, seed, draws=draws)
+        lo, hi = _percentile(boot[:, 0, 0], level)
+        out.append((float(point[0, 0]), float(lo), float(hi)))
+    return out
+
+
 def block_bootstrap_diff_ci(values: np.ndarray, groups: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray,
                             block: int, n_boot: int = 1000, seed: int = 0, level: float = 0.95
                             ) -> tuple[float, float, float]:
@@ -636,6 +685,20 @@ def block_bootstrap_diff_ci(values: np.ndarray, groups: np.ndarray, mask_a: np.n
 
 
 # --------------------------------------------------------------------------- AUC / reliability
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values`` (finite floats), ties sharing the mean of their ranks
+    (scipy.stats.rankdata's "average" method, the same numbers: a tie group starting at
+    sorted position f with c members gets f + (c + 1) / 2, exact in float64)."""
+    n = len(values)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.r_[first, n])
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)
+    return ranks
+
+
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """ROC AUC of ``scores`` for the binary ``labels`` (ties count one half).
 
@@ -658,7 +721,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     n0 = len(labels) - n1
     if n1 == 0 or n0 == 0:
         return float("nan")
-    ranks = rankdata(scores)  # average ranks for ties
+    ranks = _average_ranks(scores)  # average ranks for ties
     u = ranks[labels].sum() - n1 * (n1 + 1) / 2
     return float(u / (n1 * n0))
 
@@ -785,7 +848,8 @@ def _outcome_rows(values: np.ndarray, series: np.ndarray, h: int, masks: np.ndar
 
 
 def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
-                   with_outcomes: bool = True, null_bars: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+                   with_outcomes: bool = True, null_bars: pd.DataFrame | None = None,
+                   tables: Sequence[str] = ("outcomes", "auc", "reliability", "shares")) -> dict[str, pd.DataFrame]:
     """Do the verdicts predict whether the grid range holds? Four tables.
 
     Universe of "outcomes", "auc" and "reliability": the evaluation part
@@ -810,9 +874,12 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
             with that verdict), evaluated exactly as the real bars (same universe rule,
             horizons, bootstrap); their diff_vs_all = mean - mean(ALL of the real bars) with
             no interval (diff_ci_low / diff_ci_high NaN: independent samples, not paired).
+        tables: the tables to compute and return (any of "outcomes", "auc",
+            "reliability", "shares"; the default all four): a caller that reads only some
+            skips the others' work (each table is the same whatever else is asked for).
 
     Returns:
-        dict of DataFrames:
+        dict of DataFrames (those named in ``tables``, in this order):
 
         * "outcomes": one row per (bar_interval, horizon, group_kind, group, metric):
           group_kind "all" (group "ALL": every bar of the universe), "verdict" (each of the
@@ -839,9 +906,16 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
           with a verdict (training and evaluation parts), not only the evaluation part.
 
     Raises:
-        ValueError: a missing column, or a verdict value not among the four verdicts.
+        ValueError: a missing column, a verdict value not among the four verdicts, or an
+            unknown table name.
     """
     cfg = cfg if cfg is not None else GridOutcomeConfig()
+    tables = tuple(tables)
+    unknown_tables = sorted(set(tables) - {"outcomes", "auc", "reliability", "shares"})
+    if unknown_tables:
+        raise ValueError(f"outcome_report: unknown tables {unknown_tables}")
+    with_outcomes = with_outcomes and "outcomes" in tables
+    with_auc, with_reliability = "auc" in tables, "reliability" in tables
     _require(bars, (*REPORT_INPUT_COLUMNS, *cfg.baselines), "outcome_report")
     verdict = bars["verdict"].astype(object).where(bars["verdict"].notna(), None).to_numpy()
     has_verdict = np.array([v is not None for v in verdict], dtype=bool)
@@ -873,13 +947,14 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
             if with_outcomes:
                 outcome_rows += _outcome_rows(values, series[rows], h, masks, groups, bar_interval, cfg)
             hold = values[:, 0]
-            score = support_score[rows]
-            keep = np.isfinite(hold) & np.isfinite(score)
-            shuffled = np.random.default_rng(cfg.seed).permutation(hold[keep])
-            auc_rows.append({"bar_interval": bar_interval, "horizon": h, "n": int(keep.sum()),
-                             "n_hold": int((hold[keep] == 1).sum()), "auc": auc(score[keep], hold[keep]),
-                             "auc_shuffled": auc(score[keep], shuffled)})
-            for v in VERDICTS:
+            if with_auc:
+                score = support_score[rows]
+                keep = np.isfinite(hold) & np.isfinite(score)
+                shuffled = np.random.default_rng(cfg.seed).permutation(hold[keep])
+                auc_rows.append({"bar_interval": bar_interval, "horizon": h, "n": int(keep.sum()),
+                                 "n_hold": int((hold[keep] == 1).sum()), "auc": auc(score[keep], hold[keep]),
+                                 "auc_shuffled": auc(score[keep], shuffled)})
+            for v in (VERDICTS if with_reliability else ()):
                 sel = verdict[rows] == v
                 table = reliability_table(confidence[rows][sel], hold[sel], cfg.reliability_bins)
                 table.insert(0, "verdict", v)
@@ -895,13 +970,15 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
     reliability = (pd.concat(reliability_parts, ignore_index=True) if reliability_parts else
                    pd.DataFrame(columns=["bar_interval", "horizon", "verdict", "bin_low", "bin_high", "n",
                                          "mean_confidence", "outcome_rate"]))
-    return {"outcomes": outcome_table, "auc": auc_table, "reliability": reliability,
-            "shares": verdict_shares(bars)}
+    report = {"outcomes": outcome_table, "auc": auc_table, "reliability": reliability}
+    if "shares" in tables:
+        report["shares"] = verdict_shares(bars)
+    return {name: report[name] for name in ("outcomes", "auc", "reliability", "shares") if name in tables}
 
 
 def _null_rows(null_bars: pd.DataFrame, real: pd.DataFrame, cfg: GridOutcomeConfig) -> pd.DataFrame:
     """The "shuffled_null" rows of :func:`outcome_report` from the surrogate bars."""
-    null = outcome_report(null_bars, replace(cfg, baselines=()), with_outcomes=True)["outcomes"]
+    null = outcome_report(null_bars, replace(cfg, baselines=()), with_outcomes=True, tables=("outcomes",))["outcomes"]
     null = null[null["group_kind"].isin(["all", "verdict"])].copy()
     null["group"] = np.where(null["group_kind"] == "all", "SHUF", "SHUF_" + null["group"].astype(str))
     null["group_kind"] = "shuffled_null"

@@ -56,8 +56,10 @@ import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import INPUT_COLUMNS as LIFECYCLE_INPUTS
 from market_regimes.engines.grid_lifecycle import LifecycleConfig, placement_states
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split
-from market_regimes.research.grid_simulator import (EXIT_POLICIES, GridSimConfig, cvar_difference_ci, exit_index,
+from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_rows, evaluation_split
+from market_regimes.engines.grid_lifecycle import STATES
+from market_regimes.research.grid_simulator import (_EXIT_LEVEL, _STOP_VERDICTS, CVAR_TAIL, EXIT_POLICIES,
+                                                    GridSimConfig, _simulate_arrays, cvar, cvar_difference_ci,
                                                     policy_summary, simulate_grid)
 
 INPUT_COLUMNS = ("series_key", "segment_id", "open", *LIFECYCLE_INPUTS)
@@ -72,6 +74,51 @@ REPORT_COLUMNS = ("horizon_bars", "verdict", "policy", "n", "mean", "ci_low", "c
 _NS_PER_MINUTE = 60_000_000_000
 SHUFFLED_POLICY = "shuffled_exit"
 POLICIES = (*EXIT_POLICIES, SHUFFLED_POLICY)
+
+
+def _ohlc_arrays(rows: pd.DataFrame) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The open / high / low / close columns as float arrays (as grid_simulator reads them)
+    and the running count of the bars grid_simulator rejects (a missing or non-finite price,
+    0 < low <= open, close <= high violated): a window [a, b) is valid when
+    bad_cum[b] == bad_cum[a]."""
+    o, h, low, c = (rows[name].to_numpy(dtype=float, na_value=np.nan) for name in ("open", "high", "low", "close"))
+    finite = np.isfinite(o) & np.isfinite(h) & np.isfinite(low) & np.isfinite(c)
+    with np.errstate(invalid="ignore"):
+        bad = ~finite | (low > np.minimum(o, c)) | (h < np.maximum(o, c)) | (low <= 0)
+    return (o, h, low, c), np.r_[0, np.cumsum(bad)]
+
+
+def _exit_indices(states: np.ndarray, verdicts: list, ok: list[int], horizons: list[int]
+                  ) -> dict[tuple[int, int, str], int]:
+    """:func:`grid_simulator.exit_index` of every (placement j, horizon h, policy) at once:
+    the first bar of each rule is found once per placement, then capped at h - 1.
+
+    Returns {(j, h, policy): k} for the horizons whose bars lie in the segment; a state
+    outside STATES raises as exit_index does."""
+    n_pos, width = states.shape
+    flat = states.ravel().tolist()
+    unknown = sorted({s for s in flat if isinstance(s, str)} - set(STATES))
+    if unknown:
+        raise ValueError(f"exit_index: unknown states {unknown} (expected {list(STATES)})")
+    level = np.array([_EXIT_LEVEL.get(s, 0) if isinstance(s, str) else 0 for s in flat],
+                     dtype=np.int8).reshape(n_pos, width)
+    big = np.iinfo(np.int64).max
+
+    def first(mask: np.ndarray) -> np.ndarray:
+        return np.where(mask.any(axis=1), mask.argmax(axis=1), big) if width else np.full(n_pos, big)
+
+    first_mandatory, first_latest = first(level >= 3), first(level >= 2)
+    out: dict[tuple[int, int, str], int] = {}
+    for j, t in enumerate(ok):
+        stop_at = next((k for k, v in enumerate(verdicts[t + 1:t + 1 + width]) if v in _STOP_VERDICTS), big)
+        seed_first = min(int(first_mandatory[j]), stop_at)
+        for h in horizons:
+            last = h - 1
+            out[(j, h, "hold")] = last
+            out[(j, h, "mandatory")] = min(int(first_mandatory[j]), last)
+            out[(j, h, "first_latest")] = min(int(first_latest[j]), last)
+            out[(j, h, "seed_rules")] = min(seed_first, last)
+    return out
 
 
 def _fine_index(fine: pd.DataFrame | None) -> dict[object, tuple[np.ndarray, pd.DataFrame, int]]:
@@ -175,12 +222,20 @@ def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: Gri
                                   lifecycle, h_max)
         ts = pd.to_datetime(seg["bar_start"]).to_numpy(dtype="datetime64[ns]").astype(np.int64)
         ohlc = seg[["open", "high", "low", "close"]]
+        arrays, bad_cum = _ohlc_arrays(ohlc)
+        fine_index = fine_by_series.get(key)
+        exits = _exit_indices(states, verdicts, ok, horizons)
         for j, t in enumerate(ok):
             end = min(n - 1, t + h_max)  # last simulated bar
-            window = _fine_window(fine_by_series.get(key), ts[t + 1:end + 1], bar_minutes)
+            window = _fine_window(fine_index, ts[t + 1:end + 1], bar_minutes)
             if window is None:
-                result = simulate_grid(ohlc.iloc[t + 1:end + 1], float(support[t]), float(resistance[t]), levels,
-                                       allocation, sim)
+                a, b = t + 1, end + 1
+                if bad_cum[b] == bad_cum[a]:  # valid bars: simulate_grid on the arrays, without a frame
+                    result = _simulate_arrays(*(x[a:b] for x in arrays), float(support[t]), float(resistance[t]),
+                                              levels, allocation, sim, None, "conservative")
+                else:  # raises simulate_grid's error for the bar
+                    result = simulate_grid(ohlc.iloc[a:b], float(support[t]), float(resistance[t]), levels,
+                                           allocation, sim)
                 bar_end, fill_minutes = np.arange(end - t), bar_minutes
             else:
                 fine_rows, bar_end, fill_minutes = window
@@ -190,7 +245,7 @@ def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: Gri
                 if t + h > n - 1:
                     continue
                 for policy in EXIT_POLICIES:
-                    k = exit_index(states[j], policy, h, verdicts[t + 1:t + 1 + h] if policy == "seed_rules" else None)
+                    k = exits[(j, h, policy)]
                     out.append(_row(key, stamp, verdicts[t], h, policy, k, result, bar_end, fill_minutes))
                     if policy == "mandatory":
                         pending.setdefault(h, []).append((key, stamp, verdicts[t], k, result, bar_end, fill_minutes))
@@ -213,6 +268,52 @@ def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: Gri
         frame[name] = frame[name].astype(np.int64)
     frame["bar_start"] = pd.to_datetime(frame["bar_start"]).astype("datetime64[us]")
     return frame
+
+
+def _paired_cvar_differences(wide: dict[str, pd.DataFrame], block: int, cfg: GridOutcomeConfig
+                             ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """Both CVaR5 comparisons of :func:`sim_by_verdict_report` (every other policy against
+    hold, and against shuffled_exit) from one set of resamples: the numbers of
+    :func:`grid_simulator.cvar_difference_ci` called with each reference (the same
+    resampled rows, since both calls resample the same placements; each policy's tail
+    mean of a resample computed once and differenced).
+
+    Args:
+        wide: policy -> its rows (columns total, series_key), the same placements in the
+            same order for every policy of POLICIES. block: bootstrap block (placements).
+        cfg: n_boot, seed, ci_level.
+
+    Returns:
+        {"hold": (diff, lo, hi) over the policies after hold, "shuffled_exit": (diff, lo, hi)
+        over the policies before it}, POLICIES order; None when the policies' rows are not
+        the same placements or a total is not finite (the caller then calls
+        cvar_difference_ci per reference).
+    """
+    keys = wide["hold"]["series_key"].to_numpy(dtype=object)
+    n = len(keys)
+    if n == 0 or any(len(wide[p]) != n or not (wide[p]["series_key"].to_numpy(dtype=object) == keys).all()
+                     for p in POLICIES):
+        return None
+    totals = np.column_stack([wide[p]["total"].to_numpy(dtype=float) for p in POLICIES])
+    if not np.isfinite(totals).all():
+        return None
+    tail = CVAR_TAIL
+    worst_all = np.array([cvar(totals[:, j], tail) for j in range(len(POLICIES))])
+
+    def worst(rows: np.ndarray) -> np.ndarray:
+        k = max(1, math.ceil(round(tail * len(rows), 9)))
+        return np.partition(totals[rows], k - 1, axis=0)[:k].mean(axis=0)
+
+    boot = np.array([worst(rows) for rows in block_bootstrap_rows(keys, block, cfg.n_boot, cfg.seed)])
+    alpha = (1 - cfg.ci_level) / 2
+    out = {}
+    for reference in ("hold", SHUFFLED_POLICY):
+        r = POLICIES.index(reference)
+        cols = [j for j in range(len(POLICIES)) if j != r]
+        point = np.array([worst_all[j] - worst_all[r] for j in cols])
+        lo, hi = np.nanquantile(boot[:, cols] - boot[:, [r]], [alpha, 1 - alpha], axis=0)
+        out[reference] = (point, lo, hi)
+    return out
 
 
 def sim_by_verdict_report(placements: pd.DataFrame, cfg: GridOutcomeConfig | None = None, step: int = 72,
@@ -248,21 +349,26 @@ def sim_by_verdict_report(placements: pd.DataFrame, cfg: GridOutcomeConfig | Non
                                      days=part["bars_held"].to_numpy(dtype=float) * bar_minutes / 1440.0, cfg=cfg)
             summary = summary.set_index("policy").reindex(list(POLICIES)).reset_index()
             others = [p for p in POLICIES if p != "hold"]
-            diff, lo, hi = cvar_difference_ci(hold["total"].to_numpy(dtype=float),
-                                              np.column_stack([wide[p]["total"].to_numpy(dtype=float) for p in others])
-                                              if len(hold) else np.zeros((0, len(others))),
-                                              hold["series_key"].to_numpy(dtype=object), block, cfg.n_boot, cfg.seed,
-                                              cfg.ci_level)
-            extra = {"hold": (0.0, np.nan, np.nan), **{p: (diff[i], lo[i], hi[i]) for i, p in enumerate(others)}}
-            # the same against the null of the exit timing (shuffled_exit)
             timed = [p for p in POLICIES if p != SHUFFLED_POLICY]
             shuffled = wide[SHUFFLED_POLICY]
-            sdiff, slo, shi = cvar_difference_ci(shuffled["total"].to_numpy(dtype=float),
-                                                 np.column_stack([wide[p]["total"].to_numpy(dtype=float)
-                                                                  for p in timed])
-                                                 if len(shuffled) else np.zeros((0, len(timed))),
-                                                 shuffled["series_key"].to_numpy(dtype=object), block, cfg.n_boot,
-                                                 cfg.seed, cfg.ci_level)
+            paired = _paired_cvar_differences(wide, block, cfg)
+            if paired is not None:  # every policy on the same placements: one resampling for both references
+                (diff, lo, hi), (sdiff, slo, shi) = paired["hold"], paired[SHUFFLED_POLICY]
+            else:
+                diff, lo, hi = cvar_difference_ci(hold["total"].to_numpy(dtype=float),
+                                                  np.column_stack([wide[p]["total"].to_numpy(dtype=float)
+                                                                   for p in others])
+                                                  if len(hold) else np.zeros((0, len(others))),
+                                                  hold["series_key"].to_numpy(dtype=object), block, cfg.n_boot,
+                                                  cfg.seed, cfg.ci_level)
+                # the same against the null of the exit timing (shuffled_exit)
+                sdiff, slo, shi = cvar_difference_ci(shuffled["total"].to_numpy(dtype=float),
+                                                     np.column_stack([wide[p]["total"].to_numpy(dtype=float)
+                                                                      for p in timed])
+                                                     if len(shuffled) else np.zeros((0, len(timed))),
+                                                     shuffled["series_key"].to_numpy(dtype=object), block,
+                                                     cfg.n_boot, cfg.seed, cfg.ci_level)
+            extra = {"hold": (0.0, np.nan, np.nan), **{p: (diff[i], lo[i], hi[i]) for i, p in enumerate(others)}}
             vs_null = {SHUFFLED_POLICY: (0.0, np.nan, np.nan),
                        **{p: (sdiff[i], slo[i], shi[i]) for i, p in enumerate(timed)}}
             summary["cvar_5_vs_shuffled"] = [vs_null[p][0] if len(shuffled) else np.nan for p in POLICIES]

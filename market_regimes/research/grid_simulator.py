@@ -85,7 +85,8 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import EXITED, LATEST, MANDATORY, STATES, TRANSITION, TREND, grid_levels
-from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_ci, block_bootstrap_rows
+from market_regimes.research.grid_outcomes import (GridOutcomeConfig, block_bootstrap_ci, block_bootstrap_cis,
+                                                   block_bootstrap_rows)
 from market_regimes.seed_config import convert_value
 
 __all__ = ["GridSimConfig", "SimResult", "simulate_grid", "exit_index", "policy_summary", "cvar", "cvar_difference_ci",
@@ -339,6 +340,15 @@ def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, a
     if intrabar not in INTRABAR_MODES:
         raise ValueError(f"simulate_grid: intrabar = {intrabar!r} must be one of {list(INTRABAR_MODES)}")
     o, h, low, c = _bar_arrays(bars)
+    return _simulate_arrays(o, h, low, c, lower, upper, levels, allocation, cfg, exit_at, intrabar)
+
+
+def _simulate_arrays(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, lower: float, upper: float,
+                     levels: int, allocation: float, cfg: GridSimConfig, exit_at: int | None,
+                     intrabar: str) -> SimResult:
+    """:func:`simulate_grid` on the bars' open / high / low / close as float arrays (non-empty,
+    already validated as :func:`_bar_arrays` does; cfg a GridSimConfig, intrabar a mode):
+    for a caller that simulates many windows of one series."""
     n = len(c)
     for name, value in (("lower", lower), ("upper", upper)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -630,11 +640,19 @@ def policy_summary(pnls: np.ndarray, groups: np.ndarray, block: int, *, policies
     if n and not (np.isfinite(days_arr) & (days_arr > 0)).all():
         raise ValueError("policy_summary: days must be finite and > 0")
     rows = []
-    for policy in pd.unique(pd.Series(arrays["policies"], dtype=object)):
-        sel = (arrays["policies"] == policy) & np.isfinite(pnls)
+    labels = pd.unique(pd.Series(arrays["policies"], dtype=object))
+    selections = [(arrays["policies"] == policy) & np.isfinite(pnls) for policy in labels]
+    # the policies' bootstraps: one draw of the blocks serves every policy whose rows have the
+    # same series sequence (the same placements: the usual case), the same numbers as apart
+    group_seqs = [arrays["groups"][sel] for sel in selections]
+    if len(group_seqs) > 1 and all(len(g) == len(group_seqs[0]) and (g == group_seqs[0]).all() for g in group_seqs):
+        intervals = block_bootstrap_cis([pnls[sel] for sel in selections], group_seqs[0], int(block),
+                                        n_boot=cfg.n_boot, seed=cfg.seed, level=cfg.ci_level)
+    else:
+        intervals = [block_bootstrap_ci(pnls[sel], g, int(block), n_boot=cfg.n_boot, seed=cfg.seed,
+                                        level=cfg.ci_level) for sel, g in zip(selections, group_seqs)]
+    for policy, sel, (mean, lo, hi) in zip(labels, selections, intervals):
         x = pnls[sel]
-        mean, lo, hi = block_bootstrap_ci(x, arrays["groups"][sel], int(block), n_boot=cfg.n_boot, seed=cfg.seed,
-                                          level=cfg.ci_level)
         rows.append({"policy": policy, "n": int(sel.sum()), "mean": mean, "ci_low": lo, "ci_high": hi,
                      "median": float(np.median(x)) if len(x) else float("nan"),
                      "hit_rate": float(np.mean(x > 0)) if len(x) else float("nan"),

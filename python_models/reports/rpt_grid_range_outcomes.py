@@ -11,10 +11,12 @@ def model(dbt, session):
 
     import pandas as pd
 
+    from market_regimes.frames import relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig, not_built_row, outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     null_path = Path(dbt.config.get("grid_null_inputs"))
     null_bars = pd.read_parquet(null_path) if null_path.is_file() else None
-    outcomes = outcome_report(dbt.ref("rpt_grid_outcome_inputs").df(), cfg, null_bars=null_bars)["outcomes"]
+    inputs = dbt.ref("rpt_grid_outcome_inputs")
+    outcomes = outcome_report(relation_frame(inputs), cfg, null_bars=null_bars, tables=("outcomes",))["outcomes"]
     return outcomes if null_bars is not None else pd.concat([outcomes, not_built_row(outcomes)], ignore_index=True)

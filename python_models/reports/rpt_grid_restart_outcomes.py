@@ -10,13 +10,15 @@ def model(dbt, session):
     int_grid_lifecycle_bars_selected, about 15 s per gate)."""
     dbt.config(materialized="table")
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
+    from market_regimes.frames import relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
     from market_regimes.research.grid_restart_report import restart_outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     seed = dbt.ref("grid_lifecycle_config").df()
     lifecycle = LifecycleConfig.from_rows(seed[["key", "value"]])
-    bars = dbt.ref("rpt_grid_lifecycle_inputs").df()
+    inputs = dbt.ref("rpt_grid_lifecycle_inputs")
+    bars = relation_frame(inputs)  # = inputs.df(), faster
     report = restart_outcome_report(bars, lifecycle, cfg)
     ablation = dbt.config.get("gate_ablation")
     if str(ablation).strip().lower() == "true":  # each gate dropped in turn: three more walks

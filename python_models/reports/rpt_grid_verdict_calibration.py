@@ -6,7 +6,9 @@ def model(dbt, session):
     design. Thin adapter: market_regimes.research.grid_outcomes.calibration_rows over the
     model rpt_grid_outcome_inputs, config var grid_outcome_config."""
     dbt.config(materialized="table")
+    from market_regimes.frames import relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig, calibration_rows, outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
-    return calibration_rows(outcome_report(dbt.ref("rpt_grid_outcome_inputs").df(), cfg, with_outcomes=False))
+    inputs = dbt.ref("rpt_grid_outcome_inputs")
+    return calibration_rows(outcome_report(relation_frame(inputs), cfg, tables=("auc", "reliability")))

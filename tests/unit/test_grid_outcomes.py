@@ -455,7 +455,7 @@ def test_outcome_report_is_deterministic_and_validates():
 
 
 def test_without_outcomes_the_report_skips_only_the_bootstrap_table():
-    """rpt_grid_verdict_calibration asks for auc / reliability / shares only."""
+    """with_outcomes=False: auc / reliability / shares without the bootstrap."""
     bars = report_frame()
     full, light = outcome_report(bars, CFG), outcome_report(bars, CFG, with_outcomes=False)
     assert len(full["outcomes"]) > 0 and light["outcomes"].empty
@@ -506,3 +506,37 @@ def test_series_bootstrap_resamples_whole_series():
     assert all(np.isnan(series_bootstrap_ci(np.array([np.nan]), np.array(["a"], dtype=object))))
     with pytest.raises(ValueError, match="statistic"):
         series_bootstrap_ci(values, groups, statistic="mode")
+
+
+def test_average_ranks_are_the_mid_ranks_of_ties():
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 12, size=400).astype(float) / 4  # many ties
+    # mid-rank: the values below, plus the mean of 1..(number of equal values)
+    expected = np.array([(values < v).sum() + ((values == v).sum() + 1) / 2 for v in values])
+    assert np.array_equal(go._average_ranks(values), expected)
+    assert go._average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+    assert go._average_ranks(np.zeros(0)).tolist() == []
+
+
+def test_outcome_report_tables_are_the_same_whatever_else_is_asked_for():
+    bars = report_frame()
+    full = outcome_report(bars, CFG)
+    only_outcomes = outcome_report(bars, CFG, tables=("outcomes",))
+    calibration = outcome_report(bars, CFG, tables=("auc", "reliability"))
+    assert list(only_outcomes) == ["outcomes"] and list(calibration) == ["auc", "reliability"]
+    pd.testing.assert_frame_equal(only_outcomes["outcomes"], full["outcomes"], check_exact=True)
+    pd.testing.assert_frame_equal(calibration["auc"], full["auc"], check_exact=True)
+    pd.testing.assert_frame_equal(calibration["reliability"], full["reliability"], check_exact=True)
+    with pytest.raises(ValueError, match="unknown tables"):
+        outcome_report(bars, CFG, tables=("outcome",))
+
+
+def test_block_bootstrap_cis_equal_one_call_per_array():
+    rng = np.random.default_rng(2)
+    groups = np.repeat(np.array(["a", "b", "c"], dtype=object), [40, 25, 31])
+    arrays = [rng.normal(size=96), rng.normal(size=96) * 3 + 1, np.full(96, 0.25)]
+    shared = go.block_bootstrap_cis(arrays, groups, 7, n_boot=300, seed=5)
+    apart = [block_bootstrap_ci(a, groups, 7, n_boot=300, seed=5) for a in arrays]
+    assert shared == apart  # exactly the same numbers
+    assert shared[2] == (0.25, 0.25, 0.25)
+    assert go.block_bootstrap_cis([], groups, 7) == []

@@ -215,3 +215,24 @@ def test_no_placement_gives_typed_empty_tables():
     report = sim_by_verdict_report(rows, CFG)
     assert len(report) == 0 and list(report.columns) == list(REPORT_COLUMNS)
     assert report["n"].dtype == np.int64 and report["policy"].dtype == object and report["mean"].dtype == float
+
+
+def test_cvar_intervals_equal_cvar_difference_ci_against_each_reference():
+    """The report resamples once for both references (hold, shuffled_exit): the same numbers
+    as cvar_difference_ci called with each."""
+    bars = pd.concat([series("x|AAA", n=120), series("y|BBB", n=120, seed=3)], ignore_index=True)
+    rows = simulate_placements(bars, LIFECYCLE, GridSimConfig(), CFG, step=2)
+    report = sim_by_verdict_report(rows, CFG, step=2).set_index(["horizon_bars", "verdict", "policy"])
+    policies = [*EXIT_POLICIES, "shuffled_exit"]
+    for h in (4, 8):
+        at_h = rows[rows["horizon_bars"] == h]
+        total = {p: at_h.loc[at_h["policy"] == p, "total"].to_numpy() for p in policies}
+        keys = at_h.loc[at_h["policy"] == "hold", "series_key"].to_numpy(dtype=object)
+        block = math.ceil(h / 2)
+        for reference, low, high in (("hold", "cvar_diff_ci_low", "cvar_diff_ci_high"),
+                                     ("shuffled_exit", "cvar_null_ci_low", "cvar_null_ci_high")):
+            others = [p for p in policies if p != reference]
+            _, lo, hi = cvar_difference_ci(total[reference], np.column_stack([total[p] for p in others]), keys,
+                                           block, CFG.n_boot, CFG.seed, CFG.ci_level)
+            for i, p in enumerate(others):
+                assert report.loc[(h, "ALL", p), low] == lo[i] and report.loc[(h, "ALL", p), high] == hi[i]
