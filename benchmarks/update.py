@@ -163,10 +163,12 @@ def main() -> None:
                                 "wall_seconds_median": sorted(m["wall_seconds"] for m in micro)[len(micro) // 2],
                                 "each": micro}
         out = {"scale": args.scale, "full": full, "updates": updates}
+        print(json.dumps(out), file=sys.stderr, flush=True)  # the measurements so far, should the rest fail
         if not args.skip_compare:
             reports = run_dbt(["build", *REPORTS_SELECTION], db, landing, work)
             fresh = work / "fresh.duckdb"
             again = run_dbt(["build"], fresh, landing, work)
+            (work / "partial.json").write_text(json.dumps(out, indent=2))
             diffs = compare_warehouses(db, fresh, ["intermediate", "marts", "reports"])
             different = [str(d) for d in diffs if not d.equal]
             out["compare"] = {"reports_rebuild": {k: reports[k] for k in ("wall_seconds", "node_seconds")},
