@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import duckdb
 import pandas as pd
 
-from market_regimes.compare import float_tolerances
+from market_regimes.compare import METADATA_COLUMNS, float_tolerances
 
 PROJECT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -63,6 +63,7 @@ def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table:
     rows, matched-or-not row count, worst relative difference per float column).
     """
     described = con.sql(f"describe {left}.{table}").fetchall()
+    ignore = [*ignore, *METADATA_COLUMNS]  # landing time, serialised engine state (market_regimes.compare)
     compared = [(name, ctype) for name, ctype, *_ in described if name not in keys and name not in ignore]
     floats = [name for name, ctype in compared if ctype == "DOUBLE"]
     exact = [name for name, ctype in compared if ctype != "DOUBLE"]

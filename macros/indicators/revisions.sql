@@ -21,6 +21,11 @@
       symbols whose grid-lifecycle interval series is revised: the lifecycle stores its
       engine state on a walk's last row only, so such a walk is walked again from its
       first bar;
+    * every model with revision_rewind = 'from_bar_start' loses its rows with bar_start >=
+      the earliest from_bar_start of all revised series (the first changed bar of any of
+      them): models keyed on time rather than on (series_part, idx), whose incremental run
+      continues from their own last stored bar_start (a model whose rows straddle bars of
+      several series, such as the levers, recomputes its last stored bar again);
     * the run log names every revised series with its first changed bar.
 
     Empty first builds and full refreshes skip all of it. -#}
@@ -115,18 +120,70 @@
             {%- do run_query("create or replace temp table _revised_walks as select null::varchar as walk_id where false") -%}
         {%- endif -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
-                and node.config.meta.get('revision_rewind') in ('series_idx', 'grid_walk') -%}
+                and node.config.meta.get('revision_rewind') in ('series_idx', 'grid_walk', 'from_bar_start') -%}
             {%- set rel = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
             {%- if rel is not none -%}
                 {%- if node.config.meta.get('revision_rewind') == 'series_idx' -%}
                     {%- set removed = run_query("delete from " ~ rel ~ " as t using _revised_series as r "
                                                 ~ "where t.series_part = r.series_part and t.idx >= r.from_idx") -%}
+                {%- elif node.config.meta.get('revision_rewind') == 'from_bar_start' -%}
+                    {%- set removed = run_query("delete from " ~ rel ~ " where bar_start >= "
+                                                ~ "(select min(from_bar_start) from _revised_series)") -%}
                 {%- else -%}
                     {%- set removed = run_query("delete from " ~ rel ~ " where walk_id in (select walk_id from _revised_walks)") -%}
                 {%- endif -%}
-                {{ log('[revision]   ' ~ node.name ~ ': ' ~ removed.rows[0][0] ~ ' rows to recompute', info=True) }}
+                {{ log('[revision]   ' ~ node.name ~ ': ' ~ removed.rows[0][0] ~ ' rows to recompute'
+                       ~ ((' (bar_start >= ' ~ run_query('select min(from_bar_start) from _revised_series').rows[0][0] ~ ')')
+                          if node.config.meta.get('revision_rewind') == 'from_bar_start' else ''), info=True) }}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro rewind_lever_bars() -%}
+    {#- Pre-hook of fct_lever_contributions (docs/levers.md, "Incremental runs"). A lever bar's
+        rows depend on the states closed by its close only, so stored lever bars stand unless
+        a state they could see arrived later. Deletes, from fct_lever_contributions and
+        fct_levers, every lever bar whose close is at or after the cutoff = the earliest of
+        (a) the close of the last stored lever bar of each execution timeframe (recomputed
+        again: after a revision rewind it may straddle the first changed bar, and a bar
+        straddling it was not rewound) and (b) the earliest closed_at of a state the stored
+        levers have not seen (per driver x timeframe, a state bar after the latest one the
+        last stored lever bars read: a state that landed after lever bars it is visible to).
+        Both models then add the lever bars after their own last stored one. -#}
+    {%- if execute and is_incremental() -%}
+    {%- set cutoff -%}
+        create or replace temp table _lever_cutoff as
+        with stored_last as (
+            select execution_timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
+        ),
+        seen as (
+            select c.driver, c.timeframe, max(c.state_bar_start) as seen_bar_start
+            from {{ this }} as c
+            join stored_last as l on l.execution_timeframe = c.execution_timeframe and l.last_bar_start = c.bar_start
+            group by all
+        )
+        select least(
+            (select min(d.closed_at)
+             from {{ ref('fct_regime_deltas') }} as d
+             left join seen as s using (driver, timeframe)
+             where s.seen_bar_start is null or d.bar_start > s.seen_bar_start),
+            (select min({{ add_minutes('l.last_bar_start', 'i.interval_minutes') }})
+             from stored_last as l join {{ ref('bar_intervals') }} as i on i.bar_interval = l.execution_timeframe)
+        ) as from_closed_at
+    {%- endset -%}
+    {%- do run_query(cutoff) -%}
+    {%- for name in ['fct_levers', this.identifier] -%}
+        {%- set rel = _node_relation(name) -%}
+        {%- if rel is not none -%}
+            {%- set removed = run_query("delete from " ~ rel ~ " as t using " ~ ref('bar_intervals') ~ " as i "
+                                        ~ "where i.bar_interval = t.execution_timeframe and "
+                                        ~ add_minutes('t.bar_start', 'i.interval_minutes')
+                                        ~ " >= (select from_closed_at from _lever_cutoff)") -%}
+            {{ log('[levers] ' ~ name ~ ': ' ~ removed.rows[0][0] ~ ' rows from lever close '
+                   ~ run_query('select from_closed_at from _lever_cutoff').rows[0][0] ~ ' on recomputed', info=True) }}
+        {%- endif -%}
+    {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

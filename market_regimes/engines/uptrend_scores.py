@@ -108,14 +108,34 @@ def _combine_windows(s1, s2, s3, has2, has3):
     return np.where(has3 & (s3 > s2) & rising2, 0.2 * s1 + 0.3 * s2 + 0.5 * s3, out)
 
 
-def _prefix(x):
-    """Prefix sums with a leading 0 (NaN read as 0: callers only sum ready bars)."""
-    return np.concatenate([[0.0], np.cumsum(np.nan_to_num(np.asarray(x, dtype=float)))])
+def _prefix(x, start: float = 0.0):
+    """Prefix sums with a leading `start` (the sum of the bars before x; NaN read as 0:
+    callers only sum ready bars). Sequential (np.cumsum), so the prefix sums of a tail
+    x[L:] started at the full run's prefix value at L are bit-identical to the full run's."""
+    return np.cumsum(np.concatenate([[float(start)], np.nan_to_num(np.asarray(x, dtype=float))]))
+
+
+# the running sums EDX differences over its windows (prefix arrays, n + 1 values each)
+PREFIX_NAMES = ("slow_ema", "slow_rsi", "slow_adx", "close_volume", "volume", "close")
+
+
+def edx_prefixes(close, volume, ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10,
+                 start=None) -> dict[str, np.ndarray]:
+    """The prefix sums of :func:`trend_decay` (PREFIX_NAMES -> array (n + 1,), entry k = the
+    sum over bars < k). `start`: the sums of the bars before these (the same names; a
+    continued walk, uptrend_engine.SegmentResume), else 0. Volume None / NaN counts 0."""
+    close = np.asarray(close, dtype=float)
+    vol = np.zeros(len(close)) if volume is None else np.nan_to_num(np.asarray(volume, dtype=float))
+    start = start or {}
+    terms = {"slow_ema": (np.asarray(ema_250_slope) + np.asarray(ema_333_slope)) / 2.0,
+             "slow_rsi": rsi_slope_10, "slow_adx": adx_slope_10, "close_volume": close * vol,
+             "volume": vol, "close": close}
+    return {k: _prefix(terms[k], start.get(k, 0.0)) for k in PREFIX_NAMES}
 
 
 def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144, ema_250, ema_333,
                 ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10, zigzag: Pivots,
-                cfg: UptrendConfig) -> np.ndarray:
+                cfg: UptrendConfig, prefixes: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """EDX (trend decay in S3, high = late and tired) at the given bars.
 
     Args:
@@ -123,7 +143,10 @@ def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144
         n_since: bars since the S3 entry at each of `bars` (0 on the entry bar).
         close, volume, ema_*, *_slope*: the segment's arrays, shape (n,) (volume may be
             None or NaN/0: equal weights then).
-        zigzag: the segment's :func:`zigzag_pivots` (struct component).
+        zigzag: the segment's :func:`zigzag_pivots` (struct component): at least every
+            pivot whose bar lies in a window, in order.
+        prefixes: :func:`edx_prefixes` of these arrays (computed when None); a continued
+            walk passes them with the sums of the bars before its first bar.
 
     Returns:
         EDX per entry of `bars` in [0, 1]: 0.5 while n < edx_min_bars; else, over the
@@ -152,12 +175,10 @@ def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144
     lengths = [n_since[live], (2 * n_since[live]) // 3, n_since[live] // 3]
     present = [np.ones(len(t), bool)] + [length >= cfg.edx_min_bars for length in lengths[1:]]
 
-    slow_ema = _prefix((np.asarray(ema_250_slope) + np.asarray(ema_333_slope)) / 2.0)
-    slow_rsi = _prefix(rsi_slope_10)
-    slow_adx = _prefix(adx_slope_10)
-    close = np.asarray(close, dtype=float)
-    vol = np.zeros(len(close)) if volume is None else np.nan_to_num(np.asarray(volume, dtype=float))
-    cum_qv, cum_v, cum_c = _prefix(close * vol), _prefix(vol), _prefix(close)
+    if prefixes is None:
+        prefixes = edx_prefixes(close, volume, ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10)
+    slow_ema, slow_rsi, slow_adx = prefixes["slow_ema"], prefixes["slow_rsi"], prefixes["slow_adx"]
+    cum_qv, cum_v, cum_c = prefixes["close_volume"], prefixes["volume"], prefixes["close"]
     comp_slope = 0.5 * (ols10_slope((np.asarray(ema_144) - ema_333) / ema_333)
                         + ols10_slope((np.asarray(ema_250) - ema_333) / ema_333))[t]
     comp_value = sig(-cfg.edx_comp_scale * comp_slope)

@@ -144,7 +144,8 @@ class StatePath:
     s3_start: list[int | None]  # bar index (into the input) of the current S3 episode's entry
 
 
-def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool) -> StatePath:
+def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool,
+                prev_state: str | None = None) -> StatePath:
     """Walk one segment's final bars in time order through the transition rules.
 
     The predicates are computed for every bar at once (numpy, strict comparisons as in
@@ -157,9 +158,13 @@ def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool) ->
             (docs/uptrend-engine.md "Inputs per bar"). The engine starts at the first ready bar;
             earlier bars get no state. A later non-ready bar is an error.
         bootstrap_to_s3: option `bootstrap_to_s3`.
+        prev_state: the state after the bar before the first ready bar, when these bars
+            continue an earlier walk (uptrend_engine.SegmentResume); None (default) starts
+            a walk. It must not be S3 (a continued walk starts at or before its S3 entry).
 
     Returns:
-        A :class:`StatePath` for bars first_bar..n-1; prev_state is None on first_bar.
+        A :class:`StatePath` for bars first_bar..n-1; prev_state is None on first_bar
+        (the given prev_state when continuing).
 
     Raises:
         ValueError: lengths differ, or a bar after the first ready bar is not ready.
@@ -181,8 +186,10 @@ def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool) ->
     all_below = np.maximum.reduce([e20, e30, e60, e144, e250]) < e333
     columns = zip(bull.tolist(), bear.tolist(), fast60.tolist(), (p > e60).tolist(), (p > e333).tolist(),
                   (p < e333).tolist(), all_below.tolist())
+    if prev_state == "S3" or (prev_state is not None and prev_state not in STATES):
+        raise ValueError(f"walk_states: cannot continue from previous state {prev_state!r}")
     path = StatePath(first, [], [], [], [], [], [])
-    prev: str | None = None
+    prev: str | None = prev_state
     s3_start: int | None = None
     state_out, prev_out, code_out, s3_out = path.state, path.prev_state, [], path.s3_start
     for i, preds in enumerate(columns, start=first):

@@ -30,6 +30,8 @@ from tests.helpers import compare_builds, dbt, query
 from tests.integration.test_sample_build import IGNORED, MART_KEYS
 
 EVERYTHING = ["--exclude", "resource_type:test"]
+PLANTED = ["driver", "timeframe", "bar_start", "bar_interval", "closed_at", "state", "prev_state", "buy_flag",
+           "first_dip_buy_flag", "rebuy_flag", "trim_flag", "has_transition_delta", "delta_a_raw", "delta_e_raw"]
 INCREMENTAL_KEYS = {
     f"intermediate.{t}": ["series_part", "idx"]
     for t in ("int_indicator_bars_prepared", "int_indicators_smoothed", "int_indicators_ranked",
@@ -66,6 +68,15 @@ def revised(fixture_build, tmp_path_factory):
                           "join marts.fct_symbol_bars b on b.close = p.close and b.bar_start = p.bar_start "
                           "where b.symbol = 'BTCUSDT' and b.bar_interval = '1h' and b.bar_start = '2024-01-01 03:00'")
     assert set(consumed["close"]) == {96.0}  # the provisional close was consumed as final (BTCUSDT 1h, BTC meso)
+    # rows of a from_bar_start model around the first revised bar (2024-01-01 03:00): the
+    # fixture is too short for uptrend states, so the deltas are planted (BTC.d macro: no
+    # lever bars read them) and taken out again after the run
+    con = duckdb.connect(str(inc))
+    con.execute(f"insert into marts.fct_regime_deltas ({', '.join(PLANTED)}) select 'BTC.d', 'macro', h, '1d', "
+                "h + interval 1 day, 'S0', 'S0', false, false, false, false, false, -0.3, 0.3 from "
+                "unnest(['2023-12-31 00:00', '2024-01-01 00:00', '2024-01-01 03:00', '2024-01-01 10:00']"
+                "::timestamp[]) as t(h)")
+    con.close()
     (binance / "BTCUSDT_1h__revised.csv").write_text(
         "date,open,high,low,close,volume,ticker\n2024-01-01 03:00:00,101,102,95,97.5,4,BTCUSDT\n")
     (binance / "SOLUSDT_1h__revised.csv").write_text(
@@ -73,9 +84,14 @@ def revised(fixture_build, tmp_path_factory):
     (binance / "ETHUSDT_1h__backfill.csv").write_text(
         "date,open,high,low,close,volume,ticker\n2024-01-01 10:00:00,12,12.6,11.9,12.5,10,ETHUSDT\n")
     second = dbt("build", inc, landing, work, extra=EVERYTHING)
+    con = duckdb.connect(str(inc))
+    planted = [r[0] for r in con.execute("select bar_start from marts.fct_regime_deltas where driver = 'BTC.d' "
+                                         "order by bar_start").fetchall()]
+    con.execute("delete from marts.fct_regime_deltas where driver = 'BTC.d'")
+    con.close()
     full = work / "full.duckdb"
     dbt("build", full, landing, work, extra=EVERYTHING)
-    return {"inc": inc, "full": full, "log": second.stdout}
+    return {"inc": inc, "full": full, "log": second.stdout, "planted": planted}
 
 
 def test_the_run_names_every_revised_series_and_its_first_changed_bar(revised):
@@ -87,6 +103,25 @@ def test_the_run_names_every_revised_series_and_its_first_changed_bar(revised):
                    "binance|ETHUSDT|1h from 2024-01-01 10:00:00 (idx 10)"):  # back-filled before 11:00
         assert series in head, head
     assert any("int_indicators_smoothed:" in line for line in lines[1:])
+
+
+def test_a_from_bar_start_model_loses_its_rows_from_the_earliest_revised_bar(revised):
+    """meta revision_rewind = from_bar_start (fct_regime_deltas): every row with bar_start >=
+    the earliest first changed bar of any revised series (the hourly 03:00 revisions reach
+    the 4h and daily bars that hold them: their first changed bar is earlier) goes, whatever
+    series it belongs to; earlier rows stay."""
+    import datetime as dt
+    import re
+
+    line = re.search(r"\[revision\]   fct_regime_deltas: (\d+) rows to recompute \(bar_start >= (\S+ \S+)\)",
+                     revised["log"])
+    assert line, revised["log"][-3000:]
+    earliest = dt.datetime.fromisoformat(line.group(2))
+    assert dt.datetime(2024, 1, 1) <= earliest <= dt.datetime(2024, 1, 1, 3)  # BTCUSDT/SOLUSDT 03:00 or a bar holding it
+    planted = [dt.datetime(2023, 12, 31), dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, 3), dt.datetime(2024, 1, 1, 10)]
+    kept = [t for t in planted if t < earliest]
+    assert revised["planted"] == kept and 0 < len(kept) < len(planted)
+    assert int(line.group(1)) == len(planted) - len(kept)
 
 
 @pytest.mark.parametrize("table", sorted(INCREMENTAL_KEYS) + sorted(MART_KEYS))

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from market_regimes.engines.uptrend_config import UptrendConfig, load_config_csv
-from market_regimes.engines.uptrend_engine import INPUTS, run_segment
+from market_regimes.engines.uptrend_engine import INPUTS, SegmentResume, lookback_bars, run_segment
+from market_regimes.engines.uptrend_scores import PREFIX_NAMES
 from market_regimes.engines.uptrend_frames import uptrend_state_rows
 from market_regimes.engines.uptrend_levels import SupportResistance, cluster_levels, swing_pivots, zigzag_pivots
 from market_regimes.engines.uptrend_scores import discount, ols10_slope, overextension, trend_decay, trend_strength
@@ -283,6 +284,94 @@ def test_prefix_invariance(seed, cut):
     m = cut - part["first_bar"]
     assert part["first_bar"] == full["first_bar"]
     for key, value in part.items():
-        if key == "first_bar":
+        if key in ("first_bar", "resume", "checkpoints"):
             continue
         np.testing.assert_array_equal(np.asarray(value)[:m], np.asarray(full[key])[:m], err_msg=key)
+
+
+ROW_KEYS = ("state", "prev_state", "emergency_exit", "exit_position", "exit_reason", "buy_flag",
+            "first_dip_buy_flag", "rebuy_flag", "trim_flag", "ts_score", "sr_boost", "ox", "dx", "edx")
+
+
+def walk_in_parts(seed: int, cuts: list[int]):
+    """One random segment walked whole and in parts ending at `cuts`, each part continuing
+    from the previous part's state (through its JSON text): (rows of the parts, rows of the
+    whole walk, number of continued parts)."""
+    close, inputs, volume = random_segment(seed, 2_400)
+    cfg = load_config_csv(first_dip_enabled=1)
+    full = run_segment(close, inputs, cfg, volume)
+    f = full["first_bar"]
+    got = {k: [] for k in (*ROW_KEYS, "s3_start")}
+    resume, done, continued = None, 0, 0
+    for cut in [*sorted(cuts), len(close)]:
+        lo = 0 if resume is None else resume.offset
+        res = run_segment(close[lo:cut], {k: v[lo:cut] for k, v in inputs.items()}, cfg, volume[lo:cut], resume=resume)
+        skip = max(done, f) - lo - res["first_bar"]  # rows an earlier part produced
+        for k in ROW_KEYS:
+            got[k].extend(np.asarray(res[k], dtype=object)[skip:].tolist())
+        s3 = np.asarray(res["s3_start"])[skip:]
+        got["s3_start"].extend(np.where(s3 < 0, -1, s3 + lo).tolist())
+        continued += resume is not None
+        resume = None if res["resume"] is None else SegmentResume.from_json(res["resume"].to_json())
+        if resume is not None:
+            assert resume.last_idx == cut - 1 and resume.offset <= cut - lookback_bars(cfg)
+        done = cut
+    want = {k: np.asarray(full[k], dtype=object).tolist() for k in ROW_KEYS}
+    want["s3_start"] = np.asarray(full["s3_start"]).tolist()
+    return got, want, continued
+
+
+def assert_same_rows(got, want):
+    for k, values in want.items():
+        assert len(got[k]) == len(values), k
+        # NaN == NaN (scores not computed on a bar); everything else bit for bit
+        assert [g == w or (g != g and w != w) for g, w in zip(got[k], values)] == [True] * len(values), k
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(700, 2_399), min_size=1, max_size=3, unique=True))
+def test_a_walk_continued_from_its_stored_state_equals_one_walk(seed, cuts):
+    """docs/uptrend-engine.md, "Incremental runs": bit for bit the rows of one walk."""
+    got, want, _ = walk_in_parts(seed, cuts)
+    assert_same_rows(got, want)
+
+
+@pytest.mark.parametrize("seed", [2, 3])  # seed 3 ends its first part inside an S3 episode (EDX windows)
+def test_a_walk_continued_three_times_equals_one_walk(seed):
+    got, want, continued = walk_in_parts(seed, [700, 1_300, 1_301, 2_000])
+    assert continued == 4  # every part after the first continued from a state
+    assert_same_rows(got, want)
+    s3_rows = sum(s == "S3" for s in want["state"][1_300:])
+    assert (s3_rows > 100) == (seed == 3), s3_rows
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_walk_continued_from_a_checkpoint_equals_one_walk(seed):
+    """A checkpoint state (after bar c, as a revision rewind leaves it) continues the walk
+    exactly; it only knows bars <= c (the same state as a walk that ended at c)."""
+    close, inputs, volume = random_segment(seed, 2_400)
+    cfg = load_config_csv(first_dip_enabled=1)
+    full = run_segment(close, inputs, cfg, volume, checkpoints=[1_039, 1_559, 2_079])
+    f = full["first_bar"]
+    assert set(full["checkpoints"]) == {1_039, 1_559, 2_079}
+    for c, state in full["checkpoints"].items():
+        prefix = run_segment(close[:c + 1], {k: v[:c + 1] for k, v in inputs.items()}, cfg, volume[:c + 1])
+        assert state == prefix["resume"] and state.last_idx == c
+        lo = state.offset
+        res = run_segment(close[lo:], {k: v[lo:] for k, v in inputs.items()}, cfg, volume[lo:], resume=state)
+        skip = c + 1 - lo - res["first_bar"]
+        got = {k: np.asarray(res[k], dtype=object)[skip:].tolist() for k in ROW_KEYS}
+        s3 = np.asarray(res["s3_start"])[skip:]
+        got["s3_start"] = np.where(s3 < 0, -1, s3 + lo).tolist()
+        want = {k: np.asarray(full[k], dtype=object)[c + 1 - f:].tolist() for k in ROW_KEYS}
+        want["s3_start"] = np.asarray(full["s3_start"])[c + 1 - f:].tolist()
+        assert_same_rows(got, want)
+
+
+def test_a_state_that_is_not_an_uptrend_state_is_refused():
+    with pytest.raises(ValueError, match="not a version-1 uptrend engine state"):
+        SegmentResume.from_json('{"version": 2}')
+    with pytest.raises(ValueError, match="cannot continue from previous state 'S3'"):
+        close, inputs, volume = random_segment(1, 800)
+        state = SegmentResume(0, 0, "S3", {k: 0.0 for k in PREFIX_NAMES}, (0, 1, 1))
+        run_segment(close[100:], {k: v[100:] for k, v in inputs.items()}, CFG, volume[100:], resume=state)

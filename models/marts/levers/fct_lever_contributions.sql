@@ -10,6 +10,15 @@
 -- their micro states; X finer than micro gets no rows. A lever bar is on the grid when its
 -- close lies within an island of states of every required driver (islands split where
 -- consecutive states are more than var max_gap_bars bars apart, as segments do).
+--
+-- Incremental (docs/levers.md "Incremental runs"): the pre-hook rewind_lever_bars()
+-- (macros/indicators/revisions.sql) deletes the lever bars a new state or a revision can
+-- change (here and in fct_levers); the run then adds, per execution timeframe, the lever
+-- bars after the last stored one, reading the islands from max_gap_bars + 1 grid bars
+-- before the earliest of them. A revision rewinds it from the first changed bar (meta
+-- revision_rewind = from_bar_start).
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['bar_start', 'execution_timeframe'], pre_hook="{{ rewind_lever_bars() }}") }}
 with config as (
     select
         max(value) filter (where key = 'stale_bars') as stale_bars
@@ -54,6 +63,22 @@ execution_timeframes as (
     group by all
 ),
 
+{%- if is_incremental() %}
+-- the lever bars after the last stored one of each execution timeframe are computed
+stored_last as (
+    select e.execution_timeframe, max(c.bar_start) as last_bar_start
+    from execution_timeframes as e
+    left join {{ this }} as c using (execution_timeframe)
+    group by all
+),
+
+cutoff as (
+    select case when bool_or(l.last_bar_start is null) then timestamp '-infinity'
+                else min({{ add_minutes('l.last_bar_start', 'e.execution_minutes') }}) end as from_closed_at
+    from stored_last as l join execution_timeframes as e using (execution_timeframe)
+),
+
+{% endif -%}
 grid_states as (
     select
         d.driver, d.timeframe, d.bar_start, d.closed_at, t.interval_minutes,
@@ -66,6 +91,11 @@ grid_states as (
     join timeframes as t using (timeframe)
     where d.driver in (select driver from required_drivers)
       and d.timeframe in (select grid_timeframe from execution_timeframes)
+      {%- if is_incremental() %}
+      -- an island reaching the cutoff has a state within max_gap_bars bars before it
+      and d.closed_at >= {{ add_minutes('(select from_closed_at from cutoff)',
+                                        '-(' ~ var('max_gap_bars') ~ ' + 1) * t.interval_minutes') }}
+      {%- endif %}
     window series_order as (partition by d.driver, d.timeframe order by d.bar_start)
 ),
 
@@ -114,6 +144,10 @@ lever_bars as (
     join islands as i
         on i.timeframe = c.grid_timeframe
        and {{ add_minutes('c.bar_start', 'c.execution_minutes') }} between i.first_closed_at and i.last_closed_at
+    {%- if is_incremental() %}
+    join stored_last as s
+        on s.execution_timeframe = c.execution_timeframe and (s.last_bar_start is null or c.bar_start > s.last_bar_start)
+    {%- endif %}
     group by all
     having count(distinct i.driver) = (select count(*) from required_drivers)
 ),

@@ -1,8 +1,23 @@
 -- A (aggressiveness) and E (exit pressure) per lever bar x execution timeframe x bucket
 -- (docs/levers.md): A = base_a + sum of the 15 contributions + intent_a, clamped to [0, 1]; the
 -- same for E; position_size_frac = size_min + size_span x A (clamped).
+--
+-- Incremental (docs/levers.md "Incremental runs"): per execution timeframe, the lever bars
+-- of fct_lever_contributions after the last stored one (the pre-hook of
+-- fct_lever_contributions deletes the lever bars it recomputes here too). With
+-- raw.position_intents present every lever bar is recomputed (an intent may be added for
+-- any bar at any time). A revision rewinds it from the first changed bar (meta
+-- revision_rewind = from_bar_start).
 {%- set intents_relation = optional_relation('raw', 'position_intents') %}
-with config as (
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['bar_start', 'execution_timeframe', 'bucket']) }}
+with
+{%- if is_incremental() and not intents_relation %}
+stored_last as (
+    select execution_timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
+),
+{%- endif %}
+config as (
     select
         max(value) filter (where key = 'base_a') as base_a,
         max(value) filter (where key = 'base_e') as base_e,
@@ -30,6 +45,10 @@ summed as (
         coalesce(bool_or(c.timeframe = 'meso' and c.status <> 'used' and d.is_required), false) as is_degraded
     from {{ ref('fct_lever_contributions') }} as c
     join {{ ref('drivers') }} as d using (driver)
+    {%- if is_incremental() and not intents_relation %}
+    left join stored_last as s using (execution_timeframe)
+    where s.last_bar_start is null or c.bar_start > s.last_bar_start
+    {%- endif %}
     group by c.bar_start, c.execution_timeframe, c.bucket
 ),
 

@@ -4,7 +4,18 @@
 -- NULL flags (the engine has not computed them yet) count as inactive; first_dip_buy is a
 -- kind of buy and maps to the same (state, buy) row, counted once. A state or flag
 -- without a seed row adds 0 (the seeds list only the combinations that matter).
-with states as (
+-- Incremental: each driver x timeframe adds its state bars after its last stored one (a
+-- row depends on its own state bar only); a revision rewinds it from the first changed bar
+-- (meta revision_rewind = from_bar_start, macros/indicators/revisions.sql).
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['driver', 'timeframe', 'bar_start']) }}
+with
+{%- if is_incremental() %}
+frontier as (
+    select driver, timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
+),
+{%- endif %}
+states as (
     select
         s.driver,
         s.timeframe,
@@ -20,6 +31,10 @@ with states as (
     from {{ ref('fct_uptrend_states') }} as s
     join {{ ref('regime_timeframes') }} as t using (timeframe)
     join {{ ref('bar_intervals') }} as i using (bar_interval)
+    {%- if is_incremental() %}
+    left join frontier as f on f.driver = s.driver and f.timeframe = s.timeframe
+    where f.last_bar_start is null or s.bar_start > f.last_bar_start
+    {%- endif %}
 ),
 
 flag_deltas as (

@@ -1,0 +1,83 @@
+"""The uptrend states and the lever chain continue from stored state (docs/uptrend-engine.md and
+docs/levers.md, "Incremental runs").
+
+On a copy of the shared sample build (no new full build): the exchange's next hour is landed
+(market_regimes.landing.synthetic.write_next_candles) and `+fct_levers` runs incrementally
+(fct_uptrend_states continues each segment from the engine state on its last row; the deltas,
+contributions and levers add the bars after their last stored ones). A second copy of that
+warehouse rebuilds the four models from scratch (--full-refresh) on the same inputs; both must
+hold exactly the same rows (floats bit for bit, NaN = NaN, the engine state JSON included).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from market_regimes.landing.synthetic import write_next_candles
+from tests.conftest import SAMPLE
+from tests.helpers import dbt, query
+
+MODELS = ["fct_uptrend_states", "fct_regime_deltas", "fct_lever_contributions", "fct_levers"]
+# an old row of each table marked before the incremental run: a rebuild would restore it
+MARKS = {"fct_uptrend_states": ("ts_score", "driver = 'BTC' and timeframe = 'meso' and bar_start = '2022-01-03 00:00'"),
+         "fct_levers": ("a_value", "bucket = 'small' and execution_timeframe = '1h' and bar_start = '2022-01-03 00:00'")}
+
+
+@pytest.fixture(scope="module")
+def updated(sample_db, tmp_path_factory):
+    """{"inc": the incrementally updated copy, "full": the same inputs with the four models
+    rebuilt, "before"/"after": row counts, "marks": the marked values after the run, "log"}."""
+    work = tmp_path_factory.mktemp("levers_incremental")
+    landing = work / "landing"
+    shutil.copytree(SAMPLE, landing)
+    inc = work / "inc" / sample_db.name  # the same file stem: dbt-duckdb views name their catalog by it
+    inc.parent.mkdir()
+    shutil.copy(sample_db, inc)
+    before = {m: query(inc, f"select count(*) as n from marts.{m}")["n"][0] for m in MODELS}
+    con = duckdb.connect(str(inc))
+    originals = {}
+    for model, (column, where) in MARKS.items():
+        originals[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
+        con.execute(f"update marts.{model} set {column} = -1 where {where}")
+    con.close()
+    assert len(write_next_candles(landing)) == 15
+    run = dbt("run", inc, landing, work, extra=["--select", "+fct_levers"])
+    con = duckdb.connect(str(inc))
+    marks = {}
+    for model, (column, where) in MARKS.items():
+        marks[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
+        con.execute(f"update marts.{model} set {column} = {originals[model]!r} where {where}")
+    con.close()
+    after = {m: query(inc, f"select count(*) as n from marts.{m}")["n"][0] for m in MODELS}
+    full = work / "full" / sample_db.name
+    full.parent.mkdir()
+    shutil.copy(inc, full)
+    dbt("run", full, landing, work, extra=["--full-refresh", "--select", *MODELS])
+    return {"inc": inc, "full": full, "before": before, "after": after, "marks": marks, "log": run.stdout}
+
+
+def test_the_update_adds_rows_without_rebuilding_stored_ones(updated):
+    assert all(updated["after"][m] > updated["before"][m] for m in MODELS), (updated["before"], updated["after"])
+    assert updated["marks"] == {"fct_uptrend_states": -1, "fct_levers": -1}, "the incremental run rewrote a stored row"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_incremental_run_equals_a_rebuild(updated, model):
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{updated['inc']}' as inc (read_only)")
+        con.execute(f"attach '{updated['full']}' as full_build (read_only)")
+        cols = ", ".join(r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = 'full_build' "
+            "and table_schema = 'marts' and table_name = ? order by ordinal_position", [model]).fetchall())
+        only = [con.execute(f"select count(*) from (select {cols} from {a}.marts.{model} except all "
+                            f"select {cols} from {b}.marts.{model})").fetchone()[0]
+                for a, b in (("inc", "full_build"), ("full_build", "inc"))]
+        n = con.execute(f"select count(*) from inc.marts.{model}").fetchone()[0]
+    finally:
+        con.close()
+    assert n > 100_000 or (model == "fct_levers" and n > 10_000)
+    assert only == [0, 0], f"{model}: {only[0]} rows only in the incremental build, {only[1]} only in the rebuild"
