@@ -50,10 +50,12 @@ from market_regimes.compare import compare_warehouses  # noqa: E402
 from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
 
 # The update as job regime_update runs it (orchestration/defs/automation.py): the research
-# reports excluded, dbt's unit tests (code tests, run by CI and full builds) excluded.
-UPDATE_SELECTION = ["--exclude", "config.schema:reports", "--exclude-resource-type", "unit_test",
+# reports and the models only they read (tag research_input), the seeds (a seed edit is
+# a full build's business) and dbt's unit tests (code tests, run by CI and full builds)
+# excluded.
+UPDATE_SELECTION = ["--exclude", "config.schema:reports", "tag:research_input", "--exclude-resource-type", "unit_test", "seed",
                     "--indirect-selection", "buildable"]
-REPORTS_SELECTION = ["--select", "config.schema:reports", "--exclude-resource-type", "unit_test"]
+REPORTS_SELECTION = ["--select", "config.schema:reports", "tag:research_input", "--exclude-resource-type", "unit_test"]
 GRID_MARKERS = ("grid", "exit_", "restart_")
 
 

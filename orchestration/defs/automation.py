@@ -2,7 +2,9 @@
 
 - ``regime_update``: every dbt asset (collectors excluded) on the daily partitions except
   the research reports (asset group ``reports``: look-ahead evaluations over the whole
-  history, about 40 s of model time on the sample, that no regime reads). A run targets a
+  history, about 40 s of model time on the sample, that no regime reads), the models
+  only they read (dbt tag ``research_input``: the detectors' labels side by side) and the
+  seeds (loaded by full builds and the daily job: see SEEDS). A run targets a
   partition range (tags ``dagster/asset_partition_range_start|end``): the rollups rebuild
   that window in one dbt invocation, then everything downstream runs.
 - ``daily_update``: the same plus the research reports.
@@ -28,17 +30,25 @@ from pathlib import Path
 from dagster import (AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, ScheduleEvaluationContext,
                      SensorEvaluationContext, SkipReason, define_asset_job, schedule, sensor)
 
-from .dbt_assets import dbt_asset_groups
+from dagster_dbt import build_dbt_asset_selection
+
+from .dbt_assets import dbt_asset_groups, downstream_dbt_assets
 from .partitions import daily_partitions
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
-#: the research reports (schema ``reports``): rebuilt daily, not on every update
-RESEARCH_REPORTS = AssetSelection.groups("reports")
+#: the research reports (schema ``reports``) and the models only they read (dbt tag
+#: ``research_input``): rebuilt daily, not on every update
+RESEARCH_REPORTS = AssetSelection.groups("reports") | build_dbt_asset_selection(
+    [downstream_dbt_assets], dbt_select="tag:research_input")
 
+#: the seeds (thresholds, weights, members) are loaded by full builds and the daily job: an
+#: hourly run that reloaded an edited seed would apply it to the new bars only (the
+#: incremental models keep their history), so a seed edit is a full build's business
+SEEDS = AssetSelection.groups("seeds")
 regime_update = define_asset_job(
-    "regime_update", selection=AssetSelection.assets(*dbt_asset_groups) - RESEARCH_REPORTS,  # partitions inferred
+    "regime_update", selection=AssetSelection.assets(*dbt_asset_groups) - RESEARCH_REPORTS - SEEDS,  # partitions inferred
     description="dbt build of the warehouse for a range of daily partitions (rollups) and everything downstream "
                 "except the research reports.")
 

@@ -130,8 +130,12 @@ def test_updates_leave_the_research_reports_to_the_daily_job(defs):
     daily = set(defs.resolve_job_def("daily_update").asset_layer.executable_asset_keys)
     reports = {k for k in daily if k.path[0] == "reports"}  # the dbt reports (the dashboard is its own asset)
     assert AssetKey(["reports", "rpt_grid_sim_placements"]) in reports and len(reports) >= 10
-    assert not update & reports
-    assert AssetKey(["marts", "fct_grid_lifecycle"]) in update and update | reports == daily
+    # and the models only the reports read (dbt tag research_input)
+    inputs = {AssetKey(["intermediate", "int_regime_labels_aligned"]), AssetKey(["intermediate", "int_regime_bars_listed"])}
+    seeds = {k for k in daily if k.path[0] == "seeds"}  # loaded by full builds and the daily job
+    assert AssetKey(["seeds", "volatility_config"]) in seeds
+    assert not update & (reports | inputs | seeds)
+    assert AssetKey(["marts", "fct_grid_lifecycle"]) in update and update | reports | inputs | seeds == daily
 
 
 def test_landing_sensor_runs_once_per_directory_state(defs, tmp_path, monkeypatch):

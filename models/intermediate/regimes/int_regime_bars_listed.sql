@@ -8,7 +8,9 @@
 --   the seed row's price_series, final days and segments by the rules fct_market_regimes
 --   uses (a newer day exists or the day ended by as_of; a gap > max_gap_bars days starts a
 --   segment), so a market's labels sit on exactly the days its detector saw.
-{{ config(materialized='view') }}
+-- tag research_input: read only by the research reports, so the update job leaves it to the
+-- daily job with them (orchestration/defs/automation.py)
+{{ config(materialized='view', tags=['research_input']) }}
 
 with labelled_drivers as (
     select distinct driver, timeframe

@@ -9,6 +9,9 @@
 -- * trend_vol_regime: marts.fct_market_regimes.regime per market on the market's own price
 --   series (market|<market>) and, through var regime_report_market_series, also on the
 --   mapped 1d series (the label of day d on that series' bar starting at d).
+-- tag research_input: read only by the research reports, so the update job leaves it to the
+-- daily job with them (orchestration/defs/automation.py)
+{{ config(tags=['research_input']) }}
 {%- set market_series = var('regime_report_market_series', {}) or {} %}
 with market_series as (
     {%- for market, series_id in market_series.items() %}
