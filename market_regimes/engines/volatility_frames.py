@@ -99,6 +99,42 @@ def bars_sql(series: str, bars: str, bar_intervals: str) -> str:
         order by b.series_part, b.bar_start"""
 
 
+def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_return: float, columns: str) -> str:
+    """SQL: the bars an incremental run of a per-segment model reads (fct_volatility_regimes,
+    fct_strategy_fit). ``frontier`` (relation: series_part, last_idx, need) holds each
+    stored segment's last stored idx and the clean returns its next rows look back on:
+    such a segment is read from its need-th last clean bar at or before last_idx (searched
+    in the 3 x need bars before it; from idx 0 when they hold fewer), and left out when it
+    has no bar after last_idx; a segment of ``listed`` (series_part) without stored rows is
+    read whole. ``columns``: the select list over ``bars`` (alias b), ordered by
+    series_part, idx."""
+    return f"""
+        with f as (
+            select f.* from {frontier} f
+            where exists (select 1 from {bars} b where b.series_part = f.series_part and b.idx > f.last_idx)
+        ),
+        back as (
+            select b.series_part, b.idx, f.need,
+                   sum(case when isfinite(b.log_return) and abs(b.log_return) <= {float(toxic_abs_log_return)!r}
+                            then 1 else 0 end) over (partition by b.series_part order by b.idx desc) as clean_back
+            from {bars} b join f using (series_part)
+            where b.idx <= f.last_idx and b.idx > f.last_idx - 3 * f.need
+        ),
+        starts as (
+            select series_part, coalesce(max(idx) filter (where clean_back >= need), 0) as from_idx
+            from back group by series_part
+        ),
+        parts as (
+            select s.series_part, coalesce(st.from_idx, 0) as from_idx
+            from {listed} s left join starts st using (series_part)
+            where s.series_part not in (select series_part from {frontier})
+               or st.series_part is not null
+        )
+        select {columns}
+        from {bars} b join parts p on p.series_part = b.series_part and b.idx >= p.from_idx
+        order by b.series_part, b.idx"""
+
+
 def volatility_columns(cfg: VolatilityConfig) -> list[str]:
     """Output columns of :func:`volatility_regime_rows` (wavelet bands follow the config)."""
     return [*SERIES_COLUMNS, "bar_start", "series_part", "idx", "segment_clean_returns", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",

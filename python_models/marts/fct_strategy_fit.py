@@ -14,7 +14,7 @@ def model(dbt, session):
     import pandas as pd
 
     from market_regimes.engines.volatility_config import VolatilityConfig
-    from market_regimes.engines.volatility_frames import series_sql, strategy_fit_rows
+    from market_regimes.engines.volatility_frames import lookback_bars_sql, series_sql, strategy_fit_rows
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
@@ -28,41 +28,17 @@ def model(dbt, session):
     need = max(cfg.hurst_window_bars, cfg.ar1_window_bars)
     if dbt.is_incremental:
         frontier_sql = f"""
-            select s.series_part, b.idx as last_idx, t.last_bar_start
+            select s.series_part, b.idx as last_idx, t.last_bar_start, {need}::bigint as need
             from (select series_id, segment_id, max(bar_start) as last_bar_start from {dbt.this} group by all) t
             join _strategy_fit_listed s on s.series_id = t.series_id and s.segment_id = t.segment_id
             join _strategy_fit_bars b on b.series_part = s.series_part and b.bar_start = t.last_bar_start"""
     else:
-        frontier_sql = "select 0::ubigint as series_part, 0::bigint as last_idx, null::timestamp as last_bar_start where false"
+        frontier_sql = ("select 0::ubigint as series_part, 0::bigint as last_idx, null::timestamp as last_bar_start, "
+                        "0::bigint as need where false")
     frontier = session.sql(frontier_sql).df()
     session.register("_strategy_fit_frontier", frontier)
-    # per segment with rows: from the need-th last clean bar at or before its last row (in
-    # the 3 x need bars before it; else the whole segment); left out without a new bar
-    bars = session.sql(f"""
-        with f as (
-            select f.* from _strategy_fit_frontier f
-            where exists (select 1 from _strategy_fit_bars b where b.series_part = f.series_part and b.idx > f.last_idx)
-        ),
-        back as (
-            select b.series_part, b.idx,
-                   sum(case when isfinite(b.log_return) and abs(b.log_return) <= {float(cfg.toxic_abs_log_return)!r}
-                            then 1 else 0 end) over (partition by b.series_part order by b.idx desc) as clean_back
-            from _strategy_fit_bars b join f using (series_part)
-            where b.idx <= f.last_idx and b.idx > f.last_idx - {3 * need}
-        ),
-        starts as (
-            select series_part, coalesce(max(idx) filter (where clean_back >= {need}), 0) as from_idx
-            from back group by series_part
-        ),
-        parts as (
-            select s.series_part, coalesce(st.from_idx, 0) as from_idx
-            from _strategy_fit_listed s left join starts st using (series_part)
-            where s.series_part not in (select series_part from _strategy_fit_frontier)
-               or st.series_part is not null
-        )
-        select b.series_part, b.bar_start, b.log_return
-        from _strategy_fit_bars b join parts p on p.series_part = b.series_part and b.idx >= p.from_idx
-        order by b.series_part, b.bar_start""").df()
+    bars = session.sql(lookback_bars_sql("_strategy_fit_listed", "_strategy_fit_bars", "_strategy_fit_frontier",
+                                         cfg.toxic_abs_log_return, "b.series_part, b.bar_start, b.log_return")).df()
     rows = strategy_fit_rows(bars, cfg, series=series)
     if not len(frontier):
         return rows

@@ -20,7 +20,8 @@ def model(dbt, session):
 
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import (attach_driver_turbulence, attach_symbol_turbulence,
-                                                          hmm_lookback_clean_returns, series_sql, turbulence_rows,
+                                                          hmm_lookback_clean_returns, lookback_bars_sql, series_sql,
+                                                          turbulence_rows,
                                                           volatility_regime_rows)
 
     config_rows = dbt.ref("volatility_config").df()
@@ -48,34 +49,8 @@ def model(dbt, session):
         minutes = dict(zip(series["series_part"], series["interval_minutes"]))
         frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes.get(p, 1440))) for p in frontier["series_part"]]
     session.register("_volatility_frontier", frontier)
-    # per segment: from_idx = the need-th last clean bar at or before its last stored row
-    # (searched in the 3 x need bars before it; 0 = the whole segment when they hold fewer);
-    # segments with stored rows and no new bar are left out
-    bars = session.sql(f"""
-        with f as (
-            select f.* from _volatility_frontier f
-            where exists (select 1 from _volatility_bars b where b.series_part = f.series_part and b.idx > f.last_idx)
-        ),
-        back as (
-            select b.series_part, b.idx, f.need,
-                   sum(case when isfinite(b.log_return) and abs(b.log_return) <= {toxic!r} then 1 else 0 end)
-                       over (partition by b.series_part order by b.idx desc) as clean_back
-            from _volatility_bars b join f using (series_part)
-            where b.idx <= f.last_idx and b.idx > f.last_idx - 3 * f.need
-        ),
-        starts as (
-            select series_part, coalesce(max(idx) filter (where clean_back >= need), 0) as from_idx
-            from back group by series_part
-        ),
-        parts as (
-            select s.series_part, coalesce(st.from_idx, 0) as from_idx
-            from _volatility_listed s left join starts st using (series_part)
-            where s.series_part not in (select series_part from _volatility_frontier)
-               or st.series_part is not null
-        )
-        select b.series_part, b.idx, b.bar_start, b.log_return
-        from _volatility_bars b join parts p on p.series_part = b.series_part and b.idx >= p.from_idx
-        order by b.series_part, b.idx""").df()
+    bars = session.sql(lookback_bars_sql("_volatility_listed", "_volatility_bars", "_volatility_frontier", toxic,
+                                         "b.series_part, b.idx, b.bar_start, b.log_return")).df()
     stats = {}
     rows = volatility_regime_rows(bars, cfg, series=series, stats=stats,
                                   frontier=frontier[["series_part", "last_idx", "clean_returns"]])
