@@ -1,8 +1,9 @@
 {#- Pre-hook of the incremental fct_symbol_bars (docs/bars-and-drivers.md, "Incremental runs").
     Removes the stored rows the run must compute again, so that the model can append each
     series' bars after its last stored bar:
-    * every series' newest stored bar while it is provisional (it may turn final, or be
-      revised: exchanges export the in-progress candle);
+    * every series' newest stored bar: it may turn final, be revised (exchanges export the
+      in-progress candle), or, after a build cut by var as_of, turn provisional again (final
+      there because it ended by as_of, the newest bar of its series without the cut);
     * for every exchange x symbol with landed rows newer than every stored one (loaded_at of
       stg_landing__klines above the stored maximum: a new file, a revised or corrected
       candle, a back-fill), all its series (every interval, landed and rollup) from one
@@ -22,8 +23,7 @@
         create or replace temp table _symbol_bars_provisional as
         select exchange, symbol, bar_interval, origin, max(bar_start) as newest_bar_start
         from {{ this }}
-        group by exchange, symbol, bar_interval, origin
-        having not arg_max(is_final, bar_start);
+        group by exchange, symbol, bar_interval, origin;
     {%- endset -%}
     {%- do run_query(rewind) -%}
     {%- set changed = run_query("delete from " ~ this ~ " as t using _symbol_bars_changed as c "
@@ -33,14 +33,15 @@
                                     ~ "and t.origin = p.origin and t.bar_start >= p.newest_bar_start") -%}
     {%- set symbols = run_query("select count(*) from _symbol_bars_changed") -%}
     {{ log('[fct_symbol_bars] ' ~ symbols.rows[0][0] ~ ' symbols with new landed rows: ' ~ changed.rows[0][0]
-           ~ ' stored bars to recompute, plus ' ~ provisional.rows[0][0] ~ ' provisional newest bars', info=True) }}
+           ~ ' stored bars to recompute, plus ' ~ provisional.rows[0][0] ~ ' newest bars', info=True) }}
     {%- endif -%}
 {%- endmacro %}
 
 {#- Pre-hook of the incremental int_composite_bars_computed (docs/bars-and-drivers.md,
     "Incremental runs"): removes every driver x timeframe's stored bars (both methods) from
     the earliest of
-    * its first provisional bar (it may turn final, or change with a late member candle);
+    * its first provisional bar (it may turn final, or change with a late member candle),
+      or its newest bar (final after a build cut by var as_of because it ended by then);
     * the first member bar (primary bar of a composite member at the timeframe's interval in
       fct_symbol_bars) with a loaded_at newer than every stored composite bar's: a new,
       revised or corrected member candle changes the composite from that bar on.
@@ -62,9 +63,8 @@
             group by m.driver, t.timeframe
         ),
         provisional as (
-            select driver, timeframe, min(bar_start) as from_bar_start
+            select driver, timeframe, least(min(bar_start) filter (where not is_final), max(bar_start)) as from_bar_start
             from {{ this }}
-            where not is_final
             group by driver, timeframe
         )
         select driver, timeframe, min(from_bar_start) as from_bar_start

@@ -6,16 +6,23 @@
 -- A table, not a view: the rollups, fct_symbol_bars and four tests read it, and a view
 -- would redo the version window over the whole ledger each time.
 -- Incremental: a run re-decides only the keys with ledger rows newer than the newest batch
--- it has staged (delete+insert on the key); the version order puts the newest batch first,
--- so every other key keeps its current version.
+-- it has staged, and the keys after each series' last staged bar (rows an earlier run's
+-- as_of cut left out, or a new series) (delete+insert on the key); the version order puts
+-- the newest batch first, so every other key keeps its current version.
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['exchange', 'symbol', 'bar_interval', 'bar_start']) }}
 with ledger as (
     select * from {{ ref('klines') }}
     {%- if is_incremental() %}
     where (exchange, symbol, bar_interval, bar_start) in (
-        select (exchange, symbol, bar_interval, bar_start) from {{ ref('klines') }}
-        where loaded_at > (select coalesce(max(loaded_at), timestamp '-infinity') from {{ this }})
+        select (k.exchange, k.symbol, k.bar_interval, k.bar_start)
+        from {{ ref('klines') }} as k
+        left join (
+            select exchange, symbol, bar_interval, max(bar_start) as last_bar_start
+            from {{ this }} group by exchange, symbol, bar_interval
+        ) as s on s.exchange = k.exchange and s.symbol = k.symbol and s.bar_interval = k.bar_interval
+        where k.loaded_at > (select coalesce(max(loaded_at), timestamp '-infinity') from {{ this }})
+           or s.last_bar_start is null or k.bar_start > s.last_bar_start
     )
     {%- endif %}
 ),
