@@ -434,8 +434,12 @@ def turbulence_rows_after(bars: pd.DataFrame, cfg: VolatilityConfig,
     """Incremental :func:`turbulence_rows`: only the rows after the stored ones.
 
     bars: the whole history (as turbulence_rows; the joint calendar needs every member's
-    bars). stored: one row per timeframe with stored rows: ``timeframe``, ``stored_rows``,
-    ``last_bar_start`` (the last stored row), ``members`` (its turbulence_drivers).
+    bars), or, for a timeframe whose stored row has ``joint_before`` > 0, a look-back that
+    starts at a joint bar of every member and holds the turbulence_window_bars joint bars
+    up to last_bar_start (the adapter reads it so; ``joint_before`` = the joint bars before
+    it). stored: one row per timeframe with stored rows: ``timeframe``, ``stored_rows``,
+    ``last_bar_start`` (the last stored row), ``members`` (its turbulence_drivers) and
+    optionally ``joint_before`` (default 0: `bars` holds the whole history).
     A timeframe whose stored rows are still the full computation's rows up to
     last_bar_start (the same member count and the same number of joint bars with a full
     window up to it: joint bars are only ever added, so equal counts mean equal sets; a
@@ -456,12 +460,20 @@ def turbulence_rows_after(bars: pd.DataFrame, cfg: VolatilityConfig,
         state = known.pop(timeframe, None)
         if state is not None:
             last = np.datetime64(pd.Timestamp(state["last_bar_start"]).to_datetime64(), "us")
-            p0 = int(np.searchsorted(index, last, side="right"))  # first joint bar after the stored ones
+            local = int(np.searchsorted(index, last, side="right"))  # first joint bar after the stored ones
+            before = int(state.get("joint_before", 0) or 0)
+            p0 = before + local
             if int(state["members"]) == len(names) and p0 > window and int(state["stored_rows"]) == p0 - window:
-                if len(index) > p0:
-                    out = vol.turbulence(values[p0 - window:], window)[window:]
-                    parts.append(_turbulence_frame(timeframe, index[p0:], out, len(names)))
+                if local < window:
+                    raise ValueError(f"turbulence look-back of {timeframe} holds {local} joint bars, "
+                                     f"needs {window}")
+                if len(index) > local:
+                    out = vol.turbulence(values[local - window:], window)[window:]
+                    parts.append(_turbulence_frame(timeframe, index[local:], out, len(names)))
                 continue
+            if before:
+                raise ValueError(f"turbulence of {timeframe}: a look-back frame cannot recompute the "
+                                 f"cross-section whole")
             replace.append(timeframe)
         if len(wide) > window:
             parts.append(_turbulence_frame(timeframe, index, vol.turbulence(values, window), len(names)))

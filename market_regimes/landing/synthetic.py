@@ -122,7 +122,7 @@ def _write(series: _Series, candles: pd.DataFrame, tag: str) -> Path:
     return path
 
 
-def write_next_candles(landing: Path, minutes: int = 60, tag: str = "next",
+def write_next_candles(landing: Path | str, minutes: int = 60, tag: str = "next",
                        live_within_hours: float = 24) -> list[Path]:
     """Write an exchange's next export for every live kline series under ``landing/klines``.
 
@@ -146,6 +146,7 @@ def write_next_candles(landing: Path, minutes: int = 60, tag: str = "next",
     Returns the paths written. Raises LandingFileError for a file name that is not a
     kline layout name.
     """
+    landing = Path(landing)
     series = _read_series(landing)
     within = pd.Timedelta(hours=live_within_hours)
     end = {k: s.last + s.step for k, s in series.items()}

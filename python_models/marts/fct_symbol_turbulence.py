@@ -16,8 +16,9 @@ def model(dbt, session):
 
     Incremental (volatility_frames.turbulence_rows_after): a cross-section whose stored rows
     are still the full computation's (same member count, same number of joint bars up to
-    its last stored row) gets the rows after its last stored bar, each from its own
-    window; any other (a symbol joined or left, a lagging symbol filled bars) is deleted
+    its last stored row; checked in SQL over the clean returns) is read from the
+    turbulence_window_bars-th joint bar before its next row only and gets the rows after
+    its last stored bar, each from its own window; any other (a symbol joined or left, a lagging symbol filled bars) is deleted
     here and recomputed whole. Revisions: meta revision_rewind = from_bar_start."""
     dbt.config(materialized="incremental", incremental_strategy="delete+insert",
                unique_key=["exchange", "bar_interval", "bar_start"], meta={"revision_rewind": "from_bar_start"})
@@ -34,18 +35,53 @@ def model(dbt, session):
     session.register("_turbulence_bars", prepared)
     intervals = dbt.config.get("bar_intervals")
     session.register("_turbulence_listed", session.sql(series_sql("_turbulence_series", intervals)).df())
+    toxic = float(cfg.toxic_abs_log_return)
     # members are named `driver` and the cross-section `timeframe` (exchange|interval) for turbulence_rows
-    bars = session.sql("""
-        select 'driver' as series_type, s.symbol as driver, s.exchange || '|' || s.bar_interval as timeframe,
-               b.bar_start, b.log_return
+    session.execute(f"""
+        create or replace temp table _turbulence_clean as
+        select s.symbol as driver, s.exchange || '|' || s.bar_interval as timeframe, b.bar_start, b.log_return
         from _turbulence_listed s join _turbulence_bars b using (series_part)
-        where s.series_type = 'symbol'""").df()
+        where s.series_type = 'symbol' and isfinite(b.log_return) and abs(b.log_return) <= {toxic!r}""")
+    starts = "select null::varchar as timeframe, null::timestamp as from_bar_start, 0 as joint_before where false"
     if dbt.is_incremental:
         this = str(dbt.this)
         stored = session.sql(f"""
             select exchange || '|' || bar_interval as timeframe, count(*) as stored_rows,
                    max(bar_start) as last_bar_start, max(turbulence_symbols) as members
             from {this} group by all""").df()
+        session.register("_turbulence_stored", stored)
+        # a cross-section whose stored rows are still the full computation's (same members, as
+        # many joint bars with a full window up to its last stored row) is read from the
+        # window-th joint bar before its next row: turbulence_rows_after continues it
+        starts = f"""
+            with members as (
+                select timeframe, count(distinct driver) as members from _turbulence_clean group by timeframe
+            ),
+            joint as (
+                select c.timeframe, c.bar_start
+                from _turbulence_clean c join members m using (timeframe)
+                group by c.timeframe, c.bar_start, m.members having count(distinct c.driver) = m.members
+            ),
+            back as (
+                select j.timeframe, j.bar_start, st.stored_rows, st.members as stored_members,
+                       row_number() over (partition by j.timeframe order by j.bar_start desc) as back,
+                       count(*) over (partition by j.timeframe) as joint_upto
+                from joint j join _turbulence_stored st using (timeframe)
+                where j.bar_start <= st.last_bar_start
+            )
+            select b.timeframe, b.bar_start as from_bar_start, b.joint_upto - {int(cfg.turbulence_window_bars)} as joint_before
+            from back b join members m using (timeframe)
+            where b.back = {int(cfg.turbulence_window_bars)} and m.members = b.stored_members
+              and b.joint_upto - {int(cfg.turbulence_window_bars)} = b.stored_rows"""
+    session.execute(f"create or replace temp table _turbulence_starts as {starts}")
+    bars = session.sql("""
+        select 'driver' as series_type, c.driver, c.timeframe, c.bar_start, c.log_return
+        from _turbulence_clean c left join _turbulence_starts st using (timeframe)
+        where st.from_bar_start is null or c.bar_start >= st.from_bar_start""").df()
+    if dbt.is_incremental:
+        stored = stored.merge(session.sql("select timeframe, joint_before from _turbulence_starts").df(),
+                              how="left", on="timeframe")
+        stored["joint_before"] = stored["joint_before"].fillna(0).astype("int64")
         turb, replace = turbulence_rows_after(bars, cfg, stored)
         for section in replace:  # recomputed whole: its stored rows go (some may no longer exist)
             exchange, interval = section.split("|")

@@ -427,6 +427,19 @@ def test_turbulence_rows_after_continue_the_full_rows_exactly(cut):
     want = full[full["bar_start"] > prefix["bar_start"].max()].reset_index(drop=True)
     assert len(rows) == len(want) == 400 - cut + 1
     pd.testing.assert_frame_equal(rows, want, check_exact=True)
+    # the adapter's read: from the window-th joint bar before the next row, joint_before = the bars before it
+    clean = bars[np.isfinite(bars["log_return"]) & (bars["log_return"].abs() <= SMALL.toxic_abs_log_return)]
+    per_bar = clean.groupby("bar_start")["driver"].nunique()
+    joint = np.sort(per_bar.index[per_bar == 2].to_numpy())
+    last = prefix["bar_start"].max()
+    upto = joint[joint <= last]
+    start = upto[-SMALL.turbulence_window_bars]
+    stored = _stored(prefix).assign(joint_before=len(upto) - SMALL.turbulence_window_bars)
+    rows, replace = turbulence_rows_after(bars[bars["bar_start"] >= start], SMALL, stored)
+    assert replace == []
+    pd.testing.assert_frame_equal(rows, want, check_exact=True)
+    with pytest.raises(ValueError, match="look-back"):  # one joint bar short of the window
+        turbulence_rows_after(bars[bars["bar_start"] > start], SMALL, stored.assign(joint_before=stored["joint_before"] + 1))
 
 
 def test_turbulence_rows_after_recompute_a_changed_cross_section():
