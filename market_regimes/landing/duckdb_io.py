@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pyarrow as pa
 
-from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, iter_landed, previous_close_sql
+from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, iter_landed, previous_close_sql, snapshot_minute_sibling
 from .validate import LandingPlausibility
 
 _ARROW_TYPES = {"object": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(),
@@ -74,10 +74,18 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
         if os.path.basename(filename).startswith(".") or (source_file, content_hash) in done:
             continue  # hidden/temporary files; files already landed under this path with these bytes
         wanted[filename] = (source_file, content_hash)
-    blobs = []
+    # the _1m snapshot of a new _1h snapshot's hour, landed before: read for the cross-check
+    by_source = {relative_source_file(f, landing_dir): f for f, _ in listed}
+    wanted_sources = {source for source, _ in wanted.values()}
+    context_files = {}
+    for source, _ in wanted.values():
+        sibling = snapshot_minute_sibling(source)
+        if sibling is not None and sibling in by_source and sibling not in wanted_sources:
+            context_files[by_source[sibling]] = sibling
+    blobs, context = [], {}
     if wanted:
         con.register("_landing_contents", files.project("filename, content"))
-        con.register("_landing_wanted", pd.DataFrame({"filename": list(wanted)}))
+        con.register("_landing_wanted", pd.DataFrame({"filename": [*wanted, *context_files]}))
         try:
             rows = con.sql("select f.filename, f.content from _landing_contents f "
                            "semi join _landing_wanted w on f.filename = w.filename order by f.filename").fetchall()
@@ -85,6 +93,9 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
             con.unregister("_landing_contents")
             con.unregister("_landing_wanted")
         for filename, content in rows:
+            if filename in context_files:
+                context[context_files[filename]] = bytes(content)
+                continue
             source_file, content_hash = wanted[filename]
             blobs.append((source_file, bytes(content), content_hash))
 
@@ -106,7 +117,7 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
     schema = arrow_schema(table)
     tables, counts = [], {"landed": 0, "rejected": 0, "collapsed": 0}
     for frame in iter_landed(table, blobs, stamp, lookup(existing_version_sql), plausibility,
-                             lookup(previous_close_sql)):
+                             lookup(previous_close_sql), context):
         for status, n in frame["status"].value_counts().items():
             counts[status] += int(n)
         tables.append(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))

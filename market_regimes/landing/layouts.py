@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 #: Canonical bar intervals and their length in minutes (docs/architecture.md).
 INTERVAL_MINUTES: dict[str, int] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
@@ -85,6 +86,8 @@ class LandingFile:
         tag: optional collector batch tag after ``__``.
         correction: True for a file under ``corrections/`` (``layout`` is then the
             layout it corrects).
+        hour_start: snapshots only: the hour of the file's folder, ``YYYY-MM-DD HH:00:00``
+            (UTC), cross-checked against ``metadata.hour_start`` when landed.
     """
 
     source_file: str
@@ -96,6 +99,7 @@ class LandingFile:
     series: str | None = None
     tag: str | None = None
     correction: bool = False
+    hour_start: str | None = None
 
     @property
     def ledger_layout(self) -> str:
@@ -183,12 +187,18 @@ def parse_landing_path(source_file: str) -> LandingFile:
             raise LandingFileError(
                 source_file, "snapshot files must be snapshots/YYYY/MM/DD/HH/<BASE>-<QUOTE>_1m.json or _1h.json"
             )
+        try:
+            datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]))
+        except ValueError:
+            raise LandingFileError(source_file, "snapshot folder snapshots/YYYY/MM/DD/HH is not a valid UTC hour") \
+                from None
         return LandingFile(
             source_file=source_file,
             layout="snapshots",
             file_format="json",
             symbol=(match["base"] + match["quote"]).upper(),
             bar_interval=match["interval"],
+            hour_start=f"{match['y']}-{match['m']}-{match['d']} {match['h']}:00:00",
         )
     if layout in ("dominance", "daily"):
         if len(parts) != 2:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,14 +99,76 @@ def _time_column(table: str) -> str:
     return LAYOUT_SPECS[table].key_columns[-1]
 
 
+def snapshot_minute_sibling(source_file: str) -> str | None:
+    """The ``_1m.json`` snapshot of the same hour and symbol as a ``_1h.json`` snapshot path
+    (the file its candle is cross-checked against), else None."""
+    if source_file.startswith("snapshots/") and source_file.endswith("_1h.json"):
+        return source_file[: -len("_1h.json")] + "_1m.json"
+    return None
+
+
+def _snapshot_reasons(info: LandingFile, text: TextTable, ts: pd.Series, prices: pd.DataFrame,
+                      sibling: tuple[str, TextTable] | None) -> pd.Series:
+    """Row reasons of the snapshot cross-checks (docs/landing.md, "Hourly snapshots"), None
+    where a row passes: the hour of the folder against ``metadata.hour_start``, the symbol
+    of the file name against ``metadata.symbol``, every row inside the hour, and a ``_1h``
+    candle against the minute prices of its hour's ``_1m`` file (`sibling`: its path and
+    text, when landed in the same batch or before): high >= the highest minute price, low
+    <= the lowest, close = the price of minute :59 when present (relative 1e-12: both files
+    are integers / their price_scale)."""
+    reason = pd.Series(None, index=ts.index, dtype="object")
+    meta_hour = text.extra.get("hour_start")
+    hour = pd.Timestamp(info.hour_start) if info.hour_start else None
+    if meta_hour:
+        parsed = parse_timestamps(pd.Series([meta_hour])).iloc[0]
+        if hour is not None and not (parsed == hour):
+            return reason.fillna(f"snapshot metadata.hour_start {meta_hour} is not the hour of its folder "
+                                 f"({hour:%Y-%m-%d %H:%M} UTC)")
+        hour = parsed if hour is None else hour
+    meta_symbol = text.extra.get("symbol")
+    if isinstance(meta_symbol, str) and meta_symbol.replace("-", "").replace("/", "").upper() != info.symbol:
+        return reason.fillna(f"snapshot metadata.symbol {meta_symbol} does not match the file name's {info.symbol}")
+    if hour is not None and not pd.isna(hour):
+        outside = (ts < hour) | (ts >= hour + pd.Timedelta(hours=1))
+        reason = reason.where(~outside.fillna(False), "outside the snapshot hour")
+    if sibling is None or info.bar_interval != "1h" or not len(ts):
+        return reason
+    sibling_file, minutes = sibling
+    m_ts = parse_timestamps(minutes.records["ts"]) if len(minutes.records) else pd.Series([], dtype="datetime64[us]")
+    m_close = pd.to_numeric(minutes.records["close"], errors="coerce") if len(minutes.records) else pd.Series([])
+    inside = m_ts.notna() & m_close.notna() & np.isfinite(m_close) & (m_close > 0)
+    if hour is not None:
+        inside &= (m_ts >= hour) & (m_ts < hour + pd.Timedelta(hours=1))
+    if not inside.any():
+        return reason
+    m_ts, m_close = m_ts[inside], m_close[inside].astype("float64")
+    highest, lowest = float(m_close.max()), float(m_close.min())
+    last = m_close[m_ts == m_ts.max()].iloc[-1] if m_ts.max() == hour + pd.Timedelta(minutes=59) else None
+    check = pd.Series(None, index=ts.index, dtype="object")
+    for i in ts.index:
+        if ts[i] != hour or pd.notna(reason[i]):
+            continue
+        high, low, close = (float(prices.at[i, c]) for c in ("high", "low", "close"))
+        if not (high >= highest or np.isclose(high, highest, rtol=1e-12, atol=0.0)):
+            check[i] = f"1h candle high {high:g} below the highest minute price {highest:g} of {sibling_file}"
+        elif not (low <= lowest or np.isclose(low, lowest, rtol=1e-12, atol=0.0)):
+            check[i] = f"1h candle low {low:g} above the lowest minute price {lowest:g} of {sibling_file}"
+        elif last is not None and not np.isclose(close, float(last), rtol=1e-12, atol=0.0):
+            check[i] = f"1h candle close {close:g} differs from the minute :59 price {float(last):g} of {sibling_file}"
+    return reason.where(reason.notna(), check)
+
+
 def _parse_file(info: LandingFile, text: TextTable, loaded_at: pd.Timestamp | None = None,
-                plausibility: LandingPlausibility | None = None) -> pd.DataFrame:
+                plausibility: LandingPlausibility | None = None,
+                sibling: tuple[str, TextTable] | None = None) -> pd.DataFrame:
     """Turn one file's text records into ledger rows (status still undecided).
 
     With ``plausibility`` the row checks include the plausibility bounds (timestamps in
     [earliest, loaded_at + max_future_bars x the bar interval], prices <= max_price,
     volumes <= max_volume); the jump check runs later, across the series' files.
-    ``is_newest_in_file`` is set later too (:func:`_mark_newest`).
+    ``is_newest_in_file`` is set later too (:func:`_mark_newest`). A snapshot's rows also
+    get the cross-checks of :func:`_snapshot_reasons` (`sibling`: the ``_1m`` file of a
+    ``_1h`` snapshot's hour, path and text).
     """
     rec = text.records
     n = len(rec)
@@ -136,10 +198,9 @@ def _parse_file(info: LandingFile, text: TextTable, loaded_at: pd.Timestamp | No
             ok = {t: t.strip().upper() == info.symbol for t in ticker.unique()}
             bad = ~ticker.map(ok).astype(bool)
             extra = extra.where(~bad, "ticker " + rec["ticker"].astype(str) + f" does not match file symbol {info.symbol}")
-        if info.layout == "snapshots" and text.extra.get("hour_start"):
-            hour = parse_timestamps(pd.Series([text.extra["hour_start"]])).iloc[0]
-            outside = (ts < hour) | (ts >= hour + pd.Timedelta(hours=1))
-            extra = extra.where(~outside.fillna(False), "outside the snapshot hour")
+        if info.layout == "snapshots":
+            snap = _snapshot_reasons(info, text, ts, prices, sibling)
+            extra = extra.where(extra.notna(), snap)
         out = out.assign(exchange=exchange, symbol=info.symbol, bar_interval=interval, bar_start=ts,
                          **{c: prices[c] for c in prices},
                          volume=volume if volume is not None else np.nan,
@@ -291,14 +352,26 @@ def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFr
     return rows
 
 
+def _read_sibling(source_file: str | None, contents: Mapping[str, bytes]) -> tuple[str, TextTable] | None:
+    """(path, text) of a snapshot's ``_1m`` sibling when its bytes are known and readable."""
+    if source_file is None or source_file not in contents:
+        return None
+    try:
+        return source_file, read_landing_file(parse_landing_path(source_file), contents[source_file])
+    except LandingFileError:
+        return None  # the sibling is quarantined on its own
+
+
 def _read_one(table: str, info: LandingFile, source_file: str, content: bytes, content_hash: str,
-              loaded_at: pd.Timestamp,
-              plausibility: LandingPlausibility | None) -> tuple[pd.DataFrame, TextTable | None]:
-    """One file's ledger rows, or its single file-reject row (see :func:`file_reject`)."""
+              loaded_at: pd.Timestamp, plausibility: LandingPlausibility | None,
+              siblings: Mapping[str, bytes] | None = None) -> tuple[pd.DataFrame, TextTable | None]:
+    """One file's ledger rows, or its single file-reject row (see :func:`file_reject`).
+    siblings: contents of snapshot ``_1m`` files by path (the cross-check of a ``_1h``)."""
     spec = LAYOUT_SPECS[table]
     try:
         text = read_landing_file(info, content)
-        frame = _parse_file(info, text, loaded_at, plausibility)
+        sibling = _read_sibling(snapshot_minute_sibling(source_file), siblings or {})
+        frame = _parse_file(info, text, loaded_at, plausibility, sibling)
     except LandingFileError as exc:
         log.warning("quarantined %s", exc)
         return file_reject(table, source_file, content_hash, info.ledger_layout, exc.reason), None
@@ -361,6 +434,7 @@ def iter_landed(
     existing: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
     plausibility: LandingPlausibility | None = None,
     previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
+    context: Mapping[str, bytes] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read, validate and resolve new landing files, one series at a time.
 
@@ -391,6 +465,9 @@ def iter_landed(
             oldest previous time that can count), returns the landed history's previous
             close per row (series columns, time, ``prev_time``, ``prev_close``) for the
             jump check (:func:`previous_close_sql`), or None (no history).
+        context: contents of landing files that are not landed in this batch but that
+            checks read: the ``_1m`` snapshot of the hour of a new ``_1h`` snapshot
+            (:func:`snapshot_minute_sibling`; the batch's own files are used directly).
     Yields:
         DataFrames with exactly ``LAYOUT_SPECS[table].columns`` (dtypes in ``DTYPES``):
         first one of the files whose name cannot be parsed (if any), then one per series,
@@ -400,7 +477,10 @@ def iter_landed(
     time_col = _time_column(table)
     groups: dict[tuple, list[tuple[LandingFile, str, bytes, str]]] = {}
     unparsed = []
-    for source_file, content, content_hash in sorted(files, key=lambda f: f[0]):
+    files = sorted(files, key=lambda f: f[0])
+    siblings = dict(context or {})
+    siblings.update({f: c for f, c, _ in files if f.startswith("snapshots/") and f.endswith("_1m.json")})
+    for source_file, content, content_hash in files:
         try:
             info = parse_landing_path(source_file)
             if RAW_TABLE_OF_LAYOUT[info.ledger_layout] != table:
@@ -426,7 +506,8 @@ def iter_landed(
         entries = sorted(groups.pop(key), key=lambda e: (e[0].correction, e[1]))  # corrections last
         parts, texts = [], {}
         for info, source_file, content, content_hash in entries:
-            frame, text = _read_one(table, info, source_file, content, content_hash, loaded_at, plausibility)
+            frame, text = _read_one(table, info, source_file, content, content_hash, loaded_at, plausibility,
+                                    siblings)
             parts.append(frame)
             if text is not None:
                 texts[(source_file, content_hash)] = text
@@ -452,9 +533,10 @@ def land_files(
     existing: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
     plausibility: LandingPlausibility | None = None,
     previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None = None,
+    context: Mapping[str, bytes] | None = None,
 ) -> pd.DataFrame:
     """All of :func:`iter_landed` in one DataFrame (an empty ledger frame when no files)."""
-    frames = list(iter_landed(table, files, loaded_at, existing, plausibility, previous))
+    frames = list(iter_landed(table, files, loaded_at, existing, plausibility, previous, context))
     if not frames:
         return empty_ledger(table)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

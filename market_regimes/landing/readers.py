@@ -299,7 +299,8 @@ def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
         records[col] = pd.to_numeric(records[col], errors="coerce") / scale
     rejects = pd.DataFrame(rej, columns=["line_number", "reason", "raw_record"]) if rej else _empty_rejects()
     return TextTable(columns=columns, records=records, framing_rejects=rejects,
-                     extra={"exchange": exchange, "price_scale": scale, "hour_start": meta.get("hour_start")})
+                     extra={"exchange": exchange, "price_scale": scale, "hour_start": meta.get("hour_start"),
+                            "symbol": meta.get("symbol")})
 
 
 #: The price scale of a snapshot without ``metadata.price_scale`` (docs/landing.md).

@@ -21,6 +21,7 @@ UI groups the assets by warehouse schema instead: :class:`SchemaGroupTranslator`
 
 import json
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, BackfillPolicy
@@ -30,12 +31,14 @@ from dagster_shared.record import replace
 from .partitions import daily_partitions
 from .project import dbt_project
 
-PARTITIONED_MODELS = "int_symbol_bars_rolled_up int_dominance_bars_rolled_up"
+#: the models built per daily partition: every model tagged daily_partitioned (their SQL
+#: deletes and rebuilds the window of vars partition_start / partition_end)
+PARTITIONED_MODELS = "tag:daily_partitioned"
 # dbt runs a test in the op where every node it references is built or already upstream
 # (a relationships test between a downstream model and an upstream seed runs downstream);
 # dbt's default (eager) would run it before the model exists.
 BUILD = ["build", "--indirect-selection", "buildable"]
-UPSTREAM = "+int_symbol_bars_rolled_up +int_dominance_bars_rolled_up"
+UPSTREAM = "+tag:daily_partitioned"
 
 def dbt_test_description(test: Mapping[str, Any]) -> str:
     """One line saying what a dbt test checks, for its asset check in the UI.
@@ -93,11 +96,23 @@ def upstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli([*BUILD, *update_args(context)], context=context).stream()
 
 
-def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
-    """The run's partition window (one partition or a range) as dbt vars, UTC timestamps."""
-    window = context.partition_time_window
+def partition_window_vars(start: datetime, end: datetime) -> dict[str, str]:
+    """dbt vars of a partition window [start, end): ``partition_start`` / ``partition_end``
+    as ``YYYY-MM-DD HH:MM:SS`` in UTC (an aware datetime is converted, a naive one is taken
+    as UTC). Raises ValueError when end is not after start."""
+    def utc(t: datetime) -> datetime:
+        return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
+    start, end = utc(start), utc(end)
+    if end <= start:
+        raise ValueError(f"partition window ends at {end} before or at its start {start}")
     fmt = "%Y-%m-%d %H:%M:%S"
-    return {"partition_start": window.start.strftime(fmt), "partition_end": window.end.strftime(fmt)}
+    return {"partition_start": start.strftime(fmt), "partition_end": end.strftime(fmt)}
+
+
+def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
+    """The run's partition window (one partition or a range) as dbt vars (partition_window_vars)."""
+    window = context.partition_time_window
+    return partition_window_vars(window.start, window.end)
 
 
 #: the jobs that update the warehouse every few minutes or hourly (orchestration/defs/automation.py)

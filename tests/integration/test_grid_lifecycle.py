@@ -21,8 +21,9 @@ def test_every_series_has_a_virtual_grid_and_every_state_is_reached(sample_db):
     walks = query(sample_db, """
         select grid_kind, count(distinct grid_id) as grids, count(*) as bars
         from marts.fct_grid_lifecycle group by 1 order by 1""")
+    # every 1h series, also one without a verdict yet (the sample's 3 snapshot hours of ADA and DOT)
     series = query(sample_db, "select count(distinct exchange || symbol) as n from marts.fct_grid_regimes "
-                              "where bar_interval = '1h' and verdict is not null").n[0]
+                              "where bar_interval = '1h'").n[0]
     virtual = walks.set_index("grid_kind").loc["virtual"]
     assert virtual.grids == series and virtual.bars > 500_000
     assert walks.set_index("grid_kind").loc["configured"].grids == 4  # seed grid_configs' grid ids

@@ -112,11 +112,12 @@ def test_gzip_and_parquet_give_the_same_rows_as_csv():
     assert c[["open", "close", "volume"]].to_numpy().tolist() == [[10, 10, 1], [10, 11, 2]]
 
 
-def _snapshot(minutes, key="minute_prices"):
-    meta = {"symbol": "DOT-USDT", "hour_start": "2025-06-01T13:00:00Z", "source": "bybit", "price_scale": 10000}
+def _snapshot(minutes, key="minute_prices", last=40152, **meta_changes):
+    meta = {"symbol": "DOT-USDT", "hour_start": "2025-06-01T13:00:00Z", "source": "bybit", "price_scale": 10000,
+            **meta_changes}
     start = int(pd.Timestamp("2025-06-01 13:00").timestamp() * 1000)
-    if key == "minute_prices":
-        body = [[start + m * 60_000, 40000 + m] for m in minutes]
+    if key == "minute_prices":  # minute m at 4.0000 + m / 10^4, minute :59 at `last` / 10^4
+        body = [[start + m * 60_000, last if m == 59 else 40000 + m] for m in minutes]
     else:
         body = [[start, 40019, 40274, 39989, 40152, 236169.9]]
     return json.dumps({"metadata": meta, "market_summary": {"minutes": len(minutes)}, key: body}).encode()
@@ -134,6 +135,41 @@ def test_snapshot_minute_prices_become_1m_bars():
     assert pd.isna(first["volume"])
     h1 = out[out["bar_interval"] == "1h"].iloc[0]
     assert (h1["open"], h1["high"], h1["low"], h1["close"], h1["volume"]) == (4.0019, 4.0274, 3.9989, 4.0152, 236169.9)
+
+
+H13 = "snapshots/2025/06/01/13/DOT-USDT"
+
+
+def test_snapshot_hour_candle_is_cross_checked_against_its_minute_prices():
+    """A _1h candle must contain the minute prices of its hour's _1m file (high >= the highest,
+    low <= the lowest) and close at the price of minute :59; else it is quarantined naming the
+    minute file, and the minutes land. The _1m file may have landed in an earlier batch (context)."""
+    ok = land([(f"{H13}_1m.json", _snapshot(range(60))), (f"{H13}_1h.json", _snapshot([], key="candles"))])
+    assert set(ok["status"]) == {"landed"} and len(ok) == 61
+    cases = {40153: "1h candle close 4.0152 differs from the minute :59 price 4.0153 of " + H13 + "_1m.json",
+             40275: "1h candle high 4.0274 below the highest minute price 4.0275 of " + H13 + "_1m.json",
+             39988: "1h candle low 3.9989 above the lowest minute price 3.9988 of " + H13 + "_1m.json"}
+    for last, reason in cases.items():
+        out = land([(f"{H13}_1m.json", _snapshot(range(60), last=last)), (f"{H13}_1h.json", _snapshot([], key="candles"))])
+        h1 = out[out["bar_interval"] == "1h"]
+        assert h1["status"].tolist() == ["rejected"] and h1["reject_reason"].tolist() == [reason]
+        assert (out.loc[out["bar_interval"] == "1m", "status"] == "landed").all()
+    later = land_files("klines", [(f"{H13}_1h.json", _snapshot([], key="candles"), "h")], T0,
+                       context={f"{H13}_1m.json": _snapshot(range(60), last=40153)})
+    assert later["reject_reason"].tolist() == [cases[40153]]
+    # without minute :59 (an incomplete hour) the close is not checked; high and low still are
+    out = land([(f"{H13}_1m.json", _snapshot(range(59))), (f"{H13}_1h.json", _snapshot([], key="candles"))])
+    assert set(out["status"]) == {"landed"}
+
+
+def test_snapshot_folder_hour_metadata_hour_and_symbol_must_agree():
+    moved = land([(f"{H13}_1m.json", _snapshot(range(60), hour_start="2025-06-01T14:00:00Z"))])
+    assert set(moved["status"]) == {"rejected"} and set(moved["reject_reason"]) == {
+        "snapshot metadata.hour_start 2025-06-01T14:00:00Z is not the hour of its folder (2025-06-01 13:00 UTC)"}
+    renamed = land([(f"{H13}_1m.json", _snapshot(range(60), symbol="ADA-USDT"))])
+    assert set(renamed["reject_reason"]) == {"snapshot metadata.symbol ADA-USDT does not match the file name's DOTUSDT"}
+    bad = land([("snapshots/2025/06/31/13/DOT-USDT_1m.json", _snapshot(range(60)))])
+    assert bad["reject_reason"].tolist() == ["file: snapshot folder snapshots/YYYY/MM/DD/HH is not a valid UTC hour"]
 
 
 def test_snapshot_without_metadata_is_quarantined_whole():

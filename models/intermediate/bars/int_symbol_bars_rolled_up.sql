@@ -3,7 +3,7 @@
 -- Partitioned (Dagster daily partitions, docs/orchestration.md): with vars partition_start/end set, a
 -- run deletes and rebuilds only the rollup bars starting in that window; without them,
 -- every bar.
-{{ config(materialized='incremental', incremental_strategy='append',
+{{ config(materialized='incremental', incremental_strategy='append', tags=['daily_partitioned'],
           pre_hook="{{ delete_partition_window('bar_start') }}") }}
 {{ rollup_to_coarser(ref('stg_landing__klines'), ['exchange', 'symbol'], window_column='bar_start',
                      max_columns=['loaded_at']) }}

@@ -2,7 +2,7 @@
 -- (o = h = l = c); timestamped readings become 1m bars (first/max/min/last in the minute)
 -- and roll up to every coarser interval like candles. Percent points, no volume.
 -- Partitioned like int_symbol_bars_rolled_up: vars partition_start/end rebuild one window.
-{{ config(materialized='incremental', incremental_strategy='append',
+{{ config(materialized='incremental', incremental_strategy='append', tags=['daily_partitioned'],
           pre_hook="{{ delete_partition_window('bar_start') }}") }}
 with readings as (
     select * from {{ ref('stg_landing__dominance_readings') }} where driver is not null
