@@ -5,6 +5,7 @@ Subcommands (``market-regimes COMMAND --help`` for each):
 - ``build``     ``dbt build`` of the project in-process, with one progress line per stage
 - ``summary``   what a build put in the warehouse
 - ``now``       the current regimes: latest state / levers / regime of every series
+- ``analyze``   everything about a symbol or driver at a moment (--at) or over a range (--from/--to)
 - ``export``    a table or a SELECT query to CSV or Parquet
 - ``report``    the HTML dashboard (options of ``python -m market_regimes.dashboard``)
 - ``compare``   two warehouse builds table by table (``python -m market_regimes.compare``)
@@ -16,7 +17,7 @@ Paths: ``--db PATH`` is relative to the working directory; without it the wareho
 ``$MARKET_REGIMES_DB``, else ``warehouse/market_regimes.duckdb``, both relative to the
 project directory (the folder with dbt_project.yml), as dbt's profile resolves them.
 Exit codes: 0 success; 1 a failed build / comparison / report; 2 bad arguments, a
-missing or locked warehouse file, an unknown table.
+missing or locked warehouse file, an unknown table, a symbol / moment ``analyze`` cannot answer.
 """
 
 from __future__ import annotations
@@ -745,6 +746,85 @@ def now(
         print(json.dumps(regimes_as_json(frames), indent=1))
     else:
         print(regimes_as_text(frames))
+
+
+# --------------------------------------------------------------------------- analyze
+
+
+@app.command()
+def analyze(
+    symbol: Optional[str] = typer.Option(None, "--symbol", "-s", help="A symbol with a grid series, e.g. BTCUSDT."),
+    driver: Optional[str] = typer.Option(None, "--driver", "-d", help="A regime driver instead: BTC, ALT, nano, "
+                                                                      "small, mid, big, BTC.d, USDT.d."),
+    timeframe: Optional[str] = typer.Option(None, "--timeframe", "-t",
+                                            help="The driver's timeframe: micro, meso (default) or macro."),
+    at: Optional[str] = typer.Option(None, "--at", metavar="TIME",
+                                     help="The moment, UTC: 'YYYY-MM-DD HH:MM' or ISO-8601."),
+    start: Optional[str] = typer.Option(None, "--from", metavar="TIME", help="Batch summary: first moment (UTC)."),
+    end: Optional[str] = typer.Option(None, "--to", metavar="TIME", help="Batch summary: last moment (UTC)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (docs/analyze.md has its schema)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE",
+                                       help="Also write the result: FILE.json (the JSON) or, for a batch, FILE.csv "
+                                            "(the per-bar rows)."),
+    db: Optional[str] = typer.Option(None, "--db", metavar="PATH", help=DB_HELP),
+) -> None:
+    """Everything the warehouse knows about a symbol or driver at a moment, or over a range.
+
+    With --at: the last bar that ENDED at or before TIME (named in the output, UTC): for a
+    symbol the grid verdict with scores, confidence, competing verdicts and decision
+    factors, the three ranges, the configured grids' recommendations, the lifecycle state
+    and restart-gate progress of every grid, and the regime context (Uptrend states of BTC,
+    ALT and the symbol's bucket, the bucket's A/E levers, HMM volatility regimes and
+    quadrants, trend x vol per market); for a driver its Uptrend state at --timeframe and
+    the same context. With --from/--to: a summary of the bars that ended in [FROM, TO]:
+    verdict (or Uptrend state) distribution, transitions, confidence distribution,
+    lifecycle events and exit notifications. Read-only. Exit code 2: an unknown symbol /
+    driver, a moment before the data or its warm-up, after the data or in a gap between
+    segments, bad options. Reference: docs/analyze.md.
+    """
+    from market_regimes import analyze as analysis
+
+    def fail(message: str, code: int = 2) -> None:
+        _err(message)
+        raise typer.Exit(code)
+
+    if (symbol is None) == (driver is None):
+        fail("error: give exactly one of --symbol and --driver")
+    if symbol is not None and timeframe is not None:
+        fail("error: --timeframe goes with --driver (a symbol is analysed on its 1h grid bars)")
+    batch = start is not None or end is not None
+    if (at is None) == (not batch) or (batch and (start is None or end is None)):
+        fail("error: give either --at TIME, or both --from TIME and --to TIME")
+    suffix = out.suffix.lower() if out is not None else None
+    if suffix not in (None, ".json", ".csv") or (suffix == ".csv" and not batch):
+        fail("error: --out takes FILE.json" + (" or FILE.csv (the per-bar rows)" if batch else
+                                               " with --at (FILE.csv is for a --from/--to batch)"))
+    try:
+        with warehouse(db) as con:
+            if batch:
+                first, last = analysis.parse_timestamp(start), analysis.parse_timestamp(end)
+                result = (analysis.summarize_symbol(con, symbol, first, last) if symbol is not None
+                          else analysis.summarize_driver(con, driver, timeframe or "meso", first, last))
+            else:
+                moment = analysis.parse_timestamp(at)
+                result = (analysis.analyze_symbol(con, symbol, moment) if symbol is not None
+                          else analysis.analyze_driver(con, driver, timeframe or "meso", moment))
+    except (CliError, analysis.AnalyzeError) as exc:
+        fail(str(exc), exc.code)
+        return
+    if as_json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(analysis.format_text(result))
+    if out is not None:
+        if suffix == ".csv":
+            columns = analysis.SYMBOL_BAR_COLUMNS if symbol is not None else analysis.DRIVER_BAR_COLUMNS
+            rows = analysis.write_csv(result["bars"], out, columns)
+            _err(f"{rows} per-bar rows written to {out}")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=1) + "\n")
+            _err(f"JSON written to {out}")
 
 
 # --------------------------------------------------------------------------- export
