@@ -19,10 +19,12 @@ DAGSTER_PORT ?= 3000
 
 .PHONY: install run test bench clean ui backfill parse report
 
-$(VENV)/.installed: pyproject.toml
+# the pinned versions of requirements.lock (docs/development.md, "Dependencies"), then the project itself
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --no-compile -e '.[test]'
+	$(BIN)/pip install --quiet --no-compile -r requirements.lock
+	$(BIN)/pip install --quiet --no-compile --no-deps -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
