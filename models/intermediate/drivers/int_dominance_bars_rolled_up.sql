@@ -5,13 +5,16 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily_partitioned'],
           pre_hook="{{ delete_partition_window('bar_start') }}") }}
 with readings as (
-    select * from {{ ref('stg_landing__dominance_readings') }} where driver is not null
+    select r.*, i.interval_minutes as reading_minutes
+    from {{ ref('stg_landing__dominance_readings') }} as r
+    join {{ ref('bar_intervals') }} as i on i.bar_interval = r.reading_interval
+    where r.driver is not null
 ),
 
 base as (
     select
         driver, source, priority, reading_interval as bar_interval,
-        {{ bar_bucket('reading_at', "case reading_interval when '1d' then 1440 else 1 end") }} as bar_start,
+        {{ bar_bucket('reading_at', 'reading_minutes') }} as bar_start,
         arg_min(dominance_pct, reading_at) as open,
         max(dominance_pct) as high,
         min(dominance_pct) as low,

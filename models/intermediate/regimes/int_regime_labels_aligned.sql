@@ -12,7 +12,7 @@
 -- tag research_input: read only by the research reports, so the update job leaves it to the
 -- daily job with them (orchestration/defs/automation.py)
 {{ config(tags=['research_input']) }}
-{%- set market_series = var('regime_report_market_series', {}) or {} %}
+{%- set market_series = var('regime_report_market_series') or {} %}
 with market_series as (
     {%- for market, series_id in market_series.items() %}
     select '{{ market }}' as market, '{{ series_id }}' as series_id
