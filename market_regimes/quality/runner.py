@@ -24,7 +24,7 @@ import pandas as pd
 
 from .gx_context import batch_definition
 from .suites import SUITES, build_suite
-from .thresholds import Thresholds, load_thresholds
+from .thresholds import Thresholds, load_thresholds, thresholds_from_warehouse
 
 #: Examples of unexpected values / rows kept per failed expectation.
 EXAMPLES_PER_FAILURE = 5
@@ -217,6 +217,30 @@ def read_suite_frame(db_path: str | Path, name: str) -> pd.DataFrame:
     return read_relation(db_path, SUITES[name].name, SUITES[name].columns)
 
 
+def warehouse_thresholds(db_path: str | Path) -> Thresholds:
+    """The suite bounds of the seeds the warehouse at `db_path` was built with
+    (:func:`~market_regimes.quality.thresholds.thresholds_from_warehouse`), read-only.
+
+    Raises:
+        QualityInputError: the file cannot be opened or lacks the seed tables / rows.
+    """
+    path = Path(db_path)
+    if not path.exists():
+        raise QualityInputError(f"DuckDB file {path} does not exist")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise QualityInputError(f"cannot open {path} read-only: {exc}") from exc
+    try:
+        return thresholds_from_warehouse(con)
+    except LookupError as exc:
+        raise QualityInputError(f"{path}: {exc}") from exc
+    finally:
+        con.close()
+
+
 def check_relation(db_path: str | Path, name: str, thresholds: Thresholds | None = None) -> SuiteResult:
-    """Read and validate: :func:`read_suite_frame` then :func:`run_suite`."""
-    return run_suite(name, read_suite_frame(db_path, name), thresholds)
+    """Read and validate: :func:`read_suite_frame` then :func:`run_suite`, with the bounds of
+    the warehouse's own seeds (:func:`warehouse_thresholds`) unless `thresholds` is given."""
+    frame = read_suite_frame(db_path, name)
+    return run_suite(name, frame, thresholds or warehouse_thresholds(db_path))

@@ -4,8 +4,10 @@ The seed (key, value, description) holds every number the suites compare with, s
 seed edit changes the checks and no bound is written in code (docs/configuration.md: "Config, not
 code"); its description column gives each bound's reason. The one bound that is an
 engine constant, the cap of ``sr_boost``, comes from ``seeds/uptrend_config.csv``
-(``sr_boost_weight``). The checks read the CSV files, not the warehouse's copies, so they
-work on a warehouse built before the seed was added.
+(``sr_boost_weight``). The checks read the seeds the warehouse was built with (tables
+``seeds.quality_thresholds`` and ``seeds.uptrend_config``, :func:`thresholds_from_warehouse`),
+so a check always compares with the bounds of the build it checks, and the package needs no
+seed files on disk; :func:`load_thresholds` reads the CSV files of a project checkout (tests).
 """
 
 from __future__ import annotations
@@ -66,3 +68,25 @@ def load_thresholds(path: Path | str = DEFAULT_THRESHOLDS_CSV,
     """Read the seed CSVs into :class:`Thresholds` (ValueError as :meth:`Thresholds.from_mapping`)."""
     values = read_key_values(path)
     return Thresholds.from_mapping(values, sr_boost_max=load_config_csv(uptrend_config_path).sr_boost_weight)
+
+
+def thresholds_from_warehouse(con) -> Thresholds:
+    """The bounds of the seeds a warehouse was built with: the rows (key, value) of
+    ``seeds.quality_thresholds`` and ``sr_boost_weight`` of ``seeds.uptrend_config``, read on
+    the open DuckDB connection `con`.
+
+    Raises:
+        LookupError: a seed table is missing (a warehouse built before the seed existed:
+            run ``dbt seed``), or uptrend_config has no sr_boost_weight row.
+        ValueError: as :meth:`Thresholds.from_mapping`.
+    """
+    import duckdb
+
+    try:
+        rows = con.execute("select key, value from seeds.quality_thresholds").fetchall()
+        boost = con.execute("select value from seeds.uptrend_config where key = 'sr_boost_weight'").fetchall()
+    except duckdb.CatalogException as exc:
+        raise LookupError(f"the warehouse has no quality seeds ({exc}); build the seeds first: dbt seed") from exc
+    if not boost:
+        raise LookupError("seeds.uptrend_config has no sr_boost_weight row")
+    return Thresholds.from_mapping({str(k): v for k, v in rows}, sr_boost_max=float(boost[0][0]))

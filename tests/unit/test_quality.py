@@ -9,6 +9,7 @@ expectation fails. The asset checks run against a tiny DuckDB file built here.
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -25,6 +26,7 @@ from market_regimes.quality.suites import IN_FILE_ORDER, LANDED_HAS_VALUES, REAS
 from orchestration.defs import quality as quality_defs
 from tests.integration.fixture_landing import BAD_KLINES  # one row per bad-row kind (8 rejected, 1 collapsed)
 
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 LOADED_AT = pd.Timestamp("2026-01-01 00:00:00")
 # the provisional 06:00 bar of BAD_KLINES is superseded (other close) and the series goes on
 LATER_KLINES = ("date,open,high,low,close,volume\n"
@@ -389,6 +391,11 @@ def tiny_db(tmp_path_factory):
         con.execute("create or replace table marts.fct_driver_bars as "
                     "select * replace (cast(segment_id as hugeint) as segment_id) from marts.fct_driver_bars")
         con.execute(LANDING_FILES_SQL)
+        # the seeds the checks read their bounds from, as `dbt seed` loads them
+        con.execute("create schema seeds")
+        for seed in ("quality_thresholds", "uptrend_config"):
+            con.execute(f"create table seeds.{seed} as select * from read_csv('{SEEDS / (seed + '.csv')}', "
+                        "all_varchar = true)")
     finally:
         con.close()
     return path
@@ -435,6 +442,29 @@ def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeyp
                                     "rsi_14": 101.0}]
     # the other checks on the same file still pass
     assert _checks()["marts/fct_driver_bars"](build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
+
+
+def test_asset_checks_use_the_bounds_of_the_warehouse_seeds(tiny_db, tmp_path, monkeypatch):
+    """The bounds come from the warehouse's seeds tables (the build's own), not from CSV files:
+    a tighter oscillator_max in seeds.quality_thresholds fails the indicator check; a
+    warehouse without the seeds fails with a message saying how to load them."""
+    tight = tmp_path / "market_regimes.duckdb"
+    tight.write_bytes(tiny_db.read_bytes())
+    con = duckdb.connect(str(tight))
+    try:
+        con.execute("update seeds.quality_thresholds set value = '1' where key = 'oscillator_max'")
+    finally:
+        con.close()
+    monkeypatch.setenv("MARKET_REGIMES_DB", str(tight))
+    check = _checks()["marts/fct_driver_indicators"]
+    assert not check(build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
+    con = duckdb.connect(str(tight))
+    try:
+        con.execute("drop schema seeds cascade")
+    finally:
+        con.close()
+    result = check(build_asset_check_context(resources={"warehouse": WarehouseResource()}))
+    assert not result.passed and "build the seeds first: dbt seed" in result.metadata["error"].value
 
 
 def test_asset_check_fails_when_the_table_or_file_is_missing(tmp_path, monkeypatch):
