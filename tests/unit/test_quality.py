@@ -424,15 +424,27 @@ def test_asset_checks_pass_on_the_tiny_warehouse(tiny_db, monkeypatch):
     assert frame["segment_id"].dtype == "float64" and str(frame["driver"].dtype) == "category"
 
 
-def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeypatch):
-    bad = tmp_path / "market_regimes.duckdb"
-    bad.write_bytes(tiny_db.read_bytes())
-    con = duckdb.connect(str(bad))
+def _altered_copy(tiny_db, tmp_path, monkeypatch, *statements: str):
+    """A copy of the tiny warehouse with `statements` run on it, set as MARKET_REGIMES_DB."""
+    copy = tmp_path / "market_regimes.duckdb"
+    copy.write_bytes(tiny_db.read_bytes())
+    _execute(copy, *statements)
+    monkeypatch.setenv("MARKET_REGIMES_DB", str(copy))
+    return copy
+
+
+def _execute(db, *statements: str) -> None:
+    con = duckdb.connect(str(db))
     try:
-        con.execute("update marts.fct_driver_indicators set rsi_14 = 101 where bar_start = '2024-01-01 02:00:00'")
+        for statement in statements:
+            con.execute(statement)
     finally:
         con.close()
-    monkeypatch.setenv("MARKET_REGIMES_DB", str(bad))
+
+
+def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeypatch):
+    _altered_copy(tiny_db, tmp_path, monkeypatch,
+                  "update marts.fct_driver_indicators set rsi_14 = 101 where bar_start = '2024-01-01 02:00:00'")
     result = _checks()["marts/fct_driver_indicators"](build_asset_check_context(resources={"warehouse": WarehouseResource()}))
     assert not result.passed
     assert result.metadata["failed_expectations"].value == 1
@@ -448,21 +460,11 @@ def test_asset_checks_use_the_bounds_of_the_warehouse_seeds(tiny_db, tmp_path, m
     """The bounds come from the warehouse's seeds tables (the build's own), not from CSV files:
     a tighter oscillator_max in seeds.quality_thresholds fails the indicator check; a
     warehouse without the seeds fails with a message saying how to load them."""
-    tight = tmp_path / "market_regimes.duckdb"
-    tight.write_bytes(tiny_db.read_bytes())
-    con = duckdb.connect(str(tight))
-    try:
-        con.execute("update seeds.quality_thresholds set value = '1' where key = 'oscillator_max'")
-    finally:
-        con.close()
-    monkeypatch.setenv("MARKET_REGIMES_DB", str(tight))
+    tight = _altered_copy(tiny_db, tmp_path, monkeypatch,
+                          "update seeds.quality_thresholds set value = '1' where key = 'oscillator_max'")
     check = _checks()["marts/fct_driver_indicators"]
     assert not check(build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
-    con = duckdb.connect(str(tight))
-    try:
-        con.execute("drop schema seeds cascade")
-    finally:
-        con.close()
+    _execute(tight, "drop schema seeds cascade")
     result = check(build_asset_check_context(resources={"warehouse": WarehouseResource()}))
     assert not result.passed and "build the seeds first: dbt seed" in result.metadata["error"].value
 
