@@ -131,7 +131,8 @@ def test_updates_leave_the_research_reports_to_the_daily_job(defs):
     reports = {k for k in daily if k.path[0] == "reports"}  # the dbt reports (the dashboard is its own asset)
     assert AssetKey(["reports", "rpt_grid_sim_placements"]) in reports and len(reports) >= 10
     # and the models only the reports read (dbt tag research_input)
-    inputs = {AssetKey(["intermediate", "int_regime_labels_aligned"]), AssetKey(["intermediate", "int_regime_bars_listed"])}
+    inputs = {AssetKey(["intermediate", name]) for name in (
+        "int_regime_labels_aligned", "int_regime_bars_listed", "int_lever_values_by_formula", "int_lever_composite_closes")}
     seeds = {k for k in daily if k.path[0] == "seeds"}  # loaded by full builds and the daily job
     assert AssetKey(["seeds", "volatility_config"]) in seeds
     assert not update & (reports | inputs | seeds)

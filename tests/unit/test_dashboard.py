@@ -25,7 +25,7 @@ from market_regimes.dashboard.__main__ import main as cli_main
 from market_regimes.dashboard import current_table
 from market_regimes.dashboard.data import axis_holes, break_gaps, epoch_ms, relation_exists, runs
 from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, relations_read, validate
-from market_regimes.dashboard.panels import (forward_returns, grid_regimes, levers, market_regimes, price_regimes,
+from market_regimes.dashboard.panels import (findings, forward_returns, grid_regimes, levers, market_regimes, price_regimes,
                                              transitions, volatility_regimes)
 from market_regimes.dashboard.settings import interval_minutes, is_intraday
 from market_regimes.dashboard.style import hole_marks, rangebreaks
@@ -70,6 +70,39 @@ def volatility_rows() -> pd.DataFrame:
     for column in ("vol_regime", "quadrant"):
         frame[f"prev_{column}"] = frame.groupby("series_id")[column].shift()
     return frame
+
+
+# reports.rpt_regime_findings: (detector, bar_interval, sample, regime, share_of_bars, mean return per
+# horizon 5 / 10); the forward vol is 0.02 everywhere, the intervals are mean -+ 0.01.
+FINDINGS = [("uptrend", "1d", "all", "S3", 0.6, (0.01, 0.02)), ("uptrend", "1d", "all", "S0", 0.4, (-0.01, -0.03)),
+            ("uptrend", "1d", "out_of_sample", "S0", 0.5, (0.0, 0.01)),
+            ("uptrend", "1d", "out_of_sample", "S3", 0.5, (0.02, 0.04)),
+            ("volatility_hmm", "1h", "out_of_sample", "high", 0.2, (0.003, 0.004)),
+            ("volatility_hmm", "1h", "out_of_sample", "low", 0.8, (0.001, 0.002))]
+
+
+def findings_rows() -> pd.DataFrame:
+    """The rows of reports.rpt_regime_findings: FINDINGS as regime rows (forward_return and
+    forward_rv), and one contrast S3 minus S0 of uptrend 1d out_of_sample (separated as
+    expected, 5 of 6 assets) at both horizons."""
+    rows = []
+    for detector, interval, sample, regime, share, means in FINDINGS:
+        for horizon, mean in zip((5, 10), means):
+            for metric, value in (("forward_return", mean), ("forward_rv", 0.02)):
+                rows.append({"detector": detector, "bar_interval": interval, "sample": sample, "row_kind": "regime",
+                             "regime": regime, "metric": metric, "horizon_bars": horizon, "n_series": 6,
+                             "n_bars": 100, "share_of_bars": share, "n": 90, "mean": value, "ci_low": value - 0.01,
+                             "ci_high": value + 0.01, "expected_sign": None, "is_separated_as_expected": None,
+                             "n_series_compared": None, "share_series_expected_sign": None})
+    for horizon, sep in ((5, 0.02), (10, 0.03)):
+        rows.append({"detector": "uptrend", "bar_interval": "1d", "sample": "out_of_sample", "row_kind": "contrast",
+                     "regime": "S3_vs_S0", "metric": "forward_return", "horizon_bars": horizon, "n_series": 6,
+                     "n_bars": 200, "share_of_bars": None, "n": 180, "mean": sep, "ci_low": 0.005,
+                     "ci_high": 0.05, "expected_sign": 1, "is_separated_as_expected": True, "n_series_compared": 6,
+                     "share_series_expected_sign": 5 / 6})
+    return pd.DataFrame(rows).astype({"expected_sign": "Int64", "n_series_compared": "Int64",
+                                      "is_separated_as_expected": "boolean", "share_of_bars": float,
+                                      "share_series_expected_sign": float})
 
 
 def _daily_states(i: int) -> str | None:
@@ -162,6 +195,7 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
         "marts.fct_levers": pd.DataFrame(lever_rows), "marts.fct_lever_contributions": pd.DataFrame(contribution_rows),
         "marts.fct_market_regimes": market, "seeds.trend_vol_markets": thresholds,
         "reports.rpt_regime_transitions": transitions_rows, "reports.rpt_regime_forward_returns": forward,
+        "reports.rpt_regime_findings": findings_rows(),
         "marts.fct_volatility_regimes": volatility_rows(), "seeds.volatility_config": volatility_config,
         "seeds.regime_timeframes": timeframes, "marts.fct_grid_regimes": grid_rows(),
     }
@@ -488,6 +522,30 @@ def test_forward_returns_panel_has_one_bar_group_per_horizon(tiny):
     np.testing.assert_allclose(np.asarray(returns[2].y, dtype=float), [-0.04, 0.02, 0.08])
     vol = [t for t in fig.data if t.yaxis == "y2"]
     assert len(vol) == 3 and all(list(t.y) == [0.3, 0.3, 0.3] for t in vol)
+
+
+def test_findings_panel_views_bars_intervals_and_contrast(tiny):
+    figures = findings.build(tiny, SMALL)
+    # views: uptrend before volatility_hmm, out-of-sample before all
+    assert [f.layout.meta["label"] for f in figures] == [
+        "uptrend · 1d · out-of-sample", "uptrend · 1d · all", "volatility_hmm · 1h · out-of-sample"]
+    fig = figures[0]
+    returns = [t for t in fig.data if t.yaxis in (None, "y")]
+    assert [t.name for t in returns] == ["5 bars", "10 bars"]
+    # regimes in the house order, each x label with its share of the asset-bars
+    assert list(returns[1].x) == ["S0 (50%)", "S3 (50%)"]
+    np.testing.assert_allclose(np.asarray(returns[1].y, dtype=float), [0.01, 0.04])
+    # the interval mean -+ 0.01 as asymmetric error bars
+    np.testing.assert_allclose(np.asarray(returns[1].error_y.array, dtype=float), [0.01, 0.01])
+    np.testing.assert_allclose(np.asarray(returns[1].error_y.arrayminus, dtype=float), [0.01, 0.01])
+    vol = [t for t in fig.data if t.yaxis == "y2"]
+    assert len(vol) == 2 and all(list(t.y) == [0.02, 0.02] for t in vol)
+    # the contrast at the longest horizon (10 bars) in the title, ticked
+    assert ("S3_vs_S0 · return (10 bars, expected +): +3.00% [+0.50%, +5.00%] ✓ · 83% of 6 assets"
+            in fig.layout.title.text)
+    assert "<sup>" not in figures[1].layout.title.text  # no contrast rows in that view
+    assert findings.contrast_lines(pd.DataFrame(columns=["expected_sign"])) == []
+    assert [findings.share_text(x) for x in (0.6024, 0.0013, 0.01)] == ["60%", "0.1%", "1%"]
 
 
 def test_report_views_and_regimes_are_ordered():

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from ..settings import Settings
-from . import (forward_returns, grid_regimes, levers, market_regimes, price_regimes, regime_distribution, transitions,
-               volatility_regimes)
+from . import (findings, forward_returns, grid_regimes, levers, market_regimes, price_regimes, regime_distribution,
+               transitions, volatility_regimes)
 
 PANELS: tuple[ModuleType, ...] = (
     price_regimes,
@@ -33,6 +33,7 @@ PANELS: tuple[ModuleType, ...] = (
     regime_distribution,
     transitions,
     forward_returns,
+    findings,
     market_regimes,
     volatility_regimes,
     grid_regimes,

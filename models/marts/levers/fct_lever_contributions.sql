@@ -2,6 +2,10 @@
 -- of the driver at the timeframe that had ended when the lever bar closed, its raw
 -- deltas, the weights, and contribution = delta_raw x driver_weight x timeframe_weight x
 -- execution_multiplier when the state is `used` (0 when `stale` or `missing`).
+-- Lever formula (seed levers_config apply_timeframe_weights): 1 = `project` (timeframe_weight
+-- from seed timeframe_weights, the default); 0 = `seed_compute_levers`, the trading teams'
+-- literal compute_levers, whose timeframe_weight is 1 (delta x driver weight x execution
+-- multiplier only). The column always holds the weight applied.
 --
 -- Lever bar: bar_start t of execution timeframe X describes [t, t + X); its lever time is
 -- the close t + X, and only states with closed_at <= t + X are seen (DuckDB ASOF join).
@@ -16,13 +20,33 @@
 -- change (here and in fct_levers); the run then adds, per execution timeframe, the lever
 -- bars after the last stored one, reading the islands from max_gap_bars + 1 grid bars
 -- before the earliest of them. A revision rewinds it from the first changed bar (meta
--- revision_rewind = from_bar_start).
+-- revision_rewind = from_bar_start). An incremental run whose applied timeframe weights
+-- differ from the stored rows' (the switch or seed timeframe_weights edited) stops with an
+-- error asking for --full-refresh: a table never mixes two formulas.
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['bar_start', 'execution_timeframe'], pre_hook="{{ rewind_lever_bars() }}") }}
 with config as (
     select
-        max(value) filter (where key = 'stale_bars') as stale_bars
+        max(value) filter (where key = 'stale_bars') as stale_bars,
+        max(value) filter (where key = 'apply_timeframe_weights') as apply_timeframe_weights
     from {{ ref('levers_config') }}
+),
+
+-- the timeframe weight each contribution applies: the seed's under formula `project`
+-- (apply_timeframe_weights = 1), 1 under `seed_compute_levers` (0); any other value stops the
+-- build. A seeds table without the key (loaded before the switch existed: update runs load
+-- no seeds) keeps formula project, the behaviour of that warehouse.
+applied_timeframe_weights as (
+    select
+        w.timeframe,
+        case coalesce(c.apply_timeframe_weights, 1)
+            when 1 then w.weight
+            when 0 then cast(1 as double)
+            else error('levers_config: apply_timeframe_weights must be 1 (formula project) or 0 '
+                       || '(formula seed_compute_levers), not ' || cast(c.apply_timeframe_weights as varchar))
+        end as weight
+    from {{ ref('timeframe_weights') }} as w
+    cross join config as c
 ),
 
 timeframes as (
@@ -64,11 +88,24 @@ execution_timeframes as (
 ),
 
 {%- if is_incremental() %}
+-- the stored rows were computed with the timeframe weights applied now (same formula, same
+-- seed), else the run stops: a switch or weight edit needs a full refresh
+stored_formula as (
+    select case when coalesce(bool_or(s.timeframe_weight is distinct from w.weight), false)
+        then error('fct_lever_contributions: the stored rows were computed with other timeframe weights '
+                   || '(levers_config apply_timeframe_weights or seed timeframe_weights changed): '
+                   || 'rebuild the lever marts with --full-refresh')
+        else true end as is_same
+    from (select distinct timeframe, timeframe_weight from {{ this }}) as s
+    left join applied_timeframe_weights as w using (timeframe)
+),
+
 -- the lever bars after the last stored one of each execution timeframe are computed
 stored_last as (
     select e.execution_timeframe, max(c.bar_start) as last_bar_start
     from execution_timeframes as e
     left join {{ this }} as c using (execution_timeframe)
+    where (select is_same from stored_formula)
     group by all
 ),
 
@@ -199,7 +236,7 @@ weighted as (
             then s.delta_e_raw * dw.weight * tw.weight * m.multiplier else 0 end as contribution_e
     from statused as s
     left join {{ ref('driver_weights') }} as dw using (driver)
-    left join {{ ref('timeframe_weights') }} as tw using (timeframe)
+    left join applied_timeframe_weights as tw using (timeframe)
     left join {{ ref('execution_timeframe_multipliers') }} as m using (execution_timeframe, timeframe)
 )
 
