@@ -1,6 +1,7 @@
 """Volatility-regime detector candidates side by side on a built warehouse (research).
 
-Reads a finished build READ-ONLY (default /tmp/s11/head.duckdb; ``--db``): every driver
+Reads a finished build READ-ONLY (``--db``; default $MARKET_REGIMES_DB, else the project's
+warehouse/market_regimes.duckdb): every driver
 and symbol series at 1h and 1d, the final bars' log returns per segment
 (intermediate.int_indicator_series_listed + int_indicator_bars_prepared, as
 fct_volatility_regimes reads them) and today's label (marts.fct_volatility_regimes.vol_regime).
@@ -86,7 +87,6 @@ from market_regimes.engines.volatility_config import load_config_csv  # noqa: E4
 from market_regimes.research import vol_detectors as vd  # noqa: E402
 from market_regimes.research.grid_outcomes import evaluation_mask  # noqa: E402
 
-DEFAULT_DB = "/tmp/s11/head.duckdb"
 INTERVALS = ("1h", "1d")
 HORIZON = 20  # forward realized-vol bars
 TRAIN_FRAC = 0.6
@@ -573,7 +573,7 @@ def params_dict(params) -> dict:
 def main() -> None:
     global TOXIC
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", default=DEFAULT_DB)
+    ap.add_argument("--db", default=None, help="DuckDB warehouse (default: $MARKET_REGIMES_DB or the project's)")
     ap.add_argument("--out")
     ap.add_argument("--markdown")
     ap.add_argument("--cache-dir")
@@ -588,6 +588,9 @@ def main() -> None:
     cfg = load_config_csv()
     TOXIC = cfg.toxic_abs_log_return
     wanted = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    from market_regimes.cli import resolve_db
+
+    args.db = str(resolve_db(args.db).resolve())
     cache = Cache(args.cache_dir, args.db)
     t0 = time.perf_counter()
     load_at_start = os.getloadavg()
