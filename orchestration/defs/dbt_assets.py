@@ -21,13 +21,13 @@ UI groups the assets by warehouse schema instead: :class:`SchemaGroupTranslator`
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_shared.record import replace
 
+from .dbt_vars import partition_window_vars
 from .partitions import daily_partitions
 from .project import dbt_project
 
@@ -38,7 +38,9 @@ PARTITIONED_MODELS = "tag:daily_partitioned"
 # (a relationships test between a downstream model and an upstream seed runs downstream);
 # dbt's default (eager) would run it before the model exists.
 BUILD = ["build", "--indirect-selection", "buildable"]
-UPSTREAM = "+tag:daily_partitioned"
+#: the first op: the seeds (configuration: every check and model may read one) and what the
+#: partitioned rollups read
+UPSTREAM = "+tag:daily_partitioned resource_type:seed"
 
 def dbt_test_description(test: Mapping[str, Any]) -> str:
     """One line saying what a dbt test checks, for its asset check in the UI.
@@ -92,21 +94,8 @@ TRANSLATOR = SchemaGroupTranslator()
 @dbt_assets(manifest=dbt_project.manifest_path, select=UPSTREAM, exclude=PARTITIONED_MODELS,
             name="market_regimes_upstream", dagster_dbt_translator=TRANSLATOR)
 def upstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
-    """``dbt build`` of the seeds, landing and staging models the rollups read."""
+    """``dbt build`` of every seed and of the landing and staging models the rollups read."""
     yield from dbt.cli([*BUILD, *update_args(context)], context=context).stream()
-
-
-def partition_window_vars(start: datetime, end: datetime) -> dict[str, str]:
-    """dbt vars of a partition window [start, end): ``partition_start`` / ``partition_end``
-    as ``YYYY-MM-DD HH:MM:SS`` in UTC (an aware datetime is converted, a naive one is taken
-    as UTC). Raises ValueError when end is not after start."""
-    def utc(t: datetime) -> datetime:
-        return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
-    start, end = utc(start), utc(end)
-    if end <= start:
-        raise ValueError(f"partition window ends at {end} before or at its start {start}")
-    fmt = "%Y-%m-%d %H:%M:%S"
-    return {"partition_start": start.strftime(fmt), "partition_end": end.strftime(fmt)}
 
 
 def partition_vars(context: AssetExecutionContext) -> dict[str, str]:

@@ -1,10 +1,10 @@
-"""The dbt vars of a Dagster partition window (orchestration/defs/dbt_assets.py)."""
+"""The dbt vars of a Dagster partition window (orchestration/defs/dbt_vars.py)."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from orchestration.defs.dbt_assets import partition_window_vars
+from orchestration.defs.dbt_vars import partition_window_vars
 
 
 def test_one_day_partition_becomes_utc_bounds():
