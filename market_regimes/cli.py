@@ -37,11 +37,9 @@ from typing import Any, Callable, Iterator, Optional
 
 import typer
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-DB_ENV = "MARKET_REGIMES_DB"
-DEFAULT_DB = "warehouse/market_regimes.duckdb"
-DB_HELP = "DuckDB warehouse (default: $MARKET_REGIMES_DB or warehouse/market_regimes.duckdb)."
-DEFAULT_LANDING = "sample/landing"
+from market_regimes.settings import DB_ENV, DEFAULT_DB, DEFAULT_LANDING, LANDING_ENV, PROJECT_DIR
+
+DB_HELP = f"DuckDB warehouse (default: ${DB_ENV} or {DEFAULT_DB})."
 EXPORT_DIR = "exports"
 
 # Build stages in dbt's order; a node's stage comes from its schema (models) or folder.
@@ -95,7 +93,7 @@ def prepare_environment(project_dir: Path = PROJECT_DIR) -> None:
     MARKET_REGIMES_LANDING = sample/landing (both relative to the project directory),
     DO_NOT_TRACK = 1. Modifies ``os.environ`` in place; returns nothing."""
     for key, value in (("DBT_PROFILES_DIR", str(project_dir)), ("DBT_PROJECT_DIR", str(project_dir)),
-                       (DB_ENV, DEFAULT_DB), ("MARKET_REGIMES_LANDING", DEFAULT_LANDING), ("DO_NOT_TRACK", "1")):
+                       (DB_ENV, DEFAULT_DB), (LANDING_ENV, DEFAULT_LANDING), ("DO_NOT_TRACK", "1")):
         if not os.environ.get(key):
             os.environ[key] = value
 
@@ -581,7 +579,7 @@ def null_build(
             print(f"[null-build] {len(files)} surrogate kline files (seed {seed}) -> {work / 'landing'}", flush=True)
         write_surrogate_landing(landing, work / "landing", files, first_seed=seed)
         db = work / "grid_null.duckdb"
-        os.environ.update({DB_ENV: str(db), "MARKET_REGIMES_LANDING": str(work / "landing"),
+        os.environ.update({DB_ENV: str(db), LANDING_ENV: str(work / "landing"),
                            "DBT_TARGET_PATH": str(work / "target")})
         try:
             # the surrogates shuffle real returns, so a real jump at a segment start (LUNA's

@@ -13,6 +13,8 @@ import sys
 
 import duckdb
 
+from market_regimes.settings import warehouse_path
+
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "seeds")
 
 
@@ -73,7 +75,7 @@ def summarize(path: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    path = argv[0] if argv else os.environ.get("MARKET_REGIMES_DB", "warehouse/market_regimes.duckdb")
+    path = argv[0] if argv else warehouse_path()
     try:
         print(summarize(path))
     except (FileNotFoundError, duckdb.Error) as exc:

@@ -21,6 +21,8 @@ import os
 import sys
 import time
 
+from market_regimes.settings import warehouse_path
+
 
 def main(argv: list[str] | None = None) -> int:
     from dagster import AssetCheckSeverity, DagsterInstance
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     instance = DagsterInstance.get() if args.record else DagsterInstance.ephemeral()
     span = keys.index(args.last) - keys.index(args.first) + 1
     print(f"[backfill] daily_update over {span} daily partitions {args.first} .. {args.last} "
-          f"(one run; DuckDB {os.environ.get('MARKET_REGIMES_DB', 'warehouse/market_regimes.duckdb')}; "
+          f"(one run; DuckDB {warehouse_path()}; "
           f"{'recorded in ' + os.environ['DAGSTER_HOME'] if args.record else 'ephemeral instance'})",
           file=sys.stderr, flush=True)
     started = time.perf_counter()

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from market_regimes.settings import warehouse_path
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BUILT = {"success"}
 TEST_RAN = {"pass", "fail", "warn"}
@@ -95,7 +97,7 @@ def record_dbt_build(run_results: Path | None = None, instance=None,
 
         dbt_vars = yaml.safe_load(dbt_vars) or {}
     instance = instance or DagsterInstance.get()
-    db = os.environ.get("MARKET_REGIMES_DB", "warehouse/market_regimes.duckdb")
+    db = str(warehouse_path())
 
     assets, checks = {}, {}
     for group in dbt_asset_groups:

@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DB_ENV = "MARKET_REGIMES_DB"
-DEFAULT_DB = "warehouse/market_regimes.duckdb"
+from market_regimes.settings import DB_ENV, DEFAULT_DB, PROJECT_DIR  # noqa: F401 (re-exported)
+
 DEFAULT_OUT = "reports/regimes.html"
 
 # Most recent bars shown per intraday series (bar interval shorter than a day). 2,000

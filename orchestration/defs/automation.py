@@ -23,7 +23,6 @@
 """
 
 import hashlib
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,6 +30,8 @@ from dagster import (AssetSelection, DefaultScheduleStatus, DefaultSensorStatus,
                      SensorEvaluationContext, SkipReason, define_asset_job, schedule, sensor)
 
 from dagster_dbt import build_dbt_asset_selection
+
+from market_regimes.settings import landing_path
 
 from .dbt_assets import dbt_asset_groups, downstream_dbt_assets
 from .partitions import daily_partitions
@@ -103,7 +104,7 @@ def landing_fingerprint(landing: Path) -> tuple[str, int]:
 @sensor(job=regime_update, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED)
 def landing_sensor(context: SensorEvaluationContext):
     """Run the warehouse over every partition when the landing directory changes."""
-    landing = Path(os.environ.get("MARKET_REGIMES_LANDING", "sample/landing"))
+    landing = landing_path()  # env MARKET_REGIMES_LANDING, relative paths from the project directory
     if not landing.is_dir():
         return SkipReason(f"landing directory {landing} does not exist")
     fingerprint, files = landing_fingerprint(landing)

@@ -7,19 +7,13 @@ Relative paths are taken from the project directory. dbt reads the same env vars
 (profiles.yml), so checks and models see the same file.
 """
 
-import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DEFAULT_DB = "warehouse/market_regimes.duckdb"
-DEFAULT_LANDING = "sample/landing"
+from market_regimes.settings import PROJECT_DIR, landing_path, warehouse_path
 
-
-def _from_project(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else PROJECT_DIR / p
+__all__ = ["PROJECT_DIR", "WarehouseResource"]
 
 
 class WarehouseResource(ConfigurableResource):
@@ -30,8 +24,8 @@ class WarehouseResource(ConfigurableResource):
 
     def db_path(self) -> Path:
         """The DuckDB file (absolute)."""
-        return _from_project(self.duckdb_path or os.environ.get("MARKET_REGIMES_DB") or DEFAULT_DB)
+        return warehouse_path(self.duckdb_path)
 
     def landing_path(self) -> Path:
         """The landing directory (absolute)."""
-        return _from_project(self.landing_dir or os.environ.get("MARKET_REGIMES_LANDING") or DEFAULT_LANDING)
+        return landing_path(self.landing_dir)

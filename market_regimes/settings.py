@@ -1,0 +1,37 @@
+"""Environment settings of every entry point (CLI, dashboard, Dagster, benchmarks), in one place.
+
+The warehouse file and the landing directory come from the environment, as dbt's profile
+reads them (profiles.yml): ``MARKET_REGIMES_DB`` (default ``warehouse/market_regimes.duckdb``)
+and ``MARKET_REGIMES_LANDING`` (default ``sample/landing``, the bundled sample). A relative
+path is taken from the project directory (the folder with dbt_project.yml; dbt runs there).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: the project directory: the repository checkout this package belongs to
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DB_ENV = "MARKET_REGIMES_DB"
+LANDING_ENV = "MARKET_REGIMES_LANDING"
+DEFAULT_DB = "warehouse/market_regimes.duckdb"
+DEFAULT_LANDING = "sample/landing"
+
+
+def from_project(path: str | os.PathLike) -> Path:
+    """`path` as is when absolute, else relative to :data:`PROJECT_DIR`."""
+    p = Path(path)
+    return p if p.is_absolute() else PROJECT_DIR / p
+
+
+def warehouse_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The DuckDB file: `explicit` when given, else $MARKET_REGIMES_DB, else the default;
+    relative paths from the project directory. The file need not exist."""
+    return from_project(explicit or os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def landing_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The landing directory: `explicit`, else $MARKET_REGIMES_LANDING, else the bundled
+    sample; relative paths from the project directory."""
+    return from_project(explicit or os.environ.get(LANDING_ENV) or DEFAULT_LANDING)

@@ -1,0 +1,33 @@
+"""market_regimes.settings: the one home of the environment defaults."""
+
+import ast
+from pathlib import Path
+
+from market_regimes import settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_paths_from_env_explicit_and_default(monkeypatch, tmp_path):
+    monkeypatch.delenv(settings.DB_ENV, raising=False)
+    monkeypatch.delenv(settings.LANDING_ENV, raising=False)
+    assert settings.warehouse_path() == PROJECT / "warehouse" / "market_regimes.duckdb"
+    assert settings.landing_path() == PROJECT / "sample" / "landing"
+    monkeypatch.setenv(settings.DB_ENV, "other/w.duckdb")
+    assert settings.warehouse_path() == PROJECT / "other" / "w.duckdb"  # relative: from the project
+    monkeypatch.setenv(settings.LANDING_ENV, str(tmp_path))
+    assert settings.landing_path() == tmp_path
+    assert settings.warehouse_path(tmp_path / "x.duckdb") == tmp_path / "x.duckdb"  # explicit wins
+
+
+def test_the_defaults_are_written_once():
+    """No other module of the package or the Dagster code repeats a default as a string."""
+    repeated = []
+    for root in ("market_regimes", "orchestration"):
+        for path in sorted((PROJECT / root).rglob("*.py")):
+            if path.name == "settings.py" and path.parent.name == "market_regimes":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and node.value in (settings.DEFAULT_DB, settings.DEFAULT_LANDING):
+                    repeated.append(f"{path.relative_to(PROJECT)}:{node.lineno}")
+    assert not repeated, repeated
