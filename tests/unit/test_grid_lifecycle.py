@@ -901,7 +901,7 @@ def test_placement_states_equal_one_walk_per_placement():
     positions = [0, 3, 3, 3, 20, 28, 31, 44, 75, 98, 101, 112, 125, 129]
     lowers = [90.0, 90.0, 103.0, 99.0, 90.0, 90.0, 96.0, 99.6, 90.0, 90.0, 99.0, 90.0, 90.0, 90.0]
     uppers = [110.0, 110.0, 110.0, 101.0, 110.0, 110.0, 104.0, 100.4, 110.0, 110.0, 101.0, 110.0, 110.0, 110.0]
-    got = placement_states(bars, positions, lowers, uppers, 5, 0.5, CFG, 30, chunk=7)
+    got = placement_states(bars, positions, lowers, uppers, 5, 0.5, CFG, 30)
     assert got.shape == (14, 30)
     seen = set()
     for j, t in enumerate(positions):
