@@ -107,12 +107,14 @@ holds everything needed to continue (JSON round trip exact), and walking ``bars[
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from bisect import bisect_left, insort
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -127,7 +129,7 @@ __all__ = [
     "half_life_ratio", "half_life_latest_trigger", "atr_ratio_latest_trigger", "zscore", "z_stretch_trigger",
     "high_vol_prob_condition", "support_falling_condition", "er_short_condition", "half_life_warning_condition",
     "atr_ratio_warning_condition", "closes_outside_trigger", "stop_buffer_trigger", "directional_swing_trigger",
-    "grid_levels", "update_round_trips", "post_stop_range", "quantile_linear",
+    "grid_levels", "update_round_trips", "post_stop_range", "quantile_linear", "gc_paused",
 ]
 
 NAN = math.nan
@@ -169,6 +171,24 @@ _NAT = np.iinfo(np.int64).min
 
 def _isnan(x: float) -> bool:
     return x != x
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (restored on exit, also on error).
+
+    The walks allocate millions of small tuples and lists that live until the walk's frames
+    are built (rows, input lists) and create no reference cycles; the collector would scan
+    them again and again (about a fifth of a walk's time on the sample). Reference counting
+    still frees everything; only cycles wait until the block ends. Nested use is fine.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _push_window(buf: deque, srt: list, value: float) -> None:
@@ -514,6 +534,19 @@ def quantile_linear(sorted_values: Sequence[float], q: float) -> float:
     return a + (b - a) * frac if frac else float(a)
 
 
+def _quantile_steps(q: float, max_n: int) -> list[tuple[int, int, float]]:
+    """For n = 0..max_n values: (lo, hi, frac) of :func:`quantile_linear`'s interpolation at q
+    (order statistics lo and hi, weight frac of hi; the same arithmetic), so that a rolling
+    quantile over a window of at most max_n values looks its step up by the count. n = 0:
+    (0, 0, 0.0), unused (no values: NaN)."""
+    out = [(0, 0, 0.0)]
+    for n in range(1, max_n + 1):
+        pos = q * (n - 1)
+        lo = int(math.floor(pos))
+        out.append((lo, min(lo + 1, n - 1), pos - lo))
+    return out
+
+
 def post_stop_range(lows: Iterable[float], highs: Iterable[float], low_q: float, high_q: float) -> tuple[float, float]:
     """The post-stop range (project definition): (low_q quantile of the lows, high_q quantile
     of the highs) of the bars since the stop (the caller passes them: the bars after the
@@ -706,6 +739,14 @@ def _triggers_json(items: list[tuple[str, float]]) -> str:
                       allow_nan=False, separators=(",", ":"))
 
 
+def _int64_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
+    """Whole numbers (None for missing) as a nullable Int64 array: ``pd.array(values,
+    dtype="Int64")`` without its per-value type inference (the values are small ints)."""
+    floats = np.array(values, dtype=float)  # None -> NaN; ints < 2**53 exact
+    missing = np.isnan(floats)
+    return pd.arrays.IntegerArray(np.where(missing, 0, floats).astype(np.int64), missing)
+
+
 def _fmt_ns(ns: int) -> str:
     return str(pd.Timestamp(ns))
 
@@ -821,8 +862,8 @@ def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, object]:
                                      for name in _FLOAT_INPUTS}
     out: dict[str, object] = {name: values.tolist() for name, values in arrays.items()}
     out["ts"] = ts
-    out["verdict"] = [_verdict(v) for v in part["verdict"].tolist()]
-    out["coarse_verdict"] = [_verdict(v) for v in part["coarse_verdict"].tolist()]
+    out["verdict"] = [v if isinstance(v, str) else None for v in part["verdict"].tolist()]  # _verdict
+    out["coarse_verdict"] = [v if isinstance(v, str) else None for v in part["coarse_verdict"].tolist()]
     coarse = _ns_array(part["coarse_bar_start"])
     out["coarse_bar_start"] = coarse.tolist()
     arrays["verdict"] = np.array(out["verdict"], dtype=object)
@@ -1069,7 +1110,8 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
     swing_bars, swing_min_atr = cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr
     buffer_atr = cfg.mandatory_stop_buffer_atr
     post_max = w.post_lows.maxlen
-    q_low, q_high = cfg.post_stop_low_quantile, cfg.post_stop_high_quantile
+    low_steps = _quantile_steps(cfg.post_stop_low_quantile, post_max)
+    high_steps = _quantile_steps(cfg.post_stop_high_quantile, post_max)
 
     for i in range(lo, hi):
         ts = ts_list[i]
@@ -1108,7 +1150,8 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
         if stopped:
             w.bars_since_stop += 1
             # w.push_post(low, high), then post_stop_range(w.post_lows, w.post_highs, ...) on the
-            # kept sorted buffers (quantile_linear): inlined, the same operations
+            # kept sorted buffers (quantile_linear, its interpolation steps looked up by count):
+            # inlined, the same operations
             low, high = low_l[i], high_l[i]
             buf, srt_post = w.post_lows, w.sorted_post_lows
             if len(buf) == post_max:
@@ -1120,10 +1163,8 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
                 insort(srt_post, low)
             n_post = len(srt_post)
             if n_post:
-                pos_q = q_low * (n_post - 1)
-                k_lo = int(math.floor(pos_q))
-                frac = pos_q - k_lo
-                a_q, b_q = srt_post[k_lo], srt_post[min(k_lo + 1, n_post - 1)]
+                k_lo, k_hi, frac = low_steps[n_post]
+                a_q, b_q = srt_post[k_lo], srt_post[k_hi]
                 ps_lo = a_q + (b_q - a_q) * frac if frac else float(a_q)
             buf, srt_post = w.post_highs, w.sorted_post_highs
             if len(buf) == post_max:
@@ -1135,10 +1176,8 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
                 insort(srt_post, high)
             n_post = len(srt_post)
             if n_post:
-                pos_q = q_high * (n_post - 1)
-                k_lo = int(math.floor(pos_q))
-                frac = pos_q - k_lo
-                a_q, b_q = srt_post[k_lo], srt_post[min(k_lo + 1, n_post - 1)]
+                k_lo, k_hi, frac = high_steps[n_post]
+                a_q, b_q = srt_post[k_lo], srt_post[k_hi]
                 ps_hi = a_q + (b_q - a_q) * frac if frac else float(a_q)
             if verdict == TREND or verdict == TRANSITION:
                 w.reset_gates()
@@ -1296,6 +1335,7 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
     return hi
 
 
+@gc_paused()  # allocation-heavy, no cycles: see gc_paused
 def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
               state: LifecycleState | None = None) -> LifecycleResult:
     """Walk one grid over the 1h bars of one series segment.
@@ -1379,8 +1419,7 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
     _walk_bars(w, cols, 0, n_bars, parts, rows, changes, notes)
 
     # one row tuple per bar (LIFECYCLE_COLUMNS without grid_id), transposed once
-    out: dict[str, list] = dict(zip(_ROW_COLUMNS, (list(c) for c in zip(*rows)))) if rows else \
-        {c: [] for c in _ROW_COLUMNS}
+    out: dict[str, Sequence] = dict(zip(_ROW_COLUMNS, zip(*rows))) if rows else {c: [] for c in _ROW_COLUMNS}
     n = len(out["bar_start"])
     lifecycle = pd.DataFrame({
         "grid_id": pd.Series([gid] * n, dtype=object),
@@ -1388,12 +1427,12 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
         "state": pd.Series(out["state"], dtype=object),
         "lower": np.array(out["lower"], dtype=float),
         "upper": np.array(out["upper"], dtype=float),
-        "levels": pd.array(out["levels"], dtype="Int64"),
+        "levels": _int64_array(out["levels"]),
         "allocation_frac": np.array(out["allocation_frac"], dtype=float),
         "restart_permitted": np.array(out["restart_permitted"], dtype=bool),
         **{c: np.array(out[c], dtype=np.int64) for c in ("gate_1_bars", "gate_2_bars", "gate_3_bars", "gates_passed")},
-        "bars_since_stop": pd.array(out["bars_since_stop"], dtype="Int64"),
-        "time_floor_bars": pd.array(out["time_floor_bars"], dtype="Int64"),
+        "bars_since_stop": _int64_array(out["bars_since_stop"]),
+        "time_floor_bars": _int64_array(out["time_floor_bars"]),
         "stop_reason": pd.Series(out["stop_reason"], dtype=object),
         "post_stop_lower": np.array(out["post_stop_lower"], dtype=float),
         "post_stop_upper": np.array(out["post_stop_upper"], dtype=float),
@@ -1484,6 +1523,7 @@ def _market_start(coarse_starts: list[int], first: int, cfg: LifecycleConfig) ->
     return max(0, min(start, i + 1))
 
 
+@gc_paused()  # allocation-heavy, no cycles: see gc_paused
 def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Sequence[float],
                      uppers: Sequence[float], levels: int, allocation_frac: float, config: LifecycleConfig,
                      horizon: int) -> np.ndarray:

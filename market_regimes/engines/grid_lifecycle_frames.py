@@ -30,7 +30,7 @@ from typing import Mapping
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import (INPUT_COLUMNS, LIFECYCLE_COLUMNS, GridSpec, LifecycleConfig,
-                                                   LifecycleState, walk_grid)
+                                                   LifecycleState, gc_paused, walk_grid)
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
 CONFIG_COLUMNS = ("grid_id", "exchange", "symbol", "lower", "upper", "levels", "allocation_frac", "enabled",
@@ -74,6 +74,7 @@ def _walks(bars: pd.DataFrame, configs: pd.DataFrame) -> list[tuple[str, GridSpe
     return walks
 
 
+@gc_paused()  # many walks' rows alive at once, no cycles (grid_lifecycle.gc_paused)
 def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleConfig,
                    states: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Walk every virtual and configured grid over the given bars.
