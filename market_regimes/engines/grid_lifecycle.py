@@ -114,6 +114,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -534,7 +535,8 @@ def quantile_linear(sorted_values: Sequence[float], q: float) -> float:
     return a + (b - a) * frac if frac else float(a)
 
 
-def _quantile_steps(q: float, max_n: int) -> list[tuple[int, int, float]]:
+@lru_cache(maxsize=64)  # one table per (quantile, window) of a config, shared by every walk
+def _quantile_steps(q: float, max_n: int) -> tuple[tuple[int, int, float], ...]:
     """For n = 0..max_n values: (lo, hi, frac) of :func:`quantile_linear`'s interpolation at q
     (order statistics lo and hi, weight frac of hi; the same arithmetic), so that a rolling
     quantile over a window of at most max_n values looks its step up by the count. n = 0:
@@ -544,7 +546,7 @@ def _quantile_steps(q: float, max_n: int) -> list[tuple[int, int, float]]:
         pos = q * (n - 1)
         lo = int(math.floor(pos))
         out.append((lo, min(lo + 1, n - 1), pos - lo))
-    return out
+    return tuple(out)
 
 
 def post_stop_range(lows: Iterable[float], highs: Iterable[float], low_q: float, high_q: float) -> tuple[float, float]:
