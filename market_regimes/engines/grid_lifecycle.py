@@ -107,12 +107,15 @@ holds everything needed to continue (JSON round trip exact), and walking ``bars[
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from bisect import bisect_left, insort
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Sequence
+from functools import lru_cache
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -127,7 +130,7 @@ __all__ = [
     "half_life_ratio", "half_life_latest_trigger", "atr_ratio_latest_trigger", "zscore", "z_stretch_trigger",
     "high_vol_prob_condition", "support_falling_condition", "er_short_condition", "half_life_warning_condition",
     "atr_ratio_warning_condition", "closes_outside_trigger", "stop_buffer_trigger", "directional_swing_trigger",
-    "grid_levels", "update_round_trips", "post_stop_range", "quantile_linear",
+    "grid_levels", "update_round_trips", "post_stop_range", "quantile_linear", "gc_paused",
 ]
 
 NAN = math.nan
@@ -169,6 +172,24 @@ _NAT = np.iinfo(np.int64).min
 
 def _isnan(x: float) -> bool:
     return x != x
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block (restored on exit, also on error).
+
+    The walks allocate millions of small tuples and lists that live until the walk's frames
+    are built (rows, input lists) and create no reference cycles; the collector would scan
+    them again and again (about a fifth of a walk's time on the sample). Reference counting
+    still frees everything; only cycles wait until the block ends. Nested use is fine.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _push_window(buf: deque, srt: list, value: float) -> None:
@@ -514,6 +535,20 @@ def quantile_linear(sorted_values: Sequence[float], q: float) -> float:
     return a + (b - a) * frac if frac else float(a)
 
 
+@lru_cache(maxsize=64)  # one table per (quantile, window) of a config, shared by every walk
+def _quantile_steps(q: float, max_n: int) -> tuple[tuple[int, int, float], ...]:
+    """For n = 0..max_n values: (lo, hi, frac) of :func:`quantile_linear`'s interpolation at q
+    (order statistics lo and hi, weight frac of hi; the same arithmetic), so that a rolling
+    quantile over a window of at most max_n values looks its step up by the count. n = 0:
+    (0, 0, 0.0), unused (no values: NaN)."""
+    out = [(0, 0, 0.0)]
+    for n in range(1, max_n + 1):
+        pos = q * (n - 1)
+        lo = int(math.floor(pos))
+        out.append((lo, min(lo + 1, n - 1), pos - lo))
+    return tuple(out)
+
+
 def post_stop_range(lows: Iterable[float], highs: Iterable[float], low_q: float, high_q: float) -> tuple[float, float]:
     """The post-stop range (project definition): (low_q quantile of the lows, high_q quantile
     of the highs) of the bars since the stop (the caller passes them: the bars after the
@@ -706,6 +741,14 @@ def _triggers_json(items: list[tuple[str, float]]) -> str:
                       allow_nan=False, separators=(",", ":"))
 
 
+def _int64_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
+    """Whole numbers (None for missing) as a nullable Int64 array: ``pd.array(values,
+    dtype="Int64")`` without its per-value type inference (the values are small ints)."""
+    floats = np.array(values, dtype=float)  # None -> NaN; ints < 2**53 exact
+    missing = np.isnan(floats)
+    return pd.arrays.IntegerArray(np.where(missing, 0, floats).astype(np.int64), missing)
+
+
 def _fmt_ns(ns: int) -> str:
     return str(pd.Timestamp(ns))
 
@@ -803,176 +846,297 @@ class _Walk:
         self.quiet_bars = 0
 
 
-def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, list]:
-    """The walk's input columns as Python lists (floats with NaN, verdicts as str or None,
-    timestamps as int ns; ``ts`` = bar_start already converted): once per walked frame."""
+_FLOAT_INPUTS = ("close", "high", "low", "atr_14", "bb_mid_20", "bb_std_20", "ou_half_life", "ou_ar1_b", "atr_ratio",
+                 "er_short", "range_ok_support", "vol_change_score", "trend_score", "adx_slope_10",
+                 "range_quality_score", "mean_rev_score", "next_high_vol_prob", "support", "resistance")
 
-    def col(name: str) -> list:
-        return part[name].to_numpy(dtype=float, na_value=np.nan).tolist()
 
-    out = {name: col(name) for name in ("close", "high", "low", "atr_14", "bb_mid_20", "bb_std_20", "ou_half_life",
-                                        "ou_ar1_b", "atr_ratio", "er_short", "range_ok_support", "vol_change_score",
-                                        "trend_score", "adx_slope_10", "range_quality_score", "mean_rev_score",
-                                        "next_high_vol_prob", "support", "resistance")}
+def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, object]:
+    """The walk's input columns, once per walked frame of n bars.
+
+    Returns a dict: per name of ``_FLOAT_INPUTS`` a Python list of n floats (NaN for
+    missing), ``ts`` (= the given bar_start, int ns), ``verdict`` / ``coarse_verdict`` (str or
+    None), ``coarse_bar_start`` (int ns, _NAT for NaT); and ``arrays``: the same columns as
+    numpy arrays (float64 per float input, object arrays for the verdicts, int64 for
+    coarse_bar_start) for the vectorised market part (:func:`_advance_market`).
+    """
+    arrays: dict[str, np.ndarray] = {name: part[name].to_numpy(dtype=float, na_value=np.nan)
+                                     for name in _FLOAT_INPUTS}
+    out: dict[str, object] = {name: values.tolist() for name, values in arrays.items()}
     out["ts"] = ts
-    out["verdict"] = [_verdict(v) for v in part["verdict"].tolist()]
-    out["coarse_verdict"] = [_verdict(v) for v in part["coarse_verdict"].tolist()]
-    out["coarse_bar_start"] = _ns_array(part["coarse_bar_start"]).tolist()
+    out["verdict"] = [v if isinstance(v, str) else None for v in part["verdict"].tolist()]  # _verdict
+    out["coarse_verdict"] = [v if isinstance(v, str) else None for v in part["coarse_verdict"].tolist()]
+    coarse = _ns_array(part["coarse_bar_start"])
+    out["coarse_bar_start"] = coarse.tolist()
+    arrays["verdict"] = np.array(out["verdict"], dtype=object)
+    arrays["coarse_verdict"] = np.array(out["coarse_verdict"], dtype=object)
+    arrays["coarse_bar_start"] = coarse
+    out["arrays"] = arrays
     return out
 
 
-def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tuple], changes: list[tuple],
-               notes: list[tuple], record: list | None = None, market: list | None = None) -> None:
-    """Advance the walker ``w`` over the bars lo..hi-1 of the input lists ``c``
-    (:func:`_input_lists`), appending one row tuple per bar, the state changes and the
-    notifications (the loop of :func:`walk_grid`).
+# the market triggers in the order of the module docstring (a bar's items list them in this order)
+_LATEST_NAMES = ("transition_1h", "transition_4h", "half_life_latest", "atr_ratio_latest", "z_stretch")
+_WARNING_NAMES = ("high_vol_prob", "support_falling", "er_short", "half_life_warning", "atr_ratio_warning")
 
-    record: a list (one slot per bar of ``c``) that receives, per walked bar i, the bar's
-    market part (z, half-life baseline, LATEST triggers, WARNING conditions: they depend
-    only on the bars, through the market buffers). market: such a list from a walk with the
-    same market buffers at bar i (:func:`placement_states`): where market[i] is set, the
-    bar's market part is read from it instead of recomputed, and of the market buffers only
-    the closes (which the MANDATORY triggers read) are kept up to date (the walker's final
-    state is then not a continuation state)."""
+
+class _MarketParts:
+    """The market part of every bar of one input (:func:`_input_lists`, n bars), by bar index.
+
+    What the LATEST triggers, the WARNING conditions and the half-life baseline say at a bar
+    depends only on the bars (through the market buffers of a walk), not on the grid: it is
+    computed once per input by :func:`_advance_market` and read by every walk over these
+    bars. Bars not computed hold NaN / 0 / "".
+
+    baseline[i]: the half-life baseline at bar i (bars; NaN before half_life_baseline_min_bars
+        values). n_latest[i] / n_warning[i]: how many LATEST triggers / WARNING conditions
+        fired at bar i. names[i]: their names, comma-separated (LATEST first, each group in
+        the order of _LATEST_NAMES / _WARNING_NAMES; "" for none). latest_code /
+        warning_code (int64 arrays, n): bit k set when trigger k of _LATEST_NAMES /
+        _WARNING_NAMES fired; latest_values / warning_values (float arrays, n x 5): the value
+        of each fired one. :meth:`items` gives a bar's (name, value) pairs (a state change's
+        evidence): built only when asked, so the walks allocate nothing per bar for them.
+    """
+
+    __slots__ = ("baseline", "n_latest", "n_warning", "names", "latest_code", "warning_code", "latest_values",
+                 "warning_values")
+
+    def __init__(self, n: int) -> None:
+        self.baseline: list[float] = [NAN] * n
+        self.n_latest: list[int] = [0] * n
+        self.n_warning: list[int] = [0] * n
+        self.names: list[str] = [""] * n
+        self.latest_code = np.zeros(n, dtype=np.int64)
+        self.warning_code = np.zeros(n, dtype=np.int64)
+        self.latest_values = np.full((n, len(_LATEST_NAMES)), NAN)
+        self.warning_values = np.full((n, len(_WARNING_NAMES)), NAN)
+
+    def items(self, i: int) -> list[tuple[str, float]]:
+        """The (name, value) pairs of bar i: the fired LATEST triggers, then the WARNING conditions."""
+        out = []
+        for names, code, values in ((_LATEST_NAMES, int(self.latest_code[i]), self.latest_values[i]),
+                                    (_WARNING_NAMES, int(self.warning_code[i]), self.warning_values[i])):
+            for k, name in enumerate(names):
+                if code >> k & 1:
+                    out.append((name, float(values[k])))
+        return out
+
+
+def _trailing_runs(mask: np.ndarray) -> np.ndarray:
+    """Per position i of a bool array: the number of consecutive True values ending at i
+    (0 where mask[i] is False); int64, same length."""
+    idx = np.arange(1, len(mask) + 1, dtype=np.int64)
+    last_false = np.maximum.accumulate(np.where(mask, 0, idx)) if len(mask) else idx
+    return idx - last_false
+
+
+def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _MarketParts) -> None:
+    """Advance the market buffers of walker ``w`` over the bars lo..hi-1 of input ``c`` and
+    write every bar's market part into ``parts`` (indices lo..hi-1).
+
+    The vectorised equivalent (same comparisons, same IEEE operations, hence the same bits)
+    of evaluating at every bar, on the buffers after that bar: :func:`zscore`,
+    :func:`transition_1h_trigger`, :func:`transition_4h_trigger`, :func:`half_life_baseline`
+    of the bars before (kept as a sorted window: one bisect per bar, the only loop),
+    :func:`half_life_latest_trigger`, :func:`atr_ratio_latest_trigger`,
+    :func:`z_stretch_trigger`, and the WARNING conditions :func:`high_vol_prob_condition`,
+    :func:`support_falling_condition`, :func:`er_short_condition`,
+    :func:`half_life_warning_condition`, :func:`atr_ratio_warning_condition`. A trailing
+    "run of n bars" is a run length over the buffer's earlier values followed by the new bars
+    (:func:`_trailing_runs`). Updates w.z_values, supports, verdicts_1h, verdicts_4h,
+    last_coarse_start, half_lives and sorted_half_lives; not the closes, prev_close or
+    last_bar_start (the grid part of :func:`_walk_bars` moves those).
+    """
+    n = hi - lo
+    if n <= 0:
+        return
+    cfg = w.cfg
+    a = c["arrays"]
+    sl = slice(lo, hi)
+    close, mid, std = a["close"][sl], a["bb_mid_20"][sl], a["bb_std_20"][sl]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(std > 0, (close - mid) / std, NAN)  # zscore: NaN unless std > 0
+
+    # ---- z stretch: the same side beyond the bound on the last latest_z_bars bars
+    bound, z_bars = cfg.latest_z_bound, cfg.latest_z_bars
+    k = len(w.z_values)
+    zz = np.concatenate([np.array(w.z_values, dtype=float), z])
+    z_fired = (_trailing_runs(zz > bound)[k:] >= z_bars) | (_trailing_runs(zz < -bound)[k:] >= z_bars)
+    w.z_values.extend(z[-w.z_values.maxlen:].tolist())
+
+    # ---- RANGE_OK support falling: fall_bars strict falls in a row, total drop >= points
+    fall_bars, fall_points = cfg.warning_support_fall_bars, cfg.warning_support_fall_points
+    sup = a["range_ok_support"][sl]
+    k = len(w.supports)
+    ss = np.concatenate([np.array(w.supports, dtype=float), sup])
+    falls = np.zeros(len(ss), dtype=bool)
+    falls[1:] = ss[1:] < ss[:-1]
+    drop = np.full(len(ss), NAN)
+    drop[fall_bars:] = ss[:-fall_bars] - ss[fall_bars:]  # the value of support_falling_condition
+    with np.errstate(invalid="ignore"):
+        sup_fired = (_trailing_runs(falls) >= fall_bars)[k:] & (drop >= fall_points)[k:]
+    drop = drop[k:]
+    w.supports.extend(sup[-w.supports.maxlen:].tolist())
+
+    # ---- 1h TRANSITION run (the value: the run within the buffer, at most its length)
+    verdict = a["verdict"][sl]
+    v1h = w.verdicts_1h
+    k = len(v1h)
+    is_tr = np.concatenate([np.array([v == TRANSITION for v in v1h], dtype=bool), verdict == TRANSITION])
+    run_1h = np.minimum(_trailing_runs(is_tr)[k:], v1h.maxlen)
+    t1h_fired = run_1h >= cfg.latest_transition_1h_bars  # implies the current verdict is TRANSITION
+    v1h.extend(verdict[-v1h.maxlen:].tolist())
+
+    # ---- 4h TRANSITION run: one buffer entry per new (non-NaT) coarse_bar_start
+    v4h = w.verdicts_4h
+    k = len(v4h)
+    cstart = a["coarse_bar_start"][sl]
+    where = np.flatnonzero(cstart != _NAT)
+    starts = cstart[where]
+    new = np.ones(len(starts), dtype=bool)
+    new[1:] = starts[1:] != starts[:-1]
+    if len(starts) and w.last_coarse_start is not None:
+        new[0] = bool(starts[0] != w.last_coarse_start)
+    appended = where[new]  # bar offsets that append their coarse verdict
+    added = a["coarse_verdict"][sl][appended]
+    seq_tr = np.concatenate([np.array([v == TRANSITION for v in v4h], dtype=bool), added == TRANSITION])
+    run_seq = np.minimum(_trailing_runs(seq_tr), v4h.maxlen)
+    count = np.zeros(n, dtype=np.int64)
+    count[appended] = 1
+    size = k + np.cumsum(count)  # buffer entries ever appended, after each bar
+    last = np.maximum(size - 1, 0)
+    if len(seq_tr):
+        run_4h = np.where(size > 0, run_seq[last], 0)
+    else:
+        run_4h = np.zeros(n, dtype=np.int64)
+    t4h_fired = run_4h >= cfg.latest_transition_4h_bars  # implies the buffer's last verdict is TRANSITION
+    v4h.extend(added[-v4h.maxlen:].tolist())
+    if len(starts):
+        w.last_coarse_start = int(starts[-1])
+
+    # ---- effective half-lives and their baseline (median of the window before the bar)
+    hl, b = a["ou_half_life"][sl], a["ou_ar1_b"][sl]
+    eff = hl.copy()
+    eff[b >= 1] = INF  # effective_half_life: b >= 1 no mean reversion, b <= 0 the fastest
+    eff[b <= 0] = 0.0
+    eff_l = eff.tolist()
+    hist = list(w.half_lives) + eff_l  # the window's values, then the new ones
+    k = len(w.half_lives)
+    hl_max, half_min = w.half_lives.maxlen, max(1, cfg.half_life_baseline_min_bars)
+    srt = w.sorted_half_lives
+    baseline_l = parts.baseline
+    for j, e in enumerate(eff_l):
+        n_srt = len(srt)
+        if n_srt >= half_min:  # _median_sorted
+            m = n_srt // 2
+            baseline_l[lo + j] = float(srt[m]) if n_srt % 2 else (srt[m - 1] + srt[m]) / 2.0
+        else:
+            baseline_l[lo + j] = NAN
+        out = k + j - hl_max  # the value leaving the window (the deque's oldest)
+        if out >= 0:
+            old = hist[out]
+            if old == old:
+                del srt[bisect_left(srt, old)]
+        if e == e:
+            insort(srt, e)
+    w.half_lives.extend(eff_l[-hl_max:])
+    baseline = np.array(baseline_l[lo:hi], dtype=float)
+    # half_life_ratio(hl, b, baseline), its branches in order
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.select([np.isnan(baseline) | np.isnan(eff), eff == INF, baseline == INF, baseline <= 0],
+                          [NAN, INF, 0.0, np.where(eff > 0, INF, NAN)], eff / baseline)
+
+    # ---- the one-comparison triggers and conditions (NaN never fires)
+    atr_ratio, prob, er = a["atr_ratio"][sl], a["next_high_vol_prob"][sl], a["er_short"][sl]
+    with np.errstate(invalid="ignore"):
+        hl_latest = ratio > cfg.latest_half_life_multiple
+        atr_latest = atr_ratio >= cfg.latest_atr_ratio
+        prob_fired = prob >= cfg.warning_high_vol_prob
+        er_fired = er >= cfg.warning_er_short
+        hl_warning = ratio >= cfg.warning_half_life_multiple
+        atr_warning = (cfg.warning_atr_ratio_min <= atr_ratio) & (atr_ratio < cfg.warning_atr_ratio_max)
+
+    # ---- per bar: which fired (bit codes), their values, counts and names
+    latest_fired = (t1h_fired, t4h_fired, hl_latest, atr_latest, z_fired)
+    warning_fired = (prob_fired, sup_fired, er_fired, hl_warning, atr_warning)
+    latest_code = sum(fired.astype(np.int64) << k for k, fired in enumerate(latest_fired))
+    warning_code = sum(fired.astype(np.int64) << k for k, fired in enumerate(warning_fired))
+    parts.latest_code[sl], parts.warning_code[sl] = latest_code, warning_code
+    parts.latest_values[sl] = np.column_stack([run_1h, run_4h, ratio, atr_ratio, z]).astype(float)
+    parts.warning_values[sl] = np.column_stack([prob, drop, er, ratio, atr_ratio])
+    popcount = np.array([bin(code).count("1") for code in range(1 << len(_LATEST_NAMES))], dtype=np.int64)
+    parts.n_latest[sl] = popcount[latest_code].tolist()
+    parts.n_warning[sl] = popcount[warning_code].tolist()
+    both = latest_code | warning_code << len(_LATEST_NAMES)
+    codes, where = np.unique(both, return_inverse=True)
+    text = np.array([",".join([name for k, name in enumerate(_LATEST_NAMES + _WARNING_NAMES) if code >> k & 1])
+                     for code in codes.tolist()], dtype=object)
+    parts.names[sl] = text[where.reshape(-1)].tolist()
+
+
+def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _MarketParts, rows: list,
+               changes: list[tuple], notes: list[tuple], states_only: bool = False,
+               until_exited: bool = False) -> int:
+    """Advance the walker ``w`` over the bars lo..hi-1 of the input lists ``c``
+    (:func:`_input_lists`) whose market part is in ``parts`` (:func:`_advance_market`, the
+    same market buffers at bar lo as ``w``'s), appending one row tuple per bar
+    (``_ROW_COLUMNS``), the state changes (bar_start, from_state, to_state, reason, triggers
+    JSON) and the notifications (bar_start, state, is_sent, suppressed_reason): the loop of
+    :func:`walk_grid`. Of the market buffers it moves only the closes (the MANDATORY triggers
+    read them), prev_close and last_bar_start.
+
+    states_only: append only the state of each bar to ``rows`` and record neither state
+        changes nor notifications (the states are the same; :func:`placement_states`).
+    until_exited: stop after the first bar that ends EXITED (a configured grid stays EXITED).
+
+    Returns:
+        the index after the last walked bar (hi, or earlier with until_exited).
+    """
     grid, cfg = w.grid, w.cfg
+    virtual = grid.virtual
     ts_list = c["ts"]
     close_l, high_l, low_l, atr_l = c["close"], c["high"], c["low"], c["atr_14"]
-    mid_l, std_l = c["bb_mid_20"], c["bb_std_20"]
-    hl_l, b_l, atr_ratio_l, er_l = c["ou_half_life"], c["ou_ar1_b"], c["atr_ratio"], c["er_short"]
     sup_l, volc_l, trend_l, adxs_l = c["range_ok_support"], c["vol_change_score"], c["trend_score"], c["adx_slope_10"]
-    rqs_l, mr_l, prob_l = c["range_quality_score"], c["mean_rev_score"], c["next_high_vol_prob"]
+    rqs_l, mr_l = c["range_quality_score"], c["mean_rev_score"]
     s_l, r_l = c["support"], c["resistance"]
-    verdict_l, cverdict_l, cstart_l = c["verdict"], c["coarse_verdict"], c["coarse_bar_start"]
-    rows_append = rows.append
-
+    verdict_l = c["verdict"]
+    baseline_l, n_latest_l, n_warning_l, names_l = parts.baseline, parts.n_latest, parts.n_warning, parts.names
     rows_append = rows.append
     # Per-bar speed: constants and buffers as locals. A trigger's value is recorded only when
     # it fires, so a buffer trigger is evaluated (by its public function) only when a cheap
     # necessary condition of firing holds (bar counts are >= 1 and bounds / multiples > 0,
-    # as LifecycleConfig validates); the one-comparison triggers and conditions are inlined
-    # (same comparison, same value as their functions); the half-life ratio is computed once
-    # for both half-life triggers.
-    z_bound, half_min = cfg.latest_z_bound, max(1, cfg.half_life_baseline_min_bars)
-    t1h_bars, t4h_bars = cfg.latest_transition_1h_bars, cfg.latest_transition_4h_bars
-    hl_latest_mult, hl_warning_mult = cfg.latest_half_life_multiple, cfg.warning_half_life_multiple
-    atr_latest, atr_warn_min, atr_warn_max = cfg.latest_atr_ratio, cfg.warning_atr_ratio_min, cfg.warning_atr_ratio_max
-    z_bars, prob_min, er_min = cfg.latest_z_bars, cfg.warning_high_vol_prob, cfg.warning_er_short
-    fall_bars, fall_points = cfg.warning_support_fall_bars, cfg.warning_support_fall_points
+    # as LifecycleConfig validates); the one-comparison triggers are inlined (same
+    # comparison, same value as their functions).
     warning_min = cfg.warning_min_conditions
-    closes_buf, z_buf, sup_buf = w.closes, w.z_values, w.supports
-    v1h_buf, v4h_buf, hl_buf, srt = w.verdicts_1h, w.verdicts_4h, w.half_lives, w.sorted_half_lives
+    closes_buf = w.closes
     swing_bars, swing_min_atr = cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr
-    hl_max, post_max = hl_buf.maxlen, w.post_lows.maxlen
-    q_low, q_high = cfg.post_stop_low_quantile, cfg.post_stop_high_quantile
+    buffer_atr = cfg.mandatory_stop_buffer_atr
+    post_max = w.post_lows.maxlen
+    low_steps = _quantile_steps(cfg.post_stop_low_quantile, post_max)
+    high_steps = _quantile_steps(cfg.post_stop_high_quantile, post_max)
 
     for i in range(lo, hi):
         ts = ts_list[i]
-        close, high, low, atr = close_l[i], high_l[i], low_l[i], atr_l[i]
+        close = close_l[i]
         verdict = verdict_l[i]
-        bar_changes: list[tuple[str | None, str, str, list]] = []
-
-        if market is not None and market[i] is not None:
-            # the market part of this bar, as the market walk computed it (same buffers)
-            closes_buf.append(close)
-            z, baseline, latest, warning = market[i]
-        else:
-            # ---- market buffers (every bar, whatever the state)
-            closes_buf.append(close)
-            std = std_l[i]
-            z = (close - mid_l[i]) / std if std > 0 else NAN  # zscore
-            z_buf.append(z)
-            sup = sup_l[i]
-            sup_buf.append(sup)
-            v1h_buf.append(verdict)
-            cstart = cstart_l[i]
-            if cstart != _NAT and cstart != w.last_coarse_start:
-                v4h_buf.append(cverdict_l[i])
-                w.last_coarse_start = cstart
-            hl, b = hl_l[i], b_l[i]
-            # effective_half_life, _median_sorted and _push_window inlined (the same operations)
-            if b == b and b >= 1:
-                eff = INF
-            elif b == b and b <= 0:
-                eff = 0.0
-            else:
-                eff = hl
-            n_srt = len(srt)
-            if n_srt >= half_min:
-                mid = n_srt // 2
-                baseline = float(srt[mid]) if n_srt % 2 else (srt[mid - 1] + srt[mid]) / 2.0
-            else:
-                baseline = NAN
-            if len(hl_buf) == hl_max:
-                old = hl_buf[0]
-                if old == old:
-                    del srt[bisect_left(srt, old)]
-            hl_buf.append(eff)
-            if eff == eff:
-                insort(srt, eff)
-
-            # ---- market triggers (LATEST, WARNING), in the order of the module docstring
-            latest: list[tuple[str, float]] = []
-            if verdict == TRANSITION:
-                fired, v = transition_1h_trigger(v1h_buf, t1h_bars)
-                if fired:
-                    latest.append(("transition_1h", v))
-            if v4h_buf and v4h_buf[-1] == TRANSITION:
-                fired, v = transition_4h_trigger(v4h_buf, t4h_bars)
-                if fired:
-                    latest.append(("transition_4h", v))
-            # = half_life_ratio(hl, b, baseline) (its effective half-life is eff)
-            if baseline != baseline or eff != eff:
-                hl_ratio = NAN
-            elif eff == INF:
-                hl_ratio = INF
-            elif baseline == INF:
-                hl_ratio = 0.0
-            elif baseline <= 0:
-                hl_ratio = INF if eff > 0 else NAN
-            else:
-                hl_ratio = eff / baseline
-            if hl_ratio > hl_latest_mult:  # half_life_latest_trigger
-                latest.append(("half_life_latest", hl_ratio))
-            atr_ratio = atr_ratio_l[i]
-            if atr_ratio >= atr_latest:  # atr_ratio_latest_trigger
-                latest.append(("atr_ratio_latest", float(atr_ratio)))
-            if z > z_bound or z < -z_bound:  # the current z is stretched
-                fired, v = z_stretch_trigger(z_buf, z_bound, z_bars)
-                if fired:
-                    latest.append(("z_stretch", v))
-            warning: list[tuple[str, float]] = []
-            prob = prob_l[i]
-            if prob >= prob_min:  # high_vol_prob_condition
-                warning.append(("high_vol_prob", float(prob)))
-            # the last step falls and the whole drop is large enough (the drop as computed there)
-            if len(sup_buf) > fall_bars and sup < sup_buf[-2] and sup_buf[-fall_bars - 1] - sup >= fall_points:
-                fired, v = support_falling_condition(sup_buf, fall_bars, fall_points)
-                if fired:
-                    warning.append(("support_falling", v))
-            er = er_l[i]
-            if er >= er_min:  # er_short_condition
-                warning.append(("er_short", float(er)))
-            if hl_ratio >= hl_warning_mult:  # half_life_warning_condition
-                warning.append(("half_life_warning", hl_ratio))
-            if atr_warn_min <= atr_ratio < atr_warn_max:  # atr_ratio_warning_condition
-                warning.append(("atr_ratio_warning", float(atr_ratio)))
-            if record is not None:
-                record[i] = (z, baseline, latest, warning)
-        warning_rule = len(warning) >= warning_min
+        n_latest, n_warning = n_latest_l[i], n_warning_l[i]  # the market triggers fired (parts.items(i))
+        closes_buf.append(close)
+        warning_rule = n_warning >= warning_min
         mandatory: list[tuple[str, float]] = []
         extra: list[tuple[str, float]] = []
+        bar_changes: list[tuple[str | None, str, str, list]] = []
 
         # ---- first bar of a fresh walk
         placed_now = False
         if not w.started:
             w.started = True
-            if not grid.virtual and grid.enabled:
+            if not virtual and grid.enabled:
                 w.place(grid.lower, grid.upper, grid.levels, grid.allocation_frac)
                 w.state = PROBATION
                 placed_now = True
             else:
                 w.state = DISABLED
-                if not grid.virtual:  # a configured grid shows its bounds even when disabled
+                if not virtual:  # a configured grid shows its bounds even when disabled
                     w.lower, w.upper, w.levels, w.allocation_frac = grid.lower, grid.upper, grid.levels, \
                         grid.allocation_frac
             bar_changes.append((None, w.state, "start", []))
@@ -984,10 +1148,13 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
 
         # ---- a stop awaiting restart: post-stop range and gates (from the bar after the stop)
         ps_lo = ps_hi = NAN
-        if w.stopped:
+        stopped = w.stopped
+        if stopped:
             w.bars_since_stop += 1
             # w.push_post(low, high), then post_stop_range(w.post_lows, w.post_highs, ...) on the
-            # kept sorted buffers (quantile_linear): inlined, the same operations
+            # kept sorted buffers (quantile_linear, its interpolation steps looked up by count):
+            # inlined, the same operations
+            low, high = low_l[i], high_l[i]
             buf, srt_post = w.post_lows, w.sorted_post_lows
             if len(buf) == post_max:
                 old = buf[0]
@@ -998,13 +1165,9 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
                 insort(srt_post, low)
             n_post = len(srt_post)
             if n_post:
-                pos_q = q_low * (n_post - 1)
-                k_lo = int(math.floor(pos_q))
-                frac = pos_q - k_lo
-                a_q, b_q = srt_post[k_lo], srt_post[min(k_lo + 1, n_post - 1)]
+                k_lo, k_hi, frac = low_steps[n_post]
+                a_q, b_q = srt_post[k_lo], srt_post[k_hi]
                 ps_lo = a_q + (b_q - a_q) * frac if frac else float(a_q)
-            else:
-                ps_lo = NAN
             buf, srt_post = w.post_highs, w.sorted_post_highs
             if len(buf) == post_max:
                 old = buf[0]
@@ -1015,13 +1178,9 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
                 insort(srt_post, high)
             n_post = len(srt_post)
             if n_post:
-                pos_q = q_high * (n_post - 1)
-                k_lo = int(math.floor(pos_q))
-                frac = pos_q - k_lo
-                a_q, b_q = srt_post[k_lo], srt_post[min(k_lo + 1, n_post - 1)]
+                k_lo, k_hi, frac = high_steps[n_post]
+                a_q, b_q = srt_post[k_lo], srt_post[k_hi]
                 ps_hi = a_q + (b_q - a_q) * frac if frac else float(a_q)
-            else:
-                ps_hi = NAN
             if verdict == TREND or verdict == TRANSITION:
                 w.reset_gates()
             else:
@@ -1042,19 +1201,19 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
                             w.gates_passed += 1
                     else:
                         w.gate_bars[k] = 0
-        permitted = (not w.stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars)
 
         # ---- virtual policy: enable / restart at RANGE_OK when permitted
-        if grid.virtual and w.state in (DISABLED, EXITED) and permitted and verdict == RANGE_OK:
-            lo, hi = (ps_lo, ps_hi) if w.stopped else (s_l[i], r_l[i])
-            if lo < hi and math.isfinite(lo) and math.isfinite(hi):
-                reason = "restart" if w.stopped else "enable"
-                evidence = [("range_ok_support", sup_l[i]), ("lower", lo), ("upper", hi)]
-                if w.stopped:
+        if virtual and verdict == RANGE_OK and (w.state == DISABLED or w.state == EXITED) and \
+                ((not stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars)):
+            lo_b, hi_b = (ps_lo, ps_hi) if stopped else (s_l[i], r_l[i])
+            if lo_b < hi_b and math.isfinite(lo_b) and math.isfinite(hi_b):
+                reason = "restart" if stopped else "enable"
+                evidence = [("range_ok_support", sup_l[i]), ("lower", lo_b), ("upper", hi_b)]
+                if stopped:
                     evidence = [("gates_passed", float(w.gates_passed)),
                                 ("bars_since_stop", float(w.bars_since_stop))] + evidence
-                w.place(lo, hi, cfg.probation_levels, cfg.probation_allocation)
-                bar_changes.append((w.state, PROBATION, reason, latest + warning + evidence))
+                w.place(lo_b, hi_b, cfg.probation_levels, cfg.probation_allocation)
+                bar_changes.append((w.state, PROBATION, reason, [*parts.items(i), *evidence]))
                 w.state = PROBATION
                 placed_now = True
 
@@ -1062,68 +1221,72 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
         st = w.state
         if st in _RUNNING and not placed_now:
             lower, upper = w.lower, w.upper
+            atr = atr_l[i]
             outside = close < lower or close > upper  # else no trailing close outside: no run
             if outside:
                 fired, v = closes_outside_trigger(closes_buf, lower, upper, cfg.mandatory_outside_closes)
                 if fired:
                     mandatory.append(("closes_outside", v))
-            fired, v = stop_buffer_trigger(close, lower, upper, atr, cfg.mandatory_stop_buffer_atr)
-            if fired:
-                mandatory.append(("stop_buffer", v))
-            # the swing's size first: |close - the close swing_bars ago| / atr >= min_atr (as computed there)
-            if atr > 0 and len(closes_buf) > swing_bars and \
-                    abs(close - closes_buf[-swing_bars - 1]) / atr >= swing_min_atr:
-                fired, v = directional_swing_trigger(closes_buf, atr, lower, upper, swing_bars,
-                                                     swing_min_atr, cfg.mandatory_swing_outer_frac)
-                if fired:
-                    mandatory.append(("directional_swing", v))
-            all_fired = mandatory + latest + warning
-            verdict_stop = grid.virtual and (verdict == TREND or verdict == TRANSITION)
+            if atr > 0:  # stop_buffer_trigger: NaN / non-positive atr never fires
+                v = max(lower - close, close - upper) / atr
+                if v > buffer_atr:
+                    mandatory.append(("stop_buffer", v))
+                # the swing's size first: |close - the close swing_bars ago| / atr >= min_atr (as computed there)
+                if len(closes_buf) > swing_bars and abs(close - closes_buf[-swing_bars - 1]) / atr >= swing_min_atr:
+                    fired, v = directional_swing_trigger(closes_buf, atr, lower, upper, swing_bars,
+                                                         swing_min_atr, cfg.mandatory_swing_outer_frac)
+                    if fired:
+                        mandatory.append(("directional_swing", v))
+            verdict_stop = virtual and (verdict == TREND or verdict == TRANSITION)
             if st == PROBATION:
                 w.probation_bars += 1
-                w.open_buys, done = update_round_trips(w.level_prices, w.open_buys, w.prev_close, high, low)
+                w.open_buys, done = update_round_trips(w.level_prices, w.open_buys, w.prev_close, high_l[i],
+                                                       low_l[i])
                 w.round_trips += done
                 fired = False
                 if outside:
                     fired, v = closes_outside_trigger(closes_buf, lower, upper, cfg.quick_stop_outside_closes)
                     if fired:
                         extra.append(("quick_stop_outside", v))
-                if fired or mandatory or latest:
+                if fired or mandatory or n_latest:
                     w.record_stop(ts, "quick_stop")
-                    bar_changes.append((PROBATION, EXITED, "quick_stop", extra + all_fired))
+                    bar_changes.append((PROBATION, EXITED, "quick_stop", [*extra, *mandatory, *parts.items(i)]))
                     w.state = EXITED
                 elif verdict_stop:
                     reason = "stop_trend" if verdict == TREND else "stop_transition"
                     w.record_stop(ts, reason)
-                    bar_changes.append((PROBATION, EXITED, reason, [(f"verdict_{verdict}", 1.0)] + all_fired))
+                    bar_changes.append((PROBATION, EXITED, reason,
+                                        [(f"verdict_{verdict}", 1.0), *mandatory, *parts.items(i)]))
                     w.state = EXITED
                 elif w.probation_bars >= cfg.probation_bars:
                     evidence = [("round_trips", float(w.round_trips))]
                     if w.round_trips >= cfg.probation_min_round_trips:
                         w.state = WARNING if warning_rule else NORMAL
                         w.quiet_bars = 0
-                        bar_changes.append((PROBATION, w.state, "probation_passed", evidence + all_fired))
+                        bar_changes.append((PROBATION, w.state, "probation_passed",
+                                            [*evidence, *mandatory, *parts.items(i)]))
                     else:
                         w.record_stop(ts, "probation_failed")
-                        bar_changes.append((PROBATION, EXITED, "probation_failed", evidence + all_fired))
+                        bar_changes.append((PROBATION, EXITED, "probation_failed",
+                                            [*evidence, *mandatory, *parts.items(i)]))
                         w.state = EXITED
             else:
                 level = _LEVEL[st]
                 if mandatory:
                     w.record_stop(ts, "mandatory_exit")
                     w.state = MANDATORY
-                    bar_changes.append((st, MANDATORY, "escalation", all_fired))
+                    bar_changes.append((st, MANDATORY, "escalation", [*mandatory, *parts.items(i)]))
                 elif verdict_stop:
                     reason = "stop_trend" if verdict == TREND else "stop_transition"
                     w.record_stop(ts, reason)
-                    bar_changes.append((st, EXITED, reason, [(f"verdict_{verdict}", 1.0)] + all_fired))
+                    bar_changes.append((st, EXITED, reason, [(f"verdict_{verdict}", 1.0), *parts.items(i)]))
                     w.state = EXITED
                 else:
-                    target = 2 if latest else (1 if warning_rule else 0)
+                    target = 2 if n_latest else (1 if warning_rule else 0)
                     if target > level:
                         w.state = _BY_LEVEL[target]
                         w.quiet_bars = 0
-                        bar_changes.append((st, w.state, "escalation", all_fired))
+                        bar_changes.append((st, w.state, "escalation", [*parts.items(i)]))
                     elif target == level:
                         w.quiet_bars = 0
                     else:
@@ -1131,10 +1294,18 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
                         if w.quiet_bars >= cfg.de_escalation_bars:
                             w.state = _BY_LEVEL[level - 1]
                             w.quiet_bars = 0
-                            bar_changes.append((st, w.state, "de_escalation", all_fired))
+                            bar_changes.append((st, w.state, "de_escalation", [*parts.items(i)]))
+
+        w.prev_close = close
+        w.last_bar_start = ts
+        st = w.state
+        if states_only:
+            rows_append(st)
+            if until_exited and st == EXITED:
+                return i + 1
+            continue
 
         # ---- notifications
-        st = w.state
         if st in _LEVEL and st != NORMAL:
             last = w.last_sent.get(st)
             if last is not None and ts - last < w.limit_ns[st]:
@@ -1148,8 +1319,6 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
         # ---- rows
         for frm, to, reason, trig in bar_changes:
             changes.append((ts, frm, to, reason, _triggers_json(trig)))
-        w.prev_close = close
-        w.last_bar_start = ts
         stopped = w.stopped
         levels = w.levels
         gate_bars = w.gate_bars
@@ -1159,13 +1328,16 @@ def _walk_bars(w: "_Walk", c: dict[str, list], lo: int, hi: int, rows: list[tupl
             gate_bars[0], gate_bars[1], gate_bars[2], w.gates_passed,
             w.bars_since_stop if stopped else None, w.time_floor_bars if stopped else None,
             w.stop_reason if stopped else None, ps_lo if stopped else NAN, ps_hi if stopped else NAN,
-            w.probation_bars, w.round_trips, len(warning), len(latest), len(mandatory),
-            ",".join([name for name, _ in mandatory + latest + warning + extra])
-            if (mandatory or latest or warning or extra) else "",
-            baseline, w.quiet_bars))
+            w.probation_bars, w.round_trips, n_warning, n_latest, len(mandatory),
+            ",".join([name for name, _ in mandatory] + ([names_l[i]] if names_l[i] else []) +
+                     [name for name, _ in extra]) if (mandatory or extra) else names_l[i],
+            baseline_l[i], w.quiet_bars))
+        if until_exited and st == EXITED:
+            return i + 1
+    return hi
 
 
-
+@gc_paused()  # allocation-heavy, no cycles: see gc_paused
 def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
               state: LifecycleState | None = None) -> LifecycleResult:
     """Walk one grid over the 1h bars of one series segment.
@@ -1243,11 +1415,13 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
     rows: list[tuple] = []
     changes: list[tuple] = []
     notes: list[tuple] = []
-    _walk_bars(w, cols, 0, len(cols["ts"]), rows, changes, notes)
+    n_bars = len(cols["ts"])
+    parts = _MarketParts(n_bars)
+    _advance_market(w, cols, 0, n_bars, parts)  # the market part of every bar, vectorised
+    _walk_bars(w, cols, 0, n_bars, parts, rows, changes, notes)
 
     # one row tuple per bar (LIFECYCLE_COLUMNS without grid_id), transposed once
-    out: dict[str, list] = dict(zip(_ROW_COLUMNS, (list(c) for c in zip(*rows)))) if rows else \
-        {c: [] for c in _ROW_COLUMNS}
+    out: dict[str, Sequence] = dict(zip(_ROW_COLUMNS, zip(*rows))) if rows else {c: [] for c in _ROW_COLUMNS}
     n = len(out["bar_start"])
     lifecycle = pd.DataFrame({
         "grid_id": pd.Series([gid] * n, dtype=object),
@@ -1255,12 +1429,12 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
         "state": pd.Series(out["state"], dtype=object),
         "lower": np.array(out["lower"], dtype=float),
         "upper": np.array(out["upper"], dtype=float),
-        "levels": pd.array(out["levels"], dtype="Int64"),
+        "levels": _int64_array(out["levels"]),
         "allocation_frac": np.array(out["allocation_frac"], dtype=float),
         "restart_permitted": np.array(out["restart_permitted"], dtype=bool),
         **{c: np.array(out[c], dtype=np.int64) for c in ("gate_1_bars", "gate_2_bars", "gate_3_bars", "gates_passed")},
-        "bars_since_stop": pd.array(out["bars_since_stop"], dtype="Int64"),
-        "time_floor_bars": pd.array(out["time_floor_bars"], dtype="Int64"),
+        "bars_since_stop": _int64_array(out["bars_since_stop"]),
+        "time_floor_bars": _int64_array(out["time_floor_bars"]),
         "stop_reason": pd.Series(out["stop_reason"], dtype=object),
         "post_stop_lower": np.array(out["post_stop_lower"], dtype=float),
         "post_stop_upper": np.array(out["post_stop_upper"], dtype=float),
@@ -1351,9 +1525,10 @@ def _market_start(coarse_starts: list[int], first: int, cfg: LifecycleConfig) ->
     return max(0, min(start, i + 1))
 
 
+@gc_paused()  # allocation-heavy, no cycles: see gc_paused
 def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Sequence[float],
                      uppers: Sequence[float], levels: int, allocation_frac: float, config: LifecycleConfig,
-                     horizon: int, chunk: int = 24) -> np.ndarray:
+                     horizon: int) -> np.ndarray:
     """Lifecycle states of configured grids placed at given bars of one segment (research).
 
     For every placement j, the grid [lowers[j], uppers[j]] with ``levels`` levels is placed
@@ -1361,8 +1536,9 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
     that bar) with the market buffers of a grid followed since the segment's first bar
     (:func:`placed_state`), and walked over the ``horizon`` bars after t. The same states
     as ``walk_grid(bars[t:], grid, config, placed_state(walk_grid(bars[:t], <a disabled
-    configured grid>).final_state, grid))`` (tested), at a fraction of the cost: one market
-    walk over the segment serves every placement, and a placement's walk ends once it is
+    configured grid>).final_state, grid))`` (tested), at a fraction of the cost: the market
+    part of every bar (:func:`_advance_market`) is computed once for the segment and read by
+    every placement, a placement's walk keeps only its states, and it ends at the bar it is
     EXITED (a configured grid never restarts, so every later bar is EXITED too).
 
     Args:
@@ -1371,7 +1547,6 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
         lowers, uppers: the placements' bounds (price units, finite, lower < upper).
         levels, allocation_frac: of every placed grid (as :class:`GridSpec`).
         config: :class:`LifecycleConfig`. horizon: bars after the placement (>= 1).
-        chunk: bars walked between the checks for EXITED (speed only, same result).
 
     Returns:
         object array (len(positions), horizon): the state at the close of bar t + 1 + k;
@@ -1397,46 +1572,31 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
         raise ValueError("placement_states: bar_start must be strictly increasing without missing values")
     cols = _input_lists(bars, ts_all.tolist())
     fresh = LifecycleState(grid_id="placement", config_fingerprint=config.fingerprint(), virtual=False)
-    market = _Walk(GridSpec("placement", 1.0, 2.0, 2, 1.0, enabled=False), config, fresh)
     out = np.full((len(pos), int(horizon)), None, dtype=object)
-    # bars the market walk has seen: it starts where its buffers fill up before the first
-    # placement (the same buffers as a walk from the segment's first bar)
-    done = _market_start(cols["coarse_bar_start"], int(pos[0]), config) if len(pos) else 0
-    sink: list[tuple] = []
-    # pass 1: the market walk over the whole segment, its state taken at every placement bar
-    # and every bar's market part recorded (the placed grids read it instead of recomputing)
-    record: list = [None] * n
-    market_states: dict[int, LifecycleState] = {}
-    for t in pos.tolist():
-        if t > done:
-            _walk_bars(market, cols, done, t, sink, sink, sink, record=record)
-            sink.clear()
-            done = t
-        if t > 0 and t not in market_states:
-            market_states[t] = market.to_state()
-    if len(pos) and n > done:
-        _walk_bars(market, cols, done, n, sink, sink, sink, record=record)
-        sink.clear()
-    # pass 2: every placed grid
+    if not len(pos):
+        return out
+    # pass 1: the market part of every bar from where the market buffers fill up before the
+    # first placement (the same buffers as a walk from the segment's first bar), computed once
+    # for every placed grid
+    parts = _MarketParts(n)
+    market = _Walk(GridSpec("placement", 1.0, 2.0, 2, 1.0, enabled=False), config, fresh)
+    _advance_market(market, cols, _market_start(cols["coarse_bar_start"], int(pos[0]), config), n, parts)
+    # pass 2: every placed grid. Of placed_state(market state at t, grid) the walk reads only
+    # the closes before t (the MANDATORY triggers) and the previous close (round trips): taken
+    # from the input, the rest of the market part from pass 1.
+    close_l, ts_l = cols["close"], cols["ts"]
     for j, t in enumerate(pos.tolist()):
         grid = GridSpec("placement", float(lowers[j]), float(uppers[j]), int(levels), float(allocation_frac),
                         enabled=True)
-        state = placed_state(market_states[t], grid) if t > 0 else \
-            LifecycleState(grid_id="placement", config_fingerprint=config.fingerprint(), virtual=False)
-        w = _Walk(grid, config, state)
-        rows: list[tuple] = []
+        w = _Walk(grid, config, fresh)
+        w.closes.extend(close_l[max(0, t - w.closes.maxlen):t])
+        if t > 0:
+            w.prev_close, w.last_bar_start = close_l[t - 1], ts_l[t - 1]
+        states: list[str] = []
         end = min(n, t + 1 + int(horizon))
-        lo = t
-        while lo < end:
-            hi = min(end, lo + max(1, int(chunk)))
-            _walk_bars(w, cols, lo, hi, rows, sink, sink, market=record)
-            sink.clear()
-            lo = hi
-            if w.state == EXITED:
-                break
-        states = [r[1] for r in rows[1:]]  # rows[0] is the placement bar t
-        k = len(states)
-        out[j, :k] = states
+        _walk_bars(w, cols, t, end, parts, states, [], [], states_only=True, until_exited=True)
+        k = len(states) - 1  # states[0] is the placement bar t
+        out[j, :k] = states[1:]
         if w.state == EXITED:
             out[j, k:end - t - 1] = EXITED
     return out

@@ -25,12 +25,13 @@ Pure Python + pandas: no dbt, no Dagster, no SQL.
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import (INPUT_COLUMNS, LIFECYCLE_COLUMNS, GridSpec, LifecycleConfig,
-                                                   LifecycleState, walk_grid)
+                                                   LifecycleState, gc_paused, walk_grid)
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
 CONFIG_COLUMNS = ("grid_id", "exchange", "symbol", "lower", "upper", "levels", "allocation_frac", "enabled",
@@ -54,8 +55,19 @@ def walk_id(grid_id: str, segment_id: object, valid_from: object) -> str:
 def _walks(bars: pd.DataFrame, configs: pd.DataFrame) -> list[tuple[str, GridSpec, str, object, pd.DataFrame]]:
     """(walk_id, grid, grid_kind, valid_from, bars of the walk) for every walk."""
     walks = []
-    for (exchange, symbol, segment), seg in bars.groupby(list(KEY_COLUMNS), sort=True):
-        seg = seg.sort_values("bar_start", kind="stable")
+    # the segments in key order, each by bar_start (stable): one sort and slices, the same
+    # frames as groupby(KEY_COLUMNS, sort=True) (rows with a missing key dropped) and a stable
+    # sort of each group
+    ordered = bars.dropna(subset=list(KEY_COLUMNS)).sort_values([*KEY_COLUMNS, "bar_start"], kind="stable")
+    keys = [ordered[c].to_numpy(dtype=object) for c in KEY_COLUMNS]
+    new = np.zeros(len(ordered), dtype=bool)  # the first row of each segment
+    new[:1] = True
+    for k in keys:
+        new[1:] |= k[1:] != k[:-1]
+    bounds = [*np.flatnonzero(new).tolist(), len(ordered)] if len(ordered) else [0]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        exchange, symbol, segment = (k[a] for k in keys)
+        seg = ordered.iloc[a:b]
         gid = virtual_grid_id(exchange, symbol)
         walks.append((walk_id(gid, segment, None), GridSpec.virtual_grid(gid), "virtual", None, seg))
         mine = configs[(configs["exchange"] == exchange) & (configs["symbol"] == symbol)]
@@ -74,6 +86,7 @@ def _walks(bars: pd.DataFrame, configs: pd.DataFrame) -> list[tuple[str, GridSpe
     return walks
 
 
+@gc_paused()  # many walks' rows alive at once, no cycles (grid_lifecycle.gc_paused)
 def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleConfig,
                    states: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Walk every virtual and configured grid over the given bars.
@@ -128,33 +141,69 @@ def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleC
         rows.insert(4, "symbol", first["symbol"])
         rows.insert(5, "segment_id", int(first["segment_id"]))
         rows.insert(6, "valid_from", pd.Timestamp(valid_from) if valid_from is not None else pd.NaT)
+        # a bar's state changes (consecutive rows of state_changes) and its notification (at
+        # most one) placed on its row by position (bar_start strictly increasing in a walk)
+        row_ns = _ns(rows["bar_start"])
         changes = result.state_changes
         if len(changes):
-            per_bar = changes.groupby("bar_start", sort=False).apply(
-                lambda g: json.dumps([{"from_state": f, "to_state": t, "reason": r, "triggers": json.loads(x)}
-                                      for f, t, r, x in zip(g["from_state"], g["to_state"], g["reason"],
-                                                            g["triggers"])]), include_groups=False)
-            rows["state_changes"] = rows["bar_start"].map(per_bar)
+            per_bar: dict[int, list] = {}
+            for t, f, to, r, x in zip(_ns(changes["bar_start"]).tolist(), changes["from_state"], changes["to_state"],
+                                      changes["reason"], changes["triggers"]):
+                per_bar.setdefault(t, []).append({"from_state": f, "to_state": to, "reason": r,
+                                                  "triggers": json.loads(x)})
+            rows["state_changes"] = _on_rows(row_ns, list(per_bar), [json.dumps(v) for v in per_bar.values()])
         else:
             rows["state_changes"] = None
-        notes = result.notifications.set_index("bar_start")
-        rows["notified_state"] = rows["bar_start"].map(notes["state"]) if len(notes) else None
-        rows["is_sent"] = rows["bar_start"].map(notes["is_sent"]).astype("boolean") if len(notes) else pd.NA
-        rows["suppressed_reason"] = rows["bar_start"].map(notes["suppressed_reason"]) if len(notes) else None
+        notes = result.notifications
+        if len(notes):
+            at = _ns(notes["bar_start"])
+            rows["notified_state"] = _on_rows(row_ns, at, notes["state"].to_numpy(dtype=object))
+            rows["is_sent"] = pd.array(_on_rows(row_ns, at, notes["is_sent"].to_numpy(dtype=object)), dtype="boolean")
+            rows["suppressed_reason"] = _on_rows(row_ns, at, notes["suppressed_reason"].to_numpy(dtype=object))
+        else:
+            rows["notified_state"], rows["is_sent"], rows["suppressed_reason"] = None, pd.NA, None
         rows["engine_state"] = None
         rows.iloc[-1, rows.columns.get_loc("engine_state")] = result.final_state.to_json()
         frames.append(rows)
     if not frames:
         return _empty()
+    # the walks in (grid_id, first bar_start) order: their rows are then usually already in
+    # (grid_id, bar_start) order (checked below), without sorting a million rows
+    frames.sort(key=lambda f: (f["grid_id"].iat[0], f["bar_start"].iat[0]))
     out = pd.concat(frames, ignore_index=True)
     out["is_sent"] = out["is_sent"].astype("boolean")
     # microsecond timestamps: DuckDB's TIMESTAMP, as every other mart (nanoseconds would be TIMESTAMP_NS)
     for c in ("bar_start", "valid_from"):
         out[c] = out[c].astype("datetime64[us]")
-    out = out[list(OUTPUT_COLUMNS)].sort_values(["grid_id", "bar_start"], kind="stable", ignore_index=True)
+    out = out[list(OUTPUT_COLUMNS)]
+    if not _ordered(out["grid_id"].to_numpy(dtype=object), out["bar_start"].to_numpy()):
+        out = out.sort_values(["grid_id", "bar_start"], kind="stable", ignore_index=True)
     for c in ("state_changes", "notified_state", "suppressed_reason", "engine_state", "stop_reason"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out
+
+
+def _ns(stamps: pd.Series) -> np.ndarray:
+    """Timestamps (no NaT) as int64 nanoseconds."""
+    return stamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _on_rows(row_ns: np.ndarray, at: Sequence[int], values: Sequence[object]) -> np.ndarray:
+    """An object column for the rows stamped ``row_ns`` (ascending int ns): ``values[k]`` on
+    the row stamped ``at[k]`` (each one a row's stamp), None elsewhere."""
+    out = np.full(len(row_ns), None, dtype=object)
+    if len(at):
+        out[np.searchsorted(row_ns, np.asarray(at, dtype=np.int64))] = values
+    return out
+
+
+def _ordered(grid_ids: np.ndarray, bar_start: np.ndarray) -> bool:
+    """True when the rows are strictly increasing in (grid_id, bar_start): then no two rows
+    share a key and this is the order any sort by (grid_id, bar_start) gives."""
+    if len(grid_ids) < 2:
+        return True
+    same = grid_ids[1:] == grid_ids[:-1]
+    return bool(((grid_ids[1:] > grid_ids[:-1]) | (same & (bar_start[1:] > bar_start[:-1]))).all())
 
 
 def _empty() -> pd.DataFrame:

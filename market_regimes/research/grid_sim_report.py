@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import INPUT_COLUMNS as LIFECYCLE_INPUTS
-from market_regimes.engines.grid_lifecycle import LifecycleConfig, placement_states
+from market_regimes.engines.grid_lifecycle import LifecycleConfig, gc_paused, placement_states
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_rows, evaluation_split
 from market_regimes.engines.grid_lifecycle import STATES
 from market_regimes.research.grid_simulator import (_EXIT_LEVEL, _STOP_VERDICTS, CVAR_TAIL, EXIT_POLICIES,
@@ -165,6 +165,7 @@ def _row(key: object, stamp: pd.Timestamp, verdict: str, h: int, policy: str, k:
             r["max_drawdown"], r["round_trips"], fill_minutes)
 
 
+@gc_paused()  # allocation-heavy, no cycles (grid_lifecycle.gc_paused)
 def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: GridSimConfig | None = None,
                         cfg: GridOutcomeConfig | None = None, fine: pd.DataFrame | None = None, step: int = 72,
                         bar_minutes: int = 60) -> pd.DataFrame:

@@ -405,8 +405,11 @@ def _simulate_arrays(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarra
         for path in paths:
             hold = holding.copy()
             d_pnl, d_fees, d_trips, d_fills = _run_path(path, lv, n_buy, hold, qty, fee)
-            q = sum(qty[i] for i in range(n_buy) if hold[i])
-            cost = sum(qty[i] * lv[i] for i in range(n_buy) if hold[i])
+            if d_fills:
+                q = sum(qty[i] for i in range(n_buy) if hold[i])
+                cost = sum(qty[i] * lv[i] for i in range(n_buy) if hold[i])
+            else:  # nothing filled: the same holdings, so the same sums as after the last event bar
+                q, cost = inv_qty, inv_cost
             equity = pnl + d_pnl + q * ct * factor - cost
             results.append((equity, hold, d_pnl, d_fees, d_trips, d_fills, q, cost))
         if intrabar == "conservative":

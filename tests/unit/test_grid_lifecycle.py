@@ -901,7 +901,7 @@ def test_placement_states_equal_one_walk_per_placement():
     positions = [0, 3, 3, 3, 20, 28, 31, 44, 75, 98, 101, 112, 125, 129]
     lowers = [90.0, 90.0, 103.0, 99.0, 90.0, 90.0, 96.0, 99.6, 90.0, 90.0, 99.0, 90.0, 90.0, 90.0]
     uppers = [110.0, 110.0, 110.0, 101.0, 110.0, 110.0, 104.0, 100.4, 110.0, 110.0, 101.0, 110.0, 110.0, 110.0]
-    got = placement_states(bars, positions, lowers, uppers, 5, 0.5, CFG, 30, chunk=7)
+    got = placement_states(bars, positions, lowers, uppers, 5, 0.5, CFG, 30)
     assert got.shape == (14, 30)
     seen = set()
     for j, t in enumerate(positions):
@@ -953,3 +953,91 @@ def test_placement_states_rejects_bad_input():
     with pytest.raises(ValueError, match="missing input columns"):
         placement_states(bars.drop(columns=["atr_14"]), [1], [90.0], [110.0], 5, 0.5, CFG, 10)
 
+
+
+# --------------------------------------------------------------------------- the vectorised market part
+def test_market_part_equals_the_trigger_functions_bar_by_bar():
+    """_advance_market (numpy, in two blocks) gives at every bar exactly what the public
+    trigger functions say on the buffers of a bar-by-bar walk: the same fired triggers in
+    the same order, the same values (bit for bit) and the same half-life baseline."""
+    from collections import deque
+
+    from market_regimes.engines import grid_lifecycle as gl
+
+    rng = np.random.default_rng(7)
+    n = 600
+    z_like = 3.0 * np.sin(np.arange(n) / 12.0) + rng.normal(0.0, 0.5, n)  # stretches beyond +-2
+    bars = make_bars(n)
+    bars["bb_std_20"] = np.where(rng.random(n) < 0.05, 0.0, 1.0 + rng.random(n))
+    bars["close"] = bars["bb_mid_20"] + z_like * bars["bb_std_20"]
+    bars["verdict"] = rng.choice(np.array(["TRANSITION", "TREND", "RANGE_OK", None], dtype=object), n,
+                                 p=[0.6, 0.1, 0.2, 0.1])
+    coarse = pd.Series(pd.to_datetime([T0 + pd.Timedelta(hours=4 * (i // 4)) for i in range(n)]))
+    coarse[rng.random(n) < 0.1] = pd.NaT
+    bars["coarse_bar_start"] = coarse
+    bars["coarse_verdict"] = rng.choice(np.array(["TRANSITION", "RANGE_OK", None], dtype=object), n, p=[0.7, 0.2, 0.1])
+    bars["ou_half_life"] = np.where(rng.random(n) < 0.05, INF, rng.uniform(0.0, 30.0, n))
+    bars["ou_ar1_b"] = rng.uniform(-0.2, 1.2, n)
+    bars["range_ok_support"] = 60.0 - np.cumsum(rng.normal(1.0, 4.0, n)) % 50
+    bars["atr_ratio"] = rng.uniform(0.9, 1.4, n)
+    bars["er_short"] = rng.uniform(0.0, 1.0, n)
+    bars["next_high_vol_prob"] = rng.uniform(0.0, 0.8, n)
+    for column in ("bb_std_20", "ou_half_life", "ou_ar1_b", "range_ok_support", "atr_ratio", "er_short",
+                   "next_high_vol_prob", "close"):
+        bars.loc[rng.random(n) < 0.04, column] = NAN
+    cfg = CFG
+    cols = gl._input_lists(bars, gl._ns_array(bars["bar_start"]).tolist())
+    w = gl._Walk(GRID, cfg, LifecycleState(grid_id=GRID.grid_id, config_fingerprint=cfg.fingerprint(), virtual=False))
+    parts = gl._MarketParts(n)
+    gl._advance_market(w, cols, 0, 250, parts)
+    gl._advance_market(w, cols, 250, n, parts)
+
+    z_buf, sup_buf = deque(maxlen=cfg.latest_z_bars), deque(maxlen=cfg.warning_support_fall_bars + 1)
+    v1h, v4h = deque(maxlen=cfg.latest_transition_1h_bars), deque(maxlen=cfg.latest_transition_4h_bars)
+    hls: deque = deque(maxlen=cfg.half_life_baseline_bars)
+    last_coarse = None
+    fired_latest = fired_warning = 0
+    seen = set()
+    for i in range(n):
+        close, verdict = cols["close"][i], cols["verdict"][i]
+        z = zscore(close, cols["bb_mid_20"][i], cols["bb_std_20"][i])
+        z_buf.append(z)
+        sup_buf.append(cols["range_ok_support"][i])
+        v1h.append(verdict)
+        cstart = cols["coarse_bar_start"][i]
+        if cstart != gl._NAT and cstart != last_coarse:
+            v4h.append(cols["coarse_verdict"][i])
+            last_coarse = cstart
+        hl, b = cols["ou_half_life"][i], cols["ou_ar1_b"][i]
+        baseline = half_life_baseline(list(hls), cfg.half_life_baseline_min_bars)
+        hls.append(effective_half_life(hl, b))
+        checks = [("transition_1h", transition_1h_trigger(list(v1h), cfg.latest_transition_1h_bars)),
+                  ("transition_4h", transition_4h_trigger(list(v4h), cfg.latest_transition_4h_bars)),
+                  ("half_life_latest", half_life_latest_trigger(hl, b, baseline, cfg.latest_half_life_multiple)),
+                  ("atr_ratio_latest", atr_ratio_latest_trigger(cols["atr_ratio"][i], cfg.latest_atr_ratio)),
+                  ("z_stretch", z_stretch_trigger(list(z_buf), cfg.latest_z_bound, cfg.latest_z_bars)),
+                  ("high_vol_prob", high_vol_prob_condition(cols["next_high_vol_prob"][i],
+                                                            cfg.warning_high_vol_prob)),
+                  ("support_falling", support_falling_condition(list(sup_buf), cfg.warning_support_fall_bars,
+                                                                cfg.warning_support_fall_points)),
+                  ("er_short", er_short_condition(cols["er_short"][i], cfg.warning_er_short)),
+                  ("half_life_warning", half_life_warning_condition(hl, b, baseline, cfg.warning_half_life_multiple)),
+                  ("atr_ratio_warning", atr_ratio_warning_condition(cols["atr_ratio"][i], cfg.warning_atr_ratio_min,
+                                                                    cfg.warning_atr_ratio_max))]
+        want = [(name, value) for name, (fired, value) in checks if fired]
+        got = parts.items(i)
+        assert [name for name, _ in got] == [name for name, _ in want], i
+        assert all(a == b or (a != a and b != b) for (_, a), (_, b) in zip(got, want)), i
+        n_latest = sum(1 for name, _ in want if name in gl._LATEST_NAMES)
+        assert (parts.n_latest[i], parts.n_warning[i]) == (n_latest, len(want) - n_latest), i
+        assert parts.names[i] == ",".join(name for name, _ in want), i
+        assert parts.baseline[i] == baseline or (baseline != baseline and parts.baseline[i] != parts.baseline[i]), i
+        fired_latest += n_latest
+        fired_warning += len(want) - n_latest
+        seen |= {name for name, _ in want}
+    # the walk's buffers continue as a bar-by-bar walk's
+    assert list(w.z_values) == list(z_buf) or all(a == b or (a != a and b != b) for a, b in zip(w.z_values, z_buf))
+    assert list(w.verdicts_1h) == list(v1h) and list(w.verdicts_4h) == list(v4h) and w.last_coarse_start == last_coarse
+    assert len(w.half_lives) == len(hls) and all(a == b or (a != a and b != b) for a, b in zip(w.half_lives, hls))
+    assert fired_latest > 100 and fired_warning > 100
+    assert seen == set(gl._LATEST_NAMES) | set(gl._WARNING_NAMES)  # every trigger fired somewhere
