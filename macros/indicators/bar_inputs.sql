@@ -1,8 +1,9 @@
 {#- Per-bar inputs of the Wilder indicators (J. Welles Wilder, New Concepts in Technical
     Trading Systems, 1978; as implemented by TA-Lib). -#}
 
-{#- True range: max(high - low, |high - prev_close|, |low - prev_close|); NULL at a
-    segment's first bar (no previous close). Price units. -#}
+{#- True range: max(high - low, |high - prev_close|, |low - prev_close|); high - low at a
+    segment's first bar (no previous close: DuckDB's greatest() skips NULL arguments; the
+    Wilder seeds start at idx 1, so the value is never used there). Price units. -#}
 {% macro true_range(high, low, prev_close) -%}
     greatest({{ high }} - {{ low }}, abs({{ high }} - {{ prev_close }}), abs({{ low }} - {{ prev_close }}))
 {%- endmacro %}
