@@ -13,11 +13,7 @@
 -- job leaves it to the daily job with the reports (orchestration/defs/automation.py).
 {{ config(tags=['research_input']) }}
 with config as (
-    select
-        max(value) filter (where key = 'base_a') as base_a,
-        max(value) filter (where key = 'base_e') as base_e,
-        max(value) filter (where key = 'apply_timeframe_weights') as apply_timeframe_weights
-    from {{ ref('levers_config') }}
+    {{ seed_values(ref('levers_config'), ['base_a', 'base_e', 'apply_timeframe_weights']) }}
 ),
 
 -- one pass over the contributions, four exact sums (DECIMAL(38, 18) as in fct_levers):

@@ -26,10 +26,7 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['bar_start', 'execution_timeframe'], pre_hook="{{ rewind_lever_bars() }}") }}
 with config as (
-    select
-        max(value) filter (where key = 'stale_bars') as stale_bars,
-        max(value) filter (where key = 'apply_timeframe_weights') as apply_timeframe_weights
-    from {{ ref('levers_config') }}
+    {{ seed_values(ref('levers_config'), ['stale_bars', 'apply_timeframe_weights']) }}
 ),
 
 -- the timeframe weight each contribution applies: the seed's under formula `project`

@@ -18,13 +18,7 @@ stored_last as (
 ),
 {%- endif %}
 config as (
-    select
-        max(value) filter (where key = 'base_a') as base_a,
-        max(value) filter (where key = 'base_e') as base_e,
-        max(value) filter (where key = 'intent_cap') as intent_cap,
-        max(value) filter (where key = 'size_min') as size_min,
-        max(value) filter (where key = 'size_span') as size_span
-    from {{ ref('levers_config') }}
+    {{ seed_values(ref('levers_config'), ['base_a', 'base_e', 'intent_cap', 'size_min', 'size_span']) }}
 ),
 
 -- Totals are summed as DECIMAL(38, 18): each term is rounded to 18 decimal places
