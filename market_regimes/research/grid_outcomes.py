@@ -385,7 +385,7 @@ def _block_layout(groups: pd.Series, block: int) -> tuple[np.ndarray, np.ndarray
     return order, block_starts, slot_first, slot_count
 
 
-def _block_draws(groups: pd.Series, block: int, n_boot: int, seed: int
+def block_draws(groups: pd.Series, block: int, n_boot: int, seed: int
                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """The block layout of ``groups`` (:func:`_block_layout`) and the drawn block indices of
     the n_boot resamples: (order, block_starts, chunks), each chunk an int array (c, K) of
@@ -404,7 +404,7 @@ def _block_draws(groups: pd.Series, block: int, n_boot: int, seed: int
     return order, starts, chunks
 
 
-def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: np.ndarray, n_boot: int,
+def bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: np.ndarray, n_boot: int,
                      seed: int, draws: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Subset means and their block-bootstrap replicates, for several value columns and subsets.
@@ -417,7 +417,7 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
     (n_boot, p, q) resampled means (NaN where a resample holds no row of the subset).
     The resampled block indices depend only on (groups, block, n_boot, seed), not on the
     values or subsets: statistics of one call (or of calls with the same groups) are paired.
-    draws: :func:`_block_draws` of the same (groups, block, n_boot, seed), made once for
+    draws: :func:`block_draws` of the same (groups, block, n_boot, seed), made once for
     several calls (None: made here); the result is the same either way.
     """
     values = np.asarray(values, dtype=float)
@@ -435,7 +435,7 @@ def _bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: 
     if len(groups) != n or len(masks) != n:
         raise ValueError(f"block bootstrap: values ({n} rows), groups ({len(groups)}) and masks ({len(masks)}) "
                          "must have the same length")
-    order, starts, chunks = draws if draws is not None else _block_draws(groups, block, n_boot, seed)
+    order, starts, chunks = draws if draws is not None else block_draws(groups, block, n_boot, seed)
     values, masks = values[order], masks[order]
     finite = np.isfinite(values)
     # centre each column on one of its values: constant data then resamples to exactly that
@@ -574,7 +574,7 @@ def block_bootstrap_rows(groups: np.ndarray, block: int, n_boot: int = 1000, see
             yield order[np.repeat(starts[d], lens) + offsets]
 
 
-def _percentile(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval over axis 0, resamples with a NaN statistic dropped."""
     alpha = (1 - level) / 2
     with warnings.catch_warnings():  # all-NaN slices (an empty subset): NaN, silently
@@ -623,8 +623,8 @@ def block_bootstrap_ci(values: np.ndarray, groups: np.ndarray, block: int, n_boo
     _check_level(level)
     values = np.asarray(values, dtype=float).reshape(-1, 1)
     use = np.ones((len(values), 1), dtype=bool) if mask is None else np.asarray(mask, dtype=bool).reshape(-1, 1)
-    point, _, boot = _bootstrap_means(values, groups, block, use, n_boot, seed)
-    lo, hi = _percentile(boot[:, 0, 0], level)
+    point, _, boot = bootstrap_means(values, groups, block, use, n_boot, seed)
+    lo, hi = percentile_interval(boot[:, 0, 0], level)
     return float(point[0, 0]), float(lo), float(hi)
 
 
@@ -649,12 +649,12 @@ def block_bootstrap_cis(values: Sequence[np.ndarray], groups: np.ndarray, block:
     if n == 0 or block < 1 or n_boot < 1 or any(len(v) != n for v in arrays):
         return [block_bootstrap_ci(v[:, 0], groups, block, n_boot, seed, level) for v in arrays]
     series = pd.Series(groups if isinstance(groups, np.ndarray) else list(groups))
-    draws = _block_draws(series, block, n_boot, seed)
+    draws = block_draws(series, block, n_boot, seed)
     use = np.ones((n, 1), dtype=bool)
     out = []
     for v in arrays:
-        point, _, boot = _bootstrap_means(v, series, block, use, n_boot, seed, draws=draws)
-        lo, hi = _percentile(boot[:, 0, 0], level)
+        point, _, boot = bootstrap_means(v, series, block, use, n_boot, seed, draws=draws)
+        lo, hi = percentile_interval(boot[:, 0, 0], level)
         out.append((float(point[0, 0]), float(lo), float(hi)))
     return out
 
@@ -679,8 +679,8 @@ def block_bootstrap_diff_ci(values: np.ndarray, groups: np.ndarray, mask_a: np.n
     _check_level(level)
     values = np.asarray(values, dtype=float).reshape(-1, 1)
     masks = np.column_stack([np.asarray(mask_a, dtype=bool), np.asarray(mask_b, dtype=bool)])
-    point, _, boot = _bootstrap_means(values, groups, block, masks, n_boot, seed)
-    lo, hi = _percentile(boot[:, 0, 0] - boot[:, 0, 1], level)
+    point, _, boot = bootstrap_means(values, groups, block, masks, n_boot, seed)
+    lo, hi = percentile_interval(boot[:, 0, 0] - boot[:, 0, 1], level)
     return float(point[0, 0] - point[0, 1]), float(lo), float(hi)
 
 
@@ -830,10 +830,10 @@ def _outcome_rows(values: np.ndarray, series: np.ndarray, h: int, masks: np.ndar
     """The "outcomes" rows of one (bar_interval, horizon): block-bootstrap means and the
     paired differences to ALL (see :func:`outcome_report`)."""
     outcome_rows: list[dict[str, object]] = []
-    point, counts, boot = _bootstrap_means(values, series, h, masks, cfg.n_boot, cfg.seed)
-    lo, hi = _percentile(boot, cfg.ci_level)
+    point, counts, boot = bootstrap_means(values, series, h, masks, cfg.n_boot, cfg.seed)
+    lo, hi = percentile_interval(boot, cfg.ci_level)
     diff_boot = boot - boot[:, :, :1]
-    dlo, dhi = _percentile(diff_boot, cfg.ci_level)
+    dlo, dhi = percentile_interval(diff_boot, cfg.ci_level)
     for j, (kind, name, _) in enumerate(groups):
         for i, metric in enumerate(METRICS):
             is_all = j == 0

@@ -25,7 +25,7 @@ Definitions (project definitions; docs/levers.md "Do the levers pay?"):
   in the top group; a group may be empty when the clamp holds more than 1/q of the bars).
 * **top minus bottom**: mean of the highest non-empty group minus that of the lowest
   (groups chosen by the rows of the sample, the same for every horizon and metric).
-* **intervals**: block bootstrap of the means (``grid_outcomes._bootstrap_means``: blocks of
+* **intervals**: block bootstrap of the means (``grid_outcomes.bootstrap_means``: blocks of
   block_bars consecutive observable bars cut within each composite segment, resampled
   per segment, n_boot resamples, numpy default_rng(seed), percentile interval at
   ci_level). Every statistic of one series and sample uses the same resampled blocks, so
@@ -59,7 +59,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from market_regimes.research.grid_outcomes import _bootstrap_means, _percentile, evaluation_mask
+from market_regimes.research.grid_outcomes import bootstrap_means, evaluation_mask, percentile_interval
 from market_regimes.research.config_checks import check_report_config, parse_horizons
 from market_regimes.seed_config import typed_values
 
@@ -436,8 +436,8 @@ def _series_report(bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd
             masks += [groups[key][rows] == k for k in range(1, q + 1)]
         masks = np.column_stack(masks)
         sample_values = values[rows]
-        point, _, boot = _bootstrap_means(sample_values, segment[rows], cfg.block_bars, masks, cfg.n_boot, cfg.seed)
-        lo, hi = _percentile(boot, cfg.ci_level)
+        point, _, boot = bootstrap_means(sample_values, segment[rows], cfg.block_bars, masks, cfg.n_boot, cfg.seed)
+        lo, hi = percentile_interval(boot, cfg.ci_level)
         moments = group_moments(sample_values, masks)
         n_bars = masks.sum(axis=0)
         spreads: dict[tuple[str, str, str], tuple[int, int, np.ndarray, np.ndarray]] = {}
@@ -484,7 +484,7 @@ def _spread_records(key, base, spreads, null, moments, n_bars, g, value_keys, cf
     q = cfg.quantiles
     top_k, bottom_k, spread, spread_boot = spreads[key]
     top_col, bottom_col = 1 + g * q + top_k - 1, 1 + g * q + bottom_k - 1
-    s_lo, s_hi = _percentile(spread_boot, cfg.ci_level)
+    s_lo, s_hi = percentile_interval(spread_boot, cfg.ci_level)
     other = (FORMULAS[1 - FORMULAS.index(formula)], lever, source)
     alpha = 1 - cfg.ci_level
     records = []
@@ -510,7 +510,7 @@ def _spread_records(key, base, spreads, null, moments, n_bars, g, value_keys, cf
                 separated = None if separated is None else separated and p_value < alpha
         record["is_separated_as_expected"] = separated
         if source == "actual" and other in spreads:
-            d_lo, d_hi = _percentile(spread_boot[:, i] - spreads[other][3][:, i], cfg.ci_level)
+            d_lo, d_hi = percentile_interval(spread_boot[:, i] - spreads[other][3][:, i], cfg.ci_level)
             record.update({"minus_other_formula": spread[i] - spreads[other][2][i],
                            "minus_other_formula_ci_low": float(d_lo), "minus_other_formula_ci_high": float(d_hi)})
         records.append(record)

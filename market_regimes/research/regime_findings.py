@@ -23,7 +23,7 @@ Definitions (project definitions; docs/volatility-regimes.md "Pooled findings"):
   (each asset-bar counts once, as in ``rpt_regime_forward_returns`` but over all series).
 * **intervals**: block bootstrap over calendar time. The bars are summed per bar start
   (all series at one moment together), the bar starts are cut into blocks of block_bars
-  consecutive bar starts and resampled with ``grid_outcomes._block_draws`` (n_boot
+  consecutive bar starts and resampled with ``grid_outcomes.block_draws`` (n_boot
   resamples, numpy default_rng(seed); the draws of the grid reports' block bootstrap); a
   resampled mean is the resampled blocks' sum over their count (a ratio estimator), the
   interval the percentile one at ci_level. Resampling whole moments keeps the strong
@@ -49,7 +49,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from market_regimes.research.grid_outcomes import _block_draws, _percentile, evaluation_mask
+from market_regimes.research.grid_outcomes import block_draws, evaluation_mask, percentile_interval
 from market_regimes.research.config_checks import check_report_config, parse_horizons
 from market_regimes.seed_config import convert_value, typed_values
 
@@ -332,7 +332,7 @@ def calendar_bootstrap(sums: np.ndarray, counts: np.ndarray, block: int, n_boot:
         sums, counts: (k, m): per bar start (rows in time order) and statistic column, the
             sum of the outcomes and their number.
         block, n_boot, seed: bar starts per block, resamples, seed (the draws of
-            ``grid_outcomes._block_draws`` over one group: blocks of ``block`` consecutive
+            ``grid_outcomes.block_draws`` over one group: blocks of ``block`` consecutive
             rows, each resample draws as many blocks as there are, uniformly with
             replacement).
 
@@ -344,7 +344,7 @@ def calendar_bootstrap(sums: np.ndarray, counts: np.ndarray, block: int, n_boot:
         point = sums.sum(axis=0) / counts.sum(axis=0)
     if k == 0:
         return point, np.full((n_boot, m), np.nan)
-    order, starts, chunks = _block_draws(pd.Series(np.zeros(k, dtype=np.int64)), block, n_boot, seed)
+    order, starts, chunks = block_draws(pd.Series(np.zeros(k, dtype=np.int64)), block, n_boot, seed)
     block_sums = np.add.reduceat(sums[order], starts, axis=0)  # (K, m)
     block_counts = np.add.reduceat(counts[order], starts, axis=0)
     n_blocks = len(starts)
@@ -483,7 +483,7 @@ def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.nda
         set_counts = np.column_stack([cal_counts[:, codes].sum(axis=1) for codes in sets])
         point, boot = calendar_bootstrap(set_sums, set_counts, cfg.block_bars, cfg.n_boot, cfg.seed)
         counts = (set_counts > 0).sum(axis=0)  # bar starts with an outcome, per column
-        lo, hi = _percentile(boot, cfg.ci_level)
+        lo, hi = percentile_interval(boot, cfg.ci_level)
         bars_of = np.bincount(regime[use], minlength=n_regimes)
         series_of = np.bincount(series[use] * n_regimes + regime[use], minlength=n_series_all * n_regimes
                                 ).reshape(n_series_all, n_regimes) > 0
@@ -502,7 +502,7 @@ def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.nda
             high, low = sets[n_regimes + 2 * c_i], sets[n_regimes + 2 * c_i + 1]
             high_col = (n_regimes + 2 * c_i) * p
             low_col = high_col + p
-            d_lo, d_hi = _percentile(boot[:, high_col:high_col + p] - boot[:, low_col:low_col + p], cfg.ci_level)
+            d_lo, d_hi = percentile_interval(boot[:, high_col:high_col + p] - boot[:, low_col:low_col + p], cfg.ci_level)
             separation = (series_separations(ser_sums, ser_counts, high, low, cfg.min_regime_bars)
                           if high and low else np.full((n_series_all, p), np.nan))
             both = high + low

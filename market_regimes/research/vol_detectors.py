@@ -59,7 +59,7 @@ The measures (they look ahead BY DESIGN and never feed a detector):
 * :func:`changes_per_100` — label changes between consecutive labelled bars of a
   segment per 100 labelled bars; :func:`ratio_ci` / :func:`calendar_ratio_ci` — the
   separation with a block-bootstrap interval (the research package's helpers:
-  ``grid_outcomes._bootstrap_means``, blocks resampled within each series; and
+  ``grid_outcomes.bootstrap_means``, blocks resampled within each series; and
   ``regime_findings.calendar_bootstrap``, whole bar starts resampled together);
 * :func:`oracle_labels` — the look-ahead reference: high = forward vol above its median.
 
@@ -79,7 +79,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import lfilter
 
 from market_regimes.engines.volatility import refit_points
-from market_regimes.research.grid_outcomes import _bootstrap_means, _percentile
+from market_regimes.research.grid_outcomes import bootstrap_means, percentile_interval
 from market_regimes.research.regime_findings import calendar_bootstrap, grouped_sums
 
 HIGH, LOW = 1.0, 0.0
@@ -651,7 +651,7 @@ def ratio_ci(fv: np.ndarray, labels: np.ndarray, groups: np.ndarray, mask: np.nd
     """Separation ratio mean(fv | high) / mean(fv | low) over the rows of `mask`, with a
     block-bootstrap percentile interval: each group's (series') rows, in the given order
     (time order per group), are cut into blocks of `block` rows, a resample draws as many
-    blocks per group as it has (``grid_outcomes._bootstrap_means``, paired: both means on
+    blocks per group as it has (``grid_outcomes.bootstrap_means``, paired: both means on
     the same draws), the interval is the quantiles of the resampled ratios. Blocks are cut
     over the mask's rows only."""
     mask = np.asarray(mask, dtype=bool) & np.isfinite(fv) & np.isfinite(labels)
@@ -660,10 +660,10 @@ def ratio_ci(fv: np.ndarray, labels: np.ndarray, groups: np.ndarray, mask: np.nd
     g = np.asarray(groups)[mask]
     if not len(v):
         return float("nan"), float("nan"), float("nan")
-    point, _, boot = _bootstrap_means(v, g, block, np.column_stack([lab == HIGH, lab == LOW]), n_boot, seed)
+    point, _, boot = bootstrap_means(v, g, block, np.column_stack([lab == HIGH, lab == LOW]), n_boot, seed)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = boot[:, 0, 0] / boot[:, 0, 1]
-    lo, hi = _percentile(ratios, level)
+    lo, hi = percentile_interval(ratios, level)
     return float(point[0, 0] / point[0, 1]), float(lo), float(hi)
 
 
@@ -684,7 +684,7 @@ def calendar_ratio_ci(fv: np.ndarray, labels: np.ndarray, bar_start: np.ndarray,
     sums, counts = grouped_sums(key, len(uniques), values)
     point, boot = calendar_bootstrap(sums, counts, block, n_boot, seed)
     with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = _percentile(boot[:, 0] / boot[:, 1], level)
+        lo, hi = percentile_interval(boot[:, 0] / boot[:, 1], level)
     return float(point[0] / point[1]), float(lo), float(hi)
 
 

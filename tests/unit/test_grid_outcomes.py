@@ -211,7 +211,7 @@ def test_bootstrap_resamples_within_series_keeping_their_block_counts():
 def test_bootstrap_replicates_take_the_block_means_of_the_scheme():
     # blocks [0, 0] and [1, 1] of one series: a resample draws 2 of them -> means 0, 0.5 or 1
     # with probabilities 1/4, 1/2, 1/4
-    _, _, boot = go._bootstrap_means(np.array([[0.0], [0.0], [1.0], [1.0]]), np.zeros(4), 2,
+    _, _, boot = go.bootstrap_means(np.array([[0.0], [0.0], [1.0], [1.0]]), np.zeros(4), 2,
                                      np.ones((4, 1), dtype=bool), 4000, 0)
     values, counts = np.unique(boot.ravel(), return_counts=True)
     assert values.tolist() == [0.0, 0.5, 1.0]
@@ -237,12 +237,12 @@ def test_bootstrap_does_not_depend_on_the_chunking_or_the_summing_path(monkeypat
     values = rng.normal(size=(400, 3))
     groups = np.repeat(["x", "y"], 200)
     masks = rng.random((400, 4)) < 0.5
-    point, counts, boot = go._bootstrap_means(values, groups, 7, masks, 50, 1)
+    point, counts, boot = go.bootstrap_means(values, groups, 7, masks, 50, 1)
     monkeypatch.setattr(go, "_BOOT_ELEMENTS", 100)  # one resample per chunk
-    point2, counts2, boot2 = go._bootstrap_means(values, groups, 7, masks, 50, 1)
+    point2, counts2, boot2 = go.bootstrap_means(values, groups, 7, masks, 50, 1)
     np.testing.assert_allclose(boot2, boot, rtol=1e-12, atol=1e-14)  # the same draws (sums to rounding)
     monkeypatch.setattr(go, "_TAKE_MAX_COLUMNS", 100)  # gather instead of the matrix product
-    _, _, boot3 = go._bootstrap_means(values, groups, 7, masks, 50, 1)
+    _, _, boot3 = go.bootstrap_means(values, groups, 7, masks, 50, 1)
     np.testing.assert_allclose(boot3, boot, rtol=1e-12, atol=1e-14)
     assert (counts == masks.sum(axis=0)[None, :]).all()
     np.testing.assert_allclose(point[1, 2], values[masks[:, 2], 1].mean(), rtol=1e-12)
