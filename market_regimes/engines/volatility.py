@@ -34,6 +34,7 @@ import pywt
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits  # installed with hmmlearn (scikit-learn)
 
+from market_regimes.engines.hmm_kernels import em_windows, forward_high
 from market_regimes.engines.volatility_config import VolatilityConfig
 
 
@@ -155,18 +156,19 @@ def _em_start(windows: list[np.ndarray], cfg: VolatilityConfig):
     return lengths, scale, lo, hi, var
 
 
-def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig, chunk: int = 256) -> list[HmmFit | None]:
+def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig) -> list[HmmFit | None]:
     """Fit a 2-state Gaussian HMM to each window of clean |log returns|, all windows at once.
 
     The same EM as hmmlearn's GaussianHMM (diagonal covariance, "scaling" forward-backward,
-    :func:`fit_hmm_hmmlearn`), written as numpy operations over a batch of windows:
+    :func:`fit_hmm_hmmlearn`), compiled (:func:`market_regimes.engines.hmm_kernels.em_windows`):
 
     * each window is divided by its mean (the fit is scaled back at the end); EM starts
       deterministically: means at the ``hmm_init_low/high_quantile`` quantiles (high = low
       + 1 when they coincide), both variances at the window's variance floored at
       ``hmm_min_covar``, start probabilities 1/2, stay probabilities ``hmm_init_stay_prob``;
-    * an iteration: E-step (scaled forward-backward), then the M-step of hmmlearn's MAP
-      update: start = posterior of the first observation, transitions = expected
+    * an iteration: E-step (scaled forward-backward on the likelihood ratio of the two
+      states, clipped to e^+-500 so no density underflows), then the M-step of hmmlearn's
+      MAP update: start = posterior of the first observation, transitions = expected
       transition counts (rows normalised; kept fixed when ``hmm_fit_transitions`` is 0),
       means = posterior-weighted means, variances = (``hmm_covars_prior`` + posterior
       weighted squared deviations) / max(posterior mass, 1e-5);
@@ -174,14 +176,12 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig, chunk: int =
       log-likelihood (of the parameters before its M-step) gained less than ``hmm_tol``
       on the previous one (hmmlearn's ConvergenceMonitor).
 
-    Windows of different lengths (a segment's expanding phase) are aligned at their end and
-    masked before their first observation. Every reduction over a window is a sequential
-    sum along time and every other operation is elementwise, so a window's fit is
+    Every sum runs in time order and a window's fit depends on that window only, so it is
     bit-identical whatever else is in the batch (prefix invariance). The results agree with
     hmmlearn up to float rounding (~1e-14 relative on the sample: different summation
-    order; tests/unit/test_volatility.py, benchmarks/detectors.py --agreement). Speed: about
-    hmmlearn's per fit in isolation (2.6 s vs 2.8 s for 2,048 windows of 500, chunk 256);
-    20.4 s vs 29.4 s over the sample's 8,206 refit windows, measured on a loaded 2-core machine.
+    order; tests/unit/test_volatility.py, benchmarks/detectors.py --agreement). Speed: the
+    sample's 8,206 refit windows of up to 500 returns in ~1 s (the numpy-batched version
+    before: 7.9 s; hmmlearn one fit at a time: ~29 s).
 
     Returns one fit per window: None for a window whose returns are all 0 (no scale) or
     whose EM ends with a non-finite parameter (a state collapsed).
@@ -192,155 +192,30 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig, chunk: int =
         return out
     lengths, scale, lo, hi, var = _em_start(windows, cfg)
     ok = np.flatnonzero(scale > 0)
-    for at in range(0, len(ok), chunk):
-        sel = ok[at: at + chunk]
-        fitted = _em_batch([windows[i] for i in sel], scale[sel], lo[sel], hi[sel], var[sel], cfg)
-        for j, i in enumerate(sel):
-            out[i] = fitted[j]
+    if len(ok) == 0:
+        return out
+    values = np.concatenate([np.asarray(windows[i], dtype=float) / scale[i] for i in ok])
+    starts = np.concatenate([[0], np.cumsum(lengths[ok])[:-1]]).astype(np.int64)
+    params, iters = em_windows(values, starts, lengths[ok].astype(np.int64), lo[ok], hi[ok], var[ok],
+                               float(cfg.hmm_init_stay_prob), int(cfg.hmm_n_iter), float(cfg.hmm_tol),
+                               float(cfg.hmm_covars_prior), bool(cfg.hmm_fit_transitions), _TINY, _LLR_CLIP)
+    for j, i in enumerate(ok):
+        m0, m1, v0, v1, a00, a01, a10, a11, s0, s1 = params[j]
+        if not np.isfinite(params[j]).all():
+            continue  # EM collapsed a state (a window of nearly constant returns): no label
+        low, high = (0, 1) if m0 <= m1 else (1, 0)
+        means, variances = (m0, m1), (v0, v1)
+        stays, starts_p = (a00, a11), (s0, s1)
+        out[i] = HmmFit(
+            mean_low=float(means[low] * scale[i]), mean_high=float(means[high] * scale[i]),
+            var_low=float(variances[low] * scale[i] ** 2), var_high=float(variances[high] * scale[i] ** 2),
+            start_high=float(starts_p[high]), stay_low=float(stays[low]), stay_high=float(stays[high]),
+            n_obs=int(lengths[i]), n_iter=int(iters[j]))
     return out
-
-
-def _em_batch(windows, scale, lo, hi, var, cfg: VolatilityConfig) -> list[HmmFit | None]:
-    """EM of fit_hmm_batch on windows that all have a scale; arrays are time-major (T, k).
-
-    The forward-backward pass runs on the likelihood ratio lam_t = N(z_t; high) / N(z_t;
-    low) (clipped to e^+-``_LLR_CLIP``) instead of the two densities: the normalised
-    forward probabilities, the posteriors and the expected transitions are unchanged by
-    dividing both densities by N(z_t; low), and no density underflows (subnormal floats
-    are ~10x slower). The log-likelihood (hmmlearn's convergence test) is
-    sum_t ln(pred_low,t N(z_t; low) + pred_high,t N(z_t; high)) with the predicted state
-    probabilities of the forward pass (computed from the unclipped densities)."""
-    k = len(windows)
-    lengths = np.array([len(w) for w in windows], dtype=np.int64)
-    t_max = int(lengths.max())
-    begin = t_max - lengths
-    z = np.ones((t_max, k))
-    for j, w in enumerate(windows):
-        z[begin[j]:, j] = np.asarray(w, dtype=float) / scale[j]
-    valid = np.arange(t_max)[:, None] >= begin[None, :]
-    log2pi = math.log(2 * math.pi)
-    stay = cfg.hmm_init_stay_prob
-    s0, s1 = np.full(k, 0.5), np.full(k, 0.5)
-    a00, a01, a10, a11 = np.full(k, stay), np.full(k, 1 - stay), np.full(k, 1 - stay), np.full(k, stay)
-    m0, m1 = lo.copy(), hi.copy()
-    v0, v1 = var.copy(), var.copy()
-    iters = np.zeros(k, dtype=np.int64)
-    prev_lb = np.full(k, np.nan)
-    active = np.arange(k)
-    for it in range(cfg.hmm_n_iter):
-        if len(active) == 0:
-            break
-        a = active
-        za, va, ba = z[:, a], valid[:, a], begin[a]
-        first = int(ba.max())  # the last step at which some window starts
-        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-            w0, w1 = np.maximum(v0[a], _TINY), np.maximum(v1[a], _TINY)
-            lp0 = -0.5 * (log2pi + np.log(w0) + (za - m0[a]) ** 2 / w0)
-            lp1 = -0.5 * (log2pi + np.log(w1) + (za - m1[a]) ** 2 / w1)
-            lam = np.exp(np.clip(lp1 - lp0, -_LLR_CLIP, _LLR_CLIP))
-            t00, t01, t10, t11 = a00[a], a01[a], a10[a], a11[a]
-            up, down = t11 - t01, t10 - t00  # pred_high = t01 + q up; pred_low = t00 + q down
-            st0, st1 = s0[a], s1[a]
-            pred0, q, norm = np.empty_like(za), np.empty_like(za), np.empty_like(za)
-            n1 = np.empty(len(a))
-            for t in range(t_max):
-                if t == 0:
-                    pred0[0] = st0
-                    np.multiply(st1, lam[0], out=n1)
-                else:
-                    np.multiply(q[t - 1], down, out=pred0[t])
-                    pred0[t] += t00
-                    np.multiply(q[t - 1], up, out=n1)
-                    n1 += t01
-                    if t <= first:
-                        starting = ba == t
-                        pred0[t] = np.where(starting, st0, pred0[t])
-                        n1 = np.where(starting, st1, n1)
-                    n1 *= lam[t]
-                np.add(pred0[t], n1, out=norm[t])
-                np.divide(n1, norm[t], out=q[t])
-            u1 = lam / norm  # lam_t / s_t; and 1 / s_t:
-            u0 = 1.0 / norm
-            beta0, beta1 = np.empty_like(za), np.empty_like(za)
-            g0, g1 = np.empty_like(za), np.empty_like(za)
-            beta0[-1] = 1.0
-            beta1[-1] = 1.0
-            for t in range(t_max - 2, -1, -1):
-                np.multiply(u0[t + 1], beta0[t + 1], out=g0[t + 1])
-                np.multiply(u1[t + 1], beta1[t + 1], out=g1[t + 1])
-                np.multiply(t00, g0[t + 1], out=beta0[t])
-                beta0[t] += t01 * g1[t + 1]
-                np.multiply(t10, g0[t + 1], out=beta1[t])
-                beta1[t] += t11 * g1[t + 1]
-            # log-likelihood from the unclipped densities: ln(pred_low N_low + pred_high N_high) per step
-            pred1 = np.empty_like(za)
-            pred1[0] = st1
-            np.multiply(q[:-1], up, out=pred1[1:])
-            pred1[1:] += t01
-            pred1 = np.where(np.arange(t_max)[:, None] == ba[None, :], st1, pred1)
-            lb = _sum_time(np.where(va, np.logaddexp(lp0 + np.log(pred0), lp1 + np.log(pred1)), 0.0))
-            alpha0 = pred0 / norm
-            post0, post1 = alpha0 * beta0, q * beta1
-            tot = post0 + post1
-            tot = np.where(tot == 0, 1.0, tot)
-            post0 = np.where(va, post0 / tot, 0.0)
-            post1 = np.where(va, post1 / tot, 0.0)
-            cols = np.arange(len(a))
-            start0, start1 = post0[ba, cols], post1[ba, cols]
-            # expected transitions t -> t + 1 from the window's first observation on
-            f0 = np.where(va[:-1], alpha0[:-1], 0.0)
-            f1 = np.where(va[:-1], q[:-1], 0.0)
-            x00 = _sum_time(f0 * g0[1:]) * t00
-            x01 = _sum_time(f0 * g1[1:]) * t01
-            x10 = _sum_time(f1 * g0[1:]) * t10
-            x11 = _sum_time(f1 * g1[1:]) * t11
-            n0, n1s = _sum_time(post0), _sum_time(post1)
-            o0, o1 = _sum_time(post0 * za), _sum_time(post1 * za)
-            q0, q1 = _sum_time(post0 * za * za), _sum_time(post1 * za * za)
-            # M-step (hmmlearn: a probability that is exactly 0 stays 0)
-            r0, r1 = np.where(st0 == 0, 0.0, np.maximum(start0, 0.0)), np.where(st1 == 0, 0.0, np.maximum(start1, 0.0))
-            total = r0 + r1
-            s0[a], s1[a] = r0 / total, r1 / total
-            if cfg.hmm_fit_transitions:
-                r00, r01 = np.where(t00 == 0, 0.0, x00), np.where(t01 == 0, 0.0, x01)
-                r10, r11 = np.where(t10 == 0, 0.0, x10), np.where(t11 == 0, 0.0, x11)
-                row0, row1 = r00 + r01, r10 + r11
-                row0, row1 = np.where(row0 == 0, 1.0, row0), np.where(row1 == 0, 1.0, row1)
-                a00[a], a01[a], a10[a], a11[a] = r00 / row0, r01 / row0, r10 / row1, r11 / row1
-            nm0, nm1 = o0 / n0, o1 / n1s
-            m0[a], m1[a] = nm0, nm1
-            c0 = q0 - 2 * nm0 * o0 + nm0 ** 2 * n0
-            c1 = q1 - 2 * nm1 * o1 + nm1 ** 2 * n1s
-            v0[a] = (cfg.hmm_covars_prior + c0) / np.maximum(n0, 1e-5)
-            v1[a] = (cfg.hmm_covars_prior + c1) / np.maximum(n1s, 1e-5)
-        iters[a] += 1
-        done = (it + 1 == cfg.hmm_n_iter) | ((lb - prev_lb[a]) < cfg.hmm_tol)
-        prev_lb[a] = lb
-        active = a[~done]
-    fits: list[HmmFit | None] = []
-    for j in range(k):
-        params = np.array([m0[j], m1[j], v0[j], v1[j], a00[j], a01[j], a10[j], a11[j], s0[j], s1[j]])
-        if not np.isfinite(params).all():
-            fits.append(None)  # EM collapsed a state (a window of nearly constant returns): no label
-            continue
-        low, high = (0, 1) if m0[j] <= m1[j] else (1, 0)
-        means, variances = (m0[j], m1[j]), (v0[j], v1[j])
-        stays, starts = (a00[j], a11[j]), (s0[j], s1[j])
-        fits.append(HmmFit(
-            mean_low=float(means[low] * scale[j]), mean_high=float(means[high] * scale[j]),
-            var_low=float(variances[low] * scale[j] ** 2), var_high=float(variances[high] * scale[j] ** 2),
-            start_high=float(starts[high]), stay_low=float(stays[low]), stay_high=float(stays[high]),
-            n_obs=int(lengths[j]), n_iter=int(iters[j])))
-    return fits
 
 
 _LLR_CLIP = 500.0  # |ln likelihood ratio| cap of the EM pass: e^-500 ~ 1e-217, far from subnormal floats
 _TINY = np.finfo(float).tiny
-
-
-def _sum_time(a: np.ndarray) -> np.ndarray:
-    """Sum over axis 0 (time) in index order: per column, the same bits whatever the other columns."""
-    return np.cumsum(a, axis=0)[-1]
 
 
 def _log_likelihood_ratio(x: np.ndarray, fit: HmmFit) -> np.ndarray:
@@ -454,59 +329,8 @@ def hmm_filter(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int,
     start_high = np.array([fits[r].start_high for r in used])[which]
     a_lh = 1.0 - np.array([fits[r].stay_low for r in used])[which]  # P(low -> high)
     slope = np.array([fits[r].stay_high for r in used])[which] - a_lh  # P(h->h) - P(l->h)
-    out["p_high"][t] = _forward_high(lam, idx0, length, start_high, a_lh, slope)
+    out["p_high"][t] = forward_high(lam, idx0, length, start_high, a_lh, slope)
     return out
-
-
-def _forward_high(lam: np.ndarray, idx0: np.ndarray, length: np.ndarray, start_high: np.ndarray,
-                  a_lh: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """Filtered P(high) at the end of each window, all windows at once.
-
-    Window i reads likelihood ratios lam[idx0[i] : idx0[i] + length[i]]. The 2-state
-    forward recursion: pred_0 = start_high; p_j = pred_j lam_j / (pred_j lam_j + (1 - pred_j));
-    pred_j+1 = a_lh + p_j (a_hh - a_lh). Full-length windows run in cache-sized chunks
-    with in-place arithmetic; the few shorter ones (a segment's expanding phase) are
-    aligned at their end and masked until their first observation. Every window's
-    arithmetic is the same sequence of float operations whichever group or chunk it is in
-    (prefix invariance)."""
-    p = np.empty(len(idx0))
-    longest = int(length.max())
-    full = length == longest
-    chunk = 4096
-    where_full = np.flatnonzero(full)
-    for lo in range(0, len(where_full), chunk):
-        sel = where_full[lo: lo + chunk]
-        idx = idx0[sel].copy()
-        sh, alh, slp = start_high[sel], a_lh[sel], slope[sel]
-        pred, lj, den, q = (np.empty(len(sel)) for _ in range(4))
-        for j in range(longest):
-            if j == 0:
-                pred[:] = sh
-            else:
-                np.multiply(q, slp, out=pred)
-                pred += alh
-            np.take(lam, idx, out=lj)
-            idx += 1
-            np.multiply(pred, lj, out=lj)  # numerator
-            np.subtract(1.0, pred, out=den)
-            den += lj
-            np.divide(lj, den, out=q)
-        p[sel] = q
-    short = np.flatnonzero(~full)
-    if len(short):
-        idx0s, lengths = idx0[short], length[short]
-        sh, alh, slp = start_high[short], a_lh[short], slope[short]
-        longest_short = int(lengths.max())
-        begin = longest_short - lengths
-        q = np.zeros(len(short))
-        for j in range(longest_short):
-            active = j >= begin
-            pred = np.where(j == begin, sh, q * slp + alh)
-            lj = lam[np.where(active, idx0s + np.clip(j - begin, 0, None), 0)]
-            num = pred * lj
-            q = np.where(active, num / ((1.0 - pred) + num), q)
-        p[short] = q
-    return p
 
 
 # --------------------------------------------------------------------------- wavelets
