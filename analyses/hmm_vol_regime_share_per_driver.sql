@@ -12,7 +12,7 @@ select
     round(100.0 * count(*) filter (where v.vol_regime = 'low') / count(v.vol_regime), 1) as pct_low_vol,
     round(100.0 * count(*) filter (where v.vol_regime <> v.prev_vol_regime) / count(v.vol_regime), 1)
         as changes_per_100_bars,
-    round(avg(v.p_high_vol), 3) as avg_p_high_vol
+    round(avg(v.hmm_p_high_vol), 3) as avg_p_high_vol
 from {{ ref('fct_volatility_regimes') }} as v
 where v.series_type = 'driver'
 group by v.driver, v.timeframe

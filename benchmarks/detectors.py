@@ -119,12 +119,12 @@ def agreement(db: Path) -> dict:
     finally:
         vol.fit_hmm_batch = batched
     same = (new["vol_regime"].fillna("-") == old["vol_regime"].fillna("-"))
-    dp = (new["p_high_vol"] - old["p_high_vol"]).abs()
+    dp = (new["hmm_p_high_vol"] - old["hmm_p_high_vol"]).abs()
     rel = {c: float(((new[c] - old[c]).abs() / old[c].abs()).max())
            for c in ("hmm_mean_low", "hmm_mean_high", "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low",
                      "hmm_stay_prob_high")}
     return {"bars": len(new), "vol_regime_equal_share": float(same.mean()), "vol_regime_different_bars": int((~same).sum()),
-            "p_high_vol_max_abs_diff": float(dp.max()), "fit_params_max_rel_diff": rel,
+            "hmm_p_high_vol_max_abs_diff": float(dp.max()), "fit_params_max_rel_diff": rel,
             "hmm_fits": batch_stats["hmm_fits"],
             "fit_seconds_compiled": round(batch_stats["fit_seconds"], 2),
             "fit_seconds_hmmlearn": round(ref_stats["fit_seconds"], 2),

@@ -11,7 +11,11 @@ carry the previous label, as in the model.
 Candidates (market_regimes.research.vol_detectors; every constant below is a default of
 this script, listed in the JSON's ``config``):
 
-* ``hmm_today`` (a) — the model's label as stored (2-state HMM on single-bar |log return|).
+* ``stored_vol_regime`` — the model's ``vol_regime`` as stored (the detector chosen by the
+  seed's ``vol_regime_detector``; rv_percentile by default, at the seed's settings: nothing
+  tuned here). Timed by the volatility model itself (benchmarks/update.py).
+* ``hmm_today`` (a) — the model's HMM label as stored (``hmm_vol_regime``: the 2-state HMM
+  on single-bar |log return|).
   It is also recomputed here with the engine (``volatility.hmm_filter``, the seed's
   constants) to time it on the same machine and to run it on the shuffled null; the
   recomputed labels must equal the stored ones (``agreement``).
@@ -128,7 +132,7 @@ GRIDS = {
         "1h": {"window_bars": (720, 1440), "refit_every_bars": (720,), "q": Q_PAIRS},
         "1d": {"window_bars": (250, 500), "refit_every_bars": (20, 60), "q": Q_PAIRS}},
 }
-CANDIDATES = ("hmm_today", "baseline_quantile", "rv_percentile", "rv_dwell", "rv_intraday", "hmm_logrv", "hmm_sticky",
+CANDIDATES = ("stored_vol_regime", "hmm_today", "baseline_quantile", "rv_percentile", "rv_dwell", "rv_intraday", "hmm_logrv", "hmm_sticky",
               "garch_percentile", "oracle_threshold", "oracle")
 
 
@@ -173,7 +177,8 @@ def load(db: str) -> pd.DataFrame:
             select s.series_part, s.series_type, s.series_id, s.driver, s.bar_interval, s.interval_minutes,
                    cast(s.segment_id as bigint) as segment_id, b.idx, b.bar_start, b.log_return,
                    f.idx is not null as labelled,
-                   case f.vol_regime when 'high' then 1.0 when 'low' then 0.0 end as hmm_label
+                   case f.hmm_vol_regime when 'high' then 1.0 when 'low' then 0.0 end as hmm_label,
+                   case f.vol_regime when 'high' then 1.0 when 'low' then 0.0 end as stored_label
             from intermediate.int_indicator_series_listed s
             join intermediate.int_indicator_bars_prepared b using (series_part)
             left join marts.fct_volatility_regimes f on f.series_part = b.series_part and f.idx = b.idx
@@ -558,7 +563,7 @@ def markdown(results: dict) -> str:
         verdict = ("pass" if not failed else "fails " + ", ".join(failed)) if acc else "-"
         beh.append(f"| {name} | {chg(h)} | {chg(d)} | {share} | {secs_s} | {cell(null.get('symbols'))} | "
                    f"{cell(null.get('BTC'))} | {verdict} |")
-        if name in ("hmm_today",) or name.startswith("oracle"):
+        if name in ("hmm_today", "stored_vol_regime") or name.startswith("oracle"):
             continue
         fmt = lambda iv: ", ".join(f"{k} {v}" for k, v in c["params"].get(iv, {}).items()  # noqa: E731
                                    if k in PARAM_KEYS and not (k == "min_dwell_bars" and v == 0))
@@ -634,6 +639,10 @@ def main() -> None:
                 res["params"][iv] = {"seed": "volatility_config (hmm_*), refit every "
                                              f"{cfg.refit_every(p.minutes)} clean returns"}
                 null_labels = (engine_hmm_labels(nulls[iv], cfg)[0] if nulls else None)
+            elif name == "stored_vol_regime":
+                labels = p.frame["stored_label"].to_numpy(dtype=float, na_value=np.nan)
+                res["params"][iv] = {"seed": "volatility_config (vol_regime_detector and its rv_* / hmm_* rows)"}
+                null_labels = None
             elif name == "oracle":
                 labels = vd.oracle_labels(p.fv, p.frame["series_id"].to_numpy(), p.oos & p.labelled)
                 null_labels = None
@@ -666,7 +675,7 @@ def main() -> None:
             log(f"  {iv}: BTC {res['oos'][iv]['BTC']['ratio']:.3f} ALT {res['oos'][iv]['ALT']['ratio']:.3f} "
                 f"symbols {res['oos'][iv]['symbols']['ratio']:.3f} {res['oos'][iv]['symbols'].get('ci')} "
                 f"chg {res['oos'][iv]['symbols']['changes_per_100']:.2f}")
-        if not name.startswith("oracle"):
+        if not name.startswith("oracle") and name != "stored_vol_regime":
             res["seconds"]["total"] = sum(v for k, v in res["seconds"].items())
             if "hmm_today" in results:
                 res["seconds"]["relative_to_hmm_today"] = (res["seconds"]["total"]

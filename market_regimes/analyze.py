@@ -72,7 +72,7 @@ SYMBOL_BAR_COLUMNS = ("exchange", "symbol", "bar_interval", "bar_start", "bar_en
                       "coarse_bar_start", "coarse_verdict", "coarse_confidence", "virtual_grid_state")
 DRIVER_BAR_COLUMNS = ("driver", "timeframe", "bar_interval", "bar_start", "bar_end", "state", "prev_state",
                       "buy_flag", "rebuy_flag", "trim_flag", "emergency_exit", "exit_reason", "ts_score", "ox", "dx",
-                      "edx", "vol_regime", "p_high_vol", "quadrant")
+                      "edx", "vol_regime", "hmm_p_high_vol", "quadrant")
 
 
 class AnalyzeError(Exception):
@@ -450,7 +450,7 @@ def _lever_rows(reader: _Reader, buckets: list[str]) -> list[dict[str, Any]]:
 def _vol_row(reader: _Reader, series_id: str, interval: str) -> dict[str, Any] | None:
     row = _one(reader.con, """
         select series_type, series_id, driver, timeframe, exchange, symbol, bar_interval, bar_start, vol_regime,
-               p_high_vol, p_low_vol * (1 - hmm_stay_prob_low) + p_high_vol * hmm_stay_prob_high as p_high_vol_next,
+               hmm_vol_regime, hmm_p_high_vol, hmm_p_low_vol * (1 - hmm_stay_prob_low) + hmm_p_high_vol * hmm_stay_prob_high as hmm_p_high_vol_next,
                direction, quadrant, turbulence, is_toxic
         from marts.fct_volatility_regimes where series_id = ? and bar_start <= ?
         order by bar_start desc limit 1""", [series_id, reader.cutoff(interval)])
@@ -858,7 +858,7 @@ def driver_bars(con: Any, driver: str, timeframe: str, start: datetime, end: dat
     step = (lengths or interval_lengths(con))[interval]
     rows = _rows(con, """
         select u.driver, u.timeframe, u.bar_start, u.state, u.prev_state, u.buy_flag, u.rebuy_flag, u.trim_flag,
-               u.emergency_exit, u.exit_reason, u.ts_score, u.ox, u.dx, u.edx, v.vol_regime, v.p_high_vol, v.quadrant
+               u.emergency_exit, u.exit_reason, u.ts_score, u.ox, u.dx, u.edx, v.vol_regime, v.hmm_p_high_vol, v.quadrant
         from marts.fct_uptrend_states u
         left join marts.fct_volatility_regimes v
           on v.series_id = ? and v.bar_start = u.bar_start and v.bar_start between ? and ?
@@ -1004,12 +1004,15 @@ def _context_text(ctx: dict[str, Any], at: str) -> list[str]:
                            for lv in ctx["levers"]],
                           ["bucket", "exec", "bar", "A", "E", "size", "degraded", ""], "    ")
                if ctx["levers"] else "    (no lever bar ended by then)")
-    out.append("  HMM volatility regime and quadrant (marts.fct_volatility_regimes)")
+    out.append("  Volatility regime (configured detector; hmm = the HMM's label and probabilities) and quadrant "
+               "(marts.fct_volatility_regimes)")
     out.append(text_table([[v["series_id"], show_time(v["bar_start"]), v["vol_regime"] or "-",
-                            fmt_num(v["p_high_vol"], "frac"), fmt_num(v["p_high_vol_next"], "frac"),
+                            v["hmm_vol_regime"] or "-",
+                            fmt_num(v["hmm_p_high_vol"], "frac"), fmt_num(v["hmm_p_high_vol_next"], "frac"),
                             v["direction"] or "-", v["quadrant"] or "-", "stale" if v["is_stale"] else ""]
                            for v in ctx["volatility"]],
-                          ["series", "bar", "vol", "p_high", "p_high_next", "direction", "quadrant", ""], "    ")
+                          ["series", "bar", "vol", "hmm", "hmm p_high", "hmm p_high_next", "direction", "quadrant", ""],
+                          "    ")
                if ctx["volatility"] else "    (no row ended by then)")
     out.append("  Trend x volatility per market (marts.fct_market_regimes, daily)")
     out.append(text_table([[m["market"], show_time(m["bar_start"]) or "none", m["regime"] or "-",
@@ -1197,7 +1200,7 @@ def format_driver_batch(result: dict[str, Any]) -> str:
              f"  transitions ({s['changes']} changes)", _matrix_lines(s["transitions"], UPTREND_STATES),
              *_value_lines("TS score", s["value"], s["value_by_label"]),
              f"  flags (bars): {flags}", "",
-             "HMM volatility regime (marts.fct_volatility_regimes)", _distribution_lines(result["vol_regimes"]),
+             "Volatility regime (vol_regime, marts.fct_volatility_regimes)", _distribution_lines(result["vol_regimes"]),
              "  quadrant", _distribution_lines(result["quadrants"])]
     return "\n".join(lines)
 

@@ -665,7 +665,7 @@ _NOW_COLUMNS = {
                "is_degraded"],
     "market_regimes": ["market", "bar_start", "regime", "regime_since", "days_in_regime", "price", "ma",
                        "vol_value"],
-    "volatility_regimes": ["series_id", "bar_start", "vol_regime", "p_high_vol", "vol_regime_since", "direction",
+    "volatility_regimes": ["series_id", "bar_start", "vol_regime", "hmm_p_high_vol", "vol_regime_since", "direction",
                            "quadrant", "quadrant_since", "turbulence"],
 }
 _FLAGS = ("buy_flag", "rebuy_flag", "trim_flag", "emergency_exit")

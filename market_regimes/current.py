@@ -54,7 +54,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("volatility_regimes", "marts.fct_volatility_regimes",
             "HMM volatility regime and quadrant per driver / symbol series",
             ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval",
-             "bar_start", "vol_regime", "p_high_vol", "vol_regime_since", "direction", "quadrant",
+             "bar_start", "vol_regime", "hmm_p_high_vol", "vol_regime_since", "direction", "quadrant",
              "quadrant_since", "turbulence", "is_toxic")),
 )
 SECTION_BY_KEY = {s.key: s for s in SECTIONS}
@@ -144,7 +144,7 @@ def _volatility_sql(con: duckdb.DuckDBPyConnection) -> str:
             from marts.fct_volatility_regimes group by series_id
         )
         select v.series_type, v.series_id, v.driver, v.timeframe, v.exchange, v.symbol, v.bar_interval,
-               v.bar_start, v.vol_regime, v.p_high_vol,
+               v.bar_start, v.vol_regime, v.hmm_p_high_vol,
                case when v.vol_regime is not null then coalesce(l.vol_change, v.bar_start) end as vol_regime_since,
                v.direction, v.quadrant,
                case when v.quadrant is not null then coalesce(l.quadrant_change, v.bar_start) end as quadrant_since,
@@ -185,7 +185,7 @@ def current_regimes(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     - ``"volatility_regimes"`` (marts.fct_volatility_regimes): one row per series_id
       (driver|timeframe or exchange|symbol|bar_interval), its latest bar: series_type,
       series_id, driver, timeframe, exchange, symbol, bar_interval, bar_start, vol_regime
-      (high / low / None), p_high_vol (probability 0..1), vol_regime_since, direction
+      (high / low / None), hmm_p_high_vol (probability 0..1), vol_regime_since, direction
       (up / down / none), quadrant (CRISIS / EXPANSION / NORMAL / QUIET / None),
       quadrant_since (None where the label is None), turbulence, is_toxic.
 

@@ -265,7 +265,7 @@ def market_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
 
 def _vol_cell(row) -> str:
     interval = row.bar_interval if not _missing(row.bar_interval) else None
-    p = _number(row.p_high_vol, ".2f")
+    p = _number(row.hmm_p_high_vol, ".2f")
     direction = "" if _missing(row.direction) else f", {_e(row.direction)}"
     return (f'{_chip(row.quadrant, QUADRANT_COLOURS)} <span class="since">since '
             f'{format_time(row.quadrant_since, interval)}</span>'
@@ -302,7 +302,7 @@ def volatility_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
                     f"<td>{_chip(row.quadrant, QUADRANT_COLOURS)}</td>"
                     f"<td>{format_time(row.quadrant_since, interval)}</td>"
                     f"<td>{_chip(row.vol_regime, VOL_REGIME_COLOURS)}</td>"
-                    f'<td class="num">{_number(row.p_high_vol, ".2f")}</td>'
+                    f'<td class="num">{_number(row.hmm_p_high_vol, ".2f")}</td>'
                     f"<td>{'' if _missing(row.direction) else _e(row.direction)}</td>"
                     f"<td>{format_time(row.vol_regime_since, interval)}</td>"
                     f'<td class="asof">{format_time(row.bar_start, interval)}</td></tr>')
@@ -312,10 +312,10 @@ def volatility_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
                 ' placeholder="filter: e.g. binance 1h crisis" aria-label="filter symbol series" autocomplete="off">'
                 '<span class="filter-count" id="current-symbols-count"></span>'
                 '<table class="current-table" id="current-symbols-table"><thead><tr><th>series</th><th>quadrant</th>'
-                '<th>since</th><th>vol</th><th>p_high_vol</th><th>direction</th><th>vol since</th><th>as of</th>'
+                '<th>since</th><th>vol</th><th>hmm_p_high_vol</th><th>direction</th><th>vol since</th><th>as of</th>'
                 f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details>")
         return "".join(parts)
-    return _card("volatility_regimes", "current-volatility", "HMM vol regime / quadrant", frame, body)
+    return _card("volatility_regimes", "current-volatility", "Vol regime / quadrant (hmm_p_high_vol: the HMM)", frame, body)
 
 
 def render(current: CurrentRegimes, views: ViewIndex | None = None) -> str:

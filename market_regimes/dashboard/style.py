@@ -29,7 +29,7 @@ QUADRANT_COLOURS = {"QUIET": "#7f9fbf", "NORMAL": "#2ca02c", "EXPANSION": "#ff9f
 REGIME_ORDER = (*STATE_COLOURS, *MARKET_REGIME_COLOURS, "low_vol", "high_vol", "QUIET", "NORMAL", "EXPANSION",
                 "CRISIS")
 # Detectors in the report panels' view lists (others follow alphabetically).
-DETECTOR_ORDER = ("uptrend", "trend_vol", "volatility_hmm", "volatility_quadrant")
+DETECTOR_ORDER = ("uptrend", "trend_vol", "volatility_rv", "volatility_hmm", "volatility_quadrant")
 FALLBACK_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 # Opacity of the regime background shading.
 SHADE_OPACITY = 0.18

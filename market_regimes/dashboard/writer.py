@@ -207,7 +207,9 @@ _JS = """
       const rows = table.tBodies[0].rows;
       let shown = 0;
       for (const row of rows) {
-        row.hidden = !matches(row.textContent, input.value);
+        // cell by cell: textContent would glue "0.91" and "down" into a "1d" match
+        const text = Array.from(row.cells, function (cell) { return cell.textContent; }).join(' ');
+        row.hidden = !matches(text, input.value);
         if (!row.hidden) { shown += 1; }
       }
       input.classList.toggle('no-match', shown === 0);

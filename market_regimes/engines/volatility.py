@@ -333,6 +333,110 @@ def hmm_filter(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int,
     return out
 
 
+# --------------------------------------------------------------------------- realized-vol percentile
+HIGH, LOW = 1.0, 0.0
+
+
+def log_realized_vol(x: np.ndarray, n: int, floor: float = 1e-20) -> np.ndarray:
+    """ln sqrt(mean of x^2 over the last n values up to each index) (expanding over the
+    first n - 1), the mean floored at `floor`; shape of x. Each value is the sequential sum
+    of its own window (``_lastsum``), so it is the same bits whatever precedes the window:
+    a look-back that starts later gives the same values from its index n - 1 on."""
+    x = np.asarray(x, dtype=float)
+    out = np.full(len(x), np.nan)
+    if len(x) == 0:
+        return out
+    sq = x * x
+    head = min(n - 1, len(x))
+    for c in range(head):  # expanding windows of the first n - 1 indices
+        out[c] = _lastsum(sq[: c + 1]) / (c + 1)
+    if len(x) >= n:
+        ends = np.arange(n - 1, len(x))
+        for a in range(0, len(ends), 65536):  # bounded memory
+            out[ends[a: a + 65536]] = _lastsum(trailing_windows(sq, n, ends[a: a + 65536])) / n
+    return 0.5 * np.log(np.maximum(out, floor))
+
+
+def scheduled_quantiles(score: np.ndarray, min_bars: int, every: int, window: int, qs, omit_nan: bool = False,
+                        offset: int = 0, first: int | None = None) -> np.ndarray:
+    """Quantiles of `score` updated on a schedule: at each update index r (min_bars - 1,
+    + every, ...) the levels `qs` of score[max(0, r - window + 1) .. r] (numpy's linear
+    interpolation); an index c gets the values of the last r <= c. The score must be
+    finite, or `omit_nan` set: then NaN values are left out of every window
+    (np.nanquantile; NaN for a window without a value).
+
+    offset / first (incremental runs): `score` holds the indices offset .. offset + n - 1
+    of the whole sequence and only the indices >= first (default offset) are wanted; the
+    windows they need must lie inside it (ValueError otherwise). Each window's quantiles
+    depend on its values only, so the result equals the whole-sequence call there.
+
+    Returns (len(qs), len(score)) over the local positions; NaN before the first update
+    and before `first`."""
+    score = np.asarray(score, dtype=float)
+    n = len(score)
+    first = offset if first is None else first
+    qs = np.asarray(qs, dtype=float)
+    out = np.full((len(qs), n), np.nan)
+    refits = refit_points(offset + n, min_bars, every)
+    if first > 0 and len(refits) and refits[0] <= first:  # the last update at or before `first` on
+        refits = refits[np.searchsorted(refits, first, side="right") - 1:]
+    if len(refits) == 0:
+        return out
+    lows = np.maximum(refits - window + 1, 0)
+    if lows.min() < offset:
+        raise ValueError(f"scheduled quantiles: a window starts at index {int(lows.min())}, the look-back at {offset}")
+    values = np.full((len(qs), len(refits)), np.nan)
+    local = refits - offset
+    if omit_nan:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN
+            for j, (lo, r) in enumerate(zip((lows - offset).tolist(), local.tolist())):
+                values[:, j] = np.nanquantile(score[lo: r + 1], qs)
+    else:
+        full = np.flatnonzero(refits >= window - 1)
+        if len(full):
+            windows = sliding_window_view(score, window)
+            for a in range(0, len(full), 4096):  # bounded memory: 4096 windows at a time
+                sel = full[a:a + 4096]
+                values[:, sel] = np.quantile(windows[local[sel] - (window - 1)], qs, axis=1)
+        for j in np.flatnonzero(refits < window - 1):  # expanding windows of a sequence's start
+            values[:, j] = np.quantile(score[: local[j] + 1], qs)
+    block = np.searchsorted(refits, np.arange(offset, offset + n), side="right") - 1
+    have = (block >= 0) & (np.arange(offset, offset + n) >= first)
+    out[:, have] = values[:, block[have]]
+    return out
+
+
+def hysteresis(score: np.ndarray, enter_at: np.ndarray | float, exit_at: np.ndarray | float,
+               initial: float = np.nan) -> np.ndarray:
+    """Two-threshold switch (Schmitt trigger): high from the first index with score >=
+    enter_at (and > exit_at: a flat window whose levels coincide with its score, e.g. a
+    market without trades, is low), low again from the first later index with score <
+    exit_at. Indices where score or a threshold is NaN keep the previous
+    label. `initial`: the label before index 0 (1.0 high, 0.0 low: an incremental run
+    continues from its last stored label); NaN: none, then there is no label before the
+    first index with a finite score and thresholds, and that index is high if it enters,
+    else low. Returns float labels (1.0 / 0.0 / NaN)."""
+    score = np.asarray(score, dtype=float)
+    enter_at = np.broadcast_to(np.asarray(enter_at, dtype=float), score.shape)
+    exit_at = np.broadcast_to(np.asarray(exit_at, dtype=float), score.shape)
+    n = len(score)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(score) & np.isfinite(enter_at) & np.isfinite(exit_at)
+        up = valid & (score >= enter_at) & (score > exit_at)
+        down = valid & ~up & (score < exit_at)
+    # without an initial label the first valid index always sets one; later ones only when they enter or exit
+    first = int(np.argmax(valid)) if valid.any() and not np.isfinite(initial) else n
+    event = np.where(up | down | (np.arange(n) == first), np.arange(n), -1)
+    last = np.maximum.accumulate(event) if n else event
+    out = np.full(n, float(initial))
+    have = last >= 0
+    out[have] = np.where(up[last[have]], HIGH, LOW)
+    return out
+
+
 # --------------------------------------------------------------------------- wavelets
 def wavelet_bands(cfg: VolatilityConfig) -> list[str]:
     """Band names in coefficient order: a<L>, d<L>, ..., d1."""

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from market_regimes.seed_config import read_key_values, typed_values
 
+DETECTORS = ("rv_percentile", "hmm")  # the values of vol_regime_detector
 DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "volatility_config.csv"
 
 
@@ -47,6 +48,18 @@ class VolatilityConfig:
     ar1_window_bars: int
     strategy_fit_every_minutes: int
     turbulence_window_bars: int
+    vol_regime_detector: str
+    rv_window_bars: int
+    rv_window_bars_intraday: int
+    rv_quantile_window_bars: int
+    rv_quantile_window_bars_intraday: int
+    rv_quantile_every_bars: int
+    rv_quantile_every_bars_intraday: int
+    rv_enter_quantile: float
+    rv_enter_quantile_intraday: float
+    rv_exit_quantile: float
+    rv_exit_quantile_intraday: float
+    rv_variance_floor: float
 
     def __post_init__(self) -> None:
         problems = []
@@ -72,12 +85,32 @@ class VolatilityConfig:
             problems.append("hmm_init_stay_prob in (0, 1), high_vol_prob_threshold in [0, 1]")
         if self.toxic_abs_log_return <= 0 or self.strategy_fit_every_minutes < 1:
             problems.append("toxic_abs_log_return > 0, strategy_fit_every_minutes >= 1")
+        if self.vol_regime_detector not in DETECTORS:
+            problems.append(f"vol_regime_detector must be one of {', '.join(DETECTORS)}, got {self.vol_regime_detector!r}")
+        if min(self.rv_window_bars, self.rv_window_bars_intraday, self.rv_quantile_window_bars,
+               self.rv_quantile_window_bars_intraday, self.rv_quantile_every_bars,
+               self.rv_quantile_every_bars_intraday) < 1:
+            problems.append("rv_*_bars must be >= 1")
+        for suffix in ("", "_intraday"):
+            enter, exit_ = getattr(self, f"rv_enter_quantile{suffix}"), getattr(self, f"rv_exit_quantile{suffix}")
+            if not 0 <= exit_ <= enter <= 1:
+                problems.append(f"need 0 <= rv_exit_quantile{suffix} <= rv_enter_quantile{suffix} <= 1")
+        if not self.rv_variance_floor > 0:
+            problems.append("rv_variance_floor > 0")
         if problems:
             raise ValueError("volatility config: " + "; ".join(problems))
 
     def refit_every(self, interval_minutes: int) -> int:
         """Refit cadence (clean returns) of a series with bars of `interval_minutes`."""
         return self.hmm_refit_every_bars if interval_minutes >= 1440 else self.hmm_refit_every_bars_intraday
+
+    def rv_settings(self, interval_minutes: int) -> tuple[int, int, int, float, float]:
+        """(rv window, quantile window, quantile cadence, enter quantile, exit quantile) of
+        the rv_percentile detector on a series with bars of `interval_minutes`."""
+        s = "" if interval_minutes >= 1440 else "_intraday"
+        return (getattr(self, f"rv_window_bars{s}"), getattr(self, f"rv_quantile_window_bars{s}"),
+                getattr(self, f"rv_quantile_every_bars{s}"), getattr(self, f"rv_enter_quantile{s}"),
+                getattr(self, f"rv_exit_quantile{s}"))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "VolatilityConfig":

@@ -34,7 +34,7 @@ Project decisions (docs/volatility-regimes.md) (measured on the bundled sample):
 * EM: 10 iterations from a deterministic start on the window scaled by its mean
   (variance floor hmm_min_covar in those units);
 * labels: the filtered (not smoothed, not Viterbi) probability, so a bar never uses a
-  later bar; vol_regime = p_high_vol >= high_vol_prob_threshold;
+  later bar; hmm_vol_regime = hmm_p_high_vol >= high_vol_prob_threshold;
 * whipsaw: with fitted transitions the high state holds the spike bars (P(high -> high)
   ~0.3-0.6) and vol_regime changes ~20 times per 100 bars (BTC, ALT daily and hourly);
   hmm_fit_transitions = 0 (a sticky HMM at hmm_init_stay_prob, e.g. 0.98) gives ~6-11
@@ -139,7 +139,8 @@ def volatility_columns(cfg: VolatilityConfig) -> list[str]:
     """Output columns of :func:`volatility_regime_rows` (wavelet bands follow the config)."""
     return [*SERIES_COLUMNS, "bar_start", "series_part", "idx", "segment_clean_returns", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
             "hmm_fit_bar_start", "hmm_fit_returns", "hmm_window_returns", "hmm_mean_low", "hmm_mean_high",
-            "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low", "hmm_stay_prob_high", "p_low_vol", "p_high_vol",
+            "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low", "hmm_stay_prob_high", "hmm_p_low_vol",
+            "hmm_p_high_vol", "hmm_vol_regime", "log_realized_vol", "rv_enter_level", "rv_exit_level", "rv_vol_regime",
             "vol_regime", "prev_vol_regime",
             *[f"wavelet_energy_{b}" for b in vol.wavelet_bands(cfg)], "spectral_entropy",
             "direction_return", "direction_efficiency_ratio", "direction", "quadrant", "prev_quadrant",
@@ -236,16 +237,51 @@ def _hmm_lookback(seg: _Segment, cfg: VolatilityConfig, frontier: dict | None):
     if at >= len(seg.idx) or seg.idx[at] != frontier["last_idx"]:
         raise ValueError(f"volatility frames: the look-back of series_part {seg.series_part} lacks its last stored bar")
     offset = int(frontier["clean_returns"]) - int(c_of_bar[at] + 1)
-    if offset > 0 and c_of_bar[at] + 1 < cfg.hmm_window_bars + cfg.refit_every(seg.interval_minutes) - 1:
+    if offset > 0 and c_of_bar[at] + 1 < hmm_lookback_clean_returns(cfg, seg.interval_minutes):
         raise ValueError(f"volatility frames: the look-back of series_part {seg.series_part} is too short")
     return offset, offset + max(int(c_of_bar[at]), 0), int(at) + 1
 
 
+def _stored_label(state: dict | None) -> str | None:
+    """The stored rv_vol_regime of a frontier row ('high' / 'low'), None without one."""
+    value = None if state is None else state.get("rv_vol_regime")
+    return value if isinstance(value, str) else None
+
+
+def _rv_percentile(x: np.ndarray, uniq: np.ndarray, offset: int, interval_minutes: int, cfg: VolatilityConfig,
+                   previous: str | None):
+    """The rv_percentile detector at the local clean indices `uniq` (ascending) of a
+    segment's clean returns `x` that start at clean index `offset`: (log_realized_vol,
+    enter level, exit level, label 1.0/0.0/NaN). Labels start at the first clean index of
+    `uniq`; `previous` (an incremental run: the stored label of its first index, 'high' /
+    'low') continues the hysteresis from there instead."""
+    rv, window, every, q_enter, q_exit = cfg.rv_settings(interval_minutes)
+    nan = np.full(len(uniq), np.nan)
+    if len(uniq) == 0:
+        return nan, nan, nan, nan
+    score = vol.log_realized_vol(x, rv, cfg.rv_variance_floor)
+    if offset > 0:
+        score[: rv - 1] = np.nan  # windows cut by the look-back (never read: hmm_lookback_clean_returns)
+    first = offset + int(uniq[0])
+    levels = vol.scheduled_quantiles(score, cfg.hmm_min_fit_bars, every, window, [q_enter, q_exit],
+                                     offset=offset, first=first)
+    s, enter, exit_ = score[uniq], levels[0, uniq], levels[1, uniq]
+    if previous is None:
+        label = vol.hysteresis(s, enter, exit_)
+    else:
+        held = s.copy()
+        held[0] = np.nan  # the stored row's own label is kept
+        label = vol.hysteresis(held, enter, exit_, vol.HIGH if previous == "high" else vol.LOW)
+    return s, enter, exit_, label
+
+
 def hmm_lookback_clean_returns(cfg: VolatilityConfig, interval_minutes: int) -> int:
     """Clean returns up to and including a segment's last stored bar that an incremental
-    run of :func:`volatility_regime_rows` needs (the last refit's window and the decode,
-    wavelet and direction windows)."""
-    return cfg.hmm_window_bars + cfg.refit_every(interval_minutes) - 1
+    run of :func:`volatility_regime_rows` needs: the last HMM refit's window and the
+    decode, wavelet and direction windows; the rv_percentile quantile window of the last
+    update before the next bar, and the realized-vol window of its first value."""
+    rv, window, every, _, _ = cfg.rv_settings(interval_minutes)
+    return max(cfg.hmm_window_bars + cfg.refit_every(interval_minutes) - 1, window + every + rv - 1)
 
 
 def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dict | None = None,
@@ -274,8 +310,9 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
     bands = vol.wavelet_bands(cfg)
     wanted = set(turbulence_drivers or [])
     turbulence_parts = []
+    state_columns = [c for c in ("last_idx", "clean_returns", "rv_vol_regime") if frontier is not None and c in frontier]
     states = {} if frontier is None else {p: f for p, f in zip(
-        frontier["series_part"], frontier[["last_idx", "clean_returns"]].to_dict("records"))}
+        frontier["series_part"], frontier[state_columns].to_dict("records"))}
     work = []
     for seg in _segments(bars, series):
         if seg.meta["series_type"] == "driver" and seg.meta["driver"] in wanted:
@@ -310,7 +347,12 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
                                                   cfg.direction_min_efficiency_ratio)
         p_high = hmm["p_high"][c]
         has_p = np.isfinite(p_high)
-        regime = np.where(has_p, np.where(p_high >= cfg.high_vol_prob_threshold, "high", "low"), None).astype(object)
+        hmm_regime = np.where(has_p, np.where(p_high >= cfg.high_vol_prob_threshold, "high", "low"), None).astype(object)
+        state = states.get(seg.series_part)
+        rv_score, rv_enter, rv_exit, rv_label = _rv_percentile(x, uniq, offset, seg.interval_minutes, cfg,
+                                                               _stored_label(state))
+        rv_regime = np.where(np.isfinite(rv_label), np.where(rv_label == vol.HIGH, "high", "low"), None).astype(object)
+        regime = rv_regime[back] if cfg.vol_regime_detector == "rv_percentile" else hmm_regime
         dirs = direction[back]
         quads = vol.quadrants(regime, dirs)
         fit_index = hmm["fit_index"][c]
@@ -326,21 +368,22 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
             "hmm_mean_low": hmm["mean_low"][c], "hmm_mean_high": hmm["mean_high"][c],
             "hmm_std_low": hmm["std_low"][c], "hmm_std_high": hmm["std_high"][c],
             "hmm_stay_prob_low": hmm["stay_low"][c], "hmm_stay_prob_high": hmm["stay_high"][c],
-            "p_low_vol": 1.0 - p_high, "p_high_vol": p_high,
-            "vol_regime": regime, "prev_vol_regime": _prev(regime),
+            "hmm_p_low_vol": 1.0 - p_high, "hmm_p_high_vol": p_high, "hmm_vol_regime": hmm_regime,
+            "log_realized_vol": rv_score[back], "rv_enter_level": rv_enter[back], "rv_exit_level": rv_exit[back],
+            "rv_vol_regime": rv_regime[back], "vol_regime": regime, "prev_vol_regime": _prev(regime),
             **{f"wavelet_energy_{b}": shares[back, j] for j, b in enumerate(bands)},
             "spectral_entropy": entropy[back],
             "direction_return": ret[back], "direction_efficiency_ratio": er[back], "direction": dirs,
             "quadrant": quads, "prev_quadrant": _prev(quads),
         })
-        state = states.get(seg.series_part)
         parts.append(frame if state is None else frame[frame["idx"] > state["last_idx"]])
     if stats is not None:
         stats.update(hmm_fits=len(all_windows), series_segments=n_segments, fit_seconds=fit_seconds)
     columns = volatility_columns(cfg)
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in columns[:-2]})
     strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval",
-               "vol_regime", "prev_vol_regime", "direction", "quadrant", "prev_quadrant")
+               "hmm_vol_regime", "rv_vol_regime", "vol_regime", "prev_vol_regime", "direction", "quadrant",
+               "prev_quadrant")
     dtypes = {c: "float64" for c in columns[:-2]} | {c: "string" for c in strings} | {
         "segment_id": "int64", "bar_start": "datetime64[us]", "hmm_fit_bar_start": "datetime64[us]",
         "is_toxic": "boolean", "toxic_bars_in_window": "int64", "hmm_fit_returns": "Int64",

@@ -163,7 +163,7 @@ class Contrast:
 # "returns" are share changes, with an inverted meaning); the volatility detectors label
 # drivers and symbols, pooled over the symbols (the assets; the drivers are built from them);
 # a trend x vol market on its own price series.
-LABEL_SCOPES = {"uptrend": "driver", "volatility_hmm": "symbol", "volatility_quadrant": "symbol",
+LABEL_SCOPES = {"uptrend": "driver", "volatility_rv": "symbol", "volatility_hmm": "symbol", "volatility_quadrant": "symbol",
                 "trend_vol": "market"}
 LABEL_INPUT_COLUMNS = ("series_type", "series_id", "bar_interval", "series_part", "bar_seq", "bar_start", "close",
                        *(f"{d}_regime" for d in LABEL_SCOPES))

@@ -75,14 +75,13 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import lfilter
 
-from market_regimes.engines.volatility import refit_points
+from market_regimes.engines.volatility import (  # noqa: F401  (re-exported: the engine's rule is the research's)
+    HIGH, LOW, hysteresis, log_realized_vol, refit_points, scheduled_quantiles)
 from market_regimes.research.grid_outcomes import bootstrap_means, percentile_interval
 from market_regimes.research.regime_findings import calendar_bootstrap, grouped_sums
 
-HIGH, LOW = 1.0, 0.0
 
 
 # --------------------------------------------------------------------------- parameters
@@ -198,81 +197,6 @@ def _check_levels(enter: float, exit_: float, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- building blocks
-def log_realized_vol(x: np.ndarray, n: int, floor: float = 1e-20) -> np.ndarray:
-    """ln sqrt(mean of x^2 over the last n values up to each index) (expanding over the
-    first n - 1), the mean floored at `floor`. Shape of x; from a running sum (np.cumsum:
-    the value at c depends on x[0..c] only, bit for bit)."""
-    x = np.asarray(x, dtype=float)
-    s = np.concatenate([[0.0], np.cumsum(x * x)])
-    c = np.arange(len(x))
-    lo = np.maximum(c + 1 - n, 0)
-    mean = (s[c + 1] - s[lo]) / (c + 1 - lo)
-    return 0.5 * np.log(np.maximum(mean, floor))
-
-
-def scheduled_quantiles(score: np.ndarray, min_bars: int, every: int, window: int,
-                        qs: Sequence[float], omit_nan: bool = False) -> np.ndarray:
-    """Quantiles of `score` updated on a schedule: at each refit index r (min_bars - 1,
-    + every, ...) the levels `qs` of score[max(0, r - window + 1) .. r] (numpy's linear
-    interpolation); an index c gets the values of the last r <= c. The score must be
-    finite, or `omit_nan` set: then NaN values are left out of every window
-    (np.nanquantile; NaN for a window without a value).
-
-    Returns (len(qs), len(score)); NaN before the first refit."""
-    score = np.asarray(score, dtype=float)
-    n = len(score)
-    qs = np.asarray(qs, dtype=float)
-    out = np.full((len(qs), n), np.nan)
-    refits = refit_points(n, min_bars, every)
-    if len(refits) == 0:
-        return out
-    values = np.full((len(qs), len(refits)), np.nan)
-    if omit_nan:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN
-            for j, r in enumerate(refits.tolist()):
-                values[:, j] = np.nanquantile(score[max(0, r - window + 1): r + 1], qs)
-        block = np.searchsorted(refits, np.arange(n), side="right") - 1
-        out[:, block >= 0] = values[:, block[block >= 0]]
-        return out
-    full = np.flatnonzero(refits >= window - 1)
-    if len(full):
-        windows = sliding_window_view(score, window)
-        for a in range(0, len(full), 4096):  # bounded memory: 4096 windows at a time
-            sel = full[a:a + 4096]
-            values[:, sel] = np.quantile(windows[refits[sel] - (window - 1)], qs, axis=1)
-    for j in np.flatnonzero(refits < window - 1):  # expanding windows of a segment's start
-        values[:, j] = np.quantile(score[: refits[j] + 1], qs)
-    block = np.searchsorted(refits, np.arange(n), side="right") - 1
-    have = block >= 0
-    out[:, have] = values[:, block[have]]
-    return out
-
-
-def hysteresis(score: np.ndarray, enter_at: np.ndarray | float, exit_at: np.ndarray | float) -> np.ndarray:
-    """Two-threshold switch (Schmitt trigger): high from the first index with score >=
-    enter_at, low again from the first later index with score < exit_at (an index where
-    both hold goes high). Indices where score or a threshold is NaN keep the previous
-    label. Before the first index with a finite score and thresholds: NaN; the first such
-    index is high if it enters, else low. Returns float labels (1.0 / 0.0 / NaN)."""
-    score = np.asarray(score, dtype=float)
-    enter_at = np.broadcast_to(np.asarray(enter_at, dtype=float), score.shape)
-    exit_at = np.broadcast_to(np.asarray(exit_at, dtype=float), score.shape)
-    n = len(score)
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(score) & np.isfinite(enter_at) & np.isfinite(exit_at)
-        up = valid & (score >= enter_at)
-        down = valid & ~up & (score < exit_at)
-    # the first valid index always sets the label; later ones only when they enter or exit
-    first = int(np.argmax(valid)) if valid.any() else n
-    event = np.where(up | down | (np.arange(n) == first), np.arange(n), -1)
-    last = np.maximum.accumulate(event) if n else event
-    out = np.full(n, np.nan)
-    have = last >= 0
-    out[have] = np.where(up[last[have]], HIGH, LOW)
-    return out
-
-
 def min_dwell(labels: np.ndarray, bars: int) -> np.ndarray:
     """Labels held at least `bars` indices: after a change at index s, the label stays
     until s + bars; a different raw label then takes over at max(its start, s + bars) if

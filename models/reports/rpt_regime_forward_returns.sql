@@ -6,7 +6,7 @@
 --   returns of bars t+1..t+h, both NULL unless bar t+h (the h-th next final bar) is in the
 --   same segment. Only is_aligned bars count (int_regime_labels_aligned).
 {%- set horizons = var('regime_report_horizon_bars') %}
-{%- set detectors = ['uptrend', 'volatility_hmm', 'volatility_quadrant', 'trend_vol'] %}
+{%- set detectors = ['uptrend', 'volatility_rv', 'volatility_hmm', 'volatility_quadrant', 'trend_vol'] %}
 with forward as (
     -- only the columns the aggregates need go through the sort
     select

@@ -5,7 +5,7 @@
 -- labelled by the detector), self-transitions included. A run is a maximal chain of such
 -- pairs with one regime, so every labelled bar is in exactly one run and
 -- runs(r) = bars(r) - self-transitions(r -> r): mean_run_bars = bars(r) / runs(r).
-{%- set detectors = ['uptrend', 'volatility_hmm', 'volatility_quadrant', 'trend_vol'] %}
+{%- set detectors = ['uptrend', 'volatility_rv', 'volatility_hmm', 'volatility_quadrant', 'trend_vol'] %}
 with aligned as (
     select
         series_id, series_part, bar_seq

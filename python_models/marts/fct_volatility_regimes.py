@@ -40,11 +40,13 @@ def model(dbt, session):
     session.register("_volatility_listed", series)
     toxic = float(cfg.toxic_abs_log_return)
     frontier = pd.DataFrame({"series_part": pd.Series([], dtype="uint64"), "last_idx": pd.Series([], dtype="int64"),
-                             "clean_returns": pd.Series([], dtype="int64"), "need": pd.Series([], dtype="int64")})
+                             "clean_returns": pd.Series([], dtype="int64"), "rv_vol_regime": pd.Series([], dtype="string"),
+                             "need": pd.Series([], dtype="int64")})
     if dbt.is_incremental:
         session.register("_volatility_stored", session.table(str(dbt.this)))
         frontier = session.sql("""
-            select series_part, max(idx) as last_idx, arg_max(segment_clean_returns, idx) as clean_returns
+            select series_part, max(idx) as last_idx, arg_max(segment_clean_returns, idx) as clean_returns,
+                   arg_max(rv_vol_regime, idx) as rv_vol_regime
             from _volatility_stored group by series_part""").df()
         minutes = dict(zip(series["series_part"], series["interval_minutes"]))
         frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes.get(p, 1440))) for p in frontier["series_part"]]
@@ -53,7 +55,7 @@ def model(dbt, session):
                                          "b.series_part, b.idx, b.bar_start, b.log_return")).df()
     stats = {}
     rows = volatility_regime_rows(bars, cfg, series=series, stats=stats,
-                                  frontier=frontier[["series_part", "last_idx", "clean_returns"]])
+                                  frontier=frontier[["series_part", "last_idx", "clean_returns", "rv_vol_regime"]])
     # turbulence: drivers of the configured kinds, from their whole history (a cross-section)
     kind_list = ", ".join(f"'{k}'" for k in kinds if k.isalnum()) or "''"
     driver_returns = session.sql(f"""

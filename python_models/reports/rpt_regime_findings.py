@@ -1,6 +1,6 @@
 def model(dbt, session):
     """Pooled regime findings across assets (docs/volatility-regimes.md "Pooled findings"): per
-    detector (uptrend, trend_vol, volatility_hmm, volatility_quadrant, grid_verdict) x bar
+    detector (uptrend, trend_vol, volatility_rv, volatility_hmm, volatility_quadrant, grid_verdict) x bar
     interval x sample (all, out_of_sample): regime shares, pooled forward return, |return|
     and realized vol per regime with calendar-block bootstrap intervals, and each detector's
     configured contrast (high minus low regimes) with its expected sign and the share of

@@ -181,10 +181,10 @@ def test_known_bar_context(sample_db, btc):
     assert (vol["binance|BTCUSDT|1h"]["vol_regime"], vol["binance|BTCUSDT|1h"]["quadrant"]) == ("high", "CRISIS")
     assert vol["binance|BTCUSDT|1d"]["bar_start"] == "2022-06-12T00:00:00Z"
     hmm = query(sample_db, f"""
-        select p_high_vol, p_low_vol * (1 - hmm_stay_prob_low) + p_high_vol * hmm_stay_prob_high as nxt
+        select hmm_p_high_vol, hmm_p_low_vol * (1 - hmm_stay_prob_low) + hmm_p_high_vol * hmm_stay_prob_high as nxt
         from marts.fct_volatility_regimes where series_id = 'binance|BTCUSDT|1h' and bar_start = '{BAR}'""").iloc[0]
-    assert vol["binance|BTCUSDT|1h"]["p_high_vol"] == hmm.p_high_vol
-    assert vol["binance|BTCUSDT|1h"]["p_high_vol_next"] == pytest.approx(hmm.nxt, rel=1e-12)
+    assert vol["binance|BTCUSDT|1h"]["hmm_p_high_vol"] == hmm.hmm_p_high_vol
+    assert vol["binance|BTCUSDT|1h"]["hmm_p_high_vol_next"] == pytest.approx(hmm.nxt, rel=1e-12)
     # the BTC trend x vol market starts on 2022-11-06: no reading yet
     assert [(m["market"], m["regime"]) for m in ctx["markets"]] == [("BTC", None)]
 
@@ -213,7 +213,7 @@ def test_text_output_names_the_bar_and_every_section(sample_db):
     assert out.splitlines()[0].startswith("BTCUSDT on binance: 1h bar 2022-06-13 11:00 - 2022-06-13 12:00 UTC")
     assert "verdict      TRANSITION, decided by vol_change, confidence 0.973" in out
     for heading in ("Grid verdict", "Ranges", "Configured grids", "Grid lifecycle", "Uptrend states", "A/E levers",
-                    "HMM volatility regime", "Trend x volatility"):
+                    "Volatility regime (configured detector", "Trend x volatility"):
         assert heading in out, heading
 
 

@@ -83,7 +83,7 @@ def test_now_market_and_volatility_regimes(sample_db, now_json):
                                "qualify bar_start = max(bar_start) over (partition by market)")
     assert {(r["market"], r["bar_start"], r["regime"]) for r in now_json["market_regimes"]} == {
         (m.market, iso(m.bar_start), m.regime) for m in markets.itertuples()}
-    vol = query(sample_db, "select series_id, bar_start, vol_regime, quadrant, p_high_vol "
+    vol = query(sample_db, "select series_id, bar_start, vol_regime, quadrant, hmm_p_high_vol "
                            "from marts.fct_volatility_regimes "
                            "qualify bar_start = max(bar_start) over (partition by series_id)")
     got = {r["series_id"]: r for r in now_json["volatility_regimes"]}

@@ -25,7 +25,7 @@ def report(sample_db):
 def test_detectors_intervals_and_shares(report):
     pooled = report.groupby("detector")["bar_interval"].unique().map(sorted).to_dict()
     assert pooled == {"grid_verdict": ["1h", "4h"], "trend_vol": ["1d"], "uptrend": ["1d", "1h", "5m"],
-                      "volatility_hmm": ["1d", "1h"], "volatility_quadrant": ["1d", "1h"]}
+                      "volatility_rv": ["1d", "1h"], "volatility_hmm": ["1d", "1h"], "volatility_quadrant": ["1d", "1h"]}
     regimes = report[(report["row_kind"] == "regime") & (report["metric"] == "forward_return")
                      & (report["horizon_bars"] == 5)]
     totals = regimes.groupby(["detector", "bar_interval", "sample"])["share_of_bars"].sum()
@@ -105,6 +105,6 @@ def test_findings_panel_on_the_sample(sample_db, report):
     finally:
         con.close()
     views = report[["detector", "bar_interval", "sample"]].drop_duplicates()
-    assert len(figures) == len(views) == 20
+    assert len(figures) == len(views) == 24  # 6 detectors x their intervals x 2 samples
     assert figures[0].layout.meta["label"] == "uptrend · 1d · out-of-sample"
     assert "uptrend_states_vs_S0 · return (20 bars, expected +)" in figures[0].layout.title.text

@@ -41,7 +41,7 @@ CONTRIBUTIONS = {"BTC": (0.10, -0.05), "ALT": (0.05, 0.01), "small": (0.02, -0.0
 A_VALUE = 0.5 + sum(a for a, _ in CONTRIBUTIONS.values())
 E_VALUE = 0.5 + sum(e for _, e in CONTRIBUTIONS.values())
 # marts.fct_volatility_regimes: per driver series, (quadrant, bars) runs from START, one bar
-# a row; p_high_vol is 0.8 in the high-vol quadrants, else 0.2 (seed threshold 0.6).
+# a row; hmm_p_high_vol is 0.8 in the high-vol quadrants, else 0.2 (seed threshold 0.6).
 VOL_THRESHOLD = 0.6
 VOL_RUNS = {"BTC|macro": [("QUIET", 3), ("NORMAL", 2), ("EXPANSION", 2), ("CRISIS", 2), ("NORMAL", 1)],
             "BTC|meso": [("NORMAL", 4), ("QUIET", 3), ("EXPANSION", 3)]}
@@ -61,7 +61,7 @@ def volatility_rows() -> pd.DataFrame:
             high = quadrant in ("EXPANSION", "CRISIS")
             rows.append({"series_type": "driver" if driver else "symbol", "series_id": series_id, "driver": driver,
                          "timeframe": timeframe, "bar_interval": interval, "segment_id": 1,
-                         "bar_start": START + i * step, "log_return": 0.01, "p_high_vol": 0.8 if high else 0.2,
+                         "bar_start": START + i * step, "log_return": 0.01, "hmm_p_high_vol": 0.8 if high else 0.2,
                          "vol_regime": "high" if high else "low", "direction": VOL_DIRECTIONS[quadrant],
                          "spectral_entropy": 0.5 + 0.01 * i, "quadrant": quadrant,
                          "exchange": None if driver else "binance", "symbol": None if driver else "XUSDT",
@@ -591,7 +591,7 @@ def test_volatility_panel_one_figure_per_driver_series_with_quadrant_runs_and_th
         assert (line.yref, line.y0, line.y1, line.line.dash) == ("y2", VOL_THRESHOLD, VOL_THRESHOLD, "dash")
         assert [a.text for a in fig.layout.annotations] == ["threshold 0.6"]
         close, prob = fig.data
-        assert (close.name, prob.name, prob.yaxis) == ("close", "p_high_vol", "y2")
+        assert (close.name, prob.name, prob.yaxis) == ("close", "hmm_p_high_vol", "y2")
         quadrants = [q for q, n in VOL_RUNS[series_id] for _ in range(n)]
         expected = [0.8 if q in ("EXPANSION", "CRISIS") else 0.2 for q in quadrants]
         np.testing.assert_allclose(np.asarray(prob.y, dtype=float), expected)

@@ -150,18 +150,19 @@ def test_findings_bars_pool_each_detector_over_its_series():
     def rows(series_type, series_id, **labels):
         return [{"series_type": series_type, "series_id": series_id, "bar_interval": "1d", "series_part": hash(series_id),
                  "bar_seq": i + 1, "bar_start": d, "close": 1.0, "uptrend_regime": labels.get("uptrend"),
+                 "volatility_rv_regime": labels.get("rv"),
                  "volatility_hmm_regime": labels.get("hmm"), "volatility_quadrant_regime": labels.get("quadrant"),
                  "trend_vol_regime": labels.get("trend_vol")} for i, d in enumerate(days)]
 
     labels = pd.DataFrame(rows("driver", "BTC|macro", uptrend="S1", hmm="low", quadrant="QUIET")
                           + rows("driver", "BTC.d|macro", uptrend="S3", hmm="high", quadrant="CRISIS")
-                          + rows("symbol", "binance|XUSDT|1d", hmm="high", quadrant="EXPANSION")
+                          + rows("symbol", "binance|XUSDT|1d", rv="low", hmm="high", quadrant="EXPANSION")
                           + rows("market", "market|BTC", trend_vol="uptrend_low_vol"))
     grid = pd.DataFrame({"series_key": 7, "exchange": "binance", "symbol": "XUSDT", "bar_interval": "1h",
                          "idx": [0, 1], "bar_start": days, "close": [1.0, 2.0], "verdict": ["TREND", None]})
     bars = findings_bars(labels, grid, excluded_drivers=["BTC.d"])
     pooled = bars.groupby("detector")["series_id"].unique().map(sorted).to_dict()
-    assert pooled == {"uptrend": ["BTC|macro"], "volatility_hmm": ["binance|XUSDT|1d"],
+    assert pooled == {"uptrend": ["BTC|macro"], "volatility_rv": ["binance|XUSDT|1d"], "volatility_hmm": ["binance|XUSDT|1d"],
                       "volatility_quadrant": ["binance|XUSDT|1d"], "trend_vol": ["market|BTC"],
                       "grid_verdict": ["binance|XUSDT|1h"]}
     grid_rows = bars[bars["detector"] == "grid_verdict"]

@@ -20,6 +20,7 @@ from market_regimes.engines.volatility_config import VolatilityConfig, load_conf
 from market_regimes.engines.volatility_frames import (
     STRATEGY_COLUMNS,
     attach_driver_turbulence,
+    hmm_lookback_clean_returns,
     strategy_fit_rows,
     turbulence_rows,
     turbulence_rows_after,
@@ -29,9 +30,10 @@ from market_regimes.engines.volatility_frames import (
 
 SEED = load_config_csv()
 # small windows so a test series of ~1,000 bars has many refits
-SMALL = load_config_csv(hmm_window_bars=200, hmm_min_fit_bars=130, hmm_refit_every_bars=24,
-                        hmm_refit_every_bars_intraday=24, wavelet_window_bars=128, hurst_window_bars=64,
-                        ar1_window_bars=30, turbulence_window_bars=50)
+SMALL_OVERRIDES = dict(hmm_window_bars=200, hmm_min_fit_bars=130, hmm_refit_every_bars=24,
+                       hmm_refit_every_bars_intraday=24, wavelet_window_bars=128, hurst_window_bars=64,
+                       ar1_window_bars=30, turbulence_window_bars=50)
+SMALL = load_config_csv(**SMALL_OVERRIDES)
 
 
 def regime_switching_returns(n: int = 1000, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +97,13 @@ def test_a_flat_window_has_no_hmm_label_but_keeps_its_row():
     frame = bars_frame(r)
     rows = volatility_regime_rows(frame, SMALL)
     flat = rows[rows["hmm_mean_high"].isna()]
-    assert len(flat) > 0 and flat["vol_regime"].isna().all() and flat["quadrant"].isna().all()
+    assert len(flat) > 0 and flat["hmm_vol_regime"].isna().all()
     assert flat["hmm_fit_bar_start"].notna().all()
     dead = rows[rows["bar_start"] <= frame["bar_start"][300]]
+    # the realized-vol detector calls the dead market low (its score sits on both levels), then
+    # high once the returns start again
+    assert (dead["rv_vol_regime"] == "low").all() and dead["quadrant"].notna().all()
+    assert (rows[rows["bar_start"] > frame["bar_start"][300]]["rv_vol_regime"].iloc[:20] == "high").all()
     assert (dead["direction"] == "none").all() and (dead["direction_efficiency_ratio"] == 0).all()
     assert rows["vol_regime"].notna().sum() > 200
 
@@ -284,7 +290,7 @@ def test_toxic_bar_is_excluded_and_counted():
     toxic_start = bars_frame(dirty)["bar_start"][k + 1]
     at = rows.index[rows["bar_start"] == toxic_start][0]
     assert rows.loc[at, "is_toxic"] and rows["is_toxic"].sum() == 1
-    labels = ["p_high_vol", "hmm_mean_high", "wavelet_energy_d1", "spectral_entropy", "direction_return", "quadrant"]
+    labels = ["hmm_p_high_vol", "hmm_mean_high", "wavelet_energy_d1", "spectral_entropy", "direction_return", "quadrant"]
     pd.testing.assert_series_equal(rows.loc[at, labels], rows.loc[at - 1, labels], check_names=False)
     # every other row equals the run on the series with the toxic bar removed
     clean = bars_frame(np.delete(r, k))
@@ -373,14 +379,16 @@ def test_incremental_rows_continue_the_full_run_exactly(last):
                              "bar_interval", "interval_minutes", "segment_id"]]
     full = volatility_regime_rows(frame[["series_part", "idx", "bar_start", "log_return"]], SMALL, series=series)
     at = full[full["idx"] <= last].iloc[-1]  # the last stored row (rows start at idx 130)
-    need = SMALL.hmm_window_bars + SMALL.refit_every(1440) - 1
+    need = hmm_lookback_clean_returns(SMALL, 1440)  # the rv quantile window (250 + 1 + 5 - 1) is the longest
+    assert need == 255
     clean = np.isfinite(frame["log_return"]) & (frame["log_return"].abs() <= SMALL.toxic_abs_log_return)
     upto = clean[: int(at["idx"]) + 1].cumsum()
     # the look-back: from the bar of the need-th last clean return up to the stored row
     start = int(np.flatnonzero(upto.to_numpy() == max(upto.iloc[-1] - need + 1, 1))[0]) if upto.iloc[-1] > need else 0
     lookback = frame[frame["idx"] >= start][["series_part", "idx", "bar_start", "log_return"]]
     frontier = pd.DataFrame({"series_part": [11], "last_idx": [int(at["idx"])],
-                             "clean_returns": [int(at["segment_clean_returns"])]})
+                             "clean_returns": [int(at["segment_clean_returns"])],
+                             "rv_vol_regime": [at["rv_vol_regime"]]})  # the hysteresis state
     stats: dict = {}
     inc = volatility_regime_rows(lookback, SMALL, series=series, frontier=frontier, stats=stats)
     want = full[full["idx"] > last].reset_index(drop=True)
@@ -473,3 +481,58 @@ def test_attach_driver_turbulence_equals_the_engines_column():
     got = attach_driver_turbulence(volatility_regime_rows(bars, SMALL), turbulence_rows(bars, SMALL))
     assert want["turbulence"].notna().sum() > 100
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+# --------------------------------------------------------------------------- realized-vol percentile (vol_regime)
+def test_rv_building_blocks_by_hand():
+    # ln sqrt(mean r^2): c0 over [0.1] -> ln 0.1; c1 over [0.1, -0.2]; c2 over [-0.2, 0.2] -> ln 0.2
+    got = vol.log_realized_vol(np.array([0.1, -0.2, 0.2]), 2)
+    np.testing.assert_allclose(got, [math.log(0.1), 0.5 * math.log(0.025), math.log(0.2)], rtol=1e-15)
+    # the hysteresis continues from a stored label: 0.5 is between the levels (keeps high), 0.2 exits
+    np.testing.assert_array_equal(vol.hysteresis(np.array([0.5, 0.2]), 0.7, 0.4, initial=vol.HIGH), [1, 0])
+    np.testing.assert_array_equal(vol.hysteresis(np.array([0.5, 0.2]), 0.7, 0.4), [0, 0])
+    np.testing.assert_array_equal(vol.hysteresis(np.array([np.nan, 0.8]), 0.7, 0.4, initial=vol.LOW), [0, 1])
+
+
+def test_rv_look_back_values_equal_the_whole_sequence():
+    """A look-back that starts later (an incremental run) gives the whole call's realized vol and
+    quantile levels bit for bit; one too short to hold a window is an error."""
+    x = np.random.default_rng(5).normal(0, 0.02, 400)
+    whole = vol.log_realized_vol(x, 7)
+    assert np.array_equal(vol.log_realized_vol(x[100:], 7)[6:], whole[106:])
+    levels = vol.scheduled_quantiles(whole, min_bars=50, every=3, window=40, qs=[0.9, 0.3])
+    part = vol.scheduled_quantiles(whole[200:], min_bars=50, every=3, window=40, qs=[0.9, 0.3], offset=200, first=250)
+    assert np.isnan(part[:, :50]).all()
+    assert np.array_equal(part[:, 50:], levels[:, 250:])
+    with pytest.raises(ValueError, match="window starts"):
+        vol.scheduled_quantiles(whole[240:], min_bars=50, every=3, window=40, qs=[0.9], offset=240, first=250)
+
+
+def test_rv_percentile_recovers_known_switch_points():
+    """Hourly returns with sd 1% (bars 1-3000), 3% (3001-4000), 1% (4001-6000) under the seed's
+    hourly settings (rv 12 bars, levels 0.9 / 0.3 of 2160 bars, updated every 24): rv_vol_regime
+    turns high within 6 bars of the switch up and low within 36 (3 realized-vol windows) of the
+    switch down (the lags documented in docs/volatility-regimes.md: over seeds 11-20 at most 4
+    and 32), holds high on the whole stormy block after that, and here stays low on the calm
+    block after it (its levels still hold the stormy values)."""
+    rng = np.random.default_rng(11)
+    r = rng.normal(0.0, np.r_[np.full(3000, 0.01), np.full(1000, 0.03), np.full(2000, 0.01)])
+    rows = volatility_regime_rows(bars_frame(r, 60, "BTC|meso"), SEED)
+    label = pd.Series((rows["rv_vol_regime"] == "high").to_numpy(), index=rows["bar_start"])
+    bar = pd.date_range("2022-01-01", periods=len(r) + 1, freq="60min")  # bar k holds return k - 1
+    up = label[bar[3001]:].idxmax()
+    down = label[bar[4001]:].idxmin()
+    assert (up - bar[3001]) / pd.Timedelta(hours=1) <= 6
+    assert (down - bar[4001]) / pd.Timedelta(hours=1) <= 36
+    assert label[up:bar[4000]].all()
+    assert not label[down:].any()
+    assert (rows["vol_regime"] == rows["rv_vol_regime"]).all()  # the seed's default detector
+
+
+def test_vol_regime_follows_the_configured_detector():
+    r, _ = regime_switching_returns()
+    hmm = volatility_regime_rows(bars_frame(r), load_config_csv(vol_regime_detector="hmm", **SMALL_OVERRIDES))
+    assert (hmm["vol_regime"].astype(object) == hmm["hmm_vol_regime"].astype(object)).all()
+    assert (hmm["quadrant"].notna()).all()
+    with pytest.raises(ValueError, match="vol_regime_detector must be one of"):
+        load_config_csv(vol_regime_detector="garch")

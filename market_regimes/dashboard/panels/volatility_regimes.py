@@ -5,7 +5,7 @@ One chart per DRIVER series (``series_type = 'driver'``: driver x timeframe; the
 series, hundreds of them, are left out of the page): top, the close of
 ``marts.fct_driver_bars`` (the cumulative log return of the mart's rows when that mart is
 missing) with the background shaded by quadrant (CRISIS / EXPANSION / NORMAL / QUIET);
-bottom, the filtered probability of the high-vol HMM state, p_high_vol, with a dashed line
+bottom, the filtered probability of the high-vol HMM state, hmm_p_high_vol, with a dashed line
 at ``high_vol_prob_threshold`` of ``seeds.volatility_config`` (0.5 when the seed or its
 key is missing). The hover names vol_regime, quadrant, direction and spectral_entropy.
 Intraday series show their most recent ``max_intraday_bars`` bars.
@@ -32,9 +32,9 @@ CONFIG = "seeds.volatility_config"
 OPTIONAL = (BARS, CONFIG)
 SERIES_TYPE = "driver"
 THRESHOLD_KEY = "high_vol_prob_threshold"
-# vol_regime = high when p_high_vol >= this; used when the seed (or its key) is missing.
+# vol_regime = high when hmm_p_high_vol >= this; used when the seed (or its key) is missing.
 DEFAULT_THRESHOLD = 0.5
-# Vertical share of the chart (paper coordinates) for price (top) and p_high_vol (bottom).
+# Vertical share of the chart (paper coordinates) for price (top) and hmm_p_high_vol (bottom).
 PRICE_DOMAIN = [0.36, 1.0]
 PROB_DOMAIN = [0.0, 0.3]
 PRICE_COLOUR, PROB_COLOUR = "#1f3b57", "#9467bd"
@@ -43,7 +43,7 @@ PRICE_COLOUR, PROB_COLOUR = "#1f3b57", "#9467bd"
 def subtitle(settings: Settings) -> str:
     """One line under the title: what is drawn and the downsampling."""
     return (f"Driver series of {SOURCE} only (the symbol series are too many for a page). Close of {BARS} "
-            f"(cumulative log return when missing; background = quadrant) and p_high_vol of the 2-state HMM "
+            f"(cumulative log return when missing; background = quadrant) and hmm_p_high_vol of the 2-state HMM "
             f"(bottom; dashed: {THRESHOLD_KEY} of {CONFIG}, {DEFAULT_THRESHOLD:g} when that seed is missing). "
             f"Pick a driver x timeframe; {window_note(settings)}.")
 
@@ -74,10 +74,10 @@ def _rows(con, series_id: str, limit: int | None, with_close: bool) -> pd.DataFr
             "and b.bar_start = shown.bar_start") if with_close else ""
     return query(con, f"""
         with shown as (
-            select driver, timeframe, bar_start, log_return, p_high_vol, vol_regime, quadrant, direction,
+            select driver, timeframe, bar_start, log_return, hmm_p_high_vol, vol_regime, quadrant, direction,
                    spectral_entropy
             from {SOURCE} where series_id = ? and series_type = ? {cap})
-        select shown.bar_start, shown.log_return, shown.p_high_vol, shown.vol_regime, shown.quadrant,
+        select shown.bar_start, shown.log_return, shown.hmm_p_high_vol, shown.vol_regime, shown.quadrant,
                shown.direction, shown.spectral_entropy, {close}
         from shown {join}
         order by shown.bar_start""", [series_id, SERIES_TYPE])
@@ -129,16 +129,16 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
              "hovertemplate": (f"{top_name} %{{y:,.6g}}<br>vol_regime %{{customdata[0]}} · quadrant "
                                "%{customdata[1]}<br>direction %{customdata[2]} · spectral_entropy "
                                "%{customdata[3]:.3f}<extra></extra>")},
-            {"type": "scatter", "x": x, "y": drawn["p_high_vol"].to_numpy(dtype=float, na_value=np.nan),
-             "name": "p_high_vol", "yaxis": "y2", "mode": "lines", "line": {"color": PROB_COLOUR, "width": 1.2},
-             "hovertemplate": "p_high_vol %{y:.3f}<extra></extra>"},
+            {"type": "scatter", "x": x, "y": drawn["hmm_p_high_vol"].to_numpy(dtype=float, na_value=np.nan),
+             "name": "hmm_p_high_vol", "yaxis": "y2", "mode": "lines", "line": {"color": PROB_COLOUR, "width": 1.2},
+             "hovertemplate": "hmm_p_high_vol %{y:.3f}<extra></extra>"},
         ]
-        # price on top, p_high_vol below, one shared date axis (the unified hover's header is bar_start)
+        # price on top, hmm_p_high_vol below, one shared date axis (the unified hover's header is bar_start)
         figures.append(make_figure(
             f"{series_id} ({interval}) — {shown}, {first:%Y-%m-%d} .. {last:%Y-%m-%d} UTC",
             label=f"{driver} · {timeframe} ({interval})", height=settings.figure_height, traces=traces,
             time_axis=True, holes=holes, hovermode="x unified", xaxis={"anchor": "y2"},
             yaxis={"domain": PRICE_DOMAIN, "title": {"text": top_name}},
-            yaxis2={"domain": PROB_DOMAIN, "anchor": "x", "range": [0, 1], "title": {"text": "p_high_vol"}},
+            yaxis2={"domain": PROB_DOMAIN, "anchor": "x", "range": [0, 1], "title": {"text": "hmm_p_high_vol"}},
             shapes=shapes, annotations=annotations))
     return figures

@@ -6,7 +6,7 @@
 -- ended 4h bar's, the OU half-life (infinite for AR(1) b >= 1) and b, atr_ratio, er_24, the
 -- RANGE_OK support min(RQS, MeanRevScore), the scores the restart gates read, adx_slope_10,
 -- the primary range [S, R], and next_high_vol_prob: the probability that the next bar is
--- in the high-volatility HMM state, p_low_vol (1 - stay_low) + p_high_vol stay_high, from
+-- in the high-volatility HMM state, hmm_p_low_vol (1 - stay_low) + hmm_p_high_vol stay_high, from
 -- the symbol's row of fct_volatility_regimes at the same bar (NULL where it has none).
 -- The derived inputs are rounded to 10 significant digits (macro significant_digits): a full
 -- build and an as_of or incremental one compute them in different window frames and can
@@ -20,7 +20,7 @@
     'range_ok_support': 'least(r.range_quality_score, r.mean_rev_score)',
     'vol_change_score': 'r.vol_change_score', 'trend_score': 'r.trend_score', 'adx_slope_10': 'b.adx_slope_10',
     'range_quality_score': 'r.range_quality_score', 'mean_rev_score': 'r.mean_rev_score',
-    'next_high_vol_prob': 'v.p_low_vol * (1 - v.hmm_stay_prob_low) + v.p_high_vol * v.hmm_stay_prob_high'} %}
+    'next_high_vol_prob': 'v.hmm_p_low_vol * (1 - v.hmm_stay_prob_low) + v.hmm_p_high_vol * v.hmm_stay_prob_high'} %}
 select
     r.series_part, r.idx, r.exchange, r.symbol, r.segment_id, r.bar_start,
     r.close, b.high, b.low,

@@ -3,9 +3,10 @@
 -- reports' forward paths and bar-to-bar pairs run over all of them), one column per
 -- detector, and is_aligned when every detector that labels the series at all labels the bar.
 -- * uptrend_regime: marts.fct_uptrend_states.state (S0..S4) per driver|timeframe;
--- * volatility_hmm_regime / volatility_quadrant_regime: marts.fct_volatility_regimes
---   vol_regime (high, low) / quadrant (CRISIS, EXPANSION, NORMAL, QUIET) per driver and
---   symbol series;
+-- * volatility_rv_regime / volatility_hmm_regime / volatility_quadrant_regime:
+--   marts.fct_volatility_regimes rv_vol_regime / hmm_vol_regime (high, low) / quadrant
+--   (CRISIS, EXPANSION, NORMAL, QUIET; of the configured vol_regime) per driver and symbol
+--   series;
 -- * trend_vol_regime: marts.fct_market_regimes.regime per market on the market's own price
 --   series (market|<market>) and, through var regime_report_market_series, also on the
 --   mapped 1d series (the label of day d on that series' bar starting at d).
@@ -28,7 +29,8 @@ uptrend as (
 ),
 
 volatility as (
-    select series_id, bar_start, vol_regime as volatility_hmm_regime, quadrant as volatility_quadrant_regime
+    select series_id, bar_start, rv_vol_regime as volatility_rv_regime, hmm_vol_regime as volatility_hmm_regime,
+           quadrant as volatility_quadrant_regime
     from {{ ref('fct_volatility_regimes') }}
 ),
 
@@ -44,7 +46,8 @@ trend_vol as (
 bars as (
     select
         b.series_type, b.series_id, b.bar_interval, b.segment_id, b.series_part, b.bar_start, b.bar_seq,
-        b.close, b.log_return, u.uptrend_regime, v.volatility_hmm_regime, v.volatility_quadrant_regime, t.trend_vol_regime
+        b.close, b.log_return, u.uptrend_regime, v.volatility_rv_regime, v.volatility_hmm_regime,
+        v.volatility_quadrant_regime, t.trend_vol_regime
     from {{ ref('int_regime_bars_listed') }} as b
     left join uptrend as u on u.series_id = b.series_id and u.bar_start = b.bar_start
     left join volatility as v on v.series_id = b.series_id and v.bar_start = b.bar_start
@@ -56,6 +59,7 @@ series_detectors as (
     select
         series_id,
         count(uptrend_regime) > 0 as has_uptrend,
+        count(volatility_rv_regime) > 0 as has_volatility_rv,
         count(volatility_hmm_regime) > 0 as has_volatility_hmm,
         count(volatility_quadrant_regime) > 0 as has_volatility_quadrant,
         count(trend_vol_regime) > 0 as has_trend_vol
@@ -65,9 +69,10 @@ series_detectors as (
 
 select
     b.*,
-    cast(d.has_uptrend as integer) + cast(d.has_volatility_hmm as integer)
+    cast(d.has_uptrend as integer) + cast(d.has_volatility_rv as integer) + cast(d.has_volatility_hmm as integer)
         + cast(d.has_volatility_quadrant as integer) + cast(d.has_trend_vol as integer) as n_detectors,
     (b.uptrend_regime is not null or not d.has_uptrend)
+        and (b.volatility_rv_regime is not null or not d.has_volatility_rv)
         and (b.volatility_hmm_regime is not null or not d.has_volatility_hmm)
         and (b.volatility_quadrant_regime is not null or not d.has_volatility_quadrant)
         and (b.trend_vol_regime is not null or not d.has_trend_vol) as is_aligned

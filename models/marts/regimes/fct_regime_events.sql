@@ -50,20 +50,36 @@ trend_vol as (
     from market_changes
 ),
 
--- volatility detector (docs/volatility-regimes.md): HMM vol regime and quadrant changes of the regime drivers
--- (symbol-level regimes stay in fct_volatility_regimes)
-volatility as (
-    select 'volatility_hmm' as detector, driver as entity, timeframe, bar_start,
-           prev_vol_regime as from_state, vol_regime as to_state,
-           prev_vol_regime || '_to_' || vol_regime as reason
+-- volatility detectors (docs/volatility-regimes.md): changes of the realized-vol percentile
+-- label, of the HMM label and of the quadrant of the regime drivers (symbol-level regimes
+-- stay in fct_volatility_regimes)
+volatility_labels as (
+    select driver, timeframe, bar_start, rv_vol_regime, hmm_vol_regime, quadrant, prev_quadrant,
+           lag(rv_vol_regime) over w as prev_rv_vol_regime,
+           lag(hmm_vol_regime) over w as prev_hmm_vol_regime
     from {{ ref('fct_volatility_regimes') }}
-    where series_type = 'driver' and vol_regime <> prev_vol_regime
+    where series_type = 'driver'
+    window w as (partition by series_part order by idx)
+),
+
+volatility as (
+    select 'volatility_rv' as detector, driver as entity, timeframe, bar_start,
+           prev_rv_vol_regime as from_state, rv_vol_regime as to_state,
+           prev_rv_vol_regime || '_to_' || rv_vol_regime as reason
+    from volatility_labels
+    where rv_vol_regime <> prev_rv_vol_regime
+    union all
+    select 'volatility_hmm' as detector, driver as entity, timeframe, bar_start,
+           prev_hmm_vol_regime as from_state, hmm_vol_regime as to_state,
+           prev_hmm_vol_regime || '_to_' || hmm_vol_regime as reason
+    from volatility_labels
+    where hmm_vol_regime <> prev_hmm_vol_regime
     union all
     select 'volatility_quadrant' as detector, driver as entity, timeframe, bar_start,
            prev_quadrant as from_state, quadrant as to_state,
            prev_quadrant || '_to_' || quadrant as reason
-    from {{ ref('fct_volatility_regimes') }}
-    where series_type = 'driver' and quadrant <> prev_quadrant
+    from volatility_labels
+    where quadrant <> prev_quadrant
 )
 
 select * from uptrend
