@@ -2,6 +2,7 @@
 #   make run    create .venv, install, build the warehouse from the bundled sample, print a summary
 #               (.venv/bin/market-regimes build / summary; `market-regimes --help` lists every command)
 #   make test   create .venv, install, run the test suite (pytest: unit + dbt integration)
+#   make lint      ruff (lint + format check) and sqlfluff (dbt templater, duckdb dialect); CI runs it first
 #   make ui        Dagster UI (dagster dev) on http://127.0.0.1:$(DAGSTER_PORT)
 #   make backfill  the whole asset graph headless: one chronological single-run backfill
 #   make report    the regime dashboard: one self-contained HTML file, reports/regimes.html
@@ -17,7 +18,7 @@ export DO_NOT_TRACK := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 DAGSTER_PORT ?= 3000
 
-.PHONY: install run test bench clean ui backfill parse report
+.PHONY: install run test lint bench clean ui backfill parse report
 
 # the pinned versions of requirements.lock (docs/development.md, "Dependencies"), then the project itself
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -33,6 +34,14 @@ run: install
 	@mkdir -p $(dir $(MARKET_REGIMES_DB))
 	$(BIN)/market-regimes build
 	$(BIN)/market-regimes summary
+
+# the lint gate (docs/development.md, "Lint"): sqlfluff compiles the models with dbt against a
+# throwaway warehouse file, so it neither needs nor touches the real one
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@d=$$(mktemp -d); MARKET_REGIMES_DB=$$d/lint.duckdb $(BIN)/sqlfluff lint models analyses --processes 2 \
+		--disable-progress-bar 2>&1 | grep -v 'because it is a macro\|resource_tracker'; s=$${PIPESTATUS[0]}; rm -rf $$d; exit $$s
 
 # two workers (2 cores): the sample-build tests on one, the fixture-build tests on the other
 test: install

@@ -54,18 +54,31 @@ group by all
 """
 
 
-def run_dbt(command: str, landing: Path, work: Path, db: Path | None = None,
-            extra: list[str] | None = None) -> dict:
+def run_dbt(command: str, landing: Path, work: Path, db: Path | None = None, extra: list[str] | None = None) -> dict:
     """Run ``dbt <command> [extra]`` on the DuckDB file ``db`` (default ``work/bench.duckdb``).
 
     Returns {"db", "wall_seconds", "peak_rss_mb", "model_seconds"} with per-model seconds
     from target/run_results.json. Exits with dbt's output when dbt fails.
     """
     db = db or work / "bench.duckdb"
-    env = {**os.environ, "MARKET_REGIMES_DB": str(db), "MARKET_REGIMES_LANDING": str(landing),
-           "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
-    cmd = [str(DBT), command, *(extra or []), "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
-           "--log-path", str(work / "logs")]
+    env = {
+        **os.environ,
+        "MARKET_REGIMES_DB": str(db),
+        "MARKET_REGIMES_LANDING": str(landing),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DO_NOT_TRACK": "1",
+    }
+    cmd = [
+        str(DBT),
+        command,
+        *(extra or []),
+        "--project-dir",
+        str(PROJECT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
     print(f"[bench] dbt {command} {' '.join(extra or [])} on {landing} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True)
@@ -77,8 +90,11 @@ def run_dbt(command: str, landing: Path, work: Path, db: Path | None = None,
         "db": db,
         "wall_seconds": round(wall, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-        "model_seconds": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
-                          for r in results if r["unique_id"].startswith("model.")},
+        "model_seconds": {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
+            for r in results
+            if r["unique_id"].startswith("model.")
+        },
     }
 
 
@@ -154,17 +170,24 @@ def main() -> None:
         (tmp / "sample").mkdir()
         report["sample"] = run_build(PROJECT / "sample" / "landing", tmp / "sample")
         if not args.skip_scaled:
-            print(f"[bench] writing {args.scale_symbols} x {args.scale_minutes:,} synthetic 1m bars ...",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[bench] writing {args.scale_symbols} x {args.scale_minutes:,} synthetic 1m bars ...",
+                file=sys.stderr,
+                flush=True,
+            )
             landing = write_synthetic_landing(tmp / "synthetic", args.scale_symbols, args.scale_minutes)
             (tmp / "scaled").mkdir()
             report["scaled"] = run_build(landing, tmp / "scaled")
             report["growth"] = {
                 "fine_bars_ratio": round(report["scaled"]["staged_bars"] / report["sample"]["staged_bars"], 2),
                 "total_model_seconds_ratio": round(
-                    report["scaled"]["total_model_seconds"] / report["sample"]["total_model_seconds"], 2),
+                    report["scaled"]["total_model_seconds"] / report["sample"]["total_model_seconds"], 2
+                ),
                 "rollup_model_seconds_ratio": round(
-                    report["scaled"]["rollup"]["rollup_model_seconds"] / report["sample"]["rollup"]["rollup_model_seconds"], 2),
+                    report["scaled"]["rollup"]["rollup_model_seconds"]
+                    / report["sample"]["rollup"]["rollup_model_seconds"],
+                    2,
+                ),
             }
     print(json.dumps(report, indent=2))
 

@@ -52,8 +52,18 @@ def main(argv: list[str] | None = None) -> int:
             queries.append(time.perf_counter() - started)
     finally:
         con.close()
-    print(json.dumps({"seconds": round(min(walls), 3), "query_seconds": round(min(queries), 3), "db": str(db),
-                      "repeat": args.repeat, "rows": rows}, indent=1))
+    print(
+        json.dumps(
+            {
+                "seconds": round(min(walls), 3),
+                "query_seconds": round(min(queries), 3),
+                "db": str(db),
+                "repeat": args.repeat,
+                "rows": rows,
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

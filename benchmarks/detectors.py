@@ -75,17 +75,21 @@ def fit_figures(db: Path, n_fits: int) -> dict:
         clean, _ = vol.clean_mask(r, cfg.toxic_abs_log_return)
         x = np.abs(r[clean])
         ends = np.linspace(cfg.hmm_window_bars - 1, len(x) - 1, n_fits // 2).astype(int)
-        windows += [x[e - cfg.hmm_window_bars + 1: e + 1] for e in ends]
+        windows += [x[e - cfg.hmm_window_bars + 1 : e + 1] for e in ends]
     best, iterations = float("inf"), []
     for _ in range(3):
         t0 = time.perf_counter()
         fits = [vol.fit_hmm(w, cfg) for w in windows]
         best = min(best, time.perf_counter() - t0)
         iterations = [f.n_iter for f in fits if f is not None]
-    return {"hmm_fits_in_model": in_model, "hmm_fits_timed": len(windows),
-            "hmm_fits_per_second": round(len(windows) / best, 1),
-            "hmm_iterations_mean": round(float(np.mean(iterations)), 2),
-            "hmm_window_bars": cfg.hmm_window_bars, "hmm_n_iter": cfg.hmm_n_iter}
+    return {
+        "hmm_fits_in_model": in_model,
+        "hmm_fits_timed": len(windows),
+        "hmm_fits_per_second": round(len(windows) / best, 1),
+        "hmm_iterations_mean": round(float(np.mean(iterations)), 2),
+        "hmm_window_bars": cfg.hmm_window_bars,
+        "hmm_n_iter": cfg.hmm_n_iter,
+    }
 
 
 def agreement(db: Path) -> dict:
@@ -118,26 +122,47 @@ def agreement(db: Path) -> dict:
         ref_total = time.perf_counter() - t0
     finally:
         vol.fit_hmm_batch = batched
-    same = (new["vol_regime"].fillna("-") == old["vol_regime"].fillna("-"))
+    same = new["vol_regime"].fillna("-") == old["vol_regime"].fillna("-")
     dp = (new["hmm_p_high_vol"] - old["hmm_p_high_vol"]).abs()
-    rel = {c: float(((new[c] - old[c]).abs() / old[c].abs()).max())
-           for c in ("hmm_mean_low", "hmm_mean_high", "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low",
-                     "hmm_stay_prob_high")}
-    return {"bars": len(new), "vol_regime_equal_share": float(same.mean()), "vol_regime_different_bars": int((~same).sum()),
-            "hmm_p_high_vol_max_abs_diff": float(dp.max()), "fit_params_max_rel_diff": rel,
-            "hmm_fits": batch_stats["hmm_fits"],
-            "fit_seconds_compiled": round(batch_stats["fit_seconds"], 2),
-            "fit_seconds_hmmlearn": round(ref_stats["fit_seconds"], 2),
-            "rows_seconds_compiled": round(batch_total, 2), "rows_seconds_hmmlearn": round(ref_total, 2)}
+    rel = {
+        c: float(((new[c] - old[c]).abs() / old[c].abs()).max())
+        for c in (
+            "hmm_mean_low",
+            "hmm_mean_high",
+            "hmm_std_low",
+            "hmm_std_high",
+            "hmm_stay_prob_low",
+            "hmm_stay_prob_high",
+        )
+    }
+    return {
+        "bars": len(new),
+        "vol_regime_equal_share": float(same.mean()),
+        "vol_regime_different_bars": int((~same).sum()),
+        "hmm_p_high_vol_max_abs_diff": float(dp.max()),
+        "fit_params_max_rel_diff": rel,
+        "hmm_fits": batch_stats["hmm_fits"],
+        "fit_seconds_compiled": round(batch_stats["fit_seconds"], 2),
+        "fit_seconds_hmmlearn": round(ref_stats["fit_seconds"], 2),
+        "rows_seconds_compiled": round(batch_total, 2),
+        "rows_seconds_hmmlearn": round(ref_total, 2),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=PROJECT / "warehouse" / "market_regimes.duckdb",
-                        help="a built warehouse (copied, never written)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=PROJECT / "warehouse" / "market_regimes.duckdb",
+        help="a built warehouse (copied, never written)",
+    )
     parser.add_argument("--fits", type=int, default=200, help="HMM fits timed (half BTC 1h, half BTC 1d)")
-    parser.add_argument("--agreement", action="store_true",
-                        help="batched EM vs hmmlearn on the warehouse's inputs (no dbt; see the docstring)")
+    parser.add_argument(
+        "--agreement",
+        action="store_true",
+        help="batched EM vs hmmlearn on the warehouse's inputs (no dbt; see the docstring)",
+    )
     args = parser.parse_args()
     if args.agreement:
         print(json.dumps(agreement(args.db), indent=2))

@@ -34,8 +34,13 @@ from market_regimes.engines.uptrend_config import load_config_csv  # noqa: E402
 from market_regimes.engines.uptrend_engine import run_segment  # noqa: E402
 from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, uptrend_state_rows  # noqa: E402
 
-REGIME_MODELS = ("fct_uptrend_states", "fct_regime_events", "fct_regime_deltas", "fct_lever_contributions",
-                 "fct_levers")
+REGIME_MODELS = (
+    "fct_uptrend_states",
+    "fct_regime_events",
+    "fct_regime_deltas",
+    "fct_lever_contributions",
+    "fct_levers",
+)
 
 INPUT_SQL = f"""
 select s.driver, s.timeframe, s.segment_id, b.bar_start, b.close, d.volume, {", ".join(ENGINE_INPUTS)}
@@ -68,9 +73,14 @@ def engine_figures(db: Path) -> dict:
     print(f"[bench] engine on {len(bars):,} driver bars ...", file=sys.stderr, flush=True)
     seconds, rows = best_of(3, lambda: uptrend_state_rows(bars, cfg))
     ordered = bars.sort_values(["driver", "timeframe", "segment_id", "bar_start"], kind="stable")
-    segments = [(seg["close"].to_numpy(float), {c: seg[c].to_numpy(float) for c in ENGINE_INPUTS},
-                 seg["volume"].to_numpy(float))
-                for _, seg in ordered.groupby(["driver", "timeframe", "segment_id"], sort=False)]
+    segments = [
+        (
+            seg["close"].to_numpy(float),
+            {c: seg[c].to_numpy(float) for c in ENGINE_INPUTS},
+            seg["volume"].to_numpy(float),
+        )
+        for _, seg in ordered.groupby(["driver", "timeframe", "segment_id"], sort=False)
+    ]
     core, _ = best_of(3, lambda: [run_segment(c, x, cfg, v) for c, x, v in segments])
     return {
         "bars": len(bars),

@@ -40,11 +40,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT, run_dbt  # noqa: E402  (sibling benchmark script)
 
 SEEDS = ["grid_config", "grid_features", "grid_configs", "grid_lifecycle_config"]
-LIFECYCLE = ["int_grid_lifecycle_bars_selected", "fct_grid_lifecycle", "fct_exit_states", "fct_exit_notifications",
-             "fct_restart_gates"]
+LIFECYCLE = [
+    "int_grid_lifecycle_bars_selected",
+    "fct_grid_lifecycle",
+    "fct_exit_states",
+    "fct_exit_notifications",
+    "fct_restart_gates",
+]
 SELECT = ["int_grid_bars_prepared+"]
-INCREMENTAL = ["intermediate.int_grid_bars_prepared", "intermediate.int_grid_features_ranked",
-               "intermediate.int_grid_ranges_walked", "marts.fct_grid_ranges", "marts.fct_grid_regimes"]
+INCREMENTAL = [
+    "intermediate.int_grid_bars_prepared",
+    "intermediate.int_grid_features_ranked",
+    "intermediate.int_grid_ranges_walked",
+    "marts.fct_grid_ranges",
+    "marts.fct_grid_regimes",
+]
 
 
 def grid_models(seconds: dict[str, float]) -> float:
@@ -60,7 +70,8 @@ def drop_last_bar(db: Path) -> dict[str, int]:
         for table in INCREMENTAL:
             deleted[table] = con.execute(
                 f"delete from {table} t using (select series_part, max(idx) as last_idx from {table} group by 1) l "
-                "where t.series_part = l.series_part and t.idx = l.last_idx").fetchone()[0]
+                "where t.series_part = l.series_part and t.idx = l.last_idx"
+            ).fetchone()[0]
         return deleted
     finally:
         con.close()
@@ -68,8 +79,12 @@ def drop_last_bar(db: Path) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=PROJECT / "warehouse" / "market_regimes.duckdb",
-                        help="a built warehouse (copied, never written)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=PROJECT / "warehouse" / "market_regimes.duckdb",
+        help="a built warehouse (copied, never written)",
+    )
     parser.add_argument("--repeat", type=int, default=2, help="runs of the grid models; the fastest is reported")
     args = parser.parse_args()
     landing = Path(os.environ.get("MARKET_REGIMES_LANDING", str(PROJECT / "sample" / "landing")))
@@ -86,8 +101,10 @@ def main() -> None:
                 best = {"model_seconds": grid, "wall_seconds": run["wall_seconds"], "peak_rss_mb": run["peak_rss_mb"]}
         con = duckdb.connect(str(db), read_only=True)
         try:
-            hours = con.sql("select sum(case bar_interval when '1h' then 1 when '4h' then 4 end), "
-                            "count(*) filter (where verdict is not null) from marts.fct_grid_regimes").fetchone()
+            hours = con.sql(
+                "select sum(case bar_interval when '1h' then 1 when '4h' then 4 end), "
+                "count(*) filter (where verdict is not null) from marts.fct_grid_regimes"
+            ).fetchone()
             grid_hours = con.sql("select count(*), count(distinct walk_id) from marts.fct_grid_lifecycle").fetchone()
         finally:
             con.close()
@@ -99,16 +116,28 @@ def main() -> None:
     full_grid = grid_models(best["model_seconds"])
     update_seconds = {k: v for k, v in update["model_seconds"].items() if "grid" in k or k in LIFECYCLE}
     lifecycle = round(sum(v for k, v in best["model_seconds"].items() if k in LIFECYCLE), 3)
-    figures = {**best, "models_total_seconds": total, "grid_models_seconds": full_grid,
-               "symbol_hours": int(hours[0]), "bars_with_verdict": int(hours[1]),
-               "symbol_hours_per_second": round(hours[0] / total), "repeat": args.repeat,
-               "lifecycle_seconds": lifecycle, "grid_hours": int(grid_hours[0]), "walks": int(grid_hours[1]),
-               "grid_hours_per_second": round(grid_hours[0] / lifecycle),
-               "lifecycle_us_per_grid_hour": round(1e6 * lifecycle / grid_hours[0], 1),
-               "update": {"model_seconds": update_seconds, "grid_models_seconds": grid_models(update_seconds),
-                          "update_share": round(grid_models(update_seconds) / full_grid, 3),
-                          "reports_seconds": round(sum(v for k, v in update_seconds.items() if k.startswith("rpt_")), 3),
-                          "rows_written": written, "wall_seconds": update["wall_seconds"]}}
+    figures = {
+        **best,
+        "models_total_seconds": total,
+        "grid_models_seconds": full_grid,
+        "symbol_hours": int(hours[0]),
+        "bars_with_verdict": int(hours[1]),
+        "symbol_hours_per_second": round(hours[0] / total),
+        "repeat": args.repeat,
+        "lifecycle_seconds": lifecycle,
+        "grid_hours": int(grid_hours[0]),
+        "walks": int(grid_hours[1]),
+        "grid_hours_per_second": round(grid_hours[0] / lifecycle),
+        "lifecycle_us_per_grid_hour": round(1e6 * lifecycle / grid_hours[0], 1),
+        "update": {
+            "model_seconds": update_seconds,
+            "grid_models_seconds": grid_models(update_seconds),
+            "update_share": round(grid_models(update_seconds) / full_grid, 3),
+            "reports_seconds": round(sum(v for k, v in update_seconds.items() if k.startswith("rpt_")), 3),
+            "rows_written": written,
+            "wall_seconds": update["wall_seconds"],
+        },
+    }
     print(json.dumps(figures, indent=2))
 
 

@@ -33,8 +33,9 @@ from engine import best_of  # noqa: E402  (sibling benchmark script)
 VERDICTS = np.array(["RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION"], dtype=object)
 
 
-def _persistent_labels(rng: np.random.Generator, n: int, stay: float,
-                       weights: tuple[float, ...] = (0.5, 0.25, 0.15, 0.10)) -> np.ndarray:
+def _persistent_labels(
+    rng: np.random.Generator, n: int, stay: float, weights: tuple[float, ...] = (0.5, 0.25, 0.15, 0.10)
+) -> np.ndarray:
     """Labels of VERDICTS (drawn with `weights`) that keep the previous one with probability `stay`."""
     draws = rng.choice(len(VERDICTS), n, p=np.asarray(weights) / sum(weights))
     keep = rng.random(n) < stay
@@ -57,7 +58,7 @@ def _smooth(rng: np.random.Generator, n: int, bars: float) -> np.ndarray:
 def _nan_stretches(rng: np.random.Generator, values: np.ndarray, count: int, max_len: int) -> np.ndarray:
     out = values.astype(float, copy=True)
     for start in rng.integers(0, len(out), count):
-        out[start:start + int(rng.integers(1, max_len + 1))] = np.nan
+        out[start : start + int(rng.integers(1, max_len + 1))] = np.nan
     return out
 
 
@@ -80,7 +81,7 @@ def synthetic_bars(n: int, seed: int = 1) -> pd.DataFrame:
     # the last ended 4h bar: its start and its verdict (NaT before the first ended one)
     coarse = bar_start.floor("4h") - pd.Timedelta(hours=4)
     coarse_verdict_4h = _persistent_labels(rng, n // 4 + 2, 0.9)
-    coarse_idx = (np.arange(n) // 4)
+    coarse_idx = np.arange(n) // 4
     coarse_verdict = coarse_verdict_4h[coarse_idx].astype(object)
     coarse_start = pd.Series(coarse)
     coarse_start[:4] = pd.NaT
@@ -95,23 +96,49 @@ def synthetic_bars(n: int, seed: int = 1) -> pd.DataFrame:
 
     rqs, mean_rev = score(62, 15, 30), score(58, 15, 30)
     data = {
-        "bar_start": bar_start, "close": close, "high": high, "low": low, "atr_14": atr,
-        "bb_mid_20": mid, "bb_std_20": std, "verdict": verdict,
-        "coarse_bar_start": coarse_start, "coarse_verdict": coarse_verdict,
-        "ou_half_life": half_life, "ou_ar1_b": b, "atr_ratio": atr_ratio,
+        "bar_start": bar_start,
+        "close": close,
+        "high": high,
+        "low": low,
+        "atr_14": atr,
+        "bb_mid_20": mid,
+        "bb_std_20": std,
+        "verdict": verdict,
+        "coarse_bar_start": coarse_start,
+        "coarse_verdict": coarse_verdict,
+        "ou_half_life": half_life,
+        "ou_ar1_b": b,
+        "atr_ratio": atr_ratio,
         "er_short": np.clip(0.3 + 0.15 * _smooth(rng, n, 12), 0, 1),
         "range_ok_support": np.round(np.minimum(rqs, mean_rev), 1),
-        "vol_change_score": score(40, 20, 20), "trend_score": score(40, 20, 30),
+        "vol_change_score": score(40, 20, 20),
+        "trend_score": score(40, 20, 30),
         "adx_slope_10": 0.5 * _smooth(rng, n, 5),
-        "range_quality_score": rqs, "mean_rev_score": mean_rev,
+        "range_quality_score": rqs,
+        "mean_rev_score": mean_rev,
         "next_high_vol_prob": np.clip(0.2 + 0.12 * _smooth(rng, n, 12), 0, 1),
         "support": lows.rolling(168).quantile(0.05).to_numpy(),
         "resistance": highs.rolling(168).quantile(0.95).to_numpy(),
     }
     bars = pd.DataFrame(data)
-    for c in ("atr_14", "bb_mid_20", "bb_std_20", "ou_half_life", "ou_ar1_b", "atr_ratio", "er_short",
-              "range_ok_support", "vol_change_score", "trend_score", "adx_slope_10", "range_quality_score",
-              "mean_rev_score", "next_high_vol_prob", "support", "resistance"):
+    for c in (
+        "atr_14",
+        "bb_mid_20",
+        "bb_std_20",
+        "ou_half_life",
+        "ou_ar1_b",
+        "atr_ratio",
+        "er_short",
+        "range_ok_support",
+        "vol_change_score",
+        "trend_score",
+        "adx_slope_10",
+        "range_quality_score",
+        "mean_rev_score",
+        "next_high_vol_prob",
+        "support",
+        "resistance",
+    ):
         bars[c] = _nan_stretches(rng, bars[c].to_numpy(), max(1, n // 5000), 30)
     return bars[list(gl.INPUT_COLUMNS)]
 
@@ -119,8 +146,9 @@ def synthetic_bars(n: int, seed: int = 1) -> pd.DataFrame:
 def configured_grid(bars: pd.DataFrame) -> gl.GridSpec:
     """An enabled configured grid around the first close (+-3%)."""
     c = float(bars["close"].iloc[0])
-    return gl.GridSpec("g1", lower=round(c * 0.97, 2), upper=round(c * 1.03, 2), levels=6, allocation_frac=0.5,
-                       enabled=True)
+    return gl.GridSpec(
+        "g1", lower=round(c * 0.97, 2), upper=round(c * 1.03, 2), levels=6, allocation_frac=0.5, enabled=True
+    )
 
 
 def main() -> None:
@@ -133,15 +161,22 @@ def main() -> None:
     seconds, result = best_of(3, lambda: gl.walk_grid(bars, gl.GridSpec.virtual_grid(), cfg))
     assert len(result.lifecycle) == len(bars)
     conf_seconds, conf = best_of(3, lambda: gl.walk_grid(bars, configured_grid(bars), cfg))
-    print(json.dumps({
-        "bars": len(bars),
-        "seconds": round(seconds, 3),
-        "microseconds_per_bar": round(seconds / len(bars) * 1e6, 2),
-        "configured": {"seconds": round(conf_seconds, 3),
-                       "microseconds_per_bar": round(conf_seconds / len(bars) * 1e6, 2)},
-        "state_changes": len(result.state_changes),
-        "notifications": len(result.notifications),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "bars": len(bars),
+                "seconds": round(seconds, 3),
+                "microseconds_per_bar": round(seconds / len(bars) * 1e6, 2),
+                "configured": {
+                    "seconds": round(conf_seconds, 3),
+                    "microseconds_per_bar": round(conf_seconds / len(bars) * 1e6, 2),
+                },
+                "state_changes": len(result.state_changes),
+                "notifications": len(result.notifications),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

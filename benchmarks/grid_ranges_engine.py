@@ -35,12 +35,15 @@ from market_regimes.engines import grid_ranges as gr  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import best_of  # noqa: E402  (sibling benchmark script)
 
+
 def config(interval_minutes: int) -> gr.GridRangeConfig:
     """The seed's engine rows with W, K of the dbt vars in bars of `interval_minutes`
     (hours x 60 // minutes, as int_grid_bars_prepared)."""
     dbt_vars = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]
-    return gr.load_config_csv(window_bars=int(dbt_vars["grid_window_hours"]) * 60 // interval_minutes,
-                              holdout_bars=int(dbt_vars["grid_holdout_hours"]) * 60 // interval_minutes)
+    return gr.load_config_csv(
+        window_bars=int(dbt_vars["grid_window_hours"]) * 60 // interval_minutes,
+        holdout_bars=int(dbt_vars["grid_holdout_hours"]) * 60 // interval_minutes,
+    )
 
 
 def synthetic_bars(n_bars: int, n_series: int, cfg: gr.GridRangeConfig, seed: int = 1) -> pd.DataFrame:
@@ -58,15 +61,23 @@ def synthetic_bars(n_bars: int, n_series: int, cfg: gr.GridRangeConfig, seed: in
         atr[:13] = np.nan
         w, k = cfg.window_bars, cfg.holdout_bars
         lows, highs = pd.Series(low), pd.Series(high)
-        frames.append(pd.DataFrame({
-            "series_part": f"series-{s:04d}", "idx": np.arange(per),
-            "bar_start": pd.date_range("2024-01-01", periods=per, freq="h"),
-            "high": high, "low": low, "close": close, "atr_14": atr,
-            "support": lows.rolling(w).quantile(0.05).to_numpy(),
-            "resistance": highs.rolling(w).quantile(0.95).to_numpy(),
-            "support_fit": lows.rolling(w - k).quantile(0.05).shift(k).to_numpy(),
-            "resistance_fit": highs.rolling(w - k).quantile(0.95).shift(k).to_numpy(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "series_part": f"series-{s:04d}",
+                    "idx": np.arange(per),
+                    "bar_start": pd.date_range("2024-01-01", periods=per, freq="h"),
+                    "high": high,
+                    "low": low,
+                    "close": close,
+                    "atr_14": atr,
+                    "support": lows.rolling(w).quantile(0.05).to_numpy(),
+                    "resistance": highs.rolling(w).quantile(0.95).to_numpy(),
+                    "support_fit": lows.rolling(w - k).quantile(0.05).shift(k).to_numpy(),
+                    "resistance_fit": highs.rolling(w - k).quantile(0.95).shift(k).to_numpy(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -83,24 +94,44 @@ def main() -> None:
     assert len(rows) == len(bars)
     close, atr = bars["close"].to_numpy(), bars["atr_14"].to_numpy()
     per = len(bars) // args.series
-    swing_s, _ = best_of(3, lambda: [gr.swing_levels(bars["high"].to_numpy()[a:a + per], bars["low"].to_numpy()[a:a + per],
-                                                     close[a:a + per], atr[a:a + per], cfg)
-                                     for a in range(0, len(bars), per)])
-    trav_s, _ = best_of(3, lambda: gr.traversal_counts(close, bars["support"].to_numpy(),
-                                                       bars["resistance"].to_numpy(), cfg))
-    cont_s, _ = best_of(3, lambda: gr.containment(close, bars["support_fit"].to_numpy(),
-                                                  bars["resistance_fit"].to_numpy(), atr, cfg))
-    print(json.dumps({
-        "bars": len(bars),
-        "series": args.series,
-        "seconds": round(seconds, 3),
-        "bars_per_second": round(len(bars) / seconds),
-        "parts": {"swing_levels_seconds": round(swing_s, 3), "traversal_counts_seconds": round(trav_s, 3),
-                  "containment_seconds": round(cont_s, 3)},
-        "window_bars": cfg.window_bars,
-        "holdout_bars": cfg.holdout_bars,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }, indent=2))
+    swing_s, _ = best_of(
+        3,
+        lambda: [
+            gr.swing_levels(
+                bars["high"].to_numpy()[a : a + per],
+                bars["low"].to_numpy()[a : a + per],
+                close[a : a + per],
+                atr[a : a + per],
+                cfg,
+            )
+            for a in range(0, len(bars), per)
+        ],
+    )
+    trav_s, _ = best_of(
+        3, lambda: gr.traversal_counts(close, bars["support"].to_numpy(), bars["resistance"].to_numpy(), cfg)
+    )
+    cont_s, _ = best_of(
+        3, lambda: gr.containment(close, bars["support_fit"].to_numpy(), bars["resistance_fit"].to_numpy(), atr, cfg)
+    )
+    print(
+        json.dumps(
+            {
+                "bars": len(bars),
+                "series": args.series,
+                "seconds": round(seconds, 3),
+                "bars_per_second": round(len(bars) / seconds),
+                "parts": {
+                    "swing_levels_seconds": round(swing_s, 3),
+                    "traversal_counts_seconds": round(trav_s, 3),
+                    "containment_seconds": round(cont_s, 3),
+                },
+                "window_bars": cfg.window_bars,
+                "holdout_bars": cfg.holdout_bars,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

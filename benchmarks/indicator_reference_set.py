@@ -46,18 +46,48 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import DBT, PROJECT  # noqa: E402  (sibling benchmark script)
 
 TEMPLATE = Path(__file__).resolve().parent / "reference_set.sql"
-COLUMNS = ("ema_20", "ema_333", "sma_200", "rsi_14", "atr_14", "adx_14", "bb_width_20",
-           "efficiency_ratio_10", "return_autocorr_50", "slope_20")
+COLUMNS = (
+    "ema_20",
+    "ema_333",
+    "sma_200",
+    "rsi_14",
+    "atr_14",
+    "adx_14",
+    "bb_width_20",
+    "efficiency_ratio_10",
+    "return_autocorr_50",
+    "slope_20",
+)
 TALIB_COVERED = COLUMNS[:7]
 
 
 def compile_reference_sql(work: Path) -> str:
     """The reference set's SQL: benchmarks/reference_set.sql rendered with the project's macros."""
-    env = {**os.environ, "MARKET_REGIMES_DB": str(work / "compile.duckdb"), "DBT_PROFILES_DIR": str(PROJECT),
-           "DO_NOT_TRACK": "1"}
-    proc = subprocess.run([str(DBT), "compile", "--quiet", "--inline", TEMPLATE.read_text(), "--project-dir",
-                           str(PROJECT), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-                          env=env, cwd=PROJECT, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "MARKET_REGIMES_DB": str(work / "compile.duckdb"),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DO_NOT_TRACK": "1",
+    }
+    proc = subprocess.run(
+        [
+            str(DBT),
+            "compile",
+            "--quiet",
+            "--inline",
+            TEMPLATE.read_text(),
+            "--project-dir",
+            str(PROJECT),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"dbt compile of {TEMPLATE} failed:\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}")
     return proc.stdout
@@ -73,11 +103,18 @@ def talib_columns(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[
     autocorr = np.full(len(close), np.nan)
     if len(returns) > 50:
         autocorr[2:] = talib.CORREL(returns[1:], returns[:-1], 50)
-    return {"ema_20": talib.EMA(close, 20), "ema_333": talib.EMA(close, 333), "sma_200": talib.SMA(close, 200),
-            "rsi_14": talib.RSI(close, 14), "atr_14": talib.ATR(high, low, close, 14),
-            "adx_14": talib.ADX(high, low, close, 14), "bb_width_20": (upper - lower) / mid,
-            "efficiency_ratio_10": efficiency, "return_autocorr_50": autocorr,
-            "slope_20": talib.LINEARREG_SLOPE(close, 20)}
+    return {
+        "ema_20": talib.EMA(close, 20),
+        "ema_333": talib.EMA(close, 333),
+        "sma_200": talib.SMA(close, 200),
+        "rsi_14": talib.RSI(close, 14),
+        "atr_14": talib.ATR(high, low, close, 14),
+        "adx_14": talib.ADX(high, low, close, 14),
+        "bb_width_20": (upper - lower) / mid,
+        "efficiency_ratio_10": efficiency,
+        "return_autocorr_50": autocorr,
+        "slope_20": talib.LINEARREG_SLOPE(close, 20),
+    }
 
 
 def talib_run(con: duckdb.DuckDBPyConnection, write: bool) -> float:
@@ -104,8 +141,11 @@ def best_of(repeat: int, run) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("warehouse", nargs="?", default=os.environ.get(
-        "MARKET_REGIMES_DB", str(PROJECT / "warehouse" / "market_regimes.duckdb")))
+    parser.add_argument(
+        "warehouse",
+        nargs="?",
+        default=os.environ.get("MARKET_REGIMES_DB", str(PROJECT / "warehouse" / "market_regimes.duckdb")),
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side; the fastest counts (default 3)")
     args = parser.parse_args()
     warehouse = Path(args.warehouse)
@@ -132,21 +172,31 @@ def main() -> None:
         sql_seconds = best_of(args.repeat, sql_run)
         talib_seconds = best_of(args.repeat, lambda: talib_run(con, write=False))
         talib_write_seconds = best_of(args.repeat, lambda: talib_run(con, write=True))
-        errors = con.sql("select " + ", ".join(
-            f"max(abs(s.{c} - t.{c}) / abs(t.{c})) filter (where not isnan(t.{c}) and t.{c} <> 0)"
-            for c in TALIB_COVERED) + " from sql_out as s join talib_out as t using (series_part, idx)").fetchone()
+        errors = con.sql(
+            "select "
+            + ", ".join(
+                f"max(abs(s.{c} - t.{c}) / abs(t.{c})) filter (where not isnan(t.{c}) and t.{c} <> 0)"
+                for c in TALIB_COVERED
+            )
+            + " from sql_out as s join talib_out as t using (series_part, idx)"
+        ).fetchone()
         con.close()
-    print(json.dumps({
-        "bars": bars,
-        "series_segments": series,
-        "columns": list(COLUMNS),
-        "sql_seconds": round(sql_seconds, 3),
-        "talib_seconds_including_pull": round(talib_seconds, 3),
-        "talib_seconds_including_pull_and_write": round(talib_write_seconds, 3),
-        "ratio_sql_to_talib": round(sql_seconds / talib_seconds, 1),
-        "ratio_sql_to_talib_with_write": round(sql_seconds / talib_write_seconds, 1),
-        "max_relative_error_vs_talib": {c: float(f"{e:.2e}") for c, e in zip(TALIB_COVERED, errors)},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "bars": bars,
+                "series_segments": series,
+                "columns": list(COLUMNS),
+                "sql_seconds": round(sql_seconds, 3),
+                "talib_seconds_including_pull": round(talib_seconds, 3),
+                "talib_seconds_including_pull_and_write": round(talib_write_seconds, 3),
+                "ratio_sql_to_talib": round(sql_seconds / talib_seconds, 1),
+                "ratio_sql_to_talib_with_write": round(sql_seconds / talib_write_seconds, 1),
+                "max_relative_error_vs_talib": {c: float(f"{e:.2e}") for c, e in zip(TALIB_COVERED, errors)},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,14 @@ sys.path.insert(0, str(PROJECT))
 from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
 
 TALIB_MODELS = ("int_indicator_bars_prepared", "int_indicators_smoothed")
-INDICATOR_MODELS = TALIB_MODELS + ("int_indicator_series_listed", "int_indicators_volume_smoothed",
-                                   "int_indicators_windowed", "int_indicators_ranked",
-                                   "fct_driver_indicators", "fct_symbol_indicators")
+INDICATOR_MODELS = TALIB_MODELS + (
+    "int_indicator_series_listed",
+    "int_indicators_volume_smoothed",
+    "int_indicators_windowed",
+    "int_indicators_ranked",
+    "fct_driver_indicators",
+    "fct_symbol_indicators",
+)
 
 
 def talib_seconds(db: Path) -> tuple[float, float, int]:
@@ -48,8 +53,10 @@ def talib_seconds(db: Path) -> tuple[float, float, int]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         t0 = time.perf_counter()
-        rows = con.sql("select series_part, high, low, close from intermediate.int_indicator_bars_prepared "
-                       "order by series_part, idx").fetchnumpy()
+        rows = con.sql(
+            "select series_part, high, low, close from intermediate.int_indicator_bars_prepared "
+            "order by series_part, idx"
+        ).fetchnumpy()
         pulled = time.perf_counter()
     finally:
         con.close()
@@ -90,26 +97,31 @@ def main() -> None:
     full_indicators = sum(models[m] for m in INDICATOR_MODELS)
     inc_models = incremental["model_seconds"]
     inc_indicators = sum(inc_models[m] for m in INDICATOR_MODELS)
-    print(json.dumps({
-        "bars_processed": bars,
-        "talib_covered_model_seconds": round(sql_talib, 2),
-        "talib_seconds_including_pull": round(total, 3),
-        "talib_pull_seconds": round(pull, 3),
-        "ratio_sql_to_talib": round(sql_talib / total, 1),
-        "indicator_model_seconds": {m: models[m] for m in INDICATOR_MODELS},
-        "all_indicator_models_seconds": round(full_indicators, 2),
-        "one_new_bar_incremental": {
-            "kline_files_with_one_more_candle": files,
-            "new_indicator_rows": rows_after - rows_before,
-            "indicator_model_seconds": {m: inc_models[m] for m in INDICATOR_MODELS},
-            "indicator_models_seconds": round(inc_indicators, 2),
-            "share_of_full_indicator_time": round(inc_indicators / full_indicators, 3),
-            "all_models_seconds_of_the_run": round(sum(inc_models.values()), 2),
-        },
-        "one_new_bar_incremental_seconds": round(inc_indicators, 2),
-        "peak_rss_mb": max(build["peak_rss_mb"], incremental["peak_rss_mb"]),
-        "total_model_seconds_full_build": build["total_model_seconds"],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "bars_processed": bars,
+                "talib_covered_model_seconds": round(sql_talib, 2),
+                "talib_seconds_including_pull": round(total, 3),
+                "talib_pull_seconds": round(pull, 3),
+                "ratio_sql_to_talib": round(sql_talib / total, 1),
+                "indicator_model_seconds": {m: models[m] for m in INDICATOR_MODELS},
+                "all_indicator_models_seconds": round(full_indicators, 2),
+                "one_new_bar_incremental": {
+                    "kline_files_with_one_more_candle": files,
+                    "new_indicator_rows": rows_after - rows_before,
+                    "indicator_model_seconds": {m: inc_models[m] for m in INDICATOR_MODELS},
+                    "indicator_models_seconds": round(inc_indicators, 2),
+                    "share_of_full_indicator_time": round(inc_indicators / full_indicators, 3),
+                    "all_models_seconds_of_the_run": round(sum(inc_models.values()), 2),
+                },
+                "one_new_bar_incremental_seconds": round(inc_indicators, 2),
+                "peak_rss_mb": max(build["peak_rss_mb"], incremental["peak_rss_mb"]),
+                "total_model_seconds_full_build": build["total_model_seconds"],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,16 @@ from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
 # reports and the models only they read (tag research_input), the seeds (a seed edit is
 # a full build's business) and dbt's unit tests (code tests, run by CI and full builds)
 # excluded.
-UPDATE_SELECTION = ["--exclude", "config.schema:reports", "tag:research_input", "--exclude-resource-type", "unit_test", "seed",
-                    "--indirect-selection", "buildable"]
+UPDATE_SELECTION = [
+    "--exclude",
+    "config.schema:reports",
+    "tag:research_input",
+    "--exclude-resource-type",
+    "unit_test",
+    "seed",
+    "--indirect-selection",
+    "buildable",
+]
 REPORTS_SELECTION = ["--select", "config.schema:reports", "tag:research_input", "--exclude-resource-type", "unit_test"]
 GRID_MARKERS = ("grid", "exit_", "restart_")
 
@@ -62,10 +70,23 @@ GRID_MARKERS = ("grid", "exit_", "restart_")
 def run_dbt(args: list[str], db: Path, landing: Path, work: Path) -> dict:
     """``dbt <args>`` on warehouse ``db``: node seconds by kind, wall seconds, peak RSS (MB)
     of this dbt process. Exits with dbt's output when dbt fails."""
-    env = {**os.environ, "MARKET_REGIMES_DB": str(db), "MARKET_REGIMES_LANDING": str(landing),
-           "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
-    cmd = [str(DBT), *args, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
-           "--log-path", str(work / "logs")]
+    env = {
+        **os.environ,
+        "MARKET_REGIMES_DB": str(db),
+        "MARKET_REGIMES_LANDING": str(landing),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DO_NOT_TRACK": "1",
+    }
+    cmd = [
+        str(DBT),
+        *args,
+        "--project-dir",
+        str(PROJECT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
     print(f"[update-bench] dbt {' '.join(args)} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
     with open(work / "dbt.out", "w") as out:
@@ -118,9 +139,14 @@ def update(db: Path, landing: Path, work: Path, minutes: int, tag: str, full_nod
     before = rows_landed(db)
     run = run_dbt(["build", *UPDATE_SELECTION, "--vars", json.dumps(schedule_vars(files))], db, landing, work)
     landed = rows_landed(db) - before
-    return {"minutes": minutes, "files": len(files), "rows_landed": landed,
-            "rows_landed_per_wall_second": round(landed / run["wall_seconds"], 1),
-            "share_of_full_build_node_seconds": round(run["node_seconds"] / full_node_seconds, 3), **run}
+    return {
+        "minutes": minutes,
+        "files": len(files),
+        "rows_landed": landed,
+        "rows_landed_per_wall_second": round(landed / run["wall_seconds"], 1),
+        "share_of_full_build_node_seconds": round(run["node_seconds"] / full_node_seconds, 3),
+        **run,
+    }
 
 
 def scale_landing(landing: Path, factor: int) -> None:
@@ -136,8 +162,9 @@ def main() -> None:
     parser.add_argument("--micro-runs", type=int, default=12, help="five-minute update runs (default 12)")
     parser.add_argument("--skip-compare", action="store_true", help="no second full build and comparison")
     parser.add_argument("--keep", type=Path, help="copy the warehouses and landing folder here")
-    parser.add_argument("--scale", type=int, default=1,
-                        help="N copies of the sample's exchanges (full build and one-hour update only)")
+    parser.add_argument(
+        "--scale", type=int, default=1, help="N copies of the sample's exchanges (full build and one-hour update only)"
+    )
     args = parser.parse_args()
     if args.scale > 1:
         args.micro_runs, args.skip_compare = 0, True
@@ -149,10 +176,12 @@ def main() -> None:
         db = work / "updated.duckdb"
         full = run_dbt(["build"], db, landing, work)
         full["rows_landed"] = rows_landed(db)
-        full["pre_grid_model_seconds"] = round(sum(
-            s for m, s in full["model_seconds"].items() if not any(g in m for g in GRID_MARKERS)), 2)
-        full["grid_model_seconds"] = round(full["node_seconds_by_kind"].get("model", 0)
-                                           - full["pre_grid_model_seconds"], 2)
+        full["pre_grid_model_seconds"] = round(
+            sum(s for m, s in full["model_seconds"].items() if not any(g in m for g in GRID_MARKERS)), 2
+        )
+        full["grid_model_seconds"] = round(
+            full["node_seconds_by_kind"].get("model", 0) - full["pre_grid_model_seconds"], 2
+        )
         total = full["node_seconds"]
         updates = {"hourly_1": update(db, landing, work, 60, "u001", total)}
         if args.scale == 1:
@@ -160,10 +189,13 @@ def main() -> None:
         micro = [update(db, landing, work, 5, f"u{3 + i:03d}", total) for i in range(args.micro_runs)]
         if micro:
             node = sorted(m["node_seconds"] for m in micro)
-            updates["micro"] = {"runs": len(micro), "node_seconds_median": node[len(node) // 2],
-                                "node_seconds_max": node[-1],
-                                "wall_seconds_median": sorted(m["wall_seconds"] for m in micro)[len(micro) // 2],
-                                "each": micro}
+            updates["micro"] = {
+                "runs": len(micro),
+                "node_seconds_median": node[len(node) // 2],
+                "node_seconds_max": node[-1],
+                "wall_seconds_median": sorted(m["wall_seconds"] for m in micro)[len(micro) // 2],
+                "each": micro,
+            }
         out = {"scale": args.scale, "full": full, "updates": updates}
         print(json.dumps(out), file=sys.stderr, flush=True)  # the measurements so far, should the rest fail
         if not args.skip_compare:
@@ -173,10 +205,13 @@ def main() -> None:
             (work / "partial.json").write_text(json.dumps(out, indent=2))
             diffs = compare_warehouses(db, fresh, ["intermediate", "marts", "reports"])
             different = [str(d) for d in diffs if not d.equal]
-            out["compare"] = {"reports_rebuild": {k: reports[k] for k in ("wall_seconds", "node_seconds")},
-                              "fresh_full_build": {k: again[k] for k in ("wall_seconds", "node_seconds")},
-                              "tables_compared": len(diffs), "tables_different": len(different),
-                              "different": different}
+            out["compare"] = {
+                "reports_rebuild": {k: reports[k] for k in ("wall_seconds", "node_seconds")},
+                "fresh_full_build": {k: again[k] for k in ("wall_seconds", "node_seconds")},
+                "tables_compared": len(diffs),
+                "tables_different": len(different),
+                "different": different,
+            }
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for path in work.glob("*.duckdb"):

@@ -106,34 +106,75 @@ Q_PAIRS = [(e, x) for e in (0.6, 0.7, 0.8, 0.9, 0.95) for x in (0.3, 0.5, 0.7) i
 P_PAIRS = [(e, x) for e in (0.5, 0.7, 0.9) for x in (0.1, 0.3, 0.5) if x <= e]
 
 # per interval: fixed settings of the baseline and the grid of each tuned candidate
-BASELINE = {"1h": vd.RVPercentileParams(rv_bars=24, pct_window_bars=720, pct_every_bars=24, q_enter=0.7, q_exit=0.4),
-            "1d": vd.RVPercentileParams(rv_bars=20, pct_window_bars=250, pct_every_bars=1, q_enter=0.7, q_exit=0.4)}
+BASELINE = {
+    "1h": vd.RVPercentileParams(rv_bars=24, pct_window_bars=720, pct_every_bars=24, q_enter=0.7, q_exit=0.4),
+    "1d": vd.RVPercentileParams(rv_bars=20, pct_window_bars=250, pct_every_bars=1, q_enter=0.7, q_exit=0.4),
+}
 GRIDS = {
     "rv_percentile": {
         "1h": {"rv_bars": (12, 24, 48), "pct_window_bars": (720, 2160), "pct_every_bars": (24,), "q": Q_PAIRS},
-        "1d": {"rv_bars": (5, 10, 20), "pct_window_bars": (250, 500), "pct_every_bars": (1,), "q": Q_PAIRS}},
+        "1d": {"rv_bars": (5, 10, 20), "pct_window_bars": (250, 500), "pct_every_bars": (1,), "q": Q_PAIRS},
+    },
     "rv_dwell": {
-        "1h": {"rv_bars": (12, 24, 48), "pct_window_bars": (720, 2160), "pct_every_bars": (24,),
-               "min_dwell_bars": (24, 72), "q": Q_PAIRS},
-        "1d": {"rv_bars": (5, 10, 20), "pct_window_bars": (250, 500), "pct_every_bars": (1,), "min_dwell_bars": (5, 10),
-               "q": Q_PAIRS}},
+        "1h": {
+            "rv_bars": (12, 24, 48),
+            "pct_window_bars": (720, 2160),
+            "pct_every_bars": (24,),
+            "min_dwell_bars": (24, 72),
+            "q": Q_PAIRS,
+        },
+        "1d": {
+            "rv_bars": (5, 10, 20),
+            "pct_window_bars": (250, 500),
+            "pct_every_bars": (1,),
+            "min_dwell_bars": (5, 10),
+            "q": Q_PAIRS,
+        },
+    },
     "rv_intraday": {  # 1h: the rv_percentile detector; 1d: rv_bars counts the market's 1h returns
         "1h": {"rv_bars": (12, 24, 48), "pct_window_bars": (720, 2160), "pct_every_bars": (24,), "q": Q_PAIRS},
-        "1d": {"rv_bars": (120, 240, 480), "pct_window_bars": (250, 500), "pct_every_bars": (1,), "q": Q_PAIRS}},
+        "1d": {"rv_bars": (120, 240, 480), "pct_window_bars": (250, 500), "pct_every_bars": (1,), "q": Q_PAIRS},
+    },
     "hmm_logrv": {
         "1h": {"rv_bars": (12, 24, 48), "window_bars": (1000,), "refit_every_bars": (720,), "p": P_PAIRS},
-        "1d": {"rv_bars": (5, 10, 20), "window_bars": (500,), "refit_every_bars": (20,), "p": P_PAIRS}},
+        "1d": {"rv_bars": (5, 10, 20), "window_bars": (500,), "refit_every_bars": (20,), "p": P_PAIRS},
+    },
     "hmm_sticky": {
-        "1h": {"rv_bars": (6, 24), "window_bars": (1000,), "refit_every_bars": (720,), "init_stay_prob": (0.99, 0.998),
-               "min_dwell_bars": (0, 24), "p": P_PAIRS},
-        "1d": {"rv_bars": (5, 20), "window_bars": (500,), "refit_every_bars": (20,), "init_stay_prob": (0.95, 0.99),
-               "min_dwell_bars": (0, 5), "p": P_PAIRS}},
+        "1h": {
+            "rv_bars": (6, 24),
+            "window_bars": (1000,),
+            "refit_every_bars": (720,),
+            "init_stay_prob": (0.99, 0.998),
+            "min_dwell_bars": (0, 24),
+            "p": P_PAIRS,
+        },
+        "1d": {
+            "rv_bars": (5, 20),
+            "window_bars": (500,),
+            "refit_every_bars": (20,),
+            "init_stay_prob": (0.95, 0.99),
+            "min_dwell_bars": (0, 5),
+            "p": P_PAIRS,
+        },
+    },
     "garch_percentile": {
         "1h": {"window_bars": (720, 1440), "refit_every_bars": (720,), "q": Q_PAIRS},
-        "1d": {"window_bars": (250, 500), "refit_every_bars": (20, 60), "q": Q_PAIRS}},
+        "1d": {"window_bars": (250, 500), "refit_every_bars": (20, 60), "q": Q_PAIRS},
+    },
 }
-CANDIDATES = ("stored_vol_regime", "hmm_today", "baseline_quantile", "rv_percentile", "rv_dwell", "rv_intraday", "hmm_logrv", "hmm_sticky",
-              "garch_percentile", "oracle_threshold", "oracle")
+CANDIDATES = (
+    "stored_vol_regime",
+    "hmm_today",
+    "baseline_quantile",
+    "rv_percentile",
+    "rv_dwell",
+    "rv_intraday",
+    "hmm_logrv",
+    "hmm_sticky",
+    "garch_percentile",
+    "oracle_threshold",
+    "oracle",
+)
 
 
 # --------------------------------------------------------------------------- data
@@ -203,8 +244,10 @@ def panel(frame: pd.DataFrame, interval: str) -> Panel:
     # split per series over the labelled bars in time order
     lab_rows = np.flatnonzero(labelled)
     oos = np.zeros(len(f), dtype=bool)
-    oos[lab_rows] = evaluation_mask(pd.DataFrame({"series_key": f["series_id"].to_numpy()[lab_rows],
-                                                  "idx": f["bar_start"].to_numpy()[lab_rows]}), TRAIN_FRAC)
+    oos[lab_rows] = evaluation_mask(
+        pd.DataFrame({"series_key": f["series_id"].to_numpy()[lab_rows], "idx": f["bar_start"].to_numpy()[lab_rows]}),
+        TRAIN_FRAC,
+    )
     # training part without its last HORIZON bars per series (their forward window reaches the reported part)
     series_code, series_names = pd.factorize(f["series_id"])
     train = labelled & ~oos
@@ -216,9 +259,20 @@ def panel(frame: pd.DataFrame, interval: str) -> Panel:
     pos[tr] = np.arange(len(tr)) - starts
     n_train = np.bincount(grp, minlength=len(series_names))
     train[tr] = pos[tr] < n_train[grp] - HORIZON
-    p = Panel(interval=interval, minutes=int(f["interval_minutes"].iloc[0]), frame=f, clean=clean, part=part,
-              slices=slices, fv=fv, labelled=labelled, oos=oos, train=train, series_code=series_code,
-              series_names=np.asarray(series_names))
+    p = Panel(
+        interval=interval,
+        minutes=int(f["interval_minutes"].iloc[0]),
+        frame=f,
+        clean=clean,
+        part=part,
+        slices=slices,
+        fv=fv,
+        labelled=labelled,
+        oos=oos,
+        train=train,
+        series_code=series_code,
+        series_names=np.asarray(series_names),
+    )
     p.segments = [r[a:b][clean[a:b]] for a, b in slices]
     return p
 
@@ -278,13 +332,17 @@ def series_stats(p: Panel, labels: np.ndarray, mask: np.ndarray) -> pd.DataFrame
     code = p.series_code
     pair = use[1:] & use[:-1] & (p.part[1:] == p.part[:-1])
     change = pair & (labels[1:] != labels[:-1])
-    stats = pd.DataFrame({
-        "series_id": p.series_names,
-        "bars": np.bincount(code[use], minlength=k),
-        "changes": np.bincount(code[1:][change], minlength=k),
-        "n_high": np.bincount(code[high], minlength=k), "n_low": np.bincount(code[low], minlength=k),
-        "sum_high": np.bincount(code[high], weights=p.fv[high], minlength=k),
-        "sum_low": np.bincount(code[low], weights=p.fv[low], minlength=k)})
+    stats = pd.DataFrame(
+        {
+            "series_id": p.series_names,
+            "bars": np.bincount(code[use], minlength=k),
+            "changes": np.bincount(code[1:][change], minlength=k),
+            "n_high": np.bincount(code[high], minlength=k),
+            "n_low": np.bincount(code[low], minlength=k),
+            "sum_high": np.bincount(code[high], weights=p.fv[high], minlength=k),
+            "sum_low": np.bincount(code[low], weights=p.fv[low], minlength=k),
+        }
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         stats["ratio"] = (stats["sum_high"] / stats["n_high"]) / (stats["sum_low"] / stats["n_low"])
         stats["changes_per_100"] = 100 * stats["changes"] / stats["bars"]
@@ -299,10 +357,18 @@ def objective(p: Panel, labels: np.ndarray) -> dict:
     geo = float(np.exp(np.log(s.loc[ok, "ratio"]).mean())) if ok.any() else float("nan")
     changes = 100 * s["changes"].sum() / max(s["bars"].sum(), 1)
     share = s["n_high"].sum() / max((s["n_high"] + s["n_low"]).sum(), 1)
-    feasible = bool(changes <= TUNE_MARGIN * CHANGE_BOUND[p.interval] and SHARE_BOUNDS[0] <= share <= SHARE_BOUNDS[1]
-                    and ok.sum() >= 0.5 * len(s))
-    return {"geo_ratio": geo, "changes_per_100": float(changes), "share_high": float(share),
-            "series_counted": int(ok.sum()), "feasible": feasible}
+    feasible = bool(
+        changes <= TUNE_MARGIN * CHANGE_BOUND[p.interval]
+        and SHARE_BOUNDS[0] <= share <= SHARE_BOUNDS[1]
+        and ok.sum() >= 0.5 * len(s)
+    )
+    return {
+        "geo_ratio": geo,
+        "changes_per_100": float(changes),
+        "share_high": float(share),
+        "series_counted": int(ok.sum()),
+        "feasible": feasible,
+    }
 
 
 def pick(trials: list[dict]) -> dict:
@@ -314,8 +380,16 @@ def pick(trials: list[dict]) -> dict:
 
 # --------------------------------------------------------------------------- candidates
 def rv_scores(p: Panel, params: vd.RVPercentileParams, qs, cache: Cache, tag: str, cost: dict | None = None):
-    key = ("rv", tag, p.interval, params.rv_bars, params.pct_window_bars, params.pct_every_bars, params.min_bars,
-           tuple(qs))
+    key = (
+        "rv",
+        tag,
+        p.interval,
+        params.rv_bars,
+        params.pct_window_bars,
+        params.pct_every_bars,
+        params.min_bars,
+        tuple(qs),
+    )
     return cache.get(key, lambda stats: [vd.rv_percentile_score(x, params, qs) for x in p.segments], cost)
 
 
@@ -326,8 +400,16 @@ def hmm_probs(p: Panel, params: vd.HmmLogRVParams, cache: Cache, tag: str, cost:
 
 
 def garch_scores(p: Panel, params: vd.GarchParams, qs, cache: Cache, tag: str, cost: dict | None = None):
-    key = ("garch", tag, p.interval, params.window_bars, params.refit_every_bars, params.scale, params.min_bars,
-           tuple(qs))
+    key = (
+        "garch",
+        tag,
+        p.interval,
+        params.window_bars,
+        params.refit_every_bars,
+        params.scale,
+        params.min_bars,
+        tuple(qs),
+    )
     return cache.get(key, lambda stats: vd.garch_score(p.segments, params, qs, stats), cost)
 
 
@@ -343,6 +425,7 @@ def intraday_scores(p: Panel, params: vd.RVPercentileParams, qs, cache: Cache, t
     """Daily score from the market's 1h returns (vd.intraday_log_rv over params.rv_bars 1h
     returns) with quantiles over params.pct_window_bars daily bars; a market without 1h
     bars falls back to the daily RV over rv_bars / 24 days."""
+
     def compute(stats):
         hourly = HOURLY[tag]
         by_market: dict[str, list] = {}
@@ -356,18 +439,29 @@ def intraday_scores(p: Panel, params: vd.RVPercentileParams, qs, cache: Cache, t
         for (a, b), x in zip(p.slices, p.segments):
             segs = by_market.get(market_key(p.frame["series_id"].iat[a]), [])
             if segs:
-                score = vd.intraday_log_rv(segs, params.rv_bars, day_starts[a:b], hourly.minutes,
-                                           p.minutes)[p.clean[a:b]]
+                score = vd.intraday_log_rv(segs, params.rv_bars, day_starts[a:b], hourly.minutes, p.minutes)[
+                    p.clean[a:b]
+                ]
             else:
                 fallback += 1
                 score = vd.log_realized_vol(x, max(1, params.rv_bars // 24))
-            thr = vd.scheduled_quantiles(score, params.min_bars, params.pct_every_bars, params.pct_window_bars, qs,
-                                         omit_nan=True)
+            thr = vd.scheduled_quantiles(
+                score, params.min_bars, params.pct_every_bars, params.pct_window_bars, qs, omit_nan=True
+            )
             out.append((score, thr))
         stats["segments_without_intraday_bars"] = fallback
         return out
-    key = ("intraday", tag, p.interval, params.rv_bars, params.pct_window_bars, params.pct_every_bars,
-           params.min_bars, tuple(qs))
+
+    key = (
+        "intraday",
+        tag,
+        p.interval,
+        params.rv_bars,
+        params.pct_window_bars,
+        params.pct_every_bars,
+        params.min_bars,
+        tuple(qs),
+    )
     return cache.get(key, compute, cost)
 
 
@@ -459,9 +553,12 @@ def groups(p: Panel) -> dict[str, np.ndarray]:
     f = p.frame
     sid = f["series_id"].to_numpy()
     tf = "meso" if p.interval == "1h" else "macro"
-    return {"BTC": sid == f"BTC|{tf}", "ALT": sid == f"ALT|{tf}",
-            "symbols": (f["series_type"] == "symbol").to_numpy(),
-            "drivers": (f["series_type"] == "driver").to_numpy()}
+    return {
+        "BTC": sid == f"BTC|{tf}",
+        "ALT": sid == f"ALT|{tf}",
+        "symbols": (f["series_type"] == "symbol").to_numpy(),
+        "drivers": (f["series_type"] == "driver").to_numpy(),
+    }
 
 
 def evaluate(p: Panel, labels: np.ndarray, n_boot: int, seed: int, with_ci: bool = True) -> dict:
@@ -473,22 +570,31 @@ def evaluate(p: Panel, labels: np.ndarray, n_boot: int, seed: int, with_ci: bool
         sep = vd.separation(p.fv, labels, m)
         rate, changes, bars = vd.changes_per_100(labels, p.part, m)
         rows = per[per["series_id"].isin(np.unique(p.frame["series_id"].to_numpy()[g]))]
-        row = {"ratio": sep["ratio"], "mean_fv_high": sep["mean_high"], "mean_fv_low": sep["mean_low"],
-               "share_high": sep["share_high"], "bars": bars, "changes_per_100": rate,
-               "max_series_changes_per_100": float(rows["changes_per_100"].max()) if len(rows) else float("nan"),
-               "series": int(len(rows)), "median_series_ratio": float(rows["ratio"].median()) if len(rows) else None,
-               "series_ratio_above_1": int((rows["ratio"] > 1).sum())}
+        row = {
+            "ratio": sep["ratio"],
+            "mean_fv_high": sep["mean_high"],
+            "mean_fv_low": sep["mean_low"],
+            "share_high": sep["share_high"],
+            "bars": bars,
+            "changes_per_100": rate,
+            "max_series_changes_per_100": float(rows["changes_per_100"].max()) if len(rows) else float("nan"),
+            "series": int(len(rows)),
+            "median_series_ratio": float(rows["ratio"].median()) if len(rows) else None,
+            "series_ratio_above_1": int((rows["ratio"] > 1).sum()),
+        }
         if with_ci and bars:
             _, lo, hi = vd.ratio_ci(p.fv, labels, p.series_code, m, BLOCK, n_boot, seed)
             row["ci"] = [lo, hi]
             if gname in ("symbols", "drivers"):
-                _, clo, chi = vd.calendar_ratio_ci(p.fv, labels, p.frame["bar_start"].to_numpy(), m, BLOCK, n_boot,
-                                                   seed)
+                _, clo, chi = vd.calendar_ratio_ci(
+                    p.fv, labels, p.frame["bar_start"].to_numpy(), m, BLOCK, n_boot, seed
+                )
                 row["calendar_ci"] = [clo, chi]
         out[gname] = row
-    out["per_series"] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in r.items()} for r in
-                         per[["series_id", "bars", "ratio", "changes_per_100", "share_high"]].to_dict("records")]
+    out["per_series"] = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+        for r in per[["series_id", "bars", "ratio", "changes_per_100", "share_high"]].to_dict("records")
+    ]
     return out
 
 
@@ -515,31 +621,54 @@ def fmt_ratio(row: dict | None, ci_key: str = "ci") -> str:
     return f"{row['ratio']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
 
 
-PARAM_KEYS = ("rv_bars", "pct_window_bars", "window_bars", "refit_every_bars", "init_stay_prob", "min_dwell_bars",
-              "q_enter", "q_exit", "p_enter", "p_exit")
+PARAM_KEYS = (
+    "rv_bars",
+    "pct_window_bars",
+    "window_bars",
+    "refit_every_bars",
+    "init_stay_prob",
+    "min_dwell_bars",
+    "q_enter",
+    "q_exit",
+    "p_enter",
+    "p_exit",
+)
 
 
 def markdown(results: dict) -> str:
     """Three tables: separation, behaviour and cost, tuned settings."""
+
     def cell(row, ci_key="ci"):
         return fmt_ratio(row, ci_key)
 
-    sep = ["**Separation** (out of sample, last 40% of each series): mean forward 20-bar RV in the high regime / "
-           "in the low regime, 95% block-bootstrap CI (blocks of 20 bars resampled within each series; "
-           "`cal.`: the calendar bootstrap, bar starts resampled together across series); `median`: median "
-           "over the pooled symbol series of their own ratio.", "",
-           "| candidate | BTC 1h | ALT 1h | BTC 1d | ALT 1d | symbols 1h pooled | symbols 1h cal. CI | "
-           "symbols 1d pooled "
-           "| median 1h / 1d |", "|---|---|---|---|---|---|---|---|---|"]
-    beh = ["**Behaviour and cost**: regime changes per 100 bars (BTC / ALT / pooled symbols), share of bars "
-           "high (pooled symbols), compute seconds for the labels of every 1h and 1d series (tuned settings; "
-           "hmm_today: the engine's HMM recomputed in the same run), shuffled-returns null ratio with its CI "
-           "(pooled 1h symbols; BTC 1h), acceptance checks failed.", "",
-           "| candidate | chg/100 1h | chg/100 1d | high share 1h / 1d | seconds 1h + 1d | null 1h symbols | "
-           "null BTC 1h "
-           "| acceptance |", "|---|---|---|---|---|---|---|---|"]
-    par = ["**Tuned settings** (first 60% of each series; see the JSON for every field):", "",
-           "| candidate | 1h | 1d |", "|---|---|---|"]
+    sep = [
+        "**Separation** (out of sample, last 40% of each series): mean forward 20-bar RV in the high regime / "
+        "in the low regime, 95% block-bootstrap CI (blocks of 20 bars resampled within each series; "
+        "`cal.`: the calendar bootstrap, bar starts resampled together across series); `median`: median "
+        "over the pooled symbol series of their own ratio.",
+        "",
+        "| candidate | BTC 1h | ALT 1h | BTC 1d | ALT 1d | symbols 1h pooled | symbols 1h cal. CI | "
+        "symbols 1d pooled "
+        "| median 1h / 1d |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    beh = [
+        "**Behaviour and cost**: regime changes per 100 bars (BTC / ALT / pooled symbols), share of bars "
+        "high (pooled symbols), compute seconds for the labels of every 1h and 1d series (tuned settings; "
+        "hmm_today: the engine's HMM recomputed in the same run), shuffled-returns null ratio with its CI "
+        "(pooled 1h symbols; BTC 1h), acceptance checks failed.",
+        "",
+        "| candidate | chg/100 1h | chg/100 1d | high share 1h / 1d | seconds 1h + 1d | null 1h symbols | "
+        "null BTC 1h "
+        "| acceptance |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    par = [
+        "**Tuned settings** (first 60% of each series; see the JSON for every field):",
+        "",
+        "| candidate | 1h | 1d |",
+        "|---|---|---|",
+    ]
     for name, c in results.items():
         if "skipped" in c:
             sep.append(f"| {name} | skipped: {c['skipped']} |" + " |" * 7)
@@ -548,25 +677,35 @@ def markdown(results: dict) -> str:
         sym_h = h.get("symbols", {})
         cal = sym_h.get("calendar_ci")
         med = " / ".join(f"{iv['symbols']['median_series_ratio']:.2f}" if iv.get("symbols") else "-" for iv in (h, d))
-        sep.append(f"| {name} | {cell(h.get('BTC'))} | {cell(h.get('ALT'))} | {cell(d.get('BTC'))} | "
-                   f"{cell(d.get('ALT'))} | {cell(sym_h)} | {f'[{cal[0]:.2f}, {cal[1]:.2f}]' if cal else '-'} | "
-                   f"{cell(d.get('symbols'))} | {med} |")
+        sep.append(
+            f"| {name} | {cell(h.get('BTC'))} | {cell(h.get('ALT'))} | {cell(d.get('BTC'))} | "
+            f"{cell(d.get('ALT'))} | {cell(sym_h)} | {f'[{cal[0]:.2f}, {cal[1]:.2f}]' if cal else '-'} | "
+            f"{cell(d.get('symbols'))} | {med} |"
+        )
         chg = lambda iv: " / ".join(  # noqa: E731
-            f"{iv[k]['changes_per_100']:.1f}" if iv.get(k) else "-" for k in ("BTC", "ALT", "symbols"))
+            f"{iv[k]['changes_per_100']:.1f}" if iv.get(k) else "-" for k in ("BTC", "ALT", "symbols")
+        )
         share = " / ".join(f"{iv['symbols']['share_high']:.2f}" if iv.get("symbols") else "-" for iv in (h, d))
         secs = c.get("seconds", {})
-        secs_s = (f"{secs['total']:.1f} ({secs.get('1h', 0):.1f} + {secs.get('1d', 0):.1f})"
-                  if "total" in secs else "-")
+        secs_s = f"{secs['total']:.1f} ({secs.get('1h', 0):.1f} + {secs.get('1d', 0):.1f})" if "total" in secs else "-"
         null = c.get("null", {}).get("1h", {})
         acc = c.get("acceptance", {})
         failed = [k for k, v in acc.get("checks", {}).items() if not v]
         verdict = ("pass" if not failed else "fails " + ", ".join(failed)) if acc else "-"
-        beh.append(f"| {name} | {chg(h)} | {chg(d)} | {share} | {secs_s} | {cell(null.get('symbols'))} | "
-                   f"{cell(null.get('BTC'))} | {verdict} |")
+        beh.append(
+            f"| {name} | {chg(h)} | {chg(d)} | {share} | {secs_s} | {cell(null.get('symbols'))} | "
+            f"{cell(null.get('BTC'))} | {verdict} |"
+        )
         if name in ("hmm_today", "stored_vol_regime") or name.startswith("oracle"):
             continue
-        fmt = lambda iv: ", ".join(f"{k} {v}" for k, v in c["params"].get(iv, {}).items()  # noqa: E731
-                                   if k in PARAM_KEYS and not (k == "min_dwell_bars" and v == 0))
+
+        def fmt(iv, c=c):
+            return ", ".join(
+                f"{k} {v}"
+                for k, v in c["params"].get(iv, {}).items()
+                if k in PARAM_KEYS and not (k == "min_dwell_bars" and v == 0)
+            )
+
         par.append(f"| {name} | {fmt('1h')} | {fmt('1d')} |")
     return "\n".join(sep + [""] + beh + [""] + par)
 
@@ -602,9 +741,17 @@ def main() -> None:
     frame = load(args.db)
     panels = {iv: panel(frame, iv) for iv in INTERVALS}
     log(f"loaded {len(frame)} bars in {time.perf_counter() - t0:.1f}s")
-    data = {iv: {"series": int(len(p.series_names)), "segments": len(p.slices), "bars": int(len(p.frame)),
-                 "labelled_bars": int(p.labelled.sum()), "oos_bars": int(p.oos.sum()),
-                 "train_bars": int(p.train.sum())} for iv, p in panels.items()}
+    data = {
+        iv: {
+            "series": int(len(p.series_names)),
+            "segments": len(p.slices),
+            "bars": int(len(p.frame)),
+            "labelled_bars": int(p.labelled.sum()),
+            "oos_bars": int(p.oos.sum()),
+            "train_bars": int(p.train.sum()),
+        }
+        for iv, p in panels.items()
+    }
     nulls = {}
     if not args.skip_null:
         for iv, p in panels.items():
@@ -614,6 +761,7 @@ def main() -> None:
             nulls[iv] = p.with_returns(r)
     try:
         import arch  # noqa: F401
+
         have_arch = True
     except ImportError:
         have_arch = False
@@ -634,11 +782,14 @@ def main() -> None:
                 recomputed, secs = engine_hmm_labels(p, cfg)
                 m = p.labelled & np.isfinite(labels)
                 res.setdefault("agreement", {})[iv] = {
-                    "bars": int(m.sum()), "equal": int((recomputed[m] == labels[m]).sum())}
+                    "bars": int(m.sum()),
+                    "equal": int((recomputed[m] == labels[m]).sum()),
+                }
                 res["seconds"][iv] = secs
-                res["params"][iv] = {"seed": "volatility_config (hmm_*), refit every "
-                                             f"{cfg.refit_every(p.minutes)} clean returns"}
-                null_labels = (engine_hmm_labels(nulls[iv], cfg)[0] if nulls else None)
+                res["params"][iv] = {
+                    "seed": f"volatility_config (hmm_*), refit every {cfg.refit_every(p.minutes)} clean returns"
+                }
+                null_labels = engine_hmm_labels(nulls[iv], cfg)[0] if nulls else None
             elif name == "stored_vol_regime":
                 labels = p.frame["stored_label"].to_numpy(dtype=float, na_value=np.nan)
                 res["params"][iv] = {"seed": "volatility_config (vol_regime_detector and its rv_* / hmm_* rows)"}
@@ -667,30 +818,48 @@ def main() -> None:
                 res["seconds"][iv] = cost.pop("seconds")
                 if cost:
                     res.setdefault("fits", {})[iv] = cost
-                null_labels = (candidate_labels(name, nulls[iv], params, cache, "null") if nulls else None)
+                null_labels = candidate_labels(name, nulls[iv], params, cache, "null") if nulls else None
             res["oos"][iv] = evaluate(p, labels, args.n_boot, args.seed)
             if null_labels is not None:
-                res.setdefault("null", {})[iv] = {k: v for k, v in evaluate(
-                    nulls[iv], null_labels, args.n_boot, args.seed).items() if k != "per_series"}
-            log(f"  {iv}: BTC {res['oos'][iv]['BTC']['ratio']:.3f} ALT {res['oos'][iv]['ALT']['ratio']:.3f} "
+                res.setdefault("null", {})[iv] = {
+                    k: v
+                    for k, v in evaluate(nulls[iv], null_labels, args.n_boot, args.seed).items()
+                    if k != "per_series"
+                }
+            log(
+                f"  {iv}: BTC {res['oos'][iv]['BTC']['ratio']:.3f} ALT {res['oos'][iv]['ALT']['ratio']:.3f} "
                 f"symbols {res['oos'][iv]['symbols']['ratio']:.3f} {res['oos'][iv]['symbols'].get('ci')} "
-                f"chg {res['oos'][iv]['symbols']['changes_per_100']:.2f}")
+                f"chg {res['oos'][iv]['symbols']['changes_per_100']:.2f}"
+            )
         if not name.startswith("oracle") and name != "stored_vol_regime":
             res["seconds"]["total"] = sum(v for k, v in res["seconds"].items())
             if "hmm_today" in results:
-                res["seconds"]["relative_to_hmm_today"] = (res["seconds"]["total"]
-                                                           / results["hmm_today"]["seconds"]["total"])
+                res["seconds"]["relative_to_hmm_today"] = (
+                    res["seconds"]["total"] / results["hmm_today"]["seconds"]["total"]
+                )
             res["acceptance"] = acceptance(res["oos"], res["seconds"]["total"])
         results[name] = res
     out = {
-        "db": args.db, "data": data, "load_average_at_start": load_at_start,
-        "config": {"horizon_bars": HORIZON, "train_frac": TRAIN_FRAC, "block_bars": BLOCK, "n_boot": args.n_boot,
-                   "seed": args.seed, "min_regime_bars": MIN_REGIME_BARS, "share_bounds": SHARE_BOUNDS,
-                   "change_bound_per_100": CHANGE_BOUND, "tune_margin": TUNE_MARGIN, "acceptance": ACCEPT,
-                   "min_bars": MIN_BARS, "toxic_abs_log_return": TOXIC, "arch_installed": have_arch,
-                   "grids": {k: {iv: {kk: list(vv) for kk, vv in g.items()} for iv, g in v.items()}
-                             for k, v in GRIDS.items()},
-                   "baseline": {iv: params_dict(b) for iv, b in BASELINE.items()}},
+        "db": args.db,
+        "data": data,
+        "load_average_at_start": load_at_start,
+        "config": {
+            "horizon_bars": HORIZON,
+            "train_frac": TRAIN_FRAC,
+            "block_bars": BLOCK,
+            "n_boot": args.n_boot,
+            "seed": args.seed,
+            "min_regime_bars": MIN_REGIME_BARS,
+            "share_bounds": SHARE_BOUNDS,
+            "change_bound_per_100": CHANGE_BOUND,
+            "tune_margin": TUNE_MARGIN,
+            "acceptance": ACCEPT,
+            "min_bars": MIN_BARS,
+            "toxic_abs_log_return": TOXIC,
+            "arch_installed": have_arch,
+            "grids": {k: {iv: {kk: list(vv) for kk, vv in g.items()} for iv, g in v.items()} for k, v in GRIDS.items()},
+            "baseline": {iv: params_dict(b) for iv, b in BASELINE.items()},
+        },
         "candidates": results,
         "wall_seconds": time.perf_counter() - t0,
         "load_average_at_end": os.getloadavg(),

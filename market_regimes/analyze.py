@@ -52,8 +52,7 @@ GRID_INTERVAL = "1h"
 COARSE_INTERVAL = "4h"
 VERDICTS = ("RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION")
 UPTREND_STATES = ("S0", "S1", "S2", "S3", "S4")
-LIFECYCLE_STATES = ("DISABLED", "PROBATION", "NORMAL", "WARNING", "LATEST_ACCEPTABLE_EXIT", "MANDATORY_EXIT",
-                    "EXITED")
+LIFECYCLE_STATES = ("DISABLED", "PROBATION", "NORMAL", "WARNING", "LATEST_ACCEPTABLE_EXIT", "MANDATORY_EXIT", "EXITED")
 QUADRANTS = ("CRISIS", "EXPANSION", "NORMAL", "QUIET")
 REQUIRED_DRIVERS = ("BTC", "ALT")  # the context drivers of every answer (seed drivers: is_required)
 PRIMARY_RANGE_METHOD = "quantile"
@@ -67,12 +66,47 @@ SUMMARY_QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
 UNIT_BIN_EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 # Columns of the per-bar rows of a batch (CSV --out and the JSON's "bars").
-SYMBOL_BAR_COLUMNS = ("exchange", "symbol", "bar_interval", "bar_start", "bar_end", "segment_id", "verdict",
-                      "decided_by", "confidence", "capacity_limited", *SCORES, "support", "resistance", "close",
-                      "coarse_bar_start", "coarse_verdict", "coarse_confidence", "virtual_grid_state")
-DRIVER_BAR_COLUMNS = ("driver", "timeframe", "bar_interval", "bar_start", "bar_end", "state", "prev_state",
-                      "buy_flag", "rebuy_flag", "trim_flag", "emergency_exit", "exit_reason", "ts_score", "ox", "dx",
-                      "edx", "vol_regime", "hmm_p_high_vol", "quadrant")
+SYMBOL_BAR_COLUMNS = (
+    "exchange",
+    "symbol",
+    "bar_interval",
+    "bar_start",
+    "bar_end",
+    "segment_id",
+    "verdict",
+    "decided_by",
+    "confidence",
+    "capacity_limited",
+    *SCORES,
+    "support",
+    "resistance",
+    "close",
+    "coarse_bar_start",
+    "coarse_verdict",
+    "coarse_confidence",
+    "virtual_grid_state",
+)
+DRIVER_BAR_COLUMNS = (
+    "driver",
+    "timeframe",
+    "bar_interval",
+    "bar_start",
+    "bar_end",
+    "state",
+    "prev_state",
+    "buy_flag",
+    "rebuy_flag",
+    "trim_flag",
+    "emergency_exit",
+    "exit_reason",
+    "ts_score",
+    "ox",
+    "dx",
+    "edx",
+    "vol_regime",
+    "hmm_p_high_vol",
+    "quadrant",
+)
 
 
 class AnalyzeError(Exception):
@@ -102,8 +136,10 @@ def parse_timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
-        raise AnalyzeError(f"error: cannot read the time {text!r}: use 'YYYY-MM-DD HH:MM' (UTC) or ISO-8601, "
-                           f"e.g. '2022-06-13 12:00' or '2022-06-13T12:00:00Z'") from None
+        raise AnalyzeError(
+            f"error: cannot read the time {text!r}: use 'YYYY-MM-DD HH:MM' (UTC) or ISO-8601, "
+            f"e.g. '2022-06-13 12:00' or '2022-06-13T12:00:00Z'"
+        ) from None
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
@@ -154,8 +190,10 @@ def _one(con: Any, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | Non
 
 def interval_lengths(con: Any) -> dict[str, timedelta]:
     """Bar length per interval code from seed bar_intervals (``{"1h": 1 hour, ...}``)."""
-    return {code: timedelta(minutes=int(minutes))
-            for code, minutes in con.execute("select bar_interval, interval_minutes from seeds.bar_intervals").fetchall()}
+    return {
+        code: timedelta(minutes=int(minutes))
+        for code, minutes in con.execute("select bar_interval, interval_minutes from seeds.bar_intervals").fetchall()
+    }
 
 
 def _config_value(con: Any, seed: str, key: str) -> float:
@@ -196,21 +234,33 @@ class _Reader:
 
 
 def _grid_row_at(con: Any, symbol: str, interval: str, cutoff: datetime) -> dict[str, Any] | None:
-    return _one(con, """
+    return _one(
+        con,
+        """
         select * exclude (series_part, idx) from marts.fct_grid_regimes
         where symbol = ? and bar_interval = ? and bar_start <= ?
-        order by bar_start desc, exchange limit 1""", [symbol, interval, cutoff])
+        order by bar_start desc, exchange limit 1""",
+        [symbol, interval, cutoff],
+    )
 
 
 def _verdict_section(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "verdict": row["verdict"], "decided_by": row["decided_by"], "confidence": row["confidence"],
-        "capacity_limited": row["capacity_limited"], **{s: row[s] for s in SCORES},
-        "support": row["support"], "resistance": row["resistance"], "close": row["close"],
-        "competing_verdicts": [{"verdict": c["verdict"], "support": c["support"]}
-                               for c in (row["competing_verdicts"] or [])],
-        "decision_factors": [{"feature": f["feature"], "value": f["value"], "rank": f["rank"],
-                              "supports": f["supports"]} for f in (row["decision_factors"] or [])],
+        "verdict": row["verdict"],
+        "decided_by": row["decided_by"],
+        "confidence": row["confidence"],
+        "capacity_limited": row["capacity_limited"],
+        **{s: row[s] for s in SCORES},
+        "support": row["support"],
+        "resistance": row["resistance"],
+        "close": row["close"],
+        "competing_verdicts": [
+            {"verdict": c["verdict"], "support": c["support"]} for c in (row["competing_verdicts"] or [])
+        ],
+        "decision_factors": [
+            {"feature": f["feature"], "value": f["value"], "rank": f["rank"], "supports": f["supports"]}
+            for f in (row["decision_factors"] or [])
+        ],
     }
 
 
@@ -227,8 +277,9 @@ def resolve_symbol(con: Any, symbol: str) -> str:
             return candidate
     known = _known_symbols(con)
     shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-    raise AnalyzeError(f"error: unknown symbol {symbol!r}: no grid series in marts.fct_grid_regimes "
-                       f"({len(known)} symbols: {shown})")
+    raise AnalyzeError(
+        f"error: unknown symbol {symbol!r}: no grid series in marts.fct_grid_regimes ({len(known)} symbols: {shown})"
+    )
 
 
 def _locate_grid_bar(reader: _Reader, symbol: str) -> dict[str, Any]:
@@ -238,33 +289,51 @@ def _locate_grid_bar(reader: _Reader, symbol: str) -> dict[str, Any]:
     row = _grid_row_at(con, symbol, GRID_INTERVAL, reader.cutoff(GRID_INTERVAL))
     when = show_time(at)
     if row is None:
-        first = con.execute("select min(bar_start) from marts.fct_grid_regimes where symbol = ? and bar_interval = ?",
-                            [symbol, GRID_INTERVAL]).fetchone()[0]
-        raise AnalyzeError(f"error: {when} UTC is before the data of {symbol}: its first {GRID_INTERVAL} bar "
-                           f"{show_time(first)} ends at {show_time(first + step)} UTC")
+        first = con.execute(
+            "select min(bar_start) from marts.fct_grid_regimes where symbol = ? and bar_interval = ?",
+            [symbol, GRID_INTERVAL],
+        ).fetchone()[0]
+        raise AnalyzeError(
+            f"error: {when} UTC is before the data of {symbol}: its first {GRID_INTERVAL} bar "
+            f"{show_time(first)} ends at {show_time(first + step)} UTC"
+        )
     end = row["bar_start"] + step
-    following = _one(con, """
+    following = _one(
+        con,
+        """
         select exchange, segment_id, bar_start from marts.fct_grid_regimes
         where symbol = ? and bar_interval = ? and bar_start > ? order by bar_start limit 1""",
-                     [symbol, GRID_INTERVAL, row["bar_start"]])
+        [symbol, GRID_INTERVAL, row["bar_start"]],
+    )
     missing = int((at - end) / step)  # ended bars after the answering one, up to T
     if missing and following is None:
-        raise AnalyzeError(f"error: {when} UTC is after the data of {symbol}: its last {GRID_INTERVAL} bar "
-                           f"{show_time(row['bar_start'])} ended at {show_time(end)} UTC")
+        raise AnalyzeError(
+            f"error: {when} UTC is after the data of {symbol}: its last {GRID_INTERVAL} bar "
+            f"{show_time(row['bar_start'])} ended at {show_time(end)} UTC"
+        )
     if missing and (following["exchange"], following["segment_id"]) != (row["exchange"], row["segment_id"]):
-        raise AnalyzeError(f"error: no data of {symbol} at {when} UTC: it falls in a gap between segments, from "
-                           f"{show_time(end)} ({row['exchange']}, segment {row['segment_id']}) to "
-                           f"{show_time(following['bar_start'])} ({following['exchange']}, segment "
-                           f"{following['segment_id']})")
+        raise AnalyzeError(
+            f"error: no data of {symbol} at {when} UTC: it falls in a gap between segments, from "
+            f"{show_time(end)} ({row['exchange']}, segment {row['segment_id']}) to "
+            f"{show_time(following['bar_start'])} ({following['exchange']}, segment "
+            f"{following['segment_id']})"
+        )
     if row["verdict"] is None:
-        first = con.execute("""
+        first = con.execute(
+            """
             select min(bar_start) from marts.fct_grid_regimes where symbol = ? and exchange = ? and segment_id = ?
             and bar_interval = ? and verdict is not null""",
-                            [symbol, row["exchange"], row["segment_id"], GRID_INTERVAL]).fetchone()[0]
-        tail = (f"its first verdict in this segment is at the bar {show_time(first)} (ends "
-                f"{show_time(first + step)})" if first else "this segment never warms up")
-        raise AnalyzeError(f"error: {symbol} has no grid verdict yet at {when} UTC: the {GRID_INTERVAL} bar "
-                           f"{show_time(row['bar_start'])} is in the warm-up; {tail}")
+            [symbol, row["exchange"], row["segment_id"], GRID_INTERVAL],
+        ).fetchone()[0]
+        tail = (
+            f"its first verdict in this segment is at the bar {show_time(first)} (ends {show_time(first + step)})"
+            if first
+            else "this segment never warms up"
+        )
+        raise AnalyzeError(
+            f"error: {symbol} has no grid verdict yet at {when} UTC: the {GRID_INTERVAL} bar "
+            f"{show_time(row['bar_start'])} is in the warm-up; {tail}"
+        )
     row["bar_end"] = end
     row["bars_missing"] = missing
     return row
@@ -273,54 +342,88 @@ def _locate_grid_bar(reader: _Reader, symbol: str) -> dict[str, Any]:
 def _coarse_section(reader: _Reader, row: dict[str, Any]) -> dict[str, Any] | None:
     if row.get("coarse_bar_start") is None:
         return None
-    coarse = _one(reader.con, """
+    coarse = _one(
+        reader.con,
+        """
         select * exclude (series_part, idx) from marts.fct_grid_regimes
         where symbol = ? and exchange = ? and bar_interval = ? and bar_start = ?""",
-                  [row["symbol"], row["exchange"], COARSE_INTERVAL, row["coarse_bar_start"]])
+        [row["symbol"], row["exchange"], COARSE_INTERVAL, row["coarse_bar_start"]],
+    )
     if coarse is None:
         return None
-    out = {"bar_interval": COARSE_INTERVAL, "bar_start": coarse["bar_start"],
-           "bar_end": coarse["bar_start"] + reader.length(COARSE_INTERVAL)}
+    out = {
+        "bar_interval": COARSE_INTERVAL,
+        "bar_start": coarse["bar_start"],
+        "bar_end": coarse["bar_start"] + reader.length(COARSE_INTERVAL),
+    }
     out.update(_verdict_section(coarse))
     return out
 
 
 def _ranges_section(con: Any, row: dict[str, Any]) -> dict[str, Any] | None:
-    ranges = _one(con, """
+    ranges = _one(
+        con,
+        """
         select * from marts.fct_grid_ranges
         where symbol = ? and exchange = ? and bar_interval = ? and bar_start = ?""",
-                  [row["symbol"], row["exchange"], row["bar_interval"], row["bar_start"]])
+        [row["symbol"], row["exchange"], row["bar_interval"], row["bar_start"]],
+    )
     if ranges is None:
         return None
     return {
         "primary_method": PRIMARY_RANGE_METHOD,
-        "methods": [{"method": m, "support": ranges[f"{m}_support"], "resistance": ranges[f"{m}_resistance"],
-                     "support_fit": ranges[f"{m}_support_fit"], "resistance_fit": ranges[f"{m}_resistance_fit"]}
-                    for m in RANGE_METHODS],
-        **{k: ranges[k] for k in ("method_agreement", "range_mid", "width_pct", "width_atr", "width_rw",
-                                  "traversals", "containment_k")},
+        "methods": [
+            {
+                "method": m,
+                "support": ranges[f"{m}_support"],
+                "resistance": ranges[f"{m}_resistance"],
+                "support_fit": ranges[f"{m}_support_fit"],
+                "resistance_fit": ranges[f"{m}_resistance_fit"],
+            }
+            for m in RANGE_METHODS
+        ],
+        **{
+            k: ranges[k]
+            for k in (
+                "method_agreement",
+                "range_mid",
+                "width_pct",
+                "width_atr",
+                "width_rw",
+                "traversals",
+                "containment_k",
+            )
+        },
     }
 
 
 def _configured_grids(con: Any, symbol: str) -> list[dict[str, Any]]:
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         select grid_id, exchange, valid_from, lower, upper, levels, allocation_frac, enabled
-        from seeds.grid_configs where symbol = ? order by grid_id, valid_from""", [symbol])
+        from seeds.grid_configs where symbol = ? order by grid_id, valid_from""",
+        [symbol],
+    )
 
 
 def _recommendations(con: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         select grid_id, exchange, valid_from, lower, upper, levels, allocation_frac, enabled, is_price_inside,
                overlap, exit_state, rule, recommendation, is_actionable, suggested_lower, suggested_upper,
                suggested_levels, suggested_allocation_frac, suggested_spacing
         from marts.fct_grid_recommendations where symbol = ? and bar_start = ? order by grid_id""",
-                 [row["symbol"], row["bar_start"]])
+        [row["symbol"], row["bar_start"]],
+    )
 
 
 def _gate_requirements(con: Any) -> dict[str, float]:
     keys = ("gate_1_bars", "gate_2_bars", "gate_3_bars")
-    found = dict(con.execute("select key, value from seeds.grid_lifecycle_config where key in (?, ?, ?)",
-                             list(keys)).fetchall())
+    found = dict(
+        con.execute("select key, value from seeds.grid_lifecycle_config where key in (?, ?, ?)", list(keys)).fetchall()
+    )
     return {k: int(float(found[k])) if k in found else None for k in keys}
 
 
@@ -328,30 +431,54 @@ def _lifecycle_section(con: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
     """Every grid of the symbol at the bar: state, since when, placement, probation and
     exit counters, restart-gate progress (fct_restart_gates, while a stop awaits a
     restart) and the last notification up to the bar."""
-    grids = _rows(con, """
+    grids = _rows(
+        con,
+        """
         select l.grid_id, l.grid_kind, l.walk_id, l.state, l.lower, l.upper, l.levels, l.allocation_frac,
                l.restart_permitted, l.stop_reason, l.probation_bars, l.round_trips, l.warning_conditions,
                l.latest_triggers, l.mandatory_triggers, l.fired_triggers, l.half_life_baseline, l.quiet_bars
         from marts.fct_grid_lifecycle l where l.symbol = ? and l.exchange = ? and l.bar_start = ?
-        order by l.grid_kind desc, l.grid_id""", [row["symbol"], row["exchange"], row["bar_start"]])
+        order by l.grid_kind desc, l.grid_id""",
+        [row["symbol"], row["exchange"], row["bar_start"]],
+    )
     if not grids:
         return []
     required = _gate_requirements(con)
     ids = [g["grid_id"] for g in grids]
     marks = ", ".join("?" * len(ids))
-    changes = {r["grid_id"]: r for r in _rows(con, f"""
+    changes = {
+        r["grid_id"]: r
+        for r in _rows(
+            con,
+            f"""
         select grid_id, bar_start, from_state, to_state, reason, triggers from marts.fct_exit_states
         where grid_id in ({marks}) and bar_start <= ?
         qualify row_number() over (partition by grid_id order by bar_start desc, change_seq desc) = 1""",
-                                                [*ids, row["bar_start"]])}
-    gates = {r["grid_id"]: r for r in _rows(con, f"""
+            [*ids, row["bar_start"]],
+        )
+    }
+    gates = {
+        r["grid_id"]: r
+        for r in _rows(
+            con,
+            f"""
         select grid_id, state, stop_reason, gate_1_bars, gate_2_bars, gate_3_bars, gates_passed, bars_since_stop,
                time_floor_bars, post_stop_lower, post_stop_upper, restart_permitted
-        from marts.fct_restart_gates where grid_id in ({marks}) and bar_start = ?""", [*ids, row["bar_start"]])}
-    notes = {r["grid_id"]: r for r in _rows(con, f"""
+        from marts.fct_restart_gates where grid_id in ({marks}) and bar_start = ?""",
+            [*ids, row["bar_start"]],
+        )
+    }
+    notes = {
+        r["grid_id"]: r
+        for r in _rows(
+            con,
+            f"""
         select grid_id, bar_start, state, is_sent, suppressed_reason from marts.fct_exit_notifications
         where grid_id in ({marks}) and bar_start <= ?
-        qualify row_number() over (partition by grid_id order by bar_start desc) = 1""", [*ids, row["bar_start"]])}
+        qualify row_number() over (partition by grid_id order by bar_start desc) = 1""",
+            [*ids, row["bar_start"]],
+        )
+    }
     out = []
     for g in grids:
         change = changes.get(g["grid_id"])
@@ -359,22 +486,59 @@ def _lifecycle_section(con: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
         note = notes.get(g["grid_id"])
         item = {k: g[k] for k in ("grid_id", "grid_kind", "walk_id", "state")}
         item["state_since"] = change["bar_start"] if change and change["to_state"] == g["state"] else None
-        item["last_change"] = None if change is None else {
-            "bar_start": change["bar_start"], "from_state": change["from_state"], "to_state": change["to_state"],
-            "reason": change["reason"], "triggers": json.loads(change["triggers"]) if change["triggers"] else []}
-        item.update({k: g[k] for k in ("lower", "upper", "levels", "allocation_frac", "restart_permitted",
-                                       "stop_reason", "probation_bars", "round_trips", "warning_conditions",
-                                       "latest_triggers", "mandatory_triggers", "half_life_baseline", "quiet_bars")})
+        item["last_change"] = (
+            None
+            if change is None
+            else {
+                "bar_start": change["bar_start"],
+                "from_state": change["from_state"],
+                "to_state": change["to_state"],
+                "reason": change["reason"],
+                "triggers": json.loads(change["triggers"]) if change["triggers"] else [],
+            }
+        )
+        item.update(
+            {
+                k: g[k]
+                for k in (
+                    "lower",
+                    "upper",
+                    "levels",
+                    "allocation_frac",
+                    "restart_permitted",
+                    "stop_reason",
+                    "probation_bars",
+                    "round_trips",
+                    "warning_conditions",
+                    "latest_triggers",
+                    "mandatory_triggers",
+                    "half_life_baseline",
+                    "quiet_bars",
+                )
+            }
+        )
         item["fired_triggers"] = [t for t in (g["fired_triggers"] or "").split(",") if t]
-        item["restart_gates"] = None if gate is None else {
-            "gate_1_bars": gate["gate_1_bars"], "gate_1_required_bars": required["gate_1_bars"],
-            "gate_2_bars": gate["gate_2_bars"], "gate_2_required_bars": required["gate_2_bars"],
-            "gate_3_bars": gate["gate_3_bars"], "gate_3_required_bars": required["gate_3_bars"],
-            "gates_passed": gate["gates_passed"], "bars_since_stop": gate["bars_since_stop"],
-            "time_floor_bars": gate["time_floor_bars"], "post_stop_lower": gate["post_stop_lower"],
-            "post_stop_upper": gate["post_stop_upper"], "restart_permitted": gate["restart_permitted"]}
-        item["last_notification"] = None if note is None else {
-            k: note[k] for k in ("bar_start", "state", "is_sent", "suppressed_reason")}
+        item["restart_gates"] = (
+            None
+            if gate is None
+            else {
+                "gate_1_bars": gate["gate_1_bars"],
+                "gate_1_required_bars": required["gate_1_bars"],
+                "gate_2_bars": gate["gate_2_bars"],
+                "gate_2_required_bars": required["gate_2_bars"],
+                "gate_3_bars": gate["gate_3_bars"],
+                "gate_3_required_bars": required["gate_3_bars"],
+                "gates_passed": gate["gates_passed"],
+                "bars_since_stop": gate["bars_since_stop"],
+                "time_floor_bars": gate["time_floor_bars"],
+                "post_stop_lower": gate["post_stop_lower"],
+                "post_stop_upper": gate["post_stop_upper"],
+                "restart_permitted": gate["restart_permitted"],
+            }
+        )
+        item["last_notification"] = (
+            None if note is None else {k: note[k] for k in ("bar_start", "state", "is_sent", "suppressed_reason")}
+        )
         out.append(item)
     return out
 
@@ -388,9 +552,12 @@ def _bucket_of(con: Any, symbol: str) -> str | None:
 
 
 def _lever_buckets(con: Any) -> list[str]:
-    return [r[0] for r in con.execute("""
+    return [
+        r[0]
+        for r in con.execute("""
         select driver from marts.dim_drivers where kind = 'composite' and driver in (select distinct bucket
-        from seeds.token_buckets) order by driver""").fetchall()]
+        from seeds.token_buckets) order by driver""").fetchall()
+    ]
 
 
 def _drivers(con: Any) -> list[str]:
@@ -403,7 +570,9 @@ def _ordered_timeframes(reader: _Reader) -> list[str]:
 
 def _uptrend_row(reader: _Reader, driver: str, timeframe: str) -> dict[str, Any]:
     interval = reader.timeframes[timeframe]
-    row = _one(reader.con, """
+    row = _one(
+        reader.con,
+        """
         with cur as (
             select * from marts.fct_uptrend_states where driver = ? and timeframe = ? and bar_start <= ?
             order by bar_start desc limit 1)
@@ -413,34 +582,82 @@ def _uptrend_row(reader: _Reader, driver: str, timeframe: str) -> dict[str, Any]
                   and u.prev_state is distinct from u.state) as state_since,
                cur.buy_flag, cur.rebuy_flag, cur.trim_flag, cur.emergency_exit, cur.exit_reason, cur.ts_score,
                cur.ox, cur.dx, cur.edx
-        from cur""", [driver, timeframe, reader.cutoff(interval)])
+        from cur""",
+        [driver, timeframe, reader.cutoff(interval)],
+    )
     if row is None:
-        return {"driver": driver, "timeframe": timeframe, "bar_interval": interval, "bar_start": None,
-                "bar_end": None, "state": None, "prev_state": None, "state_since": None, "buy_flag": None,
-                "rebuy_flag": None, "trim_flag": None, "emergency_exit": None, "exit_reason": None,
-                "ts_score": None, "ox": None, "dx": None, "edx": None, "is_stale": None}
+        return {
+            "driver": driver,
+            "timeframe": timeframe,
+            "bar_interval": interval,
+            "bar_start": None,
+            "bar_end": None,
+            "state": None,
+            "prev_state": None,
+            "state_since": None,
+            "buy_flag": None,
+            "rebuy_flag": None,
+            "trim_flag": None,
+            "emergency_exit": None,
+            "exit_reason": None,
+            "ts_score": None,
+            "ox": None,
+            "dx": None,
+            "edx": None,
+            "is_stale": None,
+        }
     row["bar_interval"] = interval
     reader.ended(row, interval)
-    return {k: row[k] for k in ("driver", "timeframe", "bar_interval", "bar_start", "bar_end", "state", "prev_state",
-                                "state_since", "buy_flag", "rebuy_flag", "trim_flag", "emergency_exit",
-                                "exit_reason", "ts_score", "ox", "dx", "edx", "is_stale")}
+    return {
+        k: row[k]
+        for k in (
+            "driver",
+            "timeframe",
+            "bar_interval",
+            "bar_start",
+            "bar_end",
+            "state",
+            "prev_state",
+            "state_since",
+            "buy_flag",
+            "rebuy_flag",
+            "trim_flag",
+            "emergency_exit",
+            "exit_reason",
+            "ts_score",
+            "ox",
+            "dx",
+            "edx",
+            "is_stale",
+        )
+    }
 
 
 def _lever_rows(reader: _Reader, buckets: list[str]) -> list[dict[str, Any]]:
     if not buckets:
         return []
-    timeframes = [r[0] for r in reader.con.execute(
-        "select distinct execution_timeframe from seeds.execution_timeframe_multipliers").fetchall()]
+    timeframes = [
+        r[0]
+        for r in reader.con.execute(
+            "select distinct execution_timeframe from seeds.execution_timeframe_multipliers"
+        ).fetchall()
+    ]
     timeframes.sort(key=reader.length)
     marks = ", ".join("?" * len(buckets))
     out = []
     for tf in timeframes:
-        found = {r["bucket"]: r for r in _rows(reader.con, f"""
+        found = {
+            r["bucket"]: r
+            for r in _rows(
+                reader.con,
+                f"""
             select bucket, execution_timeframe, bar_start, a_value, e_value, position_size_frac, intent_a, intent_e,
                    is_degraded, n_used, n_stale, n_missing
             from marts.fct_levers where execution_timeframe = ? and bucket in ({marks}) and bar_start <= ?
             qualify row_number() over (partition by bucket order by bar_start desc) = 1""",
-                                                  [tf, *buckets, reader.cutoff(tf)])}
+                [tf, *buckets, reader.cutoff(tf)],
+            )
+        }
         for bucket in buckets:
             if bucket in found:
                 out.append(reader.ended(found[bucket], tf))
@@ -448,22 +665,33 @@ def _lever_rows(reader: _Reader, buckets: list[str]) -> list[dict[str, Any]]:
 
 
 def _vol_row(reader: _Reader, series_id: str, interval: str) -> dict[str, Any] | None:
-    row = _one(reader.con, """
+    row = _one(
+        reader.con,
+        """
         select series_type, series_id, driver, timeframe, exchange, symbol, bar_interval, bar_start, vol_regime,
                hmm_vol_regime, hmm_p_high_vol, hmm_p_low_vol * (1 - hmm_stay_prob_low) + hmm_p_high_vol * hmm_stay_prob_high as hmm_p_high_vol_next,
                direction, quadrant, turbulence, is_toxic
         from marts.fct_volatility_regimes where series_id = ? and bar_start <= ?
-        order by bar_start desc limit 1""", [series_id, reader.cutoff(interval)])
+        order by bar_start desc limit 1""",
+        [series_id, reader.cutoff(interval)],
+    )
     return None if row is None else reader.ended(row, interval)
 
 
-def _vol_rows(reader: _Reader, drivers: list[str], symbol: str | None = None,
-              exchange: str | None = None) -> list[dict[str, Any]]:
+def _vol_rows(
+    reader: _Reader, drivers: list[str], symbol: str | None = None, exchange: str | None = None
+) -> list[dict[str, Any]]:
     series: list[tuple[str, str]] = []
     if symbol is not None:
-        series += [(sid, interval) for sid, interval in reader.con.execute("""
+        series += [
+            (sid, interval)
+            for sid, interval in reader.con.execute(
+                """
             select distinct series_id, bar_interval from marts.fct_volatility_regimes
-            where series_type = 'symbol' and symbol = ? and exchange = ?""", [symbol, exchange]).fetchall()]
+            where series_type = 'symbol' and symbol = ? and exchange = ?""",
+                [symbol, exchange],
+            ).fetchall()
+        ]
         series.sort(key=lambda s: reader.length(s[1]))
     for driver in drivers:
         for tf in _ordered_timeframes(reader):
@@ -475,21 +703,40 @@ def _vol_rows(reader: _Reader, drivers: list[str], symbol: str | None = None,
 def _market_rows(reader: _Reader) -> list[dict[str, Any]]:
     out = []
     for (market,) in reader.con.execute("select market from seeds.trend_vol_markets order by market").fetchall():
-        row = _one(reader.con, """
+        row = _one(
+            reader.con,
+            """
             select market, bar_start, regime, trend, vol, price, ma, vol_value, prev_regime
             from marts.fct_market_regimes where market = ? and bar_start <= ? order by bar_start desc limit 1""",
-                   [market, reader.cutoff("1d")])
+            [market, reader.cutoff("1d")],
+        )
         if row is None:
-            row = {"market": market, "bar_start": None, "bar_end": None, "regime": None, "trend": None, "vol": None,
-                   "price": None, "ma": None, "vol_value": None, "prev_regime": None, "is_stale": None}
+            row = {
+                "market": market,
+                "bar_start": None,
+                "bar_end": None,
+                "regime": None,
+                "trend": None,
+                "vol": None,
+                "price": None,
+                "ma": None,
+                "vol_value": None,
+                "prev_regime": None,
+                "is_stale": None,
+            }
         else:
             reader.ended(row, "1d")
         out.append(row)
     return out
 
 
-def _context(reader: _Reader, drivers: list[str], lever_buckets: list[str], symbol: str | None = None,
-             exchange: str | None = None) -> dict[str, Any]:
+def _context(
+    reader: _Reader,
+    drivers: list[str],
+    lever_buckets: list[str],
+    symbol: str | None = None,
+    exchange: str | None = None,
+) -> dict[str, Any]:
     drivers = list(dict.fromkeys(drivers))
     return {
         "uptrend_states": [_uptrend_row(reader, d, tf) for d in drivers for tf in _ordered_timeframes(reader)],
@@ -535,17 +782,26 @@ def analyze_symbol(con: Any, symbol: str, at: datetime) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "requested_at": at,
         "symbol": symbol,
-        "bar": {"exchange": row["exchange"], "symbol": symbol, "bar_interval": GRID_INTERVAL,
-                "bar_start": row["bar_start"], "bar_end": row["bar_end"], "segment_id": row["segment_id"],
-                "bars_missing": row["bars_missing"]},
+        "bar": {
+            "exchange": row["exchange"],
+            "symbol": symbol,
+            "bar_interval": GRID_INTERVAL,
+            "bar_start": row["bar_start"],
+            "bar_end": row["bar_end"],
+            "segment_id": row["segment_id"],
+            "bars_missing": row["bars_missing"],
+        },
         "grid_verdict": _verdict_section(row),
         "coarse_verdict": _coarse_section(reader, row),
         "ranges": _ranges_section(con, row),
         "configured_grids": _configured_grids(con, symbol),
         "recommendations": _recommendations(con, row),
         "lifecycle": _lifecycle_section(con, row),
-        "context": {"bucket": bucket, "bucket_has_levers": own is not None,
-                    **_context(reader, drivers, [own] if own else lever_buckets, symbol, row["exchange"])},
+        "context": {
+            "bucket": bucket,
+            "bucket_has_levers": own is not None,
+            **_context(reader, drivers, [own] if own else lever_buckets, symbol, row["exchange"]),
+        },
     }
     return _json_value(result)
 
@@ -569,47 +825,74 @@ def _locate_driver_bar(reader: _Reader, driver: str, timeframe: str) -> dict[str
     interval = reader.timeframes[timeframe]
     step = reader.length(interval)
     when = show_time(at)
-    have = [r[0] for r in con.execute("select distinct timeframe from marts.fct_uptrend_states where driver = ? "
-                                      "order by timeframe", [driver]).fetchall()]
+    have = [
+        r[0]
+        for r in con.execute(
+            "select distinct timeframe from marts.fct_uptrend_states where driver = ? order by timeframe", [driver]
+        ).fetchall()
+    ]
     if timeframe not in have:
-        raise AnalyzeError(f"error: driver {driver} has no {timeframe} Uptrend states in the warehouse "
-                           f"(it has: {', '.join(have) or 'none'})")
+        raise AnalyzeError(
+            f"error: driver {driver} has no {timeframe} Uptrend states in the warehouse "
+            f"(it has: {', '.join(have) or 'none'})"
+        )
     row = _uptrend_row(reader, driver, timeframe)
     bars = "select min(bar_start), max(bar_start) from marts.fct_driver_bars where driver = ? and timeframe = ?"
     if row["bar_start"] is None:
         first = con.execute(bars, [driver, timeframe]).fetchone()[0]
         if first is None or at < first + step:
-            raise AnalyzeError(f"error: {when} UTC is before the data of {driver} {timeframe}"
-                               + (f": its first bar {show_time(first)} ends at {show_time(first + step)} UTC"
-                                  if first else ""))
-        state = con.execute("select min(bar_start) from marts.fct_uptrend_states where driver = ? and timeframe = ?",
-                            [driver, timeframe]).fetchone()[0]
-        raise AnalyzeError(f"error: {driver} {timeframe} has no Uptrend state yet at {when} UTC (warm-up: its first "
-                           f"state is at the bar {show_time(state)}, ending {show_time(state + step)} UTC)")
+            raise AnalyzeError(
+                f"error: {when} UTC is before the data of {driver} {timeframe}"
+                + (f": its first bar {show_time(first)} ends at {show_time(first + step)} UTC" if first else "")
+            )
+        state = con.execute(
+            "select min(bar_start) from marts.fct_uptrend_states where driver = ? and timeframe = ?",
+            [driver, timeframe],
+        ).fetchone()[0]
+        raise AnalyzeError(
+            f"error: {driver} {timeframe} has no Uptrend state yet at {when} UTC (warm-up: its first "
+            f"state is at the bar {show_time(state)}, ending {show_time(state + step)} UTC)"
+        )
     end = row["bar_end"]
     missing = int((at - end) / step)
-    following = _one(con, """
+    following = _one(
+        con,
+        """
         select bar_start from marts.fct_uptrend_states where driver = ? and timeframe = ? and bar_start > ?
-        order by bar_start limit 1""", [driver, timeframe, row["bar_start"]])
+        order by bar_start limit 1""",
+        [driver, timeframe, row["bar_start"]],
+    )
     if missing and following is None:
-        raise AnalyzeError(f"error: {when} UTC is after the data of {driver} {timeframe}: its last bar "
-                           f"{show_time(row['bar_start'])} ended at {show_time(end)} UTC")
+        raise AnalyzeError(
+            f"error: {when} UTC is after the data of {driver} {timeframe}: its last bar "
+            f"{show_time(row['bar_start'])} ended at {show_time(end)} UTC"
+        )
     if missing:
-        segments = con.execute("""
+        segments = con.execute(
+            """
             select bar_start, segment_id from marts.fct_driver_bars where driver = ? and timeframe = ?
-            and bar_start in (?, ?)""", [driver, timeframe, row["bar_start"], following["bar_start"]]).fetchall()
+            and bar_start in (?, ?)""",
+            [driver, timeframe, row["bar_start"], following["bar_start"]],
+        ).fetchall()
         if len({seg for _, seg in segments}) > 1:
             # T after the next segment's first bar ended: that segment is still warming up
-            resumed = con.execute("""
+            resumed = con.execute(
+                """
                 select min(bar_start) from marts.fct_driver_bars where driver = ? and timeframe = ? and bar_start > ?
-                """, [driver, timeframe, row["bar_start"]]).fetchone()[0]
+                """,
+                [driver, timeframe, row["bar_start"]],
+            ).fetchone()[0]
             if resumed is not None and at >= resumed + step:
-                raise AnalyzeError(f"error: {driver} {timeframe} has no Uptrend state yet at {when} UTC (warm-up "
-                                   f"after a gap: its data resumed with the bar {show_time(resumed)}, its first "
-                                   f"state is at the bar {show_time(following['bar_start'])}, ending "
-                                   f"{show_time(following['bar_start'] + step)} UTC)")
-            raise AnalyzeError(f"error: no data of {driver} {timeframe} at {when} UTC: it falls in a gap between "
-                               f"segments, from {show_time(end)} to {show_time(resumed or following['bar_start'])}")
+                raise AnalyzeError(
+                    f"error: {driver} {timeframe} has no Uptrend state yet at {when} UTC (warm-up "
+                    f"after a gap: its data resumed with the bar {show_time(resumed)}, its first "
+                    f"state is at the bar {show_time(following['bar_start'])}, ending "
+                    f"{show_time(following['bar_start'] + step)} UTC)"
+                )
+            raise AnalyzeError(
+                f"error: no data of {driver} {timeframe} at {when} UTC: it falls in a gap between "
+                f"segments, from {show_time(end)} to {show_time(resumed or following['bar_start'])}"
+            )
     row["bars_missing"] = missing
     return row
 
@@ -637,12 +920,35 @@ def analyze_driver(con: Any, driver: str, timeframe: str, at: datetime) -> dict[
         "requested_at": at,
         "driver": driver,
         "timeframe": timeframe,
-        "bar": {"driver": driver, "timeframe": timeframe, "bar_interval": row["bar_interval"],
-                "bar_start": row["bar_start"], "bar_end": row["bar_end"], "bars_missing": row["bars_missing"]},
-        "uptrend": {k: row[k] for k in ("state", "prev_state", "state_since", "buy_flag", "rebuy_flag", "trim_flag",
-                                        "emergency_exit", "exit_reason", "ts_score", "ox", "dx", "edx")},
-        "context": {"bucket_has_levers": driver in lever_buckets,
-                    **_context(reader, drivers, [driver] if driver in lever_buckets else lever_buckets)},
+        "bar": {
+            "driver": driver,
+            "timeframe": timeframe,
+            "bar_interval": row["bar_interval"],
+            "bar_start": row["bar_start"],
+            "bar_end": row["bar_end"],
+            "bars_missing": row["bars_missing"],
+        },
+        "uptrend": {
+            k: row[k]
+            for k in (
+                "state",
+                "prev_state",
+                "state_since",
+                "buy_flag",
+                "rebuy_flag",
+                "trim_flag",
+                "emergency_exit",
+                "exit_reason",
+                "ts_score",
+                "ox",
+                "dx",
+                "edx",
+            )
+        },
+        "context": {
+            "bucket_has_levers": driver in lever_buckets,
+            **_context(reader, drivers, [driver] if driver in lever_buckets else lever_buckets),
+        },
     }
     return _json_value(result)
 
@@ -672,8 +978,7 @@ def label_distribution(labels: Iterable[str | None], order: Sequence[str] = ()) 
             counts[label] = counts.get(label, 0) + 1
     total = sum(counts.values())
     names = list(order) + sorted(k for k in counts if k not in order)
-    return [{"label": k, "count": counts.get(k, 0), "share": counts.get(k, 0) / total if total else 0.0}
-            for k in names]
+    return [{"label": k, "count": counts.get(k, 0), "share": counts.get(k, 0) / total if total else 0.0} for k in names]
 
 
 def transition_counts(labels: Sequence[str | None], starts: Sequence[bool] | None = None) -> list[dict[str, Any]]:
@@ -713,8 +1018,9 @@ def unit_distribution(values: Iterable[float | None]) -> dict[str, Any]:
     }
 
 
-def summarize_bars(bars: Sequence[dict[str, Any]], label_key: str, order: Sequence[str],
-                   value_key: str, start_of_run: Sequence[bool]) -> dict[str, Any]:
+def summarize_bars(
+    bars: Sequence[dict[str, Any]], label_key: str, order: Sequence[str], value_key: str, start_of_run: Sequence[bool]
+) -> dict[str, Any]:
     """The label part of a batch summary from per-bar dicts sorted by time: ``bars``
     (count), ``labelled_bars`` (non-None label), ``distribution``
     (:func:`label_distribution`), ``transitions`` (:func:`transition_counts`),
@@ -731,8 +1037,11 @@ def summarize_bars(bars: Sequence[dict[str, Any]], label_key: str, order: Sequen
         "transitions": transitions,
         "changes": sum(t["count"] for t in transitions if t["from"] != t["to"]),
         "value": unit_distribution(b[value_key] for b in bars if b[label_key] is not None),
-        "value_by_label": {d["label"]: unit_distribution(b[value_key] for b in bars if b[label_key] == d["label"])
-                           for d in distribution if d["count"]},
+        "value_by_label": {
+            d["label"]: unit_distribution(b[value_key] for b in bars if b[label_key] == d["label"])
+            for d in distribution
+            if d["count"]
+        },
     }
 
 
@@ -744,14 +1053,17 @@ def _check_range(start: datetime, end: datetime) -> None:
         raise AnalyzeError(f"error: --to ({show_time(end)}) must be after --from ({show_time(start)})")
 
 
-def symbol_bars(con: Any, symbol: str, start: datetime, end: datetime,
-                lengths: dict[str, timedelta] | None = None) -> list[dict[str, Any]]:
+def symbol_bars(
+    con: Any, symbol: str, start: datetime, end: datetime, lengths: dict[str, timedelta] | None = None
+) -> list[dict[str, Any]]:
     """The 1h bars of ``symbol`` that ended inside [start, end] (bar_start >= start,
     bar_start + 1h <= end), oldest first, with the columns of :data:`SYMBOL_BAR_COLUMNS`
     (virtual_grid_state: the state of the series' virtual grid after the bar). Raw
     DuckDB values (datetimes)."""
     step = (lengths or interval_lengths(con))[GRID_INTERVAL]
-    rows = _rows(con, """
+    rows = _rows(
+        con,
+        """
         select g.exchange, g.symbol, g.bar_interval, g.bar_start, g.segment_id, g.verdict, g.decided_by, g.confidence,
                g.capacity_limited, g.trend_score, g.mean_rev_score, g.range_quality_score, g.vol_change_score,
                g.grid_capacity, g.support, g.resistance, g.close, g.coarse_bar_start, g.coarse_verdict,
@@ -761,7 +1073,9 @@ def symbol_bars(con: Any, symbol: str, start: datetime, end: datetime,
           on l.grid_id = 'virtual|' || g.exchange || '|' || g.symbol and l.bar_start = g.bar_start
              and l.symbol = ? and l.bar_start between ? and ?
         where g.symbol = ? and g.bar_interval = ? and g.bar_start between ? and ?
-        order by g.bar_start, g.exchange""", [symbol, start, end - step, symbol, GRID_INTERVAL, start, end - step])
+        order by g.bar_start, g.exchange""",
+        [symbol, start, end - step, symbol, GRID_INTERVAL, start, end - step],
+    )
     for row in rows:
         row["bar_end"] = row["bar_start"] + step
     return [{c: row[c] for c in SYMBOL_BAR_COLUMNS} for row in rows]
@@ -788,34 +1102,55 @@ def summarize_symbol(con: Any, symbol: str, start: datetime, end: datetime) -> d
     bars = symbol_bars(con, symbol, start, end, lengths)
     span = f"[{show_time(start)}, {show_time(end)}] UTC"
     if not bars:
-        first, last = con.execute("select min(bar_start), max(bar_start) from marts.fct_grid_regimes "
-                                  "where symbol = ? and bar_interval = ?", [symbol, GRID_INTERVAL]).fetchone()
-        raise AnalyzeError(f"error: no {GRID_INTERVAL} bar of {symbol} ended in {span} (its data: "
-                           f"{show_time(first)} to {show_time(last + step)} UTC, with gaps between segments)")
+        first, last = con.execute(
+            "select min(bar_start), max(bar_start) from marts.fct_grid_regimes where symbol = ? and bar_interval = ?",
+            [symbol, GRID_INTERVAL],
+        ).fetchone()
+        raise AnalyzeError(
+            f"error: no {GRID_INTERVAL} bar of {symbol} ended in {span} (its data: "
+            f"{show_time(first)} to {show_time(last + step)} UTC, with gaps between segments)"
+        )
     if all(b["verdict"] is None for b in bars):
         raise AnalyzeError(f"error: {symbol} has no grid verdict in {span}: all {len(bars)} bars are in the warm-up")
-    starts = [i == 0 or (b["exchange"], b["segment_id"]) != (bars[i - 1]["exchange"], bars[i - 1]["segment_id"])
-              for i, b in enumerate(bars)]
+    starts = [
+        i == 0 or (b["exchange"], b["segment_id"]) != (bars[i - 1]["exchange"], bars[i - 1]["segment_id"])
+        for i, b in enumerate(bars)
+    ]
     last_start = end - step
-    states = _rows(con, """
+    states = _rows(
+        con,
+        """
         select grid_id, grid_kind, state, count(*) as bars from marts.fct_grid_lifecycle
-        where symbol = ? and bar_start between ? and ? group by all""", [symbol, start, last_start])
+        where symbol = ? and bar_start between ? and ? group by all""",
+        [symbol, start, last_start],
+    )
     rank = {s: i for i, s in enumerate(LIFECYCLE_STATES)}
     states.sort(key=lambda r: (r["grid_kind"] != "virtual", r["grid_id"], rank.get(r["state"], len(rank)), r["state"]))
-    events = _rows(con, """
+    events = _rows(
+        con,
+        """
         select grid_id, grid_kind, bar_start, change_seq, from_state, to_state, reason, triggers
         from marts.fct_exit_states where symbol = ? and bar_start between ? and ?
-        order by bar_start, grid_id, change_seq""", [symbol, start, last_start])
+        order by bar_start, grid_id, change_seq""",
+        [symbol, start, last_start],
+    )
     for e in events:
         e["triggers"] = json.loads(e["triggers"]) if e["triggers"] else []
-    notes = _rows(con, """
+    notes = _rows(
+        con,
+        """
         select grid_id, grid_kind, bar_start, state, is_sent, suppressed_reason, fired_triggers
         from marts.fct_exit_notifications where symbol = ? and bar_start between ? and ?
-        order by bar_start, grid_id""", [symbol, start, last_start])
-    recs = _rows(con, """
+        order by bar_start, grid_id""",
+        [symbol, start, last_start],
+    )
+    recs = _rows(
+        con,
+        """
         select grid_id, recommendation, count(*) as bars from marts.fct_grid_recommendations
         where symbol = ? and bar_start between ? and ? group by all order by grid_id, recommendation""",
-                 [symbol, start, last_start])
+        [symbol, start, last_start],
+    )
     result = {
         "kind": "symbol_batch",
         "schema_version": SCHEMA_VERSION,
@@ -848,22 +1183,28 @@ def _counts(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[dict[st
     return [{**dict(zip(keys, k)), "count": n} for k, n in sorted(counts.items(), key=lambda kv: str(kv[0]))]
 
 
-def driver_bars(con: Any, driver: str, timeframe: str, start: datetime, end: datetime,
-                lengths: dict[str, timedelta] | None = None) -> list[dict[str, Any]]:
+def driver_bars(
+    con: Any, driver: str, timeframe: str, start: datetime, end: datetime, lengths: dict[str, timedelta] | None = None
+) -> list[dict[str, Any]]:
     """The Uptrend rows of driver x timeframe whose bar ended inside [start, end], oldest
     first, with the HMM label of the driver's series at the same bar
     (:data:`DRIVER_BAR_COLUMNS`). Raw DuckDB values."""
-    interval = con.execute("select bar_interval from seeds.regime_timeframes where timeframe = ?",
-                           [timeframe]).fetchone()[0]
+    interval = con.execute(
+        "select bar_interval from seeds.regime_timeframes where timeframe = ?", [timeframe]
+    ).fetchone()[0]
     step = (lengths or interval_lengths(con))[interval]
-    rows = _rows(con, """
+    rows = _rows(
+        con,
+        """
         select u.driver, u.timeframe, u.bar_start, u.state, u.prev_state, u.buy_flag, u.rebuy_flag, u.trim_flag,
                u.emergency_exit, u.exit_reason, u.ts_score, u.ox, u.dx, u.edx, v.vol_regime, v.hmm_p_high_vol, v.quadrant
         from marts.fct_uptrend_states u
         left join marts.fct_volatility_regimes v
           on v.series_id = ? and v.bar_start = u.bar_start and v.bar_start between ? and ?
         where u.driver = ? and u.timeframe = ? and u.bar_start between ? and ?
-        order by u.bar_start""", [f"{driver}|{timeframe}", start, end - step, driver, timeframe, start, end - step])
+        order by u.bar_start""",
+        [f"{driver}|{timeframe}", start, end - step, driver, timeframe, start, end - step],
+    )
     for row in rows:
         row["bar_interval"] = interval
         row["bar_end"] = row["bar_start"] + step
@@ -885,8 +1226,9 @@ def summarize_driver(con: Any, driver: str, timeframe: str, start: datetime, end
     driver, timeframe = resolve_driver(con, driver, timeframe)
     bars = driver_bars(con, driver, timeframe, start, end)
     if not bars:
-        raise AnalyzeError(f"error: no ended {timeframe} Uptrend state of {driver} in [{show_time(start)}, "
-                           f"{show_time(end)}] UTC")
+        raise AnalyzeError(
+            f"error: no ended {timeframe} Uptrend state of {driver} in [{show_time(start)}, {show_time(end)}] UTC"
+        )
     starts = [i == 0 or b["prev_state"] is None for i, b in enumerate(bars)]
     result = {
         "kind": "driver_batch",
@@ -924,8 +1266,9 @@ def write_csv(bars: Sequence[dict[str, Any]], path: Path, columns: Sequence[str]
         writer = csv.writer(fh)
         writer.writerow(columns)
         for bar in bars:
-            writer.writerow(["" if bar[c] is None else str(bar[c]).lower() if isinstance(bar[c], bool) else bar[c]
-                             for c in columns])
+            writer.writerow(
+                ["" if bar[c] is None else str(bar[c]).lower() if isinstance(bar[c], bool) else bar[c] for c in columns]
+            )
     return len(bars)
 
 
@@ -963,63 +1306,142 @@ def text_table(rows: Sequence[Sequence[str]], header: Sequence[str], indent: str
 
 
 def _flags(row: dict[str, Any]) -> str:
-    return ",".join(f.removesuffix("_flag") for f in ("buy_flag", "rebuy_flag", "trim_flag", "emergency_exit")
-                    if row.get(f)) or "-"
+    return (
+        ",".join(
+            f.removesuffix("_flag") for f in ("buy_flag", "rebuy_flag", "trim_flag", "emergency_exit") if row.get(f)
+        )
+        or "-"
+    )
 
 
 def _verdict_lines(v: dict[str, Any], indent: str = "  ") -> list[str]:
-    scores = "  ".join(f"{label} {fmt_num(v[key], 'score')}" for label, key in (
-        ("TrendScore", "trend_score"), ("MeanRevScore", "mean_rev_score"), ("RQS", "range_quality_score"),
-        ("VolChangeScore", "vol_change_score"), ("GridCapacity", "grid_capacity")))
+    scores = "  ".join(
+        f"{label} {fmt_num(v[key], 'score')}"
+        for label, key in (
+            ("TrendScore", "trend_score"),
+            ("MeanRevScore", "mean_rev_score"),
+            ("RQS", "range_quality_score"),
+            ("VolChangeScore", "vol_change_score"),
+            ("GridCapacity", "grid_capacity"),
+        )
+    )
     limited = " (capacity limited)" if v["capacity_limited"] else ""
-    lines = [f"{indent}verdict      {v['verdict']}{limited}, decided by {v['decided_by']}, "
-             f"confidence {fmt_num(v['confidence'], 'frac')}",
-             f"{indent}scores       {scores}",
-             f"{indent}price        close {fmt_num(v['close'], 'price')}, range [{fmt_num(v['support'], 'price')}, "
-             f"{fmt_num(v['resistance'], 'price')}]",
-             f"{indent}competing    " + ", ".join(f"{c['verdict']} {fmt_num(c['support'], 'score')}"
-                                                   for c in v["competing_verdicts"])]
+    lines = [
+        f"{indent}verdict      {v['verdict']}{limited}, decided by {v['decided_by']}, "
+        f"confidence {fmt_num(v['confidence'], 'frac')}",
+        f"{indent}scores       {scores}",
+        f"{indent}price        close {fmt_num(v['close'], 'price')}, range [{fmt_num(v['support'], 'price')}, "
+        f"{fmt_num(v['resistance'], 'price')}]",
+        f"{indent}competing    "
+        + ", ".join(f"{c['verdict']} {fmt_num(c['support'], 'score')}" for c in v["competing_verdicts"]),
+    ]
     for i, f in enumerate(v["decision_factors"]):
-        lines.append(f"{indent}{'factors' if i == 0 else '':<13}{f['feature']} = {fmt_num(f['value'])} "
-                     f"(rank {fmt_num(f['rank'], 'frac')}, {'supports' if f['supports'] else 'opposes'})")
+        lines.append(
+            f"{indent}{'factors' if i == 0 else '':<13}{f['feature']} = {fmt_num(f['value'])} "
+            f"(rank {fmt_num(f['rank'], 'frac')}, {'supports' if f['supports'] else 'opposes'})"
+        )
     return lines
 
 
 def _context_text(ctx: dict[str, Any], at: str) -> list[str]:
-    out = [f"Regime context at {show_time(at)} UTC (each series at its last bar ended by then; "
-           f"'stale' = ended more than stale_bars bars before)"]
+    out = [
+        f"Regime context at {show_time(at)} UTC (each series at its last bar ended by then; "
+        f"'stale' = ended more than stale_bars bars before)"
+    ]
     out.append("  Uptrend states (marts.fct_uptrend_states)")
-    out.append(text_table([[u["driver"], u["timeframe"], show_time(u["bar_start"]) or "none", u["state"] or "-",
-                            show_time(u["state_since"]), _flags(u) if u["state"] else "-",
-                            fmt_num(u["ts_score"], "frac"), "stale" if u["is_stale"] else ""]
-                           for u in ctx["uptrend_states"]],
-                          ["driver", "timeframe", "bar", "state", "since", "flags", "TS", ""], "    "))
-    title = ("  A/E levers of the bucket (marts.fct_levers)" if ctx["bucket_has_levers"]
-             else "  A/E levers of every bucket (marts.fct_levers; no lever bucket of its own)")
+    out.append(
+        text_table(
+            [
+                [
+                    u["driver"],
+                    u["timeframe"],
+                    show_time(u["bar_start"]) or "none",
+                    u["state"] or "-",
+                    show_time(u["state_since"]),
+                    _flags(u) if u["state"] else "-",
+                    fmt_num(u["ts_score"], "frac"),
+                    "stale" if u["is_stale"] else "",
+                ]
+                for u in ctx["uptrend_states"]
+            ],
+            ["driver", "timeframe", "bar", "state", "since", "flags", "TS", ""],
+            "    ",
+        )
+    )
+    title = (
+        "  A/E levers of the bucket (marts.fct_levers)"
+        if ctx["bucket_has_levers"]
+        else "  A/E levers of every bucket (marts.fct_levers; no lever bucket of its own)"
+    )
     out.append(title)
-    out.append(text_table([[lv["bucket"], lv["execution_timeframe"], show_time(lv["bar_start"]),
-                            fmt_num(lv["a_value"], "frac"), fmt_num(lv["e_value"], "frac"),
-                            fmt_num(lv["position_size_frac"], "frac"), fmt_num(lv["is_degraded"]),
-                            "stale" if lv["is_stale"] else ""]
-                           for lv in ctx["levers"]],
-                          ["bucket", "exec", "bar", "A", "E", "size", "degraded", ""], "    ")
-               if ctx["levers"] else "    (no lever bar ended by then)")
-    out.append("  Volatility regime (configured detector; hmm = the HMM's label and probabilities) and quadrant "
-               "(marts.fct_volatility_regimes)")
-    out.append(text_table([[v["series_id"], show_time(v["bar_start"]), v["vol_regime"] or "-",
-                            v["hmm_vol_regime"] or "-",
-                            fmt_num(v["hmm_p_high_vol"], "frac"), fmt_num(v["hmm_p_high_vol_next"], "frac"),
-                            v["direction"] or "-", v["quadrant"] or "-", "stale" if v["is_stale"] else ""]
-                           for v in ctx["volatility"]],
-                          ["series", "bar", "vol", "hmm", "hmm p_high", "hmm p_high_next", "direction", "quadrant", ""],
-                          "    ")
-               if ctx["volatility"] else "    (no row ended by then)")
+    out.append(
+        text_table(
+            [
+                [
+                    lv["bucket"],
+                    lv["execution_timeframe"],
+                    show_time(lv["bar_start"]),
+                    fmt_num(lv["a_value"], "frac"),
+                    fmt_num(lv["e_value"], "frac"),
+                    fmt_num(lv["position_size_frac"], "frac"),
+                    fmt_num(lv["is_degraded"]),
+                    "stale" if lv["is_stale"] else "",
+                ]
+                for lv in ctx["levers"]
+            ],
+            ["bucket", "exec", "bar", "A", "E", "size", "degraded", ""],
+            "    ",
+        )
+        if ctx["levers"]
+        else "    (no lever bar ended by then)"
+    )
+    out.append(
+        "  Volatility regime (configured detector; hmm = the HMM's label and probabilities) and quadrant "
+        "(marts.fct_volatility_regimes)"
+    )
+    out.append(
+        text_table(
+            [
+                [
+                    v["series_id"],
+                    show_time(v["bar_start"]),
+                    v["vol_regime"] or "-",
+                    v["hmm_vol_regime"] or "-",
+                    fmt_num(v["hmm_p_high_vol"], "frac"),
+                    fmt_num(v["hmm_p_high_vol_next"], "frac"),
+                    v["direction"] or "-",
+                    v["quadrant"] or "-",
+                    "stale" if v["is_stale"] else "",
+                ]
+                for v in ctx["volatility"]
+            ],
+            ["series", "bar", "vol", "hmm", "hmm p_high", "hmm p_high_next", "direction", "quadrant", ""],
+            "    ",
+        )
+        if ctx["volatility"]
+        else "    (no row ended by then)"
+    )
     out.append("  Trend x volatility per market (marts.fct_market_regimes, daily)")
-    out.append(text_table([[m["market"], show_time(m["bar_start"]) or "none", m["regime"] or "-",
-                            fmt_num(m["price"], "price"), fmt_num(m["ma"], "price"), fmt_num(m["vol_value"]),
-                            "stale" if m["is_stale"] else ""] for m in ctx["markets"]],
-                          ["market", "day", "regime", "price", "ma", "vol", ""], "    ")
-               if ctx["markets"] else "    (no market configured in seed trend_vol_markets)")
+    out.append(
+        text_table(
+            [
+                [
+                    m["market"],
+                    show_time(m["bar_start"]) or "none",
+                    m["regime"] or "-",
+                    fmt_num(m["price"], "price"),
+                    fmt_num(m["ma"], "price"),
+                    fmt_num(m["vol_value"]),
+                    "stale" if m["is_stale"] else "",
+                ]
+                for m in ctx["markets"]
+            ],
+            ["market", "day", "regime", "price", "ma", "vol", ""],
+            "    ",
+        )
+        if ctx["markets"]
+        else "    (no market configured in seed trend_vol_markets)"
+    )
     return out
 
 
@@ -1030,26 +1452,38 @@ def _lifecycle_text(items: list[dict[str, Any]]) -> list[str]:
         out.append(f"  {g['grid_id']} ({g['grid_kind']}): {g['state']}{since}")
         if g["last_change"]:
             c = g["last_change"]
-            out.append(f"    last change  {show_time(c['bar_start'])} {c['from_state'] or 'start'} -> {c['to_state']} "
-                       f"({c['reason']})")
-        out.append(f"    placement    [{fmt_num(g['lower'], 'price')}, {fmt_num(g['upper'], 'price')}], "
-                   f"{fmt_num(g['levels'], 'int')} levels, allocation {fmt_num(g['allocation_frac'], 'frac')}")
-        out.append(f"    this bar     warning conditions {g['warning_conditions']}, LATEST triggers "
-                   f"{g['latest_triggers']}, MANDATORY triggers {g['mandatory_triggers']}; fired: "
-                   f"{', '.join(g['fired_triggers']) or 'none'}")
+            out.append(
+                f"    last change  {show_time(c['bar_start'])} {c['from_state'] or 'start'} -> {c['to_state']} "
+                f"({c['reason']})"
+            )
+        out.append(
+            f"    placement    [{fmt_num(g['lower'], 'price')}, {fmt_num(g['upper'], 'price')}], "
+            f"{fmt_num(g['levels'], 'int')} levels, allocation {fmt_num(g['allocation_frac'], 'frac')}"
+        )
+        out.append(
+            f"    this bar     warning conditions {g['warning_conditions']}, LATEST triggers "
+            f"{g['latest_triggers']}, MANDATORY triggers {g['mandatory_triggers']}; fired: "
+            f"{', '.join(g['fired_triggers']) or 'none'}"
+        )
         if g["state"] == "PROBATION":
             out.append(f"    probation    {g['probation_bars']} bars, {g['round_trips']} round trips")
         gates = g["restart_gates"]
         if gates:
+
             def gate(k: int) -> str:
                 need = gates[f"gate_{k}_required_bars"]
                 return f"gate {k} {gates[f'gate_{k}_bars']}/{fmt_num(need, 'int')}"
-            out.append(f"    restart      stopped ({g['stop_reason']}) {gates['bars_since_stop']} bars ago; "
-                       f"{gate(1)}, {gate(2)}, {gate(3)} bars; {gates['gates_passed']} of 3 passed; "
-                       f"time floor {gates['time_floor_bars']} bars; restart permitted: "
-                       f"{fmt_num(gates['restart_permitted'])}")
-            out.append(f"    post-stop    range [{fmt_num(gates['post_stop_lower'], 'price')}, "
-                       f"{fmt_num(gates['post_stop_upper'], 'price')}]")
+
+            out.append(
+                f"    restart      stopped ({g['stop_reason']}) {gates['bars_since_stop']} bars ago; "
+                f"{gate(1)}, {gate(2)}, {gate(3)} bars; {gates['gates_passed']} of 3 passed; "
+                f"time floor {gates['time_floor_bars']} bars; restart permitted: "
+                f"{fmt_num(gates['restart_permitted'])}"
+            )
+            out.append(
+                f"    post-stop    range [{fmt_num(gates['post_stop_lower'], 'price')}, "
+                f"{fmt_num(gates['post_stop_upper'], 'price')}]"
+            )
         else:
             out.append(f"    restart      permitted: {fmt_num(g['restart_permitted'])}")
         n = g["last_notification"]
@@ -1062,46 +1496,97 @@ def _lifecycle_text(items: list[dict[str, Any]]) -> list[str]:
 def format_symbol_at(result: dict[str, Any]) -> str:
     """:func:`analyze_symbol` output as readable text, one block per section."""
     b = result["bar"]
-    lines = [f"{result['symbol']} on {b['exchange']}: {b['bar_interval']} bar {show_time(b['bar_start'])} - "
-             f"{show_time(b['bar_end'])} UTC, the last bar ended at or before {show_time(result['requested_at'])} UTC "
-             f"(segment {b['segment_id']})"]
+    lines = [
+        f"{result['symbol']} on {b['exchange']}: {b['bar_interval']} bar {show_time(b['bar_start'])} - "
+        f"{show_time(b['bar_end'])} UTC, the last bar ended at or before {show_time(result['requested_at'])} UTC "
+        f"(segment {b['segment_id']})"
+    ]
     if b["bars_missing"]:
         lines.append(f"  note: the {b['bars_missing']} bar(s) after it are missing (an outage inside the segment)")
     lines += ["", "Grid verdict (marts.fct_grid_regimes)", *_verdict_lines(result["grid_verdict"])]
     c = result["coarse_verdict"]
-    lines.append(f"  4h verdict   {c['verdict']}, confidence {fmt_num(c['confidence'], 'frac')} (4h bar "
-                 f"{show_time(c['bar_start'])} - {show_time(c['bar_end'])})" if c and c["verdict"]
-                 else "  4h verdict   none (the 4h series is not warm)")
+    lines.append(
+        f"  4h verdict   {c['verdict']}, confidence {fmt_num(c['confidence'], 'frac')} (4h bar "
+        f"{show_time(c['bar_start'])} - {show_time(c['bar_end'])})"
+        if c and c["verdict"]
+        else "  4h verdict   none (the 4h series is not warm)"
+    )
     r = result["ranges"]
     if r:
-        lines += ["", "Ranges (marts.fct_grid_ranges; whole window, fit part = without the holdout)",
-                  text_table([[m["method"] + (" (primary)" if m["method"] == r["primary_method"] else ""),
-                               fmt_num(m["support"], "price"), fmt_num(m["resistance"], "price"),
-                               fmt_num(m["support_fit"], "price"), fmt_num(m["resistance_fit"], "price")]
-                              for m in r["methods"]], ["method", "support", "resistance", "support_fit",
-                                                       "resistance_fit"]),
-                  f"  method agreement {fmt_num(r['method_agreement'], 'frac')}; width {fmt_num(r['width_pct'], 'pct')} "
-                  f"of mid, {fmt_num(r['width_atr'])} ATR, {fmt_num(r['width_rw'])} x a random walk's range; "
-                  f"traversals {fmt_num(r['traversals'], 'int')}; containment_K {fmt_num(r['containment_k'], 'frac')}"]
+        lines += [
+            "",
+            "Ranges (marts.fct_grid_ranges; whole window, fit part = without the holdout)",
+            text_table(
+                [
+                    [
+                        m["method"] + (" (primary)" if m["method"] == r["primary_method"] else ""),
+                        fmt_num(m["support"], "price"),
+                        fmt_num(m["resistance"], "price"),
+                        fmt_num(m["support_fit"], "price"),
+                        fmt_num(m["resistance_fit"], "price"),
+                    ]
+                    for m in r["methods"]
+                ],
+                ["method", "support", "resistance", "support_fit", "resistance_fit"],
+            ),
+            f"  method agreement {fmt_num(r['method_agreement'], 'frac')}; width {fmt_num(r['width_pct'], 'pct')} "
+            f"of mid, {fmt_num(r['width_atr'])} ATR, {fmt_num(r['width_rw'])} x a random walk's range; "
+            f"traversals {fmt_num(r['traversals'], 'int')}; containment_K {fmt_num(r['containment_k'], 'frac')}",
+        ]
     lines += ["", "Configured grids (seed grid_configs, marts.fct_grid_recommendations)"]
     if result["recommendations"]:
-        lines.append(text_table([[g["grid_id"], f"[{fmt_num(g['lower'], 'price')}, {fmt_num(g['upper'], 'price')}]",
-                                  fmt_num(g["levels"], "int"), fmt_num(g["enabled"]), fmt_num(g["is_price_inside"]),
-                                  fmt_num(g["overlap"], "frac"), g["exit_state"] or "-", g["rule"],
-                                  g["recommendation"] + (" (act)" if g["is_actionable"] else ""),
-                                  (f"[{fmt_num(g['suggested_lower'], 'price')}, {fmt_num(g['suggested_upper'], 'price')}]"
-                                   f" x{fmt_num(g['suggested_levels'], 'int')}" if g["suggested_lower"] is not None
-                                   else "")]
-                                 for g in result["recommendations"]],
-                                ["grid", "grid range", "levels", "enabled", "inside", "overlap", "exit state", "rule",
-                                 "recommendation", "suggested"]))
+        lines.append(
+            text_table(
+                [
+                    [
+                        g["grid_id"],
+                        f"[{fmt_num(g['lower'], 'price')}, {fmt_num(g['upper'], 'price')}]",
+                        fmt_num(g["levels"], "int"),
+                        fmt_num(g["enabled"]),
+                        fmt_num(g["is_price_inside"]),
+                        fmt_num(g["overlap"], "frac"),
+                        g["exit_state"] or "-",
+                        g["rule"],
+                        g["recommendation"] + (" (act)" if g["is_actionable"] else ""),
+                        (
+                            f"[{fmt_num(g['suggested_lower'], 'price')}, {fmt_num(g['suggested_upper'], 'price')}]"
+                            f" x{fmt_num(g['suggested_levels'], 'int')}"
+                            if g["suggested_lower"] is not None
+                            else ""
+                        ),
+                    ]
+                    for g in result["recommendations"]
+                ],
+                [
+                    "grid",
+                    "grid range",
+                    "levels",
+                    "enabled",
+                    "inside",
+                    "overlap",
+                    "exit state",
+                    "rule",
+                    "recommendation",
+                    "suggested",
+                ],
+            )
+        )
     else:
-        versions = ", ".join(f"{g['grid_id']} on {g['exchange']} from {show_time(g['valid_from'])}"
-                             for g in result["configured_grids"])
-        lines.append(f"  none in force at this bar" + (f" (versions of {result['symbol']}: {versions})"
-                                                          if versions else f" (none configured for {result['symbol']})"))
-    lines += ["", "Grid lifecycle (marts.fct_grid_lifecycle, fct_exit_states, fct_restart_gates, "
-                  "fct_exit_notifications)"]
+        versions = ", ".join(
+            f"{g['grid_id']} on {g['exchange']} from {show_time(g['valid_from'])}" for g in result["configured_grids"]
+        )
+        lines.append(
+            "  none in force at this bar"
+            + (
+                f" (versions of {result['symbol']}: {versions})"
+                if versions
+                else f" (none configured for {result['symbol']})"
+            )
+        )
+    lines += [
+        "",
+        "Grid lifecycle (marts.fct_grid_lifecycle, fct_exit_states, fct_restart_gates, fct_exit_notifications)",
+    ]
     lines += _lifecycle_text(result["lifecycle"]) or ["  no grid of this series at the bar"]
     bucket = result["context"]["bucket"]
     lines += ["", f"Bucket of {result['symbol']} (seed token_buckets): {bucket or 'none'}"]
@@ -1112,44 +1597,66 @@ def format_symbol_at(result: dict[str, Any]) -> str:
 def format_driver_at(result: dict[str, Any]) -> str:
     """:func:`analyze_driver` output as readable text."""
     b, u = result["bar"], result["uptrend"]
-    lines = [f"{result['driver']} {result['timeframe']}: {b['bar_interval']} bar {show_time(b['bar_start'])} - "
-             f"{show_time(b['bar_end'])} UTC, the last bar ended at or before {show_time(result['requested_at'])} UTC"]
+    lines = [
+        f"{result['driver']} {result['timeframe']}: {b['bar_interval']} bar {show_time(b['bar_start'])} - "
+        f"{show_time(b['bar_end'])} UTC, the last bar ended at or before {show_time(result['requested_at'])} UTC"
+    ]
     if b["bars_missing"]:
         lines.append(f"  note: the {b['bars_missing']} bar(s) after it are missing")
-    lines += ["", "Uptrend Engine (marts.fct_uptrend_states)",
-              f"  state        {u['state']} since {show_time(u['state_since'])} (previous bar: {u['prev_state'] or '-'})",
-              f"  flags        {_flags(u)}" + (f", exit reason {u['exit_reason']}" if u["exit_reason"] else ""),
-              f"  scores       TS {fmt_num(u['ts_score'], 'frac')}  OX {fmt_num(u['ox'], 'frac')}  "
-              f"DX {fmt_num(u['dx'], 'frac')}  EDX {fmt_num(u['edx'], 'frac')}", ""]
+    lines += [
+        "",
+        "Uptrend Engine (marts.fct_uptrend_states)",
+        f"  state        {u['state']} since {show_time(u['state_since'])} (previous bar: {u['prev_state'] or '-'})",
+        f"  flags        {_flags(u)}" + (f", exit reason {u['exit_reason']}" if u["exit_reason"] else ""),
+        f"  scores       TS {fmt_num(u['ts_score'], 'frac')}  OX {fmt_num(u['ox'], 'frac')}  "
+        f"DX {fmt_num(u['dx'], 'frac')}  EDX {fmt_num(u['edx'], 'frac')}",
+        "",
+    ]
     lines += _context_text(result["context"], result["requested_at"])
     return "\n".join(lines)
 
 
 def _distribution_lines(rows: list[dict[str, Any]], indent: str = "    ") -> str:
-    return text_table([[d["label"], str(d["count"]), fmt_num(d["share"], "pct")] for d in rows],
-                      ["label", "bars", "share"], indent)
+    return text_table(
+        [[d["label"], str(d["count"]), fmt_num(d["share"], "pct")] for d in rows], ["label", "bars", "share"], indent
+    )
 
 
 def _matrix_lines(transitions: list[dict[str, Any]], order: Sequence[str], indent: str = "    ") -> str:
     labels = [x for x in order if any(t["from"] == x or t["to"] == x for t in transitions)]
     labels += sorted(({t["from"] for t in transitions} | {t["to"] for t in transitions}) - set(labels))
     counts = {(t["from"], t["to"]): t["count"] for t in transitions}
-    return text_table([[a] + [str(counts.get((a, b), 0)) for b in labels] for a in labels],
-                      ["from \\ to"] + labels, indent)
+    return text_table(
+        [[a] + [str(counts.get((a, b), 0)) for b in labels] for a in labels], ["from \\ to"] + labels, indent
+    )
 
 
 def _value_lines(name: str, dist: dict[str, Any], by_label: dict[str, dict[str, Any]]) -> list[str]:
     header = ["", "n", "mean", "min"] + [f"p{round(100 * q)}" for q in SUMMARY_QUANTILES] + ["max"]
 
     def row(label: str, d: dict[str, Any]) -> list[str]:
-        return [label, str(d["n"]), fmt_num(d["mean"], "frac"), fmt_num(d["min"], "frac")] + [
-            fmt_num(q["value"], "frac") for q in d["quantiles"]] + [fmt_num(d["max"], "frac")]
+        return (
+            [label, str(d["n"]), fmt_num(d["mean"], "frac"), fmt_num(d["min"], "frac")]
+            + [fmt_num(q["value"], "frac") for q in d["quantiles"]]
+            + [fmt_num(d["max"], "frac")]
+        )
 
-    lines = [f"  {name} distribution",
-             text_table([row("all", dist)] + [row(k, v) for k, v in by_label.items()], header, "    "),
-             text_table([[f"[{lo['lower']:.1f}, {lo['upper']:.1f}{']' if i == len(dist['bins']) - 1 else ')'}",
-                          str(lo["count"]), fmt_num(lo["share"], "pct")] for i, lo in enumerate(dist["bins"])],
-                        [f"{name} bin", "bars", "share"], "    ")]
+    lines = [
+        f"  {name} distribution",
+        text_table([row("all", dist)] + [row(k, v) for k, v in by_label.items()], header, "    "),
+        text_table(
+            [
+                [
+                    f"[{lo['lower']:.1f}, {lo['upper']:.1f}{']' if i == len(dist['bins']) - 1 else ')'}",
+                    str(lo["count"]),
+                    fmt_num(lo["share"], "pct"),
+                ]
+                for i, lo in enumerate(dist["bins"])
+            ],
+            [f"{name} bin", "bars", "share"],
+            "    ",
+        ),
+    ]
     return lines
 
 
@@ -1157,35 +1664,68 @@ def format_symbol_batch(result: dict[str, Any]) -> str:
     """:func:`summarize_symbol` output as readable text (the per-bar rows are left out:
     --out FILE.csv writes them)."""
     v = result["verdicts"]
-    lines = [f"{result['symbol']}: {v['bars']} {result['bar_interval']} bars ended in [{show_time(result['from'])}, "
-             f"{show_time(result['to'])}] UTC (bars {show_time(result['first_bar_start'])} to "
-             f"{show_time(result['last_bar_start'])}; {', '.join(result['exchanges'])}); "
-             f"{v['labelled_bars']} with a verdict", "",
-             "Verdicts (marts.fct_grid_regimes)", _distribution_lines(v["distribution"]),
-             f"  transitions ({v['changes']} changes)", _matrix_lines(v["transitions"], VERDICTS),
-             *_value_lines("confidence", v["value"], v["value_by_label"]),
-             "  4h verdict carried by the 1h bars",
-             _distribution_lines(result["coarse_verdicts"]) if any(d["count"] for d in result["coarse_verdicts"])
-             else "    (none: the 4h series is not warm on these bars)", "",
-             "Lifecycle (marts.fct_grid_lifecycle): bars per grid and state"]
-    lines.append(text_table([[s["grid_id"], s["state"], str(s["bars"])] for s in result["lifecycle_states"]],
-                            ["grid", "state", "bars"], "    ") if result["lifecycle_states"] else "    (none)")
+    lines = [
+        f"{result['symbol']}: {v['bars']} {result['bar_interval']} bars ended in [{show_time(result['from'])}, "
+        f"{show_time(result['to'])}] UTC (bars {show_time(result['first_bar_start'])} to "
+        f"{show_time(result['last_bar_start'])}; {', '.join(result['exchanges'])}); "
+        f"{v['labelled_bars']} with a verdict",
+        "",
+        "Verdicts (marts.fct_grid_regimes)",
+        _distribution_lines(v["distribution"]),
+        f"  transitions ({v['changes']} changes)",
+        _matrix_lines(v["transitions"], VERDICTS),
+        *_value_lines("confidence", v["value"], v["value_by_label"]),
+        "  4h verdict carried by the 1h bars",
+        _distribution_lines(result["coarse_verdicts"])
+        if any(d["count"] for d in result["coarse_verdicts"])
+        else "    (none: the 4h series is not warm on these bars)",
+        "",
+        "Lifecycle (marts.fct_grid_lifecycle): bars per grid and state",
+    ]
+    lines.append(
+        text_table(
+            [[s["grid_id"], s["state"], str(s["bars"])] for s in result["lifecycle_states"]],
+            ["grid", "state", "bars"],
+            "    ",
+        )
+        if result["lifecycle_states"]
+        else "    (none)"
+    )
     lines.append(f"  state changes (marts.fct_exit_states): {len(result['lifecycle_events'])}")
     if result["lifecycle_events"]:
-        lines.append(text_table([[show_time(e["bar_start"]), e["grid_id"], e["from_state"] or "start", e["to_state"],
-                                  e["reason"]] for e in result["lifecycle_events"]],
-                                ["bar", "grid", "from", "to", "reason"], "    "))
+        lines.append(
+            text_table(
+                [
+                    [show_time(e["bar_start"]), e["grid_id"], e["from_state"] or "start", e["to_state"], e["reason"]]
+                    for e in result["lifecycle_events"]
+                ],
+                ["bar", "grid", "from", "to", "reason"],
+                "    ",
+            )
+        )
     n = result["notification_counts"]
     sent = sum(c["count"] for c in n if c["is_sent"])
-    lines.append(f"  exit notifications (marts.fct_exit_notifications): {sent} sent, "
-                 f"{sum(c['count'] for c in n) - sent} suppressed")
+    lines.append(
+        f"  exit notifications (marts.fct_exit_notifications): {sent} sent, "
+        f"{sum(c['count'] for c in n) - sent} suppressed"
+    )
     if n:
-        lines.append(text_table([[c["grid_id"], c["state"], "sent" if c["is_sent"] else "suppressed", str(c["count"])]
-                                 for c in n], ["grid", "state", "", "count"], "    "))
+        lines.append(
+            text_table(
+                [[c["grid_id"], c["state"], "sent" if c["is_sent"] else "suppressed", str(c["count"])] for c in n],
+                ["grid", "state", "", "count"],
+                "    ",
+            )
+        )
     if result["recommendations"]:
-        lines += ["  configured-grid recommendations (marts.fct_grid_recommendations): bars",
-                  text_table([[r["grid_id"], r["recommendation"], str(r["bars"])] for r in result["recommendations"]],
-                             ["grid", "recommendation", "bars"], "    ")]
+        lines += [
+            "  configured-grid recommendations (marts.fct_grid_recommendations): bars",
+            text_table(
+                [[r["grid_id"], r["recommendation"], str(r["bars"])] for r in result["recommendations"]],
+                ["grid", "recommendation", "bars"],
+                "    ",
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -1193,19 +1733,31 @@ def format_driver_batch(result: dict[str, Any]) -> str:
     """:func:`summarize_driver` output as readable text."""
     s = result["states"]
     flags = ", ".join(f"{k.removesuffix('_flag')} {v}" for k, v in result["flags"].items())
-    lines = [f"{result['driver']} {result['timeframe']}: {s['bars']} {result['bar_interval']} bars ended in "
-             f"[{show_time(result['from'])}, {show_time(result['to'])}] UTC (bars "
-             f"{show_time(result['first_bar_start'])} to {show_time(result['last_bar_start'])})", "",
-             "Uptrend states (marts.fct_uptrend_states)", _distribution_lines(s["distribution"]),
-             f"  transitions ({s['changes']} changes)", _matrix_lines(s["transitions"], UPTREND_STATES),
-             *_value_lines("TS score", s["value"], s["value_by_label"]),
-             f"  flags (bars): {flags}", "",
-             "Volatility regime (vol_regime, marts.fct_volatility_regimes)", _distribution_lines(result["vol_regimes"]),
-             "  quadrant", _distribution_lines(result["quadrants"])]
+    lines = [
+        f"{result['driver']} {result['timeframe']}: {s['bars']} {result['bar_interval']} bars ended in "
+        f"[{show_time(result['from'])}, {show_time(result['to'])}] UTC (bars "
+        f"{show_time(result['first_bar_start'])} to {show_time(result['last_bar_start'])})",
+        "",
+        "Uptrend states (marts.fct_uptrend_states)",
+        _distribution_lines(s["distribution"]),
+        f"  transitions ({s['changes']} changes)",
+        _matrix_lines(s["transitions"], UPTREND_STATES),
+        *_value_lines("TS score", s["value"], s["value_by_label"]),
+        f"  flags (bars): {flags}",
+        "",
+        "Volatility regime (vol_regime, marts.fct_volatility_regimes)",
+        _distribution_lines(result["vol_regimes"]),
+        "  quadrant",
+        _distribution_lines(result["quadrants"]),
+    ]
     return "\n".join(lines)
 
 
 def format_text(result: dict[str, Any]) -> str:
     """Any analyze result as text, by its ``kind``."""
-    return {"symbol_at": format_symbol_at, "driver_at": format_driver_at, "symbol_batch": format_symbol_batch,
-            "driver_batch": format_driver_batch}[result["kind"]](result)
+    return {
+        "symbol_at": format_symbol_at,
+        "driver_at": format_driver_at,
+        "symbol_batch": format_symbol_batch,
+        "driver_batch": format_driver_batch,
+    }[result["kind"]](result)

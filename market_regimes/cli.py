@@ -27,8 +27,8 @@ import json
 import math
 import os
 import re
-import sys
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,8 +45,14 @@ EXPORT_DIR = "exports"
 # Build stages in dbt's order; a node's stage comes from its schema (models) or folder.
 STAGES = ("seeds", "raw landing", "staging", "intermediate", "marts", "reports")
 OTHER_STAGE = "other"
-_SCHEMA_STAGES = {"seeds": "seeds", "raw": "raw landing", "staging": "staging", "intermediate": "intermediate",
-                  "marts": "marts", "reports": "reports"}
+_SCHEMA_STAGES = {
+    "seeds": "seeds",
+    "raw": "raw landing",
+    "staging": "staging",
+    "intermediate": "intermediate",
+    "marts": "marts",
+    "reports": "reports",
+}
 # Resource types `dbt build` runs (an exposure is a no-op node of the build).
 BUILD_RESOURCE_TYPES = ("model", "seed", "snapshot", "test", "unit_test", "exposure")
 # A node gets a "started" line (with its expected duration) when it took at least
@@ -57,8 +63,17 @@ LONG_PYTHON_SECONDS = 3.0
 # At most one progress line per this many seconds (besides stage-complete lines).
 PROGRESS_EVERY_SECONDS = 10.0
 # dbt result statuses -> the four counts of the final line.
-_STATUS_COUNT = {"success": "pass", "pass": "pass", "no-op": "pass", "warn": "warn", "error": "error",
-                 "fail": "error", "runtime error": "error", "skipped": "skip", "partial success": "error"}
+_STATUS_COUNT = {
+    "success": "pass",
+    "pass": "pass",
+    "no-op": "pass",
+    "warn": "warn",
+    "error": "error",
+    "fail": "error",
+    "runtime error": "error",
+    "skipped": "skip",
+    "partial success": "error",
+}
 
 app = typer.Typer(
     name="market-regimes",
@@ -92,8 +107,13 @@ def prepare_environment(project_dir: Path = PROJECT_DIR) -> None:
     ``project_dir``, MARKET_REGIMES_DB = warehouse/market_regimes.duckdb,
     MARKET_REGIMES_LANDING = sample/landing (both relative to the project directory),
     DO_NOT_TRACK = 1. Modifies ``os.environ`` in place; returns nothing."""
-    for key, value in (("DBT_PROFILES_DIR", str(project_dir)), ("DBT_PROJECT_DIR", str(project_dir)),
-                       (DB_ENV, DEFAULT_DB), (LANDING_ENV, DEFAULT_LANDING), ("DO_NOT_TRACK", "1")):
+    for key, value in (
+        ("DBT_PROFILES_DIR", str(project_dir)),
+        ("DBT_PROJECT_DIR", str(project_dir)),
+        (DB_ENV, DEFAULT_DB),
+        (LANDING_ENV, DEFAULT_LANDING),
+        ("DO_NOT_TRACK", "1"),
+    ):
         if not os.environ.get(key):
             os.environ[key] = value
 
@@ -119,11 +139,15 @@ def _locked_message(path: Path, exc: Exception, writing: bool = False) -> str:
     """One line saying who holds ``path`` and what to do: a build (``writing``) needs every
     reader closed; a reader waits for the build or works on a copy."""
     if writing:
-        return (f"error: close the readers of {path} ({_lock_holder(exc)}: a dashboard, notebook, SQL client "
-                f"or another build) and run again; DuckDB lets one process write a file, with no other process "
-                f"holding it open")
-    return (f"error: {path} is locked by another process ({_lock_holder(exc)}; a build is probably writing it): "
-            f"wait until it ends, or copy the file and use --db on the copy")
+        return (
+            f"error: close the readers of {path} ({_lock_holder(exc)}: a dashboard, notebook, SQL client "
+            f"or another build) and run again; DuckDB lets one process write a file, with no other process "
+            f"holding it open"
+        )
+    return (
+        f"error: {path} is locked by another process ({_lock_holder(exc)}; a build is probably writing it): "
+        f"wait until it ends, or copy the file and use --db on the copy"
+    )
 
 
 def connect_read_only(path: Path):
@@ -218,8 +242,11 @@ def node_stage(unique_id: str, manifest: Any) -> str:
     Manifest: seeds; models by schema (raw -> "raw landing", staging, intermediate,
     marts, reports) or else their folder; tests, unit tests and exposures by the latest
     stage of the nodes they test / use."""
-    node = (manifest.nodes.get(unique_id) or getattr(manifest, "unit_tests", {}).get(unique_id)
-            or getattr(manifest, "exposures", {}).get(unique_id))
+    node = (
+        manifest.nodes.get(unique_id)
+        or getattr(manifest, "unit_tests", {}).get(unique_id)
+        or getattr(manifest, "exposures", {}).get(unique_id)
+    )
     if node is None:
         return OTHER_STAGE
     kind = str(getattr(node, "resource_type", ""))
@@ -321,7 +348,8 @@ class BuildProgress:
             if uid not in self.stages:  # a node the listing missed: place it by schema / path
                 schema = getattr(getattr(info, "node_relation", None), "schema", "") or ""
                 self.stages[uid] = _SCHEMA_STAGES.get(schema) or _SCHEMA_STAGES.get(
-                    str(info.node_path).split("/", 1)[0], OTHER_STAGE)
+                    str(info.node_path).split("/", 1)[0], OTHER_STAGE
+                )
             if self.quiet:
                 if name == "NodeFinished":
                     self.done.add(uid)
@@ -330,8 +358,10 @@ class BuildProgress:
                 if uid in self.long_nodes:
                     label = self.labels.get(uid) or uid.split(".", 2)[-1]
                     if uid in self.expected:
-                        self.out(f"[build] {label} started, ETA ~{format_duration(self.expected[uid])} "
-                                 f"(its time in the previous build)")
+                        self.out(
+                            f"[build] {label} started, ETA ~{format_duration(self.expected[uid])} "
+                            f"(its time in the previous build)"
+                        )
                     else:
                         self.out(f"[build] {label} started (no previous timing)")
                 return
@@ -376,9 +406,15 @@ def _release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def run_build(full_refresh: bool = False, select: list[str] | None = None, exclude: list[str] | None = None,
-              vars_json: str | None = None, quiet: bool = False, verbose: bool = False,
-              out: Callable[[str], None] = print) -> int:
+def run_build(
+    full_refresh: bool = False,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    vars_json: str | None = None,
+    quiet: bool = False,
+    verbose: bool = False,
+    out: Callable[[str], None] = print,
+) -> int:
     """``dbt build`` of the project in-process (dbtRunner), printing progress through ``out``.
 
     Sets the environment of :func:`prepare_environment` where unset, creates the
@@ -426,8 +462,20 @@ def run_build(full_refresh: bool = False, select: list[str] | None = None, exclu
             return 2
         manifest = parsed.result
         listed = dbtRunner(manifest=manifest).invoke(
-            ["ls", *common, "--log-level", "none", "--output", "json", "--output-keys", "unique_id",
-             "--resource-types", *BUILD_RESOURCE_TYPES, *selection])
+            [
+                "ls",
+                *common,
+                "--log-level",
+                "none",
+                "--output",
+                "json",
+                "--output-keys",
+                "unique_id",
+                "--resource-types",
+                *BUILD_RESOURCE_TYPES,
+                *selection,
+            ]
+        )
         if not listed.success:
             out(f"[build] dbt ls failed: {listed.exception}")
             return 2
@@ -441,10 +489,12 @@ def run_build(full_refresh: bool = False, select: list[str] | None = None, exclu
                 python = str(getattr(node, "language", "")).endswith("python")
                 took = expected.get(uid)
                 if (took is not None and took >= LONG_NODE_SECONDS) or (
-                        python and (took is None or took >= LONG_PYTHON_SECONDS)):
+                    python and (took is None or took >= LONG_PYTHON_SECONDS)
+                ):
                     long_nodes.add(uid)
-        progress = BuildProgress(stages=stages, expected=expected, long_nodes=long_nodes, labels=labels,
-                                 out=out, quiet=quiet, started=t0)
+        progress = BuildProgress(
+            stages=stages, expected=expected, long_nodes=long_nodes, labels=labels, out=out, quiet=quiet, started=t0
+        )
         if not quiet:
             plan = ", ".join(f"{stage} {n}" for stage, n in progress.totals().items())
             history = "ETA from the previous build's run_results.json" if expected else "no previous timings"
@@ -466,25 +516,33 @@ def run_build(full_refresh: bool = False, select: list[str] | None = None, exclu
     if result.exception is not None:
         out(f"[build] dbt failed: {result.exception}")
     code = 0 if result.success else (2 if result.exception is not None else 1)
-    out(f"[build] {'done' if code == 0 else 'FAILED'} in {format_duration(elapsed)}: {len(results)} nodes, "
-        f"PASS={counts['pass']} WARN={counts['warn']} ERROR={counts['error']} SKIP={counts['skip']}")
+    out(
+        f"[build] {'done' if code == 0 else 'FAILED'} in {format_duration(elapsed)}: {len(results)} nodes, "
+        f"PASS={counts['pass']} WARN={counts['warn']} ERROR={counts['error']} SKIP={counts['skip']}"
+    )
     return code
 
 
 @app.command()
 def build(
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild incremental models from scratch."),
-    select: Optional[list[str]] = typer.Option(None, "--select", "-s", metavar="SELECTOR",
-                                               help="dbt node selection (repeatable)."),
-    exclude: Optional[list[str]] = typer.Option(None, "--exclude", metavar="SELECTOR",
-                                                help="dbt nodes to leave out (repeatable)."),
-    vars_json: Optional[str] = typer.Option(None, "--vars", metavar="JSON",
-                                            help="dbt vars as JSON, e.g. '{\"as_of\": \"2024-01-01\"}'."),
+    select: Optional[list[str]] = typer.Option(
+        None, "--select", "-s", metavar="SELECTOR", help="dbt node selection (repeatable)."
+    ),
+    exclude: Optional[list[str]] = typer.Option(
+        None, "--exclude", metavar="SELECTOR", help="dbt nodes to leave out (repeatable)."
+    ),
+    vars_json: Optional[str] = typer.Option(
+        None, "--vars", metavar="JSON", help='dbt vars as JSON, e.g. \'{"as_of": "2024-01-01"}\'.'
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final line and the warnings / errors."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print dbt's own log lines."),
-    record: bool = typer.Option(True, "--record/--no-record",
-                                help="Record what dbt built in the Dagster instance (DAGSTER_HOME, default "
-                                     "<project>/.dagster) so the UI shows it as materialised."),
+    record: bool = typer.Option(
+        True,
+        "--record/--no-record",
+        help="Record what dbt built in the Dagster instance (DAGSTER_HOME, default "
+        "<project>/.dagster) so the UI shows it as materialised.",
+    ),
 ) -> None:
     """Build the warehouse (dbt build), with progress.
 
@@ -499,8 +557,15 @@ def build(
     history once, ~30 s on the sample).
     """
     try:
-        code = run_build(full_refresh=full_refresh, select=select, exclude=exclude, vars_json=vars_json,
-                         quiet=quiet, verbose=verbose, out=lambda line: print(line, flush=True))
+        code = run_build(
+            full_refresh=full_refresh,
+            select=select,
+            exclude=exclude,
+            vars_json=vars_json,
+            quiet=quiet,
+            verbose=verbose,
+            out=lambda line: print(line, flush=True),
+        )
     except CliError as exc:
         _err(str(exc))
         _exit(exc.code)
@@ -520,14 +585,20 @@ def record_build(out: Callable[[str], None] = print) -> None:
     stderr and does not fail the build."""
     target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
     target = target if target.is_absolute() else PROJECT_DIR / target
-    proc = subprocess.run([sys.executable, "-m", "orchestration.record", str(target / "run_results.json")],
-                          cwd=PROJECT_DIR, stdout=None if out is print else subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.record", str(target / "run_results.json")],
+        cwd=PROJECT_DIR,
+        stdout=None if out is print else subprocess.PIPE,
+        text=True,
+    )
     if proc.stdout:
         for line in proc.stdout.splitlines():
             out(line)
     if proc.returncode != 0:
-        _err(f"could not record the build in Dagster (exit {proc.returncode}); the warehouse is built. "
-             "Retry with: .venv/bin/python -m orchestration.record")
+        _err(
+            f"could not record the build in Dagster (exit {proc.returncode}); the warehouse is built. "
+            "Retry with: .venv/bin/python -m orchestration.record"
+        )
 
 
 # --------------------------------------------------------------------------- summary / now
@@ -540,9 +611,12 @@ NULL_KLINE_SUFFIXES = ("_1h.csv", "_1h.csv.gz", "_60m.csv", "_60m.csv.gz")
 @app.command("null-build")
 def null_build(
     seed: int = typer.Option(0, "--seed", help="Seed of the first file's permutation (file i: seed + i)."),
-    out: Path = typer.Option(Path(NULL_INPUTS), "--out",
-                             help="Parquet file to write (relative to the project directory; the default is "
-                                  "what var grid_null_outcome_inputs reads)."),
+    out: Path = typer.Option(
+        Path(NULL_INPUTS),
+        "--out",
+        help="Parquet file to write (relative to the project directory; the default is "
+        "what var grid_null_outcome_inputs reads).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final line and the warnings / errors."),
 ) -> None:
     """Build the SHUF null of the grid research and write its report inputs.
@@ -565,8 +639,9 @@ def null_build(
     prepare_environment()
     landing = Path(os.environ["MARKET_REGIMES_LANDING"])
     landing = landing if landing.is_absolute() else PROJECT_DIR / landing
-    files = sorted(str(p.relative_to(landing)) for p in (landing / "klines").rglob("*")
-                   if p.name.endswith(NULL_KLINE_SUFFIXES))
+    files = sorted(
+        str(p.relative_to(landing)) for p in (landing / "klines").rglob("*") if p.name.endswith(NULL_KLINE_SUFFIXES)
+    )
     if not files:
         _err(f"no hourly kline file (*_1h.csv[.gz], *_60m.csv[.gz]) under {landing / 'klines'}")
         _exit(2)
@@ -579,15 +654,19 @@ def null_build(
             print(f"[null-build] {len(files)} surrogate kline files (seed {seed}) -> {work / 'landing'}", flush=True)
         write_surrogate_landing(landing, work / "landing", files, first_seed=seed)
         db = work / "grid_null.duckdb"
-        os.environ.update({DB_ENV: str(db), LANDING_ENV: str(work / "landing"),
-                           "DBT_TARGET_PATH": str(work / "target")})
+        os.environ.update(
+            {DB_ENV: str(db), LANDING_ENV: str(work / "landing"), "DBT_TARGET_PATH": str(work / "target")}
+        )
         try:
             # the surrogates shuffle real returns, so a real jump at a segment start (LUNA's
             # relisting) can fall inside a segment: the landing jump check is switched off
             # for them (a log return of 1e6 never happens; every other plausibility bound stays)
-            code = run_build(select=["+rpt_grid_outcome_inputs"], quiet=quiet,
-                             vars_json=json.dumps({"landing_plausibility": {"max_abs_log_return": 1.0e6}}),
-                             out=lambda line: print(line.replace("[build]", "[null-build]"), flush=True))
+            code = run_build(
+                select=["+rpt_grid_outcome_inputs"],
+                quiet=quiet,
+                vars_json=json.dumps({"landing_plausibility": {"max_abs_log_return": 1.0e6}}),
+                out=lambda line: print(line.replace("[build]", "[null-build]"), flush=True),
+            )
         finally:
             _release_warehouse()
             for key, value in saved.items():
@@ -601,8 +680,10 @@ def null_build(
         target.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(db), read_only=True)
         try:
-            con.execute(f"copy (select * from reports.rpt_grid_outcome_inputs order by series_key, idx) "
-                        f"to '{target}' (format parquet)")
+            con.execute(
+                f"copy (select * from reports.rpt_grid_outcome_inputs order by series_key, idx) "
+                f"to '{target}' (format parquet)"
+            )
             rows = con.sql("select count(*) from reports.rpt_grid_outcome_inputs").fetchone()[0]
         finally:
             con.close()
@@ -653,20 +734,38 @@ def regimes_as_json(frames: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """:func:`market_regimes.current.current_regimes` output as JSON-ready data: one key per
     section, each a list of records; timestamps as ISO-8601 UTC strings
     (``2025-07-02T16:00:00Z``), NaN / NA as None, numpy scalars as Python numbers."""
-    return {key: [{col: _json_value(v) for col, v in row.items()} for row in frame.to_dict("records")]
-            for key, frame in frames.items()}
+    return {
+        key: [{col: _json_value(v) for col, v in row.items()} for row in frame.to_dict("records")]
+        for key, frame in frames.items()
+    }
 
 
 # Columns shown per section in the text tables of `now` (the JSON carries every column).
 _NOW_COLUMNS = {
-    "uptrend_states": ["driver", "timeframe", "bar_interval", "bar_start", "state", "state_since",
-                       "bars_in_state", "flags", "ts_score"],
-    "levers": ["bucket", "execution_timeframe", "bar_start", "a_value", "e_value", "position_size_frac",
-               "is_degraded"],
-    "market_regimes": ["market", "bar_start", "regime", "regime_since", "days_in_regime", "price", "ma",
-                       "vol_value"],
-    "volatility_regimes": ["series_id", "bar_start", "vol_regime", "hmm_p_high_vol", "vol_regime_since", "direction",
-                           "quadrant", "quadrant_since", "turbulence"],
+    "uptrend_states": [
+        "driver",
+        "timeframe",
+        "bar_interval",
+        "bar_start",
+        "state",
+        "state_since",
+        "bars_in_state",
+        "flags",
+        "ts_score",
+    ],
+    "levers": ["bucket", "execution_timeframe", "bar_start", "a_value", "e_value", "position_size_frac", "is_degraded"],
+    "market_regimes": ["market", "bar_start", "regime", "regime_since", "days_in_regime", "price", "ma", "vol_value"],
+    "volatility_regimes": [
+        "series_id",
+        "bar_start",
+        "vol_regime",
+        "hmm_p_high_vol",
+        "vol_regime_since",
+        "direction",
+        "quadrant",
+        "quadrant_since",
+        "turbulence",
+    ],
 }
 _FLAGS = ("buy_flag", "rebuy_flag", "trim_flag", "emergency_exit")
 
@@ -711,8 +810,10 @@ def regimes_as_text(frames: dict[str, Any]) -> str:
             continue
         shown = frame.copy()
         if key == "uptrend_states":
-            shown["flags"] = [",".join(f.removesuffix("_flag") for f in _FLAGS if row.get(f) is True)
-                              for row in frame[list(_FLAGS)].astype(object).to_dict("records")]
+            shown["flags"] = [
+                ",".join(f.removesuffix("_flag") for f in _FLAGS if row.get(f) is True)
+                for row in frame[list(_FLAGS)].astype(object).to_dict("records")
+            ]
         blocks.append(f"{heading}\n{format_table(shown, _NOW_COLUMNS[key])}")
     return "\n\n".join(blocks)
 
@@ -752,18 +853,25 @@ def now(
 @app.command()
 def analyze(
     symbol: Optional[str] = typer.Option(None, "--symbol", "-s", help="A symbol with a grid series, e.g. BTCUSDT."),
-    driver: Optional[str] = typer.Option(None, "--driver", "-d", help="A regime driver instead: BTC, ALT, nano, "
-                                                                      "small, mid, big, BTC.d, USDT.d."),
-    timeframe: Optional[str] = typer.Option(None, "--timeframe", "-t",
-                                            help="The driver's timeframe: micro, meso (default) or macro."),
-    at: Optional[str] = typer.Option(None, "--at", metavar="TIME",
-                                     help="The moment, UTC: 'YYYY-MM-DD HH:MM' or ISO-8601."),
+    driver: Optional[str] = typer.Option(
+        None, "--driver", "-d", help="A regime driver instead: BTC, ALT, nano, small, mid, big, BTC.d, USDT.d."
+    ),
+    timeframe: Optional[str] = typer.Option(
+        None, "--timeframe", "-t", help="The driver's timeframe: micro, meso (default) or macro."
+    ),
+    at: Optional[str] = typer.Option(
+        None, "--at", metavar="TIME", help="The moment, UTC: 'YYYY-MM-DD HH:MM' or ISO-8601."
+    ),
     start: Optional[str] = typer.Option(None, "--from", metavar="TIME", help="Batch summary: first moment (UTC)."),
     end: Optional[str] = typer.Option(None, "--to", metavar="TIME", help="Batch summary: last moment (UTC)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (docs/analyze.md has its schema)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FILE",
-                                       help="Also write the result: FILE.json (the JSON) or, for a batch, FILE.csv "
-                                            "(the per-bar rows)."),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        "-o",
+        metavar="FILE",
+        help="Also write the result: FILE.json (the JSON) or, for a batch, FILE.csv (the per-bar rows).",
+    ),
     db: Optional[str] = typer.Option(None, "--db", metavar="PATH", help=DB_HELP),
 ) -> None:
     """Everything the warehouse knows about a symbol or driver at a moment, or over a range.
@@ -795,18 +903,26 @@ def analyze(
         fail("error: give either --at TIME, or both --from TIME and --to TIME")
     suffix = out.suffix.lower() if out is not None else None
     if suffix not in (None, ".json", ".csv") or (suffix == ".csv" and not batch):
-        fail("error: --out takes FILE.json" + (" or FILE.csv (the per-bar rows)" if batch else
-                                               " with --at (FILE.csv is for a --from/--to batch)"))
+        fail(
+            "error: --out takes FILE.json"
+            + (" or FILE.csv (the per-bar rows)" if batch else " with --at (FILE.csv is for a --from/--to batch)")
+        )
     try:
         with warehouse(db) as con:
             if batch:
                 first, last = analysis.parse_timestamp(start), analysis.parse_timestamp(end)
-                result = (analysis.summarize_symbol(con, symbol, first, last) if symbol is not None
-                          else analysis.summarize_driver(con, driver, timeframe or "meso", first, last))
+                result = (
+                    analysis.summarize_symbol(con, symbol, first, last)
+                    if symbol is not None
+                    else analysis.summarize_driver(con, driver, timeframe or "meso", first, last)
+                )
             else:
                 moment = analysis.parse_timestamp(at)
-                result = (analysis.analyze_symbol(con, symbol, moment) if symbol is not None
-                          else analysis.analyze_driver(con, driver, timeframe or "meso", moment))
+                result = (
+                    analysis.analyze_symbol(con, symbol, moment)
+                    if symbol is not None
+                    else analysis.analyze_driver(con, driver, timeframe or "meso", moment)
+                )
     except (CliError, analysis.AnalyzeError) as exc:
         fail(str(exc), exc.code)
         return
@@ -830,14 +946,25 @@ def analyze(
 
 @app.command()
 def export(
-    name_or_query: str = typer.Argument(..., metavar="NAME_OR_QUERY",
-                                        help="A table (fct_levers, marts.fct_levers, reports.*, seeds.*) or a "
-                                             "query starting with SELECT / WITH."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", metavar="csv|parquet",
-                                      help="csv or parquet (default: from the --output suffix, else parquet)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="PATH",
-                                         help="File to write (default: exports/<name>.<format> in the project "
-                                              "directory)."),
+    name_or_query: str = typer.Argument(
+        ...,
+        metavar="NAME_OR_QUERY",
+        help="A table (fct_levers, marts.fct_levers, reports.*, seeds.*) or a query starting with SELECT / WITH.",
+    ),
+    fmt: Optional[str] = typer.Option(
+        None,
+        "--format",
+        "-f",
+        metavar="csv|parquet",
+        help="csv or parquet (default: from the --output suffix, else parquet).",
+    ),
+    output: Optional[str] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="File to write (default: exports/<name>.<format> in the project directory).",
+    ),
     query: bool = typer.Option(False, "--query", help="Treat NAME_OR_QUERY as SQL whatever it starts with."),
     db: Optional[str] = typer.Option(None, "--db", metavar="PATH", help=DB_HELP),
 ) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+
 # Determinism (docs/architecture.md): floats equal to 1e-12 relative. For values near zero (slopes, EMA
 # separations) "relative" is taken against the column's mean magnitude: a difference of
 # EMAs that nearly cross has no relative precision of its own.
@@ -70,14 +71,16 @@ class TableDiff:
 
     @property
     def equal(self) -> bool:
-        return (self.left_rows == self.right_rows and self.unmatched == 0 and not self.over_tolerance)
+        return self.left_rows == self.right_rows and self.unmatched == 0 and not self.over_tolerance
 
     def __str__(self) -> str:
         verdict = "equal" if self.equal else "DIFFERENT"
         text = f"{self.table}: {verdict}, {self.left_rows} vs {self.right_rows} rows"
         if self.only_left or self.only_right:
-            text += (f"; {self.only_left} / {self.only_right} rows not bit-identical, "
-                     f"{self.unmatched} unmatched on the non-DOUBLE columns")
+            text += (
+                f"; {self.only_left} / {self.only_right} rows not bit-identical, "
+                f"{self.unmatched} unmatched on the non-DOUBLE columns"
+            )
             if self.worst:
                 column, value = max(self.worst.items(), key=lambda kv: kv[1])
                 text += f"; worst {column} {value:.1e}"
@@ -98,6 +101,7 @@ METADATA_COLUMNS = ("loaded_at", "engine_state")
 def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     """Compare ``table`` (``schema.name``) between the attached catalogs ``l`` and ``r``
     (every column but :data:`METADATA_COLUMNS`)."""
+
     def without_metadata(relation: str) -> str:
         names = {name for name, *_ in con.sql(f"describe {relation}").fetchall()}
         dropped = [c for c in METADATA_COLUMNS if c in names]
@@ -120,15 +124,20 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     tol = float_tolerances(floats)
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in keys)
     # relative to max(|value|, the column's mean magnitude), as in the determinism tests
-    scales = con.sql("select " + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
-                     + f" from {left}").fetchone()
-    rel = {x: f"abs(a.{x} - b.{x}) / greatest(abs(a.{x}), abs(b.{x}), {scale!r}, 1e-300)"
-           for x, scale in zip(floats, scales)}
-    base = (f"with a as (from {left} except all from {right}), "
-            f"b as (from {right} except all from {left}) ")
+    scales = con.sql(
+        "select "
+        + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
+        + f" from {left}"
+    ).fetchone()
+    rel = {
+        x: f"abs(a.{x} - b.{x}) / greatest(abs(a.{x}), abs(b.{x}), {scale!r}, 1e-300)"
+        for x, scale in zip(floats, scales)
+    }
+    base = f"with a as (from {left} except all from {right}), b as (from {right} except all from {left}) "
     # matched pairs: rows equal on every non-DOUBLE column (a key must match once)
-    stats = ", ".join(f"coalesce(max({rel[x]}), 0), count(*) filter (where (a.{x} is null) != (b.{x} is null))"
-                      for x in floats)
+    stats = ", ".join(
+        f"coalesce(max({rel[x]}), 0), count(*) filter (where (a.{x} is null) != (b.{x} is null))" for x in floats
+    )
     matched, *row = con.sql(base + f"select count(*), {stats} from a join b on {on}").fetchone()
     if matched > min(diff.only_left, diff.only_right):  # the other columns are no key
         diff.unmatched = diff.only_left + diff.only_right
@@ -159,8 +168,9 @@ def compare_warehouses(left: Path, right: Path, schemas: list[str]) -> list[Tabl
         tables = {}
         for catalog in ("l", "r"):
             for schema, name in con.sql(
-                    f"select table_schema, table_name from information_schema.tables where table_catalog = "
-                    f"'{catalog}' and table_type = 'BASE TABLE' and table_schema in ({listed})").fetchall():
+                f"select table_schema, table_name from information_schema.tables where table_catalog = "
+                f"'{catalog}' and table_type = 'BASE TABLE' and table_schema in ({listed})"
+            ).fetchall():
                 tables.setdefault(f"{schema}.{name}", set()).add(catalog)
         out = []
         for table in sorted(tables):
@@ -187,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     for d in diffs:
         print(d, flush=True)
     different = [d.table for d in diffs if not d.equal]
-    print(f"{len(diffs)} tables compared, {len(different)} different"
-          + (f": {', '.join(different)}" if different else ""))
+    print(
+        f"{len(diffs)} tables compared, {len(different)} different" + (f": {', '.join(different)}" if different else "")
+    )
     return 1 if different else 0
 
 

@@ -38,24 +38,86 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("uptrend_states", "marts.fct_uptrend_states",
-            "Uptrend Engine state per driver x timeframe",
-            ("driver", "timeframe", "bar_interval", "bar_start", "state", "prev_state", "state_since",
-             "bars_in_state", "buy_flag", "rebuy_flag", "trim_flag", "emergency_exit", "exit_reason",
-             "ts_score", "s3_start_ts")),
-    Section("levers", "marts.fct_levers",
-            "A/E levers and position size per bucket x execution timeframe",
-            ("bucket", "execution_timeframe", "bar_start", "a_value", "e_value", "position_size_frac",
-             "is_degraded", "n_used", "n_stale", "n_missing")),
-    Section("market_regimes", "marts.fct_market_regimes",
-            "Daily trend x volatility regime per market",
-            ("market", "bar_start", "regime", "trend", "vol", "regime_since", "days_in_regime", "price",
-             "ma", "vol_value", "prev_regime")),
-    Section("volatility_regimes", "marts.fct_volatility_regimes",
-            "HMM volatility regime and quadrant per driver / symbol series",
-            ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval",
-             "bar_start", "vol_regime", "hmm_p_high_vol", "vol_regime_since", "direction", "quadrant",
-             "quadrant_since", "turbulence", "is_toxic")),
+    Section(
+        "uptrend_states",
+        "marts.fct_uptrend_states",
+        "Uptrend Engine state per driver x timeframe",
+        (
+            "driver",
+            "timeframe",
+            "bar_interval",
+            "bar_start",
+            "state",
+            "prev_state",
+            "state_since",
+            "bars_in_state",
+            "buy_flag",
+            "rebuy_flag",
+            "trim_flag",
+            "emergency_exit",
+            "exit_reason",
+            "ts_score",
+            "s3_start_ts",
+        ),
+    ),
+    Section(
+        "levers",
+        "marts.fct_levers",
+        "A/E levers and position size per bucket x execution timeframe",
+        (
+            "bucket",
+            "execution_timeframe",
+            "bar_start",
+            "a_value",
+            "e_value",
+            "position_size_frac",
+            "is_degraded",
+            "n_used",
+            "n_stale",
+            "n_missing",
+        ),
+    ),
+    Section(
+        "market_regimes",
+        "marts.fct_market_regimes",
+        "Daily trend x volatility regime per market",
+        (
+            "market",
+            "bar_start",
+            "regime",
+            "trend",
+            "vol",
+            "regime_since",
+            "days_in_regime",
+            "price",
+            "ma",
+            "vol_value",
+            "prev_regime",
+        ),
+    ),
+    Section(
+        "volatility_regimes",
+        "marts.fct_volatility_regimes",
+        "HMM volatility regime and quadrant per driver / symbol series",
+        (
+            "series_type",
+            "series_id",
+            "driver",
+            "timeframe",
+            "exchange",
+            "symbol",
+            "bar_interval",
+            "bar_start",
+            "vol_regime",
+            "hmm_p_high_vol",
+            "vol_regime_since",
+            "direction",
+            "quadrant",
+            "quadrant_since",
+            "turbulence",
+            "is_toxic",
+        ),
+    ),
 )
 SECTION_BY_KEY = {s.key: s for s in SECTIONS}
 
@@ -70,13 +132,18 @@ def _relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, _, name = relation.partition(".")
     row = con.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ?", [schema, name]).fetchone()
+        "and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
     return bool(row and row[0])
 
 
 def _uptrend_sql(con: duckdb.DuckDBPyConnection) -> str:
-    interval = ("(select bar_interval from seeds.regime_timeframes r where r.timeframe = u.timeframe)"
-                if _relation_exists(con, "seeds.regime_timeframes") else "cast(null as varchar)")
+    interval = (
+        "(select bar_interval from seeds.regime_timeframes r where r.timeframe = u.timeframe)"
+        if _relation_exists(con, "seeds.regime_timeframes")
+        else "cast(null as varchar)"
+    )
     return f"""
         with latest as (
             select driver, timeframe, max(bar_start) as bar_start,
@@ -98,7 +165,7 @@ def _uptrend_sql(con: duckdb.DuckDBPyConnection) -> str:
                n.state_since, n.bars_in_state, u.buy_flag, u.rebuy_flag, u.trim_flag, u.emergency_exit,
                u.exit_reason, u.ts_score, u.s3_start_ts
         from current_state u join counted n using (driver, timeframe)
-        order by {_order('u.driver', DRIVER_ORDER)}, {_order('u.timeframe', TIMEFRAME_ORDER)}
+        order by {_order("u.driver", DRIVER_ORDER)}, {_order("u.timeframe", TIMEFRAME_ORDER)}
     """
 
 
@@ -111,7 +178,7 @@ def _levers_sql(con: duckdb.DuckDBPyConnection) -> str:
         select f.bucket, f.execution_timeframe, f.bar_start, f.a_value, f.e_value, f.position_size_frac,
                f.is_degraded, f.n_used, f.n_stale, f.n_missing
         from marts.fct_levers f join latest l using (bucket, execution_timeframe, bar_start)
-        order by {_order('f.bucket', BUCKET_ORDER)}, {_order('f.execution_timeframe', EXECUTION_TIMEFRAME_ORDER)}
+        order by {_order("f.bucket", BUCKET_ORDER)}, {_order("f.execution_timeframe", EXECUTION_TIMEFRAME_ORDER)}
     """
 
 
@@ -150,8 +217,8 @@ def _volatility_sql(con: duckdb.DuckDBPyConnection) -> str:
                case when v.quadrant is not null then coalesce(l.quadrant_change, v.bar_start) end as quadrant_since,
                v.turbulence, v.is_toxic
         from marts.fct_volatility_regimes v join latest l using (series_id, bar_start)
-        order by case v.series_type when 'driver' then 0 else 1 end, {_order('v.driver', DRIVER_ORDER)},
-                 {_order('v.timeframe', TIMEFRAME_ORDER)}, v.exchange, v.symbol, v.bar_interval
+        order by case v.series_type when 'driver' then 0 else 1 end, {_order("v.driver", DRIVER_ORDER)},
+                 {_order("v.timeframe", TIMEFRAME_ORDER)}, v.exchange, v.symbol, v.bar_interval
     """
 
 

@@ -42,7 +42,8 @@ def available_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         "select table_schema, table_name from information_schema.tables "
         "where table_catalog = current_database() and table_schema in (?, ?, ?) "
         "order by array_position(?, table_schema), table_name",
-        [*EXPORT_SCHEMAS, list(EXPORT_SCHEMAS)]).fetchall()
+        [*EXPORT_SCHEMAS, list(EXPORT_SCHEMAS)],
+    ).fetchall()
     return [f"{schema}.{name}" for schema, name in rows]
 
 

@@ -19,7 +19,9 @@ SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "seeds")
 
 
 def _table(rows: list[tuple], headers: list[str]) -> str:
-    cells = [headers] + [["" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r] for r in rows]
+    cells = [headers] + [
+        ["" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in r] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -51,7 +53,9 @@ def summarize(path: str) -> str:
             "from raw.landing_files group by 1 order by 1"
         ).fetchall()
         out += ["", "Landing:", _table(files, ["layout", "files", "read", "landed", "rejected", "collapsed"])]
-        rejects = con.sql("select reason, count(*) from raw.rejected_rows group by 1 order by 2 desc limit 10").fetchall()
+        rejects = con.sql(
+            "select reason, count(*) from raw.rejected_rows group by 1 order by 2 desc limit 10"
+        ).fetchall()
         if rejects:
             out += ["", "Quarantined rows by reason (raw.rejected_rows):", _table(rejects, ["reason", "rows"])]
         drivers = con.sql(
@@ -60,14 +64,20 @@ def summarize(path: str) -> str:
             "order by array_position(['BTC','ALT','nano','small','mid','big','BTC.d','USDT.d'], driver), "
             "array_position(['micro','meso','macro'], timeframe)"
         ).fetchall()
-        out += ["", "Regime drivers (marts.fct_driver_bars):",
-                _table(drivers, ["driver", "timeframe", "interval", "bars", "first", "last", "segments", "provisional"])]
+        out += [
+            "",
+            "Regime drivers (marts.fct_driver_bars):",
+            _table(drivers, ["driver", "timeframe", "interval", "bars", "first", "last", "segments", "provisional"]),
+        ]
         recon = con.sql(
             "select exchange, sum(n_bars_compared), sum(n_matches), sum(n_mismatches) "
             "from reports.rpt_rollup_reconciliation group by 1 order by 1"
         ).fetchall()
-        out += ["", "Rollups vs the exchange's own candles (reports.rpt_rollup_reconciliation):",
-                _table(recon, ["exchange", "bars compared", "exact matches", "mismatches"])]
+        out += [
+            "",
+            "Rollups vs the exchange's own candles (reports.rpt_rollup_reconciliation):",
+            _table(recon, ["exchange", "bars compared", "exact matches", "mismatches"]),
+        ]
         return "\n".join(out)
     finally:
         con.close()

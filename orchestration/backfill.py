@@ -27,16 +27,19 @@ from market_regimes.settings import warehouse_path
 def main(argv: list[str] | None = None) -> int:
     from dagster import AssetCheckSeverity, DagsterInstance
 
+    from orchestration.definitions import defs
     from orchestration.defs.automation import range_tags
     from orchestration.defs.partitions import daily_partitions
-    from orchestration.definitions import defs
 
     keys = daily_partitions.get_partition_keys()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--first", default=keys[0], help=f"first partition (default {keys[0]})")
     parser.add_argument("--last", default=keys[-1], help=f"last partition (default {keys[-1]})")
-    parser.add_argument("--record", action="store_true",
-                        help="record the run in the DAGSTER_HOME instance (UI); slow for many partitions")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="record the run in the DAGSTER_HOME instance (UI); slow for many partitions",
+    )
     args = parser.parse_args(argv)
     for key in (args.first, args.last):
         if key not in keys:
@@ -47,19 +50,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--record needs DAGSTER_HOME (make sets it to .dagster)")
     instance = DagsterInstance.get() if args.record else DagsterInstance.ephemeral()
     span = keys.index(args.last) - keys.index(args.first) + 1
-    print(f"[backfill] daily_update over {span} daily partitions {args.first} .. {args.last} "
-          f"(one run; DuckDB {warehouse_path()}; "
-          f"{'recorded in ' + os.environ['DAGSTER_HOME'] if args.record else 'ephemeral instance'})",
-          file=sys.stderr, flush=True)
+    print(
+        f"[backfill] daily_update over {span} daily partitions {args.first} .. {args.last} "
+        f"(one run; DuckDB {warehouse_path()}; "
+        f"{'recorded in ' + os.environ['DAGSTER_HOME'] if args.record else 'ephemeral instance'})",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.perf_counter()
     result = defs.resolve_job_def("daily_update").execute_in_process(
-        instance=instance, tags=range_tags(args.first, args.last), raise_on_error=False)
+        instance=instance, tags=range_tags(args.first, args.last), raise_on_error=False
+    )
     checks = result.get_asset_check_evaluations()
     failed = [c for c in checks if not c.passed and c.severity == AssetCheckSeverity.ERROR]
     warned = [c for c in checks if not c.passed and c.severity != AssetCheckSeverity.ERROR]
-    print(f"[backfill] run {result.run_id}: {'success' if result.success else 'FAILED'} in "
-          f"{time.perf_counter() - started:.0f} s; {len(checks)} asset checks, {len(failed)} failed, "
-          f"{len(warned)} warnings", file=sys.stderr, flush=True)
+    print(
+        f"[backfill] run {result.run_id}: {'success' if result.success else 'FAILED'} in "
+        f"{time.perf_counter() - started:.0f} s; {len(checks)} asset checks, {len(failed)} failed, "
+        f"{len(warned)} warnings",
+        file=sys.stderr,
+        flush=True,
+    )
     for check in failed + warned:
         label = "failed check" if check in failed else "warning"
         print(f"[backfill] {label} {check.asset_key.to_user_string()}:{check.check_name}", file=sys.stderr)

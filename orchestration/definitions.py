@@ -35,6 +35,6 @@ defs = Definitions(
             profiles_dir=str(dbt_project.profiles_dir),
             # the dbt installed beside this interpreter, so an unactivated venv works
             dbt_executable=DBT_EXECUTABLE,
-        )
+        ),
     },
 )

@@ -50,9 +50,11 @@ class RecordSummary:
 
     def line(self) -> str:
         """One human-readable line, e.g. for the build's progress output."""
-        return (f"recorded {self.materializations} asset materialisations, {self.partitions} partition "
-                f"materialisations and {self.checks} check results in Dagster in {self.seconds:.1f} s"
-                + (f" ({self.skipped_nodes} nodes not built: not recorded)" if self.skipped_nodes else ""))
+        return (
+            f"recorded {self.materializations} asset materialisations, {self.partitions} partition "
+            f"materialisations and {self.checks} check results in Dagster in {self.seconds:.1f} s"
+            + (f" ({self.skipped_nodes} nodes not built: not recorded)" if self.skipped_nodes else "")
+        )
 
 
 def _window_keys(keys: list[str], dbt_vars: dict) -> list[str]:
@@ -65,8 +67,9 @@ def _window_keys(keys: list[str], dbt_vars: dict) -> list[str]:
     return [k for k in keys if datetime.fromisoformat(k) < hi and datetime.fromisoformat(k) + day > lo]
 
 
-def record_dbt_build(run_results: Path | None = None, instance=None,
-                     progress: Callable[[str], None] | None = None) -> RecordSummary:
+def record_dbt_build(
+    run_results: Path | None = None, instance=None, progress: Callable[[str], None] | None = None
+) -> RecordSummary:
     """Report the models, seeds and tests of the last ``dbt build`` to a Dagster instance.
 
     Args:
@@ -81,8 +84,7 @@ def record_dbt_build(run_results: Path | None = None, instance=None,
     Raises:
         FileNotFoundError: no run_results.json (dbt has not run).
     """
-    from dagster import (AssetCheckEvaluation, AssetCheckSeverity, AssetMaterialization, DagsterInstance,
-                         MetadataValue)
+    from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetMaterialization, DagsterInstance, MetadataValue
 
     from orchestration.defs.dbt_assets import dbt_asset_groups
 
@@ -109,9 +111,14 @@ def record_dbt_build(run_results: Path | None = None, instance=None,
     summary = RecordSummary()
     for result in results["results"]:
         uid, status = result["unique_id"], result["status"]
-        meta = {"dbt_unique_id": uid, "dbt_status": status, "execution_time_s": round(float(result["execution_time"]), 3),
-                "dbt_message": str(result.get("message") or ""), "db_path": db,
-                "recorded_from": "dbt build outside Dagster (market-regimes build)"}
+        meta = {
+            "dbt_unique_id": uid,
+            "dbt_status": status,
+            "execution_time_s": round(float(result["execution_time"]), 3),
+            "dbt_message": str(result.get("message") or ""),
+            "db_path": db,
+            "recorded_from": "dbt build outside Dagster (market-regimes build)",
+        }
         if uid in assets:
             if status not in BUILT:
                 summary.skipped_nodes += 1
@@ -124,19 +131,28 @@ def record_dbt_build(run_results: Path | None = None, instance=None,
             done = instance.get_materialized_partitions(spec.key)
             todo = [k for k in _window_keys(spec.partitions_def.get_partition_keys(), dbt_vars) if k not in done]
             if todo and progress:
-                progress(f"recording {len(todo)} daily partitions of {spec.key.to_user_string()} in Dagster "
-                         f"(about {len(todo) * 0.007:.0f} s; once per partition)")
+                progress(
+                    f"recording {len(todo)} daily partitions of {spec.key.to_user_string()} in Dagster "
+                    f"(about {len(todo) * 0.007:.0f} s; once per partition)"
+                )
             for key in todo:
-                instance.report_runless_asset_event(AssetMaterialization(asset_key=spec.key, partition=key,
-                                                                         metadata=meta))
+                instance.report_runless_asset_event(
+                    AssetMaterialization(asset_key=spec.key, partition=key, metadata=meta)
+                )
             summary.partitions += len(todo)
         elif uid in checks and status in TEST_RAN:
             check = checks[uid]
             severity = AssetCheckSeverity.WARN if status == "warn" else AssetCheckSeverity.ERROR
-            instance.report_runless_asset_event(AssetCheckEvaluation(
-                asset_key=check.asset_key, check_name=check.name, passed=status == "pass", severity=severity,
-                description=check.description,
-                metadata={**meta, "failures": MetadataValue.int(int(result.get("failures") or 0))}))
+            instance.report_runless_asset_event(
+                AssetCheckEvaluation(
+                    asset_key=check.asset_key,
+                    check_name=check.name,
+                    passed=status == "pass",
+                    severity=severity,
+                    description=check.description,
+                    metadata={**meta, "failures": MetadataValue.int(int(result.get("failures") or 0))},
+                )
+            )
             summary.checks += 1
     summary.seconds = time.perf_counter() - started
     return summary
@@ -152,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     os.environ["DAGSTER_HOME"] = str(ensure_dagster_home())
-    summary = record_dbt_build(Path(args[0]) if args else None,
-                               progress=lambda line: print(f"[record] {line}", flush=True))
+    summary = record_dbt_build(
+        Path(args[0]) if args else None, progress=lambda line: print(f"[record] {line}", flush=True)
+    )
     print(f"[record] {summary.line()} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})", flush=True)
     return 0
 

@@ -59,8 +59,11 @@ class BinanceKlines:
         if path != "/api/v3/klines":
             return Reply(404, {"code": -1, "msg": f"no route {path}"})
         start, end, limit = int(params["startTime"]), int(params["endTime"]), int(params["limit"])
-        rows = [[t, o, h, lo, c, v, t + self.interval_ms - 1, "0", 1, "0", "0", "0"]
-                for t, o, h, lo, c, v in self.bars if start <= t <= end]
+        rows = [
+            [t, o, h, lo, c, v, t + self.interval_ms - 1, "0", 1, "0", "0", "0"]
+            for t, o, h, lo, c, v in self.bars
+            if start <= t <= end
+        ]
         return Reply(200, rows[:limit])
 
 
@@ -79,8 +82,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(reply.content_length if reply.content_length is not None
-                                                  else len(body)))
+            self.send_header(
+                "Content-Length", str(reply.content_length if reply.content_length is not None else len(body))
+            )
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             if reply.content_length is not None:
@@ -105,8 +109,7 @@ class ScriptedServer:
         self._httpd.daemon_threads = True
         self._httpd.scripted = self
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> ScriptedServer:
         self._thread.start()

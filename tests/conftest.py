@@ -42,8 +42,10 @@ def pytest_collection_finish(session):
         return
     lost = [i.nodeid for i in session.items if any(i.iter_markers("xdist_group")) and "@" not in i.nodeid]
     if lost:
-        raise pytest.UsageError(f"--dist loadgroup ignored the xdist_group of {len(lost)} tests, "
-                                f"e.g. {lost[0]}: check the pytest / pytest-xdist versions")
+        raise pytest.UsageError(
+            f"--dist loadgroup ignored the xdist_group of {len(lost)} tests, "
+            f"e.g. {lost[0]}: check the pytest / pytest-xdist versions"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 from html.parser import HTMLParser
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -18,16 +17,30 @@ PROJECT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 
 
-def dbt(command: str, db_path: Path, landing: Path, work: Path, vars_yaml: str | None = None,
-        extra: list[str] | None = None) -> subprocess.CompletedProcess:
+def dbt(
+    command: str, db_path: Path, landing: Path, work: Path, vars_yaml: str | None = None, extra: list[str] | None = None
+) -> subprocess.CompletedProcess:
     """Run ``dbt <command>`` against ``db_path`` / ``landing`` with its own target dir.
 
     Raises AssertionError with dbt's output when dbt exits non-zero.
     """
-    env = {**os.environ, "MARKET_REGIMES_DB": str(db_path), "MARKET_REGIMES_LANDING": str(landing),
-           "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
-    cmd = [str(DBT), command, "--project-dir", str(PROJECT), "--target-path", str(work / "target"),
-           "--log-path", str(work / "logs")]
+    env = {
+        **os.environ,
+        "MARKET_REGIMES_DB": str(db_path),
+        "MARKET_REGIMES_LANDING": str(landing),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DO_NOT_TRACK": "1",
+    }
+    cmd = [
+        str(DBT),
+        command,
+        "--project-dir",
+        str(PROJECT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
     if vars_yaml:
         cmd += ["--vars", vars_yaml]
     cmd += extra or []
@@ -51,10 +64,15 @@ MART_TABLES = {
 }
 
 
-
-
-def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table: str, keys: list[str],
-                   where: str = "true", ignore: list[str] = ()) -> tuple[int, int, int, dict[str, float]]:
+def compare_builds(
+    con: duckdb.DuckDBPyConnection,
+    left: str,
+    right: str,
+    table: str,
+    keys: list[str],
+    where: str = "true",
+    ignore: list[str] = (),
+) -> tuple[int, int, int, dict[str, float]]:
     """Compare `table` between two attached builds (catalogs `left`, `right`) row by row.
 
     Rows are matched on `keys` among rows satisfying `where` (SQL over alias t). Non-float
@@ -68,21 +86,43 @@ def compare_builds(con: duckdb.DuckDBPyConnection, left: str, right: str, table:
     floats = [name for name, ctype in compared if ctype == "DOUBLE"]
     exact = [name for name, ctype in compared if ctype != "DOUBLE"]
     tol = float_tolerances(floats)
-    scales = (con.sql("select " + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
-                      + f" from {left}.{table} t where {where}").fetchone() if floats else ())
+    scales = (
+        con.sql(
+            "select "
+            + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
+            + f" from {left}.{table} t where {where}"
+        ).fetchone()
+        if floats
+        else ()
+    )
     on = " and ".join(f"f.{k} = c.{k}" for k in keys)
     # equal values (infinities too) differ by 0; an infinity against a finite value by inf
-    rel = {x: f"case when f.{x} = c.{x} then 0.0 else abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {scale!r}) end"
-           for x, scale in zip(floats, scales)}
-    differs = " or ".join([f"f.{c} is distinct from c.{c}" for c in exact]
-                          + [f"(f.{x} is null) != (c.{x} is null) or {rel[x]} > {tol[x]!r}" for x in floats]) or "false"
-    base = (f"with f as (select * from {left}.{table} t where {where}), "
-            f"c as (select * from {right}.{table} t where {where}) ")
+    rel = {
+        x: f"case when f.{x} = c.{x} then 0.0 else abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {scale!r}) end"
+        for x, scale in zip(floats, scales)
+    }
+    differs = (
+        " or ".join(
+            [f"f.{c} is distinct from c.{c}" for c in exact]
+            + [f"(f.{x} is null) != (c.{x} is null) or {rel[x]} > {tol[x]!r}" for x in floats]
+        )
+        or "false"
+    )
+    base = (
+        f"with f as (select * from {left}.{table} t where {where}), "
+        f"c as (select * from {right}.{table} t where {where}) "
+    )
     unmatched, different, n = con.sql(
         base + f"select count(*) filter (where f.{keys[0]} is null or c.{keys[0]} is null), "
-        f"count(*) filter (where {differs}), count(*) from f full join c on {on}").fetchone()
-    worst_row = con.sql(base + "select " + ", ".join(f"coalesce(max({rel[x]}), 0)" for x in floats)
-                        + f" from f join c on {on}").fetchone() if floats else ()
+        f"count(*) filter (where {differs}), count(*) from f full join c on {on}"
+    ).fetchone()
+    worst_row = (
+        con.sql(
+            base + "select " + ", ".join(f"coalesce(max({rel[x]}), 0)" for x in floats) + f" from f join c on {on}"
+        ).fetchone()
+        if floats
+        else ()
+    )
     return unmatched, different, n, dict(zip(floats, worst_row))
 
 

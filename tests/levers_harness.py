@@ -33,13 +33,22 @@ SEEDS = PROJECT / "seeds"
 CATALOG = "market_regimes"  # the DuckDB file stem dbt compiled the refs against
 LEVER_MODELS = ("fct_regime_deltas", "fct_lever_contributions", "fct_levers")
 STATE_COLUMNS = {
-    "driver": "varchar", "timeframe": "varchar", "bar_start": "timestamp", "state": "varchar",
-    "prev_state": "varchar", "buy_flag": "boolean", "first_dip_buy_flag": "boolean",
-    "rebuy_flag": "boolean", "trim_flag": "boolean",
+    "driver": "varchar",
+    "timeframe": "varchar",
+    "bar_start": "timestamp",
+    "state": "varchar",
+    "prev_state": "varchar",
+    "buy_flag": "boolean",
+    "first_dip_buy_flag": "boolean",
+    "rebuy_flag": "boolean",
+    "trim_flag": "boolean",
 }
 INTENT_COLUMNS = {
-    "bar_start": "timestamp", "bucket": "varchar", "execution_timeframe": "varchar",
-    "delta_a": "double", "delta_e": "double",
+    "bar_start": "timestamp",
+    "bucket": "varchar",
+    "execution_timeframe": "varchar",
+    "delta_a": "double",
+    "delta_e": "double",
 }
 
 
@@ -50,8 +59,11 @@ def compile_lever_sql(work: Path) -> dict[str, str]:
     con = duckdb.connect(str(db))
     try:
         con.execute("create schema if not exists raw")
-        con.execute("create table if not exists raw.position_intents ("
-                    + ", ".join(f"{c} {t}" for c, t in INTENT_COLUMNS.items()) + ")")
+        con.execute(
+            "create table if not exists raw.position_intents ("
+            + ", ".join(f"{c} {t}" for c, t in INTENT_COLUMNS.items())
+            + ")"
+        )
     finally:
         con.close()
     dbt("compile", db, PROJECT / "sample" / "landing", work, extra=["--select", *LEVER_MODELS])
@@ -101,11 +113,9 @@ class LeverHarness:
     def _write(self, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
         frame = frame.reindex(columns=list(types)).astype(object)
         frame = frame.where(pd.notna(frame), None)
-        self.con.execute(f"create or replace table {table} ("
-                         + ", ".join(f'"{c}" {t}' for c, t in types.items()) + ")")
+        self.con.execute(f"create or replace table {table} (" + ", ".join(f'"{c}" {t}' for c, t in types.items()) + ")")
         if len(frame):
-            self.con.executemany(f"insert into {table} values ({', '.join('?' * len(types))})",
-                                 frame.values.tolist())
+            self.con.executemany(f"insert into {table} values ({', '.join('?' * len(types))})", frame.values.tolist())
 
     def run(self) -> None:
         for name in LEVER_MODELS:

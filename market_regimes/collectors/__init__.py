@@ -17,7 +17,18 @@ from .files import write_atomically, write_batch_file
 from .http import CollectorError, HTTPFetchError, JsonClient, ResponseShapeError
 
 __all__ = [
-    "DEFAULT_SERIES_BY_COIN", "BackfillProgress", "BackfillResult", "CollectorError", "DominanceReading",
-    "HTTPFetchError", "JsonClient", "LandedBar", "ResponseShapeError", "backfill_klines",
-    "collect_dominance", "newest_landed_bar", "write_atomically", "write_batch_file",
+    "DEFAULT_SERIES_BY_COIN",
+    "BackfillProgress",
+    "BackfillResult",
+    "CollectorError",
+    "DominanceReading",
+    "HTTPFetchError",
+    "JsonClient",
+    "LandedBar",
+    "ResponseShapeError",
+    "backfill_klines",
+    "collect_dominance",
+    "newest_landed_bar",
+    "write_atomically",
+    "write_batch_file",
 ]

@@ -182,8 +182,9 @@ def parse_klines(payload: object, url: str, step_ms: int, start_ms: int, end_ms:
         if isinstance(open_ms, bool) or not isinstance(open_ms, int):
             raise ResponseShapeError(url, f"kline {i} open time {open_ms!r} is not epoch milliseconds")
         if open_ms % step_ms or not previous < open_ms <= end_ms:
-            raise ResponseShapeError(url, f"kline {i} open time {open_ms} is unaligned, out of order or "
-                                          f"outside [{start_ms}, {end_ms}]")
+            raise ResponseShapeError(
+                url, f"kline {i} open time {open_ms} is unaligned, out of order or outside [{start_ms}, {end_ms}]"
+            )
         previous = open_ms
         texts = []
         for value in row[1:6]:
@@ -208,10 +209,18 @@ def batch_stem(symbol: str, interval: str, klines: list[Kline]) -> str:
     return f"{symbol}_{interval}__{first}-{last}"
 
 
-def backfill_klines(client: JsonClient, landing_dir: Path | str, symbol: str, interval: str,
-                    start: TimeLike | None = None, end: TimeLike | None = None, *, limit: int = MAX_LIMIT,
-                    now: Callable[[], datetime] | None = None,
-                    on_progress: Callable[[BackfillProgress], None] | None = None) -> BackfillResult:
+def backfill_klines(
+    client: JsonClient,
+    landing_dir: Path | str,
+    symbol: str,
+    interval: str,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
+    *,
+    limit: int = MAX_LIMIT,
+    now: Callable[[], datetime] | None = None,
+    on_progress: Callable[[BackfillProgress], None] | None = None,
+) -> BackfillResult:
     """Fetch closed bars of one symbol and interval, page by page, into landing files.
 
     Starts at the newest landed bar (re-fetched, see module doc), or at ``start`` (rounded
@@ -252,14 +261,29 @@ def backfill_klines(client: JsonClient, landing_dir: Path | str, symbol: str, in
     if newest_ms is None and start_ms is None:
         raise ValueError(f"{symbol} {interval}: nothing landed to resume from; give a start date")
     cursor = max(m for m in (newest_ms, start_ms) if m is not None)
-    result = BackfillResult(symbol, interval, resumed_from=_from_ms(cursor) if newest_ms == cursor else None,
-                            last_bar_at=newest.bar_start if newest else None)
-    log.info("%s %s: backfill from %s to %s (%s)", symbol, interval, _from_ms(cursor), _from_ms(end_ms),
-             f"resuming at the newest landed bar, from {newest.source_file}" if result.resumed_from else "start")
+    result = BackfillResult(
+        symbol,
+        interval,
+        resumed_from=_from_ms(cursor) if newest_ms == cursor else None,
+        last_bar_at=newest.bar_start if newest else None,
+    )
+    log.info(
+        "%s %s: backfill from %s to %s (%s)",
+        symbol,
+        interval,
+        _from_ms(cursor),
+        _from_ms(end_ms),
+        f"resuming at the newest landed bar, from {newest.source_file}" if result.resumed_from else "start",
+    )
 
     while cursor < end_ms:
-        params = {"symbol": symbol, "interval": BINANCE_INTERVALS[interval], "startTime": cursor,
-                  "endTime": end_ms - 1, "limit": limit}
+        params = {
+            "symbol": symbol,
+            "interval": BINANCE_INTERVALS[interval],
+            "startTime": cursor,
+            "endTime": end_ms - 1,
+            "limit": limit,
+        }
         url = client.url_for(KLINES_PATH, params)
         klines = parse_klines(client.get_json(KLINES_PATH, params), url, step_ms, cursor, end_ms - 1, limit)
         result.pages += 1
@@ -275,8 +299,15 @@ def backfill_klines(client: JsonClient, landing_dir: Path | str, symbol: str, in
                 result.bars += len(batch)
             result.last_bar_at = _from_ms(batch[-1].open_ms)
         progress = BackfillProgress(symbol, interval, result.pages, result.bars, result.last_bar_at, path)
-        log.info("%s %s: page %d, %d bars landed, last bar %s%s", symbol, interval, progress.pages,
-                 progress.bars, progress.last_bar_at, f" -> {path.name}" if path else "")
+        log.info(
+            "%s %s: page %d, %d bars landed, last bar %s%s",
+            symbol,
+            interval,
+            progress.pages,
+            progress.bars,
+            progress.last_bar_at,
+            f" -> {path.name}" if path else "",
+        )
         if on_progress is not None:
             on_progress(progress)
         if len(klines) < limit or len(closed) < len(klines):

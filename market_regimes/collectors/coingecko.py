@@ -77,7 +77,8 @@ def parse_global(payload: object, url: str, coins: list[str]) -> tuple[datetime,
         value = shares.get(coin)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 100:
             raise ResponseShapeError(
-                url, f"market_cap_percentage[{coin!r}] = {value!r} is not a percentage in (0, 100]")
+                url, f"market_cap_percentage[{coin!r}] = {value!r} is not a percentage in (0, 100]"
+            )
         out[coin] = float(value)
     reading_at = datetime.fromtimestamp(int(updated), tz=timezone.utc).replace(tzinfo=None)
     return reading_at, out
@@ -108,8 +109,9 @@ def appended_content(path: Path, reading_at: datetime, pct: float) -> bytes | No
     return ("\n".join([*lines, row]) + "\n").encode()
 
 
-def collect_dominance(client: JsonClient, landing_dir: Path | str,
-                      series_by_coin: Mapping[str, str] = DEFAULT_SERIES_BY_COIN) -> list[DominanceReading]:
+def collect_dominance(
+    client: JsonClient, landing_dir: Path | str, series_by_coin: Mapping[str, str] = DEFAULT_SERIES_BY_COIN
+) -> list[DominanceReading]:
     """Fetch ``/global`` once and append one reading per series (see module doc).
 
     Args:

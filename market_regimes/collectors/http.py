@@ -109,10 +109,20 @@ class JsonClient:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, base_url: str, *, timeout_s: float = 10.0, max_attempts: int = 5,
-                 backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0, max_wait_s: float = 120.0,
-                 headers: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 trust_env: bool = True, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 10.0,
+        max_attempts: int = 5,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        max_wait_s: float = 120.0,
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        trust_env: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ):
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         if min(timeout_s, backoff_initial_s, backoff_max_s, max_wait_s) < 0:
@@ -125,7 +135,10 @@ class JsonClient:
         self.max_wait_s = max_wait_s
         self._sleep = sleep
         self._http = httpx.Client(
-            base_url=base_url, timeout=httpx.Timeout(timeout_s), trust_env=trust_env, transport=transport,
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s),
+            trust_env=trust_env,
+            transport=transport,
             follow_redirects=False,
             headers={"User-Agent": f"market-regimes/{__version__}", "Accept": "application/json", **(headers or {})},
         )
@@ -166,16 +179,25 @@ class JsonClient:
         def stop(state: RetryCallState) -> bool:
             # tenacity computes the wait before asking stop: upcoming_sleep is the next wait
             waited[0] = state.idle_for
-            return (state.attempt_number >= self.max_attempts
-                    or state.idle_for + state.upcoming_sleep > self.max_wait_s)
+            return state.attempt_number >= self.max_attempts or state.idle_for + state.upcoming_sleep > self.max_wait_s
 
         def before_sleep(state: RetryCallState) -> None:
-            log.warning("GET %s: %s; attempt %d/%d failed, retrying in %.1f s", url,
-                        state.outcome.exception().reason, state.attempt_number, self.max_attempts,
-                        state.upcoming_sleep)
+            log.warning(
+                "GET %s: %s; attempt %d/%d failed, retrying in %.1f s",
+                url,
+                state.outcome.exception().reason,
+                state.attempt_number,
+                self.max_attempts,
+                state.upcoming_sleep,
+            )
 
-        retrying = Retrying(sleep=self._sleep, wait=wait, stop=stop, before_sleep=before_sleep,
-                            retry=retry_if_exception_type(_Retryable))
+        retrying = Retrying(
+            sleep=self._sleep,
+            wait=wait,
+            stop=stop,
+            before_sleep=before_sleep,
+            retry=retry_if_exception_type(_Retryable),
+        )
         try:
             for attempt in retrying:
                 with attempt:
@@ -186,8 +208,10 @@ class JsonClient:
             reason = last.reason
             if n < self.max_attempts:
                 next_wait = self.delay_before_retry(n, last.retry_after)
-                reason += (f"; the next wait ({next_wait:g} s) would exceed max_wait_s={self.max_wait_s:g}"
-                           f" (waited {waited[0]:g} s)")
+                reason += (
+                    f"; the next wait ({next_wait:g} s) would exceed max_wait_s={self.max_wait_s:g}"
+                    f" (waited {waited[0]:g} s)"
+                )
             raise HTTPFetchError(url, reason, last.status, n) from last
         return body
 

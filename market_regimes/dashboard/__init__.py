@@ -25,5 +25,6 @@ def __getattr__(name: str):
     # the writer (and plotly, ~1 s to import) loads on first use, not with the package
     if name in _FROM_WRITER:
         from . import writer
+
         return getattr(writer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

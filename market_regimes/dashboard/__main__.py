@@ -21,27 +21,54 @@ import sys
 
 import duckdb
 
-from .settings import (DB_ENV, DEFAULT_AXIS_GAP_BARS, DEFAULT_AXIS_GAP_MIN_HOURS, DEFAULT_DB, DEFAULT_FIGURE_HEIGHT,
-                       DEFAULT_MAX_INTRADAY_BARS, DEFAULT_OUT, Settings, resolve_path)
+from .settings import (
+    DB_ENV,
+    DEFAULT_AXIS_GAP_BARS,
+    DEFAULT_AXIS_GAP_MIN_HOURS,
+    DEFAULT_DB,
+    DEFAULT_FIGURE_HEIGHT,
+    DEFAULT_MAX_INTRADAY_BARS,
+    DEFAULT_OUT,
+    Settings,
+    resolve_path,
+)
 from .writer import write_dashboard
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m market_regimes.dashboard",
-                                     description="Write the regime dashboard: one self-contained HTML file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m market_regimes.dashboard",
+        description="Write the regime dashboard: one self-contained HTML file.",
+    )
     parser.add_argument("--db", help=f"DuckDB warehouse (default: ${DB_ENV} or {DEFAULT_DB})")
     parser.add_argument("--out", help=f"HTML file to write (default: {DEFAULT_OUT})")
-    parser.add_argument("--max-intraday-bars", type=int, default=DEFAULT_MAX_INTRADAY_BARS,
-                        help=f"most recent bars shown per intraday series (default: {DEFAULT_MAX_INTRADAY_BARS})")
-    parser.add_argument("--figure-height", type=int, default=DEFAULT_FIGURE_HEIGHT,
-                        help=f"chart height in pixels (default: {DEFAULT_FIGURE_HEIGHT})")
-    parser.add_argument("--axis-gap-bars", type=int, default=DEFAULT_AXIS_GAP_BARS,
-                        help="cut a hole in a chart's bars out of its time axis when it is longer than this many "
-                             f"bars (and than --axis-gap-min-hours); 0: never (default: {DEFAULT_AXIS_GAP_BARS})")
-    parser.add_argument("--axis-gap-min-hours", type=float, default=DEFAULT_AXIS_GAP_MIN_HOURS,
-                        help="a hole cut from the time axis must also be longer than this many hours (default: "
-                             f"{DEFAULT_AXIS_GAP_MIN_HOURS:g})")
+    parser.add_argument(
+        "--max-intraday-bars",
+        type=int,
+        default=DEFAULT_MAX_INTRADAY_BARS,
+        help=f"most recent bars shown per intraday series (default: {DEFAULT_MAX_INTRADAY_BARS})",
+    )
+    parser.add_argument(
+        "--figure-height",
+        type=int,
+        default=DEFAULT_FIGURE_HEIGHT,
+        help=f"chart height in pixels (default: {DEFAULT_FIGURE_HEIGHT})",
+    )
+    parser.add_argument(
+        "--axis-gap-bars",
+        type=int,
+        default=DEFAULT_AXIS_GAP_BARS,
+        help="cut a hole in a chart's bars out of its time axis when it is longer than this many "
+        f"bars (and than --axis-gap-min-hours); 0: never (default: {DEFAULT_AXIS_GAP_BARS})",
+    )
+    parser.add_argument(
+        "--axis-gap-min-hours",
+        type=float,
+        default=DEFAULT_AXIS_GAP_MIN_HOURS,
+        help="a hole cut from the time axis must also be longer than this many hours (default: "
+        f"{DEFAULT_AXIS_GAP_MIN_HOURS:g})",
+    )
     return parser.parse_args(argv)
 
 
@@ -49,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = parse_args(argv)
     try:
-        settings = Settings(max_intraday_bars=args.max_intraday_bars, figure_height=args.figure_height,
-                            axis_gap_bars=args.axis_gap_bars, axis_gap_min_hours=args.axis_gap_min_hours)
+        settings = Settings(
+            max_intraday_bars=args.max_intraday_bars,
+            figure_height=args.figure_height,
+            axis_gap_bars=args.axis_gap_bars,
+            axis_gap_min_hours=args.axis_gap_min_hours,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -66,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot open {db} read-only: {exc}", file=sys.stderr)
         return 1
     shown = sum(1 for p in result.panels if p.shown)
-    print(f"Wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {shown}/{len(result.panels)} panels) "
-          f"in {result.seconds:.1f} s")
+    print(
+        f"Wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {shown}/{len(result.panels)} panels) "
+        f"in {result.seconds:.1f} s"
+    )
     return 0
 
 

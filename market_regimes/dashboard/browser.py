@@ -29,10 +29,20 @@ TIMEOUT_S = 300
 # Every proxied request goes here: the discard port on loopback, nothing listens.
 DEAD_PROXY = "127.0.0.1:9"
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-extensions", "--disable-default-apps", "--hide-scrollbars", "--mute-audio",
-    f"--proxy-server={DEAD_PROXY}", "--proxy-bypass-list=<-loopback>",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--hide-scrollbars",
+    "--mute-audio",
+    f"--proxy-server={DEAD_PROXY}",
+    "--proxy-bypass-list=<-loopback>",
 )
 
 
@@ -43,8 +53,9 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _run(html: Path, extra: list[str], chromium: str | None,
-         window_size: tuple[int, int] = WINDOW_SIZE, fragment: str = "") -> subprocess.CompletedProcess:
+def _run(
+    html: Path, extra: list[str], chromium: str | None, window_size: tuple[int, int] = WINDOW_SIZE, fragment: str = ""
+) -> subprocess.CompletedProcess:
     binary = chromium or find_chromium()
     if not binary:
         raise FileNotFoundError("chromium not found (apt-get install -y --no-install-recommends chromium)")
@@ -52,17 +63,22 @@ def _run(html: Path, extra: list[str], chromium: str | None,
     if not page.is_file():
         raise FileNotFoundError(f"{page}: no such HTML file")
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        cmd = [binary, *FLAGS, f"--user-data-dir={profile}", f"--window-size={window_size[0]},{window_size[1]}",
-               f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}", *extra,
-               page.as_uri() + (f"#{fragment}" if fragment else "")]
+        cmd = [
+            binary,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={window_size[0]},{window_size[1]}",
+            f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
+            *extra,
+            page.as_uri() + (f"#{fragment}" if fragment else ""),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
     if proc.returncode != 0:
         raise RuntimeError(f"chromium exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     return proc
 
 
-def screenshot(html: Path, png: Path, chromium: str | None = None,
-               window_size: tuple[int, int] = WINDOW_SIZE) -> Path:
+def screenshot(html: Path, png: Path, chromium: str | None = None, window_size: tuple[int, int] = WINDOW_SIZE) -> Path:
     """Render ``html`` and write a ``window_size`` PNG of the top of the page to ``png``.
 
     Raises FileNotFoundError (no Chromium / no page), RuntimeError (Chromium failed or wrote nothing).
@@ -87,8 +103,10 @@ def dump_dom(html: Path, chromium: str | None = None, fragment: str = "") -> str
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: ``python -m market_regimes.dashboard.browser PAGE.html OUT.png [--width W --height H]``."""
-    parser = argparse.ArgumentParser(prog="python -m market_regimes.dashboard.browser",
-                                     description="Screenshot a dashboard page in headless Chromium (offline).")
+    parser = argparse.ArgumentParser(
+        prog="python -m market_regimes.dashboard.browser",
+        description="Screenshot a dashboard page in headless Chromium (offline).",
+    )
     parser.add_argument("html", type=Path)
     parser.add_argument("png", type=Path)
     parser.add_argument("--width", type=int, default=WINDOW_SIZE[0])

@@ -31,8 +31,17 @@ import pandas as pd
 
 from ..current import SECTION_BY_KEY, current_regimes
 from .settings import DAY_MINUTES, interval_minutes
-from .style import (BUCKET_ORDER, DRIVER_ORDER, EXECUTION_TIMEFRAME_ORDER, MARKET_REGIME_COLOURS, QUADRANT_COLOURS,
-                    STATE_COLOURS, TIMEFRAME_ORDER, colour_map, order_key)
+from .style import (
+    BUCKET_ORDER,
+    DRIVER_ORDER,
+    EXECUTION_TIMEFRAME_ORDER,
+    MARKET_REGIME_COLOURS,
+    QUADRANT_COLOURS,
+    STATE_COLOURS,
+    TIMEFRAME_ORDER,
+    colour_map,
+    order_key,
+)
 
 # HTML id of the summary section (the page's header links to it).
 SECTION_ID = "current-regimes"
@@ -42,8 +51,12 @@ VOL_REGIME_COLOURS = {"low": "#2ca02c", "high": "#d62728"}
 # Uptrend flags shown as badges, in this order: column -> badge text.
 UPTREND_FLAGS = {"buy_flag": "buy", "rebuy_flag": "rebuy", "trim_flag": "trim", "emergency_exit": "exit"}
 # The panels whose views the cells link to (by view label, see _find_view).
-PRICE_PANEL, LEVERS_PANEL, MARKET_PANEL, VOLATILITY_PANEL = ("price_regimes", "levers", "market_regimes",
-                                                             "volatility_regimes")
+PRICE_PANEL, LEVERS_PANEL, MARKET_PANEL, VOLATILITY_PANEL = (
+    "price_regimes",
+    "levers",
+    "market_regimes",
+    "volatility_regimes",
+)
 
 # panel name -> {view label: view id}; see :func:`view_index`.
 ViewIndex = Mapping[str, Mapping[str, str]]
@@ -71,8 +84,11 @@ def view_index(results) -> dict[str, dict[str, str]]:
     so summary cells can link to their charts."""
     from .style import view_label
 
-    return {r.name: {view_label(fig, f"view {i + 1}"): f"{r.name}-{i}" for i, fig in enumerate(r.figures)}
-            for r in results if r.shown}
+    return {
+        r.name: {view_label(fig, f"view {i + 1}"): f"{r.name}-{i}" for i, fig in enumerate(r.figures)}
+        for r in results
+        if r.shown
+    }
 
 
 def _find_view(views: ViewIndex | None, panel: str, label: str, prefix: bool = False) -> str | None:
@@ -155,19 +171,25 @@ def _stale(cell: Cell, latest) -> bool:
         return behind > pd.Timedelta(0)
 
 
-def _matrix(rows: list[str], columns: list[str], cells: Mapping[tuple[str, str], Cell], corner: str,
-            table_id: str) -> str:
+def _matrix(
+    rows: list[str], columns: list[str], cells: Mapping[tuple[str, str], Cell], corner: str, table_id: str
+) -> str:
     """A rows x columns table of cells. Each column header carries the latest bar of its
     cells ("as of"); a cell read from a bar more than one interval older names its own
     (class ``asof stale``)."""
     latest = {}
     for col in columns:
-        stamps = [(pd.Timestamp(c.bar_start), c.interval) for (_, c2), c in cells.items()
-                  if c2 == col and not _missing(c.bar_start)]
+        stamps = [
+            (pd.Timestamp(c.bar_start), c.interval)
+            for (_, c2), c in cells.items()
+            if c2 == col and not _missing(c.bar_start)
+        ]
         latest[col] = max(stamps, key=lambda t: t[0]) if stamps else (None, None)
-    head = "".join(f'<th scope="col">{_e(c)}<div class="asof">'
-                   f"{'as of ' + format_time(*latest[c]) if latest[c][0] is not None else ''}</div></th>"
-                   for c in columns)
+    head = "".join(
+        f'<th scope="col">{_e(c)}<div class="asof">'
+        f"{'as of ' + format_time(*latest[c]) if latest[c][0] is not None else ''}</div></th>"
+        for c in columns
+    )
     body = []
     for row in rows:
         tds = []
@@ -181,8 +203,10 @@ def _matrix(rows: list[str], columns: list[str], cells: Mapping[tuple[str, str],
                 inner += f'<div class="asof stale">as of {format_time(cell.bar_start, cell.interval)}</div>'
             tds.append(f"<td {cell.attrs}>{_link(inner, cell.view_id)}</td>")
         body.append(f'<tr><th scope="row">{_e(row)}</th>{"".join(tds)}</tr>')
-    return (f'<table class="current-table" id="{table_id}"><thead><tr><th>{_e(corner)}</th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f'<table class="current-table" id="{table_id}"><thead><tr><th>{_e(corner)}</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _card(key: str, card_id: str, heading: str, frame: pd.DataFrame, body: Callable[[pd.DataFrame], str]) -> str:
@@ -191,36 +215,51 @@ def _card(key: str, card_id: str, heading: str, frame: pd.DataFrame, body: Calla
         content = f'<p class="empty-note">No rows: <code>{_e(source)}</code> is missing or empty.</p>'
     else:
         content = body(frame)
-    return (f'<div class="card" id="{card_id}"><h3>{_e(heading)} <span class="source">{_e(source)}</span></h3>'
-            f"{content}</div>")
+    return (
+        f'<div class="card" id="{card_id}"><h3>{_e(heading)} <span class="source">{_e(source)}</span></h3>'
+        f"{content}</div>"
+    )
 
 
 def uptrend_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
     """The driver x timeframe matrix of the latest Uptrend Engine states (frame: section
     ``uptrend_states`` of current_regimes)."""
+
     def body(frame: pd.DataFrame) -> str:
         cells = {}
         for row in frame.itertuples(index=False):
             interval = row.bar_interval if not _missing(row.bar_interval) else None
-            flags = "".join(f'<span class="flag flag-{text}">{text}</span>' for column, text in UPTREND_FLAGS.items()
-                            if _true(getattr(row, column, None)))
+            flags = "".join(
+                f'<span class="flag flag-{text}">{text}</span>'
+                for column, text in UPTREND_FLAGS.items()
+                if _true(getattr(row, column, None))
+            )
             label = f"{row.driver} · {row.timeframe}"
             bars = "" if _missing(row.bars_in_state) else f" · {int(row.bars_in_state):,} bars"
-            since = ("" if _missing(row.state_since) else
-                     f'<div class="since">since {format_time(row.state_since, interval)}{bars}</div>')
+            since = (
+                ""
+                if _missing(row.state_since)
+                else f'<div class="since">since {format_time(row.state_since, interval)}{bars}</div>'
+            )
             inner = f"{_chip(row.state, STATE_COLOURS)}{flags}{since}"
             cells[(row.driver, row.timeframe)] = Cell(
-                f'class="cell" data-series="{_e(label)}" data-state="{_e(row.state)}"', inner, row.bar_start,
-                interval, _find_view(views, PRICE_PANEL, label, prefix=True))
+                f'class="cell" data-series="{_e(label)}" data-state="{_e(row.state)}"',
+                inner,
+                row.bar_start,
+                interval,
+                _find_view(views, PRICE_PANEL, label, prefix=True),
+            )
         drivers = sorted(set(frame["driver"]), key=order_key(DRIVER_ORDER))
         timeframes = sorted(set(frame["timeframe"]), key=order_key(TIMEFRAME_ORDER))
         return _matrix(drivers, timeframes, cells, "driver", "current-uptrend-table")
+
     return _card("uptrend_states", "current-uptrend", "Uptrend state", frame, body)
 
 
 def levers_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
     """The bucket x execution timeframe matrix of the latest A / E levers (frame: section
     ``levers`` of current_regimes)."""
+
     def body(frame: pd.DataFrame) -> str:
         cells = {}
         for row in frame.itertuples(index=False):
@@ -229,22 +268,30 @@ def levers_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
                 f'<div class="lever lever-{name.lower()}"><span class="lever-name">{name}</span>'
                 f'<span class="lever-track"><span class="lever-fill" style="width:{100 * min(max(v, 0), 1):.0f}%">'
                 f'</span></span><span class="lever-value">{v:.2f}</span></div>'
-                for name, v in (("A", float(row.a_value)), ("E", float(row.e_value))) if not pd.isna(v))
+                for name, v in (("A", float(row.a_value)), ("E", float(row.e_value)))
+                if not pd.isna(v)
+            )
             degraded = '<span class="flag flag-degraded">degraded</span>' if _true(row.is_degraded) else ""
             size = _number(row.position_size_frac, ".1%")
             inner = f'{bars}<div class="since">size {size}{degraded}</div>'
             cells[(row.bucket, row.execution_timeframe)] = Cell(
                 f'class="cell" data-series="{_e(label)}" data-a="{float(row.a_value):.4f}" '
-                f'data-e="{float(row.e_value):.4f}"', inner, row.bar_start, row.execution_timeframe,
-                _find_view(views, LEVERS_PANEL, label))
+                f'data-e="{float(row.e_value):.4f}"',
+                inner,
+                row.bar_start,
+                row.execution_timeframe,
+                _find_view(views, LEVERS_PANEL, label),
+            )
         buckets = sorted(set(frame["bucket"]), key=order_key(BUCKET_ORDER))
         timeframes = sorted(set(frame["execution_timeframe"]), key=order_key(EXECUTION_TIMEFRAME_ORDER))
         return _matrix(buckets, timeframes, cells, "bucket", "current-levers-table")
+
     return _card("levers", "current-levers", "A / E levers", frame, body)
 
 
 def market_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
     """One row per market: the latest trend x vol regime (frame: section ``market_regimes``)."""
+
     def body(frame: pd.DataFrame) -> str:
         rows = []
         for row in frame.itertuples(index=False):
@@ -252,14 +299,18 @@ def market_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
             rows.append(
                 f'<tr data-series="{_e(row.market)}" data-regime="{_e(row.regime)}">'
                 f'<th scope="row">{_link(_e(row.market), _find_view(views, MARKET_PANEL, str(row.market)))}</th>'
-                f"<td>{_chip(row.regime, MARKET_REGIME_COLOURS)}<div class=\"since\">since "
+                f'<td>{_chip(row.regime, MARKET_REGIME_COLOURS)}<div class="since">since '
                 f"{format_time(row.regime_since, '1d')}{days}</div></td>"
                 f'<td class="num">{_number(row.price, ",.6g")}</td><td class="num">{_number(row.ma, ",.6g")}</td>'
                 f'<td class="num">{_number(row.vol_value, ",.4g")}</td>'
-                f'<td class="asof">{format_time(row.bar_start, "1d")}</td></tr>')
-        return ('<table class="current-table" id="current-market-table"><thead><tr><th>market</th><th>regime</th>'
-                '<th>price</th><th>MA</th><th>vol</th><th>as of</th></tr></thead>'
-                f"<tbody>{''.join(rows)}</tbody></table>")
+                f'<td class="asof">{format_time(row.bar_start, "1d")}</td></tr>'
+            )
+        return (
+            '<table class="current-table" id="current-market-table"><thead><tr><th>market</th><th>regime</th>'
+            "<th>price</th><th>MA</th><th>vol</th><th>as of</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+
     return _card("market_regimes", "current-market", "Trend x vol", frame, body)
 
 
@@ -267,16 +318,19 @@ def _vol_cell(row) -> str:
     interval = row.bar_interval if not _missing(row.bar_interval) else None
     p = _number(row.hmm_p_high_vol, ".2f")
     direction = "" if _missing(row.direction) else f", {_e(row.direction)}"
-    return (f'{_chip(row.quadrant, QUADRANT_COLOURS)} <span class="since">since '
-            f'{format_time(row.quadrant_since, interval)}</span>'
-            f'<div class="since">{_chip(row.vol_regime, VOL_REGIME_COLOURS)} vol (p {p}{direction}) since '
-            f'{format_time(row.vol_regime_since, interval)}</div>')
+    return (
+        f'{_chip(row.quadrant, QUADRANT_COLOURS)} <span class="since">since '
+        f"{format_time(row.quadrant_since, interval)}</span>"
+        f'<div class="since">{_chip(row.vol_regime, VOL_REGIME_COLOURS)} vol (p {p}{direction}) since '
+        f"{format_time(row.vol_regime_since, interval)}</div>"
+    )
 
 
 def volatility_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
     """The driver x timeframe matrix of the latest HMM vol regime and quadrant of the
     driver series, then the symbol series in a folded, filterable table (frame: section
     ``volatility_regimes`` of current_regimes)."""
+
     def body(frame: pd.DataFrame) -> str:
         drivers = frame[frame["series_type"] == "driver"]
         symbols = frame[frame["series_type"] != "driver"]
@@ -287,12 +341,21 @@ def volatility_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
                 label = f"{row.driver} · {row.timeframe}"
                 cells[(row.driver, row.timeframe)] = Cell(
                     f'class="cell" data-series="{_e(label)}" data-quadrant="{_e(row.quadrant)}" '
-                    f'data-vol-regime="{_e(row.vol_regime)}"', _vol_cell(row), row.bar_start,
+                    f'data-vol-regime="{_e(row.vol_regime)}"',
+                    _vol_cell(row),
+                    row.bar_start,
                     row.bar_interval if not _missing(row.bar_interval) else None,
-                    _find_view(views, VOLATILITY_PANEL, label, prefix=True))
-            parts.append(_matrix(sorted(set(drivers["driver"]), key=order_key(DRIVER_ORDER)),
-                                 sorted(set(drivers["timeframe"]), key=order_key(TIMEFRAME_ORDER)), cells,
-                                 "driver", "current-volatility-table"))
+                    _find_view(views, VOLATILITY_PANEL, label, prefix=True),
+                )
+            parts.append(
+                _matrix(
+                    sorted(set(drivers["driver"]), key=order_key(DRIVER_ORDER)),
+                    sorted(set(drivers["timeframe"]), key=order_key(TIMEFRAME_ORDER)),
+                    cells,
+                    "driver",
+                    "current-volatility-table",
+                )
+            )
         if not symbols.empty:
             rows = []
             for row in symbols.itertuples(index=False):
@@ -305,28 +368,37 @@ def volatility_card(frame: pd.DataFrame, views: ViewIndex | None = None) -> str:
                     f'<td class="num">{_number(row.hmm_p_high_vol, ".2f")}</td>'
                     f"<td>{'' if _missing(row.direction) else _e(row.direction)}</td>"
                     f"<td>{format_time(row.vol_regime_since, interval)}</td>"
-                    f'<td class="asof">{format_time(row.bar_start, interval)}</td></tr>')
+                    f'<td class="asof">{format_time(row.bar_start, interval)}</td></tr>'
+                )
             parts.append(
                 f'<details class="symbols"><summary>Symbol series ({len(symbols):,})</summary>'
                 '<input type="search" class="row-filter" id="current-symbols-filter" data-table="current-symbols-table"'
                 ' placeholder="filter: e.g. binance 1h crisis" aria-label="filter symbol series" autocomplete="off">'
                 '<span class="filter-count" id="current-symbols-count"></span>'
                 '<table class="current-table" id="current-symbols-table"><thead><tr><th>series</th><th>quadrant</th>'
-                '<th>since</th><th>vol</th><th>hmm_p_high_vol</th><th>direction</th><th>vol since</th><th>as of</th>'
-                f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details>")
+                "<th>since</th><th>vol</th><th>hmm_p_high_vol</th><th>direction</th><th>vol since</th><th>as of</th>"
+                f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
+            )
         return "".join(parts)
-    return _card("volatility_regimes", "current-volatility", "Vol regime / quadrant (hmm_p_high_vol: the HMM)", frame, body)
+
+    return _card(
+        "volatility_regimes", "current-volatility", "Vol regime / quadrant (hmm_p_high_vol: the HMM)", frame, body
+    )
 
 
 def render(current: CurrentRegimes, views: ViewIndex | None = None) -> str:
     """The summary ``<section>`` (id :data:`SECTION_ID`): the four cards, or the error."""
-    intro = ('<p class="subtitle">The latest bar of every regime series (as <code>market-regimes now</code> '
-             "prints them): &quot;since&quot; is the first bar of the current run of the label, &quot;as of&quot; "
-             "the bar it was read from (UTC bar opens). A cell opens its chart.</p>")
+    intro = (
+        '<p class="subtitle">The latest bar of every regime series (as <code>market-regimes now</code> '
+        "prints them): &quot;since&quot; is the first bar of the current run of the label, &quot;as of&quot; "
+        "the bar it was read from (UTC bar opens). A cell opens its chart.</p>"
+    )
     out = [f'<section class="current" id="{SECTION_ID}"><h2>{TITLE}</h2>', intro]
     if current.error:
-        out.append(f'<p class="error" id="current-error">The current regimes could not be read: '
-                   f"<code>{_e(current.error)}</code></p>")
+        out.append(
+            f'<p class="error" id="current-error">The current regimes could not be read: '
+            f"<code>{_e(current.error)}</code></p>"
+        )
     else:
         frames = current.frames
         out.append('<div class="current-grid">')

@@ -31,7 +31,9 @@ def relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, _, name = relation.rpartition(".")
     row = con.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ?", [schema or "main", name]).fetchone()
+        "and table_schema = ? and table_name = ?",
+        [schema or "main", name],
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -52,8 +54,10 @@ def display_limit(bar_interval: str, settings: Settings) -> int | None:
 
 def window_note(settings: Settings) -> str:
     """Subtitle fragment that states the intraday downsampling."""
-    return (f"intraday series show their most recent {settings.max_intraday_bars:,} bars "
-            f"(--max-intraday-bars); daily series are shown whole")
+    return (
+        f"intraday series show their most recent {settings.max_intraday_bars:,} bars "
+        f"(--max-intraday-bars); daily series are shown whole"
+    )
 
 
 def break_gaps(frame: pd.DataFrame, bar_interval: str, max_gap_bars: int = MAX_GAP_BARS_DRAWN) -> pd.DataFrame:
@@ -109,7 +113,8 @@ def runs(frame: pd.DataFrame, key: str, bar_interval: str) -> pd.DataFrame:
     breaks = (values != values.shift()) | (starts.diff() != step) | values.isna()
     run_id = breaks.cumsum()
     grouped = frame.assign(_run=run_id).loc[values.notna()].groupby("_run", sort=True)
-    out = grouped.agg(value=(key, "first"), start=("bar_start", "first"), last=("bar_start", "last"),
-                      bars=("bar_start", "size"))
+    out = grouped.agg(
+        value=(key, "first"), start=("bar_start", "first"), last=("bar_start", "last"), bars=("bar_start", "size")
+    )
     out["end"] = out["last"] + step
     return out[cols].reset_index(drop=True)

@@ -20,14 +20,17 @@ if TYPE_CHECKING:
 # S3 confirmed uptrend, S4 watch only.
 STATE_COLOURS = {"S0": "#d62728", "S1": "#ff9f1c", "S2": "#9ccc65", "S3": "#2ca02c", "S4": "#8c8c8c"}
 # Trend x vol regimes (docs/trend-vol-regimes.md).
-MARKET_REGIME_COLOURS = {"uptrend_low_vol": "#2ca02c", "uptrend_high_vol": "#9ccc65",
-                         "downtrend_low_vol": "#ff9f1c", "downtrend_high_vol": "#d62728"}
+MARKET_REGIME_COLOURS = {
+    "uptrend_low_vol": "#2ca02c",
+    "uptrend_high_vol": "#9ccc65",
+    "downtrend_low_vol": "#ff9f1c",
+    "downtrend_high_vol": "#d62728",
+}
 # Volatility quadrants (docs/volatility-regimes.md): CRISIS high vol + down, EXPANSION high vol + up/none,
 # NORMAL low vol + up/down, QUIET low vol + no direction.
 QUADRANT_COLOURS = {"QUIET": "#7f9fbf", "NORMAL": "#2ca02c", "EXPANSION": "#ff9f1c", "CRISIS": "#d62728"}
 # Display order of regime labels in the report panels (others follow alphabetically).
-REGIME_ORDER = (*STATE_COLOURS, *MARKET_REGIME_COLOURS, "low_vol", "high_vol", "QUIET", "NORMAL", "EXPANSION",
-                "CRISIS")
+REGIME_ORDER = (*STATE_COLOURS, *MARKET_REGIME_COLOURS, "low_vol", "high_vol", "QUIET", "NORMAL", "EXPANSION", "CRISIS")
 # Detectors in the report panels' view lists (others follow alphabetically).
 DETECTOR_ORDER = ("uptrend", "trend_vol", "volatility_rv", "volatility_hmm", "volatility_quadrant")
 FALLBACK_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
@@ -78,10 +81,25 @@ def shading(runs, colours: dict[str, str], yref: str = "y domain", xref: str = "
     for value, start, end in zip(runs["value"], runs["start"], runs["end"]):
         first = value not in seen
         seen.add(value)
-        shapes.append({"type": "rect", "xref": xref, "yref": yref, "x0": pd.Timestamp(start).strftime(X_FORMAT),
-                       "x1": pd.Timestamp(end).strftime(X_FORMAT), "y0": 0, "y1": 1, "legendrank": rank[value],
-                       "fillcolor": colours[value], "opacity": SHADE_OPACITY, "line": {"width": 0},
-                       "layer": "below", "showlegend": first, "legendgroup": str(value), "name": str(value)})
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": xref,
+                "yref": yref,
+                "x0": pd.Timestamp(start).strftime(X_FORMAT),
+                "x1": pd.Timestamp(end).strftime(X_FORMAT),
+                "y0": 0,
+                "y1": 1,
+                "legendrank": rank[value],
+                "fillcolor": colours[value],
+                "opacity": SHADE_OPACITY,
+                "line": {"width": 0},
+                "layer": "below",
+                "showlegend": first,
+                "legendgroup": str(value),
+                "name": str(value),
+            }
+        )
     return shapes
 
 
@@ -100,15 +118,33 @@ def hole_marks(holes, yref: str = "paper") -> list[dict]:
         a, b = pd.Timestamp(a), pd.Timestamp(b)
         days = (b - a) / pd.Timedelta(days=1)
         span = f"{days:,.0f} days" if days >= 2 else f"{days * 24:,.0f} hours"
-        marks.append({"type": "line", "name": "hole", "xref": "x", "yref": yref, "x0": b.strftime(X_FORMAT),
-                      "x1": b.strftime(X_FORMAT), "y0": 0, "y1": 1, "line": HOLE_LINE, "layer": "above",
-                      "label": {"text": f"no data {a:%Y-%m-%d} .. {b:%Y-%m-%d} ({span})", "textangle": -90,
-                                "textposition": "end", "xanchor": "right", "font": {"size": 10, "color": "#4b5b6b"}}})
+        marks.append(
+            {
+                "type": "line",
+                "name": "hole",
+                "xref": "x",
+                "yref": yref,
+                "x0": b.strftime(X_FORMAT),
+                "x1": b.strftime(X_FORMAT),
+                "y0": 0,
+                "y1": 1,
+                "line": HOLE_LINE,
+                "layer": "above",
+                "label": {
+                    "text": f"no data {a:%Y-%m-%d} .. {b:%Y-%m-%d} ({span})",
+                    "textangle": -90,
+                    "textposition": "end",
+                    "xanchor": "right",
+                    "font": {"size": 10, "color": "#4b5b6b"},
+                },
+            }
+        )
     return marks
 
 
-def make_figure(title: str, label: str, height: int, traces: list[dict], time_axis: bool = False,
-                holes=(), **layout) -> go.Figure:
+def make_figure(
+    title: str, label: str, height: int, traces: list[dict], time_axis: bool = False, holes=(), **layout
+) -> go.Figure:
     """A figure with the house layout: ``title`` on top, ``label`` (the text of the panel's
     view selector) in ``layout.meta.label``, the ``traces`` (plotly trace dicts with a
     ``type``); ``time_axis``: the x axis is a date axis fed with epoch milliseconds
@@ -123,9 +159,13 @@ def make_figure(title: str, label: str, height: int, traces: list[dict], time_ax
     """
     import plotly.graph_objects as go  # here, not at import: loading the Dagster code location stays lean
 
-    spec = {"title": {"text": title, "x": 0.01, "xanchor": "left"}, "height": height,
-            "margin": {"l": 60, "r": 20, "t": 60, "b": 40}, "meta": {"label": label},
-            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"}}
+    spec = {
+        "title": {"text": title, "x": 0.01, "xanchor": "left"},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 40},
+        "meta": {"label": label},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    }
     if time_axis:
         spec["xaxis"] = {"type": "date", "hoverformat": HOVER_TIME_FORMAT}
     for key, value in layout.items():

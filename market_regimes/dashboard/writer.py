@@ -250,10 +250,12 @@ def _view_selector(name: str, labels: list[str]) -> str:
     groups = [label.split(LABEL_SEPARATOR, 1)[0] for label in labels]
     grouped = len(labels) > OPTGROUP_MIN_VIEWS and len(set(groups)) > 1
     example = html.escape(" ".join(labels[0].replace(LABEL_SEPARATOR, " ").split()[:2]))
-    parts = [f'<div class="view-picker"><label for="{name}-select">View ({len(labels)}):</label>'
-             f'<input type="search" class="view-filter" id="{name}-filter" data-panel="{name}" '
-             f'placeholder="type to filter, e.g. {example}" aria-label="filter the views" autocomplete="off">'
-             f'<select class="view-select" id="{name}-select" data-panel="{name}" aria-label="view">']
+    parts = [
+        f'<div class="view-picker"><label for="{name}-select">View ({len(labels)}):</label>'
+        f'<input type="search" class="view-filter" id="{name}-filter" data-panel="{name}" '
+        f'placeholder="type to filter, e.g. {example}" aria-label="filter the views" autocomplete="off">'
+        f'<select class="view-select" id="{name}-select" data-panel="{name}" aria-label="view">'
+    ]
     current = None
     for (value, label), group in zip(options, groups):
         if grouped and group != current:
@@ -271,9 +273,11 @@ def _view_selector(name: str, labels: list[str]) -> str:
 def _section(result: PanelResult) -> str:
     name = result.name
     labels = [view_label(fig, f"view {i + 1}") for i, fig in enumerate(result.figures)]
-    out = [f'<section class="panel" id="panel-{name}" data-source="{html.escape(result.source)}">',
-           f"<h2>{html.escape(result.title)}</h2>",
-           f'<p class="subtitle">{html.escape(result.subtitle)}</p>']
+    out = [
+        f'<section class="panel" id="panel-{name}" data-source="{html.escape(result.source)}">',
+        f"<h2>{html.escape(result.title)}</h2>",
+        f'<p class="subtitle">{html.escape(result.subtitle)}</p>',
+    ]
     if len(result.figures) > 1:
         out.append(_view_selector(name, labels))
     for i, fig in enumerate(result.figures):
@@ -284,8 +288,13 @@ def _section(result: PanelResult) -> str:
     return "\n".join(out)
 
 
-def render_html(results: list[PanelResult], db_label: str, settings: Settings,
-                generated_at: datetime | None = None, current: CurrentRegimes | None = None) -> str:
+def render_html(
+    results: list[PanelResult],
+    db_label: str,
+    settings: Settings,
+    generated_at: datetime | None = None,
+    current: CurrentRegimes | None = None,
+) -> str:
     """The whole page as a string: the "current regimes" summary when ``current`` is given
     (current_table.load), the shown panels in order, the skipped ones named in the footer."""
     generated_at = generated_at or datetime.now(timezone.utc)
@@ -316,15 +325,17 @@ def render_html(results: list[PanelResult], db_label: str, settings: Settings,
         "</main><footer>",
     ]
     if skipped:
-        items = "".join(f"<li>{html.escape(r.title)}: <code>{html.escape(r.source)}</code> "
-                        f"{'is missing' if r.figures is None else 'has no rows'}</li>" for r in skipped)
+        items = "".join(
+            f"<li>{html.escape(r.title)}: <code>{html.escape(r.source)}</code> "
+            f"{'is missing' if r.figures is None else 'has no rows'}</li>"
+            for r in skipped
+        )
         parts.append(f'<p>Panels not shown:</p><ul id="skipped-panels">{items}</ul>')
     parts += [
         f"<p>Intraday series: most recent {settings.max_intraday_bars:,} bars (--max-intraday-bars).</p>",
         f'<p id="axis-holes">{html.escape(_holes_note(settings))}</p>',
         "</footer>",
-        f'<script type="application/json" id="plotly-template">{_script_safe(to_json_plotly(template))}'
-        "</script>",
+        f'<script type="application/json" id="plotly-template">{_script_safe(to_json_plotly(template))}</script>',
         f'<script type="application/json" id="plotly-config">{json.dumps(PLOTLY_CONFIG)}</script>',
         f'<script type="text/javascript">{_JS}</script>',
         "</body></html>",
@@ -336,9 +347,11 @@ def _holes_note(settings: Settings) -> str:
     """The footer line saying which holes in the data the time axes skip."""
     if settings.axis_gap_bars == 0:
         return "Time axes show every hole in the data (--axis-gap-bars 0)."
-    return (f"Time axes skip holes in the data longer than {settings.axis_gap_bars} bars and "
-            f"{settings.axis_gap_min_hours:g} hours (a dotted line marks each; --axis-gap-bars, "
-            "--axis-gap-min-hours); hover labels and ticks show the true times.")
+    return (
+        f"Time axes skip holes in the data longer than {settings.axis_gap_bars} bars and "
+        f"{settings.axis_gap_min_hours:g} hours (a dotted line marks each; --axis-gap-bars, "
+        "--axis-gap-min-hours); hover labels and ticks show the true times."
+    )
 
 
 def _label(db: Path) -> str:
@@ -349,8 +362,13 @@ def _label(db: Path) -> str:
         return str(db)
 
 
-def write_dashboard(db_path: str | os.PathLike, out_path: str | os.PathLike, settings: Settings = Settings(),
-                    panels=PANELS, log: Callable[[str], None] | None = None) -> WriteResult:
+def write_dashboard(
+    db_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    settings: Settings = Settings(),
+    panels=PANELS,
+    log: Callable[[str], None] | None = None,
+) -> WriteResult:
     """Read the warehouse at ``db_path`` (read-only, closed before writing) and write the page to ``out_path``:
     the current-regimes summary, then the ``panels``.
 
@@ -360,14 +378,21 @@ def write_dashboard(db_path: str | os.PathLike, out_path: str | os.PathLike, set
     started = time.perf_counter()
     db = Path(db_path)
     if not db.is_file():
-        raise FileNotFoundError(f"{db}: no warehouse file (build it first with `make run`, or pass --db / set "
-                                f"MARKET_REGIMES_DB)")
+        raise FileNotFoundError(
+            f"{db}: no warehouse file (build it first with `make run`, or pass --db / set MARKET_REGIMES_DB)"
+        )
     con = duckdb.connect(str(db), read_only=True)
     try:
         current = current_table.load(con)
         if log:
-            log(f"  {'current regimes':<20} " + (f"error: {current.error}" if current.error else
-                                                 ", ".join(f"{k} {len(f)}" for k, f in current.frames.items())))
+            log(
+                f"  {'current regimes':<20} "
+                + (
+                    f"error: {current.error}"
+                    if current.error
+                    else ", ".join(f"{k} {len(f)}" for k, f in current.frames.items())
+                )
+            )
         results = build_panels(con, settings, panels, log)
     finally:
         con.close()
@@ -377,5 +402,4 @@ def write_dashboard(db_path: str | os.PathLike, out_path: str | os.PathLike, set
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)
-    return WriteResult(path=out, size_bytes=out.stat().st_size, panels=results,
-                       seconds=time.perf_counter() - started)
+    return WriteResult(path=out, size_bytes=out.stat().st_size, panels=results, seconds=time.perf_counter() - started)

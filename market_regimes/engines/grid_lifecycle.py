@@ -123,14 +123,41 @@ import pandas as pd
 from market_regimes.engines.grid_lifecycle_config import DEFAULT_CONFIG_CSV, LifecycleConfig
 
 __all__ = [
-    "DEFAULT_CONFIG_CSV", "LifecycleConfig", "GridSpec", "LifecycleState", "LifecycleResult", "walk_grid",
-    "placed_state", "placement_states",
-    "STATES", "INPUT_COLUMNS", "LIFECYCLE_COLUMNS", "STATE_CHANGE_COLUMNS", "NOTIFICATION_COLUMNS",
-    "transition_1h_trigger", "transition_4h_trigger", "effective_half_life", "half_life_baseline",
-    "half_life_ratio", "half_life_latest_trigger", "atr_ratio_latest_trigger", "zscore", "z_stretch_trigger",
-    "high_vol_prob_condition", "support_falling_condition", "er_short_condition", "half_life_warning_condition",
-    "atr_ratio_warning_condition", "closes_outside_trigger", "stop_buffer_trigger", "directional_swing_trigger",
-    "grid_levels", "update_round_trips", "post_stop_range", "quantile_linear", "gc_paused",
+    "DEFAULT_CONFIG_CSV",
+    "LifecycleConfig",
+    "GridSpec",
+    "LifecycleState",
+    "LifecycleResult",
+    "walk_grid",
+    "placed_state",
+    "placement_states",
+    "STATES",
+    "INPUT_COLUMNS",
+    "LIFECYCLE_COLUMNS",
+    "STATE_CHANGE_COLUMNS",
+    "NOTIFICATION_COLUMNS",
+    "transition_1h_trigger",
+    "transition_4h_trigger",
+    "effective_half_life",
+    "half_life_baseline",
+    "half_life_ratio",
+    "half_life_latest_trigger",
+    "atr_ratio_latest_trigger",
+    "zscore",
+    "z_stretch_trigger",
+    "high_vol_prob_condition",
+    "support_falling_condition",
+    "er_short_condition",
+    "half_life_warning_condition",
+    "atr_ratio_warning_condition",
+    "closes_outside_trigger",
+    "stop_buffer_trigger",
+    "directional_swing_trigger",
+    "grid_levels",
+    "update_round_trips",
+    "post_stop_range",
+    "quantile_linear",
+    "gc_paused",
 ]
 
 NAN = math.nan
@@ -153,15 +180,58 @@ TRANSITION = "TRANSITION"
 TREND = "TREND"
 RANGE_OK = "RANGE_OK"
 
-INPUT_COLUMNS = ("bar_start", "close", "high", "low", "atr_14", "bb_mid_20", "bb_std_20", "verdict",
-                 "coarse_bar_start", "coarse_verdict", "ou_half_life", "ou_ar1_b", "atr_ratio", "er_short",
-                 "range_ok_support", "vol_change_score", "trend_score", "adx_slope_10", "range_quality_score",
-                 "mean_rev_score", "next_high_vol_prob", "support", "resistance")
-LIFECYCLE_COLUMNS = ("grid_id", "bar_start", "state", "lower", "upper", "levels", "allocation_frac",
-                     "restart_permitted", "gate_1_bars", "gate_2_bars", "gate_3_bars", "gates_passed",
-                     "bars_since_stop", "time_floor_bars", "stop_reason", "post_stop_lower", "post_stop_upper",
-                     "probation_bars", "round_trips", "warning_conditions", "latest_triggers", "mandatory_triggers",
-                     "fired_triggers", "half_life_baseline", "quiet_bars")
+INPUT_COLUMNS = (
+    "bar_start",
+    "close",
+    "high",
+    "low",
+    "atr_14",
+    "bb_mid_20",
+    "bb_std_20",
+    "verdict",
+    "coarse_bar_start",
+    "coarse_verdict",
+    "ou_half_life",
+    "ou_ar1_b",
+    "atr_ratio",
+    "er_short",
+    "range_ok_support",
+    "vol_change_score",
+    "trend_score",
+    "adx_slope_10",
+    "range_quality_score",
+    "mean_rev_score",
+    "next_high_vol_prob",
+    "support",
+    "resistance",
+)
+LIFECYCLE_COLUMNS = (
+    "grid_id",
+    "bar_start",
+    "state",
+    "lower",
+    "upper",
+    "levels",
+    "allocation_frac",
+    "restart_permitted",
+    "gate_1_bars",
+    "gate_2_bars",
+    "gate_3_bars",
+    "gates_passed",
+    "bars_since_stop",
+    "time_floor_bars",
+    "stop_reason",
+    "post_stop_lower",
+    "post_stop_upper",
+    "probation_bars",
+    "round_trips",
+    "warning_conditions",
+    "latest_triggers",
+    "mandatory_triggers",
+    "fired_triggers",
+    "half_life_baseline",
+    "quiet_bars",
+)
 STATE_CHANGE_COLUMNS = ("grid_id", "bar_start", "from_state", "to_state", "reason", "triggers")
 NOTIFICATION_COLUMNS = ("grid_id", "bar_start", "state", "is_sent", "suppressed_reason")
 
@@ -299,8 +369,7 @@ def half_life_ratio(half_life: float, ar1_b: float, baseline: float) -> float:
     return value / baseline
 
 
-def half_life_latest_trigger(half_life: float, ar1_b: float, baseline: float,
-                             multiple: float) -> tuple[bool, float]:
+def half_life_latest_trigger(half_life: float, ar1_b: float, baseline: float, multiple: float) -> tuple[bool, float]:
     """LATEST trigger: the OU half-life is above `multiple` (2.0) x its baseline.
 
     Args:
@@ -399,8 +468,7 @@ def er_short_condition(er: float, threshold: float) -> tuple[bool, float]:
     return er >= threshold, float(er)
 
 
-def half_life_warning_condition(half_life: float, ar1_b: float, baseline: float,
-                                multiple: float) -> tuple[bool, float]:
+def half_life_warning_condition(half_life: float, ar1_b: float, baseline: float, multiple: float) -> tuple[bool, float]:
     """WARNING condition: the OU half-life >= `multiple` (1.5) x its baseline (ratio as
     :func:`half_life_ratio`; b >= 1 counts as above; NaN baseline: not fired). Source:
     trading team's exit-strategy thresholds (mean-reversion slowdown)."""
@@ -450,8 +518,9 @@ def stop_buffer_trigger(close: float, lower: float, upper: float, atr: float, bu
     return value > buffer_atr, value
 
 
-def directional_swing_trigger(closes: Sequence[float], atr: float, lower: float, upper: float, bars: int,
-                              min_atr: float, outer_frac: float) -> tuple[bool, float]:
+def directional_swing_trigger(
+    closes: Sequence[float], atr: float, lower: float, upper: float, bars: int, min_atr: float, outer_frac: float
+) -> tuple[bool, float]:
     """MANDATORY trigger: `bars` (6) consecutive close-to-close moves in one direction (each
     close strictly beyond the previous one; bars + 1 closes) that together moved >= `min_atr`
     (3) x atr_14 of the current bar AND end at or beyond the outer `outer_frac` (one third)
@@ -489,8 +558,9 @@ def grid_levels(lower: float, upper: float, levels: int) -> list[float]:
     return [lower + i * step for i in range(levels - 1)] + [upper]
 
 
-def update_round_trips(level_prices: Sequence[float], open_buys: Sequence[int], prev_close: float,
-                       high: float, low: float) -> tuple[list[int], int]:
+def update_round_trips(
+    level_prices: Sequence[float], open_buys: Sequence[int], prev_close: float, high: float, low: float
+) -> tuple[list[int], int]:
     """One bar of the probation's round-trip count (project definition).
 
     First the open buys complete: an open buy at level i is a completed round trip when this
@@ -592,8 +662,10 @@ class GridSpec:
         if self.virtual:
             return
         if not (math.isfinite(self.lower) and math.isfinite(self.upper) and self.lower < self.upper):
-            raise ValueError(f"grid spec {self.grid_id}: lower = {self.lower!r}, upper = {self.upper!r} "
-                             "must be finite with lower < upper")
+            raise ValueError(
+                f"grid spec {self.grid_id}: lower = {self.lower!r}, upper = {self.upper!r} "
+                "must be finite with lower < upper"
+            )
         if isinstance(self.levels, bool) or int(self.levels) != self.levels or self.levels < 2:
             raise ValueError(f"grid spec {self.grid_id}: levels = {self.levels!r} must be a whole number >= 2")
         if not 0 < self.allocation_frac <= 1:
@@ -607,10 +679,24 @@ class GridSpec:
 
 # field name -> kind, for the JSON encoding ("f": float, "ft": tuple of floats, "it": tuple of
 # ints, "st": tuple of str|None, "pairs": tuple of (str, int)); others are JSON-native
-_STATE_KINDS = {"lower": "f", "upper": "f", "allocation_frac": "f", "prev_close": "f",
-                "open_buys": "it", "closes": "ft", "z_values": "ft", "supports": "ft", "verdicts_1h": "st",
-                "verdicts_4h": "st", "half_lives": "ft", "last_sent": "pairs", "stop_history": "it",
-                "gate_bars": "it", "post_lows": "ft", "post_highs": "ft"}
+_STATE_KINDS = {
+    "lower": "f",
+    "upper": "f",
+    "allocation_frac": "f",
+    "prev_close": "f",
+    "open_buys": "it",
+    "closes": "ft",
+    "z_values": "ft",
+    "supports": "ft",
+    "verdicts_1h": "st",
+    "verdicts_4h": "st",
+    "half_lives": "ft",
+    "last_sent": "pairs",
+    "stop_history": "it",
+    "gate_bars": "it",
+    "post_lows": "ft",
+    "post_highs": "ft",
+}
 
 
 def _enc_float(x: float) -> float | str:
@@ -737,8 +823,11 @@ def _verdict(value: object) -> str | None:
 def _triggers_json(items: list[tuple[str, float]]) -> str:
     """The fired triggers as JSON text, each value at 6 significant digits (display precision:
     builds that differ in the inputs' last bits write the same text)."""
-    return json.dumps([{"trigger": name, "value": _enc_float(float(f"{float(v):.6g}"))} for name, v in items],
-                      allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        [{"trigger": name, "value": _enc_float(float(f"{float(v):.6g}"))} for name, v in items],
+        allow_nan=False,
+        separators=(",", ":"),
+    )
 
 
 def _int64_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
@@ -761,8 +850,10 @@ class _Walk:
         for f in fields(LifecycleState):
             setattr(self, f.name, getattr(state, f.name))
         c = cfg
-        self.closes = deque(state.closes, maxlen=max(c.mandatory_outside_closes, c.quick_stop_outside_closes,
-                                                     c.mandatory_swing_bars + 1))
+        self.closes = deque(
+            state.closes,
+            maxlen=max(c.mandatory_outside_closes, c.quick_stop_outside_closes, c.mandatory_swing_bars + 1),
+        )
         self.z_values = deque(state.z_values, maxlen=c.latest_z_bars)
         self.supports = deque(state.supports, maxlen=c.warning_support_fall_bars + 1)
         self.verdicts_1h = deque(state.verdicts_1h, maxlen=c.latest_transition_1h_bars)
@@ -780,11 +871,16 @@ class _Walk:
         self.sorted_post_lows = sorted(v for v in self.post_lows if v == v)
         self.sorted_post_highs = sorted(v for v in self.post_highs if v == v)
         self.level_prices = grid_levels(self.lower, self.upper, self.levels) if self.levels >= 2 else []
-        self.limit_ns = {WARNING: round(c.notify_warning_hours * _NS_PER_HOUR),
-                         LATEST: round(c.notify_latest_hours * _NS_PER_HOUR),
-                         MANDATORY: round(c.notify_mandatory_hours * _NS_PER_HOUR)}
-        self.limit_hours = {WARNING: c.notify_warning_hours, LATEST: c.notify_latest_hours,
-                            MANDATORY: c.notify_mandatory_hours}
+        self.limit_ns = {
+            WARNING: round(c.notify_warning_hours * _NS_PER_HOUR),
+            LATEST: round(c.notify_latest_hours * _NS_PER_HOUR),
+            MANDATORY: round(c.notify_mandatory_hours * _NS_PER_HOUR),
+        }
+        self.limit_hours = {
+            WARNING: c.notify_warning_hours,
+            LATEST: c.notify_latest_hours,
+            MANDATORY: c.notify_mandatory_hours,
+        }
         self.window_ns = round(c.repeat_stop_window_hours * _NS_PER_HOUR)
         self.gate_need = (c.gate_1_bars, c.gate_2_bars, c.gate_3_bars)
 
@@ -801,8 +897,12 @@ class _Walk:
 
     # ------------------------------------------------------------------ actions
     def place(self, lower: float, upper: float, levels: int, allocation: float) -> None:
-        self.lower, self.upper, self.levels, self.allocation_frac = float(lower), float(upper), int(levels), \
-            float(allocation)
+        self.lower, self.upper, self.levels, self.allocation_frac = (
+            float(lower),
+            float(upper),
+            int(levels),
+            float(allocation),
+        )
         self.level_prices = grid_levels(self.lower, self.upper, self.levels)
         self.probation_bars = 0
         self.round_trips = 0
@@ -846,9 +946,27 @@ class _Walk:
         self.quiet_bars = 0
 
 
-_FLOAT_INPUTS = ("close", "high", "low", "atr_14", "bb_mid_20", "bb_std_20", "ou_half_life", "ou_ar1_b", "atr_ratio",
-                 "er_short", "range_ok_support", "vol_change_score", "trend_score", "adx_slope_10",
-                 "range_quality_score", "mean_rev_score", "next_high_vol_prob", "support", "resistance")
+_FLOAT_INPUTS = (
+    "close",
+    "high",
+    "low",
+    "atr_14",
+    "bb_mid_20",
+    "bb_std_20",
+    "ou_half_life",
+    "ou_ar1_b",
+    "atr_ratio",
+    "er_short",
+    "range_ok_support",
+    "vol_change_score",
+    "trend_score",
+    "adx_slope_10",
+    "range_quality_score",
+    "mean_rev_score",
+    "next_high_vol_prob",
+    "support",
+    "resistance",
+)
 
 
 def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, object]:
@@ -860,8 +978,7 @@ def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, object]:
     numpy arrays (float64 per float input, object arrays for the verdicts, int64 for
     coarse_bar_start) for the vectorised market part (:func:`_advance_market`).
     """
-    arrays: dict[str, np.ndarray] = {name: part[name].to_numpy(dtype=float, na_value=np.nan)
-                                     for name in _FLOAT_INPUTS}
+    arrays: dict[str, np.ndarray] = {name: part[name].to_numpy(dtype=float, na_value=np.nan) for name in _FLOAT_INPUTS}
     out: dict[str, object] = {name: values.tolist() for name, values in arrays.items()}
     out["ts"] = ts
     out["verdict"] = [v if isinstance(v, str) else None for v in part["verdict"].tolist()]  # _verdict
@@ -898,8 +1015,16 @@ class _MarketParts:
         evidence): built only when asked, so the walks allocate nothing per bar for them.
     """
 
-    __slots__ = ("baseline", "n_latest", "n_warning", "names", "latest_code", "warning_code", "latest_values",
-                 "warning_values")
+    __slots__ = (
+        "baseline",
+        "n_latest",
+        "n_warning",
+        "names",
+        "latest_code",
+        "warning_code",
+        "latest_values",
+        "warning_values",
+    )
 
     def __init__(self, n: int) -> None:
         self.baseline: list[float] = [NAN] * n
@@ -914,8 +1039,10 @@ class _MarketParts:
     def items(self, i: int) -> list[tuple[str, float]]:
         """The (name, value) pairs of bar i: the fired LATEST triggers, then the WARNING conditions."""
         out = []
-        for names, code, values in ((_LATEST_NAMES, int(self.latest_code[i]), self.latest_values[i]),
-                                    (_WARNING_NAMES, int(self.warning_code[i]), self.warning_values[i])):
+        for names, code, values in (
+            (_LATEST_NAMES, int(self.latest_code[i]), self.latest_values[i]),
+            (_WARNING_NAMES, int(self.warning_code[i]), self.warning_values[i]),
+        ):
             for k, name in enumerate(names):
                 if code >> k & 1:
                     out.append((name, float(values[k])))
@@ -962,7 +1089,7 @@ def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _
     k = len(w.z_values)
     zz = np.concatenate([np.array(w.z_values, dtype=float), z])
     z_fired = (_trailing_runs(zz > bound)[k:] >= z_bars) | (_trailing_runs(zz < -bound)[k:] >= z_bars)
-    w.z_values.extend(z[-w.z_values.maxlen:].tolist())
+    w.z_values.extend(z[-w.z_values.maxlen :].tolist())
 
     # ---- RANGE_OK support falling: fall_bars strict falls in a row, total drop >= points
     fall_bars, fall_points = cfg.warning_support_fall_bars, cfg.warning_support_fall_points
@@ -976,7 +1103,7 @@ def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _
     with np.errstate(invalid="ignore"):
         sup_fired = (_trailing_runs(falls) >= fall_bars)[k:] & (drop >= fall_points)[k:]
     drop = drop[k:]
-    w.supports.extend(sup[-w.supports.maxlen:].tolist())
+    w.supports.extend(sup[-w.supports.maxlen :].tolist())
 
     # ---- 1h TRANSITION run (the value: the run within the buffer, at most its length)
     verdict = a["verdict"][sl]
@@ -985,7 +1112,7 @@ def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _
     is_tr = np.concatenate([np.array([v == TRANSITION for v in v1h], dtype=bool), verdict == TRANSITION])
     run_1h = np.minimum(_trailing_runs(is_tr)[k:], v1h.maxlen)
     t1h_fired = run_1h >= cfg.latest_transition_1h_bars  # implies the current verdict is TRANSITION
-    v1h.extend(verdict[-v1h.maxlen:].tolist())
+    v1h.extend(verdict[-v1h.maxlen :].tolist())
 
     # ---- 4h TRANSITION run: one buffer entry per new (non-NaT) coarse_bar_start
     v4h = w.verdicts_4h
@@ -1010,7 +1137,7 @@ def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _
     else:
         run_4h = np.zeros(n, dtype=np.int64)
     t4h_fired = run_4h >= cfg.latest_transition_4h_bars  # implies the buffer's last verdict is TRANSITION
-    v4h.extend(added[-v4h.maxlen:].tolist())
+    v4h.extend(added[-v4h.maxlen :].tolist())
     if len(starts):
         w.last_coarse_start = int(starts[-1])
 
@@ -1043,8 +1170,11 @@ def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _
     baseline = np.array(baseline_l[lo:hi], dtype=float)
     # half_life_ratio(hl, b, baseline), its branches in order
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.select([np.isnan(baseline) | np.isnan(eff), eff == INF, baseline == INF, baseline <= 0],
-                          [NAN, INF, 0.0, np.where(eff > 0, INF, NAN)], eff / baseline)
+        ratio = np.select(
+            [np.isnan(baseline) | np.isnan(eff), eff == INF, baseline == INF, baseline <= 0],
+            [NAN, INF, 0.0, np.where(eff > 0, INF, NAN)],
+            eff / baseline,
+        )
 
     # ---- the one-comparison triggers and conditions (NaN never fires)
     atr_ratio, prob, er = a["atr_ratio"][sl], a["next_high_vol_prob"][sl], a["er_short"][sl]
@@ -1069,14 +1199,28 @@ def _advance_market(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _
     parts.n_warning[sl] = popcount[warning_code].tolist()
     both = latest_code | warning_code << len(_LATEST_NAMES)
     codes, where = np.unique(both, return_inverse=True)
-    text = np.array([",".join([name for k, name in enumerate(_LATEST_NAMES + _WARNING_NAMES) if code >> k & 1])
-                     for code in codes.tolist()], dtype=object)
+    text = np.array(
+        [
+            ",".join([name for k, name in enumerate(_LATEST_NAMES + _WARNING_NAMES) if code >> k & 1])
+            for code in codes.tolist()
+        ],
+        dtype=object,
+    )
     parts.names[sl] = text[where.reshape(-1)].tolist()
 
 
-def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _MarketParts, rows: list,
-               changes: list[tuple], notes: list[tuple], states_only: bool = False,
-               until_exited: bool = False) -> int:
+def _walk_bars(
+    w: "_Walk",
+    c: dict[str, object],
+    lo: int,
+    hi: int,
+    parts: _MarketParts,
+    rows: list,
+    changes: list[tuple],
+    notes: list[tuple],
+    states_only: bool = False,
+    until_exited: bool = False,
+) -> int:
     """Advance the walker ``w`` over the bars lo..hi-1 of the input lists ``c``
     (:func:`_input_lists`) whose market part is in ``parts`` (:func:`_advance_market`, the
     same market buffers at bar lo as ``w``'s), appending one row tuple per bar
@@ -1137,8 +1281,12 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
             else:
                 w.state = DISABLED
                 if not virtual:  # a configured grid shows its bounds even when disabled
-                    w.lower, w.upper, w.levels, w.allocation_frac = grid.lower, grid.upper, grid.levels, \
-                        grid.allocation_frac
+                    w.lower, w.upper, w.levels, w.allocation_frac = (
+                        grid.lower,
+                        grid.upper,
+                        grid.levels,
+                        grid.allocation_frac,
+                    )
             bar_changes.append((None, w.state, "start", []))
 
         # ---- MANDATORY_EXIT ends the grid on the next bar
@@ -1193,8 +1341,12 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
                     elif k == 1:
                         ok = trend_l[i] < cfg.gate_trend_max and adxs_l[i] <= cfg.gate_adx_slope_max
                     else:
-                        ok = (rqs_l[i] >= cfg.gate_rqs_min and mr_l[i] >= cfg.gate_mean_rev_min
-                              and ps_lo < ps_hi and ps_lo <= close <= ps_hi)
+                        ok = (
+                            rqs_l[i] >= cfg.gate_rqs_min
+                            and mr_l[i] >= cfg.gate_mean_rev_min
+                            and ps_lo < ps_hi
+                            and ps_lo <= close <= ps_hi
+                        )
                     if ok:
                         w.gate_bars[k] += 1
                         if w.gate_bars[k] >= w.gate_need[k]:
@@ -1203,15 +1355,21 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
                         w.gate_bars[k] = 0
 
         # ---- virtual policy: enable / restart at RANGE_OK when permitted
-        if virtual and verdict == RANGE_OK and (w.state == DISABLED or w.state == EXITED) and \
-                ((not stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars)):
+        if (
+            virtual
+            and verdict == RANGE_OK
+            and (w.state == DISABLED or w.state == EXITED)
+            and ((not stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars))
+        ):
             lo_b, hi_b = (ps_lo, ps_hi) if stopped else (s_l[i], r_l[i])
             if lo_b < hi_b and math.isfinite(lo_b) and math.isfinite(hi_b):
                 reason = "restart" if stopped else "enable"
                 evidence = [("range_ok_support", sup_l[i]), ("lower", lo_b), ("upper", hi_b)]
                 if stopped:
-                    evidence = [("gates_passed", float(w.gates_passed)),
-                                ("bars_since_stop", float(w.bars_since_stop))] + evidence
+                    evidence = [
+                        ("gates_passed", float(w.gates_passed)),
+                        ("bars_since_stop", float(w.bars_since_stop)),
+                    ] + evidence
                 w.place(lo_b, hi_b, cfg.probation_levels, cfg.probation_allocation)
                 bar_changes.append((w.state, PROBATION, reason, [*parts.items(i), *evidence]))
                 w.state = PROBATION
@@ -1233,15 +1391,15 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
                     mandatory.append(("stop_buffer", v))
                 # the swing's size first: |close - the close swing_bars ago| / atr >= min_atr (as computed there)
                 if len(closes_buf) > swing_bars and abs(close - closes_buf[-swing_bars - 1]) / atr >= swing_min_atr:
-                    fired, v = directional_swing_trigger(closes_buf, atr, lower, upper, swing_bars,
-                                                         swing_min_atr, cfg.mandatory_swing_outer_frac)
+                    fired, v = directional_swing_trigger(
+                        closes_buf, atr, lower, upper, swing_bars, swing_min_atr, cfg.mandatory_swing_outer_frac
+                    )
                     if fired:
                         mandatory.append(("directional_swing", v))
             verdict_stop = virtual and (verdict == TREND or verdict == TRANSITION)
             if st == PROBATION:
                 w.probation_bars += 1
-                w.open_buys, done = update_round_trips(w.level_prices, w.open_buys, w.prev_close, high_l[i],
-                                                       low_l[i])
+                w.open_buys, done = update_round_trips(w.level_prices, w.open_buys, w.prev_close, high_l[i], low_l[i])
                 w.round_trips += done
                 fired = False
                 if outside:
@@ -1255,20 +1413,23 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
                 elif verdict_stop:
                     reason = "stop_trend" if verdict == TREND else "stop_transition"
                     w.record_stop(ts, reason)
-                    bar_changes.append((PROBATION, EXITED, reason,
-                                        [(f"verdict_{verdict}", 1.0), *mandatory, *parts.items(i)]))
+                    bar_changes.append(
+                        (PROBATION, EXITED, reason, [(f"verdict_{verdict}", 1.0), *mandatory, *parts.items(i)])
+                    )
                     w.state = EXITED
                 elif w.probation_bars >= cfg.probation_bars:
                     evidence = [("round_trips", float(w.round_trips))]
                     if w.round_trips >= cfg.probation_min_round_trips:
                         w.state = WARNING if warning_rule else NORMAL
                         w.quiet_bars = 0
-                        bar_changes.append((PROBATION, w.state, "probation_passed",
-                                            [*evidence, *mandatory, *parts.items(i)]))
+                        bar_changes.append(
+                            (PROBATION, w.state, "probation_passed", [*evidence, *mandatory, *parts.items(i)])
+                        )
                     else:
                         w.record_stop(ts, "probation_failed")
-                        bar_changes.append((PROBATION, EXITED, "probation_failed",
-                                            [*evidence, *mandatory, *parts.items(i)]))
+                        bar_changes.append(
+                            (PROBATION, EXITED, "probation_failed", [*evidence, *mandatory, *parts.items(i)])
+                        )
                         w.state = EXITED
             else:
                 level = _LEVEL[st]
@@ -1310,8 +1471,15 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
             last = w.last_sent.get(st)
             if last is not None and ts - last < w.limit_ns[st]:
                 hours = (ts - last) / _NS_PER_HOUR
-                notes.append((ts, st, False, f"rate limit: {st} already sent at {_fmt_ns(last)}, {hours:g} h "
-                                             f"before (at most one per {w.limit_hours[st]:g} h)"))
+                notes.append(
+                    (
+                        ts,
+                        st,
+                        False,
+                        f"rate limit: {st} already sent at {_fmt_ns(last)}, {hours:g} h "
+                        f"before (at most one per {w.limit_hours[st]:g} h)",
+                    )
+                )
             else:
                 w.last_sent[st] = ts
                 notes.append((ts, st, True, None))
@@ -1322,24 +1490,47 @@ def _walk_bars(w: "_Walk", c: dict[str, object], lo: int, hi: int, parts: _Marke
         stopped = w.stopped
         levels = w.levels
         gate_bars = w.gate_bars
-        rows_append((
-            ts, st, w.lower, w.upper, levels if levels >= 2 else None, w.allocation_frac,
-            (not stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars),
-            gate_bars[0], gate_bars[1], gate_bars[2], w.gates_passed,
-            w.bars_since_stop if stopped else None, w.time_floor_bars if stopped else None,
-            w.stop_reason if stopped else None, ps_lo if stopped else NAN, ps_hi if stopped else NAN,
-            w.probation_bars, w.round_trips, n_warning, n_latest, len(mandatory),
-            ",".join([name for name, _ in mandatory] + ([names_l[i]] if names_l[i] else []) +
-                     [name for name, _ in extra]) if (mandatory or extra) else names_l[i],
-            baseline_l[i], w.quiet_bars))
+        rows_append(
+            (
+                ts,
+                st,
+                w.lower,
+                w.upper,
+                levels if levels >= 2 else None,
+                w.allocation_frac,
+                (not stopped) or (w.gates_passed == 3 and w.bars_since_stop >= w.time_floor_bars),
+                gate_bars[0],
+                gate_bars[1],
+                gate_bars[2],
+                w.gates_passed,
+                w.bars_since_stop if stopped else None,
+                w.time_floor_bars if stopped else None,
+                w.stop_reason if stopped else None,
+                ps_lo if stopped else NAN,
+                ps_hi if stopped else NAN,
+                w.probation_bars,
+                w.round_trips,
+                n_warning,
+                n_latest,
+                len(mandatory),
+                ",".join(
+                    [name for name, _ in mandatory] + ([names_l[i]] if names_l[i] else []) + [name for name, _ in extra]
+                )
+                if (mandatory or extra)
+                else names_l[i],
+                baseline_l[i],
+                w.quiet_bars,
+            )
+        )
         if until_exited and st == EXITED:
             return i + 1
     return hi
 
 
 @gc_paused()  # allocation-heavy, no cycles: see gc_paused
-def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
-              state: LifecycleState | None = None) -> LifecycleResult:
+def walk_grid(
+    bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig, state: LifecycleState | None = None
+) -> LifecycleResult:
     """Walk one grid over the 1h bars of one series segment.
 
     Args:
@@ -1423,54 +1614,81 @@ def walk_grid(bars: pd.DataFrame, grid: GridSpec, config: LifecycleConfig,
     # one row tuple per bar (LIFECYCLE_COLUMNS without grid_id), transposed once
     out: dict[str, Sequence] = dict(zip(_ROW_COLUMNS, zip(*rows))) if rows else {c: [] for c in _ROW_COLUMNS}
     n = len(out["bar_start"])
-    lifecycle = pd.DataFrame({
-        "grid_id": pd.Series([gid] * n, dtype=object),
-        "bar_start": pd.to_datetime(np.array(out["bar_start"], dtype=np.int64).view("datetime64[ns]")),
-        "state": pd.Series(out["state"], dtype=object),
-        "lower": np.array(out["lower"], dtype=float),
-        "upper": np.array(out["upper"], dtype=float),
-        "levels": _int64_array(out["levels"]),
-        "allocation_frac": np.array(out["allocation_frac"], dtype=float),
-        "restart_permitted": np.array(out["restart_permitted"], dtype=bool),
-        **{c: np.array(out[c], dtype=np.int64) for c in ("gate_1_bars", "gate_2_bars", "gate_3_bars", "gates_passed")},
-        "bars_since_stop": _int64_array(out["bars_since_stop"]),
-        "time_floor_bars": _int64_array(out["time_floor_bars"]),
-        "stop_reason": pd.Series(out["stop_reason"], dtype=object),
-        "post_stop_lower": np.array(out["post_stop_lower"], dtype=float),
-        "post_stop_upper": np.array(out["post_stop_upper"], dtype=float),
-        **{c: np.array(out[c], dtype=np.int64) for c in ("probation_bars", "round_trips", "warning_conditions",
-                                                          "latest_triggers", "mandatory_triggers")},
-        "fired_triggers": pd.Series(out["fired_triggers"], dtype=object),
-        "half_life_baseline": np.array(out["half_life_baseline"], dtype=float),
-        "quiet_bars": np.array(out["quiet_bars"], dtype=np.int64),
-    })
+    lifecycle = pd.DataFrame(
+        {
+            "grid_id": pd.Series([gid] * n, dtype=object),
+            "bar_start": pd.to_datetime(np.array(out["bar_start"], dtype=np.int64).view("datetime64[ns]")),
+            "state": pd.Series(out["state"], dtype=object),
+            "lower": np.array(out["lower"], dtype=float),
+            "upper": np.array(out["upper"], dtype=float),
+            "levels": _int64_array(out["levels"]),
+            "allocation_frac": np.array(out["allocation_frac"], dtype=float),
+            "restart_permitted": np.array(out["restart_permitted"], dtype=bool),
+            **{
+                c: np.array(out[c], dtype=np.int64)
+                for c in ("gate_1_bars", "gate_2_bars", "gate_3_bars", "gates_passed")
+            },
+            "bars_since_stop": _int64_array(out["bars_since_stop"]),
+            "time_floor_bars": _int64_array(out["time_floor_bars"]),
+            "stop_reason": pd.Series(out["stop_reason"], dtype=object),
+            "post_stop_lower": np.array(out["post_stop_lower"], dtype=float),
+            "post_stop_upper": np.array(out["post_stop_upper"], dtype=float),
+            **{
+                c: np.array(out[c], dtype=np.int64)
+                for c in (
+                    "probation_bars",
+                    "round_trips",
+                    "warning_conditions",
+                    "latest_triggers",
+                    "mandatory_triggers",
+                )
+            },
+            "fired_triggers": pd.Series(out["fired_triggers"], dtype=object),
+            "half_life_baseline": np.array(out["half_life_baseline"], dtype=float),
+            "quiet_bars": np.array(out["quiet_bars"], dtype=np.int64),
+        }
+    )
     lifecycle = lifecycle[list(LIFECYCLE_COLUMNS)]
 
     def ts_col(rows: list[tuple]) -> pd.Series:
         return pd.to_datetime(np.array([r[0] for r in rows], dtype=np.int64).view("datetime64[ns]"))
 
-    state_changes = pd.DataFrame({
-        "grid_id": pd.Series([gid] * len(changes), dtype=object),
-        "bar_start": ts_col(changes),
-        "from_state": pd.Series([r[1] for r in changes], dtype=object),
-        "to_state": pd.Series([r[2] for r in changes], dtype=object),
-        "reason": pd.Series([r[3] for r in changes], dtype=object),
-        "triggers": pd.Series([r[4] for r in changes], dtype=object),
-    })
-    notifications = pd.DataFrame({
-        "grid_id": pd.Series([gid] * len(notes), dtype=object),
-        "bar_start": ts_col(notes),
-        "state": pd.Series([r[1] for r in notes], dtype=object),
-        "is_sent": np.array([r[2] for r in notes], dtype=bool),
-        "suppressed_reason": pd.Series([r[3] for r in notes], dtype=object),
-    })
-    return LifecycleResult(lifecycle=lifecycle, state_changes=state_changes, notifications=notifications,
-                           final_state=w.to_state())
+    state_changes = pd.DataFrame(
+        {
+            "grid_id": pd.Series([gid] * len(changes), dtype=object),
+            "bar_start": ts_col(changes),
+            "from_state": pd.Series([r[1] for r in changes], dtype=object),
+            "to_state": pd.Series([r[2] for r in changes], dtype=object),
+            "reason": pd.Series([r[3] for r in changes], dtype=object),
+            "triggers": pd.Series([r[4] for r in changes], dtype=object),
+        }
+    )
+    notifications = pd.DataFrame(
+        {
+            "grid_id": pd.Series([gid] * len(notes), dtype=object),
+            "bar_start": ts_col(notes),
+            "state": pd.Series([r[1] for r in notes], dtype=object),
+            "is_sent": np.array([r[2] for r in notes], dtype=bool),
+            "suppressed_reason": pd.Series([r[3] for r in notes], dtype=object),
+        }
+    )
+    return LifecycleResult(
+        lifecycle=lifecycle, state_changes=state_changes, notifications=notifications, final_state=w.to_state()
+    )
 
 
 # market buffers of a state: what every grid of a series sees alike (the triggers' inputs)
-_MARKET_FIELDS = ("last_bar_start", "prev_close", "closes", "z_values", "supports", "verdicts_1h", "verdicts_4h",
-                  "last_coarse_start", "half_lives")
+_MARKET_FIELDS = (
+    "last_bar_start",
+    "prev_close",
+    "closes",
+    "z_values",
+    "supports",
+    "verdicts_1h",
+    "verdicts_4h",
+    "last_coarse_start",
+    "half_lives",
+)
 
 
 def placed_state(market: LifecycleState, grid: GridSpec) -> LifecycleState:
@@ -1500,8 +1718,12 @@ def placed_state(market: LifecycleState, grid: GridSpec) -> LifecycleState:
         raise ValueError(f"placed_state: grid {grid.grid_id!r} must be an enabled configured grid")
     if market.last_bar_start is None:
         raise ValueError("placed_state: the market state has walked no bar")
-    return LifecycleState(grid_id=grid.grid_id, config_fingerprint=market.config_fingerprint, virtual=False,
-                          **{name: getattr(market, name) for name in _MARKET_FIELDS})
+    return LifecycleState(
+        grid_id=grid.grid_id,
+        config_fingerprint=market.config_fingerprint,
+        virtual=False,
+        **{name: getattr(market, name) for name in _MARKET_FIELDS},
+    )
 
 
 def _market_start(coarse_starts: list[int], first: int, cfg: LifecycleConfig) -> int:
@@ -1509,9 +1731,15 @@ def _market_start(coarse_starts: list[int], first: int, cfg: LifecycleConfig) ->
     of a walk from bar 0: every per-bar buffer full (the longest window of the config), and
     at least latest_transition_4h_bars changes of the 4h bar among the walked bars (the 4h
     buffer appends on a change)."""
-    need = max(cfg.half_life_baseline_bars, cfg.mandatory_outside_closes, cfg.quick_stop_outside_closes,
-               cfg.mandatory_swing_bars + 1, cfg.latest_z_bars, cfg.warning_support_fall_bars + 1,
-               cfg.latest_transition_1h_bars)
+    need = max(
+        cfg.half_life_baseline_bars,
+        cfg.mandatory_outside_closes,
+        cfg.quick_stop_outside_closes,
+        cfg.mandatory_swing_bars + 1,
+        cfg.latest_z_bars,
+        cfg.warning_support_fall_bars + 1,
+        cfg.latest_transition_1h_bars,
+    )
     start = max(0, first - need)
     changes, later = 0, None  # changes of the 4h start seen walking back from first - 1
     i = first - 1
@@ -1526,9 +1754,16 @@ def _market_start(coarse_starts: list[int], first: int, cfg: LifecycleConfig) ->
 
 
 @gc_paused()  # allocation-heavy, no cycles: see gc_paused
-def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Sequence[float],
-                     uppers: Sequence[float], levels: int, allocation_frac: float, config: LifecycleConfig,
-                     horizon: int) -> np.ndarray:
+def placement_states(
+    bars: pd.DataFrame,
+    positions: Sequence[int],
+    lowers: Sequence[float],
+    uppers: Sequence[float],
+    levels: int,
+    allocation_frac: float,
+    config: LifecycleConfig,
+    horizon: int,
+) -> np.ndarray:
     """Lifecycle states of configured grids placed at given bars of one segment (research).
 
     For every placement j, the grid [lowers[j], uppers[j]] with ``levels`` levels is placed
@@ -1586,10 +1821,11 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
     # from the input, the rest of the market part from pass 1.
     close_l, ts_l = cols["close"], cols["ts"]
     for j, t in enumerate(pos.tolist()):
-        grid = GridSpec("placement", float(lowers[j]), float(uppers[j]), int(levels), float(allocation_frac),
-                        enabled=True)
+        grid = GridSpec(
+            "placement", float(lowers[j]), float(uppers[j]), int(levels), float(allocation_frac), enabled=True
+        )
         w = _Walk(grid, config, fresh)
-        w.closes.extend(close_l[max(0, t - w.closes.maxlen):t])
+        w.closes.extend(close_l[max(0, t - w.closes.maxlen) : t])
         if t > 0:
             w.prev_close, w.last_bar_start = close_l[t - 1], ts_l[t - 1]
         states: list[str] = []
@@ -1598,5 +1834,5 @@ def placement_states(bars: pd.DataFrame, positions: Sequence[int], lowers: Seque
         k = len(states) - 1  # states[0] is the placement bar t
         out[j, :k] = states[1:]
         if w.state == EXITED:
-            out[j, k:end - t - 1] = EXITED
+            out[j, k : end - t - 1] = EXITED
     return out

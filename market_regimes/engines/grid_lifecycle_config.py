@@ -103,20 +103,41 @@ class LifecycleConfig:
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise bad(f.name, "is not a finite number")
 
-        at_least_one = ("latest_transition_1h_bars", "latest_transition_4h_bars", "half_life_baseline_bars",
-                        "half_life_baseline_min_bars", "latest_z_bars", "warning_min_conditions",
-                        "warning_support_fall_bars", "mandatory_outside_closes", "mandatory_swing_bars",
-                        "de_escalation_bars", "post_stop_range_max_bars", "time_floor_repeat_multiple", "repeat_stops", "probation_bars",
-                        "quick_stop_outside_closes")
+        at_least_one = (
+            "latest_transition_1h_bars",
+            "latest_transition_4h_bars",
+            "half_life_baseline_bars",
+            "half_life_baseline_min_bars",
+            "latest_z_bars",
+            "warning_min_conditions",
+            "warning_support_fall_bars",
+            "mandatory_outside_closes",
+            "mandatory_swing_bars",
+            "de_escalation_bars",
+            "post_stop_range_max_bars",
+            "time_floor_repeat_multiple",
+            "repeat_stops",
+            "probation_bars",
+            "quick_stop_outside_closes",
+        )
         for key in at_least_one:
             if getattr(self, key) < 1:
                 raise bad(key, "must be >= 1")
         for key in ("time_floor_bars", "probation_min_round_trips", "gate_1_bars", "gate_2_bars", "gate_3_bars"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
-        positive = ("latest_half_life_multiple", "latest_atr_ratio", "latest_z_bound", "warning_half_life_multiple",
-                    "warning_support_fall_points", "mandatory_swing_min_atr", "repeat_stop_window_hours",
-                    "notify_warning_hours", "notify_latest_hours", "notify_mandatory_hours")
+        positive = (
+            "latest_half_life_multiple",
+            "latest_atr_ratio",
+            "latest_z_bound",
+            "warning_half_life_multiple",
+            "warning_support_fall_points",
+            "mandatory_swing_min_atr",
+            "repeat_stop_window_hours",
+            "notify_warning_hours",
+            "notify_latest_hours",
+            "notify_mandatory_hours",
+        )
         for key in positive:
             if not getattr(self, key) > 0:
                 raise bad(key, "must be > 0")
@@ -129,26 +150,31 @@ class LifecycleConfig:
         if not 0 <= self.warning_er_short <= 1:
             raise bad("warning_er_short", "must be in [0, 1]")
         if self.half_life_baseline_min_bars > self.half_life_baseline_bars:
-            raise bad("half_life_baseline_min_bars",
-                      f"must be <= half_life_baseline_bars = {self.half_life_baseline_bars}")
+            raise bad(
+                "half_life_baseline_min_bars", f"must be <= half_life_baseline_bars = {self.half_life_baseline_bars}"
+            )
         if self.warning_min_conditions > 5:
             raise bad("warning_min_conditions", "must be <= 5 (there are five WARNING conditions)")
         if not 0 < self.warning_atr_ratio_min < self.warning_atr_ratio_max:
-            raise bad("warning_atr_ratio_min",
-                      f"must be > 0 and < warning_atr_ratio_max = {self.warning_atr_ratio_max}")
+            raise bad(
+                "warning_atr_ratio_min", f"must be > 0 and < warning_atr_ratio_max = {self.warning_atr_ratio_max}"
+            )
         for key in ("gate_vol_change_max", "gate_trend_max", "gate_rqs_min", "gate_mean_rev_min"):
             if not 0 <= getattr(self, key) <= 100:
                 raise bad(key, "must be in [0, 100] (score points)")
         if not 0 <= self.post_stop_low_quantile < self.post_stop_high_quantile <= 1:
-            raise bad("post_stop_low_quantile", f"must be >= 0 and < post_stop_high_quantile = "
-                                                f"{self.post_stop_high_quantile} <= 1")
+            raise bad(
+                "post_stop_low_quantile",
+                f"must be >= 0 and < post_stop_high_quantile = {self.post_stop_high_quantile} <= 1",
+            )
         lo, hi = PROBATION_ALLOCATION_BOUNDS
         if not lo <= self.probation_allocation <= hi:
             raise bad("probation_allocation", f"must be in [{lo:.2f}, {hi:.2f}] (the trading teams' probation bounds)")
         lo_levels, hi_levels = PROBATION_LEVEL_BOUNDS
         if not lo_levels <= self.probation_levels <= hi_levels:
-            raise bad("probation_levels",
-                      f"must be in [{lo_levels}, {hi_levels}] (the trading teams' probation bounds)")
+            raise bad(
+                "probation_levels", f"must be in [{lo_levels}, {hi_levels}] (the trading teams' probation bounds)"
+            )
 
     # ------------------------------------------------------------------ construction
     @classmethod

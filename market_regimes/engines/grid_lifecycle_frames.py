@@ -30,15 +30,44 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from market_regimes.engines.grid_lifecycle import (INPUT_COLUMNS, LIFECYCLE_COLUMNS, GridSpec, LifecycleConfig,
-                                                   LifecycleState, gc_paused, walk_grid)
+from market_regimes.engines.grid_lifecycle import (
+    INPUT_COLUMNS,
+    LIFECYCLE_COLUMNS,
+    GridSpec,
+    LifecycleConfig,
+    LifecycleState,
+    gc_paused,
+    walk_grid,
+)
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
-CONFIG_COLUMNS = ("grid_id", "exchange", "symbol", "lower", "upper", "levels", "allocation_frac", "enabled",
-                  "valid_from", "valid_to")
-OUTPUT_COLUMNS = ("grid_id", "grid_kind", "walk_id", "exchange", "symbol", "segment_id", "valid_from",
-                  *LIFECYCLE_COLUMNS[1:], "state_changes", "notified_state", "is_sent", "suppressed_reason",
-                  "engine_state")
+CONFIG_COLUMNS = (
+    "grid_id",
+    "exchange",
+    "symbol",
+    "lower",
+    "upper",
+    "levels",
+    "allocation_frac",
+    "enabled",
+    "valid_from",
+    "valid_to",
+)
+OUTPUT_COLUMNS = (
+    "grid_id",
+    "grid_kind",
+    "walk_id",
+    "exchange",
+    "symbol",
+    "segment_id",
+    "valid_from",
+    *LIFECYCLE_COLUMNS[1:],
+    "state_changes",
+    "notified_state",
+    "is_sent",
+    "suppressed_reason",
+    "engine_state",
+)
 
 
 def virtual_grid_id(exchange: str, symbol: str) -> str:
@@ -79,16 +108,22 @@ def _walks(bars: pd.DataFrame, configs: pd.DataFrame) -> list[tuple[str, GridSpe
                 sel &= seg["bar_start"] < end
             if not sel.any():
                 continue
-            spec = GridSpec(grid_id=str(row.grid_id), lower=float(row.lower), upper=float(row.upper),
-                            levels=int(row.levels), allocation_frac=float(row.allocation_frac),
-                            enabled=bool(row.enabled))
+            spec = GridSpec(
+                grid_id=str(row.grid_id),
+                lower=float(row.lower),
+                upper=float(row.upper),
+                levels=int(row.levels),
+                allocation_frac=float(row.allocation_frac),
+                enabled=bool(row.enabled),
+            )
             walks.append((walk_id(spec.grid_id, segment, start), spec, "configured", start, seg[sel]))
     return walks
 
 
 @gc_paused()  # many walks' rows alive at once, no cycles (grid_lifecycle.gc_paused)
-def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleConfig,
-                   states: Mapping[str, str] | None = None) -> pd.DataFrame:
+def lifecycle_rows(
+    bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleConfig, states: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """Walk every virtual and configured grid over the given bars.
 
     Args:
@@ -126,9 +161,11 @@ def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleC
     for wid, grid, kind, valid_from, walk_bars in _walks(bars, configs):
         stored = LifecycleState.from_json(states[wid]) if states.get(wid) else None
         if stored is not None and stored.config_fingerprint != config.fingerprint():
-            raise ValueError(f"lifecycle_rows: the stored state of walk {wid} was made under other lifecycle "
-                             "constants (seed grid_lifecycle_config changed): rebuild the lifecycle with "
-                             "`market-regimes build --full-refresh -s fct_grid_lifecycle+`")
+            raise ValueError(
+                f"lifecycle_rows: the stored state of walk {wid} was made under other lifecycle "
+                "constants (seed grid_lifecycle_config changed): rebuild the lifecycle with "
+                "`market-regimes build --full-refresh -s fct_grid_lifecycle+`"
+            )
         result = walk_grid(walk_bars, grid, config, stored)
         rows = result.lifecycle
         if rows.empty:
@@ -147,10 +184,16 @@ def lifecycle_rows(bars: pd.DataFrame, configs: pd.DataFrame, config: LifecycleC
         changes = result.state_changes
         if len(changes):
             per_bar: dict[int, list] = {}
-            for t, f, to, r, x in zip(_ns(changes["bar_start"]).tolist(), changes["from_state"], changes["to_state"],
-                                      changes["reason"], changes["triggers"]):
-                per_bar.setdefault(t, []).append({"from_state": f, "to_state": to, "reason": r,
-                                                  "triggers": json.loads(x)})
+            for t, f, to, r, x in zip(
+                _ns(changes["bar_start"]).tolist(),
+                changes["from_state"],
+                changes["to_state"],
+                changes["reason"],
+                changes["triggers"],
+            ):
+                per_bar.setdefault(t, []).append(
+                    {"from_state": f, "to_state": to, "reason": r, "triggers": json.loads(x)}
+                )
             rows["state_changes"] = _on_rows(row_ns, list(per_bar), [json.dumps(v) for v in per_bar.values()])
         else:
             rows["state_changes"] = None
@@ -208,8 +251,13 @@ def _ordered(grid_ids: np.ndarray, bar_start: np.ndarray) -> bool:
 
 def _empty() -> pd.DataFrame:
     """An empty frame with OUTPUT_COLUMNS and usable dtypes (an incremental run without new bars)."""
-    dtypes = {"bar_start": "datetime64[us]", "valid_from": "datetime64[us]", "segment_id": "int64",
-              "is_sent": "boolean", "restart_permitted": "bool"}
+    dtypes = {
+        "bar_start": "datetime64[us]",
+        "valid_from": "datetime64[us]",
+        "segment_id": "int64",
+        "is_sent": "boolean",
+        "restart_permitted": "bool",
+    }
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in OUTPUT_COLUMNS})
 
 
@@ -221,5 +269,12 @@ def stored_states(last_rows: pd.DataFrame) -> dict[str, str]:
     return dict(zip(last_rows["walk_id"].to_numpy()[keep], last_rows["engine_state"].to_numpy()[keep]))
 
 
-__all__ = ["lifecycle_rows", "stored_states", "virtual_grid_id", "walk_id", "OUTPUT_COLUMNS", "CONFIG_COLUMNS",
-           "KEY_COLUMNS"]
+__all__ = [
+    "lifecycle_rows",
+    "stored_states",
+    "virtual_grid_id",
+    "walk_id",
+    "OUTPUT_COLUMNS",
+    "CONFIG_COLUMNS",
+    "KEY_COLUMNS",
+]

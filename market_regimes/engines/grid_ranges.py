@@ -41,8 +41,19 @@ from market_regimes.seed_config import read_key_values, typed_values
 
 DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "grid_config.csv"
 
-INPUT_COLUMNS = ("series_part", "idx", "bar_start", "high", "low", "close", "atr_14", "support", "resistance",
-                 "support_fit", "resistance_fit")
+INPUT_COLUMNS = (
+    "series_part",
+    "idx",
+    "bar_start",
+    "high",
+    "low",
+    "close",
+    "atr_14",
+    "support",
+    "resistance",
+    "support_fit",
+    "resistance_fit",
+)
 SWING_COLUMNS = ("swing_support", "swing_resistance", "swing_support_fit", "swing_resistance_fit")
 PIVOT_COLUMNS = ("pivot_idx", "pivot_kind")
 OUTPUT_COLUMNS = ("series_part", "idx", *SWING_COLUMNS, "traversals", "containment_k", *PIVOT_COLUMNS)
@@ -97,8 +108,11 @@ class GridRangeConfig:
                 raise bad(key, "is not a whole number")
         for key in ("swing_prominence_atr", "containment_atr_buffer", "traversal_zone_frac"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                    or not np.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or not np.isfinite(value)
+            ):
                 raise bad(key, "is not a finite number")
         if self.window_bars < 2:
             raise bad("window_bars", "must be >= 2")
@@ -140,8 +154,9 @@ class GridRangeConfig:
         return cls.from_mapping({**values, "window_bars": window_bars, "holdout_bars": holdout_bars})
 
 
-def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, *, window_bars: object, holdout_bars: object,
-                    **overrides: object) -> GridRangeConfig:
+def load_config_csv(
+    path: Path | str = DEFAULT_CONFIG_CSV, *, window_bars: object, holdout_bars: object, **overrides: object
+) -> GridRangeConfig:
     """Read the seed CSV (key, value, description) into a :class:`GridRangeConfig`.
 
     window_bars, holdout_bars: W and K in bars (not seed rows). overrides: key=value pairs
@@ -153,8 +168,9 @@ def load_config_csv(path: Path | str = DEFAULT_CONFIG_CSV, *, window_bars: objec
 
 
 # --------------------------------------------------------------------------- swing levels
-def grid_swing_pivots(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray,
-                      cfg: GridRangeConfig) -> Pivots:
+def grid_swing_pivots(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, cfg: GridRangeConfig
+) -> Pivots:
     """Swing pivots of one series: an ATR zigzag on the bar extremes, confirmed on closes.
 
     Project definition: a swing low at bar j is the lowest low since the last swing high
@@ -206,8 +222,9 @@ def _median_of_last(prices: np.ndarray, lo: np.ndarray, hi: np.ndarray, m: int) 
     return out
 
 
-def swing_levels(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray,
-                 cfg: GridRangeConfig) -> pd.DataFrame:
+def swing_levels(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, cfg: GridRangeConfig
+) -> pd.DataFrame:
     """Swing support / resistance of one series at every bar, whole window and fit part.
 
     Project definition (the ``swing`` range method): with the pivots of
@@ -252,10 +269,10 @@ def swing_levels_at(piv: Pivots, t: np.ndarray, cfg: GridRangeConfig) -> dict[st
         sel = piv.kind == kind
         idx, price, confirm = piv.idx[sel], piv.price[sel], piv.confirm[sel]
         lo = np.searchsorted(idx, start, side="left")
-        out[f"swing_{name}"] = _median_of_last(price, lo, np.searchsorted(confirm, t, side="right"),
-                                               cfg.swing_pivots)
-        out[f"swing_{name}_fit"] = _median_of_last(price, lo, np.searchsorted(confirm, fit_end, side="right"),
-                                                   cfg.swing_pivots)
+        out[f"swing_{name}"] = _median_of_last(price, lo, np.searchsorted(confirm, t, side="right"), cfg.swing_pivots)
+        out[f"swing_{name}_fit"] = _median_of_last(
+            price, lo, np.searchsorted(confirm, fit_end, side="right"), cfg.swing_pivots
+        )
     warm = t < cfg.window_bars - 1
     for values in out.values():
         values[warm] = np.nan
@@ -263,8 +280,9 @@ def swing_levels_at(piv: Pivots, t: np.ndarray, cfg: GridRangeConfig) -> dict[st
 
 
 # --------------------------------------------------------------------------- traversals
-def traversal_counts(close: np.ndarray, support: np.ndarray, resistance: np.ndarray,
-                     cfg: GridRangeConfig) -> np.ndarray:
+def traversal_counts(
+    close: np.ndarray, support: np.ndarray, resistance: np.ndarray, cfg: GridRangeConfig
+) -> np.ndarray:
     """Zone-to-zone traversals of the window's closes across [S, R] at every bar.
 
     Project definition: at bar t, with S = support[t], R = resistance[t] (the whole-window
@@ -302,7 +320,7 @@ def traversal_counts(close: np.ndarray, support: np.ndarray, resistance: np.ndar
         state = np.zeros(b - a, dtype=np.int8)  # last non-middle zone: -1 lower, +1 upper, 0 none yet
         count = np.zeros(b - a, dtype=np.int32)
         for lag in range(w - 1, -1, -1):  # oldest close of the window first
-            c = close[a - lag:b - lag]
+            c = close[a - lag : b - lag]
             zone = (c >= upper_edge).view(np.int8) - (c <= lower_edge).view(np.int8)
             count += (zone * state) < 0  # opposite to the last zone: one traversal
             np.copyto(state, zone, where=zone != 0)
@@ -312,8 +330,9 @@ def traversal_counts(close: np.ndarray, support: np.ndarray, resistance: np.ndar
 
 
 # --------------------------------------------------------------------------- containment
-def containment(close: np.ndarray, support_fit: np.ndarray, resistance_fit: np.ndarray, atr: np.ndarray,
-                cfg: GridRangeConfig) -> np.ndarray:
+def containment(
+    close: np.ndarray, support_fit: np.ndarray, resistance_fit: np.ndarray, atr: np.ndarray, cfg: GridRangeConfig
+) -> np.ndarray:
     """Share of the holdout closes inside the fit range widened by an ATR buffer.
 
     Project definition: containment_k[t] = (number of closes c of bars t-K+1..t with
@@ -344,7 +363,7 @@ def containment(close: np.ndarray, support_fit: np.ndarray, resistance_fit: np.n
         lo, hi = s[a:b] - buffer, r[a:b] + buffer
         inside = np.zeros(b - a, dtype=np.int32)
         for lag in range(k):
-            c = close[a - lag:b - lag]
+            c = close[a - lag : b - lag]
             inside += (c >= lo) & (c <= hi)
         valid = np.isfinite(lo) & np.isfinite(hi)
         out[a:b] = np.where(valid, inside / k, np.nan)
@@ -398,8 +417,7 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
     n = len(ordered)
     try:
         idx = ordered["idx"].to_numpy(dtype=float)
-        carry = (ordered["carry_idx"].to_numpy(dtype=float) if "carry_idx" in ordered.columns
-                 else np.full(n, np.nan))
+        carry = ordered["carry_idx"].to_numpy(dtype=float) if "carry_idx" in ordered.columns else np.full(n, np.nan)
     except (TypeError, ValueError):
         raise ValueError("grid_range_rows: idx and carry_idx must be whole numbers") from None
     parts = ordered["series_part"].to_numpy()
@@ -419,8 +437,9 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
     pos = first + np.arange(n) - np.repeat(starts, ends - starts)  # idx each row must have
     bad = idx != pos  # also NaN, fractions, gaps and duplicates
     if bad.any():
-        raise ValueError(f"grid_range_rows: series_part {parts[np.argmax(bad)]!r} does not have consecutive idx "
-                         "(each bar once)")
+        raise ValueError(
+            f"grid_range_rows: series_part {parts[np.argmax(bad)]!r} does not have consecutive idx (each bar once)"
+        )
     pos = pos.astype(np.int64)
     keep = np.ones(n, dtype=bool)
     swing = {c: np.full(n, np.nan) for c in SWING_COLUMNS}
@@ -431,7 +450,9 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
         last = stored.get(part) if np.isfinite(carried) else None
         if not np.isfinite(carried):
             if s != 0:
-                raise ValueError(f"grid_range_rows: series_part {part!r} starts at idx {s}, not 0, and has no carry_idx")
+                raise ValueError(
+                    f"grid_range_rows: series_part {part!r} starts at idx {s}, not 0, and has no carry_idx"
+                )
             known, resume = _no_pivots(), None
         else:
             keep[a:b] = pos[a:b] > carried
@@ -440,12 +461,22 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
             known = last if last is not None else _no_pivots()
             bound = min(int(carried) + 2 - cfg.window_bars, int(known.idx[-1]) if len(known.idx) else 0)
             if s > max(bound, 0):
-                raise ValueError(f"grid_range_rows: series_part {part!r} starts at idx {s}; continuing after "
-                                 f"carry_idx {int(carried)} needs bars from idx {max(bound, 0)}")
-            resume = ((int(known.idx[-1]) - s, int(known.kind[-1]), int(known.confirm[-1]) - s)
-                      if len(known.idx) else None)
-        walked = atr_zigzag(arrays["high"][a:b], arrays["low"][a:b], arrays["close"][a:b], arrays["atr_14"][a:b],
-                            cfg.swing_prominence_atr, 1, resume=resume)
+                raise ValueError(
+                    f"grid_range_rows: series_part {part!r} starts at idx {s}; continuing after "
+                    f"carry_idx {int(carried)} needs bars from idx {max(bound, 0)}"
+                )
+            resume = (
+                (int(known.idx[-1]) - s, int(known.kind[-1]), int(known.confirm[-1]) - s) if len(known.idx) else None
+            )
+        walked = atr_zigzag(
+            arrays["high"][a:b],
+            arrays["low"][a:b],
+            arrays["close"][a:b],
+            arrays["atr_14"][a:b],
+            cfg.swing_prominence_atr,
+            1,
+            resume=resume,
+        )
         new = Pivots(walked.idx + s, walked.price, walked.kind, walked.confirm + s)
         at = new.confirm - s + a
         pivot_idx[at], pivot_kind[at] = new.idx, new.kind
@@ -453,10 +484,15 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
             continue  # never warm yet: all NaN
         # the stored pivots of the look-back (their prices from these bars) and the new ones
         old = known.idx >= s
-        old_price = np.where(known.kind[old] > 0, arrays["high"][a + known.idx[old] - s],
-                             arrays["low"][a + known.idx[old] - s])
-        piv = Pivots(np.concatenate([known.idx[old], new.idx]), np.concatenate([old_price, new.price]),
-                     np.concatenate([known.kind[old], new.kind]), np.concatenate([known.confirm[old], new.confirm]))
+        old_price = np.where(
+            known.kind[old] > 0, arrays["high"][a + known.idx[old] - s], arrays["low"][a + known.idx[old] - s]
+        )
+        piv = Pivots(
+            np.concatenate([known.idx[old], new.idx]),
+            np.concatenate([old_price, new.price]),
+            np.concatenate([known.kind[old], new.kind]),
+            np.concatenate([known.confirm[old], new.confirm]),
+        )
         for c, values in swing_levels_at(piv, pos[a:b], cfg).items():
             swing[c][a:b] = values
     # the window functions run on the concatenated series; a row whose window would reach
@@ -467,10 +503,17 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
     contained = containment(arrays["close"], arrays["support_fit"], arrays["resistance_fit"], arrays["atr_14"], cfg)
     traversals[warm] = np.nan
     contained[warm] = np.nan
-    result = pd.DataFrame({"series_part": ordered["series_part"], "idx": pos, **swing,
-                           "traversals": traversals, "containment_k": contained,
-                           "pivot_idx": pd.array(np.where(pivot_idx >= 0, pivot_idx, 0), dtype="Int64"),
-                           "pivot_kind": pd.array(pivot_kind, dtype="Int64")})
+    result = pd.DataFrame(
+        {
+            "series_part": ordered["series_part"],
+            "idx": pos,
+            **swing,
+            "traversals": traversals,
+            "containment_k": contained,
+            "pivot_idx": pd.array(np.where(pivot_idx >= 0, pivot_idx, 0), dtype="Int64"),
+            "pivot_kind": pd.array(pivot_kind, dtype="Int64"),
+        }
+    )
     no_pivot = pivot_idx < 0
     result["pivot_idx"] = result["pivot_idx"].mask(no_pivot)
     result["pivot_kind"] = result["pivot_kind"].mask(no_pivot)
@@ -491,18 +534,27 @@ def _stored_pivots(pivots: pd.DataFrame | None) -> dict[object, Pivots]:
         raise ValueError(f"grid_range_rows: pivots miss columns {missing}")
     out: dict[object, Pivots] = {}
     for part, rows in pivots.sort_values(["series_part", "idx"], kind="stable").groupby("series_part", sort=False):
-        out[part] = Pivots(rows["pivot_idx"].to_numpy(dtype=np.int64), np.full(len(rows), np.nan),
-                           rows["pivot_kind"].to_numpy(dtype=np.int64), rows["idx"].to_numpy(dtype=np.int64))
+        out[part] = Pivots(
+            rows["pivot_idx"].to_numpy(dtype=np.int64),
+            np.full(len(rows), np.nan),
+            rows["pivot_kind"].to_numpy(dtype=np.int64),
+            rows["idx"].to_numpy(dtype=np.int64),
+        )
     return out
 
 
 # the quantile (primary) range columns of int_grid_bars_prepared -> the engine's inputs
-QUANTILE_INPUTS = {"quantile_support": "support", "quantile_resistance": "resistance",
-                   "quantile_support_fit": "support_fit", "quantile_resistance_fit": "resistance_fit"}
+QUANTILE_INPUTS = {
+    "quantile_support": "support",
+    "quantile_resistance": "resistance",
+    "quantile_support_fit": "support_fit",
+    "quantile_resistance_fit": "resistance_fit",
+}
 
 
-def grid_range_rows_by_window(bars: pd.DataFrame, seed: Mapping[str, object],
-                              pivots: pd.DataFrame | None = None) -> pd.DataFrame:
+def grid_range_rows_by_window(
+    bars: pd.DataFrame, seed: Mapping[str, object], pivots: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """:func:`grid_range_rows` on the primary (quantile) range of series of several bar
     intervals: one config per (window_bars, holdout_bars) group.
 
@@ -525,11 +577,14 @@ def grid_range_rows_by_window(bars: pd.DataFrame, seed: Mapping[str, object],
     missing = [c for c in ("window_bars", "holdout_bars", *QUANTILE_INPUTS) if c not in bars.columns]
     if missing:
         raise ValueError(f"grid_range_rows_by_window: missing input columns {missing}")
-    frames = [grid_range_rows(group.rename(columns=QUANTILE_INPUTS),
-                              GridRangeConfig.from_seed(seed, window_bars=int(w), holdout_bars=int(k)), pivots)
-              for (w, k), group in bars.groupby(["window_bars", "holdout_bars"], sort=True)]
+    frames = [
+        grid_range_rows(
+            group.rename(columns=QUANTILE_INPUTS),
+            GridRangeConfig.from_seed(seed, window_bars=int(w), holdout_bars=int(k)),
+            pivots,
+        )
+        for (w, k), group in bars.groupby(["window_bars", "holdout_bars"], sort=True)
+    ]
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="Int64" if c in PIVOT_COLUMNS else "float64")
-                             for c in OUTPUT_COLUMNS})
-    return pd.concat(frames, ignore_index=True).sort_values(["series_part", "idx"], kind="stable",
-                                                            ignore_index=True)
+        return pd.DataFrame({c: pd.Series(dtype="Int64" if c in PIVOT_COLUMNS else "float64") for c in OUTPUT_COLUMNS})
+    return pd.concat(frames, ignore_index=True).sort_values(["series_part", "idx"], kind="stable", ignore_index=True)

@@ -47,8 +47,7 @@ def _floor(x: float, lo: float) -> float:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def em_windows(values, starts, lengths, lo, hi, var, stay, n_iter, tol, covars_prior, fit_transitions,
-               tiny, llr_clip):
+def em_windows(values, starts, lengths, lo, hi, var, stay, n_iter, tol, covars_prior, fit_transitions, tiny, llr_clip):
     """EM of many windows of scaled |log returns| (window i = values[starts[i]:starts[i] +
     lengths[i]], lengths >= 2), each from its own start: means lo[i] / hi[i], both
     variances var[i], start probabilities 1/2, stay probabilities `stay`.
@@ -78,7 +77,7 @@ def em_windows(values, starts, lengths, lo, hi, var, stay, n_iter, tol, covars_p
     g0 = np.empty(longest)
     g1 = np.empty(longest)
     for i in range(k):
-        z = values[starts[i]: starts[i] + lengths[i]]
+        z = values[starts[i] : starts[i] + lengths[i]]
         n = lengths[i]
         s0, s1 = 0.5, 0.5
         a00, a01, a10, a11 = stay, 1.0 - stay, 1.0 - stay, stay

@@ -36,8 +36,15 @@ class Vol(StrEnum):
 
 
 REGIMES = tuple(f"{t}_{v}" for t in Trend for v in Vol)
-SEED_COLUMNS = ("market", "price_series", "vol_series", "ma_period", "trend_hysteresis_pct",
-                "vol_high_threshold", "vol_low_threshold")
+SEED_COLUMNS = (
+    "market",
+    "price_series",
+    "vol_series",
+    "ma_period",
+    "trend_hysteresis_pct",
+    "vol_high_threshold",
+    "vol_low_threshold",
+)
 
 
 class TrendVolConfigError(ValueError):
@@ -86,7 +93,8 @@ class TrendVolConfig:
             raise TrendVolConfigError(f"{where}: vol thresholds must be finite numbers, got high {high!r}, low {low!r}")
         if low >= high:
             raise TrendVolConfigError(
-                f"{where}: vol_low_threshold ({low:g}) must be below vol_high_threshold ({high:g})")
+                f"{where}: vol_low_threshold ({low:g}) must be below vol_high_threshold ({high:g})"
+            )
 
     @property
     def uses_vol_percentile(self) -> bool:
@@ -117,10 +125,15 @@ class TrendVolConfig:
         if not numbers["ma_period"].is_integer():
             raise TrendVolConfigError(f"{where}: ma_period must be an integer >= 1, got {row['ma_period']!r}")
         vol_series = row["vol_series"]
-        return cls(market=str(market).strip(), price_series=str(row["price_series"]).strip(),
-                   vol_series=None if _blank(vol_series) else str(vol_series).strip(),
-                   ma_period=int(numbers["ma_period"]), trend_hysteresis_pct=numbers["trend_hysteresis_pct"],
-                   vol_high_threshold=numbers["vol_high_threshold"], vol_low_threshold=numbers["vol_low_threshold"])
+        return cls(
+            market=str(market).strip(),
+            price_series=str(row["price_series"]).strip(),
+            vol_series=None if _blank(vol_series) else str(vol_series).strip(),
+            ma_period=int(numbers["ma_period"]),
+            trend_hysteresis_pct=numbers["trend_hysteresis_pct"],
+            vol_high_threshold=numbers["vol_high_threshold"],
+            vol_low_threshold=numbers["vol_low_threshold"],
+        )
 
 
 def load_markets(rows: Iterable[Mapping[str, object]]) -> list[TrendVolConfig]:
@@ -175,10 +188,14 @@ class RegimeState:
         """Inverse of :meth:`to_dict`. Raises ValueError on an unknown trend/vol, or when a
         given ``regime`` disagrees with trend and vol."""
         bar_start = data.get("bar_start")
-        state = cls(trend=Trend(data["trend"]), vol=Vol(data["vol"]),
-                    bar_start=None if bar_start is None else datetime.fromisoformat(str(bar_start)),
-                    price=_optional_float(data.get("price")), ma=_optional_float(data.get("ma")),
-                    vol_value=_optional_float(data.get("vol_value")))
+        state = cls(
+            trend=Trend(data["trend"]),
+            vol=Vol(data["vol"]),
+            bar_start=None if bar_start is None else datetime.fromisoformat(str(bar_start)),
+            price=_optional_float(data.get("price")),
+            ma=_optional_float(data.get("ma")),
+            vol_value=_optional_float(data.get("vol_value")),
+        )
         if data.get("regime") not in (None, state.regime):
             raise ValueError(f"RegimeState.from_dict: regime {data['regime']!r} != trend/vol {state.regime!r}")
         return state
@@ -217,8 +234,14 @@ def next_vol(vol_value: float, high: float, low: float, previous: Vol | None) ->
     return Vol.LOW_VOL
 
 
-def step(price: float, ma: float, vol_value: float, config: TrendVolConfig, previous: RegimeState | None,
-         bar_start: datetime | None = None) -> RegimeState:
+def step(
+    price: float,
+    ma: float,
+    vol_value: float,
+    config: TrendVolConfig,
+    previous: RegimeState | None,
+    bar_start: datetime | None = None,
+) -> RegimeState:
     """The regime after one day, from the previous day's state (None at a series' first day).
 
     price and ma in price units, vol_value in the config's vol units.
@@ -233,13 +256,22 @@ def step(price: float, ma: float, vol_value: float, config: TrendVolConfig, prev
     price, ma, vol_value = values
     return RegimeState(
         trend=next_trend(price, ma, config.trend_hysteresis_pct, None if previous is None else previous.trend),
-        vol=next_vol(vol_value, config.vol_high_threshold, config.vol_low_threshold,
-                     None if previous is None else previous.vol),
-        bar_start=bar_start, price=price, ma=ma, vol_value=vol_value)
+        vol=next_vol(
+            vol_value, config.vol_high_threshold, config.vol_low_threshold, None if previous is None else previous.vol
+        ),
+        bar_start=bar_start,
+        price=price,
+        ma=ma,
+        vol_value=vol_value,
+    )
 
 
-def walk(days: Iterable[tuple[float, float, float]], config: TrendVolConfig, previous: RegimeState | None = None,
-         bar_starts: Iterable[datetime | None] | None = None) -> list[RegimeState]:
+def walk(
+    days: Iterable[tuple[float, float, float]],
+    config: TrendVolConfig,
+    previous: RegimeState | None = None,
+    bar_starts: Iterable[datetime | None] | None = None,
+) -> list[RegimeState]:
     """:func:`step` over consecutive days (price, ma, vol_value), carrying the state.
 
     previous: the state before the first day (None = a series' first day).

@@ -74,8 +74,9 @@ def check_series(markets: list[TrendVolConfig], landed: pd.DataFrame, missing_se
     """
     if missing_series not in ("error", "warn"):
         raise ValueError(f"missing_series must be 'error' or 'warn', got {missing_series!r}")
-    days = {series: pd.DatetimeIndex(group["bar_start"].unique())
-            for series, group in landed.groupby("series", sort=False)}
+    days = {
+        series: pd.DatetimeIndex(group["bar_start"].unique()) for series, group in landed.groupby("series", sort=False)
+    }
     skipped = []
     for cfg in markets:
         wanted = [cfg.price_series] + ([] if cfg.vol_series is None else [cfg.vol_series])
@@ -87,14 +88,16 @@ def check_series(markets: list[TrendVolConfig], landed: pd.DataFrame, missing_se
                 listed = ", ".join(f"{roles[s]} {s!r}" for s in missing)
                 raise TrendVolConfigError(
                     f"{where}: {listed} has no landed rows (expected a file daily/<SERIES>.csv in the landing "
-                    f"directory; landed daily series: {sorted(days)})")
+                    f"directory; landed daily series: {sorted(days)})"
+                )
             skipped.append((cfg.market, missing))
             continue
         if cfg.vol_series is not None and not days[cfg.price_series].isin(days[cfg.vol_series]).any():
             p, v = days[cfg.price_series], days[cfg.vol_series]
             raise TrendVolConfigError(
                 f"{where}: price_series {cfg.price_series!r} ({p.min():%Y-%m-%d}..{p.max():%Y-%m-%d}) and "
-                f"vol_series {cfg.vol_series!r} ({v.min():%Y-%m-%d}..{v.max():%Y-%m-%d}) never share a day")
+                f"vol_series {cfg.vol_series!r} ({v.min():%Y-%m-%d}..{v.max():%Y-%m-%d}) never share a day"
+            )
     return SeriesCheck(skipped=tuple(skipped))
 
 
@@ -119,7 +122,7 @@ def trailing_sma(values: np.ndarray, n: int) -> np.ndarray:
     so a value never depends on where the series starts."""
     out = np.full(len(values), np.nan)
     for i in range(n - 1, len(values)):
-        out[i] = math.fsum(values[i - n + 1:i + 1]) / n
+        out[i] = math.fsum(values[i - n + 1 : i + 1]) / n
     return out
 
 
@@ -128,7 +131,7 @@ def realized_vol(closes: np.ndarray, n: int = REALIZED_VOL_BARS) -> np.ndarray:
     out = np.full(len(closes), np.nan)
     returns = np.diff(np.log(closes))
     for i in range(n, len(closes)):
-        window = returns[i - n:i]
+        window = returns[i - n : i]
         mean = math.fsum(window) / n
         out[i] = math.sqrt(math.fsum((window - mean) ** 2) / (n - 1))
     return out
@@ -140,21 +143,28 @@ def trailing_percentile(values: np.ndarray, window: int) -> np.ndarray:
     out = np.full(len(values), np.nan)
     first = int(np.argmax(~np.isnan(values))) if (~np.isnan(values)).any() else len(values)
     for i in range(first + window - 1, len(values)):
-        frame = values[i - window + 1:i + 1]
+        frame = values[i - window + 1 : i + 1]
         out[i] = 100.0 * np.count_nonzero(frame < values[i]) / (window - 1)
     return out
 
 
-def price_frame(cfg: TrendVolConfig, closes: pd.DataFrame, as_of: pd.Timestamp | None, max_gap_bars: int,
-                percentile_window: int) -> pd.DataFrame:
+def price_frame(
+    cfg: TrendVolConfig, closes: pd.DataFrame, as_of: pd.Timestamp | None, max_gap_bars: int, percentile_window: int
+) -> pd.DataFrame:
     """bar_start, segment_id, price, ma and (percentile markets) vol_value on the price calendar."""
     days = final_days(closes, cfg.price_series, as_of)
     days["segment_id"] = segment_ids(days["bar_start"], max_gap_bars)
     parts = []
     for _, seg in days.groupby("segment_id", sort=True):
         price = seg["close"].to_numpy(float)
-        part = pd.DataFrame({"bar_start": seg["bar_start"].to_numpy(), "segment_id": seg["segment_id"].to_numpy(),
-                             "price": price, "ma": trailing_sma(price, cfg.ma_period)})
+        part = pd.DataFrame(
+            {
+                "bar_start": seg["bar_start"].to_numpy(),
+                "segment_id": seg["segment_id"].to_numpy(),
+                "price": price,
+                "ma": trailing_sma(price, cfg.ma_period),
+            }
+        )
         if cfg.uses_vol_percentile:
             part["vol_value"] = trailing_percentile(realized_vol(price), percentile_window)
         parts.append(part)
@@ -162,8 +172,13 @@ def price_frame(cfg: TrendVolConfig, closes: pd.DataFrame, as_of: pd.Timestamp |
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def market_rows(cfg: TrendVolConfig, closes: pd.DataFrame, as_of: pd.Timestamp | None = None,
-                max_gap_bars: int = 24, percentile_window: int = 365) -> pd.DataFrame:
+def market_rows(
+    cfg: TrendVolConfig,
+    closes: pd.DataFrame,
+    as_of: pd.Timestamp | None = None,
+    max_gap_bars: int = 24,
+    percentile_window: int = 365,
+) -> pd.DataFrame:
     """The COLUMNS rows of one market (rules 1-6 of the module doc); no validation."""
     rows = price_frame(cfg, closes, as_of, max_gap_bars, percentile_window)
     if not cfg.uses_vol_percentile:
@@ -177,14 +192,25 @@ def market_rows(cfg: TrendVolConfig, closes: pd.DataFrame, as_of: pd.Timestamp |
         previous = None if fresh else states[-1]
         states.append(step(price, ma, vol_value, cfg, previous))
         prev_regime.append(None if previous is None else previous.regime)
-    rows = rows.assign(market=cfg.market, trend=[s.trend.value for s in states], vol=[s.vol.value for s in states],
-                       regime=[s.regime for s in states], prev_regime=prev_regime)
+    rows = rows.assign(
+        market=cfg.market,
+        trend=[s.trend.value for s in states],
+        vol=[s.vol.value for s in states],
+        regime=[s.regime for s in states],
+        prev_regime=prev_regime,
+    )
     return rows[list(COLUMNS)]
 
 
-def market_regime_rows(markets: list[TrendVolConfig], closes: pd.DataFrame, landed: pd.DataFrame | None = None,
-                       as_of: pd.Timestamp | str | None = None, max_gap_bars: int | str = 24,
-                       percentile_window: int | str = 365, missing_series: str = "error") -> pd.DataFrame:
+def market_regime_rows(
+    markets: list[TrendVolConfig],
+    closes: pd.DataFrame,
+    landed: pd.DataFrame | None = None,
+    as_of: pd.Timestamp | str | None = None,
+    max_gap_bars: int | str = 24,
+    percentile_window: int | str = 365,
+    missing_series: str = "error",
+) -> pd.DataFrame:
     """Every market's rows (module doc); explicit dtypes so an empty result keeps its types.
 
     as_of, max_gap_bars and percentile_window may be the strings of dbt configs lifted from
@@ -195,21 +221,34 @@ def market_regime_rows(markets: list[TrendVolConfig], closes: pd.DataFrame, land
     """
     max_gap_bars, percentile_window = int(max_gap_bars), int(percentile_window)
     if percentile_window < 2 or max_gap_bars < 1:
-        raise ValueError(f"percentile_window must be >= 2 and max_gap_bars >= 1, got {percentile_window}, {max_gap_bars}")
+        raise ValueError(
+            f"percentile_window must be >= 2 and max_gap_bars >= 1, got {percentile_window}, {max_gap_bars}"
+        )
     as_of = None if as_of is None or str(as_of).strip() in ("", "None", "none", "null") else pd.Timestamp(as_of)
     closes = closes.assign(bar_start=pd.to_datetime(closes["bar_start"]))
     landed = closes if landed is None else landed.assign(bar_start=pd.to_datetime(landed["bar_start"]))
     skipped = dict(check_series(markets, landed, missing_series).skipped)
     for market, series in skipped.items():
-        print(f"WARNING trend_vol_markets: market {market!r} skipped, no landed rows for daily series "
-              f"{list(series)}", file=sys.stderr)
-    parts = [market_rows(cfg, closes, as_of, max_gap_bars, percentile_window)
-             for cfg in markets if cfg.market not in skipped]
+        print(
+            f"WARNING trend_vol_markets: market {market!r} skipped, no landed rows for daily series {list(series)}",
+            file=sys.stderr,
+        )
+    parts = [
+        market_rows(cfg, closes, as_of, max_gap_bars, percentile_window) for cfg in markets if cfg.market not in skipped
+    ]
     parts = [p for p in parts if len(p)]
-    result = (pd.concat(parts, ignore_index=True) if parts
-              else pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS}))
-    dtypes = {"market": "string", "bar_start": "datetime64[us]", "price": "float64", "ma": "float64",
-              "vol_value": "float64", "trend": "string", "vol": "string", "regime": "string",
-              "prev_regime": "string"}
-    return result[list(COLUMNS)].astype(dtypes).sort_values(["market", "bar_start"], kind="stable",
-                                                             ignore_index=True)
+    result = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
+    )
+    dtypes = {
+        "market": "string",
+        "bar_start": "datetime64[us]",
+        "price": "float64",
+        "ma": "float64",
+        "vol_value": "float64",
+        "trend": "string",
+        "vol": "string",
+        "regime": "string",
+        "prev_regime": "string",
+    }
+    return result[list(COLUMNS)].astype(dtypes).sort_values(["market", "bar_start"], kind="stable", ignore_index=True)

@@ -22,15 +22,44 @@ import numpy as np
 
 from market_regimes.engines.uptrend_config import UptrendConfig
 from market_regimes.engines.uptrend_levels import Pivots, SupportResistance, atr_zigzag
-from market_regimes.engines.uptrend_scores import (OLS_BARS, PREFIX_NAMES, discount, edx_prefixes, overextension,
-                                                   overextension_s3, trend_decay, trend_strength)
+from market_regimes.engines.uptrend_scores import (
+    OLS_BARS,
+    PREFIX_NAMES,
+    discount,
+    edx_prefixes,
+    overextension,
+    overextension_s3,
+    trend_decay,
+    trend_strength,
+)
 from market_regimes.engines.uptrend_states import STATES, walk_states
 
 # engine inputs per bar (docs/uptrend-engine.md "Inputs per bar"); volume is optional (NaN = none)
-INPUTS = ("ema_20", "ema_30", "ema_60", "ema_144", "ema_250", "ema_333", "ema_20_slope", "ema_60_slope",
-          "ema_144_slope", "ema_250_slope", "ema_333_slope", "d_ema_144_slope", "atr_14", "atr_mean_20",
-          "rsi_14", "rsi_slope_10", "adx_14", "adx_slope_10", "sep_fast", "sep_mid", "d_sep_fast_5",
-          "d_sep_mid_5", "volume_z")
+INPUTS = (
+    "ema_20",
+    "ema_30",
+    "ema_60",
+    "ema_144",
+    "ema_250",
+    "ema_333",
+    "ema_20_slope",
+    "ema_60_slope",
+    "ema_144_slope",
+    "ema_250_slope",
+    "ema_333_slope",
+    "d_ema_144_slope",
+    "atr_14",
+    "atr_mean_20",
+    "rsi_14",
+    "rsi_slope_10",
+    "adx_14",
+    "adx_slope_10",
+    "sep_fast",
+    "sep_mid",
+    "d_sep_fast_5",
+    "d_sep_mid_5",
+    "volume_z",
+)
 FLAGS = ("buy_flag", "first_dip_buy_flag", "rebuy_flag", "trim_flag")
 SCORES = ("ts_score", "sr_boost", "ox", "dx", "edx")
 
@@ -62,9 +91,18 @@ class SegmentResume:
 
     def to_json(self) -> str:
         """Exact JSON text (floats as their shortest round-trip repr)."""
-        return json.dumps({"version": 1, "offset": self.offset, "last_idx": self.last_idx,
-                           "prev_state": self.prev_state, "prefix": [self.prefix[k] for k in PREFIX_NAMES],
-                           "zigzag": list(self.zigzag)}, allow_nan=False, separators=(",", ":"))
+        return json.dumps(
+            {
+                "version": 1,
+                "offset": self.offset,
+                "last_idx": self.last_idx,
+                "prev_state": self.prev_state,
+                "prefix": [self.prefix[k] for k in PREFIX_NAMES],
+                "zigzag": list(self.zigzag),
+            },
+            allow_nan=False,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "SegmentResume":
@@ -72,9 +110,13 @@ class SegmentResume:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") != 1 or len(data.get("prefix", ())) != len(PREFIX_NAMES):
             raise ValueError("SegmentResume.from_json: not a version-1 uptrend engine state")
-        return cls(int(data["offset"]), int(data["last_idx"]), data["prev_state"],
-                   {k: float(v) for k, v in zip(PREFIX_NAMES, data["prefix"])},
-                   tuple(int(v) for v in data["zigzag"]))
+        return cls(
+            int(data["offset"]),
+            int(data["last_idx"]),
+            data["prev_state"],
+            {k: float(v) for k, v in zip(PREFIX_NAMES, data["prefix"])},
+            tuple(int(v) for v in data["zigzag"]),
+        )
 
 
 def lookback_bars(cfg: UptrendConfig) -> int:
@@ -84,8 +126,14 @@ def lookback_bars(cfg: UptrendConfig) -> int:
     return cfg.sr_window_bars + 2 * cfg.swing_bars + OLS_BARS
 
 
-def run_segment(close, inputs: dict[str, np.ndarray], cfg: UptrendConfig, volume=None,
-                resume: SegmentResume | None = None, checkpoints=()) -> dict[str, object]:
+def run_segment(
+    close,
+    inputs: dict[str, np.ndarray],
+    cfg: UptrendConfig,
+    volume=None,
+    resume: SegmentResume | None = None,
+    checkpoints=(),
+) -> dict[str, object]:
     """Walk one segment, or continue a walk.
 
     Args:
@@ -128,29 +176,51 @@ def run_segment(close, inputs: dict[str, np.ndarray], cfg: UptrendConfig, volume
         offset = resume.offset
         if not ready.all():
             raise ValueError(f"run_segment: a continued walk (from bar {offset}) has a bar with a NaN input")
-    path = walk_states(close, {"e" + k.split("_")[1]: x[k] for k in INPUTS[:6]}, ready, cfg.bootstrap_to_s3,
-                       prev_state=None if resume is None else resume.prev_state)
+    path = walk_states(
+        close,
+        {"e" + k.split("_")[1]: x[k] for k in INPUTS[:6]},
+        ready,
+        cfg.bootstrap_to_s3,
+        prev_state=None if resume is None else resume.prev_state,
+    )
     f = path.first_bar
     m = n - f
     state = np.asarray(path.state, dtype=object)
     s3_start = np.asarray([-1 if s is None else s for s in path.s3_start], dtype=np.int64)
-    out: dict[str, object] = {"first_bar": f, "state": path.state, "prev_state": path.prev_state,
-                              "emergency_exit": path.emergency_exit, "exit_position": path.exit_position,
-                              "exit_reason": path.exit_reason, "s3_start": s3_start, "resume": None,
-                              "checkpoints": {}}
+    out: dict[str, object] = {
+        "first_bar": f,
+        "state": path.state,
+        "prev_state": path.prev_state,
+        "emergency_exit": path.emergency_exit,
+        "exit_position": path.exit_position,
+        "exit_reason": path.exit_reason,
+        "s3_start": s3_start,
+        "resume": None,
+        "checkpoints": {},
+    }
     if m == 0:
         for k in FLAGS:
             out[k] = np.zeros(0, bool)
         for k in SCORES:
             out[k] = np.zeros(0)
         return out
-    prefixes = edx_prefixes(close, volume, x["ema_250_slope"], x["ema_333_slope"], x["rsi_slope_10"],
-                            x["adx_slope_10"], start=None if resume is None else resume.prefix)
+    prefixes = edx_prefixes(
+        close,
+        volume,
+        x["ema_250_slope"],
+        x["ema_333_slope"],
+        x["rsi_slope_10"],
+        x["adx_slope_10"],
+        start=None if resume is None else resume.prefix,
+    )
     zigzag = _zigzag(close, x["atr_14"], cfg, resume)
     prev_before = None if resume is None else resume.prev_state
     out["resume"] = _next_resume(path, s3_start, prefixes, zigzag, cfg, offset, n, prev_before)
-    out["checkpoints"] = {int(i): _next_resume(path, s3_start, prefixes, zigzag, cfg, offset, int(i) + 1, prev_before)
-                          for i in checkpoints if f <= i < n}
+    out["checkpoints"] = {
+        int(i): _next_resume(path, s3_start, prefixes, zigzag, cfg, offset, int(i) + 1, prev_before)
+        for i in checkpoints
+        if f <= i < n
+    }
 
     v = {k: a[f:] for k, a in x.items()}  # the engine's bars
     p = close[f:]
@@ -160,23 +230,54 @@ def run_segment(close, inputs: dict[str, np.ndarray], cfg: UptrendConfig, volume
     n_since = np.where(in3, bars - s3_start, -1)
 
     ts = trend_strength(v["rsi_slope_10"], v["adx_slope_10"], cfg)
-    ox = overextension(p, v["ema_20"], v["ema_60"], v["ema_144"], v["ema_250"], atr, v["atr_mean_20"],
-                       v["d_sep_fast_5"], v["d_sep_mid_5"], v["ema_20_slope"], cfg)
+    ox = overextension(
+        p,
+        v["ema_20"],
+        v["ema_60"],
+        v["ema_144"],
+        v["ema_250"],
+        atr,
+        v["atr_mean_20"],
+        v["d_sep_fast_5"],
+        v["d_sep_mid_5"],
+        v["ema_20_slope"],
+        cfg,
+    )
     edx = np.full(m, np.nan)
     dx = np.full(m, np.nan)
     s3_rows = np.flatnonzero(in3)
     if len(s3_rows):
-        edx[s3_rows] = trend_decay(s3_rows + f, n_since[s3_rows], close=close,
-                                   volume=volume,
-                                   ema_144=x["ema_144"], ema_250=x["ema_250"], ema_333=x["ema_333"],
-                                   ema_250_slope=x["ema_250_slope"], ema_333_slope=x["ema_333_slope"],
-                                   rsi_slope_10=x["rsi_slope_10"], adx_slope_10=x["adx_slope_10"],
-                                   zigzag=zigzag, cfg=cfg, prefixes=prefixes)
+        edx[s3_rows] = trend_decay(
+            s3_rows + f,
+            n_since[s3_rows],
+            close=close,
+            volume=volume,
+            ema_144=x["ema_144"],
+            ema_250=x["ema_250"],
+            ema_333=x["ema_333"],
+            ema_250_slope=x["ema_250_slope"],
+            ema_333_slope=x["ema_333_slope"],
+            rsi_slope_10=x["rsi_slope_10"],
+            adx_slope_10=x["adx_slope_10"],
+            zigzag=zigzag,
+            cfg=cfg,
+            prefixes=prefixes,
+        )
         ox = np.where(in3, overextension_s3(ox, edx, cfg), ox)
-        dx[s3_rows] = discount(p[s3_rows], v["ema_144"][s3_rows], v["ema_333"][s3_rows], atr[s3_rows],
-                               v["atr_mean_20"][s3_rows], v["volume_z"][s3_rows], v["rsi_slope_10"][s3_rows],
-                               v["adx_14"][s3_rows], v["adx_slope_10"][s3_rows], v["d_ema_144_slope"][s3_rows],
-                               edx[s3_rows], cfg)
+        dx[s3_rows] = discount(
+            p[s3_rows],
+            v["ema_144"][s3_rows],
+            v["ema_333"][s3_rows],
+            atr[s3_rows],
+            v["atr_mean_20"][s3_rows],
+            v["volume_z"][s3_rows],
+            v["rsi_slope_10"][s3_rows],
+            v["adx_14"][s3_rows],
+            v["adx_slope_10"][s3_rows],
+            v["d_ema_144_slope"][s3_rows],
+            edx[s3_rows],
+            cfg,
+        )
     ox = np.where(in2 | in3, ox, np.nan)
 
     # flag conditions before the gate (cheap, vectorized)
@@ -184,14 +285,22 @@ def run_segment(close, inputs: dict[str, np.ndarray], cfg: UptrendConfig, volume
     slope_333_ok = (v["ema_250_slope"] > 0) | (v["ema_333_slope"] >= 0)
     buy_pre = in1 & (np.abs(p - e60) <= cfg.buy_atr * atr) & ((v["ema_60_slope"] > 0) | (v["ema_144_slope"] >= 0))
     retest_pre = in2 & (np.abs(p - e333) <= cfg.rebuy_retest_atr * atr) & slope_333_ok
-    edx_supp = np.where(edx >= cfg.edx_supp_high_edx, cfg.edx_supp_high,
-                        np.where(edx >= cfg.edx_supp_mid_edx, (edx - cfg.edx_supp_mid_edx) * cfg.edx_supp_mid_gain,
-                                 0.0))
+    edx_supp = np.where(
+        edx >= cfg.edx_supp_high_edx,
+        cfg.edx_supp_high,
+        np.where(edx >= cfg.edx_supp_mid_edx, (edx - cfg.edx_supp_mid_edx) * cfg.edx_supp_mid_gain, 0.0),
+    )
     discount_pre = in3 & (e333 <= p) & (p <= e144) & slope_333_ok & (dx >= cfg.rebuy_dx_min + edx_supp)
     near = cfg.first_dip_atr * atr
-    dip_pre = (in3 & (p >= e333) & ((v["ema_144_slope"] > 0) | (v["ema_250_slope"] >= 0))
-               & (((n_since <= cfg.first_dip_fast_bars) & ((np.abs(p - e20) <= near) | (np.abs(p - e30) <= near)))
-                  | ((n_since <= cfg.first_dip_mid_bars) & (np.abs(p - e60) <= near))))
+    dip_pre = (
+        in3
+        & (p >= e333)
+        & ((v["ema_144_slope"] > 0) | (v["ema_250_slope"] >= 0))
+        & (
+            ((n_since <= cfg.first_dip_fast_bars) & ((np.abs(p - e20) <= near) | (np.abs(p - e30) <= near)))
+            | ((n_since <= cfg.first_dip_mid_bars) & (np.abs(p - e60) <= near))
+        )
+    )
     if not cfg.first_dip_enabled:
         dip_pre[:] = False
     trim_pre = (in2 | in3) & (ox >= cfg.trim_ox)
@@ -200,9 +309,14 @@ def run_segment(close, inputs: dict[str, np.ndarray], cfg: UptrendConfig, volume
     reclaim[1:] = in3[1:] & in3[:-1] & emergency[:-1] & (p[1:] >= e333[1:])
 
     # gates and S/R levels, only where a flag's other conditions hold
-    levels = SupportResistance(close, window=cfg.sr_window_bars, swing_bars=cfg.swing_bars,
-                               min_prominence=cfg.swing_min_prominence, cluster_pct=cfg.level_cluster_pct,
-                               max_levels=cfg.max_levels)
+    levels = SupportResistance(
+        close,
+        window=cfg.sr_window_bars,
+        swing_bars=cfg.swing_bars,
+        min_prominence=cfg.swing_min_prominence,
+        cluster_pct=cfg.level_cluster_pct,
+        max_levels=cfg.max_levels,
+    )
     sr_boost = np.full(m, np.nan)
     # a continued walk returns the bars after resume.last_idx only (`new` = the first of
     # them): earlier bars need their gate only where the once-per-episode first dip may be
@@ -228,11 +342,19 @@ def run_segment(close, inputs: dict[str, np.ndarray], cfg: UptrendConfig, volume
     for r in (np.flatnonzero(trim_pre[new:]) + new).tolist():
         trim[r] = levels.near(r + f, float(p[r]), float(reach[r]))
 
-    out.update(buy_flag=buy | first_dip, first_dip_buy_flag=first_dip, rebuy_flag=rebuy, trim_flag=trim,
-               ts_score=ts, sr_boost=sr_boost, ox=ox, dx=dx, edx=edx)
+    out.update(
+        buy_flag=buy | first_dip,
+        first_dip_buy_flag=first_dip,
+        rebuy_flag=rebuy,
+        trim_flag=trim,
+        ts_score=ts,
+        sr_boost=sr_boost,
+        ox=ox,
+        dx=dx,
+        edx=edx,
+    )
     if new:  # the bars walked again: not returned
-        for k in ("state", "prev_state", "emergency_exit", "exit_position", "exit_reason", "s3_start", *FLAGS,
-                  *SCORES):
+        for k in ("state", "prev_state", "emergency_exit", "exit_position", "exit_reason", "s3_start", *FLAGS, *SCORES):
             out[k] = out[k][new:]
         out["first_bar"] = f + new
     return out
@@ -244,15 +366,27 @@ def _zigzag(close: np.ndarray, atr: np.ndarray, cfg: UptrendConfig, resume: Segm
     if resume is None:
         return atr_zigzag(close, close, close, atr, cfg.zigzag_atr_mult, cfg.zigzag_min_leg_bars)
     bar, kind, confirm = (v - resume.offset if i != 1 else v for i, v in enumerate(resume.zigzag))
-    later = atr_zigzag(close, close, close, atr, cfg.zigzag_atr_mult, cfg.zigzag_min_leg_bars,
-                       resume=(bar, kind, confirm))
-    return Pivots(np.concatenate([[bar], later.idx]).astype(np.int64), np.concatenate([[close[bar]], later.price]),
-                  np.concatenate([[kind], later.kind]).astype(np.int64),
-                  np.concatenate([[confirm], later.confirm]).astype(np.int64))
+    later = atr_zigzag(
+        close, close, close, atr, cfg.zigzag_atr_mult, cfg.zigzag_min_leg_bars, resume=(bar, kind, confirm)
+    )
+    return Pivots(
+        np.concatenate([[bar], later.idx]).astype(np.int64),
+        np.concatenate([[close[bar]], later.price]),
+        np.concatenate([[kind], later.kind]).astype(np.int64),
+        np.concatenate([[confirm], later.confirm]).astype(np.int64),
+    )
 
 
-def _next_resume(path, s3_start: np.ndarray, prefixes: dict[str, np.ndarray], zigzag: Pivots,
-                 cfg: UptrendConfig, offset: int, n: int, prev_before: str | None) -> SegmentResume | None:
+def _next_resume(
+    path,
+    s3_start: np.ndarray,
+    prefixes: dict[str, np.ndarray],
+    zigzag: Pivots,
+    cfg: UptrendConfig,
+    offset: int,
+    n: int,
+    prev_before: str | None,
+) -> SegmentResume | None:
     """The state a later run continues from after the first n bars of the arrays (see
     SegmentResume; only what bars < n determine), or None when it must walk the segment
     from its first bar. Indices: into the arrays (+ offset = absolute; prev_before: the
@@ -274,6 +408,10 @@ def _next_resume(path, s3_start: np.ndarray, prefixes: dict[str, np.ndarray], zi
         return None
     prev = path.state[start - 1 - f] if start > f else prev_before
     assert prev is None or (prev in STATES and prev != "S3")
-    return SegmentResume(offset + start, offset + n - 1, prev, {k: float(prefixes[k][start]) for k in PREFIX_NAMES},
-                         (offset + int(zigzag.idx[pivot]), int(zigzag.kind[pivot]),
-                          offset + int(zigzag.confirm[pivot])))
+    return SegmentResume(
+        offset + start,
+        offset + n - 1,
+        prev,
+        {k: float(prefixes[k][start]) for k in PREFIX_NAMES},
+        (offset + int(zigzag.idx[pivot]), int(zigzag.kind[pivot]), offset + int(zigzag.confirm[pivot])),
+    )

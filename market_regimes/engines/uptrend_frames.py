@@ -26,14 +26,29 @@ from market_regimes.engines.uptrend_engine import INPUTS as ENGINE_INPUTS
 from market_regimes.engines.uptrend_engine import SCORES as SCORE_COLUMNS
 from market_regimes.engines.uptrend_engine import SegmentResume, lookback_bars, run_segment
 
-COLUMNS = ("driver", "timeframe", "bar_start", "state", "prev_state", *FLAG_COLUMNS, "emergency_exit",
-           "exit_position", "exit_reason", *SCORE_COLUMNS, "s3_start_ts", "engine_state")
+COLUMNS = (
+    "driver",
+    "timeframe",
+    "bar_start",
+    "state",
+    "prev_state",
+    *FLAG_COLUMNS,
+    "emergency_exit",
+    "exit_position",
+    "exit_reason",
+    *SCORE_COLUMNS,
+    "s3_start_ts",
+    "engine_state",
+)
 
 
 def engine_state_json(series_part: int, resume: SegmentResume) -> str:
     """The engine_state text of a segment's last row: its series_part and the engine state."""
-    return json.dumps({"series_part": int(series_part), "engine": json.loads(resume.to_json())},
-                      allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        {"series_part": int(series_part), "engine": json.loads(resume.to_json())},
+        allow_nan=False,
+        separators=(",", ":"),
+    )
 
 
 def is_checkpoint(idx: int, cfg: UptrendConfig) -> bool:
@@ -56,8 +71,9 @@ def stored_states(texts) -> dict[int, SegmentResume]:
     return out
 
 
-def uptrend_state_rows(bars: pd.DataFrame, cfg: UptrendConfig,
-                       states: dict[int, SegmentResume] | None = None) -> pd.DataFrame:
+def uptrend_state_rows(
+    bars: pd.DataFrame, cfg: UptrendConfig, states: dict[int, SegmentResume] | None = None
+) -> pd.DataFrame:
     """Walk every driver x timeframe x segment, or continue the walks; see the module
     docstring for shapes.
 
@@ -93,9 +109,14 @@ def uptrend_state_rows(bars: pd.DataFrame, cfg: UptrendConfig,
                 raise ValueError(f"uptrend_state_rows: series_part {part}: bars must be idx {offset}.. consecutive")
         first_new = 0 if resume is None else resume.last_idx + 1 - offset
         marks = [i for i in range(first_new, len(seg) - 1) if keyed and is_checkpoint(i + offset, cfg)]
-        res = run_segment(seg["close"].to_numpy(float), {c: seg[c].to_numpy(float) for c in ENGINE_INPUTS}, cfg,
-                          volume=seg["volume"].to_numpy(float) if has_volume else None, resume=resume,
-                          checkpoints=marks)
+        res = run_segment(
+            seg["close"].to_numpy(float),
+            {c: seg[c].to_numpy(float) for c in ENGINE_INPUTS},
+            cfg,
+            volume=seg["volume"].to_numpy(float) if has_volume else None,
+            resume=resume,
+            checkpoints=marks,
+        )
         f = res["first_bar"]  # continued: the first bar after the last one walked before
         if f >= len(seg):
             continue
@@ -109,15 +130,32 @@ def uptrend_state_rows(bars: pd.DataFrame, cfg: UptrendConfig,
                 engine_state[i - f] = engine_state_json(part, state)
         if keyed and res["resume"] is not None:
             engine_state[-1] = engine_state_json(part, res["resume"])
-        parts.append(pd.DataFrame({
-            "driver": driver, "timeframe": timeframe, "bar_start": starts[f:],
-            **{c: res[c] for c in COLUMNS[3:-2]}, "s3_start_ts": s3_ts, "engine_state": engine_state,
-        }))
-    result = (pd.concat(parts, ignore_index=True) if parts
-              else pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "driver": driver,
+                    "timeframe": timeframe,
+                    "bar_start": starts[f:],
+                    **{c: res[c] for c in COLUMNS[3:-2]},
+                    "s3_start_ts": s3_ts,
+                    "engine_state": engine_state,
+                }
+            )
+        )
+    result = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
+    )
     # explicit dtypes, so an empty result still has the documented column types
-    dtypes = {"driver": "string", "timeframe": "string", "state": "string", "prev_state": "string",
-              "exit_reason": "string", "engine_state": "string", "bar_start": "datetime64[us]", "s3_start_ts": "datetime64[us]",
-              **{c: "boolean" for c in (*FLAG_COLUMNS, "emergency_exit", "exit_position")},
-              **{c: "float64" for c in SCORE_COLUMNS}}
+    dtypes = {
+        "driver": "string",
+        "timeframe": "string",
+        "state": "string",
+        "prev_state": "string",
+        "exit_reason": "string",
+        "engine_state": "string",
+        "bar_start": "datetime64[us]",
+        "s3_start_ts": "datetime64[us]",
+        **{c: "boolean" for c in (*FLAG_COLUMNS, "emergency_exit", "exit_position")},
+        **{c: "float64" for c in SCORE_COLUMNS},
+    }
     return result[list(COLUMNS)].astype(dtypes)

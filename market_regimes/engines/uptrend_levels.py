@@ -52,18 +52,32 @@ def swing_pivots(close: np.ndarray, bars: int, min_prominence: float) -> Pivots:
         return Pivots(empty, np.zeros(0), empty, empty)
     windows = sliding_window_view(close, 2 * bars + 1)
     mid = windows[:, bars]
-    before, after = windows[:, :bars], windows[:, bars + 1:]
-    high = (mid > before.max(axis=1)) & (mid > after.max(axis=1)) & (
-        mid >= (1.0 + min_prominence) * np.minimum(before.min(axis=1), after.min(axis=1)))
-    low = (mid < before.min(axis=1)) & (mid < after.min(axis=1)) & (
-        mid <= (1.0 - min_prominence) * np.maximum(before.max(axis=1), after.max(axis=1)))
+    before, after = windows[:, :bars], windows[:, bars + 1 :]
+    high = (
+        (mid > before.max(axis=1))
+        & (mid > after.max(axis=1))
+        & (mid >= (1.0 + min_prominence) * np.minimum(before.min(axis=1), after.min(axis=1)))
+    )
+    low = (
+        (mid < before.min(axis=1))
+        & (mid < after.min(axis=1))
+        & (mid <= (1.0 - min_prominence) * np.maximum(before.max(axis=1), after.max(axis=1)))
+    )
     idx = np.flatnonzero(high | low) + bars
     kind = np.where(high[idx - bars], 1, -1)
     return Pivots(idx.astype(np.int64), close[idx], kind.astype(np.int64), (idx + bars).astype(np.int64))
 
 
-def _extend_clusters(prices: list[float], start: int, stop: int, cluster_pct: float, firsts: list[float],
-                     sums: list[float], counts: list[int], last: list[int]) -> None:
+def _extend_clusters(
+    prices: list[float],
+    start: int,
+    stop: int,
+    cluster_pct: float,
+    firsts: list[float],
+    sums: list[float],
+    counts: list[int],
+    last: list[int],
+) -> None:
     """Add prices[start:stop] (time order) to the clusters in place: a pivot joins the first
     cluster (in order of creation) whose first pivot it is within cluster_pct of, else it
     starts one. last[c] = index of the cluster's newest pivot."""
@@ -118,8 +132,16 @@ class SupportResistance:
     needs them on a few bars pays for those only.
     """
 
-    def __init__(self, close: np.ndarray, *, window: int, swing_bars: int, min_prominence: float,
-                 cluster_pct: float, max_levels: int):
+    def __init__(
+        self,
+        close: np.ndarray,
+        *,
+        window: int,
+        swing_bars: int,
+        min_prominence: float,
+        cluster_pct: float,
+        max_levels: int,
+    ):
         close = np.asarray(close, dtype=float)
         self._pivots = swing_pivots(close, swing_bars, min_prominence)
         self._window = window
@@ -221,8 +243,15 @@ def zigzag_pivots(close: np.ndarray, atr: np.ndarray, atr_mult: float, min_leg_b
     return atr_zigzag(close, close, close, atr, atr_mult, min_leg_bars)
 
 
-def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, atr_mult: float,
-               min_leg_bars: int, resume: tuple[int, int, int] | None = None) -> Pivots:
+def atr_zigzag(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    atr: np.ndarray,
+    atr_mult: float,
+    min_leg_bars: int,
+    resume: tuple[int, int, int] | None = None,
+) -> Pivots:
     """ATR zigzag on bar extremes: alternating high/low pivots, point-in-time.
 
     The walk of :func:`zigzag_pivots` with the extremes taken from `high` (pivot highs)
@@ -279,10 +308,10 @@ def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nda
         last, first = found, at + 1
         if found_kind > 0:  # after a high: the lowest low since it
             direction = -1
-            lo_i = found + 1 + int(np.argmin(lw[found + 1:at + 1]))
+            lo_i = found + 1 + int(np.argmin(lw[found + 1 : at + 1]))
         else:
             direction = 1
-            hi_i = found + 1 + int(np.argmax(h[found + 1:at + 1]))
+            hi_i = found + 1 + int(np.argmax(h[found + 1 : at + 1]))
     for t in range(first, n):
         ct = c[t]
         if direction >= 0 and h[t] > h[hi_i]:
@@ -316,9 +345,13 @@ def atr_zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.nda
         last = found
         if is_high:  # now search the low after it
             direction = -1
-            lo_i = found + 1 + int(np.argmin(lw[found + 1:t + 1]))
+            lo_i = found + 1 + int(np.argmin(lw[found + 1 : t + 1]))
         else:
             direction = 1
-            hi_i = found + 1 + int(np.argmax(h[found + 1:t + 1]))
-    return Pivots(np.asarray(idx, dtype=np.int64), np.asarray(price, dtype=float),
-                  np.asarray(kind, dtype=np.int64), np.asarray(confirm, dtype=np.int64))
+            hi_i = found + 1 + int(np.argmax(h[found + 1 : t + 1]))
+    return Pivots(
+        np.asarray(idx, dtype=np.int64),
+        np.asarray(price, dtype=float),
+        np.asarray(kind, dtype=np.int64),
+        np.asarray(confirm, dtype=np.int64),
+    )

@@ -39,8 +39,8 @@ def ols10_slope(y: np.ndarray) -> np.ndarray:
         # depend on the array length): a bar's value is bit-identical in a prefix run
         acc = np.zeros(n - OLS_BARS + 1)
         for k, w in enumerate(_OLS_WEIGHTS):
-            acc += w * y[k:n - OLS_BARS + 1 + k]
-        out[OLS_BARS - 1:] = acc
+            acc += w * y[k : n - OLS_BARS + 1 + k]
+        out[OLS_BARS - 1 :] = acc
     return out
 
 
@@ -51,21 +51,24 @@ def trend_strength(rsi_slope_10, adx_slope_10, cfg: UptrendConfig):
     return 0.5 * (rsi_part + adx_part)
 
 
-def overextension(p, e20, e60, e144, e250, atr, atr_mean_20, d_sep_fast_5, d_sep_mid_5, ema_20_slope,
-                  cfg: UptrendConfig):
+def overextension(
+    p, e20, e60, e144, e250, atr, atr_mean_20, d_sep_fast_5, d_sep_mid_5, ema_20_slope, cfg: UptrendConfig
+):
     """OX before the S3 EDX amplification: weighted sigmoids of the price's distance above
     E20/E60/E144/E250 in ATR, the 5-bar change of the EMA separations, ATR expansion and a
     falling E20 slope (weights sum to 1, so OX is in [0, 1]). ATR = 0 saturates the
     distance terms (division by zero gives +-inf -> sigmoid 0 or 1)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (cfg.ox_w_e20 * sig((p - e20) / (cfg.ox_k_e20 * atr))
-                + cfg.ox_w_e60 * sig((p - e60) / (cfg.ox_k_e60 * atr))
-                + cfg.ox_w_e144 * sig((p - e144) / (cfg.ox_k_e144 * atr))
-                + cfg.ox_w_e250 * sig((p - e250) / (cfg.ox_k_e250 * atr))
-                + cfg.ox_w_dsep_fast * sig(d_sep_fast_5 / cfg.ox_s_dsep_fast)
-                + cfg.ox_w_dsep_mid * sig(d_sep_mid_5 / cfg.ox_s_dsep_mid)
-                + cfg.ox_w_atr * sig(atr / atr_mean_20 - 1.0)
-                + cfg.ox_w_slope * sig(-ema_20_slope / cfg.ox_s_slope))
+        return (
+            cfg.ox_w_e20 * sig((p - e20) / (cfg.ox_k_e20 * atr))
+            + cfg.ox_w_e60 * sig((p - e60) / (cfg.ox_k_e60 * atr))
+            + cfg.ox_w_e144 * sig((p - e144) / (cfg.ox_k_e144 * atr))
+            + cfg.ox_w_e250 * sig((p - e250) / (cfg.ox_k_e250 * atr))
+            + cfg.ox_w_dsep_fast * sig(d_sep_fast_5 / cfg.ox_s_dsep_fast)
+            + cfg.ox_w_dsep_mid * sig(d_sep_mid_5 / cfg.ox_s_dsep_mid)
+            + cfg.ox_w_atr * sig(atr / atr_mean_20 - 1.0)
+            + cfg.ox_w_slope * sig(-ema_20_slope / cfg.ox_s_slope)
+        )
 
 
 def overextension_s3(ox, edx, cfg: UptrendConfig):
@@ -73,8 +76,20 @@ def overextension_s3(ox, edx, cfg: UptrendConfig):
     return clamp01(ox * (1.0 + cfg.ox_edx_gain * np.clip(edx - cfg.ox_edx_floor, 0.0, cfg.ox_edx_cap)))
 
 
-def discount(p, e144, e333, atr, atr_mean_20, volume_z, rsi_slope_10, adx_14, adx_slope_10, d_ema_144_slope,
-             edx, cfg: UptrendConfig):
+def discount(
+    p,
+    e144,
+    e333,
+    atr,
+    atr_mean_20,
+    volume_z,
+    rsi_slope_10,
+    adx_14,
+    adx_slope_10,
+    d_ema_144_slope,
+    edx,
+    cfg: UptrendConfig,
+):
     """DX (S3 discount score, high = a good place to add), in [0, 1].
 
     hallway x = clip((P-E333)/(E144-E333), 0, 1) when E144 > E333, else 1 if P <= E144 else 0;
@@ -85,10 +100,12 @@ def discount(p, e144, e333, atr, atr_mean_20, volume_z, rsi_slope_10, adx_14, ad
     """
     hall = e144 - e333
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(hall > 0, np.clip((p - e333) / np.where(hall > 0, hall, 1.0), 0.0, 1.0),
-                     np.where(p <= e144, 1.0, 0.0))
+        x = np.where(
+            hall > 0, np.clip((p - e333) / np.where(hall > 0, hall, 1.0), 0.0, 1.0), np.where(p <= e144, 1.0, 0.0)
+        )
         loc = np.exp(-cfg.dx_hallway_decay * x) * (
-            1.0 + cfg.dx_narrow_gain * sig((cfg.dx_narrow_width - hall / p) / cfg.dx_narrow_scale))
+            1.0 + cfg.dx_narrow_gain * sig((cfg.dx_narrow_width - hall / p) / cfg.dx_narrow_scale)
+        )
         relief_atr = sig((atr / atr_mean_20 - cfg.dx_atr_ratio_center) / cfg.dx_atr_ratio_scale)
     exh = sig(-volume_z)
     adx_rel = np.where(adx_14 >= cfg.dx_adx_min, sig(adx_slope_10 / cfg.dx_adx_slope_scale), 0.0)
@@ -119,23 +136,43 @@ def _prefix(x, start: float = 0.0):
 PREFIX_NAMES = ("slow_ema", "slow_rsi", "slow_adx", "close_volume", "volume", "close")
 
 
-def edx_prefixes(close, volume, ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10,
-                 start=None) -> dict[str, np.ndarray]:
+def edx_prefixes(
+    close, volume, ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10, start=None
+) -> dict[str, np.ndarray]:
     """The prefix sums of :func:`trend_decay` (PREFIX_NAMES -> array (n + 1,), entry k = the
     sum over bars < k). `start`: the sums of the bars before these (the same names; a
     continued walk, uptrend_engine.SegmentResume), else 0. Volume None / NaN counts 0."""
     close = np.asarray(close, dtype=float)
     vol = np.zeros(len(close)) if volume is None else np.nan_to_num(np.asarray(volume, dtype=float))
     start = start or {}
-    terms = {"slow_ema": (np.asarray(ema_250_slope) + np.asarray(ema_333_slope)) / 2.0,
-             "slow_rsi": rsi_slope_10, "slow_adx": adx_slope_10, "close_volume": close * vol,
-             "volume": vol, "close": close}
+    terms = {
+        "slow_ema": (np.asarray(ema_250_slope) + np.asarray(ema_333_slope)) / 2.0,
+        "slow_rsi": rsi_slope_10,
+        "slow_adx": adx_slope_10,
+        "close_volume": close * vol,
+        "volume": vol,
+        "close": close,
+    }
     return {k: _prefix(terms[k], start.get(k, 0.0)) for k in PREFIX_NAMES}
 
 
-def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144, ema_250, ema_333,
-                ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10, zigzag: Pivots,
-                cfg: UptrendConfig, prefixes: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def trend_decay(
+    bars: np.ndarray,
+    n_since: np.ndarray,
+    *,
+    close,
+    volume,
+    ema_144,
+    ema_250,
+    ema_333,
+    ema_250_slope,
+    ema_333_slope,
+    rsi_slope_10,
+    adx_slope_10,
+    zigzag: Pivots,
+    cfg: UptrendConfig,
+    prefixes: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """EDX (trend decay in S3, high = late and tired) at the given bars.
 
     Args:
@@ -179,8 +216,13 @@ def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144
         prefixes = edx_prefixes(close, volume, ema_250_slope, ema_333_slope, rsi_slope_10, adx_slope_10)
     slow_ema, slow_rsi, slow_adx = prefixes["slow_ema"], prefixes["slow_rsi"], prefixes["slow_adx"]
     cum_qv, cum_v, cum_c = prefixes["close_volume"], prefixes["volume"], prefixes["close"]
-    comp_slope = 0.5 * (ols10_slope((np.asarray(ema_144) - ema_333) / ema_333)
-                        + ols10_slope((np.asarray(ema_250) - ema_333) / ema_333))[t]
+    comp_slope = (
+        0.5
+        * (
+            ols10_slope((np.asarray(ema_144) - ema_333) / ema_333)
+            + ols10_slope((np.asarray(ema_250) - ema_333) / ema_333)
+        )[t]
+    )
     comp_value = sig(-cfg.edx_comp_scale * comp_slope)
     # zigzag pivots: classification against the previous pivot of the same kind (2 back)
     zk, zp = zigzag.kind, zigzag.price
@@ -202,8 +244,14 @@ def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144
         m_ema = (slow_ema[end] - slow_ema[start]) / length
         m_rsi = (slow_rsi[end] - slow_rsi[start]) / length
         m_adx = (slow_adx[end] - slow_adx[start]) / length
-        components["slow"].append((sig(-cfg.edx_slow_ema_scale * m_ema) + sig(-m_rsi / cfg.edx_slow_rsi_scale)
-                                   + sig(-m_adx / cfg.edx_slow_adx_scale)) / 3.0)
+        components["slow"].append(
+            (
+                sig(-cfg.edx_slow_ema_scale * m_ema)
+                + sig(-m_rsi / cfg.edx_slow_rsi_scale)
+                + sig(-m_adx / cfg.edx_slow_adx_scale)
+            )
+            / 3.0
+        )
         first = np.searchsorted(zigzag.idx, start, side="left")
         in_window = confirmed - first
         lo = np.minimum(first + 2, confirmed)
@@ -227,6 +275,10 @@ def trend_decay(bars: np.ndarray, n_since: np.ndarray, *, close, volume, ema_144
 
     blended = {k: _combine_windows(v[0], v[1], v[2], present[1], present[2]) for k, v in components.items()}
     weights = cfg.edx_w_slow + cfg.edx_w_struct + cfg.edx_w_part + cfg.edx_w_comp
-    out[live] = (cfg.edx_w_slow * blended["slow"] + cfg.edx_w_struct * blended["struct"]
-                 + cfg.edx_w_part * blended["part"] + cfg.edx_w_comp * blended["comp"]) / weights
+    out[live] = (
+        cfg.edx_w_slow * blended["slow"]
+        + cfg.edx_w_struct * blended["struct"]
+        + cfg.edx_w_part * blended["part"]
+        + cfg.edx_w_comp * blended["comp"]
+    ) / weights
     return out

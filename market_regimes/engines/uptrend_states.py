@@ -71,8 +71,17 @@ class Transition:
 _STAY, _S3_ENTRY, _S1_EXIT, _S3_EXIT, _EMERGENCY = range(5)
 
 
-def _next_state(prev: str | None, bull: bool, bear: bool, fast60: bool, p_gt_e60: bool, p_gt_e333: bool,
-                p_lt_e333: bool, all_below: bool, bootstrap_to_s3: bool) -> tuple[str, int]:
+def _next_state(
+    prev: str | None,
+    bull: bool,
+    bear: bool,
+    fast60: bool,
+    p_gt_e60: bool,
+    p_gt_e333: bool,
+    p_lt_e333: bool,
+    all_below: bool,
+    bootstrap_to_s3: bool,
+) -> tuple[str, int]:
     """The transition rules on precomputed predicates: (new state, move code). The one
     implementation behind :func:`transition` (one bar) and :func:`walk_states` (a segment)."""
     if prev is None or prev == "S4":
@@ -121,9 +130,17 @@ def transition(prev_state: str | None, price: float, emas: EmaStack, bootstrap_t
     Raises:
         ValueError: prev_state is not one of S0..S4 or None.
     """
-    state, code = _next_state(prev_state, emas.bull_stack(), emas.bear_stack(), emas.fast_above_60(),
-                              price > emas.e60, price > emas.e333, price < emas.e333, emas.all_below_333(),
-                              bootstrap_to_s3)
+    state, code = _next_state(
+        prev_state,
+        emas.bull_stack(),
+        emas.bear_stack(),
+        emas.fast_above_60(),
+        price > emas.e60,
+        price > emas.e333,
+        price < emas.e333,
+        emas.all_below_333(),
+        bootstrap_to_s3,
+    )
     if code == _S1_EXIT:
         return Transition(state, exit_reason="s1_bearish_stack", exit_position=True, emergency_exit=True)
     if code == _S3_EXIT:
@@ -144,8 +161,9 @@ class StatePath:
     s3_start: list[int | None]  # bar index (into the input) of the current S3 episode's entry
 
 
-def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool,
-                prev_state: str | None = None) -> StatePath:
+def walk_states(
+    close, emas: dict[str, object], ready, bootstrap_to_s3: bool, prev_state: str | None = None
+) -> StatePath:
     """Walk one segment's final bars in time order through the transition rules.
 
     The predicates are computed for every bar at once (numpy, strict comparisons as in
@@ -184,8 +202,15 @@ def walk_states(close, emas: dict[str, object], ready, bootstrap_to_s3: bool,
     bull = fast60 & (e60 > e144) & (e144 > e250) & (e250 > e333)
     bear = (e20 < e60) & (e30 < e60) & (e60 < e144) & (e144 < e250) & (e250 < e333)
     all_below = np.maximum.reduce([e20, e30, e60, e144, e250]) < e333
-    columns = zip(bull.tolist(), bear.tolist(), fast60.tolist(), (p > e60).tolist(), (p > e333).tolist(),
-                  (p < e333).tolist(), all_below.tolist())
+    columns = zip(
+        bull.tolist(),
+        bear.tolist(),
+        fast60.tolist(),
+        (p > e60).tolist(),
+        (p > e333).tolist(),
+        (p < e333).tolist(),
+        all_below.tolist(),
+    )
     if prev_state == "S3" or (prev_state is not None and prev_state not in STATES):
         raise ValueError(f"walk_states: cannot continue from previous state {prev_state!r}")
     path = StatePath(first, [], [], [], [], [], [])

@@ -106,11 +106,18 @@ def fit_hmm_hmmlearn(abs_returns: np.ndarray, cfg: VolatilityConfig) -> HmmFit |
         hi = lo + 1.0
     var = max(float(np.var(z)), cfg.hmm_min_covar)
     stay = cfg.hmm_init_stay_prob
-    model = GaussianHMM(n_components=2, covariance_type="diag", min_covar=cfg.hmm_min_covar,
-                        covars_prior=cfg.hmm_covars_prior,
-                        n_iter=cfg.hmm_n_iter, tol=cfg.hmm_tol, random_state=cfg.hmm_random_state,
-                        params="stmc" if cfg.hmm_fit_transitions else "smc", init_params="",
-                        implementation="scaling")
+    model = GaussianHMM(
+        n_components=2,
+        covariance_type="diag",
+        min_covar=cfg.hmm_min_covar,
+        covars_prior=cfg.hmm_covars_prior,
+        n_iter=cfg.hmm_n_iter,
+        tol=cfg.hmm_tol,
+        random_state=cfg.hmm_random_state,
+        params="stmc" if cfg.hmm_fit_transitions else "smc",
+        init_params="",
+        implementation="scaling",
+    )
     model.startprob_ = np.array([0.5, 0.5])
     model.transmat_ = np.array([[stay, 1 - stay], [1 - stay, stay]])
     model.means_ = np.array([[lo], [hi]])
@@ -122,10 +129,15 @@ def fit_hmm_hmmlearn(abs_returns: np.ndarray, cfg: VolatilityConfig) -> HmmFit |
         return None  # EM collapsed a state (a window of nearly constant returns): no label
     low, high = (0, 1) if means[0] <= means[1] else (1, 0)
     return HmmFit(
-        mean_low=float(means[low] * scale), mean_high=float(means[high] * scale),
-        var_low=float(variances[low] * scale ** 2), var_high=float(variances[high] * scale ** 2),
-        start_high=float(model.startprob_[high]), stay_low=float(model.transmat_[low, low]),
-        stay_high=float(model.transmat_[high, high]), n_obs=len(x), n_iter=int(model.monitor_.iter),
+        mean_low=float(means[low] * scale),
+        mean_high=float(means[high] * scale),
+        var_low=float(variances[low] * scale**2),
+        var_high=float(variances[high] * scale**2),
+        start_high=float(model.startprob_[high]),
+        stay_low=float(model.transmat_[low, low]),
+        stay_high=float(model.transmat_[high, high]),
+        n_obs=len(x),
+        n_iter=int(model.monitor_.iter),
     )
 
 
@@ -196,9 +208,21 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig) -> list[HmmF
         return out
     values = np.concatenate([np.asarray(windows[i], dtype=float) / scale[i] for i in ok])
     starts = np.concatenate([[0], np.cumsum(lengths[ok])[:-1]]).astype(np.int64)
-    params, iters = em_windows(values, starts, lengths[ok].astype(np.int64), lo[ok], hi[ok], var[ok],
-                               float(cfg.hmm_init_stay_prob), int(cfg.hmm_n_iter), float(cfg.hmm_tol),
-                               float(cfg.hmm_covars_prior), bool(cfg.hmm_fit_transitions), _TINY, _LLR_CLIP)
+    params, iters = em_windows(
+        values,
+        starts,
+        lengths[ok].astype(np.int64),
+        lo[ok],
+        hi[ok],
+        var[ok],
+        float(cfg.hmm_init_stay_prob),
+        int(cfg.hmm_n_iter),
+        float(cfg.hmm_tol),
+        float(cfg.hmm_covars_prior),
+        bool(cfg.hmm_fit_transitions),
+        _TINY,
+        _LLR_CLIP,
+    )
     for j, i in enumerate(ok):
         m0, m1, v0, v1, a00, a01, a10, a11, s0, s1 = params[j]
         if not np.isfinite(params[j]).all():
@@ -207,10 +231,16 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig) -> list[HmmF
         means, variances = (m0, m1), (v0, v1)
         stays, starts_p = (a00, a11), (s0, s1)
         out[i] = HmmFit(
-            mean_low=float(means[low] * scale[i]), mean_high=float(means[high] * scale[i]),
-            var_low=float(variances[low] * scale[i] ** 2), var_high=float(variances[high] * scale[i] ** 2),
-            start_high=float(starts_p[high]), stay_low=float(stays[low]), stay_high=float(stays[high]),
-            n_obs=int(lengths[i]), n_iter=int(iters[j]))
+            mean_low=float(means[low] * scale[i]),
+            mean_high=float(means[high] * scale[i]),
+            var_low=float(variances[low] * scale[i] ** 2),
+            var_high=float(variances[high] * scale[i] ** 2),
+            start_high=float(starts_p[high]),
+            stay_low=float(stays[low]),
+            stay_high=float(stays[high]),
+            n_obs=int(lengths[i]),
+            n_iter=int(iters[j]),
+        )
     return out
 
 
@@ -234,12 +264,16 @@ def hmm_refits(n: int, cfg: VolatilityConfig, refit_every: int, first: int = 0) 
     """Clean indices of the refits whose models label the clean indices first .. n - 1 of a
     segment with n clean returns: the last refit at or before `first` and every later one."""
     refits = refit_points(n, cfg.hmm_min_fit_bars, refit_every)
-    return refits[np.searchsorted(refits, first, side="right") - 1:] if first > 0 and len(refits) and \
-        refits[0] <= first else refits
+    return (
+        refits[np.searchsorted(refits, first, side="right") - 1 :]
+        if first > 0 and len(refits) and refits[0] <= first
+        else refits
+    )
 
 
-def hmm_refit_windows(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int, offset: int = 0,
-                      first: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+def hmm_refit_windows(
+    abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int, offset: int = 0, first: int | None = None
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """(refit clean indices, their fit windows) that :func:`hmm_filter` needs for the same
     arguments (collect them over many segments and fit them in one :func:`fit_hmm_batch`).
 
@@ -249,13 +283,21 @@ def hmm_refit_windows(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_ever
     refits = hmm_refits(offset + len(x), cfg, refit_every, first)
     lows = np.maximum(refits - cfg.hmm_window_bars + 1, 0)
     if len(refits) and lows.min() < offset:
-        raise ValueError(f"hmm look-back too short: a refit window starts at clean index {int(lows.min())}, "
-                         f"the look-back at {offset}")
-    return refits, [x[lo - offset: r + 1 - offset] for lo, r in zip(lows, refits)]
+        raise ValueError(
+            f"hmm look-back too short: a refit window starts at clean index {int(lows.min())}, "
+            f"the look-back at {offset}"
+        )
+    return refits, [x[lo - offset : r + 1 - offset] for lo, r in zip(lows, refits)]
 
 
-def hmm_filter(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int, offset: int = 0,
-               first: int | None = None, fits: dict[int, HmmFit | None] | None = None) -> dict[str, np.ndarray]:
+def hmm_filter(
+    abs_returns: np.ndarray,
+    cfg: VolatilityConfig,
+    refit_every: int,
+    offset: int = 0,
+    first: int | None = None,
+    fits: dict[int, HmmFit | None] | None = None,
+) -> dict[str, np.ndarray]:
     """HMM labels of one segment's clean |log returns| (see the module docstring).
 
     abs_returns: the segment's clean |log returns| from clean index `offset` on (offset 0:
@@ -280,8 +322,10 @@ def hmm_filter(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int,
     first = offset if first is None else first
     n_local, w = len(x), cfg.hmm_window_bars
     n = offset + n_local
-    out = {k: np.full(n_local, np.nan) for k in ("p_high", "fit_obs", "mean_low", "mean_high", "std_low",
-                                                 "std_high", "stay_low", "stay_high")}
+    out = {
+        k: np.full(n_local, np.nan)
+        for k in ("p_high", "fit_obs", "mean_low", "mean_high", "std_low", "std_high", "stay_low", "stay_high")
+    }
     out["fit_index"] = np.full(n_local, -1, dtype=np.int64)
     refits, windows = hmm_refit_windows(x, cfg, refit_every, offset, first)
     if fits is None:
@@ -309,7 +353,7 @@ def hmm_filter(abs_returns: np.ndarray, cfg: VolatilityConfig, refit_every: int,
             continue
         used.append(r)
         lo_obs = max(0, int(block[0]) - w + 1)
-        llr = _log_likelihood_ratio(x[lo_obs - offset: block[-1] + 1 - offset], fit)
+        llr = _log_likelihood_ratio(x[lo_obs - offset : block[-1] + 1 - offset], fit)
         lam_parts.append(np.exp(np.clip(llr, -700.0, 700.0)))
         starts = np.maximum(block - w + 1, 0)
         t_all.append(local)
@@ -353,12 +397,20 @@ def log_realized_vol(x: np.ndarray, n: int, floor: float = 1e-20) -> np.ndarray:
     if len(x) >= n:
         ends = np.arange(n - 1, len(x))
         for a in range(0, len(ends), 65536):  # bounded memory
-            out[ends[a: a + 65536]] = _lastsum(trailing_windows(sq, n, ends[a: a + 65536])) / n
+            out[ends[a : a + 65536]] = _lastsum(trailing_windows(sq, n, ends[a : a + 65536])) / n
     return 0.5 * np.log(np.maximum(out, floor))
 
 
-def scheduled_quantiles(score: np.ndarray, min_bars: int, every: int, window: int, qs, omit_nan: bool = False,
-                        offset: int = 0, first: int | None = None) -> np.ndarray:
+def scheduled_quantiles(
+    score: np.ndarray,
+    min_bars: int,
+    every: int,
+    window: int,
+    qs,
+    omit_nan: bool = False,
+    offset: int = 0,
+    first: int | None = None,
+) -> np.ndarray:
     """Quantiles of `score` updated on a schedule: at each update index r (min_bars - 1,
     + every, ...) the levels `qs` of score[max(0, r - window + 1) .. r] (numpy's linear
     interpolation); an index c gets the values of the last r <= c. The score must be
@@ -379,7 +431,7 @@ def scheduled_quantiles(score: np.ndarray, min_bars: int, every: int, window: in
     out = np.full((len(qs), n), np.nan)
     refits = refit_points(offset + n, min_bars, every)
     if first > 0 and len(refits) and refits[0] <= first:  # the last update at or before `first` on
-        refits = refits[np.searchsorted(refits, first, side="right") - 1:]
+        refits = refits[np.searchsorted(refits, first, side="right") - 1 :]
     if len(refits) == 0:
         return out
     lows = np.maximum(refits - window + 1, 0)
@@ -393,13 +445,13 @@ def scheduled_quantiles(score: np.ndarray, min_bars: int, every: int, window: in
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN
             for j, (lo, r) in enumerate(zip((lows - offset).tolist(), local.tolist())):
-                values[:, j] = np.nanquantile(score[lo: r + 1], qs)
+                values[:, j] = np.nanquantile(score[lo : r + 1], qs)
     else:
         full = np.flatnonzero(refits >= window - 1)
         if len(full):
             windows = sliding_window_view(score, window)
             for a in range(0, len(full), 4096):  # bounded memory: 4096 windows at a time
-                sel = full[a:a + 4096]
+                sel = full[a : a + 4096]
                 values[:, sel] = np.quantile(windows[local[sel] - (window - 1)], qs, axis=1)
         for j in np.flatnonzero(refits < window - 1):  # expanding windows of a sequence's start
             values[:, j] = np.quantile(score[: local[j] + 1], qs)
@@ -409,8 +461,9 @@ def scheduled_quantiles(score: np.ndarray, min_bars: int, every: int, window: in
     return out
 
 
-def hysteresis(score: np.ndarray, enter_at: np.ndarray | float, exit_at: np.ndarray | float,
-               initial: float = np.nan) -> np.ndarray:
+def hysteresis(
+    score: np.ndarray, enter_at: np.ndarray | float, exit_at: np.ndarray | float, initial: float = np.nan
+) -> np.ndarray:
     """Two-threshold switch (Schmitt trigger): high from the first index with score >=
     enter_at (and > exit_at: a flat window whose levels coincide with its score, e.g. a
     market without trades, is low), low again from the first later index with score <
@@ -589,7 +642,7 @@ def turbulence(returns: np.ndarray, window: int) -> np.ndarray:
     # 2-core machine) and the bits do not depend on the machine's core count
     with threadpool_limits(limits=1, user_api="blas"):
         for i, t in enumerate(range(window, rows)):
-            past = y[t - window: t]
+            past = y[t - window : t]
             mus[i] = _lastsum(past.T) / window
             dev = past - mus[i]
             covs[i] = (dev.T @ dev) / (window - 1)

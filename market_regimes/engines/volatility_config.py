@@ -66,11 +66,13 @@ class VolatilityConfig:
         if not 2 <= self.hmm_min_fit_bars <= self.hmm_window_bars:
             problems.append("need 2 <= hmm_min_fit_bars <= hmm_window_bars")
         if self.hmm_min_fit_bars < max(self.wavelet_window_bars, self.direction_window_bars):
-            problems.append("hmm_min_fit_bars must be >= wavelet_window_bars and direction_window_bars "
-                            "(every row of fct_volatility_regimes has all its inputs)")
+            problems.append(
+                "hmm_min_fit_bars must be >= wavelet_window_bars and direction_window_bars "
+                "(every row of fct_volatility_regimes has all its inputs)"
+            )
         if min(self.hmm_refit_every_bars, self.hmm_refit_every_bars_intraday, self.hmm_n_iter) < 1:
             problems.append("refit cadences and hmm_n_iter must be >= 1")
-        if self.wavelet_window_bars % (2 ** self.wavelet_level):
+        if self.wavelet_window_bars % (2**self.wavelet_level):
             problems.append("wavelet_window_bars must be a multiple of 2^wavelet_level")
         w, c = self.hurst_window_bars, self.hurst_min_chunk_bars
         if c < 2 or w < 2 * c or w & (w - 1) or c & (c - 1):
@@ -86,10 +88,20 @@ class VolatilityConfig:
         if self.toxic_abs_log_return <= 0 or self.strategy_fit_every_minutes < 1:
             problems.append("toxic_abs_log_return > 0, strategy_fit_every_minutes >= 1")
         if self.vol_regime_detector not in DETECTORS:
-            problems.append(f"vol_regime_detector must be one of {', '.join(DETECTORS)}, got {self.vol_regime_detector!r}")
-        if min(self.rv_window_bars, self.rv_window_bars_intraday, self.rv_quantile_window_bars,
-               self.rv_quantile_window_bars_intraday, self.rv_quantile_every_bars,
-               self.rv_quantile_every_bars_intraday) < 1:
+            problems.append(
+                f"vol_regime_detector must be one of {', '.join(DETECTORS)}, got {self.vol_regime_detector!r}"
+            )
+        if (
+            min(
+                self.rv_window_bars,
+                self.rv_window_bars_intraday,
+                self.rv_quantile_window_bars,
+                self.rv_quantile_window_bars_intraday,
+                self.rv_quantile_every_bars,
+                self.rv_quantile_every_bars_intraday,
+            )
+            < 1
+        ):
             problems.append("rv_*_bars must be >= 1")
         for suffix in ("", "_intraday"):
             enter, exit_ = getattr(self, f"rv_enter_quantile{suffix}"), getattr(self, f"rv_exit_quantile{suffix}")
@@ -108,9 +120,13 @@ class VolatilityConfig:
         """(rv window, quantile window, quantile cadence, enter quantile, exit quantile) of
         the rv_percentile detector on a series with bars of `interval_minutes`."""
         s = "" if interval_minutes >= 1440 else "_intraday"
-        return (getattr(self, f"rv_window_bars{s}"), getattr(self, f"rv_quantile_window_bars{s}"),
-                getattr(self, f"rv_quantile_every_bars{s}"), getattr(self, f"rv_enter_quantile{s}"),
-                getattr(self, f"rv_exit_quantile{s}"))
+        return (
+            getattr(self, f"rv_window_bars{s}"),
+            getattr(self, f"rv_quantile_window_bars{s}"),
+            getattr(self, f"rv_quantile_every_bars{s}"),
+            getattr(self, f"rv_enter_quantile{s}"),
+            getattr(self, f"rv_exit_quantile{s}"),
+        )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "VolatilityConfig":

@@ -54,8 +54,7 @@ import pandas as pd
 from market_regimes.engines import volatility as vol
 from market_regimes.engines.volatility_config import VolatilityConfig
 
-SERIES_COLUMNS = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval",
-                  "segment_id")
+SERIES_COLUMNS = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval", "segment_id")
 INPUT_COLUMNS = (*SERIES_COLUMNS, "interval_minutes", "bar_start", "log_return")
 SORT = ["series_id", "segment_id", "bar_start"]
 
@@ -137,18 +136,59 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
 
 def volatility_columns(cfg: VolatilityConfig) -> list[str]:
     """Output columns of :func:`volatility_regime_rows` (wavelet bands follow the config)."""
-    return [*SERIES_COLUMNS, "bar_start", "series_part", "idx", "segment_clean_returns", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
-            "hmm_fit_bar_start", "hmm_fit_returns", "hmm_window_returns", "hmm_mean_low", "hmm_mean_high",
-            "hmm_std_low", "hmm_std_high", "hmm_stay_prob_low", "hmm_stay_prob_high", "hmm_p_low_vol",
-            "hmm_p_high_vol", "hmm_vol_regime", "log_realized_vol", "rv_enter_level", "rv_exit_level", "rv_vol_regime",
-            "vol_regime", "prev_vol_regime",
-            *[f"wavelet_energy_{b}" for b in vol.wavelet_bands(cfg)], "spectral_entropy",
-            "direction_return", "direction_efficiency_ratio", "direction", "quadrant", "prev_quadrant",
-            "turbulence", "turbulence_drivers"]
+    return [
+        *SERIES_COLUMNS,
+        "bar_start",
+        "series_part",
+        "idx",
+        "segment_clean_returns",
+        "log_return",
+        "abs_log_return",
+        "is_toxic",
+        "toxic_bars_in_window",
+        "hmm_fit_bar_start",
+        "hmm_fit_returns",
+        "hmm_window_returns",
+        "hmm_mean_low",
+        "hmm_mean_high",
+        "hmm_std_low",
+        "hmm_std_high",
+        "hmm_stay_prob_low",
+        "hmm_stay_prob_high",
+        "hmm_p_low_vol",
+        "hmm_p_high_vol",
+        "hmm_vol_regime",
+        "log_realized_vol",
+        "rv_enter_level",
+        "rv_exit_level",
+        "rv_vol_regime",
+        "vol_regime",
+        "prev_vol_regime",
+        *[f"wavelet_energy_{b}" for b in vol.wavelet_bands(cfg)],
+        "spectral_entropy",
+        "direction_return",
+        "direction_efficiency_ratio",
+        "direction",
+        "quadrant",
+        "prev_quadrant",
+        "turbulence",
+        "turbulence_drivers",
+    ]
 
 
-STRATEGY_COLUMNS = [*SERIES_COLUMNS, "bar_start", "is_toxic", "toxic_bars_in_window", "hurst_exponent",
-                    "ar1_phi", "ar1_intercept", "hurst_fit", "ar1_fit", "trend_fit", "mean_reversion_fit"]
+STRATEGY_COLUMNS = [
+    *SERIES_COLUMNS,
+    "bar_start",
+    "is_toxic",
+    "toxic_bars_in_window",
+    "hurst_exponent",
+    "ar1_phi",
+    "ar1_intercept",
+    "hurst_fit",
+    "ar1_fit",
+    "trend_fit",
+    "mean_reversion_fit",
+]
 
 
 class _Segment:
@@ -172,8 +212,11 @@ def _segments(bars: pd.DataFrame, series: pd.DataFrame | None = None):
             raise KeyError(f"volatility frames: missing input columns {missing}")
         ordered = bars.sort_values(SORT, kind="stable")
         for _, seg in ordered.groupby(["series_id", "segment_id"], sort=False):
-            yield _Segment(seg.iloc[0].to_dict(), seg["bar_start"].to_numpy(),
-                           seg["log_return"].to_numpy(dtype=float, na_value=np.nan))
+            yield _Segment(
+                seg.iloc[0].to_dict(),
+                seg["bar_start"].to_numpy(),
+                seg["log_return"].to_numpy(dtype=float, na_value=np.nan),
+            )
         return
     missing = [c for c in ("series_part", *SERIES_COLUMNS, "interval_minutes") if c not in series.columns]
     missing += [c for c in ("series_part", "bar_start", "log_return") if c not in bars.columns]
@@ -199,8 +242,9 @@ def _clean_index(seg: _Segment, cfg: VolatilityConfig):
     return r, r[clean], c_of_bar, toxic, np.cumsum(toxic), np.flatnonzero(clean)
 
 
-def _toxic_in_span(toxic_cum: np.ndarray, bar_pos: np.ndarray, c_of_bar: np.ndarray, rows: np.ndarray,
-                   n: int) -> np.ndarray:
+def _toxic_in_span(
+    toxic_cum: np.ndarray, bar_pos: np.ndarray, c_of_bar: np.ndarray, rows: np.ndarray, n: int
+) -> np.ndarray:
     """Toxic bars between the first bar of the window of n clean returns behind each row
     (rows: bar positions) and the row itself."""
     first = bar_pos[np.maximum(c_of_bar[rows] - n + 1, 0)]
@@ -248,8 +292,9 @@ def _stored_label(state: dict | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _rv_percentile(x: np.ndarray, uniq: np.ndarray, offset: int, interval_minutes: int, cfg: VolatilityConfig,
-                   previous: str | None):
+def _rv_percentile(
+    x: np.ndarray, uniq: np.ndarray, offset: int, interval_minutes: int, cfg: VolatilityConfig, previous: str | None
+):
     """The rv_percentile detector at the local clean indices `uniq` (ascending) of a
     segment's clean returns `x` that start at clean index `offset`: (log_realized_vol,
     enter level, exit level, label 1.0/0.0/NaN). Labels start at the first clean index of
@@ -263,8 +308,9 @@ def _rv_percentile(x: np.ndarray, uniq: np.ndarray, offset: int, interval_minute
     if offset > 0:
         score[: rv - 1] = np.nan  # windows cut by the look-back (never read: hmm_lookback_clean_returns)
     first = offset + int(uniq[0])
-    levels = vol.scheduled_quantiles(score, cfg.hmm_min_fit_bars, every, window, [q_enter, q_exit],
-                                     offset=offset, first=first)
+    levels = vol.scheduled_quantiles(
+        score, cfg.hmm_min_fit_bars, every, window, [q_enter, q_exit], offset=offset, first=first
+    )
     s, enter, exit_ = score[uniq], levels[0, uniq], levels[1, uniq]
     if previous is None:
         label = vol.hysteresis(s, enter, exit_)
@@ -284,9 +330,14 @@ def hmm_lookback_clean_returns(cfg: VolatilityConfig, interval_minutes: int) -> 
     return max(cfg.hmm_window_bars + cfg.refit_every(interval_minutes) - 1, window + every + rv - 1)
 
 
-def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dict | None = None,
-                           turbulence_drivers: list[str] | None = None,
-                           series: pd.DataFrame | None = None, frontier: pd.DataFrame | None = None) -> pd.DataFrame:
+def volatility_regime_rows(
+    bars: pd.DataFrame,
+    cfg: VolatilityConfig,
+    stats: dict | None = None,
+    turbulence_drivers: list[str] | None = None,
+    series: pd.DataFrame | None = None,
+    frontier: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per bar with a label; see the module docstring and volatility_columns().
 
     turbulence_drivers: the drivers whose returns form the cross-section of
@@ -310,15 +361,28 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
     bands = vol.wavelet_bands(cfg)
     wanted = set(turbulence_drivers or [])
     turbulence_parts = []
-    state_columns = [c for c in ("last_idx", "clean_returns", "rv_vol_regime") if frontier is not None and c in frontier]
-    states = {} if frontier is None else {p: f for p, f in zip(
-        frontier["series_part"], frontier[state_columns].to_dict("records"))}
+    state_columns = [
+        c for c in ("last_idx", "clean_returns", "rv_vol_regime") if frontier is not None and c in frontier
+    ]
+    states = (
+        {}
+        if frontier is None
+        else {p: f for p, f in zip(frontier["series_part"], frontier[state_columns].to_dict("records"))}
+    )
     work = []
     for seg in _segments(bars, series):
         if seg.meta["series_type"] == "driver" and seg.meta["driver"] in wanted:
-            turbulence_parts.append(pd.DataFrame({
-                "series_type": "driver", "driver": seg.meta["driver"], "timeframe": seg.meta["timeframe"],
-                "bar_start": seg.bar_start, "log_return": seg.log_return}))
+            turbulence_parts.append(
+                pd.DataFrame(
+                    {
+                        "series_type": "driver",
+                        "driver": seg.meta["driver"],
+                        "timeframe": seg.meta["timeframe"],
+                        "bar_start": seg.bar_start,
+                        "log_return": seg.log_return,
+                    }
+                )
+            )
         n_segments += 1
         offset, first, from_bar = _hmm_lookback(seg, cfg, states.get(seg.series_part))
         r, x, c_of_bar, toxic, toxic_cum, bar_pos = _clean_index(seg, cfg)
@@ -343,14 +407,18 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
         # the clean indices with rows, computed once each (a toxic bar reuses its predecessor's)
         uniq, back = np.unique(c, return_inverse=True)
         shares, entropy = vol.wavelet_energy(vol.trailing_windows(x, cfg.wavelet_window_bars, uniq), cfg)
-        ret, er, direction = vol.direction_inputs(vol.trailing_windows(x, cfg.direction_window_bars, uniq),
-                                                  cfg.direction_min_efficiency_ratio)
+        ret, er, direction = vol.direction_inputs(
+            vol.trailing_windows(x, cfg.direction_window_bars, uniq), cfg.direction_min_efficiency_ratio
+        )
         p_high = hmm["p_high"][c]
         has_p = np.isfinite(p_high)
-        hmm_regime = np.where(has_p, np.where(p_high >= cfg.high_vol_prob_threshold, "high", "low"), None).astype(object)
+        hmm_regime = np.where(has_p, np.where(p_high >= cfg.high_vol_prob_threshold, "high", "low"), None).astype(
+            object
+        )
         state = states.get(seg.series_part)
-        rv_score, rv_enter, rv_exit, rv_label = _rv_percentile(x, uniq, offset, seg.interval_minutes, cfg,
-                                                               _stored_label(state))
+        rv_score, rv_enter, rv_exit, rv_label = _rv_percentile(
+            x, uniq, offset, seg.interval_minutes, cfg, _stored_label(state)
+        )
         rv_regime = np.where(np.isfinite(rv_label), np.where(rv_label == vol.HIGH, "high", "low"), None).astype(object)
         regime = rv_regime[back] if cfg.vol_regime_detector == "rv_percentile" else hmm_regime
         dirs = direction[back]
@@ -358,40 +426,87 @@ def volatility_regime_rows(bars: pd.DataFrame, cfg: VolatilityConfig, stats: dic
         fit_index = hmm["fit_index"][c]
         fit_local = np.maximum(fit_index - offset, 0)
         fit_start = np.where(fit_index >= 0, seg.bar_start[bar_pos[fit_local]], np.datetime64("NaT"))
-        frame = pd.DataFrame({
-            **_series_values(seg, rows),
-            "series_part": _series_part(seg.series_part, len(rows)), "idx": seg.idx[rows], "segment_clean_returns": c + offset + 1,
-            "log_return": r[rows], "abs_log_return": np.abs(r[rows]), "is_toxic": toxic[rows],
-            "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hmm_window_bars),
-            "hmm_fit_bar_start": fit_start, "hmm_fit_returns": hmm["fit_obs"][c],
-            "hmm_window_returns": np.minimum(c + offset + 1, cfg.hmm_window_bars).astype(float),
-            "hmm_mean_low": hmm["mean_low"][c], "hmm_mean_high": hmm["mean_high"][c],
-            "hmm_std_low": hmm["std_low"][c], "hmm_std_high": hmm["std_high"][c],
-            "hmm_stay_prob_low": hmm["stay_low"][c], "hmm_stay_prob_high": hmm["stay_high"][c],
-            "hmm_p_low_vol": 1.0 - p_high, "hmm_p_high_vol": p_high, "hmm_vol_regime": hmm_regime,
-            "log_realized_vol": rv_score[back], "rv_enter_level": rv_enter[back], "rv_exit_level": rv_exit[back],
-            "rv_vol_regime": rv_regime[back], "vol_regime": regime, "prev_vol_regime": _prev(regime),
-            **{f"wavelet_energy_{b}": shares[back, j] for j, b in enumerate(bands)},
-            "spectral_entropy": entropy[back],
-            "direction_return": ret[back], "direction_efficiency_ratio": er[back], "direction": dirs,
-            "quadrant": quads, "prev_quadrant": _prev(quads),
-        })
+        frame = pd.DataFrame(
+            {
+                **_series_values(seg, rows),
+                "series_part": _series_part(seg.series_part, len(rows)),
+                "idx": seg.idx[rows],
+                "segment_clean_returns": c + offset + 1,
+                "log_return": r[rows],
+                "abs_log_return": np.abs(r[rows]),
+                "is_toxic": toxic[rows],
+                "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hmm_window_bars),
+                "hmm_fit_bar_start": fit_start,
+                "hmm_fit_returns": hmm["fit_obs"][c],
+                "hmm_window_returns": np.minimum(c + offset + 1, cfg.hmm_window_bars).astype(float),
+                "hmm_mean_low": hmm["mean_low"][c],
+                "hmm_mean_high": hmm["mean_high"][c],
+                "hmm_std_low": hmm["std_low"][c],
+                "hmm_std_high": hmm["std_high"][c],
+                "hmm_stay_prob_low": hmm["stay_low"][c],
+                "hmm_stay_prob_high": hmm["stay_high"][c],
+                "hmm_p_low_vol": 1.0 - p_high,
+                "hmm_p_high_vol": p_high,
+                "hmm_vol_regime": hmm_regime,
+                "log_realized_vol": rv_score[back],
+                "rv_enter_level": rv_enter[back],
+                "rv_exit_level": rv_exit[back],
+                "rv_vol_regime": rv_regime[back],
+                "vol_regime": regime,
+                "prev_vol_regime": _prev(regime),
+                **{f"wavelet_energy_{b}": shares[back, j] for j, b in enumerate(bands)},
+                "spectral_entropy": entropy[back],
+                "direction_return": ret[back],
+                "direction_efficiency_ratio": er[back],
+                "direction": dirs,
+                "quadrant": quads,
+                "prev_quadrant": _prev(quads),
+            }
+        )
         parts.append(frame if state is None else frame[frame["idx"] > state["last_idx"]])
     if stats is not None:
         stats.update(hmm_fits=len(all_windows), series_segments=n_segments, fit_seconds=fit_seconds)
     columns = volatility_columns(cfg)
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in columns[:-2]})
-    strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval",
-               "hmm_vol_regime", "rv_vol_regime", "vol_regime", "prev_vol_regime", "direction", "quadrant",
-               "prev_quadrant")
-    dtypes = {c: "float64" for c in columns[:-2]} | {c: "string" for c in strings} | {
-        "segment_id": "int64", "bar_start": "datetime64[us]", "hmm_fit_bar_start": "datetime64[us]",
-        "is_toxic": "boolean", "toxic_bars_in_window": "int64", "hmm_fit_returns": "Int64",
-        "hmm_window_returns": "int64", "series_part": "UInt64", "idx": "int64", "segment_clean_returns": "int64"}
+    strings = (
+        "series_type",
+        "series_id",
+        "driver",
+        "timeframe",
+        "exchange",
+        "symbol",
+        "bar_interval",
+        "hmm_vol_regime",
+        "rv_vol_regime",
+        "vol_regime",
+        "prev_vol_regime",
+        "direction",
+        "quadrant",
+        "prev_quadrant",
+    )
+    dtypes = (
+        {c: "float64" for c in columns[:-2]}
+        | {c: "string" for c in strings}
+        | {
+            "segment_id": "int64",
+            "bar_start": "datetime64[us]",
+            "hmm_fit_bar_start": "datetime64[us]",
+            "is_toxic": "boolean",
+            "toxic_bars_in_window": "int64",
+            "hmm_fit_returns": "Int64",
+            "hmm_window_returns": "int64",
+            "series_part": "UInt64",
+            "idx": "int64",
+            "segment_clean_returns": "int64",
+        }
+    )
     result = result[columns[:-2]].astype(dtypes)
-    turb = turbulence_rows(pd.concat(turbulence_parts, ignore_index=True) if turbulence_parts
-                           else pd.DataFrame(columns=["series_type", "driver", "timeframe", "bar_start", "log_return"]),
-                           cfg)
+    turb = turbulence_rows(
+        pd.concat(turbulence_parts, ignore_index=True)
+        if turbulence_parts
+        else pd.DataFrame(columns=["series_type", "driver", "timeframe", "bar_start", "log_return"]),
+        cfg,
+    )
     turb.insert(0, "series_type", pd.Series(["driver"] * len(turb), dtype="string"))
     result = result.merge(turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one")
     return result[columns].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
@@ -413,16 +528,29 @@ def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.Data
         hurst = vol.hurst_rs(vol.trailing_windows(x, cfg.hurst_window_bars, c), cfg.hurst_min_chunk_bars)
         phi, intercept = vol.ar1_fit(vol.trailing_windows(x, cfg.ar1_window_bars, c))
         h_fit, a_fit, trend, mean_rev = vol.strategy_fit_scores(hurst, phi)
-        parts.append(pd.DataFrame({
-            **_series_values(seg, rows), "is_toxic": toxic[rows],
-            "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hurst_window_bars),
-            "hurst_exponent": hurst, "ar1_phi": phi, "ar1_intercept": intercept, "hurst_fit": h_fit,
-            "ar1_fit": a_fit, "trend_fit": trend, "mean_reversion_fit": mean_rev,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    **_series_values(seg, rows),
+                    "is_toxic": toxic[rows],
+                    "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hurst_window_bars),
+                    "hurst_exponent": hurst,
+                    "ar1_phi": phi,
+                    "ar1_intercept": intercept,
+                    "hurst_fit": h_fit,
+                    "ar1_fit": a_fit,
+                    "trend_fit": trend,
+                    "mean_reversion_fit": mean_rev,
+                }
+            )
+        )
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in STRATEGY_COLUMNS})
     strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval")
-    dtypes = {c: "float64" for c in STRATEGY_COLUMNS} | {c: "string" for c in strings} | {
-        "segment_id": "int64", "bar_start": "datetime64[us]", "is_toxic": "boolean", "toxic_bars_in_window": "int64"}
+    dtypes = (
+        {c: "float64" for c in STRATEGY_COLUMNS}
+        | {c: "string" for c in strings}
+        | {"segment_id": "int64", "bar_start": "datetime64[us]", "is_toxic": "boolean", "toxic_bars_in_window": "int64"}
+    )
     return result[STRATEGY_COLUMNS].astype(dtypes)
 
 
@@ -445,14 +573,21 @@ def _turbulence_sections(bars: pd.DataFrame, cfg: VolatilityConfig):
 
 def _turbulence_frame(timeframe, index, values, members) -> pd.DataFrame:
     keep = np.isfinite(values)
-    return pd.DataFrame({"timeframe": timeframe, "bar_start": np.asarray(index)[keep],
-                         "turbulence": values[keep], "turbulence_drivers": members})
+    return pd.DataFrame(
+        {
+            "timeframe": timeframe,
+            "bar_start": np.asarray(index)[keep],
+            "turbulence": values[keep],
+            "turbulence_drivers": members,
+        }
+    )
 
 
 def _turbulence_result(parts: list) -> pd.DataFrame:
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in TURBULENCE_COLUMNS})
-    return result[TURBULENCE_COLUMNS].astype({"timeframe": "string", "bar_start": "datetime64[us]",
-                                              "turbulence": "float64", "turbulence_drivers": "int64"})
+    return result[TURBULENCE_COLUMNS].astype(
+        {"timeframe": "string", "bar_start": "datetime64[us]", "turbulence": "float64", "turbulence_drivers": "int64"}
+    )
 
 
 def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
@@ -472,8 +607,9 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     return _turbulence_result(parts)
 
 
-def turbulence_rows_after(bars: pd.DataFrame, cfg: VolatilityConfig,
-                          stored: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def turbulence_rows_after(
+    bars: pd.DataFrame, cfg: VolatilityConfig, stored: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
     """Incremental :func:`turbulence_rows`: only the rows after the stored ones.
 
     bars: the whole history (as turbulence_rows; the joint calendar needs every member's
@@ -508,15 +644,15 @@ def turbulence_rows_after(bars: pd.DataFrame, cfg: VolatilityConfig,
             p0 = before + local
             if int(state["members"]) == len(names) and p0 > window and int(state["stored_rows"]) == p0 - window:
                 if local < window:
-                    raise ValueError(f"turbulence look-back of {timeframe} holds {local} joint bars, "
-                                     f"needs {window}")
+                    raise ValueError(f"turbulence look-back of {timeframe} holds {local} joint bars, needs {window}")
                 if len(index) > local:
-                    out = vol.turbulence(values[local - window:], window)[window:]
+                    out = vol.turbulence(values[local - window :], window)[window:]
                     parts.append(_turbulence_frame(timeframe, index[local:], out, len(names)))
                 continue
             if before:
-                raise ValueError(f"turbulence of {timeframe}: a look-back frame cannot recompute the "
-                                 f"cross-section whole")
+                raise ValueError(
+                    f"turbulence of {timeframe}: a look-back frame cannot recompute the cross-section whole"
+                )
             replace.append(timeframe)
         if len(wide) > window:
             parts.append(_turbulence_frame(timeframe, index, vol.turbulence(values, window), len(names)))
@@ -528,14 +664,18 @@ def attach_driver_turbulence(rows: pd.DataFrame, driver_turbulence: pd.DataFrame
     """Fill turbulence / turbulence_drivers of the driver rows of :func:`volatility_regime_rows`
     from :func:`turbulence_rows` of the turbulence drivers (timeframe, bar_start; NULL off the
     joint calendar). Symbol rows are left as they are."""
-    turb = pd.DataFrame({
-        "series_type": pd.Series("driver", index=driver_turbulence.index, dtype="string"),
-        "timeframe": driver_turbulence["timeframe"].astype("string"),
-        "bar_start": driver_turbulence["bar_start"].astype("datetime64[us]"),
-        "_turbulence": driver_turbulence["turbulence"].astype("float64"),
-        "_members": driver_turbulence["turbulence_drivers"].astype("Int64")})
+    turb = pd.DataFrame(
+        {
+            "series_type": pd.Series("driver", index=driver_turbulence.index, dtype="string"),
+            "timeframe": driver_turbulence["timeframe"].astype("string"),
+            "bar_start": driver_turbulence["bar_start"].astype("datetime64[us]"),
+            "_turbulence": driver_turbulence["turbulence"].astype("float64"),
+            "_members": driver_turbulence["turbulence_drivers"].astype("Int64"),
+        }
+    )
     out = rows.astype({"series_type": "string", "timeframe": "string", "bar_start": "datetime64[us]"}).merge(
-        turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one")
+        turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one"
+    )
     is_driver = out["series_type"] == "driver"
     out["turbulence"] = out["turbulence"].astype("float64").where(~is_driver, out["_turbulence"])
     out["turbulence_drivers"] = out["turbulence_drivers"].astype("Int64").where(~is_driver, out["_members"])
@@ -547,14 +687,19 @@ def attach_symbol_turbulence(rows: pd.DataFrame, symbol_turbulence: pd.DataFrame
     from marts.fct_symbol_turbulence (exchange, bar_interval, bar_start, turbulence,
     turbulence_symbols): every symbol of an exchange x interval gets its cross-section's
     value at the bar (NULL off the joint calendar). Driver rows are left as they are."""
-    turb = pd.DataFrame({
-        "series_type": "symbol", "exchange": symbol_turbulence["exchange"].astype("string"),
-        "bar_interval": symbol_turbulence["bar_interval"].astype("string"),
-        "bar_start": symbol_turbulence["bar_start"].astype("datetime64[us]"),
-        "_turbulence": symbol_turbulence["turbulence"].astype("float64"),
-        "_members": symbol_turbulence["turbulence_symbols"].astype("Int64")}).astype({"series_type": "string"})
-    out = rows.merge(turb, how="left", on=["series_type", "exchange", "bar_interval", "bar_start"],
-                     validate="many_to_one")
+    turb = pd.DataFrame(
+        {
+            "series_type": "symbol",
+            "exchange": symbol_turbulence["exchange"].astype("string"),
+            "bar_interval": symbol_turbulence["bar_interval"].astype("string"),
+            "bar_start": symbol_turbulence["bar_start"].astype("datetime64[us]"),
+            "_turbulence": symbol_turbulence["turbulence"].astype("float64"),
+            "_members": symbol_turbulence["turbulence_symbols"].astype("Int64"),
+        }
+    ).astype({"series_type": "string"})
+    out = rows.merge(
+        turb, how="left", on=["series_type", "exchange", "bar_interval", "bar_start"], validate="many_to_one"
+    )
     is_symbol = out["series_type"] == "symbol"
     out["turbulence"] = out["turbulence"].where(~is_symbol, out["_turbulence"])
     out["turbulence_drivers"] = out["turbulence_drivers"].where(~is_symbol, out["_members"])

@@ -18,8 +18,13 @@ import pyarrow as pa
 from .ledger import DTYPES, LAYOUT_SPECS, existing_version_sql, iter_landed, previous_close_sql, snapshot_minute_sibling
 from .validate import LandingPlausibility
 
-_ARROW_TYPES = {"object": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(),
-                "datetime64[us]": pa.timestamp("us")}
+_ARROW_TYPES = {
+    "object": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "datetime64[us]": pa.timestamp("us"),
+}
 
 
 def arrow_schema(table: str) -> pa.Schema:
@@ -40,8 +45,16 @@ def landed_files(con, this: str | None) -> set[tuple[str, str]]:
     return set(con.sql(f"select distinct source_file, content_hash from {this}").fetchall())
 
 
-def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
-               plausibility: LandingPlausibility, loaded_at: datetime | None = None) -> pa.Table:
+def land_table(
+    con,
+    table: str,
+    files,
+    landing_dir: str,
+    this: str | None,
+    *,
+    plausibility: LandingPlausibility,
+    loaded_at: datetime | None = None,
+) -> pa.Table:
     """Land every file of ``files`` not yet landed under its path with its content.
 
     A file is skipped only when the same (source_file, content_hash) is already in
@@ -87,8 +100,10 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
         con.register("_landing_contents", files.project("filename, content"))
         con.register("_landing_wanted", pd.DataFrame({"filename": [*wanted, *context_files]}))
         try:
-            rows = con.sql("select f.filename, f.content from _landing_contents f "
-                           "semi join _landing_wanted w on f.filename = w.filename order by f.filename").fetchall()
+            rows = con.sql(
+                "select f.filename, f.content from _landing_contents f "
+                "semi join _landing_wanted w on f.filename = w.filename order by f.filename"
+            ).fetchall()
         finally:
             con.unregister("_landing_contents")
             con.unregister("_landing_wanted")
@@ -108,6 +123,7 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
                 return con.sql(sql_of(table, this, "_landing_keys")).df()
             finally:
                 con.unregister("_landing_keys")
+
         return run
 
     if loaded_at is None:
@@ -116,16 +132,21 @@ def land_table(con, table: str, files, landing_dir: str, this: str | None, *,
     started = time.perf_counter()
     schema = arrow_schema(table)
     tables, counts = [], {"landed": 0, "rejected": 0, "collapsed": 0}
-    for frame in iter_landed(table, blobs, stamp, lookup(existing_version_sql), plausibility,
-                             lookup(previous_close_sql), context):
+    for frame in iter_landed(
+        table, blobs, stamp, lookup(existing_version_sql), plausibility, lookup(previous_close_sql), context
+    ):
         for status, n in frame["status"].value_counts().items():
             counts[status] += int(n)
         tables.append(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
         del frame  # keep one series in pandas at a time; Arrow holds the rest compactly
     if blobs:  # progress for the person watching `dbt build`
-        print(f"[landing] raw.{table}: {len(blobs)} new file(s), {sum(counts.values()):,} rows read, "
-              f"{counts['landed']:,} landed, {counts['rejected']:,} rejected, {counts['collapsed']:,} collapsed "
-              f"in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"[landing] raw.{table}: {len(blobs)} new file(s), {sum(counts.values()):,} rows read, "
+            f"{counts['landed']:,} landed, {counts['rejected']:,} rejected, {counts['collapsed']:,} collapsed "
+            f"in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 

@@ -116,7 +116,8 @@ def exchange_name(raw: str, source_file: str, what: str = "exchange folder name"
     """
     if not EXCHANGE_NAME.fullmatch(raw):  # fullmatch: '$' would accept a trailing newline
         raise LandingFileError(
-            source_file, f"{what} {raw!r} is not a valid exchange name (ASCII letters, digits, '-' and '_' only)")
+            source_file, f"{what} {raw!r} is not a valid exchange name (ASCII letters, digits, '-' and '_' only)"
+        )
     return raw.lower()
 
 
@@ -136,9 +137,7 @@ def _split_suffix(name: str, source_file: str) -> tuple[str, str]:
     for suffix in _DATA_SUFFIXES:
         if name.endswith(suffix):
             return name[: -len(suffix)], suffix.lstrip(".")
-    raise LandingFileError(
-        source_file, f"unsupported file type (expected one of {', '.join(_DATA_SUFFIXES)})"
-    )
+    raise LandingFileError(source_file, f"unsupported file type (expected one of {', '.join(_DATA_SUFFIXES)})")
 
 
 def parse_landing_path(source_file: str) -> LandingFile:
@@ -152,11 +151,13 @@ def parse_landing_path(source_file: str) -> LandingFile:
             :data:`EXCHANGE_NAME`, or an unparseable file name.
     """
     if source_file.startswith(CORRECTIONS + "/"):
-        inner = source_file[len(CORRECTIONS) + 1:]
+        inner = source_file[len(CORRECTIONS) + 1 :]
         layout = inner.split("/")[0]
         if layout not in CORRECTABLE_LAYOUTS:
-            raise LandingFileError(source_file, f"unknown correction folder {layout!r} "
-                                                f"(expected {CORRECTIONS}/<{'|'.join(CORRECTABLE_LAYOUTS)}>/...)")
+            raise LandingFileError(
+                source_file,
+                f"unknown correction folder {layout!r} (expected {CORRECTIONS}/<{'|'.join(CORRECTABLE_LAYOUTS)}>/...)",
+            )
         try:
             info = parse_landing_path(inner)
         except LandingFileError as exc:
@@ -190,8 +191,9 @@ def parse_landing_path(source_file: str) -> LandingFile:
         try:
             datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]))
         except ValueError:
-            raise LandingFileError(source_file, "snapshot folder snapshots/YYYY/MM/DD/HH is not a valid UTC hour") \
-                from None
+            raise LandingFileError(
+                source_file, "snapshot folder snapshots/YYYY/MM/DD/HH is not a valid UTC hour"
+            ) from None
         return LandingFile(
             source_file=source_file,
             layout="snapshots",
@@ -210,5 +212,6 @@ def parse_landing_path(source_file: str) -> LandingFile:
         return LandingFile(
             source_file=source_file, layout=layout, file_format=fmt, series=match["series"], tag=match["tag"]
         )
-    raise LandingFileError(source_file, f"unknown layout folder {layout!r} "
-                                        f"(expected one of {', '.join((*LAYOUTS, CORRECTIONS))})")
+    raise LandingFileError(
+        source_file, f"unknown layout folder {layout!r} (expected one of {', '.join((*LAYOUTS, CORRECTIONS))})"
+    )

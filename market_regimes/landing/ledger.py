@@ -76,17 +76,40 @@ LAYOUT_SPECS: dict[str, LayoutSpec] = {
 }
 #: Which raw table a ledger ``layout`` value writes to (snapshots are exchange candles too;
 #: ``corrections/<layout>`` rows correct that layout's table).
-RAW_TABLE_OF_LAYOUT = {"klines": "klines", "snapshots": "klines", "dominance": "dominance", "daily": "daily",
-                       f"{CORRECTIONS}/klines": "klines", f"{CORRECTIONS}/dominance": "dominance",
-                       f"{CORRECTIONS}/daily": "daily"}
+RAW_TABLE_OF_LAYOUT = {
+    "klines": "klines",
+    "snapshots": "klines",
+    "dominance": "dominance",
+    "daily": "daily",
+    f"{CORRECTIONS}/klines": "klines",
+    f"{CORRECTIONS}/dominance": "dominance",
+    f"{CORRECTIONS}/daily": "daily",
+}
 
 DTYPES = {
-    "source_file": "object", "line_number": "int64", "content_hash": "object", "layout": "object",
-    "exchange": "object", "symbol": "object", "bar_interval": "object", "bar_start": "datetime64[us]",
-    "series": "object", "reading_interval": "object", "reading_at": "datetime64[us]",
-    "open": "float64", "high": "float64", "low": "float64", "close": "float64", "volume": "float64",
-    "dominance_pct": "float64", "is_newest_in_file": "bool", "status": "object", "reject_reason": "object",
-    "raw_record": "object", "loaded_at": "datetime64[us]", "superseded_version": "object",
+    "source_file": "object",
+    "line_number": "int64",
+    "content_hash": "object",
+    "layout": "object",
+    "exchange": "object",
+    "symbol": "object",
+    "bar_interval": "object",
+    "bar_start": "datetime64[us]",
+    "series": "object",
+    "reading_interval": "object",
+    "reading_at": "datetime64[us]",
+    "open": "float64",
+    "high": "float64",
+    "low": "float64",
+    "close": "float64",
+    "volume": "float64",
+    "dominance_pct": "float64",
+    "is_newest_in_file": "bool",
+    "status": "object",
+    "reject_reason": "object",
+    "raw_record": "object",
+    "loaded_at": "datetime64[us]",
+    "superseded_version": "object",
 }
 
 
@@ -107,8 +130,9 @@ def snapshot_minute_sibling(source_file: str) -> str | None:
     return None
 
 
-def _snapshot_reasons(info: LandingFile, text: TextTable, ts: pd.Series, prices: pd.DataFrame,
-                      sibling: tuple[str, TextTable] | None) -> pd.Series:
+def _snapshot_reasons(
+    info: LandingFile, text: TextTable, ts: pd.Series, prices: pd.DataFrame, sibling: tuple[str, TextTable] | None
+) -> pd.Series:
     """Row reasons of the snapshot cross-checks (docs/landing.md, "Hourly snapshots"), None
     where a row passes: the hour of the folder against ``metadata.hour_start``, the symbol
     of the file name against ``metadata.symbol``, every row inside the hour, and a ``_1h``
@@ -122,8 +146,9 @@ def _snapshot_reasons(info: LandingFile, text: TextTable, ts: pd.Series, prices:
     if meta_hour:
         parsed = parse_timestamps(pd.Series([meta_hour])).iloc[0]
         if hour is not None and not (parsed == hour):
-            return reason.fillna(f"snapshot metadata.hour_start {meta_hour} is not the hour of its folder "
-                                 f"({hour:%Y-%m-%d %H:%M} UTC)")
+            return reason.fillna(
+                f"snapshot metadata.hour_start {meta_hour} is not the hour of its folder ({hour:%Y-%m-%d %H:%M} UTC)"
+            )
         hour = parsed if hour is None else hour
     meta_symbol = text.extra.get("symbol")
     if isinstance(meta_symbol, str) and meta_symbol.replace("-", "").replace("/", "").upper() != info.symbol:
@@ -158,9 +183,13 @@ def _snapshot_reasons(info: LandingFile, text: TextTable, ts: pd.Series, prices:
     return reason.where(reason.notna(), check)
 
 
-def _parse_file(info: LandingFile, text: TextTable, loaded_at: pd.Timestamp | None = None,
-                plausibility: LandingPlausibility | None = None,
-                sibling: tuple[str, TextTable] | None = None) -> pd.DataFrame:
+def _parse_file(
+    info: LandingFile,
+    text: TextTable,
+    loaded_at: pd.Timestamp | None = None,
+    plausibility: LandingPlausibility | None = None,
+    sibling: tuple[str, TextTable] | None = None,
+) -> pd.DataFrame:
     """Turn one file's text records into ledger rows (status still undecided).
 
     With ``plausibility`` the row checks include the plausibility bounds (timestamps in
@@ -182,46 +211,69 @@ def _parse_file(info: LandingFile, text: TextTable, loaded_at: pd.Timestamp | No
         latest = None
         if loaded_at is not None:
             latest = loaded_at + pd.Timedelta(minutes=minutes * plausibility.max_future_bars)
-        return {"earliest": plausibility.earliest_for(table), "latest": latest,
-                "max_price": plausibility.max_price, "max_volume": plausibility.max_volume}
+        return {
+            "earliest": plausibility.earliest_for(table),
+            "latest": latest,
+            "max_price": plausibility.max_price,
+            "max_volume": plausibility.max_volume,
+        }
 
     if info.layout in ("klines", "snapshots"):
         exchange = info.exchange if info.layout == "klines" else text.extra.get("exchange")
         interval = info.bar_interval
         prices = pd.DataFrame({c: to_float(rec[c]) for c in ("open", "high", "low", "close")})
         volume = to_float(rec["volume"]) if info.layout == "klines" or rec["volume"].notna().any() else None
-        reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES[interval],
-                            **bounds(INTERVAL_MINUTES[interval]))
+        reason = bar_checks(
+            ts, rec["ts"], prices, volume, INTERVAL_MINUTES[interval], **bounds(INTERVAL_MINUTES[interval])
+        )
         extra = pd.Series(None, index=rec.index, dtype="object")
         if "ticker" in rec:
             ticker = rec["ticker"].astype(str)
             ok = {t: t.strip().upper() == info.symbol for t in ticker.unique()}
             bad = ~ticker.map(ok).astype(bool)
-            extra = extra.where(~bad, "ticker " + rec["ticker"].astype(str) + f" does not match file symbol {info.symbol}")
+            extra = extra.where(
+                ~bad, "ticker " + rec["ticker"].astype(str) + f" does not match file symbol {info.symbol}"
+            )
         if info.layout == "snapshots":
             snap = _snapshot_reasons(info, text, ts, prices, sibling)
             extra = extra.where(extra.notna(), snap)
-        out = out.assign(exchange=exchange, symbol=info.symbol, bar_interval=interval, bar_start=ts,
-                         **{c: prices[c] for c in prices},
-                         volume=volume if volume is not None else np.nan,
-                         reject_reason=first_reason(reason, extra))
+        out = out.assign(
+            exchange=exchange,
+            symbol=info.symbol,
+            bar_interval=interval,
+            bar_start=ts,
+            **{c: prices[c] for c in prices},
+            volume=volume if volume is not None else np.nan,
+            reject_reason=first_reason(reason, extra),
+        )
     elif info.layout == "dominance":
         pct = to_float(rec["dominance_pct"])
         prices = pd.DataFrame({c: pct for c in ("open", "high", "low", "close")})
         is_date = text.ts_kind == "date"
         reading_minutes = INTERVAL_MINUTES["1d"] if is_date else INTERVAL_MINUTES["1m"]
-        reason = bar_checks(ts, rec["ts"], prices, None, INTERVAL_MINUTES["1d"] if is_date else None,
-                            **bounds(reading_minutes))
+        reason = bar_checks(
+            ts, rec["ts"], prices, None, INTERVAL_MINUTES["1d"] if is_date else None, **bounds(reading_minutes)
+        )
         extra = pd.Series(None, index=rec.index, dtype="object").where(~(pct > 100), "dominance above 100 percent")
-        out = out.assign(series=info.series, reading_interval="1d" if is_date else "1m", reading_at=ts,
-                         dominance_pct=pct, reject_reason=first_reason(reason, extra))
+        out = out.assign(
+            series=info.series,
+            reading_interval="1d" if is_date else "1m",
+            reading_at=ts,
+            dominance_pct=pct,
+            reject_reason=first_reason(reason, extra),
+        )
     elif info.layout == "daily":
         close = to_float(rec["close"])
         prices = pd.DataFrame({c: (to_float(rec[c]) if c in rec else close) for c in ("open", "high", "low", "close")})
         volume = to_float(rec["volume"]) if "volume" in rec else None
         reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES["1d"], **bounds(INTERVAL_MINUTES["1d"]))
-        out = out.assign(series=info.series, bar_start=ts, **{c: prices[c] for c in prices},
-                         volume=volume if volume is not None else np.nan, reject_reason=reason)
+        out = out.assign(
+            series=info.series,
+            bar_start=ts,
+            **{c: prices[c] for c in prices},
+            volume=volume if volume is not None else np.nan,
+            reject_reason=reason,
+        )
     # Values of rejected rows are kept only in raw_record: a half-parsed number is no datum.
     valid = out["reject_reason"].isna()
     out.loc[valid, "raw_record"] = None
@@ -230,8 +282,13 @@ def _parse_file(info: LandingFile, text: TextTable, loaded_at: pd.Timestamp | No
         out.loc[missing_raw, "raw_record"] = text.line_text(out.loc[missing_raw, "line_number"]).to_numpy()
     rej = text.framing_rejects
     if len(rej):
-        framing = pd.DataFrame({"line_number": rej["line_number"].astype("int64"), "raw_record": rej["raw_record"],
-                                "reject_reason": rej["reason"]})
+        framing = pd.DataFrame(
+            {
+                "line_number": rej["line_number"].astype("int64"),
+                "raw_record": rej["raw_record"],
+                "reject_reason": rej["reason"],
+            }
+        )
         out = pd.concat([out, framing], ignore_index=True) if len(out) else framing
     return out
 
@@ -258,14 +315,23 @@ def file_reject(table: str, source_file: str, content_hash: str, layout: str, re
     """The single ledger row of a file quarantined whole: line_number 0, status
     ``rejected``, reject_reason ``file: <reason>``, no key, no values, no raw_record."""
     row = {c: None for c in LAYOUT_SPECS[table].columns}
-    row.update(source_file=source_file, line_number=0, content_hash=content_hash, layout=layout,
-               is_newest_in_file=False, status="rejected", reject_reason=FILE_REJECT_PREFIX + reason)
+    row.update(
+        source_file=source_file,
+        line_number=0,
+        content_hash=content_hash,
+        layout=layout,
+        is_newest_in_file=False,
+        status="rejected",
+        reject_reason=FILE_REJECT_PREFIX + reason,
+    )
     return pd.DataFrame([row])
 
 
 def _same(a: tuple, b: tuple) -> bool:
-    return all((x == y) or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
-               for x, y in zip(a, b))
+    return all(
+        (x == y) or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+        for x, y in zip(a, b)
+    )
 
 
 def _version_json(values: tuple, value_columns: tuple[str, ...], origin: dict) -> str:
@@ -301,8 +367,11 @@ def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFr
     if valid.empty:
         return rows
     keys = list(spec.key_columns)
-    is_correction = (valid["layout"].astype(str).str.startswith(CORRECTIONS + "/") if "layout" in valid
-                     else pd.Series(False, index=valid.index))
+    is_correction = (
+        valid["layout"].astype(str).str.startswith(CORRECTIONS + "/")
+        if "layout" in valid
+        else pd.Series(False, index=valid.index)
+    )
     contested = valid.duplicated(keys, keep=False) | is_correction
     if existing is not None and len(existing):
         hit = valid[keys].merge(existing[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"]
@@ -323,8 +392,15 @@ def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFr
     values = list(sub[list(spec.value_columns)].itertuples(index=False, name=None))
     files = sub["source_file"].tolist() if "source_file" in sub else [None] * len(sub)
     lines = sub["line_number"].tolist()
-    for idx, k, v, newest, corr, src, line in zip(sub.index, key_tuples, values, sub["is_newest_in_file"].to_numpy(),
-                                                  is_correction[contested].to_numpy(), files, lines):
+    for idx, k, v, newest, corr, src, line in zip(
+        sub.index,
+        key_tuples,
+        values,
+        sub["is_newest_in_file"].to_numpy(),
+        is_correction[contested].to_numpy(),
+        files,
+        lines,
+    ):
         origin = {"source_file": src, "line_number": int(line)}
         if corr:
             if k not in current:
@@ -362,9 +438,16 @@ def _read_sibling(source_file: str | None, contents: Mapping[str, bytes]) -> tup
         return None  # the sibling is quarantined on its own
 
 
-def _read_one(table: str, info: LandingFile, source_file: str, content: bytes, content_hash: str,
-              loaded_at: pd.Timestamp, plausibility: LandingPlausibility | None,
-              siblings: Mapping[str, bytes] | None = None) -> tuple[pd.DataFrame, TextTable | None]:
+def _read_one(
+    table: str,
+    info: LandingFile,
+    source_file: str,
+    content: bytes,
+    content_hash: str,
+    loaded_at: pd.Timestamp,
+    plausibility: LandingPlausibility | None,
+    siblings: Mapping[str, bytes] | None = None,
+) -> tuple[pd.DataFrame, TextTable | None]:
     """One file's ledger rows, or its single file-reject row (see :func:`file_reject`).
     siblings: contents of snapshot ``_1m`` files by path (the cross-check of a ``_1h``)."""
     spec = LAYOUT_SPECS[table]
@@ -379,11 +462,13 @@ def _read_one(table: str, info: LandingFile, source_file: str, content: bytes, c
         raise
     except Exception as exc:  # noqa: BLE001 - one unreadable file must not block the batch
         log.warning("quarantined %s: %s", source_file, exc)
-        return file_reject(table, source_file, content_hash, info.ledger_layout,
-                           f"unreadable ({type(exc).__name__}: {str(exc)[:300]})"), None
+        return file_reject(
+            table, source_file, content_hash, info.ledger_layout, f"unreadable ({type(exc).__name__}: {str(exc)[:300]})"
+        ), None
     if frame.empty:
         what = {"snapshots": "an empty array", "parquet": "no rows"}.get(
-            info.layout if info.layout == "snapshots" else info.file_format, "a header only")
+            info.layout if info.layout == "snapshots" else info.file_format, "a header only"
+        )
         return file_reject(table, source_file, content_hash, info.ledger_layout, f"no records ({what})"), None
     frame = frame.sort_values("line_number", kind="stable")
     frame["source_file"], frame["content_hash"], frame["layout"] = source_file, content_hash, info.ledger_layout
@@ -394,9 +479,13 @@ def _read_one(table: str, info: LandingFile, source_file: str, content: bytes, c
     return frame, text
 
 
-def _apply_jump_check(rows: pd.DataFrame, table: str, texts: dict[tuple[str, str], TextTable],
-                      plausibility: LandingPlausibility,
-                      previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None) -> pd.DataFrame:
+def _apply_jump_check(
+    rows: pd.DataFrame,
+    table: str,
+    texts: dict[tuple[str, str], TextTable],
+    plausibility: LandingPlausibility,
+    previous: Callable[[pd.DataFrame], pd.DataFrame | None] | None,
+) -> pd.DataFrame:
     """Reject the rows whose close jumps more than ``max_abs_log_return`` from the previous
     valid close of their series (:func:`~market_regimes.landing.validate.jump_reasons`)."""
     spec = LAYOUT_SPECS[table]
@@ -406,11 +495,17 @@ def _apply_jump_check(rows: pd.DataFrame, table: str, texts: dict[tuple[str, str
     cand = rows[rows["reject_reason"].isna() & (rows["line_number"] > 0)]
     if cand.empty:
         return rows
-    minutes = (cand["reading_interval"] if table == "dominance" else
-               cand["bar_interval"] if table == "klines" else pd.Series("1d", index=cand.index)).map(INTERVAL_MINUTES)
+    minutes = (
+        cand["reading_interval"]
+        if table == "dominance"
+        else cand["bar_interval"]
+        if table == "klines"
+        else pd.Series("1d", index=cand.index)
+    ).map(INTERVAL_MINUTES)
     cand = cand[series_cols + [time_col]].assign(
         close=cand[close_col].astype("float64"),
-        max_gap=pd.to_timedelta(minutes.astype("float64") * plausibility.max_gap_bars, unit="min"))
+        max_gap=pd.to_timedelta(minutes.astype("float64") * plausibility.max_gap_bars, unit="min"),
+    )
     prev = None
     if previous is not None:  # (series, time) and the oldest previous time that can count
         keys = cand[series_cols + [time_col]].assign(since=cand[time_col] - cand["max_gap"])
@@ -492,7 +587,8 @@ def iter_landed(
         # Snapshots and kline files of one symbol and interval share a group whatever the
         # exchange (a snapshot's exchange is inside the file); corrections join their series.
         groups.setdefault((info.symbol, info.bar_interval, info.series), []).append(
-            (info, source_file, content, content_hash))
+            (info, source_file, content, content_hash)
+        )
 
     def finish(rows: pd.DataFrame) -> pd.DataFrame:
         rows["loaded_at"] = loaded_at
@@ -506,8 +602,7 @@ def iter_landed(
         entries = sorted(groups.pop(key), key=lambda e: (e[0].correction, e[1]))  # corrections last
         parts, texts = [], {}
         for info, source_file, content, content_hash in entries:
-            frame, text = _read_one(table, info, source_file, content, content_hash, loaded_at, plausibility,
-                                    siblings)
+            frame, text = _read_one(table, info, source_file, content, content_hash, loaded_at, plausibility, siblings)
             parts.append(frame)
             if text is not None:
                 texts[(source_file, content_hash)] = text
@@ -545,7 +640,7 @@ def land_files(
 #: SQL order of the versions of a key, newest first (docs/landing.md): the latest landing
 #: batch, within it a correction before any other row (corrections are resolved last),
 #: then the later file and line. The staging views use the same order.
-VERSION_ORDER = (f"loaded_at desc, (layout like '{CORRECTIONS}/%') desc, source_file desc, line_number desc")
+VERSION_ORDER = f"loaded_at desc, (layout like '{CORRECTIONS}/%') desc, source_file desc, line_number desc"
 
 
 def existing_version_sql(table: str, relation: str, keys_relation: str) -> str:
@@ -556,8 +651,9 @@ def existing_version_sql(table: str, relation: str, keys_relation: str) -> str:
     """
     spec = LAYOUT_SPECS[table]
     keys = ", ".join(spec.key_columns)
-    cols = ", ".join((*spec.key_columns, *spec.value_columns, "is_newest_in_file", "source_file", "line_number",
-                      "loaded_at"))
+    cols = ", ".join(
+        (*spec.key_columns, *spec.value_columns, "is_newest_in_file", "source_file", "line_number", "loaded_at")
+    )
     join = " and ".join(f"r.{k} = k.{k}" for k in spec.key_columns)
     return (
         f"select {cols} from (select r.* from {relation} r semi join {keys_relation} k on {join} "
@@ -592,6 +688,17 @@ def previous_close_sql(table: str, relation: str, keys_relation: str) -> str:
     )
 
 
-__all__ = ["CORRECTION_WITHOUT_KEY", "FILE_REJECT_PREFIX", "LAYOUT_SPECS", "LandingFileError", "VERSION_ORDER",
-           "empty_ledger", "existing_version_sql", "file_reject", "iter_landed", "land_files", "previous_close_sql",
-           "resolve_duplicates"]
+__all__ = [
+    "CORRECTION_WITHOUT_KEY",
+    "FILE_REJECT_PREFIX",
+    "LAYOUT_SPECS",
+    "LandingFileError",
+    "VERSION_ORDER",
+    "empty_ledger",
+    "existing_version_sql",
+    "file_reject",
+    "iter_landed",
+    "land_files",
+    "previous_close_sql",
+    "resolve_duplicates",
+]

@@ -31,8 +31,14 @@ from .layouts import LandingFile, LandingFileError, exchange_name
 
 #: Accepted CSV headers per layout, as {canonical column: accepted header names}.
 #: ``ts`` is the timestamp column. Optional columns may be absent.
-KLINE_COLUMNS = {"ts": ("date", "timestamp", "open_time"), "open": ("open",), "high": ("high",),
-                 "low": ("low",), "close": ("close",), "volume": ("volume",)}
+KLINE_COLUMNS = {
+    "ts": ("date", "timestamp", "open_time"),
+    "open": ("open",),
+    "high": ("high",),
+    "low": ("low",),
+    "close": ("close",),
+    "volume": ("volume",),
+}
 KLINE_OPTIONAL = {"ticker": ("ticker", "symbol")}
 DOMINANCE_COLUMNS = {"ts": ("date_utc", "timestamp", "date"), "dominance_pct": ("dominance_pct",)}
 DAILY_REQUIRED = {"ts": ("date", "date_utc", "timestamp"), "close": ("close",)}
@@ -75,9 +81,13 @@ class TextTable:
 
 
 def _empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame({"line_number": pd.Series([], dtype="int64"),
-                         "reason": pd.Series([], dtype="object"),
-                         "raw_record": pd.Series([], dtype="object")})
+    return pd.DataFrame(
+        {
+            "line_number": pd.Series([], dtype="int64"),
+            "reason": pd.Series([], dtype="object"),
+            "raw_record": pd.Series([], dtype="object"),
+        }
+    )
 
 
 def _decompress(info: LandingFile, content: bytes) -> bytes:
@@ -104,8 +114,9 @@ def _map_header(info: LandingFile, header: list[str], required: dict, optional: 
     missing = [c for c in required if c not in mapped]
     if missing or len(set(mapped)) != len(mapped):
         raise LandingFileError(
-            info.source_file, f"header {','.join(header)!r} lacks {missing or 'unique columns'}; "
-            f"expected {','.join(names[0] for names in required.values())}"
+            info.source_file,
+            f"header {','.join(header)!r} lacks {missing or 'unique columns'}; "
+            f"expected {','.join(names[0] for names in required.values())}",
         )
     return mapped
 
@@ -143,8 +154,13 @@ def read_csv_text(info: LandingFile, content: bytes) -> TextTable:
         columns = _map_header(info, header, required, optional)
         fast = _read_csv_fast(data, columns)
         if fast is not None:
-            return TextTable(columns=columns, records=fast, framing_rejects=_empty_rejects(),
-                             ts_kind=_ts_kind(info, header), source_text=text)
+            return TextTable(
+                columns=columns,
+                records=fast,
+                framing_rejects=_empty_rejects(),
+                ts_kind=_ts_kind(info, header),
+                source_text=text,
+            )
     lines = text.splitlines()
     header_idx = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_idx is None:
@@ -174,13 +190,20 @@ def read_csv_text(info: LandingFile, content: bytes) -> TextTable:
         good_rows.append(fields)
         raw_good.append(line)
 
-    records = pd.DataFrame(good_rows, columns=columns, dtype="object") if good_rows else pd.DataFrame(
-        {c: pd.Series([], dtype="object") for c in columns})
+    records = (
+        pd.DataFrame(good_rows, columns=columns, dtype="object")
+        if good_rows
+        else pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+    )
     records.insert(0, "line_number", pd.Series(good_lines, dtype="int64"))
     records.insert(1, "raw_record", pd.Series(raw_good, dtype="object"))
-    rejects = pd.DataFrame({"line_number": pd.Series(rej_lines, dtype="int64"),
-                            "reason": pd.Series(rej_reason, dtype="object"),
-                            "raw_record": pd.Series(rej_raw, dtype="object")})
+    rejects = pd.DataFrame(
+        {
+            "line_number": pd.Series(rej_lines, dtype="int64"),
+            "reason": pd.Series(rej_reason, dtype="object"),
+            "raw_record": pd.Series(rej_raw, dtype="object"),
+        }
+    )
     return TextTable(columns=columns, records=records, framing_rejects=rejects, ts_kind=_ts_kind(info, header))
 
 
@@ -205,8 +228,9 @@ def _read_csv_fast(data: bytes, columns: list[str]) -> pd.DataFrame | None:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=columns, use_threads=False),
-            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False, null_values=[]),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]
+            ),
         )
     except pa.ArrowInvalid:
         return None
@@ -237,8 +261,13 @@ def read_parquet_table(info: LandingFile, content: bytes) -> TextTable:
     frame.insert(0, "line_number", pd.Series(range(1, len(frame) + 1), dtype="int64"))
     # raw_record is filled in only for rejected rows (TextTable.line_text), as for CSV
     frame.insert(1, "raw_record", pd.Series(None, index=frame.index, dtype="object"))
-    return TextTable(columns=columns, records=frame, framing_rejects=_empty_rejects(), ts_kind=_ts_kind(info, header),
-                     extra={"parquet_frame": frame})
+    return TextTable(
+        columns=columns,
+        records=frame,
+        framing_rejects=_empty_rejects(),
+        ts_kind=_ts_kind(info, header),
+        extra={"parquet_frame": frame},
+    )
 
 
 def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
@@ -262,8 +291,13 @@ def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LandingFileError(info.source_file, f"invalid or truncated JSON ({exc})") from exc
     columns = ["ts", "open", "high", "low", "close", "volume"]
-    empty = pd.DataFrame({"line_number": pd.Series([], dtype="int64"), "raw_record": pd.Series([], dtype="object"),
-                          **{c: pd.Series([], dtype="object") for c in columns}})
+    empty = pd.DataFrame(
+        {
+            "line_number": pd.Series([], dtype="int64"),
+            "raw_record": pd.Series([], dtype="object"),
+            **{c: pd.Series([], dtype="object") for c in columns},
+        }
+    )
     missing = [k for k in ("metadata", "market_summary") if not isinstance(doc, dict) or k not in doc]
     if missing:
         raise LandingFileError(info.source_file, f"snapshot file lacks {' and '.join(missing)}")
@@ -298,9 +332,17 @@ def read_snapshot(info: LandingFile, content: bytes) -> TextTable:
     for col in ("open", "high", "low", "close"):
         records[col] = pd.to_numeric(records[col], errors="coerce") / scale
     rejects = pd.DataFrame(rej, columns=["line_number", "reason", "raw_record"]) if rej else _empty_rejects()
-    return TextTable(columns=columns, records=records, framing_rejects=rejects,
-                     extra={"exchange": exchange, "price_scale": scale, "hour_start": meta.get("hour_start"),
-                            "symbol": meta.get("symbol")})
+    return TextTable(
+        columns=columns,
+        records=records,
+        framing_rejects=rejects,
+        extra={
+            "exchange": exchange,
+            "price_scale": scale,
+            "hour_start": meta.get("hour_start"),
+            "symbol": meta.get("symbol"),
+        },
+    )
 
 
 #: The price scale of a snapshot without ``metadata.price_scale`` (docs/landing.md).

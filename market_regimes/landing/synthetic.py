@@ -63,10 +63,16 @@ def _read_series(landing: Path) -> dict[tuple[str, str, str], _Series]:
                 frame[col] = raw[col].astype(float)
             frames.append(frame)
             template = raw.tail(1).reset_index(drop=True)
-        bars = (pd.concat(frames).sort_values(["bar_start", "order"])
-                .drop_duplicates("bar_start", keep="last").drop(columns="order").reset_index(drop=True))
-        out[key] = _Series(files[0][0], [p for _, p in files], bars, template,
-                           str(template.iat[0, 0]).endswith("+00:00"))
+        bars = (
+            pd.concat(frames)
+            .sort_values(["bar_start", "order"])
+            .drop_duplicates("bar_start", keep="last")
+            .drop(columns="order")
+            .reset_index(drop=True)
+        )
+        out[key] = _Series(
+            files[0][0], [p for _, p in files], bars, template, str(template.iat[0, 0]).endswith("+00:00")
+        )
     return out
 
 
@@ -84,7 +90,7 @@ def _continue_fine(fine: _Series, until: pd.Timestamp) -> pd.DataFrame:
     """The fine series' bars after its last one up to bar_start ``until``: a random walk from
     its last close with its own recent volatility, integer volumes (so sums are exact)."""
     starts = pd.date_range(fine.last + fine.step, until, freq=fine.step)
-    closes = fine.bars["close"].to_numpy()[-SIGMA_WINDOW - 1:]
+    closes = fine.bars["close"].to_numpy()[-SIGMA_WINDOW - 1 :]
     sigma = float(np.std(np.diff(np.log(closes)))) if len(closes) > 2 else 0.001
     volume = float(np.median(fine.bars["volume"].to_numpy()[-SIGMA_WINDOW:]))
     z = _unit_normals(fine.spec.symbol, starts, 4)
@@ -93,8 +99,7 @@ def _continue_fine(fine: _Series, until: pd.Timestamp) -> pd.DataFrame:
     high = np.maximum(open_, close) * np.exp(0.5 * sigma * np.abs(z[:, 1]))
     low = np.minimum(open_, close) * np.exp(-0.5 * sigma * np.abs(z[:, 2]))
     vol = np.round(volume * np.exp(VOLUME_SPREAD * np.tanh(z[:, 3])))
-    return pd.DataFrame({"bar_start": starts, "open": open_, "high": high, "low": low, "close": close,
-                         "volume": vol})
+    return pd.DataFrame({"bar_start": starts, "open": open_, "high": high, "low": low, "close": close, "volume": vol})
 
 
 def _roll_up(fine: pd.DataFrame, starts: pd.DatetimeIndex, step: pd.Timedelta) -> pd.DataFrame:
@@ -104,9 +109,16 @@ def _roll_up(fine: pd.DataFrame, starts: pd.DatetimeIndex, step: pd.Timedelta) -
         inside = fine[(fine["bar_start"] >= start) & (fine["bar_start"] < start + step)]
         if inside.empty:
             continue
-        rows.append({"bar_start": start, "open": inside["open"].iat[0], "high": inside["high"].max(),
-                     "low": inside["low"].min(), "close": inside["close"].iat[-1],
-                     "volume": inside["volume"].sum()})
+        rows.append(
+            {
+                "bar_start": start,
+                "open": inside["open"].iat[0],
+                "high": inside["high"].max(),
+                "low": inside["low"].min(),
+                "close": inside["close"].iat[-1],
+                "volume": inside["volume"].sum(),
+            }
+        )
     return pd.DataFrame(rows, columns=["bar_start", "open", "high", "low", "close", "volume"])
 
 
@@ -122,8 +134,9 @@ def _write(series: _Series, candles: pd.DataFrame, tag: str) -> Path:
     return path
 
 
-def write_next_candles(landing: Path | str, minutes: int = 60, tag: str = "next",
-                       live_within_hours: float = 24) -> list[Path]:
+def write_next_candles(
+    landing: Path | str, minutes: int = 60, tag: str = "next", live_within_hours: float = 24
+) -> list[Path]:
     """Write an exchange's next export for every live kline series under ``landing/klines``.
 
     Live, by the end of the newest candle (bar_start + interval) within
@@ -156,9 +169,13 @@ def write_next_candles(landing: Path | str, minutes: int = 60, tag: str = "next"
         by_exchange[exchange] = max(by_exchange.get(exchange, e), e)
         by_symbol[exchange, symbol] = max(by_symbol.get((exchange, symbol), e), e)
     newest = max(by_exchange.values(), default=None)
-    live = {k: s for k, s in series.items()
-            if by_exchange[k[0]] >= newest - within and by_symbol[k[:2]] >= by_exchange[k[0]] - within
-            and end[k] >= by_symbol[k[:2]] - within}
+    live = {
+        k: s
+        for k, s in series.items()
+        if by_exchange[k[0]] >= newest - within
+        and by_symbol[k[:2]] >= by_exchange[k[0]] - within
+        and end[k] >= by_symbol[k[:2]] - within
+    }
     groups: dict[tuple[str, str], list[_Series]] = {}
     for (exchange, symbol, _), s in live.items():
         groups.setdefault((exchange, symbol), []).append(s)

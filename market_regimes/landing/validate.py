@@ -97,8 +97,10 @@ class LandingPlausibility:
             if getattr(self, name) < 0:
                 raise ValueError(f"landing plausibility: {name} = {getattr(self, name)!r} must be >= 0")
         if self.max_price * self.max_volume > _MAX_PRODUCT:
-            raise ValueError(f"landing plausibility: max_price x max_volume = {self.max_price * self.max_volume:g} "
-                             f"must be <= {_MAX_PRODUCT:g} (close x volume and its square must stay finite)")
+            raise ValueError(
+                f"landing plausibility: max_price x max_volume = {self.max_price * self.max_volume:g} "
+                f"must be <= {_MAX_PRODUCT:g} (close x volume and its square must stay finite)"
+            )
         for name in ("earliest_timestamp", "earliest_daily_timestamp"):
             raw = getattr(self, name)
             try:
@@ -179,10 +181,18 @@ def to_float(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-def bar_checks(ts: pd.Series, raw_ts: pd.Series, prices: pd.DataFrame, volume: pd.Series | None,
-               interval_minutes: int | None, *, earliest: pd.Timestamp | None = None,
-               latest: pd.Timestamp | None = None, max_price: float | None = None,
-               max_volume: float | None = None) -> pd.Series:
+def bar_checks(
+    ts: pd.Series,
+    raw_ts: pd.Series,
+    prices: pd.DataFrame,
+    volume: pd.Series | None,
+    interval_minutes: int | None,
+    *,
+    earliest: pd.Timestamp | None = None,
+    latest: pd.Timestamp | None = None,
+    max_price: float | None = None,
+    max_volume: float | None = None,
+) -> pd.Series:
     """Return the first failing reason per row (None where the row is valid).
 
     Args:
@@ -245,13 +255,20 @@ def first_reason(*reasons: pd.Series) -> pd.Series:
 
 def jump_reason(close: float, prev_close: float, prev_time: pd.Timestamp, limit: float) -> str:
     """The reject reason of a close that jumped more than ``limit`` in |ln| from ``prev_close``."""
-    return (f"close {close:.10g} jumps {close / prev_close:.4g}x from the previous valid close "
-            f"{prev_close:.10g} of {prev_time} (|ln return| {abs(math.log(close / prev_close)):.3f} "
-            f"> {limit:.3f})")
+    return (
+        f"close {close:.10g} jumps {close / prev_close:.4g}x from the previous valid close "
+        f"{prev_close:.10g} of {prev_time} (|ln return| {abs(math.log(close / prev_close)):.3f} "
+        f"> {limit:.3f})"
+    )
 
 
-def jump_reasons(rows: pd.DataFrame, series_columns: Sequence[str], time_column: str, limit: float,
-                 previous: pd.DataFrame | None = None) -> pd.Series:
+def jump_reasons(
+    rows: pd.DataFrame,
+    series_columns: Sequence[str],
+    time_column: str,
+    limit: float,
+    previous: pd.DataFrame | None = None,
+) -> pd.Series:
     """Reject reasons of the close-to-close jump check (None where the row passes).
 
     A row fails when ``|ln(close / previous valid close)| > limit``. The previous valid
@@ -322,11 +339,12 @@ def jump_reasons(rows: pd.DataFrame, series_columns: Sequence[str], time_column:
     return out
 
 
-def _walk_series(group: pd.DataFrame, times, closes, ex_times, ex_closes, max_gap, limit: float,
-                 out: pd.Series) -> None:
+def _walk_series(
+    group: pd.DataFrame, times, closes, ex_times, ex_closes, max_gap, limit: float, out: pd.Series
+) -> None:
     """Sequential jump check of one series (rows sorted by time, then landing order)."""
-    last_time, last_close = None, None        # newest accepted row at an earlier time
-    cur_time, cur_close = None, None          # last accepted row at the current time
+    last_time, last_close = None, None  # newest accepted row at an earlier time
+    cur_time, cur_close = None, None  # last accepted row at the current time
     for i, label in enumerate(group.index):
         t = times[i]
         if cur_time is not None and t != cur_time:

@@ -22,6 +22,9 @@ def batch_definition():
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-        _batch_definition = (context.data_sources.add_pandas("market_regimes_quality")
-                             .add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole_frame"))
+        _batch_definition = (
+            context.data_sources.add_pandas("market_regimes_quality")
+            .add_dataframe_asset("frame")
+            .add_batch_definition_whole_dataframe("whole_frame")
+        )
     return _batch_definition

@@ -56,9 +56,15 @@ class SuiteResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: counts, and the failed expectations with examples."""
-        return {"suite": self.name, "success": self.success, "rows": self.rows, "expectations": self.expectations,
-                "failed_expectations": len(self.failures), "failures": self.failures,
-                "runtime_s": round(self.runtime_s, 3)}
+        return {
+            "suite": self.name,
+            "success": self.success,
+            "rows": self.rows,
+            "expectations": self.expectations,
+            "failed_expectations": len(self.failures),
+            "failures": self.failures,
+            "runtime_s": round(self.runtime_s, 3),
+        }
 
 
 def _json_safe(value: Any) -> Any:
@@ -97,8 +103,7 @@ def summarize_failure(result, frame: pd.DataFrame | None = None, id_columns: tup
     config = result.expectation_config
     kwargs = config.kwargs
     out: dict[str, Any] = {"expectation": config.type}
-    for name in ("column", "column_A", "column_B", "column_list", "column_set", "min_value", "max_value",
-                 "value_set"):
+    for name in ("column", "column_A", "column_B", "column_list", "column_set", "min_value", "max_value", "value_set"):
         if kwargs.get(name) is not None:
             out[name] = _json_safe(kwargs[name])
     if config.description:
@@ -120,8 +125,9 @@ def summarize_failure(result, frame: pd.DataFrame | None = None, id_columns: tup
     if info.get("raised_exception"):
         out["error"] = info.get("exception_message")
     else:  # several metrics may raise: exception_info is then keyed by metric
-        messages = {v.get("exception_message") for v in info.values()
-                    if isinstance(v, dict) and v.get("raised_exception")}
+        messages = {
+            v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("raised_exception")
+        }
         if messages:
             out["error"] = "; ".join(sorted(str(m) for m in messages))
     return out
@@ -156,13 +162,19 @@ def run_suite(name: str, df: pd.DataFrame, thresholds: Thresholds | None = None)
     if failed:
         import great_expectations as gx
 
-        details = batch.validate(gx.ExpectationSuite(name=f"{name} (failed)", expectations=failed),
-                                 result_format={"result_format": "SUMMARY",
-                                                "partial_unexpected_count": EXAMPLES_PER_FAILURE})
+        details = batch.validate(
+            gx.ExpectationSuite(name=f"{name} (failed)", expectations=failed),
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_PER_FAILURE},
+        )
         failures = [summarize_failure(r, frame, spec.id_columns) for r in details.results if not r.success]
-    return SuiteResult(name=name, success=bool(verdict.success), rows=len(frame),
-                       expectations=len(verdict.results), failures=failures,
-                       runtime_s=time.perf_counter() - start)
+    return SuiteResult(
+        name=name,
+        success=bool(verdict.success),
+        rows=len(frame),
+        expectations=len(verdict.results),
+        failures=failures,
+        runtime_s=time.perf_counter() - start,
+    )
 
 
 def _select_expression(column: str, data_type: str) -> str:
@@ -195,13 +207,20 @@ def read_relation(db_path: str | Path, relation: str, columns: tuple[str, ...] |
     except duckdb.Error as exc:
         raise QualityInputError(f"cannot open {path} read-only: {exc}") from exc
     try:
-        types = dict(con.execute(
-            "select column_name, data_type from information_schema.columns where table_schema = ? "
-            "and table_name = ? order by ordinal_position", [schema, table]).fetchall())
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns where table_schema = ? "
+                "and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+        )
         if not types:
             raise QualityInputError(f"relation {relation} not found in {path}")
-        wanted = list(types) if columns is None else [
-            c for c in types if c in columns or any(p.endswith("*") and c.startswith(p[:-1]) for p in columns)]
+        wanted = (
+            list(types)
+            if columns is None
+            else [c for c in types if c in columns or any(p.endswith("*") and c.startswith(p[:-1]) for p in columns)]
+        )
         select = ", ".join(_select_expression(c, types[c]) for c in wanted)
         arrow = con.sql(f'select {select} from "{schema}"."{table}"').arrow()
         arrow = arrow.read_all() if hasattr(arrow, "read_all") else arrow  # RecordBatchReader on newer DuckDB

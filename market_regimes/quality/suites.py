@@ -80,6 +80,7 @@ class SuiteSpec:
 
 # ---------------------------------------------------------------- derived columns (pandas)
 
+
 def in_file_order(df: pd.DataFrame, time_col: str) -> pd.Series:
     """Whether each landed row's ``time_col`` is after the previous landed line's of its file.
 
@@ -92,7 +93,8 @@ def in_file_order(df: pd.DataFrame, time_col: str) -> pd.Series:
     if not landed.any():
         return out
     sub = df.loc[landed, ["source_file", "content_hash", "line_number", time_col]].sort_values(
-        ["source_file", "content_hash", "line_number"], kind="stable")
+        ["source_file", "content_hash", "line_number"], kind="stable"
+    )
     prev = sub.groupby(["source_file", "content_hash"], observed=True, sort=False)[time_col].shift()
     ok = (sub[time_col] > prev) | (prev.isna() & sub[time_col].notna())
     out.loc[ok.index] = ok.to_numpy()
@@ -138,8 +140,16 @@ def _prepare_ledger(layout: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
     required = (*spec.key_columns, *(c for c in spec.value_columns if c != "volume"))
 
     def prepare(df: pd.DataFrame) -> pd.DataFrame:
-        needed = {"status", "source_file", "content_hash", "line_number", "is_newest_in_file", "reject_reason",
-                  *spec.key_columns, *spec.value_columns}
+        needed = {
+            "status",
+            "source_file",
+            "content_hash",
+            "line_number",
+            "is_newest_in_file",
+            "reject_reason",
+            *spec.key_columns,
+            *spec.value_columns,
+        }
         if not needed <= set(df.columns):  # the schema expectation reports what is missing
             return df
         status = df["status"].astype("object")
@@ -147,10 +157,14 @@ def _prepare_ledger(layout: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
         has_values = pd.Series(df[list(required)].notna().all(axis=1).to_numpy(), index=df.index, dtype="boolean")
         return df.assign(
             **{c: df[c].mask(rejected) for c in spec.value_columns},
-            **{LANDED_HAS_VALUES: has_values.where(landed, pd.NA),
-               REASON_IFF_REJECTED: df["reject_reason"].notna().to_numpy() == rejected,
-               IN_FILE_ORDER: in_file_order(df, time_col),
-               SINGLE_FINAL_VERSION: only_final_version(df, spec.key_columns)})
+            **{
+                LANDED_HAS_VALUES: has_values.where(landed, pd.NA),
+                REASON_IFF_REJECTED: df["reject_reason"].notna().to_numpy() == rejected,
+                IN_FILE_ORDER: in_file_order(df, time_col),
+                SINGLE_FINAL_VERSION: only_final_version(df, spec.key_columns),
+            },
+        )
+
     return prepare
 
 
@@ -167,8 +181,10 @@ def _unchanged(df: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- expectation builders
 
+
 def _gxe():
     import great_expectations.expectations as gxe  # seconds to import: only when validating
+
     return gxe
 
 
@@ -179,20 +195,23 @@ def _table(gxe, t: Thresholds, columns: Sequence[str], exact: bool, min_rows: bo
 
 
 def _positive(gxe, t: Thresholds, *columns: str) -> list:
-    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=t.price_min_exclusive, strict_min=True)
-            for c in columns]
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=t.price_min_exclusive, strict_min=True) for c in columns
+    ]
 
 
 def _ohlc(gxe, t: Thresholds) -> list:
     """Prices > 0, high >= open, close, low and low <= open, close (exact: no tolerance,
     as rollups take max/min and composites average member ratios, both monotone)."""
     pair = gxe.ExpectColumnPairValuesAToBeGreaterThanB
-    return [*_positive(gxe, t, "open", "high", "low", "close"),
-            pair(column_A="high", column_B="open", or_equal=True),
-            pair(column_A="high", column_B="close", or_equal=True),
-            pair(column_A="high", column_B="low", or_equal=True),
-            pair(column_A="open", column_B="low", or_equal=True),
-            pair(column_A="close", column_B="low", or_equal=True)]
+    return [
+        *_positive(gxe, t, "open", "high", "low", "close"),
+        pair(column_A="high", column_B="open", or_equal=True),
+        pair(column_A="high", column_B="close", or_equal=True),
+        pair(column_A="high", column_B="low", or_equal=True),
+        pair(column_A="open", column_B="low", or_equal=True),
+        pair(column_A="close", column_B="low", or_equal=True),
+    ]
 
 
 def _between(gxe, columns: Sequence[str], low: float | None, high: float | None, **kwargs) -> list:
@@ -210,76 +229,99 @@ def _ledger_expectations(layout: str) -> Callable[[Thresholds, Sequence[str]], l
     def build(t: Thresholds, columns: Sequence[str]) -> list:
         gxe = _gxe()
         # exact: the ledger's columns (market_regimes.landing LAYOUT_SPECS) + the derived ones
-        out = [*_table(gxe, t, (*spec.columns, *LEDGER_DERIVED), exact=True),
-               *_not_null(gxe, ("source_file", "line_number", "content_hash", "layout", "status", "loaded_at")),
-               gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(LEDGER_STATUSES)),
-               gxe.ExpectColumnValuesToBeInSet(
-                   column="layout", value_set=[k for k, v in RAW_TABLE_OF_LAYOUT.items() if v == layout]),
-               gxe.ExpectColumnValuesToBeInSet(
-                   column=LANDED_HAS_VALUES, value_set=[True],
-                   description=f"landed rows have {', '.join(spec.key_columns)} and their values"),
-               gxe.ExpectColumnValuesToBeInSet(column=REASON_IFF_REJECTED, value_set=[True],
-                                               description="a reject_reason exactly on rejected rows"),
-               gxe.ExpectColumnValuesToBeInSet(
-                   column=IN_FILE_ORDER, value_set=[True],
-                   description=f"{time_col} strictly increases along each landing file's landed lines"),
-               gxe.ExpectColumnValuesToBeInSet(
-                   column=SINGLE_FINAL_VERSION, value_set=[True],
-                   description=f"at most one final (not newest-in-file) landed version per key "
-                               f"({', '.join(spec.key_columns)})")]
+        out = [
+            *_table(gxe, t, (*spec.columns, *LEDGER_DERIVED), exact=True),
+            *_not_null(gxe, ("source_file", "line_number", "content_hash", "layout", "status", "loaded_at")),
+            gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(LEDGER_STATUSES)),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="layout", value_set=[k for k, v in RAW_TABLE_OF_LAYOUT.items() if v == layout]
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column=LANDED_HAS_VALUES,
+                value_set=[True],
+                description=f"landed rows have {', '.join(spec.key_columns)} and their values",
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column=REASON_IFF_REJECTED, value_set=[True], description="a reject_reason exactly on rejected rows"
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column=IN_FILE_ORDER,
+                value_set=[True],
+                description=f"{time_col} strictly increases along each landing file's landed lines",
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column=SINGLE_FINAL_VERSION,
+                value_set=[True],
+                description=f"at most one final (not newest-in-file) landed version per key "
+                f"({', '.join(spec.key_columns)})",
+            ),
+        ]
         # values of rejected rows are NULL here (prepare), and value expectations skip NULLs
         if layout == "dominance":
-            out += [*_between(gxe, ["dominance_pct"], t.dominance_pct_min, t.dominance_pct_max),
-                    gxe.ExpectColumnValuesToBeInSet(column="reading_interval", value_set=["1d", "1m"])]
+            out += [
+                *_between(gxe, ["dominance_pct"], t.dominance_pct_min, t.dominance_pct_max),
+                gxe.ExpectColumnValuesToBeInSet(column="reading_interval", value_set=["1d", "1m"]),
+            ]
         else:
             out += [*_ohlc(gxe, t), *_between(gxe, ["volume"], t.volume_min, None)]
         if layout == "klines":
             out.append(gxe.ExpectColumnValuesToBeInSet(column="bar_interval", value_set=list(BAR_INTERVALS)))
         return out
+
     return build
 
 
 def _landing_files_expectations(t: Thresholds, columns: Sequence[str]) -> list:
     gxe = _gxe()
-    return [*_table(gxe, t, LANDING_FILES_COLUMNS, exact=False),
-            *_not_null(gxe, ("source_file", "content_hash", "rows_read")),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "content_hash"]),
-            gxe.ExpectColumnValuesToBeInSet(column="layout", value_set=list(RAW_TABLE_OF_LAYOUT)),
-            gxe.ExpectColumnPairValuesToBeEqual(
-                column_A="rows_read", column_B=ROWS_ACCOUNTED,
-                description="rows_read = rows_landed + rows_rejected + duplicates_collapsed (docs/landing.md)")]
+    return [
+        *_table(gxe, t, LANDING_FILES_COLUMNS, exact=False),
+        *_not_null(gxe, ("source_file", "content_hash", "rows_read")),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "content_hash"]),
+        gxe.ExpectColumnValuesToBeInSet(column="layout", value_set=list(RAW_TABLE_OF_LAYOUT)),
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A="rows_read",
+            column_B=ROWS_ACCOUNTED,
+            description="rows_read = rows_landed + rows_rejected + duplicates_collapsed (docs/landing.md)",
+        ),
+    ]
 
 
 def _symbol_bars_expectations(t: Thresholds, columns: Sequence[str]) -> list:
     gxe = _gxe()
     from great_expectations.expectations.row_conditions import Column
+
     key = ["exchange", "symbol", "bar_interval", "bar_start"]
-    return [*_table(gxe, t, SYMBOL_BARS_COLUMNS, exact=False),
-            *_not_null(gxe, (*key, "origin", "is_complete", "is_final", "is_primary")),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=[*key, "origin"]),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=key,
-                                                row_condition=Column("is_primary") == True,  # noqa: E712
-                                                description="one primary bar per exchange x symbol x interval x bar"),
-            gxe.ExpectColumnValuesToBeInSet(column="bar_interval", value_set=list(BAR_INTERVALS)),
-            gxe.ExpectColumnValuesToBeInSet(column="origin", value_set=["landed", "rollup"]),
-            *_ohlc(gxe, t),
-            *_between(gxe, ["volume", "quote_volume"], t.volume_min, None),
-            *_between(gxe, ["n_sub_bars"], 1, None),  # a bar has a sub-bar: a definition, not a bound
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="expected_sub_bars", column_B="n_sub_bars",
-                                                        or_equal=True)]
+    return [
+        *_table(gxe, t, SYMBOL_BARS_COLUMNS, exact=False),
+        *_not_null(gxe, (*key, "origin", "is_complete", "is_final", "is_primary")),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=[*key, "origin"]),
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=key,
+            row_condition=Column("is_primary") == True,  # noqa: E712
+            description="one primary bar per exchange x symbol x interval x bar",
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="bar_interval", value_set=list(BAR_INTERVALS)),
+        gxe.ExpectColumnValuesToBeInSet(column="origin", value_set=["landed", "rollup"]),
+        *_ohlc(gxe, t),
+        *_between(gxe, ["volume", "quote_volume"], t.volume_min, None),
+        *_between(gxe, ["n_sub_bars"], 1, None),  # a bar has a sub-bar: a definition, not a bound
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="expected_sub_bars", column_B="n_sub_bars", or_equal=True),
+    ]
 
 
 def _driver_bars_expectations(t: Thresholds, columns: Sequence[str]) -> list:
     gxe = _gxe()
     key = ["driver", "timeframe", "bar_start"]
-    return [*_table(gxe, t, DRIVER_BARS_COLUMNS, exact=False),
-            *_not_null(gxe, (*key, "bar_interval", "is_complete", "is_final", "n_constituents")),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=key),
-            gxe.ExpectColumnValuesToBeInSet(column="timeframe", value_set=list(TIMEFRAMES)),
-            gxe.ExpectColumnValuesToBeInSet(column="bar_interval", value_set=list(BAR_INTERVALS)),
-            *_ohlc(gxe, t),
-            *_between(gxe, ["volume"], t.volume_min, None),
-            *_between(gxe, ["n_constituents"], 1, None)]  # a definition, not a bound
+    return [
+        *_table(gxe, t, DRIVER_BARS_COLUMNS, exact=False),
+        *_not_null(gxe, (*key, "bar_interval", "is_complete", "is_final", "n_constituents")),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=key),
+        gxe.ExpectColumnValuesToBeInSet(column="timeframe", value_set=list(TIMEFRAMES)),
+        gxe.ExpectColumnValuesToBeInSet(column="bar_interval", value_set=list(BAR_INTERVALS)),
+        *_ohlc(gxe, t),
+        *_between(gxe, ["volume"], t.volume_min, None),
+        *_between(gxe, ["n_constituents"], 1, None),
+    ]  # a definition, not a bound
 
 
 OSCILLATORS = ("rsi_14", "adx_14", "plus_di_14", "minus_di_14")
@@ -292,18 +334,19 @@ def _driver_indicators_expectations(t: Thresholds, columns: Sequence[str]) -> li
     key = ["driver", "timeframe", "bar_start"]
     # pr_<feature> columns follow dbt var percentile_rank_features: check whichever exist
     ranks = [c for c in columns if c.startswith("pr_")]
-    return [*_table(gxe, t, DRIVER_INDICATORS_COLUMNS, exact=False),
-            *_not_null(gxe, key),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=key),
-            *_between(gxe, OSCILLATORS, t.oscillator_min, t.oscillator_max),
-            *_between(gxe, DISPERSIONS, t.dispersion_min, None),
-            *_between(gxe, ["efficiency_ratio_10", *ranks], t.ratio_min, t.ratio_max),
-            *_between(gxe, ["return_autocorr_50"], t.correlation_min, t.correlation_max),
-            *_between(gxe, ["volume_z"], t.volume_z_min, t.volume_z_max),
-            *_between(gxe, ["ou_half_life_100"], t.half_life_min_exclusive, None, strict_min=True),
-            *_positive(gxe, t, *AVERAGES),
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="bb_upper_20", column_B="bb_lower_20",
-                                                        or_equal=True)]
+    return [
+        *_table(gxe, t, DRIVER_INDICATORS_COLUMNS, exact=False),
+        *_not_null(gxe, key),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=key),
+        *_between(gxe, OSCILLATORS, t.oscillator_min, t.oscillator_max),
+        *_between(gxe, DISPERSIONS, t.dispersion_min, None),
+        *_between(gxe, ["efficiency_ratio_10", *ranks], t.ratio_min, t.ratio_max),
+        *_between(gxe, ["return_autocorr_50"], t.correlation_min, t.correlation_max),
+        *_between(gxe, ["volume_z"], t.volume_z_min, t.volume_z_max),
+        *_between(gxe, ["ou_half_life_100"], t.half_life_min_exclusive, None, strict_min=True),
+        *_positive(gxe, t, *AVERAGES),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="bb_upper_20", column_B="bb_lower_20", or_equal=True),
+    ]
 
 
 SCORES = ("ts_score", "ox", "dx", "edx")
@@ -315,58 +358,157 @@ def _uptrend_states_expectations(t: Thresholds, columns: Sequence[str]) -> list:
     key = ["driver", "timeframe", "bar_start"]
     # no row minimum: a short history (< 333 bars per segment, the E333 warm-up) has no
     # state rows at all, legitimately
-    return [*_table(gxe, t, UPTREND_STATES_COLUMNS, exact=False, min_rows=False),
-            *_not_null(gxe, (*key, "state", *FLAGS)),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=key),
-            gxe.ExpectColumnValuesToBeInSet(column="state", value_set=list(UPTREND_STATES)),
-            gxe.ExpectColumnValuesToBeInSet(column="prev_state", value_set=list(UPTREND_STATES)),
-            gxe.ExpectColumnValuesToBeInSet(column="timeframe", value_set=list(TIMEFRAMES)),
-            gxe.ExpectColumnValuesToBeInSet(column="exit_reason", value_set=list(EXIT_REASONS)),
-            *_between(gxe, SCORES, t.score_min, t.score_max),
-            *_between(gxe, ["sr_boost"], t.score_min, t.sr_boost_max)]
+    return [
+        *_table(gxe, t, UPTREND_STATES_COLUMNS, exact=False, min_rows=False),
+        *_not_null(gxe, (*key, "state", *FLAGS)),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=key),
+        gxe.ExpectColumnValuesToBeInSet(column="state", value_set=list(UPTREND_STATES)),
+        gxe.ExpectColumnValuesToBeInSet(column="prev_state", value_set=list(UPTREND_STATES)),
+        gxe.ExpectColumnValuesToBeInSet(column="timeframe", value_set=list(TIMEFRAMES)),
+        gxe.ExpectColumnValuesToBeInSet(column="exit_reason", value_set=list(EXIT_REASONS)),
+        *_between(gxe, SCORES, t.score_min, t.score_max),
+        *_between(gxe, ["sr_boost"], t.score_min, t.sr_boost_max),
+    ]
 
 
 # ---------------------------------------------------------------- the suites
 
-LANDING_FILES_COLUMNS = ("source_file", "content_hash", "layout", "rows_read", "rows_landed", "rows_rejected",
-                         "duplicates_collapsed", "loaded_at")
-SYMBOL_BARS_COLUMNS = ("exchange", "symbol", "bar_interval", "bar_start", "open", "high", "low", "close", "volume",
-                       "quote_volume", "n_sub_bars", "expected_sub_bars", "is_complete", "is_final", "segment_id",
-                       "origin", "source_interval", "is_primary")
-DRIVER_BARS_COLUMNS = ("driver", "timeframe", "bar_interval", "bar_start", "open", "high", "low", "close", "volume",
-                       "n_constituents", "is_complete", "is_final", "segment_id", "source")
-DRIVER_INDICATORS_COLUMNS = ("driver", "timeframe", "bar_start", *AVERAGES, "bb_upper_20", "bb_lower_20",
-                             *OSCILLATORS, *DISPERSIONS, "efficiency_ratio_10", "return_autocorr_50",
-                             "ou_half_life_100", "volume_z")  # + pr_<feature>: dbt var percentile_rank_features
-UPTREND_STATES_COLUMNS = ("driver", "timeframe", "bar_start", "state", "prev_state", *FLAGS, "emergency_exit",
-                          "exit_position", "exit_reason", *SCORES, "sr_boost", "s3_start_ts")
+LANDING_FILES_COLUMNS = (
+    "source_file",
+    "content_hash",
+    "layout",
+    "rows_read",
+    "rows_landed",
+    "rows_rejected",
+    "duplicates_collapsed",
+    "loaded_at",
+)
+SYMBOL_BARS_COLUMNS = (
+    "exchange",
+    "symbol",
+    "bar_interval",
+    "bar_start",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "n_sub_bars",
+    "expected_sub_bars",
+    "is_complete",
+    "is_final",
+    "segment_id",
+    "origin",
+    "source_interval",
+    "is_primary",
+)
+DRIVER_BARS_COLUMNS = (
+    "driver",
+    "timeframe",
+    "bar_interval",
+    "bar_start",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "n_constituents",
+    "is_complete",
+    "is_final",
+    "segment_id",
+    "source",
+)
+DRIVER_INDICATORS_COLUMNS = (
+    "driver",
+    "timeframe",
+    "bar_start",
+    *AVERAGES,
+    "bb_upper_20",
+    "bb_lower_20",
+    *OSCILLATORS,
+    *DISPERSIONS,
+    "efficiency_ratio_10",
+    "return_autocorr_50",
+    "ou_half_life_100",
+    "volume_z",
+)  # + pr_<feature>: dbt var percentile_rank_features
+UPTREND_STATES_COLUMNS = (
+    "driver",
+    "timeframe",
+    "bar_start",
+    "state",
+    "prev_state",
+    *FLAGS,
+    "emergency_exit",
+    "exit_position",
+    "exit_reason",
+    *SCORES,
+    "sr_boost",
+    "s3_start_ts",
+)
 LEDGER_IDS = ("source_file", "line_number")
 
 
 def _ledger_suite(table: str, layout: str) -> SuiteSpec:
-    return SuiteSpec(name=f"raw.{table}",
-                     description=f"landing ledger raw.{table}: schema, statuses, values, keys, file order",
-                     columns=None, id_columns=LEDGER_IDS, prepare=_prepare_ledger(layout),
-                     expectations=_ledger_expectations(layout))
+    return SuiteSpec(
+        name=f"raw.{table}",
+        description=f"landing ledger raw.{table}: schema, statuses, values, keys, file order",
+        columns=None,
+        id_columns=LEDGER_IDS,
+        prepare=_prepare_ledger(layout),
+        expectations=_ledger_expectations(layout),
+    )
 
 
-SUITES: dict[str, SuiteSpec] = {s.name: s for s in (
-    _ledger_suite("klines", "klines"),
-    _ledger_suite("dominance_readings", "dominance"),
-    _ledger_suite("daily_series", "daily"),
-    SuiteSpec("raw.landing_files", "per-file row accounting of the landing ledgers", LANDING_FILES_COLUMNS,
-              ("source_file",), _prepare_landing_files, _landing_files_expectations),
-    SuiteSpec("marts.fct_symbol_bars", "exchange bars: OHLC consistency, volumes, unique keys", SYMBOL_BARS_COLUMNS,
-              ("exchange", "symbol", "bar_interval", "bar_start", "origin"), _unchanged, _symbol_bars_expectations),
-    SuiteSpec("marts.fct_driver_bars", "driver bars: OHLC consistency, volumes, unique keys", DRIVER_BARS_COLUMNS,
-              ("driver", "timeframe", "bar_start"), _unchanged, _driver_bars_expectations),
-    SuiteSpec("marts.fct_driver_indicators", "driver indicators: value ranges, unique keys",
-              (*DRIVER_INDICATORS_COLUMNS, "pr_*"),
-              ("driver", "timeframe", "bar_start"), _unchanged, _driver_indicators_expectations),
-    SuiteSpec("marts.fct_uptrend_states", "Uptrend Engine states: state set, flags, score ranges, unique keys",
-              UPTREND_STATES_COLUMNS, ("driver", "timeframe", "bar_start"), _unchanged,
-              _uptrend_states_expectations),
-)}
+SUITES: dict[str, SuiteSpec] = {
+    s.name: s
+    for s in (
+        _ledger_suite("klines", "klines"),
+        _ledger_suite("dominance_readings", "dominance"),
+        _ledger_suite("daily_series", "daily"),
+        SuiteSpec(
+            "raw.landing_files",
+            "per-file row accounting of the landing ledgers",
+            LANDING_FILES_COLUMNS,
+            ("source_file",),
+            _prepare_landing_files,
+            _landing_files_expectations,
+        ),
+        SuiteSpec(
+            "marts.fct_symbol_bars",
+            "exchange bars: OHLC consistency, volumes, unique keys",
+            SYMBOL_BARS_COLUMNS,
+            ("exchange", "symbol", "bar_interval", "bar_start", "origin"),
+            _unchanged,
+            _symbol_bars_expectations,
+        ),
+        SuiteSpec(
+            "marts.fct_driver_bars",
+            "driver bars: OHLC consistency, volumes, unique keys",
+            DRIVER_BARS_COLUMNS,
+            ("driver", "timeframe", "bar_start"),
+            _unchanged,
+            _driver_bars_expectations,
+        ),
+        SuiteSpec(
+            "marts.fct_driver_indicators",
+            "driver indicators: value ranges, unique keys",
+            (*DRIVER_INDICATORS_COLUMNS, "pr_*"),
+            ("driver", "timeframe", "bar_start"),
+            _unchanged,
+            _driver_indicators_expectations,
+        ),
+        SuiteSpec(
+            "marts.fct_uptrend_states",
+            "Uptrend Engine states: state set, flags, score ranges, unique keys",
+            UPTREND_STATES_COLUMNS,
+            ("driver", "timeframe", "bar_start"),
+            _unchanged,
+            _uptrend_states_expectations,
+        ),
+    )
+}
 
 
 def build_suite(name: str, thresholds: Thresholds, columns: Sequence[str]):

@@ -63,8 +63,9 @@ class Thresholds:
         return cls(**parsed, sr_boost_max=float(sr_boost_max))
 
 
-def load_thresholds(path: Path | str = DEFAULT_THRESHOLDS_CSV,
-                    uptrend_config_path: Path | str = UPTREND_CONFIG_CSV) -> Thresholds:
+def load_thresholds(
+    path: Path | str = DEFAULT_THRESHOLDS_CSV, uptrend_config_path: Path | str = UPTREND_CONFIG_CSV
+) -> Thresholds:
     """Read the seed CSVs into :class:`Thresholds` (ValueError as :meth:`Thresholds.from_mapping`)."""
     values = read_key_values(path)
     return Thresholds.from_mapping(values, sr_boost_max=load_config_csv(uptrend_config_path).sr_boost_weight)

@@ -18,8 +18,13 @@ def _is_whole(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def check_report_config(cfg: object, label: str, min_horizon: int, whole_minimums: Mapping[str, int],
-                        open_unit: Iterable[str] = ("train_frac", "ci_level")) -> None:
+def check_report_config(
+    cfg: object,
+    label: str,
+    min_horizon: int,
+    whole_minimums: Mapping[str, int],
+    open_unit: Iterable[str] = ("train_frac", "ci_level"),
+) -> None:
     """Validate a report config in place (call from ``__post_init__`` of a frozen dataclass).
 
     ``cfg.horizons``: a non-empty sequence of distinct whole numbers >= `min_horizon`,
@@ -29,6 +34,7 @@ def check_report_config(cfg: object, label: str, min_horizon: int, whole_minimum
     Raises:
         ValueError: "<label>: <key> = <value> <rule>" for the first bad field.
     """
+
     def bad(key: str, rule: str) -> ValueError:
         return ValueError(f"{label}: {key} = {getattr(cfg, key)!r} {rule}")
 
@@ -36,8 +42,11 @@ def check_report_config(cfg: object, label: str, min_horizon: int, whole_minimum
     if isinstance(horizons, (str, bytes)) or not isinstance(horizons, Iterable):
         raise bad("horizons", "is not a sequence")
     horizons = tuple(horizons)
-    if not horizons or not all(_is_whole(h) and h >= min_horizon for h in horizons) \
-            or len(set(horizons)) != len(horizons):
+    if (
+        not horizons
+        or not all(_is_whole(h) and h >= min_horizon for h in horizons)
+        or len(set(horizons)) != len(horizons)
+    ):
         raise bad("horizons", f"must be distinct whole numbers >= {min_horizon}")
     object.__setattr__(cfg, "horizons", tuple(int(h) for h in horizons))
     for key, low in whole_minimums.items():
@@ -46,8 +55,12 @@ def check_report_config(cfg: object, label: str, min_horizon: int, whole_minimum
             raise bad(key, f"must be a whole number >= {low}")
     for key in open_unit:
         value = getattr(cfg, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not 0 < value < 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not 0 < value < 1
+        ):
             raise bad(key, "must be > 0 and < 1")
 
 

@@ -32,41 +32,73 @@ import pandas as pd
 from market_regimes.research.grid_exits import confirmed_breaks, detector_metrics
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split, series_bootstrap_ci
 
-INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "state", "lower", "upper", "close", "atr_14", "verdict",
-                 "fired_triggers", "is_sent", "from_state_changes")
+INPUT_COLUMNS = (
+    "walk_id",
+    "series_key",
+    "bar_start",
+    "state",
+    "lower",
+    "upper",
+    "close",
+    "atr_14",
+    "verdict",
+    "fired_triggers",
+    "is_sent",
+    "from_state_changes",
+)
 DETECTORS = ("WARNING", "LATEST_ACCEPTABLE_EXIT", "MANDATORY_EXIT", "ANY_STOP")
 WARNING_CONDITIONS = ("high_vol_prob", "support_falling", "er_short", "half_life_warning", "atr_ratio_warning")
 RUNNING = frozenset(("PROBATION", "NORMAL", "WARNING", "LATEST_ACCEPTABLE_EXIT", "MANDATORY_EXIT"))
 REPORT_COLUMNS = ("kind", "detector", "metric", "n", "value", "ci_low", "ci_high")
 
 
-def _walk_events(walk: pd.DataFrame, lookback: int, confirm_bars: int, excursion_atr: float,
-                 evaluated: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+def _walk_events(
+    walk: pd.DataFrame, lookback: int, confirm_bars: int, excursion_atr: float, evaluated: np.ndarray
+) -> dict[str, dict[str, np.ndarray]]:
     """Per detector: per-event arrays (detected, lead, followed, false_stop) of one walk,
     restricted to the events in its evaluated bars."""
     close = walk["close"].to_numpy(dtype=float)
     running = walk["state"].isin(RUNNING).to_numpy()
-    breaks = confirmed_breaks(close, walk["atr_14"].to_numpy(dtype=float), walk["lower"].to_numpy(dtype=float),
-                              walk["upper"].to_numpy(dtype=float), confirm_bars, excursion_atr)
+    breaks = confirmed_breaks(
+        close,
+        walk["atr_14"].to_numpy(dtype=float),
+        walk["lower"].to_numpy(dtype=float),
+        walk["upper"].to_numpy(dtype=float),
+        confirm_bars,
+        excursion_atr,
+    )
     # a placement live in the window: running on a bar of [b - lookback, b - 1]
-    live_before = np.convolve(running.astype(int), np.ones(lookback, dtype=int))[:len(running)]
+    live_before = np.convolve(running.astype(int), np.ones(lookback, dtype=int))[: len(running)]
     live = np.r_[0, live_before[:-1]] > 0
     breaks = breaks[live[breaks] & evaluated[breaks]] if len(breaks) else breaks
     states = walk["state"].tolist()
     out = {}
     for detector in DETECTORS:
-        m = detector_metrics(states, breaks, lookback, "MANDATORY_EXIT" if detector == "ANY_STOP" else detector,
-                             exited_counts_as_mandatory=detector == "ANY_STOP")
+        m = detector_metrics(
+            states,
+            breaks,
+            lookback,
+            "MANDATORY_EXIT" if detector == "ANY_STOP" else detector,
+            exited_counts_as_mandatory=detector == "ANY_STOP",
+        )
         keep_entry = evaluated[m.entry_bars]
         keep_stop = evaluated[m.mandatory_entry_bars]
-        out[detector] = {"detected": m.detected.astype(float), "lead": m.lead_times,
-                         "followed": m.entry_followed[keep_entry].astype(float),
-                         "false_stop": m.false_stop[keep_stop].astype(float)}
+        out[detector] = {
+            "detected": m.detected.astype(float),
+            "lead": m.lead_times,
+            "followed": m.entry_followed[keep_entry].astype(float),
+            "false_stop": m.false_stop[keep_stop].astype(float),
+        }
     return out
 
 
-def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, lookback: int = 24,
-                      confirm_bars: int = 24, excursion_atr: float = 1.0) -> pd.DataFrame:
+def exit_event_report(
+    bars: pd.DataFrame,
+    cfg: GridOutcomeConfig | None = None,
+    lookback: int = 24,
+    confirm_bars: int = 24,
+    excursion_atr: float = 1.0,
+) -> pd.DataFrame:
     """The exit-state detector report (see the module docstring).
 
     Args:
@@ -96,8 +128,9 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
     cfg = cfg if cfg is not None else GridOutcomeConfig()
     bars, evaluated = evaluation_split(bars, cfg.train_frac, INPUT_COLUMNS, "exit_event_report")
     rows: list[dict[str, object]] = []
-    events: dict[str, dict[str, list]] = {d: {k: [] for k in ("detected", "lead", "followed", "false_stop")}
-                                          for d in DETECTORS}
+    events: dict[str, dict[str, list]] = {
+        d: {k: [] for k in ("detected", "lead", "followed", "false_stop")} for d in DETECTORS
+    }
     groups: dict[str, dict[str, list]] = {d: {k: [] for k in events[d]} for d in DETECTORS}
     for _, walk in bars.groupby("walk_id", sort=True):
         pos = walk.index.to_numpy()
@@ -108,8 +141,12 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
                 events[d][k].append(values)
                 groups[d][k].append(np.full(len(values), key, dtype=object))
     for d in DETECTORS:
-        for metric, k in (("recall", "detected"), ("lead_time_bars", "lead"), ("precision", "followed"),
-                          ("false_stop_rate", "false_stop")):
+        for metric, k in (
+            ("recall", "detected"),
+            ("lead_time_bars", "lead"),
+            ("precision", "followed"),
+            ("false_stop_rate", "false_stop"),
+        ):
             if k == "false_stop" and d not in ("MANDATORY_EXIT", "ANY_STOP"):
                 continue
             values = np.concatenate(events[d][k]) if events[d][k] else np.zeros(0)
@@ -117,27 +154,75 @@ def exit_event_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None, 
             ok = np.isfinite(values)
             values, keys = values[ok], keys[ok]
             mean, lo, hi = series_bootstrap_ci(values, keys, cfg.n_boot, cfg.seed, cfg.ci_level)
-            rows.append({"kind": "detector", "detector": d, "metric": metric, "n": int(len(values)),
-                         "value": mean, "ci_low": lo, "ci_high": hi})
+            rows.append(
+                {
+                    "kind": "detector",
+                    "detector": d,
+                    "metric": metric,
+                    "n": int(len(values)),
+                    "value": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
             if k == "lead":  # the median too
                 med, lo, hi = series_bootstrap_ci(values, keys, cfg.n_boot, cfg.seed, cfg.ci_level, "median")
-                rows.append({"kind": "detector", "detector": d, "metric": "median_lead_time_bars",
-                             "n": int(len(values)), "value": med, "ci_low": lo, "ci_high": hi})
+                rows.append(
+                    {
+                        "kind": "detector",
+                        "detector": d,
+                        "metric": "median_lead_time_bars",
+                        "n": int(len(values)),
+                        "value": med,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
     ev = bars[evaluated]
     weeks = len(ev) / 168.0
-    rows.append({"kind": "activity", "detector": "ALL", "metric": "state_changes_per_symbol_week",
-                 "n": int(round(weeks)), "value": ev["from_state_changes"].sum() / weeks if weeks else np.nan,
-                 "ci_low": np.nan, "ci_high": np.nan})
-    rows.append({"kind": "activity", "detector": "ALL", "metric": "notifications_sent_per_symbol_week",
-                 "n": int(round(weeks)), "value": ev["is_sent"].eq(True).sum() / weeks if weeks else np.nan,
-                 "ci_low": np.nan, "ci_high": np.nan})
+    rows.append(
+        {
+            "kind": "activity",
+            "detector": "ALL",
+            "metric": "state_changes_per_symbol_week",
+            "n": int(round(weeks)),
+            "value": ev["from_state_changes"].sum() / weeks if weeks else np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+        }
+    )
+    rows.append(
+        {
+            "kind": "activity",
+            "detector": "ALL",
+            "metric": "notifications_sent_per_symbol_week",
+            "n": int(round(weeks)),
+            "value": ev["is_sent"].eq(True).sum() / weeks if weeks else np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+        }
+    )
     range_ok = ev[ev["verdict"] == "RANGE_OK"]
-    names = range_ok["fired_triggers"].astype(object).where(range_ok["fired_triggers"].notna(), "").astype(str) \
+    names = (
+        range_ok["fired_triggers"]
+        .astype(object)
+        .where(range_ok["fired_triggers"].notna(), "")
+        .astype(str)
         .str.split(",")
+    )
     for condition in WARNING_CONDITIONS:
         share = names.map(lambda fired: condition in fired).mean() if len(range_ok) else np.nan
-        rows.append({"kind": "warning_base_rate", "detector": condition, "metric": "share_of_range_ok_hours",
-                     "n": int(len(range_ok)), "value": float(share), "ci_low": np.nan, "ci_high": np.nan})
+        rows.append(
+            {
+                "kind": "warning_base_rate",
+                "detector": condition,
+                "metric": "share_of_range_ok_hours",
+                "n": int(len(range_ok)),
+                "value": float(share),
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+            }
+        )
     out = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
     out["n"] = out["n"].astype(np.int64)
     return out

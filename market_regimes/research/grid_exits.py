@@ -39,11 +39,29 @@ import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import EXITED, LATEST, MANDATORY, RANGE_OK, STATES, WARNING
 
-__all__ = ["confirmed_breaks", "detector_metrics", "DetectorMetrics", "loss_avoided", "symbol_weeks",
-           "changes_per_symbol_week", "PerSymbolWeek", "warning_condition_base_rates", "restart_delays",
-           "retrigger_rate", "RetriggerResult", "fixed_delay_restarts", "DETECTOR_STATES", "STATE_LEVELS",
-           "CONFIRM_BARS", "EXCURSION_ATR", "RETRIGGER_WINDOW", "FLOOR_ONLY_DELAY", "FIXED_DELAYS",
-           "WARNING_CONDITIONS", "AT_LEAST_2"]
+__all__ = [
+    "confirmed_breaks",
+    "detector_metrics",
+    "DetectorMetrics",
+    "loss_avoided",
+    "symbol_weeks",
+    "changes_per_symbol_week",
+    "PerSymbolWeek",
+    "warning_condition_base_rates",
+    "restart_delays",
+    "retrigger_rate",
+    "RetriggerResult",
+    "fixed_delay_restarts",
+    "DETECTOR_STATES",
+    "STATE_LEVELS",
+    "CONFIRM_BARS",
+    "EXCURSION_ATR",
+    "RETRIGGER_WINDOW",
+    "FLOOR_ONLY_DELAY",
+    "FIXED_DELAYS",
+    "WARNING_CONDITIONS",
+    "AT_LEAST_2",
+]
 
 CONFIRM_BARS = 24
 EXCURSION_ATR = 1.0
@@ -111,8 +129,14 @@ def _state_levels(states: Sequence[object], exited_level: int, what: str) -> np.
 
 
 # --------------------------------------------------------------------------- confirmed breaks
-def confirmed_breaks(close: np.ndarray, atr: np.ndarray, lower: float | np.ndarray, upper: float | np.ndarray,
-                     confirm_bars: int = CONFIRM_BARS, excursion_atr: float = EXCURSION_ATR) -> np.ndarray:
+def confirmed_breaks(
+    close: np.ndarray,
+    atr: np.ndarray,
+    lower: float | np.ndarray,
+    upper: float | np.ndarray,
+    confirm_bars: int = CONFIRM_BARS,
+    excursion_atr: float = EXCURSION_ATR,
+) -> np.ndarray:
     """Bars where the close broke out of [lower, upper] for good (a confirmed break).
 
     Bar t (one series segment, closes only: the exit states never read wicks) is a confirmed
@@ -157,8 +181,12 @@ def confirmed_breaks(close: np.ndarray, atr: np.ndarray, lower: float | np.ndarr
     lo, up = _bound(lower, n, "lower"), _bound(upper, n, "upper")
     if not _whole(confirm_bars) or confirm_bars < 1:
         raise ValueError(f"{what}: confirm_bars = {confirm_bars!r} must be a whole number >= 1")
-    if isinstance(excursion_atr, bool) or not isinstance(excursion_atr, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(excursion_atr) or excursion_atr < 0:
+    if (
+        isinstance(excursion_atr, bool)
+        or not isinstance(excursion_atr, (int, float, np.integer, np.floating))
+        or not math.isfinite(excursion_atr)
+        or excursion_atr < 0
+    ):
         raise ValueError(f"{what}: excursion_atr = {excursion_atr!r} must be a finite number >= 0")
     if (lo >= up).any():
         i = int(np.flatnonzero(lo >= up)[0])
@@ -175,7 +203,7 @@ def confirmed_breaks(close: np.ndarray, atr: np.ndarray, lower: float | np.ndarr
         a, lo_t, up_t = atr[t], lo[t], up[t]
         if not a > 0:
             continue
-        window = close[t:t + confirm_bars + 1]
+        window = close[t : t + confirm_bars + 1]
         if not np.isfinite(window).all():
             continue
         if ((window[1:] >= lo_t) & (window[1:] <= up_t)).any():
@@ -233,8 +261,13 @@ def _any_in(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     return np.searchsorted(points, ends, side="right") > np.searchsorted(points, starts, side="left")
 
 
-def detector_metrics(states: Sequence[str | None], breaks: np.ndarray, lookback: int, state: str,
-                     exited_counts_as_mandatory: bool = False) -> DetectorMetrics:
+def detector_metrics(
+    states: Sequence[str | None],
+    breaks: np.ndarray,
+    lookback: int,
+    state: str,
+    exited_counts_as_mandatory: bool = False,
+) -> DetectorMetrics:
     """Recall, precision, lead times and false stops of one exit state as a break detector.
 
     Levels (``STATE_LEVELS``): WARNING 1, LATEST_ACCEPTABLE_EXIT 2, MANDATORY_EXIT 3, every
@@ -302,16 +335,29 @@ def detector_metrics(states: Sequence[str | None], breaks: np.ndarray, lookback:
     n_b, n_e, n_m = len(breaks), len(entries), len(mandatory)
     nan = float("nan")
     return DetectorMetrics(
-        state=state, lookback=w, n_breaks=n_b, n_detected=int(detected.sum()),
-        recall=float(detected.sum() / n_b) if n_b else nan, n_entries=n_e, n_true_entries=int(followed.sum()),
-        precision=float(followed.sum() / n_e) if n_e else nan, n_mandatory_entries=n_m,
-        n_false_stops=int(false_stop.sum()), false_stop_rate=float(false_stop.sum() / n_m) if n_m else nan,
-        detected=detected, lead_times=lead, entry_bars=entries, entry_followed=followed,
-        mandatory_entry_bars=mandatory, false_stop=false_stop)
+        state=state,
+        lookback=w,
+        n_breaks=n_b,
+        n_detected=int(detected.sum()),
+        recall=float(detected.sum() / n_b) if n_b else nan,
+        n_entries=n_e,
+        n_true_entries=int(followed.sum()),
+        precision=float(followed.sum() / n_e) if n_e else nan,
+        n_mandatory_entries=n_m,
+        n_false_stops=int(false_stop.sum()),
+        false_stop_rate=float(false_stop.sum() / n_m) if n_m else nan,
+        detected=detected,
+        lead_times=lead,
+        entry_bars=entries,
+        entry_followed=followed,
+        mandatory_entry_bars=mandatory,
+        false_stop=false_stop,
+    )
 
 
-def loss_avoided(close: np.ndarray, stop_bar: int | np.ndarray, break_bar: int | np.ndarray,
-                 horizon: int) -> float | np.ndarray:
+def loss_avoided(
+    close: np.ndarray, stop_bar: int | np.ndarray, break_bar: int | np.ndarray, horizon: int
+) -> float | np.ndarray:
     """The price move a stop avoided, as a return of a long unit held from the stop.
 
     loss_avoided = 1 - close[e] / close[stop_bar], e = min(break_bar + horizon, n - 1):
@@ -375,8 +421,9 @@ def _series_codes(n: int, series: Sequence[object] | None, what: str) -> np.ndar
     return codes
 
 
-def _bar_layout(bar_start: Sequence[object], series: Sequence[object] | None, bar_hours: float | None,
-                what: str) -> tuple[np.ndarray, np.ndarray, float]:
+def _bar_layout(
+    bar_start: Sequence[object], series: Sequence[object] | None, bar_hours: float | None, what: str
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(ns timestamps, series codes, bar length in hours), validated."""
     ts = pd.to_datetime(pd.Series(list(bar_start)))
     if ts.isna().any():
@@ -394,14 +441,19 @@ def _bar_layout(bar_start: Sequence[object], series: Sequence[object] | None, ba
         if len(inner) == 0:
             raise ValueError(f"{what}: cannot infer the bar length from single bars; pass bar_hours")
         bar_hours = float(inner.min()) / 3.6e12
-    elif isinstance(bar_hours, bool) or not isinstance(bar_hours, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(bar_hours) or bar_hours <= 0:
+    elif (
+        isinstance(bar_hours, bool)
+        or not isinstance(bar_hours, (int, float, np.integer, np.floating))
+        or not math.isfinite(bar_hours)
+        or bar_hours <= 0
+    ):
         raise ValueError(f"{what}: bar_hours = {bar_hours!r} must be a finite number > 0")
     return ns, codes, float(bar_hours)
 
 
-def symbol_weeks(bar_start: Sequence[object], series: Sequence[object] | None = None,
-                 bar_hours: float | None = None) -> float:
+def symbol_weeks(
+    bar_start: Sequence[object], series: Sequence[object] | None = None, bar_hours: float | None = None
+) -> float:
     """Symbol-weeks covered by bars: n_bars x bar_hours / 168 (summed over series).
 
     Args:
@@ -423,9 +475,12 @@ def symbol_weeks(bar_start: Sequence[object], series: Sequence[object] | None = 
     return len(ns) * hours / _WEEK_HOURS
 
 
-def changes_per_symbol_week(bar_start: Sequence[object], state: Sequence[str | None],
-                            series: Sequence[object] | None = None,
-                            bar_hours: float | None = None) -> PerSymbolWeek:
+def changes_per_symbol_week(
+    bar_start: Sequence[object],
+    state: Sequence[str | None],
+    series: Sequence[object] | None = None,
+    bar_hours: float | None = None,
+) -> PerSymbolWeek:
     """Lifecycle state changes per symbol-week.
 
     A change (project definition) is a bar whose state differs from the state of the bar
@@ -457,8 +512,12 @@ def changes_per_symbol_week(bar_start: Sequence[object], state: Sequence[str | N
 
 
 # --------------------------------------------------------------------------- WARNING base rates
-def warning_condition_base_rates(frame: pd.DataFrame, conditions: Sequence[str] = WARNING_CONDITIONS,
-                                 verdict: str = "verdict", within: str = RANGE_OK) -> pd.DataFrame:
+def warning_condition_base_rates(
+    frame: pd.DataFrame,
+    conditions: Sequence[str] = WARNING_CONDITIONS,
+    verdict: str = "verdict",
+    within: str = RANGE_OK,
+) -> pd.DataFrame:
     """Base rate of each WARNING condition inside RANGE_OK hours.
 
     Universe: the rows of ``frame`` whose ``verdict`` column equals ``within`` (RANGE_OK:
@@ -507,12 +566,24 @@ def warning_condition_base_rates(frame: pd.DataFrame, conditions: Sequence[str] 
         true_count += is_true
         n_hours = int(present.sum())
         n_true = int(is_true.sum())
-        rows.append({"condition": name, "n_hours": n_hours, "n_true": n_true,
-                     "base_rate": n_true / n_hours if n_hours else float("nan")})
+        rows.append(
+            {
+                "condition": name,
+                "n_hours": n_hours,
+                "n_true": n_true,
+                "base_rate": n_true / n_hours if n_hours else float("nan"),
+            }
+        )
     n_all = len(universe)
     n_rule = int((true_count >= 2).sum())
-    rows.append({"condition": AT_LEAST_2, "n_hours": n_all, "n_true": n_rule,
-                 "base_rate": n_rule / n_all if n_all else float("nan")})
+    rows.append(
+        {
+            "condition": AT_LEAST_2,
+            "n_hours": n_all,
+            "n_true": n_rule,
+            "base_rate": n_rule / n_all if n_all else float("nan"),
+        }
+    )
     out = pd.DataFrame(rows, columns=["condition", "n_hours", "n_true", "base_rate"])
     return out.astype({"n_hours": np.int64, "n_true": np.int64})
 
@@ -560,8 +631,9 @@ class RetriggerResult:
     retriggered: np.ndarray
 
 
-def retrigger_rate(restart_bars: np.ndarray, mandatory_bars: np.ndarray, window: int = RETRIGGER_WINDOW,
-                   n_bars: int | None = None) -> RetriggerResult:
+def retrigger_rate(
+    restart_bars: np.ndarray, mandatory_bars: np.ndarray, window: int = RETRIGGER_WINDOW, n_bars: int | None = None
+) -> RetriggerResult:
     """Share of restarts followed by a new MANDATORY_EXIT within ``window`` bars.
 
     A restart at r is retriggered when a MANDATORY_EXIT entry m (e.g.
@@ -589,8 +661,13 @@ def retrigger_rate(restart_bars: np.ndarray, mandatory_bars: np.ndarray, window:
         restarts = restarts[restarts + window <= n_bars - 1]
     hit = _any_in(mandatory, restarts + 1, restarts + int(window))
     n = len(restarts)
-    return RetriggerResult(rate=float(hit.sum() / n) if n else float("nan"), n_restarts=n,
-                           n_retriggered=int(hit.sum()), restart_bars=restarts, retriggered=hit)
+    return RetriggerResult(
+        rate=float(hit.sum() / n) if n else float("nan"),
+        n_restarts=n,
+        n_retriggered=int(hit.sum()),
+        restart_bars=restarts,
+        retriggered=hit,
+    )
 
 
 def fixed_delay_restarts(stop_bars: np.ndarray, delay: int, n_bars: int) -> np.ndarray:

@@ -58,8 +58,12 @@ def rates(rows: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def lifecycle_sensitivity(bars: pd.DataFrame, seed: Mapping[str, object], train_frac: float = 0.6,
-                          variants: Mapping[str, Mapping[str, float]] = VARIANTS) -> pd.DataFrame:
+def lifecycle_sensitivity(
+    bars: pd.DataFrame,
+    seed: Mapping[str, object],
+    train_frac: float = 0.6,
+    variants: Mapping[str, Mapping[str, float]] = VARIANTS,
+) -> pd.DataFrame:
     """One row per variant with :func:`rates` of the virtual grids on the training part.
 
     Args:
@@ -75,8 +79,9 @@ def lifecycle_sensitivity(bars: pd.DataFrame, seed: Mapping[str, object], train_
     Raises:
         ValueError: as LifecycleConfig for a bad variant value.
     """
-    keyed, evaluated = evaluation_split(bars.assign(series_key=bars["exchange"] + "|" + bars["symbol"]), train_frac,
-                                        what="lifecycle_sensitivity")
+    keyed, evaluated = evaluation_split(
+        bars.assign(series_key=bars["exchange"] + "|" + bars["symbol"]), train_frac, what="lifecycle_sensitivity"
+    )
     train = keyed[~evaluated]
     no_configs = pd.DataFrame({c: pd.Series(dtype=object) for c in CONFIG_COLUMNS})
     out = []

@@ -46,13 +46,36 @@ from market_regimes.seed_config import convert_value
 VERDICTS = ("RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION")
 METRICS = ("hold", "containment", "realized_range_ratio", "traversals")
 DEFAULT_HORIZONS = (24, 72, 168)
-DEFAULT_BASELINES = ("baseline_adx_below_20", "baseline_chop_above_61_8", "baseline_er_below_0_3",
-                     "baseline_vr_below_1")
+DEFAULT_BASELINES = (
+    "baseline_adx_below_20",
+    "baseline_chop_above_61_8",
+    "baseline_er_below_0_3",
+    "baseline_vr_below_1",
+)
 OUTCOME_INPUT_COLUMNS = ("series_key", "idx", "close", "high", "low", "atr_14", "support", "resistance")
-REPORT_INPUT_COLUMNS = (*OUTCOME_INPUT_COLUMNS, "bar_interval", "exchange", "symbol", "verdict", "confidence",
-                        "range_ok_support")
-OUTCOME_COLUMNS = ("bar_interval", "horizon", "group_kind", "group", "metric", "n", "mean", "ci_low", "ci_high",
-                   "diff_vs_all", "diff_ci_low", "diff_ci_high")
+REPORT_INPUT_COLUMNS = (
+    *OUTCOME_INPUT_COLUMNS,
+    "bar_interval",
+    "exchange",
+    "symbol",
+    "verdict",
+    "confidence",
+    "range_ok_support",
+)
+OUTCOME_COLUMNS = (
+    "bar_interval",
+    "horizon",
+    "group_kind",
+    "group",
+    "metric",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "diff_vs_all",
+    "diff_ci_low",
+    "diff_ci_high",
+)
 
 # rows of a forward-outcome chunk: ~20 per-row work vectors of 1-8 bytes (~100 bytes a row,
 # ~1.6 MB per chunk whatever H; small enough to stay in cache while the H lags are walked)
@@ -114,8 +137,11 @@ class GridOutcomeConfig:
             return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
         def number(value: object) -> bool:
-            return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-                    and math.isfinite(value))
+            return (
+                not isinstance(value, bool)
+                and isinstance(value, (int, float, np.integer, np.floating))
+                and math.isfinite(value)
+            )
 
         for key in ("horizons", "baselines"):
             value = getattr(self, key)
@@ -214,8 +240,9 @@ def _segment_ends(sorted_codes: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- forward outcomes
-def forward_outcomes(bars: pd.DataFrame, horizons: Sequence[int] = DEFAULT_HORIZONS,
-                     cfg: GridOutcomeConfig | None = None) -> pd.DataFrame:
+def forward_outcomes(
+    bars: pd.DataFrame, horizons: Sequence[int] = DEFAULT_HORIZONS, cfg: GridOutcomeConfig | None = None
+) -> pd.DataFrame:
     """Forward outcomes of every bar's grid range over the next H bars (looks ahead by design).
 
     Project definitions, for bar t of a series segment with S = support[t], R =
@@ -300,9 +327,16 @@ def forward_outcomes(bars: pd.DataFrame, horizons: Sequence[int] = DEFAULT_HORIZ
     return out
 
 
-def _forward_arrays(close: np.ndarray, high: np.ndarray, low: np.ndarray, atr: np.ndarray, support: np.ndarray,
-                    resistance: np.ndarray, horizons: tuple[int, ...], cfg: GridOutcomeConfig
-                    ) -> dict[int, np.ndarray]:
+def _forward_arrays(
+    close: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    atr: np.ndarray,
+    support: np.ndarray,
+    resistance: np.ndarray,
+    horizons: tuple[int, ...],
+    cfg: GridOutcomeConfig,
+) -> dict[int, np.ndarray]:
     """The four outcomes per horizon, shape (4, n), before any validity masking.
 
     Arrays are one or more series concatenated in bar order; values of rows whose window
@@ -331,11 +365,11 @@ def _forward_arrays(close: np.ndarray, high: np.ndarray, low: np.ndarray, atr: n
             t1, t2 = np.empty(m, dtype=bool), np.empty(m, dtype=bool)
             up, lo = np.empty(m, dtype=bool), np.empty(m, dtype=bool)
             for lag in range(1, hmax + 1):
-                c = cp[a + lag:b + lag]
+                c = cp[a + lag : b + lag]
                 np.maximum(max_c, c, out=max_c)
                 np.minimum(min_c, c, out=min_c)
-                np.maximum(max_h, hp[a + lag:b + lag], out=max_h)
-                np.minimum(min_l, lp[a + lag:b + lag], out=min_l)
+                np.maximum(max_h, hp[a + lag : b + lag], out=max_h)
+                np.minimum(min_l, lp[a + lag : b + lag], out=min_l)
                 # containment: S <= c <= R
                 np.greater_equal(c, s, out=t1)
                 np.less_equal(c, r, out=t2)
@@ -385,8 +419,9 @@ def _block_layout(groups: pd.Series, block: int) -> tuple[np.ndarray, np.ndarray
     return order, block_starts, slot_first, slot_count
 
 
-def block_draws(groups: pd.Series, block: int, n_boot: int, seed: int
-                 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def block_draws(
+    groups: pd.Series, block: int, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """The block layout of ``groups`` (:func:`_block_layout`) and the drawn block indices of
     the n_boot resamples: (order, block_starts, chunks), each chunk an int array (c, K) of
     block indices, c resamples of K block slots (default_rng(seed); the draws do not depend on
@@ -404,9 +439,15 @@ def block_draws(groups: pd.Series, block: int, n_boot: int, seed: int
     return order, starts, chunks
 
 
-def bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: np.ndarray, n_boot: int,
-                     seed: int, draws: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bootstrap_means(
+    values: np.ndarray,
+    groups: np.ndarray,
+    block: int,
+    masks: np.ndarray,
+    n_boot: int,
+    seed: int,
+    draws: tuple[np.ndarray, np.ndarray, list[np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Subset means and their block-bootstrap replicates, for several value columns and subsets.
 
     values: (n, p) float; a NaN value is out of every subset. masks: (n, q) bool. Rows in
@@ -433,8 +474,10 @@ def bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: n
         return nan, np.zeros((p, q), dtype=np.int64), np.full((n_boot, p, q), np.nan)
     groups = pd.Series(groups if isinstance(groups, np.ndarray) else list(groups))  # tuples stay labels
     if len(groups) != n or len(masks) != n:
-        raise ValueError(f"block bootstrap: values ({n} rows), groups ({len(groups)}) and masks ({len(masks)}) "
-                         "must have the same length")
+        raise ValueError(
+            f"block bootstrap: values ({n} rows), groups ({len(groups)}) and masks ({len(masks)}) "
+            "must have the same length"
+        )
     order, starts, chunks = draws if draws is not None else block_draws(groups, block, n_boot, seed)
     values, masks = values[order], masks[order]
     finite = np.isfinite(values)
@@ -467,21 +510,28 @@ def bootstrap_means(values: np.ndarray, groups: np.ndarray, block: int, masks: n
         for drawn in chunks:
             c = len(drawn)
             if unique_cols.shape[1] <= _TAKE_MAX_COLUMNS:  # few statistics: gather the drawn blocks
-                picked = np.column_stack([np.take(unique_cols[:, u], drawn).sum(axis=1)
-                                          for u in range(unique_cols.shape[1])])
+                picked = np.column_stack(
+                    [np.take(unique_cols[:, u], drawn).sum(axis=1) for u in range(unique_cols.shape[1])]
+                )
             else:  # many: times each block is drawn (c, k) @ block sums (k, u)
                 flat = drawn + (np.arange(c) * k)[:, None]
                 times = np.bincount(flat.ravel(), minlength=c * k).reshape(c, k).astype(float)
                 picked = times @ unique_cols
             picked = picked[:, col_of]  # (c, 2m): resampled sums and counts
-            boot[a:a + c] = picked[:, :m] / picked[:, m:]
+            boot[a : a + c] = picked[:, :m] / picked[:, m:]
             a += c
     boot = ref[None, :, None] + boot.reshape(n_boot, p, q)
     return point, counts.astype(np.int64), boot
 
 
-def series_bootstrap_ci(values: np.ndarray, groups: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                        level: float = 0.95, statistic: str = "mean") -> tuple[float, float, float]:
+def series_bootstrap_ci(
+    values: np.ndarray,
+    groups: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    statistic: str = "mean",
+) -> tuple[float, float, float]:
     """A statistic of events with a series (cluster) bootstrap interval.
 
     For event-level metrics (detections, stops, restarts: a few events per series) the
@@ -506,8 +556,9 @@ def series_bootstrap_ci(values: np.ndarray, groups: np.ndarray, n_boot: int = 10
     """
     _check_level(level)
     if n_boot < 1 or statistic not in ("mean", "median"):
-        raise ValueError(f"series bootstrap: n_boot = {n_boot!r} must be >= 1 and statistic = {statistic!r} "
-                         "'mean' or 'median'")
+        raise ValueError(
+            f"series bootstrap: n_boot = {n_boot!r} must be >= 1 and statistic = {statistic!r} 'mean' or 'median'"
+        )
     values = np.asarray(values, dtype=float)
     groups = np.asarray(groups if isinstance(groups, np.ndarray) else list(groups), dtype=object)
     if len(values) != len(groups):
@@ -530,7 +581,7 @@ def series_bootstrap_ci(values: np.ndarray, groups: np.ndarray, n_boot: int = 10
     else:
         starts = np.searchsorted(codes, np.arange(n_groups), side="left")
         ends = np.searchsorted(codes, np.arange(n_groups), side="right")
-        boot = np.array([np.median(np.concatenate([values[starts[g]:ends[g]] for g in row])) for row in drawn])
+        boot = np.array([np.median(np.concatenate([values[starts[g] : ends[g]] for g in row])) for row in drawn])
         estimate = float(np.median(values))
     lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     return estimate, float(lo), float(hi)
@@ -588,8 +639,15 @@ def _check_level(level: float) -> None:
         raise ValueError(f"block bootstrap: level = {level!r} must be > 0 and < 1")
 
 
-def block_bootstrap_ci(values: np.ndarray, groups: np.ndarray, block: int, n_boot: int = 1000, seed: int = 0,
-                       level: float = 0.95, mask: np.ndarray | None = None) -> tuple[float, float, float]:
+def block_bootstrap_ci(
+    values: np.ndarray,
+    groups: np.ndarray,
+    block: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    mask: np.ndarray | None = None,
+) -> tuple[float, float, float]:
     """Mean of ``values`` with a stratified block-bootstrap percentile interval.
 
     Scheme (block bootstrap for dependent data, Kunsch 1989 "The jackknife and the bootstrap
@@ -628,8 +686,9 @@ def block_bootstrap_ci(values: np.ndarray, groups: np.ndarray, block: int, n_boo
     return float(point[0, 0]), float(lo), float(hi)
 
 
-def block_bootstrap_cis(values: Sequence[np.ndarray], groups: np.ndarray, block: int, n_boot: int = 1000,
-                        seed: int = 0, level: float = 0.95) -> list[tuple[float, float, float]]:
+def block_bootstrap_cis(
+    values: Sequence[np.ndarray], groups: np.ndarray, block: int, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> list[tuple[float, float, float]]:
     """:func:`block_bootstrap_ci` of several value arrays over the same ``groups`` (e.g. the
     same placements under several policies): the same numbers as one call per array, with
     the blocks drawn once (the resamples are the same for all: paired).
@@ -659,9 +718,16 @@ def block_bootstrap_cis(values: Sequence[np.ndarray], groups: np.ndarray, block:
     return out
 
 
-def block_bootstrap_diff_ci(values: np.ndarray, groups: np.ndarray, mask_a: np.ndarray, mask_b: np.ndarray,
-                            block: int, n_boot: int = 1000, seed: int = 0, level: float = 0.95
-                            ) -> tuple[float, float, float]:
+def block_bootstrap_diff_ci(
+    values: np.ndarray,
+    groups: np.ndarray,
+    mask_a: np.ndarray,
+    mask_b: np.ndarray,
+    block: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """Difference mean(values[mask_a]) - mean(values[mask_b]) with a paired block-bootstrap interval.
 
     Both means are computed on the SAME resampled blocks (blocks cut over all rows, as
@@ -758,8 +824,15 @@ def reliability_table(confidence: np.ndarray, outcome: np.ndarray, bins: int = 5
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = np.bincount(which, weights=confidence, minlength=bins) / n
         rate = np.bincount(which, weights=outcome, minlength=bins) / n
-    return pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:], "n": n.astype(np.int64),
-                         "mean_confidence": mean_conf, "outcome_rate": rate})
+    return pd.DataFrame(
+        {
+            "bin_low": edges[:-1],
+            "bin_high": edges[1:],
+            "n": n.astype(np.int64),
+            "mean_confidence": mean_conf,
+            "outcome_rate": rate,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- walk-forward split
@@ -798,8 +871,9 @@ def evaluation_mask(bars: pd.DataFrame, train_frac: float = 0.6) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- report
-def evaluation_split(bars: pd.DataFrame, train_frac: float, columns: Iterable[str] = (),
-                     what: str = "evaluation_split") -> tuple[pd.DataFrame, np.ndarray]:
+def evaluation_split(
+    bars: pd.DataFrame, train_frac: float, columns: Iterable[str] = (), what: str = "evaluation_split"
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows of ``bars`` in time order per series, with the :func:`evaluation_mask` of
     that order (for inputs keyed by time rather than by idx: the lifecycle reports).
 
@@ -825,8 +899,15 @@ def _bool_column(bars: pd.DataFrame, name: str) -> np.ndarray:
     return bars[name].eq(True).to_numpy(dtype=bool, na_value=False)
 
 
-def _outcome_rows(values: np.ndarray, series: np.ndarray, h: int, masks: np.ndarray, groups: list,
-                  bar_interval: object, cfg: GridOutcomeConfig) -> list[dict[str, object]]:
+def _outcome_rows(
+    values: np.ndarray,
+    series: np.ndarray,
+    h: int,
+    masks: np.ndarray,
+    groups: list,
+    bar_interval: object,
+    cfg: GridOutcomeConfig,
+) -> list[dict[str, object]]:
     """The "outcomes" rows of one (bar_interval, horizon): block-bootstrap means and the
     paired differences to ALL (see :func:`outcome_report`)."""
     outcome_rows: list[dict[str, object]] = []
@@ -837,19 +918,32 @@ def _outcome_rows(values: np.ndarray, series: np.ndarray, h: int, masks: np.ndar
     for j, (kind, name, _) in enumerate(groups):
         for i, metric in enumerate(METRICS):
             is_all = j == 0
-            outcome_rows.append({
-                "bar_interval": bar_interval, "horizon": h, "group_kind": kind, "group": name,
-                "metric": metric, "n": int(counts[i, j]), "mean": point[i, j],
-                "ci_low": lo[i, j], "ci_high": hi[i, j],
-                "diff_vs_all": 0.0 if is_all else point[i, j] - point[i, 0],
-                "diff_ci_low": 0.0 if is_all else dlo[i, j], "diff_ci_high": 0.0 if is_all else dhi[i, j],
-            })
+            outcome_rows.append(
+                {
+                    "bar_interval": bar_interval,
+                    "horizon": h,
+                    "group_kind": kind,
+                    "group": name,
+                    "metric": metric,
+                    "n": int(counts[i, j]),
+                    "mean": point[i, j],
+                    "ci_low": lo[i, j],
+                    "ci_high": hi[i, j],
+                    "diff_vs_all": 0.0 if is_all else point[i, j] - point[i, 0],
+                    "diff_ci_low": 0.0 if is_all else dlo[i, j],
+                    "diff_ci_high": 0.0 if is_all else dhi[i, j],
+                }
+            )
     return outcome_rows
 
 
-def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
-                   with_outcomes: bool = True, null_bars: pd.DataFrame | None = None,
-                   tables: Sequence[str] = ("outcomes", "auc", "reliability", "shares")) -> dict[str, pd.DataFrame]:
+def outcome_report(
+    bars: pd.DataFrame,
+    cfg: GridOutcomeConfig | None = None,
+    with_outcomes: bool = True,
+    null_bars: pd.DataFrame | None = None,
+    tables: Sequence[str] = ("outcomes", "auc", "reliability", "shares"),
+) -> dict[str, pd.DataFrame]:
     """Do the verdicts predict whether the grid range holds? Four tables.
 
     Universe of "outcomes", "auc" and "reliability": the evaluation part
@@ -939,8 +1033,7 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
         rows = order[in_eval[order] & (interval[order] == bar_interval)]  # universe, series/idx order
         groups = [("all", "ALL", np.ones(len(rows), dtype=bool))]
         groups += [("verdict", v, verdict[rows] == v) for v in VERDICTS]
-        groups += [("baseline", name.removeprefix("baseline_"), flags[rows])
-                   for name, flags in baseline_flags.items()]
+        groups += [("baseline", name.removeprefix("baseline_"), flags[rows]) for name, flags in baseline_flags.items()]
         masks = np.column_stack([g[2] for g in groups])
         for h in cfg.horizons:
             values = outcomes[list(outcome_columns(h))].to_numpy(dtype=float)[rows]
@@ -951,10 +1044,17 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
                 score = support_score[rows]
                 keep = np.isfinite(hold) & np.isfinite(score)
                 shuffled = np.random.default_rng(cfg.seed).permutation(hold[keep])
-                auc_rows.append({"bar_interval": bar_interval, "horizon": h, "n": int(keep.sum()),
-                                 "n_hold": int((hold[keep] == 1).sum()), "auc": auc(score[keep], hold[keep]),
-                                 "auc_shuffled": auc(score[keep], shuffled)})
-            for v in (VERDICTS if with_reliability else ()):
+                auc_rows.append(
+                    {
+                        "bar_interval": bar_interval,
+                        "horizon": h,
+                        "n": int(keep.sum()),
+                        "n_hold": int((hold[keep] == 1).sum()),
+                        "auc": auc(score[keep], hold[keep]),
+                        "auc_shuffled": auc(score[keep], shuffled),
+                    }
+                )
+            for v in VERDICTS if with_reliability else ():
                 sel = verdict[rows] == v
                 table = reliability_table(confidence[rows][sel], hold[sel], cfg.reliability_bins)
                 table.insert(0, "verdict", v)
@@ -967,9 +1067,22 @@ def outcome_report(bars: pd.DataFrame, cfg: GridOutcomeConfig | None = None,
         outcome_table = pd.concat([outcome_table, _null_rows(null_bars, outcome_table, cfg)], ignore_index=True)
     outcome_table["n"] = outcome_table["n"].astype(np.int64)
     auc_table = pd.DataFrame(auc_rows, columns=["bar_interval", "horizon", "n", "n_hold", "auc", "auc_shuffled"])
-    reliability = (pd.concat(reliability_parts, ignore_index=True) if reliability_parts else
-                   pd.DataFrame(columns=["bar_interval", "horizon", "verdict", "bin_low", "bin_high", "n",
-                                         "mean_confidence", "outcome_rate"]))
+    reliability = (
+        pd.concat(reliability_parts, ignore_index=True)
+        if reliability_parts
+        else pd.DataFrame(
+            columns=[
+                "bar_interval",
+                "horizon",
+                "verdict",
+                "bin_low",
+                "bin_high",
+                "n",
+                "mean_confidence",
+                "outcome_rate",
+            ]
+        )
+    )
     report = {"outcomes": outcome_table, "auc": auc_table, "reliability": reliability}
     if "shares" in tables:
         report["shares"] = verdict_shares(bars)
@@ -995,10 +1108,19 @@ def not_built_row(outcomes: pd.DataFrame) -> pd.DataFrame:
     """The one "outcomes" row that says the SHUF null has not been built: group_kind
     shuffled_null, group NOT_BUILT, n 0, every number NaN (same columns and dtypes)."""
     row = {c: np.nan for c in OUTCOME_COLUMNS}
-    row.update({"bar_interval": None, "horizon": 0, "group_kind": "shuffled_null", "group": "NOT_BUILT",
-                "metric": "hold", "n": 0})
+    row.update(
+        {
+            "bar_interval": None,
+            "horizon": 0,
+            "group_kind": "shuffled_null",
+            "group": "NOT_BUILT",
+            "metric": "hold",
+            "n": 0,
+        }
+    )
     return pd.DataFrame([row], columns=list(OUTCOME_COLUMNS)).astype(
-        {c: outcomes[c].dtype for c in ("horizon", "n") if c in outcomes.columns})
+        {c: outcomes[c].dtype for c in ("horizon", "n") if c in outcomes.columns}
+    )
 
 
 def verdict_shares(bars: pd.DataFrame) -> pd.DataFrame:
@@ -1033,7 +1155,8 @@ def verdict_shares(bars: pd.DataFrame) -> pd.DataFrame:
     work["changes"] = changed.astype(float)
     work["n_bars"] = 1
     agg = work.groupby(keys, sort=True, dropna=False).agg(
-        n_bars=("n_bars", "sum"), changes=("changes", "sum"), **{c: (c, "mean") for c in share_cols})
+        n_bars=("n_bars", "sum"), changes=("changes", "sum"), **{c: (c, "mean") for c in share_cols}
+    )
     agg = agg.reset_index()
     agg["verdict_changes_per_100"] = 100 * agg["changes"] / agg["n_bars"]
     agg["n_bars"] = agg["n_bars"].astype(np.int64)
@@ -1049,8 +1172,20 @@ def calibration_rows(report: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         mean_confidence, outcome_rate (the columns a kind does not have are NaN / None);
         auc rows first, then reliability rows, each in the report's order.
     """
-    columns = ["bar_interval", "horizon", "kind", "verdict", "bin_low", "bin_high", "n", "n_hold", "auc",
-               "auc_shuffled", "mean_confidence", "outcome_rate"]
+    columns = [
+        "bar_interval",
+        "horizon",
+        "kind",
+        "verdict",
+        "bin_low",
+        "bin_high",
+        "n",
+        "n_hold",
+        "auc",
+        "auc_shuffled",
+        "mean_confidence",
+        "outcome_rate",
+    ]
     auc_rows = report["auc"].assign(kind="auc", verdict=None)
     reliability = report["reliability"].assign(kind="reliability")
     out = pd.concat([auc_rows, reliability], ignore_index=True)

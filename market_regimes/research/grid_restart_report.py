@@ -31,37 +31,59 @@ import json
 import numpy as np
 import pandas as pd
 
-from market_regimes.engines.grid_lifecycle import (LifecycleConfig, closes_outside_trigger,
-                                                   directional_swing_trigger, post_stop_range, stop_buffer_trigger)
+from market_regimes.engines.grid_lifecycle import (
+    LifecycleConfig,
+    closes_outside_trigger,
+    directional_swing_trigger,
+    post_stop_range,
+    stop_buffer_trigger,
+)
 from market_regimes.engines.grid_lifecycle_frames import CONFIG_COLUMNS, lifecycle_rows
 from market_regimes.research.grid_exits import fixed_delay_restarts
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split, series_bootstrap_ci
 
-INPUT_COLUMNS = ("walk_id", "series_key", "bar_start", "close", "high", "low", "atr_14", "bars_since_stop",
-                 "is_restart")
+INPUT_COLUMNS = (
+    "walk_id",
+    "series_key",
+    "bar_start",
+    "close",
+    "high",
+    "low",
+    "atr_14",
+    "bars_since_stop",
+    "is_restart",
+)
 POLICIES = {"gates": None, "floor_only": 24, "fixed_48": 48, "fixed_72": 72}
 REPORT_COLUMNS = ("policy", "metric", "n", "value", "ci_low", "ci_high")
 
 
-def retriggered(close: np.ndarray, atr: np.ndarray, restart: int, lower: float, upper: float,
-                cfg: LifecycleConfig, window: int) -> bool:
+def retriggered(
+    close: np.ndarray, atr: np.ndarray, restart: int, lower: float, upper: float, cfg: LifecycleConfig, window: int
+) -> bool:
     """Does a MANDATORY_EXIT trigger of [lower, upper] fire on bars restart+1..restart+window?"""
     first = restart + 1
     for k in range(first, min(restart + window, len(close) - 1) + 1):
-        since = close[first:k + 1]
+        since = close[first : k + 1]
         if closes_outside_trigger(since, lower, upper, cfg.mandatory_outside_closes)[0]:
             return True
         if stop_buffer_trigger(close[k], lower, upper, atr[k], cfg.mandatory_stop_buffer_atr)[0]:
             return True
-        if directional_swing_trigger(close[max(0, k - cfg.mandatory_swing_bars):k + 1], atr[k], lower, upper,
-                                     cfg.mandatory_swing_bars, cfg.mandatory_swing_min_atr,
-                                     cfg.mandatory_swing_outer_frac)[0]:
+        if directional_swing_trigger(
+            close[max(0, k - cfg.mandatory_swing_bars) : k + 1],
+            atr[k],
+            lower,
+            upper,
+            cfg.mandatory_swing_bars,
+            cfg.mandatory_swing_min_atr,
+            cfg.mandatory_swing_outer_frac,
+        )[0]:
             return True
     return False
 
 
-def restart_outcome_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: GridOutcomeConfig | None = None,
-                           window: int = 72) -> pd.DataFrame:
+def restart_outcome_report(
+    bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: GridOutcomeConfig | None = None, window: int = 72
+) -> pd.DataFrame:
     """The restart policies compared (see the module docstring).
 
     Args:
@@ -103,8 +125,12 @@ def restart_outcome_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: 
                 if stop is None:
                     continue
                 first = max(stop + 1, r - lifecycle.post_stop_range_max_bars + 1)
-                lo, hi = post_stop_range(low[first:r + 1], high[first:r + 1], lifecycle.post_stop_low_quantile,
-                                         lifecycle.post_stop_high_quantile)
+                lo, hi = post_stop_range(
+                    low[first : r + 1],
+                    high[first : r + 1],
+                    lifecycle.post_stop_low_quantile,
+                    lifecycle.post_stop_high_quantile,
+                )
                 if not (lo < hi):
                     continue
                 hits[policy].append(float(retriggered(close, atr, int(r), lo, hi, lifecycle, window)))
@@ -113,13 +139,22 @@ def restart_outcome_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: 
     rows = []
     for policy in POLICIES:
         group = np.array(keys[policy], dtype=object)
-        rows.append({"policy": policy, "metric": "restarts", "n": len(group), "value": float(len(group)),
-                     "ci_low": np.nan, "ci_high": np.nan})
+        rows.append(
+            {
+                "policy": policy,
+                "metric": "restarts",
+                "n": len(group),
+                "value": float(len(group)),
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+            }
+        )
         for metric, values in (("retrigger_rate", hits[policy]), ("delay_bars", delays[policy])):
             values = np.asarray(values, dtype=float)
             mean, lo, hi = series_bootstrap_ci(values, group, cfg.n_boot, cfg.seed, cfg.ci_level)
-            rows.append({"policy": policy, "metric": metric, "n": len(values), "value": mean, "ci_low": lo,
-                         "ci_high": hi})
+            rows.append(
+                {"policy": policy, "metric": metric, "n": len(values), "value": mean, "ci_low": lo, "ci_high": hi}
+            )
     out = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
     out["n"] = out["n"].astype(np.int64)
     return out
@@ -142,16 +177,18 @@ def ablation_inputs(bars: pd.DataFrame, lifecycle: LifecycleConfig) -> pd.DataFr
     changes = rows["state_changes"].astype(object)
     maybe = changes.notna() & changes.astype(str).str.contains("restart", regex=False)
     restart = np.zeros(len(rows), dtype=bool)
-    restart[np.flatnonzero(maybe.to_numpy())] = [any(c["reason"] == "restart" for c in json.loads(text))
-                                                 for text in changes[maybe]]
+    restart[np.flatnonzero(maybe.to_numpy())] = [
+        any(c["reason"] == "restart" for c in json.loads(text)) for text in changes[maybe]
+    ]
     prices = bars[["exchange", "symbol", "bar_start", "close", "high", "low", "atr_14"]]
     out = rows[["walk_id", "grid_id", "exchange", "symbol", "bar_start", "bars_since_stop"]].assign(is_restart=restart)
     out = out.merge(prices, on=["exchange", "symbol", "bar_start"], how="left", validate="one_to_one")
     return out.rename(columns={"grid_id": "series_key"})[list(INPUT_COLUMNS)]
 
 
-def gate_ablation_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: GridOutcomeConfig | None = None,
-                         window: int = 72) -> pd.DataFrame:
+def gate_ablation_report(
+    bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: GridOutcomeConfig | None = None, window: int = 72
+) -> pd.DataFrame:
     """The gated restarts with each gate dropped in turn (gate_k_bars = 0: the gate passes
     when reached), as policies ``without_gate_1`` .. ``without_gate_3`` of
     :func:`restart_outcome_report` (restarts, retrigger_rate, delay_bars with intervals).
@@ -172,4 +209,3 @@ def gate_ablation_report(bars: pd.DataFrame, lifecycle: LifecycleConfig, cfg: Gr
         report = restart_outcome_report(ablation_inputs(bars, variant), lifecycle, cfg, window)
         parts.append(report[report["policy"] == "gates"].assign(policy=f"without_gate_{gate}"))
     return pd.concat(parts, ignore_index=True)[list(REPORT_COLUMNS)]
-

@@ -55,22 +55,62 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import INPUT_COLUMNS as LIFECYCLE_INPUTS
-from market_regimes.engines.grid_lifecycle import LifecycleConfig, gc_paused, placement_states
+from market_regimes.engines.grid_lifecycle import STATES, LifecycleConfig, gc_paused, placement_states
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_rows, evaluation_split
-from market_regimes.engines.grid_lifecycle import STATES
-from market_regimes.research.grid_simulator import (_EXIT_LEVEL, _STOP_VERDICTS, CVAR_TAIL, EXIT_POLICIES,
-                                                    GridSimConfig, _simulate_arrays, cvar, cvar_difference_ci,
-                                                    policy_summary, simulate_grid)
+from market_regimes.research.grid_simulator import (
+    _EXIT_LEVEL,
+    _STOP_VERDICTS,
+    CVAR_TAIL,
+    EXIT_POLICIES,
+    GridSimConfig,
+    _simulate_arrays,
+    cvar,
+    cvar_difference_ci,
+    policy_summary,
+    simulate_grid,
+)
 
 INPUT_COLUMNS = ("series_key", "segment_id", "open", *LIFECYCLE_INPUTS)
 FINE_COLUMNS = ("series_key", "bar_start", "interval_minutes", "open", "high", "low", "close")
-PLACEMENT_COLUMNS = ("series_key", "bar_start", "verdict", "horizon_bars", "policy", "exit_bar", "bars_held",
-                     "grid_pnl", "inventory_pnl", "total", "max_drawdown", "round_trips", "fill_minutes")
-REPORT_COLUMNS = ("horizon_bars", "verdict", "policy", "n", "mean", "ci_low", "ci_high", "median", "hit_rate",
-                  "cvar_5", "cvar_5_vs_hold", "cvar_diff_ci_low", "cvar_diff_ci_high", "cvar_5_vs_shuffled",
-                  "cvar_null_ci_low", "cvar_null_ci_high", "mean_grid_pnl",
-                  "mean_inventory_pnl", "mean_max_drawdown", "round_trips_per_day", "mean_bars_held",
-                  "fine_bar_placements")
+PLACEMENT_COLUMNS = (
+    "series_key",
+    "bar_start",
+    "verdict",
+    "horizon_bars",
+    "policy",
+    "exit_bar",
+    "bars_held",
+    "grid_pnl",
+    "inventory_pnl",
+    "total",
+    "max_drawdown",
+    "round_trips",
+    "fill_minutes",
+)
+REPORT_COLUMNS = (
+    "horizon_bars",
+    "verdict",
+    "policy",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "median",
+    "hit_rate",
+    "cvar_5",
+    "cvar_5_vs_hold",
+    "cvar_diff_ci_low",
+    "cvar_diff_ci_high",
+    "cvar_5_vs_shuffled",
+    "cvar_null_ci_low",
+    "cvar_null_ci_high",
+    "mean_grid_pnl",
+    "mean_inventory_pnl",
+    "mean_max_drawdown",
+    "round_trips_per_day",
+    "mean_bars_held",
+    "fine_bar_placements",
+)
 _NS_PER_MINUTE = 60_000_000_000
 SHUFFLED_POLICY = "shuffled_exit"
 POLICIES = (*EXIT_POLICIES, SHUFFLED_POLICY)
@@ -88,8 +128,9 @@ def _ohlc_arrays(rows: pd.DataFrame) -> tuple[tuple[np.ndarray, ...], np.ndarray
     return (o, h, low, c), np.r_[0, np.cumsum(bad)]
 
 
-def _exit_indices(states: np.ndarray, verdicts: list, ok: list[int], horizons: list[int]
-                  ) -> dict[tuple[int, int, str], int]:
+def _exit_indices(
+    states: np.ndarray, verdicts: list, ok: list[int], horizons: list[int]
+) -> dict[tuple[int, int, str], int]:
     """:func:`grid_simulator.exit_index` of every (placement j, horizon h, policy) at once:
     the first bar of each rule is found once per placement, then capped at h - 1.
 
@@ -100,8 +141,9 @@ def _exit_indices(states: np.ndarray, verdicts: list, ok: list[int], horizons: l
     unknown = sorted({s for s in flat if isinstance(s, str)} - set(STATES))
     if unknown:
         raise ValueError(f"exit_index: unknown states {unknown} (expected {list(STATES)})")
-    level = np.array([_EXIT_LEVEL.get(s, 0) if isinstance(s, str) else 0 for s in flat],
-                     dtype=np.int8).reshape(n_pos, width)
+    level = np.array([_EXIT_LEVEL.get(s, 0) if isinstance(s, str) else 0 for s in flat], dtype=np.int8).reshape(
+        n_pos, width
+    )
     big = np.iinfo(np.int64).max
 
     def first(mask: np.ndarray) -> np.ndarray:
@@ -110,7 +152,7 @@ def _exit_indices(states: np.ndarray, verdicts: list, ok: list[int], horizons: l
     first_mandatory, first_latest = first(level >= 3), first(level >= 2)
     out: dict[tuple[int, int, str], int] = {}
     for j, t in enumerate(ok):
-        stop_at = next((k for k, v in enumerate(verdicts[t + 1:t + 1 + width]) if v in _STOP_VERDICTS), big)
+        stop_at = next((k for k, v in enumerate(verdicts[t + 1 : t + 1 + width]) if v in _STOP_VERDICTS), big)
         seed_first = min(int(first_mandatory[j]), stop_at)
         for h in horizons:
             last = h - 1
@@ -138,8 +180,9 @@ def _fine_index(fine: pd.DataFrame | None) -> dict[object, tuple[np.ndarray, pd.
     return out
 
 
-def _fine_window(index: tuple[np.ndarray, pd.DataFrame, int] | None, hour_starts: np.ndarray, bar_minutes: int
-                 ) -> tuple[pd.DataFrame, np.ndarray, int] | None:
+def _fine_window(
+    index: tuple[np.ndarray, pd.DataFrame, int] | None, hour_starts: np.ndarray, bar_minutes: int
+) -> tuple[pd.DataFrame, np.ndarray, int] | None:
     """The finer bars of the coarse bars starting at ``hour_starts`` (int ns) when every one
     of them is complete (bar_minutes / interval finer bars): (rows, index of each coarse
     bar's last finer bar, interval minutes); else None."""
@@ -154,21 +197,49 @@ def _fine_window(index: tuple[np.ndarray, pd.DataFrame, int] | None, hour_starts
     if not (last - first == per_bar).all() or not (np.diff(first) == per_bar).all():
         return None
     lo = int(first[0])
-    return rows.iloc[lo:int(last[-1])].reset_index(drop=True), last - 1 - lo, minutes
+    return rows.iloc[lo : int(last[-1])].reset_index(drop=True), last - 1 - lo, minutes
 
 
-def _row(key: object, stamp: pd.Timestamp, verdict: str, h: int, policy: str, k: int, result, bar_end: np.ndarray,
-         fill_minutes: int) -> tuple:
+def _row(
+    key: object,
+    stamp: pd.Timestamp,
+    verdict: str,
+    h: int,
+    policy: str,
+    k: int,
+    result,
+    bar_end: np.ndarray,
+    fill_minutes: int,
+) -> tuple:
     """One PLACEMENT_COLUMNS row: the placement exited at the close of its k-th bar."""
     r = result.exited_at(int(bar_end[k]))
-    return (key, stamp, verdict, h, policy, k, k + 1, r["grid_pnl"], r["inventory_pnl"], r["total"],
-            r["max_drawdown"], r["round_trips"], fill_minutes)
+    return (
+        key,
+        stamp,
+        verdict,
+        h,
+        policy,
+        k,
+        k + 1,
+        r["grid_pnl"],
+        r["inventory_pnl"],
+        r["total"],
+        r["max_drawdown"],
+        r["round_trips"],
+        fill_minutes,
+    )
 
 
 @gc_paused()  # allocation-heavy, no cycles (grid_lifecycle.gc_paused)
-def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: GridSimConfig | None = None,
-                        cfg: GridOutcomeConfig | None = None, fine: pd.DataFrame | None = None, step: int = 72,
-                        bar_minutes: int = 60) -> pd.DataFrame:
+def simulate_placements(
+    bars: pd.DataFrame,
+    lifecycle: LifecycleConfig,
+    sim: GridSimConfig | None = None,
+    cfg: GridOutcomeConfig | None = None,
+    fine: pd.DataFrame | None = None,
+    step: int = 72,
+    bar_minutes: int = 60,
+) -> pd.DataFrame:
     """Every out-of-sample placement under every horizon and exit policy (module docstring).
 
     Args:
@@ -215,12 +286,21 @@ def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: Gri
         support, resistance = seg["support"].to_numpy(dtype=float), seg["resistance"].to_numpy(dtype=float)
         verdicts = seg["verdict"].astype(object).where(seg["verdict"].notna(), None).tolist()
         candidates = np.arange(first, n - 1, int(step))
-        ok = [t for t in candidates.tolist() if ev[t] and verdicts[t] is not None and np.isfinite(support[t])
-              and np.isfinite(resistance[t]) and 0 < support[t] < resistance[t] and t + horizons[0] <= n - 1]
+        ok = [
+            t
+            for t in candidates.tolist()
+            if ev[t]
+            and verdicts[t] is not None
+            and np.isfinite(support[t])
+            and np.isfinite(resistance[t])
+            and 0 < support[t] < resistance[t]
+            and t + horizons[0] <= n - 1
+        ]
         if not ok:
             continue
-        states = placement_states(seg, ok, support[ok].tolist(), resistance[ok].tolist(), levels, allocation,
-                                  lifecycle, h_max)
+        states = placement_states(
+            seg, ok, support[ok].tolist(), resistance[ok].tolist(), levels, allocation, lifecycle, h_max
+        )
         ts = pd.to_datetime(seg["bar_start"]).to_numpy(dtype="datetime64[ns]").astype(np.int64)
         ohlc = seg[["open", "high", "low", "close"]]
         arrays, bad_cum = _ohlc_arrays(ohlc)
@@ -228,15 +308,24 @@ def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: Gri
         exits = _exit_indices(states, verdicts, ok, horizons)
         for j, t in enumerate(ok):
             end = min(n - 1, t + h_max)  # last simulated bar
-            window = _fine_window(fine_index, ts[t + 1:end + 1], bar_minutes)
+            window = _fine_window(fine_index, ts[t + 1 : end + 1], bar_minutes)
             if window is None:
                 a, b = t + 1, end + 1
                 if bad_cum[b] == bad_cum[a]:  # valid bars: simulate_grid on the arrays, without a frame
-                    result = _simulate_arrays(*(x[a:b] for x in arrays), float(support[t]), float(resistance[t]),
-                                              levels, allocation, sim, None, "conservative")
+                    result = _simulate_arrays(
+                        *(x[a:b] for x in arrays),
+                        float(support[t]),
+                        float(resistance[t]),
+                        levels,
+                        allocation,
+                        sim,
+                        None,
+                        "conservative",
+                    )
                 else:  # raises simulate_grid's error for the bar
-                    result = simulate_grid(ohlc.iloc[a:b], float(support[t]), float(resistance[t]), levels,
-                                           allocation, sim)
+                    result = simulate_grid(
+                        ohlc.iloc[a:b], float(support[t]), float(resistance[t]), levels, allocation, sim
+                    )
                 bar_end, fill_minutes = np.arange(end - t), bar_minutes
             else:
                 fine_rows, bar_end, fill_minutes = window
@@ -271,8 +360,9 @@ def simulate_placements(bars: pd.DataFrame, lifecycle: LifecycleConfig, sim: Gri
     return frame
 
 
-def _paired_cvar_differences(wide: dict[str, pd.DataFrame], block: int, cfg: GridOutcomeConfig
-                             ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+def _paired_cvar_differences(
+    wide: dict[str, pd.DataFrame], block: int, cfg: GridOutcomeConfig
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
     """Both CVaR5 comparisons of :func:`sim_by_verdict_report` (every other policy against
     hold, and against shuffled_exit) from one set of resamples: the numbers of
     :func:`grid_simulator.cvar_difference_ci` called with each reference (the same
@@ -292,8 +382,9 @@ def _paired_cvar_differences(wide: dict[str, pd.DataFrame], block: int, cfg: Gri
     """
     keys = wide["hold"]["series_key"].to_numpy(dtype=object)
     n = len(keys)
-    if n == 0 or any(len(wide[p]) != n or not (wide[p]["series_key"].to_numpy(dtype=object) == keys).all()
-                     for p in POLICIES):
+    if n == 0 or any(
+        len(wide[p]) != n or not (wide[p]["series_key"].to_numpy(dtype=object) == keys).all() for p in POLICIES
+    ):
         return None
     totals = np.column_stack([wide[p]["total"].to_numpy(dtype=float) for p in POLICIES])
     if not np.isfinite(totals).all():
@@ -317,9 +408,13 @@ def _paired_cvar_differences(wide: dict[str, pd.DataFrame], block: int, cfg: Gri
     return out
 
 
-def sim_by_verdict_report(placements: pd.DataFrame, cfg: GridOutcomeConfig | None = None, step: int = 72,
-                          bar_minutes: int = 60, verdicts: Sequence[str] = ("RANGE_OK", "RANGE_WEAK", "TRANSITION",
-                                                                             "TREND")) -> pd.DataFrame:
+def sim_by_verdict_report(
+    placements: pd.DataFrame,
+    cfg: GridOutcomeConfig | None = None,
+    step: int = 72,
+    bar_minutes: int = 60,
+    verdicts: Sequence[str] = ("RANGE_OK", "RANGE_WEAK", "TRANSITION", "TREND"),
+) -> pd.DataFrame:
     """The summary of :func:`simulate_placements`' rows (module docstring).
 
     Args:
@@ -343,11 +438,16 @@ def sim_by_verdict_report(placements: pd.DataFrame, cfg: GridOutcomeConfig | Non
             # one column per policy, one row per placement (same order for every policy)
             wide = {p: part[part["policy"] == p].reset_index(drop=True) for p in POLICIES}
             hold = wide["hold"]
-            summary = policy_summary(part["total"].to_numpy(dtype=float), part["series_key"].to_numpy(dtype=object),
-                                     block, policies=part["policy"].to_numpy(dtype=object),
-                                     max_drawdowns=part["max_drawdown"].to_numpy(dtype=float),
-                                     round_trips=part["round_trips"].to_numpy(dtype=float),
-                                     days=part["bars_held"].to_numpy(dtype=float) * bar_minutes / 1440.0, cfg=cfg)
+            summary = policy_summary(
+                part["total"].to_numpy(dtype=float),
+                part["series_key"].to_numpy(dtype=object),
+                block,
+                policies=part["policy"].to_numpy(dtype=object),
+                max_drawdowns=part["max_drawdown"].to_numpy(dtype=float),
+                round_trips=part["round_trips"].to_numpy(dtype=float),
+                days=part["bars_held"].to_numpy(dtype=float) * bar_minutes / 1440.0,
+                cfg=cfg,
+            )
             summary = summary.set_index("policy").reindex(list(POLICIES)).reset_index()
             others = [p for p in POLICIES if p != "hold"]
             timed = [p for p in POLICIES if p != SHUFFLED_POLICY]
@@ -356,30 +456,45 @@ def sim_by_verdict_report(placements: pd.DataFrame, cfg: GridOutcomeConfig | Non
             if paired is not None:  # every policy on the same placements: one resampling for both references
                 (diff, lo, hi), (sdiff, slo, shi) = paired["hold"], paired[SHUFFLED_POLICY]
             else:
-                diff, lo, hi = cvar_difference_ci(hold["total"].to_numpy(dtype=float),
-                                                  np.column_stack([wide[p]["total"].to_numpy(dtype=float)
-                                                                   for p in others])
-                                                  if len(hold) else np.zeros((0, len(others))),
-                                                  hold["series_key"].to_numpy(dtype=object), block, cfg.n_boot,
-                                                  cfg.seed, cfg.ci_level)
+                diff, lo, hi = cvar_difference_ci(
+                    hold["total"].to_numpy(dtype=float),
+                    np.column_stack([wide[p]["total"].to_numpy(dtype=float) for p in others])
+                    if len(hold)
+                    else np.zeros((0, len(others))),
+                    hold["series_key"].to_numpy(dtype=object),
+                    block,
+                    cfg.n_boot,
+                    cfg.seed,
+                    cfg.ci_level,
+                )
                 # the same against the null of the exit timing (shuffled_exit)
-                sdiff, slo, shi = cvar_difference_ci(shuffled["total"].to_numpy(dtype=float),
-                                                     np.column_stack([wide[p]["total"].to_numpy(dtype=float)
-                                                                      for p in timed])
-                                                     if len(shuffled) else np.zeros((0, len(timed))),
-                                                     shuffled["series_key"].to_numpy(dtype=object), block,
-                                                     cfg.n_boot, cfg.seed, cfg.ci_level)
+                sdiff, slo, shi = cvar_difference_ci(
+                    shuffled["total"].to_numpy(dtype=float),
+                    np.column_stack([wide[p]["total"].to_numpy(dtype=float) for p in timed])
+                    if len(shuffled)
+                    else np.zeros((0, len(timed))),
+                    shuffled["series_key"].to_numpy(dtype=object),
+                    block,
+                    cfg.n_boot,
+                    cfg.seed,
+                    cfg.ci_level,
+                )
             extra = {"hold": (0.0, np.nan, np.nan), **{p: (diff[i], lo[i], hi[i]) for i, p in enumerate(others)}}
-            vs_null = {SHUFFLED_POLICY: (0.0, np.nan, np.nan),
-                       **{p: (sdiff[i], slo[i], shi[i]) for i, p in enumerate(timed)}}
+            vs_null = {
+                SHUFFLED_POLICY: (0.0, np.nan, np.nan),
+                **{p: (sdiff[i], slo[i], shi[i]) for i, p in enumerate(timed)},
+            }
             summary["cvar_5_vs_shuffled"] = [vs_null[p][0] if len(shuffled) else np.nan for p in POLICIES]
             summary["cvar_null_ci_low"] = [vs_null[p][1] for p in POLICIES]
             summary["cvar_null_ci_high"] = [vs_null[p][2] for p in POLICIES]
             summary["cvar_5_vs_hold"] = [extra[p][0] if len(hold) else np.nan for p in POLICIES]
             summary["cvar_diff_ci_low"] = [extra[p][1] for p in POLICIES]
             summary["cvar_diff_ci_high"] = [extra[p][2] for p in POLICIES]
-            for name, column in (("mean_grid_pnl", "grid_pnl"), ("mean_inventory_pnl", "inventory_pnl"),
-                                 ("mean_bars_held", "bars_held")):
+            for name, column in (
+                ("mean_grid_pnl", "grid_pnl"),
+                ("mean_inventory_pnl", "inventory_pnl"),
+                ("mean_bars_held", "bars_held"),
+            ):
                 summary[name] = [float(wide[p][column].mean()) if len(wide[p]) else np.nan for p in POLICIES]
             summary["fine_bar_placements"] = [int((wide[p]["fill_minutes"] < bar_minutes).sum()) for p in POLICIES]
             summary["n"] = summary["n"].fillna(0)
@@ -388,8 +503,9 @@ def sim_by_verdict_report(placements: pd.DataFrame, cfg: GridOutcomeConfig | Non
             rows.append(summary)
     if not rows:
         text, whole = ("verdict", "policy"), ("horizon_bars", "n", "fine_bar_placements")
-        return pd.DataFrame({c: pd.Series(dtype=object if c in text else np.int64 if c in whole else float)
-                             for c in REPORT_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object if c in text else np.int64 if c in whole else float) for c in REPORT_COLUMNS}
+        )
     out = pd.concat(rows, ignore_index=True)[list(REPORT_COLUMNS)]
     for name in ("horizon_bars", "n", "fine_bar_placements"):
         out[name] = out[name].astype(np.int64)

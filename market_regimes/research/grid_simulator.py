@@ -85,18 +85,45 @@ import numpy as np
 import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import EXITED, LATEST, MANDATORY, STATES, TRANSITION, TREND, grid_levels
-from market_regimes.research.grid_outcomes import (GridOutcomeConfig, block_bootstrap_ci, block_bootstrap_cis,
-                                                   block_bootstrap_rows)
+from market_regimes.research.grid_outcomes import (
+    GridOutcomeConfig,
+    block_bootstrap_ci,
+    block_bootstrap_cis,
+    block_bootstrap_rows,
+)
 from market_regimes.seed_config import convert_value
 
-__all__ = ["GridSimConfig", "SimResult", "simulate_grid", "exit_index", "policy_summary", "cvar", "cvar_difference_ci",
-           "EXIT_POLICIES", "INTRABAR_MODES", "SIM_INPUT_COLUMNS", "SUMMARY_COLUMNS", "CVAR_TAIL", "TIE_TOLERANCE"]
+__all__ = [
+    "GridSimConfig",
+    "SimResult",
+    "simulate_grid",
+    "exit_index",
+    "policy_summary",
+    "cvar",
+    "cvar_difference_ci",
+    "EXIT_POLICIES",
+    "INTRABAR_MODES",
+    "SIM_INPUT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "CVAR_TAIL",
+    "TIE_TOLERANCE",
+]
 
 SIM_INPUT_COLUMNS = ("open", "high", "low", "close")
 INTRABAR_MODES = ("conservative", "ohlc", "olhc")
 EXIT_POLICIES = ("hold", "mandatory", "first_latest", "seed_rules")
-SUMMARY_COLUMNS = ("policy", "n", "mean", "ci_low", "ci_high", "median", "hit_rate", "cvar_5", "mean_max_drawdown",
-                   "round_trips_per_day")
+SUMMARY_COLUMNS = (
+    "policy",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "median",
+    "hit_rate",
+    "cvar_5",
+    "mean_max_drawdown",
+    "round_trips_per_day",
+)
 CVAR_TAIL = 0.05
 # two paths whose close equities differ by at most this (returns) are a tie (O-H-L-C kept):
 # the same fills summed in another order may differ in the last bits
@@ -129,15 +156,17 @@ class GridSimConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                    or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or not math.isfinite(value)
+            ):
                 raise ValueError(f"grid sim config: {f.name} = {value!r} is not a finite number")
             if not 0 <= value < 1:
                 raise ValueError(f"grid sim config: {f.name} = {value!r} must be >= 0 and < 1")
             object.__setattr__(self, f.name, float(value))
         if not self.taker_fee + self.slippage < 1:
-            raise ValueError(f"grid sim config: taker_fee + slippage = {self.taker_fee + self.slippage!r} "
-                             "must be < 1")
+            raise ValueError(f"grid sim config: taker_fee + slippage = {self.taker_fee + self.slippage!r} must be < 1")
 
     @property
     def exit_factor(self) -> float:
@@ -205,10 +234,18 @@ class SimResult:
 
     def as_row(self) -> dict[str, float | int]:
         """The scalar fields as a dict (one row of a results frame)."""
-        return {"grid_pnl": self.grid_pnl, "inventory_pnl": self.inventory_pnl, "total": self.total,
-                "maker_fees": self.maker_fees, "round_trips": self.round_trips, "fills": self.fills,
-                "max_drawdown": self.max_drawdown, "exit_bar": self.exit_bar, "bars_held": self.bars_held,
-                "buy_levels": self.buy_levels}
+        return {
+            "grid_pnl": self.grid_pnl,
+            "inventory_pnl": self.inventory_pnl,
+            "total": self.total,
+            "maker_fees": self.maker_fees,
+            "round_trips": self.round_trips,
+            "fills": self.fills,
+            "max_drawdown": self.max_drawdown,
+            "exit_bar": self.exit_bar,
+            "bars_held": self.bars_held,
+            "buy_levels": self.buy_levels,
+        }
 
     def exited_at(self, k: int) -> dict[str, float | int]:
         """The result had the grid been exited at the close of bar k (0 <= k < bars_held).
@@ -230,13 +267,18 @@ class SimResult:
         if not _whole(k) or not 0 <= k < self.bars_held:
             raise ValueError(f"SimResult.exited_at: k = {k!r} must be a bar index in 0..{self.bars_held - 1}")
         k = int(k)
-        eq = self.equity[:k + 1]
+        eq = self.equity[: k + 1]
         peak = np.maximum.accumulate(np.maximum(eq, 0.0))
         total = float(eq[-1])
         grid_pnl = float(self.grid_pnl_path[k])
-        return {"grid_pnl": grid_pnl, "inventory_pnl": total - grid_pnl, "total": total,
-                "max_drawdown": float(np.max(peak - eq)), "round_trips": int(self.round_trips_path[k]),
-                "bars_held": k + 1}
+        return {
+            "grid_pnl": grid_pnl,
+            "inventory_pnl": total - grid_pnl,
+            "total": total,
+            "max_drawdown": float(np.max(peak - eq)),
+            "round_trips": int(self.round_trips_path[k]),
+            "bars_held": k + 1,
+        }
 
 
 # --------------------------------------------------------------------------- simulation
@@ -259,13 +301,16 @@ def _bar_arrays(bars: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     bad = (low > np.minimum(o, c)) | (h < np.maximum(o, c)) | (low <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"simulate_grid: bar {i} is inconsistent (open {o[i]}, high {h[i]}, low {low[i]}, "
-                         f"close {c[i]}: need 0 < low <= open, close <= high)")
+        raise ValueError(
+            f"simulate_grid: bar {i} is inconsistent (open {o[i]}, high {h[i]}, low {low[i]}, "
+            f"close {c[i]}: need 0 < low <= open, close <= high)"
+        )
     return o, h, low, c
 
 
-def _run_path(points: Sequence[float], levels: list[float], n_buy: int, holding: list[bool],
-              qty: list[float], fee: float) -> tuple[float, float, int, int]:
+def _run_path(
+    points: Sequence[float], levels: list[float], n_buy: int, holding: list[bool], qty: list[float], fee: float
+) -> tuple[float, float, int, int]:
     """Fills of one bar along the straight segments between `points` (mutates `holding`).
 
     Returns (grid_pnl change incl. maker fees, maker fees, round trips, fills)."""
@@ -295,9 +340,16 @@ def _run_path(points: Sequence[float], levels: list[float], n_buy: int, holding:
     return pnl, fees, trips, fills
 
 
-def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, allocation: float,
-                  cfg: GridSimConfig | None = None, exit_at: int | None = None,
-                  intrabar: str = "conservative") -> SimResult:
+def simulate_grid(
+    bars: pd.DataFrame,
+    lower: float,
+    upper: float,
+    levels: int,
+    allocation: float,
+    cfg: GridSimConfig | None = None,
+    exit_at: int | None = None,
+    intrabar: str = "conservative",
+) -> SimResult:
     """Simulate one long grid placed at the open of ``bars[0]`` and exited at a bar's close.
 
     Every definition (levels, buy levels, capital per slot, fills, the two intrabar paths
@@ -343,23 +395,40 @@ def simulate_grid(bars: pd.DataFrame, lower: float, upper: float, levels: int, a
     return _simulate_arrays(o, h, low, c, lower, upper, levels, allocation, cfg, exit_at, intrabar)
 
 
-def _simulate_arrays(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarray, lower: float, upper: float,
-                     levels: int, allocation: float, cfg: GridSimConfig, exit_at: int | None,
-                     intrabar: str) -> SimResult:
+def _simulate_arrays(
+    o: np.ndarray,
+    h: np.ndarray,
+    low: np.ndarray,
+    c: np.ndarray,
+    lower: float,
+    upper: float,
+    levels: int,
+    allocation: float,
+    cfg: GridSimConfig,
+    exit_at: int | None,
+    intrabar: str,
+) -> SimResult:
     """:func:`simulate_grid` on the bars' open / high / low / close as float arrays (non-empty,
     already validated as :func:`_bar_arrays` does; cfg a GridSimConfig, intrabar a mode):
     for a caller that simulates many windows of one series."""
     n = len(c)
     for name, value in (("lower", lower), ("upper", upper)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(value) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             raise ValueError(f"simulate_grid: {name} = {value!r} must be a finite price > 0")
     if not lower < upper:
         raise ValueError(f"simulate_grid: lower = {lower!r}, upper = {upper!r} must have lower < upper")
     if not _whole(levels) or levels < 2:
         raise ValueError(f"simulate_grid: levels = {levels!r} must be a whole number >= 2")
-    if isinstance(allocation, bool) or not isinstance(allocation, (int, float, np.integer, np.floating)) \
-            or not 0 < allocation <= 1:
+    if (
+        isinstance(allocation, bool)
+        or not isinstance(allocation, (int, float, np.integer, np.floating))
+        or not 0 < allocation <= 1
+    ):
         raise ValueError(f"simulate_grid: allocation = {allocation!r} must be in (0, 1]")
     if exit_at is None:
         exit_at = n - 1
@@ -375,8 +444,23 @@ def _simulate_arrays(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarra
     factor = cfg.exit_factor
     if n_buy == 0:
         zeros = np.zeros(t_end)
-        return SimResult(0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, exit_at, t_end, 0, (), zeros, np.zeros(0, dtype=np.int64),
-                         zeros.copy(), np.zeros(t_end, dtype=np.int64))
+        return SimResult(
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0,
+            0,
+            0.0,
+            exit_at,
+            t_end,
+            0,
+            (),
+            zeros,
+            np.zeros(0, dtype=np.int64),
+            zeros.copy(),
+            np.zeros(t_end, dtype=np.int64),
+        )
     # per unit of allocated capital: each slot spends 1 / n_buy of quote at its level
     qty = [1.0 / n_buy / lv[i] for i in range(n_buy)]
     fee = cfg.maker_fee
@@ -384,7 +468,7 @@ def _simulate_arrays(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarra
     # bars that can fill something: a level inside [min(prev close, low), max(prev close, high)]
     prev = np.r_[o[0], c[:-1]]
     lo_ext, hi_ext = np.minimum(prev, low), np.maximum(prev, h)
-    active = np.asarray(lv[:n_buy + 1])
+    active = np.asarray(lv[: n_buy + 1])
     crossed = np.searchsorted(active, hi_ext, side="right") > np.searchsorted(active, lo_ext, side="left")
     events = np.flatnonzero(crossed)
 
@@ -444,16 +528,29 @@ def _simulate_arrays(o: np.ndarray, h: np.ndarray, low: np.ndarray, c: np.ndarra
     equity[-1] = total  # the same number; exact, whatever the summation order
     peak = np.maximum.accumulate(np.maximum(equity, 0.0))
     max_dd = float(np.max(peak - equity))
-    return SimResult(grid_pnl=float(pnl), inventory_pnl=float(inventory_pnl), total=float(total),
-                     maker_fees=float(fees), round_trips=int(trips), fills=int(fills), max_drawdown=max_dd,
-                     exit_bar=exit_at, bars_held=t_end, buy_levels=int(n_buy), inventory_levels=held,
-                     equity=equity, olhc_bars=np.asarray(olhc, dtype=np.int64),
-                     grid_pnl_path=np.asarray(pnl_t, dtype=float).copy(), round_trips_path=trips_t.astype(np.int64))
+    return SimResult(
+        grid_pnl=float(pnl),
+        inventory_pnl=float(inventory_pnl),
+        total=float(total),
+        maker_fees=float(fees),
+        round_trips=int(trips),
+        fills=int(fills),
+        max_drawdown=max_dd,
+        exit_bar=exit_at,
+        bars_held=t_end,
+        buy_levels=int(n_buy),
+        inventory_levels=held,
+        equity=equity,
+        olhc_bars=np.asarray(olhc, dtype=np.int64),
+        grid_pnl_path=np.asarray(pnl_t, dtype=float).copy(),
+        round_trips_path=trips_t.astype(np.int64),
+    )
 
 
 # --------------------------------------------------------------------------- exit policies
-def exit_index(states: Sequence[str | None], policy: str, horizon: int,
-               verdicts: Sequence[str | None] | None = None) -> int:
+def exit_index(
+    states: Sequence[str | None], policy: str, horizon: int, verdicts: Sequence[str | None] | None = None
+) -> int:
     """The bar at whose close an exit policy leaves the grid (an index for ``simulate_grid``'s exit_at).
 
     ``states[k]`` is the lifecycle state (``fct_grid_lifecycle.state``, the engine's
@@ -544,9 +641,16 @@ def cvar(values: np.ndarray, tail: float = CVAR_TAIL) -> float:
     return float(np.mean(np.partition(x, k - 1)[:k]))
 
 
-def cvar_difference_ci(reference: np.ndarray, others: np.ndarray, groups: np.ndarray, block: int,
-                       n_boot: int = 1000, seed: int = 0, level: float = 0.95, tail: float = CVAR_TAIL
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cvar_difference_ci(
+    reference: np.ndarray,
+    others: np.ndarray,
+    groups: np.ndarray,
+    block: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    tail: float = CVAR_TAIL,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CVaR(others[:, j]) - CVaR(reference) for paired outcomes, with a block-bootstrap interval.
 
     Row i of ``reference`` and ``others`` are the same placement under different policies
@@ -580,22 +684,33 @@ def cvar_difference_ci(reference: np.ndarray, others: np.ndarray, groups: np.nda
     point = np.array([cvar(oth[:, j], tail) - cvar(ref, tail) for j in range(m)])
     both = np.column_stack([ref, oth])
     if np.isfinite(both).all():  # the common case: every column's CVaR of a resample at once
+
         def tails(rows: np.ndarray) -> np.ndarray:
             k = max(1, math.ceil(round(tail * len(rows), 9)))
             worst = np.partition(both[rows], k - 1, axis=0)[:k].mean(axis=0)
             return worst[1:] - worst[0]
     else:
+
         def tails(rows: np.ndarray) -> np.ndarray:
             return np.array([cvar(oth[rows, j], tail) - cvar(ref[rows], tail) for j in range(m)])
+
     boot = np.array([tails(rows) for rows in block_bootstrap_rows(groups, block, n_boot, seed)])
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
     return point, lo, hi
 
 
-def policy_summary(pnls: np.ndarray, groups: np.ndarray, block: int, *, policies: np.ndarray,
-                   max_drawdowns: np.ndarray, round_trips: np.ndarray, days: np.ndarray,
-                   cfg: GridOutcomeConfig | None = None) -> pd.DataFrame:
+def policy_summary(
+    pnls: np.ndarray,
+    groups: np.ndarray,
+    block: int,
+    *,
+    policies: np.ndarray,
+    max_drawdowns: np.ndarray,
+    round_trips: np.ndarray,
+    days: np.ndarray,
+    cfg: GridOutcomeConfig | None = None,
+) -> pd.DataFrame:
     """Per exit policy: n, mean (block-bootstrap interval), median, hit rate, CVaR5, drawdown, round trips/day.
 
     One input row per simulated grid (a placement x a policy); rows must be in time order
@@ -631,9 +746,13 @@ def policy_summary(pnls: np.ndarray, groups: np.ndarray, block: int, *, policies
     cfg = cfg if cfg is not None else GridOutcomeConfig()
     pnls = np.asarray(pnls, dtype=float)
     n = len(pnls)
-    arrays = {"groups": np.asarray(groups), "policies": np.asarray(policies),
-              "max_drawdowns": np.asarray(max_drawdowns, dtype=float),
-              "round_trips": np.asarray(round_trips, dtype=float), "days": np.asarray(days, dtype=float)}
+    arrays = {
+        "groups": np.asarray(groups),
+        "policies": np.asarray(policies),
+        "max_drawdowns": np.asarray(max_drawdowns, dtype=float),
+        "round_trips": np.asarray(round_trips, dtype=float),
+        "days": np.asarray(days, dtype=float),
+    }
     wrong = {k: len(v) for k, v in arrays.items() if len(v) != n}
     if wrong:
         raise ValueError(f"policy_summary: pnls has {n} rows but {wrong}")
@@ -649,20 +768,37 @@ def policy_summary(pnls: np.ndarray, groups: np.ndarray, block: int, *, policies
     # same series sequence (the same placements: the usual case), the same numbers as apart
     group_seqs = [arrays["groups"][sel] for sel in selections]
     if len(group_seqs) > 1 and all(len(g) == len(group_seqs[0]) and (g == group_seqs[0]).all() for g in group_seqs):
-        intervals = block_bootstrap_cis([pnls[sel] for sel in selections], group_seqs[0], int(block),
-                                        n_boot=cfg.n_boot, seed=cfg.seed, level=cfg.ci_level)
+        intervals = block_bootstrap_cis(
+            [pnls[sel] for sel in selections],
+            group_seqs[0],
+            int(block),
+            n_boot=cfg.n_boot,
+            seed=cfg.seed,
+            level=cfg.ci_level,
+        )
     else:
-        intervals = [block_bootstrap_ci(pnls[sel], g, int(block), n_boot=cfg.n_boot, seed=cfg.seed,
-                                        level=cfg.ci_level) for sel, g in zip(selections, group_seqs)]
+        intervals = [
+            block_bootstrap_ci(pnls[sel], g, int(block), n_boot=cfg.n_boot, seed=cfg.seed, level=cfg.ci_level)
+            for sel, g in zip(selections, group_seqs)
+        ]
     for policy, sel, (mean, lo, hi) in zip(labels, selections, intervals):
         x = pnls[sel]
-        rows.append({"policy": policy, "n": int(sel.sum()), "mean": mean, "ci_low": lo, "ci_high": hi,
-                     "median": float(np.median(x)) if len(x) else float("nan"),
-                     "hit_rate": float(np.mean(x > 0)) if len(x) else float("nan"),
-                     "cvar_5": cvar(x, CVAR_TAIL),
-                     "mean_max_drawdown": float(np.nanmean(arrays["max_drawdowns"][sel])) if len(x) else float("nan"),
-                     "round_trips_per_day": (float(arrays["round_trips"][sel].sum() / days_arr[sel].sum())
-                                             if len(x) else float("nan"))})
+        rows.append(
+            {
+                "policy": policy,
+                "n": int(sel.sum()),
+                "mean": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+                "median": float(np.median(x)) if len(x) else float("nan"),
+                "hit_rate": float(np.mean(x > 0)) if len(x) else float("nan"),
+                "cvar_5": cvar(x, CVAR_TAIL),
+                "mean_max_drawdown": float(np.nanmean(arrays["max_drawdowns"][sel])) if len(x) else float("nan"),
+                "round_trips_per_day": (
+                    float(arrays["round_trips"][sel].sum() / days_arr[sel].sum()) if len(x) else float("nan")
+                ),
+            }
+        )
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     out["n"] = out["n"].astype(np.int64)
     return out

@@ -59,8 +59,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from market_regimes.research.grid_outcomes import bootstrap_means, evaluation_mask, percentile_interval
 from market_regimes.research.config_checks import check_report_config, parse_horizons
+from market_regimes.research.grid_outcomes import bootstrap_means, evaluation_mask, percentile_interval
 from market_regimes.seed_config import typed_values
 
 FORMULAS = ("project", "seed_compute_levers")
@@ -70,16 +70,46 @@ METRICS = ("forward_return", "forward_rv")
 # Expected sign of top-minus-bottom (project hypotheses, docs/levers.md): a high A (appetite)
 # should precede higher returns and calmer markets, a high E (exit pressure) lower returns
 # and rougher markets.
-EXPECTED_SIGN = {("A", "forward_return"): 1, ("E", "forward_return"): -1,
-                 ("A", "forward_rv"): -1, ("E", "forward_rv"): 1}
+EXPECTED_SIGN = {
+    ("A", "forward_return"): 1,
+    ("E", "forward_return"): -1,
+    ("A", "forward_rv"): -1,
+    ("E", "forward_rv"): 1,
+}
 LEVER_INPUT_COLUMNS = ("bar_start", "execution_timeframe", "bucket", "formula", "a_value", "e_value")
 CLOSE_INPUT_COLUMNS = ("bucket", "execution_timeframe", "execution_minutes", "close_at", "close", "segment_id")
 REPORT_COLUMNS = (
-    "formula", "lever", "lever_source", "bucket", "execution_timeframe", "sample", "horizon_bars", "metric",
-    "lever_group", "quantile", "n_bars", "n", "lever_min", "lever_max", "mean", "sd", "t_stat", "win_rate",
-    "ci_low", "ci_high", "expected_sign", "is_separated_as_expected", "top_quantile", "bottom_quantile",
-    "null_ci_low", "null_ci_high", "null_p_value", "minus_other_formula", "minus_other_formula_ci_low",
-    "minus_other_formula_ci_high")
+    "formula",
+    "lever",
+    "lever_source",
+    "bucket",
+    "execution_timeframe",
+    "sample",
+    "horizon_bars",
+    "metric",
+    "lever_group",
+    "quantile",
+    "n_bars",
+    "n",
+    "lever_min",
+    "lever_max",
+    "mean",
+    "sd",
+    "t_stat",
+    "win_rate",
+    "ci_low",
+    "ci_high",
+    "expected_sign",
+    "is_separated_as_expected",
+    "top_quantile",
+    "bottom_quantile",
+    "null_ci_low",
+    "null_ci_high",
+    "null_p_value",
+    "minus_other_formula",
+    "minus_other_formula_ci_low",
+    "minus_other_formula_ci_high",
+)
 
 
 # --------------------------------------------------------------------------- config
@@ -109,8 +139,7 @@ class LeverOutcomeConfig:
     ci_level: float = 0.95
 
     def __post_init__(self) -> None:
-        check_report_config(self, "lever outcome config", 1,
-                            {"quantiles": 2, "n_boot": 1, "block_bars": 1, "seed": 0})
+        check_report_config(self, "lever outcome config", 1, {"quantiles": 2, "n_boot": 1, "block_bars": 1, "seed": 0})
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "LeverOutcomeConfig":
@@ -127,8 +156,14 @@ class LeverOutcomeConfig:
 
 
 # --------------------------------------------------------------------------- pieces
-def forward_outcomes(lever_close: np.ndarray, close_time: np.ndarray, close: np.ndarray, segment: np.ndarray,
-                     step: int, horizons: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def forward_outcomes(
+    lever_close: np.ndarray,
+    close_time: np.ndarray,
+    close: np.ndarray,
+    segment: np.ndarray,
+    step: int,
+    horizons: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Forward log returns and forward realized vol of lever bars on one composite series.
 
     Args:
@@ -224,14 +259,12 @@ def group_moments(values: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray
         total = np.einsum("np,npq->pq", v, use)
         mean = total / count
         dev = np.where(use, v[:, :, None] - mean[None], 0.0)
-        sd = np.sqrt((dev ** 2).sum(axis=0) / (count - 1))
+        sd = np.sqrt((dev**2).sum(axis=0) / (count - 1))
         sd = np.where(count >= 2, sd, np.nan)
         t = np.where((count >= 2) & (sd > 0), mean / (sd / np.sqrt(count)), np.nan)
         wins = np.einsum("np,npq->pq", (v > 0).astype(float), use)
         win_rate = np.where(count > 0, wins / count, np.nan)
     return {"n": count.astype(np.int64), "mean": mean, "sd": sd, "t_stat": t, "win_rate": win_rate}
-
-
 
 
 def rotation_shifts(n: int, block: int) -> np.ndarray:
@@ -243,8 +276,9 @@ def rotation_shifts(n: int, block: int) -> np.ndarray:
     return np.arange(low, high + 1, dtype=np.int64)
 
 
-def rotation_null_spreads(groups: np.ndarray, shifts: np.ndarray, rows: Mapping[str, np.ndarray],
-                          values: np.ndarray, quantiles: int) -> dict[str, np.ndarray]:
+def rotation_null_spreads(
+    groups: np.ndarray, shifts: np.ndarray, rows: Mapping[str, np.ndarray], values: np.ndarray, quantiles: int
+) -> dict[str, np.ndarray]:
     """Top-minus-bottom spreads of the quantile groups rotated against the outcomes.
 
     For a shift d the groups are ``np.roll(groups, d)`` (bar i takes the group of bar i - d,
@@ -271,8 +305,9 @@ def rotation_null_spreads(groups: np.ndarray, shifts: np.ndarray, rows: Mapping[
     # the finite pattern repeats across columns (a horizon's return and vol exist together):
     # correlate each distinct pattern once
     first_of: dict[bytes, int] = {}
-    pattern_of = np.array([first_of.setdefault(np.packbits(col).tobytes(), len(first_of)) for col in finite.T],
-                          dtype=np.int64)
+    pattern_of = np.array(
+        [first_of.setdefault(np.packbits(col).tobytes(), len(first_of)) for col in finite.T], dtype=np.int64
+    )
     patterns = finite.T[[list(pattern_of).index(i) for i in range(len(first_of))]]
     f_indicator = np.conj(np.fft.rfft(np.stack([groups == k for k in range(1, quantiles + 1)]).astype(float), axis=1))
     draws = np.arange(len(shifts))
@@ -307,8 +342,9 @@ def rotation_null_spreads(groups: np.ndarray, shifts: np.ndarray, rows: Mapping[
 
 
 # --------------------------------------------------------------------------- report
-def lever_outcome_report(levers: pd.DataFrame, closes: pd.DataFrame,
-                         cfg: LeverOutcomeConfig | None = None) -> pd.DataFrame:
+def lever_outcome_report(
+    levers: pd.DataFrame, closes: pd.DataFrame, cfg: LeverOutcomeConfig | None = None
+) -> pd.DataFrame:
     """Forward returns and realized vol of the bucket composite by lever quantile group.
 
     Args:
@@ -359,18 +395,51 @@ def lever_outcome_report(levers: pd.DataFrame, closes: pd.DataFrame,
     for column in ("horizon_bars", "n_bars", "n"):
         out[column] = out[column].astype(np.int64)
     for column in ("quantile", "expected_sign", "top_quantile", "bottom_quantile"):
-        out[column] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-                                for v in out[column]], dtype="Int64")
+        out[column] = pd.array(
+            [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for v in out[column]],
+            dtype="Int64",
+        )
     out["is_separated_as_expected"] = pd.array(
-        [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
-         for v in out["is_separated_as_expected"]], dtype="boolean")
+        [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
+            for v in out["is_separated_as_expected"]
+        ],
+        dtype="boolean",
+    )
     for column in REPORT_COLUMNS:
-        if column not in ("formula", "lever", "lever_source", "bucket", "execution_timeframe", "sample", "metric",
-                          "lever_group", "horizon_bars", "n_bars", "n", "quantile", "expected_sign",
-                          "top_quantile", "bottom_quantile", "is_separated_as_expected"):
+        if column not in (
+            "formula",
+            "lever",
+            "lever_source",
+            "bucket",
+            "execution_timeframe",
+            "sample",
+            "metric",
+            "lever_group",
+            "horizon_bars",
+            "n_bars",
+            "n",
+            "quantile",
+            "expected_sign",
+            "top_quantile",
+            "bottom_quantile",
+            "is_separated_as_expected",
+        ):
             out[column] = out[column].astype(float)
-    return out.sort_values(["formula", "lever", "lever_source", "bucket", "execution_timeframe", "sample",
-                            "horizon_bars", "metric", "lever_group"], kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        [
+            "formula",
+            "lever",
+            "lever_source",
+            "bucket",
+            "execution_timeframe",
+            "sample",
+            "horizon_bars",
+            "metric",
+            "lever_group",
+        ],
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 def _minutes(times) -> np.ndarray:
@@ -378,8 +447,9 @@ def _minutes(times) -> np.ndarray:
     return pd.to_datetime(pd.Series(times)).to_numpy(dtype="datetime64[m]").astype(np.int64)
 
 
-def _series_report(bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd.DataFrame,
-                   cfg: LeverOutcomeConfig) -> pd.DataFrame:
+def _series_report(
+    bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd.DataFrame, cfg: LeverOutcomeConfig
+) -> pd.DataFrame:
     """The report rows of one bucket x execution timeframe (see :func:`lever_outcome_report`)."""
     step = int(closes["execution_minutes"].iloc[0])
     closes = closes.sort_values("close_at", kind="stable")
@@ -391,15 +461,17 @@ def _series_report(bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd
     if (close_time % step != 0).any() or (lever_close % step != 0).any():
         raise ValueError(f"lever_outcome_report: bars of {bucket} {timeframe} are off its {step}-minute grid")
     segment_all = closes["segment_id"].to_numpy()
-    observable, ret, rv = forward_outcomes(lever_close, close_time, closes["close"].to_numpy(dtype=float),
-                                           segment_all, step, cfg.horizons)
+    observable, ret, rv = forward_outcomes(
+        lever_close, close_time, closes["close"].to_numpy(dtype=float), segment_all, step, cfg.horizons
+    )
     if not observable.any():
         return pd.DataFrame(columns=list(REPORT_COLUMNS))
     wide, ret, rv = wide[observable], ret[observable], rv[observable]
     segment = segment_all[np.searchsorted(close_time, lever_close[observable])]
     n = len(wide)
-    out_of_sample = evaluation_mask(pd.DataFrame({"series_key": np.zeros(n, dtype=np.int64), "idx": np.arange(n)}),
-                                    cfg.train_frac)
+    out_of_sample = evaluation_mask(
+        pd.DataFrame({"series_key": np.zeros(n, dtype=np.int64), "idx": np.arange(n)}), cfg.train_frac
+    )
     train = ~out_of_sample
     values = np.column_stack([ret, rv])  # metric-major, then horizon
     value_keys = [(metric, h) for metric in METRICS for h in cfg.horizons]
@@ -410,8 +482,7 @@ def _series_report(bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd
     columns: dict[tuple[str, str, str], np.ndarray] = {}
     groups: dict[tuple[str, str, str], np.ndarray] = {}
     null: dict[tuple[tuple[str, str, str], str], np.ndarray] = {}
-    sample_rows = {sample: np.flatnonzero(out_of_sample if sample == "out_of_sample" else train)
-                   for sample in SAMPLES}
+    sample_rows = {sample: np.flatnonzero(out_of_sample if sample == "out_of_sample" else train) for sample in SAMPLES}
     for formula in FORMULAS:
         for lever, name in LEVERS.items():
             key = f"{name}|{formula}"
@@ -446,8 +517,12 @@ def _series_report(bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd
             present = [k for k in range(q) if n_bars[cols[k]] > 0]
             if present:
                 top, bottom = cols[present[-1]], cols[present[0]]
-                spreads[key] = (present[-1] + 1, present[0] + 1, point[:, top] - point[:, bottom],
-                                boot[:, :, top] - boot[:, :, bottom])
+                spreads[key] = (
+                    present[-1] + 1,
+                    present[0] + 1,
+                    point[:, top] - point[:, bottom],
+                    boot[:, :, top] - boot[:, :, bottom],
+                )
         for g, key in enumerate(keys):
             formula, lever, source = key
             base = {"formula": formula, "lever": lever, "lever_source": source, "sample": sample}
@@ -456,19 +531,29 @@ def _series_report(bucket: str, timeframe: str, levers: pd.DataFrame, closes: pd
                 lv = lever_values[masks[:, col]]
                 for i, (metric, h) in enumerate(value_keys):
                     is_return = metric == "forward_return"
-                    records.append({
-                        **base, "horizon_bars": h, "metric": metric, "lever_group": "all" if c_i == 0 else f"Q{c_i}",
-                        "quantile": None if c_i == 0 else c_i, "n_bars": int(n_bars[col]),
-                        "n": int(moments["n"][i, col]),
-                        "lever_min": float(lv.min()) if len(lv) else np.nan,
-                        "lever_max": float(lv.max()) if len(lv) else np.nan,
-                        "mean": point[i, col], "sd": moments["sd"][i, col],
-                        "t_stat": moments["t_stat"][i, col] if is_return else np.nan,
-                        "win_rate": moments["win_rate"][i, col] if is_return else np.nan,
-                        "ci_low": lo[i, col], "ci_high": hi[i, col]})
+                    records.append(
+                        {
+                            **base,
+                            "horizon_bars": h,
+                            "metric": metric,
+                            "lever_group": "all" if c_i == 0 else f"Q{c_i}",
+                            "quantile": None if c_i == 0 else c_i,
+                            "n_bars": int(n_bars[col]),
+                            "n": int(moments["n"][i, col]),
+                            "lever_min": float(lv.min()) if len(lv) else np.nan,
+                            "lever_max": float(lv.max()) if len(lv) else np.nan,
+                            "mean": point[i, col],
+                            "sd": moments["sd"][i, col],
+                            "t_stat": moments["t_stat"][i, col] if is_return else np.nan,
+                            "win_rate": moments["win_rate"][i, col] if is_return else np.nan,
+                            "ci_low": lo[i, col],
+                            "ci_high": hi[i, col],
+                        }
+                    )
             if key in spreads:
-                records += _spread_records(key, base, spreads, null.get((key, sample)), moments, n_bars,
-                                           g, value_keys, cfg)
+                records += _spread_records(
+                    key, base, spreads, null.get((key, sample)), moments, n_bars, g, value_keys, cfg
+                )
     out = pd.DataFrame.from_records(records)
     out["bucket"] = bucket
     out["execution_timeframe"] = timeframe
@@ -491,13 +576,24 @@ def _spread_records(key, base, spreads, null, moments, n_bars, g, value_keys, cf
     for i, (metric, h) in enumerate(value_keys):
         n_t, n_b = int(moments["n"][i, top_col]), int(moments["n"][i, bottom_col])
         sd_t, sd_b = moments["sd"][i, top_col], moments["sd"][i, bottom_col]
-        se = math.sqrt(sd_t ** 2 / n_t + sd_b ** 2 / n_b) if n_t >= 2 and n_b >= 2 else math.nan
+        se = math.sqrt(sd_t**2 / n_t + sd_b**2 / n_b) if n_t >= 2 and n_b >= 2 else math.nan
         sign = EXPECTED_SIGN[(lever, metric)]
-        record = {**base, "horizon_bars": h, "metric": metric, "lever_group": "top_minus_bottom", "quantile": None,
-                  "n_bars": int(n_bars[top_col] + n_bars[bottom_col]), "n": n_t + n_b,
-                  "mean": spread[i], "t_stat": spread[i] / se if se > 0 else np.nan,
-                  "ci_low": s_lo[i], "ci_high": s_hi[i], "expected_sign": sign,
-                  "top_quantile": top_k, "bottom_quantile": bottom_k}
+        record = {
+            **base,
+            "horizon_bars": h,
+            "metric": metric,
+            "lever_group": "top_minus_bottom",
+            "quantile": None,
+            "n_bars": int(n_bars[top_col] + n_bars[bottom_col]),
+            "n": n_t + n_b,
+            "mean": spread[i],
+            "t_stat": spread[i] / se if se > 0 else np.nan,
+            "ci_low": s_lo[i],
+            "ci_high": s_hi[i],
+            "expected_sign": sign,
+            "top_quantile": top_k,
+            "bottom_quantile": bottom_k,
+        }
         separated = None
         if np.isfinite(s_lo[i]) and np.isfinite(s_hi[i]):
             separated = bool(s_lo[i] > 0) if sign > 0 else bool(s_hi[i] < 0)
@@ -511,7 +607,12 @@ def _spread_records(key, base, spreads, null, moments, n_bars, g, value_keys, cf
         record["is_separated_as_expected"] = separated
         if source == "actual" and other in spreads:
             d_lo, d_hi = percentile_interval(spread_boot[:, i] - spreads[other][3][:, i], cfg.ci_level)
-            record.update({"minus_other_formula": spread[i] - spreads[other][2][i],
-                           "minus_other_formula_ci_low": float(d_lo), "minus_other_formula_ci_high": float(d_hi)})
+            record.update(
+                {
+                    "minus_other_formula": spread[i] - spreads[other][2][i],
+                    "minus_other_formula_ci_low": float(d_lo),
+                    "minus_other_formula_ci_high": float(d_hi),
+                }
+            )
         records.append(record)
     return records

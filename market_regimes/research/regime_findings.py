@@ -49,20 +49,42 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from market_regimes.research.grid_outcomes import block_draws, evaluation_mask, percentile_interval
 from market_regimes.research.config_checks import check_report_config, parse_horizons
+from market_regimes.research.grid_outcomes import block_draws, evaluation_mask, percentile_interval
 from market_regimes.seed_config import convert_value, typed_values
 
 METRICS = ("forward_return", "forward_abs_return", "forward_rv")
 SAMPLES = ("all", "out_of_sample")
 BAR_INPUT_COLUMNS = ("detector", "bar_interval", "series_id", "part", "seq", "bar_start", "close", "regime")
 REPORT_COLUMNS = (
-    "detector", "bar_interval", "sample", "row_kind", "regime", "metric", "horizon_bars", "n_series", "n_bars",
-    "share_of_bars", "n_bar_starts", "n", "mean", "ci_low", "ci_high", "high_regimes", "low_regimes",
-    "expected_sign", "is_separated_as_expected", "n_series_compared", "n_series_expected_sign",
-    "share_series_expected_sign")
-EXPECTED_KEYS = {"forward_return": "expected_return", "forward_abs_return": "expected_abs_return",
-                 "forward_rv": "expected_rv"}
+    "detector",
+    "bar_interval",
+    "sample",
+    "row_kind",
+    "regime",
+    "metric",
+    "horizon_bars",
+    "n_series",
+    "n_bars",
+    "share_of_bars",
+    "n_bar_starts",
+    "n",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "high_regimes",
+    "low_regimes",
+    "expected_sign",
+    "is_separated_as_expected",
+    "n_series_compared",
+    "n_series_expected_sign",
+    "share_series_expected_sign",
+)
+EXPECTED_KEYS = {
+    "forward_return": "expected_return",
+    "forward_abs_return": "expected_abs_return",
+    "forward_rv": "expected_rv",
+}
 
 
 # --------------------------------------------------------------------------- config
@@ -92,8 +114,9 @@ class RegimeFindingsConfig:
     min_regime_bars: int = 30
 
     def __post_init__(self) -> None:
-        check_report_config(self, "regime findings config", 2,
-                            {"n_boot": 1, "block_bars": 1, "seed": 0, "min_regime_bars": 1})
+        check_report_config(
+            self, "regime findings config", 2, {"n_boot": 1, "block_bars": 1, "seed": 0, "min_regime_bars": 1}
+        )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> "RegimeFindingsConfig":
@@ -163,15 +186,29 @@ class Contrast:
 # "returns" are share changes, with an inverted meaning); the volatility detectors label
 # drivers and symbols, pooled over the symbols (the assets; the drivers are built from them);
 # a trend x vol market on its own price series.
-LABEL_SCOPES = {"uptrend": "driver", "volatility_rv": "symbol", "volatility_hmm": "symbol", "volatility_quadrant": "symbol",
-                "trend_vol": "market"}
-LABEL_INPUT_COLUMNS = ("series_type", "series_id", "bar_interval", "series_part", "bar_seq", "bar_start", "close",
-                       *(f"{d}_regime" for d in LABEL_SCOPES))
+LABEL_SCOPES = {
+    "uptrend": "driver",
+    "volatility_rv": "symbol",
+    "volatility_hmm": "symbol",
+    "volatility_quadrant": "symbol",
+    "trend_vol": "market",
+}
+LABEL_INPUT_COLUMNS = (
+    "series_type",
+    "series_id",
+    "bar_interval",
+    "series_part",
+    "bar_seq",
+    "bar_start",
+    "close",
+    *(f"{d}_regime" for d in LABEL_SCOPES),
+)
 GRID_INPUT_COLUMNS = ("series_key", "exchange", "symbol", "bar_interval", "idx", "bar_start", "close", "verdict")
 
 
-def findings_bars(labels: pd.DataFrame, grid: pd.DataFrame | None = None,
-                  excluded_drivers: Iterable[str] = ()) -> pd.DataFrame:
+def findings_bars(
+    labels: pd.DataFrame, grid: pd.DataFrame | None = None, excluded_drivers: Iterable[str] = ()
+) -> pd.DataFrame:
     """The long input of :func:`regime_findings` from the research inputs.
 
     Args:
@@ -206,14 +243,18 @@ def findings_bars(labels: pd.DataFrame, grid: pd.DataFrame | None = None,
         # only series the detector labels at all
         labelled_series = np.bincount(series_codes[keep & (regime_codes >= 0)], minlength=len(series_names)) > 0
         rows = np.flatnonzero(keep & labelled_series[series_codes])
-        pieces.append({
-            "detector": (np.zeros(len(rows), dtype=np.int64), np.array([detector], dtype=object)),
-            "bar_interval": (interval_codes[rows], np.asarray(interval_names, dtype=object)),
-            "series_id": (series_codes[rows], np.asarray(series_names, dtype=object)),
-            "regime": (regime_codes[rows], np.asarray(regime_names, dtype=object)),
-            "part": labels["series_part"].to_numpy()[rows], "seq": labels["bar_seq"].to_numpy()[rows],
-            "bar_start": labels["bar_start"].to_numpy(dtype="datetime64[ns]")[rows],
-            "close": labels["close"].to_numpy(dtype=float)[rows]})
+        pieces.append(
+            {
+                "detector": (np.zeros(len(rows), dtype=np.int64), np.array([detector], dtype=object)),
+                "bar_interval": (interval_codes[rows], np.asarray(interval_names, dtype=object)),
+                "series_id": (series_codes[rows], np.asarray(series_names, dtype=object)),
+                "regime": (regime_codes[rows], np.asarray(regime_names, dtype=object)),
+                "part": labels["series_part"].to_numpy()[rows],
+                "seq": labels["bar_seq"].to_numpy()[rows],
+                "bar_start": labels["bar_start"].to_numpy(dtype="datetime64[ns]")[rows],
+                "close": labels["close"].to_numpy(dtype=float)[rows],
+            }
+        )
     if grid is not None:
         missing = [c for c in GRID_INPUT_COLUMNS if c not in grid.columns]
         if missing:
@@ -222,14 +263,18 @@ def findings_bars(labels: pd.DataFrame, grid: pd.DataFrame | None = None,
         key_codes, key_names = pd.factorize(pd.MultiIndex.from_frame(keys), sort=True)
         grid_interval_codes, grid_interval_names = pd.factorize(grid["bar_interval"], sort=True)
         verdict_codes, verdict_names = pd.factorize(grid["verdict"], sort=True)
-        pieces.append({
-            "detector": (np.zeros(len(grid), dtype=np.int64), np.array(["grid_verdict"], dtype=object)),
-            "bar_interval": (grid_interval_codes, np.asarray(grid_interval_names, dtype=object)),
-            "series_id": (key_codes, np.array(["|".join(k) for k in key_names], dtype=object)),
-            "regime": (verdict_codes, np.asarray(verdict_names, dtype=object)),
-            "part": grid["series_key"].to_numpy(), "seq": grid["idx"].to_numpy(),
-            "bar_start": grid["bar_start"].to_numpy(dtype="datetime64[ns]"),
-            "close": grid["close"].to_numpy(dtype=float)})
+        pieces.append(
+            {
+                "detector": (np.zeros(len(grid), dtype=np.int64), np.array(["grid_verdict"], dtype=object)),
+                "bar_interval": (grid_interval_codes, np.asarray(grid_interval_names, dtype=object)),
+                "series_id": (key_codes, np.array(["|".join(k) for k in key_names], dtype=object)),
+                "regime": (verdict_codes, np.asarray(verdict_names, dtype=object)),
+                "part": grid["series_key"].to_numpy(),
+                "seq": grid["idx"].to_numpy(),
+                "bar_start": grid["bar_start"].to_numpy(dtype="datetime64[ns]"),
+                "close": grid["close"].to_numpy(dtype=float),
+            }
+        )
     out = {}
     for column in BAR_INPUT_COLUMNS:
         values = [piece[column] for piece in pieces]
@@ -252,8 +297,9 @@ def _categorical(pieces: Sequence[tuple[np.ndarray, np.ndarray]]) -> pd.Categori
 
 
 # --------------------------------------------------------------------------- pieces
-def forward_values(part: np.ndarray, seq: np.ndarray, close: np.ndarray,
-                   horizons: Sequence[int]) -> dict[str, np.ndarray]:
+def forward_values(
+    part: np.ndarray, seq: np.ndarray, close: np.ndarray, horizons: Sequence[int]
+) -> dict[str, np.ndarray]:
     """Forward outcomes of every bar (see the module docstring).
 
     Args:
@@ -298,13 +344,13 @@ def grouped_sums(key: np.ndarray, size: int, values: np.ndarray) -> tuple[np.nda
     finite = np.isfinite(values)
     zeroed = np.where(finite, values, 0.0)
     sums = np.stack([np.bincount(key, weights=zeroed[:, i], minlength=size) for i in range(values.shape[1])], axis=1)
-    counts = np.stack([np.bincount(key, weights=finite[:, i], minlength=size) for i in range(values.shape[1])],
-                      axis=1)
+    counts = np.stack([np.bincount(key, weights=finite[:, i], minlength=size) for i in range(values.shape[1])], axis=1)
     return sums, counts
 
 
-def series_separations(sums: np.ndarray, counts: np.ndarray, high: Sequence[int], low: Sequence[int],
-                       min_bars: int) -> np.ndarray:
+def series_separations(
+    sums: np.ndarray, counts: np.ndarray, high: Sequence[int], low: Sequence[int], min_bars: int
+) -> np.ndarray:
     """Per series: mean(values | high regimes) - mean(values | low regimes).
 
     Args:
@@ -324,8 +370,9 @@ def series_separations(sums: np.ndarray, counts: np.ndarray, high: Sequence[int]
     return out
 
 
-def calendar_bootstrap(sums: np.ndarray, counts: np.ndarray, block: int, n_boot: int, seed: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def calendar_bootstrap(
+    sums: np.ndarray, counts: np.ndarray, block: int, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Pooled means sum(sums) / sum(counts) per column and their block-bootstrap replicates.
 
     Args:
@@ -355,14 +402,15 @@ def calendar_bootstrap(sums: np.ndarray, counts: np.ndarray, block: int, n_boot:
             c = len(drawn)
             flat = drawn + (np.arange(c) * n_blocks)[:, None]
             times = np.bincount(flat.ravel(), minlength=c * n_blocks).reshape(c, n_blocks).astype(float)
-            boot[a:a + c] = (times @ block_sums) / (times @ block_counts)
+            boot[a : a + c] = (times @ block_sums) / (times @ block_counts)
             a += c
     return point, boot
 
 
 # --------------------------------------------------------------------------- report
-def regime_findings(bars: pd.DataFrame, contrasts: Sequence[Contrast] = (),
-                    cfg: RegimeFindingsConfig | None = None) -> pd.DataFrame:
+def regime_findings(
+    bars: pd.DataFrame, contrasts: Sequence[Contrast] = (), cfg: RegimeFindingsConfig | None = None
+) -> pd.DataFrame:
     """The pooled findings table (see the module docstring).
 
     Args:
@@ -416,14 +464,23 @@ def regime_findings(bars: pd.DataFrame, contrasts: Sequence[Contrast] = (),
         rows = order[a:b]
         name = str(detectors[detector[rows[0]]])
         arrays = {c: v[rows] for c, v in columns.items()}
-        parts.append(_detector_findings(name, str(intervals[interval[rows[0]]]), arrays, regime_names,
-                                        [c for c in contrasts if c.detector == name], cfg))
+        parts.append(
+            _detector_findings(
+                name,
+                str(intervals[interval[rows[0]]]),
+                arrays,
+                regime_names,
+                [c for c in contrasts if c.detector == name],
+                cfg,
+            )
+        )
     parts = [p for p in parts if len(p)]
     if not parts:
         return _typed(pd.DataFrame(columns=list(REPORT_COLUMNS)))
     out = pd.concat(parts, ignore_index=True)
-    out = out.sort_values(["detector", "bar_interval", "sample", "row_kind", "regime", "metric", "horizon_bars"],
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["detector", "bar_interval", "sample", "row_kind", "regime", "metric", "horizon_bars"], kind="stable"
+    ).reset_index(drop=True)
     return _typed(out)
 
 
@@ -432,18 +489,30 @@ def _typed(out: pd.DataFrame) -> pd.DataFrame:
     for column in ("horizon_bars", "n_bars", "n_bar_starts", "n"):
         out[column] = out[column].astype(np.int64)
     for column in ("n_series", "expected_sign", "n_series_compared", "n_series_expected_sign"):
-        out[column] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-                                for v in out[column]], dtype="Int64")
+        out[column] = pd.array(
+            [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for v in out[column]],
+            dtype="Int64",
+        )
     out["is_separated_as_expected"] = pd.array(
-        [None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
-         for v in out["is_separated_as_expected"]], dtype="boolean")
+        [
+            None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
+            for v in out["is_separated_as_expected"]
+        ],
+        dtype="boolean",
+    )
     for column in ("share_of_bars", "mean", "ci_low", "ci_high", "share_series_expected_sign"):
         out[column] = out[column].astype(float)
     return out
 
 
-def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.ndarray], regime_names: np.ndarray,
-                       contrasts: Sequence[Contrast], cfg: RegimeFindingsConfig) -> pd.DataFrame:
+def _detector_findings(
+    detector: str,
+    interval: str,
+    arrays: Mapping[str, np.ndarray],
+    regime_names: np.ndarray,
+    contrasts: Sequence[Contrast],
+    cfg: RegimeFindingsConfig,
+) -> pd.DataFrame:
     """The rows of one detector x bar interval (see :func:`regime_findings`): ``arrays`` holds
     part, seq, close, bar_start, series (codes) and regime (codes into ``regime_names``, -1
     = not labelled)."""
@@ -470,10 +539,13 @@ def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.nda
         # per calendar bar x regime and per series x regime: sums and counts of the outcomes
         cal_sums, cal_counts = grouped_sums(pos[use] * n_regimes + regime[use], k * n_regimes, values[use])
         cal_sums, cal_counts = cal_sums.reshape(k, n_regimes, p), cal_counts.reshape(k, n_regimes, p)
-        ser_sums, ser_counts = grouped_sums(series[use] * n_regimes + regime[use], n_series_all * n_regimes,
-                                            values[use])
-        ser_sums, ser_counts = ser_sums.reshape(n_series_all, n_regimes, p), ser_counts.reshape(n_series_all,
-                                                                                             n_regimes, p)
+        ser_sums, ser_counts = grouped_sums(
+            series[use] * n_regimes + regime[use], n_series_all * n_regimes, values[use]
+        )
+        ser_sums, ser_counts = (
+            ser_sums.reshape(n_series_all, n_regimes, p),
+            ser_counts.reshape(n_series_all, n_regimes, p),
+        )
         # statistic columns: each regime, then each contrast's high and low set (p columns each)
         sets = [[r] for r in range(n_regimes)]
         for c in contrasts:
@@ -485,8 +557,12 @@ def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.nda
         counts = (set_counts > 0).sum(axis=0)  # bar starts with an outcome, per column
         lo, hi = percentile_interval(boot, cfg.ci_level)
         bars_of = np.bincount(regime[use], minlength=n_regimes)
-        series_of = np.bincount(series[use] * n_regimes + regime[use], minlength=n_series_all * n_regimes
-                                ).reshape(n_series_all, n_regimes) > 0
+        series_of = (
+            np.bincount(series[use] * n_regimes + regime[use], minlength=n_series_all * n_regimes).reshape(
+                n_series_all, n_regimes
+            )
+            > 0
+        )
         n_finite = ser_counts.sum(axis=0)  # (r, p)
         base = {"detector": detector, "bar_interval": interval, "sample": sample}
         for r in range(n_regimes):
@@ -494,17 +570,35 @@ def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.nda
                 continue
             for i, (metric, h) in enumerate(value_keys):
                 col = r * p + i
-                records.append({**base, "row_kind": "regime", "regime": str(regimes[r]), "metric": metric,
-                                "horizon_bars": h, "n_series": int(series_of[:, r].sum()), "n_bars": int(bars_of[r]),
-                                "share_of_bars": bars_of[r] / int(use.sum()), "n_bar_starts": int(counts[col]),
-                                "n": int(n_finite[r, i]), "mean": point[col], "ci_low": lo[col], "ci_high": hi[col]})
+                records.append(
+                    {
+                        **base,
+                        "row_kind": "regime",
+                        "regime": str(regimes[r]),
+                        "metric": metric,
+                        "horizon_bars": h,
+                        "n_series": int(series_of[:, r].sum()),
+                        "n_bars": int(bars_of[r]),
+                        "share_of_bars": bars_of[r] / int(use.sum()),
+                        "n_bar_starts": int(counts[col]),
+                        "n": int(n_finite[r, i]),
+                        "mean": point[col],
+                        "ci_low": lo[col],
+                        "ci_high": hi[col],
+                    }
+                )
         for c_i, c in enumerate(contrasts):
             high, low = sets[n_regimes + 2 * c_i], sets[n_regimes + 2 * c_i + 1]
             high_col = (n_regimes + 2 * c_i) * p
             low_col = high_col + p
-            d_lo, d_hi = percentile_interval(boot[:, high_col:high_col + p] - boot[:, low_col:low_col + p], cfg.ci_level)
-            separation = (series_separations(ser_sums, ser_counts, high, low, cfg.min_regime_bars)
-                          if high and low else np.full((n_series_all, p), np.nan))
+            d_lo, d_hi = percentile_interval(
+                boot[:, high_col : high_col + p] - boot[:, low_col : low_col + p], cfg.ci_level
+            )
+            separation = (
+                series_separations(ser_sums, ser_counts, high, low, cfg.min_regime_bars)
+                if high and low
+                else np.full((n_series_all, p), np.nan)
+            )
             both = high + low
             for i, (metric, h) in enumerate(value_keys):
                 sign = getattr(c, EXPECTED_KEYS[metric])
@@ -513,16 +607,30 @@ def _detector_findings(detector: str, interval: str, arrays: Mapping[str, np.nda
                 separated = None
                 if sign and np.isfinite(d_lo[i]) and np.isfinite(d_hi[i]):
                     separated = bool(d_lo[i] > 0) if sign > 0 else bool(d_hi[i] < 0)
-                records.append({
-                    **base, "row_kind": "contrast", "regime": c.name, "metric": metric, "horizon_bars": h,
-                    "n_series": int(series_of[:, both].any(axis=1).sum()), "n_bars": int(bars_of[both].sum()),
-                    "share_of_bars": np.nan, "n_bar_starts": int(min(counts[high_col + i], counts[low_col + i])),
-                    "n": int(n_finite[both, i].sum()),
-                    "mean": point[high_col + i] - point[low_col + i], "ci_low": d_lo[i], "ci_high": d_hi[i],
-                    "high_regimes": "|".join(c.high), "low_regimes": "|".join(c.low),
-                    "expected_sign": sign if sign else None, "is_separated_as_expected": separated,
-                    "n_series_compared": len(sep), "n_series_expected_sign": expected,
-                    "share_series_expected_sign": (expected / len(sep)) if sign and len(sep) else np.nan})
+                records.append(
+                    {
+                        **base,
+                        "row_kind": "contrast",
+                        "regime": c.name,
+                        "metric": metric,
+                        "horizon_bars": h,
+                        "n_series": int(series_of[:, both].any(axis=1).sum()),
+                        "n_bars": int(bars_of[both].sum()),
+                        "share_of_bars": np.nan,
+                        "n_bar_starts": int(min(counts[high_col + i], counts[low_col + i])),
+                        "n": int(n_finite[both, i].sum()),
+                        "mean": point[high_col + i] - point[low_col + i],
+                        "ci_low": d_lo[i],
+                        "ci_high": d_hi[i],
+                        "high_regimes": "|".join(c.high),
+                        "low_regimes": "|".join(c.low),
+                        "expected_sign": sign if sign else None,
+                        "is_separated_as_expected": separated,
+                        "n_series_compared": len(sep),
+                        "n_series_expected_sign": expected,
+                        "share_series_expected_sign": (expected / len(sep)) if sign and len(sep) else np.nan,
+                    }
+                )
     out = pd.DataFrame.from_records(records)
     for column in REPORT_COLUMNS:
         if column not in out.columns:

@@ -15,6 +15,8 @@ Pure Python (numpy, pandas): no dbt, no Dagster.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -42,8 +44,8 @@ def shuffled_return_surrogate(bars: pd.DataFrame, seed: int) -> pd.DataFrame:
         raise ValueError(f"shuffled_return_surrogate: missing columns {missing}")
     if len(bars) < 2:
         raise ValueError("shuffled_return_surrogate: needs at least 2 bars")
-    o, h, l, c = (bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
-    prices = np.concatenate([o, h, l, c])
+    o, h, lo, c = (bars[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))
+    prices = np.concatenate([o, h, lo, c])
     if not (np.isfinite(prices).all() and (prices > 0).all()):
         raise ValueError("shuffled_return_surrogate: prices must be positive and finite")
     volume = bars["volume"].to_numpy(dtype=float)
@@ -57,7 +59,7 @@ def shuffled_return_surrogate(bars: pd.DataFrame, seed: int) -> pd.DataFrame:
     open_[1:] = close[:-1]
     src = np.concatenate([[0], order])
     up = h[src] / np.maximum(o[src], c[src])
-    down = l[src] / np.minimum(o[src], c[src])
+    down = lo[src] / np.minimum(o[src], c[src])
     out = bars.copy()
     out["open"] = open_
     out["close"] = close
@@ -67,7 +69,9 @@ def shuffled_return_surrogate(bars: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
-def write_surrogate_landing(source: "Path | str", target: "Path | str", files: "list[str]", first_seed: int = 0) -> list:
+def write_surrogate_landing(
+    source: "Path | str", target: "Path | str", files: "list[str]", first_seed: int = 0
+) -> list:
     """Write shuffled-return surrogates of kline files into a landing directory.
 
     Args:
@@ -87,7 +91,6 @@ def write_surrogate_landing(source: "Path | str", target: "Path | str", files: "
     Raises:
         FileNotFoundError: a file is missing; ValueError: as :func:`shuffled_return_surrogate`.
     """
-    from pathlib import Path
 
     source, target = Path(source), Path(target)
     written = []

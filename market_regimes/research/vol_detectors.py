@@ -77,11 +77,9 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from market_regimes.engines.volatility import (  # noqa: F401  (re-exported: the engine's rule is the research's)
-    HIGH, LOW, hysteresis, log_realized_vol, refit_points, scheduled_quantiles)
+from market_regimes.engines.volatility import HIGH, LOW, hysteresis, log_realized_vol, refit_points, scheduled_quantiles  # noqa: F401  (re-exported: the engine's rule is the research's)
 from market_regimes.research.grid_outcomes import bootstrap_means, percentile_interval
 from market_regimes.research.regime_findings import calendar_bootstrap, grouped_sums
-
 
 
 # --------------------------------------------------------------------------- parameters
@@ -230,7 +228,7 @@ def min_dwell(labels: np.ndarray, bars: int) -> np.ndarray:
 
 
 def _start(labels: np.ndarray, min_bars: int) -> np.ndarray:
-    labels[:min_bars - 1] = np.nan
+    labels[: min_bars - 1] = np.nan
     return labels
 
 
@@ -242,8 +240,14 @@ def rv_percentile_score(x: np.ndarray, p: RVPercentileParams, qs: Sequence[float
     return score, scheduled_quantiles(score, p.min_bars, p.pct_every_bars, p.pct_window_bars, qs)
 
 
-def intraday_log_rv(hourly: Sequence[tuple[np.ndarray, np.ndarray]], n: int, day_start: np.ndarray,
-                    bar_minutes: int, day_minutes: int = 1440, floor: float = 1e-20) -> np.ndarray:
+def intraday_log_rv(
+    hourly: Sequence[tuple[np.ndarray, np.ndarray]],
+    n: int,
+    day_start: np.ndarray,
+    bar_minutes: int,
+    day_minutes: int = 1440,
+    floor: float = 1e-20,
+) -> np.ndarray:
     """Daily score from intraday bars: for each daily bar (start `day_start`), the log
     realized vol (:func:`log_realized_vol`) over the last `n` clean intraday returns of the
     last intraday bar that starts within the day and ends by the day's end (bar_start in
@@ -267,8 +271,15 @@ def intraday_log_rv(hourly: Sequence[tuple[np.ndarray, np.ndarray]], n: int, day
     return out
 
 
-def labels_from_thresholds(score: np.ndarray, thresholds: np.ndarray, qs: Sequence[float], q_enter: float,
-                           q_exit: float, dwell: int, min_bars: int) -> np.ndarray:
+def labels_from_thresholds(
+    score: np.ndarray,
+    thresholds: np.ndarray,
+    qs: Sequence[float],
+    q_enter: float,
+    q_exit: float,
+    dwell: int,
+    min_bars: int,
+) -> np.ndarray:
     """Hysteresis of `score` between the rows of `thresholds` at levels q_enter / q_exit
     (levels looked up in `qs`), then :func:`min_dwell`, labels from clean index min_bars - 1."""
     qs = list(qs)
@@ -311,9 +322,17 @@ def fit_hmm_logrv(window: np.ndarray, p: HmmLogRVParams) -> LogRVFit | None:
     if hi <= lo:
         hi = lo + math.sqrt(var)
     stay = p.init_stay_prob
-    model = GaussianHMM(n_components=2, covariance_type="diag", min_covar=p.min_covar, n_iter=p.n_iter,
-                        tol=p.tol, random_state=p.random_state, params="stmc" if p.fit_transitions else "smc",
-                        init_params="", implementation="scaling")
+    model = GaussianHMM(
+        n_components=2,
+        covariance_type="diag",
+        min_covar=p.min_covar,
+        n_iter=p.n_iter,
+        tol=p.tol,
+        random_state=p.random_state,
+        params="stmc" if p.fit_transitions else "smc",
+        init_params="",
+        implementation="scaling",
+    )
     model.startprob_ = np.array([0.5, 0.5])
     model.transmat_ = np.array([[stay, 1 - stay], [1 - stay, stay]])
     model.means_ = np.array([[lo], [hi]])
@@ -324,13 +343,23 @@ def fit_hmm_logrv(window: np.ndarray, p: HmmLogRVParams) -> LogRVFit | None:
     means = model.means_[:, 0]
     variances = np.asarray(model.covars_).reshape(2, -1)[:, 0]
     a = model.transmat_
-    if not (np.isfinite(means).all() and np.isfinite(variances).all() and np.isfinite(a).all()
-            and np.isfinite(model.startprob_).all()):
+    if not (
+        np.isfinite(means).all()
+        and np.isfinite(variances).all()
+        and np.isfinite(a).all()
+        and np.isfinite(model.startprob_).all()
+    ):
         return None
     low, high = (0, 1) if means[0] <= means[1] else (1, 0)
-    return LogRVFit(mean_low=float(means[low]), var_low=float(variances[low]), mean_high=float(means[high]),
-                    var_high=float(variances[high]), start_high=float(model.startprob_[high]),
-                    low_to_high=float(a[low, high]), stay_high=float(a[high, high]))
+    return LogRVFit(
+        mean_low=float(means[low]),
+        var_low=float(variances[low]),
+        mean_high=float(means[high]),
+        var_high=float(variances[high]),
+        start_high=float(model.startprob_[high]),
+        low_to_high=float(a[low, high]),
+        stay_high=float(a[high, high]),
+    )
 
 
 def _filter_blocks(obs: np.ndarray, idx0: np.ndarray, length: np.ndarray, fits: list[LogRVFit]) -> np.ndarray:
@@ -339,9 +368,10 @@ def _filter_blocks(obs: np.ndarray, idx0: np.ndarray, length: np.ndarray, fits: 
     Returns (max length, blocks), NaN past a block's end. The same float operations per
     block whatever the other blocks (prefix invariance)."""
     k, t_max = len(fits), int(length.max())
-    ml, vl, mh, vh, sh, alh, ahh = (np.array([getattr(f, a) for f in fits]) for a in
-                                    ("mean_low", "var_low", "mean_high", "var_high", "start_high",
-                                     "low_to_high", "stay_high"))
+    ml, vl, mh, vh, sh, alh, ahh = (
+        np.array([getattr(f, a) for f in fits])
+        for a in ("mean_low", "var_low", "mean_high", "var_high", "start_high", "low_to_high", "stay_high")
+    )
     slope = ahh - alh
     steps = np.arange(t_max)[:, None]
     inside = steps < length[None, :]
@@ -359,8 +389,9 @@ def _filter_blocks(obs: np.ndarray, idx0: np.ndarray, length: np.ndarray, fits: 
     return out
 
 
-def hmm_logrv_probability(segments: Sequence[np.ndarray], p: HmmLogRVParams,
-                          stats: dict | None = None) -> list[np.ndarray]:
+def hmm_logrv_probability(
+    segments: Sequence[np.ndarray], p: HmmLogRVParams, stats: dict | None = None
+) -> list[np.ndarray]:
     """Filtered P(high) of candidate (c) per segment (clean returns in, one array per
     segment over its clean indices; NaN before the first refit and after a failed fit).
 
@@ -388,7 +419,7 @@ def hmm_logrv_probability(segments: Sequence[np.ndarray], p: HmmLogRVParams,
                 lo = max(0, r - p.window_bars + 1)
                 end = min(n, r + p.refit_every_bars)
                 t0 = time.perf_counter()
-                fit = fit_hmm_logrv(y[lo:r + 1], p)
+                fit = fit_hmm_logrv(y[lo : r + 1], p)
                 seconds += time.perf_counter() - t0
                 if fit is None:
                     continue
@@ -408,7 +439,7 @@ def hmm_logrv_probability(segments: Sequence[np.ndarray], p: HmmLogRVParams,
         sel = slice(a, a + 2048)
         probs = _filter_blocks(obs, idx0_a[sel], length_a[sel], fits[sel])
         for j, (s, lo, r, end) in enumerate(where[sel]):
-            out[s][r:end] = probs[r - lo:end - lo, j]
+            out[s][r:end] = probs[r - lo : end - lo, j]
     return out
 
 
@@ -437,7 +468,8 @@ def fit_garch(window: np.ndarray, scale: float) -> tuple[float, float, float] | 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence / scaling notes: the fit is used as it ends
             res = arch_model(w, mean="Zero", vol="GARCH", p=1, q=1, dist="normal", rescale=False).fit(
-                disp="off", show_warning=False)
+                disp="off", show_warning=False
+            )
     except (ValueError, np.linalg.LinAlgError):
         return None
     omega, alpha, beta = (float(v) for v in res.params[["omega", "alpha[1]", "beta[1]"]])
@@ -446,8 +478,9 @@ def fit_garch(window: np.ndarray, scale: float) -> tuple[float, float, float] | 
     return omega, alpha, beta
 
 
-def garch_score(segments: Sequence[np.ndarray], p: GarchParams, qs: Sequence[float],
-                stats: dict | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def garch_score(
+    segments: Sequence[np.ndarray], p: GarchParams, qs: Sequence[float], stats: dict | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(score, thresholds (len(qs), n)) of candidate (e) per segment.
 
     Refit r fits the window x[max(0, r - window_bars + 1) .. r]; from the window's first
@@ -468,7 +501,7 @@ def garch_score(segments: Sequence[np.ndarray], p: GarchParams, qs: Sequence[flo
             lo = max(0, r - p.window_bars + 1)
             end = min(n, r + p.refit_every_bars)
             t0 = time.perf_counter()
-            fit = fit_garch(x[lo:r + 1], p.scale)
+            fit = fit_garch(x[lo : r + 1], p.scale)
             seconds += time.perf_counter() - t0
             fits += 1
             if fit is None:
@@ -478,7 +511,7 @@ def garch_score(segments: Sequence[np.ndarray], p: GarchParams, qs: Sequence[flo
             s2_0 = float(np.cumsum(xs[: r + 1 - lo] ** 2)[-1]) / (r + 1 - lo)
             s2_next, _ = lfilter([1.0], [1.0, -beta], omega + alpha * xs * xs, zi=[beta * s2_0])
             path = 0.5 * np.log(np.maximum(s2_next, 1e-300))
-            score[r:end] = path[r - lo:]
+            score[r:end] = path[r - lo :]
             thr[:, r:end] = np.quantile(path[: r + 1 - lo], qs)[:, None]
         out.append((score, thr))
     if stats is not None:
@@ -553,8 +586,14 @@ def separation(fv: np.ndarray, labels: np.ndarray, mask: np.ndarray | None = Non
     mean_low = float(fv[low].mean()) if n_low else float("nan")
     ratio = mean_high / mean_low if n_high and n_low and mean_low > 0 else float("nan")
     share = n_high / (n_high + n_low) if n_high + n_low else float("nan")
-    return {"mean_high": mean_high, "mean_low": mean_low, "ratio": ratio, "n_high": n_high, "n_low": n_low,
-            "share_high": share}
+    return {
+        "mean_high": mean_high,
+        "mean_low": mean_low,
+        "ratio": ratio,
+        "n_high": n_high,
+        "n_low": n_low,
+        "share_high": share,
+    }
 
 
 def changes_per_100(labels: np.ndarray, part: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, int, int]:
@@ -570,8 +609,16 @@ def changes_per_100(labels: np.ndarray, part: np.ndarray, mask: np.ndarray | Non
     return (100.0 * changes / bars if bars else float("nan")), changes, bars
 
 
-def ratio_ci(fv: np.ndarray, labels: np.ndarray, groups: np.ndarray, mask: np.ndarray, block: int = 20,
-             n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def ratio_ci(
+    fv: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    mask: np.ndarray,
+    block: int = 20,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """Separation ratio mean(fv | high) / mean(fv | low) over the rows of `mask`, with a
     block-bootstrap percentile interval: each group's (series') rows, in the given order
     (time order per group), are cut into blocks of `block` rows, a resample draws as many
@@ -591,9 +638,16 @@ def ratio_ci(fv: np.ndarray, labels: np.ndarray, groups: np.ndarray, mask: np.nd
     return float(point[0, 0] / point[0, 1]), float(lo), float(hi)
 
 
-def calendar_ratio_ci(fv: np.ndarray, labels: np.ndarray, bar_start: np.ndarray, mask: np.ndarray,
-                      block: int = 20, n_boot: int = 1000, seed: int = 0, level: float = 0.95
-                      ) -> tuple[float, float, float]:
+def calendar_ratio_ci(
+    fv: np.ndarray,
+    labels: np.ndarray,
+    bar_start: np.ndarray,
+    mask: np.ndarray,
+    block: int = 20,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """The separation ratio with the calendar block bootstrap of the pooled findings
     (``regime_findings.calendar_bootstrap``): rows summed per bar start, blocks of `block`
     consecutive bar starts resampled, so assets that move together are drawn together (a

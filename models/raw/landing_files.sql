@@ -9,6 +9,7 @@ with ledger as (
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )
+
 select
     source_file,
     content_hash,

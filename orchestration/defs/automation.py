@@ -26,9 +26,18 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from dagster import (AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, ScheduleEvaluationContext,
-                     SensorEvaluationContext, SkipReason, define_asset_job, schedule, sensor)
-
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    schedule,
+    sensor,
+)
 from dagster_dbt import build_dbt_asset_selection
 
 from market_regimes.settings import landing_path
@@ -42,20 +51,25 @@ RANGE_END = "dagster/asset_partition_range_end"
 #: the research reports (schema ``reports``) and the models only they read (dbt tag
 #: ``research_input``): rebuilt daily, not on every update
 RESEARCH_REPORTS = AssetSelection.groups("reports") | build_dbt_asset_selection(
-    [downstream_dbt_assets], dbt_select="tag:research_input")
+    [downstream_dbt_assets], dbt_select="tag:research_input"
+)
 
 #: the seeds (thresholds, weights, members) are loaded by full builds and the daily job: an
 #: hourly run that reloaded an edited seed would apply it to the new bars only (the
 #: incremental models keep their history), so a seed edit is a full build's business
 SEEDS = AssetSelection.groups("seeds")
 regime_update = define_asset_job(
-    "regime_update", selection=AssetSelection.assets(*dbt_asset_groups) - RESEARCH_REPORTS - SEEDS,  # partitions inferred
+    "regime_update",
+    selection=AssetSelection.assets(*dbt_asset_groups) - RESEARCH_REPORTS - SEEDS,  # partitions inferred
     description="dbt build of the warehouse for a range of daily partitions (rollups) and everything downstream "
-                "except the research reports.")
+    "except the research reports.",
+)
 
 daily_update = define_asset_job(
-    "daily_update", selection=AssetSelection.assets(*dbt_asset_groups),
-    description="regime_update plus the research reports (schema reports).")
+    "daily_update",
+    selection=AssetSelection.assets(*dbt_asset_groups),
+    description="regime_update plus the research reports (schema reports).",
+)
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

@@ -42,6 +42,7 @@ BUILD = ["build", "--indirect-selection", "buildable"]
 #: partitioned rollups read
 UPSTREAM = "+tag:daily_partitioned resource_type:seed"
 
+
 def dbt_test_description(test: Mapping[str, Any]) -> str:
     """One line saying what a dbt test checks, for its asset check in the UI.
 
@@ -91,8 +92,13 @@ class SchemaGroupTranslator(DagsterDbtTranslator):
 TRANSLATOR = SchemaGroupTranslator()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, select=UPSTREAM, exclude=PARTITIONED_MODELS,
-            name="market_regimes_upstream", dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=UPSTREAM,
+    exclude=PARTITIONED_MODELS,
+    name="market_regimes_upstream",
+    dagster_dbt_translator=TRANSLATOR,
+)
 def upstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of every seed and of the landing and staging models the rollups read."""
     yield from dbt.cli([*BUILD, *update_args(context)], context=context).stream()
@@ -125,16 +131,25 @@ def update_args(context: AssetExecutionContext, dbt_vars: dict[str, str] | None 
     return extra + (["--vars", json.dumps(out)] if out else [])
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, select=PARTITIONED_MODELS, partitions_def=daily_partitions,
-            backfill_policy=BackfillPolicy.single_run(), name="market_regimes_partitioned",
-            dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=PARTITIONED_MODELS,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    name="market_regimes_partitioned",
+    dagster_dbt_translator=TRANSLATOR,
+)
 def partitioned_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build --vars {partition_start, partition_end}`` of the bar-local rollups."""
     yield from dbt.cli([*BUILD, *update_args(context, partition_vars(context))], context=context).stream()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, exclude=UPSTREAM, name="market_regimes_downstream",
-            dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    exclude=UPSTREAM,
+    name="market_regimes_downstream",
+    dagster_dbt_translator=TRANSLATOR,
+)
 def downstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of everything downstream of the rollups (marts, engines, levers)."""
     yield from dbt.cli([*BUILD, *update_args(context)], context=context).stream()

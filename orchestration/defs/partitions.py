@@ -48,13 +48,13 @@ def first_bar_date(db_path: Path) -> str | None:
     except Exception:  # a writer holds the file, or it is not a DuckDB file
         return None
     try:
-        known = {f"{s}.{t}" for s, t in con.sql(
-            "select table_schema, table_name from information_schema.tables").fetchall()}
+        known = {
+            f"{s}.{t}" for s, t in con.sql("select table_schema, table_name from information_schema.tables").fetchall()
+        }
         tables = [t for t in ROLLUP_TABLES if t in known]
         if not tables:
             return None
-        first = con.sql(" union all ".join(f"select min(bar_start) as b from {t}" for t in tables)
-                        ).fetchall()
+        first = con.sql(" union all ".join(f"select min(bar_start) as b from {t}" for t in tables)).fetchall()
         days = [row[0].date() for row in first if row[0] is not None]
         return min(days).isoformat() if days else None
     finally:

@@ -37,8 +37,10 @@ def dbt_executable() -> str:
     found = shutil.which("dbt")
     if found:
         return found
-    raise FileNotFoundError(f"no dbt executable beside {sys.executable} or on PATH: "
-                            "install the project (`make install` or `pip install -e .`)")
+    raise FileNotFoundError(
+        f"no dbt executable beside {sys.executable} or on PATH: "
+        "install the project (`make install` or `pip install -e .`)"
+    )
 
 
 DBT_EXECUTABLE = dbt_executable()
@@ -50,7 +52,8 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            self._prepare_project_cli_args, target_path=project.target_path).wait()
+            self._prepare_project_cli_args, target_path=project.target_path
+        ).wait()
         self._invalidate_seeds_in_partial_parse(project)
 
 

@@ -21,8 +21,14 @@ when the code location loads.
 
 from pathlib import Path
 
-from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue,
-                     asset_check)
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
 
 from market_regimes.quality import SUITES, QualityInputError, check_relation
 
@@ -48,27 +54,42 @@ def evaluate_suite(suite_name: str, db_path: Path | str | None = None) -> AssetC
     try:
         result = check_relation(path, suite_name)
     except QualityInputError as exc:
-        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR,
-                                metadata={"suite": suite_name, "error": str(exc), "db_path": str(path)})
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"suite": suite_name, "error": str(exc), "db_path": str(path)},
+        )
     summary = result.summary()
     return AssetCheckResult(
-        passed=result.success, severity=AssetCheckSeverity.ERROR,
-        metadata={"suite": suite_name, "rows": summary["rows"], "expectations": summary["expectations"],
-                  "failed_expectations": summary["failed_expectations"],
-                  "failures": MetadataValue.json(summary["failures"]), "runtime_s": summary["runtime_s"],
-                  "db_path": str(path)})
+        passed=result.success,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={
+            "suite": suite_name,
+            "rows": summary["rows"],
+            "expectations": summary["expectations"],
+            "failed_expectations": summary["failed_expectations"],
+            "failures": MetadataValue.json(summary["failures"]),
+            "runtime_s": summary["runtime_s"],
+            "db_path": str(path),
+        },
+    )
 
 
 def _suite_check(suite_name: str):
     spec = SUITES[suite_name]
 
-    @asset_check(asset=asset_key_of(suite_name), name=CHECK_NAME, blocking=True,
-                 description=f"great-expectations suite {suite_name}: {spec.description}")
+    @asset_check(
+        asset=asset_key_of(suite_name),
+        name=CHECK_NAME,
+        blocking=True,
+        description=f"great-expectations suite {suite_name}: {spec.description}",
+    )
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
         outcome = evaluate_suite(suite_name, warehouse.db_path())
         failed = outcome.metadata.get("failed_expectations")
-        context.log.info(f"{suite_name}: passed={outcome.passed}, "
-                         f"failed expectations: {getattr(failed, 'value', failed)}")
+        context.log.info(
+            f"{suite_name}: passed={outcome.passed}, failed expectations: {getattr(failed, 'value', failed)}"
+        )
         return outcome
 
     return _check

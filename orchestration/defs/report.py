@@ -47,22 +47,30 @@ class DashboardConfig(Config):
     max_intraday_bars: int = DEFAULT_MAX_INTRADAY_BARS
 
 
-@asset(key_prefix="reports", name="regimes_dashboard", group_name="reports", deps=dashboard_deps(),
-       description="The regime dashboard: one self-contained HTML file (plotly inlined), one panel per mart.")
-def regimes_dashboard(context: AssetExecutionContext, config: DashboardConfig,
-                      warehouse: WarehouseResource) -> MaterializeResult:
+@asset(
+    key_prefix="reports",
+    name="regimes_dashboard",
+    group_name="reports",
+    deps=dashboard_deps(),
+    description="The regime dashboard: one self-contained HTML file (plotly inlined), one panel per mart.",
+)
+def regimes_dashboard(
+    context: AssetExecutionContext, config: DashboardConfig, warehouse: WarehouseResource
+) -> MaterializeResult:
     """Write the dashboard; metadata: path, size, panels shown and skipped, seconds."""
     from market_regimes.dashboard.writer import write_dashboard  # plotly loads with the run, not the code location
 
     out = Path(config.out_path)
     out = out if out.is_absolute() else PROJECT_DIR / out
-    result = write_dashboard(warehouse.db_path(), out, Settings(max_intraday_bars=config.max_intraday_bars),
-                             log=context.log.info)
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(result.path)),
-        "size_bytes": result.size_bytes,
-        "panels_shown": [p.name for p in result.panels if p.shown],
-        "panels_skipped": [p.name for p in result.panels if not p.shown],
-        "seconds": round(result.seconds, 2),
-    })
-
+    result = write_dashboard(
+        warehouse.db_path(), out, Settings(max_intraday_bars=config.max_intraday_bars), log=context.log.info
+    )
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(result.path)),
+            "size_bytes": result.size_bytes,
+            "panels_shown": [p.name for p in result.panels if p.shown],
+            "panels_skipped": [p.name for p in result.panels if not p.shown],
+            "seconds": round(result.seconds, 2),
+        }
+    )

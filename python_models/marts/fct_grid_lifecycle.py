@@ -39,6 +39,8 @@ def model(dbt, session):
     """).df()
     rows = lifecycle_rows(tail, configs, cfg, stored_states(last))
     # the previous last row of each continued walk, again, without its engine state
-    previous = last[last["walk_id"].isin(rows["walk_id"]) & ~last.set_index(["grid_id", "bar_start"]).index.isin(
-        rows.set_index(["grid_id", "bar_start"]).index)].assign(engine_state=None)
+    previous = last[
+        last["walk_id"].isin(rows["walk_id"])
+        & ~last.set_index(["grid_id", "bar_start"]).index.isin(rows.set_index(["grid_id", "bar_start"]).index)
+    ].assign(engine_state=None)
     return pd.concat([rows, previous[list(rows.columns)]], ignore_index=True) if len(previous) else rows

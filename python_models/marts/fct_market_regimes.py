@@ -13,7 +13,12 @@ def model(dbt, session):
     closes = session.sql("select series, bar_start, close from _trend_vol_daily").df()
     # every landed day ignoring as_of: validates the seed, so an early as_of build of a valid seed passes
     landed = session.sql("select distinct series, bar_start from _trend_vol_ledger where status = 'landed'").df()
-    return market_regime_rows(markets, closes, landed, as_of=dbt.config.get("as_of"),
-                              max_gap_bars=dbt.config.get("max_gap_bars"),
-                              percentile_window=dbt.config.get("percentile_window"),
-                              missing_series=dbt.config.get("missing_series"))
+    return market_regime_rows(
+        markets,
+        closes,
+        landed,
+        as_of=dbt.config.get("as_of"),
+        max_gap_bars=dbt.config.get("max_gap_bars"),
+        percentile_window=dbt.config.get("percentile_window"),
+        missing_series=dbt.config.get("missing_series"),
+    )

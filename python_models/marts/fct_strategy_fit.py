@@ -9,9 +9,12 @@ def model(dbt, session):
     values use the trailing hurst_window_bars / ar1_window_bars clean returns and the bars
     between them only, so these are the full build's rows); segments without rows are
     computed whole. Revisions: meta revision_rewind = from_bar_start."""
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key=["series_id", "bar_start"], meta={"revision_rewind": "from_bar_start"})
-    import pandas as pd
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["series_id", "bar_start"],
+        meta={"revision_rewind": "from_bar_start"},
+    )
 
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import lookback_bars_sql, series_sql, strategy_fit_rows
@@ -33,17 +36,29 @@ def model(dbt, session):
             join _strategy_fit_listed s on s.series_id = t.series_id and s.segment_id = t.segment_id
             join _strategy_fit_bars b on b.series_part = s.series_part and b.bar_start = t.last_bar_start"""
     else:
-        frontier_sql = ("select 0::ubigint as series_part, 0::bigint as last_idx, null::timestamp as last_bar_start, "
-                        "0::bigint as need where false")
+        frontier_sql = (
+            "select 0::ubigint as series_part, 0::bigint as last_idx, null::timestamp as last_bar_start, "
+            "0::bigint as need where false"
+        )
     frontier = session.sql(frontier_sql).df()
     session.register("_strategy_fit_frontier", frontier)
-    bars = session.sql(lookback_bars_sql("_strategy_fit_listed", "_strategy_fit_bars", "_strategy_fit_frontier",
-                                         cfg.toxic_abs_log_return, "b.series_part, b.bar_start, b.log_return")).df()
+    bars = session.sql(
+        lookback_bars_sql(
+            "_strategy_fit_listed",
+            "_strategy_fit_bars",
+            "_strategy_fit_frontier",
+            cfg.toxic_abs_log_return,
+            "b.series_part, b.bar_start, b.log_return",
+        )
+    ).df()
     rows = strategy_fit_rows(bars, cfg, series=series)
     if not len(frontier):
         return rows
     last = series.merge(frontier, on="series_part")[["series_id", "segment_id", "last_bar_start"]]
-    out = rows.merge(last.astype({"series_id": "string", "segment_id": "int64",
-                                  "last_bar_start": "datetime64[us]"}), how="left", on=["series_id", "segment_id"])
+    out = rows.merge(
+        last.astype({"series_id": "string", "segment_id": "int64", "last_bar_start": "datetime64[us]"}),
+        how="left",
+        on=["series_id", "segment_id"],
+    )
     keep = out["last_bar_start"].isna() | (out["bar_start"] > out["last_bar_start"])
     return rows[keep.to_numpy()].reset_index(drop=True)

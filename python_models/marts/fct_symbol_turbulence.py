@@ -20,8 +20,12 @@ def model(dbt, session):
     turbulence_window_bars-th joint bar before its next row only and gets the rows after
     its last stored bar, each from its own window; any other (a symbol joined or left, a lagging symbol filled bars) is deleted
     here and recomputed whole. Revisions: meta revision_rewind = from_bar_start."""
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key=["exchange", "bar_interval", "bar_start"], meta={"revision_rewind": "from_bar_start"})
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["exchange", "bar_interval", "bar_start"],
+        meta={"revision_rewind": "from_bar_start"},
+    )
     import pandas as pd
 
     from market_regimes.engines.volatility_config import VolatilityConfig
@@ -79,8 +83,9 @@ def model(dbt, session):
         from _turbulence_clean c left join _turbulence_starts st using (timeframe)
         where st.from_bar_start is null or c.bar_start >= st.from_bar_start""").df()
     if dbt.is_incremental:
-        stored = stored.merge(session.sql("select timeframe, joint_before from _turbulence_starts").df(),
-                              how="left", on="timeframe")
+        stored = stored.merge(
+            session.sql("select timeframe, joint_before from _turbulence_starts").df(), how="left", on="timeframe"
+        )
         stored["joint_before"] = stored["joint_before"].fillna(0).astype("int64")
         turb, replace = turbulence_rows_after(bars, cfg, stored)
         for section in replace:  # recomputed whole: its stored rows go (some may no longer exist)
@@ -89,10 +94,12 @@ def model(dbt, session):
     else:
         turb = turbulence_rows(bars, cfg)
     key = turb["timeframe"].astype(str).str.split("|", n=1, expand=True) if len(turb) else None
-    return pd.DataFrame({
-        "exchange": pd.Series([] if key is None else key[0], dtype="string"),
-        "bar_interval": pd.Series([] if key is None else key[1], dtype="string"),
-        "bar_start": turb["bar_start"].to_numpy().astype("datetime64[us]"),
-        "turbulence": turb["turbulence"].to_numpy(dtype="float64"),
-        "turbulence_symbols": turb["turbulence_drivers"].to_numpy(dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "exchange": pd.Series([] if key is None else key[0], dtype="string"),
+            "bar_interval": pd.Series([] if key is None else key[1], dtype="string"),
+            "bar_start": turb["bar_start"].to_numpy().astype("datetime64[us]"),
+            "turbulence": turb["turbulence"].to_numpy(dtype="float64"),
+            "turbulence_symbols": turb["turbulence_drivers"].to_numpy(dtype="int64"),
+        }
+    )

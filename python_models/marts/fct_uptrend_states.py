@@ -8,8 +8,11 @@ def model(dbt, session):
     a checkpoint. After a revision (meta revision_rewind = from_bar_start) a segment
     continues from its last checkpoint left; segments without any state (new, still
     warming) are walked from their first bar."""
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key=["driver", "timeframe", "bar_start"])
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["driver", "timeframe", "bar_start"],
+    )
     import json
 
     import pandas as pd
@@ -36,9 +39,13 @@ def model(dbt, session):
         session.register("_uptrend_stored", session.table(str(dbt.this)))
         last = session.sql("select * from _uptrend_stored where engine_state is not null").df()
         states = stored_states(last["engine_state"])
-    frontier = pd.DataFrame({"series_part": pd.Series(list(states), dtype="uint64"),
-                             "offset_idx": pd.Series([s.offset for s in states.values()], dtype="int64"),
-                             "last_idx": pd.Series([s.last_idx for s in states.values()], dtype="int64")})
+    frontier = pd.DataFrame(
+        {
+            "series_part": pd.Series(list(states), dtype="uint64"),
+            "offset_idx": pd.Series([s.offset for s in states.values()], dtype="int64"),
+            "last_idx": pd.Series([s.last_idx for s in states.values()], dtype="int64"),
+        }
+    )
     session.register("_uptrend_frontier", frontier)
     # a segment with a state: its bars from the state's offset, when it has a new bar;
     # any other segment: all its bars

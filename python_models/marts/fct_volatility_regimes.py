@@ -14,15 +14,24 @@ def model(dbt, session):
     comes from fct_symbol_turbulence, and every stored row whose turbulence differs from
     them (a member joined, a lagging member filled its bars) is written again. Revisions:
     meta revision_rewind = from_bar_start (macros/indicators/revisions.sql)."""
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert",
-               unique_key=["series_part", "idx"], meta={"revision_rewind": "from_bar_start"})
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["series_part", "idx"],
+        meta={"revision_rewind": "from_bar_start"},
+    )
     import pandas as pd
 
     from market_regimes.engines.volatility_config import VolatilityConfig
-    from market_regimes.engines.volatility_frames import (attach_driver_turbulence, attach_symbol_turbulence,
-                                                          hmm_lookback_clean_returns, lookback_bars_sql, series_sql,
-                                                          turbulence_rows,
-                                                          volatility_regime_rows)
+    from market_regimes.engines.volatility_frames import (
+        attach_driver_turbulence,
+        attach_symbol_turbulence,
+        hmm_lookback_clean_returns,
+        lookback_bars_sql,
+        series_sql,
+        turbulence_rows,
+        volatility_regime_rows,
+    )
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
@@ -39,9 +48,15 @@ def model(dbt, session):
     series = session.sql(series_sql("_volatility_series", intervals)).df()
     session.register("_volatility_listed", series)
     toxic = float(cfg.toxic_abs_log_return)
-    frontier = pd.DataFrame({"series_part": pd.Series([], dtype="uint64"), "last_idx": pd.Series([], dtype="int64"),
-                             "clean_returns": pd.Series([], dtype="int64"), "rv_vol_regime": pd.Series([], dtype="string"),
-                             "need": pd.Series([], dtype="int64")})
+    frontier = pd.DataFrame(
+        {
+            "series_part": pd.Series([], dtype="uint64"),
+            "last_idx": pd.Series([], dtype="int64"),
+            "clean_returns": pd.Series([], dtype="int64"),
+            "rv_vol_regime": pd.Series([], dtype="string"),
+            "need": pd.Series([], dtype="int64"),
+        }
+    )
     if dbt.is_incremental:
         session.register("_volatility_stored", session.table(str(dbt.this)))
         frontier = session.sql("""
@@ -51,11 +66,23 @@ def model(dbt, session):
         minutes = dict(zip(series["series_part"], series["interval_minutes"]))
         frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes.get(p, 1440))) for p in frontier["series_part"]]
     session.register("_volatility_frontier", frontier)
-    bars = session.sql(lookback_bars_sql("_volatility_listed", "_volatility_bars", "_volatility_frontier", toxic,
-                                         "b.series_part, b.idx, b.bar_start, b.log_return")).df()
+    bars = session.sql(
+        lookback_bars_sql(
+            "_volatility_listed",
+            "_volatility_bars",
+            "_volatility_frontier",
+            toxic,
+            "b.series_part, b.idx, b.bar_start, b.log_return",
+        )
+    ).df()
     stats = {}
-    rows = volatility_regime_rows(bars, cfg, series=series, stats=stats,
-                                  frontier=frontier[["series_part", "last_idx", "clean_returns", "rv_vol_regime"]])
+    rows = volatility_regime_rows(
+        bars,
+        cfg,
+        series=series,
+        stats=stats,
+        frontier=frontier[["series_part", "last_idx", "clean_returns", "rv_vol_regime"]],
+    )
     # turbulence: drivers of the configured kinds, from their whole history (a cross-section)
     kind_list = ", ".join(f"'{k}'" for k in kinds if k.isalnum()) or "''"
     driver_returns = session.sql(f"""

@@ -10,5 +10,12 @@ def model(dbt, session):
     bounds = dbt.config.get("landing_plausibility")
     files = dbt.source("landing", "kline_files").union(dbt.source("landing", "snapshot_files"))
     this = str(dbt.this) if dbt.is_incremental else None
-    return land_table(session, "klines", files, landing_dir, this,
-                      plausibility=LandingPlausibility.from_mapping(bounds), loaded_at=dbt_batch_started_at())
+    return land_table(
+        session,
+        "klines",
+        files,
+        landing_dir,
+        this,
+        plausibility=LandingPlausibility.from_mapping(bounds),
+        loaded_at=dbt_batch_started_at(),
+    )

@@ -66,9 +66,15 @@ def eth_week(sample_db) -> dict:
 
 
 def test_the_answer_is_the_last_ended_bar(btc):
-    assert btc["bar"] == {"exchange": "binance", "symbol": "BTCUSDT", "bar_interval": "1h",
-                          "bar_start": "2022-06-13T11:00:00Z", "bar_end": "2022-06-13T12:00:00Z", "segment_id": 1,
-                          "bars_missing": 0}
+    assert btc["bar"] == {
+        "exchange": "binance",
+        "symbol": "BTCUSDT",
+        "bar_interval": "1h",
+        "bar_start": "2022-06-13T11:00:00Z",
+        "bar_end": "2022-06-13T12:00:00Z",
+        "segment_id": 1,
+        "bars_missing": 0,
+    }
     assert btc["requested_at"] == "2022-06-13T12:00:00Z"
 
 
@@ -89,26 +95,49 @@ def test_known_bar_verdict_by_hand(btc):
 
 
 def test_known_bar_verdict_equals_the_mart(sample_db, btc):
-    row = query(sample_db, f"""
+    row = query(
+        sample_db,
+        f"""
         select * from marts.fct_grid_regimes
-        where symbol = 'BTCUSDT' and bar_interval = '1h' and bar_start = '{BAR}'""").iloc[0]
+        where symbol = 'BTCUSDT' and bar_interval = '1h' and bar_start = '{BAR}'""",
+    ).iloc[0]
     v = btc["grid_verdict"]
-    for col in ("verdict", "decided_by", "confidence", "trend_score", "mean_rev_score", "range_quality_score",
-                "vol_change_score", "grid_capacity", "support", "resistance", "close"):
+    for col in (
+        "verdict",
+        "decided_by",
+        "confidence",
+        "trend_score",
+        "mean_rev_score",
+        "range_quality_score",
+        "vol_change_score",
+        "grid_capacity",
+        "support",
+        "resistance",
+        "close",
+    ):
         assert v[col] == row[col], col
     assert [(c["verdict"], c["support"]) for c in v["competing_verdicts"]] == [
-        (c["verdict"], c["support"]) for c in row["competing_verdicts"]]
-    coarse = query(sample_db, f"""
+        (c["verdict"], c["support"]) for c in row["competing_verdicts"]
+    ]
+    coarse = query(
+        sample_db,
+        f"""
         select verdict, confidence from marts.fct_grid_regimes
-        where symbol = 'BTCUSDT' and bar_interval = '4h' and bar_start = '{row['coarse_bar_start']}'""").iloc[0]
-    assert (btc["coarse_verdict"]["verdict"], btc["coarse_verdict"]["confidence"]) == (coarse.verdict,
-                                                                                      coarse.confidence)
+        where symbol = 'BTCUSDT' and bar_interval = '4h' and bar_start = '{row["coarse_bar_start"]}'""",
+    ).iloc[0]
+    assert (btc["coarse_verdict"]["verdict"], btc["coarse_verdict"]["confidence"]) == (
+        coarse.verdict,
+        coarse.confidence,
+    )
 
 
 def test_known_bar_ranges_equal_the_mart(sample_db, btc):
-    row = query(sample_db, f"""
+    row = query(
+        sample_db,
+        f"""
         select * from marts.fct_grid_ranges
-        where symbol = 'BTCUSDT' and bar_interval = '1h' and bar_start = '{BAR}'""").iloc[0]
+        where symbol = 'BTCUSDT' and bar_interval = '1h' and bar_start = '{BAR}'""",
+    ).iloc[0]
     r = btc["ranges"]
     assert [m["method"] for m in r["methods"]] == ["quantile", "donchian", "swing"]
     for m in r["methods"]:
@@ -118,7 +147,9 @@ def test_known_bar_ranges_equal_the_mart(sample_db, btc):
         assert r[col] == row[col], col
     # the primary range is the verdict's range
     assert (r["methods"][0]["support"], r["methods"][0]["resistance"]) == (
-        btc["grid_verdict"]["support"], btc["grid_verdict"]["resistance"])
+        btc["grid_verdict"]["support"],
+        btc["grid_verdict"]["resistance"],
+    )
     assert r["methods"][1]["support"] == 23500.0  # the donchian low of the window: the 2022-06-13 low
 
 
@@ -127,11 +158,23 @@ def test_known_bar_lifecycle(sample_db, btc):
     g = btc["lifecycle"][0]
     assert (g["state"], g["state_since"], g["stop_reason"]) == ("EXITED", "2022-06-10T16:00:00Z", "quick_stop")
     assert g["last_change"]["from_state"] == "PROBATION" and g["last_change"]["reason"] == "quick_stop"
-    gates = query(sample_db, f"""
-        select * from marts.fct_restart_gates where grid_id = 'virtual|binance|BTCUSDT' and bar_start = '{BAR}'""")
+    gates = query(
+        sample_db,
+        f"""
+        select * from marts.fct_restart_gates where grid_id = 'virtual|binance|BTCUSDT' and bar_start = '{BAR}'""",
+    )
     assert len(gates) == 1
-    for col in ("gate_1_bars", "gate_2_bars", "gate_3_bars", "gates_passed", "bars_since_stop", "time_floor_bars",
-                "post_stop_lower", "post_stop_upper", "restart_permitted"):
+    for col in (
+        "gate_1_bars",
+        "gate_2_bars",
+        "gate_3_bars",
+        "gates_passed",
+        "bars_since_stop",
+        "time_floor_bars",
+        "post_stop_lower",
+        "post_stop_upper",
+        "restart_permitted",
+    ):
         assert g["restart_gates"][col] == gates.iloc[0][col], col
     # the stop was 2022-06-10 16:00, 67 bars before 2022-06-13 11:00
     assert g["restart_gates"]["bars_since_stop"] == 67
@@ -154,9 +197,12 @@ def test_known_bar_context(sample_db, btc):
     for (driver, tf), u in states.items():
         if u["bar_start"] is None:
             continue
-        sql = query(sample_db, f"""
+        sql = query(
+            sample_db,
+            f"""
             select state, ts_score from marts.fct_uptrend_states
-            where driver = '{driver}' and timeframe = '{tf}' and bar_start = '{u['bar_start'][:-1]}'""").iloc[0]
+            where driver = '{driver}' and timeframe = '{tf}' and bar_start = '{u["bar_start"][:-1]}'""",
+        ).iloc[0]
         assert (u["state"], u["ts_score"]) == (sql.state, sql.ts_score)
     # a major has no bucket of its own: every bucket's levers, each at its last ended lever bar
     levers = {(lv["bucket"], lv["execution_timeframe"]): lv for lv in ctx["levers"]}
@@ -167,22 +213,31 @@ def test_known_bar_context(sample_db, btc):
         assert (levers[(bucket, "1h")]["a_value"], levers[(bucket, "1h")]["e_value"]) == (0.0, 1.0)
         assert levers[(bucket, "4h")]["bar_start"] == "2022-06-13T08:00:00Z"
         assert levers[(bucket, "1d")]["bar_start"] == "2022-06-12T00:00:00Z"
-    sql = query(sample_db, """
+    sql = query(
+        sample_db,
+        """
         select bucket, execution_timeframe, a_value, e_value, position_size_frac from marts.fct_levers
         where (execution_timeframe = '1h' and bar_start = timestamp '2022-06-13 11:00')
            or (execution_timeframe = '4h' and bar_start = timestamp '2022-06-13 08:00')
-           or (execution_timeframe = '1d' and bar_start = timestamp '2022-06-12 00:00')""")
+           or (execution_timeframe = '1d' and bar_start = timestamp '2022-06-12 00:00')""",
+    )
     assert len(sql) == len(levers) == 12
     for row in sql.itertuples():
         lv = levers[(row.bucket, row.execution_timeframe)]
-        assert (lv["a_value"], lv["e_value"], lv["position_size_frac"]) == (row.a_value, row.e_value,
-                                                                            row.position_size_frac)
+        assert (lv["a_value"], lv["e_value"], lv["position_size_frac"]) == (
+            row.a_value,
+            row.e_value,
+            row.position_size_frac,
+        )
     vol = {v["series_id"]: v for v in ctx["volatility"]}
     assert (vol["binance|BTCUSDT|1h"]["vol_regime"], vol["binance|BTCUSDT|1h"]["quadrant"]) == ("high", "CRISIS")
     assert vol["binance|BTCUSDT|1d"]["bar_start"] == "2022-06-12T00:00:00Z"
-    hmm = query(sample_db, f"""
+    hmm = query(
+        sample_db,
+        f"""
         select hmm_p_high_vol, hmm_p_low_vol * (1 - hmm_stay_prob_low) + hmm_p_high_vol * hmm_stay_prob_high as nxt
-        from marts.fct_volatility_regimes where series_id = 'binance|BTCUSDT|1h' and bar_start = '{BAR}'""").iloc[0]
+        from marts.fct_volatility_regimes where series_id = 'binance|BTCUSDT|1h' and bar_start = '{BAR}'""",
+    ).iloc[0]
     assert vol["binance|BTCUSDT|1h"]["hmm_p_high_vol"] == hmm.hmm_p_high_vol
     assert vol["binance|BTCUSDT|1h"]["hmm_p_high_vol_next"] == pytest.approx(hmm.nxt, rel=1e-12)
     # the BTC trend x vol market starts on 2022-11-06: no reading yet
@@ -195,11 +250,15 @@ def test_a_symbol_with_a_bucket_and_a_configured_grid(sample_db, validator):
     assert (data["context"]["bucket"], data["context"]["bucket_has_levers"]) == ("big", True)
     assert {lv["bucket"] for lv in data["context"]["levers"]} == {"big"}
     assert {u["driver"] for u in data["context"]["uptrend_states"]} == {"BTC", "ALT", "big"}
-    rec = query(sample_db, """
+    rec = query(
+        sample_db,
+        """
         select grid_id, rule, recommendation, overlap, exit_state from marts.fct_grid_recommendations
-        where symbol = 'DOTUSDT' and bar_start = '2023-06-20 11:00'""")
-    assert [(r["grid_id"], r["rule"], r["recommendation"], r["overlap"], r["exit_state"])
-            for r in data["recommendations"]] == list(rec.itertuples(index=False, name=None))
+        where symbol = 'DOTUSDT' and bar_start = '2023-06-20 11:00'""",
+    )
+    assert [
+        (r["grid_id"], r["rule"], r["recommendation"], r["overlap"], r["exit_state"]) for r in data["recommendations"]
+    ] == list(rec.itertuples(index=False, name=None))
     assert data["recommendations"][0]["grid_id"] == "dot_spot_2022"
     assert data["recommendations"][0]["lower"] == 4.0  # the version of 2023-06-15: [4, 6.5]
     kinds = [g["grid_kind"] for g in data["lifecycle"]]
@@ -212,8 +271,16 @@ def test_text_output_names_the_bar_and_every_section(sample_db):
     out = result.stdout
     assert out.splitlines()[0].startswith("BTCUSDT on binance: 1h bar 2022-06-13 11:00 - 2022-06-13 12:00 UTC")
     assert "verdict      TRANSITION, decided by vol_change, confidence 0.973" in out
-    for heading in ("Grid verdict", "Ranges", "Configured grids", "Grid lifecycle", "Uptrend states", "A/E levers",
-                    "Volatility regime (configured detector", "Trend x volatility"):
+    for heading in (
+        "Grid verdict",
+        "Ranges",
+        "Configured grids",
+        "Grid lifecycle",
+        "Uptrend states",
+        "A/E levers",
+        "Volatility regime (configured detector",
+        "Trend x volatility",
+    ):
         assert heading in out, heading
 
 
@@ -247,9 +314,12 @@ def test_driver_at(sample_db, validator):
     data = run_json(sample_db, "--driver", "small", "--timeframe", "meso", "--at", "2023-03-10 12:00")
     assert validator.is_valid(data)
     assert data["bar"]["bar_start"] == "2023-03-10T11:00:00Z" and data["bar"]["bar_interval"] == "1h"
-    row = query(sample_db, """
+    row = query(
+        sample_db,
+        """
         select state, ts_score from marts.fct_uptrend_states
-        where driver = 'small' and timeframe = 'meso' and bar_start = '2023-03-10 11:00'""").iloc[0]
+        where driver = 'small' and timeframe = 'meso' and bar_start = '2023-03-10 11:00'""",
+    ).iloc[0]
     assert (data["uptrend"]["state"], data["uptrend"]["ts_score"]) == (row.state, row.ts_score)
     assert data["context"]["bucket_has_levers"] is True
     assert {lv["bucket"] for lv in data["context"]["levers"]} == {"small"}
@@ -261,31 +331,41 @@ def test_driver_at(sample_db, validator):
 # --------------------------------------------------------------------------- exit code 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--symbol", "NOPEUSDT", "--at", AT], "unknown symbol 'NOPEUSDT'"),
-    (["--symbol", "BTCUSDT", "--at", "2021-04-04 20:30"], "is before the data of BTCUSDT"),
-    (["--symbol", "BTCUSDT", "--at", "2021-04-10 00:00"],
-     "BTCUSDT has no grid verdict yet at 2021-04-10 00:00 UTC: the 1h bar 2021-04-09 23:00 is in the warm-up; "
-     "its first verdict in this segment is at the bar 2021-04-22 10:00"),
-    (["--symbol", "FTTUSDT", "--at", "2023-10-01 00:00"], "FTTUSDT has no grid verdict yet"),
-    (["--symbol", "BTCUSDT", "--at", "2026-01-01"],
-     "2026-01-01 00:00 UTC is after the data of BTCUSDT: its last 1h bar 2025-07-02 16:00 ended at 2025-07-02 17:00"),
-    (["--symbol", "BTCUSDT", "--at", "2024-06-01"], "falls in a gap between segments"),
-    (["--symbol", "BTCUSDT", "--at", "13/06/2022"], "cannot read the time '13/06/2022'"),
-    (["--driver", "DOGE", "--at", AT], "unknown driver 'DOGE'"),
-    (["--driver", "BTC", "--timeframe", "hourly", "--at", AT], "unknown timeframe 'hourly'"),
-    (["--driver", "BTC.d", "--timeframe", "meso", "--at", AT], "driver BTC.d has no meso Uptrend states"),
-    (["--driver", "BTC", "--at", "2021-04-10 00:00"], "BTC meso has no Uptrend state yet"),
-    (["--driver", "BTC", "--at", "2026-01-01"], "is after the data of BTC meso"),
-    (["--symbol", "BTCUSDT", "--from", "2030-01-01", "--to", "2030-02-01"], "no 1h bar of BTCUSDT ended in"),
-    (["--symbol", "BTCUSDT", "--from", "2021-04-05", "--to", "2021-04-12"], "all 168 bars are in the warm-up"),
-    (["--symbol", "BTCUSDT", "--from", "2022-06-13", "--to", "2022-06-12"], "--to (2022-06-12 00:00) must be after"),
-    (["--symbol", "BTCUSDT", "--driver", "BTC", "--at", AT], "exactly one of --symbol and --driver"),
-    (["--symbol", "BTCUSDT", "--timeframe", "meso", "--at", AT], "--timeframe goes with --driver"),
-    (["--symbol", "BTCUSDT"], "give either --at TIME, or both --from TIME and --to TIME"),
-    (["--symbol", "BTCUSDT", "--at", AT, "--from", "2022-06-01"], "give either --at TIME"),
-    (["--symbol", "BTCUSDT", "--at", AT, "--out", "x.csv"], "FILE.csv is for a --from/--to batch"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--symbol", "NOPEUSDT", "--at", AT], "unknown symbol 'NOPEUSDT'"),
+        (["--symbol", "BTCUSDT", "--at", "2021-04-04 20:30"], "is before the data of BTCUSDT"),
+        (
+            ["--symbol", "BTCUSDT", "--at", "2021-04-10 00:00"],
+            "BTCUSDT has no grid verdict yet at 2021-04-10 00:00 UTC: the 1h bar 2021-04-09 23:00 is in the warm-up; "
+            "its first verdict in this segment is at the bar 2021-04-22 10:00",
+        ),
+        (["--symbol", "FTTUSDT", "--at", "2023-10-01 00:00"], "FTTUSDT has no grid verdict yet"),
+        (
+            ["--symbol", "BTCUSDT", "--at", "2026-01-01"],
+            "2026-01-01 00:00 UTC is after the data of BTCUSDT: its last 1h bar 2025-07-02 16:00 ended at 2025-07-02 17:00",
+        ),
+        (["--symbol", "BTCUSDT", "--at", "2024-06-01"], "falls in a gap between segments"),
+        (["--symbol", "BTCUSDT", "--at", "13/06/2022"], "cannot read the time '13/06/2022'"),
+        (["--driver", "DOGE", "--at", AT], "unknown driver 'DOGE'"),
+        (["--driver", "BTC", "--timeframe", "hourly", "--at", AT], "unknown timeframe 'hourly'"),
+        (["--driver", "BTC.d", "--timeframe", "meso", "--at", AT], "driver BTC.d has no meso Uptrend states"),
+        (["--driver", "BTC", "--at", "2021-04-10 00:00"], "BTC meso has no Uptrend state yet"),
+        (["--driver", "BTC", "--at", "2026-01-01"], "is after the data of BTC meso"),
+        (["--symbol", "BTCUSDT", "--from", "2030-01-01", "--to", "2030-02-01"], "no 1h bar of BTCUSDT ended in"),
+        (["--symbol", "BTCUSDT", "--from", "2021-04-05", "--to", "2021-04-12"], "all 168 bars are in the warm-up"),
+        (
+            ["--symbol", "BTCUSDT", "--from", "2022-06-13", "--to", "2022-06-12"],
+            "--to (2022-06-12 00:00) must be after",
+        ),
+        (["--symbol", "BTCUSDT", "--driver", "BTC", "--at", AT], "exactly one of --symbol and --driver"),
+        (["--symbol", "BTCUSDT", "--timeframe", "meso", "--at", AT], "--timeframe goes with --driver"),
+        (["--symbol", "BTCUSDT"], "give either --at TIME, or both --from TIME and --to TIME"),
+        (["--symbol", "BTCUSDT", "--at", AT, "--from", "2022-06-01"], "give either --at TIME"),
+        (["--symbol", "BTCUSDT", "--at", AT, "--out", "x.csv"], "FILE.csv is for a --from/--to batch"),
+    ],
+)
 def test_no_answer_exits_2_with_one_line(sample_db, args, message):
     result = run(sample_db, *args)
     assert result.exit_code == 2
@@ -308,17 +388,24 @@ def test_batch_counts_equal_sql(sample_db, eth_week, validator):
     got = {d["label"]: d["count"] for d in v["distribution"]}
     assert got == {**dict.fromkeys(analyze.VERDICTS, 0), **dict(zip(counts.verdict, counts.n))}
     assert sum(d["share"] for d in v["distribution"]) == pytest.approx(1.0)
-    pairs = query(sample_db, f"""
+    pairs = query(
+        sample_db,
+        f"""
         select prev, verdict, count(*) as n from (
             select verdict, lag(verdict) over (partition by exchange, segment_id order by bar_start) as prev {bars})
-        where prev is not null and verdict is not null group by all""")
+        where prev is not null and verdict is not null group by all""",
+    )
     assert {(t["from"], t["to"]): t["count"] for t in v["transitions"]} == {
-        (r.prev, r.verdict): r.n for r in pairs.itertuples()}
+        (r.prev, r.verdict): r.n for r in pairs.itertuples()
+    }
     assert v["changes"] == int(pairs[pairs.prev != pairs.verdict].n.sum())
-    q = query(sample_db, f"""
+    q = query(
+        sample_db,
+        f"""
         select count(confidence) as n, avg(confidence) as mean,
                quantile_cont(confidence, [0.1, 0.25, 0.5, 0.75, 0.9]) as qs,
-               count(*) filter (where confidence >= 0.8) as top {bars} and verdict is not null""").iloc[0]
+               count(*) filter (where confidence >= 0.8) as top {bars} and verdict is not null""",
+    ).iloc[0]
     conf = v["value"]
     assert conf["n"] == q.n and conf["mean"] == pytest.approx(q["mean"], rel=1e-12)
     assert [x["value"] for x in conf["quantiles"]] == pytest.approx(list(q.qs), rel=1e-12)
@@ -328,33 +415,48 @@ def test_batch_counts_equal_sql(sample_db, eth_week, validator):
 
 def test_batch_lifecycle_and_notifications_equal_sql(sample_db, eth_week):
     window = f"symbol = 'ETHUSDT' and bar_start >= '{WEEK[0]}' and bar_start < '{WEEK[1]}'"
-    events = query(sample_db, f"select grid_id, bar_start, to_state, reason from marts.fct_exit_states where {window} "
-                              "order by bar_start, grid_id, change_seq")
+    events = query(
+        sample_db,
+        f"select grid_id, bar_start, to_state, reason from marts.fct_exit_states where {window} "
+        "order by bar_start, grid_id, change_seq",
+    )
     assert [(e["grid_id"], e["bar_start"], e["to_state"], e["reason"]) for e in eth_week["lifecycle_events"]] == [
-        (r.grid_id, iso(r.bar_start), r.to_state, r.reason) for r in events.itertuples()]
+        (r.grid_id, iso(r.bar_start), r.to_state, r.reason) for r in events.itertuples()
+    ]
     assert len(events) == 8  # hand-read from the sample: 2 of the virtual grid, 6 of eth_perp_range
-    notes = query(sample_db, f"select state, is_sent, count(*) as n from marts.fct_exit_notifications where {window} "
-                             "group by all")
+    notes = query(
+        sample_db, f"select state, is_sent, count(*) as n from marts.fct_exit_notifications where {window} group by all"
+    )
     assert {(c["state"], c["is_sent"]): c["count"] for c in eth_week["notification_counts"]} == {
-        (r.state, r.is_sent): r.n for r in notes.itertuples()}
+        (r.state, r.is_sent): r.n for r in notes.itertuples()
+    }
     assert len(eth_week["notifications"]) == int(notes.n.sum()) == 104
-    states = query(sample_db, f"select grid_id, state, count(*) as n from marts.fct_grid_lifecycle where {window} "
-                              "group by all")
+    states = query(
+        sample_db, f"select grid_id, state, count(*) as n from marts.fct_grid_lifecycle where {window} group by all"
+    )
     assert {(s["grid_id"], s["state"]): s["bars"] for s in eth_week["lifecycle_states"]} == {
-        (r.grid_id, r.state): r.n for r in states.itertuples()}
-    recs = query(sample_db, f"select grid_id, recommendation, count(*) as n from marts.fct_grid_recommendations "
-                            f"where {window} group by all")
+        (r.grid_id, r.state): r.n for r in states.itertuples()
+    }
+    recs = query(
+        sample_db,
+        f"select grid_id, recommendation, count(*) as n from marts.fct_grid_recommendations "
+        f"where {window} group by all",
+    )
     assert {(r["grid_id"], r["recommendation"]): r["bars"] for r in eth_week["recommendations"]} == {
-        (r.grid_id, r.recommendation): r.n for r in recs.itertuples()}
+        (r.grid_id, r.recommendation): r.n for r in recs.itertuples()
+    }
 
 
 def test_batch_across_a_segment_gap_counts_no_transition_over_it(sample_db):
     data = run_json(sample_db, "--symbol", "FTTUSDT", "--from", "2022-11-01", "--to", "2023-10-31")
     v = data["verdicts"]
-    labelled = query(sample_db, """
+    labelled = query(
+        sample_db,
+        """
         select segment_id, count(verdict) as n from marts.fct_grid_regimes where symbol = 'FTTUSDT'
         and bar_interval = '1h' and bar_start >= '2022-11-01' and bar_start + interval 1 hour <= '2023-10-31'
-        group by all""")
+        group by all""",
+    )
     # one transition per consecutive labelled pair inside each segment, none across the gap
     assert sum(t["count"] for t in v["transitions"]) == int((labelled.n - 1).clip(lower=0).sum())
     assert v["labelled_bars"] == int(labelled.n.sum()) < v["bars"]
@@ -369,12 +471,18 @@ def test_batch_csv_and_json_files(sample_db, tmp_path):
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == list(analyze.SYMBOL_BAR_COLUMNS)
     assert len(rows) == 168
-    first = query(sample_db, f"""
+    first = query(
+        sample_db,
+        f"""
         select verdict, confidence, support from marts.fct_grid_regimes
-        where symbol = 'ETHUSDT' and bar_interval = '1h' and bar_start = '{WEEK[0]}'""").iloc[0]
+        where symbol = 'ETHUSDT' and bar_interval = '1h' and bar_start = '{WEEK[0]}'""",
+    ).iloc[0]
     assert rows[0]["bar_start"] == "2025-05-26T00:00:00Z" and rows[0]["bar_end"] == "2025-05-26T01:00:00Z"
     assert (rows[0]["verdict"], float(rows[0]["confidence"]), float(rows[0]["support"])) == (
-        first.verdict, first.confidence, first.support)
+        first.verdict,
+        first.confidence,
+        first.support,
+    )
     assert rows[0]["capacity_limited"] in ("true", "false")
     assert {r["virtual_grid_state"] for r in rows} == {"EXITED", "PROBATION"}
     out = tmp_path / "eth.json"
@@ -386,11 +494,15 @@ def test_batch_csv_and_json_files(sample_db, tmp_path):
 def test_driver_batch(sample_db, validator):
     data = run_json(sample_db, "--driver", "small", "--from", "2023-03-01", "--to", "2023-03-08")
     assert validator.is_valid(data)
-    counts = query(sample_db, """
+    counts = query(
+        sample_db,
+        """
         select state, count(*) as n, count(*) filter (where trim_flag) as trims from marts.fct_uptrend_states
         where driver = 'small' and timeframe = 'meso' and bar_start >= '2023-03-01'
-        and bar_start + interval 1 hour <= '2023-03-08' group by all""")
+        and bar_start + interval 1 hour <= '2023-03-08' group by all""",
+    )
     assert {d["label"]: d["count"] for d in data["states"]["distribution"] if d["count"]} == dict(
-        zip(counts.state, counts.n))
+        zip(counts.state, counts.n)
+    )
     assert data["flags"]["trim_flag"] == counts.trims.sum()
     assert sum(d["count"] for d in data["quadrants"]) == data["states"]["bars"] == 168

@@ -35,23 +35,32 @@ def now_json(sample_db):
 
 
 def test_now_uptrend_states_equal_the_last_rows(sample_db, now_json):
-    last = query(sample_db, """
+    last = query(
+        sample_db,
+        """
         select driver, timeframe, bar_start, state from marts.fct_uptrend_states
-        qualify row_number() over (partition by driver, timeframe order by bar_start desc) = 1""")
+        qualify row_number() over (partition by driver, timeframe order by bar_start desc) = 1""",
+    )
     got = {(r["driver"], r["timeframe"]): r for r in now_json["uptrend_states"]}
     assert len(got) == len(last) > 0
     for row in last.itertuples():
         assert got[(row.driver, row.timeframe)]["state"] == row.state
         assert got[(row.driver, row.timeframe)]["bar_start"] == iso(row.bar_start)
-    btc = query(sample_db, "select state, bar_start from marts.fct_uptrend_states where driver = 'BTC' "
-                           "and timeframe = 'meso' order by bar_start desc limit 1").iloc[0]
+    btc = query(
+        sample_db,
+        "select state, bar_start from marts.fct_uptrend_states where driver = 'BTC' "
+        "and timeframe = 'meso' order by bar_start desc limit 1",
+    ).iloc[0]
     assert got[("BTC", "meso")]["state"] == btc.state
 
 
 def test_now_state_since_is_the_start_of_the_current_run(sample_db, now_json):
     """state_since / bars_in_state recomputed by walking BTC meso's bars back in pandas."""
-    bars = query(sample_db, "select bar_start, state, prev_state from marts.fct_uptrend_states "
-                            "where driver = 'BTC' and timeframe = 'meso' order by bar_start desc")
+    bars = query(
+        sample_db,
+        "select bar_start, state, prev_state from marts.fct_uptrend_states "
+        "where driver = 'BTC' and timeframe = 'meso' order by bar_start desc",
+    )
     current = bars.state.iloc[0]
     n = 0
     for row in bars.itertuples():
@@ -66,26 +75,39 @@ def test_now_state_since_is_the_start_of_the_current_run(sample_db, now_json):
 
 
 def test_now_levers_equal_the_latest_lever_bars(sample_db, now_json):
-    latest = query(sample_db, """
+    latest = query(
+        sample_db,
+        """
         select bucket, execution_timeframe, bar_start, a_value, e_value, position_size_frac from marts.fct_levers
-        qualify bar_start = max(bar_start) over (partition by bucket, execution_timeframe)""")
+        qualify bar_start = max(bar_start) over (partition by bucket, execution_timeframe)""",
+    )
     got = {(r["bucket"], r["execution_timeframe"]): r for r in now_json["levers"]}
     assert len(got) == len(latest) > 0
     for row in latest.itertuples():
         record = got[(row.bucket, row.execution_timeframe)]
         assert record["bar_start"] == iso(row.bar_start)
         assert (record["a_value"], record["e_value"], record["position_size_frac"]) == (
-            row.a_value, row.e_value, row.position_size_frac)
+            row.a_value,
+            row.e_value,
+            row.position_size_frac,
+        )
 
 
 def test_now_market_and_volatility_regimes(sample_db, now_json):
-    markets = query(sample_db, "select market, bar_start, regime from marts.fct_market_regimes "
-                               "qualify bar_start = max(bar_start) over (partition by market)")
+    markets = query(
+        sample_db,
+        "select market, bar_start, regime from marts.fct_market_regimes "
+        "qualify bar_start = max(bar_start) over (partition by market)",
+    )
     assert {(r["market"], r["bar_start"], r["regime"]) for r in now_json["market_regimes"]} == {
-        (m.market, iso(m.bar_start), m.regime) for m in markets.itertuples()}
-    vol = query(sample_db, "select series_id, bar_start, vol_regime, quadrant, hmm_p_high_vol "
-                           "from marts.fct_volatility_regimes "
-                           "qualify bar_start = max(bar_start) over (partition by series_id)")
+        (m.market, iso(m.bar_start), m.regime) for m in markets.itertuples()
+    }
+    vol = query(
+        sample_db,
+        "select series_id, bar_start, vol_regime, quadrant, hmm_p_high_vol "
+        "from marts.fct_volatility_regimes "
+        "qualify bar_start = max(bar_start) over (partition by series_id)",
+    )
     got = {r["series_id"]: r for r in now_json["volatility_regimes"]}
     assert set(got) == set(vol.series_id) and "BTC|macro" in got
     for row in vol.itertuples():
@@ -104,21 +126,27 @@ def test_now_text_names_every_source(sample_db):
 
 def test_export_levers_parquet_via_the_installed_script(sample_db, tmp_path):
     out = tmp_path / "fct_levers.parquet"
-    proc = subprocess.run([str(SCRIPT), "export", "fct_levers", "--format", "parquet", "--output", str(out),
-                           "--db", str(sample_db)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(SCRIPT), "export", "fct_levers", "--format", "parquet", "--output", str(out), "--db", str(sample_db)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     table = query(sample_db, "select * from marts.fct_levers")
     assert f"{len(table)} rows written to {out}" in proc.stdout
     back = pd.read_parquet(out)
     keys = ["bar_start", "execution_timeframe", "bucket"]
-    pd.testing.assert_frame_equal(back.sort_values(keys).reset_index(drop=True),
-                                  table.sort_values(keys).reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.sort_values(keys).reset_index(drop=True), table.sort_values(keys).reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_export_query_csv(sample_db, tmp_path):
     out = tmp_path / "states.csv"
-    sql = ("select driver, timeframe, count(*) as bars from marts.fct_uptrend_states "
-           "group by all order by driver, timeframe")
+    sql = (
+        "select driver, timeframe, count(*) as bars from marts.fct_uptrend_states "
+        "group by all order by driver, timeframe"
+    )
     result = runner.invoke(cli.app, ["export", sql, "-o", str(out), "--db", str(sample_db)])
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.read_csv(out), query(sample_db, sql), check_dtype=False)

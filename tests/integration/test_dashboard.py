@@ -36,7 +36,7 @@ from market_regimes.current import current_regimes
 from market_regimes.dashboard import Settings, write_dashboard
 from market_regimes.dashboard.browser import dump_dom, find_chromium, screenshot
 from market_regimes.dashboard.panels import PANELS, panel_name
-from tests.helpers import HtmlTags, PROJECT, dbt
+from tests.helpers import PROJECT, HtmlTags, dbt
 from tests.unit.test_dashboard import make_tiny_warehouse
 
 pytestmark = pytest.mark.integration
@@ -64,8 +64,10 @@ def chromium() -> str:
     if found:
         return found
     if os.geteuid() != 0:
-        pytest.fail("chromium is not installed and installing it needs root: "
-                    "sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium")
+        pytest.fail(
+            "chromium is not installed and installing it needs root: "
+            "sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     wait = ["-o", f"DPkg::Lock::Timeout={APT_TIMEOUT_S}"]  # another apt may be running
     # both pytest-xdist workers may get here at once: one installs, the other waits and finds it
@@ -75,8 +77,10 @@ def chromium() -> str:
         if found:
             return found
         started = time.perf_counter()
-        for cmd in (["apt-get", *wait, "update"],
-                    ["apt-get", *wait, "install", "-y", "--no-install-recommends", "chromium"]):
+        for cmd in (
+            ["apt-get", *wait, "update"],
+            ["apt-get", *wait, "install", "-y", "--no-install-recommends", "chromium"],
+        ):
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT_S)
             assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     found = find_chromium()
@@ -95,8 +99,8 @@ def png_pixels(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: not a PNG file")
     pos, chunks, header = 8, [], None
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
@@ -154,8 +158,10 @@ def assert_not_blank(png: Path) -> None:
 
 def sections(dom: str) -> dict[str, str]:
     """Panel name -> the HTML of its <section> in a page or a dumped DOM."""
-    return {m.group(1): m.group(0)
-            for m in re.finditer(r'<section class="panel" id="panel-([a-z_]+)".*?</section>', dom, re.S)}
+    return {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'<section class="panel" id="panel-([a-z_]+)".*?</section>', dom, re.S)
+    }
 
 
 def assert_panels_rendered(dom: str, expected: list[str]) -> None:
@@ -179,15 +185,19 @@ def with_script(page: Path, script: str, out: Path) -> Path:
 
 def type_into(input_id: str, text: str) -> str:
     """JS that types ``text`` into the input ``input_id`` (sets the value, fires ``input``)."""
-    return (f"(function () {{ const i = document.getElementById({input_id!r}); i.value = {text!r}; "
-            "i.dispatchEvent(new Event('input', {bubbles: true})); })();")
+    return (
+        f"(function () {{ const i = document.getElementById({input_id!r}); i.value = {text!r}; "
+        "i.dispatchEvent(new Event('input', {bubbles: true})); })();"
+    )
 
 
 def options(dom: str, select_id: str) -> list[tuple[str, str, bool]]:
     """(value, text, hidden) of every option of a <select> in a dumped DOM."""
     select = re.search(rf'<select [^>]*id="{select_id}".*?</select>', dom, re.S).group(0)
-    return [(value, text, "hidden" in attrs)
-            for attrs, value, text in re.findall(r'<option( value="([^"]+)"[^>]*)>([^<]*)</option>', select)]
+    return [
+        (value, text, "hidden" in attrs)
+        for attrs, value, text in re.findall(r'<option( value="([^"]+)"[^>]*)>([^<]*)</option>', select)
+    ]
 
 
 def view_tag(dom: str, view_id: str) -> str:
@@ -204,18 +214,24 @@ def _exists(db: Path, relation: str) -> bool:
     schema, name = relation.split(".")
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
-                           "and table_schema = ? and table_name = ?", [schema, name]).fetchone()[0] > 0
+        return (
+            con.execute(
+                "select count(*) from information_schema.tables where table_catalog = current_database() "
+                "and table_schema = ? and table_name = ?",
+                [schema, name],
+            ).fetchone()[0]
+            > 0
+        )
     finally:
         con.close()
 
 
 def _expected_panels(db: Path) -> list[str]:
-    return [panel_name(p) for p in PANELS
-            if all(_exists(db, r) for r in (p.SOURCE, *getattr(p, "REQUIRES", ())))]
+    return [panel_name(p) for p in PANELS if all(_exists(db, r) for r in (p.SOURCE, *getattr(p, "REQUIRES", ())))]
 
 
 # ---- the sample warehouse ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sample_report(sample_db, tmp_path_factory):
@@ -238,8 +254,12 @@ def test_sample_report_opens_offline(sample_report):
     page = sample_report.path.read_text()
     parser = HtmlTags()
     parser.feed(page)
-    external = [(tag, attrs) for tag, attrs in parser.tags for key in ("src", "href")
-                if re.match(r"\s*(https?:)?//", attrs.get(key) or "", re.I)]
+    external = [
+        (tag, attrs)
+        for tag, attrs in parser.tags
+        for key in ("src", "href")
+        if re.match(r"\s*(https?:)?//", attrs.get(key) or "", re.I)
+    ]
     assert external == []
     assert get_plotlyjs() in page  # the bundle itself, inline
     scripts = [attrs for tag, attrs in parser.tags if tag == "script"]
@@ -275,8 +295,11 @@ SYMBOL_QUERY = "crisis 1d"
 @pytest.fixture(scope="module")
 def sample_typed_dom(sample_report, chromium, tmp_path_factory) -> str:
     """The sample page rendered after typing SYMBOL_QUERY into the summary's symbol filter."""
-    page = with_script(sample_report.path, type_into("current-symbols-filter", SYMBOL_QUERY),
-                       tmp_path_factory.mktemp("typed") / "regimes.html")
+    page = with_script(
+        sample_report.path,
+        type_into("current-symbols-filter", SYMBOL_QUERY),
+        tmp_path_factory.mktemp("typed") / "regimes.html",
+    )
     return dump_dom(page, chromium)
 
 
@@ -287,8 +310,12 @@ def test_sample_summary_shows_the_current_regimes(sample_typed_dom, sample_curre
     uptrend = sample_current["uptrend_states"]
     assert len(uptrend) >= 10  # drivers x timeframes of the sample
     for row in uptrend.itertuples():
-        match = re.search(rf'<td class="cell" data-series="{re.escape(f"{row.driver} · {row.timeframe}")}" '
-                          rf'data-state="([^"]*)">(.*?)</td>', summary, re.S)
+        match = re.search(
+            rf'<td class="cell" data-series="{re.escape(f"{row.driver} · {row.timeframe}")}" '
+            rf'data-state="([^"]*)">(.*?)</td>',
+            summary,
+            re.S,
+        )
         assert match, (row.driver, row.timeframe)
         assert match.group(1) == row.state
         since = pd.Timestamp(row.state_since)
@@ -300,12 +327,14 @@ def test_sample_summary_shows_the_current_regimes(sample_typed_dom, sample_curre
     assert {f"{r.bucket} · {r.execution_timeframe}": f"{r.a_value:.4f}" for r in levers_.itertuples()} == cells
     markets = sample_current["market_regimes"]
     assert re.findall(r'<tr data-series="([^"]+)" data-regime="([^"]+)"', summary) == list(
-        zip(markets["market"], markets["regime"]))
+        zip(markets["market"], markets["regime"])
+    )
     vol = sample_current["volatility_regimes"]
     drivers = vol[vol["series_type"] == "driver"]
     quadrants = dict(re.findall(r'data-series="([^"]+)" data-quadrant="([^"]*)"', summary))
-    assert quadrants == {f"{r.driver} · {r.timeframe}": r.quadrant if isinstance(r.quadrant, str) else ""
-                         for r in drivers.itertuples()}
+    assert quadrants == {
+        f"{r.driver} · {r.timeframe}": r.quadrant if isinstance(r.quadrant, str) else "" for r in drivers.itertuples()
+    }
 
 
 def test_sample_symbol_filter_keeps_the_matching_rows(sample_typed_dom, sample_current):
@@ -335,8 +364,11 @@ def test_sample_daily_chart_skips_the_data_hole(sample_db, sample_typed_dom):
         con.close()
     assert len(holes) == 1 and (holes[0][1] - holes[0][0]).days > 365  # the sample's 16-month hole
     start, end = holes[0]
-    fig = json.loads(re.search(r'<script type="application/json" id="price_regimes-0-fig">(.*?)</script>',
-                               sample_typed_dom, re.S).group(1))
+    fig = json.loads(
+        re.search(
+            r'<script type="application/json" id="price_regimes-0-fig">(.*?)</script>', sample_typed_dom, re.S
+        ).group(1)
+    )
     assert fig["layout"]["meta"]["label"] == "BTC · macro (1d)"
     assert fig["layout"]["xaxis"]["rangebreaks"] == [{"bounds": [f"{start:%Y-%m-%d %H:%M}", f"{end:%Y-%m-%d %H:%M}"]}]
     drawn = re.search(r'<div class="view[^"]*" id="price_regimes-0".*?<script', sample_typed_dom, re.S).group(0)
@@ -350,8 +382,12 @@ def test_sample_daily_chart_skips_the_data_hole(sample_db, sample_typed_dom):
 
 # ---- the tiny warehouse: every panel, and one missing --------------------------------------
 
-@pytest.mark.parametrize("missing", [(), ("marts.fct_levers",), ("reports.rpt_regime_forward_returns",)],
-                         ids=["all_marts", "no_levers", "no_forward_returns"])
+
+@pytest.mark.parametrize(
+    "missing",
+    [(), ("marts.fct_levers",), ("reports.rpt_regime_forward_returns",)],
+    ids=["all_marts", "no_levers", "no_forward_returns"],
+)
 def test_chromium_renders_the_tiny_warehouse(missing, chromium, tmp_path):
     db = tmp_path / "tiny.duckdb"
     con = duckdb.connect(str(db))
@@ -368,8 +404,12 @@ def test_chromium_renders_the_tiny_warehouse(missing, chromium, tmp_path):
 
 def _view(dom: str, view_id: str) -> tuple[str, str]:
     """(opening tag, content) of a view's div in a dumped DOM (content up to its figure JSON)."""
-    match = re.search(rf'(<div class="view[^"]*" id="{view_id}"[^>]*>)(.*?)<script type="application/json" '
-                      rf'id="{view_id}-fig"', dom, re.S)
+    match = re.search(
+        rf'(<div class="view[^"]*" id="{view_id}"[^>]*>)(.*?)<script type="application/json" '
+        rf'id="{view_id}-fig"',
+        dom,
+        re.S,
+    )
     assert match, f"no view {view_id}"
     return match.group(1), match.group(2)
 
@@ -399,11 +439,16 @@ def tiny_page(tmp_path) -> Path:
 
 
 def test_typing_into_a_view_filter_hides_the_other_views(chromium, tiny_page, tmp_path):
-    page = with_script(tiny_page, type_into("price_regimes-filter", "MESO") + type_into("levers-filter", "nothing"),
-                       tmp_path / "typed.html")
+    page = with_script(
+        tiny_page,
+        type_into("price_regimes-filter", "MESO") + type_into("levers-filter", "nothing"),
+        tmp_path / "typed.html",
+    )
     dom = dump_dom(page, chromium)
-    assert options(dom, "price_regimes-select") == [("price_regimes-0", "BTC · macro (1d)", True),
-                                                    ("price_regimes-1", "BTC · meso (1h)", False)]
+    assert options(dom, "price_regimes-select") == [
+        ("price_regimes-0", "BTC · macro (1d)", True),
+        ("price_regimes-1", "BTC · meso (1h)", False),
+    ]
     assert element_text(dom, "price_regimes-count") == "1 of 2 match"
     # the view on screen no longer matched: the first match is shown and drawn instead
     assert "hidden" in view_tag(dom, "price_regimes-0")
@@ -420,8 +465,10 @@ def test_typing_into_a_view_filter_hides_the_other_views(chromium, tiny_page, tm
 
 
 def test_a_summary_cell_opens_its_chart(chromium, tiny_page, tmp_path):
-    click = ("document.querySelector('#current-uptrend-table td[data-series=\"BTC · meso\"] a').click();"
-             "document.querySelector('#current-volatility-table td[data-series=\"BTC · meso\"] a').click();")
+    click = (
+        "document.querySelector('#current-uptrend-table td[data-series=\"BTC · meso\"] a').click();"
+        "document.querySelector('#current-volatility-table td[data-series=\"BTC · meso\"] a').click();"
+    )
     dom = dump_dom(with_script(tiny_page, click, tmp_path / "clicked.html"), chromium)
     for panel in ("price_regimes", "volatility_regimes"):
         opened = view_tag(dom, f"{panel}-1")
@@ -441,6 +488,7 @@ def test_blank_check_can_fail(chromium, tmp_path):
 
 # ---- the Dagster asset --------------------------------------------------------------------
 
+
 def test_dagster_asset_writes_the_dashboard(tmp_path):
     from dagster import AssetKey, materialize
 
@@ -458,8 +506,11 @@ def test_dagster_asset_writes_the_dashboard(tmp_path):
     make_tiny_warehouse(con)
     con.close()
     out = tmp_path / "out" / "regimes.html"
-    result = materialize([regimes_dashboard], resources={"warehouse": WarehouseResource(duckdb_path=str(db))},
-                         run_config={"ops": {"reports__regimes_dashboard": {"config": {"out_path": str(out)}}}})
+    result = materialize(
+        [regimes_dashboard],
+        resources={"warehouse": WarehouseResource(duckdb_path=str(db))},
+        run_config={"ops": {"reports__regimes_dashboard": {"config": {"out_path": str(out)}}}},
+    )
     assert result.success
     metadata = result.asset_materializations_for_node("reports__regimes_dashboard")[0].metadata
     assert metadata["size_bytes"].value == out.stat().st_size
@@ -471,9 +522,11 @@ def test_chromium_draws_the_grid_panel_and_filters_its_series(chromium, tiny_pag
     drawn with its verdict shading (a heatmap), range band, close and confidence."""
     page = with_script(tiny_page, type_into("grid_regimes-filter", "eth"), tmp_path / "grid.html")
     dom = dump_dom(page, chromium)
-    assert options(dom, "grid_regimes-select") == [("grid_regimes-0", "binance · BTCUSDT (4h)", True),
-                                                   ("grid_regimes-1", "binance · ETHUSDT (1h)", False),
-                                                   ("grid_regimes-2", "binance · ADAUSDT (4h)", True)]
+    assert options(dom, "grid_regimes-select") == [
+        ("grid_regimes-0", "binance · BTCUSDT (4h)", True),
+        ("grid_regimes-1", "binance · ETHUSDT (1h)", False),
+        ("grid_regimes-2", "binance · ADAUSDT (4h)", True),
+    ]
     tag, view = _view(dom, "grid_regimes-1")
     assert "hidden" not in tag and 'data-rendered="1"' in tag
     assert re.search(r'<g class="hm"', view), "no verdict shading drawn"

@@ -23,28 +23,45 @@ from tests.helpers import DBT, PROJECT, query
 
 SAMPLE = PROJECT / "sample" / "landing"
 ANALYSES = sorted(p.name for p in (PROJECT / "analyses").glob("*.sql"))
-DASHBOARD_MARTS = {"fct_driver_bars", "fct_uptrend_states", "fct_regime_events", "fct_levers",
-                   "fct_lever_contributions", "fct_market_regimes", "fct_volatility_regimes", "fct_grid_regimes",
-                   "fct_grid_lifecycle", "fct_exit_states"}
+DASHBOARD_MARTS = {
+    "fct_driver_bars",
+    "fct_uptrend_states",
+    "fct_regime_events",
+    "fct_levers",
+    "fct_lever_contributions",
+    "fct_market_regimes",
+    "fct_volatility_regimes",
+    "fct_grid_regimes",
+    "fct_grid_lifecycle",
+    "fct_exit_states",
+}
 
 # A description states its unit: "UTC" for timestamps, "boolean" for flags, "text"/"label"/"key"
 # for strings, and for numbers one of these (USDT, index or percent points, counts of bars,
 # fractions, dimensionless scores...). A description without any of them fails.
 NUMERIC_UNIT = re.compile(
     r"\b(usdt|quote currency|price units|index points|percent points|points|base units|count|bars|"
-    r"fraction|dimensionless|log return|probability|score|multiplier|counter|units of [ae])\b")
-TYPE_UNIT = {"TIMESTAMP": re.compile(r"\butc\b"), "BOOLEAN": re.compile(r"\bboolean\b"),
-             "VARCHAR": re.compile(r"\b(text|label|key)\b")}
+    r"fraction|dimensionless|log return|probability|score|multiplier|counter|units of [ae])\b"
+)
+TYPE_UNIT = {
+    "TIMESTAMP": re.compile(r"\butc\b"),
+    "BOOLEAN": re.compile(r"\bboolean\b"),
+    "VARCHAR": re.compile(r"\b(text|label|key)\b"),
+}
 
 
 def mart_relations(db: Path) -> dict[str, list[tuple[str, str]]]:
     """{table or view name: [(column, DuckDB type), ...]} of schema marts in the built file."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        names = [r[0] for r in con.sql(
-            "select table_name from duckdb_tables() where schema_name = 'marts' and database_name = current_database() "
-            "union all select view_name from duckdb_views() where schema_name = 'marts' "
-            "and database_name = current_database() and not internal").fetchall()]
+        names = [
+            r[0]
+            for r in con.sql(
+                "select table_name from duckdb_tables() where schema_name = 'marts' and database_name = current_database() "
+                "union all select view_name from duckdb_views() where schema_name = 'marts' "
+                "and database_name = current_database() and not internal"
+            ).fetchall()
+        ]
         return {n: [(c, t) for c, t, *_ in con.sql(f"describe marts.{n}").fetchall()] for n in sorted(names)}
     finally:
         con.close()
@@ -62,15 +79,37 @@ def docs_target(sample_db, tmp_path_factory) -> Path:
     saved = sample_db.parent / "target" / "partial_parse.msgpack"
     if saved.exists():
         shutil.copy(saved, target / saved.name)
-    env = {**os.environ, "MARKET_REGIMES_DB": str(sample_db), "MARKET_REGIMES_LANDING": str(SAMPLE),
-           "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
+    env = {
+        **os.environ,
+        "MARKET_REGIMES_DB": str(sample_db),
+        "MARKET_REGIMES_LANDING": str(SAMPLE),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DO_NOT_TRACK": "1",
+    }
     # tests.helpers.dbt puts --project-dir before the arguments: `dbt docs` (a command
     # group) refuses options before its subcommand, hence this one call of our own.
     proc = subprocess.run(
-        [str(DBT), "docs", "generate", "--project-dir", str(PROJECT), "--target-path", str(target),
-         "--log-path", str(work / "logs"), "--select", "resource_type:analysis", "config.schema:marts",
-         "--indirect-selection", "empty"],  # the marts' data tests need no compiling here
-        env=env, capture_output=True, text=True, cwd=PROJECT)
+        [
+            str(DBT),
+            "docs",
+            "generate",
+            "--project-dir",
+            str(PROJECT),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(work / "logs"),
+            "--select",
+            "resource_type:analysis",
+            "config.schema:marts",
+            "--indirect-selection",
+            "empty",
+        ],  # the marts' data tests need no compiling here
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+    )
     assert proc.returncode == 0, f"dbt docs generate failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return target
 
@@ -81,8 +120,9 @@ def manifest(docs_target) -> dict:
 
 
 def mart_models(manifest: dict) -> dict[str, dict]:
-    return {n["name"]: n for n in manifest["nodes"].values()
-            if n["resource_type"] == "model" and n["schema"] == "marts"}
+    return {
+        n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
 
 
 def test_every_mart_model_and_column_is_described(manifest, sample_db):
@@ -179,13 +219,22 @@ def test_second_process_reads_the_file_read_only_while_we_do(sample_db):
     con = duckdb.connect(str(sample_db), read_only=True)
     try:
         queries = {"levers": "select count(*), sum(n_used), max(a_value), min(bar_start) from marts.fct_levers"}
-        views = [r[0] for r in con.sql("select view_name from duckdb_views() where schema_name = 'staging' "
-                                       "and database_name = current_database() order by 1").fetchall()]
+        views = [
+            r[0]
+            for r in con.sql(
+                "select view_name from duckdb_views() where schema_name = 'staging' "
+                "and database_name = current_database() order by 1"
+            ).fetchall()
+        ]
         if views:  # a staging view resolves its catalog by the file stem: the BI tool's view too
             queries["staging_view"] = f"select count(*), min(bar_start), max(bar_start) from staging.{views[0]}"
         ours = {name: [str(v) for v in con.sql(sql).fetchone()] for name, sql in queries.items()}
-        proc = subprocess.run([sys.executable, "-c", BI_READER, str(sample_db), json.dumps(queries)],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", BI_READER, str(sample_db), json.dumps(queries)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         theirs = json.loads(proc.stdout)
         # our connection is still usable after the other process read the file
@@ -204,8 +253,12 @@ def test_the_installed_duckdb_shell_reads_the_warehouse(sample_db):
     shell = Path(sys.executable).parent / "duckdb"
     assert shell.is_file(), "duckdb-cli is a dependency: .venv/bin/duckdb must exist"
     sql = "select count(*) as n, count(distinct bucket) as buckets from marts.fct_levers"
-    proc = subprocess.run([str(shell), "-readonly", "-csv", "-noheader", str(sample_db), "-c", sql],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(shell), "-readonly", "-csv", "-noheader", str(sample_db), "-c", sql],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     n, buckets = query(sample_db, sql).iloc[0]
     assert proc.stdout.strip() == f"{n},{buckets}" and n > 0

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import MART_TABLES, compare_builds, dbt, query
-from tests.integration.fixture_landing import ada_60m_candles, write_fixture_landing
+from tests.integration.fixture_landing import ada_60m_candles
 
 pytestmark = pytest.mark.integration
 AS_OF = "2024-01-01 02:00:00"
@@ -33,21 +33,35 @@ def bar(db, table, where):
 
 def test_bad_rows_are_quarantined_and_accounted(built):
     files = query(built["db"], "select * from raw.landing_files where source_file = 'klines/binance/XRPUSDT_1h.csv'")
-    assert files[["rows_read", "rows_landed", "rows_rejected", "duplicates_collapsed"]].iloc[0].tolist() == [12, 3, 8, 1]
+    assert files[["rows_read", "rows_landed", "rows_rejected", "duplicates_collapsed"]].iloc[0].tolist() == [
+        12,
+        3,
+        8,
+        1,
+    ]
     rejected = query(built["db"], "select line_number, reason from raw.rejected_rows order by line_number")
     assert dict(zip(rejected["line_number"], rejected["reason"])) == {
-        3: "high below low", 4: "non-positive price", 5: "non-finite or unparseable price",
-        6: "unaligned timestamp for a 60-minute bar", 7: "unparseable timestamp 'yesterday noon'",
-        9: "conflicting duplicate of a final bar", 11: "negative volume",
-        13: "wrong field count: 3 fields, header has 7"}
+        3: "high below low",
+        4: "non-positive price",
+        5: "non-finite or unparseable price",
+        6: "unaligned timestamp for a 60-minute bar",
+        7: "unparseable timestamp 'yesterday noon'",
+        9: "conflicting duplicate of a final bar",
+        11: "negative volume",
+        13: "wrong field count: 3 fields, header has 7",
+    }
     all_files = query(built["db"], "select * from raw.landing_files")
-    assert (all_files["rows_read"] == all_files["rows_landed"] + all_files["rows_rejected"]
-            + all_files["duplicates_collapsed"]).all()
+    assert (
+        all_files["rows_read"]
+        == all_files["rows_landed"] + all_files["rows_rejected"] + all_files["duplicates_collapsed"]
+    ).all()
     assert len(all_files) == 15  # 6 binance, 2 bybit, 2 snapshots, 3 dominance, 2 daily
     # row-level problems warn, they do not fail the build
     assert "WARN 8 warn_rejected_rows" in built["stdout"]
-    xrp = query(built["db"], "select bar_start from marts.fct_symbol_bars where symbol = 'XRPUSDT' "
-                             "and origin = 'landed' order by 1")
+    xrp = query(
+        built["db"],
+        "select bar_start from marts.fct_symbol_bars where symbol = 'XRPUSDT' and origin = 'landed' order by 1",
+    )
     assert [str(t) for t in xrp["bar_start"]] == ["2024-01-01 00:00:00", "2024-01-01 04:00:00", "2024-01-01 06:00:00"]
 
 
@@ -82,10 +96,16 @@ def test_rollups_reproduce_exchange_candles(built):
     db = built["db"]
     recon = query(db, "select * from reports.rpt_rollup_reconciliation where symbol = 'ADAUSDT' and bar_interval='1h'")
     assert recon[["n_bars_compared", "n_matches", "n_mismatches"]].iloc[0].tolist() == [2, 2, 0]
-    rolled = query(db, "select bar_start, open, high, low, close, volume, is_complete, is_final from marts.fct_symbol_bars "
-                       "where symbol='ADAUSDT' and bar_interval='1h' and origin='rollup' order by bar_start")
+    rolled = query(
+        db,
+        "select bar_start, open, high, low, close, volume, is_complete, is_final from marts.fct_symbol_bars "
+        "where symbol='ADAUSDT' and bar_interval='1h' and origin='rollup' order by bar_start",
+    )
     expected = ada_60m_candles()
-    assert rolled[["open", "high", "low", "close"]].to_numpy().tolist() == expected[["open", "high", "low", "close"]].to_numpy().tolist()
+    assert (
+        rolled[["open", "high", "low", "close"]].to_numpy().tolist()
+        == expected[["open", "high", "low", "close"]].to_numpy().tolist()
+    )
     assert rolled["is_complete"].tolist() == [True, True, False]
     assert rolled["is_final"].tolist() == [True, True, False]
 
@@ -111,8 +131,11 @@ def test_alt_equal_weight_index_by_hand(built):
 
 
 def test_member_with_extreme_return_is_excluded_and_counted(built):
-    nano = query(built["db"], "select * from intermediate.int_composite_bars_computed where driver='nano' "
-                              "and timeframe='meso' and composite_method='equal_weight_index' order by bar_start")
+    nano = query(
+        built["db"],
+        "select * from intermediate.int_composite_bars_computed where driver='nano' "
+        "and timeframe='meso' and composite_method='equal_weight_index' order by bar_start",
+    )
     first = nano.iloc[0]  # STRAX doubles (|ln 2| > 0.5): excluded; DREP r = (1, 1.2, 1, 1.1)
     assert (first.n_constituents, first.n_excluded_members) == (1, 1)
     assert (first.open, first.high, first.low, first.close) == pytest.approx((100, 120, 100, 110), rel=1e-12)
@@ -120,8 +143,11 @@ def test_member_with_extreme_return_is_excluded_and_counted(built):
 
 
 def test_price_average_method_for_comparison(built):
-    pa_ = bar(built["db"], "intermediate.int_composite_bars_computed",
-              "driver='ALT' and timeframe='meso' and composite_method='price_average' and bar_start='2024-01-01 01:00'")
+    pa_ = bar(
+        built["db"],
+        "intermediate.int_composite_bars_computed",
+        "driver='ALT' and timeframe='meso' and composite_method='price_average' and bar_start='2024-01-01 01:00'",
+    )
     assert (pa_.open, pa_.high, pa_.low, pa_.close) == (15, 21, 9.8, 14.5)
 
 
@@ -140,7 +166,9 @@ def test_dominance_drivers(built):
 
 
 def test_btc_driver_and_segments(built):
-    btc = query(built["db"], "select * from marts.fct_driver_bars where driver='BTC' and timeframe='meso' order by bar_start")
+    btc = query(
+        built["db"], "select * from marts.fct_driver_bars where driver='BTC' and timeframe='meso' order by bar_start"
+    )
     assert btc["close"].tolist() == [105, 115, 101, 96]
     assert btc["source"].unique().tolist() == ["binance"]
     assert btc["volume"].tolist() == [210, 345, 101, 384]  # quote volume (USDT)
@@ -149,7 +177,10 @@ def test_btc_driver_and_segments(built):
 
 
 def test_daily_series_staged(built):
-    daily = query(built["db"], "select series, bar_start, open, close, volume from staging.stg_landing__daily_series order by 1, 2")
+    daily = query(
+        built["db"],
+        "select series, bar_start, open, close, volume from staging.stg_landing__daily_series order by 1, 2",
+    )
     assert daily["series"].tolist() == ["DVOL"] * 3 + ["SPX"]
     assert daily.iloc[0][["open", "close"]].tolist() == [56.76, 56.76]
     assert daily.iloc[3]["volume"] == 3743050000
@@ -172,8 +203,10 @@ def test_rebuild_adds_nothing_and_changes_nothing(built, tmp_path):
     assert query(db, "select count(distinct loaded_at) as n from raw.klines")["n"].iloc[0] == 1
 
 
-RELATIONS = ("select table_schema, table_name, table_type from information_schema.tables "
-             "where table_catalog = current_database() order by all")
+RELATIONS = (
+    "select table_schema, table_name, table_type from information_schema.tables "
+    "where table_catalog = current_database() order by all"
+)
 
 
 def test_views_work_in_a_copy_opened_under_another_name(built, tmp_path):
@@ -181,8 +214,11 @@ def test_views_work_in_a_copy_opened_under_another_name(built, tmp_path):
     under another name, opened directly or attached under any alias, answers every view."""
     copy = tmp_path / "my copy of the warehouse.duckdb"
     shutil.copy(built["db"], copy)
-    views = query(copy, "select table_schema, table_name from information_schema.tables "
-                        "where table_type = 'VIEW' and table_catalog = current_database()")
+    views = query(
+        copy,
+        "select table_schema, table_name from information_schema.tables "
+        "where table_type = 'VIEW' and table_catalog = current_database()",
+    )
     assert {"fct_driver_indicators", "fct_symbol_indicators"} <= set(views.table_name)
     assert {"staging", "marts"} <= set(views.table_schema)
     assert not (views.table_schema == "main").any(), "helper views of the Python models are temporary now"
@@ -206,9 +242,12 @@ def _assert_marts_equal(db, other, where: str = "true") -> None:
         con.execute(f"attach '{db}' (read_only)")
         con.execute(f"attach '{other}' (read_only)")
         for table, keys in MART_TABLES.items():
-            unmatched, different, n, _ = compare_builds(con, db.stem, other.stem, table, keys,
-                                                        where=where.format(catalog=db.stem))
-            assert n > 0 and (unmatched, different) == (0, 0), f"{table}: {unmatched} unmatched, {different} different of {n}"
+            unmatched, different, n, _ = compare_builds(
+                con, db.stem, other.stem, table, keys, where=where.format(catalog=db.stem)
+            )
+            assert n > 0 and (unmatched, different) == (0, 0), (
+                f"{table}: {unmatched} unmatched, {different} different of {n}"
+            )
     finally:
         con.close()
 
@@ -216,8 +255,10 @@ def _assert_marts_equal(db, other, where: str = "true") -> None:
 def test_as_of_build_equals_full_build_for_ended_bars(built, tmp_path):
     as_of_db = tmp_path / "as_of.duckdb"
     dbt("build", as_of_db, built["landing"], tmp_path, vars_yaml=f'{{as_of: "{AS_OF}"}}', extra=BARS)
-    ended = ("t.bar_start + to_minutes((select i.interval_minutes from {catalog}.seeds.bar_intervals i "
-             f"where i.bar_interval = t.bar_interval)::bigint) <= timestamp '{AS_OF}'")
+    ended = (
+        "t.bar_start + to_minutes((select i.interval_minutes from {catalog}.seeds.bar_intervals i "
+        f"where i.bar_interval = t.bar_interval)::bigint) <= timestamp '{AS_OF}'"
+    )
     _assert_marts_equal(built["db"], as_of_db, where=ended)
     assert not math.isnan(query(as_of_db, "select max(close) as c from marts.fct_driver_bars")["c"].iloc[0])
 
@@ -229,20 +270,29 @@ def test_later_landing_supersedes_the_provisional_bar(built, tmp_path):
     shutil.copy(built["db"], db)
     (landing / "klines" / "binance" / "BTCUSDT_1h__batch2.csv").write_text(
         "date,open,high,low,close,volume,ticker\n"
-        "2024-01-01 02:00:00,115,116,100,101,1,BTCUSDT\n"     # identical: collapsed
-        "2024-01-01 03:00:00,101,103,94,97.5,6,BTCUSDT\n"     # the final version of 03:00
-        "2024-01-01 04:00:00,97.5,99,97,98,2,BTCUSDT\n")      # new provisional bar
+        "2024-01-01 02:00:00,115,116,100,101,1,BTCUSDT\n"  # identical: collapsed
+        "2024-01-01 03:00:00,101,103,94,97.5,6,BTCUSDT\n"  # the final version of 03:00
+        "2024-01-01 04:00:00,97.5,99,97,98,2,BTCUSDT\n"
+    )  # new provisional bar
     dbt("build", db, landing, tmp_path, extra=BARS)
-    files = query(db, "select rows_read, rows_landed, rows_rejected, duplicates_collapsed from raw.landing_files "
-                      "where source_file = 'klines/binance/BTCUSDT_1h__batch2.csv'")
+    files = query(
+        db,
+        "select rows_read, rows_landed, rows_rejected, duplicates_collapsed from raw.landing_files "
+        "where source_file = 'klines/binance/BTCUSDT_1h__batch2.csv'",
+    )
     assert files.iloc[0].tolist() == [3, 2, 0, 1]
-    btc = query(db, "select bar_start, close, volume, is_final from marts.fct_symbol_bars where symbol = 'BTCUSDT' "
-                    "and bar_interval = '1h' order by bar_start")
+    btc = query(
+        db,
+        "select bar_start, close, volume, is_final from marts.fct_symbol_bars where symbol = 'BTCUSDT' "
+        "and bar_interval = '1h' order by bar_start",
+    )
     assert btc["close"].tolist() == [105, 115, 101, 97.5, 98]
     assert btc["volume"].tolist() == [2, 3, 1, 6, 2]
     assert btc["is_final"].tolist() == [True, True, True, True, False]
-    assert query(db, "select count(*) as n from raw.klines")["n"].iloc[0] == \
-        query(built["db"], "select count(*) as n from raw.klines")["n"].iloc[0] + 3
+    assert (
+        query(db, "select count(*) as n from raw.klines")["n"].iloc[0]
+        == query(built["db"], "select count(*) as n from raw.klines")["n"].iloc[0] + 3
+    )
 
 
 def test_lagging_member_keeps_later_composite_bars_provisional(built, tmp_path):
@@ -257,16 +307,20 @@ def test_lagging_member_keeps_later_composite_bars_provisional(built, tmp_path):
     (binance / "ETHUSDT_1h__batch2.csv").write_text(
         "date,open,high,low,close,volume,ticker\n"
         "2024-01-01 04:00:00,12,12.4,11.8,12.2,10,ETHUSDT\n"
-        "2024-01-01 05:00:00,12.2,12.5,12,12.3,10,ETHUSDT\n")
+        "2024-01-01 05:00:00,12.2,12.5,12,12.3,10,ETHUSDT\n"
+    )
     dbt("build", db, landing, tmp_path, extra=BARS)
-    alt = ("select bar_start, n_constituents, is_final from marts.fct_driver_bars where driver = 'ALT' "
-           "and timeframe = 'meso' and bar_start >= '2024-01-01 03:00' order by bar_start")
+    alt = (
+        "select bar_start, n_constituents, is_final from marts.fct_driver_bars where driver = 'ALT' "
+        "and timeframe = 'meso' and bar_start >= '2024-01-01 03:00' order by bar_start"
+    )
     early = query(db, alt)
     assert early.drop(columns="bar_start").values.tolist() == [[2, False], [1, False], [1, False]]
     (binance / "SOLUSDT_1h__batch2.csv").write_text(
         "date,open,high,low,close,volume,ticker\n"
         "2024-01-01 04:00:00,19,19.5,18.8,19.2,10,SOLUSDT\n"
-        "2024-01-01 05:00:00,19.2,19.4,19,19.1,10,SOLUSDT\n")
+        "2024-01-01 05:00:00,19.2,19.4,19,19.1,10,SOLUSDT\n"
+    )
     dbt("build", db, landing, tmp_path, extra=BARS)
     late = query(db, alt)
     assert late.drop(columns="bar_start").values.tolist() == [[2, True], [2, True], [2, False]]
@@ -277,15 +331,19 @@ def test_landing_with_a_subset_of_layouts_builds(tmp_path):
     landing = tmp_path / "landing"
     (landing / "klines" / "binance").mkdir(parents=True)
     (landing / "klines" / "binance" / "BTCUSDT_1h.csv").write_text(
-        "date,open,high,low,close,volume\n2024-01-01 00:00:00,100,110,90,105,2\n2024-01-01 01:00:00,105,120,100,115,3\n")
+        "date,open,high,low,close,volume\n2024-01-01 00:00:00,100,110,90,105,2\n2024-01-01 01:00:00,105,120,100,115,3\n"
+    )
     db = tmp_path / "subset.duckdb"
     out = dbt("build", db, landing, tmp_path).stdout
     assert "ERROR=0" in out
     assert "WARN 4 warn_missing_required_drivers" in out  # ALT at micro, meso, macro; BTC at micro
-    counts = query(db, "select (select count(*) from raw.dominance_readings) as dom, "
-                       "(select count(*) from raw.daily_series) as daily, "
-                       "(select count(*) from marts.fct_driver_bars where driver = 'BTC') as btc, "
-                       "(select count(*) from marts.fct_driver_bars where driver <> 'BTC') as others")
+    counts = query(
+        db,
+        "select (select count(*) from raw.dominance_readings) as dom, "
+        "(select count(*) from raw.daily_series) as daily, "
+        "(select count(*) from marts.fct_driver_bars where driver = 'BTC') as btc, "
+        "(select count(*) from marts.fct_driver_bars where driver <> 'BTC') as others",
+    )
     assert counts.iloc[0].tolist() == [0, 0, 3, 0]  # BTC: two 1h bars and one 1d rollup
 
 

@@ -7,7 +7,6 @@ the largest |efficiency ratio over the window| (trending stretches of the random
 
 from __future__ import annotations
 
-
 import pytest
 
 from market_regimes.research.surrogates import write_surrogate_landing
@@ -21,15 +20,16 @@ SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
 def surrogate_db(tmp_path_factory):
     root = tmp_path_factory.mktemp("surrogates")
     landing = root / "landing"
-    write_surrogate_landing(PROJECT / "sample" / "landing", landing,
-                            [f"klines/binance/{s}_1h.csv.gz" for s in SYMBOLS])
+    write_surrogate_landing(PROJECT / "sample" / "landing", landing, [f"klines/binance/{s}_1h.csv.gz" for s in SYMBOLS])
     db = root / "surrogates.duckdb"
     dbt("build", db, landing, root, extra=["--select", "+fct_grid_regimes", "--indirect-selection", "cautious"])
     return db
 
 
 def test_median_rqs_on_surrogates_is_neutral_and_low_on_their_trending_windows(surrogate_db):
-    rows = query(surrogate_db, """
+    rows = query(
+        surrogate_db,
+        """
         with scored as (
             select r.bar_interval, r.range_quality_score as rqs,
                    ntile(5) over (partition by r.bar_interval order by abs(b.er_window)) as quintile
@@ -38,7 +38,8 @@ def test_median_rqs_on_surrogates_is_neutral_and_low_on_their_trending_windows(s
             where r.range_quality_score is not null and b.er_window is not null)
         select bar_interval, count(*) as n, median(rqs) as median_rqs,
                median(rqs) filter (where quintile = 5) as median_rqs_trending
-        from scored group by 1 order by 1""")
+        from scored group by 1 order by 1""",
+    )
     print(rows.to_string())
     assert rows.bar_interval.tolist() == ["1h", "4h"] and (rows.n > 20_000).all()
     assert rows.median_rqs.between(35, 65).all(), rows

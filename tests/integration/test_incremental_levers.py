@@ -22,8 +22,10 @@ from tests.helpers import dbt, query
 
 MODELS = ["fct_uptrend_states", "fct_regime_deltas", "fct_lever_contributions", "fct_levers"]
 # an old row of each table marked before the incremental run: a rebuild would restore it
-MARKS = {"fct_uptrend_states": ("ts_score", "driver = 'BTC' and timeframe = 'meso' and bar_start = '2022-01-03 00:00'"),
-         "fct_levers": ("a_value", "bucket = 'small' and execution_timeframe = '1h' and bar_start = '2022-01-03 00:00'")}
+MARKS = {
+    "fct_uptrend_states": ("ts_score", "driver = 'BTC' and timeframe = 'meso' and bar_start = '2022-01-03 00:00'"),
+    "fct_levers": ("a_value", "bucket = 'small' and execution_timeframe = '1h' and bar_start = '2022-01-03 00:00'"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +72,21 @@ def test_the_incremental_run_equals_a_rebuild(updated, model):
     try:
         con.execute(f"attach '{updated['inc']}' as inc (read_only)")
         con.execute(f"attach '{updated['full']}' as full_build (read_only)")
-        cols = ", ".join(r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = 'full_build' "
-            "and table_schema = 'marts' and table_name = ? order by ordinal_position", [model]).fetchall())
-        only = [con.execute(f"select count(*) from (select {cols} from {a}.marts.{model} except all "
-                            f"select {cols} from {b}.marts.{model})").fetchone()[0]
-                for a, b in (("inc", "full_build"), ("full_build", "inc"))]
+        cols = ", ".join(
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'full_build' "
+                "and table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [model],
+            ).fetchall()
+        )
+        only = [
+            con.execute(
+                f"select count(*) from (select {cols} from {a}.marts.{model} except all "
+                f"select {cols} from {b}.marts.{model})"
+            ).fetchone()[0]
+            for a, b in (("inc", "full_build"), ("full_build", "inc"))
+        ]
         n = con.execute(f"select count(*) from inc.marts.{model}").fetchone()[0]
     finally:
         con.close()

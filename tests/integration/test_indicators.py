@@ -11,14 +11,31 @@ from tests.helpers import query
 
 pytestmark = pytest.mark.integration
 
-TALIB_COLUMNS = ["ema_20", "ema_30", "ema_60", "ema_144", "ema_250", "ema_333", "sma_200", "atr_14", "rsi_14",
-                 "adx_14", "plus_di_14", "minus_di_14", "bb_upper_20", "bb_mid_20", "bb_lower_20"]
+TALIB_COLUMNS = [
+    "ema_20",
+    "ema_30",
+    "ema_60",
+    "ema_144",
+    "ema_250",
+    "ema_333",
+    "sma_200",
+    "atr_14",
+    "rsi_14",
+    "adx_14",
+    "plus_di_14",
+    "minus_di_14",
+    "bb_upper_20",
+    "bb_mid_20",
+    "bb_lower_20",
+]
 TEST_SYMBOLS = ("binance|BTCUSDT|1h", "binance|DREPUSDT|1h")  # DREP: a nano alt with exchange-outage gaps
 
 
 def _series_frames(db, where: str) -> pd.DataFrame:
     """Indicator rows with OHLC and segment for the selected series, ordered by time."""
-    return query(db, f"""
+    return query(
+        db,
+        f"""
         select s.series_id, s.segment_id, s.interval_minutes, b.idx, b.bar_start, b.high, b.low, b.close,
                b.log_volume, m.*, w.* exclude (series_part, idx), r.* exclude (series_part, idx)
         from intermediate.int_indicator_series_listed s
@@ -27,16 +44,25 @@ def _series_frames(db, where: str) -> pd.DataFrame:
         join intermediate.int_indicators_windowed w using (series_part, idx)
         join intermediate.int_indicators_ranked r using (series_part, idx)
         where {where}
-        order by s.series_id, s.segment_id, b.idx""")
+        order by s.series_id, s.segment_id, b.idx""",
+    )
 
 
 def talib_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
     h, lo, c = (g[k].to_numpy(float) for k in ("high", "low", "close"))
     ref = {f"ema_{n}": talib.EMA(c, n) for n in (20, 30, 60, 144, 250, 333)}
     upper, mid, lower = talib.BBANDS(c, 20, 2, 2, 0)
-    ref.update(sma_200=talib.SMA(c, 200), atr_14=talib.ATR(h, lo, c, 14), rsi_14=talib.RSI(c, 14),
-               adx_14=talib.ADX(h, lo, c, 14), plus_di_14=talib.PLUS_DI(h, lo, c, 14),
-               minus_di_14=talib.MINUS_DI(h, lo, c, 14), bb_upper_20=upper, bb_mid_20=mid, bb_lower_20=lower)
+    ref.update(
+        sma_200=talib.SMA(c, 200),
+        atr_14=talib.ATR(h, lo, c, 14),
+        rsi_14=talib.RSI(c, 14),
+        adx_14=talib.ADX(h, lo, c, 14),
+        plus_di_14=talib.PLUS_DI(h, lo, c, 14),
+        minus_di_14=talib.MINUS_DI(h, lo, c, 14),
+        bb_upper_20=upper,
+        bb_mid_20=mid,
+        bb_lower_20=lower,
+    )
     return ref
 
 
@@ -62,8 +88,10 @@ def test_talib_covered_columns_match_talib(driver_and_test_series, capsys):
         for column, ref in talib_reference(g).items():
             worst[column] = max(worst.get(column, 0.0), max_rel_error(g[column].to_numpy(float), ref, column))
     with capsys.disabled():
-        print(f"\nmax relative error vs TA-Lib over {segments} series segments (every driver x timeframe, "
-              f"{', '.join(TEST_SYMBOLS)}): " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
+        print(
+            f"\nmax relative error vs TA-Lib over {segments} series segments (every driver x timeframe, "
+            f"{', '.join(TEST_SYMBOLS)}): " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items())
+        )
     assert set(worst) == set(TALIB_COLUMNS)
     assert max(worst.values()) <= 1e-9
 
@@ -84,7 +112,7 @@ def _ols_slope(y: np.ndarray) -> float:
 def _rolling(values: np.ndarray, n: int, fn) -> np.ndarray:
     out = np.full(len(values), np.nan)
     for t in range(n - 1, len(values)):
-        window = values[t - n + 1: t + 1]
+        window = values[t - n + 1 : t + 1]
         if not np.isnan(window).any():
             out[t] = fn(window)
     return out
@@ -105,18 +133,18 @@ def numpy_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
     ref["adx_slope_10"] = _rolling(g["adx_14"].to_numpy(float), 10, _ols_slope)
     er = np.full(len(c), np.nan)
     for t in range(10, len(c)):
-        path = np.abs(np.diff(c[t - 10: t + 1])).sum()
+        path = np.abs(np.diff(c[t - 10 : t + 1])).sum()
         er[t] = abs(c[t] - c[t - 10]) / path if path > 0 else 0.0
     ref["efficiency_ratio_10"] = er
     ac = np.full(len(c), np.nan)
     for t in range(51, len(c)):
-        x, y = r[t - 49: t + 1], r[t - 50: t]
+        x, y = r[t - 49 : t + 1], r[t - 50 : t]
         if x.std() > 0 and y.std() > 0:
             ac[t] = np.corrcoef(x, y)[0, 1]
     ref["return_autocorr_50"] = ac
     hl = np.full(len(c), np.nan)
     for t in range(100, len(c)):
-        b = np.polyfit(c[t - 100: t], c[t - 99: t + 1], 1)[0]
+        b = np.polyfit(c[t - 100 : t], c[t - 99 : t + 1], 1)[0]
         hl[t] = -np.log(2) / np.log(b) if 0 < b < 1 else np.nan
     ref["ou_half_life_100"] = hl
     ref["normalized_slope_20"] = _rolling(c, 20, _ols_slope) / g["atr_14"].to_numpy(float)
@@ -145,7 +173,7 @@ def numpy_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
         values[nz] = [round(x, int(k)) for x, k in zip(raw[nz], digits)]
         pr = np.full(len(values), np.nan)
         for t in range(499, len(values)):
-            window = values[t - 499: t + 1]
+            window = values[t - 499 : t + 1]
             if not np.isnan(window).any():
                 pr[t] = (window < values[t]).sum() / 499
         ref[f"pr_{feature}"] = pr
@@ -178,27 +206,66 @@ def test_window_columns_match_numpy_references(driver_and_test_series, capsys):
 
 def test_indicators_restart_at_every_segment(sample_db):
     """KEYUSDT has a 677-hour gap: the second segment warms up again from its first bar."""
-    seg = query(sample_db, """
+    seg = query(
+        sample_db,
+        """
         select s.segment_id, min(b.bar_start) as first_bar,
                count(*) filter (where m.ema_20 is null) as cold_ema_20,
                count(*) filter (where m.adx_14 is null) as cold_adx_14
         from intermediate.int_indicator_series_listed s
         join intermediate.int_indicator_bars_prepared b using (series_part)
         join intermediate.int_indicators_smoothed m using (series_part, idx)
-        where s.series_id = 'binance|KEYUSDT|1h' group by 1 order by 1""")
+        where s.series_id = 'binance|KEYUSDT|1h' group by 1 order by 1""",
+    )
     assert seg["segment_id"].tolist() == [1, 2]
     assert seg["cold_ema_20"].tolist() == [19, 19] and seg["cold_adx_14"].tolist() == [27, 27]
     assert str(seg["first_bar"].iloc[1]) == "2023-03-10 08:00:00"
 
 
 def test_marts_have_exactly_the_spec_columns(sample_db):
-    spec = ["ema_20", "ema_30", "ema_60", "ema_144", "ema_250", "ema_333", "ema_20_slope", "ema_60_slope",
-            "ema_144_slope", "ema_250_slope", "ema_333_slope", "d_ema_144_slope", "sma_200", "atr_14", "atr_mean_20",
-            "rsi_14", "rsi_slope_10", "adx_14", "plus_di_14", "minus_di_14", "adx_slope_10", "bb_upper_20",
-            "bb_mid_20", "bb_lower_20", "bb_bandwidth_20", "efficiency_ratio_10", "return_autocorr_50",
-            "ou_half_life_100", "normalized_slope_20", "realized_vol_20", "volume_z", "sep_fast", "sep_mid",
-            "d_sep_fast_5", "d_sep_mid_5", "pr_atr_14", "pr_bb_bandwidth_20", "pr_realized_vol_20"]
-    for table, keys in {"marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
-                        "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"]}.items():
+    spec = [
+        "ema_20",
+        "ema_30",
+        "ema_60",
+        "ema_144",
+        "ema_250",
+        "ema_333",
+        "ema_20_slope",
+        "ema_60_slope",
+        "ema_144_slope",
+        "ema_250_slope",
+        "ema_333_slope",
+        "d_ema_144_slope",
+        "sma_200",
+        "atr_14",
+        "atr_mean_20",
+        "rsi_14",
+        "rsi_slope_10",
+        "adx_14",
+        "plus_di_14",
+        "minus_di_14",
+        "adx_slope_10",
+        "bb_upper_20",
+        "bb_mid_20",
+        "bb_lower_20",
+        "bb_bandwidth_20",
+        "efficiency_ratio_10",
+        "return_autocorr_50",
+        "ou_half_life_100",
+        "normalized_slope_20",
+        "realized_vol_20",
+        "volume_z",
+        "sep_fast",
+        "sep_mid",
+        "d_sep_fast_5",
+        "d_sep_mid_5",
+        "pr_atr_14",
+        "pr_bb_bandwidth_20",
+        "pr_realized_vol_20",
+    ]
+    for table, keys in {
+        "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
+        "marts.fct_symbol_indicators": ["exchange", "symbol", "bar_interval", "bar_start"],
+    }.items():
         cols = query(sample_db, f"select * from {table} limit 0").columns.tolist()
         assert cols == keys + spec, table

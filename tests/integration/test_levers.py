@@ -64,6 +64,7 @@ def _epoch_minutes(ts) -> int:
 # the bundled sample
 # --------------------------------------------------------------------------------------
 
+
 def expected_grid(states: pd.DataFrame) -> dict[str, tuple[int, pd.Timestamp, pd.Timestamp]]:
     """(bar count, first bar_start, last bar_start) per execution timeframe, from the states.
 
@@ -80,8 +81,9 @@ def expected_grid(states: pd.DataFrame) -> dict[str, tuple[int, pd.Timestamp, pd
         step = tf_minutes[tf]
         per_driver = []
         for driver in required:
-            starts = sorted(_epoch_minutes(t) for t in states.loc[(states.driver == driver)
-                                                                  & (states.timeframe == tf), "bar_start"])
+            starts = sorted(
+                _epoch_minutes(t) for t in states.loc[(states.driver == driver) & (states.timeframe == tf), "bar_start"]
+            )
             islands, first = [], None
             for prev, cur in zip([None] + starts, starts):
                 if prev is None or cur - prev > gap * step:
@@ -103,19 +105,28 @@ def expected_grid(states: pd.DataFrame) -> dict[str, tuple[int, pd.Timestamp, pd
             continue
         closes = [c for lo, hi in spans[grid_tf] for c in range(-(-lo // x) * x, hi // x * x + 1, x)]
         if closes:
-            out[execution] = (len(closes), EPOCH + timedelta(minutes=closes[0] - x),
-                              EPOCH + timedelta(minutes=closes[-1] - x))
+            out[execution] = (
+                len(closes),
+                EPOCH + timedelta(minutes=closes[0] - x),
+                EPOCH + timedelta(minutes=closes[-1] - x),
+            )
     return out
 
 
 def test_grid_covers_buckets_and_execution_timeframes(sample_db):
-    states = query(sample_db, """
+    states = query(
+        sample_db,
+        """
         select driver, timeframe, bar_start from marts.fct_uptrend_states
-        where timeframe in ('meso', 'micro')""")
+        where timeframe in ('meso', 'micro')""",
+    )
     expected = expected_grid(states)
-    actual = query(sample_db, """
+    actual = query(
+        sample_db,
+        """
         select execution_timeframe, bucket, count(*) as n, min(bar_start) as first_bar, max(bar_start) as last_bar
-        from marts.fct_levers group by all""")
+        from marts.fct_levers group by all""",
+    )
     print(actual.sort_values(["execution_timeframe", "bucket"]).to_string(index=False))
     # sample config micro = 5m: 5m and 15m over the micro span, no 1m
     assert set(expected) == {"5m", "15m", "1h", "4h", "1d"}
@@ -126,9 +137,12 @@ def test_grid_covers_buckets_and_execution_timeframes(sample_db):
         assert (row.n, row.first_bar, row.last_bar) == (n, first, last), row
     assert expected["1h"][0] > 20_000 and expected["5m"][0] > 20_000
     # grids are aligned to the interval from the epoch (4h at 00/04/08.., 1d at midnight)
-    misaligned = query(sample_db, """
+    misaligned = query(
+        sample_db,
+        """
         select count(*) as n from marts.fct_levers l join seeds.bar_intervals i on i.bar_interval = l.execution_timeframe
-        where epoch(l.bar_start) % (60 * i.interval_minutes) <> 0""")["n"][0]
+        where epoch(l.bar_start) % (60 * i.interval_minutes) <> 0""",
+    )["n"][0]
     assert misaligned == 0
 
 
@@ -145,36 +159,49 @@ EXACT_SUMS = """
 
 def test_levers_reconcile_exactly_with_contributions(sample_db):
     config = _config()
-    checks = query(sample_db, f"""
+    checks = query(
+        sample_db,
+        f"""
         with sums as ({EXACT_SUMS})
         select
             count(*) as levers,
             count(s.n_rows) as with_contributions,
             count(*) filter (where s.n_rows <> 15 or l.n_used + l.n_stale + l.n_missing <> 15) as not_15,
-            count(*) filter (where {config['base_a']!r} + s.sum_a + l.intent_a <> l.a_unclamped) as a_off,
-            count(*) filter (where {config['base_e']!r} + s.sum_e + l.intent_e <> l.e_unclamped) as e_off,
+            count(*) filter (where {config["base_a"]!r} + s.sum_a + l.intent_a <> l.a_unclamped) as a_off,
+            count(*) filter (where {config["base_e"]!r} + s.sum_e + l.intent_e <> l.e_unclamped) as e_off,
             count(*) filter (where abs(s.sum_a - s.float_sum_a) > 1e-12
                                 or abs(s.sum_e - s.float_sum_e) > 1e-12) as float_sum_off,
             count(*) filter (where l.a_value <> greatest(0, least(1, l.a_unclamped))
                                 or l.e_value <> greatest(0, least(1, l.e_unclamped))) as clamp_off,
             count(*) filter (where not (l.a_value between 0 and 1 and l.e_value between 0 and 1)) as out_of_range,
             count(*) filter (where l.position_size_frac
-                                <> {config['size_min']!r} + {config['size_span']!r} * l.a_value) as size_off,
+                                <> {config["size_min"]!r} + {config["size_span"]!r} * l.a_value) as size_off,
             count(*) filter (where l.intent_a <> 0 or l.intent_e <> 0) as with_intents,
             count(distinct l.a_value) as distinct_a,
             min(l.a_value) as min_a, max(l.a_value) as max_a
         from marts.fct_levers l
-        left join sums s using (bar_start, execution_timeframe, bucket)""").iloc[0]
+        left join sums s using (bar_start, execution_timeframe, bucket)""",
+    ).iloc[0]
     print(checks.to_dict())
     assert checks["levers"] == checks["with_contributions"] > 250_000
-    for column in ("not_15", "a_off", "e_off", "float_sum_off", "clamp_off", "out_of_range", "size_off",
-                   "with_intents"):
+    for column in (
+        "not_15",
+        "a_off",
+        "e_off",
+        "float_sum_off",
+        "clamp_off",
+        "out_of_range",
+        "size_off",
+        "with_intents",
+    ):
         assert checks[column] == 0, column
     assert checks["distinct_a"] > 100  # not a constant
 
 
 def test_contributions_are_weighted_deltas(sample_db):
-    bad = query(sample_db, """
+    bad = query(
+        sample_db,
+        """
         select
             count(*) filter (where c.driver_weight <> dw.weight or c.timeframe_weight <> tw.weight
                                 or c.execution_multiplier <> m.multiplier) as weights_off,
@@ -187,12 +214,15 @@ def test_contributions_are_weighted_deltas(sample_db):
         from marts.fct_lever_contributions c
         join seeds.driver_weights dw using (driver)
         join seeds.timeframe_weights tw using (timeframe)
-        join seeds.execution_timeframe_multipliers m using (execution_timeframe, timeframe)""").iloc[0]
+        join seeds.execution_timeframe_multipliers m using (execution_timeframe, timeframe)""",
+    ).iloc[0]
     assert bad.to_dict() == {"weights_off": 0, "used_off": 0, "unused_off": 0, "foreign": 0}
 
 
 def test_degraded_exactly_when_btc_or_alt_meso_not_used(sample_db):
-    counts = query(sample_db, """
+    counts = query(
+        sample_db,
+        """
         with meso as (
             select bar_start, execution_timeframe, bucket, bool_or(status <> 'used') as not_used
             from marts.fct_lever_contributions
@@ -202,7 +232,8 @@ def test_degraded_exactly_when_btc_or_alt_meso_not_used(sample_db):
         select count(*) as n,
                count(*) filter (where l.is_degraded is distinct from m.not_used) as mismatched,
                count(*) filter (where l.is_degraded) as degraded
-        from marts.fct_levers l left join meso m using (bar_start, execution_timeframe, bucket)""").iloc[0]
+        from marts.fct_levers l left join meso m using (bar_start, execution_timeframe, bucket)""",
+    ).iloc[0]
     print(counts.to_dict())
     assert counts["mismatched"] == 0
     assert 0 < counts["degraded"] < counts["n"]
@@ -210,7 +241,9 @@ def test_degraded_exactly_when_btc_or_alt_meso_not_used(sample_db):
 
 def test_point_in_time_latest_ended_state(sample_db):
     stale_bars = _config()["stale_bars"]
-    counts = query(sample_db, f"""
+    counts = query(
+        sample_db,
+        f"""
         with deltas as (
             select driver, timeframe, bar_start, closed_at,
                    lead(closed_at) over (partition by driver, timeframe order by bar_start) as next_closed_at
@@ -239,7 +272,8 @@ def test_point_in_time_latest_ended_state(sample_db):
             count(*) filter (where c.status = 'stale') as stale
         from c
         left join deltas d on d.driver = c.driver and d.timeframe = c.timeframe and d.bar_start = c.state_bar_start
-        left join firsts f on f.driver = c.driver and f.timeframe = c.timeframe""").iloc[0]
+        left join firsts f on f.driver = c.driver and f.timeframe = c.timeframe""",
+    ).iloc[0]
     print(counts.to_dict())
     for column in ("future_used", "not_latest", "unknown_state", "missing_but_ended", "status_off"):
         assert counts[column] == 0, column
@@ -247,15 +281,21 @@ def test_point_in_time_latest_ended_state(sample_db):
 
 
 def test_regime_deltas_on_the_sample(sample_db):
-    deltas = query(sample_db, """
+    deltas = query(
+        sample_db,
+        """
         select d.*, u.state as engine_state from marts.fct_regime_deltas d
-        full join marts.fct_uptrend_states u using (driver, timeframe, bar_start)""")
+        full join marts.fct_uptrend_states u using (driver, timeframe, bar_start)""",
+    )
     assert deltas["state"].notna().all() and (deltas["state"] == deltas["engine_state"]).all()
     states = _seed("regime_state_deltas").set_index("state")
     flags = _seed("regime_flag_deltas").set_index(["state", "flag"])
     transitions = _seed("regime_transition_deltas").set_index(["from_state", "to_state"])
-    active = {"buy": deltas["buy_flag"] | deltas["first_dip_buy_flag"], "rebuy": deltas["rebuy_flag"],
-              "trim": deltas["trim_flag"]}
+    active = {
+        "buy": deltas["buy_flag"] | deltas["first_dip_buy_flag"],
+        "rebuy": deltas["rebuy_flag"],
+        "trim": deltas["trim_flag"],
+    }
     pairs = list(zip(deltas["prev_state"], deltas["state"]))
     for column, seed_column in (("delta_a_raw", "delta_a"), ("delta_e_raw", "delta_e")):
         expected = deltas["state"].map(states[seed_column]).to_numpy(float)
@@ -272,6 +312,7 @@ def test_regime_deltas_on_the_sample(sample_db):
 # --------------------------------------------------------------------------------------
 # compiled SQL on hand-made inputs
 # --------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def lever_sql(tmp_path_factory) -> dict[str, str]:
@@ -291,20 +332,31 @@ def worked_example_states() -> list[dict]:
     meso states of the lever hour (closed at its close); micro, BTC.d meso and USDT.d meso
     missing. Later states (not ended at the lever close) must not count."""
     day = datetime(2024, 1, 9)
-    rows = [("BTC", "macro", day, "S3", {}), ("BTC", "meso", LEVER_BAR, "S1", {"buy_flag": True}),
-            ("ALT", "macro", day, "S3", {}), ("ALT", "meso", LEVER_BAR, "S2", {}),
-            ("small", "macro", day, "S0", {}), ("small", "meso", LEVER_BAR, "S1", {}),
-            ("BTC.d", "macro", day, "S2", {}), ("USDT.d", "macro", day, "S0", {})]
-    future = [("BTC", "meso", LEVER_BAR + timedelta(hours=1), "S0", {}),
-              ("small", "macro", day + timedelta(days=1), "S3", {"trim_flag": True}),
-              ("USDT.d", "meso", LEVER_BAR + timedelta(hours=1), "S3", {})]
-    return [{"driver": d, "timeframe": tf, "bar_start": t, "state": s, "prev_state": s, **flags}
-            for d, tf, t, s, flags in rows + future]
+    rows = [
+        ("BTC", "macro", day, "S3", {}),
+        ("BTC", "meso", LEVER_BAR, "S1", {"buy_flag": True}),
+        ("ALT", "macro", day, "S3", {}),
+        ("ALT", "meso", LEVER_BAR, "S2", {}),
+        ("small", "macro", day, "S0", {}),
+        ("small", "meso", LEVER_BAR, "S1", {}),
+        ("BTC.d", "macro", day, "S2", {}),
+        ("USDT.d", "macro", day, "S0", {}),
+    ]
+    future = [
+        ("BTC", "meso", LEVER_BAR + timedelta(hours=1), "S0", {}),
+        ("small", "macro", day + timedelta(days=1), "S3", {"trim_flag": True}),
+        ("USDT.d", "meso", LEVER_BAR + timedelta(hours=1), "S3", {}),
+    ]
+    return [
+        {"driver": d, "timeframe": tf, "bar_start": t, "state": s, "prev_state": s, **flags}
+        for d, tf, t, s, flags in rows + future
+    ]
 
 
 def _row(levers: pd.DataFrame, bar_start=LEVER_BAR, execution="1h", bucket="small") -> pd.Series:
-    rows = levers[(levers.bar_start == bar_start) & (levers.execution_timeframe == execution)
-                  & (levers.bucket == bucket)]
+    rows = levers[
+        (levers.bar_start == bar_start) & (levers.execution_timeframe == execution) & (levers.bucket == bucket)
+    ]
     assert len(rows) == 1, f"no single lever row {bar_start} {execution} {bucket}"
     return rows.iloc[0]
 
@@ -319,8 +371,11 @@ def test_worked_example_through_the_sql(harness):
     assert (lever["intent_a"], lever["intent_e"], lever["is_degraded"]) == (0, 0, False)
     assert (lever["n_used"], lever["n_stale"], lever["n_missing"]) == (8, 0, 7)
     contributions = harness.contributions()
-    mine = contributions[(contributions.bar_start == LEVER_BAR) & (contributions.execution_timeframe == "1h")
-                         & (contributions.bucket == "small")]
+    mine = contributions[
+        (contributions.bar_start == LEVER_BAR)
+        & (contributions.execution_timeframe == "1h")
+        & (contributions.bucket == "small")
+    ]
     per_driver = mine.groupby("driver")["contribution_a"].sum().round(12).to_dict()
     assert per_driver == {"BTC": 0.129, "ALT": 0.078, "small": 0.03, "BTC.d": -0.015, "USDT.d": 0.135}
     # the other buckets see their own (missing) bucket states only
@@ -329,12 +384,14 @@ def test_worked_example_through_the_sql(harness):
 
 def test_intents_are_summed_and_capped(harness):
     harness.set_states(worked_example_states())
-    harness.set_intents([
-        {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "1h", "delta_a": 0.3, "delta_e": -0.05},
-        {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "1h", "delta_a": 0.3, "delta_e": -0.05},
-        {"bar_start": LEVER_BAR, "bucket": "mid", "execution_timeframe": "1h", "delta_a": -0.9, "delta_e": 0.0},
-        {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "4h", "delta_a": 0.2, "delta_e": 0.2},
-    ])
+    harness.set_intents(
+        [
+            {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "1h", "delta_a": 0.3, "delta_e": -0.05},
+            {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "1h", "delta_a": 0.3, "delta_e": -0.05},
+            {"bar_start": LEVER_BAR, "bucket": "mid", "execution_timeframe": "1h", "delta_a": -0.9, "delta_e": 0.0},
+            {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "4h", "delta_a": 0.2, "delta_e": 0.2},
+        ]
+    )
     harness.run()
     levers = harness.levers()
     small, mid, big = (_row(levers, bucket=b) for b in ("small", "mid", "big"))
@@ -357,23 +414,25 @@ def _hourly(driver: str, first: datetime, last: datetime, timeframe="meso", step
 def test_grid_alignment_islands_and_micro(harness):
     d1 = datetime(2024, 1, 1)
     # BTC meso: two islands (a 25-bar gap > max_gap_bars = 24); ALT meso: one island
-    btc = _hourly("BTC", d1, d1 + timedelta(hours=23)) + _hourly("BTC", d1 + timedelta(hours=48),
-                                                                   d1 + timedelta(hours=53))
+    btc = _hourly("BTC", d1, d1 + timedelta(hours=23)) + _hourly(
+        "BTC", d1 + timedelta(hours=48), d1 + timedelta(hours=53)
+    )
     alt = _hourly("ALT", d1 + timedelta(hours=2), d1 + timedelta(hours=53))
     # micro (5m) for one hour; 1m execution is finer than micro and gets no rows
     five = timedelta(minutes=5)
-    micro = (_hourly("BTC", d1 + timedelta(hours=60), d1 + timedelta(hours=61), "micro", five)
-             + _hourly("ALT", d1 + timedelta(hours=60, minutes=10), d1 + timedelta(hours=61, minutes=30), "micro", five))
+    micro = _hourly("BTC", d1 + timedelta(hours=60), d1 + timedelta(hours=61), "micro", five) + _hourly(
+        "ALT", d1 + timedelta(hours=60, minutes=10), d1 + timedelta(hours=61, minutes=30), "micro", five
+    )
     harness.set_states(btc + alt + micro)
     harness.run()
     small = harness.levers().query("bucket == 'small'")
     starts = {x: sorted(g["bar_start"]) for x, g in small.groupby("execution_timeframe")}
     hour = timedelta(hours=1)
     # closes within [03:00 d1 (ALT's first close), 00:00 d2] and [01:00 d3, 06:00 d3]
-    assert starts["1h"] == ([d1 + timedelta(hours=h) for h in range(2, 24)]
-                            + [d1 + timedelta(hours=h) for h in range(48, 54)])
-    assert starts["4h"] == ([d1 + timedelta(hours=h) for h in range(0, 24, 4)]
-                            + [d1 + timedelta(hours=48)])
+    assert starts["1h"] == (
+        [d1 + timedelta(hours=h) for h in range(2, 24)] + [d1 + timedelta(hours=h) for h in range(48, 54)]
+    )
+    assert starts["4h"] == ([d1 + timedelta(hours=h) for h in range(0, 24, 4)] + [d1 + timedelta(hours=48)])
     assert starts["1d"] == [d1]
     # micro: closes within [d3 12:15 (ALT's first close), d3 13:05 (BTC's last close)]
     m0 = d1 + timedelta(hours=60)
@@ -382,8 +441,11 @@ def test_grid_alignment_islands_and_micro(harness):
     assert "1m" not in starts and set(starts) == {"1h", "4h", "1d", "5m", "15m"}
     assert not small["bar_start"].between(d1 + 24 * hour, d1 + 47 * hour).any()
     # a short gap (<= 24 bars) keeps the island: the lever bars inside see a stale BTC meso
-    harness.set_states(_hourly("BTC", d1, d1 + timedelta(hours=10)) + _hourly("BTC", d1 + 30 * hour, d1 + 40 * hour)
-                       + _hourly("ALT", d1, d1 + 40 * hour))
+    harness.set_states(
+        _hourly("BTC", d1, d1 + timedelta(hours=10))
+        + _hourly("BTC", d1 + 30 * hour, d1 + 40 * hour)
+        + _hourly("ALT", d1, d1 + 40 * hour)
+    )
     harness.run()
     lever = _row(harness.levers(), bar_start=d1 + 20 * hour)
     assert lever["is_degraded"] and lever["n_stale"] == 1
@@ -394,9 +456,13 @@ def test_seed_edit_changes_a_by_the_weighted_delta(harness):
     harness.run()
     before = _row(harness.levers())
     contributions = harness.contributions()
-    s3_used = contributions[(contributions.bar_start == LEVER_BAR) & (contributions.execution_timeframe == "1h")
-                            & (contributions.bucket == "small") & (contributions.state == "S3")
-                            & (contributions.status == "used")]
+    s3_used = contributions[
+        (contributions.bar_start == LEVER_BAR)
+        & (contributions.execution_timeframe == "1h")
+        & (contributions.bucket == "small")
+        & (contributions.state == "S3")
+        & (contributions.status == "used")
+    ]
     scale = (s3_used.driver_weight * s3_used.timeframe_weight * s3_used.execution_multiplier).sum()
     assert scale == pytest.approx(1.0 * 0.5 * 0.3 + 1.5 * 0.5 * 0.3)  # BTC and ALT macro
     change = 0.07
@@ -428,8 +494,9 @@ def lever_cases(draw):
     execution = draw(st.sampled_from(["5m", "15m", "1h", "4h", "1d"]))
     x = minutes[execution]
     grid_tf = "meso" if x >= tf_minutes["meso"] else "micro"
-    bar_start = datetime(2024, 3, 1) + timedelta(days=draw(st.integers(0, 60)),
-                                                 minutes=x * draw(st.integers(0, 1440 // x - 1)))
+    bar_start = datetime(2024, 3, 1) + timedelta(
+        days=draw(st.integers(0, 60)), minutes=x * draw(st.integers(0, 1440 // x - 1))
+    )
     close = bar_start + timedelta(minutes=x)
     states, expected = [], {}
     for driver in LEVER_DRIVERS:
@@ -441,25 +508,56 @@ def lever_cases(draw):
                 latest = last_close - timedelta(minutes=k * step)
                 history = []
                 for j in range(draw(st.integers(1, 3))):
-                    history.append({
-                        "driver": driver, "timeframe": tf, "bar_start": latest - timedelta(minutes=(j + 1) * step),
-                        "state": draw(st.sampled_from(STATES)),
-                        "prev_state": draw(st.sampled_from([None] + STATES)),
-                        "buy_flag": draw(FLAGS), "first_dip_buy_flag": draw(FLAGS),
-                        "rebuy_flag": draw(FLAGS), "trim_flag": draw(FLAGS)})
+                    history.append(
+                        {
+                            "driver": driver,
+                            "timeframe": tf,
+                            "bar_start": latest - timedelta(minutes=(j + 1) * step),
+                            "state": draw(st.sampled_from(STATES)),
+                            "prev_state": draw(st.sampled_from([None] + STATES)),
+                            "buy_flag": draw(FLAGS),
+                            "first_dip_buy_flag": draw(FLAGS),
+                            "rebuy_flag": draw(FLAGS),
+                            "trim_flag": draw(FLAGS),
+                        }
+                    )
                 states += history
                 age = (close - latest) / timedelta(minutes=1)
                 expected[(driver, tf)] = (history[0], "used" if age <= stale_bars * step else "stale")
             else:
                 expected[(driver, tf)] = (None, "missing")
             if anchor or draw(st.booleans()):  # not ended at the close: must not be seen
-                states.append({"driver": driver, "timeframe": tf, "bar_start": last_close,
-                               "state": draw(st.sampled_from(STATES)), "prev_state": "S3", "trim_flag": True})
+                states.append(
+                    {
+                        "driver": driver,
+                        "timeframe": tf,
+                        "bar_start": last_close,
+                        "state": draw(st.sampled_from(STATES)),
+                        "prev_state": "S3",
+                        "trim_flag": True,
+                    }
+                )
     amounts = st.floats(-0.5, 0.5, allow_nan=False)
-    intents = [{"bar_start": bar_start, "bucket": "small", "execution_timeframe": execution,
-                "delta_a": draw(amounts), "delta_e": draw(amounts)} for _ in range(draw(st.integers(0, 4)))]
-    intents += [{"bar_start": bar_start, "bucket": "big", "execution_timeframe": execution,
-                 "delta_a": draw(amounts), "delta_e": draw(amounts)} for _ in range(draw(st.integers(0, 2)))]
+    intents = [
+        {
+            "bar_start": bar_start,
+            "bucket": "small",
+            "execution_timeframe": execution,
+            "delta_a": draw(amounts),
+            "delta_e": draw(amounts),
+        }
+        for _ in range(draw(st.integers(0, 4)))
+    ]
+    intents += [
+        {
+            "bar_start": bar_start,
+            "bucket": "big",
+            "execution_timeframe": execution,
+            "delta_a": draw(amounts),
+            "delta_e": draw(amounts),
+        }
+        for _ in range(draw(st.integers(0, 2)))
+    ]
     return execution, bar_start, states, intents, expected
 
 
@@ -469,16 +567,20 @@ def oracle_contribution(state: dict, execution: str, driver: str, tf: str, colum
     f = _seed("regime_flag_deltas").set_index(["state", "flag"])
     tr = _seed("regime_transition_deltas").set_index(["from_state", "to_state"])
     delta = s.at[state["state"], column]
-    for flag, active in (("buy", state["buy_flag"] or state["first_dip_buy_flag"]),
-                         ("rebuy", state["rebuy_flag"]), ("trim", state["trim_flag"])):
+    for flag, active in (
+        ("buy", state["buy_flag"] or state["first_dip_buy_flag"]),
+        ("rebuy", state["rebuy_flag"]),
+        ("trim", state["trim_flag"]),
+    ):
         if active and (state["state"], flag) in f.index:
             delta += f.at[(state["state"], flag), column]
     if (state["prev_state"], state["state"]) in tr.index:
         delta += tr.at[(state["prev_state"], state["state"]), column]
     weight = _seed("driver_weights").set_index("driver")["weight"][driver]
     tf_weight = _seed("timeframe_weights").set_index("timeframe")["weight"][tf]
-    multiplier = _seed("execution_timeframe_multipliers").set_index(
-        ["execution_timeframe", "timeframe"])["multiplier"][(execution, tf)]
+    multiplier = _seed("execution_timeframe_multipliers").set_index(["execution_timeframe", "timeframe"])["multiplier"][
+        (execution, tf)
+    ]
     return delta * weight * tf_weight * multiplier
 
 
@@ -504,15 +606,20 @@ def test_lever_properties(property_harness, case):
     assert (levers.n_used + levers.n_stale + levers.n_missing == 15).all()
     # the lever row of the case against the oracle
     lever = _row(levers, bar_start=bar_start, execution=execution)
-    mine = contributions[(contributions.bar_start == bar_start) & (contributions.execution_timeframe == execution)
-                         & (contributions.bucket == "small")].sort_values(["driver", "timeframe"])
+    mine = contributions[
+        (contributions.bar_start == bar_start)
+        & (contributions.execution_timeframe == execution)
+        & (contributions.bucket == "small")
+    ].sort_values(["driver", "timeframe"])
     assert len(mine) == 15
     exact = h.con.sql(f"""
         with sums as ({EXACT_SUMS})
         select sum_a, sum_e from sums
         where bar_start = '{bar_start}' and execution_timeframe = '{execution}' and bucket = 'small'""").fetchone()
-    for column, base, intent, total, exact_sum in (("a", "base_a", "intent_a", "a_unclamped", exact[0]),
-                                                   ("e", "base_e", "intent_e", "e_unclamped", exact[1])):
+    for column, base, intent, total, exact_sum in (
+        ("a", "base_a", "intent_a", "a_unclamped", exact[0]),
+        ("e", "base_e", "intent_e", "e_unclamped", exact[1]),
+    ):
         assert lever[total] == config[base] + exact_sum + lever[intent]  # exact
         running = 0.0
         for value in mine[f"contribution_{column}"]:
@@ -532,6 +639,7 @@ def test_lever_properties(property_harness, case):
                 assert getattr(row, f"contribution_{column}") == 0
         assert running == pytest.approx(want, abs=1e-12)
         assert lever[f"{column}_value"] == pytest.approx(
-            min(1.0, max(0.0, config[base] + want + lever[intent])), abs=1e-12)
+            min(1.0, max(0.0, config[base] + want + lever[intent])), abs=1e-12
+        )
     degraded = any(expected[(d, "meso")][1] != "used" for d in ("BTC", "ALT"))
     assert lever["is_degraded"] == degraded

@@ -21,8 +21,7 @@ from pathlib import Path
 import duckdb
 import psutil
 import pytest
-from dagster import (AssetKey, BackfillPolicy, DagsterInstance, RunRequest, build_schedule_context,
-                     build_sensor_context)
+from dagster import AssetKey, BackfillPolicy, DagsterInstance, RunRequest, build_schedule_context, build_sensor_context
 
 from tests.helpers import MART_TABLES, PROJECT, compare_builds, dbt, query
 from tests.integration.fixture_landing import write_fixture_landing
@@ -32,8 +31,10 @@ pytestmark = pytest.mark.integration
 # the fixture landing spans 2024-01-01 .. 2025-06-01: fewer daily partitions, same code
 PARTITION_START = "2023-12-31"
 PARTITION_LAST = "2025-06-30"
-ROLLUPS = [AssetKey(["intermediate", "int_symbol_bars_rolled_up"]),
-           AssetKey(["intermediate", "int_dominance_bars_rolled_up"])]
+ROLLUPS = [
+    AssetKey(["intermediate", "int_symbol_bars_rolled_up"]),
+    AssetKey(["intermediate", "int_dominance_bars_rolled_up"]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,12 @@ def defs(tmp_path_factory):
     work = tmp_path_factory.mktemp("parse")
     dbt("parse", work / "unused.duckdb", PROJECT / "sample" / "landing", PROJECT)
     os.environ["MARKET_REGIMES_PARTITION_START"] = PARTITION_START
-    for name in ("orchestration.defs.partitions", "orchestration.defs.dbt_assets", "orchestration.defs.automation",
-                 "orchestration.definitions"):
+    for name in (
+        "orchestration.defs.partitions",
+        "orchestration.defs.dbt_assets",
+        "orchestration.defs.automation",
+        "orchestration.definitions",
+    ):
         module = importlib.import_module(name)
         importlib.reload(module)  # partitions are read from the env at import
     return importlib.import_module("orchestration.definitions").defs
@@ -52,11 +57,23 @@ def defs(tmp_path_factory):
 def test_definitions_load_with_every_model_and_seed(defs):
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     # asset keys are <schema>/<model>, as the tables are named in the warehouse
-    expected_models = {"raw/klines", "raw/dominance_readings", "raw/daily_series", "raw/rejected_rows",
-                       "raw/landing_files", "staging/stg_landing__klines", "intermediate/int_symbol_bars_rolled_up",
-                       "intermediate/int_composite_bars_computed", "marts/fct_symbol_bars", "marts/fct_driver_bars",
-                       "marts/dim_drivers", "reports/rpt_rollup_reconciliation", "seeds/drivers",
-                       "seeds/token_buckets", "seeds/regime_timeframes"}
+    expected_models = {
+        "raw/klines",
+        "raw/dominance_readings",
+        "raw/daily_series",
+        "raw/rejected_rows",
+        "raw/landing_files",
+        "staging/stg_landing__klines",
+        "intermediate/int_symbol_bars_rolled_up",
+        "intermediate/int_composite_bars_computed",
+        "marts/fct_symbol_bars",
+        "marts/fct_driver_bars",
+        "marts/dim_drivers",
+        "reports/rpt_rollup_reconciliation",
+        "seeds/drivers",
+        "seeds/token_buckets",
+        "seeds/regime_timeframes",
+    }
     assert expected_models <= keys
     assert {"landing/kline_files", "landing/snapshot_files", "landing/dominance_files", "landing/daily_files"} <= keys
 
@@ -68,7 +85,8 @@ def test_raw_models_depend_on_landing_assets(defs):
     # the collectors write into the landing folders: collectors -> landing -> raw
     assert graph.get(AssetKey(["landing", "kline_files"])).parent_keys == {AssetKey(["collectors", "binance_klines"])}
     assert graph.get(AssetKey(["landing", "dominance_files"])).parent_keys == {
-        AssetKey(["collectors", "coingecko_dominance"])}
+        AssetKey(["collectors", "coingecko_dominance"])
+    }
     assert not graph.get(AssetKey(["landing", "daily_files"])).parent_keys
 
 
@@ -84,21 +102,36 @@ def test_every_asset_check_has_a_description(defs):
     specs.update({spec.key: spec for check in defs.asset_checks for spec in check.check_specs})
     missing = sorted(k.to_user_string() for k, spec in specs.items() if not spec.description)
     assert len(specs) >= 60 and not missing, missing
-    by_name = {k.name: spec.description for k, spec in specs.items() if k.asset_key == AssetKey(["marts", "dim_drivers"])}
+    by_name = {
+        k.name: spec.description for k, spec in specs.items() if k.asset_key == AssetKey(["marts", "dim_drivers"])
+    }
     assert by_name["not_null_dim_drivers_driver"] == (
-        "dbt test not_null: column driver is never NULL (severity error: blocks downstream assets)")
+        "dbt test not_null: column driver is never NULL (severity error: blocks downstream assets)"
+    )
 
 
 def test_dbt_assets_are_grouped_by_warehouse_schema(defs):
     graph = defs.resolve_asset_graph()
     group = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    dbt_keys = {key.to_user_string() for assets in defs.assets if getattr(assets, "op", None) is not None
-                and assets.op.name.startswith("market_regimes_") for key in assets.keys}
+    dbt_keys = {
+        key.to_user_string()
+        for assets in defs.assets
+        if getattr(assets, "op", None) is not None and assets.op.name.startswith("market_regimes_")
+        for key in assets.keys
+    }
     assert len(dbt_keys) >= 50 and all(group[k] == k.split("/")[0] for k in dbt_keys)
     assert group["intermediate/int_symbol_bars_rolled_up"] == "intermediate"
     assert group["landing/kline_files"] == "landing" and group["reports/regimes_dashboard"] == "reports"
-    assert set(group.values()) == {"seeds", "raw", "staging", "intermediate", "marts", "reports", "landing",
-                                   "collectors"}
+    assert set(group.values()) == {
+        "seeds",
+        "raw",
+        "staging",
+        "intermediate",
+        "marts",
+        "reports",
+        "landing",
+        "collectors",
+    }
 
 
 def test_rollups_are_daily_partitioned_with_single_run_backfills(defs):
@@ -131,8 +164,15 @@ def test_updates_leave_the_research_reports_to_the_daily_job(defs):
     reports = {k for k in daily if k.path[0] == "reports"}  # the dbt reports (the dashboard is its own asset)
     assert AssetKey(["reports", "rpt_grid_sim_placements"]) in reports and len(reports) >= 10
     # and the models only the reports read (dbt tag research_input)
-    inputs = {AssetKey(["intermediate", name]) for name in (
-        "int_regime_labels_aligned", "int_regime_bars_listed", "int_lever_values_by_formula", "int_lever_composite_closes")}
+    inputs = {
+        AssetKey(["intermediate", name])
+        for name in (
+            "int_regime_labels_aligned",
+            "int_regime_bars_listed",
+            "int_lever_values_by_formula",
+            "int_lever_composite_closes",
+        )
+    }
     seeds = {k for k in daily if k.path[0] == "seeds"}  # loaded by full builds and the daily job
     assert AssetKey(["seeds", "volatility_config"]) in seeds
     assert not update & (reports | inputs | seeds)
@@ -146,7 +186,9 @@ def test_landing_sensor_runs_once_per_directory_state(defs, tmp_path, monkeypatc
     with DagsterInstance.ephemeral() as instance:
         first = sensor.evaluate_tick(build_sensor_context(instance=instance))
         [request] = first.run_requests
-        assert isinstance(request, RunRequest) and request.tags["dagster/asset_partition_range_start"] == PARTITION_START
+        assert (
+            isinstance(request, RunRequest) and request.tags["dagster/asset_partition_range_start"] == PARTITION_START
+        )
         again = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=first.cursor))
         assert not again.run_requests and "no change" in again.skip_message
         (landing / "klines" / "binance" / ".tmp-partial.csv").write_text("date\n")  # hidden temp file: ignored
@@ -166,12 +208,22 @@ def backfilled(defs, fixture_build, tmp_path_factory):
     db = root / "backfill.duckdb"
     # no DAGSTER_HOME: an ephemeral (in-memory) instance. A SQLite instance writes each of
     # the ~2 x 548 per-partition events in its own transactions (+2-3 min here).
-    env = {**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "MARKET_REGIMES_DB": str(db),
-           "MARKET_REGIMES_LANDING": str(landing), "DBT_PROFILES_DIR": str(PROJECT), "DBT_PROJECT_DIR": str(PROJECT),
-           "MARKET_REGIMES_PARTITION_START": PARTITION_START}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+        "MARKET_REGIMES_DB": str(db),
+        "MARKET_REGIMES_LANDING": str(landing),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DBT_PROJECT_DIR": str(PROJECT),
+        "MARKET_REGIMES_PARTITION_START": PARTITION_START,
+    }
     # the fixture ends 2025-06-01: the partitions after it hold no bars
-    proc = subprocess.run([sys.executable, "-m", "orchestration.backfill", "--last", PARTITION_LAST], env=env, cwd=PROJECT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.backfill", "--last", PARTITION_LAST],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {"root": root, "db": db, "plain": plain, "env": env, "stderr": proc.stderr}
 
@@ -186,8 +238,11 @@ def _compare_marts(left, right, tables):
         con.close()
 
 
-MARTS = {**MART_TABLES, "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
-         "intermediate.int_symbol_bars_rolled_up": ["exchange", "symbol", "bar_interval", "bar_start"]}
+MARTS = {
+    **MART_TABLES,
+    "marts.fct_driver_indicators": ["driver", "timeframe", "bar_start"],
+    "intermediate.int_symbol_bars_rolled_up": ["exchange", "symbol", "bar_interval", "bar_start"],
+}
 
 
 def test_backfill_equals_a_plain_dbt_build(backfilled):
@@ -203,13 +258,16 @@ def test_rematerialising_a_partition_changes_nothing(defs, backfilled, monkeypat
     shutil.copy(backfilled["db"], before)
     job = defs.resolve_job_def("regime_update")
     for _ in range(2):
-        result = job.execute_in_process(partition_key="2024-01-01", asset_selection=ROLLUPS,
-                                        instance=DagsterInstance.ephemeral())
+        result = job.execute_in_process(
+            partition_key="2024-01-01", asset_selection=ROLLUPS, instance=DagsterInstance.ephemeral()
+        )
         assert result.success
     rows = duckdb.connect(str(backfilled["db"]), read_only=True)
     try:
-        n_day = rows.sql("select count(*) from intermediate.int_symbol_bars_rolled_up "
-                         "where bar_start >= '2024-01-01' and bar_start < '2024-01-02'").fetchone()[0]
+        n_day = rows.sql(
+            "select count(*) from intermediate.int_symbol_bars_rolled_up "
+            "where bar_start >= '2024-01-01' and bar_start < '2024-01-02'"
+        ).fetchone()[0]
     finally:
         rows.close()
     assert n_day > 0
@@ -235,8 +293,9 @@ def _outside_address() -> str | None:
 def _graphql(port: int, query: str) -> dict:
     """POST one GraphQL query to the Dagster webserver; the ``data`` of the answer."""
     body = json.dumps({"query": query}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     assert "errors" not in answer, answer
@@ -247,8 +306,11 @@ def _path_without_venv() -> str:
     """PATH minus the directory of this interpreter (the venv's bin): as in a shell where
     the venv was never activated."""
     venv_bin = os.path.dirname(sys.executable)
-    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                           if p and os.path.realpath(p) != os.path.realpath(venv_bin))
+    return os.pathsep.join(
+        p
+        for p in os.environ.get("PATH", "").split(os.pathsep)
+        if p and os.path.realpath(p) != os.path.realpath(venv_bin)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -261,18 +323,32 @@ def dagster_ui(defs, fixture_build, tmp_path_factory):
     port = _free_port()
     home = tmp_path_factory.mktemp("dagster_home")
     env = {k: v for k, v in os.environ.items() if k not in ("MARKET_REGIMES_PARTITION_START", "VIRTUAL_ENV")}
-    env.update({"PATH": _path_without_venv(), "DAGSTER_HOME": str(home), "DAGSTER_PORT": str(port),
-                "MARKET_REGIMES_DB": str(fixture_build["db"]), "MARKET_REGIMES_LANDING": str(fixture_build["landing"])})
+    env.update(
+        {
+            "PATH": _path_without_venv(),
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_PORT": str(port),
+            "MARKET_REGIMES_DB": str(fixture_build["db"]),
+            "MARKET_REGIMES_LANDING": str(fixture_build["landing"]),
+        }
+    )
     log = open(home / "make_ui.log", "w")
-    proc = subprocess.Popen(["make", "--no-print-directory", "ui"], cwd=PROJECT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "ui"],
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     state = {"port": port, "proc": proc, "home": home}
     try:
         deadline = time.time() + 180
         while True:
             try:
-                data = _graphql(port, "{ workspaceOrError { __typename ... on Workspace { locationEntries "
-                                      "{ name loadStatus } } } }")
+                data = _graphql(
+                    port, "{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus } } } }"
+                )
                 entries = data["workspaceOrError"]["locationEntries"]
                 if entries and all(e["loadStatus"] == "LOADED" for e in entries):
                     break
@@ -294,8 +370,11 @@ def dagster_ui(defs, fixture_build, tmp_path_factory):
 
 
 def test_make_ui_loads_the_code_location_without_an_activated_venv(dagster_ui):
-    data = _graphql(dagster_ui["port"], """{ workspaceOrError { ... on Workspace { locationEntries {
-        name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""")
+    data = _graphql(
+        dagster_ui["port"],
+        """{ workspaceOrError { ... on Workspace { locationEntries {
+        name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }""",
+    )
     [entry] = data["workspaceOrError"]["locationEntries"]
     assert entry["name"] == "orchestration.definitions"
     assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
@@ -304,35 +383,53 @@ def test_make_ui_loads_the_code_location_without_an_activated_venv(dagster_ui):
 
 
 def test_no_schedule_or_sensor_runs_unless_turned_on(dagster_ui):
-    data = _graphql(dagster_ui["port"], """{ repositoriesOrError { ... on RepositoryConnection { nodes {
-        schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }""")
+    data = _graphql(
+        dagster_ui["port"],
+        """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+        schedules { name scheduleState { status } } sensors { name sensorState { status } } } } } }""",
+    )
     [repo] = data["repositoriesOrError"]["nodes"]
     states = {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]}
     states.update({s["name"]: s["sensorState"]["status"] for s in repo["sensors"]})
-    assert states == {"micro_update": "STOPPED", "meso_update": "STOPPED", "macro_update": "STOPPED",
-                      "landing_sensor": "STOPPED"}
+    assert states == {
+        "micro_update": "STOPPED",
+        "meso_update": "STOPPED",
+        "macro_update": "STOPPED",
+        "landing_sensor": "STOPPED",
+    }
     runs = _graphql(dagster_ui["port"], "{ runsOrError { ... on Runs { count } } }")
     assert runs["runsOrError"]["count"] == 0
 
 
 def test_partitions_start_at_the_first_landed_bar(dagster_ui, fixture_build):
-    first = query(fixture_build["db"], "select min(bar_start)::date::varchar as d from "
-                                       "intermediate.int_symbol_bars_rolled_up").d[0]
-    data = _graphql(dagster_ui["port"], """{ assetNodes(assetKeys: [{path: ["intermediate", "int_symbol_bars_rolled_up"]}])
-        { groupName partitionKeys } }""")
+    first = query(
+        fixture_build["db"], "select min(bar_start)::date::varchar as d from intermediate.int_symbol_bars_rolled_up"
+    ).d[0]
+    data = _graphql(
+        dagster_ui["port"],
+        """{ assetNodes(assetKeys: [{path: ["intermediate", "int_symbol_bars_rolled_up"]}])
+        { groupName partitionKeys } }""",
+    )
     [node] = data["assetNodes"]
     assert first == "2024-01-01" and node["partitionKeys"][0] == first and node["groupName"] == "intermediate"
 
 
-def _page_text(chromium: str, url: str, profile: Path) -> tuple[str, str]:
+def _page_text(chromium: str, url: str, profile: Path) -> tuple[str, str]:  # noqa: F811  (the fixture's value)
     """(DOM, visible text) of ``url`` after its scripts ran (headless Chromium, --dump-dom)."""
     from market_regimes.dashboard.browser import FLAGS
 
     # the dashboard's flags send every request, loopback included, to a dead proxy; here
     # loopback (the webserver) must stay reachable: Chromium's default bypass list keeps it
     flags = [f for f in FLAGS if not f.startswith("--proxy-bypass-list")]
-    cmd = [chromium, *flags, f"--user-data-dir={profile}", "--window-size=1400,900",
-           "--virtual-time-budget=20000", "--dump-dom", url]
+    cmd = [
+        chromium,
+        *flags,
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+        "--virtual-time-budget=20000",
+        "--dump-dom",
+        url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     dom = proc.stdout
     assert dom, f"chromium printed no DOM for {url}: {proc.stderr[-2000:]}"
@@ -340,7 +437,7 @@ def _page_text(chromium: str, url: str, profile: Path) -> tuple[str, str]:
     return dom, " ".join(text.split())
 
 
-def test_asset_graph_page_renders_without_an_error(dagster_ui, chromium, tmp_path):
+def test_asset_graph_page_renders_without_an_error(dagster_ui, chromium, tmp_path):  # noqa: F811  (fixture)
     port = dagster_ui["port"]
     dom, text = _page_text(chromium, f"http://127.0.0.1:{port}/asset-groups", tmp_path / "p1")
     # the graph's sidebar lists every asset group; a location that failed to load shows "Empty graph"
@@ -387,13 +484,18 @@ def test_a_dbt_build_outside_dagster_is_recorded_as_materialisations(defs, fixtu
     from orchestration.record import record_dbt_build
 
     results = json.loads((fixture_build["root"] / "target" / "run_results.json").read_text())
-    built = [r for r in results["results"] if r["status"] == "success" and r["unique_id"].split(".")[0] in
-             ("model", "seed")]
+    built = [
+        r for r in results["results"] if r["status"] == "success" and r["unique_id"].split(".")[0] in ("model", "seed")
+    ]
     graph = defs.resolve_asset_graph()
     # a dbt test is an asset check when it tests one asset (a singular test over several
     # models, or a relationships test between two seeds' ops, is not)
-    check_ids = {spec.metadata["dagster_dbt/unique_id"] for assets in defs.assets
-                 for spec in getattr(assets, "check_specs", ()) if "dagster_dbt/unique_id" in spec.metadata}
+    check_ids = {
+        spec.metadata["dagster_dbt/unique_id"]
+        for assets in defs.assets
+        for spec in getattr(assets, "check_specs", ())
+        if "dagster_dbt/unique_id" in spec.metadata
+    }
     tests = [r for r in results["results"] if r["unique_id"] in check_ids]
     assert len(tests) >= 50
     n_partitions = len(graph.get(ROLLUPS[0]).partitions_def.get_partition_keys())
@@ -401,17 +503,27 @@ def test_a_dbt_build_outside_dagster_is_recorded_as_materialisations(defs, fixtu
     with DagsterInstance.ephemeral() as instance:
         first = record_dbt_build(fixture_build["root"] / "target" / "run_results.json", instance)
         assert (first.materializations, first.partitions, first.checks) == (
-            len(built) - rollups, rollups * n_partitions, len(tests))
+            len(built) - rollups,
+            rollups * n_partitions,
+            len(tests),
+        )
         assert instance.get_materialized_partitions(ROLLUPS[0]) == set(
-            graph.get(ROLLUPS[0]).partitions_def.get_partition_keys())
+            graph.get(ROLLUPS[0]).partitions_def.get_partition_keys()
+        )
         again = record_dbt_build(fixture_build["root"] / "target" / "run_results.json", instance)
         assert (again.materializations, again.partitions, again.checks) == (len(built) - rollups, 0, len(tests))
         # (other tests rebuild into the fixture's target dir: fct_driver_bars is in every build)
         event = instance.get_latest_materialization_event(AssetKey(["marts", "fct_driver_bars"]))
         assert event.asset_materialization.metadata["dbt_unique_id"].value == "model.market_regimes.fct_driver_bars"
         check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [next(k for k in graph.asset_check_keys
-                  if k.name == "unique_combination_fct_driver_bars_driver__timeframe__bar_start")])
+            [
+                next(
+                    k
+                    for k in graph.asset_check_keys
+                    if k.name == "unique_combination_fct_driver_bars_driver__timeframe__bar_start"
+                )
+            ]
+        )
         [execution] = check.values()
         assert execution.status.value == "SUCCEEDED"
 
@@ -422,9 +534,13 @@ def test_recorded_partition_window_follows_the_dbt_vars():
     keys = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
     assert _window_keys(keys, {}) == keys
     assert _window_keys(keys, {"partition_start": "2024-01-02 00:00:00", "partition_end": "2024-01-04 00:00:00"}) == [
-        "2024-01-02", "2024-01-03"]
+        "2024-01-02",
+        "2024-01-03",
+    ]
     assert _window_keys(keys, {"partition_start": "2024-01-02 12:00:00", "partition_end": "2024-01-03 06:00:00"}) == [
-        "2024-01-02", "2024-01-03"]
+        "2024-01-02",
+        "2024-01-03",
+    ]
 
 
 def test_partition_start_is_read_from_the_warehouse_and_remembered(fixture_build, tmp_path, monkeypatch):

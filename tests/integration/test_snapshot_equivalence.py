@@ -11,7 +11,6 @@ candles exactly and the CSV's 1m closes exactly; the hour with a missing minute 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -26,12 +25,15 @@ HOURS = ("2025-06-01 12:00:00", "2025-06-01 15:00:00")  # [start, end)
 
 
 def _bars(db, exchange: str, interval: str, origin: str = "landed") -> pd.DataFrame:
-    return query(db, f"""
+    return query(
+        db,
+        f"""
         select symbol, bar_start, open, high, low, close, volume, is_complete
         from marts.fct_symbol_bars
         where exchange = '{exchange}' and bar_interval = '{interval}' and origin = '{origin}'
           and symbol in ('ADAUSDT', 'DOTUSDT') and bar_start >= '{HOURS[0]}' and bar_start < '{HOURS[1]}'
-        order by symbol, bar_start""")
+        order by symbol, bar_start""",
+    )
 
 
 def test_snapshot_hours_equal_their_csv_twins_in_the_sample_build(sample_db):
@@ -56,8 +58,11 @@ def test_snapshot_hours_equal_their_csv_twins_in_the_sample_build(sample_db):
 
 
 def test_no_snapshot_row_is_quarantined_in_the_sample(sample_db):
-    landed = query(sample_db, """
-        select status, count(*) as n from raw.klines where layout = 'snapshots' group by status""")
+    landed = query(
+        sample_db,
+        """
+        select status, count(*) as n from raw.klines where layout = 'snapshots' group by status""",
+    )
     assert dict(zip(landed["status"], landed["n"])) == {"landed": 6 * 60 - 1 + 6}
 
 
@@ -81,11 +86,13 @@ def test_snapshot_folder_and_csv_land_identical_candles():
     for sym in ("ADAUSDT", "DOTUSDT"):
         m = [r for r in minute_rows if r[0] == sym]
         text = "timestamp,open,high,low,close,volume\n" + "".join(
-            f"{pd.Timestamp(ms, unit='ms')}+00:00,{p!r},{p!r},{p!r},{p!r},0\n" for _, ms, p in m)
+            f"{pd.Timestamp(ms, unit='ms')}+00:00,{p!r},{p!r},{p!r},{p!r},0\n" for _, ms, p in m
+        )
         csv_files.append((f"klines/bybit-snapshots/{sym}_1m.csv", text.encode(), sym + "1m"))
         h = [r for r in hour_rows if r[0] == sym]
         text = "timestamp,open,high,low,close,volume\n" + "".join(
-            f"{pd.Timestamp(ms, unit='ms')}+00:00,{o!r},{hi!r},{lo!r},{c!r},{v!r}\n" for _, ms, o, hi, lo, c, v in h)
+            f"{pd.Timestamp(ms, unit='ms')}+00:00,{o!r},{hi!r},{lo!r},{c!r},{v!r}\n" for _, ms, o, hi, lo, c, v in h
+        )
         csv_files.append((f"klines/bybit-snapshots/{sym}_1h.csv", text.encode(), sym + "1h"))
     csv = land_files("klines", csv_files, pd.Timestamp("2026-01-01"))
     cols = ["exchange", "symbol", "bar_interval", "bar_start", "open", "high", "low", "close", "status"]

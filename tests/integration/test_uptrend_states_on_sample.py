@@ -13,14 +13,28 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("driver", ["BTC", "ALT"])
 def test_btc_and_alt_meso_visit_s0_to_s3(sample_db, driver):
-    states = query(sample_db, f"""
+    states = (
+        query(
+            sample_db,
+            f"""
         select state, count(*) as bars from marts.fct_uptrend_states
         where driver = '{driver}' and timeframe = 'meso' and bar_start between '2021-04-01' and '2023-12-31'
-        group by state order by state""").set_index("state")["bars"].to_dict()
-    events = query(sample_db, f"""
+        group by state order by state""",
+        )
+        .set_index("state")["bars"]
+        .to_dict()
+    )
+    events = (
+        query(
+            sample_db,
+            f"""
         select to_state, count(*) as n from marts.fct_regime_events
         where detector = 'uptrend' and entity = '{driver}' and timeframe = 'meso' and bar_start between '2021-04-01' and '2023-12-31'
-        group by to_state""").set_index("to_state")["n"].to_dict()
+        group by to_state""",
+        )
+        .set_index("to_state")["n"]
+        .to_dict()
+    )
     print(driver, "meso bars per state:", states, "transitions into:", events)
     assert sum(states.values()) > 15_000
     assert {"S0", "S1", "S2", "S3"} <= set(states)
@@ -28,12 +42,15 @@ def test_btc_and_alt_meso_visit_s0_to_s3(sample_db, driver):
 
 
 def test_events_are_exactly_the_state_changes(sample_db):
-    counts = query(sample_db, """
+    counts = query(
+        sample_db,
+        """
         select (select count(*) from marts.fct_regime_events where detector = 'uptrend') as events,
                (select count(*) from marts.fct_uptrend_states where state <> prev_state) as changes,
                (select count(*) from marts.fct_uptrend_states where prev_state is null) as segment_starts,
                (select count(*) from marts.fct_regime_events
-                where detector = 'uptrend' and reason in ('s1_bearish_stack', 'all_emas_below_333')) as exits""")
+                where detector = 'uptrend' and reason in ('s1_bearish_stack', 'all_emas_below_333')) as exits""",
+    )
     assert counts["events"][0] == counts["changes"][0] > 1000
     assert counts["segment_starts"][0] >= 16  # one per driver x timeframe segment
     assert counts["exits"][0] > 0
@@ -43,7 +60,10 @@ def test_flags_and_scores_only_where_their_state_tests_them(sample_db):
     """docs/uptrend-engine.md: buy in S1 (first dip off in the seed), rebuy/trim in S2/S3; OX on
     S2/S3 bars, DX/EDX on S3 bars, TS everywhere; every score in [0, 1]; every flag fires
     on the real data."""
-    bad = query(sample_db, """
+    bad = (
+        query(
+            sample_db,
+            """
         select
           count(*) filter (where buy_flag and state <> 'S1') as buy_outside_s1,
           count(*) filter (where first_dip_buy_flag) as first_dips,
@@ -54,11 +74,22 @@ def test_flags_and_scores_only_where_their_state_tests_them(sample_db):
           count(*) filter (where not (ts_score between 0 and 1 and coalesce(ox, 0) between 0 and 1
                                       and coalesce(dx, 0) between 0 and 1 and coalesce(edx, 0) between 0 and 1
                                       and coalesce(sr_boost, 0) between 0 and 0.25)) as out_of_range
-        from marts.fct_uptrend_states""").iloc[0].to_dict()
+        from marts.fct_uptrend_states""",
+        )
+        .iloc[0]
+        .to_dict()
+    )
     assert bad == dict.fromkeys(bad, 0)
-    fired = query(sample_db, """
+    fired = (
+        query(
+            sample_db,
+            """
         select sum(buy_flag::int) as buy, sum(rebuy_flag::int) as rebuy, sum(trim_flag::int) as trim,
                count(*) filter (where sr_boost > 0) as boosted
-        from marts.fct_uptrend_states where driver = 'BTC' and timeframe = 'meso'""").iloc[0].to_dict()
+        from marts.fct_uptrend_states where driver = 'BTC' and timeframe = 'meso'""",
+        )
+        .iloc[0]
+        .to_dict()
+    )
     print("BTC meso flags:", fired)
     assert min(fired.values()) > 10

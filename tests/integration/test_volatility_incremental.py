@@ -25,10 +25,13 @@ from tests.helpers import PROJECT, dbt, query
 
 pytestmark = pytest.mark.integration
 
-REFS = {"volatility_config": "seeds.volatility_config",
-        "int_indicator_series_listed": "intermediate.int_indicator_series_listed",
-        "int_indicator_bars_prepared": "intermediate.int_indicator_bars_prepared",
-        "dim_drivers": "marts.dim_drivers", "fct_symbol_turbulence": "marts.fct_symbol_turbulence"}
+REFS = {
+    "volatility_config": "seeds.volatility_config",
+    "int_indicator_series_listed": "intermediate.int_indicator_series_listed",
+    "int_indicator_bars_prepared": "intermediate.int_indicator_bars_prepared",
+    "dim_drivers": "marts.dim_drivers",
+    "fct_symbol_turbulence": "marts.fct_symbol_turbulence",
+}
 MODELS = ["fct_symbol_turbulence", "fct_volatility_regimes", "fct_strategy_fit"]
 
 
@@ -73,8 +76,13 @@ def updated(sample_db, tmp_path_factory):
     shutil.copy(sample_db, db)
     before = {m: int(query(db, f"select count(*) as n from marts.{m}")["n"][0]) for m in MODELS}
     write_next_candles(landing, minutes=1440, tag="u001")
-    dbt("build", db, landing, work, extra=["--select", "+fct_volatility_regimes", "+fct_strategy_fit",
-                                           "--exclude-resource-type", "unit_test"])
+    dbt(
+        "build",
+        db,
+        landing,
+        work,
+        extra=["--select", "+fct_volatility_regimes", "+fct_strategy_fit", "--exclude-resource-type", "unit_test"],
+    )
     return {"db": db, "before": before}
 
 
@@ -86,10 +94,16 @@ def test_incremental_update_equals_the_full_computation(updated, name):
         con.register("want", want)
         columns = ", ".join(f'"{c}"' for c in want.columns)
         stored = int(con.sql(f"select count(*) from marts.{name}").fetchone()[0])
-        extra = int(con.sql(f"select count(*) from (select {columns} from marts.{name} "
-                            f"except all select {columns} from want)").fetchone()[0])
-        missing = int(con.sql(f"select count(*) from (select {columns} from want "
-                              f"except all select {columns} from marts.{name})").fetchone()[0])
+        extra = int(
+            con.sql(
+                f"select count(*) from (select {columns} from marts.{name} except all select {columns} from want)"
+            ).fetchone()[0]
+        )
+        missing = int(
+            con.sql(
+                f"select count(*) from (select {columns} from want except all select {columns} from marts.{name})"
+            ).fetchone()[0]
+        )
     finally:
         con.close()
     assert (stored, extra, missing) == (len(want), 0, 0)

@@ -31,26 +31,34 @@ group by all order by all
 def test_high_vol_regime_has_higher_forward_realized_vol(sample_db, driver, timeframe):
     table = query(sample_db, FORWARD_VOL)
     table = table[(table["driver"] == driver) & (table["timeframe"] == timeframe)].set_index("vol_regime")
-    print(f"{driver} {timeframe}: forward 20-bar realized vol (per bar) high {table.loc['high', 'fwd_vol_20']:.5f} "
-          f"({table.loc['high', 'bars']} bars) vs low {table.loc['low', 'fwd_vol_20']:.5f} "
-          f"({table.loc['low', 'bars']} bars)")
+    print(
+        f"{driver} {timeframe}: forward 20-bar realized vol (per bar) high {table.loc['high', 'fwd_vol_20']:.5f} "
+        f"({table.loc['high', 'bars']} bars) vs low {table.loc['low', 'fwd_vol_20']:.5f} "
+        f"({table.loc['low', 'bars']} bars)"
+    )
     assert table.loc["high", "bars"] >= 20 and table.loc["low", "bars"] >= 20
     assert table.loc["high", "fwd_vol_20"] > table.loc["low", "fwd_vol_20"]
 
 
 def test_every_daily_and_hourly_series_is_labelled(sample_db):
-    missing = query(sample_db, """
+    missing = query(
+        sample_db,
+        """
         select s.series_id
         from (select distinct series_id from intermediate.int_indicator_series_listed
               where bar_interval in ('1d', '1h')) s
-        anti join (select distinct series_id from marts.fct_volatility_regimes) v using (series_id)""")
+        anti join (select distinct series_id from marts.fct_volatility_regimes) v using (series_id)""",
+    )
     # a series shorter than hmm_min_fit_bars clean returns has no rows: list them
     print("series without volatility rows:", missing["series_id"].tolist())
-    counts = query(sample_db, """
+    counts = query(
+        sample_db,
+        """
         select series_type, bar_interval, count(distinct series_id) as series, count(*) as bars,
                count(*) filter (where vol_regime = 'high') as high_bars, sum(is_toxic::int) as toxic,
                count(turbulence) as with_turbulence
-        from marts.fct_volatility_regimes group by all order by all""")
+        from marts.fct_volatility_regimes group by all order by all""",
+    )
     print(counts.to_string())
     by = counts.set_index(["series_type", "bar_interval"])
     assert by.loc[("driver", "1d"), "series"] >= 6 and by.loc[("driver", "1h"), "series"] >= 6
@@ -65,11 +73,14 @@ def test_every_daily_and_hourly_series_is_labelled(sample_db):
 
 
 def test_strategy_fit_at_each_days_close(sample_db):
-    fit = query(sample_db, """
+    fit = query(
+        sample_db,
+        """
         select bar_interval, count(*) as rows, count(distinct series_id) as series,
                count(*) filter (where hour(bar_start) <> case bar_interval when '1h' then 23 else 0 end) as off_cadence,
                avg(trend_fit) as mean_trend_fit, avg(hurst_exponent) as mean_hurst, avg(ar1_phi) as mean_phi
-        from marts.fct_strategy_fit group by all order by all""")
+        from marts.fct_strategy_fit group by all order by all""",
+    )
     print(fit.to_string())
     assert (fit["off_cadence"] == 0).all() and (fit["rows"] > 1000).all()
 
@@ -82,12 +93,15 @@ def test_prefix_invariance_on_real_series(sample_db):
     from market_regimes.engines.volatility_frames import strategy_fit_rows, volatility_regime_rows
 
     cfg = load_config_csv()
-    bars = query(sample_db, """
+    bars = query(
+        sample_db,
+        """
         select s.series_type, s.series_id, s.driver, s.timeframe, s.exchange, s.symbol, s.bar_interval,
                s.interval_minutes, cast(s.segment_id as bigint) as segment_id, b.bar_start, b.log_return
         from intermediate.int_indicator_series_listed s
         join intermediate.int_indicator_bars_prepared b using (series_part)
-        where s.series_id in ('BTC|macro', 'BTC|meso', 'ALT|macro', 'ALT|meso')""")
+        where s.series_id in ('BTC|macro', 'BTC|meso', 'ALT|macro', 'ALT|meso')""",
+    )
     cut = pd.Timestamp("2022-11-09 13:00")  # inside the FTX crash: high-vol, CRISIS bars around it
     prefix = bars[bars["bar_start"] < cut]
     full_rows = volatility_regime_rows(bars, cfg, turbulence_drivers=["BTC", "ALT"])
@@ -96,6 +110,7 @@ def test_prefix_invariance_on_real_series(sample_db):
     print("rows before the cut:", len(want), want["quadrant"].value_counts().to_dict())
     pd.testing.assert_frame_equal(cut_rows, want, check_exact=True)
     fits_full = strategy_fit_rows(bars, cfg)
-    pd.testing.assert_frame_equal(strategy_fit_rows(prefix, cfg),
-                                  fits_full[fits_full["bar_start"] < cut].reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(
+        strategy_fit_rows(prefix, cfg), fits_full[fits_full["bar_start"] < cut].reset_index(drop=True), check_exact=True
+    )
     assert len(want) > 20_000

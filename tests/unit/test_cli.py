@@ -24,19 +24,22 @@ from market_regimes.export import UnknownTableError, default_output, is_query, r
 SCRIPT = Path(sys.executable).parent / "market-regimes"
 runner = CliRunner()
 
-LEVERS = pd.DataFrame({
-    "bar_start": pd.to_datetime(["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 00:00", "2024-01-01 01:00",
-                                 "2024-01-01 00:00"]),
-    "execution_timeframe": ["1h", "1h", "1h", "1h", "1d"],
-    "bucket": ["nano", "nano", "big", "big", "nano"],
-    "a_value": [0.25, 0.5, 0.75, 1.0, 0.125],
-    "e_value": [0.5, 0.25, 0.0, 0.125, 0.375],
-    "position_size_frac": [0.225, 0.35, 0.475, 0.6, 0.1625],
-    "is_degraded": [False, True, False, False, False],
-    "n_used": [15, 14, 15, 15, 15],
-    "n_stale": [0, 1, 0, 0, 0],
-    "n_missing": [0, 0, 0, 0, 0],
-})
+LEVERS = pd.DataFrame(
+    {
+        "bar_start": pd.to_datetime(
+            ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 00:00"]
+        ),
+        "execution_timeframe": ["1h", "1h", "1h", "1h", "1d"],
+        "bucket": ["nano", "nano", "big", "big", "nano"],
+        "a_value": [0.25, 0.5, 0.75, 1.0, 0.125],
+        "e_value": [0.5, 0.25, 0.0, 0.125, 0.375],
+        "position_size_frac": [0.225, 0.35, 0.475, 0.6, 0.1625],
+        "is_degraded": [False, True, False, False, False],
+        "n_used": [15, 14, 15, 15, 15],
+        "n_stale": [0, 1, 0, 0, 0],
+        "n_missing": [0, 0, 0, 0, 0],
+    }
+)
 
 # driver, timeframe, bar_start, state, prev_state (NULL = a segment's first bar)
 STATES = [
@@ -63,18 +66,26 @@ def make_tiny_warehouse(path: Path, with_states: bool = True) -> Path:
         if with_states:
             frame = pd.DataFrame(STATES, columns=["driver", "timeframe", "bar_start", "state", "prev_state"])
             frame["bar_start"] = pd.to_datetime(frame["bar_start"])
-            for flag in ("buy_flag", "first_dip_buy_flag", "rebuy_flag", "trim_flag", "emergency_exit",
-                         "exit_position"):
+            for flag in (
+                "buy_flag",
+                "first_dip_buy_flag",
+                "rebuy_flag",
+                "trim_flag",
+                "emergency_exit",
+                "exit_position",
+            ):
                 frame[flag] = False
             frame.loc[3, "trim_flag"] = True
             frame["exit_reason"] = None
             frame["ts_score"] = 0.5
             frame["s3_start_ts"] = pd.NaT
             con.register("states_df", frame)
-            con.execute("create table marts.fct_uptrend_states as select driver, timeframe, bar_start, state, "
-                        "prev_state, buy_flag, first_dip_buy_flag, rebuy_flag, trim_flag, emergency_exit, "
-                        "exit_position, cast(exit_reason as varchar) as exit_reason, ts_score, "
-                        "cast(s3_start_ts as timestamp) as s3_start_ts from states_df")
+            con.execute(
+                "create table marts.fct_uptrend_states as select driver, timeframe, bar_start, state, "
+                "prev_state, buy_flag, first_dip_buy_flag, rebuy_flag, trim_flag, emergency_exit, "
+                "exit_position, cast(exit_reason as varchar) as exit_reason, ts_score, "
+                "cast(s3_start_ts as timestamp) as s3_start_ts from states_df"
+            )
     finally:
         con.close()
     return path
@@ -86,6 +97,7 @@ def tiny_db(tmp_path):
 
 
 # --- help texts ------------------------------------------------------------------------------
+
 
 def test_help_lists_every_command():
     result = runner.invoke(cli.app, ["--help"])
@@ -115,11 +127,13 @@ def test_no_arguments_shows_help():
 
 # --- export ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_export_table_round_trip(tiny_db, tmp_path, fmt):
     out = tmp_path / f"levers.{fmt}"
-    result = runner.invoke(cli.app, ["export", "fct_levers", "--format", fmt, "--output", str(out),
-                                     "--db", str(tiny_db)])
+    result = runner.invoke(
+        cli.app, ["export", "fct_levers", "--format", fmt, "--output", str(out), "--db", str(tiny_db)]
+    )
     assert result.exit_code == 0, result.output
     assert f"{len(LEVERS)} rows written to {out}" in result.stdout
     back = pd.read_csv(out, parse_dates=["bar_start"]) if fmt == "csv" else pd.read_parquet(out)
@@ -186,14 +200,18 @@ def test_export_helpers():
 def test_installed_script_exports(tiny_db, tmp_path):
     """The console script of pyproject's [project.scripts], run as a process."""
     out = tmp_path / "levers.parquet"
-    proc = subprocess.run([str(SCRIPT), "export", "marts.fct_levers", "--output", str(out), "--db", str(tiny_db)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(SCRIPT), "export", "marts.fct_levers", "--output", str(out), "--db", str(tiny_db)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"5 rows written to {out}" in proc.stdout
     assert len(pd.read_parquet(out)) == len(LEVERS)
 
 
 # --- missing / locked warehouse ------------------------------------------------------------------
+
 
 def test_null_build_without_hourly_klines_exits_2(tmp_path, monkeypatch):
     (tmp_path / "klines" / "binance").mkdir(parents=True)
@@ -230,12 +248,21 @@ def test_relative_env_db_is_relative_to_the_project(monkeypatch):
 
 
 def test_locked_warehouse_message(tiny_db):
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import duckdb, sys, time
         con = duckdb.connect({str(tiny_db)!r})
         print("locked", flush=True)
         sys.stdin.read()
-    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         result = runner.invoke(cli.app, ["now", "--db", str(tiny_db)])
@@ -247,6 +274,7 @@ def test_locked_warehouse_message(tiny_db):
 
 
 # --- now / current_regimes ---------------------------------------------------------------------
+
 
 def test_current_regimes_latest_rows_and_runs(tiny_db):
     con = duckdb.connect(str(tiny_db), read_only=True)
@@ -267,8 +295,7 @@ def test_current_regimes_latest_rows_and_runs(tiny_db):
     assert states.loc["ALT", "state_since"] == pd.Timestamp("2024-01-01 05:00")  # the segment restart
     assert states.loc["ALT", "bars_in_state"] == 2
     levers = frames["levers"]
-    assert list(zip(levers["bucket"], levers["execution_timeframe"])) == [("nano", "1h"), ("nano", "1d"),
-                                                                           ("big", "1h")]
+    assert list(zip(levers["bucket"], levers["execution_timeframe"])) == [("nano", "1h"), ("nano", "1d"), ("big", "1h")]
     assert list(levers["a_value"]) == [0.5, 0.125, 1.0]
     assert frames["market_regimes"].empty and frames["volatility_regimes"].empty
 
@@ -307,6 +334,7 @@ def test_now_on_a_warehouse_without_marts(tmp_path):
 
 # --- build progress ------------------------------------------------------------------------------
 
+
 def test_format_duration():
     assert [cli.format_duration(s) for s in (0, 42.4, 112, 3725)] == ["0s", "42s", "1m52s", "1h02m"]
 
@@ -314,17 +342,28 @@ def test_format_duration():
 def test_previous_timings(tmp_path):
     path = tmp_path / "run_results.json"
     assert cli.previous_timings(path) == {}
-    path.write_text(json.dumps({"results": [
-        {"unique_id": "a", "status": "success", "execution_time": 2.5},
-        {"unique_id": "b", "status": "skipped", "execution_time": 0.0},
-        {"unique_id": "c", "status": "error", "execution_time": 0.1}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"unique_id": "a", "status": "success", "execution_time": 2.5},
+                    {"unique_id": "b", "status": "skipped", "execution_time": 0.0},
+                    {"unique_id": "c", "status": "error", "execution_time": 0.1},
+                ]
+            }
+        )
+    )
     assert cli.previous_timings(path) == {"a": 2.5}
 
 
 def _event(name, uid, status="success"):
-    return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(
-        node_info=SimpleNamespace(unique_id=uid, node_path="x.sql", node_relation=SimpleNamespace(schema="marts")),
-        run_result=SimpleNamespace(status=status)))
+    return SimpleNamespace(
+        info=SimpleNamespace(name=name),
+        data=SimpleNamespace(
+            node_info=SimpleNamespace(unique_id=uid, node_path="x.sql", node_relation=SimpleNamespace(schema="marts")),
+            run_result=SimpleNamespace(status=status),
+        ),
+    )
 
 
 def test_build_progress_lines_and_eta():
@@ -332,8 +371,14 @@ def test_build_progress_lines_and_eta():
     lines: list[str] = []
     stages = {"seed.a": "seeds", "model.m1": "marts", "model.slow": "marts", "model.r": "reports"}
     expected = {"seed.a": 10.0, "model.m1": 2.0, "model.slow": 40.0, "model.r": 1.0}
-    progress = cli.BuildProgress(stages=stages, expected=expected, long_nodes={"model.slow"},
-                                 labels={"model.slow": "marts.slow"}, out=lines.append, clock=lambda: now[0])
+    progress = cli.BuildProgress(
+        stages=stages,
+        expected=expected,
+        long_nodes={"model.slow"},
+        labels={"model.slow": "marts.slow"},
+        out=lines.append,
+        clock=lambda: now[0],
+    )
     assert progress.totals() == {"seeds": 1, "marts": 2, "reports": 1}
     progress.on_event(_event("NodeStart", "seed.a"))
     now[0] = 20.0  # twice as slow as last time
@@ -357,8 +402,7 @@ def test_build_progress_lines_and_eta():
 def test_build_progress_without_history_counts_nodes():
     now = [0.0]
     lines: list[str] = []
-    progress = cli.BuildProgress(stages={f"m{i}": "staging" for i in range(4)}, out=lines.append,
-                                 clock=lambda: now[0])
+    progress = cli.BuildProgress(stages={f"m{i}": "staging" for i in range(4)}, out=lines.append, clock=lambda: now[0])
     now[0] = 10.0
     progress.on_event(_event("NodeFinished", "m0"))
     assert lines == ["[build] staging 1/4 nodes, 10s elapsed, ETA ~30s"]
@@ -374,20 +418,37 @@ def test_build_progress_quiet_prints_nothing():
 
 def test_node_stage_from_schema_path_and_tested_node():
     def node(kind, schema="", path="", parents=(), attached=None):
-        return SimpleNamespace(resource_type=kind, schema=schema, path=path,
-                               depends_on=SimpleNamespace(nodes=list(parents)), attached_node=attached)
+        return SimpleNamespace(
+            resource_type=kind,
+            schema=schema,
+            path=path,
+            depends_on=SimpleNamespace(nodes=list(parents)),
+            attached_node=attached,
+        )
 
-    manifest = SimpleNamespace(nodes={
-        "seed.s": node("seed", "seeds"),
-        "model.raw": node("model", "raw"),
-        "model.m": node("model", "marts"),
-        "model.odd": node("model", "main", path="reports/odd.sql"),
-        "test.t": node("test", "main_dbt_test__audit", parents=["seed.s", "model.m"]),
-        "test.g": node("test", "main_dbt_test__audit", parents=["model.m", "seed.s"], attached="model.raw"),
-    }, unit_tests={"unit_test.u": node("unit_test", parents=["model.m"])}, exposures={})
+    manifest = SimpleNamespace(
+        nodes={
+            "seed.s": node("seed", "seeds"),
+            "model.raw": node("model", "raw"),
+            "model.m": node("model", "marts"),
+            "model.odd": node("model", "main", path="reports/odd.sql"),
+            "test.t": node("test", "main_dbt_test__audit", parents=["seed.s", "model.m"]),
+            "test.g": node("test", "main_dbt_test__audit", parents=["model.m", "seed.s"], attached="model.raw"),
+        },
+        unit_tests={"unit_test.u": node("unit_test", parents=["model.m"])},
+        exposures={},
+    )
     stages = {uid: cli.node_stage(uid, manifest) for uid in [*manifest.nodes, "unit_test.u", "nope"]}
-    assert stages == {"seed.s": "seeds", "model.raw": "raw landing", "model.m": "marts", "model.odd": "reports",
-                      "test.t": "marts", "test.g": "raw landing", "unit_test.u": "marts", "nope": "other"}
+    assert stages == {
+        "seed.s": "seeds",
+        "model.raw": "raw landing",
+        "model.m": "marts",
+        "model.odd": "reports",
+        "test.t": "marts",
+        "test.g": "raw landing",
+        "unit_test.u": "marts",
+        "nope": "other",
+    }
 
 
 def _isolate_environment(monkeypatch):
@@ -408,9 +469,16 @@ def test_prepare_environment_keeps_what_is_set(monkeypatch):
 def test_build_refuses_a_locked_warehouse(tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
     duckdb.connect(str(db)).close()
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(db)!r}); "
-                               "print('locked', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('locked', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         _isolate_environment(monkeypatch)

@@ -10,8 +10,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from market_regimes.collectors import (HTTPFetchError, JsonClient, ResponseShapeError, backfill_klines,
-                                       collect_dominance, files, newest_landed_bar, write_batch_file)
+from market_regimes.collectors import (
+    HTTPFetchError,
+    JsonClient,
+    ResponseShapeError,
+    backfill_klines,
+    collect_dominance,
+    files,
+    newest_landed_bar,
+    write_batch_file,
+)
 from market_regimes.landing import land_files, parse_landing_path
 from tests.collector_server import BinanceKlines, Reply, ScriptedServer, script
 
@@ -98,13 +106,17 @@ def test_three_pages_land_exact_rows_with_progress_and_a_429_honoured(tmp_path):
         "klines/binance/BTCUSDT_1h__20240101T0600Z-20240101T0600Z.csv": (HEADER + ROWS[6]).encode(),
     }
     assert [(p.pages, p.bars, p.last_bar_at) for p in progress] == [
-        (1, 3, datetime(2024, 1, 1, 2)), (2, 6, datetime(2024, 1, 1, 5)), (3, 7, datetime(2024, 1, 1, 6))]
+        (1, 3, datetime(2024, 1, 1, 2)),
+        (2, 6, datetime(2024, 1, 1, 5)),
+        (3, 7, datetime(2024, 1, 1, 6)),
+    ]
     assert (result.pages, result.bars, len(result.files), result.resumed_from) == (3, 7, 3, None)
     # page requests: 429'd page 2 asked twice; endTime = now - 1 ms; the short page 3 ends paging
     starts = [(int(q["startTime"]) - T0) // H for _, q in server.requests]
     assert starts == [0, 3, 3, 6]
     assert {(q["symbol"], q["interval"], q["limit"], q["endTime"]) for _, q in server.requests} == {
-        ("BTCUSDT", "1h", "3", str(T0 + 8 * H - 1))}
+        ("BTCUSDT", "1h", "3", str(T0 + 8 * H - 1))
+    }
 
 
 def test_landed_kline_files_read_by_the_landing_code_with_zero_rejects(tmp_path):
@@ -117,18 +129,33 @@ def test_landed_kline_files_read_by_the_landing_code_with_zero_rejects(tmp_path)
     assert ledger.iloc[3][["open", "high", "low", "close", "volume"]].tolist() == [102.5, 102.75, 100.0, 100.25, 20.0]
     info = parse_landing_path(ledger["source_file"].iloc[0])
     assert (info.exchange, info.symbol, info.bar_interval, info.tag) == (
-        "binance", "BTCUSDT", "1h", "20240101T0000Z-20240101T0200Z")
+        "binance",
+        "BTCUSDT",
+        "1h",
+        "20240101T0000Z-20240101T0200Z",
+    )
 
 
 def test_default_pages_of_1000_bars(tmp_path):
-    bars = [(T0 + i * H, f"{100 + i / 100:.2f}", f"{101 + i / 100:.2f}", f"{99 + i / 100:.2f}",
-             f"{100 + i / 100:.2f}", "1.5") for i in range(2100)]
+    bars = [
+        (
+            T0 + i * H,
+            f"{100 + i / 100:.2f}",
+            f"{101 + i / 100:.2f}",
+            f"{99 + i / 100:.2f}",
+            f"{100 + i / 100:.2f}",
+            "1.5",
+        )
+        for i in range(2100)
+    ]
     with ScriptedServer(BinanceKlines(bars, H)) as server:
         result = backfill(server, tmp_path, limit=1000, now=lambda: datetime(2024, 6, 1))
     assert [q["limit"] for _, q in server.requests] == ["1000"] * 3
-    assert [p.name for p in result.files] == ["BTCUSDT_1h__20240101T0000Z-20240211T1500Z.csv",
-                                             "BTCUSDT_1h__20240211T1600Z-20240324T0700Z.csv",
-                                             "BTCUSDT_1h__20240324T0800Z-20240328T1100Z.csv"]
+    assert [p.name for p in result.files] == [
+        "BTCUSDT_1h__20240101T0000Z-20240211T1500Z.csv",
+        "BTCUSDT_1h__20240211T1600Z-20240324T0700Z.csv",
+        "BTCUSDT_1h__20240324T0800Z-20240328T1100Z.csv",
+    ]
     assert [len(p.read_text().splitlines()) - 1 for p in result.files] == [1000, 1000, 100]
     assert result.files[1].read_text().splitlines()[1] == "2024-02-11 16:00:00,110.00,111.00,109.00,110.00,1.5"
     assert land(tmp_path, "klines")["status"].value_counts().to_dict() == {"landed": 2100}
@@ -187,8 +214,10 @@ def test_a_changed_provisional_bar_is_refetched_and_supersedes(tmp_path):
     folder.mkdir(parents=True)
     # an earlier landing (sample style, with ticker) whose newest bar 02:00 was still moving
     (folder / "BTCUSDT_1h.csv").write_text(
-        "date,open,high,low,close,volume,ticker\n" + "".join(r.rstrip("\n") + ",BTCUSDT\n" for r in ROWS[:2])
-        + "2024-01-01 02:00:00,101.75,102.10,101.25,102.00,3.0,BTCUSDT\n")
+        "date,open,high,low,close,volume,ticker\n"
+        + "".join(r.rstrip("\n") + ",BTCUSDT\n" for r in ROWS[:2])
+        + "2024-01-01 02:00:00,101.75,102.10,101.25,102.00,3.0,BTCUSDT\n"
+    )
     assert newest_landed_bar(tmp_path, "btcusdt", "60m").values == (101.75, 102.10, 101.25, 102.0, 3.0)
     with ScriptedServer(BinanceKlines(BARS, H)) as server:
         result = backfill(server, tmp_path, start="2023-12-01")  # resume wins over an earlier start
@@ -301,8 +330,16 @@ def test_a_client_error_is_not_retried():
 
 
 def global_reply(updated_at: int, btc: float, usdt: float = 4.3) -> Reply:
-    return Reply(200, {"data": {"market_cap_percentage": {"btc": btc, "eth": 15.2, "usdt": usdt},
-                                "updated_at": updated_at, "active_cryptocurrencies": 10000}})
+    return Reply(
+        200,
+        {
+            "data": {
+                "market_cap_percentage": {"btc": btc, "eth": 15.2, "usdt": usdt},
+                "updated_at": updated_at,
+                "active_cryptocurrencies": 10000,
+            }
+        },
+    )
 
 
 def test_dominance_readings_append_atomically_and_idempotently(tmp_path):
@@ -315,13 +352,12 @@ def test_dominance_readings_append_atomically_and_idempotently(tmp_path):
     assert server.requests[0][0] == "/api/v3/global"
     assert [(r.series, r.reading_at, r.dominance_pct) for r in first] == [
         ("btc_dominance", datetime(2024, 6, 1, 12, 9, 2), 52.1),
-        ("usdt_dominance", datetime(2024, 6, 1, 12, 9, 2), 4.3)]
+        ("usdt_dominance", datetime(2024, 6, 1, 12, 9, 2), 4.3),
+    ]
     assert again == [] and len(third) == 2
     assert listing(tmp_path) == {
-        "dominance/btc_dominance__20240601.csv":
-            b"timestamp,dominance_pct\n2024-06-01 12:09:02,52.1\n2024-06-01 12:10:02,52.25\n",
-        "dominance/usdt_dominance__20240601.csv":
-            b"timestamp,dominance_pct\n2024-06-01 12:09:02,4.3\n2024-06-01 12:10:02,4.31\n",
+        "dominance/btc_dominance__20240601.csv": b"timestamp,dominance_pct\n2024-06-01 12:09:02,52.1\n2024-06-01 12:10:02,52.25\n",
+        "dominance/usdt_dominance__20240601.csv": b"timestamp,dominance_pct\n2024-06-01 12:09:02,4.3\n2024-06-01 12:10:02,4.31\n",
     }
     ledger = land(tmp_path, "dominance")
     assert ledger["status"].value_counts().to_dict() == {"landed": 4}
@@ -345,8 +381,12 @@ def test_a_dominance_response_missing_a_coin_writes_nothing(tmp_path):
 def test_dagster_collectors_are_off_by_default_and_land_files_when_enabled(tmp_path, monkeypatch):
     from dagster import DagsterInstance, RunConfig, materialize
 
-    from orchestration.defs.collectors import (BinanceKlinesConfig, CoinGeckoDominanceConfig, binance_klines,
-                                               coingecko_dominance)
+    from orchestration.defs.collectors import (
+        BinanceKlinesConfig,
+        CoinGeckoDominanceConfig,
+        binance_klines,
+        coingecko_dominance,
+    )
 
     monkeypatch.setenv("MARKET_REGIMES_LANDING", str(tmp_path))
     instance = DagsterInstance.ephemeral()
@@ -359,16 +399,29 @@ def test_dagster_collectors_are_off_by_default_and_land_files_when_enabled(tmp_p
     routes = {"/api/v3/global": lambda path, params: global_reply(1717243742, 52.1)}
     klines = BinanceKlines(BARS, H)
     with ScriptedServer(lambda path, params: routes.get(path, klines)(path, params)) as server:
-        on = materialize([binance_klines, coingecko_dominance], instance=instance, run_config=RunConfig({
-            "collectors__binance_klines": BinanceKlinesConfig(
-                enabled=True, base_url=server.url, symbols=["BTCUSDT"], intervals=["1h"], start_date="2024-01-01",
-                end_date="2024-01-01 07:00"),
-            "collectors__coingecko_dominance": CoinGeckoDominanceConfig(enabled=True, base_url=server.url),
-        }))
+        on = materialize(
+            [binance_klines, coingecko_dominance],
+            instance=instance,
+            run_config=RunConfig(
+                {
+                    "collectors__binance_klines": BinanceKlinesConfig(
+                        enabled=True,
+                        base_url=server.url,
+                        symbols=["BTCUSDT"],
+                        intervals=["1h"],
+                        start_date="2024-01-01",
+                        end_date="2024-01-01 07:00",
+                    ),
+                    "collectors__coingecko_dominance": CoinGeckoDominanceConfig(enabled=True, base_url=server.url),
+                }
+            ),
+        )
     assert on.success
-    assert sorted(listing(tmp_path)) == ["dominance/btc_dominance__20240601.csv",
-                                         "dominance/usdt_dominance__20240601.csv",
-                                         "klines/binance/BTCUSDT_1h__20240101T0000Z-20240101T0600Z.csv"]
+    assert sorted(listing(tmp_path)) == [
+        "dominance/btc_dominance__20240601.csv",
+        "dominance/usdt_dominance__20240601.csv",
+        "klines/binance/BTCUSDT_1h__20240101T0000Z-20240101T0600Z.csv",
+    ]
     meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in on.get_asset_materialization_events()}
     assert meta["collectors/binance_klines"]["bars"].value == 7
     assert meta["collectors/coingecko_dominance"]["readings_written"].value == 2

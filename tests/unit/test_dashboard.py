@@ -20,13 +20,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_regimes.dashboard import Settings, render_html, write_dashboard
+from market_regimes.dashboard import Settings, current_table, render_html, write_dashboard
 from market_regimes.dashboard.__main__ import main as cli_main
-from market_regimes.dashboard import current_table
 from market_regimes.dashboard.data import axis_holes, break_gaps, epoch_ms, relation_exists, runs
-from market_regimes.dashboard.panels import PANELS, build_panels, panel_name, relations_read, validate
-from market_regimes.dashboard.panels import (findings, forward_returns, grid_regimes, levers, market_regimes, price_regimes,
-                                             transitions, volatility_regimes)
+from market_regimes.dashboard.panels import (
+    PANELS,
+    build_panels,
+    findings,
+    forward_returns,
+    grid_regimes,
+    levers,
+    market_regimes,
+    panel_name,
+    price_regimes,
+    relations_read,
+    transitions,
+    validate,
+    volatility_regimes,
+)
 from market_regimes.dashboard.settings import interval_minutes, is_intraday
 from market_regimes.dashboard.style import hole_marks, rangebreaks
 from market_regimes.dashboard.writer import figure_json
@@ -36,15 +47,22 @@ START = pd.Timestamp("2024-01-01")
 DAYS = 40
 HOURS_BEFORE_HOLE, HOLE_HOURS, HOURS_AFTER_HOLE = 60, 40, 90
 # Per driver: (contribution to A, contribution to E), split evenly over macro and meso.
-CONTRIBUTIONS = {"BTC": (0.10, -0.05), "ALT": (0.05, 0.01), "small": (0.02, -0.02), "BTC.d": (-0.01, 0.04),
-                 "USDT.d": (0.03, -0.05)}
+CONTRIBUTIONS = {
+    "BTC": (0.10, -0.05),
+    "ALT": (0.05, 0.01),
+    "small": (0.02, -0.02),
+    "BTC.d": (-0.01, 0.04),
+    "USDT.d": (0.03, -0.05),
+}
 A_VALUE = 0.5 + sum(a for a, _ in CONTRIBUTIONS.values())
 E_VALUE = 0.5 + sum(e for _, e in CONTRIBUTIONS.values())
 # marts.fct_volatility_regimes: per driver series, (quadrant, bars) runs from START, one bar
 # a row; hmm_p_high_vol is 0.8 in the high-vol quadrants, else 0.2 (seed threshold 0.6).
 VOL_THRESHOLD = 0.6
-VOL_RUNS = {"BTC|macro": [("QUIET", 3), ("NORMAL", 2), ("EXPANSION", 2), ("CRISIS", 2), ("NORMAL", 1)],
-            "BTC|meso": [("NORMAL", 4), ("QUIET", 3), ("EXPANSION", 3)]}
+VOL_RUNS = {
+    "BTC|macro": [("QUIET", 3), ("NORMAL", 2), ("EXPANSION", 2), ("CRISIS", 2), ("NORMAL", 1)],
+    "BTC|meso": [("NORMAL", 4), ("QUIET", 3), ("EXPANSION", 3)],
+}
 VOL_DIRECTIONS = {"QUIET": "none", "NORMAL": "up", "EXPANSION": "none", "CRISIS": "down"}
 
 
@@ -52,20 +70,37 @@ def volatility_rows() -> pd.DataFrame:
     """The rows of marts.fct_volatility_regimes: VOL_RUNS of BTC daily and hourly, and one
     symbol series (not a driver: not drawn)."""
     rows = []
-    series = (("BTC|macro", "BTC", "macro", "1d"), ("BTC|meso", "BTC", "meso", "1h"),
-              ("binance|XUSDT|1d", None, None, "1d"))
+    series = (
+        ("BTC|macro", "BTC", "macro", "1d"),
+        ("BTC|meso", "BTC", "meso", "1h"),
+        ("binance|XUSDT|1d", None, None, "1d"),
+    )
     for series_id, driver, timeframe, interval in series:
         step = pd.Timedelta(days=1) if interval == "1d" else pd.Timedelta(hours=1)
         quadrants = [q for q, n in VOL_RUNS.get(series_id, [("CRISIS", 5)]) for _ in range(n)]
         for i, quadrant in enumerate(quadrants):
             high = quadrant in ("EXPANSION", "CRISIS")
-            rows.append({"series_type": "driver" if driver else "symbol", "series_id": series_id, "driver": driver,
-                         "timeframe": timeframe, "bar_interval": interval, "segment_id": 1,
-                         "bar_start": START + i * step, "log_return": 0.01, "hmm_p_high_vol": 0.8 if high else 0.2,
-                         "vol_regime": "high" if high else "low", "direction": VOL_DIRECTIONS[quadrant],
-                         "spectral_entropy": 0.5 + 0.01 * i, "quadrant": quadrant,
-                         "exchange": None if driver else "binance", "symbol": None if driver else "XUSDT",
-                         "turbulence": None, "is_toxic": False})
+            rows.append(
+                {
+                    "series_type": "driver" if driver else "symbol",
+                    "series_id": series_id,
+                    "driver": driver,
+                    "timeframe": timeframe,
+                    "bar_interval": interval,
+                    "segment_id": 1,
+                    "bar_start": START + i * step,
+                    "log_return": 0.01,
+                    "hmm_p_high_vol": 0.8 if high else 0.2,
+                    "vol_regime": "high" if high else "low",
+                    "direction": VOL_DIRECTIONS[quadrant],
+                    "spectral_entropy": 0.5 + 0.01 * i,
+                    "quadrant": quadrant,
+                    "exchange": None if driver else "binance",
+                    "symbol": None if driver else "XUSDT",
+                    "turbulence": None,
+                    "is_toxic": False,
+                }
+            )
     frame = pd.DataFrame(rows)
     for column in ("vol_regime", "quadrant"):
         frame[f"prev_{column}"] = frame.groupby("series_id")[column].shift()
@@ -74,11 +109,14 @@ def volatility_rows() -> pd.DataFrame:
 
 # reports.rpt_regime_findings: (detector, bar_interval, sample, regime, share_of_bars, mean return per
 # horizon 5 / 10); the forward vol is 0.02 everywhere, the intervals are mean -+ 0.01.
-FINDINGS = [("uptrend", "1d", "all", "S3", 0.6, (0.01, 0.02)), ("uptrend", "1d", "all", "S0", 0.4, (-0.01, -0.03)),
-            ("uptrend", "1d", "out_of_sample", "S0", 0.5, (0.0, 0.01)),
-            ("uptrend", "1d", "out_of_sample", "S3", 0.5, (0.02, 0.04)),
-            ("volatility_hmm", "1h", "out_of_sample", "high", 0.2, (0.003, 0.004)),
-            ("volatility_hmm", "1h", "out_of_sample", "low", 0.8, (0.001, 0.002))]
+FINDINGS = [
+    ("uptrend", "1d", "all", "S3", 0.6, (0.01, 0.02)),
+    ("uptrend", "1d", "all", "S0", 0.4, (-0.01, -0.03)),
+    ("uptrend", "1d", "out_of_sample", "S0", 0.5, (0.0, 0.01)),
+    ("uptrend", "1d", "out_of_sample", "S3", 0.5, (0.02, 0.04)),
+    ("volatility_hmm", "1h", "out_of_sample", "high", 0.2, (0.003, 0.004)),
+    ("volatility_hmm", "1h", "out_of_sample", "low", 0.8, (0.001, 0.002)),
+]
 
 
 def findings_rows() -> pd.DataFrame:
@@ -89,20 +127,60 @@ def findings_rows() -> pd.DataFrame:
     for detector, interval, sample, regime, share, means in FINDINGS:
         for horizon, mean in zip((5, 10), means):
             for metric, value in (("forward_return", mean), ("forward_rv", 0.02)):
-                rows.append({"detector": detector, "bar_interval": interval, "sample": sample, "row_kind": "regime",
-                             "regime": regime, "metric": metric, "horizon_bars": horizon, "n_series": 6,
-                             "n_bars": 100, "share_of_bars": share, "n": 90, "mean": value, "ci_low": value - 0.01,
-                             "ci_high": value + 0.01, "expected_sign": None, "is_separated_as_expected": None,
-                             "n_series_compared": None, "share_series_expected_sign": None})
+                rows.append(
+                    {
+                        "detector": detector,
+                        "bar_interval": interval,
+                        "sample": sample,
+                        "row_kind": "regime",
+                        "regime": regime,
+                        "metric": metric,
+                        "horizon_bars": horizon,
+                        "n_series": 6,
+                        "n_bars": 100,
+                        "share_of_bars": share,
+                        "n": 90,
+                        "mean": value,
+                        "ci_low": value - 0.01,
+                        "ci_high": value + 0.01,
+                        "expected_sign": None,
+                        "is_separated_as_expected": None,
+                        "n_series_compared": None,
+                        "share_series_expected_sign": None,
+                    }
+                )
     for horizon, sep in ((5, 0.02), (10, 0.03)):
-        rows.append({"detector": "uptrend", "bar_interval": "1d", "sample": "out_of_sample", "row_kind": "contrast",
-                     "regime": "S3_vs_S0", "metric": "forward_return", "horizon_bars": horizon, "n_series": 6,
-                     "n_bars": 200, "share_of_bars": None, "n": 180, "mean": sep, "ci_low": 0.005,
-                     "ci_high": 0.05, "expected_sign": 1, "is_separated_as_expected": True, "n_series_compared": 6,
-                     "share_series_expected_sign": 5 / 6})
-    return pd.DataFrame(rows).astype({"expected_sign": "Int64", "n_series_compared": "Int64",
-                                      "is_separated_as_expected": "boolean", "share_of_bars": float,
-                                      "share_series_expected_sign": float})
+        rows.append(
+            {
+                "detector": "uptrend",
+                "bar_interval": "1d",
+                "sample": "out_of_sample",
+                "row_kind": "contrast",
+                "regime": "S3_vs_S0",
+                "metric": "forward_return",
+                "horizon_bars": horizon,
+                "n_series": 6,
+                "n_bars": 200,
+                "share_of_bars": None,
+                "n": 180,
+                "mean": sep,
+                "ci_low": 0.005,
+                "ci_high": 0.05,
+                "expected_sign": 1,
+                "is_separated_as_expected": True,
+                "n_series_compared": 6,
+                "share_series_expected_sign": 5 / 6,
+            }
+        )
+    return pd.DataFrame(rows).astype(
+        {
+            "expected_sign": "Int64",
+            "n_series_compared": "Int64",
+            "is_separated_as_expected": "boolean",
+            "share_of_bars": float,
+            "share_series_expected_sign": float,
+        }
+    )
 
 
 def _daily_states(i: int) -> str | None:
@@ -126,18 +204,50 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
     """Create the hand-made relations (all of them but those named in ``skip``) in ``con``."""
     days = [START + pd.Timedelta(days=d) for d in range(DAYS)]
     hours = hourly_starts()
-    bars = pd.concat([
-        pd.DataFrame({"driver": "BTC", "timeframe": "macro", "bar_interval": "1d", "bar_start": days,
-                      "close": [100.0 + i for i in range(DAYS)]}),
-        pd.DataFrame({"driver": "BTC", "timeframe": "meso", "bar_interval": "1h", "bar_start": hours,
-                      "close": [100.0 + 0.1 * i for i in range(len(hours))]}),
-    ], ignore_index=True)
-    states = pd.concat([
-        pd.DataFrame({"driver": "BTC", "timeframe": "macro", "bar_start": days,
-                      "state": [_daily_states(i) for i in range(DAYS)]}).dropna(),
-        pd.DataFrame({"driver": "BTC", "timeframe": "meso", "bar_start": hours,
-                      "state": [_hourly_states(i) for i in range(len(hours))]}),
-    ], ignore_index=True)
+    bars = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "driver": "BTC",
+                    "timeframe": "macro",
+                    "bar_interval": "1d",
+                    "bar_start": days,
+                    "close": [100.0 + i for i in range(DAYS)],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "driver": "BTC",
+                    "timeframe": "meso",
+                    "bar_interval": "1h",
+                    "bar_start": hours,
+                    "close": [100.0 + 0.1 * i for i in range(len(hours))],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    states = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "driver": "BTC",
+                    "timeframe": "macro",
+                    "bar_start": days,
+                    "state": [_daily_states(i) for i in range(DAYS)],
+                }
+            ).dropna(),
+            pd.DataFrame(
+                {
+                    "driver": "BTC",
+                    "timeframe": "meso",
+                    "bar_start": hours,
+                    "state": [_hourly_states(i) for i in range(len(hours))],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     # the engine's other columns (market_regimes.current reads them): prev_state per series,
     # a trim flag on the last daily bar only
     states["prev_state"] = states.groupby(["driver", "timeframe"])["state"].shift()
@@ -153,51 +263,127 @@ def make_tiny_warehouse(con: duckdb.DuckDBPyConnection, skip: tuple[str, ...] = 
         prev = part["state"].shift()
         changed = part[prev.notna() & (prev != part["state"])]
         for bar_start, old, new in zip(changed["bar_start"], prev[changed.index], changed["state"]):
-            events.append({"detector": "uptrend", "entity": driver, "timeframe": timeframe, "bar_start": bar_start,
-                           "from_state": old, "to_state": new, "reason": f"{old}_to_{new}"})
+            events.append(
+                {
+                    "detector": "uptrend",
+                    "entity": driver,
+                    "timeframe": timeframe,
+                    "bar_start": bar_start,
+                    "from_state": old,
+                    "to_state": new,
+                    "reason": f"{old}_to_{new}",
+                }
+            )
     events = pd.DataFrame(events)
     lever_rows, contribution_rows = [], []
     for exec_tf, grid in (("1d", days), ("1h", hours)):
         for i, bar_start in enumerate(grid):
-            lever_rows.append({"bar_start": bar_start, "execution_timeframe": exec_tf, "bucket": "small",
-                               "a_value": A_VALUE, "e_value": E_VALUE, "position_size_frac": 0.1 + 0.5 * A_VALUE,
-                               "is_degraded": i % 10 == 0, "n_used": 10, "n_stale": 0, "n_missing": 5})
+            lever_rows.append(
+                {
+                    "bar_start": bar_start,
+                    "execution_timeframe": exec_tf,
+                    "bucket": "small",
+                    "a_value": A_VALUE,
+                    "e_value": E_VALUE,
+                    "position_size_frac": 0.1 + 0.5 * A_VALUE,
+                    "is_degraded": i % 10 == 0,
+                    "n_used": 10,
+                    "n_stale": 0,
+                    "n_missing": 5,
+                }
+            )
             for driver, (a, e) in CONTRIBUTIONS.items():
                 for timeframe in ("macro", "meso"):
-                    contribution_rows.append({"bar_start": bar_start, "execution_timeframe": exec_tf,
-                                              "bucket": "small", "driver": driver, "timeframe": timeframe,
-                                              "contribution_a": a / 2, "contribution_e": e / 2, "status": "used"})
-    market = pd.DataFrame({"market": "BTC", "bar_start": days, "price": [100.0 + i for i in range(DAYS)],
-                           "ma": [95.0 + i for i in range(DAYS)], "vol_value": [40.0 + (i % 30) for i in range(DAYS)],
-                           "regime": ["uptrend_low_vol" if i < 25 else "uptrend_high_vol" for i in range(DAYS)]})
+                    contribution_rows.append(
+                        {
+                            "bar_start": bar_start,
+                            "execution_timeframe": exec_tf,
+                            "bucket": "small",
+                            "driver": driver,
+                            "timeframe": timeframe,
+                            "contribution_a": a / 2,
+                            "contribution_e": e / 2,
+                            "status": "used",
+                        }
+                    )
+    market = pd.DataFrame(
+        {
+            "market": "BTC",
+            "bar_start": days,
+            "price": [100.0 + i for i in range(DAYS)],
+            "ma": [95.0 + i for i in range(DAYS)],
+            "vol_value": [40.0 + (i % 30) for i in range(DAYS)],
+            "regime": ["uptrend_low_vol" if i < 25 else "uptrend_high_vol" for i in range(DAYS)],
+        }
+    )
     market["trend"] = "uptrend"
     market["vol"] = market["regime"].str.removeprefix("uptrend_")
     market["prev_regime"] = market["regime"].shift()
     thresholds = pd.DataFrame({"market": ["BTC"], "vol_low_threshold": [50.0], "vol_high_threshold": [60.0]})
-    transitions_rows = pd.DataFrame([
-        ("uptrend", "BTC|macro", "1d", "S0", "S0", 9, 0.9, 10.0, 5.0),
-        ("uptrend", "BTC|macro", "1d", "S0", "S1", 1, 0.1, 10.0, 5.0),
-        ("uptrend", "BTC|macro", "1d", "S1", "S3", 1, 1.0, 5.0, 5.0),
-        ("uptrend", "BTC|macro", "1d", "S3", "S3", 19, 1.0, 20.0, 5.0),
-        ("volatility_hmm", "binance|XUSDT|1h", "1h", "high_vol", "low_vol", 3, 0.25, 4.0, 2.5),
-        ("volatility_hmm", "binance|XUSDT|1h", "1h", "low_vol", "low_vol", 30, 0.75, 12.0, 2.5),
-    ], columns=["detector", "series_id", "bar_interval", "from_regime", "to_regime", "n_transitions", "probability",
-                "mean_run_bars", "whipsaw_per_100_bars"])
-    forward = pd.DataFrame([
-        ("uptrend", "BTC|macro", "1d", regime, horizon, 10, mean * horizon / 5, mean, 0.6, 1.5, 0.3, 0.28)
-        for regime, mean in (("S0", -0.01), ("S1", 0.005), ("S3", 0.02)) for horizon in (5, 10, 20)
-    ], columns=["detector", "series_id", "bar_interval", "regime", "horizon_bars", "n", "mean_return",
-                "median_return", "win_rate", "t_stat", "mean_forward_rv", "median_forward_rv"])
-    volatility_config = pd.DataFrame({"key": ["toxic_abs_log_return", "high_vol_prob_threshold"],
-                                      "value": ["0.5", str(VOL_THRESHOLD)], "description": ["", ""]})
+    transitions_rows = pd.DataFrame(
+        [
+            ("uptrend", "BTC|macro", "1d", "S0", "S0", 9, 0.9, 10.0, 5.0),
+            ("uptrend", "BTC|macro", "1d", "S0", "S1", 1, 0.1, 10.0, 5.0),
+            ("uptrend", "BTC|macro", "1d", "S1", "S3", 1, 1.0, 5.0, 5.0),
+            ("uptrend", "BTC|macro", "1d", "S3", "S3", 19, 1.0, 20.0, 5.0),
+            ("volatility_hmm", "binance|XUSDT|1h", "1h", "high_vol", "low_vol", 3, 0.25, 4.0, 2.5),
+            ("volatility_hmm", "binance|XUSDT|1h", "1h", "low_vol", "low_vol", 30, 0.75, 12.0, 2.5),
+        ],
+        columns=[
+            "detector",
+            "series_id",
+            "bar_interval",
+            "from_regime",
+            "to_regime",
+            "n_transitions",
+            "probability",
+            "mean_run_bars",
+            "whipsaw_per_100_bars",
+        ],
+    )
+    forward = pd.DataFrame(
+        [
+            ("uptrend", "BTC|macro", "1d", regime, horizon, 10, mean * horizon / 5, mean, 0.6, 1.5, 0.3, 0.28)
+            for regime, mean in (("S0", -0.01), ("S1", 0.005), ("S3", 0.02))
+            for horizon in (5, 10, 20)
+        ],
+        columns=[
+            "detector",
+            "series_id",
+            "bar_interval",
+            "regime",
+            "horizon_bars",
+            "n",
+            "mean_return",
+            "median_return",
+            "win_rate",
+            "t_stat",
+            "mean_forward_rv",
+            "median_forward_rv",
+        ],
+    )
+    volatility_config = pd.DataFrame(
+        {
+            "key": ["toxic_abs_log_return", "high_vol_prob_threshold"],
+            "value": ["0.5", str(VOL_THRESHOLD)],
+            "description": ["", ""],
+        }
+    )
     tables = {
-        "marts.fct_driver_bars": bars, "marts.fct_uptrend_states": states, "marts.fct_regime_events": events,
-        "marts.fct_levers": pd.DataFrame(lever_rows), "marts.fct_lever_contributions": pd.DataFrame(contribution_rows),
-        "marts.fct_market_regimes": market, "seeds.trend_vol_markets": thresholds,
-        "reports.rpt_regime_transitions": transitions_rows, "reports.rpt_regime_forward_returns": forward,
+        "marts.fct_driver_bars": bars,
+        "marts.fct_uptrend_states": states,
+        "marts.fct_regime_events": events,
+        "marts.fct_levers": pd.DataFrame(lever_rows),
+        "marts.fct_lever_contributions": pd.DataFrame(contribution_rows),
+        "marts.fct_market_regimes": market,
+        "seeds.trend_vol_markets": thresholds,
+        "reports.rpt_regime_transitions": transitions_rows,
+        "reports.rpt_regime_forward_returns": forward,
         "reports.rpt_regime_findings": findings_rows(),
-        "marts.fct_volatility_regimes": volatility_rows(), "seeds.volatility_config": volatility_config,
-        "seeds.regime_timeframes": timeframes, "marts.fct_grid_regimes": grid_rows(),
+        "marts.fct_volatility_regimes": volatility_rows(),
+        "seeds.volatility_config": volatility_config,
+        "seeds.regime_timeframes": timeframes,
+        "marts.fct_grid_regimes": grid_rows(),
     }
     for relation, frame in tables.items():
         if relation in skip:
@@ -227,8 +413,11 @@ def _points(trace) -> int:
 
 # ---- settings and helpers -------------------------------------------------------------
 
-@pytest.mark.parametrize("label, minutes", [("1m", 1), ("5m", 5), ("15m", 15), ("1h", 60), ("4h", 240),
-                                            ("1d", 1440), ("1w", 10080), ("60M", 60)])
+
+@pytest.mark.parametrize(
+    "label, minutes",
+    [("1m", 1), ("5m", 5), ("15m", 15), ("1h", 60), ("4h", 240), ("1d", 1440), ("1w", 10080), ("60M", 60)],
+)
 def test_interval_minutes(label, minutes):
     assert interval_minutes(label) == minutes
 
@@ -278,6 +467,7 @@ def test_break_gaps_inserts_one_null_row_per_long_hole():
 
 # ---- holes cut out of the time axis ---------------------------------------------------
 
+
 def _ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text)
 
@@ -295,26 +485,43 @@ def test_axis_holes_cut_only_holes_longer_than_both_thresholds():
     days = pd.Series([START + pd.Timedelta(days=d) for d in [*range(10), *range(41, 51), *range(71, 75)]])
     assert axis_holes(days, "1d", Settings()) == [(_ts("2024-01-11"), _ts("2024-02-11"))]
     # 5-minute bars: 3 hours (36 bars) stays, 3 days is cut
-    five = pd.Series([_ts("2025-04-01 00:00"), _ts("2025-04-01 00:05"), _ts("2025-04-01 03:05"),
-                      _ts("2025-04-04 03:05"), _ts("2025-04-04 03:10")])
+    five = pd.Series(
+        [
+            _ts("2025-04-01 00:00"),
+            _ts("2025-04-01 00:05"),
+            _ts("2025-04-01 03:05"),
+            _ts("2025-04-04 03:05"),
+            _ts("2025-04-04 03:10"),
+        ]
+    )
     assert axis_holes(five, "5m", Settings()) == [(_ts("2025-04-01 03:10"), _ts("2025-04-04 03:05"))]
     assert axis_holes(hourly.iloc[:1], "1h", Settings()) == []
 
 
 def test_axis_holes_of_the_samples_16_month_hole():
     # the sample's shape: hourly 2021-04 .. 2023-12, then 2025-04 .. 2025-07
-    starts = pd.Series([*pd.date_range("2023-12-30 00:00", "2023-12-31 23:00", freq="h"),
-                        *pd.date_range("2025-04-03 17:00", "2025-04-05 00:00", freq="h")])
+    starts = pd.Series(
+        [
+            *pd.date_range("2023-12-30 00:00", "2023-12-31 23:00", freq="h"),
+            *pd.date_range("2025-04-03 17:00", "2025-04-05 00:00", freq="h"),
+        ]
+    )
     assert axis_holes(starts, "1h", Settings()) == [(_ts("2024-01-01 00:00"), _ts("2025-04-03 17:00"))]
 
 
 def test_rangebreaks_and_hole_marks():
     holes = [(_ts("2024-01-03 12:00"), _ts("2024-01-05 04:00")), (_ts("2024-01-01"), _ts("2025-04-03 17:00"))]
-    assert rangebreaks(holes) == [{"bounds": ["2024-01-03 12:00", "2024-01-05 04:00"]},
-                                  {"bounds": ["2024-01-01 00:00", "2025-04-03 17:00"]}]
+    assert rangebreaks(holes) == [
+        {"bounds": ["2024-01-03 12:00", "2024-01-05 04:00"]},
+        {"bounds": ["2024-01-01 00:00", "2025-04-03 17:00"]},
+    ]
     first, second = hole_marks(holes)
-    assert (first["type"], first["x0"], first["x1"], first["yref"]) == ("line", "2024-01-05 04:00",
-                                                                        "2024-01-05 04:00", "paper")
+    assert (first["type"], first["x0"], first["x1"], first["yref"]) == (
+        "line",
+        "2024-01-05 04:00",
+        "2024-01-05 04:00",
+        "paper",
+    )
     assert first["label"]["text"] == "no data 2024-01-03 .. 2024-01-05 (40 hours)"
     assert second["label"]["text"] == "no data 2024-01-01 .. 2025-04-03 (459 days)"  # 458 days 17 hours
 
@@ -323,8 +530,9 @@ CUT = Settings(max_intraday_bars=1000, axis_gap_min_hours=24)
 HOLE_BOUNDS = ("2024-01-03 12:00", "2024-01-05 04:00")
 
 
-@pytest.mark.parametrize("panel, label", [(price_regimes, "BTC · meso (1h)"), (levers, "small · 1h")],
-                         ids=["price_regimes", "levers"])
+@pytest.mark.parametrize(
+    "panel, label", [(price_regimes, "BTC · meso (1h)"), (levers, "small · 1h")], ids=["price_regimes", "levers"]
+)
 def test_time_axis_skips_the_hole_and_keeps_true_times(tiny, panel, label):
     by_label = {f.layout.meta["label"]: f for f in panel.build(tiny, CUT)}
     hourly = by_label[label]
@@ -340,8 +548,9 @@ def test_time_axis_skips_the_hole_and_keeps_true_times(tiny, panel, label):
     assert x[gap] == epoch_ms(pd.Series([START + pd.Timedelta(hours=60)]))[0]
     assert x[gap + 1] == epoch_ms(pd.Series([START + pd.Timedelta(hours=100)]))[0]
     marks = [s for s in hourly.layout.shapes if s.name == "hole"]
-    assert [(m.x0, m.label.text) for m in marks] == [("2024-01-05 04:00",
-                                                      "no data 2024-01-03 .. 2024-01-05 (40 hours)")]
+    assert [(m.x0, m.label.text) for m in marks] == [
+        ("2024-01-05 04:00", "no data 2024-01-03 .. 2024-01-05 (40 hours)")
+    ]
     daily = [f for f in by_label.values() if f is not hourly]
     assert all(not f.layout.xaxis.rangebreaks for f in daily)  # the daily series has no hole
 
@@ -357,21 +566,27 @@ def test_market_and_volatility_panels_cut_holes_too():
     con = duckdb.connect()
     make_tiny_warehouse(con)
     # cut the market's days 10..39 and BTC|macro's days 5..9 apart by moving the later rows 40 days on
-    con.execute("update marts.fct_market_regimes set bar_start = bar_start + interval 40 day "
-                "where bar_start >= ?", [START + pd.Timedelta(days=10)])
-    con.execute("update marts.fct_volatility_regimes set bar_start = bar_start + interval 40 day "
-                "where series_id = 'BTC|macro' and bar_start >= ?", [START + pd.Timedelta(days=5)])
+    con.execute(
+        "update marts.fct_market_regimes set bar_start = bar_start + interval 40 day where bar_start >= ?",
+        [START + pd.Timedelta(days=10)],
+    )
+    con.execute(
+        "update marts.fct_volatility_regimes set bar_start = bar_start + interval 40 day "
+        "where series_id = 'BTC|macro' and bar_start >= ?",
+        [START + pd.Timedelta(days=5)],
+    )
     (market,) = market_regimes.build(con, SMALL)
     vol_daily = volatility_regimes.build(con, SMALL)[0]
     con.close()
     assert [tuple(r.bounds) for r in market.layout.xaxis.rangebreaks] == [("2024-01-11 00:00", "2024-02-20 00:00")]
-    assert [tuple(r.bounds) for r in vol_daily.layout.xaxis.rangebreaks] == [("2024-01-06 00:00",
-                                                                              "2024-02-15 00:00")]
+    assert [tuple(r.bounds) for r in vol_daily.layout.xaxis.rangebreaks] == [("2024-01-06 00:00", "2024-02-15 00:00")]
 
 
 def test_epoch_ms():
-    assert epoch_ms(pd.Series(pd.to_datetime(["1970-01-01 00:00:01", "2024-01-01 00:00:00"]))).tolist() == [1000.0,
-                                                                                                     1704067200000.0]
+    assert epoch_ms(pd.Series(pd.to_datetime(["1970-01-01 00:00:01", "2024-01-01 00:00:00"]))).tolist() == [
+        1000.0,
+        1704067200000.0,
+    ]
 
 
 def test_relation_exists(tiny):
@@ -381,6 +596,7 @@ def test_relation_exists(tiny):
 
 
 # ---- registry -------------------------------------------------------------------------
+
 
 def test_every_registered_panel_follows_the_contract():
     names = [panel_name(p) for p in PANELS]
@@ -394,6 +610,7 @@ def test_every_registered_panel_follows_the_contract():
 
 def test_validate_rejects_a_module_without_build():
     import types
+
     broken = types.ModuleType("market_regimes.dashboard.panels.broken")
     broken.TITLE, broken.SOURCE = "x", "marts.x"
     with pytest.raises(TypeError, match="subtitle, build"):
@@ -433,8 +650,9 @@ def test_a_panel_without_its_source_is_skipped_and_the_rest_still_render(panel):
 
 def test_a_missing_optional_relation_only_drops_detail():
     con = duckdb.connect()
-    make_tiny_warehouse(con, skip=("marts.fct_regime_events", "marts.fct_lever_contributions",
-                                   "seeds.trend_vol_markets"))
+    make_tiny_warehouse(
+        con, skip=("marts.fct_regime_events", "marts.fct_lever_contributions", "seeds.trend_vol_markets")
+    )
     price = price_regimes.build(con, SMALL)
     lever = levers.build(con, SMALL)
     market = market_regimes.build(con, SMALL)
@@ -445,6 +663,7 @@ def test_a_missing_optional_relation_only_drops_detail():
 
 
 # ---- panels ---------------------------------------------------------------------------
+
 
 def test_price_panel_shading_markers_and_intraday_cap(tiny):
     figures = price_regimes.build(tiny, SMALL)
@@ -504,8 +723,10 @@ def test_levers_panel_hover_carries_each_drivers_contribution(tiny):
 
 def test_transitions_panel_puts_probabilities_in_their_cells(tiny):
     figures = transitions.build(tiny, SMALL)
-    assert [f.layout.meta["label"] for f in figures] == ["uptrend · BTC|macro (1d)",
-                                                         "volatility_hmm · binance|XUSDT|1h (1h)"]
+    assert [f.layout.meta["label"] for f in figures] == [
+        "uptrend · BTC|macro (1d)",
+        "volatility_hmm · binance|XUSDT|1h (1h)",
+    ]
     heat = figures[0].data[0]
     assert list(heat.x) == ["S0", "S1", "S3"] and list(heat.y) == ["S0", "S1", "S3"]
     z = np.asarray(heat.z, dtype=float)
@@ -528,7 +749,10 @@ def test_findings_panel_views_bars_intervals_and_contrast(tiny):
     figures = findings.build(tiny, SMALL)
     # views: uptrend before volatility_hmm, out-of-sample before all
     assert [f.layout.meta["label"] for f in figures] == [
-        "uptrend · 1d · out-of-sample", "uptrend · 1d · all", "volatility_hmm · 1h · out-of-sample"]
+        "uptrend · 1d · out-of-sample",
+        "uptrend · 1d · all",
+        "volatility_hmm · 1h · out-of-sample",
+    ]
     fig = figures[0]
     returns = [t for t in fig.data if t.yaxis in (None, "y")]
     assert [t.name for t in returns] == ["5 bars", "10 bars"]
@@ -541,31 +765,48 @@ def test_findings_panel_views_bars_intervals_and_contrast(tiny):
     vol = [t for t in fig.data if t.yaxis == "y2"]
     assert len(vol) == 2 and all(list(t.y) == [0.02, 0.02] for t in vol)
     # the contrast at the longest horizon (10 bars) in the title, ticked
-    assert ("S3_vs_S0 · return (10 bars, expected +): +3.00% [+0.50%, +5.00%] ✓ · 83% of 6 assets"
-            in fig.layout.title.text)
+    assert (
+        "S3_vs_S0 · return (10 bars, expected +): +3.00% [+0.50%, +5.00%] ✓ · 83% of 6 assets" in fig.layout.title.text
+    )
     assert "<sup>" not in figures[1].layout.title.text  # no contrast rows in that view
     assert findings.contrast_lines(pd.DataFrame(columns=["expected_sign"])) == []
     assert [findings.share_text(x) for x in (0.6024, 0.0013, 0.01)] == ["60%", "0.1%", "1%"]
 
 
 def test_report_views_and_regimes_are_ordered():
-    keys = [("volatility_hmm", "binance|AUSDT|1h", "1h"), ("volatility_hmm", "BTC|meso", "1h"),
-            ("uptrend", "ALT|macro", "1d"), ("uptrend", "BTC|meso", "1h"), ("uptrend", "BTC|macro", "1d"),
-            ("new_detector", "BTC|macro", "1d"), ("trend_vol", "BTC", "1d")]
+    keys = [
+        ("volatility_hmm", "binance|AUSDT|1h", "1h"),
+        ("volatility_hmm", "BTC|meso", "1h"),
+        ("uptrend", "ALT|macro", "1d"),
+        ("uptrend", "BTC|meso", "1h"),
+        ("uptrend", "BTC|macro", "1d"),
+        ("new_detector", "BTC|macro", "1d"),
+        ("trend_vol", "BTC", "1d"),
+    ]
     assert sorted(keys, key=lambda k: transitions.series_sort_key(*k)) == [
-        ("uptrend", "BTC|macro", "1d"), ("uptrend", "BTC|meso", "1h"), ("uptrend", "ALT|macro", "1d"),
-        ("trend_vol", "BTC", "1d"), ("volatility_hmm", "BTC|meso", "1h"), ("volatility_hmm", "binance|AUSDT|1h", "1h"),
-        ("new_detector", "BTC|macro", "1d")]
+        ("uptrend", "BTC|macro", "1d"),
+        ("uptrend", "BTC|meso", "1h"),
+        ("uptrend", "ALT|macro", "1d"),
+        ("trend_vol", "BTC", "1d"),
+        ("volatility_hmm", "BTC|meso", "1h"),
+        ("volatility_hmm", "binance|AUSDT|1h", "1h"),
+        ("new_detector", "BTC|macro", "1d"),
+    ]
     assert transitions.regime_order(["S3", "zeta", "S0", "high_vol", "low_vol", "S1"]) == [
-        "S0", "S1", "S3", "low_vol", "high_vol", "zeta"]
+        "S0",
+        "S1",
+        "S3",
+        "low_vol",
+        "high_vol",
+        "zeta",
+    ]
 
 
 def test_market_regimes_panel(tiny):
     (fig,) = market_regimes.build(tiny, SMALL)
     assert [t.name for t in fig.data] == ["price", "moving average", "vol"]
     assert [s.name for s in fig.layout.shapes if s.type == "rect"] == ["uptrend_low_vol", "uptrend_high_vol"]
-    assert sorted(a.text for a in fig.layout.annotations if a.text.startswith("vol ")) == ["vol high 60",
-                                                                                           "vol low 50"]
+    assert sorted(a.text for a in fig.layout.annotations if a.text.startswith("vol ")) == ["vol high 60", "vol low 50"]
 
 
 def _vol_runs(runs_: list[tuple[str, int]], interval: str, skip: int = 0) -> list[tuple[str, str, str]]:
@@ -612,7 +853,8 @@ def test_volatility_panel_caps_intraday_series_and_falls_back_without_seed_and_b
     assert _points(daily.data[0]) == 10  # daily: whole
     assert "last 6 bars" in hourly.layout.title.text and _points(hourly.data[1]) == 6
     assert [(s.name, s.x0, s.x1) for s in hourly.layout.shapes if s.type == "rect"] == _vol_runs(
-        VOL_RUNS["BTC|meso"], "1h", skip=4)  # bars 4..9: QUIET, EXPANSION
+        VOL_RUNS["BTC|meso"], "1h", skip=4
+    )  # bars 4..9: QUIET, EXPANSION
     (line,) = [s for s in daily.layout.shapes if s.type == "line"]
     assert line.y0 == volatility_regimes.DEFAULT_THRESHOLD
     assert [a.text for a in daily.layout.annotations] == ["threshold 0.5 (default)"]
@@ -630,6 +872,7 @@ def test_volatility_panel_is_skipped_without_its_mart():
 
 
 # ---- the current-regimes summary ------------------------------------------------------
+
 
 def _text(fragment: str) -> str:
     """The visible text of an HTML fragment, whitespace collapsed."""
@@ -656,8 +899,7 @@ def test_summary_shows_the_current_regimes_of_the_tiny_warehouse(tiny):
     assert main.lstrip().startswith('<section class="current" id="current-regimes"><h2>Current regimes</h2>')
     assert '<a href="#current-regimes">Current regimes</a>' in page  # first link of the header
     # uptrend: BTC macro S3 since day 20 (20 bars, trim flag on the last bar), meso S3 since hour 150
-    assert _header(page, "current-uptrend-table") == ["driver", "macro as of 2024-02-09",
-                                                      "meso as of 2024-01-08 21:00"]
+    assert _header(page, "current-uptrend-table") == ["driver", "macro as of 2024-02-09", "meso as of 2024-01-08 21:00"]
     tag, inner = _cell(page, "current-uptrend-table", "BTC · macro")
     assert 'data-state="S3"' in tag and 'href="#price_regimes-0"' in inner
     assert _text(inner) == "S3 trim since 2024-01-21 · 20 bars"
@@ -680,26 +922,42 @@ def test_summary_shows_the_current_regimes_of_the_tiny_warehouse(tiny):
     assert 'href="#volatility_regimes-1"' in inner
     assert _text(inner) == "EXPANSION since 2024-01-01 07:00 high vol (p 0.80, none) since 2024-01-01 07:00"
     assert _text(_cell(page, "current-volatility-table", "BTC · macro")[1]) == (
-        "NORMAL since 2024-01-10 low vol (p 0.20, up) since 2024-01-10")
+        "NORMAL since 2024-01-10 low vol (p 0.20, up) since 2024-01-10"
+    )
     assert _text(_cell(page, "current-symbols-table", "binance|XUSDT|1d")[1]) == (
-        "binance|XUSDT|1d CRISIS 2024-01-01 high 0.80 down 2024-01-01 2024-01-05")
+        "binance|XUSDT|1d CRISIS 2024-01-01 high 0.80 down 2024-01-01 2024-01-05"
+    )
     assert "Symbol series (1)</summary>" in page and 'id="current-symbols-filter"' in page
     assert "stale" not in main.split("</section>")[0]  # every cell is as of its column's latest bar
 
 
 def test_summary_flags_cells_older_than_their_column():
-    frame = pd.DataFrame({
-        "driver": ["BTC", "ALT", "BTC.d"], "timeframe": "macro", "bar_interval": "1d",
-        "bar_start": pd.to_datetime(["2025-11-12", "2023-12-29", "2025-11-13"]), "state": ["S3", "S2", None],
-        "prev_state": None, "state_since": pd.to_datetime(["2025-10-01", "2023-12-20", None]),
-        "bars_in_state": [43, 10, None], "buy_flag": False, "rebuy_flag": [False, True, False], "trim_flag": False,
-        "emergency_exit": [False, False, True], "exit_reason": None, "ts_score": 0.5, "s3_start_ts": pd.NaT})
+    frame = pd.DataFrame(
+        {
+            "driver": ["BTC", "ALT", "BTC.d"],
+            "timeframe": "macro",
+            "bar_interval": "1d",
+            "bar_start": pd.to_datetime(["2025-11-12", "2023-12-29", "2025-11-13"]),
+            "state": ["S3", "S2", None],
+            "prev_state": None,
+            "state_since": pd.to_datetime(["2025-10-01", "2023-12-20", None]),
+            "bars_in_state": [43, 10, None],
+            "buy_flag": False,
+            "rebuy_flag": [False, True, False],
+            "trim_flag": False,
+            "emergency_exit": [False, False, True],
+            "exit_reason": None,
+            "ts_score": 0.5,
+            "s3_start_ts": pd.NaT,
+        }
+    )
     card = current_table.uptrend_card(frame)
     assert _header(card, "current-uptrend-table") == ["driver", "macro as of 2025-11-13"]
     assert 'class="asof stale">as of 2023-12-29' in _cell(card, "current-uptrend-table", "ALT · macro")[1]
     assert "stale" not in _cell(card, "current-uptrend-table", "BTC · macro")[1]  # one bar behind: current
     assert _text(_cell(card, "current-uptrend-table", "ALT · macro")[1]) == (
-        "S2 rebuy since 2023-12-20 · 10 bars as of 2023-12-29")
+        "S2 rebuy since 2023-12-20 · 10 bars as of 2023-12-29"
+    )
     assert _text(_cell(card, "current-uptrend-table", "BTC.d · macro")[1]) == "none exit"
     assert 'data-state=""' in _cell(card, "current-uptrend-table", "BTC.d · macro")[0]
     assert "href" not in card  # no views to link to
@@ -725,10 +983,17 @@ def test_summary_without_a_mart_and_on_a_stale_build(tmp_path):
     assert all(r.shown for r in result.panels)
 
 
-@pytest.mark.parametrize("value, interval, text", [
-    ("2024-01-07 06:00", "1h", "2024-01-07 06:00"), ("2024-01-07 00:00", "1h", "2024-01-07 00:00"),
-    ("2024-01-07 00:00", "1d", "2024-01-07"), ("2024-01-07 00:00", None, "2024-01-07"),
-    ("2024-01-07 06:05", "bogus", "2024-01-07 06:05"), (None, "1d", "")])
+@pytest.mark.parametrize(
+    "value, interval, text",
+    [
+        ("2024-01-07 06:00", "1h", "2024-01-07 06:00"),
+        ("2024-01-07 00:00", "1h", "2024-01-07 00:00"),
+        ("2024-01-07 00:00", "1d", "2024-01-07"),
+        ("2024-01-07 00:00", None, "2024-01-07"),
+        ("2024-01-07 06:05", "bogus", "2024-01-07 06:05"),
+        (None, "1d", ""),
+    ],
+)
 def test_format_time(value, interval, text):
     assert current_table.format_time(pd.Timestamp(value) if value else None, interval) == text
 
@@ -749,11 +1014,12 @@ def test_view_selectors_have_a_filter_box(tiny):
     assert 'id="price_regimes-count"' in page
     assert "function filterViews" in page and "addEventListener('hashchange'" in page
     assert 'id="current-regimes"' not in page  # no summary unless asked for
-    assert ('<p id="axis-holes">Time axes skip holes in the data longer than 24 bars and 48 hours' in page)
+    assert '<p id="axis-holes">Time axes skip holes in the data longer than 24 bars and 48 hours' in page
     assert "(--axis-gap-bars 0)" in render_html(results, "tiny", Settings(axis_gap_bars=0))
 
 
 # ---- page -----------------------------------------------------------------------------
+
 
 def test_page_is_self_contained_with_one_view_per_figure(tiny):
     results = build_panels(tiny, SMALL)
@@ -774,6 +1040,7 @@ def test_page_is_self_contained_with_one_view_per_figure(tiny):
 
 def test_figure_json_cannot_close_its_script_element():
     import plotly.graph_objects as go
+
     fig = go.Figure(go.Scatter(x=[1], y=[1], name="</script><script>alert(1)</script>"))
     text = figure_json(fig)
     assert "</" not in text and "template" not in text
@@ -832,8 +1099,14 @@ def test_db_defaults_to_the_env_var(tmp_path, monkeypatch, capsys):
 
 # binance BTCUSDT 4h: (verdict, decided_by, bars) runs from START; no verdict on the first
 # two bars (warm-up; support and resistance from bar 1).
-GRID_RUNS = [(None, None, 2), ("RANGE_OK", "range_quality", 3), ("RANGE_WEAK", "capacity", 2),
-             ("RANGE_WEAK", "range_quality", 1), ("TREND", "trend", 2), ("TRANSITION", "vol_change", 2)]
+GRID_RUNS = [
+    (None, None, 2),
+    ("RANGE_OK", "range_quality", 3),
+    ("RANGE_WEAK", "capacity", 2),
+    ("RANGE_WEAK", "range_quality", 1),
+    ("TREND", "trend", 2),
+    ("TRANSITION", "vol_change", 2),
+]
 GRID_SCORES = ("trend_score", "mean_rev_score", "range_quality_score", "vol_change_score", "grid_capacity")
 GRID_ETH_BARS, GRID_ETH_TREND_FROM = 150, 120
 FOUR_HOURS_MS, HOUR_MS = 4 * 3_600_000.0, 3_600_000.0
@@ -848,21 +1121,53 @@ def grid_rows() -> pd.DataFrame:
 
     def add(symbol, interval, i, verdict, decided_by, close, support, resistance, confidence, scores):
         step = pd.Timedelta(hours=4 if interval == "4h" else 1)
-        rows.append({"exchange": "binance", "symbol": symbol, "bar_interval": interval, "bar_start": START + i * step,
-                     "segment_id": 1, "verdict": verdict, "decided_by": decided_by,
-                     "confidence": confidence if verdict else None, "capacity_limited": decided_by == "capacity",
-                     **dict(zip(GRID_SCORES, scores if verdict else [None] * 5)),
-                     "support": support, "resistance": resistance, "close": close,
-                     "coarse_verdict": None})
+        rows.append(
+            {
+                "exchange": "binance",
+                "symbol": symbol,
+                "bar_interval": interval,
+                "bar_start": START + i * step,
+                "segment_id": 1,
+                "verdict": verdict,
+                "decided_by": decided_by,
+                "confidence": confidence if verdict else None,
+                "capacity_limited": decided_by == "capacity",
+                **dict(zip(GRID_SCORES, scores if verdict else [None] * 5)),
+                "support": support,
+                "resistance": resistance,
+                "close": close,
+                "coarse_verdict": None,
+            }
+        )
 
     pairs = [(v, d) for v, d, n in GRID_RUNS for _ in range(n)]
     for i, (verdict, decided_by) in enumerate(pairs):
-        add("BTCUSDT", "4h", i, verdict, decided_by, 100.0 + i, None if i == 0 else 95.0 + 0.5 * i,
-            None if i == 0 else 110.0 + 0.5 * i, 0.1 * (i - 1), [10.2 + i, 50.4, 80.2, 20.7, 99.6])
+        add(
+            "BTCUSDT",
+            "4h",
+            i,
+            verdict,
+            decided_by,
+            100.0 + i,
+            None if i == 0 else 95.0 + 0.5 * i,
+            None if i == 0 else 110.0 + 0.5 * i,
+            0.1 * (i - 1),
+            [10.2 + i, 50.4, 80.2, 20.7, 99.6],
+        )
     for i in range(GRID_ETH_BARS):
         trend = i >= GRID_ETH_TREND_FROM
-        add("ETHUSDT", "1h", i, "TREND" if trend else "RANGE_OK", "trend" if trend else "range_quality",
-            200.0 + 0.1 * i, 195.0, 215.0, 0.5, [30.0, 60.0, 75.0, 40.0, 90.0])
+        add(
+            "ETHUSDT",
+            "1h",
+            i,
+            "TREND" if trend else "RANGE_OK",
+            "trend" if trend else "range_quality",
+            200.0 + 0.1 * i,
+            195.0,
+            215.0,
+            0.5,
+            [30.0, 60.0, 75.0, 40.0, 90.0],
+        )
     for i in range(3):
         add("ADAUSDT", "4h", i, None, None, 1.0 + 0.1 * i, None, None, None, None)
     return pd.DataFrame(rows)
@@ -882,19 +1187,34 @@ def _traces(fig, name: str) -> list:
 
 def test_grid_panel_has_a_view_per_grid_series_btc_and_eth_first(tiny):
     figures = grid_regimes.build(tiny, SMALL)
-    assert [f.layout.meta["label"] for f in figures] == ["binance · BTCUSDT (4h)", "binance · ETHUSDT (1h)",
-                                                         "binance · ADAUSDT (4h)"]
+    assert [f.layout.meta["label"] for f in figures] == [
+        "binance · BTCUSDT (4h)",
+        "binance · ETHUSDT (1h)",
+        "binance · ADAUSDT (4h)",
+    ]
     btc, eth, ada = figures
-    assert btc.layout.title.text == ("binance · BTCUSDT (4h) — last 12 bars, 2024-01-01 .. 2024-01-02 UTC · "
-                                     "latest TRANSITION (1.00)")
+    assert btc.layout.title.text == (
+        "binance · BTCUSDT (4h) — last 12 bars, 2024-01-01 .. 2024-01-02 UTC · latest TRANSITION (1.00)"
+    )
     assert ada.layout.title.text.endswith("· no verdict yet")
     assert not [t for t in ada.data if t.type == "heatmap"] and not _traces(ada, "support")  # nothing to shade
     # the Dagster asset depends on them (the lifecycle marts are optional: 1h detail)
-    assert relations_read(grid_regimes) == ("marts.fct_grid_regimes", "marts.fct_grid_lifecycle",
-                                            "marts.fct_exit_states")
+    assert relations_read(grid_regimes) == (
+        "marts.fct_grid_regimes",
+        "marts.fct_grid_lifecycle",
+        "marts.fct_exit_states",
+    )
     text = grid_regimes.subtitle(SMALL)
-    for word in ("marts.fct_grid_regimes", "RANGE_OK green", "RANGE_WEAK yellow", "TREND red", "TRANSITION orange",
-                 "confidence (0-1)", "decided_by", "most recent 100 bars"):
+    for word in (
+        "marts.fct_grid_regimes",
+        "RANGE_OK green",
+        "RANGE_WEAK yellow",
+        "TREND red",
+        "TRANSITION orange",
+        "confidence (0-1)",
+        "decided_by",
+        "most recent 100 bars",
+    ):
         assert word in text
 
 
@@ -904,14 +1224,21 @@ def test_grid_panel_draws_close_band_shading_and_confidence(tiny):
     # evenly spaced bars: x0 / dx, no time array
     assert (close.x, close.x0, close.dx) == (None, _ms(START)[0], FOUR_HOURS_MS)
     assert close.y.dtype == np.float32 and list(close.y) == [100.0 + i for i in range(12)]
-    np.testing.assert_allclose(np.asarray(confidence.y, dtype=float),
-                               [np.nan, np.nan, *(0.1 * i for i in range(1, 11))], rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(confidence.y, dtype=float), [np.nan, np.nan, *(0.1 * i for i in range(1, 11))], rtol=1e-6
+    )
     assert confidence.yaxis == "y2" and confidence.x0 == close.x0
     # the hover: the five scores rounded (0 where there is no verdict, never shown: no confidence)
     assert confidence.customdata.dtype == np.uint8
     assert confidence.customdata.tolist() == [[0] * 5] * 2 + [[10 + i, 50, 80, 21, 100] for i in range(2, 12)]
-    for word in ("confidence %{y:.2f}", "trend %{customdata[0]}", "mean-rev %{customdata[1]}",
-                 "range quality %{customdata[2]}", "vol change %{customdata[3]}", "capacity %{customdata[4]}"):
+    for word in (
+        "confidence %{y:.2f}",
+        "trend %{customdata[0]}",
+        "mean-rev %{customdata[1]}",
+        "range quality %{customdata[2]}",
+        "vol change %{customdata[3]}",
+        "capacity %{customdata[4]}",
+    ):
         assert word in confidence.hovertemplate
     # the band from bar 1 (support and resistance are missing on bar 0), resistance filled down to support
     (support,), (resistance,) = _traces(btc, "support"), _traces(btc, "range [support, resistance]")
@@ -933,9 +1260,15 @@ def test_grid_panel_shades_each_verdict_run_with_its_decided_by(tiny):
     # cells from the first bar of each run to the end of its last: bars 2-4, 5-6, 7, 8-9, 10-11
     assert list(heat.x) == _ms(*(START + b * bar for b in (2, 5, 7, 8, 10, 12)))
     assert [[float(v) for v in row] for row in heat.z] == [[0, 1, 1, 2, 3]]
-    assert [list(map(list, row)) for row in heat.customdata] == [[
-        ["RANGE_OK", "range_quality"], ["RANGE_WEAK", "capacity"], ["RANGE_WEAK", "range_quality"],
-        ["TREND", "trend"], ["TRANSITION", "vol_change"]]]
+    assert [list(map(list, row)) for row in heat.customdata] == [
+        [
+            ["RANGE_OK", "range_quality"],
+            ["RANGE_WEAK", "capacity"],
+            ["RANGE_WEAK", "range_quality"],
+            ["TREND", "trend"],
+            ["TRANSITION", "vol_change"],
+        ]
+    ]
     assert "decided_by %{customdata[1]}" in heat.hovertemplate
     np.testing.assert_allclose(heat.y, btc.layout.yaxis.range)
     # code i gets the i-th colour: green, yellow, red, orange
@@ -953,10 +1286,32 @@ def test_grid_panel_shades_each_verdict_run_with_its_decided_by(tiny):
 
 def test_verdict_runs_agree_with_data_runs():
     starts = [START + pd.Timedelta(hours=h) for h in (0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13)]
-    verdicts = ["RANGE_OK", "RANGE_OK", "RANGE_WEAK", "RANGE_WEAK", None, "TREND", "TREND", "TREND", "RANGE_WEAK",
-                "RANGE_WEAK", None]
-    decided = ["range_quality", "range_quality", "capacity", "rqs_weak", None, "trend", "trend", "trend",
-               "rqs_weak", "rqs_weak", None]
+    verdicts = [
+        "RANGE_OK",
+        "RANGE_OK",
+        "RANGE_WEAK",
+        "RANGE_WEAK",
+        None,
+        "TREND",
+        "TREND",
+        "TREND",
+        "RANGE_WEAK",
+        "RANGE_WEAK",
+        None,
+    ]
+    decided = [
+        "range_quality",
+        "range_quality",
+        "capacity",
+        "rqs_weak",
+        None,
+        "trend",
+        "trend",
+        "trend",
+        "rqs_weak",
+        "rqs_weak",
+        None,
+    ]
     frame = pd.DataFrame({"bar_start": starts, "verdict": verdicts, "decided_by": decided})
     got = grid_regimes.verdict_runs(frame, "1h")
     expected = runs(frame.assign(pair=frame["verdict"] + "|" + frame["decided_by"]), "pair", "1h")
@@ -988,8 +1343,11 @@ def test_grid_panel_cuts_holes_and_splits_the_band():
     con = duckdb.connect()
     make_tiny_warehouse(con)
     # ETH: bars 60.. moved 3 days on (a 73-hour hole between bar 59 and bar 60)
-    con.execute("update marts.fct_grid_regimes set bar_start = bar_start + interval 3 day "
-                "where symbol = 'ETHUSDT' and bar_start >= ?", [START + pd.Timedelta(hours=60)])
+    con.execute(
+        "update marts.fct_grid_regimes set bar_start = bar_start + interval 3 day "
+        "where symbol = 'ETHUSDT' and bar_start >= ?",
+        [START + pd.Timedelta(hours=60)],
+    )
     eth = _grid(grid_regimes.build(con, Settings(max_intraday_bars=1000)))["binance · ETHUSDT (1h)"]
     con.close()
     hole_start, hole_end = START + pd.Timedelta(hours=60), START + pd.Timedelta(hours=60 + 72)
@@ -1007,8 +1365,11 @@ def test_grid_panel_cuts_holes_and_splits_the_band():
     # spans the hole
     (heat,) = [t for t in eth.data if t.type == "heatmap"]
     hour = pd.Timedelta(hours=1)
-    assert list(heat.x) == [_ms(START)[0], _ms(hole_start)[0] - 1, *_ms(hole_end, hole_end + 60 * hour,
-                                                                        hole_end + 90 * hour)]
+    assert list(heat.x) == [
+        _ms(START)[0],
+        _ms(hole_start)[0] - 1,
+        *_ms(hole_end, hole_end + 60 * hour, hole_end + 90 * hour),
+    ]
     z = np.asarray(heat.z[0], dtype=float)
     assert np.isnan(z[1]) and list(z[[0, 2, 3]]) == [0, 0, 1] and heat.hoverongaps is False
 
@@ -1029,8 +1390,10 @@ def test_grid_panel_is_skipped_without_its_mart_and_its_figures_stay_small(tiny)
     con.close()
     # a bar costs 4 float32 (close, support, resistance, confidence) and 5 uint8 scores, in
     # base64: ~28 bytes (no time array, no per-bar strings); 100 vs 50 bars of ETH
-    sizes = [len(figure_json(_grid(grid_regimes.build(tiny, Settings(max_intraday_bars=n)))["binance · ETHUSDT (1h)"]))
-             for n in (50, 100)]
+    sizes = [
+        len(figure_json(_grid(grid_regimes.build(tiny, Settings(max_intraday_bars=n)))["binance · ETHUSDT (1h)"]))
+        for n in (50, 100)
+    ]
     assert 50 * 26 < sizes[1] - sizes[0] < 50 * 30
 
 
@@ -1057,31 +1420,71 @@ GRID_LIFECYCLE_CHANGES = [
 # Decoys, none of which may show: a configured grid on ETHUSDT, the virtual grid of ETHUSDT
 # on another exchange, and the virtual grid of BTCUSDT on the 1h bars under its 4h view.
 GRID_LIFECYCLE_DECOYS = [
-    ("eth-manual", "configured", "binance", "ETHUSDT", GRID_ETH_BARS,
-     [(0, None, "PROBATION", "start", [], (150.0, 250.0)), (25, "PROBATION", "NORMAL", "probation_passed", [], None),
-      (60, "NORMAL", "WARNING", "escalation", ["er_short", "high_vol_prob"], None),
-      (66, "WARNING", "MANDATORY_EXIT", "escalation", ["closes_outside"], None),
-      (67, "MANDATORY_EXIT", "EXITED", "grid_ended", [], None)]),
-    ("virtual|okx|ETHUSDT", "virtual", "okx", "ETHUSDT", GRID_ETH_BARS,
-     [(0, None, "DISABLED", "start", [], None), (65, "DISABLED", "PROBATION", "enable", [], (150.0, 250.0))]),
-    ("virtual|binance|BTCUSDT", "virtual", "binance", "BTCUSDT", 48,
-     [(0, None, "DISABLED", "start", [], None), (1, "DISABLED", "PROBATION", "enable", [], (90.0, 130.0)),
-      (12, "PROBATION", "EXITED", "quick_stop", ["quick_stop_outside"], None)]),
+    (
+        "eth-manual",
+        "configured",
+        "binance",
+        "ETHUSDT",
+        GRID_ETH_BARS,
+        [
+            (0, None, "PROBATION", "start", [], (150.0, 250.0)),
+            (25, "PROBATION", "NORMAL", "probation_passed", [], None),
+            (60, "NORMAL", "WARNING", "escalation", ["er_short", "high_vol_prob"], None),
+            (66, "WARNING", "MANDATORY_EXIT", "escalation", ["closes_outside"], None),
+            (67, "MANDATORY_EXIT", "EXITED", "grid_ended", [], None),
+        ],
+    ),
+    (
+        "virtual|okx|ETHUSDT",
+        "virtual",
+        "okx",
+        "ETHUSDT",
+        GRID_ETH_BARS,
+        [(0, None, "DISABLED", "start", [], None), (65, "DISABLED", "PROBATION", "enable", [], (150.0, 250.0))],
+    ),
+    (
+        "virtual|binance|BTCUSDT",
+        "virtual",
+        "binance",
+        "BTCUSDT",
+        48,
+        [
+            (0, None, "DISABLED", "start", [], None),
+            (1, "DISABLED", "PROBATION", "enable", [], (90.0, 130.0)),
+            (12, "PROBATION", "EXITED", "quick_stop", ["quick_stop_outside"], None),
+        ],
+    ),
 ]
 # The ETH virtual grid runs (PROBATION .. MANDATORY_EXIT) on these bars, with these placements.
-GRID_ETH_RUNNING = {**{b: (195.0, 215.0) for b in range(20, 30)}, **{b: (196.0, 214.0) for b in range(55, 93)},
-                    **{b: (198.0, 212.0) for b in range(100, 120)}}
+GRID_ETH_RUNNING = {
+    **{b: (195.0, 215.0) for b in range(20, 30)},
+    **{b: (196.0, 214.0) for b in range(55, 93)},
+    **{b: (198.0, 212.0) for b in range(100, 120)},
+}
 # sha256 of figure_json of each grid view on the tiny warehouse without the lifecycle marts,
 # recorded with the panel as it was before it drew the lifecycle (commit f3e02ce): those
 # views must stay byte for byte the same. Change them only for a deliberate change of them.
 GRID_VIEWS_WITHOUT_LIFECYCLE = {
-    100: {"binance · BTCUSDT (4h)": "5682d5782676b192", "binance · ETHUSDT (1h)": "ce45cdab268007c7",
-          "binance · ADAUSDT (4h)": "ae58234dbcca5b84"},
-    1000: {"binance · BTCUSDT (4h)": "5682d5782676b192", "binance · ETHUSDT (1h)": "297f858b033c71a8",
-           "binance · ADAUSDT (4h)": "ae58234dbcca5b84"},
+    100: {
+        "binance · BTCUSDT (4h)": "5682d5782676b192",
+        "binance · ETHUSDT (1h)": "ce45cdab268007c7",
+        "binance · ADAUSDT (4h)": "ae58234dbcca5b84",
+    },
+    1000: {
+        "binance · BTCUSDT (4h)": "5682d5782676b192",
+        "binance · ETHUSDT (1h)": "297f858b033c71a8",
+        "binance · ADAUSDT (4h)": "ae58234dbcca5b84",
+    },
 }
-LIFECYCLE_TRACES = ("grid lower", "grid [lower, upper]", "grid start", "grid exit", "→ WARNING",
-                    "→ LATEST", "→ MANDATORY")
+LIFECYCLE_TRACES = (
+    "grid lower",
+    "grid [lower, upper]",
+    "grid start",
+    "grid exit",
+    "→ WARNING",
+    "→ LATEST",
+    "→ MANDATORY",
+)
 
 
 def _lifecycle_walk(grid_id, kind, exchange, symbol, bars, changes) -> tuple[list[dict], list[dict]]:
@@ -1091,8 +1494,7 @@ def _lifecycle_walk(grid_id, kind, exchange, symbol, bars, changes) -> tuple[lis
         by_bar.setdefault(change[0], []).append(change)
     lifecycle, history = [], []
     state, lower, upper, stop_reason = None, None, None, None
-    key = {"grid_id": grid_id, "grid_kind": kind, "walk_id": f"{grid_id}|1|", "exchange": exchange,
-           "symbol": symbol}
+    key = {"grid_id": grid_id, "grid_kind": kind, "walk_id": f"{grid_id}|1|", "exchange": exchange, "symbol": symbol}
     for i in range(bars):
         bar_start = START + pd.Timedelta(hours=i)
         for seq, (_, frm, to, reason, names, placed) in enumerate(by_bar.get(i, []), start=1):
@@ -1100,11 +1502,31 @@ def _lifecycle_walk(grid_id, kind, exchange, symbol, bars, changes) -> tuple[lis
             if placed is not None:
                 lower, upper = placed
             stop_reason = reason if to == "EXITED" else None if to == "PROBATION" else stop_reason
-            history.append({**key, "bar_start": bar_start, "change_seq": seq, "from_state": frm, "to_state": to,
-                            "reason": reason, "triggers": json.dumps([{"trigger": n, "value": 1.5} for n in names])})
-        lifecycle.append({**key, "segment_id": 1, "valid_from": START if kind == "configured" else pd.NaT,
-                          "bar_start": bar_start, "state": state, "lower": lower, "upper": upper,
-                          "restart_permitted": state != "EXITED", "gates_passed": 0, "stop_reason": stop_reason})
+            history.append(
+                {
+                    **key,
+                    "bar_start": bar_start,
+                    "change_seq": seq,
+                    "from_state": frm,
+                    "to_state": to,
+                    "reason": reason,
+                    "triggers": json.dumps([{"trigger": n, "value": 1.5} for n in names]),
+                }
+            )
+        lifecycle.append(
+            {
+                **key,
+                "segment_id": 1,
+                "valid_from": START if kind == "configured" else pd.NaT,
+                "bar_start": bar_start,
+                "state": state,
+                "lower": lower,
+                "upper": upper,
+                "restart_permitted": state != "EXITED",
+                "gates_passed": 0,
+                "stop_reason": stop_reason,
+            }
+        )
     return lifecycle, history
 
 
@@ -1112,15 +1534,18 @@ def add_grid_lifecycle(con, skip: tuple[str, ...] = ()) -> None:
     """Create marts.fct_grid_lifecycle and marts.fct_exit_states (but those in ``skip``) from
     GRID_LIFECYCLE_CHANGES and the decoys in ``con`` (triggers as JSON, as in the mart)."""
     lifecycle, history = [], []
-    for walk in [("virtual|binance|ETHUSDT", "virtual", "binance", "ETHUSDT", GRID_ETH_BARS, GRID_LIFECYCLE_CHANGES),
-                 *GRID_LIFECYCLE_DECOYS]:
+    for walk in [
+        ("virtual|binance|ETHUSDT", "virtual", "binance", "ETHUSDT", GRID_ETH_BARS, GRID_LIFECYCLE_CHANGES),
+        *GRID_LIFECYCLE_DECOYS,
+    ]:
         rows, changes = _lifecycle_walk(*walk)
         lifecycle += rows
         history += changes
     con.execute("create schema if not exists marts")
-    for relation, frame, cast in (("marts.fct_grid_lifecycle", pd.DataFrame(lifecycle), ""),
-                                  ("marts.fct_exit_states", pd.DataFrame(history),
-                                   " replace (cast(triggers as json) as triggers)")):
+    for relation, frame, cast in (
+        ("marts.fct_grid_lifecycle", pd.DataFrame(lifecycle), ""),
+        ("marts.fct_exit_states", pd.DataFrame(history), " replace (cast(triggers as json) as triggers)"),
+    ):
         if relation in skip:
             continue
         con.register("frame_in", frame)
@@ -1181,11 +1606,13 @@ def test_grid_panel_marks_the_virtual_grids_state_changes(tiny_lifecycle):
     hour = pd.Timedelta(hours=1)
     # in the window (bars 50-149) only: not the enable (20) and quick stop (30) before it, not the
     # de-escalation to WARNING (90), nor the decoys' changes (60, 65, 66, 67)
-    expected = {"grid start": ([55, 100], "triangle-up", "#2ca02c"),
-                "grid exit": ([93, 120], "x", "#d62728"),
-                "→ WARNING": ([80], "circle", "#ffd700"),
-                "→ LATEST": ([84], "circle", "#ff7f0e"),
-                "→ MANDATORY": ([92], "circle", "#8b0000")}
+    expected = {
+        "grid start": ([55, 100], "triangle-up", "#2ca02c"),
+        "grid exit": ([93, 120], "x", "#d62728"),
+        "→ WARNING": ([80], "circle", "#ffd700"),
+        "→ LATEST": ([84], "circle", "#ff7f0e"),
+        "→ MANDATORY": ([92], "circle", "#8b0000"),
+    }
     for trace in markers:
         bars, symbol, colour = expected[trace.name]
         assert list(trace.x) == _ms(*(START + b * hour for b in bars)), trace.name
@@ -1196,15 +1623,21 @@ def test_grid_panel_marks_the_virtual_grids_state_changes(tiny_lifecycle):
     by_name = {t.name: t for t in markers}
     assert list(by_name["grid start"].text) == [
         "EXITED → <b>PROBATION</b> (restart)<br>triggers: gates_passed, bars_since_stop, range_ok_support",
-        "EXITED → <b>PROBATION</b> (restart)<br>triggers: gates_passed"]
-    assert list(by_name["grid exit"].text) == ["MANDATORY_EXIT → <b>EXITED</b> (grid_ended)<br>triggers: none",
-                                               "PROBATION → <b>EXITED</b> (stop_trend)<br>triggers: verdict_TREND"]
+        "EXITED → <b>PROBATION</b> (restart)<br>triggers: gates_passed",
+    ]
+    assert list(by_name["grid exit"].text) == [
+        "MANDATORY_EXIT → <b>EXITED</b> (grid_ended)<br>triggers: none",
+        "PROBATION → <b>EXITED</b> (stop_trend)<br>triggers: verdict_TREND",
+    ]
     assert list(by_name["→ WARNING"].text) == [
-        "NORMAL → <b>WARNING</b> (escalation)<br>triggers: er_short, atr_ratio_warning"]
+        "NORMAL → <b>WARNING</b> (escalation)<br>triggers: er_short, atr_ratio_warning"
+    ]
     assert list(by_name["→ LATEST"].text) == [  # a name listed once
-        "WARNING → <b>LATEST_ACCEPTABLE_EXIT</b> (escalation)<br>triggers: atr_ratio_latest"]
+        "WARNING → <b>LATEST_ACCEPTABLE_EXIT</b> (escalation)<br>triggers: atr_ratio_latest"
+    ]
     assert list(by_name["→ MANDATORY"].text) == [
-        "WARNING → <b>MANDATORY_EXIT</b> (escalation)<br>triggers: stop_buffer, er_short"]
+        "WARNING → <b>MANDATORY_EXIT</b> (escalation)<br>triggers: stop_buffer, er_short"
+    ]
     # the whole history in a wider window; a view without a change of a kind has no trace of it
     eth = _grid(grid_regimes.build(tiny_lifecycle, Settings(max_intraday_bars=1000)))["binance · ETHUSDT (1h)"]
     (enable,), (exit_,) = _traces(eth, "grid start"), _traces(eth, "grid exit")
@@ -1223,18 +1656,31 @@ def test_grid_panel_names_the_lifecycle_state_in_the_hover_and_title(tiny_lifecy
     assert eth.layout.margin.t == grid_regimes.LIFECYCLE_MARGIN_TOP > 60
     assert (eth.layout.title.y, eth.layout.title.yanchor) == (1, "top")
     (heat,) = [t for t in eth.data if t.type == "heatmap"]
-    assert heat.hovertemplate == ("<b>%{customdata[0]}</b> · decided_by %{customdata[1]}<br>"
-                                  "virtual grid %{customdata[2]}<extra></extra>")
+    assert heat.hovertemplate == (
+        "<b>%{customdata[0]}</b> · decided_by %{customdata[1]}<br>virtual grid %{customdata[2]}<extra></extra>"
+    )
     # the verdict cells split where the state changes (same colour: they look as before)
     hour = pd.Timedelta(hours=1)
     assert list(heat.x) == _ms(*(START + b * hour for b in (50, 55, 70, 80, 84, 90, 92, 93, 100, 120, 150)))
     assert [[float(v) for v in row] for row in heat.z] == [[0] * 9 + [1]]
-    assert [c[2] for c in heat.customdata[0]] == ["EXITED", "PROBATION", "NORMAL", "WARNING", "LATEST_ACCEPTABLE_EXIT",
-                                                  "WARNING", "MANDATORY_EXIT", "EXITED", "PROBATION", "EXITED"]
+    assert [c[2] for c in heat.customdata[0]] == [
+        "EXITED",
+        "PROBATION",
+        "NORMAL",
+        "WARNING",
+        "LATEST_ACCEPTABLE_EXIT",
+        "WARNING",
+        "MANDATORY_EXIT",
+        "EXITED",
+        "PROBATION",
+        "EXITED",
+    ]
     assert [c[:2] for c in heat.customdata[0]] == [["RANGE_OK", "range_quality"]] * 9 + [["TREND", "trend"]]
     # bars without a lifecycle row: "none"
-    tiny_lifecycle.execute("delete from marts.fct_grid_lifecycle where grid_id = 'virtual|binance|ETHUSDT' "
-                           "and bar_start >= ?", [START + 140 * hour])
+    tiny_lifecycle.execute(
+        "delete from marts.fct_grid_lifecycle where grid_id = 'virtual|binance|ETHUSDT' and bar_start >= ?",
+        [START + 140 * hour],
+    )
     eth = _grid(grid_regimes.build(tiny_lifecycle, SMALL))["binance · ETHUSDT (1h)"]
     (heat,) = [t for t in eth.data if t.type == "heatmap"]
     assert [c[2] for c in heat.customdata[0]][-2:] == ["EXITED", "none"]
@@ -1248,10 +1694,13 @@ def test_grid_panel_names_the_lifecycle_state_in_the_hover_and_title(tiny_lifecy
 
 def test_grid_panel_4h_views_get_no_lifecycle(tiny_lifecycle):
     # the BTCUSDT virtual grid runs on 1h bars that share their bar_start with the 4h bars
-    assert tiny_lifecycle.execute("""
+    assert (
+        tiny_lifecycle.execute("""
         select count(*) from marts.fct_grid_lifecycle l join marts.fct_grid_regimes g
           on g.bar_start = l.bar_start and g.symbol = l.symbol and g.bar_interval = '4h'
-        where l.state = 'PROBATION'""").fetchone()[0] > 0
+        where l.state = 'PROBATION'""").fetchone()[0]
+        > 0
+    )
     for settings in (SMALL, Settings(max_intraday_bars=1000)):
         views = _grid(grid_regimes.build(tiny_lifecycle, settings))
         for label in ("binance · BTCUSDT (4h)", "binance · ADAUSDT (4h)"):
@@ -1260,8 +1709,11 @@ def test_grid_panel_4h_views_get_no_lifecycle(tiny_lifecycle):
         assert "virtual grid" not in views["binance · BTCUSDT (4h)"].layout.title.text
 
 
-@pytest.mark.parametrize("skip", [("marts.fct_grid_lifecycle", "marts.fct_exit_states"), ()],
-                         ids=["tables missing", "no rows for the series"])
+@pytest.mark.parametrize(
+    "skip",
+    [("marts.fct_grid_lifecycle", "marts.fct_exit_states"), ()],
+    ids=["tables missing", "no rows for the series"],
+)
 def test_grid_panel_without_the_lifecycle_is_unchanged(tiny, skip):
     add_grid_lifecycle(tiny, skip=skip)
     if not skip:  # the tables exist, but hold nothing of binance ETHUSDT's virtual grid
@@ -1287,8 +1739,10 @@ def test_grid_panel_draws_what_one_lifecycle_mart_gives(tiny):
 
 
 def test_trigger_names():
-    text = ('[{"trigger": "er_short", "value": 0.7}, {"trigger": "z_stretch", "value": "inf"}, '
-            '{"trigger": "er_short", "value": 0.8}]')
+    text = (
+        '[{"trigger": "er_short", "value": 0.7}, {"trigger": "z_stretch", "value": "inf"}, '
+        '{"trigger": "er_short", "value": 0.8}]'
+    )
     assert grid_regimes.trigger_names(text) == "er_short, z_stretch"  # in order, each once
     for empty in ("[]", None, "not json", '{"trigger": "x"}', '[{"value": 1}]'):
         assert grid_regimes.trigger_names(empty) == "none"

@@ -12,27 +12,46 @@ from market_regimes.research.grid_outcomes import GridOutcomeConfig
 CFG = GridOutcomeConfig(train_frac=0.0, n_boot=200)
 
 
-def walk(key: str, closes: list[float], states: dict[range, str], fired: dict[int, str] | None = None,
-         verdict: str = "RANGE_OK") -> pd.DataFrame:
+def walk(
+    key: str,
+    closes: list[float],
+    states: dict[range, str],
+    fired: dict[int, str] | None = None,
+    verdict: str = "RANGE_OK",
+) -> pd.DataFrame:
     n = len(closes)
     state = ["NORMAL"] * n
     for where, s in states.items():
         for i in where:
             state[i] = s
     changes = [int(i > 0 and state[i] != state[i - 1]) for i in range(n)]
-    return pd.DataFrame({
-        "walk_id": f"{key}|0|", "series_key": key, "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
-        "state": state, "lower": 90.0, "upper": 110.0, "close": closes, "atr_14": 1.0, "verdict": verdict,
-        "fired_triggers": [(fired or {}).get(i, "") for i in range(n)], "is_sent": [c == 1 for c in changes],
-        "from_state_changes": changes})
+    return pd.DataFrame(
+        {
+            "walk_id": f"{key}|0|",
+            "series_key": key,
+            "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "state": state,
+            "lower": 90.0,
+            "upper": 110.0,
+            "close": closes,
+            "atr_14": 1.0,
+            "verdict": verdict,
+            "fired_triggers": [(fired or {}).get(i, "") for i in range(n)],
+            "is_sent": [c == 1 for c in changes],
+            "from_state_changes": changes,
+        }
+    )
 
 
 def two_walks() -> pd.DataFrame:
     # A: WARNING at 40-44, MANDATORY_EXIT at 45, EXITED after; the close breaks above 110 at bar 50
     # and stays out (116) for 24 bars: a confirmed break (excursion 6 ATR), detected 10 / 5 / 5 bars early
-    a = walk("A", [100.0] * 50 + [115.0] + [116.0] * 49,
-             {range(40, 45): "WARNING", range(45, 46): "MANDATORY_EXIT", range(46, 100): "EXITED"},
-             fired={3: "er_short,high_vol_prob", 7: "er_short"})
+    a = walk(
+        "A",
+        [100.0] * 50 + [115.0] + [116.0] * 49,
+        {range(40, 45): "WARNING", range(45, 46): "MANDATORY_EXIT", range(46, 100): "EXITED"},
+        fired={3: "er_short,high_vol_prob", 7: "er_short"},
+    )
     # B: a MANDATORY_EXIT at 30 with the closes never leaving the grid: a false stop
     b = walk("B", [100.0] * 100, {range(30, 31): "MANDATORY_EXIT", range(31, 100): "EXITED"}, verdict="TREND")
     return pd.concat([a, b], ignore_index=True)
@@ -68,8 +87,11 @@ def test_detectors_on_hand_made_walks():
 def test_a_break_of_an_abandoned_placement_and_the_training_part_do_not_count():
     bars = two_walks()
     # as walk A, but the break comes at bar 76, 30 bars after the stop instead of 5
-    late = walk("C", [100.0] * 76 + [115.0] + [116.0] * 43,
-                {range(40, 45): "WARNING", range(45, 46): "MANDATORY_EXIT", range(46, 120): "EXITED"})
+    late = walk(
+        "C",
+        [100.0] * 76 + [115.0] + [116.0] * 43,
+        {range(40, 45): "WARNING", range(45, 46): "MANDATORY_EXIT", range(46, 120): "EXITED"},
+    )
     report = exit_event_report(late, CFG)
     assert value(report, "MANDATORY_EXIT", "recall")[0] == 0  # placement not live in the 24 bars before
     # train_frac 0.6 of 100 bars: bars 60.. evaluated; walk A's break at 50 and its entries are training

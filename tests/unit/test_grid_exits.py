@@ -112,14 +112,17 @@ def test_per_bar_bounds_use_the_break_bars_grid():
     assert confirmed_breaks(close, atr, lower, upper, confirm_bars=30).tolist() == []  # back inside at 31
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"atr": np.ones(3)}, r"close \(40\) and atr \(3\) must have the same length"),
-    ({"lower": np.ones(3)}, r"lower must be a number or an array of 40 values"),
-    ({"lower": 120.0}, r"lower = 120.0 >= upper = 110.0 at bar 0"),
-    ({"confirm_bars": 0}, r"confirm_bars = 0 must be a whole number >= 1"),
-    ({"excursion_atr": -1.0}, r"excursion_atr = -1.0 must be a finite number >= 0"),
-    ({"close": np.ones((2, 20))}, r"close must be one-dimensional"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"atr": np.ones(3)}, r"close \(40\) and atr \(3\) must have the same length"),
+        ({"lower": np.ones(3)}, r"lower must be a number or an array of 40 values"),
+        ({"lower": 120.0}, r"lower = 120.0 >= upper = 110.0 at bar 0"),
+        ({"confirm_bars": 0}, r"confirm_bars = 0 must be a whole number >= 1"),
+        ({"excursion_atr": -1.0}, r"excursion_atr = -1.0 must be a finite number >= 0"),
+        ({"close": np.ones((2, 20))}, r"close must be one-dimensional"),
+    ],
+)
 def test_confirmed_breaks_rejects_bad_input(kwargs, message):
     close, atr = flat()
     args = {"close": close, "atr": atr, "lower": 90.0, "upper": 110.0, **kwargs}
@@ -200,14 +203,17 @@ def test_detector_exited_as_mandatory_option_and_empty_cases():
     assert detector_metrics([N, None, float("nan"), W], [3], 1, W).lead_times.tolist() == [0.0]
 
 
-@pytest.mark.parametrize("args, message", [
-    ((HAND, BREAKS, 5, "STOP"), r"state = 'STOP' must be one of"),
-    ((HAND, BREAKS, -1, W), r"lookback = -1 must be a whole number >= 0"),
-    ((HAND + ["RUNNING"], BREAKS, 5, W), r"unknown states \['RUNNING'\]"),
-    ((HAND, [29, 12], 5, W), r"breaks must be strictly increasing"),
-    ((HAND, [31], 5, W), r"breaks must be bar indices in 0..30"),
-    ((HAND, [2.5], 5, W), r"breaks must be whole-number bar indices"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((HAND, BREAKS, 5, "STOP"), r"state = 'STOP' must be one of"),
+        ((HAND, BREAKS, -1, W), r"lookback = -1 must be a whole number >= 0"),
+        ((HAND + ["RUNNING"], BREAKS, 5, W), r"unknown states \['RUNNING'\]"),
+        ((HAND, [29, 12], 5, W), r"breaks must be strictly increasing"),
+        ((HAND, [31], 5, W), r"breaks must be bar indices in 0..30"),
+        ((HAND, [2.5], 5, W), r"breaks must be whole-number bar indices"),
+    ],
+)
 def test_detector_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         detector_metrics(*args)
@@ -275,12 +281,14 @@ def test_symbol_weeks_and_bad_input():
 
 # --------------------------------------------------------------------------- WARNING base rates
 def test_warning_condition_base_rates_by_hand():
-    frame = pd.DataFrame({
-        "verdict": ["RANGE_OK", "RANGE_OK", "RANGE_OK", "RANGE_OK", "RANGE_WEAK", "RANGE_OK", None],
-        "c1": pd.array([True, False, True, pd.NA, True, True, True], dtype="boolean"),
-        "c2": [1, 0, 1, 0, 1, 0, 1],
-        "c3": [False, False, True, False, True, False, True],
-    })
+    frame = pd.DataFrame(
+        {
+            "verdict": ["RANGE_OK", "RANGE_OK", "RANGE_OK", "RANGE_OK", "RANGE_WEAK", "RANGE_OK", None],
+            "c1": pd.array([True, False, True, pd.NA, True, True, True], dtype="boolean"),
+            "c2": [1, 0, 1, 0, 1, 0, 1],
+            "c3": [False, False, True, False, True, False, True],
+        }
+    )
     out = warning_condition_base_rates(frame, ["c1", "c2", "c3"])
     assert out["condition"].tolist() == ["c1", "c2", "c3", AT_LEAST_2]
     # RANGE_OK rows 0, 1, 2, 3, 5; c1 is missing on row 3

@@ -59,11 +59,28 @@ CFG = LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_mi
 GRID = GridSpec("g1", lower=90.0, upper=110.0, levels=5, allocation_frac=0.5, enabled=True)
 VIRTUAL = GridSpec.virtual_grid()
 
-NEUTRAL = dict(close=100.0, atr_14=1.0, bb_mid_20=100.0, bb_std_20=1.0, verdict="RANGE_OK",
-               coarse_bar_start=pd.NaT, coarse_verdict=None, ou_half_life=10.0, ou_ar1_b=0.9, atr_ratio=1.0,
-               er_short=0.2, range_ok_support=60.0, vol_change_score=30.0, trend_score=30.0, adx_slope_10=-0.1,
-               range_quality_score=70.0, mean_rev_score=70.0, next_high_vol_prob=0.1, support=95.0,
-               resistance=105.0)
+NEUTRAL = dict(
+    close=100.0,
+    atr_14=1.0,
+    bb_mid_20=100.0,
+    bb_std_20=1.0,
+    verdict="RANGE_OK",
+    coarse_bar_start=pd.NaT,
+    coarse_verdict=None,
+    ou_half_life=10.0,
+    ou_ar1_b=0.9,
+    atr_ratio=1.0,
+    er_short=0.2,
+    range_ok_support=60.0,
+    vol_change_score=30.0,
+    trend_score=30.0,
+    adx_slope_10=-0.1,
+    range_quality_score=70.0,
+    mean_rev_score=70.0,
+    next_high_vol_prob=0.1,
+    support=95.0,
+    resistance=105.0,
+)
 
 
 def make_bars(n: int, times=None, **changes) -> pd.DataFrame:
@@ -102,8 +119,10 @@ def states(result) -> list[str]:
 
 def changes_of(result) -> list[tuple]:
     sc = result.state_changes
-    return [(int((t - T0) / pd.Timedelta("1h")), f, to, r) for t, f, to, r in
-            zip(sc["bar_start"], sc["from_state"], sc["to_state"], sc["reason"])]
+    return [
+        (int((t - T0) / pd.Timedelta("1h")), f, to, r)
+        for t, f, to, r in zip(sc["bar_start"], sc["from_state"], sc["to_state"], sc["reason"])
+    ]
 
 
 def hour(i: int) -> pd.Timestamp:
@@ -114,8 +133,12 @@ def hour(i: int) -> pd.Timestamp:
 def test_seed_loads_with_the_documented_values():
     cfg = LifecycleConfig.from_csv()
     assert (cfg.latest_transition_1h_bars, cfg.latest_transition_4h_bars, cfg.half_life_baseline_bars) == (4, 2, 720)
-    assert (cfg.latest_half_life_multiple, cfg.latest_atr_ratio, cfg.latest_z_bound, cfg.latest_z_bars) == \
-        (2.0, 1.25, 2.0, 6)
+    assert (cfg.latest_half_life_multiple, cfg.latest_atr_ratio, cfg.latest_z_bound, cfg.latest_z_bars) == (
+        2.0,
+        1.25,
+        2.0,
+        6,
+    )
     assert (cfg.warning_min_conditions, cfg.warning_high_vol_prob, cfg.warning_er_short) == (2, 0.40, 0.6)
     assert (cfg.warning_atr_ratio_min, cfg.warning_atr_ratio_max, cfg.warning_half_life_multiple) == (1.10, 1.25, 1.5)
     assert (cfg.mandatory_outside_closes, cfg.mandatory_stop_buffer_atr, cfg.mandatory_swing_bars) == (2, 0.1, 6)
@@ -141,26 +164,37 @@ def test_from_rows_accepts_a_frame_of_doubles_records_and_pairs():
         LifecycleConfig.from_rows(list(zip(rows["key"], rows["value"])) + [("gate_1_bars", 6)])
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"gate_1_bars": "-1"}, r"gate_1_bars = -1 must be >= 0"),
-    ({"gate_1_bars": "6.5"}, r"gate_1_bars = '6.5' is not a valid int"),
-    ({"latest_atr_ratio": "abc"}, r"latest_atr_ratio = 'abc' is not a valid float"),
-    ({"latest_atr_ratio": "nan"}, r"latest_atr_ratio = 'nan' is not a valid float"),
-    ({"latest_half_life_multiple": "0"}, r"latest_half_life_multiple = 0.0 must be > 0"),
-    ({"warning_high_vol_prob": "1.5"}, r"warning_high_vol_prob = 1.5 must be in \[0, 1\]"),
-    ({"warning_atr_ratio_min": "1.3"}, r"warning_atr_ratio_min = 1.3 must be > 0 and < warning_atr_ratio_max = 1.25"),
-    ({"warning_min_conditions": "6"}, r"warning_min_conditions = 6 must be <= 5"),
-    ({"half_life_baseline_min_bars": "800"},
-     r"half_life_baseline_min_bars = 800 must be <= half_life_baseline_bars = 720"),
-    ({"mandatory_swing_outer_frac": "0.6"}, r"mandatory_swing_outer_frac = 0.6 must be > 0 and <= 0.5"),
-    ({"mandatory_stop_buffer_atr": "-0.1"}, r"mandatory_stop_buffer_atr = -0.1 must be >= 0"),
-    ({"gate_rqs_min": "101"}, r"gate_rqs_min = 101.0 must be in \[0, 100\]"),
-    ({"post_stop_low_quantile": "0.95"}, r"post_stop_low_quantile = 0.95 must be >= 0 and < post_stop_high_quantile"),
-    ({"probation_allocation": "0.7"}, r"probation_allocation = 0.7 must be in \[0.50, 0.60\]"),
-    ({"probation_levels": "3"}, r"probation_levels = 3 must be in \[4, 6\]"),
-    ({"notify_warning_hours": "-4"}, r"notify_warning_hours = -4.0 must be > 0"),
-    ({"time_floor_bars": "-1"}, r"time_floor_bars = -1 must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"gate_1_bars": "-1"}, r"gate_1_bars = -1 must be >= 0"),
+        ({"gate_1_bars": "6.5"}, r"gate_1_bars = '6.5' is not a valid int"),
+        ({"latest_atr_ratio": "abc"}, r"latest_atr_ratio = 'abc' is not a valid float"),
+        ({"latest_atr_ratio": "nan"}, r"latest_atr_ratio = 'nan' is not a valid float"),
+        ({"latest_half_life_multiple": "0"}, r"latest_half_life_multiple = 0.0 must be > 0"),
+        ({"warning_high_vol_prob": "1.5"}, r"warning_high_vol_prob = 1.5 must be in \[0, 1\]"),
+        (
+            {"warning_atr_ratio_min": "1.3"},
+            r"warning_atr_ratio_min = 1.3 must be > 0 and < warning_atr_ratio_max = 1.25",
+        ),
+        ({"warning_min_conditions": "6"}, r"warning_min_conditions = 6 must be <= 5"),
+        (
+            {"half_life_baseline_min_bars": "800"},
+            r"half_life_baseline_min_bars = 800 must be <= half_life_baseline_bars = 720",
+        ),
+        ({"mandatory_swing_outer_frac": "0.6"}, r"mandatory_swing_outer_frac = 0.6 must be > 0 and <= 0.5"),
+        ({"mandatory_stop_buffer_atr": "-0.1"}, r"mandatory_stop_buffer_atr = -0.1 must be >= 0"),
+        ({"gate_rqs_min": "101"}, r"gate_rqs_min = 101.0 must be in \[0, 100\]"),
+        (
+            {"post_stop_low_quantile": "0.95"},
+            r"post_stop_low_quantile = 0.95 must be >= 0 and < post_stop_high_quantile",
+        ),
+        ({"probation_allocation": "0.7"}, r"probation_allocation = 0.7 must be in \[0.50, 0.60\]"),
+        ({"probation_levels": "3"}, r"probation_levels = 3 must be in \[4, 6\]"),
+        ({"notify_warning_hours": "-4"}, r"notify_warning_hours = -4.0 must be > 0"),
+        ({"time_floor_bars": "-1"}, r"time_floor_bars = -1 must be >= 0"),
+    ],
+)
 def test_config_rejects_bad_values_naming_key_and_value(changes, message):
     with pytest.raises(ValueError, match="grid lifecycle config: " + message):
         LifecycleConfig.from_csv(**changes)
@@ -371,11 +405,14 @@ def test_probation_without_a_round_trip_fails():
     assert r.lifecycle["stop_reason"].iloc[24] == "probation_failed"
 
 
-@pytest.mark.parametrize("changes, fired", [
-    ({"close": {5: 110.01}}, "quick_stop_outside"),  # one close outside (0.01 ATR: no stop buffer)
-    ({"close": {5: 89.99}}, "quick_stop_outside"),
-    ({"atr_ratio": {5: 1.25}}, "atr_ratio_latest"),  # a LATEST trigger
-])
+@pytest.mark.parametrize(
+    "changes, fired",
+    [
+        ({"close": {5: 110.01}}, "quick_stop_outside"),  # one close outside (0.01 ATR: no stop buffer)
+        ({"close": {5: 89.99}}, "quick_stop_outside"),
+        ({"atr_ratio": {5: 1.25}}, "atr_ratio_latest"),  # a LATEST trigger
+    ],
+)
 def test_probation_quick_stop(changes, fired):
     r = walk_grid(running(10, **changes), GRID, CFG)
     assert states(r) == ["PROBATION"] * 5 + ["EXITED"] * 5
@@ -408,8 +445,9 @@ def test_one_warning_condition_is_not_enough():
     assert r.notifications.empty
 
 
-@pytest.mark.parametrize("pair", [("er_short", "next_high_vol_prob"), ("atr_ratio", "ou_half_life"),
-                                  ("range_ok_support", "er_short")])
+@pytest.mark.parametrize(
+    "pair", [("er_short", "next_high_vol_prob"), ("atr_ratio", "ou_half_life"), ("range_ok_support", "er_short")]
+)
 def test_two_warning_conditions_escalate_and_de_escalate_after_6_quiet_bars(pair):
     values = {"er_short": 0.6, "next_high_vol_prob": 0.4, "atr_ratio": 1.1, "ou_half_life": 15.0}
     changes = {c: {30: values[c]} for c in pair if c != "range_ok_support"}
@@ -425,9 +463,11 @@ def test_two_warning_conditions_escalate_and_de_escalate_after_6_quiet_bars(pair
 def test_latest_de_escalates_one_level_at_a_time():
     r = walk_grid(running(50, atr_ratio={30: 1.3}), GRID, CFG)
     assert states(r)[29:44] == ["NORMAL"] + ["LATEST_ACCEPTABLE_EXIT"] * 6 + ["WARNING"] * 6 + ["NORMAL"] * 2
-    assert changes_of(r)[2:] == [(30, "NORMAL", "LATEST_ACCEPTABLE_EXIT", "escalation"),
-                                 (36, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation"),
-                                 (42, "WARNING", "NORMAL", "de_escalation")]
+    assert changes_of(r)[2:] == [
+        (30, "NORMAL", "LATEST_ACCEPTABLE_EXIT", "escalation"),
+        (36, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation"),
+        (42, "WARNING", "NORMAL", "de_escalation"),
+    ]
 
 
 def test_a_trigger_again_restarts_the_quiet_count():
@@ -442,14 +482,17 @@ def test_lower_level_triggers_hold_the_lower_level_only():
     assert states(r)[35:48] == ["LATEST_ACCEPTABLE_EXIT"] + ["WARNING"] * 10 + ["NORMAL"] * 2
 
 
-@pytest.mark.parametrize("changes, bar, trigger", [
-    ({"atr_ratio": {30: 1.25}}, 30, "atr_ratio_latest"),
-    ({"verdict": {range(27, 31): "TRANSITION"}}, 30, "transition_1h"),
-    ({"ou_half_life": {30: 20.5}}, 30, "half_life_latest"),
-    ({"ou_ar1_b": {30: 1.0}, "ou_half_life": {30: INF}}, 30, "half_life_latest"),
-    ({"close": {range(25, 31): 102.5}}, 30, "z_stretch"),
-    ("coarse", 32, "transition_4h"),
-])
+@pytest.mark.parametrize(
+    "changes, bar, trigger",
+    [
+        ({"atr_ratio": {30: 1.25}}, 30, "atr_ratio_latest"),
+        ({"verdict": {range(27, 31): "TRANSITION"}}, 30, "transition_1h"),
+        ({"ou_half_life": {30: 20.5}}, 30, "half_life_latest"),
+        ({"ou_ar1_b": {30: 1.0}, "ou_half_life": {30: INF}}, 30, "half_life_latest"),
+        ({"close": {range(25, 31): 102.5}}, 30, "z_stretch"),
+        ("coarse", 32, "transition_4h"),
+    ],
+)
 def test_each_latest_trigger_moves_normal_to_latest_on_its_own(changes, bar, trigger):
     if changes == "coarse":  # 4h bars start every 4 hours; the last ended one is aligned to each 1h bar
         n = 40
@@ -467,8 +510,13 @@ def test_each_latest_trigger_moves_normal_to_latest_on_its_own(changes, bar, tri
 
 
 def test_latest_triggers_do_not_fire_just_below_their_thresholds():
-    df = running(40, atr_ratio={30: 1.25 - EPS}, verdict={range(27, 30): "TRANSITION"}, ou_half_life={30: 20.0},
-                 close={range(26, 31): 102.5, 31: 102.0})
+    df = running(
+        40,
+        atr_ratio={30: 1.25 - EPS},
+        verdict={range(27, 30): "TRANSITION"},
+        ou_half_life={30: 20.0},
+        close={range(26, 31): 102.5, 31: 102.0},
+    )
     r = walk_grid(df, GRID, CFG)
     assert r.lifecycle["latest_triggers"].sum() == 0
     assert "LATEST_ACCEPTABLE_EXIT" not in states(r)
@@ -485,17 +533,22 @@ def test_half_life_baseline_needs_its_minimum_history():
     assert states(r)[32] == "LATEST_ACCEPTABLE_EXIT"
 
 
-@pytest.mark.parametrize("changes, trigger", [
-    ({"close": {29: 110.05, 30: 110.05}}, "closes_outside"),
-    ({"close": {30: 111.0 + 1e-6}}, "stop_buffer"),
-    ({"close": {25: 101.0, 26: 102.0, 27: 103.0, 28: 104.0, 29: 105.0, 30: 106.0}}, "directional_swing"),
-])
+@pytest.mark.parametrize(
+    "changes, trigger",
+    [
+        ({"close": {29: 110.05, 30: 110.05}}, "closes_outside"),
+        ({"close": {30: 111.0 + 1e-6}}, "stop_buffer"),
+        ({"close": {25: 101.0, 26: 102.0, 27: 103.0, 28: 104.0, 29: 105.0, 30: 106.0}}, "directional_swing"),
+    ],
+)
 def test_each_mandatory_trigger_ends_the_grid_on_the_next_bar(changes, trigger):
     r = walk_grid(running(35, atr_14={30: 10.0} if trigger == "stop_buffer" else 1.0, **changes), GRID, CFG)
     assert states(r)[28:33] == ["NORMAL", "NORMAL", "MANDATORY_EXIT", "EXITED", "EXITED"]
     assert r.lifecycle["fired_triggers"].iloc[30].split(",")[0] == trigger
-    assert changes_of(r)[2:] == [(30, "NORMAL", "MANDATORY_EXIT", "escalation"),
-                                 (31, "MANDATORY_EXIT", "EXITED", "grid_ended")]
+    assert changes_of(r)[2:] == [
+        (30, "NORMAL", "MANDATORY_EXIT", "escalation"),
+        (31, "MANDATORY_EXIT", "EXITED", "grid_ended"),
+    ]
     assert r.lifecycle["bars_since_stop"].tolist()[30:33] == [0, 1, 2]
     assert r.lifecycle["stop_reason"].iloc[31] == "mandatory_exit"
 
@@ -508,16 +561,26 @@ def test_mandatory_triggers_hold_back_just_inside_their_thresholds():
 
 # =========================================================================== scenarios
 def test_full_progression_normal_warning_latest_mandatory_exited():
-    df = running(40, er_short={30: 0.7, 31: 0.7}, next_high_vol_prob={30: 0.5, 31: 0.5}, atr_ratio={32: 1.3},
-                 close={33: 110.05, 34: 110.05})
+    df = running(
+        40,
+        er_short={30: 0.7, 31: 0.7},
+        next_high_vol_prob={30: 0.5, 31: 0.5},
+        atr_ratio={32: 1.3},
+        close={33: 110.05, 34: 110.05},
+    )
     r = walk_grid(df, GRID, CFG)
-    assert states(r)[24:37] == ["NORMAL"] * 6 + ["WARNING"] * 2 + ["LATEST_ACCEPTABLE_EXIT"] * 2 + \
-        ["MANDATORY_EXIT"] + ["EXITED"] * 2
-    assert changes_of(r) == [(0, None, "PROBATION", "start"), (24, "PROBATION", "NORMAL", "probation_passed"),
-                             (30, "NORMAL", "WARNING", "escalation"),
-                             (32, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation"),
-                             (34, "LATEST_ACCEPTABLE_EXIT", "MANDATORY_EXIT", "escalation"),
-                             (35, "MANDATORY_EXIT", "EXITED", "grid_ended")]
+    assert (
+        states(r)[24:37]
+        == ["NORMAL"] * 6 + ["WARNING"] * 2 + ["LATEST_ACCEPTABLE_EXIT"] * 2 + ["MANDATORY_EXIT"] + ["EXITED"] * 2
+    )
+    assert changes_of(r) == [
+        (0, None, "PROBATION", "start"),
+        (24, "PROBATION", "NORMAL", "probation_passed"),
+        (30, "NORMAL", "WARNING", "escalation"),
+        (32, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation"),
+        (34, "LATEST_ACCEPTABLE_EXIT", "MANDATORY_EXIT", "escalation"),
+        (35, "MANDATORY_EXIT", "EXITED", "grid_ended"),
+    ]
     triggers = [json.loads(t) for t in r.state_changes["triggers"]]
     assert triggers[2] == [{"trigger": "high_vol_prob", "value": 0.5}, {"trigger": "er_short", "value": 0.7}]
     assert triggers[3] == [{"trigger": "atr_ratio_latest", "value": 1.3}]
@@ -525,10 +588,15 @@ def test_full_progression_normal_warning_latest_mandatory_exited():
     n = r.notifications
     assert list(n.columns) == list(NOTIFICATION_COLUMNS)
     assert list(zip(n["bar_start"], n["state"], n["is_sent"])) == [
-        (hour(30), "WARNING", True), (hour(31), "WARNING", False), (hour(32), "LATEST_ACCEPTABLE_EXIT", True),
-        (hour(33), "LATEST_ACCEPTABLE_EXIT", False), (hour(34), "MANDATORY_EXIT", True)]
-    assert n["suppressed_reason"].iloc[1] == ("rate limit: WARNING already sent at 2024-03-02 06:00:00, 1 h before "
-                                              "(at most one per 4 h)")
+        (hour(30), "WARNING", True),
+        (hour(31), "WARNING", False),
+        (hour(32), "LATEST_ACCEPTABLE_EXIT", True),
+        (hour(33), "LATEST_ACCEPTABLE_EXIT", False),
+        (hour(34), "MANDATORY_EXIT", True),
+    ]
+    assert n["suppressed_reason"].iloc[1] == (
+        "rate limit: WARNING already sent at 2024-03-02 06:00:00, 1 h before (at most one per 4 h)"
+    )
     assert n["suppressed_reason"].iloc[[0, 2, 4]].isna().all()
     # EXITED only leaves through the gates; a configured grid stays EXITED even then
     assert set(states(r)[35:]) == {"EXITED"}
@@ -545,14 +613,18 @@ def test_rate_limits_per_state_on_real_timestamps():
     assert n.loc[~n["is_sent"], "suppressed_reason"].str.startswith("rate limit: WARNING already sent at").all()
     # the limit is real time, not bars: a 3 h gap after bar 31 makes bar 32 4 h after bar 30
     times = [hour(i) for i in range(32)] + [hour(i + 2) for i in range(32, 40)]
-    r = walk_grid(running(40, times=times, er_short={range(30, 40): 0.7}, next_high_vol_prob={range(30, 40): 0.5}),
-                  GRID, CFG)
+    r = walk_grid(
+        running(40, times=times, er_short={range(30, 40): 0.7}, next_high_vol_prob={range(30, 40): 0.5}), GRID, CFG
+    )
     n = r.notifications
     assert n["is_sent"].tolist()[:4] == [True, False, True, False]
     assert n["bar_start"].tolist()[2] == hour(34)
     # from the seed: another limit changes it
-    r = walk_grid(df, GRID, LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_min_bars=5,
-                                                     notify_warning_hours=3))
+    r = walk_grid(
+        df,
+        GRID,
+        LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_min_bars=5, notify_warning_hours=3),
+    )
     assert r.notifications["is_sent"].tolist()[:7] == [True, False, False, True, False, False, True]
 
 
@@ -560,8 +632,11 @@ def test_a_higher_state_is_never_suppressed_by_a_lower_ones_limit():
     df = running(45, er_short={30: 0.7}, next_high_vol_prob={30: 0.5}, atr_ratio={31: 1.3}, close={32: 111.2})
     r = walk_grid(df, GRID, CFG)
     n = r.notifications
-    assert list(zip(n["state"], n["is_sent"])) == [("WARNING", True), ("LATEST_ACCEPTABLE_EXIT", True),
-                                                   ("MANDATORY_EXIT", True)]
+    assert list(zip(n["state"], n["is_sent"])) == [
+        ("WARNING", True),
+        ("LATEST_ACCEPTABLE_EXIT", True),
+        ("MANDATORY_EXIT", True),
+    ]
     # LATEST lasting 6 bars: its own 2 h limit
     r = walk_grid(running(45, atr_ratio={30: 1.3}), GRID, CFG)
     n = r.notifications
@@ -625,8 +700,9 @@ def test_a_dropped_gate_passes_when_it_is_reached():
     assert lc["gates_passed"].tolist()[45:48] == [1, 2, 3]
     # every gate dropped: passed from the first bar after the stop; a TREND verdict resets them
     # and they pass again on the next bar
-    cfg0 = LifecycleConfig.from_csv(half_life_baseline_bars=10, half_life_baseline_min_bars=5, gate_1_bars=0,
-                                    gate_2_bars=0, gate_3_bars=0)
+    cfg0 = LifecycleConfig.from_csv(
+        half_life_baseline_bars=10, half_life_baseline_min_bars=5, gate_1_bars=0, gate_2_bars=0, gate_3_bars=0
+    )
     lc = walk_grid(stopped_at_34(70, verdict={40: "TREND"}), GRID, cfg0).lifecycle
     assert lc["gates_passed"].tolist()[34:43] == [0, 3, 3, 3, 3, 3, 0, 3, 3]
 
@@ -677,8 +753,12 @@ def test_virtual_grid_enables_at_range_ok_with_probation_params():
     assert states(r) == ["DISABLED"] * 3 + ["PROBATION"] * 5
     assert changes_of(r) == [(0, None, "DISABLED", "start"), (3, "DISABLED", "PROBATION", "enable")]
     lc = r.lifecycle
-    assert (lc["lower"].iloc[3], lc["upper"].iloc[3], lc["levels"].iloc[3], lc["allocation_frac"].iloc[3]) == \
-        (96.0, 105.0, 5, 0.55)
+    assert (lc["lower"].iloc[3], lc["upper"].iloc[3], lc["levels"].iloc[3], lc["allocation_frac"].iloc[3]) == (
+        96.0,
+        105.0,
+        5,
+        0.55,
+    )
     assert math.isnan(lc["lower"].iloc[0]) and lc["restart_permitted"].all()
     assert {"trigger": "lower", "value": 96.0} in json.loads(r.state_changes["triggers"].iloc[1])
     # no finite range: no enable
@@ -723,7 +803,7 @@ def test_time_floor_doubles_after_two_stops_within_7_days(gap_hours, floor, rest
     r = walk_grid(stop_restart_bars(90, times=times), VIRTUAL, CFG)
     lc = r.lifecycle
     assert lc["time_floor_bars"].iloc[1] == 24 and lc["time_floor_bars"].iloc[26] == floor
-    assert states(r)[restart_bar - 1:restart_bar + 1] == ["EXITED", "PROBATION"]
+    assert states(r)[restart_bar - 1 : restart_bar + 1] == ["EXITED", "PROBATION"]
     assert lc["gates_passed"].iloc[49] == 2 and lc["gate_3_bars"].iloc[49] == 11  # gate 3 on 39-50
     if restart_bar == 74:
         assert lc["gates_passed"].iloc[50] == 3 and lc["bars_since_stop"].iloc[50] == 24
@@ -755,13 +835,22 @@ def scenario() -> pd.DataFrame:
     b[104] = 1.0
     times = [hour(i) for i in range(90)] + [hour(i + 5) for i in range(90, n)]
     coarse = [T0 + pd.Timedelta(hours=4 * (i // 4 - 1)) if i >= 4 else pd.NaT for i in range(n)]
-    return make_bars(n, times=times, ou_half_life=hl, ou_ar1_b=b, coarse_bar_start=coarse,
-                     verdict={0: "RANGE_WEAK", 1: "RANGE_WEAK", 45: "TREND"},
-                     low={5: 97.0, **{i: 99.5 - 0.1 * (i % 3) for i in range(46, 74)}},
-                     high={i: 100.5 + 0.2 * (i % 4) for i in range(46, 74)},
-                     er_short={range(30, 33): 0.7}, next_high_vol_prob={range(30, 34): 0.5},
-                     atr_ratio={33: 1.3}, vol_change_score={50: 80.0}, bb_mid_20={range(100, 106): 97.5},
-                     coarse_verdict={i: "TRANSITION" for i in range(112, 120)})
+    return make_bars(
+        n,
+        times=times,
+        ou_half_life=hl,
+        ou_ar1_b=b,
+        coarse_bar_start=coarse,
+        verdict={0: "RANGE_WEAK", 1: "RANGE_WEAK", 45: "TREND"},
+        low={5: 97.0, **{i: 99.5 - 0.1 * (i % 3) for i in range(46, 74)}},
+        high={i: 100.5 + 0.2 * (i % 4) for i in range(46, 74)},
+        er_short={range(30, 33): 0.7},
+        next_high_vol_prob={range(30, 34): 0.5},
+        atr_ratio={33: 1.3},
+        vol_change_score={50: 80.0},
+        bb_mid_20={range(100, 106): 97.5},
+        coarse_verdict={i: "TRANSITION" for i in range(112, 120)},
+    )
 
 
 def assert_same(parts: list, full) -> None:
@@ -774,16 +863,20 @@ def test_scenario_covers_what_the_resume_tests_split():
     full = walk_grid(scenario(), VIRTUAL, CFG)
     lc = full.lifecycle
     assert changes_of(full)[1:] == [
-        (2, "DISABLED", "PROBATION", "enable"), (26, "PROBATION", "NORMAL", "probation_passed"),
-        (30, "NORMAL", "WARNING", "escalation"), (33, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation"),
+        (2, "DISABLED", "PROBATION", "enable"),
+        (26, "PROBATION", "NORMAL", "probation_passed"),
+        (30, "NORMAL", "WARNING", "escalation"),
+        (33, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation"),
         (39, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation"),
         (40, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation"),  # half-life 40 = 4 x its baseline
-        (45, "LATEST_ACCEPTABLE_EXIT", "EXITED", "stop_trend"), (74, "EXITED", "PROBATION", "restart"),
+        (45, "LATEST_ACCEPTABLE_EXIT", "EXITED", "stop_trend"),
+        (74, "EXITED", "PROBATION", "restart"),
         (98 + 5, "PROBATION", "NORMAL", "probation_passed"),  # bar 98 (after the 5 h gap)
         (104 + 5, "NORMAL", "LATEST_ACCEPTABLE_EXIT", "escalation"),  # b >= 1
         (111 + 5, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation"),  # z_stretch at 105
         (116 + 5, "WARNING", "LATEST_ACCEPTABLE_EXIT", "escalation"),  # the second TRANSITION 4h bar
-        (125 + 5, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation")]
+        (125 + 5, "LATEST_ACCEPTABLE_EXIT", "WARNING", "de_escalation"),
+    ]
     assert (lc["lower"].iloc[74], lc["upper"].iloc[74]) == pytest.approx((99.3, 101.1))  # the post-stop range
     assert lc["round_trips"].iloc[6] == 1 and math.isnan(lc["half_life_baseline"].iloc[5])  # baseline partly filled
     assert lc["gate_1_bars"].tolist()[46:52] == [1, 2, 3, 4, 0, 1] and lc["gate_3_bars"].iloc[65] == 3
@@ -808,8 +901,13 @@ def test_resume_from_serialised_state_equals_one_walk(cut):
 
 @pytest.mark.parametrize("cut", [3, 24, 27, 28, 29, 35, 60])
 def test_resume_of_a_configured_grid(cut):
-    bars = stopped_at_34(70, ou_half_life={i: 10.0 + i % 3 for i in range(70)}, verdict={range(27, 31): "TRANSITION"},
-                         range_ok_support={26: 80.0, 27: 75.0, 28: 72.0, 29: 70.0}, er_short={29: 0.7})
+    bars = stopped_at_34(
+        70,
+        ou_half_life={i: 10.0 + i % 3 for i in range(70)},
+        verdict={range(27, 31): "TRANSITION"},
+        range_ok_support={26: 80.0, 27: 75.0, 28: 72.0, 29: 70.0},
+        er_short={29: 0.7},
+    )
     full = walk_grid(bars, GRID, CFG)
     fired = full.lifecycle["fired_triggers"]
     assert fired.iloc[29] == "support_falling,er_short" and fired.iloc[30] == "transition_1h,support_falling"
@@ -874,9 +972,14 @@ def test_speed_of_a_long_series():
     rng = np.random.default_rng(0)
     n = 10_000
     close = 100 + np.cumsum(rng.normal(0, 0.3, n))
-    bars = make_bars(n, close=close, verdict=rng.choice(["RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION"], n),
-                     atr_ratio=rng.uniform(0.8, 1.3, n), er_short=rng.uniform(0, 0.7, n),
-                     vol_change_score=rng.uniform(0, 80, n))
+    bars = make_bars(
+        n,
+        close=close,
+        verdict=rng.choice(["RANGE_OK", "RANGE_WEAK", "TREND", "TRANSITION"], n),
+        atr_ratio=rng.uniform(0.8, 1.3, n),
+        er_short=rng.uniform(0, 0.7, n),
+        vol_change_score=rng.uniform(0, 80, n),
+    )
     started = time.perf_counter()
     r = walk_grid(bars, VIRTUAL, CFG)
     assert time.perf_counter() - started < 5.0  # about 0.3 s here: 30 us a bar
@@ -892,7 +995,7 @@ def reference_placement(bars: pd.DataFrame, t: int, lower: float, upper: float, 
     if t > 0:
         market = walk_grid(bars.iloc[:t], GridSpec("placement", 1.0, 2.0, 2, 1.0), CFG).final_state
         state = placed_state(market, grid)
-    states = walk_grid(bars.iloc[t:t + horizon + 1], grid, CFG, state).lifecycle["state"].tolist()[1:]
+    states = walk_grid(bars.iloc[t : t + horizon + 1], grid, CFG, state).lifecycle["state"].tolist()[1:]
     return states + [None] * (horizon - len(states))
 
 
@@ -922,10 +1025,18 @@ def test_placed_state_keeps_the_market_buffers_and_starts_the_grid_fresh():
     assert market.stopped and market.half_lives
     grid = GridSpec("p", 90.0, 110.0, 5, 0.5, enabled=True)
     state = placed_state(market, grid)
-    assert (state.grid_id, state.started, state.state, state.stopped, state.stop_history) == \
-        ("p", False, "DISABLED", False, ())
-    assert (state.half_lives, state.closes, state.last_bar_start) == \
-        (market.half_lives, market.closes, market.last_bar_start)
+    assert (state.grid_id, state.started, state.state, state.stopped, state.stop_history) == (
+        "p",
+        False,
+        "DISABLED",
+        False,
+        (),
+    )
+    assert (state.half_lives, state.closes, state.last_bar_start) == (
+        market.half_lives,
+        market.closes,
+        market.last_bar_start,
+    )
     warm = walk_grid(bars.iloc[60:70], grid, CFG, state).lifecycle
     cold = walk_grid(bars.iloc[60:70], grid, CFG).lifecycle
     assert warm["state"].iloc[0] == "PROBATION" and warm["half_life_baseline"].notna().all()
@@ -954,7 +1065,6 @@ def test_placement_states_rejects_bad_input():
         placement_states(bars.drop(columns=["atr_14"]), [1], [90.0], [110.0], 5, 0.5, CFG, 10)
 
 
-
 # --------------------------------------------------------------------------- the vectorised market part
 def test_market_part_equals_the_trigger_functions_bar_by_bar():
     """_advance_market (numpy, in two blocks) gives at every bar exactly what the public
@@ -970,8 +1080,9 @@ def test_market_part_equals_the_trigger_functions_bar_by_bar():
     bars = make_bars(n)
     bars["bb_std_20"] = np.where(rng.random(n) < 0.05, 0.0, 1.0 + rng.random(n))
     bars["close"] = bars["bb_mid_20"] + z_like * bars["bb_std_20"]
-    bars["verdict"] = rng.choice(np.array(["TRANSITION", "TREND", "RANGE_OK", None], dtype=object), n,
-                                 p=[0.6, 0.1, 0.2, 0.1])
+    bars["verdict"] = rng.choice(
+        np.array(["TRANSITION", "TREND", "RANGE_OK", None], dtype=object), n, p=[0.6, 0.1, 0.2, 0.1]
+    )
     coarse = pd.Series(pd.to_datetime([T0 + pd.Timedelta(hours=4 * (i // 4)) for i in range(n)]))
     coarse[rng.random(n) < 0.1] = pd.NaT
     bars["coarse_bar_start"] = coarse
@@ -982,8 +1093,16 @@ def test_market_part_equals_the_trigger_functions_bar_by_bar():
     bars["atr_ratio"] = rng.uniform(0.9, 1.4, n)
     bars["er_short"] = rng.uniform(0.0, 1.0, n)
     bars["next_high_vol_prob"] = rng.uniform(0.0, 0.8, n)
-    for column in ("bb_std_20", "ou_half_life", "ou_ar1_b", "range_ok_support", "atr_ratio", "er_short",
-                   "next_high_vol_prob", "close"):
+    for column in (
+        "bb_std_20",
+        "ou_half_life",
+        "ou_ar1_b",
+        "range_ok_support",
+        "atr_ratio",
+        "er_short",
+        "next_high_vol_prob",
+        "close",
+    ):
         bars.loc[rng.random(n) < 0.04, column] = NAN
     cfg = CFG
     cols = gl._input_lists(bars, gl._ns_array(bars["bar_start"]).tolist())
@@ -1011,19 +1130,26 @@ def test_market_part_equals_the_trigger_functions_bar_by_bar():
         hl, b = cols["ou_half_life"][i], cols["ou_ar1_b"][i]
         baseline = half_life_baseline(list(hls), cfg.half_life_baseline_min_bars)
         hls.append(effective_half_life(hl, b))
-        checks = [("transition_1h", transition_1h_trigger(list(v1h), cfg.latest_transition_1h_bars)),
-                  ("transition_4h", transition_4h_trigger(list(v4h), cfg.latest_transition_4h_bars)),
-                  ("half_life_latest", half_life_latest_trigger(hl, b, baseline, cfg.latest_half_life_multiple)),
-                  ("atr_ratio_latest", atr_ratio_latest_trigger(cols["atr_ratio"][i], cfg.latest_atr_ratio)),
-                  ("z_stretch", z_stretch_trigger(list(z_buf), cfg.latest_z_bound, cfg.latest_z_bars)),
-                  ("high_vol_prob", high_vol_prob_condition(cols["next_high_vol_prob"][i],
-                                                            cfg.warning_high_vol_prob)),
-                  ("support_falling", support_falling_condition(list(sup_buf), cfg.warning_support_fall_bars,
-                                                                cfg.warning_support_fall_points)),
-                  ("er_short", er_short_condition(cols["er_short"][i], cfg.warning_er_short)),
-                  ("half_life_warning", half_life_warning_condition(hl, b, baseline, cfg.warning_half_life_multiple)),
-                  ("atr_ratio_warning", atr_ratio_warning_condition(cols["atr_ratio"][i], cfg.warning_atr_ratio_min,
-                                                                    cfg.warning_atr_ratio_max))]
+        checks = [
+            ("transition_1h", transition_1h_trigger(list(v1h), cfg.latest_transition_1h_bars)),
+            ("transition_4h", transition_4h_trigger(list(v4h), cfg.latest_transition_4h_bars)),
+            ("half_life_latest", half_life_latest_trigger(hl, b, baseline, cfg.latest_half_life_multiple)),
+            ("atr_ratio_latest", atr_ratio_latest_trigger(cols["atr_ratio"][i], cfg.latest_atr_ratio)),
+            ("z_stretch", z_stretch_trigger(list(z_buf), cfg.latest_z_bound, cfg.latest_z_bars)),
+            ("high_vol_prob", high_vol_prob_condition(cols["next_high_vol_prob"][i], cfg.warning_high_vol_prob)),
+            (
+                "support_falling",
+                support_falling_condition(
+                    list(sup_buf), cfg.warning_support_fall_bars, cfg.warning_support_fall_points
+                ),
+            ),
+            ("er_short", er_short_condition(cols["er_short"][i], cfg.warning_er_short)),
+            ("half_life_warning", half_life_warning_condition(hl, b, baseline, cfg.warning_half_life_multiple)),
+            (
+                "atr_ratio_warning",
+                atr_ratio_warning_condition(cols["atr_ratio"][i], cfg.warning_atr_ratio_min, cfg.warning_atr_ratio_max),
+            ),
+        ]
         want = [(name, value) for name, (fired, value) in checks if fired]
         got = parts.items(i)
         assert [name for name, _ in got] == [name for name, _ in want], i

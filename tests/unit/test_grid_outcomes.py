@@ -38,26 +38,30 @@ def test_config_defaults_and_from_mapping_conversions():
     assert cfg.horizons == (24, 72, 168) and cfg.hold_atr_buffer == 0.1 and cfg.traversal_zone_frac == 0.25
     assert cfg.train_frac == 0.6 and cfg.n_boot == 1000 and cfg.seed == 0 and cfg.ci_level == 0.95
     assert cfg.reliability_bins == 5 and cfg.baselines == DEFAULT_BASELINES
-    built = GridOutcomeConfig.from_mapping({"horizons": "2, 3", "n_boot": "200", "hold_atr_buffer": "0",
-                                            "baselines": ["baseline_x"]})
+    built = GridOutcomeConfig.from_mapping(
+        {"horizons": "2, 3", "n_boot": "200", "hold_atr_buffer": "0", "baselines": ["baseline_x"]}
+    )
     assert built == GridOutcomeConfig(horizons=(2, 3), n_boot=200, hold_atr_buffer=0.0, baselines=("baseline_x",))
     assert GridOutcomeConfig(horizons=[5]).horizons == (5,)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"horizon": "24"}, r"grid outcome config: unknown keys \['horizon'\]"),
-    ({"horizons": "24,x"}, r"grid outcome config: horizons = '24,x' is not a valid tuple\[int, \.\.\.\]"),
-    ({"horizons": "0"}, r"grid outcome config: horizons = \(0,\) must be a non-empty sequence"),
-    ({"horizons": "24,24"}, r"grid outcome config: horizons = \(24, 24\) has duplicates"),
-    ({"hold_atr_buffer": "-1"}, r"grid outcome config: hold_atr_buffer = -1.0 must be >= 0"),
-    ({"traversal_zone_frac": "0.5"}, r"grid outcome config: traversal_zone_frac = 0.5 must be > 0 and < 0.5"),
-    ({"train_frac": "1"}, r"grid outcome config: train_frac = 1.0 must be >= 0 and < 1"),
-    ({"n_boot": "2.5"}, r"grid outcome config: n_boot = '2.5' is not a valid int"),
-    ({"n_boot": "0"}, r"grid outcome config: n_boot = 0 must be >= 1"),
-    ({"ci_level": "nan"}, r"grid outcome config: ci_level = 'nan' is not a valid float"),
-    ({"ci_level": True}, r"grid outcome config: ci_level = True is not a valid float"),
-    ({"reliability_bins": "0"}, r"grid outcome config: reliability_bins = 0 must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"horizon": "24"}, r"grid outcome config: unknown keys \['horizon'\]"),
+        ({"horizons": "24,x"}, r"grid outcome config: horizons = '24,x' is not a valid tuple\[int, \.\.\.\]"),
+        ({"horizons": "0"}, r"grid outcome config: horizons = \(0,\) must be a non-empty sequence"),
+        ({"horizons": "24,24"}, r"grid outcome config: horizons = \(24, 24\) has duplicates"),
+        ({"hold_atr_buffer": "-1"}, r"grid outcome config: hold_atr_buffer = -1.0 must be >= 0"),
+        ({"traversal_zone_frac": "0.5"}, r"grid outcome config: traversal_zone_frac = 0.5 must be > 0 and < 0.5"),
+        ({"train_frac": "1"}, r"grid outcome config: train_frac = 1.0 must be >= 0 and < 1"),
+        ({"n_boot": "2.5"}, r"grid outcome config: n_boot = '2.5' is not a valid int"),
+        ({"n_boot": "0"}, r"grid outcome config: n_boot = 0 must be >= 1"),
+        ({"ci_level": "nan"}, r"grid outcome config: ci_level = 'nan' is not a valid float"),
+        ({"ci_level": True}, r"grid outcome config: ci_level = True is not a valid float"),
+        ({"reliability_bins": "0"}, r"grid outcome config: reliability_bins = 0 must be >= 1"),
+    ],
+)
 def test_config_rejects_bad_values_naming_the_key(values, message):
     with pytest.raises(ValueError, match=message):
         GridOutcomeConfig.from_mapping(values)
@@ -71,26 +75,34 @@ def hand_series(key: object = "a") -> pd.DataFrame:
     upper close >= R - (R - S) / 4, i.e. 12.5 / 17.5 ([10, 20]) and 13 / 17 ([11, 19]).
     """
     close = np.array([15.0, 11.0, 19.0, 12.0, 20.05, 20.2])
-    return pd.DataFrame({
-        "series_key": [key] * 6, "idx": np.arange(6), "close": close, "high": close + 0.5, "low": close - 0.5,
-        "atr_14": 1.0, "support": [10.0, 11.0, 10.0, 10.0, 10.0, 10.0],
-        "resistance": [20.0, 19.0, 20.0, 20.0, 20.0, 20.0], "note": list("uvwxyz"),
-    })
+    return pd.DataFrame(
+        {
+            "series_key": [key] * 6,
+            "idx": np.arange(6),
+            "close": close,
+            "high": close + 0.5,
+            "low": close - 0.5,
+            "atr_14": 1.0,
+            "support": [10.0, 11.0, 10.0, 10.0, 10.0, 10.0],
+            "resistance": [20.0, 19.0, 20.0, 20.0, 20.0, 20.0],
+            "note": list("uvwxyz"),
+        }
+    )
 
 
 # (hold, containment, realized_range_ratio, traversals) per bar, worked out by hand
 HAND_H2 = [
     (1, 1.0, (19.5 - 10.5) / 10, 1),  # t=0: closes 11 (lower), 19 (upper)
-    (1, 1.0, (19.5 - 11.5) / 8, 1),   # t=1 ([11, 19]): 19 (inside, = R; upper), 12 (lower)
+    (1, 1.0, (19.5 - 11.5) / 8, 1),  # t=1 ([11, 19]): 19 (inside, = R; upper), 12 (lower)
     (1, 0.5, (20.55 - 11.5) / 10, 1),  # t=2: 12 (lower), 20.05 (outside [10, 20], inside the band; upper)
     (0, 0.0, (20.7 - 19.55) / 10, 0),  # t=3: 20.05, 20.2 (> 20.1: breaks the band); upper, upper
-    (NAN, NAN, NAN, NAN),             # t=4: t + 2 past the last bar
+    (NAN, NAN, NAN, NAN),  # t=4: t + 2 past the last bar
     (NAN, NAN, NAN, NAN),
 ]
 HAND_H3 = [
-    (1, 1.0, (19.5 - 10.5) / 10, 2),        # 11, 19, 12: lower, upper, lower
-    (0, 2 / 3, (20.55 - 11.5) / 8, 2),      # 19, 12, 20.05 (> 19.1 breaks [11, 19]'s band): U, L, U
-    (0, 1 / 3, (20.7 - 11.5) / 10, 1),      # 12, 20.05, 20.2: L, U, U
+    (1, 1.0, (19.5 - 10.5) / 10, 2),  # 11, 19, 12: lower, upper, lower
+    (0, 2 / 3, (20.55 - 11.5) / 8, 2),  # 19, 12, 20.05 (> 19.1 breaks [11, 19]'s band): U, L, U
+    (0, 1 / 3, (20.7 - 11.5) / 10, 1),  # 12, 20.05, 20.2: L, U, U
     (NAN, NAN, NAN, NAN),
     (NAN, NAN, NAN, NAN),
     (NAN, NAN, NAN, NAN),
@@ -106,8 +118,12 @@ def test_forward_outcomes_hand_made_series():
     np.testing.assert_allclose(outcome_matrix(out, 2), np.array(HAND_H2, dtype=float), rtol=1e-12)
     np.testing.assert_allclose(outcome_matrix(out, 3), np.array(HAND_H3, dtype=float), rtol=1e-12)
     assert list(out["note"]) == list("uvwxyz")  # extra columns kept
-    assert [c for c in out.columns if c.endswith("_2")] == ["hold_2", "containment_2", "realized_range_ratio_2",
-                                                           "traversals_2"]
+    assert [c for c in out.columns if c.endswith("_2")] == [
+        "hold_2",
+        "containment_2",
+        "realized_range_ratio_2",
+        "traversals_2",
+    ]
 
 
 def test_forward_outcomes_never_cross_a_segment_and_ignore_row_order():
@@ -123,18 +139,28 @@ def test_forward_outcomes_never_cross_a_segment_and_ignore_row_order():
 
 def test_forward_outcomes_nan_for_invalid_range_or_nan_window():
     bars = hand_series()
-    bars.loc[0, "support"] = NAN       # S missing
-    bars.loc[1, "resistance"] = 11.0   # R <= S
-    bars.loc[2, "atr_14"] = NAN        # atr missing
-    bars.loc[5, "high"] = NAN          # in the window of t=3 (H=2)
+    bars.loc[0, "support"] = NAN  # S missing
+    bars.loc[1, "resistance"] = 11.0  # R <= S
+    bars.loc[2, "atr_14"] = NAN  # atr missing
+    bars.loc[5, "high"] = NAN  # in the window of t=3 (H=2)
     out = forward_outcomes(bars, horizons=(2,))
     assert np.isnan(outcome_matrix(out, 2)[[0, 1, 2, 3]]).all()
 
 
 def test_forward_outcomes_zone_and_band_bounds_are_inclusive():
     close = np.array([15.0, 12.5, 17.5, 20.1, 9.9])  # lower / upper zone edges, band edges: L, U, U, L
-    bars = pd.DataFrame({"series_key": 0, "idx": range(5), "close": close, "high": close, "low": close,
-                         "atr_14": 1.0, "support": 10.0, "resistance": 20.0})
+    bars = pd.DataFrame(
+        {
+            "series_key": 0,
+            "idx": range(5),
+            "close": close,
+            "high": close,
+            "low": close,
+            "atr_14": 1.0,
+            "support": 10.0,
+            "resistance": 20.0,
+        }
+    )
     out = forward_outcomes(bars, horizons=(4,))
     assert outcome_matrix(out, 4)[0].tolist() == [1.0, 0.5, pytest.approx((20.1 - 9.9) / 10), 2.0]
 
@@ -147,16 +173,19 @@ def loop_outcomes(bars: pd.DataFrame, h: int, b: float = 0.1, z: float = 0.25) -
         for t in range(len(g) - h):
             if not r[t] > s[t]:
                 continue
-            w = c[t + 1:t + h + 1]
+            w = c[t + 1 : t + h + 1]
             zones = [1 if x >= r[t] - z * (r[t] - s[t]) else -1 if x <= s[t] + z * (r[t] - s[t]) else 0 for x in w]
             last, trav = 0, 0
             for zone in zones:
                 if zone:
                     trav += last != 0 and zone != last
                     last = zone
-            out[g.index[t]] = (float(np.all((w >= s[t] - b * a[t]) & (w <= r[t] + b * a[t]))),
-                               np.mean((w >= s[t]) & (w <= r[t])),
-                               (hi[t + 1:t + h + 1].max() - lo[t + 1:t + h + 1].min()) / (r[t] - s[t]), trav)
+            out[g.index[t]] = (
+                float(np.all((w >= s[t] - b * a[t]) & (w <= r[t] + b * a[t]))),
+                np.mean((w >= s[t]) & (w <= r[t])),
+                (hi[t + 1 : t + h + 1].max() - lo[t + 1 : t + h + 1].min()) / (r[t] - s[t]),
+                trav,
+            )
     return out
 
 
@@ -165,10 +194,20 @@ def random_bars(rng: np.random.Generator, n_series: int, lengths: tuple[int, int
     for k in range(n_series):
         n = int(rng.integers(*lengths))
         c = 100 + np.cumsum(rng.normal(0, 1, n))
-        parts.append(pd.DataFrame({
-            "series_key": f"s{k}", "idx": np.arange(n), "close": c, "high": c + rng.uniform(0, 1, n),
-            "low": c - rng.uniform(0, 1, n), "atr_14": rng.uniform(0.5, 2, n), "support": c - rng.uniform(-1, 5, n),
-            "resistance": c + rng.uniform(-1, 5, n)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "series_key": f"s{k}",
+                    "idx": np.arange(n),
+                    "close": c,
+                    "high": c + rng.uniform(0, 1, n),
+                    "low": c - rng.uniform(0, 1, n),
+                    "atr_14": rng.uniform(0.5, 2, n),
+                    "support": c - rng.uniform(-1, 5, n),
+                    "resistance": c + rng.uniform(-1, 5, n),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -211,8 +250,9 @@ def test_bootstrap_resamples_within_series_keeping_their_block_counts():
 def test_bootstrap_replicates_take_the_block_means_of_the_scheme():
     # blocks [0, 0] and [1, 1] of one series: a resample draws 2 of them -> means 0, 0.5 or 1
     # with probabilities 1/4, 1/2, 1/4
-    _, _, boot = go.bootstrap_means(np.array([[0.0], [0.0], [1.0], [1.0]]), np.zeros(4), 2,
-                                     np.ones((4, 1), dtype=bool), 4000, 0)
+    _, _, boot = go.bootstrap_means(
+        np.array([[0.0], [0.0], [1.0], [1.0]]), np.zeros(4), 2, np.ones((4, 1), dtype=bool), 4000, 0
+    )
     values, counts = np.unique(boot.ravel(), return_counts=True)
     assert values.tolist() == [0.0, 0.5, 1.0]
     np.testing.assert_allclose(counts / 4000, [0.25, 0.5, 0.25], atol=0.03)
@@ -261,8 +301,7 @@ def test_paired_diff_shifted_subset():
     values = rng.normal(size=400)
     groups = np.repeat(["a", "b"], 200)
     high = values + np.where(np.arange(400) % 2 == 0, 1.0, 0.0)
-    diff, lo, hi = block_bootstrap_diff_ci(high, groups, np.arange(400) % 2 == 0, np.ones(400, bool), 8,
-                                           n_boot=300)
+    diff, lo, hi = block_bootstrap_diff_ci(high, groups, np.arange(400) % 2 == 0, np.ones(400, bool), 8, n_boot=300)
     assert diff == pytest.approx(high[::2].mean() - high.mean(), rel=1e-12)
     assert lo < diff < hi and lo > 0
     again = block_bootstrap_diff_ci(high, groups, np.arange(400) % 2 == 0, np.ones(400, bool), 8, n_boot=300)
@@ -296,8 +335,7 @@ def test_auc_equals_a_brute_force_pair_count():
 
 
 def test_reliability_table_by_hand():
-    table = reliability_table(np.array([0.1, 0.15, 0.5, 1.0, 0.2, 0.6, NAN]),
-                              np.array([1, 0, 1, 1, 0, 0, 1]), bins=5)
+    table = reliability_table(np.array([0.1, 0.15, 0.5, 1.0, 0.2, 0.6, NAN]), np.array([1, 0, 1, 1, 0, 0, 1]), bins=5)
     assert table["bin_low"].tolist() == [0.0, 0.2, 0.4, 0.6, 0.8]
     assert table["bin_high"].tolist() == [0.2, 0.4, 0.6, 0.8, 1.0]
     assert table["n"].tolist() == [2, 1, 1, 1, 1]  # 0.2 -> [0.2, 0.4); 0.6 -> [0.6, 0.8); 1.0 -> last bin
@@ -312,14 +350,16 @@ def test_reliability_table_by_hand():
 # --------------------------------------------------------------------------- evaluation split
 def test_evaluation_mask_keeps_the_last_share_of_every_series():
     lengths = {"a": 10, "b": 7, "c": 5, "d": 1}  # evaluated: 10 - 6, 7 - floor(4.2), 5 - 3, 1 - 0
-    bars = pd.concat([pd.DataFrame({"series_key": k, "idx": range(n)}) for k, n in lengths.items()],
-                     ignore_index=True).sample(frac=1.0, random_state=0)
+    bars = pd.concat(
+        [pd.DataFrame({"series_key": k, "idx": range(n)}) for k, n in lengths.items()], ignore_index=True
+    ).sample(frac=1.0, random_state=0)
     mask = evaluation_mask(bars)
     per = bars.assign(ev=mask).groupby("series_key")
     assert per["ev"].sum().to_dict() == {"a": 4, "b": 3, "c": 2, "d": 1}
     # the evaluated bars are the last ones by idx
-    assert (per.apply(lambda g: g.loc[g["ev"], "idx"].min() > g.loc[~g["ev"], "idx"].max()
-                      if (~g["ev"]).any() else True)).all()
+    assert (
+        per.apply(lambda g: g.loc[g["ev"], "idx"].min() > g.loc[~g["ev"], "idx"].max() if (~g["ev"]).any() else True)
+    ).all()
     assert evaluation_mask(bars, train_frac=0.0).all()
     assert evaluation_mask(bars, train_frac=0.5)[bars["series_key"].eq("b").to_numpy()].sum() == 4  # 7 - 3
 
@@ -334,19 +374,45 @@ def report_frame() -> pd.DataFrame:
         ("y", "AAA", "4h"): [15, 11, 19, 11, 19, 11, 19, 11, 19, 11],
     }
     verdicts = {
-        ("x", "AAA", "1h"): [None, "TREND", "RANGE_OK", "RANGE_OK", "TREND", "RANGE_OK", "RANGE_WEAK", "TREND",
-                             "TREND", "RANGE_OK"],
+        ("x", "AAA", "1h"): [
+            None,
+            "TREND",
+            "RANGE_OK",
+            "RANGE_OK",
+            "TREND",
+            "RANGE_OK",
+            "RANGE_WEAK",
+            "TREND",
+            "TREND",
+            "RANGE_OK",
+        ],
         ("x", "BBB", "1h"): ["RANGE_OK"] * 10,
         ("y", "AAA", "4h"): ["TRANSITION"] * 5 + ["RANGE_OK"] * 5,
     }
     for key, close in closes.items():
         for i, c in enumerate(close):
-            rows.append({"exchange": key[0], "symbol": key[1], "bar_interval": key[2], "series_key": key,
-                         "idx": i, "close": float(c), "high": c + 0.5, "low": c - 0.5, "atr_14": 1.0,
-                         "support": 10.0, "resistance": 20.0, "verdict": verdicts[key][i],
-                         "confidence": (i % 5) / 5 + 0.1, "range_ok_support": float(10 * i % 7),
-                         "baseline_adx_below_20": i % 2 == 0, "baseline_chop_above_61_8": True,
-                         "baseline_er_below_0_3": False, "baseline_vr_below_1": None if i == 0 else i > 4})
+            rows.append(
+                {
+                    "exchange": key[0],
+                    "symbol": key[1],
+                    "bar_interval": key[2],
+                    "series_key": key,
+                    "idx": i,
+                    "close": float(c),
+                    "high": c + 0.5,
+                    "low": c - 0.5,
+                    "atr_14": 1.0,
+                    "support": 10.0,
+                    "resistance": 20.0,
+                    "verdict": verdicts[key][i],
+                    "confidence": (i % 5) / 5 + 0.1,
+                    "range_ok_support": float(10 * i % 7),
+                    "baseline_adx_below_20": i % 2 == 0,
+                    "baseline_chop_above_61_8": True,
+                    "baseline_er_below_0_3": False,
+                    "baseline_vr_below_1": None if i == 0 else i > 4,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -358,9 +424,14 @@ def test_outcome_report_group_rows():
     report = outcome_report(bars, CFG)
     table = report["outcomes"]
     assert list(table.columns) == list(go.OUTCOME_COLUMNS)
-    groups = [("all", "ALL"), *[("verdict", v) for v in VERDICTS],
-              ("baseline", "adx_below_20"), ("baseline", "chop_above_61_8"), ("baseline", "er_below_0_3"),
-              ("baseline", "vr_below_1")]
+    groups = [
+        ("all", "ALL"),
+        *[("verdict", v) for v in VERDICTS],
+        ("baseline", "adx_below_20"),
+        ("baseline", "chop_above_61_8"),
+        ("baseline", "er_below_0_3"),
+        ("baseline", "vr_below_1"),
+    ]
     assert len(table) == 2 * len(groups) * len(METRICS)  # two intervals, one horizon
     h1 = table[table["bar_interval"] == "1h"].set_index(["group_kind", "group", "metric"])
     assert [k[:2] for k in h1.index[::4]] == groups
@@ -384,8 +455,11 @@ def test_outcome_report_group_rows():
     assert h1.loc[("baseline", "er_below_0_3", "hold"), "n"] == 0
     assert h1.loc[("baseline", "vr_below_1", "hold"), "mean"] == pytest.approx(3 / 6)
     # the baseline true on every bar is the ALL group: identical paired resamples
-    assert h1.loc[("baseline", "chop_above_61_8", "hold"), ["diff_vs_all", "diff_ci_low", "diff_ci_high"]].tolist() \
-        == [0.0, 0.0, 0.0]
+    assert h1.loc[("baseline", "chop_above_61_8", "hold"), ["diff_vs_all", "diff_ci_low", "diff_ci_high"]].tolist() == [
+        0.0,
+        0.0,
+        0.0,
+    ]
     all_rows = h1.xs(("all", "ALL"), level=("group_kind", "group"))
     assert (all_rows[["diff_vs_all", "diff_ci_low", "diff_ci_high"]] == 0).all().all()
     ok = h1["n"] > 0
@@ -397,7 +471,9 @@ def test_outcome_report_intervals_match_the_public_bootstrap():
     bars = report_frame()
     table = outcome_report(bars, CFG)["outcomes"]
     outcomes = forward_outcomes(bars, (2,))
-    universe = evaluation_mask(bars, 0.5) & bars["verdict"].notna().to_numpy() & bars["bar_interval"].eq("1h").to_numpy()
+    universe = (
+        evaluation_mask(bars, 0.5) & bars["verdict"].notna().to_numpy() & bars["bar_interval"].eq("1h").to_numpy()
+    )
     sub = outcomes[universe]  # already in (series, idx) order
     values, groups = sub["containment_2"].to_numpy(), sub["series_key"].to_numpy()
     ok_mask = sub["verdict"].eq("RANGE_OK").to_numpy()
@@ -429,8 +505,9 @@ def test_outcome_report_auc_reliability_and_shares():
     shares = report["shares"].set_index(["exchange", "symbol", "bar_interval"])
     aaa = shares.loc[("x", "AAA", "1h")]
     assert aaa["n_bars"] == 9  # idx 0 has no verdict
-    assert aaa[["share_range_ok", "share_range_weak", "share_trend", "share_transition"]].tolist() \
-        == pytest.approx([4 / 9, 1 / 9, 4 / 9, 0.0])
+    assert aaa[["share_range_ok", "share_range_weak", "share_trend", "share_transition"]].tolist() == pytest.approx(
+        [4 / 9, 1 / 9, 4 / 9, 0.0]
+    )
     # TREND OK OK TREND OK WEAK TREND TREND OK: 6 changes in 9 bars
     assert aaa["verdict_changes_per_100"] == pytest.approx(600 / 9)
     assert shares.loc[("x", "BBB", "1h"), "verdict_changes_per_100"] == 0.0
@@ -473,10 +550,12 @@ def test_shuffled_null_rows_evaluate_the_surrogate_bars_like_the_real_ones():
     null.loc[(null["symbol"] == "AAA") & (null["bar_interval"] == "1h"), ["close", "high", "low"]] = [15.0, 15.5, 14.5]
     plain = outcome_report(bars, CFG)["outcomes"]
     table = outcome_report(bars, CFG, null_bars=null)["outcomes"]
-    pd.testing.assert_frame_equal(table.iloc[:len(plain)], plain)
-    shuf = table.iloc[len(plain):].set_index(["bar_interval", "group", "metric"])
-    assert set(table.iloc[len(plain):]["group_kind"]) == {"shuffled_null"}
-    assert sorted(shuf.xs("1h").index.get_level_values(0).unique()) == sorted(["SHUF", *[f"SHUF_{v}" for v in VERDICTS]])
+    pd.testing.assert_frame_equal(table.iloc[: len(plain)], plain)
+    shuf = table.iloc[len(plain) :].set_index(["bar_interval", "group", "metric"])
+    assert set(table.iloc[len(plain) :]["group_kind"]) == {"shuffled_null"}
+    assert sorted(shuf.xs("1h").index.get_level_values(0).unique()) == sorted(
+        ["SHUF", *[f"SHUF_{v}" for v in VERDICTS]]
+    )
     # every 1h universe bar of the null holds: AAA idx 5, 6, 7 and BBB idx 5, 6, 7
     assert shuf.loc[("1h", "SHUF", "hold"), ["n", "mean"]].tolist() == [6, 1.0]
     assert shuf.loc[("1h", "SHUF_RANGE_OK", "hold"), ["n", "mean"]].tolist() == [4, 1.0]
@@ -500,8 +579,9 @@ def test_series_bootstrap_resamples_whole_series():
     assert med == 4.5 and lo < 4.5 < hi
     # a series is drawn with all of its events: two series of constant values 0 and 1, three
     # and one events: every resample mean is 0, 1, 1/4 or 3/4 ... in steps of whole series
-    m, lo, hi = series_bootstrap_ci(np.array([0.0, 0.0, 0.0, 1.0]), np.array(["a", "a", "a", "b"], dtype=object),
-                                    n_boot=400, seed=0)
+    m, lo, hi = series_bootstrap_ci(
+        np.array([0.0, 0.0, 0.0, 1.0]), np.array(["a", "a", "a", "b"], dtype=object), n_boot=400, seed=0
+    )
     assert m == 0.25 and lo == 0.0 and hi == 1.0
     assert all(np.isnan(series_bootstrap_ci(np.array([np.nan]), np.array(["a"], dtype=object))))
     with pytest.raises(ValueError, match="statistic"):

@@ -23,8 +23,14 @@ from market_regimes.engines.grid_ranges import (
     traversal_counts,
 )
 
-VALUES = {"window_bars": "10", "holdout_bars": "3", "swing_prominence_atr": "1.0", "swing_pivots": "3",
-          "containment_atr_buffer": "0.5", "traversal_zone_frac": "0.25"}
+VALUES = {
+    "window_bars": "10",
+    "holdout_bars": "3",
+    "swing_prominence_atr": "1.0",
+    "swing_pivots": "3",
+    "containment_atr_buffer": "0.5",
+    "traversal_zone_frac": "0.25",
+}
 CFG = GridRangeConfig.from_mapping(VALUES)
 NAN = np.nan
 
@@ -35,25 +41,34 @@ def config(**changes) -> GridRangeConfig:
 
 # --------------------------------------------------------------------------- config
 def test_config_from_mapping_converts_the_seed_text():
-    assert CFG == GridRangeConfig(window_bars=10, holdout_bars=3, swing_prominence_atr=1.0, swing_pivots=3,
-                                  containment_atr_buffer=0.5, traversal_zone_frac=0.25)
+    assert CFG == GridRangeConfig(
+        window_bars=10,
+        holdout_bars=3,
+        swing_prominence_atr=1.0,
+        swing_pivots=3,
+        containment_atr_buffer=0.5,
+        traversal_zone_frac=0.25,
+    )
     assert isinstance(CFG.window_bars, int) and isinstance(CFG.traversal_zone_frac, float)
     assert config(containment_atr_buffer="0").containment_atr_buffer == 0.0
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"holdout_bars": "10"}, r"grid config: holdout_bars = 10 must be > 0 and < window_bars = 10"),
-    ({"holdout_bars": "0"}, r"grid config: holdout_bars = 0 must be > 0"),
-    ({"window_bars": "1", "holdout_bars": "1"}, r"grid config: window_bars = 1 must be >= 2"),
-    ({"window_bars": "12.5"}, r"grid config: window_bars = '12.5' is not a valid int"),
-    ({"swing_pivots": "0"}, r"grid config: swing_pivots = 0 must be >= 1"),
-    ({"swing_pivots": "three"}, r"grid config: swing_pivots = 'three' is not a valid int"),
-    ({"swing_prominence_atr": "0"}, r"grid config: swing_prominence_atr = 0.0 must be > 0"),
-    ({"swing_prominence_atr": "nan"}, r"grid config: swing_prominence_atr = 'nan' is not a valid float"),
-    ({"containment_atr_buffer": "-0.1"}, r"grid config: containment_atr_buffer = -0.1 must be >= 0"),
-    ({"traversal_zone_frac": "0.5"}, r"grid config: traversal_zone_frac = 0.5 must be > 0 and < 0.5"),
-    ({"traversal_zone_frac": "0"}, r"grid config: traversal_zone_frac = 0.0 must be > 0 and < 0.5"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"holdout_bars": "10"}, r"grid config: holdout_bars = 10 must be > 0 and < window_bars = 10"),
+        ({"holdout_bars": "0"}, r"grid config: holdout_bars = 0 must be > 0"),
+        ({"window_bars": "1", "holdout_bars": "1"}, r"grid config: window_bars = 1 must be >= 2"),
+        ({"window_bars": "12.5"}, r"grid config: window_bars = '12.5' is not a valid int"),
+        ({"swing_pivots": "0"}, r"grid config: swing_pivots = 0 must be >= 1"),
+        ({"swing_pivots": "three"}, r"grid config: swing_pivots = 'three' is not a valid int"),
+        ({"swing_prominence_atr": "0"}, r"grid config: swing_prominence_atr = 0.0 must be > 0"),
+        ({"swing_prominence_atr": "nan"}, r"grid config: swing_prominence_atr = 'nan' is not a valid float"),
+        ({"containment_atr_buffer": "-0.1"}, r"grid config: containment_atr_buffer = -0.1 must be >= 0"),
+        ({"traversal_zone_frac": "0.5"}, r"grid config: traversal_zone_frac = 0.5 must be > 0 and < 0.5"),
+        ({"traversal_zone_frac": "0"}, r"grid config: traversal_zone_frac = 0.0 must be > 0 and < 0.5"),
+    ],
+)
 def test_config_rejects_bad_values_naming_key_and_value(changes, message):
     with pytest.raises(ValueError, match=message):
         config(**changes)
@@ -88,8 +103,34 @@ def test_seed_holds_the_engine_keys():
 
 # --------------------------------------------------------------------------- swing pivots and levels
 # 24 bars; high = close + 0.25, low = close - 0.25 except the wicks high[4] = high[14] = 14.0; ATR 1, 1.0 ATR
-CLOSE = np.array([10, 11, 12, 13, 12.5, 12, 11.5, 11, 12.5, 13, 13.5, 14, 12.8, 12.5, 13, 13.4, 12.8, 12.0,
-                  11.6, 12.5, 13, 12.4, 12.2, 12.0])
+CLOSE = np.array(
+    [
+        10,
+        11,
+        12,
+        13,
+        12.5,
+        12,
+        11.5,
+        11,
+        12.5,
+        13,
+        13.5,
+        14,
+        12.8,
+        12.5,
+        13,
+        13.4,
+        12.8,
+        12.0,
+        11.6,
+        12.5,
+        13,
+        12.4,
+        12.2,
+        12.0,
+    ]
+)
 HIGH = CLOSE + 0.25
 HIGH[[4, 14]] = 14.0
 LOW = CLOSE - 0.25
@@ -199,8 +240,11 @@ def loop_traversals(close, support, resistance, cfg):
         if not (np.isfinite(s) and np.isfinite(r) and r > s):
             continue
         band = cfg.traversal_zone_frac * (r - s)
-        zones = [(-1 if c <= s + band else 1) for c in close[t - cfg.window_bars + 1:t + 1]
-                 if c <= s + band or c >= r - band]
+        zones = [
+            (-1 if c <= s + band else 1)
+            for c in close[t - cfg.window_bars + 1 : t + 1]
+            if c <= s + band or c >= r - band
+        ]
         out[t] = sum(a != b for a, b in zip(zones, zones[1:]))
     return out
 
@@ -209,9 +253,12 @@ def rolling_ranges(high, low, cfg):
     """Whole-window / fit-part quantile ranges as the SQL side defines them (5% lows, 95% highs)."""
     w, k = cfg.window_bars, cfg.holdout_bars
     lows, highs = pd.Series(low), pd.Series(high)
-    return (lows.rolling(w).quantile(0.05).to_numpy(), highs.rolling(w).quantile(0.95).to_numpy(),
-            lows.rolling(w - k).quantile(0.05).shift(k).to_numpy(),
-            highs.rolling(w - k).quantile(0.95).shift(k).to_numpy())
+    return (
+        lows.rolling(w).quantile(0.05).to_numpy(),
+        highs.rolling(w).quantile(0.95).to_numpy(),
+        lows.rolling(w - k).quantile(0.05).shift(k).to_numpy(),
+        highs.rolling(w - k).quantile(0.95).shift(k).to_numpy(),
+    )
 
 
 def random_walk(seed: int, n: int, cfg: GridRangeConfig | None = None, series_part: str = "s") -> pd.DataFrame:
@@ -224,10 +271,21 @@ def random_walk(seed: int, n: int, cfg: GridRangeConfig | None = None, series_pa
     atr = pd.Series(high - low).rolling(14, min_periods=1).mean().to_numpy(copy=True)
     atr[:3] = np.nan
     support, resistance, support_fit, resistance_fit = rolling_ranges(high, low, cfg)
-    return pd.DataFrame({"series_part": series_part, "idx": np.arange(n),
-                         "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
-                         "high": high, "low": low, "close": close, "atr_14": atr, "support": support,
-                         "resistance": resistance, "support_fit": support_fit, "resistance_fit": resistance_fit})
+    return pd.DataFrame(
+        {
+            "series_part": series_part,
+            "idx": np.arange(n),
+            "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "high": high,
+            "low": low,
+            "close": close,
+            "atr_14": atr,
+            "support": support,
+            "resistance": resistance,
+            "support_fit": support_fit,
+            "resistance_fit": resistance_fit,
+        }
+    )
 
 
 def test_traversal_counts_match_the_loop_across_chunks(monkeypatch):
@@ -269,7 +327,9 @@ def test_grid_range_rows_validates_its_input():
     with pytest.raises(ValueError, match=r"series_part 's' starts at idx 3, not 0, and has no carry_idx"):
         grid_range_rows(bars.iloc[3:], CFG)
     carried = bars.assign(carry_idx=20.0)
-    with pytest.raises(ValueError, match=r"series_part 's' starts at idx 12; continuing after carry_idx 20 needs bars from idx 0"):
+    with pytest.raises(
+        ValueError, match=r"series_part 's' starts at idx 12; continuing after carry_idx 20 needs bars from idx 0"
+    ):
         grid_range_rows(carried.iloc[12:], CFG)
     broken = bars.copy()
     broken.loc[4, "close"] = NAN
@@ -291,22 +351,29 @@ def test_grid_range_rows_match_the_functions_and_warm_up():
     assert marked["pivot_idx"].tolist() == piv.idx.tolist() and marked["pivot_kind"].tolist() == piv.kind.tolist()
     levels = swing_levels(bars["high"], bars["low"], bars["close"], bars["atr_14"], CFG)
     pd.testing.assert_frame_equal(rows[list(levels.columns)], levels)
-    np.testing.assert_array_equal(rows["traversals"], traversal_counts(bars["close"], bars["support"],
-                                                                       bars["resistance"], CFG))
-    np.testing.assert_array_equal(rows["containment_k"], containment(bars["close"], bars["support_fit"],
-                                                                     bars["resistance_fit"], bars["atr_14"], CFG))
+    np.testing.assert_array_equal(
+        rows["traversals"], traversal_counts(bars["close"], bars["support"], bars["resistance"], CFG)
+    )
+    np.testing.assert_array_equal(
+        rows["containment_k"],
+        containment(bars["close"], bars["support_fit"], bars["resistance_fit"], bars["atr_14"], CFG),
+    )
     assert rows.loc[9:, "traversals"].notna().all() and rows.loc[9:, "containment_k"].notna().all()
     assert rows.loc[9:, "swing_support"].notna().any()
 
 
 def test_multi_series_input_equals_per_series_runs():
-    series = [random_walk(11, 80, series_part="b"), random_walk(12, 6, series_part="a"),  # never warm
-              random_walk(13, 45, series_part="c")]
+    series = [
+        random_walk(11, 80, series_part="b"),
+        random_walk(12, 6, series_part="a"),  # never warm
+        random_walk(13, 45, series_part="c"),
+    ]
     mixed = pd.concat(series, ignore_index=True).sample(frac=1.0, random_state=2)
     mixed = mixed[list(reversed(mixed.columns))]  # column order does not matter either
     rows = grid_range_rows(mixed, CFG)
-    expected = pd.concat([grid_range_rows(s, CFG) for s in sorted(series, key=lambda s: s["series_part"][0])],
-                         ignore_index=True)
+    expected = pd.concat(
+        [grid_range_rows(s, CFG) for s in sorted(series, key=lambda s: s["series_part"][0])], ignore_index=True
+    )
     pd.testing.assert_frame_equal(rows, expected)
     assert rows["series_part"].tolist() == ["a"] * 6 + ["b"] * 80 + ["c"] * 45
     assert rows[rows["series_part"] == "a"].iloc[:, 2:-2].isna().all().all()
@@ -316,8 +383,12 @@ def test_multi_series_input_equals_per_series_runs():
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(1, 90), cut=st.integers(0, 90),
-       window=st.sampled_from([(10, 3), (6, 1), (15, 5)]))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 90),
+    cut=st.integers(0, 90),
+    window=st.sampled_from([(10, 3), (6, 1), (15, 5)]),
+)
 def test_prefix_invariance(seed, n, cut, window):
     """Rows computed on bars[:m] equal the first m rows computed on the whole series."""
     cfg = config(window_bars=str(window[0]), holdout_bars=str(window[1]), swing_prominence_atr="0.8")
@@ -329,8 +400,13 @@ def test_prefix_invariance(seed, n, cut, window):
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(30, 150), cut=st.integers(1, 149),
-       window=st.sampled_from([(10, 3), (6, 1), (15, 5)]), extra=st.integers(0, 5))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(30, 150),
+    cut=st.integers(1, 149),
+    window=st.sampled_from([(10, 3), (6, 1), (15, 5)]),
+    extra=st.integers(0, 5),
+)
 def test_continued_walk_equals_the_full_walk(seed, n, cut, window, extra):
     """Incremental runs: the rows after a stored prefix bars[:m], computed from the stored pivots and
     only the bars the continuation needs (from min(last stored pivot, m + 1 - W) minus `extra`),
@@ -354,7 +430,7 @@ def test_continued_walk_equals_the_full_walk(seed, n, cut, window, extra):
     assert grid_range_rows(bars.iloc[start:m].assign(carry_idx=float(carry)), cfg, pivots).empty
     if bound > 0:
         with pytest.raises(ValueError, match=f"needs bars from idx {bound}"):
-            grid_range_rows(bars.iloc[bound + 1:].assign(carry_idx=float(carry)), cfg, pivots)
+            grid_range_rows(bars.iloc[bound + 1 :].assign(carry_idx=float(carry)), cfg, pivots)
 
 
 @settings(max_examples=40, deadline=None)
@@ -373,22 +449,25 @@ def test_swing_pivots_follow_their_definition(seed, n, mult):
     for p in range(1, len(piv.idx)):
         j, c, prev, prev_confirm = piv.idx[p], piv.confirm[p], piv.idx[p - 1], piv.confirm[p - 1]
         if piv.kind[p] < 0:
-            assert j == prev + 1 + np.argmin(low[prev + 1:c + 1]) and piv.price[p] == low[j]
+            assert j == prev + 1 + np.argmin(low[prev + 1 : c + 1]) and piv.price[p] == low[j]
             moved = close - low[j]
         else:
-            assert j == prev + 1 + np.argmax(high[prev + 1:c + 1]) and piv.price[p] == high[j]
+            assert j == prev + 1 + np.argmax(high[prev + 1 : c + 1]) and piv.price[p] == high[j]
             moved = high[j] - close
         reached = moved >= mult * atr  # False where the ATR is NaN
         assert reached[c]
-        assert not reached[max(j, prev_confirm) + 1:c].any()
+        assert not reached[max(j, prev_confirm) + 1 : c].any()
     # levels against a loop over the pivot list
     levels = swing_levels(high, low, close, atr, cfg)
     w, k, m = cfg.window_bars, cfg.holdout_bars, cfg.swing_pivots
     for t in range(w - 1, n):
         for kind, name in ((-1, "support"), (1, "resistance")):
             for suffix, known_by in (("", t), ("_fit", t - k)):
-                prices = [pr for i, pr, kd, cf in zip(piv.idx, piv.price, piv.kind, piv.confirm)
-                          if kd == kind and i >= t - w + 1 and cf <= known_by][-m:]
+                prices = [
+                    pr
+                    for i, pr, kd, cf in zip(piv.idx, piv.price, piv.kind, piv.confirm)
+                    if kd == kind and i >= t - w + 1 and cf <= known_by
+                ][-m:]
                 value = levels.loc[t, f"swing_{name}{suffix}"]
                 if prices:
                     assert value == pytest.approx(float(np.median(prices)), abs=1e-12)

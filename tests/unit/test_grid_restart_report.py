@@ -22,9 +22,19 @@ def one_walk() -> pd.DataFrame:
     close[50:60] = 105.0
     since = np.full(n, np.nan)
     since[10:41] = np.arange(31)
-    return pd.DataFrame({"walk_id": "w", "series_key": "s", "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
-                         "close": close, "high": close + 1, "low": close - 1, "atr_14": 1.0,
-                         "bars_since_stop": pd.array(since, dtype="Int64"), "is_restart": np.arange(n) == 40})
+    return pd.DataFrame(
+        {
+            "walk_id": "w",
+            "series_key": "s",
+            "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "close": close,
+            "high": close + 1,
+            "low": close - 1,
+            "atr_14": 1.0,
+            "bars_since_stop": pd.array(since, dtype="Int64"),
+            "is_restart": np.arange(n) == 40,
+        }
+    )
 
 
 def metric(report: pd.DataFrame, policy: str, name: str) -> tuple[int, float]:
@@ -70,8 +80,16 @@ def test_ablation_inputs_are_the_virtual_walks_and_dropping_gates_restarts_soone
     from market_regimes.research.grid_restart_report import ablation_inputs, gate_ablation_report
     from tests.unit.test_grid_lifecycle_frames import BARS, CONFIGS
 
-    short = dataclasses.replace(LifecycleConfig.from_csv(), half_life_baseline_bars=20, half_life_baseline_min_bars=10,
-                                gate_1_bars=2, gate_2_bars=2, gate_3_bars=3, time_floor_bars=6, probation_bars=8)
+    short = dataclasses.replace(
+        LifecycleConfig.from_csv(),
+        half_life_baseline_bars=20,
+        half_life_baseline_min_bars=10,
+        gate_1_bars=2,
+        gate_2_bars=2,
+        gate_3_bars=3,
+        time_floor_bars=6,
+        probation_bars=8,
+    )
     inputs = ablation_inputs(BARS, short)
     rows = lifecycle_rows(BARS, CONFIGS.iloc[:0], short)
     assert len(inputs) == len(rows) == len(BARS) and inputs["close"].notna().all()

@@ -46,15 +46,18 @@ def test_config_defaults_and_from_mapping():
     assert isinstance(built.slippage, float)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"maker": 0.1}, r"grid sim config: unknown keys \['maker'\]"),
-    ({"maker_fee": "x"}, r"grid sim config: maker_fee = 'x' is not a valid float"),
-    ({"maker_fee": True}, r"grid sim config: maker_fee = True is not a valid float"),
-    ({"taker_fee": "nan"}, r"grid sim config: taker_fee = 'nan' is not a valid float"),
-    ({"slippage": "-0.1"}, r"grid sim config: slippage = -0.1 must be >= 0 and < 1"),
-    ({"maker_fee": 1}, r"grid sim config: maker_fee = 1.0 must be >= 0 and < 1"),
-    ({"taker_fee": 0.6, "slippage": 0.4}, r"grid sim config: taker_fee \+ slippage = 1.0 must be < 1"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"maker": 0.1}, r"grid sim config: unknown keys \['maker'\]"),
+        ({"maker_fee": "x"}, r"grid sim config: maker_fee = 'x' is not a valid float"),
+        ({"maker_fee": True}, r"grid sim config: maker_fee = True is not a valid float"),
+        ({"taker_fee": "nan"}, r"grid sim config: taker_fee = 'nan' is not a valid float"),
+        ({"slippage": "-0.1"}, r"grid sim config: slippage = -0.1 must be >= 0 and < 1"),
+        ({"maker_fee": 1}, r"grid sim config: maker_fee = 1.0 must be >= 0 and < 1"),
+        ({"taker_fee": 0.6, "slippage": 0.4}, r"grid sim config: taker_fee \+ slippage = 1.0 must be < 1"),
+    ],
+)
 def test_config_rejects_bad_values(values, message):
     with pytest.raises(ValueError, match=message):
         GridSimConfig.from_mapping(values)
@@ -71,10 +74,12 @@ def test_config_direct_construction_is_validated():
 def test_hand_path_fills_round_trips_fees_inventory_and_drawdown():
     # open 115: buy levels below it are 90, 100, 110 (120 is the top: no buy), so each slot
     # gets w = 1/3 of the capital; slot i buys q_i = w / L_i and sells at L_{i+1}
-    path = bars((115, 116, 108, 112),   # falls to 108: buy 110
-                (112, 121, 111, 119),   # rises to 121: sell 110 -> 120 (round trip), buy 110 again
-                (119, 119, 95, 97),     # falls to 95: buy 110 and buy 100
-                (97, 105, 96, 104))     # 96..105: nothing (100's sell is at 110); exit at 104
+    path = bars(
+        (115, 116, 108, 112),  # falls to 108: buy 110
+        (112, 121, 111, 119),  # rises to 121: sell 110 -> 120 (round trip), buy 110 again
+        (119, 119, 95, 97),  # falls to 95: buy 110 and buy 100
+        (97, 105, 96, 104),
+    )  # 96..105: nothing (100's sell is at 110); exit at 104
     r = simulate_grid(path, 90, 120, 4, 0.5)
     w = 1 / 3
     assert r.buy_levels == 3
@@ -126,8 +131,10 @@ def test_both_intrabar_paths_by_hand_and_the_conservative_choice_ohlc():
 
 
 def test_conservative_choice_keeps_olhc_when_it_is_lower():
-    path = bars((105, 105, 99, 102),    # buy 100 (both paths)
-                (102, 111, 99, 106))
+    path = bars(
+        (105, 105, 99, 102),  # buy 100 (both paths)
+        (102, 111, 99, 106),
+    )
     w = 1 / 2
     buy, sell, trip = FEE * w, FEE * (w / 100) * 110, (w / 100) * 10
     ohlc = simulate_grid(path, 90, 120, 4, 1.0, intrabar="ohlc")
@@ -158,8 +165,9 @@ def test_exit_sells_inventory_at_close_less_taker_and_slippage():
     assert r.total == r.inventory_pnl
     held = simulate_grid(path, 90, 120, 4, 1.0, cfg)  # hold to the last bar: all three filled, exit at 61
     sold = 61 * 0.995
-    assert held.inventory_pnl == pytest.approx(w / 110 * (sold - 110) + w / 100 * (sold - 100) + w / 90 * (sold - 90),
-                                               abs=1e-15)
+    assert held.inventory_pnl == pytest.approx(
+        w / 110 * (sold - 110) + w / 100 * (sold - 100) + w / 90 * (sold - 90), abs=1e-15
+    )
 
 
 def test_gap_through_a_level_fills_at_the_level():
@@ -192,8 +200,18 @@ def test_buy_levels_depend_on_the_open():
 
 def test_no_buy_level_gives_zeros():
     r = simulate_grid(bars((88, 95, 80, 92), (92, 125, 91, 100)), 90, 120, 4, 1.0)
-    assert r.as_row() == {"grid_pnl": 0.0, "inventory_pnl": 0.0, "total": 0.0, "maker_fees": 0.0, "round_trips": 0,
-                          "fills": 0, "max_drawdown": 0.0, "exit_bar": 1, "bars_held": 2, "buy_levels": 0}
+    assert r.as_row() == {
+        "grid_pnl": 0.0,
+        "inventory_pnl": 0.0,
+        "total": 0.0,
+        "maker_fees": 0.0,
+        "round_trips": 0,
+        "fills": 0,
+        "max_drawdown": 0.0,
+        "exit_bar": 1,
+        "bars_held": 2,
+        "buy_levels": 0,
+    }
     assert list(r.equity) == [0.0, 0.0]
 
 
@@ -207,17 +225,20 @@ def test_max_drawdown_from_zero_when_equity_never_rises():
     assert r.max_drawdown == pytest.approx(-e1, abs=1e-15)  # the peak is the 0 before placement
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"levels": 1}, r"levels = 1 must be a whole number >= 2"),
-    ({"levels": 4.0}, r"levels = 4.0 must be a whole number >= 2"),
-    ({"allocation": 0.0}, r"allocation = 0.0 must be in \(0, 1\]"),
-    ({"allocation": 1.5}, r"allocation = 1.5 must be in \(0, 1\]"),
-    ({"lower": 120.0}, r"lower = 120.0, upper = 120 must have lower < upper"),
-    ({"lower": float("nan")}, r"lower = nan must be a finite price > 0"),
-    ({"exit_at": 2}, r"exit_at = 2 must be a bar index in 0..1"),
-    ({"exit_at": -1}, r"exit_at = -1 must be a bar index in 0..1"),
-    ({"intrabar": "best"}, r"intrabar = 'best' must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"levels": 1}, r"levels = 1 must be a whole number >= 2"),
+        ({"levels": 4.0}, r"levels = 4.0 must be a whole number >= 2"),
+        ({"allocation": 0.0}, r"allocation = 0.0 must be in \(0, 1\]"),
+        ({"allocation": 1.5}, r"allocation = 1.5 must be in \(0, 1\]"),
+        ({"lower": 120.0}, r"lower = 120.0, upper = 120 must have lower < upper"),
+        ({"lower": float("nan")}, r"lower = nan must be a finite price > 0"),
+        ({"exit_at": 2}, r"exit_at = 2 must be a bar index in 0..1"),
+        ({"exit_at": -1}, r"exit_at = -1 must be a bar index in 0..1"),
+        ({"intrabar": "best"}, r"intrabar = 'best' must be one of"),
+    ],
+)
 def test_simulate_rejects_bad_arguments(kwargs, message):
     args = {"lower": 90, "upper": 120, "levels": 4, "allocation": 1.0, **kwargs}
     with pytest.raises(ValueError, match=message):
@@ -236,8 +257,9 @@ def test_simulate_rejects_bad_bars():
 
 
 # --------------------------------------------------------------------------- reference
-def reference(frame: pd.DataFrame, lower: float, upper: float, levels: int, cfg: GridSimConfig,
-              mode: str) -> tuple[float, float, int, int, list[float]]:
+def reference(
+    frame: pd.DataFrame, lower: float, upper: float, levels: int, cfg: GridSimConfig, mode: str
+) -> tuple[float, float, int, int, list[float]]:
     """A plain re-statement of the docstring: every slot checked on every segment of every bar."""
     lv = [lower + i * (upper - lower) / (levels - 1) for i in range(levels)]
     o, h, low, c = (frame[k].to_numpy() for k in ("open", "high", "low", "close"))
@@ -375,14 +397,17 @@ def test_exit_index_exited_counts_as_a_stop_and_none_never_fires():
     assert exit_index([N, N, N, M], "seed_rules", 4, [None, None, None, None]) == 3
 
 
-@pytest.mark.parametrize("args, message", [
-    (([N], "stop", 1), r"policy = 'stop' must be one of"),
-    (([N], "hold", 0), r"horizon = 0 must be a whole number >= 1"),
-    (([N, N], "hold", 3), r"2 states for horizon 3"),
-    (([N, "RUNNING"], "mandatory", 2), r"unknown states \['RUNNING'\]"),
-    (([N, N], "seed_rules", 2), r"policy 'seed_rules' needs verdicts"),
-    (([N, N], "seed_rules", 2, ["TREND"]), r"1 verdicts for horizon 2"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (([N], "stop", 1), r"policy = 'stop' must be one of"),
+        (([N], "hold", 0), r"horizon = 0 must be a whole number >= 1"),
+        (([N, N], "hold", 3), r"2 states for horizon 3"),
+        (([N, "RUNNING"], "mandatory", 2), r"unknown states \['RUNNING'\]"),
+        (([N, N], "seed_rules", 2), r"policy 'seed_rules' needs verdicts"),
+        (([N, N], "seed_rules", 2, ["TREND"]), r"1 verdicts for horizon 2"),
+    ],
+)
 def test_exit_index_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         exit_index(*args)
@@ -434,17 +459,25 @@ def test_policy_summary_by_hand():
     assert mand["mean_max_drawdown"] == pytest.approx(0.06 / 4)
     assert mand["round_trips_per_day"] == pytest.approx(8 / 7.0)
     # the interval is grid_outcomes.block_bootstrap_ci over the policy's own rows
-    sel = (policies == "hold")
+    sel = policies == "hold"
     assert (hold["mean"], hold["ci_low"], hold["ci_high"]) == pytest.approx(
-        block_bootstrap_ci(pnls[sel], groups[sel], 2, n_boot=200, seed=3, level=0.95), abs=1e-15)
+        block_bootstrap_ci(pnls[sel], groups[sel], 2, n_boot=200, seed=3, level=0.95), abs=1e-15
+    )
     assert hold["ci_low"] < hold["mean"] < hold["ci_high"]
 
 
 def test_policy_summary_constant_pnl_has_a_zero_width_interval():
     n = 12
-    out = policy_summary(np.full(n, 0.02), np.repeat(["A", "B"], 6), 3, policies=np.array(["hold"] * n),
-                         max_drawdowns=np.zeros(n), round_trips=np.ones(n), days=np.full(n, 0.5),
-                         cfg=GridOutcomeConfig(n_boot=50))
+    out = policy_summary(
+        np.full(n, 0.02),
+        np.repeat(["A", "B"], 6),
+        3,
+        policies=np.array(["hold"] * n),
+        max_drawdowns=np.zeros(n),
+        round_trips=np.ones(n),
+        days=np.full(n, 0.5),
+        cfg=GridOutcomeConfig(n_boot=50),
+    )
     row = out.iloc[0]
     assert row["ci_low"] == row["mean"] == row["ci_high"] == 0.02
     assert row["round_trips_per_day"] == 2.0 and row["hit_rate"] == 1.0

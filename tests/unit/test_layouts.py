@@ -7,8 +7,18 @@ from market_regimes.landing import LandingFileError, canonical_interval, parse_l
 
 @pytest.mark.parametrize(
     ("alias", "expected"),
-    [("1m", "1m"), ("5m", "5m"), ("15m", "15m"), ("60m", "1h"), ("1h", "1h"), ("240m", "4h"),
-     ("4h", "4h"), ("1440m", "1d"), ("D", "1d"), ("1d", "1d")],
+    [
+        ("1m", "1m"),
+        ("5m", "5m"),
+        ("15m", "15m"),
+        ("60m", "1h"),
+        ("1h", "1h"),
+        ("240m", "4h"),
+        ("4h", "4h"),
+        ("1440m", "1d"),
+        ("D", "1d"),
+        ("1d", "1d"),
+    ],
 )
 def test_interval_aliases(alias, expected):
     assert canonical_interval(alias) == expected
@@ -17,7 +27,13 @@ def test_interval_aliases(alias, expected):
 def test_kline_path_with_batch_tag_and_gzip():
     info = parse_landing_path("klines/Binance/btcusdt_60m__20240101T0000.csv.gz")
     assert (info.layout, info.exchange, info.symbol, info.bar_interval, info.tag, info.file_format) == (
-        "klines", "binance", "BTCUSDT", "1h", "20240101T0000", "csv.gz")
+        "klines",
+        "binance",
+        "BTCUSDT",
+        "1h",
+        "20240101T0000",
+        "csv.gz",
+    )
 
 
 def test_snapshot_path():
@@ -40,7 +56,7 @@ def test_dominance_and_daily_paths():
         ("snapshots/2025/06/01/DOT-USDT_1m.json", "snapshot files must be"),
         ("klines/..binance/BTCUSDT_1h.csv", "exchange folder name '..binance' is not a valid exchange name"),
         ("klines/bïnance/BTCUSDT_1h.csv", "exchange folder name 'bïnance' is not a valid exchange name"),
-        ("klines/a'b;--/BTCUSDT_1h.csv", "exchange folder name \"a'b;--\" is not a valid exchange name"),
+        ("klines/a'b;--/BTCUSDT_1h.csv", 'exchange folder name "a\'b;--" is not a valid exchange name'),
         ("klines/\u212aucoin/BTCUSDT_1h.csv", "is not a valid exchange name"),  # KELVIN SIGN, lower() = 'k'
         ("klines/binance\n/BTCUSDT_1h.csv", "exchange folder name 'binance\\n' is not a valid exchange name"),
         ("corrections/snapshots/2025/06/01/13/DOT-USDT_1m.json", "unknown correction folder 'snapshots'"),
@@ -62,5 +78,9 @@ def test_valid_exchange_folders_are_lower_cased(folder):
 def test_correction_paths_parse_like_the_layout_they_correct():
     info = parse_landing_path("corrections/dominance/btc_dominance_daily.csv")
     assert (info.layout, info.series, info.correction, info.ledger_layout) == (
-        "dominance", "btc_dominance_daily", True, "corrections/dominance")
+        "dominance",
+        "btc_dominance_daily",
+        True,
+        "corrections/dominance",
+    )
     assert not parse_landing_path("dominance/btc_dominance_daily.csv").correction

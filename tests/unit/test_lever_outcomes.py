@@ -14,14 +14,23 @@ import pandas as pd
 import pytest
 
 from market_regimes.research.grid_outcomes import block_bootstrap_ci, block_bootstrap_diff_ci
-from market_regimes.research.lever_outcomes import (REPORT_COLUMNS, LeverOutcomeConfig, assign_quantile,
-                                                    forward_outcomes, group_moments, lever_outcome_report,
-                                                    quantile_edges, rotation_null_spreads, rotation_shifts)
+from market_regimes.research.lever_outcomes import (
+    REPORT_COLUMNS,
+    LeverOutcomeConfig,
+    assign_quantile,
+    forward_outcomes,
+    group_moments,
+    lever_outcome_report,
+    quantile_edges,
+    rotation_null_spreads,
+    rotation_shifts,
+)
 
 LN2 = math.log(2)
 
 
 # ---- forward outcomes ----------------------------------------------------------------------
+
 
 def test_forward_outcomes_start_at_the_lever_close_and_stop_at_gaps():
     # closes every 60 minutes at 60, 120, 180, 240 (1, 2, 4, 8), a missing bar at 300, then
@@ -44,8 +53,9 @@ def test_forward_outcomes_start_at_the_lever_close_and_stop_at_gaps():
 
 def test_forward_rv_of_mixed_steps():
     # steps ln 2, -ln 2, ln 4: h = 3 gives sqrt((1 + 1 + 4) ln2^2 / 3) = sqrt(2) ln 2
-    _, _, rv = forward_outcomes(np.array([0]), np.array([0, 5, 10, 15]), np.array([1.0, 2.0, 1.0, 4.0]),
-                                np.ones(4), 5, (3,))
+    _, _, rv = forward_outcomes(
+        np.array([0]), np.array([0, 5, 10, 15]), np.array([1.0, 2.0, 1.0, 4.0]), np.ones(4), 5, (3,)
+    )
     assert rv[0, 0] == pytest.approx(math.sqrt(2) * LN2, rel=1e-15)
 
 
@@ -55,6 +65,7 @@ def test_forward_outcomes_reject_unsorted_closes():
 
 
 # ---- quantile groups -----------------------------------------------------------------------
+
 
 def test_quintile_edges_and_groups():
     values = np.arange(1.0, 11.0)
@@ -78,6 +89,7 @@ def test_ties_at_the_clamps_go_up_and_leave_groups_empty():
 
 # ---- moments --------------------------------------------------------------------------------
 
+
 def test_group_moments_by_hand():
     values = np.array([[1.0], [2.0], [3.0], [4.0], [-1.0], [np.nan]])
     masks = np.array([[1, 0], [1, 0], [1, 0], [1, 1], [0, 1], [0, 1]], dtype=bool)
@@ -86,8 +98,9 @@ def test_group_moments_by_hand():
     np.testing.assert_allclose(m["mean"], [[2.5, 1.5]], rtol=1e-15)
     # sd of 1..4 = sqrt(5/3); of (4, -1) = sqrt(12.5)
     np.testing.assert_allclose(m["sd"], [[math.sqrt(5 / 3), math.sqrt(12.5)]], rtol=1e-15)
-    np.testing.assert_allclose(m["t_stat"], [[2.5 / (math.sqrt(5 / 3) / 2), 1.5 / (math.sqrt(12.5) / math.sqrt(2))]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        m["t_stat"], [[2.5 / (math.sqrt(5 / 3) / 2), 1.5 / (math.sqrt(12.5) / math.sqrt(2))]], rtol=1e-14
+    )
     np.testing.assert_allclose(m["win_rate"], [[1.0, 0.5]])
 
 
@@ -98,6 +111,7 @@ def test_group_moments_of_one_value_and_of_constants():
 
 
 # ---- rotation null ---------------------------------------------------------------------------
+
 
 def test_rotation_shifts():
     assert rotation_shifts(10, 3).tolist() == [3, 4, 5, 6, 7]
@@ -135,22 +149,47 @@ RETURNS = [0.01, -0.02, 0.03, 0.0, 0.01, 0.02, 0.05, -0.01, 0.04, -0.03]
 A_PROJECT = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.2, 0.9, 0.1, 0.8]
 # the literal formula: A clamped (0 or 1) on most bars
 A_LITERAL = [0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
-HAND = LeverOutcomeConfig(horizons=(1,), quantiles=2, train_frac=0.6, n_boot=200, block_bars=1, seed=3,
-                          ci_level=0.9)
+HAND = LeverOutcomeConfig(horizons=(1,), quantiles=2, train_frac=0.6, n_boot=200, block_bars=1, seed=3, ci_level=0.9)
 
 
 def _hand_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
     starts = pd.date_range("2024-01-01", periods=10, freq="h")
-    levers = pd.concat([
-        pd.DataFrame({"bar_start": starts, "execution_timeframe": "1h", "bucket": "small", "formula": "project",
-                      "a_value": A_PROJECT, "e_value": [1 - a for a in A_PROJECT]}),
-        pd.DataFrame({"bar_start": starts, "execution_timeframe": "1h", "bucket": "small",
-                      "formula": "seed_compute_levers", "a_value": A_LITERAL, "e_value": [0.5] * 10}),
-    ], ignore_index=True)
+    levers = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "bar_start": starts,
+                    "execution_timeframe": "1h",
+                    "bucket": "small",
+                    "formula": "project",
+                    "a_value": A_PROJECT,
+                    "e_value": [1 - a for a in A_PROJECT],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "bar_start": starts,
+                    "execution_timeframe": "1h",
+                    "bucket": "small",
+                    "formula": "seed_compute_levers",
+                    "a_value": A_LITERAL,
+                    "e_value": [0.5] * 10,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     close = 100 * np.exp(np.r_[0.0, np.cumsum(RETURNS)])
-    closes = pd.DataFrame({"bucket": "small", "execution_timeframe": "1h", "execution_minutes": 60,
-                           "close_at": pd.date_range("2024-01-01 01:00", periods=11, freq="h"), "close": close,
-                           "segment_id": 1})
+    closes = pd.DataFrame(
+        {
+            "bucket": "small",
+            "execution_timeframe": "1h",
+            "execution_minutes": 60,
+            "close_at": pd.date_range("2024-01-01 01:00", periods=11, freq="h"),
+            "close": close,
+            "segment_id": 1,
+        }
+    )
     return levers, closes
 
 
@@ -203,20 +242,23 @@ def test_hand_series_intervals_are_the_shared_block_bootstrap(hand_report):
     key = dict(formula="project", lever="A", lever_source="actual", sample="out_of_sample", metric="forward_return")
     groups = np.array([1, 2, 1, 2])
     for name, mask in (("Q1", groups == 1), ("Q2", groups == 2), ("all", np.ones(4, dtype=bool))):
-        mean, lo, hi = block_bootstrap_ci(values, segment, HAND.block_bars, HAND.n_boot, HAND.seed, HAND.ci_level,
-                                          mask=mask)
+        mean, lo, hi = block_bootstrap_ci(
+            values, segment, HAND.block_bars, HAND.n_boot, HAND.seed, HAND.ci_level, mask=mask
+        )
         row = _row(hand_report, **key, lever_group=name)
         assert (row["mean"], row["ci_low"], row["ci_high"]) == pytest.approx((mean, lo, hi), abs=1e-15), name
         assert row["ci_low"] <= row["mean"] <= row["ci_high"]
-    diff, lo, hi = block_bootstrap_diff_ci(values, segment, groups == 2, groups == 1, HAND.block_bars, HAND.n_boot,
-                                           HAND.seed, HAND.ci_level)
+    diff, lo, hi = block_bootstrap_diff_ci(
+        values, segment, groups == 2, groups == 1, HAND.block_bars, HAND.n_boot, HAND.seed, HAND.ci_level
+    )
     spread = _row(hand_report, **key, lever_group="top_minus_bottom")
     assert (spread["mean"], spread["ci_low"], spread["ci_high"]) == pytest.approx((diff, lo, hi), abs=1e-15)
 
 
 def test_hand_series_clamped_formula_groups_and_formula_difference(hand_report):
-    key = dict(formula="seed_compute_levers", lever="A", lever_source="actual", sample="out_of_sample",
-               metric="forward_return")
+    key = dict(
+        formula="seed_compute_levers", lever="A", lever_source="actual", sample="out_of_sample", metric="forward_return"
+    )
     # in-sample literal A 0, 0, 1, 1, 0, 1: median 0.5; out-of-sample 1, 1, 0, 0 -> groups 2, 2, 1, 1
     assert _row(hand_report, **key, lever_group="Q2")["mean"] == pytest.approx(0.02, abs=1e-15)  # 0.05, -0.01
     assert _row(hand_report, **key, lever_group="Q1")["mean"] == pytest.approx(0.005, abs=1e-15)  # 0.04, -0.03
@@ -245,8 +287,9 @@ def test_hand_series_rotation_null_and_shuffled_rows(hand_report):
         r = returns[6:]
         spreads.append(r[g == 2].mean() - r[g == 1].mean() if (g == 1).any() and (g == 2).any() else np.nan)
     spreads = np.array(spreads)
-    key = dict(formula="project", lever="A", sample="out_of_sample", metric="forward_return",
-               lever_group="top_minus_bottom")
+    key = dict(
+        formula="project", lever="A", sample="out_of_sample", metric="forward_return", lever_group="top_minus_bottom"
+    )
     row = _row(hand_report, **key, lever_source="actual")
     finite = spreads[np.isfinite(spreads)]
     assert row["null_p_value"] == pytest.approx((1 + np.sum(np.abs(finite) >= 0.065 - 1e-12)) / (1 + len(finite)))
@@ -284,8 +327,13 @@ def test_a_lever_bar_without_a_close_is_not_observable_and_off_grid_bars_fail():
     levers, closes = _hand_inputs()
     # drop the composite close at 04:00 (the close of lever bar 03:00): 9 observable bars
     report = lever_outcome_report(levers, closes[closes["close_at"] != pd.Timestamp("2024-01-01 04:00")], HAND)
-    rows = report[(report["lever_group"] == "all") & (report["formula"] == "project") & (report["lever"] == "A")
-                  & (report["lever_source"] == "actual") & (report["metric"] == "forward_return")]
+    rows = report[
+        (report["lever_group"] == "all")
+        & (report["formula"] == "project")
+        & (report["lever"] == "A")
+        & (report["lever_source"] == "actual")
+        & (report["metric"] == "forward_return")
+    ]
     # 9 bars: 5 in-sample (floor 5.4), 4 out-of-sample; the 1-bar return of bar 02:00 (close
     # 03:00 -> 04:00) is gone too
     assert rows.set_index("sample")["n_bars"].to_dict() == {"in_sample": 5, "out_of_sample": 4}
@@ -296,8 +344,17 @@ def test_a_lever_bar_without_a_close_is_not_observable_and_off_grid_bars_fail():
 
 
 def test_config_from_the_dbt_var():
-    cfg = LeverOutcomeConfig.from_mapping({"horizons": "1, 4,24", "quantiles": "5", "train_frac": "0.6",
-                                           "n_boot": "1000", "block_bars": "24", "seed": "0", "ci_level": "0.95"})
+    cfg = LeverOutcomeConfig.from_mapping(
+        {
+            "horizons": "1, 4,24",
+            "quantiles": "5",
+            "train_frac": "0.6",
+            "n_boot": "1000",
+            "block_bars": "24",
+            "seed": "0",
+            "ci_level": "0.95",
+        }
+    )
     assert cfg == LeverOutcomeConfig()
     with pytest.raises(ValueError, match="missing keys"):
         LeverOutcomeConfig.from_mapping({"horizons": "1"})
@@ -320,13 +377,21 @@ def test_worked_example_under_the_literal_formula():
     states = pd.read_csv(seeds / "regime_state_deltas.csv").set_index("state")
     flags = pd.read_csv(seeds / "regime_flag_deltas.csv").set_index(["state", "flag"])
     weights = pd.read_csv(seeds / "driver_weights.csv").set_index("driver")["weight"]
-    mult = pd.read_csv(seeds / "execution_timeframe_multipliers.csv").set_index(
-        ["execution_timeframe", "timeframe"])["multiplier"]
+    mult = pd.read_csv(seeds / "execution_timeframe_multipliers.csv").set_index(["execution_timeframe", "timeframe"])[
+        "multiplier"
+    ]
     config = pd.read_csv(seeds / "levers_config.csv").set_index("key")["value"]
     assert config["apply_timeframe_weights"] == 1  # the shipped default is formula project
-    example = [("BTC", "macro", "S3", []), ("BTC", "meso", "S1", ["buy"]), ("ALT", "macro", "S3", []),
-               ("ALT", "meso", "S2", []), ("small", "macro", "S0", []), ("small", "meso", "S1", []),
-               ("BTC.d", "macro", "S2", []), ("USDT.d", "macro", "S0", [])]
+    example = [
+        ("BTC", "macro", "S3", []),
+        ("BTC", "meso", "S1", ["buy"]),
+        ("ALT", "macro", "S3", []),
+        ("ALT", "meso", "S2", []),
+        ("small", "macro", "S0", []),
+        ("small", "meso", "S1", []),
+        ("BTC.d", "macro", "S2", []),
+        ("USDT.d", "macro", "S0", []),
+    ]
     a = e = 0.0
     per_driver: dict[str, float] = {}
     for driver, timeframe, state, active in example:
@@ -336,8 +401,13 @@ def test_worked_example_under_the_literal_formula():
         per_driver[driver] = per_driver.get(driver, 0.0) + da * scale
         a += da * scale
         e += de * scale
-    assert {d: round(v, 6) for d, v in per_driver.items()} == {"BTC": 0.3075, "ALT": 0.1725, "small": 0.1425,
-                                                              "BTC.d": -0.03, "USDT.d": 0.27}
+    assert {d: round(v, 6) for d, v in per_driver.items()} == {
+        "BTC": 0.3075,
+        "ALT": 0.1725,
+        "small": 0.1425,
+        "BTC.d": -0.03,
+        "USDT.d": 0.27,
+    }
     assert config["base_a"] + a == pytest.approx(1.3625, abs=1e-12)
     assert min(max(config["base_a"] + a, 0), 1) == 1
     assert config["base_e"] + e == pytest.approx(0.10375, abs=1e-12)

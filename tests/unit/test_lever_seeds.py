@@ -15,10 +15,14 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 # (driver, timeframe, state, flags) of the worked example; USDT.d meso and all micro missing
 WORKED_EXAMPLE = [
-    ("BTC", "macro", "S3", []), ("BTC", "meso", "S1", ["buy"]),
-    ("ALT", "macro", "S3", []), ("ALT", "meso", "S2", []),
-    ("small", "macro", "S0", []), ("small", "meso", "S1", []),
-    ("BTC.d", "macro", "S2", []), ("USDT.d", "macro", "S0", []),
+    ("BTC", "macro", "S3", []),
+    ("BTC", "meso", "S1", ["buy"]),
+    ("ALT", "macro", "S3", []),
+    ("ALT", "meso", "S2", []),
+    ("small", "macro", "S0", []),
+    ("small", "meso", "S1", []),
+    ("BTC.d", "macro", "S2", []),
+    ("USDT.d", "macro", "S0", []),
 ]
 
 
@@ -42,8 +46,13 @@ def test_worked_example_from_the_seeds():
         a[driver] += da * scale
         e[driver] += de * scale
     # the contributions to A quoted in docs/levers.md
-    assert {d: round(v, 6) for d, v in a.items()} == {"BTC": 0.129, "ALT": 0.078, "small": 0.03,
-                                                     "BTC.d": -0.015, "USDT.d": 0.135}
+    assert {d: round(v, 6) for d, v in a.items()} == {
+        "BTC": 0.129,
+        "ALT": 0.078,
+        "small": 0.03,
+        "BTC.d": -0.015,
+        "USDT.d": 0.135,
+    }
     lever_a = min(max(config["base_a"] + sum(a.values()), 0), 1)
     lever_e = min(max(config["base_e"] + sum(e.values()), 0), 1)
     assert lever_a == pytest.approx(0.857, abs=1e-12)

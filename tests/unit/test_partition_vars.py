@@ -9,7 +9,9 @@ from orchestration.defs.dbt_vars import partition_window_vars
 
 def test_one_day_partition_becomes_utc_bounds():
     assert partition_window_vars(datetime(2025, 6, 1), datetime(2025, 6, 2)) == {
-        "partition_start": "2025-06-01 00:00:00", "partition_end": "2025-06-02 00:00:00"}
+        "partition_start": "2025-06-01 00:00:00",
+        "partition_end": "2025-06-02 00:00:00",
+    }
 
 
 def test_an_aware_window_is_converted_to_utc():
@@ -21,4 +23,3 @@ def test_an_aware_window_is_converted_to_utc():
 def test_an_empty_or_reversed_window_is_an_error():
     with pytest.raises(ValueError, match="before or at its start"):
         partition_window_vars(datetime(2025, 6, 2), datetime(2025, 6, 2))
-

@@ -35,8 +35,11 @@ def test_declared_vars_carry_no_second_default():
     """A default in var('x', default) for a declared var would be a second place for its
     value; only `none` is tolerated (macros rendered outside dbt, e.g. by the landing tests)."""
     declared = _declared()
-    repeated = sorted((path, name, default.strip()) for path, name, default in _calls()
-                      if name in declared and default is not None and default.strip() not in ("none", "None"))
+    repeated = sorted(
+        (path, name, default.strip())
+        for path, name, default in _calls()
+        if name in declared and default is not None and default.strip() not in ("none", "None")
+    )
     assert not repeated, f"declared vars given a default again: {repeated}"
 
 

@@ -17,21 +17,28 @@ import pandas as pd
 import pytest
 from dagster import build_asset_check_context
 
-from orchestration.defs.resources import WarehouseResource
-
 from market_regimes.landing import land_files
-from market_regimes.quality import (SUITES, QualityInputError, in_file_order, load_thresholds, only_final_version,
-                                    read_relation, read_suite_frame, run_suite)
+from market_regimes.quality import (
+    SUITES,
+    QualityInputError,
+    in_file_order,
+    load_thresholds,
+    only_final_version,
+    read_relation,
+    read_suite_frame,
+    run_suite,
+)
 from market_regimes.quality.suites import IN_FILE_ORDER, LANDED_HAS_VALUES, REASON_IFF_REJECTED, SINGLE_FINAL_VERSION
 from orchestration.defs import quality as quality_defs
+from orchestration.defs.resources import WarehouseResource
 from tests.integration.fixture_landing import BAD_KLINES  # one row per bad-row kind (8 rejected, 1 collapsed)
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 LOADED_AT = pd.Timestamp("2026-01-01 00:00:00")
 # the provisional 06:00 bar of BAD_KLINES is superseded (other close) and the series goes on
-LATER_KLINES = ("date,open,high,low,close,volume\n"
-                "2024-01-01 06:00:00,11,11.6,10,11.4,9\n"
-                "2024-01-01 07:00:00,11.4,12,11,11.8,7\n")
+LATER_KLINES = (
+    "date,open,high,low,close,volume\n2024-01-01 06:00:00,11,11.6,10,11.4,9\n2024-01-01 07:00:00,11.4,12,11,11.8,7\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,97 +51,212 @@ def _land(table, files):
 
 
 def good_klines():
-    return _land("klines", [("klines/binance/XRPUSDT_1h.csv", BAD_KLINES),
-                            ("klines/binance/XRPUSDT_1h__later.csv", LATER_KLINES)])
+    return _land(
+        "klines",
+        [("klines/binance/XRPUSDT_1h.csv", BAD_KLINES), ("klines/binance/XRPUSDT_1h__later.csv", LATER_KLINES)],
+    )
 
 
 def good_dominance():
-    return _land("dominance", [("dominance/btc_dominance_daily.csv",
-                                "date_utc,dominance_pct\n2024-01-01,52.1\n2024-01-02,52.4\n2024-01-03,-1\n")])
+    return _land(
+        "dominance",
+        [
+            (
+                "dominance/btc_dominance_daily.csv",
+                "date_utc,dominance_pct\n2024-01-01,52.1\n2024-01-02,52.4\n2024-01-03,-1\n",
+            )
+        ],
+    )
 
 
 def good_daily():
-    return _land("daily", [("daily/SPX.csv", "date,close\n2024-01-02,4700\n2024-01-03,4710.5\n"),
-                           ("daily/BTC.csv", "date,open,high,low,close,volume\n"
-                                             "2024-01-02,42000,43000,41500,42800,12.5\n"
-                                             "2024-01-03,42800,43100,42000,42100,10\n")])
+    return _land(
+        "daily",
+        [
+            ("daily/SPX.csv", "date,close\n2024-01-02,4700\n2024-01-03,4710.5\n"),
+            (
+                "daily/BTC.csv",
+                "date,open,high,low,close,volume\n"
+                "2024-01-02,42000,43000,41500,42800,12.5\n"
+                "2024-01-03,42800,43100,42000,42100,10\n",
+            ),
+        ],
+    )
 
 
 def good_symbol_bars():
     hours = pd.date_range("2024-01-01", periods=3, freq="h").astype("datetime64[us]")
-    bars = pd.DataFrame({
-        "exchange": "binance", "symbol": "BTCUSDT", "bar_interval": "1h", "bar_start": hours,
-        "open": [100.0, 101.0, 102.0], "high": [101.5, 102.5, 102.0], "low": [99.0, 100.5, 101.0],
-        "close": [101.0, 102.0, 101.5], "volume": [10.0, 0.0, 5.0], "quote_volume": [1010.0, 0.0, 507.5],
-        "n_sub_bars": 1, "expected_sub_bars": 1, "is_complete": True, "is_final": [True, True, False],
-        "segment_id": 1, "origin": "landed", "source_interval": "1h", "is_primary": True})
+    bars = pd.DataFrame(
+        {
+            "exchange": "binance",
+            "symbol": "BTCUSDT",
+            "bar_interval": "1h",
+            "bar_start": hours,
+            "open": [100.0, 101.0, 102.0],
+            "high": [101.5, 102.5, 102.0],
+            "low": [99.0, 100.5, 101.0],
+            "close": [101.0, 102.0, 101.5],
+            "volume": [10.0, 0.0, 5.0],
+            "quote_volume": [1010.0, 0.0, 507.5],
+            "n_sub_bars": 1,
+            "expected_sub_bars": 1,
+            "is_complete": True,
+            "is_final": [True, True, False],
+            "segment_id": 1,
+            "origin": "landed",
+            "source_interval": "1h",
+            "is_primary": True,
+        }
+    )
     # one bar twice: the exchange's own 1h candle (not primary) and the 12 x 5m rollup (primary)
-    bybit = pd.DataFrame({
-        "exchange": "bybit", "symbol": "ETHUSDT", "bar_interval": "1h", "bar_start": hours[:1].repeat(2),
-        "open": 2000.0, "high": 2010.0, "low": 1990.0, "close": 2005.0, "volume": 3.0, "quote_volume": 6015.0,
-        "n_sub_bars": [1, 11], "expected_sub_bars": [1, 12], "is_complete": [True, False], "is_final": True,
-        "segment_id": 1, "origin": ["landed", "rollup"], "source_interval": ["1h", "5m"],
-        "is_primary": [False, True]})
+    bybit = pd.DataFrame(
+        {
+            "exchange": "bybit",
+            "symbol": "ETHUSDT",
+            "bar_interval": "1h",
+            "bar_start": hours[:1].repeat(2),
+            "open": 2000.0,
+            "high": 2010.0,
+            "low": 1990.0,
+            "close": 2005.0,
+            "volume": 3.0,
+            "quote_volume": 6015.0,
+            "n_sub_bars": [1, 11],
+            "expected_sub_bars": [1, 12],
+            "is_complete": [True, False],
+            "is_final": True,
+            "segment_id": 1,
+            "origin": ["landed", "rollup"],
+            "source_interval": ["1h", "5m"],
+            "is_primary": [False, True],
+        }
+    )
     return pd.concat([bars, bybit], ignore_index=True)
 
 
 def good_driver_bars():
     bars = good_symbol_bars().iloc[:3]
     btc = bars[["bar_start", "open", "high", "low", "close", "volume"]].assign(
-        driver="BTC", timeframe="meso", bar_interval="1h", n_constituents=1, is_complete=True,
-        is_final=[True, True, False], segment_id=1, source="binance")
-    dominance = pd.DataFrame({"driver": ["BTC.d"], "timeframe": ["macro"], "bar_interval": ["1d"],
-                              "bar_start": pd.to_datetime(["2024-01-01"]).astype("datetime64[us]"),
-                              "open": [52.1], "high": [52.1], "low": [52.1], "close": [52.1], "volume": [np.nan],
-                              "n_constituents": [1], "is_complete": [True], "is_final": [True], "segment_id": [1],
-                              "source": ["cryptocap_tradingview"]})
+        driver="BTC",
+        timeframe="meso",
+        bar_interval="1h",
+        n_constituents=1,
+        is_complete=True,
+        is_final=[True, True, False],
+        segment_id=1,
+        source="binance",
+    )
+    dominance = pd.DataFrame(
+        {
+            "driver": ["BTC.d"],
+            "timeframe": ["macro"],
+            "bar_interval": ["1d"],
+            "bar_start": pd.to_datetime(["2024-01-01"]).astype("datetime64[us]"),
+            "open": [52.1],
+            "high": [52.1],
+            "low": [52.1],
+            "close": [52.1],
+            "volume": [np.nan],
+            "n_constituents": [1],
+            "is_complete": [True],
+            "is_final": [True],
+            "segment_id": [1],
+            "source": ["cryptocap_tradingview"],
+        }
+    )
     return pd.concat([btc, dominance], ignore_index=True)[list(dominance.columns)]
 
 
 def good_driver_indicators():
     n = 3
     warm = [np.nan, 1.0, 1.0]  # the first bar is still warming up: NULL indicators pass
-    frame = {"driver": ["BTC"] * n, "timeframe": ["meso"] * n,
-             "bar_start": pd.date_range("2024-01-01", periods=n, freq="h").astype("datetime64[us]")}
-    values = {"ema_20": 100.5, "ema_30": 100.4, "ema_60": 100.2, "ema_144": 99.8, "ema_250": 99.5, "ema_333": 99.0,
-              "sma_200": 99.6, "bb_mid_20": 100.3, "bb_upper_20": 103.0, "bb_lower_20": 97.6, "rsi_14": 55.0,
-              "adx_14": 21.0, "plus_di_14": 25.0, "minus_di_14": 15.0, "atr_14": 1.5, "atr_mean_20": 1.4,
-              "bb_bandwidth_20": 0.054, "realized_vol_20": 0.45, "efficiency_ratio_10": 0.4,
-              "return_autocorr_50": -0.1, "ou_half_life_100": 12.0, "volume_z": 0.3, "ema_20_slope": 0.001,
-              "pr_atr_14": 0.5, "pr_bb_bandwidth_20": 0.0, "pr_realized_vol_20": 1.0}
+    frame = {
+        "driver": ["BTC"] * n,
+        "timeframe": ["meso"] * n,
+        "bar_start": pd.date_range("2024-01-01", periods=n, freq="h").astype("datetime64[us]"),
+    }
+    values = {
+        "ema_20": 100.5,
+        "ema_30": 100.4,
+        "ema_60": 100.2,
+        "ema_144": 99.8,
+        "ema_250": 99.5,
+        "ema_333": 99.0,
+        "sma_200": 99.6,
+        "bb_mid_20": 100.3,
+        "bb_upper_20": 103.0,
+        "bb_lower_20": 97.6,
+        "rsi_14": 55.0,
+        "adx_14": 21.0,
+        "plus_di_14": 25.0,
+        "minus_di_14": 15.0,
+        "atr_14": 1.5,
+        "atr_mean_20": 1.4,
+        "bb_bandwidth_20": 0.054,
+        "realized_vol_20": 0.45,
+        "efficiency_ratio_10": 0.4,
+        "return_autocorr_50": -0.1,
+        "ou_half_life_100": 12.0,
+        "volume_z": 0.3,
+        "ema_20_slope": 0.001,
+        "pr_atr_14": 0.5,
+        "pr_bb_bandwidth_20": 0.0,
+        "pr_realized_vol_20": 1.0,
+    }
     frame.update({k: [v * w for w in warm] for k, v in values.items()})
     frame["volume_z"] = [0.0, 6.0, -4.0]  # the clip bounds themselves pass
     return pd.DataFrame(frame)
 
 
 def good_uptrend_states():
-    return pd.DataFrame({
-        "driver": "BTC", "timeframe": "macro",
-        "bar_start": pd.date_range("2024-01-01", periods=3, freq="D").astype("datetime64[us]"),
-        "state": ["S4", "S3", "S0"], "prev_state": [None, "S4", "S3"], "buy_flag": False,
-        "first_dip_buy_flag": False, "rebuy_flag": [False, True, False], "trim_flag": False,
-        "emergency_exit": [False, False, True], "exit_position": [False, False, True],
-        "exit_reason": [None, None, "all_emas_below_333"], "ts_score": [0.5, 1.0, 0.0],
-        "sr_boost": [None, 0.25, None], "ox": [None, 0.3, None], "dx": [None, 0.0, None], "edx": [None, 0.5, None],
-        "s3_start_ts": [pd.NaT, pd.Timestamp("2024-01-02"), pd.NaT]})
+    return pd.DataFrame(
+        {
+            "driver": "BTC",
+            "timeframe": "macro",
+            "bar_start": pd.date_range("2024-01-01", periods=3, freq="D").astype("datetime64[us]"),
+            "state": ["S4", "S3", "S0"],
+            "prev_state": [None, "S4", "S3"],
+            "buy_flag": False,
+            "first_dip_buy_flag": False,
+            "rebuy_flag": [False, True, False],
+            "trim_flag": False,
+            "emergency_exit": [False, False, True],
+            "exit_position": [False, False, True],
+            "exit_reason": [None, None, "all_emas_below_333"],
+            "ts_score": [0.5, 1.0, 0.0],
+            "sr_boost": [None, 0.25, None],
+            "ox": [None, 0.3, None],
+            "dx": [None, 0.0, None],
+            "edx": [None, 0.5, None],
+            "s3_start_ts": [pd.NaT, pd.Timestamp("2024-01-02"), pd.NaT],
+        }
+    )
 
 
 def landing_files_of(*ledgers):
     rows = pd.concat([ledger[["source_file", "content_hash", "layout", "status", "loaded_at"]] for ledger in ledgers])
     grouped = rows.groupby(["source_file", "content_hash"], sort=True)
-    return pd.DataFrame({
-        "layout": grouped["layout"].first(), "rows_read": grouped.size(),
-        "rows_landed": grouped["status"].apply(lambda s: int((s == "landed").sum())),
-        "rows_rejected": grouped["status"].apply(lambda s: int((s == "rejected").sum())),
-        "duplicates_collapsed": grouped["status"].apply(lambda s: int((s == "collapsed").sum())),
-        "loaded_at": grouped["loaded_at"].min()}).reset_index()
+    return pd.DataFrame(
+        {
+            "layout": grouped["layout"].first(),
+            "rows_read": grouped.size(),
+            "rows_landed": grouped["status"].apply(lambda s: int((s == "landed").sum())),
+            "rows_rejected": grouped["status"].apply(lambda s: int((s == "rejected").sum())),
+            "duplicates_collapsed": grouped["status"].apply(lambda s: int((s == "collapsed").sum())),
+            "loaded_at": grouped["loaded_at"].min(),
+        }
+    ).reset_index()
 
 
 GOOD = {
-    "raw.klines": good_klines, "raw.dominance_readings": good_dominance, "raw.daily_series": good_daily,
+    "raw.klines": good_klines,
+    "raw.dominance_readings": good_dominance,
+    "raw.daily_series": good_daily,
     "raw.landing_files": lambda: landing_files_of(good_klines(), good_dominance(), good_daily()),
-    "marts.fct_symbol_bars": good_symbol_bars, "marts.fct_driver_bars": good_driver_bars,
-    "marts.fct_driver_indicators": good_driver_indicators, "marts.fct_uptrend_states": good_uptrend_states,
+    "marts.fct_symbol_bars": good_symbol_bars,
+    "marts.fct_driver_bars": good_driver_bars,
+    "marts.fct_driver_indicators": good_driver_indicators,
+    "marts.fct_uptrend_states": good_uptrend_states,
 }
 
 
@@ -142,8 +264,11 @@ def failed(result):
     """{(expectation type, column or 'A>B' or key tuple): unexpected_count} of the failures."""
     out = {}
     for f in result.failures:
-        target = f.get("column") or (f"{f['column_A']}>{f['column_B']}" if "column_A" in f else None) \
+        target = (
+            f.get("column")
+            or (f"{f['column_A']}>{f['column_B']}" if "column_A" in f else None)
             or tuple(f.get("column_list") or ())
+        )
         out[(f["expectation"], target)] = f.get("unexpected_count")
     return out
 
@@ -156,6 +281,7 @@ def line(ledger, number, source_file=None):
 
 
 # ---------------------------------------------------------------- good frames pass
+
 
 def test_every_suite_has_a_good_frame_that_passes(thresholds):
     assert set(GOOD) == set(SUITES)
@@ -174,6 +300,7 @@ def test_the_good_ledger_really_holds_rejected_collapsed_and_superseded_rows():
 
 # ---------------------------------------------------------------- raw ledgers fail on bad rows
 
+
 def test_negative_price_high_below_close_and_negative_volume_fail_their_rules(thresholds):
     ledger = good_klines()
     ledger.loc[line(ledger, 2), "open"] = -1.0
@@ -181,10 +308,12 @@ def test_negative_price_high_below_close_and_negative_volume_fail_their_rules(th
     ledger.loc[line(ledger, 12), "volume"] = -5.0
     result = run_suite("raw.klines", ledger, thresholds)
     assert not result.success
-    assert failed(result) == {("expect_column_values_to_be_between", "open"): 1,
-                              ("expect_column_pair_values_a_to_be_greater_than_b", "open>low"): 1,
-                              ("expect_column_pair_values_a_to_be_greater_than_b", "high>close"): 1,
-                              ("expect_column_values_to_be_between", "volume"): 1}
+    assert failed(result) == {
+        ("expect_column_values_to_be_between", "open"): 1,
+        ("expect_column_pair_values_a_to_be_greater_than_b", "open>low"): 1,
+        ("expect_column_pair_values_a_to_be_greater_than_b", "high>close"): 1,
+        ("expect_column_values_to_be_between", "volume"): 1,
+    }
     examples = {f.get("column") or f["column_A"] + ">" + f["column_B"]: f["examples"] for f in result.failures}
     assert examples["open"] == [{"open": -1.0, "source_file": "klines/binance/XRPUSDT_1h.csv", "line_number": 2}]
     assert [e["line_number"] for e in examples["high>close"]] == [8]
@@ -220,7 +349,8 @@ def test_landed_row_without_values_unknown_status_and_stray_reason_fail(threshol
         ("expect_column_pair_values_a_to_be_greater_than_b", "high>close"): 1,
         ("expect_column_pair_values_a_to_be_greater_than_b", "close>low"): 1,
         ("expect_column_values_to_be_in_set", "status"): 1,
-        ("expect_column_values_to_be_in_set", REASON_IFF_REJECTED): 1}
+        ("expect_column_values_to_be_in_set", REASON_IFF_REJECTED): 1,
+    }
 
 
 def test_values_of_rejected_rows_are_not_validated(thresholds):
@@ -237,14 +367,16 @@ def test_dominance_above_100_fails(thresholds):
     readings = good_dominance()
     readings.loc[line(readings, 3), "dominance_pct"] = 101.0
     assert failed(run_suite("raw.dominance_readings", readings, thresholds)) == {
-        ("expect_column_values_to_be_between", "dominance_pct"): 1}
+        ("expect_column_values_to_be_between", "dominance_pct"): 1
+    }
 
 
 def test_daily_high_below_open_fails(thresholds):
     daily = good_daily()
     daily.loc[(daily["series"] == "BTC") & (daily["line_number"] == 3), "high"] = 42500.0  # open 42800
     assert failed(run_suite("raw.daily_series", daily, thresholds)) == {
-        ("expect_column_pair_values_a_to_be_greater_than_b", "high>open"): 1}
+        ("expect_column_pair_values_a_to_be_greater_than_b", "high>open"): 1
+    }
 
 
 def test_missing_column_fails_the_schema_not_the_run(thresholds):
@@ -262,11 +394,13 @@ def test_landing_files_accounting_mismatch_fails(thresholds):
 
 def test_empty_table_fails_completeness(thresholds):
     result = run_suite("raw.dominance_readings", good_dominance().iloc[:0], thresholds)
-    assert any(f["expectation"] == "expect_table_row_count_to_be_between" and f["observed_value"] == 0
-               for f in result.failures)
+    assert any(
+        f["expectation"] == "expect_table_row_count_to_be_between" and f["observed_value"] == 0 for f in result.failures
+    )
 
 
 # ---------------------------------------------------------------- marts fail on bad rows
+
 
 def test_symbol_bars_duplicate_key_two_primary_bars_and_too_many_sub_bars_fail(thresholds):
     bars = pd.concat([good_symbol_bars(), good_symbol_bars().iloc[[1]]], ignore_index=True)
@@ -275,7 +409,8 @@ def test_symbol_bars_duplicate_key_two_primary_bars_and_too_many_sub_bars_fail(t
     assert failed(run_suite("marts.fct_symbol_bars", bars, thresholds)) == {
         ("expect_compound_columns_to_be_unique", ("exchange", "symbol", "bar_interval", "bar_start", "origin")): 2,
         ("expect_compound_columns_to_be_unique", ("exchange", "symbol", "bar_interval", "bar_start")): 4,
-        ("expect_column_pair_values_a_to_be_greater_than_b", "expected_sub_bars>n_sub_bars"): 1}
+        ("expect_column_pair_values_a_to_be_greater_than_b", "expected_sub_bars>n_sub_bars"): 1,
+    }
 
 
 def test_driver_bars_high_below_close_and_duplicate_bar_start_fail(thresholds):
@@ -283,8 +418,10 @@ def test_driver_bars_high_below_close_and_duplicate_bar_start_fail(thresholds):
     bars.loc[0, "high"] = 100.5  # close is 101
     bars.loc[2, "bar_start"] = bars.loc[1, "bar_start"]
     found = failed(run_suite("marts.fct_driver_bars", bars, thresholds))
-    assert found == {("expect_column_pair_values_a_to_be_greater_than_b", "high>close"): 1,
-                     ("expect_compound_columns_to_be_unique", ("driver", "timeframe", "bar_start")): 2}
+    assert found == {
+        ("expect_column_pair_values_a_to_be_greater_than_b", "high>close"): 1,
+        ("expect_compound_columns_to_be_unique", ("driver", "timeframe", "bar_start")): 2,
+    }
 
 
 def test_indicators_rsi_101_and_negative_atr_fail(thresholds):
@@ -293,9 +430,11 @@ def test_indicators_rsi_101_and_negative_atr_fail(thresholds):
     frame.loc[2, "atr_14"] = -0.1
     frame.loc[2, "pr_atr_14"] = 1.2  # a pr_<feature> column is found by its prefix
     result = run_suite("marts.fct_driver_indicators", frame, thresholds)
-    assert failed(result) == {("expect_column_values_to_be_between", "rsi_14"): 1,
-                              ("expect_column_values_to_be_between", "atr_14"): 1,
-                              ("expect_column_values_to_be_between", "pr_atr_14"): 1}
+    assert failed(result) == {
+        ("expect_column_values_to_be_between", "rsi_14"): 1,
+        ("expect_column_values_to_be_between", "atr_14"): 1,
+        ("expect_column_values_to_be_between", "pr_atr_14"): 1,
+    }
     example = next(f for f in result.failures if f["column"] == "rsi_14")["examples"][0]
     assert example == {"driver": "BTC", "timeframe": "meso", "bar_start": "2024-01-01T01:00:00", "rsi_14": 101.0}
 
@@ -306,39 +445,55 @@ def test_uptrend_state_s9_and_score_above_1_fail(thresholds):
     states.loc[2, "ts_score"] = 1.5
     states.loc[1, "sr_boost"] = 0.3  # above uptrend_config sr_boost_weight 0.25
     assert failed(run_suite("marts.fct_uptrend_states", states, thresholds)) == {
-        ("expect_column_values_to_be_in_set", "state"): 1, ("expect_column_values_to_be_between", "ts_score"): 1,
-        ("expect_column_values_to_be_between", "sr_boost"): 1}
+        ("expect_column_values_to_be_in_set", "state"): 1,
+        ("expect_column_values_to_be_between", "ts_score"): 1,
+        ("expect_column_values_to_be_between", "sr_boost"): 1,
+    }
 
 
 def test_a_seed_bound_changes_the_verdict(thresholds):
     frame = good_driver_indicators()  # rsi_14 is 55
     strict = dataclasses.replace(thresholds, oscillator_max=50.0)
     assert failed(run_suite("marts.fct_driver_indicators", frame, strict)) == {
-        ("expect_column_values_to_be_between", "rsi_14"): 2}
+        ("expect_column_values_to_be_between", "rsi_14"): 2
+    }
 
 
 # ---------------------------------------------------------------- derived columns and thresholds
 
+
 def test_in_file_order_and_only_final_version_flags():
-    ledger = pd.DataFrame({
-        "source_file": ["a", "a", "a", "b", "b"], "content_hash": ["h1"] * 3 + ["h2"] * 2,
-        "line_number": [3, 2, 4, 2, 3], "status": ["landed", "landed", "collapsed", "landed", "landed"],
-        "bar_start": pd.to_datetime(["2024-01-01 02:00", "2024-01-01 01:00", "2024-01-01 02:00",
-                                     "2024-01-01 02:00", "2024-01-01 01:00"]),
-        "is_newest_in_file": [True, False, False, False, False], "key": "k"})
+    ledger = pd.DataFrame(
+        {
+            "source_file": ["a", "a", "a", "b", "b"],
+            "content_hash": ["h1"] * 3 + ["h2"] * 2,
+            "line_number": [3, 2, 4, 2, 3],
+            "status": ["landed", "landed", "collapsed", "landed", "landed"],
+            "bar_start": pd.to_datetime(
+                ["2024-01-01 02:00", "2024-01-01 01:00", "2024-01-01 02:00", "2024-01-01 02:00", "2024-01-01 01:00"]
+            ),
+            "is_newest_in_file": [True, False, False, False, False],
+            "key": "k",
+        }
+    )
     # file a in line order: 01:00, 02:00 (the collapsed line is not part of the series); b goes back
     assert in_file_order(ledger, "bar_start").tolist() == [True, True, pd.NA, True, False]
     # 02:00 lands final from b after the provisional one from a: fine; 01:00 final twice: not
     assert only_final_version(ledger, ["key", "bar_start"]).tolist() == [True, False, pd.NA, True, False]
     # a correction of 01:00 (layout corrections/klines) supersedes it on purpose: no longer a conflict
-    corrected = pd.concat([ledger.assign(layout="klines"), ledger.iloc[[1]].assign(
-        source_file="corrections/x", layout="corrections/klines", line_number=2)], ignore_index=True)
+    corrected = pd.concat(
+        [
+            ledger.assign(layout="klines"),
+            ledger.iloc[[1]].assign(source_file="corrections/x", layout="corrections/klines", line_number=2),
+        ],
+        ignore_index=True,
+    )
     assert only_final_version(corrected, ["key", "bar_start"]).tolist() == [True, True, pd.NA, True, True, True]
 
 
 def test_thresholds_reject_missing_unknown_and_inverted_keys(tmp_path, thresholds):
     assert thresholds.oscillator_max == 100 and thresholds.min_table_rows == 1 and thresholds.sr_boost_max == 0.25
-    seed = (tmp_path / "quality_thresholds.csv")
+    seed = tmp_path / "quality_thresholds.csv"
     rows = pd.read_csv(quality_defs.PROJECT_DIR / "seeds" / "quality_thresholds.csv")
     rows[rows["key"] != "ratio_max"].to_csv(seed, index=False)
     with pytest.raises(ValueError, match=r"missing keys \['ratio_max'\]"):
@@ -352,8 +507,10 @@ def test_thresholds_reject_missing_unknown_and_inverted_keys(tmp_path, threshold
 
 
 def test_the_quality_package_does_not_import_great_expectations_or_dagster():
-    code = ("import sys, market_regimes.quality; "
-            "assert 'great_expectations' not in sys.modules and 'dagster' not in sys.modules")
+    code = (
+        "import sys, market_regimes.quality; "
+        "assert 'great_expectations' not in sys.modules and 'dagster' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=quality_defs.PROJECT_DIR)
 
 
@@ -388,14 +545,17 @@ def tiny_db(tmp_path_factory):
             con.execute(f"create table {name} as select * from frame")
             con.unregister("frame")
         # a HUGEINT column (segment_id was one until 2026-11) arrives in pandas as Python objects
-        con.execute("create or replace table marts.fct_driver_bars as "
-                    "select * replace (cast(segment_id as hugeint) as segment_id) from marts.fct_driver_bars")
+        con.execute(
+            "create or replace table marts.fct_driver_bars as "
+            "select * replace (cast(segment_id as hugeint) as segment_id) from marts.fct_driver_bars"
+        )
         con.execute(LANDING_FILES_SQL)
         # the seeds the checks read their bounds from, as `dbt seed` loads them
         con.execute("create schema seeds")
         for seed in ("quality_thresholds", "uptrend_config"):
-            con.execute(f"create table seeds.{seed} as select * from read_csv('{SEEDS / (seed + '.csv')}', "
-                        "all_varchar = true)")
+            con.execute(
+                f"create table seeds.{seed} as select * from read_csv('{SEEDS / (seed + '.csv')}', all_varchar = true)"
+            )
     finally:
         con.close()
     return path
@@ -408,8 +568,7 @@ def _checks():
 def test_checks_cover_every_suite_on_the_right_asset_keys():
     checks = _checks()
     assert set(checks) == {name.replace(".", "/") for name in SUITES}
-    assert all(spec.blocking and spec.name == "gx_suite"
-               for check in checks.values() for spec in check.check_specs)
+    assert all(spec.blocking and spec.name == "gx_suite" for check in checks.values() for spec in check.check_specs)
 
 
 def test_asset_checks_pass_on_the_tiny_warehouse(tiny_db, monkeypatch):
@@ -443,25 +602,35 @@ def _execute(db, *statements: str) -> None:
 
 
 def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeypatch):
-    _altered_copy(tiny_db, tmp_path, monkeypatch,
-                  "update marts.fct_driver_indicators set rsi_14 = 101 where bar_start = '2024-01-01 02:00:00'")
-    result = _checks()["marts/fct_driver_indicators"](build_asset_check_context(resources={"warehouse": WarehouseResource()}))
+    _altered_copy(
+        tiny_db,
+        tmp_path,
+        monkeypatch,
+        "update marts.fct_driver_indicators set rsi_14 = 101 where bar_start = '2024-01-01 02:00:00'",
+    )
+    result = _checks()["marts/fct_driver_indicators"](
+        build_asset_check_context(resources={"warehouse": WarehouseResource()})
+    )
     assert not result.passed
     assert result.metadata["failed_expectations"].value == 1
     (failure,) = result.metadata["failures"].value
     assert failure["column"] == "rsi_14" and failure["unexpected_count"] == 1
-    assert failure["examples"] == [{"driver": "BTC", "timeframe": "meso", "bar_start": "2024-01-01T02:00:00",
-                                    "rsi_14": 101.0}]
+    assert failure["examples"] == [
+        {"driver": "BTC", "timeframe": "meso", "bar_start": "2024-01-01T02:00:00", "rsi_14": 101.0}
+    ]
     # the other checks on the same file still pass
-    assert _checks()["marts/fct_driver_bars"](build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
+    assert _checks()["marts/fct_driver_bars"](
+        build_asset_check_context(resources={"warehouse": WarehouseResource()})
+    ).passed
 
 
 def test_asset_checks_use_the_bounds_of_the_warehouse_seeds(tiny_db, tmp_path, monkeypatch):
     """The bounds come from the warehouse's seeds tables (the build's own), not from CSV files:
     a tighter oscillator_max in seeds.quality_thresholds fails the indicator check; a
     warehouse without the seeds fails with a message saying how to load them."""
-    tight = _altered_copy(tiny_db, tmp_path, monkeypatch,
-                          "update seeds.quality_thresholds set value = '1' where key = 'oscillator_max'")
+    tight = _altered_copy(
+        tiny_db, tmp_path, monkeypatch, "update seeds.quality_thresholds set value = '1' where key = 'oscillator_max'"
+    )
     check = _checks()["marts/fct_driver_indicators"]
     assert not check(build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
     _execute(tight, "drop schema seeds cascade")

@@ -15,26 +15,44 @@ import pandas as pd
 import pytest
 
 from market_regimes.research.grid_outcomes import block_bootstrap_rows
-from market_regimes.research.regime_findings import (REPORT_COLUMNS, Contrast, RegimeFindingsConfig,
-                                                     calendar_bootstrap, findings_bars, forward_values,
-                                                     regime_findings)
+from market_regimes.research.regime_findings import (
+    REPORT_COLUMNS,
+    Contrast,
+    RegimeFindingsConfig,
+    calendar_bootstrap,
+    findings_bars,
+    forward_values,
+    regime_findings,
+)
 
 LN2 = math.log(2)
 DAYS = pd.date_range("2024-01-01", periods=6, freq="D")
 # series A: closes 1 2 4 8 4 8; series B flat. Regimes per day.
 CLOSES = {"A": [1.0, 2.0, 4.0, 8.0, 4.0, 8.0], "B": [1.0] * 6}
 REGIMES = {"A": ["S3", "S3", "S0", "S0", "S3", "S3"], "B": ["S0", "S3", "S3", "S0", "S0", "S3"]}
-CONTRAST = Contrast(detector="uptrend", name="S3_vs_S0", high=("S3",), low=("S0",), expected_return=1,
-                    expected_rv=-1)
-HAND = RegimeFindingsConfig(horizons=(2,), train_frac=0.5, n_boot=300, block_bars=1, seed=5, ci_level=0.9,
-                            min_regime_bars=1)
+CONTRAST = Contrast(detector="uptrend", name="S3_vs_S0", high=("S3",), low=("S0",), expected_return=1, expected_rv=-1)
+HAND = RegimeFindingsConfig(
+    horizons=(2,), train_frac=0.5, n_boot=300, block_bars=1, seed=5, ci_level=0.9, min_regime_bars=1
+)
 
 
 def hand_bars() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"detector": "uptrend", "bar_interval": "1d", "series_id": s, "part": f"{s}-1", "seq": i + 1,
-         "bar_start": DAYS[i], "close": CLOSES[s][i], "regime": REGIMES[s][i]}
-        for s in ("A", "B") for i in range(6)])
+    return pd.DataFrame(
+        [
+            {
+                "detector": "uptrend",
+                "bar_interval": "1d",
+                "series_id": s,
+                "part": f"{s}-1",
+                "seq": i + 1,
+                "bar_start": DAYS[i],
+                "close": CLOSES[s][i],
+                "regime": REGIMES[s][i],
+            }
+            for s in ("A", "B")
+            for i in range(6)
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +73,11 @@ def test_forward_values_by_hand():
     out = forward_values(bars["part"].to_numpy(), bars["seq"].to_numpy(), bars["close"].to_numpy(), (2,))
     a = slice(0, 6)
     np.testing.assert_allclose(out["forward_return"][a, 0], [2 * LN2, 2 * LN2, 0, 0, np.nan, np.nan], atol=1e-15)
-    np.testing.assert_allclose(out["forward_abs_return"][a, 0], [2 * LN2, 2 * LN2, 0, 0, np.nan, np.nan],
-                               atol=1e-15)
+    np.testing.assert_allclose(out["forward_abs_return"][a, 0], [2 * LN2, 2 * LN2, 0, 0, np.nan, np.nan], atol=1e-15)
     # sample std of the next two steps: (ln2, ln2) -> 0, (ln2, -ln2) -> sqrt(2) ln 2
-    np.testing.assert_allclose(out["forward_rv"][a, 0], [0, 0, math.sqrt(2) * LN2, math.sqrt(2) * LN2, np.nan,
-                                                         np.nan], atol=1e-12)
+    np.testing.assert_allclose(
+        out["forward_rv"][a, 0], [0, 0, math.sqrt(2) * LN2, math.sqrt(2) * LN2, np.nan, np.nan], atol=1e-12
+    )
     # series B is flat; the last two bars of each part have no bar t + 2
     np.testing.assert_array_equal(out["forward_return"][6:, 0], [0, 0, 0, 0, np.nan, np.nan])
     # row order does not matter
@@ -85,8 +103,9 @@ def test_pooled_regime_rows_by_hand(report):
 
 
 def test_contrast_rows_by_hand(report):
-    key = dict(detector="uptrend", bar_interval="1d", sample="all", row_kind="contrast", regime="S3_vs_S0",
-               horizon_bars=2)
+    key = dict(
+        detector="uptrend", bar_interval="1d", sample="all", row_kind="contrast", regime="S3_vs_S0", horizon_bars=2
+    )
     ret = _row(report, **key, metric="forward_return")
     assert ret["mean"] == pytest.approx(LN2, rel=1e-15)
     assert (ret["high_regimes"], ret["low_regimes"], ret["expected_sign"]) == ("S3", "S0", 1)
@@ -102,8 +121,14 @@ def test_contrast_rows_by_hand(report):
 
 
 def test_out_of_sample_part_is_the_last_bars_of_each_series(report):
-    key = dict(detector="uptrend", bar_interval="1d", sample="out_of_sample", row_kind="regime", horizon_bars=2,
-               metric="forward_return")
+    key = dict(
+        detector="uptrend",
+        bar_interval="1d",
+        sample="out_of_sample",
+        row_kind="regime",
+        horizon_bars=2,
+        metric="forward_return",
+    )
     # train_frac 0.5: days 4-6 of each series; A S0 S3 S3, B S0 S0 S3; only day 4 has a bar t + 2
     s0, s3 = _row(report, **key, regime="S0"), _row(report, **key, regime="S3")
     assert (s0["n_bars"], s0["n"], s0["mean"]) == (3, 2, 0.0)
@@ -148,32 +173,69 @@ def test_findings_bars_pool_each_detector_over_its_series():
     days = list(DAYS[:2])
 
     def rows(series_type, series_id, **labels):
-        return [{"series_type": series_type, "series_id": series_id, "bar_interval": "1d", "series_part": hash(series_id),
-                 "bar_seq": i + 1, "bar_start": d, "close": 1.0, "uptrend_regime": labels.get("uptrend"),
-                 "volatility_rv_regime": labels.get("rv"),
-                 "volatility_hmm_regime": labels.get("hmm"), "volatility_quadrant_regime": labels.get("quadrant"),
-                 "trend_vol_regime": labels.get("trend_vol")} for i, d in enumerate(days)]
+        return [
+            {
+                "series_type": series_type,
+                "series_id": series_id,
+                "bar_interval": "1d",
+                "series_part": hash(series_id),
+                "bar_seq": i + 1,
+                "bar_start": d,
+                "close": 1.0,
+                "uptrend_regime": labels.get("uptrend"),
+                "volatility_rv_regime": labels.get("rv"),
+                "volatility_hmm_regime": labels.get("hmm"),
+                "volatility_quadrant_regime": labels.get("quadrant"),
+                "trend_vol_regime": labels.get("trend_vol"),
+            }
+            for i, d in enumerate(days)
+        ]
 
-    labels = pd.DataFrame(rows("driver", "BTC|macro", uptrend="S1", hmm="low", quadrant="QUIET")
-                          + rows("driver", "BTC.d|macro", uptrend="S3", hmm="high", quadrant="CRISIS")
-                          + rows("symbol", "binance|XUSDT|1d", rv="low", hmm="high", quadrant="EXPANSION")
-                          + rows("market", "market|BTC", trend_vol="uptrend_low_vol"))
-    grid = pd.DataFrame({"series_key": 7, "exchange": "binance", "symbol": "XUSDT", "bar_interval": "1h",
-                         "idx": [0, 1], "bar_start": days, "close": [1.0, 2.0], "verdict": ["TREND", None]})
+    labels = pd.DataFrame(
+        rows("driver", "BTC|macro", uptrend="S1", hmm="low", quadrant="QUIET")
+        + rows("driver", "BTC.d|macro", uptrend="S3", hmm="high", quadrant="CRISIS")
+        + rows("symbol", "binance|XUSDT|1d", rv="low", hmm="high", quadrant="EXPANSION")
+        + rows("market", "market|BTC", trend_vol="uptrend_low_vol")
+    )
+    grid = pd.DataFrame(
+        {
+            "series_key": 7,
+            "exchange": "binance",
+            "symbol": "XUSDT",
+            "bar_interval": "1h",
+            "idx": [0, 1],
+            "bar_start": days,
+            "close": [1.0, 2.0],
+            "verdict": ["TREND", None],
+        }
+    )
     bars = findings_bars(labels, grid, excluded_drivers=["BTC.d"])
     pooled = bars.groupby("detector")["series_id"].unique().map(sorted).to_dict()
-    assert pooled == {"uptrend": ["BTC|macro"], "volatility_rv": ["binance|XUSDT|1d"], "volatility_hmm": ["binance|XUSDT|1d"],
-                      "volatility_quadrant": ["binance|XUSDT|1d"], "trend_vol": ["market|BTC"],
-                      "grid_verdict": ["binance|XUSDT|1h"]}
+    assert pooled == {
+        "uptrend": ["BTC|macro"],
+        "volatility_rv": ["binance|XUSDT|1d"],
+        "volatility_hmm": ["binance|XUSDT|1d"],
+        "volatility_quadrant": ["binance|XUSDT|1d"],
+        "trend_vol": ["market|BTC"],
+        "grid_verdict": ["binance|XUSDT|1h"],
+    }
     grid_rows = bars[bars["detector"] == "grid_verdict"]
     assert grid_rows["regime"].iloc[0] == "TREND" and pd.isna(grid_rows["regime"].iloc[1])
     assert grid_rows["seq"].tolist() == [0, 1]
 
 
 def test_config_and_contrast_validation():
-    cfg = RegimeFindingsConfig.from_mapping({"horizons": "5,10,20", "train_frac": "0.6", "n_boot": "1000",
-                                             "block_bars": "20", "seed": "0", "ci_level": "0.95",
-                                             "min_regime_bars": "30"})
+    cfg = RegimeFindingsConfig.from_mapping(
+        {
+            "horizons": "5,10,20",
+            "train_frac": "0.6",
+            "n_boot": "1000",
+            "block_bars": "20",
+            "seed": "0",
+            "ci_level": "0.95",
+            "min_regime_bars": "30",
+        }
+    )
     assert cfg == RegimeFindingsConfig()
     with pytest.raises(ValueError, match="horizons"):
         RegimeFindingsConfig(horizons=(1,))  # a sample std needs h >= 2

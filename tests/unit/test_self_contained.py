@@ -16,7 +16,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 PROJECT = Path(__file__).resolve().parents[2]
 THIS = Path(__file__).resolve()
 README_MAX_LINES = 250
@@ -40,13 +39,33 @@ def repo_files() -> list[Path]:
     Outside a git checkout (an unpacked archive) every file below PROJECT, less the
     build and environment folders of .gitignore."""
     if shutil.which("git") is None or not (PROJECT / ".git").exists():
-        skip = {".git", ".venv", "target", "logs", "warehouse", "reports", "exports", ".dagster", ".hypothesis",
-                ".pytest_cache", "__pycache__", "dbt_packages"}
-        return sorted(p for p in PROJECT.rglob("*") if p.is_file()
-                      and not skip & set(p.relative_to(PROJECT).parts)
-                      and not any(part.endswith(".egg-info") for part in p.relative_to(PROJECT).parts))
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         cwd=PROJECT, capture_output=True, check=True).stdout
+        skip = {
+            ".git",
+            ".venv",
+            "target",
+            "logs",
+            "warehouse",
+            "reports",
+            "exports",
+            ".dagster",
+            ".hypothesis",
+            ".pytest_cache",
+            "__pycache__",
+            "dbt_packages",
+        }
+        return sorted(
+            p
+            for p in PROJECT.rglob("*")
+            if p.is_file()
+            and not skip & set(p.relative_to(PROJECT).parts)
+            and not any(part.endswith(".egg-info") for part in p.relative_to(PROJECT).parts)
+        )
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT,
+        capture_output=True,
+        check=True,
+    ).stdout
     names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
     return [PROJECT / n for n in names if (PROJECT / n).is_file()]
 
@@ -74,7 +93,8 @@ def test_no_reference_to_documents_outside_the_repository():
                     break
     assert not offending, (
         f"{len(offending)} reference(s) to documents outside the repository; point them at the "
-        "matching docs/ page instead:\n" + "\n".join(offending))
+        "matching docs/ page instead:\n" + "\n".join(offending)
+    )
 
 
 def markdown_pages() -> list[Path]:
@@ -107,7 +127,8 @@ def test_relative_markdown_links_resolve():
 def test_readme_is_short():
     lines = (PROJECT / "README.md").read_text().splitlines()
     assert len(lines) <= README_MAX_LINES, (
-        f"README.md has {len(lines)} lines (at most {README_MAX_LINES}): move details to docs/")
+        f"README.md has {len(lines)} lines (at most {README_MAX_LINES}): move details to docs/"
+    )
 
 
 def test_readme_points_to_docs_and_keeps_the_screenshot():

@@ -14,8 +14,16 @@ def _bars(n=200, seed=1):
     open_ = np.r_[100.0, close[:-1]] * np.exp(rng.normal(0, 0.001, n))
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
-    return pd.DataFrame({"bar_start": pd.date_range("2024-01-01", periods=n, freq="h"), "open": open_,
-                         "high": high, "low": low, "close": close, "volume": rng.uniform(1, 2, n)})
+    return pd.DataFrame(
+        {
+            "bar_start": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.uniform(1, 2, n),
+        }
+    )
 
 
 def test_the_surrogate_permutes_the_returns_and_keeps_the_calendar():
@@ -32,8 +40,15 @@ def test_the_surrogate_permutes_the_returns_and_keeps_the_calendar():
 
 
 def test_the_intrabar_shape_travels_with_the_return():
-    bars = pd.DataFrame({"open": [10.0, 10.0, 11.0], "high": [10.5, 11.5, 11.0], "low": [9.5, 10.0, 9.9],
-                         "close": [10.0, 11.0, 9.9], "volume": [1.0, 2.0, 3.0]})
+    bars = pd.DataFrame(
+        {
+            "open": [10.0, 10.0, 11.0],
+            "high": [10.5, 11.5, 11.0],
+            "low": [9.5, 10.0, 9.9],
+            "close": [10.0, 11.0, 9.9],
+            "volume": [1.0, 2.0, 3.0],
+        }
+    )
     for seed in range(20):
         sur = shuffled_return_surrogate(bars, seed)
         if sur.volume.iloc[1] == 3.0:  # bar 1 took bar 2's return (-10%) and shape

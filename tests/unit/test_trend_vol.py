@@ -14,10 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_regimes.engines.trend_vol import (REGIMES, RegimeState, Trend, TrendVolConfig, TrendVolConfigError, Vol,
-                                              load_markets, step, walk)
-from market_regimes.engines.trend_vol_frames import (check_series, market_regime_rows, trailing_percentile,
-                                                     trailing_sma)
+from market_regimes.engines.trend_vol import (
+    REGIMES,
+    RegimeState,
+    Trend,
+    TrendVolConfig,
+    TrendVolConfigError,
+    Vol,
+    load_markets,
+    step,
+    walk,
+)
+from market_regimes.engines.trend_vol_frames import check_series, market_regime_rows, trailing_percentile, trailing_sma
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "trend_vol_markets.csv"
 AS_OF = datetime(2026, 1, 24)
@@ -25,8 +33,15 @@ AS_OF = datetime(2026, 1, 24)
 
 def make_config(**overrides) -> TrendVolConfig:
     """The reference configuration (docs/trend-vol-regimes.md): SPY vs its 200-day MA (h 2%), VIX 25 / 20."""
-    values = dict(market="SPY", price_series="SPY", vol_series="VIX", ma_period=200, trend_hysteresis_pct=0.02,
-                  vol_high_threshold=25.0, vol_low_threshold=20.0)
+    values = dict(
+        market="SPY",
+        price_series="SPY",
+        vol_series="VIX",
+        ma_period=200,
+        trend_hysteresis_pct=0.02,
+        vol_high_threshold=25.0,
+        vol_low_threshold=20.0,
+    )
     values.update(overrides)
     return TrendVolConfig(**values)
 
@@ -41,6 +56,7 @@ def detect(price, ma, vol, previous, config):
 
 
 # --- reference test cases: trend ---------------------------------------------------------
+
 
 def test_clear_uptrend(config):
     assert detect(600, 500, 15, None, config).trend == Trend.UPTREND
@@ -67,6 +83,7 @@ def test_trend_crosses_hysteresis_to_downtrend(config):
 
 # --- reference test cases: volatility ----------------------------------------------------
 
+
 def test_clear_low_vol(config):
     assert detect(500, 500, 12, None, config).vol == Vol.LOW_VOL
 
@@ -86,6 +103,7 @@ def test_vol_hysteresis_maintains_high_vol(config):
 
 
 # --- reference test cases: combined, serialisation, edge cases ---------------------------
+
 
 def test_all_four_regimes(config):
     assert detect(600, 500, 15, None, config).regime == "uptrend_low_vol"
@@ -114,6 +132,7 @@ def test_custom_config():
 
 # --- band edges: every comparison is strict, so a value on an edge keeps the previous state
 
+
 @pytest.mark.parametrize("h", [0.02, 0.05, 0.0])
 def test_price_exactly_on_the_lower_band_edge_keeps_the_trend(h):
     cfg = make_config(trend_hysteresis_pct=h)
@@ -134,8 +153,10 @@ def test_price_exactly_on_the_upper_band_edge_keeps_the_trend(h):
     edge = ma * (1 + h)
     for prev in Trend:
         assert step(edge, ma, 15, cfg, RegimeState(trend=prev, vol=Vol.LOW_VOL)).trend == prev
-    assert step(math.nextafter(edge, math.inf), ma, 15, cfg,
-                RegimeState(Trend.DOWNTREND, Vol.LOW_VOL)).trend == Trend.UPTREND
+    assert (
+        step(math.nextafter(edge, math.inf), ma, 15, cfg, RegimeState(Trend.DOWNTREND, Vol.LOW_VOL)).trend
+        == Trend.UPTREND
+    )
     assert step(edge, ma, 15, cfg, None).trend == Trend.UPTREND  # price >= MA
 
 
@@ -152,8 +173,10 @@ def test_vol_exactly_at_the_high_threshold_keeps_the_vol(config):
     for prev in Vol:
         assert step(500, 500, high, config, RegimeState(Trend.UPTREND, prev)).vol == prev
     assert step(500, 500, high, config, None).vol == Vol.LOW_VOL  # inside the band, no previous => low_vol
-    assert step(500, 500, math.nextafter(high, math.inf), config,
-                RegimeState(Trend.UPTREND, Vol.LOW_VOL)).vol == Vol.HIGH_VOL
+    assert (
+        step(500, 500, math.nextafter(high, math.inf), config, RegimeState(Trend.UPTREND, Vol.LOW_VOL)).vol
+        == Vol.HIGH_VOL
+    )
 
 
 def test_trend_and_vol_hysteresis_are_independent(config):
@@ -174,8 +197,13 @@ def test_step_rejects_non_finite_inputs(config, bad):
 def test_walk_carries_the_state_through_the_bands(config):
     days = [(500, 500, 22), (495, 500, 26), (489, 500, 24), (505, 500, 19), (511, 500, 19)]
     states = walk(days, config, bar_starts=pd.date_range("2024-01-01", periods=5).to_pydatetime())
-    assert [s.regime for s in states] == ["uptrend_low_vol", "uptrend_high_vol", "downtrend_high_vol",
-                                          "downtrend_low_vol", "uptrend_low_vol"]
+    assert [s.regime for s in states] == [
+        "uptrend_low_vol",
+        "uptrend_high_vol",
+        "downtrend_high_vol",
+        "downtrend_low_vol",
+        "uptrend_low_vol",
+    ]
     assert states[-1].bar_start == datetime(2024, 1, 5) and states[-1].price == 511.0
     # a given previous state is the memory before the first day
     assert walk(days[:1], config, previous=RegimeState(Trend.DOWNTREND, Vol.HIGH_VOL))[0].regime == "downtrend_high_vol"
@@ -185,11 +213,15 @@ def test_walk_carries_the_state_through_the_bands(config):
 
 # --- serialisation -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("state", [
-    RegimeState(Trend.DOWNTREND, Vol.LOW_VOL),
-    RegimeState("uptrend", "high_vol", bar_start=datetime(2024, 3, 1), price=65000.5, ma=60123.25, vol_value=61.2),
-    RegimeState(Trend.UPTREND, Vol.LOW_VOL, price=1e-9, ma=None, vol_value=0.0),
-])
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        RegimeState(Trend.DOWNTREND, Vol.LOW_VOL),
+        RegimeState("uptrend", "high_vol", bar_start=datetime(2024, 3, 1), price=65000.5, ma=60123.25, vol_value=61.2),
+        RegimeState(Trend.UPTREND, Vol.LOW_VOL, price=1e-9, ma=None, vol_value=0.0),
+    ],
+)
 def test_json_roundtrip(state):
     text = state.to_json()
     assert json.loads(text)["regime"] == state.regime
@@ -208,15 +240,29 @@ def test_from_dict_rejects_inconsistent_or_unknown_states():
 
 # --- seed rows -----------------------------------------------------------------------------
 
-SEED_ROW = dict(market="BTC", price_series="BTC", vol_series="DVOL", ma_period="200", trend_hysteresis_pct="0.02",
-                vol_high_threshold="60", vol_low_threshold="50")
+SEED_ROW = dict(
+    market="BTC",
+    price_series="BTC",
+    vol_series="DVOL",
+    ma_period="200",
+    trend_hysteresis_pct="0.02",
+    vol_high_threshold="60",
+    vol_low_threshold="50",
+)
 
 
 def test_the_shipped_seed_parses():
     with open(SEED, newline="") as handle:
         markets = load_markets(csv.DictReader(handle))
-    assert markets[0] == TrendVolConfig(market="BTC", price_series="BTC", vol_series="DVOL", ma_period=200,
-                                        trend_hysteresis_pct=0.02, vol_high_threshold=60.0, vol_low_threshold=50.0)
+    assert markets[0] == TrendVolConfig(
+        market="BTC",
+        price_series="BTC",
+        vol_series="DVOL",
+        ma_period=200,
+        trend_hysteresis_pct=0.02,
+        vol_high_threshold=60.0,
+        vol_low_threshold=50.0,
+    )
 
 
 @pytest.mark.parametrize("empty", ["", "  ", None, math.nan])
@@ -225,17 +271,20 @@ def test_an_empty_vol_series_means_the_realized_vol_percentile(empty):
     assert cfg.vol_series is None and cfg.uses_vol_percentile and cfg.ma_period == 200
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"vol_low_threshold": "60"}, "vol_low_threshold \\(60\\) must be below vol_high_threshold \\(60\\)"),
-    ({"vol_low_threshold": "70"}, "vol_low_threshold \\(70\\) must be below vol_high_threshold \\(60\\)"),
-    ({"trend_hysteresis_pct": "-0.01"}, "trend_hysteresis_pct must be a fraction"),
-    ({"trend_hysteresis_pct": "2"}, "trend_hysteresis_pct must be a fraction"),
-    ({"ma_period": "200.5"}, "ma_period must be an integer"),
-    ({"ma_period": "0"}, "ma_period must be an integer"),
-    ({"vol_high_threshold": "high"}, "vol_high_threshold = 'high' is not a number"),
-    ({"vol_high_threshold": "inf"}, "vol thresholds must be finite"),
-    ({"price_series": ""}, "empty values in \\['price_series'\\]"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"vol_low_threshold": "60"}, "vol_low_threshold \\(60\\) must be below vol_high_threshold \\(60\\)"),
+        ({"vol_low_threshold": "70"}, "vol_low_threshold \\(70\\) must be below vol_high_threshold \\(60\\)"),
+        ({"trend_hysteresis_pct": "-0.01"}, "trend_hysteresis_pct must be a fraction"),
+        ({"trend_hysteresis_pct": "2"}, "trend_hysteresis_pct must be a fraction"),
+        ({"ma_period": "200.5"}, "ma_period must be an integer"),
+        ({"ma_period": "0"}, "ma_period must be an integer"),
+        ({"vol_high_threshold": "high"}, "vol_high_threshold = 'high' is not a number"),
+        ({"vol_high_threshold": "inf"}, "vol thresholds must be finite"),
+        ({"price_series": ""}, "empty values in \\['price_series'\\]"),
+    ],
+)
 def test_invalid_seed_rows_name_the_market(change, message):
     with pytest.raises(TrendVolConfigError, match=f"market 'BTC': {message}"):
         TrendVolConfig.from_row({**SEED_ROW, **change})
@@ -254,30 +303,50 @@ def test_duplicate_or_incomplete_rows_name_the_market():
 
 # --- the table adapter ----------------------------------------------------------------------
 
+
 def daily(series: str, closes, start="2024-01-01", skip=()) -> pd.DataFrame:
     days = pd.date_range(start, periods=len(closes), freq="D")
     frame = pd.DataFrame({"series": series, "bar_start": days, "close": np.asarray(closes, float)})
     return frame[~frame["bar_start"].isin(pd.to_datetime(list(skip)))]
 
 
-FOO = make_config(market="FOO", price_series="FOO", vol_series="FOOVOL", ma_period=3, vol_high_threshold=30.0,
-                  vol_low_threshold=20.0)
+FOO = make_config(
+    market="FOO", price_series="FOO", vol_series="FOOVOL", ma_period=3, vol_high_threshold=30.0, vol_low_threshold=20.0
+)
 
 
 def test_rows_by_hand():
     """ma 3, h 2%, vol 30/20; FOOVOL has no 2024-01-07; the newest day (01-09) is provisional."""
-    closes = pd.concat([daily("FOO", [100, 100, 100, 90, 95, 110, 110, 110, 110]),
-                        daily("FOOVOL", [50, 25, 35, 25, 15, 99, 31, 10], start="2024-01-02", skip=["2024-01-07"])])
+    closes = pd.concat(
+        [
+            daily("FOO", [100, 100, 100, 90, 95, 110, 110, 110, 110]),
+            daily("FOOVOL", [50, 25, 35, 25, 15, 99, 31, 10], start="2024-01-02", skip=["2024-01-07"]),
+        ]
+    )
     rows = market_regime_rows([FOO], closes)
     assert rows["bar_start"].dt.strftime("%m-%d").tolist() == ["01-03", "01-04", "01-05", "01-06", "01-08"]
     assert rows["ma"].round(6).tolist() == [100, 96.666667, 95, 98.333333, 110]
     assert rows["vol_value"].tolist() == [25, 35, 25, 15, 31]
-    assert rows["regime"].tolist() == ["uptrend_low_vol", "downtrend_high_vol", "downtrend_high_vol",
-                                       "uptrend_low_vol", "uptrend_high_vol"]
+    assert rows["regime"].tolist() == [
+        "uptrend_low_vol",
+        "downtrend_high_vol",
+        "downtrend_high_vol",
+        "uptrend_low_vol",
+        "uptrend_high_vol",
+    ]
     assert rows["prev_regime"].tolist()[1:] == rows["regime"].tolist()[:-1]
     assert pd.isna(rows["prev_regime"].iloc[0])
     assert rows.dtypes["bar_start"] == "datetime64[us]" and list(rows.columns) == [
-        "market", "bar_start", "price", "ma", "vol_value", "trend", "vol", "regime", "prev_regime"]
+        "market",
+        "bar_start",
+        "price",
+        "ma",
+        "vol_value",
+        "trend",
+        "vol",
+        "regime",
+        "prev_regime",
+    ]
 
 
 def test_as_of_makes_the_last_day_final_and_builds_are_prefix_invariant():
@@ -287,7 +356,9 @@ def test_as_of_makes_the_last_day_final_and_builds_are_prefix_invariant():
     closes = pd.concat([daily("P", price), daily("V", vol)])
     cfg = make_config(market="M", price_series="P", vol_series="V", ma_period=20)
     full = market_regime_rows([cfg], closes)
-    assert full["bar_start"].max() == pd.Timestamp("2024-01-01") + pd.Timedelta(days=398)  # the newest day is provisional
+    assert full["bar_start"].max() == pd.Timestamp("2024-01-01") + pd.Timedelta(
+        days=398
+    )  # the newest day is provisional
     for cut in ("2024-03-15", "2024-07-01", "2024-12-31"):
         truncated = closes[closes["bar_start"] < cut]
         part = market_regime_rows([cfg], truncated, landed=closes, as_of=cut)
@@ -301,8 +372,7 @@ def test_as_of_makes_the_last_day_final_and_builds_are_prefix_invariant():
 
 def test_sma_is_on_the_price_calendar_and_restarts_after_a_long_gap():
     prices = list(range(1, 41))
-    closes = pd.concat([daily("P", prices, skip=pd.date_range("2024-01-11", "2024-01-15")),
-                        daily("V", [10.0] * 40)])
+    closes = pd.concat([daily("P", prices, skip=pd.date_range("2024-01-11", "2024-01-15")), daily("V", [10.0] * 40)])
     cfg = make_config(market="M", price_series="P", vol_series="V", ma_period=3)
     rows = market_regime_rows([cfg], closes, max_gap_bars=24).set_index("bar_start")
     # a 6-day hole (< max_gap_bars): the SMA spans it, on the price series' own calendar
@@ -311,12 +381,16 @@ def test_sma_is_on_the_price_calendar_and_restarts_after_a_long_gap():
     short_gap = market_regime_rows([cfg], closes, max_gap_bars=5).set_index("bar_start")
     # a gap > max_gap_bars days starts a segment: the MA warms up again, the detector restarts
     assert "2024-01-16" not in short_gap.index.strftime("%Y-%m-%d")
-    assert short_gap.loc["2024-01-18", "ma"] == pytest.approx(17) and pd.isna(short_gap.loc["2024-01-18", "prev_regime"])
+    assert short_gap.loc["2024-01-18", "ma"] == pytest.approx(17) and pd.isna(
+        short_gap.loc["2024-01-18", "prev_regime"]
+    )
     np.testing.assert_allclose(trailing_sma(np.arange(1.0, 6.0), 2), [np.nan, 1.5, 2.5, 3.5, 4.5])
 
 
 def test_a_long_hole_in_the_vol_series_restarts_the_detector():
-    closes = pd.concat([daily("P", [100.0] * 80), daily("V", [10.0] * 80, skip=pd.date_range("2024-02-01", "2024-02-28"))])
+    closes = pd.concat(
+        [daily("P", [100.0] * 80), daily("V", [10.0] * 80, skip=pd.date_range("2024-02-01", "2024-02-28"))]
+    )
     cfg = make_config(market="M", price_series="P", vol_series="V", ma_period=5)
     rows = market_regime_rows([cfg], closes)
     restarts = rows.loc[rows["prev_regime"].isna(), "bar_start"].dt.strftime("%Y-%m-%d").tolist()
@@ -327,29 +401,35 @@ def test_empty_vol_series_uses_the_trailing_realized_vol_percentile():
     rng = np.random.default_rng(3)
     sigma = np.where(np.arange(700) < 500, 0.01, 0.05)  # a calm year, then turbulence
     price = 100 * np.exp(np.cumsum(rng.normal(0, sigma)))
-    cfg = make_config(market="P", price_series="P", vol_series=None, ma_period=50, vol_high_threshold=80.0,
-                      vol_low_threshold=50.0)
+    cfg = make_config(
+        market="P", price_series="P", vol_series=None, ma_period=50, vol_high_threshold=80.0, vol_low_threshold=50.0
+    )
     rows = market_regime_rows([cfg], daily("P", price)).set_index("bar_start")
     # 20 returns for realized_vol_20, then 365 of them for the first percentile
     assert rows.index[0] == pd.Timestamp("2024-01-01") + pd.Timedelta(days=20 + 364)
     assert rows["vol_value"].between(0, 100).all()
     day = lambda n: pd.Timestamp("2024-01-01") + pd.Timedelta(days=n)  # noqa: E731
     # once the turbulence fills the 20-return window it ranks at the top of the trailing year
-    turbulent = rows.loc[day(520):day(540)]
+    turbulent = rows.loc[day(520) : day(540)]
     assert (turbulent["vol"] == "high_vol").all() and turbulent["vol_value"].min() > 90
     assert turbulent["vol_value"].max() == 100
     # the percentile is point-in-time: it equals the rank among the trailing window only
-    np.testing.assert_array_equal(trailing_percentile(np.array([np.nan, 3.0, 1.0, 2.0, 2.0, 5.0]), 3),
-                                  [np.nan, np.nan, np.nan, 50.0, 50.0, 100.0])
+    np.testing.assert_array_equal(
+        trailing_percentile(np.array([np.nan, 3.0, 1.0, 2.0, 2.0, 5.0]), 3), [np.nan, np.nan, np.nan, 50.0, 50.0, 100.0]
+    )
 
 
 def test_missing_and_non_overlapping_series_name_the_market():
     closes = pd.concat([daily("BTC", [1.0] * 5), daily("DVOL", [50.0] * 5, start="2023-01-01")])
     btc = make_config(market="BTC", price_series="BTC", vol_series="DVOL")
-    with pytest.raises(TrendVolConfigError, match="market 'BTC': price_series 'BTC' .* and vol_series 'DVOL' .* never share a day"):
+    with pytest.raises(
+        TrendVolConfigError, match="market 'BTC': price_series 'BTC' .* and vol_series 'DVOL' .* never share a day"
+    ):
         market_regime_rows([btc], closes)
-    for cfg, role in [(make_config(market="A", price_series="NOPE", vol_series="DVOL"), "price_series 'NOPE'"),
-                      (make_config(market="B", price_series="BTC", vol_series="NOPE"), "vol_series 'NOPE'")]:
+    for cfg, role in [
+        (make_config(market="A", price_series="NOPE", vol_series="DVOL"), "price_series 'NOPE'"),
+        (make_config(market="B", price_series="BTC", vol_series="NOPE"), "vol_series 'NOPE'"),
+    ]:
         with pytest.raises(TrendVolConfigError, match=f"market '{cfg.market}': {role} has no landed rows"):
             market_regime_rows([cfg], closes, missing_series="error")
         # warn mode: the market is skipped, the others still build

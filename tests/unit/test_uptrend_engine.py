@@ -14,19 +14,40 @@ from hypothesis import strategies as st
 
 from market_regimes.engines.uptrend_config import UptrendConfig, load_config_csv
 from market_regimes.engines.uptrend_engine import INPUTS, SegmentResume, lookback_bars, run_segment
-from market_regimes.engines.uptrend_scores import PREFIX_NAMES
 from market_regimes.engines.uptrend_frames import uptrend_state_rows
 from market_regimes.engines.uptrend_levels import SupportResistance, cluster_levels, swing_pivots, zigzag_pivots
-from market_regimes.engines.uptrend_scores import discount, ols10_slope, overextension, trend_decay, trend_strength
+from market_regimes.engines.uptrend_scores import (
+    PREFIX_NAMES,
+    discount,
+    ols10_slope,
+    overextension,
+    trend_decay,
+    trend_strength,
+)
 
 CFG = load_config_csv()
 BULL = dict(ema_20=110, ema_30=109, ema_60=105, ema_144=100, ema_250=95, ema_333=90)
 BEAR = dict(ema_20=80, ema_30=81, ema_60=85, ema_144=90, ema_250=95, ema_333=100)
 MIXED = dict(ema_20=101, ema_30=102, ema_60=100, ema_144=103, ema_250=99, ema_333=98)  # fast above 60, no stack
-NEUTRAL = dict(ema_20_slope=0.001, ema_60_slope=0.001, ema_144_slope=0.001, ema_250_slope=0.001,
-               ema_333_slope=0.001, d_ema_144_slope=0.0, atr_14=2.0, atr_mean_20=2.0, rsi_14=50.0,
-               rsi_slope_10=0.0, adx_14=20.0, adx_slope_10=0.0, sep_fast=0.0, sep_mid=0.0, d_sep_fast_5=0.0,
-               d_sep_mid_5=0.0, volume_z=0.0)
+NEUTRAL = dict(
+    ema_20_slope=0.001,
+    ema_60_slope=0.001,
+    ema_144_slope=0.001,
+    ema_250_slope=0.001,
+    ema_333_slope=0.001,
+    d_ema_144_slope=0.0,
+    atr_14=2.0,
+    atr_mean_20=2.0,
+    rsi_14=50.0,
+    rsi_slope_10=0.0,
+    adx_14=20.0,
+    adx_slope_10=0.0,
+    sep_fast=0.0,
+    sep_mid=0.0,
+    d_sep_fast_5=0.0,
+    d_sep_mid_5=0.0,
+    volume_z=0.0,
+)
 
 
 def sig(x):
@@ -47,6 +68,7 @@ def run(rows, cfg=CFG, volume=None):
 
 # --- config -----------------------------------------------------------------------------
 
+
 def test_config_rejects_missing_unknown_and_bad_values():
     values = {f: 1 for f in UptrendConfig.__dataclass_fields__}
     UptrendConfig.from_mapping(values)
@@ -62,6 +84,7 @@ def test_config_rejects_missing_unknown_and_bad_values():
 
 # --- scores -----------------------------------------------------------------------------
 
+
 def test_trend_strength_by_hand():
     assert trend_strength(np.array([0.0]), np.array([0.0]), CFG)[0] == 0.5
     # rsi part clamp((10 + 5)/10) = 1, adx part clamp((-3 + 2)/4) = 0
@@ -72,24 +95,67 @@ def test_trend_strength_by_hand():
 
 def test_overextension_by_hand():
     a = np.array
-    ox = overextension(a([104.0]), a([101.0]), a([100.0]), a([98.0]), a([96.0]), a([2.0]), a([1.6]),
-                       a([0.0015]), a([-0.001]), a([0.0008]), CFG)[0]
-    expected = (.35 * sig(3 / 3) + .20 * sig(4 / 4) + .10 * sig(6 / 3) + .10 * sig(8 / 4) + .10 * sig(1)
-                + .05 * sig(-1) + .05 * sig(2 / 1.6 - 1) + .05 * sig(-1))
+    ox = overextension(
+        a([104.0]),
+        a([101.0]),
+        a([100.0]),
+        a([98.0]),
+        a([96.0]),
+        a([2.0]),
+        a([1.6]),
+        a([0.0015]),
+        a([-0.001]),
+        a([0.0008]),
+        CFG,
+    )[0]
+    expected = (
+        0.35 * sig(3 / 3)
+        + 0.20 * sig(4 / 4)
+        + 0.10 * sig(6 / 3)
+        + 0.10 * sig(8 / 4)
+        + 0.10 * sig(1)
+        + 0.05 * sig(-1)
+        + 0.05 * sig(2 / 1.6 - 1)
+        + 0.05 * sig(-1)
+    )
     assert ox == pytest.approx(expected, rel=1e-14)
 
 
 def test_discount_by_hand():
     a = np.array
-    dx = discount(a([95.0]), a([100.0]), a([90.0]), a([2.0]), a([2.0]), a([0.0]), a([0.0]), a([20.0]),
-                  a([0.0]), a([0.001]), a([0.8]), CFG)[0]
+    dx = discount(
+        a([95.0]),
+        a([100.0]),
+        a([90.0]),
+        a([2.0]),
+        a([2.0]),
+        a([0.0]),
+        a([0.0]),
+        a([20.0]),
+        a([0.0]),
+        a([0.001]),
+        a([0.8]),
+        CFG,
+    )[0]
     loc = math.exp(-3 * 0.5) * (1 + 0.3 * sig((0.03 - 10 / 95) / 0.02))
     relief = 0.5 * sig((1 - 0.9) / 0.05) + 0.5 * (0.5 * 0.5 + 0.5 * 0.5)
     expected = (0.45 * loc + 0.25 * 0.5 + 0.25 * relief + 0.05) * (1 - 0.5 * 0.2)
     assert dx == pytest.approx(expected, rel=1e-14)
     # ADX below 18: adx_rel = 0; E144 <= E333: hallway x = 1 when P <= E144
-    dx2 = discount(a([95.0]), a([96.0]), a([96.0]), a([2.0]), a([2.0]), a([0.0]), a([0.0]), a([17.9]),
-                   a([0.0]), a([0.0]), a([0.5]), CFG)[0]
+    dx2 = discount(
+        a([95.0]),
+        a([96.0]),
+        a([96.0]),
+        a([2.0]),
+        a([2.0]),
+        a([0.0]),
+        a([0.0]),
+        a([17.9]),
+        a([0.0]),
+        a([0.0]),
+        a([0.5]),
+        CFG,
+    )[0]
     loc2 = math.exp(-3) * (1 + 0.3 * sig(0.03 / 0.02))
     relief2 = 0.5 * sig(2) + 0.5 * (0.5 * 0.5)
     assert dx2 == pytest.approx(0.45 * loc2 + 0.25 * 0.5 + 0.25 * relief2, rel=1e-14)
@@ -109,9 +175,21 @@ def test_trend_decay_blends_three_rising_windows():
     zero = np.zeros(n)
     emas = np.full(n, 100.0)
     zig = zigzag_pivots(close, np.full(n, 2.0), CFG.zigzag_atr_mult, CFG.zigzag_min_leg_bars)
-    edx = trend_decay(np.array([9, 30]), np.array([9, 30]), close=close, volume=None, ema_144=emas, ema_250=emas,
-                      ema_333=emas * 0.9, ema_250_slope=zero, ema_333_slope=zero, rsi_slope_10=rsi_slope,
-                      adx_slope_10=zero, zigzag=zig, cfg=CFG)
+    edx = trend_decay(
+        np.array([9, 30]),
+        np.array([9, 30]),
+        close=close,
+        volume=None,
+        ema_144=emas,
+        ema_250=emas,
+        ema_333=emas * 0.9,
+        ema_250_slope=zero,
+        ema_333_slope=zero,
+        rsi_slope_10=rsi_slope,
+        adx_slope_10=zero,
+        zigzag=zig,
+        cfg=CFG,
+    )
     assert edx[0] == 0.5  # n < 10
     # windows at bar 30: last 30 (1..30), 20 (11..30), 10 (21..30) bars; mean rsi slope -0.1 x mean index
     slow = [(0.5 + sig(0.1 * np.mean(np.arange(30 - w + 1, 31)) / 5) + 0.5) / 3 for w in (30, 20, 10)]
@@ -122,6 +200,7 @@ def test_trend_decay_blends_three_rising_windows():
 
 
 # --- levels -----------------------------------------------------------------------------
+
 
 def test_cluster_levels_joins_the_first_cluster_within_6_percent():
     prices, strengths = cluster_levels([100, 103, 110, 105, 90], 0.06, 9)
@@ -174,6 +253,7 @@ def test_zigzag_confirms_after_an_atr_reversal_and_keeps_legs_of_four_bars():
 
 # --- flags through the engine ----------------------------------------------------------------
 
+
 def buy_rows(price, **over):
     return [(70, BEAR), (price, {**MIXED, **over})]
 
@@ -199,8 +279,9 @@ def test_s2_retest_rebuy():
     assert res["state"][-1] == "S2" and res["rebuy_flag"][-1]
     assert not run(rows + [(99.01, {**MIXED, "rsi_slope_10": 5.0})])["rebuy_flag"][-1]
     # slope test: E250 slope <= 0 and E333 slope < 0 -> no rebuy
-    assert not run(rows + [(99.0, {**MIXED, "rsi_slope_10": 5.0, "ema_250_slope": 0.0,
-                                    "ema_333_slope": -1e-6})])["rebuy_flag"][-1]
+    assert not run(rows + [(99.0, {**MIXED, "rsi_slope_10": 5.0, "ema_250_slope": 0.0, "ema_333_slope": -1e-6})])[
+        "rebuy_flag"
+    ][-1]
 
 
 def test_s3_reclaim_after_emergency_exit():
@@ -213,8 +294,15 @@ def test_s3_reclaim_after_emergency_exit():
 
 def test_s3_discount_rebuy_needs_dx_above_threshold():
     # P between E333 and E144, ATR expanding, strong RSI/ADX slopes: high DX
-    strong = {**BULL, "rsi_slope_10": 5.0, "adx_slope_10": 2.0, "atr_14": 2.0, "atr_mean_20": 1.0,
-              "d_ema_144_slope": 0.001, "volume_z": -3.0}
+    strong = {
+        **BULL,
+        "rsi_slope_10": 5.0,
+        "adx_slope_10": 2.0,
+        "atr_14": 2.0,
+        "atr_mean_20": 1.0,
+        "d_ema_144_slope": 0.001,
+        "volume_z": -3.0,
+    }
     res = run([(120, BULL), (91.0, strong)])
     dx = res["dx"][1]
     assert res["edx"][1] == 0.5 and dx >= 0.6 and res["rebuy_flag"][1]
@@ -235,8 +323,17 @@ def test_first_dip_once_per_s3_episode_only_when_enabled():
 def test_trim_needs_ox_and_a_level_within_one_atr():
     closes = [100, 101, 102, 103, 104, 110, 104, 103, 102, 101, 100]
     rows = [(c, {**BULL, "ema_20": 100, "ema_30": 99}) for c in closes]  # EMA mix -> S4 (no stack)
-    hot = {**MIXED, "ema_20": 99, "ema_30": 99.5, "ema_60": 98.5, "ema_144": 97, "ema_250": 96, "ema_333": 95,
-           "d_sep_fast_5": 0.01, "d_sep_mid_5": 0.01}
+    hot = {
+        **MIXED,
+        "ema_20": 99,
+        "ema_30": 99.5,
+        "ema_60": 98.5,
+        "ema_144": 97,
+        "ema_250": 96,
+        "ema_333": 95,
+        "d_sep_fast_5": 0.01,
+        "d_sep_mid_5": 0.01,
+    }
     s0 = [(70, BEAR), (110.5, hot), (109.0, hot)]  # S0, S1, S2 at 109 (level 110 within 2)
     res = run(rows + s0)
     assert res["state"][-3:] == ["S0", "S1", "S2"]
@@ -258,18 +355,35 @@ def test_segment_restart_has_no_prev_state():
 
 # --- prefix invariance -------------------------------------------------------------------------
 
+
 def random_segment(seed: int, n: int):
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
     s = pd.Series(close)
     inputs = {f"ema_{k}": s.ewm(span=k, adjust=False).mean().to_numpy().copy() for k in (20, 30, 60, 144, 250, 333)}
-    for k in ("ema_20_slope", "ema_60_slope", "ema_144_slope", "ema_250_slope", "ema_333_slope", "d_ema_144_slope",
-              "d_sep_fast_5", "d_sep_mid_5", "sep_fast", "sep_mid", "volume_z"):
+    for k in (
+        "ema_20_slope",
+        "ema_60_slope",
+        "ema_144_slope",
+        "ema_250_slope",
+        "ema_333_slope",
+        "d_ema_144_slope",
+        "d_sep_fast_5",
+        "d_sep_mid_5",
+        "sep_fast",
+        "sep_mid",
+        "volume_z",
+    ):
         inputs[k] = rng.normal(0, 0.002, n)
     atr = s.diff().abs().rolling(14).mean().to_numpy()
-    inputs.update(atr_14=atr, atr_mean_20=pd.Series(atr).rolling(20).mean().to_numpy(),
-                  rsi_14=rng.uniform(20, 80, n), rsi_slope_10=rng.normal(0, 3, n), adx_14=rng.uniform(10, 40, n),
-                  adx_slope_10=rng.normal(0, 1, n))
+    inputs.update(
+        atr_14=atr,
+        atr_mean_20=pd.Series(atr).rolling(20).mean().to_numpy(),
+        rsi_14=rng.uniform(20, 80, n),
+        rsi_slope_10=rng.normal(0, 3, n),
+        adx_14=rng.uniform(10, 40, n),
+        adx_slope_10=rng.normal(0, 1, n),
+    )
     inputs["ema_20"][:5] = np.nan  # warm-up
     return close, inputs, rng.uniform(0, 10, n)
 
@@ -289,8 +403,22 @@ def test_prefix_invariance(seed, cut):
         np.testing.assert_array_equal(np.asarray(value)[:m], np.asarray(full[key])[:m], err_msg=key)
 
 
-ROW_KEYS = ("state", "prev_state", "emergency_exit", "exit_position", "exit_reason", "buy_flag",
-            "first_dip_buy_flag", "rebuy_flag", "trim_flag", "ts_score", "sr_boost", "ox", "dx", "edx")
+ROW_KEYS = (
+    "state",
+    "prev_state",
+    "emergency_exit",
+    "exit_position",
+    "exit_reason",
+    "buy_flag",
+    "first_dip_buy_flag",
+    "rebuy_flag",
+    "trim_flag",
+    "ts_score",
+    "sr_boost",
+    "ox",
+    "dx",
+    "edx",
+)
 
 
 def walk_in_parts(seed: int, cuts: list[int]):
@@ -355,7 +483,7 @@ def test_a_walk_continued_from_a_checkpoint_equals_one_walk(seed):
     f = full["first_bar"]
     assert set(full["checkpoints"]) == {1_039, 1_559, 2_079}
     for c, state in full["checkpoints"].items():
-        prefix = run_segment(close[:c + 1], {k: v[:c + 1] for k, v in inputs.items()}, cfg, volume[:c + 1])
+        prefix = run_segment(close[: c + 1], {k: v[: c + 1] for k, v in inputs.items()}, cfg, volume[: c + 1])
         assert state == prefix["resume"] and state.last_idx == c
         lo = state.offset
         res = run_segment(close[lo:], {k: v[lo:] for k, v in inputs.items()}, cfg, volume[lo:], resume=state)
@@ -363,8 +491,8 @@ def test_a_walk_continued_from_a_checkpoint_equals_one_walk(seed):
         got = {k: np.asarray(res[k], dtype=object)[skip:].tolist() for k in ROW_KEYS}
         s3 = np.asarray(res["s3_start"])[skip:]
         got["s3_start"] = np.where(s3 < 0, -1, s3 + lo).tolist()
-        want = {k: np.asarray(full[k], dtype=object)[c + 1 - f:].tolist() for k in ROW_KEYS}
-        want["s3_start"] = np.asarray(full["s3_start"])[c + 1 - f:].tolist()
+        want = {k: np.asarray(full[k], dtype=object)[c + 1 - f :].tolist() for k in ROW_KEYS}
+        want["s3_start"] = np.asarray(full["s3_start"])[c + 1 - f :].tolist()
         assert_same_rows(got, want)
 
 

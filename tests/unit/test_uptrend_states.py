@@ -28,7 +28,8 @@ def test_s0_to_s1_needs_fast_above_60_and_price_strictly_above_e60():
 
 def test_s1_bear_stack_exits_before_anything_else():
     assert transition("S1", 120, BEAR, True) == Transition(
-        "S0", exit_reason="s1_bearish_stack", exit_position=True, emergency_exit=True)
+        "S0", exit_reason="s1_bearish_stack", exit_position=True, emergency_exit=True
+    )
 
 
 def test_s1_to_s2_above_e333_strictly():
@@ -45,7 +46,8 @@ def test_s2_back_to_s1_below_e333_has_precedence_over_bull_stack():
 def test_s3_exits_only_when_all_emas_below_333():
     all_below = EmaStack(e20=90, e30=91, e60=92, e144=93, e250=94, e333=95)
     assert transition("S3", 96, all_below, True) == Transition(
-        "S0", exit_reason="all_emas_below_333", exit_position=True, s3_exit=True)
+        "S0", exit_reason="all_emas_below_333", exit_position=True, s3_exit=True
+    )
     one_equal = EmaStack(e20=90, e30=91, e60=92, e144=93, e250=95, e333=95)  # E250 == E333
     assert transition("S3", 96, one_equal, True) == Transition("S3")
 
@@ -63,11 +65,11 @@ def test_unknown_state_is_an_error():
 def test_walk_states_from_the_first_ready_bar():
     rows = [  # close, EMA stack, ready
         (100, MIXED, False),
-        (70, BEAR, True),        # bootstrap: bear stack -> S0
-        (100.5, MIXED, True),    # fast above 60 and P > E60 -> S1
-        (98.5, MIXED, True),     # P > E333 -> S2
-        (120, BULL, True),       # bull stack -> S3 (s3_start = 4)
-        (89, BULL, True),        # P < E333: emergency exit, stays S3
+        (70, BEAR, True),  # bootstrap: bear stack -> S0
+        (100.5, MIXED, True),  # fast above 60 and P > E60 -> S1
+        (98.5, MIXED, True),  # P > E333 -> S2
+        (120, BULL, True),  # bull stack -> S3 (s3_start = 4)
+        (89, BULL, True),  # P < E333: emergency exit, stays S3
         (96, EmaStack(90, 91, 92, 93, 94, 95), True),  # all below 333 -> S0
     ]
     emas = {k: [getattr(r[1], k) for r in rows] for k in ("e20", "e30", "e60", "e144", "e250", "e333")}
@@ -93,9 +95,15 @@ def test_state_rows_without_ready_bars_keep_the_column_types():
     from market_regimes.engines.uptrend_config import load_config_csv
     from market_regimes.engines.uptrend_frames import COLUMNS, ENGINE_INPUTS, uptrend_state_rows
 
-    out = uptrend_state_rows(pd.DataFrame(columns=["driver", "timeframe", "segment_id", "bar_start", "close",
-                                                   *ENGINE_INPUTS]), load_config_csv())
+    out = uptrend_state_rows(
+        pd.DataFrame(columns=["driver", "timeframe", "segment_id", "bar_start", "close", *ENGINE_INPUTS]),
+        load_config_csv(),
+    )
     assert out.empty and list(out.columns) == list(COLUMNS)
     assert {c: str(out[c].dtype) for c in ("state", "exit_reason", "exit_position", "bar_start")} == {
-        "state": "string", "exit_reason": "string", "exit_position": "boolean", "bar_start": "datetime64[us]"}
+        "state": "string",
+        "exit_reason": "string",
+        "exit_position": "boolean",
+        "bar_start": "datetime64[us]",
+    }
     assert str(out["ox"].dtype) == "float64" and str(out["trim_flag"].dtype) == "boolean"

@@ -29,8 +29,17 @@ TRUTH = np.tile(np.r_[np.ones(400), np.zeros(400)], 3)
 
 RV = vd.RVPercentileParams(rv_bars=10, pct_window_bars=800, pct_every_bars=10, q_enter=0.7, q_exit=0.3, min_bars=800)
 HMM = vd.HmmLogRVParams(rv_bars=10, window_bars=800, refit_every_bars=100, p_enter=0.7, p_exit=0.3, min_bars=800)
-STICKY = vd.HmmLogRVParams(rv_bars=10, window_bars=800, refit_every_bars=100, p_enter=0.7, p_exit=0.3, min_bars=800,
-                           fit_transitions=False, init_stay_prob=0.99, min_dwell_bars=50)
+STICKY = vd.HmmLogRVParams(
+    rv_bars=10,
+    window_bars=800,
+    refit_every_bars=100,
+    p_enter=0.7,
+    p_exit=0.3,
+    min_bars=800,
+    fit_transitions=False,
+    init_stay_prob=0.99,
+    min_dwell_bars=50,
+)
 GARCH = vd.GarchParams(window_bars=800, refit_every_bars=100, q_enter=0.7, q_exit=0.3, min_bars=800)
 
 # candidate -> (labels function, max lag in bars, min share of bars labelled right from bar 800)
@@ -80,8 +89,9 @@ def test_scheduled_quantiles_leave_out_missing_scores():
 
 
 def test_intraday_log_rv_by_hand():
-    times = np.array(["2024-01-01T21:00", "2024-01-01T22:00", "2024-01-01T23:00", "2024-01-02T00:00"],
-                     dtype="datetime64[m]")
+    times = np.array(
+        ["2024-01-01T21:00", "2024-01-01T22:00", "2024-01-01T23:00", "2024-01-02T00:00"], dtype="datetime64[m]"
+    )
     x = np.array([0.1, 0.2, 0.2, 0.3])
     days = np.array(["2023-12-31", "2024-01-01", "2024-01-02", "2024-01-03"], dtype="datetime64[m]")
     # day 1: the 23:00 bar, RV of (0.2, 0.2); day 2: its only bar 00:00, RV of (0.2, 0.3); other days: none
@@ -97,8 +107,9 @@ def test_hysteresis_by_hand():
     # no label before the first finite score; the first one enters directly when it is high
     np.testing.assert_array_equal(vd.hysteresis(np.array([np.nan, 0.8, 0.5]), 0.7, 0.4), [np.nan, 1, 1])
     # thresholds per index (a NaN threshold keeps the label)
-    np.testing.assert_array_equal(vd.hysteresis(np.array([1.0, 1.0, 1.0]), np.array([2.0, 0.5, np.nan]), 0.0),
-                                  [0, 1, 1])
+    np.testing.assert_array_equal(
+        vd.hysteresis(np.array([1.0, 1.0, 1.0]), np.array([2.0, 0.5, np.nan]), 0.0), [0, 1, 1]
+    )
 
 
 def test_min_dwell_by_hand():
@@ -112,8 +123,9 @@ def test_min_dwell_by_hand():
 
 
 def test_clean_to_bars_and_shuffle():
-    np.testing.assert_array_equal(vd.clean_to_bars(np.array([1.0, 0.0]), np.array([False, True, False, True])),
-                                  [np.nan, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(
+        vd.clean_to_bars(np.array([1.0, 0.0]), np.array([False, True, False, True])), [np.nan, 1.0, 1.0, 0.0]
+    )
     r = np.array([np.nan, 0.1, 0.2, 0.3, -0.1])
     a, b = vd.shuffled_returns(r, 3), vd.shuffled_returns(r, 3)
     np.testing.assert_array_equal(a, b)
@@ -168,27 +180,27 @@ def test_hmm_filter_is_hmmlearns_filtered_probability():
     for c in (799, 850, 1234, 2399):
         r = 799 + (c - 799) // HMM.refit_every_bars * HMM.refit_every_bars  # the refit in force at c
         lo = max(0, r - HMM.window_bars + 1)
-        fit = vd.fit_hmm_logrv(y[lo:r + 1], HMM)
+        fit = vd.fit_hmm_logrv(y[lo : r + 1], HMM)
         model = GaussianHMM(n_components=2, covariance_type="diag")
         model.startprob_ = np.array([1 - fit.start_high, fit.start_high])
         model.transmat_ = np.array([[1 - fit.low_to_high, fit.low_to_high], [1 - fit.stay_high, fit.stay_high]])
         model.means_ = np.array([[fit.mean_low], [fit.mean_high]])
         model.covars_ = np.array([[fit.var_low], [fit.var_high]])
         # the last smoothed posterior of a window is the filtered probability at its end
-        assert prob[c] == pytest.approx(model.predict_proba(y[lo:c + 1].reshape(-1, 1))[-1, 1], rel=1e-9, abs=1e-12)
+        assert prob[c] == pytest.approx(model.predict_proba(y[lo : c + 1].reshape(-1, 1))[-1, 1], rel=1e-9, abs=1e-12)
     assert np.isnan(prob[:799]).all() and np.isfinite(prob[799:]).all()
 
 
 def test_garch_score_is_the_garch_recursion():
     pytest.importorskip("arch")
     x = synthetic(1)
-    (score, thr), = vd.garch_score([x], GARCH, [0.3, 0.7])
+    ((score, thr),) = vd.garch_score([x], GARCH, [0.3, 0.7])
     r, c = 899, 950  # refit 899 labels 899 .. 998
     lo = r - GARCH.window_bars + 1
-    omega, alpha, beta = vd.fit_garch(x[lo:r + 1], GARCH.scale)
+    omega, alpha, beta = vd.fit_garch(x[lo : r + 1], GARCH.scale)
     assert 0 < alpha < 1 and 0 < beta < 1 and alpha + beta <= 1 + 1e-9  # arch bounds the persistence at 1
     xs = x * GARCH.scale
-    s2 = float(np.mean(xs[lo:r + 1] ** 2))
+    s2 = float(np.mean(xs[lo : r + 1] ** 2))
     path = []
     for t in range(lo, c + 1):
         s2 = omega + alpha * xs[t] ** 2 + beta * s2  # sigma^2 of t + 1, known at t

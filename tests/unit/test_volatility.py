@@ -30,9 +30,16 @@ from market_regimes.engines.volatility_frames import (
 
 SEED = load_config_csv()
 # small windows so a test series of ~1,000 bars has many refits
-SMALL_OVERRIDES = dict(hmm_window_bars=200, hmm_min_fit_bars=130, hmm_refit_every_bars=24,
-                       hmm_refit_every_bars_intraday=24, wavelet_window_bars=128, hurst_window_bars=64,
-                       ar1_window_bars=30, turbulence_window_bars=50)
+SMALL_OVERRIDES = dict(
+    hmm_window_bars=200,
+    hmm_min_fit_bars=130,
+    hmm_refit_every_bars=24,
+    hmm_refit_every_bars_intraday=24,
+    wavelet_window_bars=128,
+    hurst_window_bars=64,
+    ar1_window_bars=30,
+    turbulence_window_bars=50,
+)
 SMALL = load_config_csv(**SMALL_OVERRIDES)
 
 
@@ -44,18 +51,26 @@ def regime_switching_returns(n: int = 1000, seed: int = 7) -> tuple[np.ndarray, 
     return rng.normal(0.0, np.where(stormy, 0.05, 0.01)), stormy
 
 
-def bars_frame(returns: np.ndarray, interval_minutes: int = 1440, series_id: str = "BTC|macro",
-               start: str = "2022-01-01") -> pd.DataFrame:
+def bars_frame(
+    returns: np.ndarray, interval_minutes: int = 1440, series_id: str = "BTC|macro", start: str = "2022-01-01"
+) -> pd.DataFrame:
     """One driver series in the input shape of volatility_frames (first bar: no return)."""
     n = len(returns) + 1
-    return pd.DataFrame({
-        "series_type": "driver", "series_id": series_id, "driver": series_id.split("|")[0],
-        "timeframe": series_id.split("|")[1], "exchange": None, "symbol": None,
-        "bar_interval": "1d" if interval_minutes == 1440 else "1h", "interval_minutes": interval_minutes,
-        "segment_id": 1,
-        "bar_start": pd.date_range(start, periods=n, freq=f"{interval_minutes}min").astype("datetime64[us]"),
-        "log_return": np.concatenate([[np.nan], returns]),
-    })
+    return pd.DataFrame(
+        {
+            "series_type": "driver",
+            "series_id": series_id,
+            "driver": series_id.split("|")[0],
+            "timeframe": series_id.split("|")[1],
+            "exchange": None,
+            "symbol": None,
+            "bar_interval": "1d" if interval_minutes == 1440 else "1h",
+            "interval_minutes": interval_minutes,
+            "segment_id": 1,
+            "bar_start": pd.date_range(start, periods=n, freq=f"{interval_minutes}min").astype("datetime64[us]"),
+            "log_return": np.concatenate([[np.nan], returns]),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- config
@@ -129,13 +144,13 @@ def test_filtered_probability_equals_hmmlearn_decoding_of_the_trailing_window(t)
     out = vol.hmm_filter(x, SMALL, 24)
     refit = int(out["fit_index"][t])
     assert refit == 129 + ((t - 129) // 24) * 24
-    fit = vol.fit_hmm(x[max(0, refit - 199): refit + 1], SMALL)
+    fit = vol.fit_hmm(x[max(0, refit - 199) : refit + 1], SMALL)
     model = GaussianHMM(n_components=2, covariance_type="diag", init_params="", params="")
     model.startprob_ = np.array([1 - fit.start_high, fit.start_high])
     model.transmat_ = np.array([[fit.stay_low, 1 - fit.stay_low], [1 - fit.stay_high, fit.stay_high]])
     model.means_ = np.array([[fit.mean_low], [fit.mean_high]])
     model.covars_ = np.array([[fit.var_low], [fit.var_high]])
-    window = x[max(0, t - 199): t + 1].reshape(-1, 1)
+    window = x[max(0, t - 199) : t + 1].reshape(-1, 1)
     expected = model.predict_proba(window)[-1, 1]
     assert out["p_high"][t] == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert out["mean_high"][t] == fit.mean_high
@@ -153,7 +168,7 @@ def test_prefix_invariance_of_every_output(cut):
     want = want[want["bar_start"] < prefix["bar_start"].max() + pd.Timedelta(days=1)].reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     got_fit = strategy_fit_rows(prefix, SMALL)
-    want_fit = strategy_fit_rows(full, SMALL).iloc[:len(got_fit)]
+    want_fit = strategy_fit_rows(full, SMALL).iloc[: len(got_fit)]
     pd.testing.assert_frame_equal(got_fit, want_fit, check_exact=True)
 
 
@@ -193,8 +208,9 @@ def test_wavelet_energy_is_conserved_and_rows_are_independent():
 
 # --------------------------------------------------------------------------- direction, quadrant
 def test_direction_rules():
-    windows = np.array([[0.01] * 20, [-0.01] * 20, [0.01, -0.01] * 10, [0.0] * 20,
-                        [0.01] * 13 + [-0.01] * 7])  # ER = 6 / 20 = 0.3 exactly -> a direction
+    windows = np.array(
+        [[0.01] * 20, [-0.01] * 20, [0.01, -0.01] * 10, [0.0] * 20, [0.01] * 13 + [-0.01] * 7]
+    )  # ER = 6 / 20 = 0.3 exactly -> a direction
     ret, er, direction = vol.direction_inputs(windows, 0.3)
     assert ret == pytest.approx([0.2, -0.2, 0.0, 0.0, 0.06], abs=1e-15)
     assert er == pytest.approx([1.0, 1.0, 0.0, 0.0, 0.3], abs=1e-12)
@@ -203,11 +219,19 @@ def test_direction_rules():
     assert just_below[0] == "none"
 
 
-@pytest.mark.parametrize("vol_regime, direction, expected", [
-    ("high", "down", "CRISIS"), ("high", "up", "EXPANSION"), ("high", "none", "EXPANSION"),
-    ("low", "up", "NORMAL"), ("low", "down", "NORMAL"), ("low", "none", "QUIET"),
-    (None, "up", None), ("low", None, None),
-])
+@pytest.mark.parametrize(
+    "vol_regime, direction, expected",
+    [
+        ("high", "down", "CRISIS"),
+        ("high", "up", "EXPANSION"),
+        ("high", "none", "EXPANSION"),
+        ("low", "up", "NORMAL"),
+        ("low", "down", "NORMAL"),
+        ("low", "none", "QUIET"),
+        (None, "up", None),
+        ("low", None, None),
+    ],
+)
 def test_quadrant_table(vol_regime, direction, expected):
     assert vol.quadrant(vol_regime, direction) == expected
 
@@ -220,10 +244,10 @@ def hurst_textbook(x: np.ndarray, min_chunk: int) -> float:
     while n <= len(x):
         ratios = []
         for k in range(len(x) // n):
-            chunk = x[k * n:(k + 1) * n]
+            chunk = x[k * n : (k + 1) * n]
             dev = chunk - chunk.mean()
             z = np.cumsum(dev)
-            s = math.sqrt((dev ** 2).mean())
+            s = math.sqrt((dev**2).mean())
             if s > 0:
                 ratios.append((z.max() - z.min()) / s)
         if ratios:
@@ -261,8 +285,9 @@ def test_ar1_hand_case_and_statsmodels():
 
 
 def test_strategy_fit_scores_hand_cases():
-    h_fit, a_fit, trend, mean_rev = vol.strategy_fit_scores(np.array([0.7, 0.2, 1.0, 0.5]),
-                                                            np.array([0.2, -0.8, 0.9, 0.0]))
+    h_fit, a_fit, trend, mean_rev = vol.strategy_fit_scores(
+        np.array([0.7, 0.2, 1.0, 0.5]), np.array([0.2, -0.8, 0.9, 0.0])
+    )
     assert h_fit == pytest.approx([0.9, 0.0, 1.0, 0.5])
     assert a_fit == pytest.approx([0.7, 0.0, 1.0, 0.5])
     assert trend == pytest.approx([80.0, 0.0, 100.0, 50.0])
@@ -290,15 +315,37 @@ def test_toxic_bar_is_excluded_and_counted():
     toxic_start = bars_frame(dirty)["bar_start"][k + 1]
     at = rows.index[rows["bar_start"] == toxic_start][0]
     assert rows.loc[at, "is_toxic"] and rows["is_toxic"].sum() == 1
-    labels = ["hmm_p_high_vol", "hmm_mean_high", "wavelet_energy_d1", "spectral_entropy", "direction_return", "quadrant"]
+    labels = [
+        "hmm_p_high_vol",
+        "hmm_mean_high",
+        "wavelet_energy_d1",
+        "spectral_entropy",
+        "direction_return",
+        "quadrant",
+    ]
     pd.testing.assert_series_equal(rows.loc[at, labels], rows.loc[at - 1, labels], check_names=False)
     # every other row equals the run on the series with the toxic bar removed
     clean = bars_frame(np.delete(r, k))
     clean_rows = volatility_regime_rows(clean, SMALL)
     others = rows.drop(index=at).reset_index(drop=True)
-    compare = [c for c in volatility_columns(SMALL) if c not in (
-        "bar_start", "idx", "hmm_fit_bar_start", "log_return", "abs_log_return", "is_toxic", "toxic_bars_in_window",
-        "prev_vol_regime", "prev_quadrant", "turbulence", "turbulence_drivers")]
+    compare = [
+        c
+        for c in volatility_columns(SMALL)
+        if c
+        not in (
+            "bar_start",
+            "idx",
+            "hmm_fit_bar_start",
+            "log_return",
+            "abs_log_return",
+            "is_toxic",
+            "toxic_bars_in_window",
+            "prev_vol_regime",
+            "prev_quadrant",
+            "turbulence",
+            "turbulence_drivers",
+        )
+    ]
     pd.testing.assert_frame_equal(others[compare], clean_rows[compare], check_exact=True)
     # counted inside the decode window of the 200 clean returns behind each later row
     after = rows[rows["bar_start"] > toxic_start]
@@ -315,7 +362,7 @@ def test_turbulence_matches_the_textbook_mahalanobis_distance():
     got = vol.turbulence(y, 50)
     assert np.isnan(got[:50]).all()
     for t in (50, 64, 79):
-        past = y[t - 50:t]
+        past = y[t - 50 : t]
         d = y[t] - past.mean(axis=0)
         assert got[t] == pytest.approx(d @ np.linalg.inv(np.cov(past, rowvar=False)) @ d, rel=1e-9)
 
@@ -330,8 +377,11 @@ def test_turbulence_rows_use_the_joint_calendar():
     assert len(out) == 300 - 2 - 50
     rows = volatility_regime_rows(pd.concat([a, b]), SMALL, turbulence_drivers=["BTC", "ALT"])
     merged = rows.merge(out, on=["timeframe", "bar_start"], how="left", suffixes=("", "_want"))
-    assert np.array_equal(merged["turbulence"].to_numpy(float, na_value=np.nan),
-                          merged["turbulence_want"].to_numpy(float, na_value=np.nan), equal_nan=True)
+    assert np.array_equal(
+        merged["turbulence"].to_numpy(float, na_value=np.nan),
+        merged["turbulence_want"].to_numpy(float, na_value=np.nan),
+        equal_nan=True,
+    )
     assert merged["turbulence"].notna().sum() > 200
     assert volatility_regime_rows(a, SMALL)["turbulence"].isna().all()  # no set given
 
@@ -345,10 +395,14 @@ def test_two_frame_input_equals_one_frame_input():
     series = one.drop_duplicates("series_part").drop(columns=["bar_start", "log_return"])
     bars = one[["series_part", "bar_start", "log_return"]].sample(frac=1.0, random_state=0)  # any order
     drivers = ["BTC", "ALT"]
-    pd.testing.assert_frame_equal(volatility_regime_rows(bars, SMALL, turbulence_drivers=drivers, series=series),
-                                  volatility_regime_rows(one, SMALL, turbulence_drivers=drivers), check_exact=True)
-    pd.testing.assert_frame_equal(strategy_fit_rows(bars, SMALL, series=series), strategy_fit_rows(one, SMALL),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        volatility_regime_rows(bars, SMALL, turbulence_drivers=drivers, series=series),
+        volatility_regime_rows(one, SMALL, turbulence_drivers=drivers),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(
+        strategy_fit_rows(bars, SMALL, series=series), strategy_fit_rows(one, SMALL), check_exact=True
+    )
 
 
 # --------------------------------------------------------------------------- batched EM, incremental path
@@ -356,8 +410,10 @@ def test_batched_em_equals_hmmlearn_and_is_batch_independent():
     """fit_hmm_batch is hmmlearn's EM (the reference fit_hmm_hmmlearn) up to float rounding, with the
     same iteration counts, and a window's fit does not depend on the other windows of the batch."""
     rng = np.random.default_rng(3)
-    windows = [np.abs(rng.standard_t(4, n) * np.where((np.arange(n) // 40) % 2 == 1, 0.04, 0.01))
-               for n in (130, 154, 200, 200, 178)]
+    windows = [
+        np.abs(rng.standard_t(4, n) * np.where((np.arange(n) // 40) % 2 == 1, 0.04, 0.01))
+        for n in (130, 154, 200, 200, 178)
+    ]
     batch = vol.fit_hmm_batch(windows, SMALL)
     for w, fit in zip(windows, batch):
         ref = vol.fit_hmm_hmmlearn(w, SMALL)
@@ -375,8 +431,20 @@ def test_incremental_rows_continue_the_full_run_exactly(last):
     r, _ = regime_switching_returns(1000)
     r[[350, 351, 700]] = [0.8, -0.9, 0.7]  # toxic bars inside the look-backs
     frame = bars_frame(r).assign(series_part=11, idx=lambda f: np.arange(len(f)))
-    series = frame.iloc[:1][["series_part", "series_type", "series_id", "driver", "timeframe", "exchange", "symbol",
-                             "bar_interval", "interval_minutes", "segment_id"]]
+    series = frame.iloc[:1][
+        [
+            "series_part",
+            "series_type",
+            "series_id",
+            "driver",
+            "timeframe",
+            "exchange",
+            "symbol",
+            "bar_interval",
+            "interval_minutes",
+            "segment_id",
+        ]
+    ]
     full = volatility_regime_rows(frame[["series_part", "idx", "bar_start", "log_return"]], SMALL, series=series)
     at = full[full["idx"] <= last].iloc[-1]  # the last stored row (rows start at idx 130)
     need = hmm_lookback_clean_returns(SMALL, 1440)  # the rv quantile window (250 + 1 + 5 - 1) is the longest
@@ -386,9 +454,14 @@ def test_incremental_rows_continue_the_full_run_exactly(last):
     # the look-back: from the bar of the need-th last clean return up to the stored row
     start = int(np.flatnonzero(upto.to_numpy() == max(upto.iloc[-1] - need + 1, 1))[0]) if upto.iloc[-1] > need else 0
     lookback = frame[frame["idx"] >= start][["series_part", "idx", "bar_start", "log_return"]]
-    frontier = pd.DataFrame({"series_part": [11], "last_idx": [int(at["idx"])],
-                             "clean_returns": [int(at["segment_clean_returns"])],
-                             "rv_vol_regime": [at["rv_vol_regime"]]})  # the hysteresis state
+    frontier = pd.DataFrame(
+        {
+            "series_part": [11],
+            "last_idx": [int(at["idx"])],
+            "clean_returns": [int(at["segment_clean_returns"])],
+            "rv_vol_regime": [at["rv_vol_regime"]],
+        }
+    )  # the hysteresis state
     stats: dict = {}
     inc = volatility_regime_rows(lookback, SMALL, series=series, frontier=frontier, stats=stats)
     want = full[full["idx"] > last].reset_index(drop=True)
@@ -421,7 +494,8 @@ def _two_driver_bars(n: int = 400) -> pd.DataFrame:
 
 def _stored(out: pd.DataFrame) -> pd.DataFrame:
     return out.groupby("timeframe", as_index=False).agg(
-        stored_rows=("bar_start", "size"), last_bar_start=("bar_start", "max"), members=("turbulence_drivers", "max"))
+        stored_rows=("bar_start", "size"), last_bar_start=("bar_start", "max"), members=("turbulence_drivers", "max")
+    )
 
 
 @pytest.mark.parametrize("cut", [120, 260, 399])
@@ -447,7 +521,9 @@ def test_turbulence_rows_after_continue_the_full_rows_exactly(cut):
     assert replace == []
     pd.testing.assert_frame_equal(rows, want, check_exact=True)
     with pytest.raises(ValueError, match="look-back"):  # one joint bar short of the window
-        turbulence_rows_after(bars[bars["bar_start"] > start], SMALL, stored.assign(joint_before=stored["joint_before"] + 1))
+        turbulence_rows_after(
+            bars[bars["bar_start"] > start], SMALL, stored.assign(joint_before=stored["joint_before"] + 1)
+        )
 
 
 def test_turbulence_rows_after_recompute_a_changed_cross_section():
@@ -466,8 +542,7 @@ def test_turbulence_rows_after_recompute_a_changed_cross_section():
     rows, replace = turbulence_rows_after(bars, SMALL, _stored(turbulence_rows(bars[~lagging], SMALL)))
     full = turbulence_rows(bars, SMALL)
     assert replace == [] and len(rows) == 101
-    pd.testing.assert_frame_equal(rows, full[full["bar_start"] >= starts[300]].reset_index(drop=True),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(rows, full[full["bar_start"] >= starts[300]].reset_index(drop=True), check_exact=True)
     third = bars_frame(regime_switching_returns(400, seed=3)[0], 60, "ETH|meso")
     joined, replace = turbulence_rows_after(pd.concat([bars, third]), SMALL, _stored(turbulence_rows(bars, SMALL)))
     assert replace == ["meso"] and (joined["turbulence_drivers"] == 3).all()
@@ -520,11 +595,11 @@ def test_rv_percentile_recovers_known_switch_points():
     rows = volatility_regime_rows(bars_frame(r, 60, "BTC|meso"), SEED)
     label = pd.Series((rows["rv_vol_regime"] == "high").to_numpy(), index=rows["bar_start"])
     bar = pd.date_range("2022-01-01", periods=len(r) + 1, freq="60min")  # bar k holds return k - 1
-    up = label[bar[3001]:].idxmax()
-    down = label[bar[4001]:].idxmin()
+    up = label[bar[3001] :].idxmax()
+    down = label[bar[4001] :].idxmin()
     assert (up - bar[3001]) / pd.Timedelta(hours=1) <= 6
     assert (down - bar[4001]) / pd.Timedelta(hours=1) <= 36
-    assert label[up:bar[4000]].all()
+    assert label[up : bar[4000]].all()
     assert not label[down:].any()
     assert (rows["vol_regime"] == rows["rv_vol_regime"]).all()  # the seed's default detector
 

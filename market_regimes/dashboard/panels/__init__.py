@@ -24,8 +24,17 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from ..settings import Settings
-from . import (findings, forward_returns, grid_regimes, levers, market_regimes, price_regimes, regime_distribution,
-               transitions, volatility_regimes)
+from . import (
+    findings,
+    forward_returns,
+    grid_regimes,
+    levers,
+    market_regimes,
+    price_regimes,
+    regime_distribution,
+    transitions,
+    volatility_regimes,
+)
 
 PANELS: tuple[ModuleType, ...] = (
     price_regimes,
@@ -80,8 +89,12 @@ def relations_read(module: ModuleType) -> tuple[str, ...]:
     return (module.SOURCE, *getattr(module, "REQUIRES", ()), *getattr(module, "OPTIONAL", ()))
 
 
-def build_panels(con, settings: Settings = Settings(), panels: Sequence[ModuleType] = PANELS,
-                 log: Callable[[str], None] | None = None) -> list[PanelResult]:
+def build_panels(
+    con,
+    settings: Settings = Settings(),
+    panels: Sequence[ModuleType] = PANELS,
+    log: Callable[[str], None] | None = None,
+) -> list[PanelResult]:
     """Build every panel in order; ``log`` (e.g. ``print``) gets one progress line per panel.
 
     A panel whose mart is missing yields a result with ``figures=None``; an error inside a
@@ -94,8 +107,14 @@ def build_panels(con, settings: Settings = Settings(), panels: Sequence[ModuleTy
         started = time.perf_counter()
         figures = module.build(con, settings)
         seconds = time.perf_counter() - started
-        result = PanelResult(name=name, title=module.TITLE, source=module.SOURCE, subtitle=module.subtitle(settings),
-                             figures=figures, seconds=seconds)
+        result = PanelResult(
+            name=name,
+            title=module.TITLE,
+            source=module.SOURCE,
+            subtitle=module.subtitle(settings),
+            figures=figures,
+            seconds=seconds,
+        )
         if log:
             if figures is None:
                 log(f"  {name:<20} skipped: {module.SOURCE} (or a relation it needs) is missing")

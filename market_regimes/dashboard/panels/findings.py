@@ -38,18 +38,24 @@ METRIC_LABELS = {"forward_return": "return", "forward_abs_return": "|return|", "
 
 def subtitle(settings: Settings) -> str:
     """One line under the title."""
-    return (f"Pooled over every asset a detector labels, from {SOURCE}: mean forward return (top) and realized "
-            f"vol (bottom) per regime and horizon with 95% calendar-block-bootstrap intervals; the title checks "
-            f"each detector's contrast (✓ = expected sign, interval excludes 0). Pick a detector x interval x "
-            f"sample.")
+    return (
+        f"Pooled over every asset a detector labels, from {SOURCE}: mean forward return (top) and realized "
+        f"vol (bottom) per regime and horizon with 95% calendar-block-bootstrap intervals; the title checks "
+        f"each detector's contrast (✓ = expected sign, interval excludes 0). Pick a detector x interval x "
+        f"sample."
+    )
 
 
 def view_key(detector: str, bar_interval: str, sample: str):
     """Views by detector (uptrend, trend_vol, volatility_hmm, volatility_quadrant, grid_verdict,
     others after), bar interval (longest first), out_of_sample before all."""
     minutes = {"1d": 0, "4h": 1, "1h": 2, "15m": 3, "5m": 4, "1m": 5}
-    return (order_key(VIEW_DETECTOR_ORDER)(str(detector)), minutes.get(str(bar_interval), 9), str(bar_interval),
-            order_key(SAMPLE_ORDER)(str(sample)))
+    return (
+        order_key(VIEW_DETECTOR_ORDER)(str(detector)),
+        minutes.get(str(bar_interval), 9),
+        str(bar_interval),
+        order_key(SAMPLE_ORDER)(str(sample)),
+    )
 
 
 def share_text(share: float) -> str:
@@ -68,10 +74,15 @@ def contrast_lines(rows: pd.DataFrame) -> list[str]:
     for row in rows[rows["horizon_bars"] == longest].itertuples(index=False):
         mark = "✓" if pd.notna(row.is_separated_as_expected) and bool(row.is_separated_as_expected) else "✗"
         sign = "+" if row.expected_sign > 0 else "−"
-        share = ("" if pd.isna(row.share_series_expected_sign)
-                 else f" · {row.share_series_expected_sign:.0%} of {row.n_series_compared} assets")
-        lines.append(f"{row.regime} · {METRIC_LABELS.get(row.metric, row.metric)} ({row.horizon_bars} bars, "
-                     f"expected {sign}): {row.mean:+.2%} [{row.ci_low:+.2%}, {row.ci_high:+.2%}] {mark}{share}")
+        share = (
+            ""
+            if pd.isna(row.share_series_expected_sign)
+            else f" · {row.share_series_expected_sign:.0%} of {row.n_series_compared} assets"
+        )
+        lines.append(
+            f"{row.regime} · {METRIC_LABELS.get(row.metric, row.metric)} ({row.horizon_bars} bars, "
+            f"expected {sign}): {row.mean:+.2%} [{row.ci_low:+.2%}, {row.ci_high:+.2%}] {mark}{share}"
+        )
     return lines
 
 
@@ -79,11 +90,14 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
     """One figure per detector x bar interval x sample; None when the report is missing."""
     if not relation_exists(con, SOURCE):
         return None
-    frame = query(con, f"""
+    frame = query(
+        con,
+        f"""
         select detector, bar_interval, sample, row_kind, regime, metric, horizon_bars, n_series, n_bars,
                share_of_bars, n, mean, ci_low, ci_high, expected_sign, is_separated_as_expected,
                n_series_compared, share_series_expected_sign
-        from {SOURCE} order by horizon_bars""")
+        from {SOURCE} order by horizon_bars""",
+    )
     figures = []
     groups = frame.groupby(["detector", "bar_interval", "sample"], dropna=False, sort=False)
     for key in sorted(groups.groups, key=lambda k: view_key(*k)):
@@ -102,24 +116,44 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
                 mean = cut["mean"].to_numpy(dtype=float)
                 custom = cut[["n", "n_series", "share_of_bars", "ci_low", "ci_high"]].to_numpy(dtype=float)
                 fmt = ".2%" if metric == "forward_return" else ".4g"
-                traces.append({
-                    "type": "bar", "x": ticks, "y": mean, "yaxis": axis, "name": f"{horizon} bars",
-                    "legendgroup": str(horizon), "showlegend": axis == "y",
-                    "marker": {"color": colour, "opacity": 1.0 if axis == "y" else 0.6},
-                    "error_y": {"type": "data", "symmetric": False,
-                                "array": cut["ci_high"].to_numpy(dtype=float) - mean,
-                                "arrayminus": mean - cut["ci_low"].to_numpy(dtype=float), "thickness": 1},
-                    "customdata": custom,
-                    "hovertemplate": f"%{{x}} · {horizon} bars<br>mean {METRIC_LABELS[metric]} %{{y:{fmt}}} "
-                                     f"[%{{customdata[3]:{fmt}}}, %{{customdata[4]:{fmt}}}]"
-                                     "<br>n %{customdata[0]:,.0f} asset-bars · %{customdata[1]:.0f} assets"
-                                     "<br>share of bars %{customdata[2]:.1%}<extra></extra>"})
+                traces.append(
+                    {
+                        "type": "bar",
+                        "x": ticks,
+                        "y": mean,
+                        "yaxis": axis,
+                        "name": f"{horizon} bars",
+                        "legendgroup": str(horizon),
+                        "showlegend": axis == "y",
+                        "marker": {"color": colour, "opacity": 1.0 if axis == "y" else 0.6},
+                        "error_y": {
+                            "type": "data",
+                            "symmetric": False,
+                            "array": cut["ci_high"].to_numpy(dtype=float) - mean,
+                            "arrayminus": mean - cut["ci_low"].to_numpy(dtype=float),
+                            "thickness": 1,
+                        },
+                        "customdata": custom,
+                        "hovertemplate": f"%{{x}} · {horizon} bars<br>mean {METRIC_LABELS[metric]} %{{y:{fmt}}} "
+                        f"[%{{customdata[3]:{fmt}}}, %{{customdata[4]:{fmt}}}]"
+                        "<br>n %{customdata[0]:,.0f} asset-bars · %{customdata[1]:.0f} assets"
+                        "<br>share of bars %{customdata[2]:.1%}<extra></extra>",
+                    }
+                )
         lines = contrast_lines(part[part["row_kind"] == "contrast"])
         label = f"{detector} · {interval} · {sample.replace('_', '-')}"
         title = label + "".join(f"<br><sup>{line}</sup>" for line in lines)
-        figures.append(make_figure(
-            title, label=label, height=settings.figure_height + 20 * len(lines), traces=traces, barmode="group",
-            margin={"t": 60 + 18 * len(lines)}, xaxis={"anchor": "y2"},
-            yaxis={"domain": RETURN_DOMAIN, "title": {"text": "mean fwd return"}, "tickformat": ".1%"},
-            yaxis2={"domain": VOL_DOMAIN, "title": {"text": "mean fwd RV"}, "anchor": "x"}))
+        figures.append(
+            make_figure(
+                title,
+                label=label,
+                height=settings.figure_height + 20 * len(lines),
+                traces=traces,
+                barmode="group",
+                margin={"t": 60 + 18 * len(lines)},
+                xaxis={"anchor": "y2"},
+                yaxis={"domain": RETURN_DOMAIN, "title": {"text": "mean fwd return"}, "tickformat": ".1%"},
+                yaxis2={"domain": VOL_DOMAIN, "title": {"text": "mean fwd RV"}, "anchor": "x"},
+            )
+        )
     return figures

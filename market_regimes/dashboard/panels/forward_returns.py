@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-
 from ..data import query, relation_exists
 from ..settings import Settings
 from ..style import FALLBACK_COLOURS, make_figure
@@ -29,18 +28,23 @@ VOL_DOMAIN = [0.0, 0.34]
 
 def subtitle(settings: Settings) -> str:
     """One line under the title."""
-    return (f"Mean forward return (top) and mean forward realized vol (bottom) per regime and horizon, from "
-            f"{SOURCE}; hover: n, median, win rate, t-stat. Pick a detector x series.")
+    return (
+        f"Mean forward return (top) and mean forward realized vol (bottom) per regime and horizon, from "
+        f"{SOURCE}; hover: n, median, win rate, t-stat. Pick a detector x series."
+    )
 
 
 def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
     """One figure per detector x series x bar interval; None when the report is missing."""
     if not relation_exists(con, SOURCE):
         return None
-    frame = query(con, f"""
+    frame = query(
+        con,
+        f"""
         select detector, series_id, bar_interval, regime, horizon_bars, n, mean_return, median_return,
                win_rate, t_stat, mean_forward_rv, median_forward_rv
-        from {SOURCE} order by horizon_bars""")
+        from {SOURCE} order by horizon_bars""",
+    )
     figures = []
     groups = frame.groupby(["detector", "series_id", "bar_interval"], dropna=False, sort=False)
     for key in sorted(groups.groups, key=lambda k: series_sort_key(*k)):
@@ -52,22 +56,45 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
             rows = rows.set_index(rows["regime"].astype(str)).reindex(regimes)
             colour = FALLBACK_COLOURS[i % len(FALLBACK_COLOURS)]
             custom = rows[["n", "median_return", "win_rate", "t_stat", "median_forward_rv"]].to_numpy(dtype=float)
-            traces.append({
-                "type": "bar", "x": regimes, "y": rows["mean_return"].to_numpy(dtype=float), "name": f"{horizon} bars",
-                "legendgroup": str(horizon), "marker": {"color": colour}, "customdata": custom,
-                "hovertemplate": f"%{{x}} · {horizon} bars<br>mean %{{y:.2%}} · median %{{customdata[1]:.2%}}"
-                                 "<br>win rate %{customdata[2]:.0%} · t %{customdata[3]:.2f}"
-                                 "<br>n %{customdata[0]:,.0f}<extra></extra>"})
-            traces.append({
-                "type": "bar", "x": regimes, "y": rows["mean_forward_rv"].to_numpy(dtype=float), "yaxis": "y2",
-                "name": f"{horizon} bars", "legendgroup": str(horizon), "showlegend": False,
-                "marker": {"color": colour, "opacity": 0.6}, "customdata": custom,
-                "hovertemplate": f"%{{x}} · {horizon} bars<br>mean forward RV %{{y:.4g}}"
-                                 "<br>median %{customdata[4]:.4g}<extra></extra>"})
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": regimes,
+                    "y": rows["mean_return"].to_numpy(dtype=float),
+                    "name": f"{horizon} bars",
+                    "legendgroup": str(horizon),
+                    "marker": {"color": colour},
+                    "customdata": custom,
+                    "hovertemplate": f"%{{x}} · {horizon} bars<br>mean %{{y:.2%}} · median %{{customdata[1]:.2%}}"
+                    "<br>win rate %{customdata[2]:.0%} · t %{customdata[3]:.2f}"
+                    "<br>n %{customdata[0]:,.0f}<extra></extra>",
+                }
+            )
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": regimes,
+                    "y": rows["mean_forward_rv"].to_numpy(dtype=float),
+                    "yaxis": "y2",
+                    "name": f"{horizon} bars",
+                    "legendgroup": str(horizon),
+                    "showlegend": False,
+                    "marker": {"color": colour, "opacity": 0.6},
+                    "customdata": custom,
+                    "hovertemplate": f"%{{x}} · {horizon} bars<br>mean forward RV %{{y:.4g}}"
+                    "<br>median %{customdata[4]:.4g}<extra></extra>",
+                }
+            )
         # two stacked y axes over one shared x axis (make_subplots costs ~50 ms a figure)
-        fig = make_figure(f"{detector} · {series_id} ({interval})", label=f"{detector} · {series_id} ({interval})",
-                          height=settings.figure_height, traces=traces, barmode="group", xaxis={"anchor": "y2"},
-                          yaxis={"domain": RETURN_DOMAIN, "title": {"text": "mean fwd return"}, "tickformat": ".1%"},
-                          yaxis2={"domain": VOL_DOMAIN, "title": {"text": "mean fwd RV"}, "anchor": "x"})
+        fig = make_figure(
+            f"{detector} · {series_id} ({interval})",
+            label=f"{detector} · {series_id} ({interval})",
+            height=settings.figure_height,
+            traces=traces,
+            barmode="group",
+            xaxis={"anchor": "y2"},
+            yaxis={"domain": RETURN_DOMAIN, "title": {"text": "mean fwd return"}, "tickformat": ".1%"},
+            yaxis2={"domain": VOL_DOMAIN, "title": {"text": "mean fwd RV"}, "anchor": "x"},
+        )
         figures.append(fig)
     return figures

@@ -93,10 +93,23 @@ VERDICT_COLOURS = {"RANGE_OK": "#2ca02c", "RANGE_WEAK": "#ffd700", "TREND": "#d6
 # Shading colour of a verdict outside VERDICT_COLOURS (a later verdict renders without edits).
 OTHER_VERDICT_COLOUR = "#8c8c8c"
 # The five scores (0-100) shown in the hover, (column, hover label), in the mart's order.
-SCORES = (("trend_score", "trend"), ("mean_rev_score", "mean-rev"), ("range_quality_score", "range quality"),
-          ("vol_change_score", "vol change"), ("grid_capacity", "capacity"))
-COLUMNS = ("bar_start", "verdict", "decided_by", "confidence", *(c for c, _ in SCORES), "support", "resistance",
-           "close")
+SCORES = (
+    ("trend_score", "trend"),
+    ("mean_rev_score", "mean-rev"),
+    ("range_quality_score", "range quality"),
+    ("vol_change_score", "vol change"),
+    ("grid_capacity", "capacity"),
+)
+COLUMNS = (
+    "bar_start",
+    "verdict",
+    "decided_by",
+    "confidence",
+    *(c for c, _ in SCORES),
+    "support",
+    "resistance",
+    "close",
+)
 # Series listed first in the selector (the rest alphabetically).
 SYMBOL_ORDER = ("BTCUSDT", "ETHUSDT")
 # Vertical share of the chart (paper coordinates) for price (top) and confidence (bottom).
@@ -115,10 +128,12 @@ PRICE_HOVER = "%{y:,.6g}<extra></extra>"
 def subtitle(settings: Settings) -> str:
     """One line under the title: what is drawn and the downsampling."""
     shades = ", ".join(f"{v} {c}" for v, c in zip(VERDICT_COLOURS, ("green", "yellow", "red", "orange")))
-    return (f"Per grid series (exchange x symbol x bar interval) of {SOURCE}: close with the discovered range "
-            f"[support, resistance] (band); background = verdict ({shades}; unshaded: no verdict yet); bottom: "
-            f"the verdict's confidence (0-1). The hover names decided_by and the five scores (0-100, rounded). "
-            f"Pick a series; {shown_note(settings)}.")
+    return (
+        f"Per grid series (exchange x symbol x bar interval) of {SOURCE}: close with the discovered range "
+        f"[support, resistance] (band); background = verdict ({shades}; unshaded: no verdict yet); bottom: "
+        f"the verdict's confidence (0-1). The hover names decided_by and the five scores (0-100, rounded). "
+        f"Pick a series; {shown_note(settings)}."
+    )
 
 
 def shown_bars(bar_interval: str, settings: Settings) -> int | None:
@@ -132,9 +147,11 @@ def shown_note(settings: Settings) -> str:
     """Subtitle fragment that states the intraday downsampling of this panel."""
     if MAX_BARS is None or settings.max_intraday_bars <= MAX_BARS:
         return window_note(settings)
-    return (f"intraday series show their most recent {MAX_BARS:,} bars (this panel's cap, below "
-            f"--max-intraday-bars {settings.max_intraday_bars:,}: it has a view per grid series); daily series "
-            f"are shown whole")
+    return (
+        f"intraday series show their most recent {MAX_BARS:,} bars (this panel's cap, below "
+        f"--max-intraday-bars {settings.max_intraday_bars:,}: it has a view per grid series); daily series "
+        f"are shown whole"
+    )
 
 
 def series_key(exchange: str, symbol: str, bar_interval: str) -> tuple:
@@ -155,33 +172,48 @@ def _rows(con, bar_interval: str, limit: int | None, lifecycle: bool = False) ->
     ``virtual|<exchange>|<symbol>``) at each bar (columns grid_state, grid_lower, grid_upper;
     null where the lifecycle has no row).
     """
-    cap = ("" if limit is None else
-           f"qualify row_number() over (partition by exchange, symbol order by bar_start desc) <= {int(limit)}")
+    cap = (
+        ""
+        if limit is None
+        else f"qualify row_number() over (partition by exchange, symbol order by bar_start desc) <= {int(limit)}"
+    )
     if not lifecycle:
-        return query(con, f"""
+        return query(
+            con,
+            f"""
             select exchange, symbol, {", ".join(COLUMNS)}
             from {SOURCE} where bar_interval = ? {cap}
-            order by exchange, symbol, bar_start""", [bar_interval])
-    return query(con, f"""
+            order by exchange, symbol, bar_start""",
+            [bar_interval],
+        )
+    return query(
+        con,
+        f"""
         with shown as (
             select exchange, symbol, {", ".join(COLUMNS)}
             from {SOURCE} where bar_interval = ? {cap})
         select shown.*, l.state as grid_state, l.lower as grid_lower, l.upper as grid_upper
         from shown left join {LIFECYCLE} l
           on l.grid_id = 'virtual|' || shown.exchange || '|' || shown.symbol and l.bar_start = shown.bar_start
-        order by shown.exchange, shown.symbol, shown.bar_start""", [bar_interval])
+        order by shown.exchange, shown.symbol, shown.bar_start""",
+        [bar_interval],
+    )
 
 
 def _events(con, since) -> pd.DataFrame:
     """The marked state changes (:data:`EVENT_MARKERS`) of every virtual grid from ``since`` on,
     in time order: exchange, symbol, bar_start, from_state, to_state, reason, triggers (JSON text)."""
     states = ", ".join(f"'{s}'" for s in EVENT_MARKERS)
-    return query(con, f"""
+    return query(
+        con,
+        f"""
         select exchange, symbol, bar_start, from_state, to_state, reason, cast(triggers as varchar) as triggers
         from {EXIT_STATES}
         where grid_id = 'virtual|' || exchange || '|' || symbol and bar_start >= ? and to_state in ({states})
           and coalesce(reason, '') <> 'de_escalation'
-        order by exchange, symbol, bar_start, change_seq""", [since])
+        order by exchange, symbol, bar_start, change_seq""",
+        [since],
+    )
 
 
 def x_spec(starts: pd.Series, bar_interval: str) -> dict:
@@ -217,8 +249,9 @@ def _run_bounds(rows: pd.DataFrame, bar_interval: str, states: pd.Series | None 
     if not present.any():
         return np.array([], dtype=np.int64), np.array([]), np.array([])
     new = np.ones(len(rows), dtype=bool)
-    new[1:] = ((verdicts[1:] != verdicts[:-1]) | (decided[1:] != decided[:-1]) | (np.diff(starts) != step)
-               | ~present[:-1])
+    new[1:] = (
+        (verdicts[1:] != verdicts[:-1]) | (decided[1:] != decided[:-1]) | (np.diff(starts) != step) | ~present[:-1]
+    )
     if states is not None:
         labels = states.fillna("").to_numpy(dtype=object)
         new[1:] |= labels[1:] != labels[:-1]
@@ -246,8 +279,9 @@ def verdict_runs(rows: pd.DataFrame, bar_interval: str) -> tuple[np.ndarray, ...
     return verdicts[first], decided[first], start, end
 
 
-def verdict_shading(rows: pd.DataFrame, bar_interval: str, low: float, high: float, holes=(),
-                    states: pd.Series | None = None) -> list[dict]:
+def verdict_shading(
+    rows: pd.DataFrame, bar_interval: str, low: float, high: float, holes=(), states: pd.Series | None = None
+) -> list[dict]:
     """Background shading that also carries the verdict's hover: a one-row heatmap over the
     price pane [low, high] with one cell per run of (verdict, decided_by)
     (:func:`verdict_runs`), from the run's first bar to the end of its last, coloured by
@@ -287,20 +321,43 @@ def verdict_shading(rows: pd.DataFrame, bar_interval: str, low: float, high: flo
         edges[(edges >= a) & (edges < b)] = a - 1.0
     colours = [VERDICT_COLOURS.get(v, OTHER_VERDICT_COLOUR) for v in shown]
     # a step colour scale: code i (zmin -0.5, zmax n - 0.5) gets colours[i]
-    scale = [[bound, colour] for i, colour in enumerate(colours)
-             for bound in (i / len(colours), (i + 1) / len(colours))]
+    scale = [
+        [bound, colour] for i, colour in enumerate(colours) for bound in (i / len(colours), (i + 1) / len(colours))
+    ]
     rank = {v: i for i, v in enumerate(VERDICT_COLOURS)}
     hover = f"<b>%{{customdata[0]}}</b>{SEP}decided_by %{{customdata[1]}}"
     if labels is not None:
         hover += "<br>virtual grid %{customdata[2]}"
-    traces = [{"type": "heatmap", "x": edges, "y": [low, high], "z": [np.asarray(z, dtype=np.float32)],
-               "customdata": [custom], "zmin": -0.5, "zmax": len(colours) - 0.5, "colorscale": scale,
-               "showscale": False, "opacity": SHADE_OPACITY, "hoverongaps": False, "name": "verdict",
-               "hovertemplate": f"{hover}<extra></extra>"}]
+    traces = [
+        {
+            "type": "heatmap",
+            "x": edges,
+            "y": [low, high],
+            "z": [np.asarray(z, dtype=np.float32)],
+            "customdata": [custom],
+            "zmin": -0.5,
+            "zmax": len(colours) - 0.5,
+            "colorscale": scale,
+            "showscale": False,
+            "opacity": SHADE_OPACITY,
+            "hoverongaps": False,
+            "name": "verdict",
+            "hovertemplate": f"{hover}<extra></extra>",
+        }
+    ]
     for verdict, colour in zip(shown, colours):
-        traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": verdict,
-                       "legendrank": rank.get(verdict, len(rank)), "hoverinfo": "skip",
-                       "marker": {"symbol": "square", "size": 12, "color": colour, "opacity": 0.6}})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "markers",
+                "name": verdict,
+                "legendrank": rank.get(verdict, len(rank)),
+                "hoverinfo": "skip",
+                "marker": {"symbol": "square", "size": 12, "color": colour, "opacity": 0.6},
+            }
+        )
     return traces
 
 
@@ -322,13 +379,31 @@ def band(drawn: pd.DataFrame, x: dict) -> list[dict]:
     for n, (first, stop) in enumerate(zip(edges[::2], edges[1::2])):
         part = part_x(x, first, stop)
         traces += [
-            {"type": "scatter", **part, "y": _f4(drawn["support"].iloc[first:stop]), "name": "support",
-             "mode": "lines", "legendgroup": "range", "showlegend": False,
-             "line": {"color": BAND_LINE_COLOUR, "width": 0.8}, "hovertemplate": f"support {PRICE_HOVER}"},
-            {"type": "scatter", **part, "y": _f4(drawn["resistance"].iloc[first:stop]),
-             "name": "range [support, resistance]" if n == 0 else "resistance", "mode": "lines",
-             "legendgroup": "range", "showlegend": n == 0, "fill": "tonexty", "fillcolor": BAND_FILL,
-             "line": {"color": BAND_LINE_COLOUR, "width": 0.8}, "hovertemplate": f"resistance {PRICE_HOVER}"}]
+            {
+                "type": "scatter",
+                **part,
+                "y": _f4(drawn["support"].iloc[first:stop]),
+                "name": "support",
+                "mode": "lines",
+                "legendgroup": "range",
+                "showlegend": False,
+                "line": {"color": BAND_LINE_COLOUR, "width": 0.8},
+                "hovertemplate": f"support {PRICE_HOVER}",
+            },
+            {
+                "type": "scatter",
+                **part,
+                "y": _f4(drawn["resistance"].iloc[first:stop]),
+                "name": "range [support, resistance]" if n == 0 else "resistance",
+                "mode": "lines",
+                "legendgroup": "range",
+                "showlegend": n == 0,
+                "fill": "tonexty",
+                "fillcolor": BAND_FILL,
+                "line": {"color": BAND_LINE_COLOUR, "width": 0.8},
+                "hovertemplate": f"resistance {PRICE_HOVER}",
+            },
+        ]
     return traces
 
 
@@ -346,12 +421,28 @@ def placement(drawn: pd.DataFrame, x: dict) -> list[dict]:
     part, on = part_x(x, first, stop), running[first:stop]
     line = {"color": GRID_LINE_COLOUR, "width": 1, "shape": "hv"}
     return [
-        {"type": "scatter", **part, "y": np.where(on, _f4(drawn["grid_lower"].iloc[first:stop]), np.float32(np.nan)),
-         "name": "grid lower", "mode": "lines", "legendgroup": "virtual grid", "showlegend": False, "line": line,
-         "hovertemplate": f"grid lower {PRICE_HOVER}"},
-        {"type": "scatter", **part, "y": np.where(on, _f4(drawn["grid_upper"].iloc[first:stop]), np.float32(np.nan)),
-         "name": "grid [lower, upper]", "mode": "lines", "legendgroup": "virtual grid", "line": line,
-         "hovertemplate": f"grid upper {PRICE_HOVER}"}]
+        {
+            "type": "scatter",
+            **part,
+            "y": np.where(on, _f4(drawn["grid_lower"].iloc[first:stop]), np.float32(np.nan)),
+            "name": "grid lower",
+            "mode": "lines",
+            "legendgroup": "virtual grid",
+            "showlegend": False,
+            "line": line,
+            "hovertemplate": f"grid lower {PRICE_HOVER}",
+        },
+        {
+            "type": "scatter",
+            **part,
+            "y": np.where(on, _f4(drawn["grid_upper"].iloc[first:stop]), np.float32(np.nan)),
+            "name": "grid [lower, upper]",
+            "mode": "lines",
+            "legendgroup": "virtual grid",
+            "line": line,
+            "hovertemplate": f"grid upper {PRICE_HOVER}",
+        },
+    ]
 
 
 def trigger_names(triggers) -> str:
@@ -361,8 +452,11 @@ def trigger_names(triggers) -> str:
         items = json.loads(triggers) if isinstance(triggers, str) else []
     except ValueError:
         items = []
-    names = [str(t["trigger"]) for t in items if isinstance(t, dict) and t.get("trigger") is not None] \
-        if isinstance(items, list) else []
+    names = (
+        [str(t["trigger"]) for t in items if isinstance(t, dict) and t.get("trigger") is not None]
+        if isinstance(items, list)
+        else []
+    )
     return ", ".join(dict.fromkeys(names)) or "none"
 
 
@@ -377,17 +471,35 @@ def event_markers(events: pd.DataFrame, rows: pd.DataFrame) -> list[dict]:
         part = at[at["to_state"] == to_state]
         if part.empty:
             continue
-        text = [f"{frm if isinstance(frm, str) else 'start'} → <b>{to_state}</b> ({reason})<br>"
-                f"triggers: {trigger_names(trig)}"
-                for frm, reason, trig in zip(part["from_state"], part["reason"], part["triggers"])]
-        traces.append({"type": "scatter", "x": epoch_ms(part["bar_start"]), "y": _f4(part["close"]),
-                       "mode": "markers", "name": name, "marker": {**marker, "line": MARKER_OUTLINE},
-                       "text": text, "hovertemplate": "grid %{text}<extra></extra>"})
+        text = [
+            f"{frm if isinstance(frm, str) else 'start'} → <b>{to_state}</b> ({reason})<br>"
+            f"triggers: {trigger_names(trig)}"
+            for frm, reason, trig in zip(part["from_state"], part["reason"], part["triggers"])
+        ]
+        traces.append(
+            {
+                "type": "scatter",
+                "x": epoch_ms(part["bar_start"]),
+                "y": _f4(part["close"]),
+                "mode": "markers",
+                "name": name,
+                "marker": {**marker, "line": MARKER_OUTLINE},
+                "text": text,
+                "hovertemplate": "grid %{text}<extra></extra>",
+            }
+        )
     return traces
 
 
-def _figure(exchange: str, symbol: str, interval: str, rows: pd.DataFrame, limit: int | None,
-            settings: Settings, events: pd.DataFrame | None = None) -> go.Figure:
+def _figure(
+    exchange: str,
+    symbol: str,
+    interval: str,
+    rows: pd.DataFrame,
+    limit: int | None,
+    settings: Settings,
+    events: pd.DataFrame | None = None,
+) -> go.Figure:
     """The chart of one series from its shown rows (time order). The virtual grid's
     lifecycle is drawn when ``rows`` has a grid_state (:func:`_rows` with lifecycle) with a
     value on some bar, and its ``events`` (:func:`_events`, this series) when given."""
@@ -410,20 +522,40 @@ def _figure(exchange: str, symbol: str, interval: str, rows: pd.DataFrame, limit
         *verdict_shading(rows, interval, low, high, holes, rows["grid_state"] if lifecycle else None),
         *band(drawn, x),
         *lines,
-        {"type": "scatter", **x, "y": _f4(drawn["close"]), "name": "close", "mode": "lines",
-         "line": {"color": PRICE_COLOUR, "width": 1.4}, "hovertemplate": f"close {PRICE_HOVER}"},
-        {"type": "scatter", **x, "y": _f4(drawn["confidence"]), "name": "confidence", "yaxis": "y2",
-         "mode": "lines", "line": {"color": CONFIDENCE_COLOUR, "width": 1.2}, "customdata": _scores(drawn),
-         "hovertemplate": ("confidence %{y:.2f}<br>"
-                           + SEP.join(f"{label} %{{customdata[{i}]}}" for i, (_, label) in enumerate(SCORES))
-                           + "<extra></extra>")},
+        {
+            "type": "scatter",
+            **x,
+            "y": _f4(drawn["close"]),
+            "name": "close",
+            "mode": "lines",
+            "line": {"color": PRICE_COLOUR, "width": 1.4},
+            "hovertemplate": f"close {PRICE_HOVER}",
+        },
+        {
+            "type": "scatter",
+            **x,
+            "y": _f4(drawn["confidence"]),
+            "name": "confidence",
+            "yaxis": "y2",
+            "mode": "lines",
+            "line": {"color": CONFIDENCE_COLOUR, "width": 1.2},
+            "customdata": _scores(drawn),
+            "hovertemplate": (
+                "confidence %{y:.2f}<br>"
+                + SEP.join(f"{label} %{{customdata[{i}]}}" for i, (_, label) in enumerate(SCORES))
+                + "<extra></extra>"
+            ),
+        },
         *marks,
     ]
     first, last = rows["bar_start"].iloc[0], rows["bar_start"].iloc[-1]
     shown = f"last {len(rows):,} bars" if limit is not None else f"{len(rows):,} bars"
     latest = rows.dropna(subset=["verdict"])
-    now = (f"{SEP}latest {latest['verdict'].iloc[-1]} ({latest['confidence'].iloc[-1]:.2f})"
-           if not latest.empty else f"{SEP}no verdict yet")
+    now = (
+        f"{SEP}latest {latest['verdict'].iloc[-1]} ({latest['confidence'].iloc[-1]:.2f})"
+        if not latest.empty
+        else f"{SEP}no verdict yet"
+    )
     if lifecycle:
         state = rows["grid_state"].iloc[-1]
         now += f"{SEP}virtual grid {state if isinstance(state, str) else 'none'}"
@@ -431,11 +563,18 @@ def _figure(exchange: str, symbol: str, interval: str, rows: pd.DataFrame, limit
     # price on top, confidence below, one shared date axis (the unified hover's header is bar_start)
     fig = make_figure(
         f"{exchange}{SEP}{symbol} ({interval}) — {shown}, {first:%Y-%m-%d} .. {last:%Y-%m-%d} UTC{now}",
-        label=view_label(exchange, symbol, interval), height=settings.figure_height, traces=traces,
-        time_axis=True, holes=holes, hovermode="x unified", hoversubplots="axis", xaxis={"anchor": "y2"},
+        label=view_label(exchange, symbol, interval),
+        height=settings.figure_height,
+        traces=traces,
+        time_axis=True,
+        holes=holes,
+        hovermode="x unified",
+        hoversubplots="axis",
+        xaxis={"anchor": "y2"},
         yaxis={"domain": PRICE_DOMAIN, "range": [low, high], "title": {"text": "close"}},
         yaxis2={"domain": CONFIDENCE_DOMAIN, "anchor": "x", "range": [0, 1], "title": {"text": "confidence"}},
-        **extra)
+        **extra,
+    )
     if extra:  # the title at the top of the taller margin (by default it sits in its middle), legend below
         fig.layout.title.update(y=1, yanchor="top", pad={"t": LIFECYCLE_TITLE_PAD})
     return fig
@@ -456,12 +595,22 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
         limit = shown_bars(interval, settings)
         lifecycle_view = interval == LIFECYCLE_INTERVAL
         frame = _rows(con, interval, limit, lifecycle=lifecycle_view and with_lifecycle)
-        events = (_events(con, frame["bar_start"].min()) if lifecycle_view and with_events and not frame.empty
-                  else None)
+        events = _events(con, frame["bar_start"].min()) if lifecycle_view and with_events and not frame.empty else None
         by_series = dict(iter(events.groupby(["exchange", "symbol"], sort=False))) if events is not None else {}
         for (exchange, symbol), rows in frame.groupby(["exchange", "symbol"], sort=False):
-            parts.append((series_key(exchange, symbol, interval), exchange, symbol, interval, limit,
-                          rows.reset_index(drop=True), by_series.get((exchange, symbol))))
+            parts.append(
+                (
+                    series_key(exchange, symbol, interval),
+                    exchange,
+                    symbol,
+                    interval,
+                    limit,
+                    rows.reset_index(drop=True),
+                    by_series.get((exchange, symbol)),
+                )
+            )
     parts.sort(key=lambda p: p[0])
-    return [_figure(exchange, symbol, interval, rows, limit, settings, events)
-            for _, exchange, symbol, interval, limit, rows, events in parts]
+    return [
+        _figure(exchange, symbol, interval, rows, limit, settings, events)
+        for _, exchange, symbol, interval, limit, rows, events in parts
+    ]

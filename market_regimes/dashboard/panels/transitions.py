@@ -26,8 +26,10 @@ HEATMAP_SCALE = "Blues"
 
 def subtitle(settings: Settings) -> str:
     """One line under the title."""
-    return (f"P(next regime | regime) from {SOURCE}, per detector x series; hover: transitions counted and "
-            f"mean run length (bars). Pick a detector x series.")
+    return (
+        f"P(next regime | regime) from {SOURCE}, per detector x series; hover: transitions counted and "
+        f"mean run length (bars). Pick a detector x series."
+    )
 
 
 def series_sort_key(detector: str, series_id: str, bar_interval: str):
@@ -36,8 +38,14 @@ def series_sort_key(detector: str, series_id: str, bar_interval: str):
     (``exchange|symbol|interval``), then series id and bar interval."""
     parts = str(series_id).split("|")
     timeframe = parts[1] if len(parts) == 2 else ""
-    return (order_key(DETECTOR_ORDER)(str(detector)), len(parts) > 2, order_key(DRIVER_ORDER)(parts[0]),
-            order_key(TIMEFRAME_ORDER)(timeframe), str(series_id), str(bar_interval))
+    return (
+        order_key(DETECTOR_ORDER)(str(detector)),
+        len(parts) > 2,
+        order_key(DRIVER_ORDER)(parts[0]),
+        order_key(TIMEFRAME_ORDER)(timeframe),
+        str(series_id),
+        str(bar_interval),
+    )
 
 
 def regime_order(values) -> list[str]:
@@ -49,10 +57,13 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
     """One figure per detector x series x bar interval; None when the report is missing."""
     if not relation_exists(con, SOURCE):
         return None
-    frame = query(con, f"""
+    frame = query(
+        con,
+        f"""
         select detector, series_id, bar_interval, from_regime, to_regime, n_transitions, probability,
                mean_run_bars, whipsaw_per_100_bars
-        from {SOURCE}""")
+        from {SOURCE}""",
+    )
     figures = []
     groups = frame.groupby(["detector", "series_id", "bar_interval"], dropna=False, sort=False)
     for key in sorted(groups.groups, key=lambda k: series_sort_key(*k)):
@@ -69,13 +80,29 @@ def build(con, settings: Settings = Settings()) -> list[go.Figure] | None:
             custom[i, j] = (row.n_transitions, row.mean_run_bars)
         whipsaw = part["whipsaw_per_100_bars"].dropna()
         rate = f" — whipsaw {whipsaw.iloc[0]:.2f} changes / 100 bars" if whipsaw.nunique() == 1 else ""
-        heatmap = {"type": "heatmap", "z": prob, "x": regimes, "y": regimes, "customdata": custom,
-                   "colorscale": HEATMAP_SCALE, "zmin": 0, "zmax": 1, "texttemplate": "%{z:.2f}",
-                   "colorbar": {"title": {"text": "probability"}},
-                   "hovertemplate": "%{y} → %{x}<br>probability %{z:.3f}<br>transitions %{customdata[0]:,.0f}"
-                                    "<br>mean run %{customdata[1]:.1f} bars<extra></extra>"}
+        heatmap = {
+            "type": "heatmap",
+            "z": prob,
+            "x": regimes,
+            "y": regimes,
+            "customdata": custom,
+            "colorscale": HEATMAP_SCALE,
+            "zmin": 0,
+            "zmax": 1,
+            "texttemplate": "%{z:.2f}",
+            "colorbar": {"title": {"text": "probability"}},
+            "hovertemplate": "%{y} → %{x}<br>probability %{z:.3f}<br>transitions %{customdata[0]:,.0f}"
+            "<br>mean run %{customdata[1]:.1f} bars<extra></extra>",
+        }
         label = f"{detector} · {series_id} ({interval})"
-        figures.append(make_figure(f"{label}{rate}", label=label, height=settings.figure_height, traces=[heatmap],
-                                   xaxis={"title": "to regime"},
-                                   yaxis={"title": "from regime", "autorange": "reversed"}))
+        figures.append(
+            make_figure(
+                f"{label}{rate}",
+                label=label,
+                height=settings.figure_height,
+                traces=[heatmap],
+                xaxis={"title": "to regime"},
+                yaxis={"title": "from regime", "autorange": "reversed"},
+            )
+        )
     return figures

@@ -80,7 +80,7 @@ member_series as (
     )
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() -%}
 stored as (
     select driver, timeframe, max(bar_start) as last_bar_start,
            arg_max(log_index_units, bar_start) filter (where composite_method = 'equal_weight_index') as last_units

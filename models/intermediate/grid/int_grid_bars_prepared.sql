@@ -50,10 +50,10 @@ bars as (
     left join frontier as f using (series_part)
     join {{ ref('int_indicator_bars_prepared') }} as b using (series_part)
     join (select m.* from {{ ref('int_indicators_smoothed') }} as m
-          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', lookback) }})
+          left join frontier as fm using (series_part) where {{ indicator_lookback('fm.carry_idx', lookback) }})
         as m using (series_part, idx)
     join (select w.* from {{ ref('int_indicators_windowed') }} as w
-          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', lookback) }})
+          left join frontier as fw using (series_part) where {{ indicator_lookback('fw.carry_idx', lookback) }})
         as w using (series_part, idx)
     where {{ indicator_lookback('f.carry_idx', lookback) }}
 ),

@@ -82,7 +82,7 @@ sequenced as (
         select series_part, bar_start, high, low, close, volume, is_context, base_idx, null as idx from new_bars
         union all
         select series_part, bar_start, high, low, close, volume, is_context, null as base_idx, idx from context
-    )
+    ) as unioned
     window series_order as (partition by series_part order by bar_start)
 )
 

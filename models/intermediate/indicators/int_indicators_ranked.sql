@@ -35,7 +35,7 @@ windowed as (
 features as (
     select w.series_part, w.idx, w.carry_idx
         {%- for feature in features %}, {{ feature }}{% endfor %}
-    from smoothed as m
+    from smoothed
     join windowed as w using (series_part, idx)
 ),
 

@@ -60,7 +60,11 @@ landed as (
 -- finality_and_segments (the newest bar of the exchange x interval x origin) is the full one
 bars as (
     select b.*, i.interval_minutes
-    from (select * from landed union all select * from rolled) as b
+    from (
+        select * from landed
+        union all
+        select * from rolled
+    ) as b
     join {{ ref('bar_intervals') }} as i using (bar_interval)
 ),
 

@@ -41,8 +41,10 @@ drivers as (
     select u.*, i.interval_minutes
     from (
         select * from single
-        union all select * from composite
-        union all select * from dominance
+        union all
+        select * from composite
+        union all
+        select * from dominance
     ) as u
     join {{ ref('bar_intervals') }} as i using (bar_interval)
 ),

@@ -24,8 +24,8 @@ unnested as (
 
 select
     grid_id, grid_kind, walk_id, exchange, symbol, bar_start, change_seq,
-    change.from_state as from_state,
-    change.to_state as to_state,
-    change.reason as reason,
-    change.triggers as triggers
+    change.from_state,
+    change.to_state,
+    change.reason,
+    change.triggers
 from unnested

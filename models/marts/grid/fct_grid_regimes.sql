@@ -37,10 +37,10 @@ inputs as (
     from {{ ref('fct_grid_ranges') }} as r
     left join frontier as f using (series_part)
     join (select b.* from {{ ref('int_grid_bars_prepared') }} as b
-          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', 1) }})
+          left join frontier as fb using (series_part) where {{ indicator_lookback('fb.carry_idx', 1) }})
         as b using (series_part, idx)
     join (select p.* from {{ ref('int_grid_features_ranked') }} as p
-          left join frontier as f using (series_part) where {{ indicator_lookback('f.carry_idx', 1) }})
+          left join frontier as fp using (series_part) where {{ indicator_lookback('fp.carry_idx', 1) }})
         as p using (series_part, idx)
     where {{ indicator_lookback('f.carry_idx', 1) }}
 ),

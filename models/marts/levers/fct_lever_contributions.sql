@@ -84,7 +84,7 @@ execution_timeframes as (
     group by all
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() -%}
 -- the stored rows were computed with the timeframe weights applied now (same formula, same
 -- seed), else the run stops: a switch or weight edit needs a full refresh
 stored_formula as (
@@ -140,7 +140,7 @@ islands as (
             partition by driver, timeframe order by bar_start rows unbounded preceding
         ) as island_id
         from grid_states
-    )
+    ) as numbered
     group by driver, timeframe, island_id
 ),
 

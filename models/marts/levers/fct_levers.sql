@@ -16,7 +16,8 @@ with
 stored_last as (
     select execution_timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
 ),
-{%- endif %}
+{% endif %}
+
 config as (
     {{ seed_values(ref('levers_config'), ['base_a', 'base_e', 'intent_cap', 'size_min', 'size_span']) }}
 ),

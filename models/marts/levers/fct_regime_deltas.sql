@@ -14,7 +14,8 @@ with
 frontier as (
     select driver, timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
 ),
-{%- endif %}
+{% endif %}
+
 states as (
     select
         s.driver,

@@ -9,8 +9,12 @@ def model(dbt, session):
     and only its bars after the last stored one are written; new series are walked whole."""
     # append_new_columns: a warehouse built before pivot_idx / pivot_kind existed gets the columns (NULL on
     # its old rows: with no stored pivot a series is walked from its first bar again, exactly)
-    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key=["series_part", "idx"],
-               on_schema_change="append_new_columns")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["series_part", "idx"],
+        on_schema_change="append_new_columns",
+    )
     from market_regimes.engines.grid_ranges import grid_range_rows_by_window
 
     seed = dbt.ref("grid_config").df()
