@@ -34,7 +34,6 @@ import pywt
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits  # installed with hmmlearn (scikit-learn)
 
-from market_regimes.engines.hmm_kernels import em_windows, forward_high
 from market_regimes.engines.volatility_config import VolatilityConfig
 
 
@@ -206,6 +205,8 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig) -> list[HmmF
     ok = np.flatnonzero(scale > 0)
     if len(ok) == 0:
         return out
+    from market_regimes.engines.hmm_kernels import em_windows  # numba: loaded only when there is a fit to run
+
     values = np.concatenate([np.asarray(windows[i], dtype=float) / scale[i] for i in ok])
     starts = np.concatenate([[0], np.cumsum(lengths[ok])[:-1]]).astype(np.int64)
     params, iters = em_windows(
@@ -373,8 +374,79 @@ def hmm_filter(
     start_high = np.array([fits[r].start_high for r in used])[which]
     a_lh = 1.0 - np.array([fits[r].stay_low for r in used])[which]  # P(low -> high)
     slope = np.array([fits[r].stay_high for r in used])[which] - a_lh  # P(h->h) - P(l->h)
-    out["p_high"][t] = forward_high(lam, idx0, length, start_high, a_lh, slope)
+    out["p_high"][t] = filtered_high(lam, idx0, length, start_high, a_lh, slope)
     return out
+
+
+# below this many windows the filter runs as numpy (no numba start-up, ~1 s per process: an
+# hourly update filters ~100 bars); from it on compiled. Both run the same float operations in
+# the same order, so they return the same bits (tests/unit/test_volatility.py). Not a model
+# constant: it changes the speed, never a value.
+COMPILED_FILTER_MIN_WINDOWS = 20_000
+
+
+def filtered_high(
+    lam: np.ndarray, idx0: np.ndarray, length: np.ndarray, start_high: np.ndarray, a_lh: np.ndarray, slope: np.ndarray
+) -> np.ndarray:
+    """Filtered P(high) at the end of each window (see :func:`forward_high_numpy`): compiled
+    (:func:`market_regimes.engines.hmm_kernels.forward_high`) for large batches, numpy for small."""
+    if len(idx0) >= COMPILED_FILTER_MIN_WINDOWS:
+        from market_regimes.engines.hmm_kernels import forward_high
+
+        return forward_high(lam, idx0, length, start_high, a_lh, slope)
+    return forward_high_numpy(lam, idx0, length, start_high, a_lh, slope)
+
+
+def forward_high_numpy(
+    lam: np.ndarray, idx0: np.ndarray, length: np.ndarray, start_high: np.ndarray, a_lh: np.ndarray, slope: np.ndarray
+) -> np.ndarray:
+    """Filtered P(high) at the end of each window, all windows at once.
+
+    Window i reads likelihood ratios lam[idx0[i] : idx0[i] + length[i]]. The 2-state
+    forward recursion: pred_0 = start_high; p_j = pred_j lam_j / (pred_j lam_j + (1 - pred_j));
+    pred_j+1 = a_lh + p_j (a_hh - a_lh). Full-length windows run in cache-sized chunks
+    with in-place arithmetic; the few shorter ones (a segment's expanding phase) are
+    aligned at their end and masked until their first observation. Every window's
+    arithmetic is the same sequence of float operations whichever group or chunk it is in
+    (prefix invariance)."""
+    p = np.empty(len(idx0))
+    longest = int(length.max())
+    full = length == longest
+    chunk = 4096
+    where_full = np.flatnonzero(full)
+    for lo in range(0, len(where_full), chunk):
+        sel = where_full[lo : lo + chunk]
+        idx = idx0[sel].copy()
+        sh, alh, slp = start_high[sel], a_lh[sel], slope[sel]
+        pred, lj, den, q = (np.empty(len(sel)) for _ in range(4))
+        for j in range(longest):
+            if j == 0:
+                pred[:] = sh
+            else:
+                np.multiply(q, slp, out=pred)
+                pred += alh
+            np.take(lam, idx, out=lj)
+            idx += 1
+            np.multiply(pred, lj, out=lj)  # numerator
+            np.subtract(1.0, pred, out=den)
+            den += lj
+            np.divide(lj, den, out=q)
+        p[sel] = q
+    short = np.flatnonzero(~full)
+    if len(short):
+        idx0s, lengths = idx0[short], length[short]
+        sh, alh, slp = start_high[short], a_lh[short], slope[short]
+        longest_short = int(lengths.max())
+        begin = longest_short - lengths
+        q = np.zeros(len(short))
+        for j in range(longest_short):
+            active = j >= begin
+            pred = np.where(j == begin, sh, q * slp + alh)
+            lj = lam[np.where(active, idx0s + np.clip(j - begin, 0, None), 0)]
+            num = pred * lj
+            q = np.where(active, num / ((1.0 - pred) + num), q)
+        p[short] = q
+    return p
 
 
 # --------------------------------------------------------------------------- realized-vol percentile

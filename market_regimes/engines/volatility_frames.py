@@ -117,7 +117,7 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
                    sum(case when isfinite(b.log_return) and abs(b.log_return) <= {float(toxic_abs_log_return)!r}
                             then 1 else 0 end) over (partition by b.series_part order by b.idx desc) as clean_back
             from {bars} b join f using (series_part)
-            where b.idx <= f.last_idx and b.idx > f.last_idx - 3 * f.need
+            where b.idx <= f.last_idx and b.idx > f.last_idx - f.need - f.need // 4 - 16
         ),
         starts as (
             select series_part, coalesce(max(idx) filter (where clean_back >= need), 0) as from_idx

@@ -611,3 +611,29 @@ def test_vol_regime_follows_the_configured_detector():
     assert (hmm["quadrant"].notna()).all()
     with pytest.raises(ValueError, match="vol_regime_detector must be one of"):
         load_config_csv(vol_regime_detector="garch")
+
+
+def test_compiled_and_numpy_filters_return_the_same_bits():
+    """The filter runs compiled for large batches and as numpy for small ones (an hourly update):
+    the same float operations in the same order, so the same bits, full-length and shorter
+    (expanding) windows alike."""
+    from market_regimes.engines.hmm_kernels import forward_high
+
+    rng = np.random.default_rng(9)
+    lam = np.exp(rng.normal(0, 2, 5000))
+    length = np.r_[np.full(300, 50), rng.integers(1, 50, 40)]
+    idx0 = rng.integers(0, len(lam) - 50, len(length))
+    start, a_lh = rng.uniform(0, 1, len(length)), rng.uniform(0, 0.3, len(length))
+    slope = rng.uniform(0.2, 0.9, len(length))
+    numpy_p = vol.forward_high_numpy(lam, idx0, length, start, a_lh, slope)
+    assert np.array_equal(forward_high(lam, idx0, length, start, a_lh, slope), numpy_p)
+    assert np.array_equal(vol.filtered_high(lam, idx0, length, start, a_lh, slope), numpy_p)
+    # by hand, one window of two steps: p1 = s l1 / (s l1 + 1 - s); p2 with pred = a + p1 (h - a)
+    s, a, h, l1, l2 = 0.5, 0.1, 0.8, 2.0, 3.0
+    p1 = s * l1 / ((1 - s) + s * l1)
+    pred = p1 * (h - a) + a
+    want = pred * l2 / ((1 - pred) + pred * l2)
+    got = vol.forward_high_numpy(
+        np.array([l1, l2]), np.array([0]), np.array([2]), np.array([s]), np.array([a]), np.array([h - a])
+    )
+    assert got[0] == want
