@@ -53,33 +53,29 @@ trend_vol as (
 -- volatility detectors (docs/volatility-regimes.md): changes of the realized-vol percentile
 -- label, of the HMM label and of the quadrant of the regime drivers (symbol-level regimes
 -- stay in fct_volatility_regimes)
+{%- set volatility_detectors = {'volatility_rv': 'rv_vol_regime', 'volatility_hmm': 'hmm_vol_regime',
+                                 'volatility_quadrant': 'quadrant'} %}
 volatility_labels as (
-    select driver, timeframe, bar_start, rv_vol_regime, hmm_vol_regime, quadrant, prev_quadrant,
-           lag(rv_vol_regime) over w as prev_rv_vol_regime,
-           lag(hmm_vol_regime) over w as prev_hmm_vol_regime
+    select
+        driver, timeframe, bar_start
+        {%- for label in volatility_detectors.values() %},
+        {{ label }}, lag({{ label }}) over w as prev_{{ label }}
+        {%- endfor %}
     from {{ ref('fct_volatility_regimes') }}
     where series_type = 'driver'
     window w as (partition by series_part order by idx)
 ),
 
 volatility as (
-    select 'volatility_rv' as detector, driver as entity, timeframe, bar_start,
-           prev_rv_vol_regime as from_state, rv_vol_regime as to_state,
-           prev_rv_vol_regime || '_to_' || rv_vol_regime as reason
+    {%- for detector, label in volatility_detectors.items() %}
+    select
+        '{{ detector }}' as detector, driver as entity, timeframe, bar_start,
+        prev_{{ label }} as from_state, {{ label }} as to_state,
+        prev_{{ label }} || '_to_' || {{ label }} as reason
     from volatility_labels
-    where rv_vol_regime <> prev_rv_vol_regime
-    union all
-    select 'volatility_hmm' as detector, driver as entity, timeframe, bar_start,
-           prev_hmm_vol_regime as from_state, hmm_vol_regime as to_state,
-           prev_hmm_vol_regime || '_to_' || hmm_vol_regime as reason
-    from volatility_labels
-    where hmm_vol_regime <> prev_hmm_vol_regime
-    union all
-    select 'volatility_quadrant' as detector, driver as entity, timeframe, bar_start,
-           prev_quadrant as from_state, quadrant as to_state,
-           prev_quadrant || '_to_' || quadrant as reason
-    from volatility_labels
-    where quadrant <> prev_quadrant
+    where {{ label }} <> prev_{{ label }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 )
 
 select * from uptrend
