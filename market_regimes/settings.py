@@ -4,6 +4,9 @@ The warehouse file and the landing directory come from the environment, as dbt's
 reads them (profiles.yml): ``MARKET_REGIMES_DB`` (default ``warehouse/market_regimes.duckdb``)
 and ``MARKET_REGIMES_LANDING`` (default ``sample/landing``, the bundled sample). A relative
 path is taken from the project directory (the folder with dbt_project.yml; dbt runs there).
+A seed's CSV (:func:`seed_path`) is looked up in ``$DBT_PROJECT_DIR/seeds`` when that is set
+(as make and the CLI set it; needed when the package is installed outside the checkout), else
+in the checkout's ``seeds/``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DB_ENV = "MARKET_REGIMES_DB"
 LANDING_ENV = "MARKET_REGIMES_LANDING"
+PROJECT_ENV = "DBT_PROJECT_DIR"
 DEFAULT_DB = "warehouse/market_regimes.duckdb"
 DEFAULT_LANDING = "sample/landing"
 
@@ -35,3 +39,12 @@ def landing_path(explicit: str | os.PathLike | None = None) -> Path:
     """The landing directory: `explicit`, else $MARKET_REGIMES_LANDING, else the bundled
     sample; relative paths from the project directory."""
     return from_project(explicit or os.environ.get(LANDING_ENV) or DEFAULT_LANDING)
+
+
+def seed_path(name: str) -> Path:
+    """The CSV of dbt seed `name`: ``seeds/<name>.csv`` of $DBT_PROJECT_DIR when set, else
+    of the checkout. The engines' default configs, the tests and the benchmarks read seeds
+    from here (the dbt models read the warehouse's seed tables). The file need not exist:
+    reading a missing one raises FileNotFoundError naming the path."""
+    root = os.environ.get(PROJECT_ENV)
+    return (Path(root) if root else PROJECT_DIR) / "seeds" / f"{name}.csv"

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from market_regimes.seed_config import read_key_values, typed_values
+from market_regimes.settings import seed_path
 
-DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "grid_lifecycle_config.csv"
+DEFAULT_CONFIG_CSV = seed_path("grid_lifecycle_config")
 
 LABEL = "grid lifecycle config"
 

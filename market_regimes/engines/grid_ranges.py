@@ -38,8 +38,9 @@ import pandas as pd
 
 from market_regimes.engines.uptrend_levels import Pivots, atr_zigzag
 from market_regimes.seed_config import read_key_values, typed_values
+from market_regimes.settings import seed_path
 
-DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "grid_config.csv"
+DEFAULT_CONFIG_CSV = seed_path("grid_config")
 
 INPUT_COLUMNS = (
     "series_part",

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Mapping
 
 from market_regimes.seed_config import read_key_values, typed_values
+from market_regimes.settings import seed_path
 
-DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "uptrend_config.csv"
+DEFAULT_CONFIG_CSV = seed_path("uptrend_config")
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Mapping
 
 from market_regimes.seed_config import read_key_values, typed_values
+from market_regimes.settings import seed_path
 
 DETECTORS = ("rv_percentile", "hmm")  # the values of vol_regime_detector
-DEFAULT_CONFIG_CSV = Path(__file__).resolve().parents[2] / "seeds" / "volatility_config.csv"
+DEFAULT_CONFIG_CSV = seed_path("volatility_config")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from typing import Mapping
 from market_regimes.engines.uptrend_config import DEFAULT_CONFIG_CSV as UPTREND_CONFIG_CSV
 from market_regimes.engines.uptrend_config import load_config_csv
 from market_regimes.seed_config import read_key_values, typed_values
+from market_regimes.settings import seed_path
 
-DEFAULT_THRESHOLDS_CSV = Path(__file__).resolve().parents[2] / "seeds" / "quality_thresholds.csv"
+DEFAULT_THRESHOLDS_CSV = seed_path("quality_thresholds")
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,18 @@ def test_the_defaults_are_written_once():
                 if isinstance(node, ast.Constant) and node.value in (settings.DEFAULT_DB, settings.DEFAULT_LANDING):
                     repeated.append(f"{path.relative_to(PROJECT)}:{node.lineno}")
     assert not repeated, repeated
+
+
+def test_seed_csvs_are_found_through_the_project_dir(monkeypatch, tmp_path):
+    """Seeds come from $DBT_PROJECT_DIR/seeds when set (an install outside the checkout), else
+    from the checkout; no engine builds its own path to a seed."""
+    monkeypatch.delenv(settings.PROJECT_ENV, raising=False)
+    assert settings.seed_path("volatility_config") == PROJECT / "seeds" / "volatility_config.csv"
+    monkeypatch.setenv(settings.PROJECT_ENV, str(tmp_path))
+    assert settings.seed_path("grid_config") == tmp_path / "seeds" / "grid_config.csv"
+    own_paths = [
+        str(p.relative_to(PROJECT))
+        for p in sorted((PROJECT / "market_regimes").rglob("*.py"))
+        if '/ "seeds" /' in p.read_text() and p.name != "settings.py"
+    ]
+    assert not own_paths, own_paths
