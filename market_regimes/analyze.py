@@ -86,6 +86,21 @@ SYMBOL_BAR_COLUMNS = (
     "coarse_confidence",
     "virtual_grid_state",
 )
+# the Uptrend Engine fields of a driver bar, in output order (driver context and --driver answers)
+UPTREND_STATE_FIELDS = (
+    "state",
+    "prev_state",
+    "state_since",
+    "buy_flag",
+    "rebuy_flag",
+    "trim_flag",
+    "emergency_exit",
+    "exit_reason",
+    "ts_score",
+    "ox",
+    "dx",
+    "edx",
+)
 DRIVER_BAR_COLUMNS = (
     "driver",
     "timeframe",
@@ -592,18 +607,7 @@ def _uptrend_row(reader: _Reader, driver: str, timeframe: str) -> dict[str, Any]
             "bar_interval": interval,
             "bar_start": None,
             "bar_end": None,
-            "state": None,
-            "prev_state": None,
-            "state_since": None,
-            "buy_flag": None,
-            "rebuy_flag": None,
-            "trim_flag": None,
-            "emergency_exit": None,
-            "exit_reason": None,
-            "ts_score": None,
-            "ox": None,
-            "dx": None,
-            "edx": None,
+            **dict.fromkeys(UPTREND_STATE_FIELDS),
             "is_stale": None,
         }
     row["bar_interval"] = interval
@@ -616,18 +620,7 @@ def _uptrend_row(reader: _Reader, driver: str, timeframe: str) -> dict[str, Any]
             "bar_interval",
             "bar_start",
             "bar_end",
-            "state",
-            "prev_state",
-            "state_since",
-            "buy_flag",
-            "rebuy_flag",
-            "trim_flag",
-            "emergency_exit",
-            "exit_reason",
-            "ts_score",
-            "ox",
-            "dx",
-            "edx",
+            *UPTREND_STATE_FIELDS,
             "is_stale",
         )
     }
@@ -928,23 +921,7 @@ def analyze_driver(con: Any, driver: str, timeframe: str, at: datetime) -> dict[
             "bar_end": row["bar_end"],
             "bars_missing": row["bars_missing"],
         },
-        "uptrend": {
-            k: row[k]
-            for k in (
-                "state",
-                "prev_state",
-                "state_since",
-                "buy_flag",
-                "rebuy_flag",
-                "trim_flag",
-                "emergency_exit",
-                "exit_reason",
-                "ts_score",
-                "ox",
-                "dx",
-                "edx",
-            )
-        },
+        "uptrend": {k: row[k] for k in UPTREND_STATE_FIELDS},
         "context": {
             "bucket_has_levers": driver in lever_buckets,
             **_context(reader, drivers, [driver] if driver in lever_buckets else lever_buckets),
