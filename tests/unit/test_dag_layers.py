@@ -12,12 +12,10 @@ list only shrinks.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from tests.helpers import DBT, PROJECT
+from tests.helpers import PROJECT, dbt
 
 ALLOWED = {
     "raw": {"raw"},
@@ -83,24 +81,7 @@ def layer_violations(manifest: dict) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("dag")
-    env = {
-        **os.environ,
-        "MARKET_REGIMES_DB": str(work / "parse.duckdb"),
-        "DBT_PROFILES_DIR": str(PROJECT),
-        "DO_NOT_TRACK": "1",
-    }
-    cmd = [
-        str(DBT),
-        "parse",
-        "--project-dir",
-        str(PROJECT),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=PROJECT)
-    assert done.returncode == 0, done.stdout + done.stderr
+    dbt("parse", work / "parse.duckdb", PROJECT / "sample" / "landing", work)
     return json.loads((work / "target" / "manifest.json").read_text())
 
 
