@@ -121,24 +121,7 @@ def synthetic_bars(n: int, seed: int = 1) -> pd.DataFrame:
         "resistance": highs.rolling(168).quantile(0.95).to_numpy(),
     }
     bars = pd.DataFrame(data)
-    for c in (
-        "atr_14",
-        "bb_mid_20",
-        "bb_std_20",
-        "ou_half_life",
-        "ou_ar1_b",
-        "atr_ratio",
-        "er_short",
-        "range_ok_support",
-        "vol_change_score",
-        "trend_score",
-        "adx_slope_10",
-        "range_quality_score",
-        "mean_rev_score",
-        "next_high_vol_prob",
-        "support",
-        "resistance",
-    ):
+    for c in [c for c in gl.FLOAT_INPUT_COLUMNS if c not in ("close", "high", "low")]:
         bars[c] = _nan_stretches(rng, bars[c].to_numpy(), max(1, n // 5000), 30)
     return bars[list(gl.INPUT_COLUMNS)]
 

@@ -946,39 +946,24 @@ class _Walk:
         self.quiet_bars = 0
 
 
-_FLOAT_INPUTS = (
-    "close",
-    "high",
-    "low",
-    "atr_14",
-    "bb_mid_20",
-    "bb_std_20",
-    "ou_half_life",
-    "ou_ar1_b",
-    "atr_ratio",
-    "er_short",
-    "range_ok_support",
-    "vol_change_score",
-    "trend_score",
-    "adx_slope_10",
-    "range_quality_score",
-    "mean_rev_score",
-    "next_high_vol_prob",
-    "support",
-    "resistance",
+# the numeric inputs: every input column but the bar's time and the verdict labels
+FLOAT_INPUT_COLUMNS = tuple(
+    c for c in INPUT_COLUMNS if c not in ("bar_start", "verdict", "coarse_bar_start", "coarse_verdict")
 )
 
 
 def _input_lists(part: pd.DataFrame, ts: list[int]) -> dict[str, object]:
     """The walk's input columns, once per walked frame of n bars.
 
-    Returns a dict: per name of ``_FLOAT_INPUTS`` a Python list of n floats (NaN for
+    Returns a dict: per name of ``FLOAT_INPUT_COLUMNS`` a Python list of n floats (NaN for
     missing), ``ts`` (= the given bar_start, int ns), ``verdict`` / ``coarse_verdict`` (str or
     None), ``coarse_bar_start`` (int ns, _NAT for NaT); and ``arrays``: the same columns as
     numpy arrays (float64 per float input, object arrays for the verdicts, int64 for
     coarse_bar_start) for the vectorised market part (:func:`_advance_market`).
     """
-    arrays: dict[str, np.ndarray] = {name: part[name].to_numpy(dtype=float, na_value=np.nan) for name in _FLOAT_INPUTS}
+    arrays: dict[str, np.ndarray] = {
+        name: part[name].to_numpy(dtype=float, na_value=np.nan) for name in FLOAT_INPUT_COLUMNS
+    }
     out: dict[str, object] = {name: values.tolist() for name, values in arrays.items()}
     out["ts"] = ts
     out["verdict"] = [v if isinstance(v, str) else None for v in part["verdict"].tolist()]  # _verdict
