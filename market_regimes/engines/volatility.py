@@ -78,6 +78,45 @@ class HmmFit:
     n_iter: int  # EM iterations run
 
 
+def deterministic_gaussian_hmm(
+    lo: float,
+    hi: float,
+    var: float,
+    stay: float,
+    *,
+    min_covar: float,
+    covars_prior: float,
+    n_iter: int,
+    tol: float,
+    random_state: int,
+    fit_transitions: bool,
+):
+    """An unfitted hmmlearn GaussianHMM (2 states, diagonal, "scaling") with the project's
+    deterministic start: means lo / hi, both variances var, start probabilities 1/2, stay
+    probabilities `stay`; EM updates start, means, covariances and (when fit_transitions)
+    the transitions, and draws nothing. The engine's reference fit and the research HMM on
+    log realized vol both start from here."""
+    from hmmlearn.hmm import GaussianHMM  # imported here: it loads scikit-learn (~3.5 s), which the models never need
+
+    model = GaussianHMM(
+        n_components=2,
+        covariance_type="diag",
+        min_covar=min_covar,
+        covars_prior=covars_prior,
+        n_iter=n_iter,
+        tol=tol,
+        random_state=random_state,
+        params="stmc" if fit_transitions else "smc",
+        init_params="",
+        implementation="scaling",
+    )
+    model.startprob_ = np.array([0.5, 0.5])
+    model.transmat_ = np.array([[stay, 1 - stay], [1 - stay, stay]])
+    model.means_ = np.array([[lo], [hi]])
+    model.covars_ = np.array([[var], [var]])
+    return model
+
+
 def fit_hmm_hmmlearn(abs_returns: np.ndarray, cfg: VolatilityConfig) -> HmmFit | None:
     """Reference fit with hmmlearn's GaussianHMM (diagonal covariance) of one window of clean
     |log returns| — the EM that :func:`fit_hmm_batch` reproduces in batched numpy (used by
@@ -93,7 +132,6 @@ def fit_hmm_hmmlearn(abs_returns: np.ndarray, cfg: VolatilityConfig) -> HmmFit |
     Returns None for a window whose returns are all 0 (no scale) or when EM ends with a
     non-finite parameter.
     """
-    from hmmlearn.hmm import GaussianHMM  # imported here: it loads scikit-learn (~3.5 s), which the models never need
 
     x = np.ascontiguousarray(abs_returns, dtype=float)
     scale = float(_lastsum(x)) / len(x)
@@ -105,22 +143,18 @@ def fit_hmm_hmmlearn(abs_returns: np.ndarray, cfg: VolatilityConfig) -> HmmFit |
         hi = lo + 1.0
     var = max(float(np.var(z)), cfg.hmm_min_covar)
     stay = cfg.hmm_init_stay_prob
-    model = GaussianHMM(
-        n_components=2,
-        covariance_type="diag",
+    model = deterministic_gaussian_hmm(
+        lo,
+        hi,
+        var,
+        stay,
         min_covar=cfg.hmm_min_covar,
         covars_prior=cfg.hmm_covars_prior,
         n_iter=cfg.hmm_n_iter,
         tol=cfg.hmm_tol,
         random_state=cfg.hmm_random_state,
-        params="stmc" if cfg.hmm_fit_transitions else "smc",
-        init_params="",
-        implementation="scaling",
+        fit_transitions=cfg.hmm_fit_transitions,
     )
-    model.startprob_ = np.array([0.5, 0.5])
-    model.transmat_ = np.array([[stay, 1 - stay], [1 - stay, stay]])
-    model.means_ = np.array([[lo], [hi]])
-    model.covars_ = np.array([[var], [var]])
     model.fit(z)
     means = model.means_[:, 0]
     variances = model.covars_[:, 0, 0] if model.covars_.ndim == 3 else model.covars_[:, 0]

@@ -77,7 +77,15 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from market_regimes.engines.volatility import HIGH, LOW, hysteresis, log_realized_vol, refit_points, scheduled_quantiles  # noqa: F401  (re-exported: the engine's rule is the research's)
+from market_regimes.engines.volatility import (
+    HIGH,
+    LOW,
+    deterministic_gaussian_hmm,
+    hysteresis,
+    log_realized_vol,
+    refit_points,
+    scheduled_quantiles,
+)  # noqa: F401  (re-exported: the engine's rule is the research's)
 from market_regimes.research.grid_outcomes import bootstrap_means, percentile_interval
 from market_regimes.research.regime_findings import calendar_bootstrap, grouped_sums
 
@@ -312,8 +320,6 @@ def fit_hmm_logrv(window: np.ndarray, p: HmmLogRVParams) -> LogRVFit | None:
     """hmmlearn GaussianHMM (2 states, diagonal) fitted to one window of log RV from the
     deterministic start of :class:`HmmLogRVParams`. None for a window without spread or an
     EM that ends with a non-finite parameter."""
-    from hmmlearn.hmm import GaussianHMM  # loads scikit-learn (~2-4 s): only where an HMM is fitted
-
     w = np.ascontiguousarray(window, dtype=float).reshape(-1, 1)
     var = float(np.var(w))
     if not (np.isfinite(w).all() and var > 0):
@@ -322,21 +328,18 @@ def fit_hmm_logrv(window: np.ndarray, p: HmmLogRVParams) -> LogRVFit | None:
     if hi <= lo:
         hi = lo + math.sqrt(var)
     stay = p.init_stay_prob
-    model = GaussianHMM(
-        n_components=2,
-        covariance_type="diag",
+    model = deterministic_gaussian_hmm(
+        lo,
+        hi,
+        var,
+        stay,
         min_covar=p.min_covar,
+        covars_prior=0.01,
         n_iter=p.n_iter,
         tol=p.tol,
         random_state=p.random_state,
-        params="stmc" if p.fit_transitions else "smc",
-        init_params="",
-        implementation="scaling",
-    )
-    model.startprob_ = np.array([0.5, 0.5])
-    model.transmat_ = np.array([[stay, 1 - stay], [1 - stay, stay]])
-    model.means_ = np.array([[lo], [hi]])
-    model.covars_ = np.array([[var], [var]])
+        fit_transitions=p.fit_transitions,
+    )  # covars_prior: hmmlearn's default
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # hmmlearn's non-monotone EM notes (float rounding at convergence)
         model.fit(w)
