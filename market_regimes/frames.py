@@ -1,4 +1,6 @@
-"""A DuckDB relation as a pandas DataFrame, as ``relation.df()`` gives it, but faster.
+"""DuckDB relations to pandas and pandas to DuckDB, as dbt-duckdb's defaults do it, but faster.
+
+Reading: :func:`relation_frame`.
 
 The grid research reports and the grid lifecycle (dbt Python models) read ~1M-row relations with several text
 columns; ``relation.df()`` builds the text columns value by value (about 2 s for 1M rows and
@@ -8,6 +10,11 @@ tested): DuckDB's df() gives an integer or boolean column with NULLs the nullabl
 (Int64 / boolean), one without NULLs the numpy dtype; Arrow's default would give float /
 object for the former, so those columns are converted.
 
+Writing: :func:`arrow_table`. A dbt-duckdb Python model's returned DataFrame is scanned by
+DuckDB's pandas scanner, which reads pandas' Arrow-backed text columns value by value (about
+4.5 s for fct_volatility_regimes' 1.15M rows and 7 text columns); the same rows handed over as
+an Arrow table take about 0.6 s, and DuckDB gives every column the same type (tested).
+
 Pure Python (pyarrow, pandas): the relation comes from the caller (a dbt adapter).
 """
 
@@ -16,7 +23,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["relation_frame"]
+__all__ = ["arrow_table", "relation_frame"]
 
 _NULLABLE = {
     pa.int8(): pd.Int8Dtype(),
@@ -51,3 +58,21 @@ def relation_frame(relation) -> pd.DataFrame:
         if column.null_count and column.type in _NULLABLE:
             frame[name] = column.to_pandas(types_mapper=_NULLABLE.get)
     return frame
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """The rows a dbt Python model returns, as an Arrow table DuckDB stores with the same
+    column types as the DataFrame itself (see the module docstring).
+
+    Args:
+        frame: the model's rows (any index; it is dropped, as dbt-duckdb drops it).
+
+    Returns:
+        pyarrow Table with the frame's columns in order. The frame itself, unchanged, where
+        the two paths would type a column differently: no rows (an empty text column has no
+        Arrow type to infer) or a categorical column (DuckDB makes an ENUM of it, Arrow a
+        VARCHAR).
+    """
+    if not len(frame) or any(isinstance(dtype, pd.CategoricalDtype) for dtype in frame.dtypes):
+        return frame
+    return pa.Table.from_pandas(frame, preserve_index=False)

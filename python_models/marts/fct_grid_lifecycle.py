@@ -13,14 +13,14 @@ def model(dbt, session):
 
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
     from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows, stored_states
-    from market_regimes.frames import relation_frame
+    from market_regimes.frames import arrow_table, relation_frame
 
     seed = dbt.ref("grid_lifecycle_config").df()
     cfg = LifecycleConfig.from_rows(seed[["key", "value"]])
     configs = dbt.ref("int_grid_configs_validated").df()
     bars = dbt.ref("int_grid_lifecycle_bars_selected")
     if not dbt.is_incremental:
-        return lifecycle_rows(relation_frame(bars), configs, cfg)  # = bars.df(), faster
+        return arrow_table(lifecycle_rows(relation_frame(bars), configs, cfg))  # = bars.df(), faster
 
     session.register("_lifecycle_bars", bars)
     session.register("_lifecycle_stored", session.table(str(dbt.this)))
@@ -43,4 +43,4 @@ def model(dbt, session):
         last["walk_id"].isin(rows["walk_id"])
         & ~last.set_index(["grid_id", "bar_start"]).index.isin(rows.set_index(["grid_id", "bar_start"]).index)
     ].assign(engine_state=None)
-    return pd.concat([rows, previous[list(rows.columns)]], ignore_index=True) if len(previous) else rows
+    return arrow_table(pd.concat([rows, previous[list(rows.columns)]], ignore_index=True) if len(previous) else rows)

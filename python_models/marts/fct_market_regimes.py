@@ -6,6 +6,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from market_regimes.engines.trend_vol import load_markets
     from market_regimes.engines.trend_vol_frames import market_regime_rows
+    from market_regimes.frames import arrow_table
 
     markets = load_markets(dbt.ref("trend_vol_markets").df().to_dict("records"))
     session.register("_trend_vol_daily", dbt.ref("stg_landing__daily_series"))
@@ -13,12 +14,14 @@ def model(dbt, session):
     closes = session.sql("select series, bar_start, close from _trend_vol_daily").df()
     # every landed day ignoring as_of: validates the seed, so an early as_of build of a valid seed passes
     landed = session.sql("select distinct series, bar_start from _trend_vol_ledger where status = 'landed'").df()
-    return market_regime_rows(
-        markets,
-        closes,
-        landed,
-        as_of=dbt.config.get("as_of"),
-        max_gap_bars=dbt.config.get("max_gap_bars"),
-        percentile_window=dbt.config.get("percentile_window"),
-        missing_series=dbt.config.get("missing_series"),
+    return arrow_table(
+        market_regime_rows(
+            markets,
+            closes,
+            landed,
+            as_of=dbt.config.get("as_of"),
+            max_gap_bars=dbt.config.get("max_gap_bars"),
+            percentile_window=dbt.config.get("percentile_window"),
+            missing_series=dbt.config.get("missing_series"),
+        )
     )

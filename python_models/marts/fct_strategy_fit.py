@@ -15,9 +15,9 @@ def model(dbt, session):
         unique_key=["series_id", "bar_start"],
         meta={"revision_rewind": "from_bar_start"},
     )
-
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import lookback_bars_sql, series_sql, strategy_fit_rows
+    from market_regimes.frames import arrow_table
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
@@ -53,7 +53,7 @@ def model(dbt, session):
     ).df()
     rows = strategy_fit_rows(bars, cfg, series=series)
     if not len(frontier):
-        return rows
+        return arrow_table(rows)
     last = series.merge(frontier, on="series_part")[["series_id", "segment_id", "last_bar_start"]]
     out = rows.merge(
         last.astype({"series_id": "string", "segment_id": "int64", "last_bar_start": "datetime64[us]"}),
@@ -61,4 +61,4 @@ def model(dbt, session):
         on=["series_id", "segment_id"],
     )
     keep = out["last_bar_start"].isna() | (out["bar_start"] > out["last_bar_start"])
-    return rows[keep.to_numpy()].reset_index(drop=True)
+    return arrow_table(rows[keep.to_numpy()].reset_index(drop=True))

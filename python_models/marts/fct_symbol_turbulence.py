@@ -30,6 +30,7 @@ def model(dbt, session):
 
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import series_sql, turbulence_rows, turbulence_rows_after
+    from market_regimes.frames import arrow_table
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
@@ -94,12 +95,14 @@ def model(dbt, session):
     else:
         turb = turbulence_rows(bars, cfg)
     key = turb["timeframe"].astype(str).str.split("|", n=1, expand=True) if len(turb) else None
-    return pd.DataFrame(
-        {
-            "exchange": pd.Series([] if key is None else key[0], dtype="string"),
-            "bar_interval": pd.Series([] if key is None else key[1], dtype="string"),
-            "bar_start": turb["bar_start"].to_numpy().astype("datetime64[us]"),
-            "turbulence": turb["turbulence"].to_numpy(dtype="float64"),
-            "turbulence_symbols": turb["turbulence_drivers"].to_numpy(dtype="int64"),
-        }
+    return arrow_table(
+        pd.DataFrame(
+            {
+                "exchange": pd.Series([] if key is None else key[0], dtype="string"),
+                "bar_interval": pd.Series([] if key is None else key[1], dtype="string"),
+                "bar_start": turb["bar_start"].to_numpy().astype("datetime64[us]"),
+                "turbulence": turb["turbulence"].to_numpy(dtype="float64"),
+                "turbulence_symbols": turb["turbulence_drivers"].to_numpy(dtype="int64"),
+            }
+        )
     )

@@ -19,6 +19,7 @@ def model(dbt, session):
 
     from market_regimes.engines.uptrend_config import UptrendConfig
     from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, is_checkpoint, stored_states, uptrend_state_rows
+    from market_regimes.frames import arrow_table
 
     # the refs as temporary views of this session, to join them in SQL
     series = dbt.ref("int_indicator_series_listed")
@@ -76,7 +77,7 @@ def model(dbt, session):
     """).df()
     rows = uptrend_state_rows(bars, cfg, states)
     if last is None or not len(last):
-        return rows
+        return arrow_table(rows)
     # the previous last row of each continued segment, again, without its engine state
     # (a checkpoint row keeps it)
     continued = set(bars["series_part"])
@@ -86,4 +87,4 @@ def model(dbt, session):
         part, last_idx = int(data["series_part"]), int(data["engine"]["last_idx"])
         keep.append(part in continued and states[part].last_idx == last_idx and not is_checkpoint(last_idx, cfg))
     previous = last[keep].assign(engine_state=None)
-    return pd.concat([rows, previous[list(rows.columns)].astype(rows.dtypes.to_dict())], ignore_index=True)
+    return arrow_table(pd.concat([rows, previous[list(rows.columns)].astype(rows.dtypes.to_dict())], ignore_index=True))

@@ -32,6 +32,7 @@ def model(dbt, session):
         turbulence_rows,
         volatility_regime_rows,
     )
+    from market_regimes.frames import arrow_table
 
     config_rows = dbt.ref("volatility_config").df()
     cfg = VolatilityConfig.from_mapping(dict(zip(config_rows["key"], config_rows["value"])))
@@ -94,7 +95,7 @@ def model(dbt, session):
     symbol_turb = session.sql("select * from _volatility_symbol_turbulence").df()
     rows = attach_symbol_turbulence(attach_driver_turbulence(rows, driver_turbulence), symbol_turb)
     if not dbt.is_incremental:
-        return rows
+        return arrow_table(rows)
     # stored rows whose turbulence is no longer the cross-section's: written again
     session.register("_volatility_driver_turbulence", driver_turbulence)
     stale = session.sql("""
@@ -110,7 +111,7 @@ def model(dbt, session):
           and (t.turbulence is distinct from u.turbulence or t.turbulence_drivers is distinct from u.turbulence_symbols)
     """).df()
     if not len(stale):
-        return rows
+        return arrow_table(rows)
     stale = stale[list(rows.columns)].astype(rows.dtypes.to_dict())
     stale = attach_symbol_turbulence(attach_driver_turbulence(stale, driver_turbulence), symbol_turb)
-    return pd.concat([rows, stale], ignore_index=True)
+    return arrow_table(pd.concat([rows, stale], ignore_index=True))

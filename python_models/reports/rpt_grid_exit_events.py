@@ -7,11 +7,11 @@ def model(dbt, session):
     market_regimes.research.grid_exit_report over the model rpt_grid_lifecycle_inputs,
     walk-forward split and bootstrap from var grid_outcome_config."""
     dbt.config(materialized="table")
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_exit_report import exit_event_report
-    from market_regimes.frames import relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     inputs = dbt.ref("rpt_grid_lifecycle_inputs")
     bars = relation_frame(inputs)  # = inputs.df(), faster
-    return exit_event_report(bars, cfg)
+    return arrow_table(exit_event_report(bars, cfg))

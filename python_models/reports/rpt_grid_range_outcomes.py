@@ -11,7 +11,7 @@ def model(dbt, session):
 
     import pandas as pd
 
-    from market_regimes.frames import relation_frame
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig, not_built_row, outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
@@ -19,4 +19,6 @@ def model(dbt, session):
     null_bars = pd.read_parquet(null_path) if null_path.is_file() else None
     inputs = dbt.ref("rpt_grid_outcome_inputs")
     outcomes = outcome_report(relation_frame(inputs), cfg, null_bars=null_bars, tables=("outcomes",))["outcomes"]
-    return outcomes if null_bars is not None else pd.concat([outcomes, not_built_row(outcomes)], ignore_index=True)
+    return arrow_table(
+        outcomes if null_bars is not None else pd.concat([outcomes, not_built_row(outcomes)], ignore_index=True)
+    )

@@ -10,7 +10,7 @@ def model(dbt, session):
     int_grid_lifecycle_bars_selected, about 15 s per gate)."""
     dbt.config(materialized="table")
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
-    from market_regimes.frames import relation_frame
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
     from market_regimes.research.grid_restart_report import restart_outcome_report
 
@@ -28,4 +28,4 @@ def model(dbt, session):
 
         engine_bars = dbt.ref("int_grid_lifecycle_bars_selected").df()
         report = pd.concat([report, gate_ablation_report(engine_bars, lifecycle, cfg)], ignore_index=True)
-    return report
+    return arrow_table(report)

@@ -6,6 +6,7 @@ def model(dbt, session):
     model rpt_grid_sim_placements; bootstrap of var grid_outcome_config, placement step of var
     grid_sim_config."""
     dbt.config(materialized="table")
+    from market_regimes.frames import arrow_table
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
     from market_regimes.research.grid_sim_report import sim_by_verdict_report
 
@@ -16,4 +17,4 @@ def model(dbt, session):
     intervals = dbt.ref("bar_intervals").df()
     interval = dbt.config.get("grid_interval")
     minutes = int(intervals.loc[intervals["bar_interval"] == interval, "interval_minutes"].iloc[0])
-    return sim_by_verdict_report(placements, cfg, step, minutes)
+    return arrow_table(sim_by_verdict_report(placements, cfg, step, minutes))

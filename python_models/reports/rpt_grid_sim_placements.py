@@ -9,7 +9,7 @@ def model(dbt, session):
     var grid_outcome_config."""
     dbt.config(materialized="table")
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
-    from market_regimes.frames import relation_frame
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
     from market_regimes.research.grid_sim_report import simulate_placements
     from market_regimes.research.grid_simulator import GridSimConfig
@@ -25,4 +25,4 @@ def model(dbt, session):
     intervals = dbt.ref("bar_intervals").df()
     interval = dbt.config.get("grid_interval")
     minutes = int(intervals.loc[intervals["bar_interval"] == interval, "interval_minutes"].iloc[0])
-    return simulate_placements(bars, lifecycle, GridSimConfig.from_mapping(sim), cfg, fine, step, minutes)
+    return arrow_table(simulate_placements(bars, lifecycle, GridSimConfig.from_mapping(sim), cfg, fine, step, minutes))

@@ -6,9 +6,9 @@ def model(dbt, session):
     design. Thin adapter: market_regimes.research.grid_outcomes.calibration_rows over the
     model rpt_grid_outcome_inputs, config var grid_outcome_config."""
     dbt.config(materialized="table")
-    from market_regimes.frames import relation_frame
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig, calibration_rows, outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     inputs = dbt.ref("rpt_grid_outcome_inputs")
-    return calibration_rows(outcome_report(relation_frame(inputs), cfg, tables=("auc", "reliability")))
+    return arrow_table(calibration_rows(outcome_report(relation_frame(inputs), cfg, tables=("auc", "reliability"))))

@@ -10,13 +10,14 @@ def model(dbt, session):
     int_lever_values_by_formula and int_lever_composite_closes; config var
     lever_outcome_config."""
     dbt.config(materialized="table")
-    from market_regimes.frames import relation_frame
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.lever_outcomes import LeverOutcomeConfig, lever_outcome_report
 
     cfg = LeverOutcomeConfig.from_mapping(dbt.config.get("lever_outcome"))
     levers = dbt.ref("int_lever_values_by_formula")
     closes = dbt.ref("int_lever_composite_closes")
     lever_frame = relation_frame(levers.project("bar_start, execution_timeframe, bucket, formula, a_value, e_value"))
-    close_frame = relation_frame(closes.project(
-        "bucket, execution_timeframe, execution_minutes, close_at, close, segment_id"))
-    return lever_outcome_report(lever_frame, close_frame, cfg)
+    close_frame = relation_frame(
+        closes.project("bucket, execution_timeframe, execution_minutes, close_at, close, segment_id")
+    )
+    return arrow_table(lever_outcome_report(lever_frame, close_frame, cfg))

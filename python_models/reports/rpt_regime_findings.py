@@ -12,9 +12,15 @@ def model(dbt, session):
     dbt.config(materialized="table")
     import json
 
-    from market_regimes.frames import relation_frame
-    from market_regimes.research.regime_findings import (GRID_INPUT_COLUMNS, LABEL_INPUT_COLUMNS, Contrast,
-                                                         RegimeFindingsConfig, findings_bars, regime_findings)
+    from market_regimes.frames import arrow_table, relation_frame
+    from market_regimes.research.regime_findings import (
+        GRID_INPUT_COLUMNS,
+        LABEL_INPUT_COLUMNS,
+        Contrast,
+        RegimeFindingsConfig,
+        findings_bars,
+        regime_findings,
+    )
 
     cfg = RegimeFindingsConfig.from_mapping(dbt.config.get("regime_findings"))
     contrasts = [Contrast.from_mapping(c) for c in json.loads(dbt.config.get("regime_findings_contrasts"))]
@@ -22,6 +28,9 @@ def model(dbt, session):
     grid = dbt.ref("rpt_grid_outcome_inputs")
     drivers = dbt.ref("drivers")
     dominance = [row[0] for row in drivers.filter("kind = 'dominance'").project("driver").fetchall()]
-    bars = findings_bars(relation_frame(labels.project(", ".join(LABEL_INPUT_COLUMNS))),
-                         relation_frame(grid.project(", ".join(GRID_INPUT_COLUMNS))), dominance)
-    return regime_findings(bars, contrasts, cfg)
+    bars = findings_bars(
+        relation_frame(labels.project(", ".join(LABEL_INPUT_COLUMNS))),
+        relation_frame(grid.project(", ".join(GRID_INPUT_COLUMNS))),
+        dominance,
+    )
+    return arrow_table(regime_findings(bars, contrasts, cfg))

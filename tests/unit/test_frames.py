@@ -1,11 +1,12 @@
-"""relation_frame (market_regimes.frames.py): a DuckDB relation as relation.df() gives it."""
+"""market_regimes.frames: relation_frame (a relation as relation.df() gives it) and arrow_table
+(a model's rows handed to DuckDB with the DataFrame's own column types)."""
 
 from __future__ import annotations
 
 import duckdb
 import pandas as pd
 
-from market_regimes.frames import relation_frame
+from market_regimes.frames import arrow_table, relation_frame
 
 QUERY = """
     select * from (values
@@ -31,3 +32,29 @@ def test_relation_frame_of_an_empty_relation():
     con = duckdb.connect()
     query = QUERY + " where id > 5"
     pd.testing.assert_frame_equal(relation_frame(con.sql(query)), con.sql(query).df(), check_exact=True)
+
+
+def test_arrow_table_stores_the_frames_types_and_values():
+    """DuckDB types and rows from the Arrow table equal those from the DataFrame itself,
+    for the dtypes the Python models return (numpy and nullable numbers, text, timestamps
+    in us and ns, booleans, NULLs)."""
+    con = duckdb.connect()
+    frame = relation_frame(con.sql(QUERY))
+    frame["ts_ns"] = frame["maybe_ts"].astype("datetime64[ns]")
+    frame["ids"] = pd.Series([1, 2, 3], dtype="UInt64")
+    frame.index = [5, 6, 7]  # dropped by both paths
+    con.register("from_pandas", frame)
+    con.register("from_arrow", arrow_table(frame))
+    assert con.sql("select * from from_arrow").types == con.sql("select * from from_pandas").types
+    assert [str(t) for t in con.sql("select ts_ns, ids from from_arrow").types] == ["TIMESTAMP_NS", "UBIGINT"]
+    rows = "select * from {} except all select * from {}"
+    assert con.sql(rows.format("from_arrow", "from_pandas")).fetchall() == []
+    assert con.sql(rows.format("from_pandas", "from_arrow")).fetchall() == []
+    assert con.sql("select count(*), count(maybe_int) from from_arrow").fetchone() == (3, 2)
+
+
+def test_arrow_table_keeps_frames_it_would_type_differently():
+    empty = pd.DataFrame({"text": pd.Series([], dtype=object)})
+    assert arrow_table(empty) is empty
+    categorical = pd.DataFrame({"verdict": pd.Categorical(["RANGE", "TREND"])})
+    assert arrow_table(categorical) is categorical

@@ -16,12 +16,13 @@ def model(dbt, session):
         on_schema_change="append_new_columns",
     )
     from market_regimes.engines.grid_ranges import grid_range_rows_by_window
+    from market_regimes.frames import arrow_table
 
     seed = dbt.ref("grid_config").df()
     seed = dict(zip(seed["key"], seed["value"]))
     bars = dbt.ref("int_grid_engine_bars_selected")
     if not dbt.is_incremental:
-        return grid_range_rows_by_window(bars.df(), seed)
+        return arrow_table(grid_range_rows_by_window(bars.df(), seed))
 
     # the stored state: each series' last bar and its stored pivots (a table from before the
     # pivot columns has none: every stored series is then walked from its first bar again)
@@ -53,4 +54,4 @@ def model(dbt, session):
         where s.pivot_idx is not null and s.pivot_idx >= least(coalesce(f.last_pivot_idx, 0), f.carry_idx)
                                                          - (select max(window_bars) from _grid_walk_bars)
     """).df()
-    return grid_range_rows_by_window(tail, seed, pivots)
+    return arrow_table(grid_range_rows_by_window(tail, seed, pivots))
