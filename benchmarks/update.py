@@ -5,7 +5,10 @@ Prints one JSON document. On a copy of the bundled sample:
 1. ``full``: ``dbt build`` from scratch (every model, test and report), node seconds per
    model, model / test / unit-test totals, dbt wall seconds, peak RSS of the dbt process;
    ``full.pre_grid_model_seconds``: the models that existed before the grid family
-   (every model whose name does not contain ``grid``, ``exit_`` or ``restart_``).
+   (every model whose name does not contain ``grid``, ``exit_`` or ``restart_``);
+   ``full.models_before_grid_seconds``: exactly the 37 models of the tree before the first grid
+   commit (``PRE_GRID_MODELS``; the name rule above also counts the reports and lever
+   outcomes added after the grid family).
 2. ``updates``: the exchange's next exports (market_regimes.landing.synthetic.
    write_next_candles: every live series advanced ``minutes``, coarser candles the rollups
    of the finest, the in-progress candle completed), then the update as the schedules run
@@ -51,12 +54,14 @@ from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
 
 # The update as job regime_update runs it (orchestration/defs/automation.py): the research
 # reports and the models only they read (tag research_input), the seeds (a seed edit is
-# a full build's business) and dbt's unit tests (code tests, run by CI and full builds)
-# excluded.
+# a full build's business) with their data tests (asset checks of the seed assets, which
+# the job does not select: path:seeds) and dbt's unit tests (code tests, run by CI and
+# full builds) excluded.
 UPDATE_SELECTION = [
     "--exclude",
     "config.schema:reports",
     "tag:research_input",
+    "path:seeds",
     "--exclude-resource-type",
     "unit_test",
     "seed",
@@ -65,6 +70,51 @@ UPDATE_SELECTION = [
 ]
 REPORTS_SELECTION = ["--select", "config.schema:reports", "tag:research_input", "--exclude-resource-type", "unit_test"]
 GRID_MARKERS = ("grid", "exit_", "restart_")
+# The models that existed before the grid family (the tree of commit 0847121's parent, the
+# last before the first grid model): the update issue's "models before the grid issues" budget is
+# measured on these (models_before_grid_seconds). The models added since are the grid family,
+# the lever outcomes, the pooled findings and the symbol turbulence.
+PRE_GRID_MODELS = frozenset(
+    {
+        "daily_series",
+        "dim_drivers",
+        "dominance_readings",
+        "fct_driver_bars",
+        "fct_driver_indicators",
+        "fct_lever_contributions",
+        "fct_levers",
+        "fct_market_regimes",
+        "fct_regime_deltas",
+        "fct_regime_events",
+        "fct_strategy_fit",
+        "fct_symbol_bars",
+        "fct_symbol_indicators",
+        "fct_uptrend_states",
+        "fct_volatility_regimes",
+        "int_composite_bars_computed",
+        "int_dominance_bars_rolled_up",
+        "int_driver_bars_selected",
+        "int_driver_members_listed",
+        "int_indicator_bars_prepared",
+        "int_indicator_series_listed",
+        "int_indicators_ranked",
+        "int_indicators_smoothed",
+        "int_indicators_volume_smoothed",
+        "int_indicators_windowed",
+        "int_regime_bars_listed",
+        "int_regime_labels_aligned",
+        "int_symbol_bars_rolled_up",
+        "klines",
+        "landing_files",
+        "rejected_rows",
+        "rpt_regime_forward_returns",
+        "rpt_regime_transitions",
+        "rpt_rollup_reconciliation",
+        "stg_landing__daily_series",
+        "stg_landing__dominance_readings",
+        "stg_landing__klines",
+    }
+)
 
 
 def run_dbt(args: list[str], db: Path, landing: Path, work: Path) -> dict:
@@ -181,6 +231,9 @@ def main() -> None:
         )
         full["grid_model_seconds"] = round(
             full["node_seconds_by_kind"].get("model", 0) - full["pre_grid_model_seconds"], 2
+        )
+        full["models_before_grid_seconds"] = round(
+            sum(s for m, s in full["model_seconds"].items() if m in PRE_GRID_MODELS), 2
         )
         total = full["node_seconds"]
         updates = {"hourly_1": update(db, landing, work, 60, "u001", total)}

@@ -8,6 +8,23 @@ group by {{ columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
 
+{#- Fails with one row per listed column that holds NULLs (column_name, null_rows), from one
+    scan of the model. One test per model instead of one per column: an update run pays dbt's
+    per-test cost (~15 ms) once per model (docs/development.md, "Data tests"). -#}
+{% test not_null_columns(model, columns) %}
+with null_counts as (
+    select
+    {%- for column in columns %}
+        sum(case when {{ adapter.quote(column) }} is null then 1 else 0 end) as n_{{ loop.index }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from {{ model }}
+)
+{%- for column in columns %}
+select '{{ column }}' as column_name, n_{{ loop.index }} as null_rows from null_counts where n_{{ loop.index }} > 0
+{{ 'union all' if not loop.last }}
+{%- endfor %}
+{% endtest %}
+
 {#- Fails with the rows where the SQL boolean expression is not true. -#}
 {% test expression_is_true(model, expression, where_clause=none) %}
 select * from {{ model }}

@@ -47,7 +47,8 @@ def dbt_test_description(test: Mapping[str, Any]) -> str:
     """One line saying what a dbt test checks, for its asset check in the UI.
 
     The test's own ``description`` (YAML) when it has one; else built from the generic
-    test's name and arguments, e.g. ``dbt test not_null: column bar_start is never NULL``
+    test's name and arguments, e.g. ``dbt test not_null_columns: columns driver, bar_start are
+    never NULL``
     or ``dbt test relationships: bucket exists in ref('dim_buckets').bucket``; a singular
     test (tests/dbt/*.sql) says its file. The severity is appended (error = blocking).
     """
@@ -63,6 +64,7 @@ def dbt_test_description(test: Mapping[str, Any]) -> str:
     column = kwargs.pop("column_name", None) or test.get("column_name")
     readable = {
         "not_null": lambda: f"column {column} is never NULL",
+        "not_null_columns": lambda: f"{_columns_phrase(kwargs.get('columns') or [])} never NULL",
         "unique": lambda: f"column {column} has no duplicate values",
         "accepted_values": lambda: f"column {column} only takes the values {kwargs.get('values')}",
         "relationships": lambda: f"every {column} exists in {kwargs.get('to')}.{kwargs.get('field')}",
@@ -71,6 +73,11 @@ def dbt_test_description(test: Mapping[str, Any]) -> str:
         return f"dbt test {name}: {readable[name]()}" + suffix
     args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
     return f"dbt test {name}" + (f" on {column}" if column else "") + (f" ({args})" if args else "") + suffix
+
+
+def _columns_phrase(columns: list[str]) -> str:
+    """``column a is`` / ``columns a, b are``."""
+    return f"column {columns[0]} is" if len(columns) == 1 else f"columns {', '.join(columns)} are"
 
 
 class SchemaGroupTranslator(DagsterDbtTranslator):
