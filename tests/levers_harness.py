@@ -1,10 +1,13 @@
 """Run the lever marts' compiled SQL (docs/levers.md) on hand-made inputs in milliseconds.
 
+Why beside dbt's unit tests (which test each mart on fixed rows): the hypothesis
+properties here chain the three marts on random inputs against a Python oracle, which dbt
+unit tests (fixed given/expect rows, one model each) cannot express.
+
 `compile_lever_sql(work)` runs `dbt compile` once for fct_regime_deltas,
-fct_lever_contributions and fct_levers against a scratch DuckDB file that holds an empty
-raw.position_intents, so the compiled fct_levers reads intents (macro optional_relation).
-`LeverHarness(sql)` then builds them in an in-memory catalog named like the refs'
-catalog (`market_regimes`) from:
+fct_lever_contributions and fct_levers (fct_levers reads source trading.position_intents,
+raw.position_intents). `LeverHarness(sql)` then builds them in an in-memory catalog named
+like the refs' catalog (`market_regimes`) from:
 
 - seeds: every seeds/<name>.csv, typed by the column_types of seeds/_seeds.yml;
   `set_seed(name, frame)` replaces one (e.g. an edited regime_state_deltas);
@@ -53,24 +56,12 @@ INTENT_COLUMNS = {
 
 
 def compile_lever_sql(work: Path) -> dict[str, str]:
-    """Compiled SELECT of each lever model, keyed by model name (intents branch included)."""
+    """Compiled SELECT of each lever model, keyed by model name."""
     work.mkdir(parents=True, exist_ok=True)
     db = work / f"{CATALOG}.duckdb"
-    con = duckdb.connect(str(db))
-    try:
-        con.execute("create schema if not exists raw")
-        con.execute(
-            "create table if not exists raw.position_intents ("
-            + ", ".join(f"{c} {t}" for c, t in INTENT_COLUMNS.items())
-            + ")"
-        )
-    finally:
-        con.close()
     dbt("compile", db, PROJECT / "sample" / "landing", work, extra=["--select", *LEVER_MODELS])
     compiled = work / "target" / "compiled" / "market_regimes" / "models" / "marts" / "levers"
-    sql = {name: (compiled / f"{name}.sql").read_text() for name in LEVER_MODELS}
-    assert "position_intents" in sql["fct_levers"], "fct_levers compiled without the intents branch"
-    return sql
+    return {name: (compiled / f"{name}.sql").read_text() for name in LEVER_MODELS}
 
 
 def seed_column_types() -> dict[str, dict[str, str]]:

@@ -92,3 +92,42 @@ def test_the_incremental_run_equals_a_rebuild(updated, model):
         con.close()
     assert n > 100_000 or (model == "fct_levers" and n > 10_000)
     assert only == [0, 0], f"{model}: {only[0]} rows only in the incremental build, {only[1]} only in the rebuild"
+
+
+def test_an_intent_added_and_removed_later_reaches_the_stored_rows(updated, tmp_path_factory):
+    """Source trading.position_intents (raw.position_intents, docs/levers.md "Intents"): an
+    intent written after the build for an old and for the newest lever row is applied by the
+    next incremental run (only those two rows change: summed, capped at intent_cap 0.4);
+    once the intents are deleted, the next run restores every row bit for bit."""
+    work = tmp_path_factory.mktemp("levers_intents")
+    db = work / "db" / updated["inc"].name
+    db.parent.mkdir()
+    shutil.copy(updated["inc"], db)
+    con = duckdb.connect(str(db))
+    con.execute("create table main.levers_before as select * from marts.fct_levers")
+    newest = con.execute(
+        "select max(bar_start) from marts.fct_levers where bucket = 'small' and execution_timeframe = '1h'"
+    ).fetchone()[0]
+    old = "2022-01-03 00:00:00"
+    con.execute(
+        "insert into raw.position_intents values (?, 'small', '1h', 0.3, -0.05), (?, 'small', '1h', 0.3, -0.05), "
+        "(?, 'mid', '4h', -0.1, 0.25)",
+        [newest, newest, old],
+    )
+    con.close()
+    changed = """
+        select n.bucket, n.execution_timeframe, n.intent_a, n.intent_e, n.a_unclamped - b.a_unclamped as d_a,
+               n.e_unclamped - b.e_unclamped as d_e
+        from marts.fct_levers n join main.levers_before b using (bar_start, execution_timeframe, bucket)
+        where n is distinct from b order by n.bucket"""
+    dbt("run", db, updated["inc"].parent.parent / "landing", work, extra=["--select", "fct_levers"])
+    rows = query(db, changed)
+    assert rows["bucket"].tolist() == ["mid", "small"], rows
+    assert rows["intent_a"].tolist() == [-0.1, 0.4] and rows["intent_e"].tolist() == [0.25, -0.1]
+    assert rows["d_a"].tolist() == pytest.approx([-0.1, 0.4], abs=1e-12)
+    assert rows["d_e"].tolist() == pytest.approx([0.25, -0.1], abs=1e-12)
+    duckdb.connect(str(db)).execute("delete from raw.position_intents").close()
+    dbt("run", db, updated["inc"].parent.parent / "landing", work, extra=["--select", "fct_levers"])
+    diff = "select count(*) as n from (select * from {} except all select * from {})"
+    assert query(db, diff.format("marts.fct_levers", "main.levers_before"))["n"][0] == 0
+    assert query(db, diff.format("main.levers_before", "marts.fct_levers"))["n"][0] == 0

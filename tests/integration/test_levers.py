@@ -4,9 +4,12 @@ On the bundled sample (fixture sample_db): the grid (buckets x execution timefra
 counts computed here from BTC's and ALT's state spans), A and E bounds, the exact
 reconciliation A = base + contributions + intent, degradation, and point-in-time (every
 contribution uses the latest state that had ended by the lever bar's close).
-Through the compiled SQL on hand-made inputs (tests/levers_harness.py): the docs/levers.md worked
-example, intents and their cap, grid alignment and islands, hypothesis properties over
-random states, flags, staleness and intents against a Python oracle, and a seed edit.
+Through the compiled SQL of the three marts chained on hand-made states (tests/levers_harness.py):
+the docs/levers.md worked example from states to levers, grid alignment and islands,
+hypothesis properties over random states, flags, staleness and intents against a Python
+oracle, and a seed edit. Each mart on its own is unit-tested by dbt (unit_tests in
+models/marts/levers/_levers__models.yml: deltas, the formula switch, the worked example's
+sums and clamps, intents summed, capped and clamped).
 """
 
 from __future__ import annotations
@@ -380,27 +383,6 @@ def test_worked_example_through_the_sql(harness):
     assert per_driver == {"BTC": 0.129, "ALT": 0.078, "small": 0.03, "BTC.d": -0.015, "USDT.d": 0.135}
     # the other buckets see their own (missing) bucket states only
     assert _row(harness.levers(), bucket="mid")["n_missing"] == 9
-
-
-def test_intents_are_summed_and_capped(harness):
-    harness.set_states(worked_example_states())
-    harness.set_intents(
-        [
-            {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "1h", "delta_a": 0.3, "delta_e": -0.05},
-            {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "1h", "delta_a": 0.3, "delta_e": -0.05},
-            {"bar_start": LEVER_BAR, "bucket": "mid", "execution_timeframe": "1h", "delta_a": -0.9, "delta_e": 0.0},
-            {"bar_start": LEVER_BAR, "bucket": "small", "execution_timeframe": "4h", "delta_a": 0.2, "delta_e": 0.2},
-        ]
-    )
-    harness.run()
-    levers = harness.levers()
-    small, mid, big = (_row(levers, bucket=b) for b in ("small", "mid", "big"))
-    cap = _config()["intent_cap"]
-    assert (small["intent_a"], small["intent_e"]) == (cap, pytest.approx(-0.1, abs=1e-15))
-    assert small["a_unclamped"] == pytest.approx(0.857 + cap, abs=1e-12) and small["a_value"] == 1
-    assert small["e_value"] == pytest.approx(0.33625 - 0.1, abs=1e-12)
-    assert small["position_size_frac"] == pytest.approx(_config()["size_min"] + _config()["size_span"], abs=1e-15)
-    assert mid["intent_a"] == -cap and (big["intent_a"], big["intent_e"]) == (0, 0)
 
 
 def _hourly(driver: str, first: datetime, last: datetime, timeframe="meso", step=timedelta(hours=1)):

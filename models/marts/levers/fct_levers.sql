@@ -4,17 +4,23 @@
 --
 -- Incremental (docs/levers.md "Incremental runs"): per execution timeframe, the lever bars
 -- of fct_lever_contributions after the last stored one (the pre-hook of
--- fct_lever_contributions deletes the lever bars it recomputes here too). With
--- raw.position_intents present every lever bar is recomputed (an intent may be added for
--- any bar at any time). A revision rewinds it from the first changed bar (meta
--- revision_rewind = from_bar_start).
-{%- set intents_relation = optional_relation('raw', 'position_intents') %}
+-- fct_lever_contributions deletes the lever bars it recomputes here too), and every lever
+-- row that has an intent in source trading.position_intents or was stored with one (an
+-- intent may be added, changed or removed for any bar at any time). A revision rewinds it
+-- from the first changed bar (meta revision_rewind = from_bar_start).
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['bar_start', 'execution_timeframe', 'bucket']) }}
 with
-{%- if is_incremental() and not intents_relation %}
+{%- if is_incremental() %}
 stored_last as (
     select execution_timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
+),
+
+-- lever rows whose intents may differ from the stored ones
+intent_rows as (
+    select bar_start, execution_timeframe, bucket from {{ source('trading', 'position_intents') }}
+    union
+    select bar_start, execution_timeframe, bucket from {{ this }} where intent_a <> 0 or intent_e <> 0
 ),
 {% endif %}
 
@@ -40,30 +46,30 @@ summed as (
         coalesce(bool_or(c.timeframe = 'meso' and c.status <> 'used' and d.is_required), false) as is_degraded
     from {{ ref('fct_lever_contributions') }} as c
     join {{ ref('drivers') }} as d using (driver)
-    {%- if is_incremental() and not intents_relation %}
+    {%- if is_incremental() %}
     left join stored_last as s using (execution_timeframe)
-    where s.last_bar_start is null or c.bar_start > s.last_bar_start
+    where
+        s.last_bar_start is null or c.bar_start > s.last_bar_start
+        or exists (
+            select 1 from intent_rows as i
+            where
+                i.bar_start = c.bar_start and i.execution_timeframe = c.execution_timeframe
+                and i.bucket = c.bucket
+        )
     {%- endif %}
     group by c.bar_start, c.execution_timeframe, c.bucket
 ),
 
--- optional raw.position_intents (bar_start, bucket, execution_timeframe, delta_a, delta_e),
--- not built by dbt: absent = no intents
+-- the desks' intents (source trading.position_intents, empty by default)
 intents as (
-{%- if intents_relation %}
     select
-        bar_start, bucket, execution_timeframe,
+        bar_start,
+        bucket,
+        execution_timeframe,
         cast(sum(cast(delta_a as decimal(38, 18))) as double) as delta_a,
         cast(sum(cast(delta_e as decimal(38, 18))) as double) as delta_e
-    from {{ intents_relation }}
+    from {{ source('trading', 'position_intents') }}
     group by bar_start, bucket, execution_timeframe
-{%- else %}
-    select
-        cast(null as timestamp) as bar_start, cast(null as varchar) as bucket,
-        cast(null as varchar) as execution_timeframe,
-        cast(null as double) as delta_a, cast(null as double) as delta_e
-    where false
-{%- endif %}
 ),
 
 with_intents as (
