@@ -41,9 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT, run_dbt  # noqa: E402  (sibling benchmark script)
 
 sys.path.insert(0, str(PROJECT))
+from market_regimes.adapters import volatility_sql  # noqa: E402
+from market_regimes.adapters.volatility_sql import input_sql  # noqa: E402
 from market_regimes.engines import volatility as vol  # noqa: E402
 from market_regimes.engines.volatility_config import load_config_csv  # noqa: E402
-from market_regimes.engines.volatility_frames import input_sql  # noqa: E402
 
 SELECT = ["volatility_config", "fct_volatility_regimes", "fct_strategy_fit"]
 
@@ -101,8 +102,8 @@ def agreement(db: Path) -> dict:
     try:
         con.sql("create temp view s as select * from intermediate.int_indicator_series_listed")
         con.sql("create temp view b as select * from intermediate.int_indicator_bars_prepared")
-        series = con.sql(frames.series_sql("s", "1d,1h")).df()
-        bars = con.sql(frames.bars_sql("s", "b", "1d,1h")).df()
+        series = con.sql(volatility_sql.series_sql("s", "1d,1h")).df()
+        bars = con.sql(volatility_sql.bars_sql("s", "b", "1d,1h")).df()
     finally:
         con.close()
     batch_stats: dict = {}

@@ -42,7 +42,7 @@ def relation_frame(relation) -> pd.DataFrame:
     """``relation.df()`` through Arrow (see the module docstring).
 
     Args:
-        relation: a DuckDB relation (``dbt.ref(...)`` in a dbt-duckdb Python model), or a
+        relation: a DuckDB relation (what a dbt-duckdb Python model's ref returns), or a
             pyarrow Table (as its relation would give it).
 
     Returns:

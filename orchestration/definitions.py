@@ -15,14 +15,14 @@ from dagster_dbt import DbtCliResource
 
 from .defs.automation import jobs, schedules, sensors
 from .defs.collectors import collector_assets
-from .defs.dbt_assets import dbt_asset_groups
+from .defs.dbt_assets import dbt_asset_groups, desk_input_specs
 from .defs.project import DBT_EXECUTABLE, dbt_project
 from .defs.quality import quality_checks
 from .defs.report import regimes_dashboard
 from .defs.resources import WarehouseResource
 
 defs = Definitions(
-    assets=[*dbt_asset_groups, *collector_assets, regimes_dashboard],
+    assets=[*dbt_asset_groups, *desk_input_specs, *collector_assets, regimes_dashboard],
     asset_checks=quality_checks,
     jobs=jobs,
     schedules=schedules,

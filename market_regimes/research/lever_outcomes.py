@@ -348,11 +348,11 @@ def lever_outcome_report(
     """Forward returns and realized vol of the bucket composite by lever quantile group.
 
     Args:
-        levers: one row per lever bar x formula (intermediate.int_lever_values_by_formula):
+        levers: one row per lever bar x formula (reports.rpt_lever_values_by_formula):
             bar_start (datetime64, the lever bar's open, UTC), execution_timeframe, bucket,
             formula (project / seed_compute_levers), a_value, e_value (0..1).
         closes: the composite closes on each series' execution grid
-            (intermediate.int_lever_composite_closes): bucket, execution_timeframe,
+            (reports.rpt_lever_composite_closes): bucket, execution_timeframe,
             execution_minutes (int, the bar length X), close_at (datetime64 UTC), close
             (> 0), segment_id.
         cfg: LeverOutcomeConfig (default: the defaults).

@@ -212,7 +212,7 @@ def findings_bars(
     """The long input of :func:`regime_findings` from the research inputs.
 
     Args:
-        labels: intermediate.int_regime_labels_aligned (columns :data:`LABEL_INPUT_COLUMNS`):
+        labels: reports.rpt_regime_labels_aligned (columns :data:`LABEL_INPUT_COLUMNS`):
             every final bar of every labelled series with each detector's label.
         grid: reports.rpt_grid_outcome_inputs (columns :data:`GRID_INPUT_COLUMNS`) for the
             grid verdicts (detector grid_verdict, pooled over the grid series), or None.

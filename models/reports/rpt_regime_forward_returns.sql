@@ -4,7 +4,7 @@
 -- Per final bar t of a series segment and horizon h (var regime_report_horizon_bars):
 --   forward_return = ln(close_{t+h} / close_t), forward_rv = sample std of the h 1-bar log
 --   returns of bars t+1..t+h, both NULL unless bar t+h (the h-th next final bar) is in the
---   same segment. Only is_aligned bars count (int_regime_labels_aligned).
+--   same segment. Only is_aligned bars count (rpt_regime_labels_aligned).
 {%- set horizons = var('regime_report_horizon_bars') %}
 {%- set detectors = ['uptrend', 'volatility_rv', 'volatility_hmm', 'volatility_quadrant', 'trend_vol'] %}
 with forward as (
@@ -21,7 +21,7 @@ with forward as (
              then stddev_samp(log_return) over (w rows between 1 following and {{ h }} following)
         end as forward_rv_{{ h }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ ref('int_regime_labels_aligned') }}
+    from {{ ref('rpt_regime_labels_aligned') }}
     window w as (partition by series_part order by bar_seq)
 ),
 
@@ -57,7 +57,7 @@ stats as (
 
 series as (
     select distinct series_id, series_type, bar_interval, n_detectors
-    from {{ ref('int_regime_labels_aligned') }}
+    from {{ ref('rpt_regime_labels_aligned') }}
 ),
 
 by_horizon as (

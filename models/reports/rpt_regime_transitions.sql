@@ -1,5 +1,5 @@
 -- Transition matrices, persistence and whipsaw per detector x series (docs/volatility-regimes.md), on the
--- same bars as rpt_regime_forward_returns (is_aligned bars of int_regime_labels_aligned).
+-- same bars as rpt_regime_forward_returns (is_aligned bars of rpt_regime_labels_aligned).
 -- RESEARCH OUTPUT, NOT POINT-IN-TIME (full-sample counts); never feeds a detector.
 -- A transition is a pair of consecutive final bars of one segment, both aligned (so both
 -- labelled by the detector), self-transitions included. A run is a maximal chain of such
@@ -10,7 +10,7 @@ with aligned as (
     select
         series_id, series_part, bar_seq
         {%- for detector in detectors %}, {{ detector }}_regime{% endfor %}
-    from {{ ref('int_regime_labels_aligned') }}
+    from {{ ref('rpt_regime_labels_aligned') }}
     where is_aligned
 ),
 
@@ -70,7 +70,7 @@ transitions as (
 
 series as (
     select distinct series_id, series_type, bar_interval
-    from {{ ref('int_regime_labels_aligned') }}
+    from {{ ref('rpt_regime_labels_aligned') }}
 )
 
 select

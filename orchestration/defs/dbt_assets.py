@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetExecutionContext, BackfillPolicy
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetSpec, BackfillPolicy
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_shared.record import replace
 
@@ -163,3 +163,15 @@ def downstream_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
 
 
 dbt_asset_groups = [upstream_dbt_assets, partitioned_dbt_assets, downstream_dbt_assets]
+
+#: the desks' input tables (dbt source `trading`, models/raw/_trading__sources.yml): written
+#: by trading systems, never by dbt or Dagster, so external assets in group raw
+desk_input_specs = [
+    AssetSpec(
+        key=["raw", "position_intents"],
+        group_name="raw",
+        kinds={"duckdb"},
+        description="raw.position_intents: the desks' nudges of the levers (bar_start, bucket, execution_timeframe, "
+        "delta_a, delta_e); created empty by every dbt run, written by trading systems (docs/levers.md, Intents).",
+    )
+]

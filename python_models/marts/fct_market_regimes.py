@@ -9,11 +9,11 @@ def model(dbt, session):
     from market_regimes.frames import arrow_table
 
     markets = load_markets(dbt.ref("trend_vol_markets").df().to_dict("records"))
-    session.register("_trend_vol_daily", dbt.ref("stg_landing__daily_series"))
-    session.register("_trend_vol_ledger", dbt.ref("daily_series"))
-    closes = session.sql("select series, bar_start, close from _trend_vol_daily").df()
+    daily = dbt.ref("stg_landing__daily_series")
     # every landed day ignoring as_of: validates the seed, so an early as_of build of a valid seed passes
-    landed = session.sql("select distinct series, bar_start from _trend_vol_ledger where status = 'landed'").df()
+    landed_days = dbt.ref("stg_landing__daily_series_days")
+    closes = daily.project("series, bar_start, close").df()
+    landed = landed_days.df()
     return arrow_table(
         market_regime_rows(
             markets,

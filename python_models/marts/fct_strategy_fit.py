@@ -15,8 +15,9 @@ def model(dbt, session):
         unique_key=["series_id", "bar_start"],
         meta={"revision_rewind": "from_bar_start"},
     )
+    from market_regimes.adapters.volatility_sql import lookback_bars_sql, series_sql
     from market_regimes.engines.volatility_config import VolatilityConfig
-    from market_regimes.engines.volatility_frames import lookback_bars_sql, series_sql, strategy_fit_rows
+    from market_regimes.engines.volatility_frames import strategy_fit_rows
     from market_regimes.frames import arrow_table
 
     config_rows = dbt.ref("volatility_config").df()

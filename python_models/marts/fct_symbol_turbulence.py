@@ -6,7 +6,7 @@ def model(dbt, session):
     The same computation as the drivers' turbulence column of fct_volatility_regimes, on
     the same inputs: the final primary symbol bars' segment log returns of the intervals of
     var volatility_bar_intervals (int_indicator_series_listed / int_indicator_bars_prepared,
-    read with volatility_frames.series_sql), clean returns only (|r| <=
+    read with adapters.volatility_sql.series_sql), clean returns only (|r| <=
     toxic_abs_log_return), the bars where every symbol of the cross-section has one (joint
     calendar), and volatility_frames.turbulence_rows (vol.turbulence: squared Mahalanobis
     distance from the mean and covariance of the turbulence_window_bars joint bars before
@@ -28,8 +28,9 @@ def model(dbt, session):
     )
     import pandas as pd
 
+    from market_regimes.adapters.volatility_sql import series_sql
     from market_regimes.engines.volatility_config import VolatilityConfig
-    from market_regimes.engines.volatility_frames import series_sql, turbulence_rows, turbulence_rows_after
+    from market_regimes.engines.volatility_frames import turbulence_rows, turbulence_rows_after
     from market_regimes.frames import arrow_table
 
     config_rows = dbt.ref("volatility_config").df()

@@ -22,13 +22,12 @@ def model(dbt, session):
     )
     import pandas as pd
 
+    from market_regimes.adapters.volatility_sql import lookback_bars_sql, series_sql
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import (
         attach_driver_turbulence,
         attach_symbol_turbulence,
         hmm_lookback_clean_returns,
-        lookback_bars_sql,
-        series_sql,
         turbulence_rows,
         volatility_regime_rows,
     )

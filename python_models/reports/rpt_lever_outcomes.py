@@ -7,15 +7,15 @@ def model(dbt, session):
     t-stats, win rates, block-bootstrap 95% intervals, the top-minus-bottom spread and its
     rotation null (docs/levers.md "Do the levers pay?"). Research: looks ahead by design.
     Thin adapter: market_regimes.research.lever_outcomes over
-    int_lever_values_by_formula and int_lever_composite_closes; config var
+    rpt_lever_values_by_formula and rpt_lever_composite_closes; config var
     lever_outcome_config."""
     dbt.config(materialized="table")
     from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.lever_outcomes import LeverOutcomeConfig, lever_outcome_report
 
     cfg = LeverOutcomeConfig.from_mapping(dbt.config.get("lever_outcome"))
-    levers = dbt.ref("int_lever_values_by_formula")
-    closes = dbt.ref("int_lever_composite_closes")
+    levers = dbt.ref("rpt_lever_values_by_formula")
+    closes = dbt.ref("rpt_lever_composite_closes")
     lever_frame = relation_frame(levers.project("bar_start, execution_timeframe, bucket, formula, a_value, e_value"))
     close_frame = relation_frame(
         closes.project("bucket, execution_timeframe, execution_minutes, close_at, close, segment_id")

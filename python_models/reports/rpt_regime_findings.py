@@ -5,7 +5,7 @@ def model(dbt, session):
     and realized vol per regime with calendar-block bootstrap intervals, and each detector's
     configured contrast (high minus low regimes) with its expected sign and the share of
     series where it holds. Research: looks ahead by design. Thin adapter:
-    market_regimes.research.regime_findings over int_regime_labels_aligned,
+    market_regimes.research.regime_findings over rpt_regime_labels_aligned,
     rpt_grid_outcome_inputs and seed drivers (dominance drivers left out of the uptrend
     pool); config vars regime_findings_config, regime_findings_contrasts,
     regime_report_horizon_bars."""
@@ -24,7 +24,7 @@ def model(dbt, session):
 
     cfg = RegimeFindingsConfig.from_mapping(dbt.config.get("regime_findings"))
     contrasts = [Contrast.from_mapping(c) for c in json.loads(dbt.config.get("regime_findings_contrasts"))]
-    labels = dbt.ref("int_regime_labels_aligned")
+    labels = dbt.ref("rpt_regime_labels_aligned")
     grid = dbt.ref("rpt_grid_outcome_inputs")
     drivers = dbt.ref("drivers")
     dominance = [row[0] for row in drivers.filter("kind = 'dominance'").project("driver").fetchall()]

@@ -62,7 +62,7 @@ def test_uptrend_pool_matches_sql(sample_db, report):
                    ln(lead(close, 20) over w / close) as fwd,
                    case when lead(close, 20) over w is not null
                         then stddev_samp(log_return) over (w rows between 1 following and 20 following) end as rv
-            from intermediate.int_regime_labels_aligned as l
+            from reports.rpt_regime_labels_aligned as l
             where series_type = 'driver' and bar_interval = '1h'
               and split_part(series_id, '|', 1) in (select driver from seeds.drivers where kind <> 'dominance')
             window w as (partition by series_part order by bar_seq))

@@ -1,7 +1,7 @@
 """The lever formulas side by side and the lever-outcome report on the sample build.
 
 docs/levers.md "Two formulas" and "Do the levers pay?": the default formula leaves
-marts.fct_levers as it was (known values), intermediate.int_lever_values_by_formula
+marts.fct_levers as it was (known values), reports.rpt_lever_values_by_formula
 reproduces it bit for bit and recomputes the literal compute_levers from the
 contributions (checked against SQL here), the clamp shares quoted in the docs, and
 reports.rpt_lever_outcomes: shape, intervals, and counts / means recomputed in SQL
@@ -58,7 +58,7 @@ def test_configured_formula_rows_equal_fct_levers_bit_for_bit(sample_db):
                count(*) filter (where f.a_value is distinct from l.a_value or f.e_value is distinct from l.e_value
                                 or f.a_unclamped is distinct from l.a_unclamped
                                 or f.e_unclamped is distinct from l.e_unclamped) as differing
-        from intermediate.int_lever_values_by_formula as f
+        from reports.rpt_lever_values_by_formula as f
         join marts.fct_levers as l using (bar_start, execution_timeframe, bucket)
         where f.is_configured and f.formula = 'project'""",
     ).iloc[0]
@@ -78,7 +78,7 @@ def test_literal_formula_is_delta_x_driver_weight_x_multiplier(sample_db):
         select count(*) as n,
                max(abs(f.total_contribution_a - l.a)) as a_err, max(abs(f.total_contribution_e - l.e)) as e_err,
                max(abs(f.a_value - greatest(0, least(1, 0.5 + l.a)))) as clamp_err
-        from intermediate.int_lever_values_by_formula as f join literal as l using (bar_start, execution_timeframe, bucket)
+        from reports.rpt_lever_values_by_formula as f join literal as l using (bar_start, execution_timeframe, bucket)
         where f.formula = 'seed_compute_levers'""",
     ).iloc[0]
     assert check["n"] == 268040
@@ -92,7 +92,7 @@ def test_share_of_1h_a_at_the_clamp_under_each_formula(sample_db):
         """
         select formula, count(*) as n, count(*) filter (where a_value = 1) as at_one,
                count(*) filter (where a_value = 0) as at_zero
-        from intermediate.int_lever_values_by_formula where execution_timeframe = '1h' group by all""",
+        from reports.rpt_lever_values_by_formula where execution_timeframe = '1h' group by all""",
     )
     got = shares.set_index("formula")[["n", "at_one", "at_zero"]].to_dict("index")
     assert got == {
@@ -158,13 +158,13 @@ def test_group_counts_and_means_match_sql(sample_db, report):
         with closes as (
             select close_at, close,
                    lead(close, 24) over w as close_24, lead(close_at, 24) over w as at_24
-            from intermediate.int_lever_composite_closes
+            from reports.rpt_lever_composite_closes
             where bucket = 'small' and execution_timeframe = '1h'
             window w as (partition by segment_id order by close_at)),
         observable as (
             select l.bar_start, l.a_value, c.close, c.close_24, c.at_24, c.close_at,
                    row_number() over (order by l.bar_start) as i, count(*) over () as n
-            from intermediate.int_lever_values_by_formula as l
+            from reports.rpt_lever_values_by_formula as l
             join closes as c on c.close_at = l.bar_start + interval 1 hour
             where l.formula = 'project' and l.bucket = 'small' and l.execution_timeframe = '1h'),
         split as (select *, i > floor(round(0.6 * n, 9)) as oos from observable),

@@ -167,12 +167,12 @@ def test_updates_leave_the_research_reports_to_the_daily_job(defs):
     assert AssetKey(["reports", "rpt_grid_sim_placements"]) in reports and len(reports) >= 10
     # and the models only the reports read (dbt tag research_input)
     inputs = {
-        AssetKey(["intermediate", name])
+        AssetKey(["reports", name])
         for name in (
-            "int_regime_labels_aligned",
-            "int_regime_bars_listed",
-            "int_lever_values_by_formula",
-            "int_lever_composite_closes",
+            "rpt_regime_labels_aligned",
+            "rpt_regime_bars_listed",
+            "rpt_lever_values_by_formula",
+            "rpt_lever_composite_closes",
         )
     }
     seeds = {k for k in daily if k.path[0] == "seeds"}  # loaded by full builds and the daily job

@@ -205,7 +205,7 @@ def test_every_detector_series_regime_and_horizon_has_a_row(sample_db):
 
 
 def test_no_label_is_lost_on_the_way_to_the_aligned_bars(sample_db):
-    """Every label of the marts sits on a final bar of its series in int_regime_labels_aligned
+    """Every label of the marts sits on a final bar of its series in rpt_regime_labels_aligned
     (a mapped market only on the days its driver series has a bar)."""
     got = query(
         sample_db,
@@ -213,7 +213,7 @@ def test_no_label_is_lost_on_the_way_to_the_aligned_bars(sample_db):
         select count(uptrend_regime) as uptrend, count(volatility_rv_regime) as rv, count(volatility_hmm_regime) as hmm,
                count(volatility_quadrant_regime) as quadrant,
                count(trend_vol_regime) filter (where series_type = 'market') as trend_vol
-        from intermediate.int_regime_labels_aligned""",
+        from reports.rpt_regime_labels_aligned""",
     ).iloc[0]
     marts = query(
         sample_db,
@@ -236,8 +236,7 @@ def test_no_label_is_lost_on_the_way_to_the_aligned_bars(sample_db):
         ).iloc[0, 0]
         mapped = query(
             sample_db,
-            f"select count(trend_vol_regime) from intermediate.int_regime_labels_aligned "
-            f"where series_id = '{series_id}'",
+            f"select count(trend_vol_regime) from reports.rpt_regime_labels_aligned where series_id = '{series_id}'",
         ).iloc[0, 0]
         print(f"market {market} on {series_id}: {mapped} labelled days")
         assert mapped == on_bars > 0

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from tests.conftest import SAMPLE
@@ -53,13 +54,16 @@ class _FullRun:
         return self.con.table(REFS[name])
 
 
-def full_computation(db: Path, name: str):
+def full_computation(db: Path, name: str) -> pa.Table:
+    """The model's rows of a full build, as the model returns them (an Arrow table, typed as
+    the warehouse stores them: frames.arrow_table)."""
     spec = importlib.util.spec_from_file_location(name, PROJECT / "python_models" / "marts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return module.model(_FullRun(con, name), con)
+        rows = module.model(_FullRun(con, name), con)
+        return rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
     finally:
         con.close()
 
@@ -92,7 +96,7 @@ def test_incremental_update_equals_the_full_computation(updated, name):
     con = duckdb.connect(str(updated["db"]), read_only=True)
     try:
         con.register("want", want)
-        columns = ", ".join(f'"{c}"' for c in want.columns)
+        columns = ", ".join(f'"{c}"' for c in want.column_names)
         stored = int(con.sql(f"select count(*) from marts.{name}").fetchone()[0])
         extra = int(
             con.sql(
@@ -106,6 +110,6 @@ def test_incremental_update_equals_the_full_computation(updated, name):
         )
     finally:
         con.close()
-    assert (stored, extra, missing) == (len(want), 0, 0)
+    assert (stored, extra, missing) == (want.num_rows, 0, 0)
     if name != "fct_symbol_turbulence":  # the sample's symbol cross-sections (joint calendars) end in 2023/2025
         assert stored > updated["before"][name]  # the update added rows: the run continued the stored ones

@@ -1,7 +1,7 @@
 -- The price path behind the regime research reports (docs/volatility-regimes.md): every final bar of each
 -- series a regime detector labels, numbered within its segment (bar_seq) with
 -- log_return = ln(close / previous final close of the segment); a view:
--- int_regime_labels_aligned reads it once.
+-- rpt_regime_labels_aligned reads it once.
 -- * driver series (series_id driver|timeframe): marts.fct_driver_bars;
 -- * symbol series (exchange|symbol|bar_interval, primary bars): marts.fct_symbol_bars;
 -- * each trend_vol market's own price series (market|<market>): the daily series named by

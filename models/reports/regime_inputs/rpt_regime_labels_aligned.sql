@@ -48,7 +48,7 @@ bars as (
         b.series_type, b.series_id, b.bar_interval, b.segment_id, b.series_part, b.bar_start, b.bar_seq,
         b.close, b.log_return, u.uptrend_regime, v.volatility_rv_regime, v.volatility_hmm_regime,
         v.volatility_quadrant_regime, t.trend_vol_regime
-    from {{ ref('int_regime_bars_listed') }} as b
+    from {{ ref('rpt_regime_bars_listed') }} as b
     left join uptrend as u on u.series_id = b.series_id and u.bar_start = b.bar_start
     left join volatility as v on v.series_id = b.series_id and v.bar_start = b.bar_start
     left join trend_vol as t on t.series_id = b.series_id and t.bar_start = b.bar_start
