@@ -7,7 +7,21 @@ interval list that is not plain tokens."""
 
 from __future__ import annotations
 
-__all__ = ["bars_sql", "input_sql", "lookback_bars_sql", "series_sql"]
+__all__ = [
+    "NO_STARTS_SQL",
+    "bars_from_starts_sql",
+    "bars_sql",
+    "clean_symbol_returns_sql",
+    "continuation_starts_sql",
+    "driver_returns_sql",
+    "input_sql",
+    "lookback_bars_sql",
+    "series_sql",
+    "stale_turbulence_sql",
+    "stored_sections_sql",
+    "stored_state_sql",
+    "strategy_fit_frontier_sql",
+]
 
 
 def _intervals(bar_intervals: str) -> str:
@@ -83,3 +97,118 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
         select {columns}
         from {bars} b join parts p on p.series_part = b.series_part and b.idx >= p.from_idx
         order by b.series_part, b.idx"""
+
+
+def stored_state_sql(stored: str) -> str:
+    """fct_volatility_regimes' stored state per segment, from relation `stored` (the model's
+    own table): series_part, last_idx, clean_returns (segment_clean_returns of the last row)
+    and rv_vol_regime (its label, where the realized-vol hysteresis continues)."""
+    return f"""
+        select series_part, max(idx) as last_idx, arg_max(segment_clean_returns, idx) as clean_returns,
+               arg_max(rv_vol_regime, idx) as rv_vol_regime
+        from {stored} group by series_part"""
+
+
+def driver_returns_sql(listed: str, bars: str, drivers: str, kinds: list[str]) -> str:
+    """Every bar's log return of the drivers whose kind (relation `drivers`: driver, kind,
+    i.e. dim_drivers) is one of `kinds`, as turbulence_rows reads them (series_type,
+    driver, timeframe, bar_start, log_return). A kind that is not a plain token is left out."""
+    kind_list = ", ".join(f"'{k}'" for k in kinds if k.isalnum()) or "''"
+    return f"""
+        select 'driver' as series_type, s.driver, s.timeframe, b.bar_start, b.log_return
+        from {listed} s join {bars} b using (series_part)
+        where s.series_type = 'driver'
+          and s.driver in (select driver from {drivers} where kind in ({kind_list}))"""
+
+
+def stale_turbulence_sql(stored: str, driver_turbulence: str, symbol_turbulence: str) -> str:
+    """The stored rows (relation `stored`) whose turbulence or member count is no longer the
+    cross-section's: drivers against `driver_turbulence` (timeframe, bar_start, turbulence,
+    turbulence_drivers), symbols against `symbol_turbulence` (fct_symbol_turbulence)."""
+    return f"""
+        select t.* from {stored} t
+        left join {driver_turbulence} d on d.timeframe = t.timeframe and d.bar_start = t.bar_start
+        where t.series_type = 'driver'
+          and (t.turbulence is distinct from d.turbulence or t.turbulence_drivers is distinct from d.turbulence_drivers)
+        union all
+        select t.* from {stored} t
+        left join {symbol_turbulence} u
+          on u.exchange = t.exchange and u.bar_interval = t.bar_interval and u.bar_start = t.bar_start
+        where t.series_type = 'symbol'
+          and (t.turbulence is distinct from u.turbulence or t.turbulence_drivers is distinct from u.turbulence_symbols)"""
+
+
+def strategy_fit_frontier_sql(stored: str | None, listed: str, bars: str, need: int) -> str:
+    """fct_strategy_fit's frontier for lookback_bars_sql: per stored segment (relation
+    `stored`, the model's own table; None in a full build: no rows) its series_part, the
+    idx and bar_start of its last stored row, and the clean returns its next rows need."""
+    if stored is None:
+        return (
+            "select 0::ubigint as series_part, 0::bigint as last_idx, null::timestamp as last_bar_start, "
+            "0::bigint as need where false"
+        )
+    return f"""
+        select s.series_part, b.idx as last_idx, t.last_bar_start, {int(need)}::bigint as need
+        from (select series_id, segment_id, max(bar_start) as last_bar_start from {stored} group by all) t
+        join {listed} s on s.series_id = t.series_id and s.segment_id = t.segment_id
+        join {bars} b on b.series_part = s.series_part and b.bar_start = t.last_bar_start"""
+
+
+def clean_symbol_returns_sql(listed: str, bars: str, toxic_abs_log_return: float) -> str:
+    """fct_symbol_turbulence's input: the clean log returns (finite, |r| <= the toxic bound)
+    of every symbol series, members named `driver` and each cross-section (exchange |
+    bar_interval) `timeframe`, as turbulence_rows reads them."""
+    return f"""
+        select s.symbol as driver, s.exchange || '|' || s.bar_interval as timeframe, b.bar_start, b.log_return
+        from {listed} s join {bars} b using (series_part)
+        where s.series_type = 'symbol' and isfinite(b.log_return) and abs(b.log_return) <= {float(toxic_abs_log_return)!r}"""
+
+
+def stored_sections_sql(stored: str) -> str:
+    """Per stored cross-section of fct_symbol_turbulence (relation `stored`): timeframe
+    (exchange|bar_interval), stored_rows, last_bar_start, members (the largest member count)."""
+    return f"""
+        select exchange || '|' || bar_interval as timeframe, count(*) as stored_rows,
+               max(bar_start) as last_bar_start, max(turbulence_symbols) as members
+        from {stored} group by all"""
+
+
+NO_STARTS_SQL = "select null::varchar as timeframe, null::timestamp as from_bar_start, 0 as joint_before where false"
+
+
+def continuation_starts_sql(clean: str, stored: str, window_bars: int) -> str:
+    """Where each stored cross-section continues: one whose stored rows are still the full
+    computation's (the same members, as many joint bars with a full window up to its last
+    stored row) is read from the window-th joint bar before its next row (from_bar_start;
+    joint_before = the joint bars before it); the others are not listed (recomputed whole).
+    `clean`: clean_symbol_returns_sql's rows; `stored`: stored_sections_sql's."""
+    w = int(window_bars)
+    return f"""
+        with members as (
+            select timeframe, count(distinct driver) as members from {clean} group by timeframe
+        ),
+        joint as (
+            select c.timeframe, c.bar_start
+            from {clean} c join members m using (timeframe)
+            group by c.timeframe, c.bar_start, m.members having count(distinct c.driver) = m.members
+        ),
+        back as (
+            select j.timeframe, j.bar_start, st.stored_rows, st.members as stored_members,
+                   row_number() over (partition by j.timeframe order by j.bar_start desc) as back,
+                   count(*) over (partition by j.timeframe) as joint_upto
+            from joint j join {stored} st using (timeframe)
+            where j.bar_start <= st.last_bar_start
+        )
+        select b.timeframe, b.bar_start as from_bar_start, b.joint_upto - {w} as joint_before
+        from back b join members m using (timeframe)
+        where b.back = {w} and m.members = b.stored_members
+          and b.joint_upto - {w} = b.stored_rows"""
+
+
+def bars_from_starts_sql(clean: str, starts: str) -> str:
+    """The clean returns a turbulence run reads: each cross-section from its start (relation
+    `starts`: timeframe, from_bar_start) or whole when it has none."""
+    return f"""
+        select 'driver' as series_type, c.driver, c.timeframe, c.bar_start, c.log_return
+        from {clean} c left join {starts} st using (timeframe)
+        where st.from_bar_start is null or c.bar_start >= st.from_bar_start"""

@@ -246,6 +246,21 @@ def _rv_percentile(
     return s, enter, exit_, label
 
 
+def empty_frontier() -> pd.DataFrame:
+    """The frontier of a full build (no stored rows): the columns an incremental run's
+    frontier has (series_part uint64, last_idx, clean_returns, need int64; rv_vol_regime
+    text), no rows."""
+    return pd.DataFrame(
+        {
+            "series_part": pd.Series([], dtype="uint64"),
+            "last_idx": pd.Series([], dtype="int64"),
+            "clean_returns": pd.Series([], dtype="int64"),
+            "rv_vol_regime": pd.Series([], dtype="string"),
+            "need": pd.Series([], dtype="int64"),
+        }
+    )
+
+
 def hmm_lookback_clean_returns(cfg: VolatilityConfig, interval_minutes: int) -> int:
     """Clean returns up to and including a segment's last stored bar that an incremental
     run of :func:`volatility_regime_rows` needs: the last HMM refit's window and the
@@ -629,3 +644,20 @@ def attach_symbol_turbulence(rows: pd.DataFrame, symbol_turbulence: pd.DataFrame
     out["turbulence"] = out["turbulence"].where(~is_symbol, out["_turbulence"])
     out["turbulence_drivers"] = out["turbulence_drivers"].where(~is_symbol, out["_members"])
     return out[list(rows.columns)].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
+
+
+def symbol_turbulence_rows(turbulence: pd.DataFrame) -> pd.DataFrame:
+    """marts.fct_symbol_turbulence's rows from :func:`turbulence_rows` /
+    :func:`turbulence_rows_after` over symbol cross-sections (``timeframe`` =
+    ``exchange|bar_interval``): exchange, bar_interval, bar_start (datetime64[us]),
+    turbulence, turbulence_symbols (the members of the row's cross-section)."""
+    key = turbulence["timeframe"].astype(str).str.split("|", n=1, expand=True) if len(turbulence) else None
+    return pd.DataFrame(
+        {
+            "exchange": pd.Series([] if key is None else key[0], dtype="string"),
+            "bar_interval": pd.Series([] if key is None else key[1], dtype="string"),
+            "bar_start": turbulence["bar_start"].to_numpy().astype("datetime64[us]"),
+            "turbulence": turbulence["turbulence"].to_numpy(dtype="float64"),
+            "turbulence_symbols": turbulence["turbulence_drivers"].to_numpy(dtype="int64"),
+        }
+    )

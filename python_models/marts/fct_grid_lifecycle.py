@@ -11,6 +11,8 @@ def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key=["grid_id", "bar_start"])
     import pandas as pd
 
+    from market_regimes.adapters import grid_sql as q
+    from market_regimes.adapters import stored_engine_states_sql
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
     from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows, stored_states
     from market_regimes.frames import arrow_table, relation_frame
@@ -25,18 +27,10 @@ def model(dbt, session):
     session.register("_lifecycle_bars", bars)
     session.register("_lifecycle_stored", session.table(str(dbt.this)))
     session.register("_lifecycle_configs", dbt.ref("int_grid_configs_validated"))
-    last = session.sql("select * from _lifecycle_stored where engine_state is not null").df()
+    last = session.sql(stored_engine_states_sql("_lifecycle_stored")).df()
     # each segment is read after the earliest last stored bar of its walks; the symbols of
     # configured grids whole (a new or back-dated version starts at its valid_from)
-    tail = session.sql("""
-        select b.*
-        from _lifecycle_bars as b
-        left join (select exchange, symbol, segment_id, min(bar_start) as last_bar
-                   from _lifecycle_stored where engine_state is not null group by all) as f
-            using (exchange, symbol, segment_id)
-        where f.last_bar is null or b.bar_start > f.last_bar
-           or exists (select 1 from _lifecycle_configs as c where c.exchange = b.exchange and c.symbol = b.symbol)
-    """).df()
+    tail = session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs")).df()
     rows = lifecycle_rows(tail, configs, cfg, stored_states(last))
     # the previous last row of each continued walk, again, without its engine state
     previous = last[

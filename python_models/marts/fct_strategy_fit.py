@@ -15,7 +15,7 @@ def model(dbt, session):
         unique_key=["series_id", "bar_start"],
         meta={"revision_rewind": "from_bar_start"},
     )
-    from market_regimes.adapters.volatility_sql import lookback_bars_sql, series_sql
+    from market_regimes.adapters.volatility_sql import lookback_bars_sql, series_sql, strategy_fit_frontier_sql
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import strategy_fit_rows
     from market_regimes.frames import arrow_table
@@ -30,17 +30,8 @@ def model(dbt, session):
     series = session.sql(series_sql("_strategy_fit_series", intervals)).df()
     session.register("_strategy_fit_listed", series)
     need = max(cfg.hurst_window_bars, cfg.ar1_window_bars)
-    if dbt.is_incremental:
-        frontier_sql = f"""
-            select s.series_part, b.idx as last_idx, t.last_bar_start, {need}::bigint as need
-            from (select series_id, segment_id, max(bar_start) as last_bar_start from {dbt.this} group by all) t
-            join _strategy_fit_listed s on s.series_id = t.series_id and s.segment_id = t.segment_id
-            join _strategy_fit_bars b on b.series_part = s.series_part and b.bar_start = t.last_bar_start"""
-    else:
-        frontier_sql = (
-            "select 0::ubigint as series_part, 0::bigint as last_idx, null::timestamp as last_bar_start, "
-            "0::bigint as need where false"
-        )
+    stored = str(dbt.this) if dbt.is_incremental else None
+    frontier_sql = strategy_fit_frontier_sql(stored, "_strategy_fit_listed", "_strategy_fit_bars", need)
     frontier = session.sql(frontier_sql).df()
     session.register("_strategy_fit_frontier", frontier)
     bars = session.sql(

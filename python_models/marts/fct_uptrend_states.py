@@ -17,6 +17,8 @@ def model(dbt, session):
 
     import pandas as pd
 
+    from market_regimes.adapters import stored_engine_states_sql
+    from market_regimes.adapters.uptrend_sql import engine_inputs_sql
     from market_regimes.engines.uptrend_config import UptrendConfig
     from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, is_checkpoint, stored_states, uptrend_state_rows
     from market_regimes.frames import arrow_table
@@ -38,7 +40,7 @@ def model(dbt, session):
     states = {}
     if dbt.is_incremental:
         session.register("_uptrend_stored", session.table(str(dbt.this)))
-        last = session.sql("select * from _uptrend_stored where engine_state is not null").df()
+        last = session.sql(stored_engine_states_sql("_uptrend_stored")).df()
         states = stored_states(last["engine_state"])
     frontier = pd.DataFrame(
         {
@@ -49,32 +51,17 @@ def model(dbt, session):
     )
     session.register("_uptrend_frontier", frontier)
     # a segment with a state: its bars from the state's offset, when it has a new bar;
-    # any other segment: all its bars
-    bars = session.sql(f"""
-        with parts as (
-            select s.series_part, s.driver, s.timeframe, s.segment_id, coalesce(f.offset_idx, 0) as from_idx
-            from _uptrend_series s
-            left join _uptrend_frontier f using (series_part)
-            where s.series_type = 'driver'
-              and (f.series_part is null
-                   or exists (select 1 from _uptrend_prepared p where p.series_part = s.series_part and p.idx > f.last_idx))
-        ),
-        b as (
-            select b.series_part, b.idx, b.bar_start, b.close, s.driver, s.timeframe, s.segment_id
-            from _uptrend_prepared b join parts s on b.series_part = s.series_part and b.idx >= s.from_idx
-        ),
-        -- each input read for the bars needed only (semi joins: 2x faster than one join chain)
-        m as (select m.* from _uptrend_smoothed m semi join parts s on m.series_part = s.series_part and m.idx >= s.from_idx),
-        w as (select w.* from _uptrend_windowed w semi join parts s on w.series_part = s.series_part and w.idx >= s.from_idx),
-        d as (select d.driver, d.timeframe, d.bar_start, d.volume from _uptrend_driver_bars d
-              where d.bar_start >= (select min(bar_start) from b))
-        select b.series_part, b.idx, b.driver, b.timeframe, b.segment_id, b.bar_start, b.close, d.volume,
-               {", ".join(ENGINE_INPUTS)}
-        from b
-        join m using (series_part, idx)
-        join w using (series_part, idx)
-        join d on d.driver = b.driver and d.timeframe = b.timeframe and d.bar_start = b.bar_start
-    """).df()
+    # any other segment: all its bars (adapters.uptrend_sql.engine_inputs_sql)
+    inputs = engine_inputs_sql(
+        "_uptrend_series",
+        "_uptrend_prepared",
+        "_uptrend_smoothed",
+        "_uptrend_windowed",
+        "_uptrend_driver_bars",
+        "_uptrend_frontier",
+        ENGINE_INPUTS,
+    )
+    bars = session.sql(inputs).df()
     rows = uptrend_state_rows(bars, cfg, states)
     if last is None or not len(last):
         return arrow_table(rows)

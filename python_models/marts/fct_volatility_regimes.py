@@ -22,11 +22,18 @@ def model(dbt, session):
     )
     import pandas as pd
 
-    from market_regimes.adapters.volatility_sql import lookback_bars_sql, series_sql
+    from market_regimes.adapters.volatility_sql import (
+        driver_returns_sql,
+        lookback_bars_sql,
+        series_sql,
+        stale_turbulence_sql,
+        stored_state_sql,
+    )
     from market_regimes.engines.volatility_config import VolatilityConfig
     from market_regimes.engines.volatility_frames import (
         attach_driver_turbulence,
         attach_symbol_turbulence,
+        empty_frontier,
         hmm_lookback_clean_returns,
         turbulence_rows,
         volatility_regime_rows,
@@ -48,21 +55,10 @@ def model(dbt, session):
     series = session.sql(series_sql("_volatility_series", intervals)).df()
     session.register("_volatility_listed", series)
     toxic = float(cfg.toxic_abs_log_return)
-    frontier = pd.DataFrame(
-        {
-            "series_part": pd.Series([], dtype="uint64"),
-            "last_idx": pd.Series([], dtype="int64"),
-            "clean_returns": pd.Series([], dtype="int64"),
-            "rv_vol_regime": pd.Series([], dtype="string"),
-            "need": pd.Series([], dtype="int64"),
-        }
-    )
+    frontier = empty_frontier()
     if dbt.is_incremental:
         session.register("_volatility_stored", session.table(str(dbt.this)))
-        frontier = session.sql("""
-            select series_part, max(idx) as last_idx, arg_max(segment_clean_returns, idx) as clean_returns,
-                   arg_max(rv_vol_regime, idx) as rv_vol_regime
-            from _volatility_stored group by series_part""").df()
+        frontier = session.sql(stored_state_sql("_volatility_stored")).df()
         minutes = dict(zip(series["series_part"], series["interval_minutes"]))
         frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes.get(p, 1440))) for p in frontier["series_part"]]
     session.register("_volatility_frontier", frontier)
@@ -75,40 +71,22 @@ def model(dbt, session):
             "b.series_part, b.idx, b.bar_start, b.log_return",
         )
     ).df()
-    stats = {}
     rows = volatility_regime_rows(
-        bars,
-        cfg,
-        series=series,
-        stats=stats,
-        frontier=frontier[["series_part", "last_idx", "clean_returns", "rv_vol_regime"]],
+        bars, cfg, series=series, frontier=frontier[["series_part", "last_idx", "clean_returns", "rv_vol_regime"]]
     )
     # turbulence: drivers of the configured kinds, from their whole history (a cross-section)
-    kind_list = ", ".join(f"'{k}'" for k in kinds if k.isalnum()) or "''"
-    driver_returns = session.sql(f"""
-        select 'driver' as series_type, s.driver, s.timeframe, b.bar_start, b.log_return
-        from _volatility_listed s join _volatility_bars b using (series_part)
-        where s.series_type = 'driver'
-          and s.driver in (select driver from _volatility_drivers where kind in ({kind_list}))""").df()
+    returns = driver_returns_sql("_volatility_listed", "_volatility_bars", "_volatility_drivers", kinds)
+    driver_returns = session.sql(returns).df()
     driver_turbulence = turbulence_rows(driver_returns, cfg)
-    symbol_turb = session.sql("select * from _volatility_symbol_turbulence").df()
+    symbol_turb = symbol_turbulence.df()
     rows = attach_symbol_turbulence(attach_driver_turbulence(rows, driver_turbulence), symbol_turb)
     if not dbt.is_incremental:
         return arrow_table(rows)
     # stored rows whose turbulence is no longer the cross-section's: written again
     session.register("_volatility_driver_turbulence", driver_turbulence)
-    stale = session.sql("""
-        select t.* from _volatility_stored t
-        left join _volatility_driver_turbulence d on d.timeframe = t.timeframe and d.bar_start = t.bar_start
-        where t.series_type = 'driver'
-          and (t.turbulence is distinct from d.turbulence or t.turbulence_drivers is distinct from d.turbulence_drivers)
-        union all
-        select t.* from _volatility_stored t
-        left join _volatility_symbol_turbulence u
-          on u.exchange = t.exchange and u.bar_interval = t.bar_interval and u.bar_start = t.bar_start
-        where t.series_type = 'symbol'
-          and (t.turbulence is distinct from u.turbulence or t.turbulence_drivers is distinct from u.turbulence_symbols)
-    """).df()
+    stale = session.sql(
+        stale_turbulence_sql("_volatility_stored", "_volatility_driver_turbulence", "_volatility_symbol_turbulence")
+    ).df()
     if not len(stale):
         return arrow_table(rows)
     stale = stale[list(rows.columns)].astype(rows.dtypes.to_dict())

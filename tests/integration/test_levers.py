@@ -48,7 +48,8 @@ def _minutes() -> dict[str, int]:
 
 def _timeframe_minutes() -> dict[str, int]:
     minutes = _minutes()
-    return {tf: minutes[iv] for tf, iv in _seed("regime_timeframes").itertuples(index=False)}
+    timeframes = _seed("regime_timeframes")
+    return {tf: minutes[iv] for tf, iv in zip(timeframes["timeframe"], timeframes["bar_interval"])}
 
 
 def _config() -> dict[str, float]:

@@ -47,7 +47,7 @@ applied_timeframe_weights as (
 ),
 
 timeframes as (
-    select t.timeframe, t.bar_interval, i.interval_minutes
+    select t.timeframe, t.bar_interval, t.sets_lever_grid, i.interval_minutes
     from {{ ref('regime_timeframes') }} as t
     join {{ ref('bar_intervals') }} as i using (bar_interval)
 ),
@@ -71,7 +71,8 @@ required_drivers as (
     select driver from {{ ref('drivers') }} where is_required
 ),
 
--- each execution timeframe's grid timeframe: the coarsest of meso/micro not longer than it
+-- each execution timeframe's grid timeframe: the coarsest timeframe that sets the lever grid
+-- (seed regime_timeframes sets_lever_grid: meso, micro) not longer than it
 execution_timeframes as (
     select
         e.execution_timeframe,
@@ -80,7 +81,7 @@ execution_timeframes as (
     from (select distinct execution_timeframe from {{ ref('execution_timeframe_multipliers') }}) as e
     join {{ ref('bar_intervals') }} as i on i.bar_interval = e.execution_timeframe
     join timeframes as t
-        on t.timeframe in ('meso', 'micro') and t.interval_minutes <= i.interval_minutes
+        on t.sets_lever_grid and t.interval_minutes <= i.interval_minutes
     group by all
 ),
 

@@ -42,10 +42,12 @@ summed as (
         count(*) filter (where c.status = 'used') as n_used,
         count(*) filter (where c.status = 'stale') as n_stale,
         count(*) filter (where c.status = 'missing') as n_missing,
-        -- degraded: a required driver (BTC, ALT) is not used at meso
-        coalesce(bool_or(c.timeframe = 'meso' and c.status <> 'used' and d.is_required), false) as is_degraded
+        -- degraded: a required driver (BTC, ALT) is not used at a timeframe that decides it
+        -- (seed regime_timeframes decides_degraded: meso)
+        coalesce(bool_or(t.decides_degraded and c.status <> 'used' and d.is_required), false) as is_degraded
     from {{ ref('fct_lever_contributions') }} as c
     join {{ ref('drivers') }} as d using (driver)
+    join {{ ref('regime_timeframes') }} as t using (timeframe)
     {%- if is_incremental() %}
     left join stored_last as s using (execution_timeframe)
     where

@@ -15,6 +15,8 @@ def model(dbt, session):
         unique_key=["series_part", "idx"],
         on_schema_change="append_new_columns",
     )
+    from market_regimes.adapters import grid_sql as q
+    from market_regimes.adapters import temp_table
     from market_regimes.engines.grid_ranges import grid_range_rows_by_window
     from market_regimes.frames import arrow_table
 
@@ -31,27 +33,7 @@ def model(dbt, session):
         stored = stored.select("series_part, idx, null::bigint as pivot_idx, null::bigint as pivot_kind")
     session.register("_grid_walk_bars", bars)
     session.register("_grid_walk_stored", stored)
-    session.execute("""
-        create or replace temp table _grid_walk_frontier as
-        select s.series_part, s.carry_idx, p.last_pivot_idx
-        from (select series_part, max(idx) as carry_idx from _grid_walk_stored group by series_part) as s
-        left join (select series_part, max(pivot_idx) as last_pivot_idx from _grid_walk_stored
-                   where pivot_idx is not null group by series_part) as p using (series_part)
-    """)
-    tail = session.sql("""
-        select b.*, f.carry_idx
-        from _grid_walk_bars as b
-        left join _grid_walk_frontier as f using (series_part)
-        where f.carry_idx is null
-           or (b.series_part in (select series_part from _grid_walk_bars as n
-                                 join _grid_walk_frontier as g using (series_part) where n.idx > g.carry_idx)
-               and b.idx >= greatest(0, least(coalesce(f.last_pivot_idx, 0), f.carry_idx + 2 - b.window_bars)))
-    """).df()
-    pivots = session.sql("""
-        select s.series_part, s.idx, s.pivot_idx, s.pivot_kind
-        from _grid_walk_stored as s
-        join _grid_walk_frontier as f using (series_part)
-        where s.pivot_idx is not null and s.pivot_idx >= least(coalesce(f.last_pivot_idx, 0), f.carry_idx)
-                                                         - (select max(window_bars) from _grid_walk_bars)
-    """).df()
+    temp_table(session, "_grid_walk_frontier", q.range_walk_frontier_sql("_grid_walk_stored"))
+    tail = session.sql(q.range_walk_tail_sql("_grid_walk_bars", "_grid_walk_frontier")).df()
+    pivots = session.sql(q.range_walk_pivots_sql("_grid_walk_stored", "_grid_walk_frontier", "_grid_walk_bars")).df()
     return arrow_table(grid_range_rows_by_window(tail, seed, pivots))
