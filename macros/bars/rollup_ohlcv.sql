@@ -21,7 +21,7 @@
         sum(volume) as volume,
         sum(quote_volume) as quote_volume,
         count(*) as n_sub_bars,
-        max(target_minutes) // max(sub_minutes) as expected_sub_bars
+        {{ int_div('max(target_minutes)', 'max(sub_minutes)') }} as expected_sub_bars
         {%- for col in max_columns %},
         max({{ col }}) as {{ col }}
         {%- endfor %}

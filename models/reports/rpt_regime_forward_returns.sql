@@ -7,6 +7,8 @@
 --   same segment. Only is_aligned bars count (rpt_regime_labels_aligned).
 {%- set horizons = var('regime_report_horizon_bars') %}
 {%- set detectors = ['uptrend', 'volatility_rv', 'volatility_hmm', 'volatility_quadrant', 'trend_vol'] %}
+{#- window w spelled out where it is framed (Spark cannot refine a named window) #}
+{%- set series_order = 'partition by series_part order by bar_seq' %}
 with forward as (
     -- only the columns the aggregates need go through the sort
     select
@@ -18,7 +20,7 @@ with forward as (
         ln(lead(close, {{ h }}) over w / close) as forward_return_{{ h }},
         -- bar t+h is in the segment exactly when the forward return exists
         case when lead(close, {{ h }}) over w is not null
-             then stddev_samp(log_return) over (w rows between 1 following and {{ h }} following)
+             then stddev_samp(log_return) over ({{ series_order }} rows between 1 following and {{ h }} following)
         end as forward_rv_{{ h }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ ref('rpt_regime_labels_aligned') }}

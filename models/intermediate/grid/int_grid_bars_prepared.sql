@@ -58,6 +58,8 @@ bars as (
     where {{ indicator_lookback('f.carry_idx', lookback) }}
 ),
 
+-- windows spelled out, not refined from a named one (Spark cannot refine a named window)
+{%- set series_order = 'partition by series_part order by idx' %}
 windowed as (
 {%- for interval, minutes in intervals.items() %}
 {%- set w_bars = (var('grid_window_hours') * 60 // minutes) | int %}
@@ -82,7 +84,7 @@ windowed as (
     case when idx >= {{ w_bars - 1 }} then stddev_samp(close - prev_close) over whole_{{ loop.index }} end as sigma_bar,
     case when idx >= {{ short }} then
         coalesce(abs(close - lag(close, {{ short }}) over series_order_{{ loop.index }})
-                 / nullif(sum(abs_change) over (series_order_{{ loop.index }} rows between {{ short - 1 }} preceding and current row), 0), 0)
+                 / nullif(sum(abs_change) over ({{ series_order }} rows between {{ short - 1 }} preceding and current row), 0), 0)
     end as er_short,
     case when idx >= {{ w_bars }} then
         coalesce(abs(close - lag(close, {{ w_bars }}) over series_order_{{ loop.index }}) / nullif(sum(abs_change) over whole_{{ loop.index }}, 0), 0)
@@ -91,24 +93,24 @@ windowed as (
         var_samp(log_return_q) over whole_{{ loop.index }} / nullif({{ q }} * var_samp(log_return) over whole_{{ loop.index }}, 0)
     end as variance_ratio,
     case when idx >= {{ chop_n }} then
-        100 * log10(sum(true_range) over (series_order_{{ loop.index }} rows between {{ chop_n - 1 }} preceding and current row)
-                    / nullif(max(high) over (series_order_{{ loop.index }} rows between {{ chop_n - 1 }} preceding and current row)
-                             - min(low) over (series_order_{{ loop.index }} rows between {{ chop_n - 1 }} preceding and current row), 0))
+        100 * log10(sum(true_range) over ({{ series_order }} rows between {{ chop_n - 1 }} preceding and current row)
+                    / nullif(max(high) over ({{ series_order }} rows between {{ chop_n - 1 }} preceding and current row)
+                             - min(low) over ({{ series_order }} rows between {{ chop_n - 1 }} preceding and current row), 0))
             / log10({{ chop_n }})
     end as chop,
-    case when count(atr_14) over (series_order_{{ loop.index }} rows between {{ atr_n - 1 }} preceding and current row) = {{ atr_n }} then
-        atr_14 / nullif(avg(atr_14) over (series_order_{{ loop.index }} rows between {{ atr_n - 1 }} preceding and current row), 0)
+    case when count(atr_14) over ({{ series_order }} rows between {{ atr_n - 1 }} preceding and current row) = {{ atr_n }} then
+        atr_14 / nullif(avg(atr_14) over ({{ series_order }} rows between {{ atr_n - 1 }} preceding and current row), 0)
     end as atr_ratio,
     bb_bandwidth_20 - lag(bb_bandwidth_20, {{ short }}) over series_order_{{ loop.index }} as d_bandwidth,
     case when idx >= {{ ou_n }} then
-        1 + regr_slope(close - prev_close, prev_close) over (series_order_{{ loop.index }} rows between {{ ou_n - 1 }} preceding and current row)
+        1 + regr_slope(close - prev_close, prev_close) over ({{ series_order }} rows between {{ ou_n - 1 }} preceding and current row)
     end as ou_ar1_b
 from bars
 where bar_interval = '{{ interval }}'
 window
     series_order_{{ loop.index }} as (partition by series_part order by idx),
-    whole_{{ loop.index }} as (series_order_{{ loop.index }} rows between {{ w_bars - 1 }} preceding and current row),
-    fit_{{ loop.index }} as (series_order_{{ loop.index }} rows between {{ w_bars - 1 }} preceding and {{ k_bars }} preceding))
+    whole_{{ loop.index }} as ({{ series_order }} rows between {{ w_bars - 1 }} preceding and current row),
+    fit_{{ loop.index }} as ({{ series_order }} rows between {{ w_bars - 1 }} preceding and {{ k_bars }} preceding))
 {%- endfor %}
 )
 

@@ -28,12 +28,12 @@ checked as (
             when c.grid_id is null or c.symbol is null or c.exchange is null or c.valid_from is null
                 then 'grid_id, symbol, exchange and valid_from are required'
             when c.lower is null or c.upper is null or not (c.lower < c.upper)
-                then 'lower (' || coalesce(c.lower::varchar, 'empty') || ') must be below upper ('
-                     || coalesce(c.upper::varchar, 'empty') || ')'
+                then 'lower (' || coalesce(cast(c.lower as {{ dbt.type_string() }}), 'empty') || ') must be below upper ('
+                     || coalesce(cast(c.upper as {{ dbt.type_string() }}), 'empty') || ')'
             when c.lower <= 0 then 'lower (' || c.lower || ') must be a positive price'
-            when c.levels is null or c.levels < 2 then 'levels (' || coalesce(c.levels::varchar, 'empty') || ') must be at least 2'
+            when c.levels is null or c.levels < 2 then 'levels (' || coalesce(cast(c.levels as {{ dbt.type_string() }}), 'empty') || ') must be at least 2'
             when c.allocation_frac is null or not (c.allocation_frac > 0 and c.allocation_frac <= 1)
-                then 'allocation_frac (' || coalesce(c.allocation_frac::varchar, 'empty') || ') must be in (0, 1]'
+                then 'allocation_frac (' || coalesce(cast(c.allocation_frac as {{ dbt.type_string() }}), 'empty') || ') must be in (0, 1]'
             when c.enabled is null then 'enabled must be true or false'
             when count(*) over (partition by c.symbol, c.valid_from) > 1
                 then 'duplicate (symbol, valid_from): another row of ' || c.symbol || ' starts at the same time'
@@ -51,5 +51,5 @@ select
 from checked
 where {% if unknown_mode == 'warn' %}(is_known or problem is not null) and {% endif %}case when problem is null then true
            else error('seeds/grid_configs.csv: row grid_id=' || coalesce(grid_id, '?') || ', symbol='
-                      || coalesce(symbol, '?') || ', valid_from=' || coalesce(valid_from::varchar, '?') || ': ' || problem)
+                      || coalesce(symbol, '?') || ', valid_from=' || coalesce(cast(valid_from as {{ dbt.type_string() }}), '?') || ': ' || problem)
       end

@@ -63,14 +63,16 @@ lifecycle as (
     where grid_kind = 'configured'
 ),
 
+-- the version window spelled out where it is framed (Spark cannot refine a named window)
+{%- set version_order = 'partition by g.grid_id, g.valid_from order by g.bar_start' %}
 flagged as (
     select
         g.*,
         l.exit_state,
         coalesce(l.restart_permitted, true) as is_restart_permitted,
-        count(*) filter (where not g.is_price_inside) over (version_order rows between {{ outside_n - 1 }} preceding and current row)
+        count(*) filter (where not g.is_price_inside) over ({{ version_order }} rows between {{ outside_n - 1 }} preceding and current row)
             = {{ outside_n }} as is_outside_long,
-        count(*) filter (where g.overlap < {{ grid_param('min_overlap') }}) over (version_order rows between {{ overlap_n - 1 }} preceding and current row)
+        count(*) filter (where g.overlap < {{ grid_param('min_overlap') }}) over ({{ version_order }} rows between {{ overlap_n - 1 }} preceding and current row)
             = {{ overlap_n }} as is_misplaced_long
     from grid_bars as g
     left join lifecycle as l using (grid_id, bar_start)
