@@ -18,45 +18,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
-DBT = Path(sys.executable).parent / "dbt"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build import PROJECT, run_dbt  # noqa: E402  (sibling benchmark script)
 
 
 def compile_for_spark(work: Path) -> Path:
     """``dbt compile --target spark`` of every SQL model (no tests: their introspective
     queries need built tables) into ``work``; returns the compiled models folder."""
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT),
-        "DO_NOT_TRACK": "1",
-        "MARKET_REGIMES_SPARK_WAREHOUSE": str(work / "spark-warehouse"),
-    }
-    cmd = [
-        str(DBT),
-        "compile",
-        "--target",
-        "spark",
-        "--select",
-        "path:models,resource_type:model",
-        "--indirect-selection",
-        "empty",
-        "--project-dir",
-        str(PROJECT),
-        "--target-path",
-        str(work / "target"),
-        "--log-path",
-        str(work / "logs"),
-    ]
-    proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"dbt compile --target spark failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
+    os.environ["MARKET_REGIMES_SPARK_WAREHOUSE"] = str(work / "spark-warehouse")
+    extra = ["--target", "spark", "--select", "path:models,resource_type:model", "--indirect-selection", "empty"]
+    run_dbt("compile", PROJECT / "sample" / "landing", work, extra=extra)
     return work / "target" / "compiled" / "market_regimes" / "models"
 
 
@@ -72,6 +50,7 @@ def parse_all(models: Path) -> dict[str, str | None]:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("OFF")  # a failed parse is a result here, not an error to log
+    logging.getLogger("SQLQueryContextLogger").disabled = True  # pyspark's Python-side echo of it
     parser = spark._jsparkSession.sessionState().sqlParser()
     out: dict[str, str | None] = {}
     for path in sorted(models.rglob("*.sql")):
