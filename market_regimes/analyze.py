@@ -101,23 +101,15 @@ UPTREND_STATE_FIELDS = (
     "dx",
     "edx",
 )
+# a driver bar's CSV columns: its key, the Uptrend fields above but state_since (a batch
+# row is one bar, not a span), then its volatility regime
 DRIVER_BAR_COLUMNS = (
     "driver",
     "timeframe",
     "bar_interval",
     "bar_start",
     "bar_end",
-    "state",
-    "prev_state",
-    "buy_flag",
-    "rebuy_flag",
-    "trim_flag",
-    "emergency_exit",
-    "exit_reason",
-    "ts_score",
-    "ox",
-    "dx",
-    "edx",
+    *(field for field in UPTREND_STATE_FIELDS if field != "state_since"),
     "vol_regime",
     "hmm_p_high_vol",
     "quadrant",
