@@ -10,7 +10,7 @@ then a one-new-bar update, and prints JSON:
 * symbol_hours: 1h grid bars + 4 x 4h grid bars in marts.fct_grid_regimes (the hours the
   verdicts cover), and symbol_hours_per_second = symbol_hours / models_total_seconds;
 * peak_rss_mb: peak RSS of the dbt processes (MB);
-* lifecycle_seconds: the grid lifecycle models (int_grid_lifecycle_bars_selected,
+* lifecycle_seconds: the grid lifecycle models (fct_grid_lifecycle_bars,
   fct_grid_lifecycle, fct_exit_states, fct_exit_notifications, fct_restart_gates) of the
   full run; grid_hours = rows of fct_grid_lifecycle (grids x 1h bars), walks,
   grid_hours_per_second and lifecycle_us_per_grid_hour;
@@ -41,7 +41,7 @@ from build import PROJECT, run_dbt  # noqa: E402  (sibling benchmark script)
 
 SEEDS = ["grid_config", "grid_features", "grid_configs", "grid_lifecycle_config"]
 LIFECYCLE = [
-    "int_grid_lifecycle_bars_selected",
+    "fct_grid_lifecycle_bars",
     "fct_grid_lifecycle",
     "fct_exit_states",
     "fct_exit_notifications",

@@ -72,8 +72,10 @@ REPORTS_SELECTION = ["--select", "config.schema:reports", "tag:research_input", 
 GRID_MARKERS = ("grid", "exit_", "restart_")
 # The models that existed before the grid family (the tree of commit 0847121's parent, the
 # last before the first grid model): the update issue's "models before the grid issues" budget is
-# measured on these (models_before_grid_seconds). The models added since are the grid family,
-# the lever outcomes, the pooled findings and the symbol turbulence.
+# measured on these (models_before_grid_seconds), with the tables that models of that tree
+# became (fct_symbol_bars and fct_driver_bars are views of int_*_bars_finalized since the layer
+# split). The models added since are the grid family, the lever outcomes, the pooled findings
+# and the symbol turbulence.
 PRE_GRID_MODELS = frozenset(
     {
         "daily_series",
@@ -93,6 +95,7 @@ PRE_GRID_MODELS = frozenset(
         "fct_volatility_regimes",
         "int_composite_bars_computed",
         "int_dominance_bars_rolled_up",
+        "int_driver_bars_finalized",
         "int_driver_bars_selected",
         "int_driver_members_listed",
         "int_indicator_bars_prepared",
@@ -103,6 +106,7 @@ PRE_GRID_MODELS = frozenset(
         "int_indicators_windowed",
         "rpt_regime_bars_listed",
         "rpt_regime_labels_aligned",
+        "int_symbol_bars_finalized",
         "int_symbol_bars_rolled_up",
         "klines",
         "landing_files",

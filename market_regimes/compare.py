@@ -43,7 +43,7 @@ def float_tolerances(columns: list[str]) -> dict[str, float]:
     # 1000 (seed uptrend_config): they inherit the slopes' 1e-10.
     tol.update({c: 1e-9 for c in ("ts_score", "sr_boost", "ox", "dx", "edx") if c in tol})
     # The grid lifecycle's half-life baseline is a median of OU half-lives rounded to 10
-    # significant digits (int_grid_lifecycle_bars_selected): a 1e-12 difference can round to
+    # significant digits (fct_grid_lifecycle_bars): a 1e-12 difference can round to
     # the neighbouring 10th digit (measured 3.2e-10 between an as_of and a full build): 1e-9.
     if "half_life_baseline" in tol:
         tol["half_life_baseline"] = 1e-9
@@ -154,8 +154,11 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
 def compare_warehouses(left: Path, right: Path, schemas: list[str]) -> list[TableDiff]:
     """Compare every base table of ``schemas`` present in either file.
 
-    Raises FileNotFoundError for a missing file; a table present on one side only is a
-    TableDiff with -1 rows on the missing side.
+    A relation that is a base table on one side and a view on the other (a model whose rows
+    moved to another table, its old name kept as a view of it) is compared by content;
+    relations that are views on both sides are not compared (their tables are). Raises
+    FileNotFoundError for a missing file; a table present on one side only is a TableDiff
+    with -1 rows on the missing side.
     """
     for path in (left, right):
         if not Path(path).exists():
@@ -165,13 +168,15 @@ def compare_warehouses(left: Path, right: Path, schemas: list[str]) -> list[Tabl
         con.execute(f"attach '{left}' as l (read_only)")
         con.execute(f"attach '{right}' as r (read_only)")
         listed = ", ".join(f"'{s}'" for s in schemas)
-        tables = {}
+        kinds: dict[str, dict[str, str]] = {}
         for catalog in ("l", "r"):
-            for schema, name in con.sql(
-                f"select table_schema, table_name from information_schema.tables where table_catalog = "
-                f"'{catalog}' and table_type = 'BASE TABLE' and table_schema in ({listed})"
+            for schema, name, kind in con.sql(
+                f"select table_schema, table_name, table_type from information_schema.tables where table_catalog = "
+                f"'{catalog}' and table_schema in ({listed})"
             ).fetchall():
-                tables.setdefault(f"{schema}.{name}", set()).add(catalog)
+                kinds.setdefault(f"{schema}.{name}", {})[catalog] = kind
+        # sides holding the relation, for every relation that is a base table on some side
+        tables = {t: set(k) for t, k in kinds.items() if "BASE TABLE" in k.values()}
         out = []
         for table in sorted(tables):
             if tables[table] != {"l", "r"}:

@@ -1,4 +1,4 @@
-{#- Pre-hook of the incremental fct_symbol_bars (docs/bars-and-drivers.md, "Incremental runs").
+{#- Pre-hook of the incremental int_symbol_bars_finalized (docs/bars-and-drivers.md, "Incremental runs").
     Removes the stored rows the run must compute again, so that the model can append each
     series' bars after its last stored bar:
     * every series' newest stored bar: it may turn final, be revised (exchanges export the
@@ -32,7 +32,7 @@
                                     ~ "where t.exchange = p.exchange and t.symbol = p.symbol and t.bar_interval = p.bar_interval "
                                     ~ "and t.origin = p.origin and t.bar_start >= p.newest_bar_start") -%}
     {%- set symbols = run_query("select count(*) from _symbol_bars_changed") -%}
-    {{ log('[fct_symbol_bars] ' ~ symbols.rows[0][0] ~ ' symbols with new landed rows: ' ~ changed.rows[0][0]
+    {{ log('[int_symbol_bars_finalized] ' ~ symbols.rows[0][0] ~ ' symbols with new landed rows: ' ~ changed.rows[0][0]
            ~ ' stored bars to recompute, plus ' ~ provisional.rows[0][0] ~ ' newest bars', info=True) }}
     {%- endif -%}
 {%- endmacro %}
@@ -43,7 +43,7 @@
     * its first provisional bar (it may turn final, or change with a late member candle),
       or its newest bar (final after a build cut by var as_of because it ended by then);
     * the first member bar (primary bar of a composite member at the timeframe's interval in
-      fct_symbol_bars) with a loaded_at newer than every stored composite bar's: a new,
+      int_symbol_bars_finalized) with a loaded_at newer than every stored composite bar's: a new,
       revised or corrected member candle changes the composite from that bar on.
     Logs the drivers and rows. Empty first builds and full refreshes skip it. -#}
 {% macro rewind_composite_bars() -%}
@@ -55,7 +55,7 @@
         ),
         changed as (
             select m.driver, t.timeframe, min(b.bar_start) as from_bar_start
-            from {{ ref('fct_symbol_bars') }} as b
+            from {{ ref('int_symbol_bars_finalized') }} as b
             join {{ ref('int_driver_members_listed') }} as m
                 on m.kind = 'composite' and m.symbol = b.symbol and m.exchange = b.exchange
             join {{ ref('regime_timeframes') }} as t on t.bar_interval = b.bar_interval

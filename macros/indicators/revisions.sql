@@ -31,20 +31,20 @@
     Empty first builds and full refreshes skip all of it. -#}
 
 {% macro indicator_final_bars() -%}
-    {#- The final bars every indicator series is computed on: drivers (fct_driver_bars) and
-        primary exchange candles (fct_symbol_bars), with series_id and series_part. -#}
+    {#- The final bars every indicator series is computed on: drivers (int_driver_bars_finalized) and
+        primary exchange candles (int_symbol_bars_finalized), with series_id and series_part. -#}
     select
         {{ indicator_series_id('driver') }} as series_id,
         {{ indicator_series_part(indicator_series_id('driver'), 'segment_id') }} as series_part,
         bar_start, high, low, close, volume
-    from {{ ref('fct_driver_bars') }}
+    from {{ ref('int_driver_bars_finalized') }}
     where is_final
     union all
     select
         {{ indicator_series_id('symbol') }} as series_id,
         {{ indicator_series_part(indicator_series_id('symbol'), 'segment_id') }} as series_part,
         bar_start, high, low, close, volume
-    from {{ ref('fct_symbol_bars') }}
+    from {{ ref('int_symbol_bars_finalized') }}
     where is_final and is_primary
 {%- endmacro %}
 

@@ -15,7 +15,7 @@ __all__ = [
 
 def lifecycle_tail_sql(bars: str, stored: str, configs: str) -> str:
     """The bars fct_grid_lifecycle walks in an incremental run: each segment of `bars`
-    (int_grid_lifecycle_bars_selected) after the earliest last stored bar of its walks in
+    (fct_grid_lifecycle_bars) after the earliest last stored bar of its walks in
     `stored` (the model's own table); the symbols of configured grids (`configs`:
     int_grid_configs_validated) whole, since a new or back-dated version starts at its
     valid_from."""

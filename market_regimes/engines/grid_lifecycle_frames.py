@@ -1,7 +1,7 @@
 """The grid lifecycle over many grids: the table adapter of :mod:`grid_lifecycle`.
 
 :func:`lifecycle_rows` walks, for the bars of many 1h grid series (the columns of
-int_grid_lifecycle_bars_selected), every grid the warehouse follows:
+fct_grid_lifecycle_bars), every grid the warehouse follows:
 
 * a **virtual grid** per series (exchange, symbol): the policy grid that follows the
   recommendations on its own (grid_id ``virtual|<exchange>|<symbol>``, grid_kind
@@ -128,7 +128,7 @@ def lifecycle_rows(
 
     Args:
         bars: one row per 1h bar of any number of series with KEY_COLUMNS and the engine's
-            INPUT_COLUMNS (int_grid_lifecycle_bars_selected); bar_start strictly increasing
+            INPUT_COLUMNS (fct_grid_lifecycle_bars); bar_start strictly increasing
             within a (exchange, symbol, segment_id).
         configs: the configured grid versions, CONFIG_COLUMNS (valid_to NULL for the
             current version); may be empty.

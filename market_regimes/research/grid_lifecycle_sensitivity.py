@@ -67,7 +67,7 @@ def lifecycle_sensitivity(
     """One row per variant with :func:`rates` of the virtual grids on the training part.
 
     Args:
-        bars: int_grid_lifecycle_bars_selected's rows (the engine's inputs with exchange,
+        bars: fct_grid_lifecycle_bars's rows (the engine's inputs with exchange,
             symbol, segment_id, bar_start).
         seed: the rows of seed grid_lifecycle_config (key -> value).
         train_frac: the share of every series (by bar order) that is used.
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     con = duckdb.connect(str(resolve_db(args.db)), read_only=True)
     try:
-        bars = con.sql("select * from intermediate.int_grid_lifecycle_bars_selected").df()
+        bars = con.sql("select * from marts.fct_grid_lifecycle_bars").df()
         seed = dict(con.sql("select key, value from seeds.grid_lifecycle_config").fetchall())
     finally:
         con.close()

@@ -164,7 +164,7 @@ def ablation_inputs(bars: pd.DataFrame, lifecycle: LifecycleConfig) -> pd.DataFr
     """The virtual grids walked under ``lifecycle`` as :func:`restart_outcome_report` inputs.
 
     Args:
-        bars: int_grid_lifecycle_bars_selected's rows (the engine's inputs with exchange,
+        bars: fct_grid_lifecycle_bars's rows (the engine's inputs with exchange,
             symbol, segment_id, bar_start).
         lifecycle: the constants to walk with (e.g. one gate dropped: gate_k_bars = 0).
 
@@ -197,7 +197,7 @@ def gate_ablation_report(
     sample), so the dbt report runs it only when var grid_restart_gate_ablation is true.
 
     Args:
-        bars: int_grid_lifecycle_bars_selected's rows. lifecycle: the shipped constants.
+        bars: fct_grid_lifecycle_bars's rows. lifecycle: the shipped constants.
         cfg, window: as :func:`restart_outcome_report`.
 
     Returns:

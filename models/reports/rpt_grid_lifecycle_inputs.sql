@@ -18,7 +18,7 @@ select
     coalesce(c.from_state_changes, 0) as from_state_changes,
     coalesce(c.restarts, 0) > 0 as is_restart
 from {{ ref('fct_grid_lifecycle') }} as l
-join {{ ref('int_grid_lifecycle_bars_selected') }} as i
+join {{ ref('fct_grid_lifecycle_bars') }} as i
     on i.exchange = l.exchange and i.symbol = l.symbol and i.bar_start = l.bar_start
 left join changes as c on c.walk_id = l.walk_id and c.bar_start = l.bar_start
 where l.grid_kind = 'virtual'

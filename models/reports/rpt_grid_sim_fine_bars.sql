@@ -3,7 +3,7 @@
 -- fills on them where they cover a placement's window (docs/grid-lifecycle.md). A view.
 {{ config(materialized='view') }}
 with grid_series as (
-    select distinct exchange, symbol from {{ ref('int_grid_lifecycle_bars_selected') }}
+    select distinct exchange, symbol from {{ ref('fct_grid_lifecycle_bars') }}
 )
 
 select

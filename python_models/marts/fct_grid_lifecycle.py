@@ -4,7 +4,7 @@ def model(dbt, session):
     version (seed grid_configs via int_grid_configs_validated) and of a virtual grid per
     series that follows the recommendations on its own. Thin adapter: the engine is
     market_regimes.engines.grid_lifecycle (no dbt inside), its constants the rows of seed
-    grid_lifecycle_config, its bars the model int_grid_lifecycle_bars_selected.
+    grid_lifecycle_config, its bars the model fct_grid_lifecycle_bars.
     Incremental: every walk continues from the engine state stored on its last row
     (engine_state); that row is rewritten without it, so only the last row of a walk holds
     one. A walk never rescans its history."""
@@ -20,7 +20,7 @@ def model(dbt, session):
     seed = dbt.ref("grid_lifecycle_config").df()
     cfg = LifecycleConfig.from_rows(seed[["key", "value"]])
     configs = dbt.ref("int_grid_configs_validated").df()
-    bars = dbt.ref("int_grid_lifecycle_bars_selected")
+    bars = dbt.ref("fct_grid_lifecycle_bars")
     if not dbt.is_incremental:
         return arrow_table(lifecycle_rows(relation_frame(bars), configs, cfg))  # = bars.df(), faster
 

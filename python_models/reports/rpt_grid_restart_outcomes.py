@@ -7,7 +7,7 @@ def model(dbt, session):
     constants of seed grid_lifecycle_config, walk-forward split and bootstrap from var
     grid_outcome_config. With var grid_restart_gate_ablation true it adds the gated restarts
     with each gate dropped (policies without_gate_1..3: the virtual grids re-walked from
-    int_grid_lifecycle_bars_selected, about 15 s per gate)."""
+    fct_grid_lifecycle_bars, about 15 s per gate)."""
     dbt.config(materialized="table")
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
     from market_regimes.frames import arrow_table, relation_frame
@@ -26,6 +26,6 @@ def model(dbt, session):
 
         from market_regimes.research.grid_restart_report import gate_ablation_report
 
-        engine_bars = dbt.ref("int_grid_lifecycle_bars_selected").df()
+        engine_bars = dbt.ref("fct_grid_lifecycle_bars").df()
         report = pd.concat([report, gate_ablation_report(engine_bars, lifecycle, cfg)], ignore_index=True)
     return arrow_table(report)

@@ -63,3 +63,25 @@ def test_cli_exit_status_and_a_table_on_one_side(tmp_path, left, capsys):
     assert "marts.fct_only_here: DIFFERENT, -1 vs 0 rows" in out
     assert "2 tables compared, 1 different: marts.fct_only_here" in out
     assert main([str(left), str(tmp_path / "missing.duckdb")]) == 2
+
+
+def test_a_table_that_became_a_view_is_compared_by_content(tmp_path, left):
+    """A model whose rows moved to another table keeps its name as a view of it: compared by
+    content (equal, then different after a changed row); views on both sides are skipped."""
+    right = tmp_path / "moved.duckdb"
+    con = duckdb.connect(str(right))
+    con.execute("create schema marts; create schema intermediate")
+    con.execute(
+        "create table intermediate.int_x (driver varchar, timeframe varchar, idx int, close double, slope double)"
+    )
+    con.executemany("insert into intermediate.int_x values (?, ?, ?, ?, ?)", ROWS)
+    con.execute("create view marts.fct_x as select * from intermediate.int_x")
+    con.execute("create view marts.only_views as select 1 as a")
+    con.close()
+    (d,) = compare_warehouses(left, right, ["marts"])
+    assert d.table == "marts.fct_x" and d.equal and (d.left_rows, d.right_rows) == (3, 3)
+    con = duckdb.connect(str(right))
+    con.execute("update intermediate.int_x set close = 99.0 where idx = 2")
+    con.close()
+    (d,) = compare_warehouses(left, right, ["marts"])
+    assert not d.equal and d.over_tolerance == ["close"]

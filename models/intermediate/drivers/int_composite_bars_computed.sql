@@ -52,7 +52,7 @@ newest as (
         arg_max(is_final, bar_start) as newest_is_final,
         arg_max(source_interval, bar_start) as newest_source_interval,
         max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
-    from {{ ref('fct_symbol_bars') }}
+    from {{ ref('int_symbol_bars_finalized') }}
     where is_primary
     group by exchange, symbol, bar_interval
 ),
@@ -105,7 +105,7 @@ member_bars as (
         lag(b.bar_start) over series as prev_bar_start,
         lag(b.is_final) over series as prev_is_final,
         i.interval_minutes
-    from {{ ref('fct_symbol_bars') }} as b
+    from {{ ref('int_symbol_bars_finalized') }} as b
     join members as m on m.symbol = b.symbol and m.exchange = b.exchange
     join {{ ref('regime_timeframes') }} as t on t.bar_interval = b.bar_interval
     join {{ ref('bar_intervals') }} as i on i.bar_interval = b.bar_interval

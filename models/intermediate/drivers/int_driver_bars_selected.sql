@@ -12,7 +12,7 @@ candidates as (
         row_number() over (
             partition by m.driver, t.timeframe, b.bar_start order by b.is_final desc, m.priority
         ) as source_rank
-    from {{ ref('fct_symbol_bars') }} as b
+    from {{ ref('int_symbol_bars_finalized') }} as b
     join members as m on m.symbol = b.symbol and m.exchange = b.exchange
     join {{ ref('regime_timeframes') }} as t on t.bar_interval = b.bar_interval
     where b.is_primary

@@ -7,14 +7,14 @@ with series as (
         'driver' as series_type, {{ indicator_series_id('driver') }} as series_id,
         driver, timeframe, cast(null as varchar) as exchange, cast(null as varchar) as symbol,
         bar_interval, segment_id
-    from {{ ref('fct_driver_bars') }}
+    from {{ ref('int_driver_bars_finalized') }}
     where is_final
     union all
     select distinct
         'symbol' as series_type, {{ indicator_series_id('symbol') }} as series_id,
         cast(null as varchar) as driver, cast(null as varchar) as timeframe, exchange, symbol,
         bar_interval, segment_id
-    from {{ ref('fct_symbol_bars') }}
+    from {{ ref('int_symbol_bars_finalized') }}
     where is_final and is_primary
 )
 
