@@ -12,7 +12,8 @@ volatility reading and returns a :class:`RegimeState`:
 Every comparison is strict, so a value exactly on a band edge (price == MA x (1 - h),
 vol == low or == high) keeps the previous state. regime = ``<trend>_<vol>``, e.g.
 ``uptrend_low_vol``. :func:`step` is one day, :func:`walk` a series of days; the
-table-shaped adapter (MA, percentile vol, joins, segments) is trend_vol_frames.
+table-shaped adapter (validation, restarts, the walk over the SQL model
+int_market_days_prepared's days) is trend_vol_frames.
 """
 
 from __future__ import annotations

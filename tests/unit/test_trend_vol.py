@@ -1,6 +1,6 @@
 """Trend x volatility regimes (docs/trend-vol-regimes.md): the 13 reference test cases on the pure
 detector, band-edge values, serialisation, seed validation and the table adapter
-(final days, MA, percentile vol, joins, restarts, point-in-time)."""
+(validation, restarts, point-in-time walk over int_market_days_prepared's rows)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from market_regimes.engines.trend_vol import (
     step,
     walk,
 )
-from market_regimes.engines.trend_vol_frames import check_series, market_regime_rows, trailing_percentile, trailing_sma
+from market_regimes.engines.trend_vol_frames import check_series, market_regime_rows
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "trend_vol_markets.csv"
 AS_OF = datetime(2026, 1, 24)
@@ -302,28 +302,48 @@ def test_duplicate_or_incomplete_rows_name_the_market():
 
 
 # --- the table adapter ----------------------------------------------------------------------
+# The final days, segments, MA and vol readings are the SQL model int_market_days_prepared's
+# (its dbt unit tests: models/intermediate/markets/_int_markets__models.yml); the adapter
+# validates the seed and walks the detector over those rows.
 
 
-def daily(series: str, closes, start="2024-01-01", skip=()) -> pd.DataFrame:
-    days = pd.date_range(start, periods=len(closes), freq="D")
-    frame = pd.DataFrame({"series": series, "bar_start": days, "close": np.asarray(closes, float)})
-    return frame[~frame["bar_start"].isin(pd.to_datetime(list(skip)))]
+def landed_days(series: str, n: int, start="2024-01-01") -> pd.DataFrame:
+    return pd.DataFrame({"series": series, "bar_start": pd.date_range(start, periods=n, freq="D")})
+
+
+def prepared(market: str, price, ma, vol, start="2024-01-01", segment=None, skip=()) -> pd.DataFrame:
+    """int_market_days_prepared rows of one market on consecutive days (NaN = NULL)."""
+    days = pd.date_range(start, periods=len(price), freq="D")
+    frame = pd.DataFrame(
+        {
+            "market": market,
+            "bar_start": days,
+            "segment_id": np.ones(len(price), dtype=np.int64) if segment is None else np.asarray(segment),
+            "price": np.asarray(price, float),
+            "ma": np.asarray(ma, float),
+            "vol_value": np.asarray(vol, float),
+        }
+    )
+    return frame[~frame["bar_start"].isin(pd.to_datetime(list(skip)))].reset_index(drop=True)
 
 
 FOO = make_config(
     market="FOO", price_series="FOO", vol_series="FOOVOL", ma_period=3, vol_high_threshold=30.0, vol_low_threshold=20.0
 )
+FOO_LANDED = pd.concat([landed_days("FOO", 9), landed_days("FOOVOL", 8, start="2024-01-02")])
+NAN = math.nan
 
 
 def test_rows_by_hand():
-    """ma 3, h 2%, vol 30/20; FOOVOL has no 2024-01-07; the newest day (01-09) is provisional."""
-    closes = pd.concat(
-        [
-            daily("FOO", [100, 100, 100, 90, 95, 110, 110, 110, 110]),
-            daily("FOOVOL", [50, 25, 35, 25, 15, 99, 31, 10], start="2024-01-02", skip=["2024-01-07"]),
-        ]
+    """ma 3, h 2%, vol 30/20: the days of int_market_days_prepared's worked example (no vol
+    reading on 01-07, the MA warming up on 01-01 and 01-02) walked by the detector."""
+    days = prepared(
+        "FOO",
+        [100, 100, 100, 90, 95, 110, 110, 110],
+        [NAN, NAN, 100, 290 / 3, 95, 295 / 3, 105, 110],
+        [NAN, 50, 25, 35, 25, 15, NAN, 31],
     )
-    rows = market_regime_rows([FOO], closes)
+    rows = market_regime_rows([FOO], days.sample(frac=1, random_state=1), FOO_LANDED)  # any row order
     assert rows["bar_start"].dt.strftime("%m-%d").tolist() == ["01-03", "01-04", "01-05", "01-06", "01-08"]
     assert rows["ma"].round(6).tolist() == [100, 96.666667, 95, 98.333333, 110]
     assert rows["vol_value"].tolist() == [25, 35, 25, 15, 31]
@@ -349,92 +369,80 @@ def test_rows_by_hand():
     ]
 
 
-def test_as_of_makes_the_last_day_final_and_builds_are_prefix_invariant():
+def test_the_walk_is_prefix_invariant():
+    """A prefix of the days gives the prefix of the rows (point in time: a day's regime
+    uses the days up to it only)."""
     rng = np.random.default_rng(7)
     price = 100 * np.exp(np.cumsum(rng.normal(0, 0.03, 400)))
+    ma = pd.Series(price).rolling(20).mean().to_numpy()
     vol = 25 + 10 * np.sin(np.arange(400) / 9) + rng.normal(0, 2, 400)
-    closes = pd.concat([daily("P", price), daily("V", vol)])
     cfg = make_config(market="M", price_series="P", vol_series="V", ma_period=20)
-    full = market_regime_rows([cfg], closes)
-    assert full["bar_start"].max() == pd.Timestamp("2024-01-01") + pd.Timedelta(
-        days=398
-    )  # the newest day is provisional
+    days = prepared("M", price, ma, vol)
+    landed = pd.concat([landed_days("P", 400), landed_days("V", 400)])
+    full = market_regime_rows([cfg], days, landed)
+    assert len(full) == 381 and {"uptrend_low_vol", "downtrend_high_vol"} <= set(full["regime"])
     for cut in ("2024-03-15", "2024-07-01", "2024-12-31"):
-        truncated = closes[closes["bar_start"] < cut]
-        part = market_regime_rows([cfg], truncated, landed=closes, as_of=cut)
-        assert part["bar_start"].max() == pd.Timestamp(cut) - pd.Timedelta(days=1)  # ended by as_of => final
+        part = market_regime_rows([cfg], days[days["bar_start"] < cut], landed)
         pd.testing.assert_frame_equal(part, full[full["bar_start"] < cut].reset_index(drop=True))
-    assert {"uptrend_low_vol", "downtrend_high_vol"} <= set(full["regime"])
-    # a cut before the MA is warm: no rows, typed columns, no error (the seed is valid on the landed data)
-    early = market_regime_rows([cfg], closes[closes["bar_start"] < "2024-01-10"], landed=closes, as_of="2024-01-10")
+    # no day with an MA yet: no rows, typed columns, no error (the seed is valid on the landed data)
+    early = market_regime_rows([cfg], days.iloc[:10], landed)
     assert early.empty and early.dtypes["regime"] == "string" and early.dtypes["bar_start"] == "datetime64[us]"
 
 
-def test_sma_is_on_the_price_calendar_and_restarts_after_a_long_gap():
-    prices = list(range(1, 41))
-    closes = pd.concat([daily("P", prices, skip=pd.date_range("2024-01-11", "2024-01-15")), daily("V", [10.0] * 40)])
+def test_a_new_segment_restarts_the_detector():
     cfg = make_config(market="M", price_series="P", vol_series="V", ma_period=3)
-    rows = market_regime_rows([cfg], closes, max_gap_bars=24).set_index("bar_start")
-    # a 6-day hole (< max_gap_bars): the SMA spans it, on the price series' own calendar
-    assert rows.loc["2024-01-16", "ma"] == pytest.approx((9 + 10 + 16) / 3)
-    assert rows["prev_regime"].isna().sum() == 1
-    short_gap = market_regime_rows([cfg], closes, max_gap_bars=5).set_index("bar_start")
-    # a gap > max_gap_bars days starts a segment: the MA warms up again, the detector restarts
-    assert "2024-01-16" not in short_gap.index.strftime("%Y-%m-%d")
-    assert short_gap.loc["2024-01-18", "ma"] == pytest.approx(17) and pd.isna(
-        short_gap.loc["2024-01-18", "prev_regime"]
-    )
-    np.testing.assert_allclose(trailing_sma(np.arange(1.0, 6.0), 2), [np.nan, 1.5, 2.5, 3.5, 4.5])
+    days = prepared("M", [10.0] * 6, [9.0] * 6, [30.0] * 6, segment=[1, 1, 1, 2, 2, 2])
+    rows = market_regime_rows([cfg], days, pd.concat([landed_days("P", 6), landed_days("V", 6)]))
+    restarts = rows.loc[rows["prev_regime"].isna(), "bar_start"].dt.strftime("%m-%d").tolist()
+    assert restarts == ["01-01", "01-04"]
 
 
 def test_a_long_hole_in_the_vol_series_restarts_the_detector():
-    closes = pd.concat(
-        [daily("P", [100.0] * 80), daily("V", [10.0] * 80, skip=pd.date_range("2024-02-01", "2024-02-28"))]
-    )
+    """February has no vol reading (NULL vol_value: no row); the gap of 29 days between
+    joined days is over max_gap_bars (24), so 2024-02-29 starts afresh."""
+    vol = [
+        NAN if pd.Timestamp("2024-02-01") <= d <= pd.Timestamp("2024-02-28") else 10.0
+        for d in pd.date_range("2024-01-01", periods=80, freq="D")
+    ]
+    days = prepared("M", [100.0] * 80, [NAN] * 4 + [100.0] * 76, vol)
     cfg = make_config(market="M", price_series="P", vol_series="V", ma_period=5)
-    rows = market_regime_rows([cfg], closes)
+    rows = market_regime_rows([cfg], days, pd.concat([landed_days("P", 80), landed_days("V", 31)]))
     restarts = rows.loc[rows["prev_regime"].isna(), "bar_start"].dt.strftime("%Y-%m-%d").tolist()
     assert restarts == ["2024-01-05", "2024-02-29"]
-
-
-def test_empty_vol_series_uses_the_trailing_realized_vol_percentile():
-    rng = np.random.default_rng(3)
-    sigma = np.where(np.arange(700) < 500, 0.01, 0.05)  # a calm year, then turbulence
-    price = 100 * np.exp(np.cumsum(rng.normal(0, sigma)))
-    cfg = make_config(
-        market="P", price_series="P", vol_series=None, ma_period=50, vol_high_threshold=80.0, vol_low_threshold=50.0
-    )
-    rows = market_regime_rows([cfg], daily("P", price)).set_index("bar_start")
-    # 20 returns for realized_vol_20, then 365 of them for the first percentile
-    assert rows.index[0] == pd.Timestamp("2024-01-01") + pd.Timedelta(days=20 + 364)
-    assert rows["vol_value"].between(0, 100).all()
-    day = lambda n: pd.Timestamp("2024-01-01") + pd.Timedelta(days=n)  # noqa: E731
-    # once the turbulence fills the 20-return window it ranks at the top of the trailing year
-    turbulent = rows.loc[day(520) : day(540)]
-    assert (turbulent["vol"] == "high_vol").all() and turbulent["vol_value"].min() > 90
-    assert turbulent["vol_value"].max() == 100
-    # the percentile is point-in-time: it equals the rank among the trailing window only
-    np.testing.assert_array_equal(
-        trailing_percentile(np.array([np.nan, 3.0, 1.0, 2.0, 2.0, 5.0]), 3), [np.nan, np.nan, np.nan, 50.0, 50.0, 100.0]
+    assert (
+        len(
+            market_regime_rows(
+                [cfg], days, pd.concat([landed_days("P", 80), landed_days("V", 31)]), max_gap_bars=30
+            ).query("prev_regime.isna()")
+        )
+        == 1
     )
 
 
 def test_missing_and_non_overlapping_series_name_the_market():
-    closes = pd.concat([daily("BTC", [1.0] * 5), daily("DVOL", [50.0] * 5, start="2023-01-01")])
+    landed = pd.concat([landed_days("BTC", 5), landed_days("DVOL", 5, start="2023-01-01")])
+    days = prepared("BTC", [1.0] * 5, [1.0] * 5, [50.0] * 5)
     btc = make_config(market="BTC", price_series="BTC", vol_series="DVOL")
     with pytest.raises(
         TrendVolConfigError, match="market 'BTC': price_series 'BTC' .* and vol_series 'DVOL' .* never share a day"
     ):
-        market_regime_rows([btc], closes)
+        market_regime_rows([btc], days, landed)
     for cfg, role in [
         (make_config(market="A", price_series="NOPE", vol_series="DVOL"), "price_series 'NOPE'"),
         (make_config(market="B", price_series="BTC", vol_series="NOPE"), "vol_series 'NOPE'"),
     ]:
         with pytest.raises(TrendVolConfigError, match=f"market '{cfg.market}': {role} has no landed rows"):
-            market_regime_rows([cfg], closes, missing_series="error")
+            market_regime_rows([cfg], days, landed, missing_series="error")
         # warn mode: the market is skipped, the others still build
-        assert check_series([cfg], closes, "warn").skipped == ((cfg.market, ("NOPE",)),)
-        assert market_regime_rows([cfg], closes, missing_series="warn").empty
+        assert check_series([cfg], landed, "warn").skipped == ((cfg.market, ("NOPE",)),)
+        assert market_regime_rows([cfg], days, landed, missing_series="warn").empty
     # a landing without any daily series is an absent layout (docs/landing.md): skipped even in error mode
-    none = market_regime_rows([btc], closes.iloc[:0], missing_series="error")
+    none = market_regime_rows([btc], days.iloc[:0], landed.iloc[:0], missing_series="error")
     assert none.empty and none.dtypes["bar_start"] == "datetime64[us]"
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="max_gap_bars must be >= 1"):
+        market_regime_rows([FOO], prepared("FOO", [1.0], [1.0], [1.0]), FOO_LANDED, max_gap_bars=0)
+    with pytest.raises(ValueError, match=r"days lack columns \['ma'\]"):
+        market_regime_rows([FOO], prepared("FOO", [1.0], [1.0], [1.0]).drop(columns="ma"), FOO_LANDED)

@@ -4,10 +4,9 @@
 -- rpt_regime_labels_aligned reads it once.
 -- * driver series (series_id driver|timeframe): marts.fct_driver_bars;
 -- * symbol series (exchange|symbol|bar_interval, primary bars): marts.fct_symbol_bars;
--- * each trend_vol market's own price series (market|<market>): the daily series named by
---   the seed row's price_series, final days and segments by the rules fct_market_regimes
---   uses (a newer day exists or the day ended by as_of; a gap > max_gap_bars days starts a
---   segment), so a market's labels sit on exactly the days its detector saw.
+-- * each trend_vol market's own price series (market|<market>): the final days and segments
+--   of int_market_days_prepared, the rows fct_market_regimes walks, so a market's labels
+--   sit on exactly the days its detector saw.
 -- tag research_input: read only by the research reports, so the update job leaves it to the
 -- daily job with them (orchestration/defs/automation.py)
 {{ config(materialized='view', tags=['research_input']) }}
@@ -42,22 +41,11 @@ symbol_bars as (
         and (exchange, symbol, bar_interval) in (select exchange, symbol, bar_interval from symbol_series)
 ),
 
-market_days as (
-    select m.market, d.bar_start, d.close, 1440 as interval_minutes
-    from {{ ref('stg_landing__daily_series') }} as d
-    join {{ ref('trend_vol_markets') }} as m on m.price_series = d.series
-    where m.market in (select market from {{ ref('fct_market_regimes') }})
-),
-
-market_days_final as (
-    {{ finality_and_segments('market_days', ['market']) }}
-),
-
 market_bars as (
     select 'market' as series_type, 'market|' || market as series_id, '1d' as bar_interval,
-           segment_id, bar_start, close
-    from market_days_final
-    where is_final
+           segment_id, bar_start, price as close
+    from {{ ref('int_market_days_prepared') }}
+    where market in (select market from {{ ref('fct_market_regimes') }})
 ),
 
 bars as (
