@@ -1,5 +1,6 @@
-"""The project's generic data test not_null_columns (macros/tests/generic_tests.sql), compiled
-by dbt and run on hand-made rows: it fails with one row per column holding NULLs."""
+"""The project's generic data tests not_null_columns and within_bounds
+(macros/tests/generic_tests.sql), compiled by dbt and run on hand-made rows: they fail with
+one row per column holding NULLs / values outside the seed's bounds."""
 
 from __future__ import annotations
 
@@ -58,3 +59,63 @@ def test_not_null_columns_names_each_column_with_nulls(compiled_test_sql):
         ("ALT", "meso", "2024-01-01 02:00", "S0"),
     ]
     assert _run(compiled_test_sql, rows) == [("driver", 1), ("state", 1), ("timeframe", 2)]
+
+
+# ------------------------------------------------------------------ within_bounds
+
+
+@pytest.fixture(scope="module")
+def oscillator_bounds_sql(tmp_path_factory) -> str:
+    """The compiled SQL of fct_driver_indicators' within_bounds test on the four oscillators
+    (bounds quality_thresholds.oscillator_min / oscillator_max)."""
+    work = tmp_path_factory.mktemp("within-bounds")
+    dbt(
+        "compile",
+        work / "compile.duckdb",
+        PROJECT / "sample" / "landing",
+        work,
+        extra=["--select", "test_name:within_bounds,fct_driver_indicators", "--indirect-selection", "eager"],
+    )
+    files = [
+        f
+        for f in (work / "target" / "compiled").rglob("within_bounds_fct_driver_ind*.sql")
+        if "oscillator_max" in f.read_text()
+    ]
+    assert len(files) == 1, files
+    return files[0].read_text()
+
+
+def _run_bounds(sql: str, rows: list[tuple], bounds: dict[str, float]) -> list[tuple]:
+    """The test's SQL over marts.fct_driver_indicators holding `rows` (rsi_14, adx_14,
+    plus_di_14, minus_di_14) and seeds.quality_thresholds holding `bounds`."""
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema seeds")
+    con.execute("create table seeds.quality_thresholds (key varchar, value double, description varchar)")
+    con.executemany("insert into seeds.quality_thresholds values (?, ?, '')", list(bounds.items()))
+    con.execute(
+        "create table marts.fct_driver_indicators (rsi_14 double, adx_14 double, plus_di_14 double, minus_di_14 double)"
+    )
+    con.executemany("insert into marts.fct_driver_indicators values (?, ?, ?, ?)", rows)
+    return sorted(con.sql(sql).fetchall())
+
+
+SHIPPED_OSCILLATOR_BOUNDS = {"oscillator_min": 0.0, "oscillator_max": 100.0}
+
+
+def test_within_bounds_passes_inside_the_bounds_edges_and_nulls_included(oscillator_bounds_sql):
+    rows = [(0.0, 100.0, 55.5, None), (None, None, None, None), (100.0, 0.0, 12.0, 99.9)]
+    assert _run_bounds(oscillator_bounds_sql, rows, SHIPPED_OSCILLATOR_BOUNDS) == []
+
+
+def test_within_bounds_counts_the_rows_outside_per_column(oscillator_bounds_sql):
+    rows = [(101.0, 50.0, -0.5, 50.0), (100.5, 50.0, 50.0, 50.0), (50.0, 50.0, 50.0, 50.0)]
+    assert _run_bounds(oscillator_bounds_sql, rows, SHIPPED_OSCILLATOR_BOUNDS) == [("plus_di_14", 1), ("rsi_14", 2)]
+    # the bound is the seed's: a tighter oscillator_max fails a value the shipped one passes
+    tight = {**SHIPPED_OSCILLATOR_BOUNDS, "oscillator_max": 60.0}
+    assert _run_bounds(oscillator_bounds_sql, [(55.5, 70.0, 1.0, 2.0)], tight) == [("adx_14", 1)]
+
+
+def test_within_bounds_fails_when_the_seed_lacks_a_bound(oscillator_bounds_sql):
+    assert _run_bounds(oscillator_bounds_sql, [(50.0, 50.0, 50.0, 50.0)], {"oscillator_min": 0.0}) == [
+        ("bound quality_thresholds.oscillator_max", 1)
+    ]
