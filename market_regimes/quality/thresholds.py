@@ -4,7 +4,7 @@ The seed (key, value, description) holds every number the quality checks compare
 seed edit changes the checks and no bound is written in code (docs/configuration.md: "Config, not
 code"); its description column gives each bound's reason. The row bounds (oscillator_min ..
 score_max) are read by the dbt data tests ``within_bounds`` of the marts; the statistical
-ones (complete_share_min, pr_mean_*, rsi_median_*, watch_share_max, rejected_share_max) and
+ones (complete_share_min, rank_band_*, rsi_band_*, watch_share_max, rejected_share_max) and
 the ledgers' bounds by the great-expectations suites. :class:`Thresholds` types and checks
 the whole seed. The suites read the seed the warehouse was built with (table
 ``seeds.quality_thresholds``, :func:`thresholds_from_warehouse`), so a check always compares
@@ -46,10 +46,12 @@ class Thresholds:
     score_min: float
     score_max: float
     complete_share_min: float
-    pr_mean_min: float
-    pr_mean_max: float
-    rsi_median_min: float
-    rsi_median_max: float
+    rank_band_min: float
+    rank_band_max: float
+    rank_band_share_min: float
+    rsi_band_min: float
+    rsi_band_max: float
+    rsi_band_share_min: float
     watch_share_max: float
     rejected_share_max: float
 

@@ -46,10 +46,8 @@ LATER_KLINES = (
 # shares are not statistics; the statistical expectations have their own tests
 OPEN_STATISTICS = dict(
     complete_share_min=0.0,
-    pr_mean_min=0.0,
-    pr_mean_max=1.0,
-    rsi_median_min=0.0,
-    rsi_median_max=100.0,
+    rank_band_share_min=0.0,
+    rsi_band_share_min=0.0,
     watch_share_max=1.0,
     rejected_share_max=1.0,
 )
@@ -423,16 +421,15 @@ def test_empty_table_fails_completeness(thresholds):
 
 
 def test_a_share_of_incomplete_bars_over_the_bound_fails(shipped):
-    bars = good_symbol_bars()  # 4 of 5 bars complete: 80%, below complete_share_min 95%
-    assert failed(run_suite("marts.fct_symbol_bars", bars, shipped)) == {
+    bars = good_symbol_bars()  # 4 of 5 bars complete: 80%, above complete_share_min 50%
+    assert run_suite("marts.fct_symbol_bars", bars, shipped).success
+    assert failed(run_suite("marts.fct_symbol_bars", bars, dataclasses.replace(shipped, complete_share_min=0.9))) == {
         ("expect_column_values_to_be_in_set", "is_complete"): 1
     }
-    assert run_suite("marts.fct_symbol_bars", bars, dataclasses.replace(shipped, complete_share_min=0.8)).success
-    complete = pd.concat(
-        [bars.assign(is_complete=True, bar_start=bars["bar_start"] + pd.Timedelta(days=d)) for d in range(6)]
-    )
-    both = pd.concat([complete, bars.iloc[[4]]], ignore_index=True)  # 1 incomplete of 31: 96.8%
-    assert run_suite("marts.fct_symbol_bars", both, shipped).success
+    broken = bars.assign(is_complete=[True, True, False, False, False])  # 40%
+    assert failed(run_suite("marts.fct_symbol_bars", broken, shipped)) == {
+        ("expect_column_values_to_be_in_set", "is_complete"): 3
+    }
     drivers = good_driver_bars()
     drivers["is_complete"] = [True] + [False] * (len(drivers) - 1)
     assert failed(run_suite("marts.fct_driver_bars", drivers, shipped)) == {
@@ -440,17 +437,21 @@ def test_a_share_of_incomplete_bars_over_the_bound_fails(shipped):
     }
 
 
-def test_percentile_rank_means_and_the_median_rsi_are_checked(shipped):
-    frame = good_driver_indicators()
+def test_percentile_ranks_piled_at_an_end_and_an_rsi_outside_its_band_fail(shipped):
+    frame = good_driver_indicators()  # ranks 0.4 .. 0.6, rsi 55 (the first row warming: NULL)
     assert run_suite("marts.fct_driver_indicators", frame, shipped).success
-    skewed = frame.assign(pr_atr_14=0.95, rsi_14=80.0)  # a reversed or mis-scaled rank; an RSI stuck high
-    result = run_suite("marts.fct_driver_indicators", skewed, shipped)
-    assert failed(result) == {
-        ("expect_column_mean_to_be_between", "pr_atr_14"): None,
-        ("expect_column_median_to_be_between", "rsi_14"): None,
+    skewed = frame.assign(pr_atr_14=[None, 0.95, 0.5], rsi_14=[None, 80.0, 85.0])  # 50% / 0% inside their bands
+    assert failed(run_suite("marts.fct_driver_indicators", skewed, shipped)) == {
+        ("expect_column_values_to_be_between", "rsi_14"): 2
     }
-    observed = {f["column"]: f["observed_value"] for f in result.failures}
-    assert observed == {"pr_atr_14": pytest.approx(0.95), "rsi_14": 80.0}
+    piled = skewed.assign(pr_atr_14=[None, 0.95, 0.99])
+    assert failed(run_suite("marts.fct_driver_indicators", piled, shipped)) == {
+        ("expect_column_values_to_be_between", "pr_atr_14"): 2,
+        ("expect_column_values_to_be_between", "rsi_14"): 2,
+    }
+    # a short history (every rank and RSI still NULL) has no statistic to fail
+    warming = frame.assign(pr_atr_14=None, pr_bb_bandwidth_20=None, pr_realized_vol_20=None, rsi_14=None)
+    assert run_suite("marts.fct_driver_indicators", warming, shipped).success
 
 
 def test_a_large_share_of_watch_states_fails(shipped):
@@ -469,10 +470,10 @@ def test_a_ledger_with_many_rejected_rows_fails(shipped):
 
 
 def test_a_seed_bound_changes_the_verdict(shipped):
-    frame = good_driver_indicators()  # median rsi_14 is 55
-    strict = dataclasses.replace(shipped, rsi_median_max=50.0)
+    frame = good_driver_indicators()  # rsi_14 is 55
+    strict = dataclasses.replace(shipped, rsi_band_max=50.0)
     assert failed(run_suite("marts.fct_driver_indicators", frame, strict)) == {
-        ("expect_column_median_to_be_between", "rsi_14"): None
+        ("expect_column_values_to_be_between", "rsi_14"): 2
     }
 
 
@@ -643,11 +644,15 @@ def test_asset_check_fails_with_metadata_on_a_bad_row(tiny_db, tmp_path, monkeyp
 
 def test_asset_checks_use_the_bounds_of_the_warehouse_seeds(tiny_db, tmp_path, monkeypatch):
     """The bounds come from the warehouse's seeds tables (the build's own), not from CSV files:
-    a tighter rsi_median_max in seeds.quality_thresholds (50, the frame's median RSI is 55)
-    fails the indicator check; a warehouse without the seeds fails with a message saying how
-    to load them."""
+    a narrower RSI band in seeds.quality_thresholds (rsi_band_max 50: the frame's RSI is 55)
+    fails the indicator check once its share is required; a warehouse without the seeds
+    fails with a message saying how to load them."""
     tight = _altered_copy(
-        tiny_db, tmp_path, monkeypatch, "update seeds.quality_thresholds set value = '50' where key = 'rsi_median_max'"
+        tiny_db,
+        tmp_path,
+        monkeypatch,
+        "update seeds.quality_thresholds set value = '50' where key = 'rsi_band_max'",
+        "update seeds.quality_thresholds set value = '0.6' where key = 'rsi_band_share_min'",
     )
     check = _checks()["marts/fct_driver_indicators"]
     assert not check(build_asset_check_context(resources={"warehouse": WarehouseResource()})).passed
