@@ -34,12 +34,13 @@ with ordered as (
 
 finality as (
     select
-        * exclude (prev_final_bar_start
-            {%- if not has_is_final %}, next_bar_start{% endif %}
-            {%- if horizon_columns %}, horizon_bar_start{% endif %})
-        {%- if has_is_final %} replace (
-            is_final or {{ ended_by_as_of('bar_start', 'interval_minutes') }} as is_final
-        ){% endif %},
+        {%- set dropped = ['prev_final_bar_start'] %}
+        {%- if has_is_final %}{% do dropped.append('is_final') %}{% else %}{% do dropped.append('next_bar_start') %}{% endif %}
+        {%- if horizon_columns %}{% do dropped.append('horizon_bar_start') %}{% endif %}
+        {{ star_except(dropped) }},
+        {% if has_is_final -%}
+        is_final or {{ ended_by_as_of('bar_start', 'interval_minutes') }} as is_final,
+        {% endif -%}
         {% if not has_is_final -%}
         next_bar_start is not null
             or {{ ended_by_as_of('bar_start', 'interval_minutes') }}
@@ -53,7 +54,7 @@ finality as (
 )
 
 select
-    * exclude (starts_segment),
+    {{ star_except(['starts_segment']) }},
     -- BIGINT (a sum over integers is HUGEINT, which BI tools and pandas read as float)
     cast(1 + sum(case when starts_segment then 1 else 0 end) over (
         partition by {{ keys }} order by bar_start rows between unbounded preceding and current row

@@ -84,7 +84,7 @@ recursion_terms as (
         {{ col }},
         {%- endfor %}
         {{ carry_idx }} as _carry_idx,
-        idx // {{ chunk }} as _chunk,
+        {{ int_div("idx", chunk) }} as _chunk,
         x._chunk_pos
         {%- for p in plans %},
         (case
@@ -101,11 +101,11 @@ recursion_terms as (
     join recursion_powers as w using (_chunk_pos)
 ),
 
-recursion_partials as materialized (
+recursion_partials as {{ cte_materialized() }}(
     select
-        * exclude ({% for p in plans %}_v_{{ p.name }}{{ ', ' if not loop.last }}{% endfor %})
+        {%- set value_columns = [] %}{% for p in plans %}{% do value_columns.append('_v_' ~ p.name) %}{% endfor %}{{ star_except(value_columns) }}
         {%- for p in plans %},
-        sum(_v_{{ p.name }}) over (series_order rows between _chunk_pos preceding and current row) as _p_{{ p.name }}
+        {{ chunk_running_sum('_v_' ~ p.name, keys) }} as _p_{{ p.name }}
         {%- endfor %}
         {%- for e in extra %},
         {{ e.expr }} as {{ e.name }}

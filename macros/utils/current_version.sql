@@ -5,7 +5,7 @@
     supersedes a provisional bar and a correction supersedes even a final one.
     Returns a select of every ledger column for the winning rows. -#}
 {% macro current_version(ledger, key_columns, ts_column) -%}
-    select * exclude (version_rank)
+    select {{ star_except(['version_rank']) }}
     from (
         select
             *,

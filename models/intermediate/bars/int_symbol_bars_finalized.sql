@@ -16,8 +16,8 @@ with stored as (
 ),
 {%- else %}
 with stored as (
-    select cast(null as varchar) as exchange, cast(null as varchar) as symbol, cast(null as varchar) as bar_interval,
-           cast(null as varchar) as origin, cast(null as timestamp) as last_bar_start, cast(null as bigint) as last_segment_id
+    select cast(null as {{ dbt.type_string() }}) as exchange, cast(null as {{ dbt.type_string() }}) as symbol, cast(null as {{ dbt.type_string() }}) as bar_interval,
+           cast(null as {{ dbt.type_string() }}) as origin, cast(null as timestamp) as last_bar_start, cast(null as bigint) as last_segment_id
     where false
 ),
 {%- endif %}

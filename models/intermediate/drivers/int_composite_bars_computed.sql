@@ -59,7 +59,7 @@ newest as (
 
 member_series as (
     select
-        * exclude (interval_minutes, source_minutes, source_newest, source_exchange_newest),
+        {{ star_except(['interval_minutes', 'source_minutes', 'source_newest', 'source_exchange_newest']) }},
         newest_bar_start < {{ add_minutes('max(newest_bar_start) over (partition by driver, timeframe)',
                                           '-' ~ var('max_gap_bars') ~ ' * interval_minutes') }}
             or {{ add_minutes('source_newest', '(1 + ' ~ var('max_gap_bars') ~ ') * source_minutes') }}

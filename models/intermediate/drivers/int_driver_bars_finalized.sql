@@ -58,10 +58,9 @@ drivers as (
 -- finality stays the members' (int_composite_bars_computed, lagging and stopped members).
 island_final as (
     select
-        * replace (
-            is_final or coalesce(source <> lead(source) over (partition by driver, timeframe order by bar_start),
-                                 false) as is_final
-        )
+        {{ star_except(['is_final']) }},
+        is_final or coalesce(source <> lead(source) over (partition by driver, timeframe order by bar_start),
+                             false) as is_final
     from drivers
 ),
 

@@ -115,7 +115,7 @@ window
 )
 
 select
-    * exclude (carry_idx),
+    {{ star_except(['carry_idx']) }},
     abs(normalized_slope_20) as abs_normalized_slope_20,
     -- the OU half-life of the AR(1) fit in bars, for ranking: b >= 1 (no mean reversion)
     -- is an infinite half-life (slowest), b <= 0 zero (fastest), never "unknown" (project

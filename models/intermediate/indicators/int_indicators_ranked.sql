@@ -79,10 +79,10 @@ ranked_new as (
 )
 {%- endif %}
 
-select * exclude (carry_idx)
+select {{ star_except(['carry_idx']) }}
 from ranked
 {%- if is_incremental() %}
 union all
-select * exclude (carry_idx)
+select {{ star_except(['carry_idx']) }}
 from ranked_new
 {%- endif %}

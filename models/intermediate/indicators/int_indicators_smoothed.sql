@@ -33,7 +33,7 @@ with frontier as (
 ),
 
 bars as (
-    select b.series_part, b.idx, b.close, b.true_range, b.gain, b.loss, b.plus_dm, b.minus_dm, f.* exclude (series_part)
+    select b.series_part, b.idx, b.close, b.true_range, b.gain, b.loss, b.plus_dm, b.minus_dm, {{ star_except(['series_part'], 'f') }}
     from {{ ref('int_indicator_bars_prepared') }} as b
     left join frontier as f using (series_part)
     where {{ indicator_lookback('f.carry_idx', 199) }}

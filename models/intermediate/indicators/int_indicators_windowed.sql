@@ -41,7 +41,7 @@ inputs as (
     select
         b.*,
         s.interval_minutes,
-        i.* exclude (series_part, idx),
+        {{ star_except(['series_part', 'idx'], 'i') }},
         v.log_volume, v.volume_ewma_mean, v.volume_ewma_var
     from prepared as b
     join smoothed as i using (series_part, idx)
@@ -88,6 +88,6 @@ second_pass as (
     window series_order as (partition by series_part order by idx)
 )
 
-select * exclude (carry_idx)
+select {{ star_except(['carry_idx']) }}
 from second_pass
 where carry_idx is null or idx > carry_idx

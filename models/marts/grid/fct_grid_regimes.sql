@@ -33,7 +33,7 @@ inputs as (
         r.exchange, r.symbol, r.bar_interval, r.bar_start, r.segment_id, r.series_part, r.idx, f.carry_idx,
         r.support, r.resistance, r.containment_k, r.traversals, r.width_rw,
         b.close, b.atr_14, {% for f in grid_feature_names() %}b.{{ f }}, {% endfor %}
-        p.* exclude (series_part, idx)
+        {{ star_except(['series_part', 'idx'], 'p') }}
     from {{ ref('fct_grid_ranges') }} as r
     left join frontier as f using (series_part)
     join (select b.* from {{ ref('int_grid_bars_prepared') }} as b
@@ -174,7 +174,7 @@ where e.carry_idx is null or e.idx > e.carry_idx
 {%- set coarse = var('grid_coarse_interval') %}
 {%- set minutes = var('grid_bar_intervals') %}
 select
-    f.* exclude (ended_at),
+    {{ star_except(['ended_at'], 'f') }},
     c.bar_start as coarse_bar_start,
     c.verdict as coarse_verdict,
     c.confidence as coarse_confidence
