@@ -63,7 +63,8 @@ outside as (
         sum(case when m.{{ adapter.quote(column) }} {{ '<=' if strict_lower else '<' }} b.lower
                    or m.{{ adapter.quote(column) }} > b.upper then 1 else 0 end) as n_{{ loop.index }}{{ ',' if not loop.last }}
     {%- endfor %}
-    from {{ model }} as m
+    -- {{ model }} is a subquery in an update run (the test_since window): aliased around it
+    from (select * from {{ model }}) as m
     cross join bounds as b
 )
 {%- for column in columns %}

@@ -119,3 +119,40 @@ def test_within_bounds_fails_when_the_seed_lacks_a_bound(oscillator_bounds_sql):
     assert _run_bounds(oscillator_bounds_sql, [(50.0, 50.0, 50.0, 50.0)], {"oscillator_min": 0.0}) == [
         ("bound quality_thresholds.oscillator_max", 1)
     ]
+
+
+def test_within_bounds_in_an_update_run_checks_the_window_only(tmp_path):
+    """With var test_since (an update run) dbt hands the test its model as a filtered
+    subquery: the compiled SQL must still run, and count only the rows of the window."""
+    dbt(
+        "compile",
+        tmp_path / "compile.duckdb",
+        PROJECT / "sample" / "landing",
+        tmp_path,
+        extra=[
+            "--select",
+            "test_name:within_bounds,fct_driver_indicators",
+            "--indirect-selection",
+            "eager",
+            "--vars",
+            '{test_since: "2024-01-02 00:00:00"}',
+        ],
+    )
+    (sql,) = [
+        f.read_text()
+        for f in (tmp_path / "target" / "compiled").rglob("within_bounds_fct_driver_ind*.sql")
+        if "oscillator_max" in f.read_text()
+    ]
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema seeds")
+    con.execute("create table seeds.quality_thresholds (key varchar, value double, description varchar)")
+    con.executemany("insert into seeds.quality_thresholds values (?, ?, '')", list(SHIPPED_OSCILLATOR_BOUNDS.items()))
+    con.execute(
+        "create table marts.fct_driver_indicators (bar_start timestamp, rsi_14 double, adx_14 double, "
+        "plus_di_14 double, minus_di_14 double)"
+    )
+    con.execute(
+        "insert into marts.fct_driver_indicators values "
+        "('2024-01-01 00:00', 150, 50, 50, 50), ('2024-01-02 00:00', 101, 50, 50, 50), ('2024-01-03 00:00', 50, 50, 50, 50)"
+    )
+    assert sorted(con.sql(sql).fetchall()) == [("rsi_14", 1)]  # the 2024-01-01 row is before the window
