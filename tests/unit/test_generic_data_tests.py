@@ -64,18 +64,11 @@ def test_not_null_columns_names_each_column_with_nulls(compiled_test_sql):
 # ------------------------------------------------------------------ within_bounds
 
 
-@pytest.fixture(scope="module")
-def oscillator_bounds_sql(tmp_path_factory) -> str:
+def _compile_oscillator_bounds(work, extra=()) -> str:
     """The compiled SQL of fct_driver_indicators' within_bounds test on the four oscillators
-    (bounds quality_thresholds.oscillator_min / oscillator_max)."""
-    work = tmp_path_factory.mktemp("within-bounds")
-    dbt(
-        "compile",
-        work / "compile.duckdb",
-        PROJECT / "sample" / "landing",
-        work,
-        extra=["--select", "test_name:within_bounds,fct_driver_indicators", "--indirect-selection", "eager"],
-    )
+    (bounds quality_thresholds.oscillator_min / oscillator_max); `extra`: more dbt args."""
+    select = ["--select", "test_name:within_bounds,fct_driver_indicators", "--indirect-selection", "eager"]
+    dbt("compile", work / "compile.duckdb", PROJECT / "sample" / "landing", work, extra=[*select, *extra])
     files = [
         f
         for f in (work / "target" / "compiled").rglob("within_bounds_fct_driver_ind*.sql")
@@ -85,17 +78,22 @@ def oscillator_bounds_sql(tmp_path_factory) -> str:
     return files[0].read_text()
 
 
-def _run_bounds(sql: str, rows: list[tuple], bounds: dict[str, float]) -> list[tuple]:
-    """The test's SQL over marts.fct_driver_indicators holding `rows` (rsi_14, adx_14,
-    plus_di_14, minus_di_14) and seeds.quality_thresholds holding `bounds`."""
+@pytest.fixture(scope="module")
+def oscillator_bounds_sql(tmp_path_factory) -> str:
+    return _compile_oscillator_bounds(tmp_path_factory.mktemp("within-bounds"))
+
+
+def _run_bounds(sql: str, rows: list[tuple], bounds: dict[str, float], bar_start: bool = False) -> list[tuple]:
+    """The test's SQL over marts.fct_driver_indicators holding `rows` ([bar_start,] rsi_14,
+    adx_14, plus_di_14, minus_di_14) and seeds.quality_thresholds holding `bounds`."""
     con = duckdb.connect()
     con.execute("create schema marts; create schema seeds")
     con.execute("create table seeds.quality_thresholds (key varchar, value double, description varchar)")
     con.executemany("insert into seeds.quality_thresholds values (?, ?, '')", list(bounds.items()))
-    con.execute(
-        "create table marts.fct_driver_indicators (rsi_14 double, adx_14 double, plus_di_14 double, minus_di_14 double)"
-    )
-    con.executemany("insert into marts.fct_driver_indicators values (?, ?, ?, ?)", rows)
+    columns = ["rsi_14 double", "adx_14 double", "plus_di_14 double", "minus_di_14 double"]
+    columns = ["bar_start timestamp", *columns] if bar_start else columns
+    con.execute(f"create table marts.fct_driver_indicators ({', '.join(columns)})")
+    con.executemany(f"insert into marts.fct_driver_indicators values ({', '.join('?' * len(columns))})", rows)
     return sorted(con.sql(sql).fetchall())
 
 
@@ -124,35 +122,10 @@ def test_within_bounds_fails_when_the_seed_lacks_a_bound(oscillator_bounds_sql):
 def test_within_bounds_in_an_update_run_checks_the_window_only(tmp_path):
     """With var test_since (an update run) dbt hands the test its model as a filtered
     subquery: the compiled SQL must still run, and count only the rows of the window."""
-    dbt(
-        "compile",
-        tmp_path / "compile.duckdb",
-        PROJECT / "sample" / "landing",
-        tmp_path,
-        extra=[
-            "--select",
-            "test_name:within_bounds,fct_driver_indicators",
-            "--indirect-selection",
-            "eager",
-            "--vars",
-            '{test_since: "2024-01-02 00:00:00"}',
-        ],
-    )
-    (sql,) = [
-        f.read_text()
-        for f in (tmp_path / "target" / "compiled").rglob("within_bounds_fct_driver_ind*.sql")
-        if "oscillator_max" in f.read_text()
+    sql = _compile_oscillator_bounds(tmp_path, ["--vars", '{test_since: "2024-01-02 00:00:00"}'])
+    rows = [
+        ("2024-01-01 00:00", 150.0, 50.0, 50.0, 50.0),  # before the window: not checked
+        ("2024-01-02 00:00", 101.0, 50.0, 50.0, 50.0),
+        ("2024-01-03 00:00", 50.0, 50.0, 50.0, 50.0),
     ]
-    con = duckdb.connect()
-    con.execute("create schema marts; create schema seeds")
-    con.execute("create table seeds.quality_thresholds (key varchar, value double, description varchar)")
-    con.executemany("insert into seeds.quality_thresholds values (?, ?, '')", list(SHIPPED_OSCILLATOR_BOUNDS.items()))
-    con.execute(
-        "create table marts.fct_driver_indicators (bar_start timestamp, rsi_14 double, adx_14 double, "
-        "plus_di_14 double, minus_di_14 double)"
-    )
-    con.execute(
-        "insert into marts.fct_driver_indicators values "
-        "('2024-01-01 00:00', 150, 50, 50, 50), ('2024-01-02 00:00', 101, 50, 50, 50), ('2024-01-03 00:00', 50, 50, 50, 50)"
-    )
-    assert sorted(con.sql(sql).fetchall()) == [("rsi_14", 1)]  # the 2024-01-01 row is before the window
+    assert _run_bounds(sql, rows, SHIPPED_OSCILLATOR_BOUNDS, bar_start=True) == [("rsi_14", 1)]
