@@ -6,6 +6,8 @@
 #   make ui        Dagster UI (dagster dev) on http://127.0.0.1:$(DAGSTER_PORT)
 #   make backfill  the whole asset graph headless: one chronological single-run backfill
 #   make report    the regime dashboard: one self-contained HTML file, reports/regimes.html
+#   make spark-check  the SQL models on a local Apache Spark beside DuckDB, with parity (docs/scale-out.md;
+#                  installs the optional group spark; needs Java 17+); CI runs it after the tests
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +20,7 @@ export DO_NOT_TRACK := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 DAGSTER_PORT ?= 3000
 
-.PHONY: install run test lint bench clean ui backfill parse report
+.PHONY: install run test lint bench clean ui backfill parse report spark-check
 
 # the pinned versions of requirements.lock (docs/development.md, "Dependencies"), then the project itself
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -67,6 +69,17 @@ report: install
 
 bench: install
 	$(BIN)/python benchmarks/build.py
+
+# the Spark stage (docs/scale-out.md): the optional dependencies into the same venv, then the
+# two-stage build on DuckDB and Spark with the parity of every table (exit 1 on a difference)
+$(VENV)/.spark-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-compile -e '.[spark]'
+	touch $@
+
+spark-check: $(VENV)/.spark-installed
+	@command -v java > /dev/null || { echo "spark-check needs Java 17+ (e.g. apt-get install default-jre-headless)"; exit 1; }
+	$(BIN)/python benchmarks/spark_build.py > spark-check.json
+	@$(BIN)/python -c "import json; d = json.load(open('spark-check.json')); print('spark-check:', [s['tables_equal'] for s in d['stages']], 'of', d['tables'], 'tables equal per stage')"
 
 clean:
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal .dagster

@@ -12,28 +12,27 @@
     Logs the number of symbols and rows. Empty first builds and full refreshes skip it. -#}
 {% macro rewind_symbol_bars() -%}
     {%- if execute and is_incremental() -%}
-    {%- set rewind -%}
-        create or replace temp table _symbol_bars_changed as
+    {%- set changed_sql -%}
         select l.exchange, l.symbol,
-               min(l.bar_start) - to_minutes((select max(interval_minutes) from {{ ref('bar_intervals') }})::bigint)
+               {{ add_minutes('min(l.bar_start)', '-(select max(interval_minutes) from ' ~ ref('bar_intervals') ~ ')') }}
                    as from_bar_start
         from {{ ref('stg_landing__klines') }} as l
-        where l.loaded_at > (select coalesce(max(loaded_at), timestamp '-infinity') from {{ this }})
-        group by l.exchange, l.symbol;
-        create or replace temp table _symbol_bars_provisional as
+        where l.loaded_at > (select coalesce(max(loaded_at), {{ timestamp_before_all() }}) from {{ this }})
+        group by l.exchange, l.symbol
+    {%- endset -%}
+    {%- set provisional_sql -%}
         select exchange, symbol, bar_interval, origin, max(bar_start) as newest_bar_start
         from {{ this }}
-        group by exchange, symbol, bar_interval, origin;
+        group by exchange, symbol, bar_interval, origin
     {%- endset -%}
-    {%- do run_query(rewind) -%}
-    {%- set changed = run_query("delete from " ~ this ~ " as t using _symbol_bars_changed as c "
-                                ~ "where t.exchange = c.exchange and t.symbol = c.symbol and t.bar_start >= c.from_bar_start") -%}
-    {%- set provisional = run_query("delete from " ~ this ~ " as t using _symbol_bars_provisional as p "
-                                    ~ "where t.exchange = p.exchange and t.symbol = p.symbol and t.bar_interval = p.bar_interval "
-                                    ~ "and t.origin = p.origin and t.bar_start >= p.newest_bar_start") -%}
-    {%- set symbols = run_query("select count(*) from _symbol_bars_changed") -%}
-    {{ log('[int_symbol_bars_finalized] ' ~ symbols.rows[0][0] ~ ' symbols with new landed rows: ' ~ changed.rows[0][0]
-           ~ ' stored bars to recompute, plus ' ~ provisional.rows[0][0] ~ ' newest bars', info=True) }}
+    {%- set changed_rel = scratch_table('_symbol_bars_changed', changed_sql) -%}
+    {%- set provisional_rel = scratch_table('_symbol_bars_provisional', provisional_sql) -%}
+    {%- set changed = delete_rows(this, 't.exchange = u.exchange and t.symbol = u.symbol and t.bar_start >= u.from_bar_start', changed_rel) -%}
+    {%- set provisional = delete_rows(this, 't.exchange = u.exchange and t.symbol = u.symbol and t.bar_interval = u.bar_interval '
+                                            ~ 'and t.origin = u.origin and t.bar_start >= u.newest_bar_start', provisional_rel) -%}
+    {%- set symbols = run_query("select count(*) from " ~ changed_rel) -%}
+    {{ log('[int_symbol_bars_finalized] ' ~ symbols.rows[0][0] ~ ' symbols with new landed rows: ' ~ changed
+           ~ ' stored bars to recompute, plus ' ~ provisional ~ ' newest bars', info=True) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -49,9 +48,8 @@
 {% macro rewind_composite_bars() -%}
     {%- if execute and is_incremental() -%}
     {%- set rewind -%}
-        create or replace temp table _composite_rewind as
         with watermark as (
-            select coalesce(max(loaded_at), timestamp '-infinity') as consumed from {{ this }}
+            select coalesce(max(loaded_at), {{ timestamp_before_all() }}) as consumed from {{ this }}
         ),
         changed as (
             select m.driver, t.timeframe, min(b.bar_start) as from_bar_start
@@ -71,11 +69,10 @@
         from (select * from changed union all select * from provisional)
         group by driver, timeframe
     {%- endset -%}
-    {%- do run_query(rewind) -%}
-    {%- set removed = run_query("delete from " ~ this ~ " as t using _composite_rewind as r "
-                                ~ "where t.driver = r.driver and t.timeframe = r.timeframe and t.bar_start >= r.from_bar_start") -%}
-    {%- set n = run_query("select count(*) from _composite_rewind") -%}
+    {%- set rewind_rel = scratch_table('_composite_rewind', rewind) -%}
+    {%- set removed = delete_rows(this, 't.driver = u.driver and t.timeframe = u.timeframe and t.bar_start >= u.from_bar_start', rewind_rel) -%}
+    {%- set n = run_query("select count(*) from " ~ rewind_rel) -%}
     {{ log('[int_composite_bars_computed] ' ~ n.rows[0][0] ~ ' driver timeframes to continue: '
-           ~ removed.rows[0][0] ~ ' stored bars to recompute', info=True) }}
+           ~ removed ~ ' stored bars to recompute', info=True) }}
     {%- endif -%}
 {%- endmacro %}

@@ -14,10 +14,10 @@
         {% endfor -%}
         target_interval as bar_interval,
         {{ bar_bucket('bar_start', 'target_minutes') }} as bar_start,
-        arg_min(open, bar_start) as open,
+        min_by(open, bar_start) as open,
         max(high) as high,
         min(low) as low,
-        arg_max(close, bar_start) as close,
+        max_by(close, bar_start) as close,
         sum(volume) as volume,
         sum(quote_volume) as quote_volume,
         count(*) as n_sub_bars,

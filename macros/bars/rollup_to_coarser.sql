@@ -19,7 +19,7 @@ with intervals as (
 ),
 
 finest as (
-    select {{ keys }}, arg_min(i.bar_interval, i.interval_minutes) as source_interval,
+    select {{ keys }}, min_by(i.bar_interval, i.interval_minutes) as source_interval,
            min(i.interval_minutes) as sub_minutes
     from (select distinct {{ keys }}, bar_interval from {{ bars }}) as s
     join intervals as i using (bar_interval)

@@ -29,7 +29,7 @@
         walk (grid version on a segment); true on a full build. -#}
     {%- if is_incremental() -%}
     {{ alias }}.bar_start > coalesce((select max(t.bar_start) from {{ this }} as t where t.walk_id = {{ alias }}.walk_id),
-                                     '-infinity'::timestamp)
+                                     {{ timestamp_before_all() }})
     {%- else -%}
     true
     {%- endif -%}

@@ -5,8 +5,9 @@
       (driver|timeframe) or a 'symbol' row (exchange|symbol|bar_interval), written once
       for every model that keys on it.
 
-    indicator_series_part(series_id, segment_id): the stable UBIGINT id of a series
-      segment, hash(series_id, segment_id); the same segment gets the same id in every
+    indicator_series_part(series_id, segment_id): the stable id of a series segment
+      (type series_key_type(): UBIGINT on DuckDB, BIGINT on Spark), a hash of
+      (series_id, segment_id); the same segment gets the same id in every
       build, so incremental models can key their stored rows on it. DuckDB's hash is
       stable within a DuckDB version; after a DuckDB upgrade run the indicator models
       with --full-refresh.
@@ -31,9 +32,19 @@
 {%- endmacro %}
 
 {% macro indicator_series_part(series_id, segment_id) -%}
-    {#- hashed as HUGEINT, the type segment_id had until 2026-11: warehouses built before
-        keep their incremental keys -#}
+    {{ return(adapter.dispatch('indicator_series_part', 'market_regimes')(series_id, segment_id)) }}
+{%- endmacro %}
+
+{#- DuckDB: hash() is a UBIGINT; hashed as HUGEINT, the type segment_id had until 2026-11, so
+    warehouses built before keep their incremental keys -#}
+{% macro default__indicator_series_part(series_id, segment_id) -%}
     hash({{ series_id }}, cast({{ segment_id }} as hugeint))
+{%- endmacro %}
+
+{#- Spark: xxhash64 (a signed BIGINT); a different key than DuckDB's for the same segment. The
+    key is internal (never compared across engines: parity joins on series_id, segment_id). -#}
+{% macro spark__indicator_series_part(series_id, segment_id) -%}
+    xxhash64({{ series_id }}, cast({{ segment_id }} as bigint))
 {%- endmacro %}
 
 {% macro indicator_frontier(state_columns=[], warm_idx=0) -%}
@@ -50,7 +61,7 @@
     where t.idx >= {{ warm_idx }}
 {%- else %}
     select
-        cast(null as ubigint) as series_part,
+        cast(null as {{ series_key_type() }}) as series_part,
         cast(null as bigint) as carry_idx
         {%- for col in state_columns %},
         cast(null as double) as state_{{ col }}

@@ -116,7 +116,7 @@ recursion_partials as {{ cte_materialized() }}(
 
 recursion_chunk_totals as (
     select {{ keys }}, _chunk
-        {%- for p in plans %}, arg_max(_p_{{ p.name }}, idx) as _q_{{ p.name }}{% endfor %}
+        {%- for p in plans %}, max_by(_p_{{ p.name }}, idx) as _q_{{ p.name }}{% endfor %}
     from recursion_partials
     group by {{ keys }}, _chunk
 ),

@@ -64,7 +64,6 @@
 {% macro rewind_revised_series() -%}
     {%- if execute and is_incremental() -%}
     {%- set detect -%}
-        create or replace temp table _revised_series as
         with stored as (
             select series_part, idx, bar_start, high, low, close, log_volume from {{ this }}
         ),
@@ -92,14 +91,14 @@
                or not {{ revision_same('s.close', 'n.close') }}
                or not {{ revision_same('s.log_volume', 'ln(1 + coalesce(n.volume, 0))') }}
         )
-        select d.series_part, min(d.idx) as from_idx, arg_min(d.bar_start, d.idx) as from_bar_start,
-               coalesce(any_value(i.series_id), 'series_part ' || d.series_part::varchar) as series_id
+        select d.series_part, min(d.idx) as from_idx, min_by(d.bar_start, d.idx) as from_bar_start,
+               coalesce(any_value(i.series_id), 'series_part ' || cast(d.series_part as {{ dbt.type_string() }})) as series_id
         from diff as d
         left join (select distinct series_part, series_id from current_final) as i using (series_part)
         group by d.series_part
     {%- endset -%}
-    {%- do run_query(detect) -%}
-    {%- set revised = run_query("select series_id, from_idx, from_bar_start from _revised_series order by series_id") -%}
+    {%- set revised_rel = scratch_table('_revised_series', detect) -%}
+    {%- set revised = run_query("select series_id, from_idx, from_bar_start from " ~ revised_rel ~ " order by series_id") -%}
     {%- if revised.rows | length > 0 -%}
         {%- set shown = [] -%}
         {%- for row in revised.rows[:10] -%}
@@ -112,28 +111,26 @@
         {%- set grid_bars = _node_relation('int_grid_bars_prepared') -%}
         {%- set lifecycle = _node_relation('fct_grid_lifecycle') -%}
         {%- if grid_bars is not none and lifecycle is not none -%}
-            {%- do run_query("create or replace temp table _revised_walks as select distinct l.walk_id from "
+            {%- set walks_rel = scratch_table('_revised_walks', "select distinct l.walk_id from "
                              ~ lifecycle ~ " as l join (select distinct g.exchange, g.symbol from " ~ grid_bars
-                             ~ " as g join _revised_series as r using (series_part) where g.bar_interval = '"
+                             ~ " as g join " ~ revised_rel ~ " as r using (series_part) where g.bar_interval = '"
                              ~ var('grid_lifecycle_interval') ~ "') as s using (exchange, symbol)") -%}
         {%- else -%}
-            {%- do run_query("create or replace temp table _revised_walks as select null::varchar as walk_id where false") -%}
+            {%- set walks_rel = scratch_table('_revised_walks', "select cast(null as " ~ dbt.type_string() ~ ") as walk_id where false") -%}
         {%- endif -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
                 and node.config.meta.get('revision_rewind') in ('series_idx', 'grid_walk', 'from_bar_start') -%}
             {%- set rel = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
             {%- if rel is not none -%}
                 {%- if node.config.meta.get('revision_rewind') == 'series_idx' -%}
-                    {%- set removed = run_query("delete from " ~ rel ~ " as t using _revised_series as r "
-                                                ~ "where t.series_part = r.series_part and t.idx >= r.from_idx") -%}
+                    {%- set removed = delete_rows(rel, 't.series_part = u.series_part and t.idx >= u.from_idx', revised_rel) -%}
                 {%- elif node.config.meta.get('revision_rewind') == 'from_bar_start' -%}
-                    {%- set removed = run_query("delete from " ~ rel ~ " where bar_start >= "
-                                                ~ "(select min(from_bar_start) from _revised_series)") -%}
+                    {%- set removed = delete_rows(rel, 't.bar_start >= (select min(from_bar_start) from ' ~ revised_rel ~ ')') -%}
                 {%- else -%}
-                    {%- set removed = run_query("delete from " ~ rel ~ " where walk_id in (select walk_id from _revised_walks)") -%}
+                    {%- set removed = delete_rows(rel, 't.walk_id = u.walk_id', walks_rel) -%}
                 {%- endif -%}
-                {{ log('[revision]   ' ~ node.name ~ ': ' ~ removed.rows[0][0] ~ ' rows to recompute'
-                       ~ ((' (bar_start >= ' ~ run_query('select min(from_bar_start) from _revised_series').rows[0][0] ~ ')')
+                {{ log('[revision]   ' ~ node.name ~ ': ' ~ removed ~ ' rows to recompute'
+                       ~ ((' (bar_start >= ' ~ run_query('select min(from_bar_start) from ' ~ revised_rel).rows[0][0] ~ ')')
                           if node.config.meta.get('revision_rewind') == 'from_bar_start' else ''), info=True) }}
             {%- endif -%}
         {%- endfor -%}
@@ -154,7 +151,6 @@
         Both models then add the lever bars after their own last stored one. -#}
     {%- if execute and is_incremental() -%}
     {%- set cutoff -%}
-        create or replace temp table _lever_cutoff as
         with stored_last as (
             select execution_timeframe, max(bar_start) as last_bar_start from {{ this }} group by all
         ),
@@ -173,16 +169,15 @@
              from stored_last as l join {{ ref('bar_intervals') }} as i on i.bar_interval = l.execution_timeframe)
         ) as from_closed_at
     {%- endset -%}
-    {%- do run_query(cutoff) -%}
+    {%- set cutoff_rel = scratch_table('_lever_cutoff', cutoff) -%}
     {%- for name in ['fct_levers', this.identifier] -%}
         {%- set rel = _node_relation(name) -%}
         {%- if rel is not none -%}
-            {%- set removed = run_query("delete from " ~ rel ~ " as t using " ~ ref('bar_intervals') ~ " as i "
-                                        ~ "where i.bar_interval = t.execution_timeframe and "
-                                        ~ add_minutes('t.bar_start', 'i.interval_minutes')
-                                        ~ " >= (select from_closed_at from _lever_cutoff)") -%}
-            {{ log('[levers] ' ~ name ~ ': ' ~ removed.rows[0][0] ~ ' rows from lever close '
-                   ~ run_query('select from_closed_at from _lever_cutoff').rows[0][0] ~ ' on recomputed', info=True) }}
+            {%- set removed = delete_rows(rel, 'u.bar_interval = t.execution_timeframe and '
+                                          ~ add_minutes('t.bar_start', 'u.interval_minutes')
+                                          ~ ' >= (select from_closed_at from ' ~ cutoff_rel ~ ')', ref('bar_intervals')) -%}
+            {{ log('[levers] ' ~ name ~ ': ' ~ removed ~ ' rows from lever close '
+                   ~ run_query('select from_closed_at from ' ~ cutoff_rel).rows[0][0] ~ ' on recomputed', info=True) }}
         {%- endif -%}
     {%- endfor -%}
     {%- endif -%}

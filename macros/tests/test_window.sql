@@ -18,7 +18,8 @@
         {%- do clauses.append("bar_start >= cast('" ~ since ~ "' as timestamp)") -%}
     {%- endif -%}
     {%- if clauses -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ clauses | join(' and ') ~ ') dbt_subquery') -%}
+        {#- aliased: Spark would read `relation where (...)` as an alias with column names -#}
+        {%- do return('(select * from ' ~ relation ~ ' as dbt_where_base where ' ~ clauses | join(' and ') ~ ') dbt_subquery') -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
@@ -43,7 +44,7 @@
 {% macro test_window_filter(column, minutes_before=0) -%}
     {%- set since = var('test_since', none) -%}
     {%- if since -%}
-        {{ column }} >= cast('{{ since }}' as timestamp) - to_minutes({{ minutes_before }})
+        {{ column }} >= {{ add_minutes("cast('" ~ since ~ "' as timestamp)", '-(' ~ minutes_before ~ ')') }}
     {%- else -%}
         true
     {%- endif -%}

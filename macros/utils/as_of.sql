@@ -10,6 +10,6 @@
 
 {% macro ended_by_as_of(bar_start, interval_minutes) -%}
     {%- if var('as_of', none) -%}
-    ({{ bar_start }} + to_minutes(cast({{ interval_minutes }} as bigint)) <= {{ as_of_timestamp() }})
+    ({{ add_minutes(bar_start, interval_minutes) }} <= {{ as_of_timestamp() }})
     {%- else -%}false{%- endif -%}
 {%- endmacro %}

@@ -1,4 +1,8 @@
 {% macro drop_dbt_tmp_tables() %}
+    {{ return(adapter.dispatch('drop_dbt_tmp_tables', 'market_regimes')()) }}
+{% endmacro %}
+
+{% macro default__drop_dbt_tmp_tables() %}
     {#- on-run-end hook: drops the `<model>__dbt_tmp<timestamp>` tables that dbt-duckdb's
         incremental materialization leaves in schema main after an incremental run of a
         Python model (it creates them as tables and drops only SQL models' temp tables).
@@ -17,4 +21,10 @@
                             ~ adapter.quote(row[0]) ~ "." ~ adapter.quote(row[1])) -%}
     {%- endfor -%}
     {{- return(drops | join(";\n") if drops else "select 1") -}}
+{% endmacro %}
+
+{#- Spark: dbt-spark's materializations leave no such tables (its temporary relations are
+    session views), so nothing to drop. -#}
+{% macro spark__drop_dbt_tmp_tables() %}
+    {{- return("select 1") -}}
 {% endmacro %}

@@ -15,7 +15,7 @@
 {#- Pre-hook of a partitioned incremental model: delete the window's rows before the
     window is appended again (re-materialising a partition is idempotent). -#}
 {% macro delete_partition_window(ts_column) -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }} where {{ partition_window_filter(ts_column) }}
+    {%- if execute and is_incremental() -%}
+    {%- do delete_rows(this, partition_window_filter('t.' ~ ts_column)) -%}
     {%- endif -%}
 {%- endmacro %}

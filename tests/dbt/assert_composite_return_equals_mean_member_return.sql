@@ -29,7 +29,7 @@ member_returns as (
     select driver, timeframe, bar_start, avg(close / prev_close) as mean_member_return, count(*) as n_members
     from (
         select * from member_bars
-        where prev_is_final and prev_bar_start = bar_start - to_minutes(interval_minutes::bigint)
+        where prev_is_final and prev_bar_start = {{ add_minutes('bar_start', '-interval_minutes') }}
           and abs(ln(close / prev_close)) <= {{ var('max_member_abs_log_return') }}
         qualify row_number() over (partition by driver, timeframe, symbol, bar_start order by is_final desc, priority) = 1
     )

@@ -26,7 +26,7 @@ per_file as (
         p.source_file,
         p.content_hash,
         sum(p.n) as rejects_in_file,
-        string_agg(p.reason || ' (' || p.n || ')', '; ' order by p.reason_rank) filter (where p.reason_rank <= 3)
+        {{ ordered_string_agg("p.reason || ' (' || p.n || ')'", '; ', 'p.reason_rank') }} filter (where p.reason_rank <= 3)
             as top_reasons
     from per_reason as p
     group by p.source_file, p.content_hash

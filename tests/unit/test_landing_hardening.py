@@ -576,9 +576,12 @@ def render(path: Path, refs: dict[str, str], which: str = "test", run_started_at
         flags={"WHICH": which},
         run_started_at=run_started_at,
     )
-    # the DuckDB forms of the dispatched macros they call (macros/utils/portable.sql)
-    portable = env.from_string((PROJECT / "macros" / "utils" / "portable.sql").read_text()).module
-    env.globals["star_except"] = portable.default__star_except
+    # the DuckDB forms (default__*) of the dispatched macros, under their plain names
+    for file in ("portable", "table_edits"):
+        module = env.from_string((PROJECT / "macros" / "utils" / f"{file}.sql").read_text()).module
+        for name in dir(module):
+            if name.startswith("default__"):
+                env.globals[name.removeprefix("default__")] = getattr(module, name)
     # the project macros the staging views and the warn tests call
     macros = {
         name: getattr(env.from_string((PROJECT / "macros" / "utils" / f"{file}.sql").read_text()).module, name)

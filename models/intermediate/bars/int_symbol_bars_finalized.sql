@@ -10,7 +10,7 @@
 {%- if is_incremental() %}
 with stored as (
     select exchange, symbol, bar_interval, origin, max(bar_start) as last_bar_start,
-           arg_max(segment_id, bar_start) as last_segment_id
+           max_by(segment_id, bar_start) as last_segment_id
     from {{ this }}
     group by exchange, symbol, bar_interval, origin
 ),

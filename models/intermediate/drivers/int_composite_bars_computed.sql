@@ -15,7 +15,7 @@
 -- price_average (the trading teams' original method, for comparison; docs/bars-and-drivers.md): open = avg(open),
 --   high = max(high), low = min(low), close = avg(close) of the member bars at t.
 -- volume = sum of contributing members' quote_volume (USDT). Means and sums add the
--- values in sorted order (fsum(x order by x)): a parallel hash aggregate meets a group's
+-- values in sorted order (macro ordered_fsum; DuckDB fsum(x order by x)): a parallel hash aggregate meets a group's
 -- rows in any order, and even compensated sums round by order (measured: 1 ulp on 3
 -- members), which would make builds differ in the last bits.
 -- Incremental (docs/bars-and-drivers.md, "Incremental runs"): the pre-hook
@@ -49,8 +49,8 @@ newest as (
     select
         exchange, symbol, bar_interval,
         max(bar_start) as newest_bar_start,
-        arg_max(is_final, bar_start) as newest_is_final,
-        arg_max(source_interval, bar_start) as newest_source_interval,
+        max_by(is_final, bar_start) as newest_is_final,
+        max_by(source_interval, bar_start) as newest_source_interval,
         max(max(bar_start)) over (partition by exchange, bar_interval) as exchange_newest
     from {{ ref('int_symbol_bars_finalized') }}
     where is_primary
@@ -83,14 +83,14 @@ member_series as (
 {% if is_incremental() -%}
 stored as (
     select driver, timeframe, max(bar_start) as last_bar_start,
-           arg_max(log_index_units, bar_start) filter (where composite_method = 'equal_weight_index') as last_units
+           max_by(log_index_units, bar_start) filter (where composite_method = 'equal_weight_index') as last_units
     from {{ this }}
     group by driver, timeframe
 ),
 {%- else %}
 stored as (
-    select cast(null as varchar) as driver, cast(null as varchar) as timeframe, cast(null as timestamp) as last_bar_start,
-           cast(null as hugeint) as last_units
+    select cast(null as {{ dbt.type_string() }}) as driver, cast(null as {{ dbt.type_string() }}) as timeframe, cast(null as timestamp) as last_bar_start,
+           cast(null as {{ wide_integer_type() }}) as last_units
     where false
 ),
 {%- endif %}
@@ -141,11 +141,11 @@ member_returns as (
 index_growth as (
     select
         driver, timeframe, bar_interval, bar_start,
-        fsum(r_open order by r_open) filter (where not is_excluded) / count(r_open) filter (where not is_excluded) as mean_r_open,
-        fsum(r_high order by r_high) filter (where not is_excluded) / count(r_high) filter (where not is_excluded) as mean_r_high,
-        fsum(r_low order by r_low) filter (where not is_excluded) / count(r_low) filter (where not is_excluded) as mean_r_low,
-        fsum(r_close order by r_close) filter (where not is_excluded) / count(r_close) filter (where not is_excluded) as mean_r_close,
-        fsum(quote_volume order by quote_volume) filter (where not is_excluded) as volume,
+        {{ ordered_fsum('r_open', 'not is_excluded') }} / count(r_open) filter (where not is_excluded) as mean_r_open,
+        {{ ordered_fsum('r_high', 'not is_excluded') }} / count(r_high) filter (where not is_excluded) as mean_r_high,
+        {{ ordered_fsum('r_low', 'not is_excluded') }} / count(r_low) filter (where not is_excluded) as mean_r_low,
+        {{ ordered_fsum('r_close', 'not is_excluded') }} / count(r_close) filter (where not is_excluded) as mean_r_close,
+        {{ ordered_fsum('quote_volume', 'not is_excluded') }} as volume,
         count(*) filter (where not is_excluded) as n_constituents,
         count(*) filter (where is_excluded) as n_excluded_members,
         bool_and(is_complete) filter (where not is_excluded) as is_complete,
@@ -161,10 +161,10 @@ index_growth as (
 units as (
     select
         g.*,
-        coalesce(s.last_units, 0) + sum(cast(round(ln(g.mean_r_close) * 4503599627370496) as hugeint)) over (
+        coalesce(s.last_units, 0) + sum(cast(round(ln(g.mean_r_close) * 4503599627370496) as {{ wide_integer_type() }})) over (
             partition by g.driver, g.timeframe order by g.bar_start rows between unbounded preceding and current row
         ) as log_index_units,
-        coalesce(s.last_units, 0) + coalesce(sum(cast(round(ln(g.mean_r_close) * 4503599627370496) as hugeint)) over (
+        coalesce(s.last_units, 0) + coalesce(sum(cast(round(ln(g.mean_r_close) * 4503599627370496) as {{ wide_integer_type() }})) over (
             partition by g.driver, g.timeframe order by g.bar_start rows between unbounded preceding and 1 preceding
         ), 0) as prev_units,
         s.last_bar_start
@@ -192,10 +192,10 @@ equal_weight_index as (
 price_average as (
     select
         driver, timeframe, bar_interval, bar_start, 'price_average' as composite_method,
-        fsum(open order by open) / count(open) as open, max(high) as high, min(low) as low, fsum(close order by close) / count(close) as close,
-        fsum(quote_volume order by quote_volume) as volume, count(*) as n_constituents, 0 as n_excluded_members,
+        {{ ordered_fsum('open') }} / count(open) as open, max(high) as high, min(low) as low, {{ ordered_fsum('close') }} / count(close) as close,
+        {{ ordered_fsum('quote_volume') }} as volume, count(*) as n_constituents, 0 as n_excluded_members,
         bool_and(is_complete) as is_complete, bool_and(is_final) as is_final,
-        cast(null as hugeint) as log_index_units, max(loaded_at) as loaded_at
+        cast(null as {{ wide_integer_type() }}) as log_index_units, max(loaded_at) as loaded_at
     from chosen as c
     where not exists (
         select 1 from stored as s
@@ -223,6 +223,6 @@ composite_bars as (
 )
 
 select
-    c.* replace (c.is_final and (f.lagging_since is null or c.bar_start <= f.lagging_since) as is_final)
+    {{ star_replace('is_final', 'c.is_final and (f.lagging_since is null or c.bar_start <= f.lagging_since)', 'c') }}
 from composite_bars as c
 left join lag_frontiers as f using (driver, timeframe)

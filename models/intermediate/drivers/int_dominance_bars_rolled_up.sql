@@ -15,10 +15,10 @@ base as (
     select
         driver, source, priority, reading_interval as bar_interval,
         {{ bar_bucket('reading_at', 'reading_minutes') }} as bar_start,
-        arg_min(dominance_pct, reading_at) as open,
+        min_by(dominance_pct, reading_at) as open,
         max(dominance_pct) as high,
         min(dominance_pct) as low,
-        arg_max(dominance_pct, reading_at) as close,
+        max_by(dominance_pct, reading_at) as close,
         cast(null as double) as volume,
         cast(null as double) as quote_volume
     from readings

@@ -16,7 +16,7 @@ listed as (
         d.driver,
         d.kind,
         case when d.kind = 'single' then d.symbol else m.symbol end as symbol,
-        string_split(d.exchange_priority, '|') as exchanges
+        {{ split_on('d.exchange_priority', '|') }} as exchanges
     from drivers as d
     left join members as m on m.driver = d.driver and d.kind = 'composite'
 )
@@ -25,7 +25,6 @@ select
     driver,
     kind,
     symbol,
-    unnest(exchanges) as exchange,
-    unnest(range(1, len(exchanges) + 1)) as priority
+    {{ unnest_with_position('exchanges', 'exchange', 'priority') }}
 from listed
 where symbol is not null

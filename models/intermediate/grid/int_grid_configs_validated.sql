@@ -50,6 +50,6 @@ select
     lead(valid_from) over (partition by grid_id order by valid_from) as valid_to
 from checked
 where {% if unknown_mode == 'warn' %}(is_known or problem is not null) and {% endif %}case when problem is null then true
-           else error('seeds/grid_configs.csv: row grid_id=' || coalesce(grid_id, '?') || ', symbol='
+           else {{ error_function() }}('seeds/grid_configs.csv: row grid_id=' || coalesce(grid_id, '?') || ', symbol='
                       || coalesce(symbol, '?') || ', valid_from=' || coalesce(cast(valid_from as {{ dbt.type_string() }}), '?') || ': ' || problem)
       end

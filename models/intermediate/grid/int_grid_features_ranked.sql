@@ -15,14 +15,18 @@
           meta={'revision_rewind': 'series_idx'}) }}
 {%- set window = var('percentile_rank_window') | int %}
 {%- set features = grid_feature_names() %}
+{#- the window pass for series without stored bars where the engine has framed ranks; the
+    counting join for every other bar -#}
+{%- set window_pass = framed_ranks_supported() %}
+{%- set counting = is_incremental() or not window_pass %}
 with frontier as (
     {{ indicator_frontier() }}
 ),
 
 features as (
-    select g.series_part, g.idx, f.carry_idx
+    select {{ compute_once_hint(['series_part']) }}g.series_part, g.idx, f.carry_idx
         {%- for feature in features %},
-        case when isinf({{ feature }}) then {{ feature }}
+        case when {{ is_infinite(feature) }} then {{ feature }}
              else {{ significant_digits('round(' ~ feature ~ ', 12)', 10) }} end as {{ feature }}
         {%- endfor %}
     from {{ ref('int_grid_bars_prepared') }} as g
@@ -36,6 +40,7 @@ min_count as (
     where key = 'pr_min_share'
 ),
 
+{% if window_pass -%}
 ranked as (
     select
         series_part,
@@ -52,7 +57,8 @@ ranked as (
     where carry_idx is null
     window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
 )
-{%- if is_incremental() %},
+{%- endif %}
+{%- if counting %}{{ ',' if window_pass }}
 
 ranked_new as (
     select
@@ -66,13 +72,17 @@ ranked_new as (
     from features as n
     join features as o
         on o.series_part = n.series_part and o.idx between n.idx - {{ window - 1 }} and n.idx
-    where n.carry_idx is not null and n.idx > n.carry_idx
+    where {{ 'n.carry_idx is not null and n.idx > n.carry_idx' if window_pass else '(n.carry_idx is null or n.idx > n.carry_idx)' }}
     group by n.series_part, n.idx
 )
 {%- endif %}
 
+{% if window_pass -%}
 select * from ranked
-{%- if is_incremental() %}
+{%- endif %}
+{%- if window_pass and counting %}
 union all
+{%- endif %}
+{%- if counting %}
 select * from ranked_new
 {%- endif %}

@@ -45,15 +45,15 @@ context as (
 {%- else %}
 
 stored as (
-    select cast(null as ubigint) as series_part, cast(null as bigint) as last_idx,
+    select cast(null as {{ series_key_type() }}) as series_part, cast(null as bigint) as last_idx,
            cast(null as timestamp) as last_bar_start
     where false
 ),
 
-out_of_order as (select cast(null as varchar) as series_id where false),
+out_of_order as (select cast(null as {{ dbt.type_string() }}) as series_id where false),
 
 context as (
-    select cast(null as ubigint) as series_part, cast(null as bigint) as idx, cast(null as timestamp) as bar_start,
+    select cast(null as {{ series_key_type() }}) as series_part, cast(null as bigint) as idx, cast(null as timestamp) as bar_start,
            null::double as high, null::double as low, null::double as close, null::double as volume, true as is_context
     where false
 ),
@@ -106,7 +106,7 @@ select
 from sequenced
 where not is_context
     and (select case when count(*) = 0 then true
-                     else error('int_indicator_bars_prepared: final bars landed before the last computed bar of '
+                     else {{ error_function() }}('int_indicator_bars_prepared: final bars landed before the last computed bar of '
                                 || count(*) || ' series (e.g. ' || min(series_id) || '); indicators are computed in '
                                 || 'chronological order: rebuild them with dbt build --full-refresh --select int_indicator_bars_prepared+')
                 end

@@ -5,14 +5,14 @@
 with series as (
     select distinct
         'driver' as series_type, {{ indicator_series_id('driver') }} as series_id,
-        driver, timeframe, cast(null as varchar) as exchange, cast(null as varchar) as symbol,
+        driver, timeframe, cast(null as {{ dbt.type_string() }}) as exchange, cast(null as {{ dbt.type_string() }}) as symbol,
         bar_interval, segment_id
     from {{ ref('int_driver_bars_finalized') }}
     where is_final
     union all
     select distinct
         'symbol' as series_type, {{ indicator_series_id('symbol') }} as series_id,
-        cast(null as varchar) as driver, cast(null as varchar) as timeframe, exchange, symbol,
+        cast(null as {{ dbt.type_string() }}) as driver, cast(null as {{ dbt.type_string() }}) as timeframe, exchange, symbol,
         bar_interval, segment_id
     from {{ ref('int_symbol_bars_finalized') }}
     where is_final and is_primary

@@ -14,6 +14,10 @@
           meta={'revision_rewind': 'series_idx'}) }}
 {%- set features = var('percentile_rank_features') %}
 {%- set window = var('percentile_rank_window') | int %}
+{#- the window pass for series without stored bars where the engine has framed ranks; the
+    counting join for every other bar -#}
+{%- set window_pass = framed_ranks_supported() %}
+{%- set counting = is_incremental() or not window_pass %}
 with frontier as (
     {{ indicator_frontier() }}
 ),
@@ -39,6 +43,7 @@ features as (
     join windowed as w using (series_part, idx)
 ),
 
+{% if window_pass -%}
 ranked as (
     select
         series_part,
@@ -52,16 +57,20 @@ ranked as (
     where carry_idx is null
     window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
 )
-{%- if is_incremental() %},
+{%- endif %}
+{%- if counting %}{{ ',' if window_pass }}
 
 rounded as (
-    select *{% for feature in features %}, {{ significant_digits(feature, 10) }} as rounded_{{ feature }}{% endfor %}
+    select {{ compute_once_hint(['series_part']) }}*{% for feature in features %}, {{ significant_digits(feature, 10) }} as rounded_{{ feature }}{% endfor %}
     from features
+    {%- if window_pass %}
     where carry_idx is not null
+    {%- endif %}
 ),
 
 ranked_new as (
-    -- the new bars of stored series: the same percent_rank, (values below) / (window - 1)
+    -- the new bars of stored series (every bar where the engine has no framed ranks): the
+    -- same percent_rank, (values below) / (window - 1)
     select
         n.series_part,
         n.idx,
@@ -74,15 +83,19 @@ ranked_new as (
     from rounded as n
     join rounded as o
         on o.series_part = n.series_part and o.idx between n.idx - {{ window - 1 }} and n.idx
-    where n.idx > n.carry_idx
+    where {{ 'n.idx > n.carry_idx' if window_pass else '(n.carry_idx is null or n.idx > n.carry_idx)' }}
     group by n.series_part, n.idx, n.carry_idx
 )
 {%- endif %}
 
+{% if window_pass -%}
 select {{ star_except(['carry_idx']) }}
 from ranked
-{%- if is_incremental() %}
+{%- endif %}
+{%- if window_pass and counting %}
 union all
+{%- endif %}
+{%- if counting %}
 select {{ star_except(['carry_idx']) }}
 from ranked_new
 {%- endif %}

@@ -22,9 +22,9 @@
 {%- do stage_one.append(wilder_recursion('tr_sum_14', 14, 1, 13, 'true_range', average=false)) %}
 {%- set stage_two = [wilder_recursion('adx_14', 14, 14, 27, 'dx_14')] %}
 {%- set bands = [
-    {'name': 'sma_200', 'expr': 'case when idx >= 199 then avg(close) over (series_order rows between 199 preceding and current row) end'},
-    {'name': 'bb_mid_20', 'expr': 'case when idx >= 19 then avg(close) over (series_order rows between 19 preceding and current row) end'},
-    {'name': 'bb_std_20', 'expr': 'case when idx >= 19 then stddev_pop(close) over (series_order rows between 19 preceding and current row) end'},
+    {'name': 'sma_200', 'expr': 'case when idx >= 199 then avg(close) over ' ~ trailing_rows(200) ~ ' end'},
+    {'name': 'bb_mid_20', 'expr': 'case when idx >= 19 then avg(close) over ' ~ trailing_rows(20) ~ ' end'},
+    {'name': 'bb_std_20', 'expr': 'case when idx >= 19 then stddev_pop(close) over ' ~ trailing_rows(20) ~ ' end'},
 ] %}
 {%- set state_columns = [] %}
 {%- for rec in stage_one + stage_two %}{% do state_columns.append(rec.name) %}{% endfor %}

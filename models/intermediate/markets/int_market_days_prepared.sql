@@ -5,7 +5,8 @@
 --   than var max_gap_bars days between final days starts a segment (the windows below warm
 --   up again);
 -- * ma = SMA of the last ma_period (seed column, per market) final closes of the segment
---   (compensated sum, fsum), NULL until the segment has ma_period days;
+--   (compensated sum in sorted order, macro ordered_fsum), NULL until the segment has ma_period
+--   days;
 -- * vol_value = the vol series' final close on the same day, or, for an empty vol_series,
 --   100 x (number of the last var trend_vol_percentile_window (365) realized-vol values of
 --   the segment strictly below the day's) / (window - 1), ties taking the lowest rank (the
@@ -46,29 +47,37 @@ price_days as (
     window segment_order as (partition by m.market, d.segment_id order by d.bar_start)
 ),
 
-windowed as (
+realized as (
     select
         *,
-        case when seg_idx >= ma_period - 1 then
-            -- a frame of ma_period rows (per market): an expression sqlfluff cannot parse
-            fsum(price) over (segment_order rows between ma_period - 1 preceding and current row) / ma_period  -- noqa: PRS
-        end as ma,
         case when seg_idx >= {{ rv_bars }} then
-            stddev_samp(log_return) over (segment_order rows between {{ rv_bars - 1 }} preceding and current row)
+            stddev_samp(log_return) over (
+                partition by market, segment_id order by bar_start rows between {{ rv_bars - 1 }} preceding and current row
+            )
         end as realized_vol
     from price_days
-    window segment_order as (partition by market, segment_id order by bar_start)
 ),
 
+-- each day joined with the segment's days of its MA frame (ma_period, per market) and of its
+-- percentile window: at most greatest(ma_period, window) daily rows per day. A frame sized
+-- by a column and a framed rank are DuckDB-only; the join runs on any engine and gives the
+-- same numbers (the MA adds its values in sorted order, macro ordered_fsum).
 ranked as (
     select
-        *,
-        case when seg_idx >= {{ rv_bars + window - 1 }} then
-            100.0 * (rank(order by realized_vol) over (
-                partition by market, segment_id order by bar_start rows between {{ window - 1 }} preceding and current row
-            ) - 1) / {{ window - 1 }}
+        d.market, d.bar_start, d.segment_id, d.price, d.vol_series,
+        case when d.seg_idx >= d.ma_period - 1 then
+            {{ ordered_fsum('w.price', 'w.seg_idx > d.seg_idx - d.ma_period') }} / d.ma_period
+        end as ma,
+        -- rank - 1 = the window's realized vols strictly below the day's
+        case when d.seg_idx >= {{ rv_bars + window - 1 }} then
+            100.0 * count(*) filter (where w.seg_idx > d.seg_idx - {{ window }} and w.realized_vol < d.realized_vol)
+            / {{ window - 1 }}
         end as vol_percentile
-    from windowed
+    from realized as d
+    join realized as w
+        on w.market = d.market and w.segment_id = d.segment_id
+        and w.seg_idx between d.seg_idx - greatest(d.ma_period, {{ window }}) + 1 and d.seg_idx
+    group by d.market, d.bar_start, d.segment_id, d.price, d.vol_series, d.seg_idx, d.ma_period, d.realized_vol
 )
 
 select

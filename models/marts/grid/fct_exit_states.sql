@@ -8,7 +8,7 @@
 with changed as (
     select
         l.grid_id, l.grid_kind, l.walk_id, l.exchange, l.symbol, l.bar_start,
-        from_json(l.state_changes, '[{"from_state": "VARCHAR", "to_state": "VARCHAR", "reason": "VARCHAR", "triggers": "JSON"}]')
+        {{ json_struct_list('l.state_changes', {'from_state': 'text', 'to_state': 'text', 'reason': 'text', 'triggers': 'json'}) }}
             as changes
     from {{ ref('fct_grid_lifecycle') }} as l
     where l.state_changes is not null and {{ after_stored_grid_bars('l') }}
@@ -17,8 +17,7 @@ with changed as (
 unnested as (
     select
         grid_id, grid_kind, walk_id, exchange, symbol, bar_start,
-        unnest(generate_series(1, len(changes))) as change_seq,
-        unnest(changes) as change
+        {{ unnest_with_position('changes', 'change', 'change_seq') }}
     from changed
 )
 

@@ -25,7 +25,7 @@ select
     r.series_part, r.idx, r.exchange, r.symbol, r.segment_id, r.bar_start,
     r.close, b.high, b.low,
     r.verdict, r.coarse_bar_start, r.coarse_verdict,
-    case when isinf(b.ou_half_life) then b.ou_half_life else {{ significant_digits('b.ou_half_life', 10) }} end
+    case when {{ is_infinite('b.ou_half_life') }} then b.ou_half_life else {{ significant_digits('b.ou_half_life', 10) }} end
         as ou_half_life,
     {%- for name, expr in rounded.items() %}
     {{ significant_digits(expr, 10) }} as {{ name }},

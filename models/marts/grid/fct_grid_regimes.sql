@@ -125,10 +125,12 @@ explained as (
         -- lists are compared exactly between builds, and window aggregates may differ in
         -- the last bits between an as_of build and a full one; values below 5e-11 are 0: an OLS
         -- slope over a flat stretch is 1e-16 noise)
-        [{'support': round(trend_score, 6), 'verdict': 'TREND'},
-         {'support': round(vol_change_score, 6), 'verdict': 'TRANSITION'},
-         {'support': round(least(range_quality_score, mean_rev_score), 6), 'verdict': 'RANGE_OK'},
-         {'support': round(100 - range_quality_score, 6), 'verdict': 'RANGE_WEAK'}] as all_support
+        {{ list_of([
+            struct_of({'support': 'round(trend_score, 6)', 'verdict': "'TREND'"}),
+            struct_of({'support': 'round(vol_change_score, 6)', 'verdict': "'TRANSITION'"}),
+            struct_of({'support': 'round(least(range_quality_score, mean_rev_score), 6)', 'verdict': "'RANGE_OK'"}),
+            struct_of({'support': 'round(100 - range_quality_score, 6)', 'verdict': "'RANGE_WEAK'"}),
+        ]) }} as all_support
     from verdicts
 ),
 
@@ -147,21 +149,24 @@ select
     e.trend_score, e.mean_rev_score, e.range_quality_score, e.vol_change_score, e.grid_capacity,
     e.support, e.resistance, e.close,
     case when e.verdict is not null then
-        list_filter(list_reverse_sort(e.all_support), x -> x.verdict <> e.verdict)
+        {{ list_where(list_sorted('e.all_support', descending=true), 'x -> x.verdict <> e.verdict') }}
     end as competing_verdicts,
+    {%- set factors = [] %}
+    {%- for feature in features %}
+    {%- do factors.append(struct_of({
+        'distance': '-abs(e.pr_' ~ feature ~ ' - 0.5)',
+        'feature': "'" ~ feature ~ "'",
+        'value': 'case when ' ~ is_infinite('e.' ~ feature) ~ ' then e.' ~ feature ~ ' else '
+                 ~ significant_digits('round(e.' ~ feature ~ ', 10)', 6) ~ ' end',
+        'rank': 'e.pr_' ~ feature,
+        'supports': "case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK') then (e.pr_" ~ feature
+                    ~ ' - 0.5) * o.o_' ~ feature ~ ' > 0 else (e.pr_' ~ feature ~ ' - 0.5) * o.o_' ~ feature ~ ' < 0 end',
+    })) %}
+    {%- endfor %}
     case when e.verdict is not null then
-        list_transform(
-            list_slice(list_sort(list_filter([
-                {%- for feature in features %}
-                {'distance': -abs(e.pr_{{ feature }} - 0.5), 'feature': '{{ feature }}',
-                 'value': case when isinf(e.{{ feature }}) then e.{{ feature }} else {{ significant_digits('round(e.' ~ feature ~ ', 10)', 6) }} end,
-                 'rank': e.pr_{{ feature }},
-                 'supports': case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK')
-                                  then (e.pr_{{ feature }} - 0.5) * o.o_{{ feature }} > 0
-                                  else (e.pr_{{ feature }} - 0.5) * o.o_{{ feature }} < 0 end}{{ "," if not loop.last }}
-                {%- endfor %}
-            ], f -> f.rank is not null)), 1, 3),
-            f -> {'feature': f.feature, 'value': f.value, 'rank': f.rank, 'supports': f.supports})
+        {{ list_map(
+            list_head(list_sorted(list_where(list_of(factors), 'f -> f.rank is not null')), 3),
+            'f -> ' ~ struct_of({'feature': 'f.feature', 'value': 'f.value', 'rank': 'f.rank', 'supports': 'f.supports'})) }}
     end as decision_factors,
     e.series_part, e.idx
 from explained as e
@@ -173,31 +178,37 @@ where e.carry_idx is null or e.idx > e.carry_idx
 -- coarse bar that ended by the end of the finer bar (ASOF join on end times)
 {%- set coarse = var('grid_coarse_interval') %}
 {%- set minutes = var('grid_bar_intervals') %}
-select
-    {{ star_except(['ended_at'], 'f') }},
-    c.bar_start as coarse_bar_start,
-    c.verdict as coarse_verdict,
-    c.confidence as coarse_confidence
-from (
-    select *, bar_start + to_minutes(case bar_interval {% for i, m in minutes.items() %}when '{{ i }}' then {{ m }} {% endfor %}end)
-              as ended_at
+{%- set fine_minutes -%}
+case bar_interval {% for i, m in minutes.items() %}when '{{ i }}' then {{ m }} {% endfor %}end
+{%- endset %}
+{%- set fine_rows -%}
+(
+    select *, {{ add_minutes('bar_start', fine_minutes) }} as ended_at
     from final
     where bar_interval <> '{{ coarse }}'
-) as f
-asof left join (
-    select exchange, symbol, bar_start, verdict, confidence, bar_start + to_minutes({{ minutes[coarse] }}) as ended_at
+)
+{%- endset %}
+{%- set coarse_rows -%}
+(
+    select exchange, symbol, bar_start, verdict, confidence, {{ add_minutes('bar_start', minutes[coarse]) }} as ended_at
     from final
     where bar_interval = '{{ coarse }}'
     {%- if is_incremental() %}
     union all
-    select exchange, symbol, bar_start, verdict, confidence, bar_start + to_minutes({{ minutes[coarse] }}) as ended_at
+    select exchange, symbol, bar_start, verdict, confidence, {{ add_minutes('bar_start', minutes[coarse]) }} as ended_at
     from {{ this }}
     where bar_interval = '{{ coarse }}'
     {%- endif %}
-) as c
-    on c.exchange = f.exchange and c.symbol = f.symbol and f.ended_at >= c.ended_at
-union all by name
-select *, cast(null as timestamp) as coarse_bar_start, cast(null as varchar) as coarse_verdict,
+)
+{%- endset %}
+select {{ star_except(['ended_at']) }}
+from (
+    {{ asof_latest(fine_rows, coarse_rows, ['exchange', 'symbol'], 'ended_at', 'ended_at',
+                   {'coarse_bar_start': 'bar_start', 'coarse_verdict': 'verdict', 'coarse_confidence': 'confidence'}) }}
+) as f
+-- the same columns in the same order (final's, then the three coarse_ ones)
+union all
+select *, cast(null as timestamp) as coarse_bar_start, cast(null as {{ dbt.type_string() }}) as coarse_verdict,
        cast(null as double) as coarse_confidence
 from final
 where bar_interval = '{{ coarse }}'

@@ -39,8 +39,8 @@ applied_timeframe_weights as (
         case coalesce(c.apply_timeframe_weights, 1)
             when 1 then w.weight
             when 0 then cast(1 as double)
-            else error('levers_config: apply_timeframe_weights must be 1 (formula project) or 0 '
-                       || '(formula seed_compute_levers), not ' || cast(c.apply_timeframe_weights as varchar))
+            else {{ error_function() }}('levers_config: apply_timeframe_weights must be 1 (formula project) or 0 '
+                       || '(formula seed_compute_levers), not ' || cast(c.apply_timeframe_weights as {{ dbt.type_string() }}))
         end as weight
     from {{ ref('timeframe_weights') }} as w
     cross join config as c
@@ -77,7 +77,7 @@ execution_timeframes as (
     select
         e.execution_timeframe,
         i.interval_minutes as execution_minutes,
-        arg_max(t.timeframe, t.interval_minutes) as grid_timeframe
+        max_by(t.timeframe, t.interval_minutes) as grid_timeframe
     from (select distinct execution_timeframe from {{ ref('execution_timeframe_multipliers') }}) as e
     join {{ ref('bar_intervals') }} as i on i.bar_interval = e.execution_timeframe
     join timeframes as t
@@ -90,7 +90,7 @@ execution_timeframes as (
 -- seed), else the run stops: a switch or weight edit needs a full refresh
 stored_formula as (
     select case when coalesce(bool_or(s.timeframe_weight is distinct from w.weight), false)
-        then error('fct_lever_contributions: the stored rows were computed with other timeframe weights '
+        then {{ error_function() }}('fct_lever_contributions: the stored rows were computed with other timeframe weights '
                    || '(levers_config apply_timeframe_weights or seed timeframe_weights changed): '
                    || 'rebuild the lever marts with --full-refresh')
         else true end as is_same
@@ -108,7 +108,7 @@ stored_last as (
 ),
 
 cutoff as (
-    select case when bool_or(l.last_bar_start is null) then timestamp '-infinity'
+    select case when bool_or(l.last_bar_start is null) then {{ timestamp_before_all() }}
                 else min({{ add_minutes('l.last_bar_start', 'e.execution_minutes') }}) end as from_closed_at
     from stored_last as l join execution_timeframes as e using (execution_timeframe)
 ),
@@ -162,12 +162,11 @@ candidates as (
     from (
         select
             *,
-            unnest(generate_series(
-                case when first_floor = first_closed_at
-                    then {{ add_minutes('first_floor', '-execution_minutes') }} else first_floor end,
-                {{ add_minutes('last_close', '-execution_minutes') }},
-                to_minutes(cast(execution_minutes as bigint))
-            )) as bar_start
+            {{ unnest_timestamps(
+                "case when first_floor = first_closed_at then " ~ add_minutes('first_floor', '-execution_minutes')
+                ~ " else first_floor end",
+                add_minutes('last_close', '-execution_minutes'),
+                'execution_minutes') }} as bar_start
         from island_closes
     )
 ),
@@ -196,17 +195,11 @@ probes as (
     cross join timeframes as t
 ),
 
+-- the state each probe sees: the latest one closed by the lever bar's close (ASOF join)
 latest_states as (
-    select
-        p.*,
-        s.bar_start as state_bar_start,
-        s.closed_at as state_closed_at,
-        s.state,
-        s.delta_a_raw,
-        s.delta_e_raw
-    from probes as p
-    asof left join {{ ref('fct_regime_deltas') }} as s
-        on s.driver = p.driver and s.timeframe = p.timeframe and p.closed_at >= s.closed_at
+    {{ asof_latest('probes', ref('fct_regime_deltas'), ['driver', 'timeframe'], 'closed_at', 'closed_at',
+                   {'state_bar_start': 'bar_start', 'state_closed_at': 'closed_at', 'state': 'state',
+                    'delta_a_raw': 'delta_a_raw', 'delta_e_raw': 'delta_e_raw'}) }}
 ),
 
 statused as (

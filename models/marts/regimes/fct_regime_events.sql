@@ -27,7 +27,7 @@ market_changes as (
         regime,
         -- regime = '<trend>_<vol>'; the trend never contains '_'
         split_part(prev_regime, '_', 1) <> trend as trend_changed,
-        substr(prev_regime, strpos(prev_regime, '_') + 1) <> vol as vol_changed,
+        substr(prev_regime, instr(prev_regime, '_') + 1) <> vol as vol_changed,
         trend,
         vol
     from {{ ref('fct_market_regimes') }}

@@ -25,7 +25,7 @@ sources as (
     select
         e.execution_timeframe,
         e.execution_minutes,
-        arg_max(t.timeframe, t.interval_minutes) as timeframe,
+        max_by(t.timeframe, t.interval_minutes) as timeframe,
         max(t.interval_minutes) as source_minutes
     from execution_timeframes as e
     join timeframes as t on e.execution_minutes % t.interval_minutes = 0

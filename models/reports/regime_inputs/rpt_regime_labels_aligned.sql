@@ -19,7 +19,7 @@ with market_series as (
     select '{{ market }}' as market, '{{ series_id }}' as series_id
     {% if not loop.last %}union all{% endif %}
     {%- else %}
-    select cast(null as varchar) as market, cast(null as varchar) as series_id where false
+    select cast(null as {{ dbt.type_string() }}) as market, cast(null as {{ dbt.type_string() }}) as series_id where false
     {%- endfor %}
 ),
 

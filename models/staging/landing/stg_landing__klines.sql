@@ -12,18 +12,24 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
           unique_key=['exchange', 'symbol', 'bar_interval', 'bar_start']) }}
 with ledger as (
-    select * from {{ ref('klines') }}
     {%- if is_incremental() %}
-    where (exchange, symbol, bar_interval, bar_start) in (
-        select (k.exchange, k.symbol, k.bar_interval, k.bar_start)
+    -- the keys to re-decide (a join with their distinct list: a row-valued IN is DuckDB's)
+    select l.*
+    from {{ ref('klines') }} as l
+    join (
+        select distinct k.exchange, k.symbol, k.bar_interval, k.bar_start
         from {{ ref('klines') }} as k
         left join (
             select exchange, symbol, bar_interval, max(bar_start) as last_bar_start
             from {{ this }} group by exchange, symbol, bar_interval
         ) as s on s.exchange = k.exchange and s.symbol = k.symbol and s.bar_interval = k.bar_interval
-        where k.loaded_at > (select coalesce(max(loaded_at), timestamp '-infinity') from {{ this }})
+        where k.loaded_at > (select coalesce(max(loaded_at), {{ timestamp_before_all() }}) from {{ this }})
            or s.last_bar_start is null or k.bar_start > s.last_bar_start
-    )
+    ) as redo
+        on redo.exchange = l.exchange and redo.symbol = l.symbol and redo.bar_interval = l.bar_interval
+        and redo.bar_start = l.bar_start
+    {%- else %}
+    select * from {{ ref('klines') }}
     {%- endif %}
 ),
 

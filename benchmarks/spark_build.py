@@ -1,0 +1,174 @@
+"""The SQL models on Apache Spark beside DuckDB, on a small landing, with parity (docs/scale-out.md).
+
+Needs the optional dependencies (``pip install -e '.[spark]'``) and Java 17+. Two stages of
+the same landing: stage 1 holds the bybit 5-minute and 60-minute candles of BTCUSDT,
+ETHUSDT and SOLUSDT from the bundled sample between 2025-06-25 and 2025-06-29 12:00 (plus the
+sample's daily and dominance files); stage 2 re-lands the same files one day longer (a new
+version of each file with the next day's candles). Each stage is built twice:
+
+* DuckDB: ``dbt seed`` (stage 1) and ``dbt run`` of the landing ledgers and every SQL model
+  that does not depend on a Python engine model (``SELECTION``);
+* Spark: ``dbt seed --target spark`` (stage 1), the ledgers copied from the DuckDB build
+  (``python -m market_regimes.spark_parity copy-landing``: the landing stays Python), ``dbt run
+  --target spark`` of the same SQL models (stage 2: an incremental run) and, on stage 1,
+  ``dbt test --target spark`` of their data tests (the unit tests' fixtures are DuckDB SQL).
+
+Then every table the SQL models write is exported from Spark (with the DuckDB build's series
+keys) and compared with :func:`market_regimes.spark_parity.parity` (the project's ``compare``
+tolerances). Prints one JSON document: per stage the landed rows, the dbt wall seconds of
+each step, Spark's seconds per model, the tests' pass/fail counts and the parity of each
+table (rows, equal, worst relative float difference); exits 1 when a table differs or a
+test fails.
+
+Usage: python benchmarks/spark_build.py [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build import PROJECT  # noqa: E402  (sibling benchmark script)
+
+from market_regimes.spark_parity import parity  # noqa: E402
+
+SAMPLE = PROJECT / "sample" / "landing"
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+FIRST = "2025-06-25 00:00:00"
+STAGE_ENDS = ("2025-06-29 12:00:00", "2025-06-30 12:00:00")
+# the landing ledgers (Python models, DuckDB) and every SQL model not downstream of a Python
+# engine model: what runs on Spark today
+ENGINES = ["path:python_models/intermediate+", "path:python_models/marts+", "path:python_models/reports+"]
+SELECTION = ["--select", "path:models", "--exclude", *ENGINES]
+BIN = Path(sys.executable).parent
+
+
+def write_landing(root: Path, end: str) -> int:
+    """The stage's landing folder: the kline files cut to [FIRST, end), the daily and dominance
+    files whole; returns the kline rows written."""
+    rows = 0
+    for symbol in SYMBOLS:
+        for interval in ("5m", "60m"):
+            name = f"klines/bybit/{symbol}_{interval}.csv.gz"
+            with gzip.open(SAMPLE / name, "rt") as source:
+                header, *lines = source.read().splitlines()
+            kept = [line for line in lines if FIRST <= line[:19] < end]
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(target, "wt") as out:
+                out.write("\n".join([header, *kept]) + "\n")
+            rows += len(kept)
+    for folder in ("daily", "dominance"):
+        shutil.copytree(SAMPLE / folder, root / folder, dirs_exist_ok=True)
+    return rows
+
+
+def dbt(args: list[str], env: dict, cwd: Path, work: Path) -> dict:
+    """Run ``dbt <args>``; returns {"seconds", "results": run_results.json's results}.
+    Raises SystemExit with dbt's output tail when dbt fails (a failing test included)."""
+    started = time.perf_counter()
+    cmd = [str(BIN / "dbt"), *args, "--project-dir", str(PROJECT), "--target-path", str(work / "target")]
+    proc = subprocess.run(cmd + ["--log-path", str(work / "logs")], env=env, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    print(f"[spark_build] dbt {' '.join(args[:3])} ... {seconds:.1f} s", file=sys.stderr, flush=True)
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    if proc.returncode != 0:
+        failed = [r["unique_id"] for r in results if r["status"] not in ("success", "pass")]
+        raise SystemExit(f"dbt {' '.join(args)} failed ({failed[:5]}):\n{proc.stdout[-3000:]}")
+    return {"seconds": round(seconds, 1), "results": results}
+
+
+def spark_tables(env: dict, work: Path) -> list[str]:
+    """schema.name of every table (not view) the selected SQL models write."""
+    cmd = [str(BIN / "dbt"), "ls", "--resource-type", "model", *SELECTION, "--output", "json", "--quiet"]
+    cmd += ["--project-dir", str(PROJECT), "--target-path", str(work / "target-ls")]
+    out = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
+    nodes = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return sorted(
+        f"{n['config']['schema']}.{n['name']}"
+        for n in nodes
+        if n["config"]["materialized"] in ("table", "incremental") and n["original_file_path"].endswith(".sql")
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, help="work folder (kept); default: a temporary one")
+    args = parser.parse_args()
+    tmp = tempfile.TemporaryDirectory(prefix="mr-spark-build-")
+    work = (args.work or Path(tmp.name)).resolve()
+    spark_dir = work / "spark"
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    landing, db = work / "landing", work / "duckdb.duckdb"
+    base_env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
+    base_env.update(MARKET_REGIMES_LANDING=str(landing), MARKET_REGIMES_DB=str(db))
+    base_env["MARKET_REGIMES_GRID_UNKNOWN_SYMBOL"] = "warn"  # the shipped grid configs name other symbols
+    spark_env = {**base_env, "MARKET_REGIMES_SPARK_WAREHOUSE": str(spark_dir / "warehouse")}
+    tables = spark_tables(base_env, work / "duck")
+    report: dict = {"tables": len(tables), "stages": []}
+    ok = True
+    for stage, end in enumerate(STAGE_ENDS, 1):
+        rows = write_landing(landing, end)
+        step: dict = {"stage": stage, "landing_end": end, "kline_rows_landed": rows}
+        if stage == 1:
+            step["duckdb_seed_s"] = dbt(["seed"], base_env, PROJECT, work / "duck")["seconds"]
+            step["spark_seed_s"] = dbt(["seed", "--target", "spark"], spark_env, spark_dir, work / "spark")["seconds"]
+        duck_run = dbt(["run", "--select", "path:python_models/raw", *SELECTION[1:]], base_env, PROJECT, work / "duck")
+        step["duckdb_run_s"] = duck_run["seconds"]
+        started = time.perf_counter()
+        copy = [str(BIN / "python"), "-m", "market_regimes.spark_parity", "copy-landing", str(db)]
+        copied = subprocess.run(
+            copy + ["--warehouse", str(spark_dir / "warehouse")],
+            env=spark_env,
+            cwd=spark_dir,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        step["landing_copied"] = json.loads(copied.stdout.strip().splitlines()[-1])
+        step["copy_s"] = round(time.perf_counter() - started, 1)
+        run = dbt(["run", "--target", "spark", *SELECTION], spark_env, spark_dir, work / "spark")
+        step["spark_run_s"] = run["seconds"]
+        step["spark_model_s"] = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in run["results"]}
+        if stage == 1:
+            test_args = ["test", "--target", "spark", *SELECTION, "--exclude-resource-type", "unit_test"]
+            tested = dbt(test_args, spark_env, spark_dir, work / "spark")
+            statuses = [r["status"] for r in tested["results"]]
+            step["spark_tests"] = {s: statuses.count(s) for s in sorted(set(statuses))}
+            step["spark_test_s"] = tested["seconds"]
+        export = work / f"spark_export_{stage}.duckdb"
+        export.unlink(missing_ok=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [str(BIN / "python"), "-m", "market_regimes.spark_parity", "export", str(db), str(export)]
+            + ["--warehouse", str(spark_dir / "warehouse"), "--tables", *tables],
+            env=spark_env,
+            cwd=spark_dir,
+            check=True,
+            capture_output=True,
+        )
+        step["export_s"] = round(time.perf_counter() - started, 1)
+        diffs = parity(db, export, tables, work)
+        step["parity"] = {
+            d.table: {"rows": d.left_rows, "spark_rows": d.right_rows, "equal": d.equal, "worst": d.worst}
+            for d in diffs
+        }
+        step["tables_equal"] = sum(d.equal for d in diffs)
+        ok = ok and step["tables_equal"] == len(tables)
+        report["stages"].append(step)
+        print(f"[spark_build] stage {stage}: {step['tables_equal']} of {len(tables)} tables equal", file=sys.stderr)
+    print(json.dumps(report, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

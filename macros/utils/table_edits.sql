@@ -1,0 +1,61 @@
+{#- Row deletes and scratch tables of the incremental pre-hooks (revision rewinds, partition
+    windows), dispatched (docs/scale-out.md). DuckDB deletes rows in place and keeps scratch
+    results in session temp tables. Spark's Parquet tables cannot DELETE: the rows that stay
+    are copied to a new table that replaces the old one (a production table format - Delta,
+    Iceberg - has DELETE); scratch results are tables of schema `scratch` (a temp view would
+    be recomputed after the deletes it drives). -#}
+
+{#- Runs `select_sql` into a scratch table called `name`; returns the relation to read it by. -#}
+{% macro scratch_table(name, select_sql) -%}
+    {{ return(adapter.dispatch('scratch_table', 'market_regimes')(name, select_sql)) }}
+{%- endmacro %}
+
+{% macro default__scratch_table(name, select_sql) -%}
+    {%- do run_query('create or replace temp table ' ~ name ~ ' as ' ~ select_sql) -%}
+    {{ return(name) }}
+{%- endmacro %}
+
+{% macro spark__scratch_table(name, select_sql) -%}
+    {%- do run_query('create schema if not exists scratch') -%}
+    {%- do run_query('drop table if exists scratch.' ~ name) -%}
+    {%- do run_query('create table scratch.' ~ name ~ ' using parquet as ' ~ select_sql) -%}
+    {{ return('scratch.' ~ name) }}
+{%- endmacro %}
+
+{#- Deletes the rows of `relation` (alias t in `condition`) for which `condition` holds,
+    optionally against the rows of `using_relation` (alias u: a row goes when some u row
+    meets the condition); returns how many rows went. -#}
+{% macro delete_rows(relation, condition, using_relation=none) -%}
+    {{ return(adapter.dispatch('delete_rows', 'market_regimes')(relation, condition, using_relation)) }}
+{%- endmacro %}
+
+{% macro default__delete_rows(relation, condition, using_relation) -%}
+    {%- set result = run_query('delete from ' ~ relation ~ ' as t'
+                               ~ (' using ' ~ using_relation ~ ' as u' if using_relation else '')
+                               ~ ' where ' ~ condition) -%}
+    {{ return(result.rows[0][0]) }}
+{%- endmacro %}
+
+{% macro spark__delete_rows(relation, condition, using_relation) -%}
+    {%- set matches = ('exists (select 1 from ' ~ using_relation ~ ' as u where ' ~ condition ~ ')')
+                      if using_relation else 'coalesce(' ~ condition ~ ', false)' -%}
+    {%- set n = run_query('select count(*) from ' ~ relation ~ ' as t where ' ~ matches).rows[0][0] -%}
+    {%- if n > 0 -%}
+        {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_kept'}) -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' using parquet as select t.* from ' ~ relation ~ ' as t where not ' ~ matches) -%}
+        {%- do run_query('drop table ' ~ relation) -%}
+        {%- do run_query('alter table ' ~ kept ~ ' rename to ' ~ relation) -%}
+    {%- endif -%}
+    {{ return(n) }}
+{%- endmacro %}
+
+{#- A timestamp before every bar (the watermark of an empty table): DuckDB -infinity; Spark has
+    no infinite timestamps, so its first representable day. -#}
+{% macro timestamp_before_all() -%}
+    {{ return(adapter.dispatch('timestamp_before_all', 'market_regimes')()) }}
+{%- endmacro %}
+
+{% macro default__timestamp_before_all() -%}timestamp '-infinity'{%- endmacro %}
+
+{% macro spark__timestamp_before_all() -%}timestamp '0001-01-01 00:00:00'{%- endmacro %}

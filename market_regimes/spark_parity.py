@@ -1,0 +1,167 @@
+"""The Spark build beside the DuckDB build (docs/scale-out.md): moving the landing ledgers to a
+Spark warehouse, and the parity check between the two builds of the same landing.
+
+The landing stays Python (file parsing, the per-row ledger and the quarantine are not SQL
+jobs): it lands into DuckDB as always, and :func:`copy_landing` copies its ledger tables
+(``raw.klines``, ``raw.daily_series``, ``raw.dominance_readings``) into the Spark warehouse,
+where ``dbt build --target spark`` reads them as the same relations. :func:`export_tables`
+brings Spark tables back into a DuckDB file with the DuckDB build's series keys, so that
+:func:`market_regimes.compare.compare_warehouses` checks parity with its determinism
+tolerances (bars and integer columns exact; floats 1e-12 relative unless documented).
+
+Spark is imported lazily: the module imports without the optional ``spark`` dependencies.
+A Spark session here must use the same working directory, warehouse folder and Hive
+support as dbt-spark's session (profiles.yml), and must be stopped before dbt runs (the
+local metastore admits one process at a time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from market_regimes.compare import TableDiff, compare_warehouses
+
+__all__ = ["LANDING_TABLES", "copy_landing", "export_tables", "parity", "spark_session"]
+
+LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
+
+
+def spark_session(warehouse: Path):
+    """A local Spark session like dbt-spark's ``method: session`` (Hive support, warehouse
+    folder ``warehouse``, session time zone UTC, ANSI mode)."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .enableHiveSupport()
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def copy_landing(duckdb_path: Path, spark, tables: tuple[str, ...] = LANDING_TABLES) -> dict[str, int]:
+    """Copy the landing ledger ``tables`` of schema ``raw`` from the DuckDB file into Spark
+    (Parquet tables ``raw.<name>``, replaced); returns the rows copied per table. Raises
+    duckdb.CatalogException when a table is missing (land first)."""
+    con = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        spark.sql("create database if not exists raw")
+        copied = {}
+        for name in tables:
+            frame = con.sql(f"select * from raw.{name}").df()
+            for column in frame.columns:  # Spark takes microsecond timestamps
+                if str(frame[column].dtype).startswith("datetime64"):
+                    frame[column] = frame[column].astype("datetime64[us]")
+            spark.createDataFrame(frame).write.mode("overwrite").format("parquet").saveAsTable(f"raw.{name}")
+            copied[name] = len(frame)
+        return copied
+    finally:
+        con.close()
+
+
+def export_tables(spark, tables: list[str], duckdb_build: Path, out: Path) -> None:
+    """Write the Spark tables ``tables`` (``schema.name``) into the DuckDB file ``out`` under
+    the same names, with the DuckDB build's columns in its order and types (Spark keeps a
+    replaced column last and has no HUGEINT / UBIGINT). The series key (``series_part``: a
+    hash, xxhash64 on Spark, DuckDB's hash on DuckDB) becomes the DuckDB build's key of the
+    same (series_id, segment_id), read from both builds'
+    ``intermediate.int_indicator_series_listed``, so the two builds compare row by row.
+    Raises ValueError naming a column the Spark table lacks."""
+    duck = duckdb.connect(str(duckdb_build), read_only=True)
+    keys = duck.sql(
+        "select series_id, segment_id, series_part as duckdb_part from intermediate.int_indicator_series_listed"
+    ).df()
+    columns = {table: duck.sql(f"describe {table}").fetchall() for table in tables}
+    duck.close()
+    listed = spark.table("intermediate.int_indicator_series_listed").select("series_id", "segment_id", "series_part")
+    part_map = listed.toPandas().merge(keys, on=["series_id", "segment_id"], how="left")
+    con = duckdb.connect(str(out))
+    try:
+        con.register("part_map", part_map[["series_part", "duckdb_part"]])
+        for table in tables:
+            schema, _ = table.split(".")
+            con.execute(f"create schema if not exists {schema}")
+            frame = spark.table(table).toPandas()
+            missing = [name for name, *_ in columns[table] if name not in frame.columns]
+            if missing:
+                raise ValueError(f"{table}: the Spark table has no column {', '.join(missing)}")
+            con.register("spark_rows", frame)
+            has_key = "series_part" in frame.columns
+            select = ", ".join(
+                f"cast({'m.duckdb_part' if name == 'series_part' and has_key else 's.' + name} as {ctype}) as {name}"
+                for name, ctype, *_ in columns[table]
+            )
+            join = " left join part_map as m on m.series_part = s.series_part" if has_key else ""
+            con.execute(f"create or replace table {table} as select {select} from spark_rows as s{join}")
+            con.unregister("spark_rows")
+    finally:
+        con.close()
+
+
+# Integer columns compared as floats: the composites' log index in integer units of 2^-52
+# log points is the running sum of round(ln(mean return) x 2^52); Spark's ln differs from
+# DuckDB's by an ulp on some bars, so a unit can differ there and the sum by a few units
+# (measured: 9 units, 2e-15 of the index) - within the composites' 1e-12 relative.
+AS_DOUBLE = ("log_index_units",)
+
+
+def parity(duckdb_build: Path, spark_export: Path, tables: list[str], work: Path) -> list[TableDiff]:
+    """:func:`market_regimes.compare.compare_warehouses` of the DuckDB build and the export of
+    the Spark build on ``tables`` only (the DuckDB build holds more: the Python models),
+    with the columns of :data:`AS_DOUBLE` compared as DOUBLE. ``work``: a folder for the two
+    copies compared."""
+    copies = []
+    for side, source in (("duckdb", duckdb_build), ("spark", spark_export)):
+        copy = Path(work) / f"parity_{side}.duckdb"
+        copy.unlink(missing_ok=True)
+        con = duckdb.connect(str(copy))
+        try:
+            con.execute(f"attach '{source}' as src (read_only)")
+            for table in tables:
+                names = [row[0] for row in con.sql(f"describe src.{table}").fetchall()]
+                select = ", ".join(f"cast({n} as double) as {n}" if n in AS_DOUBLE else n for n in names)
+                con.execute(f"create schema if not exists {table.split('.')[0]}")
+                con.execute(f"create table {table} as select {select} from src.{table}")
+        finally:
+            con.close()
+        copies.append(copy)
+    schemas = sorted({t.split(".")[0] for t in tables})
+    return [d for d in compare_warehouses(copies[0], copies[1], schemas) if d.table in set(tables)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m market_regimes.spark_parity copy-landing|export ...`` (run in the Spark
+    working directory, in its own process: see the module docstring)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m market_regimes.spark_parity", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    copy = sub.add_parser("copy-landing", help="copy the landing ledgers of a DuckDB file into Spark")
+    copy.add_argument("duckdb", type=Path)
+    copy.add_argument("--warehouse", type=Path, required=True, help="spark.sql.warehouse.dir of the dbt profile")
+    export = sub.add_parser("export", help="write Spark tables into a DuckDB file, with the DuckDB build's keys")
+    export.add_argument("duckdb_build", type=Path)
+    export.add_argument("out", type=Path)
+    export.add_argument("--warehouse", type=Path, required=True)
+    export.add_argument("--tables", nargs="+", required=True, help="schema.name of each table")
+    args = parser.parse_args(argv)
+    spark = spark_session(args.warehouse)
+    try:
+        if args.command == "copy-landing":
+            print(json.dumps(copy_landing(args.duckdb, spark)))
+        else:
+            export_tables(spark, args.tables, args.duckdb_build, args.out)
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
