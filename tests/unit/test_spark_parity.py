@@ -1,0 +1,44 @@
+"""market_regimes.spark_parity.parity: the DuckDB build against a Spark export (docs/scale-out.md),
+on hand-made warehouse files (no Spark needed)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from market_regimes.spark_parity import AS_DOUBLE, parity
+
+ROWS = [("ALT", "1h", "2025-06-25 00:00:00", 100.0, 1000), ("ALT", "1h", "2025-06-25 01:00:00", 101.0, 2000)]
+
+
+def _warehouse(path, rows, units_type="hugeint"):
+    con = duckdb.connect(str(path))
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_composite_bars_computed (driver varchar, timeframe varchar, "
+        f"bar_start timestamp, close double, log_index_units {units_type})"
+    )
+    con.executemany("insert into intermediate.int_composite_bars_computed values (?, ?, ?, ?, ?)", rows)
+    con.close()
+
+
+def test_integer_log_index_off_by_a_few_units_is_equal_as_a_float(tmp_path):
+    # Spark's ln 1 ulp off on a bar: the integer units differ by 9 of ~4.5e15 (2e-15 relative)
+    assert "log_index_units" in AS_DOUBLE
+    _warehouse(tmp_path / "duck.duckdb", [(*r[:4], r[4] * 4503599627370) for r in ROWS])
+    _warehouse(tmp_path / "spark.duckdb", [(*r[:4], r[4] * 4503599627370 + 9) for r in ROWS], "decimal(38, 0)")
+    (diff,) = parity(
+        tmp_path / "duck.duckdb", tmp_path / "spark.duckdb", ["intermediate.int_composite_bars_computed"], tmp_path
+    )
+    assert diff.equal, str(diff)
+    assert 0 < diff.worst["log_index_units"] < 1e-14
+
+
+def test_a_different_close_or_a_missing_row_is_reported(tmp_path):
+    _warehouse(tmp_path / "duck.duckdb", ROWS)
+    _warehouse(tmp_path / "spark.duckdb", [ROWS[0][:3] + (100.0 * (1 + 1e-9), ROWS[0][4])] + ROWS[1:])
+    _warehouse(tmp_path / "short.duckdb", ROWS[:1])
+    table = ["intermediate.int_composite_bars_computed"]
+    (close,) = parity(tmp_path / "duck.duckdb", tmp_path / "spark.duckdb", table, tmp_path)
+    assert not close.equal and close.over_tolerance == ["close"]
+    (short,) = parity(tmp_path / "duck.duckdb", tmp_path / "short.duckdb", table, tmp_path)
+    assert not short.equal and (short.left_rows, short.right_rows) == (2, 1)
