@@ -35,24 +35,16 @@
     {%- endif -%}
 {% endmacro %}
 
-{#- delete+insert on any table: returns the last statement (the swap); runs the two before it.
+{#- delete+insert on any table: the stored rows whose key the run does not write, plus the
+    run's rows, replace the table (spark_rewrite_table); returns the swap statement.
     unique_key: a column name or a list of them. -#}
 {% macro spark_delete_insert_sql(source, target, unique_key) %}
     {%- set keys = [unique_key] if unique_key is string else unique_key %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | list %}
-    {%- set kept = target.incorporate(path={'identifier': target.identifier ~ '__dbt_kept'}) %}
-    {%- if execute %}
-        {%- do run_query('drop table if exists ' ~ kept) %}
-        {%- do run_query(spark_rows_kept_sql(kept, target, source, keys)) %}
-        {%- do run_query('insert into ' ~ kept ~ ' select ' ~ columns | join(', ') ~ ' from ' ~ source) %}
-        {%- do run_query('drop table ' ~ target) %}
-    {%- endif %}
-    alter table {{ kept }} rename to {{ target }}
+    {%- set kept_select -%}
+        select t.* from {{ target }} as t
+        left anti join (select distinct {{ keys | join(', ') }} from {{ source }}) as s
+            on {% for key in keys %}s.{{ key }} = t.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+    {%- endset %}
+    {{ spark_rewrite_table(target, kept_select, 'select ' ~ columns | join(', ') ~ ' from ' ~ source) }}
 {% endmacro %}
-
-{% macro spark_rows_kept_sql(kept, target, source, keys) -%}
-    create table {{ kept }} using parquet as
-    select t.* from {{ target }} as t
-    left anti join (select distinct {{ keys | join(', ') }} from {{ source }}) as s
-        on {% for key in keys %}s.{{ key }} = t.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
-{%- endmacro %}

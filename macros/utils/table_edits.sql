@@ -41,13 +41,26 @@
                       if using_relation else 'coalesce(' ~ condition ~ ', false)' -%}
     {%- set n = run_query('select count(*) from ' ~ relation ~ ' as t where ' ~ matches).rows[0][0] -%}
     {%- if n > 0 -%}
-        {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_kept'}) -%}
-        {%- do run_query('drop table if exists ' ~ kept) -%}
-        {%- do run_query('create table ' ~ kept ~ ' using parquet as select t.* from ' ~ relation ~ ' as t where not ' ~ matches) -%}
-        {%- do run_query('drop table ' ~ relation) -%}
-        {%- do run_query('alter table ' ~ kept ~ ' rename to ' ~ relation) -%}
+        {%- do run_query(spark_rewrite_table(relation, 'select t.* from ' ~ relation ~ ' as t where not ' ~ matches)) -%}
     {%- endif -%}
     {{ return(n) }}
+{%- endmacro %}
+
+{#- Spark's copy-and-swap, shared by delete_rows and the delete+insert strategy
+    (macros/utils/spark_incremental.sql): the rows of `kept_select` (and of `added_select`,
+    when given) go to a new Parquet table `<relation>__dbt_kept` and the old table is dropped;
+    returns the statement that renames the new table to the old name (the caller runs it:
+    dbt's incremental materialization runs it as its main statement). Both selects are run
+    before the old table goes, so they may read it. -#}
+{% macro spark_rewrite_table(relation, kept_select, added_select=none) -%}
+    {%- set kept = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_kept'}) -%}
+    {%- if execute -%}
+        {%- do run_query('drop table if exists ' ~ kept) -%}
+        {%- do run_query('create table ' ~ kept ~ ' using parquet as ' ~ kept_select) -%}
+        {%- if added_select %}{% do run_query('insert into ' ~ kept ~ ' ' ~ added_select) %}{% endif -%}
+        {%- do run_query('drop table ' ~ relation) -%}
+    {%- endif -%}
+    {{ return('alter table ' ~ kept ~ ' rename to ' ~ relation) }}
 {%- endmacro %}
 
 {#- A timestamp before every bar (the watermark of an empty table): DuckDB -infinity; Spark has
