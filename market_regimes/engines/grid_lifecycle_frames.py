@@ -39,6 +39,7 @@ from market_regimes.engines.grid_lifecycle import (
     gc_paused,
     walk_grid,
 )
+from market_regimes.parallel import process_map
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
 CONFIG_COLUMNS = (
@@ -157,8 +158,9 @@ def lifecycle_rows(
     if missing:
         raise ValueError(f"lifecycle_rows: configs miss columns {missing}")
     states = states or {}
-    frames = []
-    for wid, grid, kind, valid_from, walk_bars in _walks(bars, configs):
+
+    def walk_rows(walk) -> pd.DataFrame | None:  # one walk: no state shared with the others
+        wid, grid, kind, valid_from, walk_bars = walk
         stored = LifecycleState.from_json(states[wid]) if states.get(wid) else None
         if stored is not None and stored.config_fingerprint != config.fingerprint():
             raise ValueError(
@@ -169,7 +171,7 @@ def lifecycle_rows(
         result = walk_grid(walk_bars, grid, config, stored)
         rows = result.lifecycle
         if rows.empty:
-            continue
+            return None
         rows = rows.copy()
         first = walk_bars.iloc[0]
         rows.insert(1, "grid_kind", kind)
@@ -207,7 +209,10 @@ def lifecycle_rows(
             rows["notified_state"], rows["is_sent"], rows["suppressed_reason"] = None, pd.NA, None
         rows["engine_state"] = None
         rows.iloc[-1, rows.columns.get_loc("engine_state")] = result.final_state.to_json()
-        frames.append(rows)
+        return rows
+
+    # the walks are pure-Python loops (they hold the GIL): side by side in forked processes
+    frames = [f for f in process_map(walk_rows, _walks(bars, configs)) if f is not None]
     if not frames:
         return _empty()
     # the walks in (grid_id, first bar_start) order: their rows are then usually already in

@@ -35,13 +35,30 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits  # installed with hmmlearn (scikit-learn)
 
 from market_regimes.engines.volatility_config import VolatilityConfig
+from market_regimes.parallel import engine_threads, ordered_map
 
 
 # --------------------------------------------------------------------------- helpers
 def _lastsum(a: np.ndarray) -> np.ndarray:
     """Sum over the last axis in index order (sequential; the same bits for a row whatever
-    the other rows are)."""
-    return np.cumsum(a, axis=-1)[..., -1]
+    the other rows are).
+
+    Two spellings of the same additions ((a0 + a1) + a2) + ...: ``cumsum`` in general, and
+    for short float rows of a 2-D+ array a column-by-column running sum, about 4x faster
+    there (the wavelet bands are 8-64 coefficients wide). Bit-identical to
+    ``np.cumsum(a, axis=-1)[..., -1]`` (tests/unit/test_volatility.py)."""
+    a = np.asarray(a)
+    if a.ndim < 2 or a.dtype.kind != "f" or not 0 < a.shape[-1] <= _LASTSUM_LOOP_WIDTH:
+        return np.cumsum(a, axis=-1)[..., -1]
+    out = a[..., 0].copy()
+    for j in range(1, a.shape[-1]):
+        out += a[..., j]
+    return out
+
+
+# the widest rows summed column by column (measured on 10,000 rows: ~4x faster than cumsum
+# up to ~70 columns, ~2x slower from 128)
+_LASTSUM_LOOP_WIDTH = 64
 
 
 def trailing_windows(x: np.ndarray, n: int, ends: np.ndarray) -> np.ndarray:
@@ -241,23 +258,33 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig) -> list[HmmF
         return out
     from market_regimes.engines.hmm_kernels import em_windows  # numba: loaded only when there is a fit to run
 
-    values = np.concatenate([np.asarray(windows[i], dtype=float) / scale[i] for i in ok])
-    starts = np.concatenate([[0], np.cumsum(lengths[ok])[:-1]]).astype(np.int64)
-    params, iters = em_windows(
-        values,
-        starts,
-        lengths[ok].astype(np.int64),
-        lo[ok],
-        hi[ok],
-        var[ok],
-        float(cfg.hmm_init_stay_prob),
-        int(cfg.hmm_n_iter),
-        float(cfg.hmm_tol),
-        float(cfg.hmm_covars_prior),
-        bool(cfg.hmm_fit_transitions),
-        _TINY,
-        _LLR_CLIP,
-    )
+    def fit_chunk(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values = np.concatenate([np.asarray(windows[i], dtype=float) / scale[i] for i in chunk])
+        starts = np.concatenate([[0], np.cumsum(lengths[chunk])[:-1]]).astype(np.int64)
+        return em_windows(
+            values,
+            starts,
+            lengths[chunk].astype(np.int64),
+            lo[chunk],
+            hi[chunk],
+            var[chunk],
+            float(cfg.hmm_init_stay_prob),
+            int(cfg.hmm_n_iter),
+            float(cfg.hmm_tol),
+            float(cfg.hmm_covars_prior),
+            bool(cfg.hmm_fit_transitions),
+            _TINY,
+            _LLR_CLIP,
+        )
+
+    # the kernel releases the GIL and a window's fit depends on that window only: the windows
+    # are cut into one contiguous chunk per thread (by returns) and fitted side by side
+    threads = min(engine_threads(), len(ok))
+    cut = np.searchsorted(np.cumsum(lengths[ok]), np.sum(lengths[ok]) * np.arange(1, threads) / threads)
+    chunks = [c for c in np.split(ok, cut) if len(c)]
+    fitted = ordered_map(fit_chunk, chunks, threads)
+    params = np.concatenate([f[0] for f in fitted])
+    iters = np.concatenate([f[1] for f in fitted])
     for j, i in enumerate(ok):
         m0, m1, v0, v1, a00, a01, a10, a11, s0, s1 = params[j]
         if not np.isfinite(params[j]).all():

@@ -53,6 +53,7 @@ import pandas as pd
 
 from market_regimes.engines import volatility as vol
 from market_regimes.engines.volatility_config import VolatilityConfig
+from market_regimes.parallel import ordered_map
 
 SERIES_COLUMNS = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval", "segment_id")
 INPUT_COLUMNS = (*SERIES_COLUMNS, "interval_minutes", "bar_start", "log_return")
@@ -297,7 +298,7 @@ def volatility_regime_rows(
     """
     import time
 
-    parts, n_segments = [], 0
+    n_segments = 0
     bands = vol.wavelet_bands(cfg)
     wanted = set(turbulence_drivers or [])
     turbulence_parts = []
@@ -339,8 +340,10 @@ def volatility_regime_rows(
     all_windows = [w for item in work for w in item[6]]
     all_fits = iter(vol.fit_hmm_batch(all_windows, cfg))
     fit_seconds = time.perf_counter() - t0
-    for seg, offset, first_c, rows, every, refits, windows in work:
-        fits = {int(rr): next(all_fits) for rr in refits}
+    fitted = [(item, {int(rr): next(all_fits) for rr in item[5]}) for item in work]
+
+    def segment_frame(entry):  # one segment's rows: no state shared with the others
+        (seg, offset, first_c, rows, every, refits, windows), fits = entry
         r, x, c_of_bar, toxic, toxic_cum, bar_pos = _clean_index(seg, cfg)
         hmm = vol.hmm_filter(np.abs(x), cfg, every, offset, first_c, fits)
         c = c_of_bar[rows]  # local clean index (absolute = c + offset)
@@ -403,7 +406,9 @@ def volatility_regime_rows(
                 "prev_quadrant": _prev(quads),
             }
         )
-        parts.append(frame if state is None else frame[frame["idx"] > state["last_idx"]])
+        return frame if state is None else frame[frame["idx"] > state["last_idx"]]
+
+    parts = ordered_map(segment_frame, fitted)
     if stats is not None:
         stats.update(hmm_fits=len(all_windows), series_segments=n_segments, fit_seconds=fit_seconds)
     columns = volatility_columns(cfg)
@@ -455,35 +460,35 @@ def volatility_regime_rows(
 def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.DataFrame | None = None) -> pd.DataFrame:
     """Hurst / AR(1) strategy fit at the cadence bars (module docstring); series: the
     two-frame input. Raises KeyError when an input column is missing."""
-    parts = []
     every_us = np.int64(cfg.strategy_fit_every_minutes) * 60_000_000
-    for seg in _segments(bars, series):
+
+    def segment_frame(seg: _Segment) -> pd.DataFrame | None:  # one segment: nothing shared
         r, x, c_of_bar, toxic, toxic_cum, bar_pos = _clean_index(seg, cfg)
         interval_us = np.int64(seg.interval_minutes) * 60_000_000
         ends = seg.bar_start.astype(np.int64) + interval_us
         rows = np.flatnonzero((ends % every_us == 0) & (c_of_bar >= cfg.hurst_window_bars - 1))
         if len(rows) == 0:
-            continue
+            return None
         c = c_of_bar[rows]
         hurst = vol.hurst_rs(vol.trailing_windows(x, cfg.hurst_window_bars, c), cfg.hurst_min_chunk_bars)
         phi, intercept = vol.ar1_fit(vol.trailing_windows(x, cfg.ar1_window_bars, c))
         h_fit, a_fit, trend, mean_rev = vol.strategy_fit_scores(hurst, phi)
-        parts.append(
-            pd.DataFrame(
-                {
-                    **_series_values(seg, rows),
-                    "is_toxic": toxic[rows],
-                    "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hurst_window_bars),
-                    "hurst_exponent": hurst,
-                    "ar1_phi": phi,
-                    "ar1_intercept": intercept,
-                    "hurst_fit": h_fit,
-                    "ar1_fit": a_fit,
-                    "trend_fit": trend,
-                    "mean_reversion_fit": mean_rev,
-                }
-            )
+        return pd.DataFrame(
+            {
+                **_series_values(seg, rows),
+                "is_toxic": toxic[rows],
+                "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hurst_window_bars),
+                "hurst_exponent": hurst,
+                "ar1_phi": phi,
+                "ar1_intercept": intercept,
+                "hurst_fit": h_fit,
+                "ar1_fit": a_fit,
+                "trend_fit": trend,
+                "mean_reversion_fit": mean_rev,
+            }
         )
+
+    parts = [p for p in ordered_map(segment_frame, _segments(bars, series)) if p is not None]
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in STRATEGY_COLUMNS})
     strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval")
     dtypes = (
@@ -539,12 +544,14 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     docs/architecture.md: calendars are inner-joined, nothing padded); mean and covariance come from the
     ``turbulence_window_bars`` joint bars before the bar (vol.turbulence).
     """
-    parts = []
-    for timeframe, names, wide in _turbulence_sections(bars, cfg):
-        if len(wide) > cfg.turbulence_window_bars:
-            values = vol.turbulence(wide.to_numpy(dtype=float), cfg.turbulence_window_bars)
-            parts.append(_turbulence_frame(timeframe, wide.index.to_numpy(), values, len(names)))
-    return _turbulence_result(parts)
+    sections = [s for s in _turbulence_sections(bars, cfg) if len(s[2]) > cfg.turbulence_window_bars]
+
+    def section_frame(section) -> pd.DataFrame:  # one cross-section: nothing shared
+        timeframe, names, wide = section
+        values = vol.turbulence(wide.to_numpy(dtype=float), cfg.turbulence_window_bars)
+        return _turbulence_frame(timeframe, wide.index.to_numpy(), values, len(names))
+
+    return _turbulence_result(ordered_map(section_frame, sections))
 
 
 def turbulence_rows_after(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from market_regimes.parallel import process_map
 from market_regimes.research.grid_exits import confirmed_breaks, detector_metrics
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split, series_bootstrap_ci
 
@@ -132,10 +133,15 @@ def exit_event_report(
         d: {k: [] for k in ("detected", "lead", "followed", "false_stop")} for d in DETECTORS
     }
     groups: dict[str, dict[str, list]] = {d: {k: [] for k in events[d]} for d in DETECTORS}
-    for _, walk in bars.groupby("walk_id", sort=True):
+
+    def walk_events(group) -> tuple[object, dict]:  # one walk: nothing shared
+        _, walk = group
         pos = walk.index.to_numpy()
         per = _walk_events(walk.reset_index(drop=True), lookback, confirm_bars, excursion_atr, evaluated[pos])
-        key = walk["series_key"].iloc[0]
+        return walk["series_key"].iloc[0], per
+
+    # pure-Python walks (they hold the GIL): side by side in forked processes, in walk order
+    for key, per in process_map(walk_events, bars.groupby("walk_id", sort=True)):
         for d, arrays in per.items():
             for k, values in arrays.items():
                 events[d][k].append(values)

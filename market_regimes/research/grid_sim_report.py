@@ -56,6 +56,7 @@ import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import INPUT_COLUMNS as LIFECYCLE_INPUTS
 from market_regimes.engines.grid_lifecycle import STATES, LifecycleConfig, gc_paused, placement_states
+from market_regimes.parallel import process_map
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_rows, evaluation_split
 from market_regimes.research.grid_simulator import (
     _EXIT_LEVEL,
@@ -273,13 +274,15 @@ def simulate_placements(
     h_max = horizons[-1]
     fine_by_series = _fine_index(fine)
     levels, allocation = int(lifecycle.probation_levels), float(lifecycle.probation_allocation)
-    out: list[tuple] = []
-    pending: dict[int, list[tuple]] = {}
-    for (key, _), seg in bars.groupby(["series_key", "segment_id"], sort=False):
+
+    def segment_rows(group) -> tuple[list[tuple], dict[int, list[tuple]]]:  # one segment: nothing shared
+        (key, _), seg = group
+        out: list[tuple] = []
+        pending: dict[int, list[tuple]] = {}
         rows = seg.index.to_numpy()
         ev = evaluated[rows]
         if not ev.any():
-            continue
+            return out, pending
         seg = seg.reset_index(drop=True)
         n = len(seg)
         first = int(np.argmax(ev))
@@ -297,7 +300,7 @@ def simulate_placements(
             and t + horizons[0] <= n - 1
         ]
         if not ok:
-            continue
+            return out, pending
         states = placement_states(
             seg, ok, support[ok].tolist(), resistance[ok].tolist(), levels, allocation, lifecycle, h_max
         )
@@ -339,6 +342,16 @@ def simulate_placements(
                     out.append(_row(key, stamp, verdicts[t], h, policy, k, result, bar_end, fill_minutes))
                     if policy == "mandatory":
                         pending.setdefault(h, []).append((key, stamp, verdicts[t], k, result, bar_end, fill_minutes))
+        return out, pending
+
+    # the placements are pure-Python simulations (they hold the GIL): segments side by side
+    # in forked processes, their rows and exit-null candidates put back in segment order
+    out: list[tuple] = []
+    pending: dict[int, list[tuple]] = {}
+    for seg_out, seg_pending in process_map(segment_rows, bars.groupby(["series_key", "segment_id"], sort=False)):
+        out += seg_out
+        for h, items in seg_pending.items():
+            pending.setdefault(h, []).extend(items)
     # the null of the exit timing: the mandatory exit bars of horizon h permuted across its
     # placements of the same verdict (the same holding times, no information about the bar
     # they fall on)

@@ -59,6 +59,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from market_regimes.parallel import ordered_map
 from market_regimes.research.config_checks import check_report_config, parse_horizons
 from market_regimes.research.grid_outcomes import bootstrap_means, evaluation_mask, percentile_interval
 from market_regimes.seed_config import typed_values
@@ -383,12 +384,14 @@ def lever_outcome_report(
     unknown = sorted(set(levers["formula"].astype(str)) - set(FORMULAS))
     if unknown:
         raise ValueError(f"lever_outcome_report: unknown formulas {unknown} (expected {list(FORMULAS)})")
-    parts: list[pd.DataFrame] = []
     close_groups = dict(tuple(closes.groupby(["bucket", "execution_timeframe"], sort=True)))
-    for (bucket, timeframe), part in levers.groupby(["bucket", "execution_timeframe"], sort=True):
-        series_closes = close_groups.get((bucket, timeframe))
-        if series_closes is not None and len(series_closes):
-            parts.append(_series_report(str(bucket), str(timeframe), part, series_closes, cfg))
+    series = [
+        (str(bucket), str(timeframe), part, close_groups[(bucket, timeframe)])
+        for (bucket, timeframe), part in levers.groupby(["bucket", "execution_timeframe"], sort=True)
+        if (bucket, timeframe) in close_groups and len(close_groups[(bucket, timeframe)])
+    ]
+    # the series share nothing: side by side on the engine threads, results in series order
+    parts = ordered_map(lambda item: _series_report(*item, cfg), series)
     parts = [p for p in parts if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(REPORT_COLUMNS))
     out = out[list(REPORT_COLUMNS)]

@@ -49,6 +49,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from market_regimes.parallel import ordered_map
 from market_regimes.research.config_checks import check_report_config, parse_horizons
 from market_regimes.research.grid_outcomes import block_draws, evaluation_mask, percentile_interval
 from market_regimes.seed_config import convert_value, typed_values
@@ -234,6 +235,10 @@ def findings_bars(
     series_codes, series_names = pd.factorize(labels["series_id"], sort=True)
     interval_codes, interval_names = pd.factorize(labels["bar_interval"], sort=True)
     is_excluded = np.array([str(name).split("|")[0] in excluded for name in series_names], dtype=bool)
+    part = labels["series_part"].to_numpy()
+    seq = labels["bar_seq"].to_numpy()
+    bar_start = labels["bar_start"].to_numpy(dtype="datetime64[ns]")
+    close = labels["close"].to_numpy(dtype=float)
     pieces: list[dict[str, object]] = []
     for detector, scope in LABEL_SCOPES.items():
         keep = series_type == scope
@@ -249,10 +254,10 @@ def findings_bars(
                 "bar_interval": (interval_codes[rows], np.asarray(interval_names, dtype=object)),
                 "series_id": (series_codes[rows], np.asarray(series_names, dtype=object)),
                 "regime": (regime_codes[rows], np.asarray(regime_names, dtype=object)),
-                "part": labels["series_part"].to_numpy()[rows],
-                "seq": labels["bar_seq"].to_numpy()[rows],
-                "bar_start": labels["bar_start"].to_numpy(dtype="datetime64[ns]")[rows],
-                "close": labels["close"].to_numpy(dtype=float)[rows],
+                "part": part[rows],
+                "seq": seq[rows],
+                "bar_start": bar_start[rows],
+                "close": close[rows],
             }
         )
     if grid is not None:
@@ -320,17 +325,22 @@ def forward_values(
     step = np.r_[np.nan, np.diff(log_close)]  # at k: ln(close_k / close_{k-1}) within the part
     out = {m: np.full((n, len(horizons)), np.nan) for m in METRICS}
     index = np.arange(n)
+    padded_close = np.r_[log_close, np.full(max(horizons, default=0), np.nan)]
+    padded_step = np.r_[step, np.full(max(horizons, default=0), np.nan)]
     for j, h in enumerate(horizons):
         end = index + h
         ok = end < n
         ok[ok] = sorted_codes[end[ok]] == sorted_codes[index[ok]]
         rows = index[ok]
-        ret = log_close[rows + h] - log_close[rows]
-        # two-pass sample variance of the steps rows+1..rows+h around their mean ret / h
-        mean = ret / h
-        squares = np.zeros(len(rows))
+        # every bar at once with contiguous slices (rows not ok are dropped below): the same
+        # operations per bar as on the kept rows alone, so the same bits
+        ret_all = padded_close[h : h + n] - log_close
+        # two-pass sample variance of the steps t+1..t+h around their mean ret / h
+        mean_all = ret_all / h
+        squares_all = np.zeros(n)
         for k in range(1, h + 1):
-            squares += (step[rows + k] - mean) ** 2
+            squares_all += (padded_step[k : k + n] - mean_all) ** 2
+        ret, squares = ret_all[rows], squares_all[rows]
         target = order[rows]
         out["forward_return"][target, j] = ret
         out["forward_abs_return"][target, j] = np.abs(ret)
@@ -459,21 +469,22 @@ def regime_findings(
     bounds = np.flatnonzero(np.r_[True, group[order][1:] != group[order][:-1], True]) if len(order) else [0]
     columns["regime"], regime_names = pd.factorize(bars["regime"], sort=True)  # -1 = not labelled
     regime_names = np.array([str(r) for r in regime_names], dtype=object)
-    parts = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        rows = order[a:b]
+
+    def group_findings(span: tuple[int, int]) -> pd.DataFrame:  # one detector x interval
+        rows = order[span[0] : span[1]]
         name = str(detectors[detector[rows[0]]])
         arrays = {c: v[rows] for c, v in columns.items()}
-        parts.append(
-            _detector_findings(
-                name,
-                str(intervals[interval[rows[0]]]),
-                arrays,
-                regime_names,
-                [c for c in contrasts if c.detector == name],
-                cfg,
-            )
+        return _detector_findings(
+            name,
+            str(intervals[interval[rows[0]]]),
+            arrays,
+            regime_names,
+            [c for c in contrasts if c.detector == name],
+            cfg,
         )
+
+    # the groups share nothing: side by side on the engine threads, results in group order
+    parts = ordered_map(group_findings, list(zip(bounds[:-1], bounds[1:])))
     parts = [p for p in parts if len(p)]
     if not parts:
         return _typed(pd.DataFrame(columns=list(REPORT_COLUMNS)))

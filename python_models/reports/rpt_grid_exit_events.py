@@ -13,5 +13,6 @@ def model(dbt, session):
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     inputs = dbt.ref("rpt_grid_lifecycle_inputs")
-    bars = relation_frame(inputs)  # = inputs.df(), faster
+    # = inputs.df(), faster; in the report's (series_key, bar_start) order: no pandas sort
+    bars = relation_frame(inputs.order("series_key, bar_start"))
     return arrow_table(exit_event_report(bars, cfg))

@@ -23,6 +23,7 @@ from market_regimes.research.grid_outcomes import (
     block_bootstrap_ci,
     block_bootstrap_diff_ci,
     evaluation_mask,
+    evaluation_split,
     forward_outcomes,
     outcome_report,
     reliability_table,
@@ -135,6 +136,20 @@ def test_forward_outcomes_never_cross_a_segment_and_ignore_row_order():
     for part in (out.iloc[:6], out.iloc[6:]):
         np.testing.assert_allclose(outcome_matrix(part, 2), np.array(HAND_H2, dtype=float), rtol=1e-12)
         np.testing.assert_allclose(outcome_matrix(part, 3), np.array(HAND_H3, dtype=float), rtol=1e-12)
+
+
+def test_forward_outcomes_hold_only_is_the_hold_column_alone():
+    # hold_only (the calibration report's path) gives the same hold_H, bit for bit, and
+    # no other outcome column; the hand-worked hold of H = 2, 3 still holds
+    bars = pd.concat([hand_series("a"), hand_series(("b", 2))], ignore_index=True).sample(frac=1.0, random_state=5)
+    full = forward_outcomes(bars, horizons=(2, 3))
+    hold = forward_outcomes(bars, horizons=(2, 3), hold_only=True)
+    assert [c for c in hold.columns if c not in bars.columns] == ["hold_2", "hold_3"]
+    for h in (2, 3):
+        np.testing.assert_array_equal(hold[f"hold_{h}"].to_numpy(), full[f"hold_{h}"].to_numpy())
+    one = forward_outcomes(hand_series(), horizons=(2, 3), hold_only=True)
+    np.testing.assert_array_equal(one["hold_2"].to_numpy(), np.array(HAND_H2, dtype=float)[:, 0])
+    np.testing.assert_array_equal(one["hold_3"].to_numpy(), np.array(HAND_H3, dtype=float)[:, 0])
 
 
 def test_forward_outcomes_nan_for_invalid_range_or_nan_window():
@@ -620,3 +635,22 @@ def test_block_bootstrap_cis_equal_one_call_per_array():
     assert shared == apart  # exactly the same numbers
     assert shared[2] == (0.25, 0.25, 0.25)
     assert go.block_bootstrap_cis([], groups, 7) == []
+
+
+def test_evaluation_split_same_rows_whether_or_not_the_input_is_time_ordered():
+    # 3 series x 5 bars; the split of a shuffled frame (sorted by the function) equals the
+    # split of the frame read already in (series_key, bar_start) order (kept as it is)
+    times = pd.date_range("2025-01-01", periods=5, freq="h")
+    ordered = pd.DataFrame(
+        {
+            "series_key": pd.array(np.repeat(["a|X", "b|X", "b|Y"], 5), dtype="string"),
+            "bar_start": np.tile(times, 3),
+            "value": np.arange(15.0),
+        }
+    )
+    shuffled = ordered.sample(frac=1.0, random_state=2)
+    rows_a, eval_a = evaluation_split(ordered, 0.6, ("value",))
+    rows_b, eval_b = evaluation_split(shuffled, 0.6, ("value",))
+    pd.testing.assert_frame_equal(rows_a, rows_b)
+    assert rows_a["value"].tolist() == list(np.arange(15.0))
+    assert eval_a.tolist() == eval_b.tolist() == ([False] * 3 + [True] * 2) * 3

@@ -22,6 +22,7 @@ from market_regimes.research.regime_findings import (
     calendar_bootstrap,
     findings_bars,
     forward_values,
+    grouped_sums,
     regime_findings,
 )
 
@@ -245,3 +246,20 @@ def test_config_and_contrast_validation():
         Contrast(detector="d", name="n", high=("a",), low=("a",))
     with pytest.raises(ValueError, match="unknown keys"):
         Contrast.from_mapping({"detector": "d", "name": "n", "high": ["a"], "low": ["b"], "expected": 1})
+
+
+def test_grouped_sums_add_each_group_in_row_order():
+    # the one-bincount form gives, bit for bit, a per-column bincount over the finite values
+    # (row order within a group kept), and the counts of finite values; 5 groups, 3 columns
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((400, 3)) * 10.0 ** rng.integers(-6, 6, size=(400, 3))
+    values[rng.random((400, 3)) < 0.1] = np.nan
+    key = rng.integers(0, 5, size=400)
+    sums, counts = grouped_sums(key, 6, values)
+    assert sums.shape == counts.shape == (6, 3)
+    for j in range(3):
+        finite = np.isfinite(values[:, j])
+        expected = np.bincount(key[finite], weights=values[finite, j], minlength=6)
+        np.testing.assert_array_equal(sums[:, j].view(np.int64), expected.view(np.int64))
+        np.testing.assert_array_equal(counts[:, j], np.bincount(key[finite], minlength=6))
+    assert counts[5].tolist() == [0, 0, 0]  # a key with no rows

@@ -151,22 +151,30 @@ select
     case when e.verdict is not null then
         {{ list_where(list_sorted('e.all_support', descending=true), 'x -> x.verdict <> e.verdict') }}
     end as competing_verdicts,
+    {#- each feature's (distance, name, raw value, rank, orientation); the features are
+        ordered by distance then name (names are distinct: the later fields never decide),
+        and the rounded value and the supports flag are worked out for the three kept only -#}
     {%- set factors = [] %}
     {%- for feature in features %}
     {%- do factors.append(struct_of({
         'distance': '-abs(e.pr_' ~ feature ~ ' - 0.5)',
         'feature': "'" ~ feature ~ "'",
-        'value': 'case when ' ~ is_infinite('e.' ~ feature) ~ ' then e.' ~ feature ~ ' else '
-                 ~ significant_digits('round(e.' ~ feature ~ ', 10)', 6) ~ ' end',
+        'raw': 'e.' ~ feature,
         'rank': 'e.pr_' ~ feature,
-        'supports': "case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK') then (e.pr_" ~ feature
-                    ~ ' - 0.5) * o.o_' ~ feature ~ ' > 0 else (e.pr_' ~ feature ~ ' - 0.5) * o.o_' ~ feature ~ ' < 0 end',
+        'orientation': 'o.o_' ~ feature,
     })) %}
     {%- endfor %}
     case when e.verdict is not null then
         {{ list_map(
             list_head(list_sorted(list_where(list_of(factors), 'f -> f.rank is not null')), 3),
-            'f -> ' ~ struct_of({'feature': 'f.feature', 'value': 'f.value', 'rank': 'f.rank', 'supports': 'f.supports'})) }}
+            'f -> ' ~ struct_of({
+                'feature': 'f.feature',
+                'value': 'case when ' ~ is_infinite('f.raw') ~ ' then f.raw else '
+                         ~ significant_digits('round(f.raw, 10)', 6) ~ ' end',
+                'rank': 'f.rank',
+                'supports': "case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK') then (f.rank - 0.5) * f.orientation > 0"
+                            ~ ' else (f.rank - 0.5) * f.orientation < 0 end',
+            })) }}
     end as decision_factors,
     e.series_part, e.idx
 from explained as e
