@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["engine_threads", "ordered_map", "process_map"]
+__all__ = ["engine_threads", "ordered_map", "process_map", "workers_for"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -55,6 +55,18 @@ def engine_threads() -> int:
     if threads < 1:
         raise ValueError(f"{ENV_VAR} = {raw!r}: expected a whole number >= 1")
     return threads
+
+
+# below this many input rows per worker a split is not worth its start-up (a thread pool
+# ~1 ms, a fork and the pickled results ~0.1-0.2 s): an hourly update's few new bars per
+# series run serially (measured: benchmarks/update.py, one new hour)
+MIN_ROWS_PER_WORKER = 50_000
+
+
+def workers_for(rows: int) -> int:
+    """Workers for a job over ``rows`` input rows: :func:`engine_threads`, fewer so that each
+    worker has at least :data:`MIN_ROWS_PER_WORKER` rows, at least 1."""
+    return max(1, min(engine_threads(), int(rows) // MIN_ROWS_PER_WORKER))
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int | None = None) -> list[R]:

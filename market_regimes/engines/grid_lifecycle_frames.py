@@ -39,7 +39,7 @@ from market_regimes.engines.grid_lifecycle import (
     gc_paused,
     walk_grid,
 )
-from market_regimes.parallel import process_map
+from market_regimes.parallel import process_map, workers_for
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
 CONFIG_COLUMNS = (
@@ -212,7 +212,7 @@ def lifecycle_rows(
         return rows
 
     # the walks are pure-Python loops (they hold the GIL): side by side in forked processes
-    frames = [f for f in process_map(walk_rows, _walks(bars, configs)) if f is not None]
+    frames = [f for f in process_map(walk_rows, _walks(bars, configs), workers_for(len(bars))) if f is not None]
     if not frames:
         return _empty()
     # the walks in (grid_id, first bar_start) order: their rows are then usually already in

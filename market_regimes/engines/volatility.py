@@ -35,7 +35,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import threadpool_limits  # installed with hmmlearn (scikit-learn)
 
 from market_regimes.engines.volatility_config import VolatilityConfig
-from market_regimes.parallel import engine_threads, ordered_map
+from market_regimes.parallel import ordered_map, workers_for
 
 
 # --------------------------------------------------------------------------- helpers
@@ -279,7 +279,7 @@ def fit_hmm_batch(windows: list[np.ndarray], cfg: VolatilityConfig) -> list[HmmF
 
     # the kernel releases the GIL and a window's fit depends on that window only: the windows
     # are cut into one contiguous chunk per thread (by returns) and fitted side by side
-    threads = min(engine_threads(), len(ok))
+    threads = min(workers_for(int(np.sum(lengths[ok]))), len(ok))
     cut = np.searchsorted(np.cumsum(lengths[ok]), np.sum(lengths[ok]) * np.arange(1, threads) / threads)
     chunks = [c for c in np.split(ok, cut) if len(c)]
     fitted = ordered_map(fit_chunk, chunks, threads)

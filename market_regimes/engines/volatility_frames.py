@@ -53,7 +53,7 @@ import pandas as pd
 
 from market_regimes.engines import volatility as vol
 from market_regimes.engines.volatility_config import VolatilityConfig
-from market_regimes.parallel import ordered_map
+from market_regimes.parallel import ordered_map, workers_for
 
 SERIES_COLUMNS = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval", "segment_id")
 INPUT_COLUMNS = (*SERIES_COLUMNS, "interval_minutes", "bar_start", "log_return")
@@ -408,7 +408,7 @@ def volatility_regime_rows(
         )
         return frame if state is None else frame[frame["idx"] > state["last_idx"]]
 
-    parts = ordered_map(segment_frame, fitted)
+    parts = ordered_map(segment_frame, fitted, workers_for(len(bars)))
     if stats is not None:
         stats.update(hmm_fits=len(all_windows), series_segments=n_segments, fit_seconds=fit_seconds)
     columns = volatility_columns(cfg)
@@ -446,11 +446,16 @@ def volatility_regime_rows(
         }
     )
     result = result[columns[:-2]].astype(dtypes)
+    # only the bars of the driver rows returned need their turbulence (an incremental run:
+    # the new bars, not the whole look-back)
+    drivers_rows = result[result["series_type"] == "driver"]
+    since = drivers_rows.groupby("timeframe", sort=True)["bar_start"].min().to_dict() if len(drivers_rows) else {}
     turb = turbulence_rows(
         pd.concat(turbulence_parts, ignore_index=True)
         if turbulence_parts
         else pd.DataFrame(columns=["series_type", "driver", "timeframe", "bar_start", "log_return"]),
         cfg,
+        since={str(k): v for k, v in since.items()},
     )
     turb.insert(0, "series_type", pd.Series(["driver"] * len(turb), dtype="string"))
     result = result.merge(turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one")
@@ -488,7 +493,7 @@ def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.Data
             }
         )
 
-    parts = [p for p in ordered_map(segment_frame, _segments(bars, series)) if p is not None]
+    parts = [p for p in ordered_map(segment_frame, _segments(bars, series), workers_for(len(bars))) if p is not None]
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in STRATEGY_COLUMNS})
     strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval")
     dtypes = (
@@ -535,7 +540,7 @@ def _turbulence_result(parts: list) -> pd.DataFrame:
     )
 
 
-def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
+def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig, since: dict | None = None) -> pd.DataFrame:
     """Turbulence of the driver set of each timeframe: (timeframe, bar_start, turbulence,
     turbulence_drivers).
 
@@ -543,13 +548,26 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig) -> pd.DataFrame:
     calendar is the bars where each of them has a clean log return (inner join,
     docs/architecture.md: calendars are inner-joined, nothing padded); mean and covariance come from the
     ``turbulence_window_bars`` joint bars before the bar (vol.turbulence).
+
+    since: timeframe -> the earliest bar_start whose turbulence is wanted (a caller that
+    attaches it to some rows only): the rows before it are left out and a timeframe not in
+    it is skipped; each row kept has the same value as without ``since`` (its own window).
     """
-    sections = [s for s in _turbulence_sections(bars, cfg) if len(s[2]) > cfg.turbulence_window_bars]
+    window = cfg.turbulence_window_bars
+    sections = [s for s in _turbulence_sections(bars, cfg) if len(s[2]) > window and (since is None or s[0] in since)]
 
     def section_frame(section) -> pd.DataFrame:  # one cross-section: nothing shared
         timeframe, names, wide = section
-        values = vol.turbulence(wide.to_numpy(dtype=float), cfg.turbulence_window_bars)
-        return _turbulence_frame(timeframe, wide.index.to_numpy(), values, len(names))
+        index = wide.index.to_numpy()
+        first = 0
+        if since is not None:
+            wanted = np.datetime64(pd.Timestamp(since[timeframe]).to_datetime64(), "ns")
+            first = int(np.searchsorted(index.astype("datetime64[ns]"), wanted, side="left"))
+        start = max(first, window)
+        values = np.full(len(index), np.nan)
+        if start < len(index):
+            values[start:] = vol.turbulence(wide.to_numpy(dtype=float)[start - window :], window)[window:]
+        return _turbulence_frame(timeframe, index, values, len(names))
 
     return _turbulence_result(ordered_map(section_frame, sections))
 

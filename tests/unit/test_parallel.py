@@ -88,3 +88,12 @@ def test_engine_threads_from_the_environment(monkeypatch):
         monkeypatch.setenv("MARKET_REGIMES_ENGINE_THREADS", bad)
         with pytest.raises(ValueError, match="MARKET_REGIMES_ENGINE_THREADS"):
             engine_threads()
+
+
+def test_workers_for_small_jobs_is_one(monkeypatch):
+    # an hourly update's few rows run serially; a full build's split over the engine threads
+    monkeypatch.setenv("MARKET_REGIMES_ENGINE_THREADS", "4")
+    assert parallel.workers_for(0) == 1
+    assert parallel.workers_for(parallel.MIN_ROWS_PER_WORKER - 1) == 1
+    assert parallel.workers_for(2 * parallel.MIN_ROWS_PER_WORKER) == 2
+    assert parallel.workers_for(10**7) == 4

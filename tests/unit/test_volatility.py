@@ -526,6 +526,21 @@ def test_turbulence_rows_after_continue_the_full_rows_exactly(cut):
         )
 
 
+@pytest.mark.parametrize("cut", [0, 30, 200, 399])
+def test_turbulence_rows_since_a_bar_are_the_full_rows_from_it(cut):
+    """turbulence_rows(since=...) (the volatility model's incremental runs: only the new
+    bars' turbulence) gives exactly the full rows from that bar on, and skips a timeframe
+    that is not asked for."""
+    bars = _two_driver_bars()
+    full = turbulence_rows(bars, SMALL)
+    since = bars["bar_start"].iloc[cut]
+    rows = turbulence_rows(bars, SMALL, since={"meso": since})
+    want = full[full["bar_start"] >= since].reset_index(drop=True)
+    assert len(rows) == len(want) > 0
+    pd.testing.assert_frame_equal(rows, want, check_exact=True)
+    assert turbulence_rows(bars, SMALL, since={"macro": since}).empty
+
+
 def test_turbulence_rows_after_recompute_a_changed_cross_section():
     """A member that joins or leaves, or bars filled in before the last stored row (a member's
     hole back-filled), change rows already stored: the cross-section is recomputed whole and
