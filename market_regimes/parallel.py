@@ -4,7 +4,7 @@ The engines split their work into pieces that do not share state (a series segme
 of HMM windows, a detector x bar interval of a report); each piece is computed exactly as it
 would be alone, and the results are put back in the order of the pieces, so a run on N
 threads gives the same bits as a run on one (tested: tests/unit/test_parallel.py, and the
-engines' prefix-invariance tests run both ways).
+volatility and lifecycle engines' tests compare a forced parallel run with a serial one).
 
 :func:`ordered_map` uses threads: enough where the costly parts (numpy on whole arrays,
 PyWavelets, the numba kernels compiled with ``nogil=True``) release the GIL.
@@ -13,7 +13,7 @@ walks), which hold the GIL: the children inherit the pieces (nothing is pickled 
 in) and send back only their results. It forks from a dbt process that has other threads
 (DuckDB's): the children run only the piece function (no DuckDB, no I/O), Python's cyclic
 garbage collector is frozen across the fork so that no child finalises an object of the
-parent, and a platform without ``fork`` runs the pieces serially.
+parent, and a platform other than Linux runs the pieces serially.
 
 Number of threads: the environment variable ``MARKET_REGIMES_ENGINE_THREADS`` (1 = serial,
 the reference path), default the machine's CPU count capped at 4 (an execution setting like
@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -92,6 +93,10 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int | None = 
         return list(pool.map(fn, pieces))
 
 
+# fork where it is the platform's own (Linux); macOS' system libraries are not fork-safe in a
+# process with threads, Windows has no fork: there the pieces run serially
+_CAN_FORK = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
 # (function, pieces) of the running process_map: the forked children read it from the
 # memory they inherit
 _FORK_JOB: tuple[Callable, list] | None = None
@@ -110,8 +115,8 @@ def process_map(fn: Callable[[T], R], items: Iterable[T], processes: int | None 
         fn: a function of one piece that touches no state shared with the other pieces and
             returns a picklable result (DataFrames and arrays are).
         items: the pieces (materialised into a list first; never pickled).
-        processes: default :func:`engine_threads`; 1, a single piece, or a platform without
-            ``fork`` run serially in the calling process.
+        processes: default :func:`engine_threads`; 1, a single piece, or a platform other
+            than Linux run serially in the calling process.
 
     Returns:
         The results in the order of ``items``.
@@ -122,7 +127,7 @@ def process_map(fn: Callable[[T], R], items: Iterable[T], processes: int | None 
     global _FORK_JOB
     pieces = list(items)
     processes = engine_threads() if processes is None else processes
-    if processes <= 1 or len(pieces) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if processes <= 1 or len(pieces) <= 1 or not _CAN_FORK:
         return [fn(piece) for piece in pieces]
     if _FORK_JOB is not None:
         raise RuntimeError("process_map: not re-entrant (a piece function called process_map)")

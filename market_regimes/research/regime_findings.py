@@ -231,7 +231,8 @@ def findings_bars(
     # text columns travel as codes into their distinct values (a million rows of Python
     # strings would cost seconds); the result's text columns are categoricals
     excluded = set(excluded_drivers)
-    series_type = labels["series_type"].astype(str).to_numpy() if len(labels) else np.zeros(0, dtype=object)
+    type_codes, type_names = pd.factorize(labels["series_type"], sort=True)  # -1 = missing
+    type_of = {str(name): code for code, name in enumerate(type_names)}
     series_codes, series_names = pd.factorize(labels["series_id"], sort=True)
     interval_codes, interval_names = pd.factorize(labels["bar_interval"], sort=True)
     is_excluded = np.array([str(name).split("|")[0] in excluded for name in series_names], dtype=bool)
@@ -241,7 +242,7 @@ def findings_bars(
     close = labels["close"].to_numpy(dtype=float)
     pieces: list[dict[str, object]] = []
     for detector, scope in LABEL_SCOPES.items():
-        keep = series_type == scope
+        keep = type_codes == type_of.get(scope, -2)
         if scope == "driver":
             keep &= ~is_excluded[series_codes]
         regime_codes, regime_names = pd.factorize(labels[f"{detector}_regime"], sort=True)  # -1 = no label
@@ -264,8 +265,22 @@ def findings_bars(
         missing = [c for c in GRID_INPUT_COLUMNS if c not in grid.columns]
         if missing:
             raise ValueError(f"findings_bars: grid lacks columns {missing}")
-        keys = grid[["exchange", "symbol", "bar_interval"]].astype(str)
-        key_codes, key_names = pd.factorize(pd.MultiIndex.from_frame(keys), sort=True)
+        # the (exchange, symbol, bar_interval) key as one integer from the sorted codes of
+        # its parts: its order is the tuples' order (no million-row MultiIndex)
+        combined = np.zeros(len(grid), dtype=np.int64)
+        parts_names = []
+        for column in ("exchange", "symbol", "bar_interval"):
+            codes, names = pd.factorize(grid[column].astype(str), sort=True)
+            combined = combined * max(len(names), 1) + codes
+            parts_names.append(np.asarray(names, dtype=object))
+        key_codes, combined_keys = pd.factorize(combined, sort=True)
+        key_names = []
+        for value in combined_keys.tolist():
+            tup = []
+            for names in reversed(parts_names):
+                value, code = divmod(value, max(len(names), 1))
+                tup.append(names[code])
+            key_names.append(tuple(reversed(tup)))
         grid_interval_codes, grid_interval_names = pd.factorize(grid["bar_interval"], sort=True)
         verdict_codes, verdict_names = pd.factorize(grid["verdict"], sort=True)
         pieces.append(

@@ -664,3 +664,18 @@ def test_lastsum_is_the_last_element_of_cumsum_bit_for_bit(shape):
     assert got.shape == expected.shape
     assert np.array_equal(got.view(np.int64), expected.view(np.int64))
     assert not np.shares_memory(got, a)
+
+
+def test_segments_on_threads_give_the_serial_rows(monkeypatch):
+    """The segments (and the HMM refit windows) run on the engine threads when the bars are
+    many; forced here on two small series: the same rows, bit for bit, as one thread."""
+    from market_regimes import parallel
+
+    bars = _two_driver_bars(600)
+    monkeypatch.setenv("MARKET_REGIMES_ENGINE_THREADS", "1")
+    serial = volatility_regime_rows(bars, SMALL, turbulence_drivers=["BTC", "ALT"])
+    monkeypatch.setenv("MARKET_REGIMES_ENGINE_THREADS", "2")
+    monkeypatch.setattr(parallel, "MIN_ROWS_PER_WORKER", 1)
+    threaded = volatility_regime_rows(bars, SMALL, turbulence_drivers=["BTC", "ALT"])
+    assert len(serial) > 0 and serial["turbulence"].notna().any()
+    pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
