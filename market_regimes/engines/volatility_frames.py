@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits  # installed with hmmlearn (scikit-learn)
 
 from market_regimes.engines import volatility as vol
 from market_regimes.engines.volatility_config import VolatilityConfig
@@ -569,7 +570,11 @@ def turbulence_rows(bars: pd.DataFrame, cfg: VolatilityConfig, since: dict | Non
             values[start:] = vol.turbulence(wide.to_numpy(dtype=float)[start - window :], window)[window:]
         return _turbulence_frame(timeframe, index, values, len(names))
 
-    return _turbulence_result(ordered_map(section_frame, sections))
+    # vol.turbulence limits BLAS to one thread around its inversions; that limit is process-wide
+    # (threadpoolctl), so it is held here for all the sections: a section ending first must not
+    # lift it under another one still inverting
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _turbulence_result(ordered_map(section_frame, sections))
 
 
 def turbulence_rows_after(
