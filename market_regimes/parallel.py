@@ -6,14 +6,12 @@ would be alone, and the results are put back in the order of the pieces, so a ru
 threads gives the same bits as a run on one (tested: tests/unit/test_parallel.py, and the
 volatility and lifecycle engines' tests compare a forced parallel run with a serial one).
 
-:func:`ordered_map` uses threads: enough where the costly parts (numpy on whole arrays,
-PyWavelets, the numba kernels compiled with ``nogil=True``) release the GIL.
-:func:`process_map` forks worker processes for pieces that are pure-Python loops (the grid
-walks), which hold the GIL: the children inherit the pieces (nothing is pickled on the way
-in) and send back only their results. It forks from a dbt process that has other threads
-(DuckDB's): the children run only the piece function (no DuckDB, no I/O), Python's cyclic
-garbage collector is frozen across the fork so that no child finalises an object of the
-parent, and a platform other than Linux runs the pieces serially.
+:func:`ordered_map` uses threads: they pay where the costly parts (numpy on whole arrays,
+PyWavelets, the numba kernels compiled with ``nogil=True``) release the GIL. Pure-Python
+loops (the grid walks) hold the GIL and stay serial: forking worker processes from the dbt
+process (which has DuckDB's and dbt's threads) was tried and measured (the lifecycle walks
+8.6 -> 4.8 s) but a forked worker died in a test build and left the pool waiting for ever,
+so the project does not fork.
 
 Number of threads: the environment variable ``MARKET_REGIMES_ENGINE_THREADS`` (1 = serial,
 the reference path), default the machine's CPU count capped at 4 (an execution setting like
@@ -22,15 +20,12 @@ OMP_NUM_THREADS, not a model parameter: it never changes a result).
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["engine_threads", "ordered_map", "process_map", "workers_for"]
+__all__ = ["engine_threads", "ordered_map", "workers_for"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,9 +53,9 @@ def engine_threads() -> int:
     return threads
 
 
-# below this many input rows per worker a split is not worth its start-up (a thread pool
-# ~1 ms, a fork and the pickled results ~0.1-0.2 s): an hourly update's few new bars per
-# series run serially (measured: benchmarks/update.py, one new hour)
+# below this many input rows per worker a split is not worth its cost (a thread pool's start,
+# pieces too small to keep two cores busy): an hourly update's few new bars per series run
+# serially (benchmarks/update.py, one new hour)
 MIN_ROWS_PER_WORKER = 50_000
 
 
@@ -91,51 +86,3 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int | None = 
         return [fn(piece) for piece in pieces]
     with ThreadPoolExecutor(max_workers=min(threads, len(pieces)), thread_name_prefix="market-regimes-engine") as pool:
         return list(pool.map(fn, pieces))
-
-
-# fork where it is the platform's own (Linux); macOS' system libraries are not fork-safe in a
-# process with threads, Windows has no fork: there the pieces run serially
-_CAN_FORK = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-
-# (function, pieces) of the running process_map: the forked children read it from the
-# memory they inherit
-_FORK_JOB: tuple[Callable, list] | None = None
-
-
-def _run_piece(i: int):
-    fn, pieces = _FORK_JOB  # type: ignore[misc]
-    return fn(pieces[i])
-
-
-def process_map(fn: Callable[[T], R], items: Iterable[T], processes: int | None = None) -> list[R]:
-    """``[fn(item) for item in items]``, the calls spread over up to ``processes`` forked
-    worker processes (see the module docstring).
-
-    Args:
-        fn: a function of one piece that touches no state shared with the other pieces and
-            returns a picklable result (DataFrames and arrays are).
-        items: the pieces (materialised into a list first; never pickled).
-        processes: default :func:`engine_threads`; 1, a single piece, or a platform other
-            than Linux run serially in the calling process.
-
-    Returns:
-        The results in the order of ``items``.
-
-    Raises:
-        The first exception a call raised (in item order).
-    """
-    global _FORK_JOB
-    pieces = list(items)
-    processes = engine_threads() if processes is None else processes
-    if processes <= 1 or len(pieces) <= 1 or not _CAN_FORK:
-        return [fn(piece) for piece in pieces]
-    if _FORK_JOB is not None:
-        raise RuntimeError("process_map: not re-entrant (a piece function called process_map)")
-    _FORK_JOB = (fn, pieces)
-    gc.freeze()  # the children never collect (or finalise) the parent's objects
-    try:
-        with multiprocessing.get_context("fork").Pool(min(processes, len(pieces))) as pool:
-            return pool.map(_run_piece, range(len(pieces)), chunksize=1)
-    finally:
-        gc.unfreeze()
-        _FORK_JOB = None

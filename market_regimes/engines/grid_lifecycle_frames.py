@@ -39,7 +39,6 @@ from market_regimes.engines.grid_lifecycle import (
     gc_paused,
     walk_grid,
 )
-from market_regimes.parallel import process_map, workers_for
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
 CONFIG_COLUMNS = (
@@ -211,8 +210,7 @@ def lifecycle_rows(
         rows.iloc[-1, rows.columns.get_loc("engine_state")] = result.final_state.to_json()
         return rows
 
-    # the walks are pure-Python loops (they hold the GIL): side by side in forked processes
-    frames = [f for f in process_map(walk_rows, _walks(bars, configs), workers_for(len(bars))) if f is not None]
+    frames = [f for f in map(walk_rows, _walks(bars, configs)) if f is not None]
     if not frames:
         return _empty()
     # the walks in (grid_id, first bar_start) order: their rows are then usually already in

@@ -29,7 +29,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from market_regimes.parallel import process_map
 from market_regimes.research.grid_exits import confirmed_breaks, detector_metrics
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, evaluation_split, series_bootstrap_ci
 
@@ -140,8 +139,7 @@ def exit_event_report(
         per = _walk_events(walk.reset_index(drop=True), lookback, confirm_bars, excursion_atr, evaluated[pos])
         return walk["series_key"].iloc[0], per
 
-    # pure-Python walks (they hold the GIL): side by side in forked processes, in walk order
-    for key, per in process_map(walk_events, bars.groupby("walk_id", sort=True)):
+    for key, per in map(walk_events, bars.groupby("walk_id", sort=True)):
         for d, arrays in per.items():
             for k, values in arrays.items():
                 events[d][k].append(values)

@@ -56,7 +56,6 @@ import pandas as pd
 
 from market_regimes.engines.grid_lifecycle import INPUT_COLUMNS as LIFECYCLE_INPUTS
 from market_regimes.engines.grid_lifecycle import STATES, LifecycleConfig, gc_paused, placement_states
-from market_regimes.parallel import process_map
 from market_regimes.research.grid_outcomes import GridOutcomeConfig, block_bootstrap_rows, evaluation_split
 from market_regimes.research.grid_simulator import (
     _EXIT_LEVEL,
@@ -344,11 +343,10 @@ def simulate_placements(
                         pending.setdefault(h, []).append((key, stamp, verdicts[t], k, result, bar_end, fill_minutes))
         return out, pending
 
-    # the placements are pure-Python simulations (they hold the GIL): segments side by side
-    # in forked processes, their rows and exit-null candidates put back in segment order
+    # the segments' rows and exit-null candidates, in segment order
     out: list[tuple] = []
     pending: dict[int, list[tuple]] = {}
-    for seg_out, seg_pending in process_map(segment_rows, bars.groupby(["series_key", "segment_id"], sort=False)):
+    for seg_out, seg_pending in map(segment_rows, bars.groupby(["series_key", "segment_id"], sort=False)):
         out += seg_out
         for h, items in seg_pending.items():
             pending.setdefault(h, []).extend(items)

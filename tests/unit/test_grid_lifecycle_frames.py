@@ -193,17 +193,3 @@ def test_missing_columns_and_empty_input():
         lifecycle_rows(BARS, CONFIGS.drop(columns=["valid_to"]), CFG)
     empty = lifecycle_rows(BARS.iloc[:0], CONFIGS, CFG)
     assert empty.empty and list(empty.columns) == list(OUTPUT_COLUMNS)
-
-
-def test_walks_in_forked_processes_give_the_serial_rows(monkeypatch):
-    """The walks run side by side in forked processes (market_regimes.parallel.process_map) when
-    the bars are many; forced here on the small fixture: the same rows, bit for bit, as one
-    process."""
-    from market_regimes import parallel
-
-    monkeypatch.setenv("MARKET_REGIMES_ENGINE_THREADS", "1")
-    serial = lifecycle_rows(BARS, CONFIGS, CFG)
-    monkeypatch.setenv("MARKET_REGIMES_ENGINE_THREADS", "2")
-    monkeypatch.setattr(parallel, "MIN_ROWS_PER_WORKER", 1)
-    forked = lifecycle_rows(BARS, CONFIGS, CFG)
-    pd.testing.assert_frame_equal(forked, serial, check_exact=True)

@@ -1,6 +1,6 @@
 """Engine parallelism (market_regimes/parallel.py): results in input order whatever the
-number of threads or processes, the same values as a serial run, errors passed on, and the
-thread count read from MARKET_REGIMES_ENGINE_THREADS."""
+number of threads, errors passed on, and the thread count read from
+MARKET_REGIMES_ENGINE_THREADS."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import os
 import threading
 import time
 
-import numpy as np
 import pytest
 
 from market_regimes import parallel
-from market_regimes.parallel import engine_threads, ordered_map, process_map
+from market_regimes.parallel import engine_threads, ordered_map
 
 
 def slow_square(x: int) -> int:
@@ -48,35 +47,6 @@ def test_ordered_map_passes_the_error_on():
 
     with pytest.raises(ValueError, match="piece 3"):
         ordered_map(fail_on_three, range(6), threads=2)
-
-
-def test_process_map_same_results_as_serial_in_order_from_child_processes():
-    rng = np.random.default_rng(1)
-    pieces = [rng.standard_normal(1000 + 100 * i) for i in range(7)]
-
-    def summary(a: np.ndarray) -> tuple[int, float, np.ndarray]:
-        return os.getpid(), float(np.cumsum(a)[-1]), np.sort(a)[:3]
-
-    serial = [summary(p) for p in pieces]
-    forked = process_map(summary, pieces, processes=2)
-    assert [r[1] for r in forked] == [r[1] for r in serial]  # bit for bit
-    for got, expected in zip(forked, serial):
-        np.testing.assert_array_equal(got[2], expected[2])
-    assert os.getpid() not in {r[0] for r in forked}  # computed in the children
-    assert parallel._FORK_JOB is None  # cleared after the run
-
-
-def test_process_map_serial_when_told_and_passes_errors_on():
-    assert process_map(lambda x: (os.getpid(), x), [1, 2], processes=1) == [(os.getpid(), 1), (os.getpid(), 2)]
-
-    def fail_on_two(x: int) -> int:
-        if x == 2:
-            raise KeyError("piece 2")
-        return x
-
-    with pytest.raises(KeyError, match="piece 2"):
-        process_map(fail_on_two, range(4), processes=2)
-    assert parallel._FORK_JOB is None
 
 
 def test_engine_threads_from_the_environment(monkeypatch):
