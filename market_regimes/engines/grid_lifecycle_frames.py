@@ -157,9 +157,8 @@ def lifecycle_rows(
     if missing:
         raise ValueError(f"lifecycle_rows: configs miss columns {missing}")
     states = states or {}
-
-    def walk_rows(walk) -> pd.DataFrame | None:  # one walk: no state shared with the others
-        wid, grid, kind, valid_from, walk_bars = walk
+    frames = []
+    for wid, grid, kind, valid_from, walk_bars in _walks(bars, configs):
         stored = LifecycleState.from_json(states[wid]) if states.get(wid) else None
         if stored is not None and stored.config_fingerprint != config.fingerprint():
             raise ValueError(
@@ -170,7 +169,7 @@ def lifecycle_rows(
         result = walk_grid(walk_bars, grid, config, stored)
         rows = result.lifecycle
         if rows.empty:
-            return None
+            continue
         rows = rows.copy()
         first = walk_bars.iloc[0]
         rows.insert(1, "grid_kind", kind)
@@ -208,9 +207,7 @@ def lifecycle_rows(
             rows["notified_state"], rows["is_sent"], rows["suppressed_reason"] = None, pd.NA, None
         rows["engine_state"] = None
         rows.iloc[-1, rows.columns.get_loc("engine_state")] = result.final_state.to_json()
-        return rows
-
-    frames = [f for f in map(walk_rows, _walks(bars, configs)) if f is not None]
+        frames.append(rows)
     if not frames:
         return _empty()
     # the walks in (grid_id, first bar_start) order: their rows are then usually already in

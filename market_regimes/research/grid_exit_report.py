@@ -132,14 +132,10 @@ def exit_event_report(
         d: {k: [] for k in ("detected", "lead", "followed", "false_stop")} for d in DETECTORS
     }
     groups: dict[str, dict[str, list]] = {d: {k: [] for k in events[d]} for d in DETECTORS}
-
-    def walk_events(group) -> tuple[object, dict]:  # one walk: nothing shared
-        _, walk = group
+    for _, walk in bars.groupby("walk_id", sort=True):
         pos = walk.index.to_numpy()
         per = _walk_events(walk.reset_index(drop=True), lookback, confirm_bars, excursion_atr, evaluated[pos])
-        return walk["series_key"].iloc[0], per
-
-    for key, per in map(walk_events, bars.groupby("walk_id", sort=True)):
+        key = walk["series_key"].iloc[0]
         for d, arrays in per.items():
             for k, values in arrays.items():
                 events[d][k].append(values)

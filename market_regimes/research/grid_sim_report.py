@@ -273,15 +273,13 @@ def simulate_placements(
     h_max = horizons[-1]
     fine_by_series = _fine_index(fine)
     levels, allocation = int(lifecycle.probation_levels), float(lifecycle.probation_allocation)
-
-    def segment_rows(group) -> tuple[list[tuple], dict[int, list[tuple]]]:  # one segment: nothing shared
-        (key, _), seg = group
-        out: list[tuple] = []
-        pending: dict[int, list[tuple]] = {}
+    out: list[tuple] = []
+    pending: dict[int, list[tuple]] = {}
+    for (key, _), seg in bars.groupby(["series_key", "segment_id"], sort=False):
         rows = seg.index.to_numpy()
         ev = evaluated[rows]
         if not ev.any():
-            return out, pending
+            continue
         seg = seg.reset_index(drop=True)
         n = len(seg)
         first = int(np.argmax(ev))
@@ -299,7 +297,7 @@ def simulate_placements(
             and t + horizons[0] <= n - 1
         ]
         if not ok:
-            return out, pending
+            continue
         states = placement_states(
             seg, ok, support[ok].tolist(), resistance[ok].tolist(), levels, allocation, lifecycle, h_max
         )
@@ -341,15 +339,6 @@ def simulate_placements(
                     out.append(_row(key, stamp, verdicts[t], h, policy, k, result, bar_end, fill_minutes))
                     if policy == "mandatory":
                         pending.setdefault(h, []).append((key, stamp, verdicts[t], k, result, bar_end, fill_minutes))
-        return out, pending
-
-    # the segments' rows and exit-null candidates, in segment order
-    out: list[tuple] = []
-    pending: dict[int, list[tuple]] = {}
-    for seg_out, seg_pending in map(segment_rows, bars.groupby(["series_key", "segment_id"], sort=False)):
-        out += seg_out
-        for h, items in seg_pending.items():
-            pending.setdefault(h, []).extend(items)
     # the null of the exit timing: the mandatory exit bars of horizon h permuted across its
     # placements of the same verdict (the same holding times, no information about the bar
     # they fall on)
