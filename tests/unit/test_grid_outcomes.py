@@ -141,7 +141,7 @@ def test_forward_outcomes_never_cross_a_segment_and_ignore_row_order():
 def test_forward_outcomes_hold_only_is_the_hold_column_alone():
     # hold_only (the calibration report's path) gives the same hold_H, bit for bit, and
     # no other outcome column; the hand-worked hold of H = 2, 3 still holds
-    bars = pd.concat([hand_series("a"), hand_series(("b", 2))], ignore_index=True).sample(frac=1.0, random_state=5)
+    bars = pd.concat([hand_series("a"), hand_series("b")], ignore_index=True).sample(frac=1.0, random_state=5)
     full = forward_outcomes(bars, horizons=(2, 3))
     hold = forward_outcomes(bars, horizons=(2, 3), hold_only=True)
     assert [c for c in hold.columns if c not in bars.columns] == ["hold_2", "hold_3"]
