@@ -15,15 +15,19 @@ DuckDB's pandas scanner, which reads pandas' Arrow-backed text columns value by 
 4.5 s for fct_volatility_regimes' 1.15M rows and 7 text columns); the same rows handed over as
 an Arrow table take about 0.6 s, and DuckDB gives every column the same type (tested).
 
+Ordering: :func:`is_sorted_by` tells an engine that rows read with ``ORDER BY`` need no
+pandas sort (a stable multi-key sort of 1M rows with text keys costs 1-4 s).
+
 Pure Python (pyarrow, pandas): the relation comes from the caller (a dbt adapter).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["arrow_table", "relation_frame"]
+__all__ = ["arrow_table", "is_sorted_by", "relation_frame"]
 
 _NULLABLE = {
     pa.int8(): pd.Int8Dtype(),
@@ -76,3 +80,28 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
     if not len(frame) or any(isinstance(dtype, pd.CategoricalDtype) for dtype in frame.dtypes):
         return frame
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def is_sorted_by(frame: pd.DataFrame, columns: list[str]) -> bool:
+    """True when ``frame``'s rows are in ascending lexicographic order of ``columns`` and no
+    value of them is missing: a stable sort by those columns would leave every row where it
+    is (rows equal on all of them keep their order), so it can be skipped.
+
+    False when a value is missing or two values of a column do not compare (mixed types).
+    Costs ~0.1 s per column on 1M rows (one vectorised comparison of neighbours)."""
+    if len(frame) < 2:
+        return not frame[list(columns)].isna().any().any()
+    decided = np.zeros(len(frame) - 1, dtype=bool)  # neighbours already ordered by an earlier column
+    for column in columns:
+        values = frame[column]
+        if values.isna().any():
+            return False
+        v = values.to_numpy()
+        try:
+            before, after = v[:-1], v[1:]
+            if (~decided & (after < before)).any():
+                return False
+            decided |= after > before
+        except TypeError:
+            return False
+    return True

@@ -39,6 +39,7 @@ from market_regimes.engines.grid_lifecycle import (
     gc_paused,
     walk_grid,
 )
+from market_regimes.frames import is_sorted_by
 
 KEY_COLUMNS = ("exchange", "symbol", "segment_id")
 CONFIG_COLUMNS = (
@@ -87,7 +88,11 @@ def _walks(bars: pd.DataFrame, configs: pd.DataFrame) -> list[tuple[str, GridSpe
     # the segments in key order, each by bar_start (stable): one sort and slices, the same
     # frames as groupby(KEY_COLUMNS, sort=True) (rows with a missing key dropped) and a stable
     # sort of each group
-    ordered = bars.dropna(subset=list(KEY_COLUMNS)).sort_values([*KEY_COLUMNS, "bar_start"], kind="stable")
+    order = [*KEY_COLUMNS, "bar_start"]
+    if is_sorted_by(bars, order):  # read with ORDER BY (the adapter): the sort would move no row
+        ordered = bars
+    else:
+        ordered = bars.dropna(subset=list(KEY_COLUMNS)).sort_values(order, kind="stable")
     keys = [ordered[c].to_numpy(dtype=object) for c in KEY_COLUMNS]
     new = np.zeros(len(ordered), dtype=bool)  # the first row of each segment
     new[:1] = True

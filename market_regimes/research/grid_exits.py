@@ -121,7 +121,7 @@ def _bound(value: object, n: int, name: str) -> np.ndarray:
 def _state_levels(states: Sequence[object], exited_level: int, what: str) -> np.ndarray:
     names = pd.Series(list(states), dtype=object)
     present = names[names.notna()]
-    unknown = sorted({str(s) for s in present} - set(STATES))
+    unknown = sorted({str(s) for s in pd.unique(present.to_numpy())} - set(STATES))  # distinct first: 1M rows
     if unknown:
         raise ValueError(f"{what}: unknown states {unknown} (expected {list(STATES)})")
     levels = {**STATE_LEVELS, EXITED: exited_level}

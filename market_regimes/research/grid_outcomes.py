@@ -41,6 +41,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from market_regimes.frames import is_sorted_by
 from market_regimes.parallel import ordered_map
 from market_regimes.seed_config import convert_value
 
@@ -918,12 +919,7 @@ def evaluation_split(
 def _is_time_ordered(bars: pd.DataFrame) -> bool:
     """True when the rows are already sorted by series_key, then bar_start (no key or time
     missing). Checking costs ~0.1 s on 1M rows; sorting a frame with text columns ~1.4 s."""
-    keys = bars["series_key"]
-    if keys.isna().any() or bars["bar_start"].isna().any() or not keys.is_monotonic_increasing:
-        return False
-    k = keys.to_numpy(dtype=object)
-    t = bars["bar_start"].to_numpy()
-    return bool(np.all((k[1:] != k[:-1]) | (t[1:] >= t[:-1])))
+    return is_sorted_by(bars, ["series_key", "bar_start"])
 
 
 def _bool_column(bars: pd.DataFrame, name: str) -> np.ndarray:

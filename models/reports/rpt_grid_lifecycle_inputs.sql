@@ -3,8 +3,9 @@
 -- close, high, low and atr_14 the confirmed-break and post-stop rules read, the verdict, the
 -- triggers that fired, whether a notification was sent, the number of state changes at the
 -- bar (a walk's start not counted), bars since the stop and whether the gates restarted the
--- grid at the bar. A view; the Python report looks ahead by design.
-{{ config(materialized='view') }}
+-- grid at the bar. A table (read by two reports: a view would join the lifecycle with its
+-- inputs twice); the Python reports look ahead by design.
+{{ config(materialized='table') }}
 with changes as (
     select walk_id, bar_start, count(*) as from_state_changes, count(*) filter (where reason = 'restart') as restarts
     from {{ ref('fct_exit_states') }}

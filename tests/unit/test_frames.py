@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from market_regimes.frames import arrow_table, relation_frame
+from market_regimes.frames import arrow_table, is_sorted_by, relation_frame
 
 QUERY = """
     select * from (values
@@ -58,3 +58,26 @@ def test_arrow_table_keeps_frames_it_would_type_differently():
     assert arrow_table(empty) is empty
     categorical = pd.DataFrame({"verdict": pd.Categorical(["RANGE", "TREND"])})
     assert arrow_table(categorical) is categorical
+
+
+def test_is_sorted_by_is_what_a_stable_sort_leaves_in_place():
+    frame = pd.DataFrame(
+        {
+            "exchange": ["binance", "binance", "binance", "bybit", "bybit"],
+            "segment_id": [0, 0, 1, 0, 0],
+            "bar_start": pd.to_datetime(
+                ["2025-01-01 02:00", "2025-01-01 03:00", "2025-01-01 00:00", "2025-01-01 00:00", "2025-01-01 00:00"]
+            ),
+        }
+    )
+    order = ["exchange", "segment_id", "bar_start"]
+    assert is_sorted_by(frame, order)  # a later column may fall when an earlier one rose; ties allowed
+    assert frame.sort_values(order, kind="stable").index.tolist() == [0, 1, 2, 3, 4]
+    swapped = frame.iloc[[1, 0, 2, 3, 4]]
+    assert not is_sorted_by(swapped, order)
+    assert not is_sorted_by(frame.iloc[[3, 0, 1, 2, 4]], order)  # bybit before binance
+    assert is_sorted_by(swapped, ["exchange"])  # by exchange alone, equal keys keep their order
+    with_missing = frame.assign(segment_id=pd.array([0, 0, None, 0, 0], dtype="Int64"))
+    assert not is_sorted_by(with_missing, order)
+    assert not is_sorted_by(pd.DataFrame({"k": ["a", ("b", 2)]}), ["k"])  # keys that do not compare
+    assert is_sorted_by(frame.iloc[:1], order) and is_sorted_by(frame.iloc[:0], order)

@@ -132,6 +132,13 @@ def test_walks_rows_and_their_columns():
     assert first.loc[walk_id("virtual|x|AAA", 0, None), "state"] in ("DISABLED", "PROBATION")
 
 
+def test_rows_do_not_depend_on_the_input_order():
+    # BARS is in the walks' order (the adapter reads it so: no sort); shuffled it is sorted first
+    ordered = lifecycle_rows(BARS, CONFIGS, CFG)
+    shuffled = lifecycle_rows(BARS.sample(frac=1.0, random_state=11), CONFIGS, CFG)
+    pd.testing.assert_frame_equal(shuffled, ordered)
+
+
 def test_rows_carry_the_engines_changes_and_notifications():
     """The per-bar JSON of state changes and the notification columns are the engine's tables."""
     rows = lifecycle_rows(BARS, CONFIGS, CFG)

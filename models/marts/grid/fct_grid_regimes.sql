@@ -24,6 +24,9 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
           meta={'revision_rewind': 'series_idx'}) }}
 {%- set features = grid_feature_names() %}
+{#- the score that speaks for each verdict (competing_verdicts) -#}
+{%- set support_of = {'TREND': 'trend_score', 'TRANSITION': 'vol_change_score',
+                      'RANGE_OK': 'least(range_quality_score, mean_rev_score)', 'RANGE_WEAK': '100 - range_quality_score'} %}
 with frontier as (
     {{ indicator_frontier() }}
 ),
@@ -125,12 +128,9 @@ explained as (
         -- lists are compared exactly between builds, and window aggregates may differ in
         -- the last bits between an as_of build and a full one; values below 5e-11 are 0: an OLS
         -- slope over a flat stretch is 1e-16 noise)
-        {{ list_of([
-            struct_of({'support': 'round(trend_score, 6)', 'verdict': "'TREND'"}),
-            struct_of({'support': 'round(vol_change_score, 6)', 'verdict': "'TRANSITION'"}),
-            struct_of({'support': 'round(least(range_quality_score, mean_rev_score), 6)', 'verdict': "'RANGE_OK'"}),
-            struct_of({'support': 'round(100 - range_quality_score, 6)', 'verdict': "'RANGE_WEAK'"}),
-        ]) }} as all_support
+        {%- for verdict, expr in support_of.items() %}
+        round({{ expr }}, 6) as support_{{ verdict | lower }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from verdicts
 ),
 
@@ -142,43 +142,95 @@ orientation as (
     from {{ ref('grid_features') }}
 ),
 
+-- the three features that weighed most: the features with a rank, ordered by distance
+-- -|pr - 0.5| then name (names are distinct), the first three. A feature's place is the
+-- number of ranked features before it in that order: whole-number comparisons, no list
+-- sort per row (the same three, in the same order, as sorting the list of all eleven).
+-- Distance of a ranked feature <= 0; 1 (after every ranked one) when not ranked.
+factor_distances as (
+    select
+        e.*
+        {%- for a in features %},
+        coalesce(-abs(e.pr_{{ a }} - 0.5), 1.0) as distance_{{ a }}
+        {%- endfor %}
+    from explained as e
+),
+
+factor_places as (
+    select
+        d.*,
+        {%- for a in features %}
+        case when d.pr_{{ a }} is not null then 0
+            {%- for b in features if b != a %}
+            + cast(d.distance_{{ b }} {{ '<=' if b < a else '<' }} d.distance_{{ a }} as integer)
+            {%- endfor %}
+        end as place_{{ a }},
+        {%- endfor %}
+        0 {%- for a in features %} + cast(d.pr_{{ a }} is not null as integer){% endfor %} as ranked_features,
+        {#- a competing verdict's place: the other verdicts (not the bar's) before it, by support
+            then name, both descending -#}
+        {%- for a in support_of %}
+        case when d.verdict <> '{{ a }}' then 0
+            {%- for b in support_of if b != a %}
+            + cast(d.verdict <> '{{ b }}' and d.support_{{ b | lower }} {{ '>=' if b > a else '>' }} d.support_{{ a | lower }} as integer)
+            {%- endfor %}
+        end as place_{{ a | lower }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from factor_distances as d
+),
+
+factor_picks as (
+    select
+        p.*
+        {%- for k in range(3) %}
+        {%- for field, prefix in [('feature', none), ('raw', 'p.'), ('rank', 'p.pr_'), ('orientation', 'o.o_')] %},
+        case {%- for a in features %} when p.place_{{ a }} = {{ k }} then {{ "'" ~ a ~ "'" if prefix is none else prefix ~ a }}{% endfor %} end
+            as factor_{{ k + 1 }}_{{ field }}
+        {%- endfor %}
+        {%- endfor %}
+    from factor_places as p
+    cross join orientation as o
+),
+
 final as (
 select
     e.exchange, e.symbol, e.bar_interval, e.bar_start, e.segment_id,
     e.verdict, e.decided_by, e.confidence, e.capacity_limited,
     e.trend_score, e.mean_rev_score, e.range_quality_score, e.vol_change_score, e.grid_capacity,
     e.support, e.resistance, e.close,
-    case when e.verdict is not null then
-        {{ list_where(list_sorted('e.all_support', descending=true), 'x -> x.verdict <> e.verdict') }}
-    end as competing_verdicts,
-    {#- each feature's (distance, name, raw value, rank, orientation); the features are
-        ordered by distance then name (names are distinct: the later fields never decide),
-        and the rounded value and the supports flag are worked out for the three kept only -#}
-    {%- set factors = [] %}
-    {%- for feature in features %}
-    {%- do factors.append(struct_of({
-        'distance': '-abs(e.pr_' ~ feature ~ ' - 0.5)',
-        'feature': "'" ~ feature ~ "'",
-        'raw': 'e.' ~ feature,
-        'rank': 'e.pr_' ~ feature,
-        'orientation': 'o.o_' ~ feature,
+    {#- the other three verdicts with their support, the best supported first (ties: by name,
+        descending) -#}
+    {%- set competing = [] %}
+    {%- for k in range(3) %}
+    {%- set support, verdict = [], [] %}
+    {%- for a in support_of %}
+    {%- do support.append('when e.place_' ~ (a | lower) ~ ' = ' ~ k ~ ' then e.support_' ~ (a | lower)) %}
+    {%- do verdict.append('when e.place_' ~ (a | lower) ~ ' = ' ~ k ~ " then '" ~ a ~ "'") %}
+    {%- endfor %}
+    {%- do competing.append(struct_of({
+        'support': 'case ' ~ support | join(' ') ~ ' end',
+        'verdict': 'case ' ~ verdict | join(' ') ~ ' end',
     })) %}
     {%- endfor %}
-    case when e.verdict is not null then
-        {{ list_map(
-            list_head(list_sorted(list_where(list_of(factors), 'f -> f.rank is not null')), 3),
-            'f -> ' ~ struct_of({
-                'feature': 'f.feature',
-                'value': 'case when ' ~ is_infinite('f.raw') ~ ' then f.raw else '
-                         ~ significant_digits('round(f.raw, 10)', 6) ~ ' end',
-                'rank': 'f.rank',
-                'supports': "case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK') then (f.rank - 0.5) * f.orientation > 0"
-                            ~ ' else (f.rank - 0.5) * f.orientation < 0 end',
-            })) }}
+    case when e.verdict is not null then {{ list_of(competing) }} end as competing_verdicts,
+    {#- each kept feature's name, raw value (rounded to 6 significant digits), rank and
+        whether its side of the median speaks for the verdict (orientation of seed grid_features) -#}
+    {%- set factors = [] %}
+    {%- for k in range(1, 4) %}
+    {%- set f = 'e.factor_' ~ k ~ '_' %}
+    {%- do factors.append(struct_of({
+        'feature': f ~ 'feature',
+        'value': 'case when ' ~ is_infinite(f ~ 'raw') ~ ' then ' ~ f ~ 'raw else '
+                 ~ significant_digits('round(' ~ f ~ 'raw, 10)', 6) ~ ' end',
+        'rank': f ~ 'rank',
+        'supports': "case when e.verdict in ('TREND', 'TRANSITION', 'RANGE_WEAK') then (" ~ f ~ 'rank - 0.5) * ' ~ f ~ 'orientation > 0'
+                    ~ ' else (' ~ f ~ 'rank - 0.5) * ' ~ f ~ 'orientation < 0 end',
+    })) %}
+    {%- endfor %}
+    case when e.verdict is not null then {{ list_head(list_of(factors), 'least(e.ranked_features, 3)') }}
     end as decision_factors,
     e.series_part, e.idx
-from explained as e
-cross join orientation as o
+from factor_picks as e
 where e.carry_idx is null or e.idx > e.carry_idx
 )
 
