@@ -224,7 +224,7 @@ def lifecycle_rows(
     for c in ("bar_start", "valid_from"):
         out[c] = out[c].astype("datetime64[us]")
     out = out[list(OUTPUT_COLUMNS)]
-    if not _ordered(out["grid_id"].to_numpy(dtype=object), out["bar_start"].to_numpy()):
+    if not is_sorted_by(out, ["grid_id", "bar_start"]):  # a stable sort would move no row
         out = out.sort_values(["grid_id", "bar_start"], kind="stable", ignore_index=True)
     for c in ("state_changes", "notified_state", "suppressed_reason", "engine_state", "stop_reason"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
@@ -243,15 +243,6 @@ def _on_rows(row_ns: np.ndarray, at: Sequence[int], values: Sequence[object]) ->
     if len(at):
         out[np.searchsorted(row_ns, np.asarray(at, dtype=np.int64))] = values
     return out
-
-
-def _ordered(grid_ids: np.ndarray, bar_start: np.ndarray) -> bool:
-    """True when the rows are strictly increasing in (grid_id, bar_start): then no two rows
-    share a key and this is the order any sort by (grid_id, bar_start) gives."""
-    if len(grid_ids) < 2:
-        return True
-    same = grid_ids[1:] == grid_ids[:-1]
-    return bool(((grid_ids[1:] > grid_ids[:-1]) | (same & (bar_start[1:] > bar_start[:-1]))).all())
 
 
 def _empty() -> pd.DataFrame:
