@@ -58,7 +58,8 @@ def updated(sample_db, tmp_path_factory):
     full.parent.mkdir()
     shutil.copy(inc, full)
     dbt("run", full, landing, work, extra=["--full-refresh", "--select", *MODELS])
-    return {"inc": inc, "full": full, "before": before, "after": after, "marks": marks, "log": run.stdout}
+    yield {"inc": inc, "full": full, "before": before, "after": after, "marks": marks, "log": run.stdout}
+    shutil.rmtree(work, ignore_errors=True)  # two 1.7 GB copies: free the disk for the next module
 
 
 def test_the_update_adds_rows_without_rebuilding_stored_ones(updated):
@@ -94,12 +95,13 @@ def test_the_incremental_run_equals_a_rebuild(updated, model):
     assert only == [0, 0], f"{model}: {only[0]} rows only in the incremental build, {only[1]} only in the rebuild"
 
 
-def test_an_intent_added_and_removed_later_reaches_the_stored_rows(updated, tmp_path_factory):
+def test_an_intent_added_and_removed_later_reaches_the_stored_rows(updated, tmp_path):
     """Source trading.position_intents (raw.position_intents, docs/levers.md "Intents"): an
     intent written after the build for an old and for the newest lever row is applied by the
     next incremental run (only those two rows change: summed, capped at intent_cap 0.4);
     once the intents are deleted, the next run restores every row bit for bit."""
-    work = tmp_path_factory.mktemp("levers_intents")
+    work = tmp_path / "levers_intents"
+    work.mkdir()
     db = work / "db" / updated["inc"].name
     db.parent.mkdir()
     shutil.copy(updated["inc"], db)

@@ -214,7 +214,8 @@ def user_project(tmp_path_factory):
     db.parent.mkdir()
     proc = run_dbt(project, db, landing, "build")
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    return {"project": project, "landing": landing, "db": db, "stdout": proc.stdout}
+    yield {"project": project, "landing": landing, "db": db, "stdout": proc.stdout}
+    shutil.rmtree(root, ignore_errors=True)  # free the disk for the next module
 
 
 def test_add_a_market_end_to_end(user_project):

@@ -227,7 +227,8 @@ def backfilled(defs, fixture_build, tmp_path_factory):
         text=True,
     )
     assert proc.returncode == 0, proc.stderr[-5000:]
-    return {"root": root, "db": db, "plain": plain, "env": env, "stderr": proc.stderr}
+    yield {"root": root, "db": db, "plain": plain, "env": env, "stderr": proc.stderr}
+    shutil.rmtree(root, ignore_errors=True)  # free the disk for the next module
 
 
 def _compare_marts(left, right, tables):

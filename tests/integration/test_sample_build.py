@@ -134,7 +134,8 @@ def as_of_db(tmp_path_factory):
     work = tmp_path_factory.mktemp("as_of")
     db = work / "sample_as_of.duckdb"
     dbt("build", db, SAMPLE, work, vars_yaml=f'{{as_of: "{AS_OF}"}}', extra=COMPARED_ONLY)
-    return db
+    yield db
+    shutil.rmtree(work, ignore_errors=True)  # free the disk for the next module
 
 
 def _ended_by(catalog: str, cols: list[str], as_of: str) -> str:

@@ -87,7 +87,8 @@ def updated(sample_db, tmp_path_factory):
         work,
         extra=["--select", "+fct_volatility_regimes", "+fct_strategy_fit", "--exclude-resource-type", "unit_test"],
     )
-    return {"db": db, "before": before}
+    yield {"db": db, "before": before}
+    shutil.rmtree(work, ignore_errors=True)  # a 1.7 GB copy: free the disk for the next module
 
 
 @pytest.mark.parametrize("name", MODELS)
