@@ -6,14 +6,19 @@ ETHUSDT and SOLUSDT from the bundled sample between 2025-06-25 and 2025-06-29 12
 sample's daily and dominance files); stage 2 re-lands the same files one day longer (a new
 version of each file with the next day's candles). Each stage is built twice:
 
-* DuckDB: ``dbt seed`` (stage 1) and ``dbt run`` of the landing ledgers and every SQL model
-  that does not depend on a Python engine model (``SELECTION``);
+* DuckDB: ``dbt seed`` (stage 1) and ``dbt run`` of the landing ledgers, every SQL model
+  that does not depend on a Python engine model, the engines with a Spark job (``PORTED``)
+  and the SQL models downstream of those only (``BUILT``);
 * Spark: ``dbt seed --target spark`` (stage 1), the ledgers copied from the DuckDB build
   (``python -m market_regimes.spark_parity copy-landing``: the landing stays Python), ``dbt run
-  --target spark`` of the same SQL models (stage 2: an incremental run) and, on stage 1,
-  ``dbt test --target spark`` of their data tests (the unit tests' fixtures are DuckDB SQL).
+  --target spark`` of the same SQL models up to the engines (``SELECTION``), the engines'
+  Spark jobs (``python -m market_regimes.spark_engines``: applyInPandas per series), ``dbt run
+  --target spark`` of the SQL models after them (``AFTER_ENGINES``) — on stage 2 each of
+  these an incremental run — and, on stage 1, ``dbt test --target spark`` of their data tests
+  (the unit tests' fixtures are DuckDB SQL).
 
-Then every table the SQL models write is exported from Spark (with the DuckDB build's series
+Every dbt call passes ``FIXTURE_VARS`` (grid and rank windows short enough for the fixture's
+few days). Then every table the SQL models and ported engines write is exported from Spark (with the DuckDB build's series
 keys) and compared with :func:`market_regimes.spark_parity.parity` (the project's ``compare``
 tolerances). Prints one JSON document: per stage the landed rows, the dbt wall seconds of
 each step, Spark's seconds per model, the tests' pass/fail counts and the parity of each
@@ -46,10 +51,24 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 FIRST = "2025-06-25 00:00:00"
 STAGE_ENDS = ("2025-06-29 12:00:00", "2025-06-30 12:00:00")
 # the landing ledgers (Python models, DuckDB) and every SQL model not downstream of a Python
-# engine model: what runs on Spark today
+# engine model: what dbt runs on Spark first
 ENGINES = ["path:python_models/intermediate+", "path:python_models/marts+", "path:python_models/reports+"]
 SELECTION = ["--select", "path:models", "--exclude", *ENGINES]
+# the engines with a Spark job (market_regimes.spark_engines): the job writes the model's table
+# after the first dbt run, then dbt runs the SQL models downstream of them (and of no other engine)
+PORTED = {"int_grid_ranges_walked": "grid-ranges-walked"}
+NOT_PORTED = ["path:python_models/marts+", "path:python_models/reports+"]
+AFTER_ENGINES = ["--select", *(f"{m}+" for m in PORTED), "--exclude", *PORTED, *NOT_PORTED]
+# what both builds hold and the parity covers: the SQL models, the ported engines and the SQL after them
+BUILT = ["--select", "path:models", *PORTED, "--exclude", *NOT_PORTED]
 BIN = Path(sys.executable).parent
+# the fixture holds 4.5-5.5 days of bars: shorter grid windows and rank windows than the
+# product's (168 h, 500 bars) so that the grid engine and the verdicts have values to compare
+# (with the defaults every grid level and verdict of the fixture is NULL); both builds use them
+FIXTURE_VARS = (
+    "{grid_window_hours: 48, grid_holdout_hours: 8, grid_short_hours: 8, grid_atr_mean_bars: 20, "
+    "grid_ou_bars: 20, percentile_rank_window: 48}"
+)
 
 
 def write_landing(root: Path, end: str) -> int:
@@ -76,7 +95,8 @@ def dbt(args: list[str], env: dict, cwd: Path, work: Path) -> dict:
     """Run ``dbt <args>``; returns {"seconds", "results": run_results.json's results}.
     Raises SystemExit with dbt's output tail when dbt fails (a failing test included)."""
     started = time.perf_counter()
-    cmd = [str(BIN / "dbt"), *args, "--project-dir", str(PROJECT), "--target-path", str(work / "target")]
+    cmd = [str(BIN / "dbt"), *args, "--vars", FIXTURE_VARS, "--project-dir", str(PROJECT)]
+    cmd += ["--target-path", str(work / "target")]
     proc = subprocess.run(cmd + ["--log-path", str(work / "logs")], env=env, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     print(f"[spark_build] dbt {' '.join(args[:3])} ... {seconds:.1f} s", file=sys.stderr, flush=True)
@@ -88,16 +108,41 @@ def dbt(args: list[str], env: dict, cwd: Path, work: Path) -> dict:
 
 
 def spark_tables(env: dict, work: Path) -> list[str]:
-    """schema.name of every table (not view) the selected SQL models write."""
-    cmd = [str(BIN / "dbt"), "ls", "--resource-type", "model", *SELECTION, "--output", "json", "--quiet"]
+    """schema.name of every table (not view) the models of ``BUILT`` write (SQL models and
+    the ported engines)."""
+    cmd = [str(BIN / "dbt"), "ls", "--resource-type", "model", *BUILT, "--output", "json", "--quiet"]
     cmd += ["--project-dir", str(PROJECT), "--target-path", str(work / "target-ls")]
     out = subprocess.run(cmd, env=env, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
     nodes = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return sorted(
         f"{n['config']['schema']}.{n['name']}"
         for n in nodes
-        if n["config"]["materialized"] in ("table", "incremental") and n["original_file_path"].endswith(".sql")
+        if n["config"]["materialized"] in ("table", "incremental")
+        and (n["original_file_path"].endswith(".sql") or n["name"] in PORTED)
     )
+
+
+def engine_jobs(spark_env: dict, spark_dir: Path) -> dict:
+    """Run the Spark job of each ported engine (``python -m market_regimes.spark_engines``, its
+    own process: no dbt process may hold the local metastore); returns per job its JSON result
+    and seconds. Raises SystemExit with the job's error output when it fails."""
+    out = {}
+    for model, job in PORTED.items():
+        started = time.perf_counter()
+        cmd = [str(BIN / "python"), "-m", "market_regimes.spark_engines", job]
+        proc = subprocess.run(
+            cmd + ["--warehouse", str(spark_dir / "warehouse")],
+            env=spark_env,
+            cwd=spark_dir,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"spark engine job {job} failed:\n{proc.stderr[-4000:]}")
+        seconds = round(time.perf_counter() - started, 1)
+        print(f"[spark_build] spark engine {job} ... {seconds} s", file=sys.stderr, flush=True)
+        out[model] = {**json.loads(proc.stdout.strip().splitlines()[-1]), "seconds": seconds}
+    return out
 
 
 def main() -> int:
@@ -122,7 +167,7 @@ def main() -> int:
         if stage == 1:
             step["duckdb_seed_s"] = dbt(["seed"], base_env, PROJECT, work / "duck")["seconds"]
             step["spark_seed_s"] = dbt(["seed", "--target", "spark"], spark_env, spark_dir, work / "spark")["seconds"]
-        duck_run = dbt(["run", "--select", "path:python_models/raw", *SELECTION[1:]], base_env, PROJECT, work / "duck")
+        duck_run = dbt(["run", "--select", "path:python_models/raw", *BUILT[1:]], base_env, PROJECT, work / "duck")
         step["duckdb_run_s"] = duck_run["seconds"]
         started = time.perf_counter()
         copy = [str(BIN / "python"), "-m", "market_regimes.spark_parity", "copy-landing", str(db)]
@@ -139,8 +184,14 @@ def main() -> int:
         run = dbt(["run", "--target", "spark", *SELECTION], spark_env, spark_dir, work / "spark")
         step["spark_run_s"] = run["seconds"]
         step["spark_model_s"] = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in run["results"]}
+        step["spark_engines"] = engine_jobs(spark_env, spark_dir)
+        after = dbt(["run", "--target", "spark", *AFTER_ENGINES], spark_env, spark_dir, work / "spark")
+        step["spark_after_engines_s"] = after["seconds"]
+        step["spark_model_s"] |= {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in after["results"]
+        }
         if stage == 1:
-            test_args = ["test", "--target", "spark", *SELECTION, "--exclude-resource-type", "unit_test"]
+            test_args = ["test", "--target", "spark", *BUILT, "--exclude-resource-type", "unit_test"]
             tested = dbt(test_args, spark_env, spark_dir, work / "spark")
             statuses = [r["status"] for r in tested["results"]]
             step["spark_tests"] = {s: statuses.count(s) for s in sorted(set(statuses))}

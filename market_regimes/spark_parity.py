@@ -30,15 +30,23 @@ LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
 
 def spark_session(warehouse: Path):
     """A local Spark session like dbt-spark's ``method: session`` (Hive support, warehouse
-    folder ``warehouse``, session time zone UTC, ANSI mode)."""
+    folder ``warehouse``, session time zone UTC, ANSI mode). Its Python workers (the engine
+    jobs' applyInPandas) run this process's interpreter, so they import the same packages."""
+    import os
+    import sys
+
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # read by SparkContext for its workers
     spark = (
         SparkSession.builder.master("local[2]")
         .enableHiveSupport()
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # one machine: a few shuffle partitions (the default 200 are 200 tasks per groupBy)
+        .config("spark.sql.shuffle.partitions", "4")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

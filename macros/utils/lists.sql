@@ -79,3 +79,29 @@
 {% macro spark__list_map(list, lambda) -%}
     transform({{ list }}, {{ lambda }})
 {%- endmacro %}
+
+{#- The number of elements of `list`. -#}
+{% macro list_length(list) -%}
+    {{ return(adapter.dispatch('list_length', 'market_regimes')(list)) }}
+{%- endmacro %}
+
+{% macro default__list_length(list) -%}
+    len({{ list }})
+{%- endmacro %}
+
+{% macro spark__list_length(list) -%}
+    size({{ list }})
+{%- endmacro %}
+
+{#- True when `list` holds `value` (NULL when `value` is NULL). -#}
+{% macro list_has(list, value) -%}
+    {{ return(adapter.dispatch('list_has', 'market_regimes')(list, value)) }}
+{%- endmacro %}
+
+{% macro default__list_has(list, value) -%}
+    list_contains({{ list }}, {{ value }})
+{%- endmacro %}
+
+{% macro spark__list_has(list, value) -%}
+    array_contains({{ list }}, {{ value }})
+{%- endmacro %}

@@ -585,3 +585,32 @@ def test_partition_start_is_read_from_the_warehouse_and_remembered(fixture_build
     assert partition_start(tmp_path / "missing.duckdb") == DEFAULT_START
     monkeypatch.setenv("MARKET_REGIMES_PARTITION_START", "2024-03-05")
     assert partition_start(db) == "2024-03-05"
+
+
+def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
+    """orchestration/spark_definitions.py (docs/scale-out.md): the ported engine is an asset of
+    its own, keyed as dbt keys the model, between the dbt build of the SQL models it reads and
+    the one of the SQL models after it; the models after an engine without a Spark job are not
+    assets there; every dbt step runs on the spark target."""
+    spark = importlib.reload(importlib.import_module("orchestration.spark_definitions"))
+    graph = spark.defs.resolve_asset_graph()
+    engine = AssetKey(["intermediate", "int_grid_ranges_walked"])
+    node = graph.get(engine)
+    assert {k.to_user_string() for k in node.parent_keys} == {
+        "intermediate/int_grid_engine_bars_selected",
+        "seeds/grid_config",
+    }
+    assert AssetKey(["marts", "fct_grid_ranges"]) in node.child_keys
+    ops = {key.to_user_string(): a.node_def.name for a in spark.defs.assets for key in a.keys}
+    assert ops["intermediate/int_grid_ranges_walked"] == "intermediate__int_grid_ranges_walked"
+    assert ops["intermediate/int_grid_engine_bars_selected"] == ops["seeds/grid_config"] == "spark_sql_upstream"
+    assert ops["marts/fct_grid_regimes"] == ops["marts/fct_grid_ranges"] == "spark_sql_after_engines"
+    assert {ops[f"raw/{t}"] for t in ("klines", "daily_series", "dominance_readings")} == {"spark_landing_ledgers"}
+    for absent in (
+        "marts/fct_grid_lifecycle",
+        "marts/fct_levers",
+        "marts/fct_uptrend_states",
+        "reports/rpt_grid_range_outcomes",
+    ):
+        assert absent not in ops
+    assert spark.defs.resources["dbt"].target == "spark"

@@ -1,0 +1,186 @@
+"""Dagster code location for the ``spark`` dbt target (docs/scale-out.md, "Engines on Spark"):
+``dagster dev -m orchestration.spark_definitions -h 127.0.0.1``.
+
+The DuckDB location (:mod:`orchestration.definitions`) is the default and is unchanged; this
+one builds the part of the project that runs on Spark today, in three steps that each hold
+the local Spark metastore alone (the in-process executor runs one step at a time):
+
+* ``raw/klines``, ``raw/daily_series``, ``raw/dominance_readings``: the landing ledgers. The
+  landing stays Python: ``dbt run`` of the landing models on DuckDB (``MARKET_REGIMES_DB``,
+  ``MARKET_REGIMES_LANDING``), then the ledgers copied into the Spark warehouse
+  (``python -m market_regimes.spark_parity copy-landing``);
+* ``spark_sql_upstream``: ``dbt build --target spark`` of the seeds and every SQL model
+  upstream of the Python engines;
+* one asset per ported engine (:data:`market_regimes.spark_engines.JOBS`), keyed as dbt keys
+  its model (``intermediate/int_grid_ranges_walked``): the engine's Spark job
+  (``python -m market_regimes.spark_engines``), continuing each stored series;
+* ``spark_sql_after_engines``: ``dbt build --target spark`` of the SQL models downstream of
+  the ported engines only (``fct_grid_ranges``, ``fct_grid_regimes``, ...).
+
+Models downstream of an engine without a Spark job (levers, lifecycle, exit states, most
+reports) are not assets of this location. Paths: the Spark warehouse is
+``MARKET_REGIMES_SPARK_WAREHOUSE`` (default ``warehouse/spark``, as profiles.yml), every
+process runs in the project directory (where dbt-spark's session keeps ``metastore_db/``).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Definitions,
+    MaterializeResult,
+    asset,
+    in_process_executor,
+    multi_asset,
+)
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from market_regimes.spark_engines import JOBS
+from market_regimes.spark_parity import LANDING_TABLES
+
+from .defs.dbt_assets import TRANSLATOR
+from .defs.project import DBT_EXECUTABLE, PROJECT_DIR, dbt_project
+from .defs.resources import WarehouseResource
+
+#: the engine models with a Spark job, and the job's name (market_regimes.spark_engines.JOBS)
+PORTED = {"int_grid_ranges_walked": "grid-ranges-walked"}
+#: the engines without one: they and everything downstream stay out of this location
+NOT_PORTED = "path:python_models/marts+ path:python_models/reports+"
+SQL_UPSTREAM = "path:models resource_type:seed"
+SQL_UPSTREAM_EXCLUDE = f"path:python_models/intermediate+ {NOT_PORTED}"
+AFTER_ENGINES = " ".join(f"{model}+" for model in PORTED)
+AFTER_ENGINES_EXCLUDE = " ".join([*PORTED, NOT_PORTED])
+BUILD = ["build", "--exclude-resource-type", "unit_test"]  # (target spark: the resource) unit fixtures are DuckDB SQL
+if set(PORTED.values()) - set(JOBS):
+    raise ImportError(f"orchestration.spark_definitions names a job market_regimes.spark_engines lacks: {PORTED}")
+
+
+def spark_warehouse() -> Path:
+    """The Spark warehouse folder: ``MARKET_REGIMES_SPARK_WAREHOUSE`` (relative to the project
+    directory), default ``warehouse/spark`` (profiles.yml's default)."""
+    path = Path(os.environ.get("MARKET_REGIMES_SPARK_WAREHOUSE", "warehouse/spark"))
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def run_python_module(args: list[str], context: AssetExecutionContext) -> str:
+    """Run ``python -m <args>`` in the project directory; returns its last stdout line (the
+    jobs print their result as JSON). Raises RuntimeError with the error output's tail."""
+    proc = subprocess.run(
+        [sys.executable, "-m", *args], cwd=PROJECT_DIR, capture_output=True, text=True, env=dict(os.environ)
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -m {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    lines = proc.stdout.strip().splitlines()
+    context.log.info(f"python -m {args[0]} {args[1]}: {lines[-1] if lines else ''}")
+    return lines[-1] if lines else "{}"
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            key=["raw", name],
+            group_name="raw",
+            kinds={"spark"},
+            description=f"raw.{name}: the landing ledger, landed by Python into DuckDB and copied to Spark.",
+        )
+        for name in LANDING_TABLES
+    ],
+    name="spark_landing_ledgers",
+)
+def spark_landing_ledgers(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Land the files into DuckDB (``dbt run --select path:python_models/raw``) and copy the
+    ledgers into the Spark warehouse."""
+    duckdb = DbtCliResource(
+        project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), dbt_executable=DBT_EXECUTABLE
+    )
+    duckdb.cli(["run", "--select", "path:python_models/raw"], manifest=dbt_project.manifest_path).wait()
+    copied = json.loads(
+        run_python_module(
+            [
+                "market_regimes.spark_parity",
+                "copy-landing",
+                str(warehouse.db_path()),
+                "--warehouse",
+                str(spark_warehouse()),
+            ],
+            context,
+        )
+    )
+    for name in LANDING_TABLES:
+        yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": copied.get(name, 0)})
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=SQL_UPSTREAM,
+    exclude=SQL_UPSTREAM_EXCLUDE,
+    name="spark_sql_upstream",
+    dagster_dbt_translator=TRANSLATOR,
+)
+def spark_sql_upstream(context: AssetExecutionContext, dbt: DbtCliResource):
+    """``dbt build --target spark`` of the SQL models upstream of the Python engines."""
+    yield from dbt.cli(BUILD, context=context).stream()
+
+
+def engine_asset(model: str, job: str):
+    """The asset of one ported engine: its Spark job writes the model's table."""
+    nodes = _manifest()["nodes"]
+    node = next(n for n in nodes.values() if n["name"] == model and n["resource_type"] == "model")
+    # keys as dagster-dbt gives the dbt nodes (<schema>/<name>), so the graph joins up
+    parents = [AssetKey([nodes[uid]["schema"], nodes[uid]["name"]]) for uid in node["depends_on"]["nodes"]]
+
+    @asset(
+        key=AssetKey([node["schema"], model]),
+        deps=parents,
+        group_name=node["schema"],
+        kinds={"spark", "python"},
+        description=f"{node['schema']}.{model} built by the Spark job `{job}` (market_regimes.spark_engines): "
+        + (node.get("description") or "").strip(),
+    )
+    def _engine(context: AssetExecutionContext) -> MaterializeResult:
+        result = json.loads(
+            run_python_module(["market_regimes.spark_engines", job, "--warehouse", str(spark_warehouse())], context)
+        )
+        return MaterializeResult(metadata={k: v for k, v in result.items() if isinstance(v, (int, float, str))})
+
+    return _engine
+
+
+def _manifest() -> dict:
+    return json.loads(Path(dbt_project.manifest_path).read_text())
+
+
+engine_assets = [engine_asset(model, job) for model, job in PORTED.items()]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=AFTER_ENGINES,
+    exclude=AFTER_ENGINES_EXCLUDE,
+    name="spark_sql_after_engines",
+    dagster_dbt_translator=TRANSLATOR,
+)
+def spark_sql_after_engines(context: AssetExecutionContext, dbt: DbtCliResource):
+    """``dbt build --target spark`` of the SQL models downstream of the ported engines only."""
+    yield from dbt.cli(BUILD, context=context).stream()
+
+
+defs = Definitions(
+    assets=[spark_landing_ledgers, spark_sql_upstream, *engine_assets, spark_sql_after_engines],
+    executor=in_process_executor,
+    resources={
+        "warehouse": WarehouseResource(),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            profiles_dir=str(dbt_project.profiles_dir),
+            dbt_executable=DBT_EXECUTABLE,
+            target="spark",
+        ),
+    },
+)

@@ -1,0 +1,70 @@
+"""The per-series function of the Spark engine jobs (market_regimes/spark_engines.py) without
+Spark: each Spark group gets one series' rows, so the rows of the groups put together must be
+the rows of the DuckDB adapter's one call over every series, for a full walk and for a
+continued one (the Spark stage of CI, benchmarks/spark_build.py, runs the jobs themselves)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, QUANTILE_INPUTS, SEED_KEYS, grid_range_rows_by_window
+from market_regimes.spark_engines import grid_ranges_output_schema, grid_ranges_walk_group
+from tests.unit.test_grid_ranges import VALUES, config, random_walk
+
+SEED = {k: VALUES[k] for k in SEED_KEYS} | {"rqs_ok_min": "50"}  # a SQL-side row: ignored
+WINDOWS = {"a": (10, 3), "b": (15, 5), "c": (10, 3)}
+
+
+def engine_bars(n: int = 120) -> pd.DataFrame:
+    """Three series of int_grid_engine_bars_selected's shape, two window groups."""
+    frames = []
+    for seed, (part, (w, k)) in enumerate(WINDOWS.items()):
+        bars = random_walk(seed, n + 10 * seed, config(window_bars=str(w), holdout_bars=str(k)), series_part=part)
+        frames.append(
+            bars.rename(columns={v: q for q, v in QUANTILE_INPUTS.items()}).assign(window_bars=w, holdout_bars=k)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_output_schema_is_the_engines_columns_in_order():
+    assert grid_ranges_output_schema() == (
+        "series_part bigint, idx bigint, swing_support double, swing_resistance double, swing_support_fit double, "
+        "swing_resistance_fit double, traversals double, containment_k double, pivot_idx bigint, pivot_kind bigint"
+    )
+    assert [c.split()[0] for c in grid_ranges_output_schema("string").split(", ")] == list(OUTPUT_COLUMNS)
+
+
+def test_groups_put_together_equal_the_adapters_one_call():
+    bars = engine_bars()
+    whole = grid_range_rows_by_window(bars, SEED)
+    # Spark hands the groups over in any order and each group's rows in any order
+    shuffled = bars.sample(frac=1.0, random_state=7)
+    groups = [grid_ranges_walk_group(g, None, SEED) for _, g in shuffled.groupby("series_part", sort=False)]
+    got = pd.concat(groups, ignore_index=True).sort_values(["series_part", "idx"], ignore_index=True)
+    assert len(got) == len(bars) == 120 + 130 + 140
+    assert got["pivot_idx"].notna().sum() > 10
+    pd.testing.assert_frame_equal(got, whole[list(OUTPUT_COLUMNS)])
+
+
+def test_a_continued_group_gives_the_full_walks_later_rows():
+    bars = engine_bars()
+    whole = grid_range_rows_by_window(bars, SEED)
+    part = bars[bars["series_part"] == "b"].reset_index(drop=True)
+    full = whole[whole["series_part"] == "b"].reset_index(drop=True)
+    carry = 99  # rows up to idx 99 stored
+    stored = full[full["idx"] <= carry]
+    pivots = stored.dropna(subset=["pivot_idx"])[["series_part", "idx", "pivot_idx", "pivot_kind"]]
+    start = min(int(pivots["pivot_idx"].iloc[-1]), carry + 2 - 15)
+    tail = part[part["idx"] >= start].assign(carry_idx=float(carry)).sample(frac=1.0, random_state=3)
+    got = grid_ranges_walk_group(tail, pivots, SEED)
+    pd.testing.assert_frame_equal(got, full[full["idx"] > carry].reset_index(drop=True)[list(OUTPUT_COLUMNS)])
+    # a series first seen by an incremental run: carry_idx NULL on every row, walked whole, no pivots
+    new = grid_ranges_walk_group(part.assign(carry_idx=float("nan")), pivots.iloc[:0], SEED)
+    pd.testing.assert_frame_equal(new, full[list(OUTPUT_COLUMNS)])
+    # a stored series without new bars: only its pivots reach the group
+    assert grid_ranges_walk_group(part.iloc[:0], pivots, SEED).columns.tolist() == list(OUTPUT_COLUMNS)
+    assert grid_ranges_walk_group(part.iloc[:0], pivots, SEED).empty
+    # a tail that starts too late is refused, as in the DuckDB adapter
+    with pytest.raises(ValueError, match="needs bars from idx"):
+        grid_ranges_walk_group(part[part["idx"] > start + 1].assign(carry_idx=float(carry)), pivots, SEED)
