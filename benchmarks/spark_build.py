@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT  # noqa: E402  (sibling benchmark script)
 
+from market_regimes.spark_engines import PORTED_MODELS  # noqa: E402
 from market_regimes.spark_parity import parity  # noqa: E402
 
 SAMPLE = PROJECT / "sample" / "landing"
@@ -54,9 +55,10 @@ STAGE_ENDS = ("2025-06-29 12:00:00", "2025-06-30 12:00:00")
 # engine model: what dbt runs on Spark first
 ENGINES = ["path:python_models/intermediate+", "path:python_models/marts+", "path:python_models/reports+"]
 SELECTION = ["--select", "path:models", "--exclude", *ENGINES]
-# the engines with a Spark job (market_regimes.spark_engines): the job writes the model's table
-# after the first dbt run, then dbt runs the SQL models downstream of them (and of no other engine)
-PORTED = {"int_grid_ranges_walked": "grid-ranges-walked"}
+# the engines with a Spark job (market_regimes.spark_engines.PORTED_MODELS): the job writes the
+# model's table after the first dbt run, then dbt runs the SQL models downstream of them (and of
+# no other engine)
+PORTED = PORTED_MODELS
 NOT_PORTED = ["path:python_models/marts+", "path:python_models/reports+"]
 AFTER_ENGINES = ["--select", *(f"{m}+" for m in PORTED), "--exclude", *PORTED, *NOT_PORTED]
 # what both builds hold and the parity covers: the SQL models, the ported engines and the SQL after them
@@ -122,6 +124,18 @@ def spark_tables(env: dict, work: Path) -> list[str]:
     )
 
 
+def spark_module(args: list[str], spark_env: dict, spark_dir: Path) -> str:
+    """Run ``python -m <args> --warehouse <spark_dir>/warehouse`` in the Spark working directory
+    (its own process: no dbt process may hold the local metastore); returns its last stdout
+    line. Raises SystemExit with the error output's tail when it fails."""
+    cmd = [str(BIN / "python"), "-m", *args, "--warehouse", str(spark_dir / "warehouse")]
+    proc = subprocess.run(cmd, env=spark_env, cwd=spark_dir, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"python -m {' '.join(args[:2])} failed:\n{proc.stderr[-4000:]}")
+    lines = proc.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 def engine_jobs(spark_env: dict, spark_dir: Path) -> dict:
     """Run the Spark job of each ported engine (``python -m market_regimes.spark_engines``, its
     own process: no dbt process may hold the local metastore); returns per job its JSON result
@@ -129,19 +143,10 @@ def engine_jobs(spark_env: dict, spark_dir: Path) -> dict:
     out = {}
     for model, job in PORTED.items():
         started = time.perf_counter()
-        cmd = [str(BIN / "python"), "-m", "market_regimes.spark_engines", job]
-        proc = subprocess.run(
-            cmd + ["--warehouse", str(spark_dir / "warehouse")],
-            env=spark_env,
-            cwd=spark_dir,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"spark engine job {job} failed:\n{proc.stderr[-4000:]}")
+        result = json.loads(spark_module(["market_regimes.spark_engines", job], spark_env, spark_dir))
         seconds = round(time.perf_counter() - started, 1)
         print(f"[spark_build] spark engine {job} ... {seconds} s", file=sys.stderr, flush=True)
-        out[model] = {**json.loads(proc.stdout.strip().splitlines()[-1]), "seconds": seconds}
+        out[model] = {**result, "seconds": seconds}
     return out
 
 
@@ -170,16 +175,8 @@ def main() -> int:
         duck_run = dbt(["run", "--select", "path:python_models/raw", *BUILT[1:]], base_env, PROJECT, work / "duck")
         step["duckdb_run_s"] = duck_run["seconds"]
         started = time.perf_counter()
-        copy = [str(BIN / "python"), "-m", "market_regimes.spark_parity", "copy-landing", str(db)]
-        copied = subprocess.run(
-            copy + ["--warehouse", str(spark_dir / "warehouse")],
-            env=spark_env,
-            cwd=spark_dir,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        step["landing_copied"] = json.loads(copied.stdout.strip().splitlines()[-1])
+        copied = spark_module(["market_regimes.spark_parity", "copy-landing", str(db)], spark_env, spark_dir)
+        step["landing_copied"] = json.loads(copied)
         step["copy_s"] = round(time.perf_counter() - started, 1)
         run = dbt(["run", "--target", "spark", *SELECTION], spark_env, spark_dir, work / "spark")
         step["spark_run_s"] = run["seconds"]
@@ -199,13 +196,8 @@ def main() -> int:
         export = work / f"spark_export_{stage}.duckdb"
         export.unlink(missing_ok=True)
         started = time.perf_counter()
-        subprocess.run(
-            [str(BIN / "python"), "-m", "market_regimes.spark_parity", "export", str(db), str(export)]
-            + ["--warehouse", str(spark_dir / "warehouse"), "--tables", *tables],
-            env=spark_env,
-            cwd=spark_dir,
-            check=True,
-            capture_output=True,
+        spark_module(
+            ["market_regimes.spark_parity", "export", str(db), str(export), "--tables", *tables], spark_env, spark_dir
         )
         step["export_s"] = round(time.perf_counter() - started, 1)
         diffs = parity(db, export, tables, work)

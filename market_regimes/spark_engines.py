@@ -17,9 +17,13 @@ Ported so far:
   :mod:`market_regimes.adapters.grid_sql`, portable SQL) and appends the new rows, so it
   writes the rows a full build would (each series' values depend on its own bars only).
 
-Not ported yet (named in docs/scale-out.md): the other engines, and the revision rewind of
-an engine table (a revised bar of a stored series is not re-walked on Spark: rebuild the
-table with ``full_refresh=True``).
+Revisions: the rewind pre-hook of int_indicator_bars_prepared (run by the first dbt step on
+Spark too) deletes the engine table's rows from each revised series' first changed bar on
+(meta revision_rewind = series_idx, through the Spark copy-and-swap), so the job continues
+those series from what is left, as the DuckDB model does (not exercised by CI's Spark
+fixture: its stages revise no bar). ``full_refresh=True`` walks everything again.
+
+Not ported yet (named in docs/scale-out.md): the other engines.
 
 Spark is imported lazily (the module imports without the optional ``spark`` dependencies).
 Run it in the dbt-spark working directory, in its own process, with no dbt process running
@@ -35,7 +39,14 @@ import pandas as pd
 from market_regimes.adapters import grid_sql
 from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, PIVOT_COLUMNS, grid_range_rows_by_window
 
-__all__ = ["grid_ranges_output_schema", "grid_ranges_walk_group", "grid_ranges_walked", "table_exists"]
+__all__ = [
+    "JOBS",
+    "PORTED_MODELS",
+    "grid_ranges_output_schema",
+    "grid_ranges_walk_group",
+    "grid_ranges_walked",
+    "table_exists",
+]
 
 GRID_BARS = "intermediate.int_grid_engine_bars_selected"
 GRID_WALKED = "intermediate.int_grid_ranges_walked"
@@ -128,7 +139,11 @@ def grid_ranges_walked(spark, *, full_refresh: bool = False) -> dict[str, object
     return {"mode": "incremental", "series": series, "rows_written": written}
 
 
+#: job name -> job (``python -m market_regimes.spark_engines <name>``)
 JOBS = {"grid-ranges-walked": grid_ranges_walked}
+#: the dbt Python models built on Spark by a job here -> the job's name (the Spark stage of
+#: CI and the Spark code location run these between their dbt steps)
+PORTED_MODELS = {"int_grid_ranges_walked": "grid-ranges-walked"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 ``dagster dev -m orchestration.spark_definitions -h 127.0.0.1``.
 
 The DuckDB location (:mod:`orchestration.definitions`) is the default and is unchanged; this
-one builds the part of the project that runs on Spark today, in three steps that each hold
+one builds the part of the project that runs on Spark today, in four steps that each hold
 the local Spark metastore alone (the in-process executor runs one step at a time):
 
 * ``raw/klines``, ``raw/daily_series``, ``raw/dominance_readings``: the landing ledgers. The
@@ -11,7 +11,7 @@ the local Spark metastore alone (the in-process executor runs one step at a time
   (``python -m market_regimes.spark_parity copy-landing``);
 * ``spark_sql_upstream``: ``dbt build --target spark`` of the seeds and every SQL model
   upstream of the Python engines;
-* one asset per ported engine (:data:`market_regimes.spark_engines.JOBS`), keyed as dbt keys
+* one asset per ported engine (:data:`market_regimes.spark_engines.PORTED_MODELS`), keyed as dbt keys
   its model (``intermediate/int_grid_ranges_walked``): the engine's Spark job
   (``python -m market_regimes.spark_engines``), continuing each stored series;
 * ``spark_sql_after_engines``: ``dbt build --target spark`` of the SQL models downstream of
@@ -41,15 +41,13 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from market_regimes.spark_engines import JOBS
+from market_regimes.spark_engines import PORTED_MODELS as PORTED
 from market_regimes.spark_parity import LANDING_TABLES
 
 from .defs.dbt_assets import TRANSLATOR
 from .defs.project import DBT_EXECUTABLE, PROJECT_DIR, dbt_project
 from .defs.resources import WarehouseResource
 
-#: the engine models with a Spark job, and the job's name (market_regimes.spark_engines.JOBS)
-PORTED = {"int_grid_ranges_walked": "grid-ranges-walked"}
 #: the engines without one: they and everything downstream stay out of this location
 NOT_PORTED = "path:python_models/marts+ path:python_models/reports+"
 SQL_UPSTREAM = "path:models resource_type:seed"
@@ -57,8 +55,6 @@ SQL_UPSTREAM_EXCLUDE = f"path:python_models/intermediate+ {NOT_PORTED}"
 AFTER_ENGINES = " ".join(f"{model}+" for model in PORTED)
 AFTER_ENGINES_EXCLUDE = " ".join([*PORTED, NOT_PORTED])
 BUILD = ["build", "--exclude-resource-type", "unit_test"]  # (target spark: the resource) unit fixtures are DuckDB SQL
-if set(PORTED.values()) - set(JOBS):
-    raise ImportError(f"orchestration.spark_definitions names a job market_regimes.spark_engines lacks: {PORTED}")
 
 
 def spark_warehouse() -> Path:
@@ -94,8 +90,9 @@ def run_python_module(args: list[str], context: AssetExecutionContext) -> str:
     name="spark_landing_ledgers",
 )
 def spark_landing_ledgers(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """Land the files into DuckDB (``dbt run --select path:python_models/raw``) and copy the
-    ledgers into the Spark warehouse."""
+    """Land the files into DuckDB (``dbt run --select path:python_models/raw`` on the DuckDB
+    target: the file of ``MARKET_REGIMES_DB``, which the warehouse resource reads by default)
+    and copy the ledgers into the Spark warehouse."""
     duckdb = DbtCliResource(
         project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir), dbt_executable=DBT_EXECUTABLE
     )
