@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT  # noqa: E402  (sibling benchmark script)
 
 from market_regimes.spark_engines import PORTED_MODELS  # noqa: E402
-from market_regimes.spark_parity import parity  # noqa: E402
+from market_regimes.spark_parity import parity, run_spark_module  # noqa: E402
 
 SAMPLE = PROJECT / "sample" / "landing"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -125,15 +125,12 @@ def spark_tables(env: dict, work: Path) -> list[str]:
 
 
 def spark_module(args: list[str], spark_env: dict, spark_dir: Path) -> str:
-    """Run ``python -m <args> --warehouse <spark_dir>/warehouse`` in the Spark working directory
-    (its own process: no dbt process may hold the local metastore); returns its last stdout
-    line. Raises SystemExit with the error output's tail when it fails."""
-    cmd = [str(BIN / "python"), "-m", *args, "--warehouse", str(spark_dir / "warehouse")]
-    proc = subprocess.run(cmd, env=spark_env, cwd=spark_dir, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"python -m {' '.join(args[:2])} failed:\n{proc.stderr[-4000:]}")
-    lines = proc.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
+    """:func:`market_regimes.spark_parity.run_spark_module` in the Spark working directory;
+    raises SystemExit (the benchmark's failure) instead of RuntimeError."""
+    try:
+        return run_spark_module(args, cwd=spark_dir, warehouse=spark_dir / "warehouse", env=spark_env)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
 
 
 def engine_jobs(spark_env: dict, spark_dir: Path) -> dict:

@@ -23,7 +23,7 @@ import duckdb
 
 from market_regimes.compare import TableDiff, compare_warehouses
 
-__all__ = ["LANDING_TABLES", "copy_landing", "export_tables", "parity", "spark_session"]
+__all__ = ["LANDING_TABLES", "copy_landing", "export_tables", "parity", "run_spark_module", "spark_session"]
 
 LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
 
@@ -51,6 +51,23 @@ def spark_session(warehouse: Path):
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def run_spark_module(args: list[str], *, cwd: Path, warehouse: Path, env: dict | None = None) -> str:
+    """Run ``python -m <args> --warehouse <warehouse>`` with this interpreter in ``cwd`` (the
+    dbt-spark working directory, whose ``metastore_db/`` the Spark session opens), in its own
+    process: no other process may hold the local metastore meanwhile. Returns the last line
+    it printed (the jobs and ``copy-landing`` print their result as JSON). Raises
+    RuntimeError with the tail of its error output when it fails."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", *args, "--warehouse", str(warehouse)]
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -m {' '.join(args[:2])} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    lines = proc.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def copy_landing(duckdb_path: Path, spark, tables: tuple[str, ...] = LANDING_TABLES) -> dict[str, int]:

@@ -25,8 +25,6 @@ process runs in the project directory (where dbt-spark's session keeps ``metasto
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from dagster import (
@@ -42,7 +40,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from market_regimes.spark_engines import PORTED_MODELS as PORTED
-from market_regimes.spark_parity import LANDING_TABLES
+from market_regimes.spark_parity import LANDING_TABLES, run_spark_module
 
 from .defs.dbt_assets import TRANSLATOR
 from .defs.project import DBT_EXECUTABLE, PROJECT_DIR, dbt_project
@@ -65,16 +63,11 @@ def spark_warehouse() -> Path:
 
 
 def run_python_module(args: list[str], context: AssetExecutionContext) -> str:
-    """Run ``python -m <args>`` in the project directory; returns its last stdout line (the
-    jobs print their result as JSON). Raises RuntimeError with the error output's tail."""
-    proc = subprocess.run(
-        [sys.executable, "-m", *args], cwd=PROJECT_DIR, capture_output=True, text=True, env=dict(os.environ)
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"python -m {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    lines = proc.stdout.strip().splitlines()
-    context.log.info(f"python -m {args[0]} {args[1]}: {lines[-1] if lines else ''}")
-    return lines[-1] if lines else "{}"
+    """:func:`market_regimes.spark_parity.run_spark_module` in the project directory on the
+    Spark warehouse, its result logged; returns its last printed line."""
+    line = run_spark_module(args, cwd=PROJECT_DIR, warehouse=spark_warehouse(), env=dict(os.environ))
+    context.log.info(f"python -m {' '.join(args[:2])}: {line}")
+    return line or "{}"
 
 
 @multi_asset(
@@ -103,8 +96,6 @@ def spark_landing_ledgers(context: AssetExecutionContext, warehouse: WarehouseRe
                 "market_regimes.spark_parity",
                 "copy-landing",
                 str(warehouse.db_path()),
-                "--warehouse",
-                str(spark_warehouse()),
             ],
             context,
         )
@@ -113,16 +104,28 @@ def spark_landing_ledgers(context: AssetExecutionContext, warehouse: WarehouseRe
         yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": copied.get(name, 0)})
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    select=SQL_UPSTREAM,
-    exclude=SQL_UPSTREAM_EXCLUDE,
-    name="spark_sql_upstream",
-    dagster_dbt_translator=TRANSLATOR,
+def spark_dbt_op(name: str, select: str, exclude: str, what: str):
+    """One ``dbt build --target spark`` op over the models of ``select`` minus ``exclude``
+    (asset keys and checks as in the DuckDB location: :data:`TRANSLATOR`)."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        select=select,
+        exclude=exclude,
+        name=name,
+        dagster_dbt_translator=TRANSLATOR,
+    )
+    def _op(context: AssetExecutionContext, dbt: DbtCliResource):
+        """``dbt build --target spark`` of the op's models (the ``what`` of spark_dbt_op)."""
+        context.log.info(f"dbt build --target spark of {what}")
+        yield from dbt.cli(BUILD, context=context).stream()
+
+    return _op
+
+
+spark_sql_upstream = spark_dbt_op(
+    "spark_sql_upstream", SQL_UPSTREAM, SQL_UPSTREAM_EXCLUDE, "the seeds and SQL models upstream of the Python engines"
 )
-def spark_sql_upstream(context: AssetExecutionContext, dbt: DbtCliResource):
-    """``dbt build --target spark`` of the SQL models upstream of the Python engines."""
-    yield from dbt.cli(BUILD, context=context).stream()
 
 
 def engine_asset(model: str, job: str):
@@ -141,9 +144,7 @@ def engine_asset(model: str, job: str):
         + (node.get("description") or "").strip(),
     )
     def _engine(context: AssetExecutionContext) -> MaterializeResult:
-        result = json.loads(
-            run_python_module(["market_regimes.spark_engines", job, "--warehouse", str(spark_warehouse())], context)
-        )
+        result = json.loads(run_python_module(["market_regimes.spark_engines", job], context))
         return MaterializeResult(metadata={k: v for k, v in result.items() if isinstance(v, (int, float, str))})
 
     return _engine
@@ -156,16 +157,12 @@ def _manifest() -> dict:
 engine_assets = [engine_asset(model, job) for model, job in PORTED.items()]
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    select=AFTER_ENGINES,
-    exclude=AFTER_ENGINES_EXCLUDE,
-    name="spark_sql_after_engines",
-    dagster_dbt_translator=TRANSLATOR,
+spark_sql_after_engines = spark_dbt_op(
+    "spark_sql_after_engines",
+    AFTER_ENGINES,
+    AFTER_ENGINES_EXCLUDE,
+    "the SQL models downstream of the ported engines only",
 )
-def spark_sql_after_engines(context: AssetExecutionContext, dbt: DbtCliResource):
-    """``dbt build --target spark`` of the SQL models downstream of the ported engines only."""
-    yield from dbt.cli(BUILD, context=context).stream()
 
 
 defs = Definitions(
