@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .gx_context import batch_definition
+from .gx_context import batch_definition, great_expectations
 from .suites import SUITES, build_suite
 from .thresholds import Thresholds, load_thresholds, thresholds_from_warehouse
 
@@ -160,8 +160,7 @@ def run_suite(name: str, df: pd.DataFrame, thresholds: Thresholds | None = None)
     failures: list[dict[str, Any]] = []
     failed = [r.expectation_config.to_domain_obj() for r in verdict.results if not r.success]
     if failed:
-        import great_expectations as gx
-
+        gx = great_expectations()
         details = batch.validate(
             gx.ExpectationSuite(name=f"{name} (failed)", expectations=failed),
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_PER_FAILURE},

@@ -47,7 +47,7 @@ from market_regimes.engines.uptrend_states import STATES as UPTREND_STATES
 from market_regimes.landing.layouts import INTERVAL_MINUTES
 from market_regimes.landing.ledger import LAYOUT_SPECS, RAW_TABLE_OF_LAYOUT
 
-from .gx_context import batch_definition
+from .gx_context import batch_definition, great_expectations
 from .thresholds import Thresholds
 
 LEDGER_STATUSES = ("landed", "collapsed", "rejected")
@@ -190,7 +190,8 @@ def _unchanged(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gxe():
-    import great_expectations.expectations as gxe  # seconds to import: only when validating
+    great_expectations()  # seconds to import: only when validating
+    import great_expectations.expectations as gxe
 
     return gxe
 
@@ -522,8 +523,7 @@ def build_suite(name: str, thresholds: Thresholds, columns: Sequence[str]):
         columns: the columns of the (prepared) frame it will validate; only suites with
             per-column families (``pr_*``) look at them.
     """
-    import great_expectations as gx
-
+    gx = great_expectations()
     batch_definition()  # a suite needs an active context, even before it is run
     suite = gx.ExpectationSuite(name=name)
     for expectation in SUITES[name].expectations(thresholds, list(columns)):
