@@ -2,7 +2,7 @@
 
 Needs the optional dependencies (``pip install -e '.[spark]'``) and Java 17+. Two stages of
 the same landing: stage 1 holds the bybit 5-minute and 60-minute candles of BTCUSDT,
-ETHUSDT and SOLUSDT from the bundled sample between 2025-06-25 and 2025-06-29 12:00 (plus the
+ETHUSDT and SOLUSDT from the bundled sample between 2025-06-21 and 2025-06-29 12:00 (plus the
 sample's daily and dominance files); stage 2 re-lands the same files one day longer (a new
 version of each file with the next day's candles). Each stage is built twice:
 
@@ -44,25 +44,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT  # noqa: E402  (sibling benchmark script)
 
-from market_regimes.spark_engines import PORTED_MODELS  # noqa: E402
+from market_regimes.spark_engines import PORTED_MODELS, dbt_selections  # noqa: E402
 from market_regimes.spark_parity import parity, run_spark_module  # noqa: E402
 
 SAMPLE = PROJECT / "sample" / "landing"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-FIRST = "2025-06-25 00:00:00"
+FIRST = "2025-06-21 00:00:00"
 STAGE_ENDS = ("2025-06-29 12:00:00", "2025-06-30 12:00:00")
-# the landing ledgers (Python models, DuckDB) and every SQL model not downstream of a Python
-# engine model: what dbt runs on Spark first
-ENGINES = ["path:python_models/intermediate+", "path:python_models/marts+", "path:python_models/reports+"]
-SELECTION = ["--select", "path:models", "--exclude", *ENGINES]
-# the engines with a Spark job (market_regimes.spark_engines.PORTED_MODELS): the job writes the
-# model's table after the first dbt run, then dbt runs the SQL models downstream of them (and of
-# no other engine)
+# the SQL models not downstream of a Python engine (run first), those downstream of the engines
+# with a Spark job (market_regimes.spark_engines.PORTED_MODELS; run after the jobs) and what both
+# builds hold and the parity covers (both, with the ported engines)
 PORTED = PORTED_MODELS
-NOT_PORTED = ["path:python_models/marts+", "path:python_models/reports+"]
-AFTER_ENGINES = ["--select", *(f"{m}+" for m in PORTED), "--exclude", *PORTED, *NOT_PORTED]
-# what both builds hold and the parity covers: the SQL models, the ported engines and the SQL after them
-BUILT = ["--select", "path:models", *PORTED, "--exclude", *NOT_PORTED]
+_SELECTIONS = {name: ["--select", *sel, "--exclude", *exc] for name, (sel, exc) in dbt_selections(PROJECT).items()}
+SELECTION, AFTER_ENGINES, BUILT = _SELECTIONS["upstream"], _SELECTIONS["after_engines"], _SELECTIONS["built"]
 BIN = Path(sys.executable).parent
 # the fixture holds 4.5-5.5 days of bars: shorter grid windows and rank windows than the
 # product's (168 h, 500 bars) so that the grid engine and the verdicts have values to compare
@@ -134,17 +128,15 @@ def spark_module(args: list[str], spark_env: dict, spark_dir: Path) -> str:
 
 
 def engine_jobs(spark_env: dict, spark_dir: Path) -> dict:
-    """Run the Spark job of each ported engine (``python -m market_regimes.spark_engines``, its
-    own process: no dbt process may hold the local metastore); returns per job its JSON result
-    and seconds. Raises SystemExit with the job's error output when it fails."""
-    out = {}
-    for model, job in PORTED.items():
-        started = time.perf_counter()
-        result = json.loads(spark_module(["market_regimes.spark_engines", job], spark_env, spark_dir))
-        seconds = round(time.perf_counter() - started, 1)
-        print(f"[spark_build] spark engine {job} ... {seconds} s", file=sys.stderr, flush=True)
-        out[model] = {**result, "seconds": seconds}
-    return out
+    """Run the Spark job of every ported engine in one process (``python -m
+    market_regimes.spark_engines JOB ...``: no dbt process may hold the local metastore
+    meanwhile); returns per model the job's JSON result (with its seconds) and the process's
+    seconds under ``"process_s"``. Raises SystemExit with the job's error output when it fails."""
+    started = time.perf_counter()
+    results = json.loads(spark_module(["market_regimes.spark_engines", *PORTED.values()], spark_env, spark_dir))
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"[spark_build] spark engines {' '.join(PORTED.values())} ... {seconds} s", file=sys.stderr, flush=True)
+    return {"process_s": seconds, **{model: results[job] for model, job in PORTED.items()}}
 
 
 def main() -> int:

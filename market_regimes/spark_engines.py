@@ -29,28 +29,52 @@ Spark is imported lazily (the module imports without the optional ``spark`` depe
 Run it in the dbt-spark working directory, in its own process, with no dbt process running
 (the local metastore admits one process at a time)::
 
-    python -m market_regimes.spark_engines grid-ranges-walked --warehouse <spark.sql.warehouse.dir>
+    python -m market_regimes.spark_engines grid-ranges-walked uptrend-states --warehouse <spark.sql.warehouse.dir>
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
 from market_regimes.adapters import grid_sql
+from market_regimes.adapters.uptrend_sql import engine_inputs_sql
 from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, PIVOT_COLUMNS, grid_range_rows_by_window
+from market_regimes.engines.uptrend_config import UptrendConfig
+from market_regimes.engines.uptrend_engine import FLAGS as UPTREND_FLAGS
+from market_regimes.engines.uptrend_engine import SCORES as UPTREND_SCORES
+from market_regimes.engines.uptrend_engine import SegmentResume
+from market_regimes.engines.uptrend_frames import COLUMNS as UPTREND_COLUMNS
+from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, is_checkpoint, stored_states, uptrend_state_rows
 
 __all__ = [
     "JOBS",
     "PORTED_MODELS",
+    "dbt_selections",
     "grid_ranges_output_schema",
     "grid_ranges_walk_group",
     "grid_ranges_walked",
     "table_exists",
+    "uptrend_states",
+    "uptrend_states_output_schema",
+    "uptrend_walk_group",
 ]
 
 GRID_BARS = "intermediate.int_grid_engine_bars_selected"
 GRID_WALKED = "intermediate.int_grid_ranges_walked"
 GRID_SEED = "seeds.grid_config"
+UPTREND_STATES = "marts.fct_uptrend_states"
+UPTREND_SEED = "seeds.uptrend_config"
+# the inputs of fct_uptrend_states (its dbt refs), as the temp views the input SQL reads
+UPTREND_INPUTS = {
+    "_uptrend_series": "intermediate.int_indicator_series_listed",
+    "_uptrend_prepared": "intermediate.int_indicator_bars_prepared",
+    "_uptrend_smoothed": "intermediate.int_indicators_smoothed",
+    "_uptrend_windowed": "intermediate.int_indicators_windowed",
+    "_uptrend_driver_bars": "marts.fct_driver_bars",
+}
 
 
 def grid_ranges_output_schema(series_part_type: str = "bigint") -> str:
@@ -139,32 +163,168 @@ def grid_ranges_walked(spark, *, full_refresh: bool = False) -> dict[str, object
     return {"mode": "incremental", "series": series, "rows_written": written}
 
 
+def uptrend_states_output_schema() -> str:
+    """The Spark DDL schema of fct_uptrend_states: the engine's
+    :data:`~market_regimes.engines.uptrend_frames.COLUMNS` in order (text columns string,
+    bar_start and s3_start_ts timestamp (UTC: the session time zone), flags and exits
+    boolean, scores double)."""
+    types = {
+        "bar_start": "timestamp",
+        "s3_start_ts": "timestamp",
+        **{c: "boolean" for c in (*UPTREND_FLAGS, "emergency_exit", "exit_position")},
+        **{c: "double" for c in UPTREND_SCORES},
+    }
+    return ", ".join(f"{c} {types.get(c, 'string')}" for c in UPTREND_COLUMNS)
+
+
+def uptrend_walk_group(bars: pd.DataFrame, cfg: UptrendConfig, states: dict[int, SegmentResume]) -> pd.DataFrame:
+    """One segment's new rows of fct_uptrend_states (the function each Spark group runs).
+
+    Args:
+        bars: the segment's engine inputs (:func:`market_regimes.adapters.uptrend_sql.engine_inputs_sql`:
+            series_part, idx, driver, timeframe, segment_id, bar_start, close, volume and
+            :data:`~market_regimes.engines.uptrend_frames.ENGINE_INPUTS`), from its stored
+            state's offset on when it has one, else whole.
+        cfg: the constants (seed uptrend_config). states: series_part -> the stored state
+            (:func:`~market_regimes.engines.uptrend_frames.stored_states`; empty on a full run).
+
+    Returns:
+        The rows of :func:`~market_regimes.engines.uptrend_frames.uptrend_state_rows` (the
+        bars after the stored state's last bar), columns as
+        :func:`uptrend_states_output_schema` wants them.
+
+    Raises:
+        ValueError: as :func:`~market_regimes.engines.uptrend_frames.uptrend_state_rows`.
+    """
+    return uptrend_state_rows(bars, cfg, states)
+
+
+def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
+    """Build or continue ``marts.fct_uptrend_states`` on Spark: the DuckDB model's run
+    (:func:`market_regimes.adapters.uptrend_models.uptrend_states_table`) with one Spark group
+    per segment (series_part).
+
+    A first run walks every driver segment whole. A later run continues each segment from
+    the latest engine state stored on its rows (read into the driver: one small JSON text per
+    segment and checkpoint), reading its inputs from the state's offset on and only when it
+    has a bar after the state's; the previous last row of a continued segment loses its
+    state (unless it is a checkpoint), and a segment without a state to continue from (new,
+    or still without a resumable walk) is walked whole and replaces its rows, as dbt's
+    delete+insert on (driver, timeframe, bar_start) does on DuckDB. Parquet tables cannot
+    update rows, so the table is written again — stored rows without the keys written (the
+    states cleared) + the new rows, checkpointed first; a table format with MERGE (Delta,
+    Iceberg) would touch the few rows in place.
+
+    Args / Returns / Raises: as :func:`grid_ranges_walked` (the inputs: the relations of
+    ``UPTREND_INPUTS`` and seed uptrend_config).
+    """
+    from pyspark.sql import functions as F
+
+    rows = spark.table(UPTREND_SEED).select("key", "value").collect()
+    cfg = UptrendConfig.from_mapping({str(r["key"]): r["value"] for r in rows})
+    for view, table in UPTREND_INPUTS.items():
+        spark.table(table).createOrReplaceTempView(view)
+    part_type = dict(spark.table(UPTREND_INPUTS["_uptrend_series"]).dtypes)["series_part"]
+    incremental = table_exists(spark, UPTREND_STATES) and not full_refresh
+    last = (
+        spark.table(UPTREND_STATES).where("engine_state is not null").select("engine_state").toPandas()
+        if incremental
+        else pd.DataFrame({"engine_state": pd.Series(dtype="object")})
+    )
+    states = stored_states(last["engine_state"])
+    frontier = spark.createDataFrame(
+        [(int(p), int(s.offset), int(s.last_idx)) for p, s in states.items()],
+        f"series_part {part_type}, offset_idx bigint, last_idx bigint",
+    )
+    frontier.createOrReplaceTempView("_uptrend_frontier")
+    inputs = spark.sql(engine_inputs_sql(*UPTREND_INPUTS, "_uptrend_frontier", ENGINE_INPUTS))
+    out = inputs.groupBy("series_part").applyInPandas(
+        lambda bars: uptrend_walk_group(bars, cfg, states), uptrend_states_output_schema()
+    )
+    # the new rows first (checkpointed: an incremental run rewrites the table it reads)
+    out = out.localCheckpoint()
+    written = out.count()
+    walked = {int(r["series_part"]) for r in inputs.select("series_part").distinct().collect()}
+    if not incremental:
+        out.write.mode("overwrite").format("parquet").saveAsTable(UPTREND_STATES)
+        return {"mode": "full", "segments": len(walked), "rows_written": written}
+    cleared = []  # "series_part:last_idx" of the previous last rows that lose their state
+    for text in last["engine_state"]:
+        data = json.loads(text)
+        part, last_idx = int(data["series_part"]), int(data["engine"]["last_idx"])
+        if part in walked and states[part].last_idx == last_idx and not is_checkpoint(last_idx, cfg):
+            cleared.append(f"{part}:{last_idx}")
+    # as dbt's delete+insert on the unique key (driver, timeframe, bar_start): a segment
+    # walked again from its first bar (no state it could continue from) replaces its rows
+    key = ["driver", "timeframe", "bar_start"]
+    stored = spark.table(UPTREND_STATES).join(out.select(*key), on=key, how="left_anti")
+    if cleared:
+        walk = F.concat_ws(
+            ":",
+            F.get_json_object("engine_state", "$.series_part"),
+            F.get_json_object("engine_state", "$.engine.last_idx"),
+        )
+        stored = stored.withColumn(
+            "engine_state", F.when(walk.isin(cleared), F.lit(None).cast("string")).otherwise(F.col("engine_state"))
+        )
+    if written or cleared:
+        table = stored.unionByName(out).localCheckpoint()
+        table.write.mode("overwrite").format("parquet").saveAsTable(UPTREND_STATES)
+    return {"mode": "incremental", "segments": len(walked), "rows_written": written, "states_cleared": len(cleared)}
+
+
 #: job name -> job (``python -m market_regimes.spark_engines <name>``)
-JOBS = {"grid-ranges-walked": grid_ranges_walked}
+JOBS = {"grid-ranges-walked": grid_ranges_walked, "uptrend-states": uptrend_states}
 #: the dbt Python models built on Spark by a job here -> the job's name (the Spark stage of
 #: CI and the Spark code location run these between their dbt steps)
-PORTED_MODELS = {"int_grid_ranges_walked": "grid-ranges-walked"}
+PORTED_MODELS = {"int_grid_ranges_walked": "grid-ranges-walked", "fct_uptrend_states": "uptrend-states"}
+
+
+def dbt_selections(project_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """The (select, exclude) dbt selectors of the Spark target's steps (CI's Spark stage and
+    the Spark code location run the same):
+
+    * ``upstream``: the SQL models not downstream of any Python engine model (the models of
+      ``python_models/`` outside ``python_models/raw``, the landing), run before the jobs;
+    * ``after_engines``: the models downstream of the ported engines (:data:`PORTED_MODELS`)
+      and of no other engine, run after the jobs;
+    * ``built``: both, with the ported engines: what the Spark target holds.
+    """
+    root = Path(project_dir) / "python_models"
+    engines = sorted(p.stem for p in root.rglob("*.py") if p.relative_to(root).parts[0] != "raw")
+    unported = [f"{m}+" for m in engines if m not in PORTED_MODELS]
+    return {
+        "upstream": (["path:models"], [f"{m}+" for m in engines]),
+        "after_engines": ([f"{m}+" for m in PORTED_MODELS], [*PORTED_MODELS, *unported]),
+        "built": (["path:models", *PORTED_MODELS], unported),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m market_regimes.spark_engines JOB --warehouse DIR [--full-refresh]``: run an
-    engine job on the local Spark warehouse of the dbt profile; prints its result as JSON."""
+    """``python -m market_regimes.spark_engines JOB [JOB ...] --warehouse DIR [--full-refresh]``:
+    run engine jobs, in the order given, in one Spark session on the local warehouse of the
+    dbt profile (one session start for all: ~10 s each on 2 cores); prints one JSON object,
+    job name -> its result with its ``seconds``."""
     import argparse
-    import json
-    from pathlib import Path
+    import time
 
     from market_regimes.spark_parity import spark_session
 
     parser = argparse.ArgumentParser(prog="python -m market_regimes.spark_engines", description=__doc__)
-    parser.add_argument("job", choices=sorted(JOBS))
+    parser.add_argument("jobs", nargs="+", choices=sorted(JOBS), metavar="JOB", help=f"one of {sorted(JOBS)}")
     parser.add_argument("--warehouse", type=Path, required=True, help="spark.sql.warehouse.dir of the dbt profile")
     parser.add_argument("--full-refresh", action="store_true", help="recompute every series and replace the table")
     args = parser.parse_args(argv)
     spark = spark_session(args.warehouse)
+    results = {}
     try:
-        print(json.dumps(JOBS[args.job](spark, full_refresh=args.full_refresh)))
+        for job in args.jobs:
+            started = time.perf_counter()
+            result = JOBS[job](spark, full_refresh=args.full_refresh)
+            results[job] = {**result, "seconds": round(time.perf_counter() - started, 1)}
     finally:
         spark.stop()
+    print(json.dumps(results))
     return 0
 
 

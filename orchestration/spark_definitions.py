@@ -40,18 +40,20 @@ from dagster import (
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from market_regimes.spark_engines import PORTED_MODELS as PORTED
+from market_regimes.spark_engines import dbt_selections
 from market_regimes.spark_parity import LANDING_TABLES, run_spark_module
 
 from .defs.dbt_assets import TRANSLATOR
 from .defs.project import DBT_EXECUTABLE, PROJECT_DIR, dbt_project
 from .defs.resources import WarehouseResource
 
-#: the engines without one: they and everything downstream stay out of this location
-NOT_PORTED = "path:python_models/marts+ path:python_models/reports+"
-SQL_UPSTREAM = "path:models resource_type:seed"
-SQL_UPSTREAM_EXCLUDE = f"path:python_models/intermediate+ {NOT_PORTED}"
-AFTER_ENGINES = " ".join(f"{model}+" for model in PORTED)
-AFTER_ENGINES_EXCLUDE = " ".join([*PORTED, NOT_PORTED])
+#: (select, exclude) of the dbt steps: the SQL models upstream of every Python engine, and
+#: those downstream of the ported engines only (the engines without a job and everything
+#: downstream of them stay out of this location)
+_SELECTIONS = dbt_selections(PROJECT_DIR)
+SQL_UPSTREAM = " ".join([*_SELECTIONS["upstream"][0], "resource_type:seed"])
+SQL_UPSTREAM_EXCLUDE = " ".join(_SELECTIONS["upstream"][1])
+AFTER_ENGINES, AFTER_ENGINES_EXCLUDE = (" ".join(part) for part in _SELECTIONS["after_engines"])
 BUILD = ["build", "--exclude-resource-type", "unit_test"]  # (target spark: the resource) unit fixtures are DuckDB SQL
 
 
@@ -144,7 +146,7 @@ def engine_asset(model: str, job: str):
         + (node.get("description") or "").strip(),
     )
     def _engine(context: AssetExecutionContext) -> MaterializeResult:
-        result = json.loads(run_python_module(["market_regimes.spark_engines", job], context))
+        result = json.loads(run_python_module(["market_regimes.spark_engines", job], context))[job]
         return MaterializeResult(metadata={k: v for k, v in result.items() if isinstance(v, (int, float, str))})
 
     return _engine

@@ -588,10 +588,11 @@ def test_partition_start_is_read_from_the_warehouse_and_remembered(fixture_build
 
 
 def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
-    """orchestration/spark_definitions.py (docs/scale-out.md): the ported engine is an asset of
+    """orchestration/spark_definitions.py (docs/scale-out.md): each ported engine is an asset of
     its own, keyed as dbt keys the model, between the dbt build of the SQL models it reads and
     the one of the SQL models after it; the models after an engine without a Spark job are not
-    assets there; every dbt step runs on the spark target."""
+    assets there (fct_regime_events also reads the volatility regimes); every dbt step runs
+    on the spark target."""
     spark = importlib.reload(importlib.import_module("orchestration.spark_definitions"))
     graph = spark.defs.resolve_asset_graph()
     engine = AssetKey(["intermediate", "int_grid_ranges_walked"])
@@ -606,11 +607,24 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     assert ops["intermediate/int_grid_engine_bars_selected"] == ops["seeds/grid_config"] == "spark_sql_upstream"
     assert ops["marts/fct_grid_regimes"] == ops["marts/fct_grid_ranges"] == "spark_sql_after_engines"
     assert {ops[f"raw/{t}"] for t in ("klines", "daily_series", "dominance_readings")} == {"spark_landing_ledgers"}
+    uptrend = graph.get(AssetKey(["marts", "fct_uptrend_states"]))
+    assert {k.to_user_string() for k in uptrend.parent_keys} == {
+        "intermediate/int_indicator_series_listed",
+        "intermediate/int_indicator_bars_prepared",
+        "intermediate/int_indicators_smoothed",
+        "intermediate/int_indicators_windowed",
+        "marts/fct_driver_bars",
+        "seeds/uptrend_config",
+    }
+    assert ops["marts/fct_uptrend_states"] == "marts__fct_uptrend_states"
+    assert ops["marts/fct_driver_bars"] == "spark_sql_upstream"
+    assert ops["marts/fct_regime_deltas"] == ops["marts/fct_levers"] == "spark_sql_after_engines"
     for absent in (
         "marts/fct_grid_lifecycle",
-        "marts/fct_levers",
-        "marts/fct_uptrend_states",
+        "marts/fct_volatility_regimes",
+        "marts/fct_regime_events",
         "reports/rpt_grid_range_outcomes",
+        "reports/rpt_lever_outcomes",
     ):
         assert absent not in ops
     assert spark.defs.resources["dbt"].target == "spark"

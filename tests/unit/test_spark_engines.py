@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, QUANTILE_INPUTS, SEED_KEYS, grid_range_rows_by_window
-from market_regimes.spark_engines import grid_ranges_output_schema, grid_ranges_walk_group
+from market_regimes.engines.uptrend_frames import COLUMNS as UPTREND_COLUMNS
+from market_regimes.spark_engines import (
+    dbt_selections,
+    grid_ranges_output_schema,
+    grid_ranges_walk_group,
+    uptrend_states_output_schema,
+)
+from tests.conftest import PROJECT
 from tests.unit.test_grid_ranges import VALUES, config, random_walk
 
 SEED = {k: VALUES[k] for k in SEED_KEYS} | {"rqs_ok_min": "50"}  # a SQL-side row: ignored
@@ -68,3 +75,36 @@ def test_a_continued_group_gives_the_full_walks_later_rows():
     # a tail that starts too late is refused, as in the DuckDB adapter
     with pytest.raises(ValueError, match="needs bars from idx"):
         grid_ranges_walk_group(part[part["idx"] > start + 1].assign(carry_idx=float(carry)), pivots, SEED)
+
+
+def test_uptrend_schema_is_the_engines_columns_with_spark_types():
+    fields = [f.split() for f in uptrend_states_output_schema().split(", ")]
+    assert [name for name, _ in fields] == list(UPTREND_COLUMNS)
+    types = dict(fields)
+    assert (types["bar_start"], types["s3_start_ts"], types["state"], types["engine_state"]) == (
+        "timestamp",
+        "timestamp",
+        "string",
+        "string",
+    )
+    assert types["buy_flag"] == types["exit_position"] == "boolean"
+    assert types["ts_score"] == types["edx"] == "double"
+
+
+def test_the_spark_steps_split_the_models_at_the_engines():
+    """Every Python model outside the landing is an engine: the SQL models downstream of any
+    of them wait for the jobs; those downstream of an engine without a job stay off Spark."""
+    steps = dbt_selections(PROJECT)
+    assert steps["upstream"][0] == ["path:models"]
+    assert "fct_volatility_regimes+" in steps["upstream"][1] and "int_grid_ranges_walked+" in steps["upstream"][1]
+    assert not any(s.startswith(("klines", "daily_series", "dominance_readings")) for s in steps["upstream"][1])
+    assert steps["after_engines"] == (
+        ["int_grid_ranges_walked+", "fct_uptrend_states+"],
+        [
+            "int_grid_ranges_walked",
+            "fct_uptrend_states",
+            *[s for s in steps["upstream"][1] if s not in ("int_grid_ranges_walked+", "fct_uptrend_states+")],
+        ],
+    )
+    assert steps["built"][0] == ["path:models", "int_grid_ranges_walked", "fct_uptrend_states"]
+    assert "fct_uptrend_states+" not in steps["built"][1] and "fct_grid_lifecycle+" in steps["built"][1]
