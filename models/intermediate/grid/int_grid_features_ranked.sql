@@ -9,8 +9,10 @@
 -- pr = (values <= x) / (non-NULL values), both whole counts, so a full build (cume_dist over
 -- the window) and an incremental one give the same double.
 -- Incremental (as int_indicators_ranked): only bars after each series' last stored bar are
--- written; they are ranked by counting, in a join with their own window, the values <= theirs
--- (a window pass over the look-back would rank every look-back bar too).
+-- written; a series with at most percentile_rank_counting_max_bars new bars (var) ranks them
+-- by counting, in a join with their own window, the values <= theirs (a window pass over the
+-- look-back would rank every look-back bar too); one with more takes the window pass over
+-- its look-back and new bars, and only the new are written.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
           meta={'revision_rewind': 'series_idx'}) }}
 {%- set window = var('percentile_rank_window') | int %}
@@ -34,6 +36,19 @@ features as (
     where {{ indicator_lookback('f.carry_idx', window - 1) }}
 ),
 
+{%- if is_incremental() %}
+
+counted as (
+    -- stored series with few new bars: those are ranked by counting (var
+    -- percentile_rank_counting_max_bars); any other series takes the window pass
+    select f.series_part
+    from frontier as f
+    join (select series_part, max(idx) as last_idx from {{ ref('int_grid_bars_prepared') }} group by series_part) as m
+        using (series_part)
+    where m.last_idx - f.carry_idx <= {{ var('percentile_rank_counting_max_bars') | int }}
+),
+{%- endif %}
+
 min_count as (
     select ceil({{ window }} * cast(value as double)) as min_values
     from {{ ref('grid_config') }}
@@ -44,7 +59,8 @@ min_count as (
 ranked as (
     select
         series_part,
-        idx
+        idx,
+        carry_idx
         {%- for feature in features %},
         case when {{ feature }} is not null and count({{ feature }}) over rank_window >= (select min_values from min_count)
              -- cume_dist counts the frame's rows <= x over all its rows; NULLs sort last, so
@@ -54,7 +70,9 @@ ranked as (
         end as pr_{{ feature }}
         {%- endfor %}
     from features
-    where carry_idx is null
+    {%- if is_incremental() %}
+    where series_part not in (select series_part from counted)
+    {%- endif %}
     window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
 )
 {%- endif %}
@@ -72,13 +90,16 @@ ranked_new as (
     from features as n
     join features as o
         on o.series_part = n.series_part and o.idx between n.idx - {{ window - 1 }} and n.idx
-    where {{ 'n.carry_idx is not null and n.idx > n.carry_idx' if window_pass else '(n.carry_idx is null or n.idx > n.carry_idx)' }}
+    where {{ 'n.series_part in (select series_part from counted) and n.idx > n.carry_idx' if window_pass else '(n.carry_idx is null or n.idx > n.carry_idx)' }}
     group by n.series_part, n.idx
 )
 {%- endif %}
 
 {% if window_pass -%}
-select * from ranked
+select {{ star_except(['carry_idx']) }} from ranked
+{%- if is_incremental() %}
+where carry_idx is null or idx > carry_idx
+{%- endif %}
 {%- endif %}
 {%- if window_pass and counting %}
 union all

@@ -6,10 +6,13 @@
 -- Values are ranked at 10 significant digits, so rounding noise in the last bits (a
 -- shorter as_of build's window frames round differently) cannot reorder equal values.
 -- Incremental: only bars after each series' last stored bar are written, ranked against
--- the previous percentile_rank_window - 1 bars. For those few bars a window pass over the
--- whole look-back would rank every look-back bar too; they are ranked instead by counting,
+-- the previous percentile_rank_window - 1 bars. A series with at most
+-- percentile_rank_counting_max_bars new bars (var; an hourly update) ranks them by counting,
 -- in a join with their own window, the values below theirs: rank - 1 of percent_rank, so
--- the result is the same double. Series without stored bars take the window pass.
+-- the result is the same double (a window pass over the look-back would rank every
+-- look-back bar too). A series with more new bars (a long gap) and a series without stored
+-- bars take the window pass (over the look-back and the new bars; only the new are written):
+-- counting costs new bars x window, 8x the window pass for a year of hourly bars.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
           meta={'revision_rewind': 'series_idx'}) }}
 {%- set features = var('percentile_rank_features') %}
@@ -43,6 +46,19 @@ features as (
     join windowed as w using (series_part, idx)
 ),
 
+{%- if is_incremental() %}
+
+counted as (
+    -- stored series with few new bars: those are ranked by counting (var
+    -- percentile_rank_counting_max_bars); any other series takes the window pass
+    select f.series_part
+    from frontier as f
+    join (select series_part, max(idx) as last_idx from {{ ref('int_indicators_windowed') }} group by series_part) as m
+        using (series_part)
+    where m.last_idx - f.carry_idx <= {{ var('percentile_rank_counting_max_bars') | int }}
+),
+{%- endif %}
+
 {% if window_pass -%}
 ranked as (
     select
@@ -54,7 +70,9 @@ ranked as (
              then percent_rank(order by {{ significant_digits(feature, 10) }}) over rank_window end as pr_{{ feature }}
         {%- endfor %}
     from features
-    where carry_idx is null
+    {%- if is_incremental() %}
+    where series_part not in (select series_part from counted)
+    {%- endif %}
     window rank_window as (partition by series_part order by idx rows between {{ window - 1 }} preceding and current row)
 )
 {%- endif %}
@@ -64,7 +82,7 @@ rounded as (
     select {{ compute_once_hint(['series_part']) }}*{% for feature in features %}, {{ significant_digits(feature, 10) }} as rounded_{{ feature }}{% endfor %}
     from features
     {%- if window_pass %}
-    where carry_idx is not null
+    where series_part in (select series_part from counted)
     {%- endif %}
 ),
 
@@ -91,6 +109,9 @@ ranked_new as (
 {% if window_pass -%}
 select {{ star_except(['carry_idx']) }}
 from ranked
+{%- if is_incremental() %}
+where carry_idx is null or idx > carry_idx
+{%- endif %}
 {%- endif %}
 {%- if window_pass and counting %}
 union all
