@@ -7,7 +7,7 @@
 #   make backfill  the whole asset graph headless: one chronological single-run backfill
 #   make report    the regime dashboard: one self-contained HTML file, reports/regimes.html
 #   make spark-check  the SQL models on a local Apache Spark beside DuckDB, with parity (docs/scale-out.md;
-#                  installs the optional group spark; needs Java 17+); CI runs it after the tests
+#                  installs the optional group spark; needs Java 17+); CI runs it beside the tests
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv

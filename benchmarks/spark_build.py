@@ -9,13 +9,15 @@ version of each file with the next day's candles). Each stage is built twice:
 * DuckDB: ``dbt seed`` (stage 1) and ``dbt run`` of the landing ledgers, every SQL model
   that does not depend on a Python engine model, the engines with a Spark job (``PORTED``)
   and the SQL models downstream of those only (``BUILT``);
-* Spark: ``dbt seed --target spark`` (stage 1), the ledgers copied from the DuckDB build
-  (``python -m market_regimes.spark_parity copy-landing``: the landing stays Python), ``dbt run
-  --target spark`` of the same SQL models up to the engines (``SELECTION``), the engines'
-  Spark jobs (``python -m market_regimes.spark_engines``: applyInPandas per series), ``dbt run
-  --target spark`` of the SQL models after them (``AFTER_ENGINES``) — on stage 2 each of
-  these an incremental run — and, on stage 1, ``dbt test --target spark`` of their data tests
-  (the unit tests' fixtures are DuckDB SQL).
+* Spark, in one process and one Spark session per stage (``python -m
+  market_regimes.spark_parity steps``: dbt runs in that process on the same session, so
+  Spark starts once, not once per command): ``dbt seed --target spark`` (stage 1), the
+  ledgers copied from the DuckDB build (``copy_landing``: the landing stays Python), ``dbt
+  run --target spark`` of the same SQL models up to the engines (``SELECTION``), the
+  engines' Spark jobs (``market_regimes.spark_engines``: applyInPandas per series), ``dbt
+  run --target spark`` of the SQL models after them (``AFTER_ENGINES``) — on stage 2 each
+  of these an incremental run — on stage 1 ``dbt test --target spark`` of their data
+  tests (the unit tests' fixtures are DuckDB SQL), and the export of the compared tables.
 
 Every dbt call passes ``FIXTURE_VARS`` (grid and rank windows short enough for the fixture's
 few days). Then every table the SQL models and ported engines write is exported from Spark (with the DuckDB build's series
@@ -127,16 +129,58 @@ def spark_module(args: list[str], spark_env: dict, spark_dir: Path) -> str:
         raise SystemExit(str(err)) from None
 
 
-def engine_jobs(spark_env: dict, spark_dir: Path) -> dict:
-    """Run the Spark job of every ported engine in one process (``python -m
-    market_regimes.spark_engines JOB ...``: no dbt process may hold the local metastore
-    meanwhile); returns per model the job's JSON result (with its seconds) and the process's
-    seconds under ``"process_s"``. Raises SystemExit with the job's error output when it fails."""
+def dbt_args(args: list[str], work: Path) -> list[str]:
+    """The arguments of ``dbt <args>`` as this benchmark runs it (fixture vars, the project,
+    its own target and log folders under ``work``)."""
+    return [*args, "--vars", FIXTURE_VARS, "--project-dir", str(PROJECT)] + [
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+
+
+def spark_stage(stage: int, db: Path, export: Path, tables: list[str], spark_env: dict, spark_dir: Path) -> dict:
+    """Every Spark step of a stage in one process and one Spark session
+    (:func:`market_regimes.spark_parity.run_steps`; dbt in that process): on stage 1 the
+    seeds, then the ledgers copied from the DuckDB build, ``dbt run`` up to the engines, the
+    engine jobs, ``dbt run`` after them, on stage 1 the data tests, and the export of
+    ``tables``. Returns the report's Spark fields (seconds per step, Spark's seconds per
+    model, the tests' statuses). Raises SystemExit when a step fails (a failing test included)."""
+    work = spark_dir  # dbt's target and log folders of the Spark side
+    steps: list[dict] = [{"dbt": dbt_args(["seed", "--target", "spark"], work)}] if stage == 1 else []
+    steps += [
+        {"copy-landing": str(db)},
+        {"dbt": dbt_args(["run", "--target", "spark", *SELECTION], work)},
+        {"engines": list(PORTED.values())},
+        {"dbt": dbt_args(["run", "--target", "spark", *AFTER_ENGINES], work)},
+    ]
+    if stage == 1:
+        test = ["test", "--target", "spark", *BUILT, "--exclude-resource-type", "unit_test"]
+        steps.append({"dbt": dbt_args(test, work)})
+    steps.append({"export": {"duckdb_build": str(db), "out": str(export), "tables": tables}})
+    plan = spark_dir.parent / f"spark_plan_{stage}.json"
+    plan.write_text(json.dumps(steps, indent=1))
     started = time.perf_counter()
-    results = json.loads(spark_module(["market_regimes.spark_engines", *PORTED.values()], spark_env, spark_dir))
-    seconds = round(time.perf_counter() - started, 1)
-    print(f"[spark_build] spark engines {' '.join(PORTED.values())} ... {seconds} s", file=sys.stderr, flush=True)
-    return {"process_s": seconds, **{model: results[job] for model, job in PORTED.items()}}
+    done = json.loads(spark_module(["market_regimes.spark_parity", "steps", str(plan)], spark_env, spark_dir))
+    out: dict = {"spark_process_s": round(time.perf_counter() - started, 1)}
+    if stage == 1:
+        out["spark_seed_s"] = done.pop(0)["seconds"]
+    copied, run, engines, after, *rest = done
+    out |= {"landing_copied": copied["result"], "copy_s": copied["seconds"], "spark_run_s": run["seconds"]}
+    out["spark_model_s"] = {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in run["result"] + after["result"]
+    }
+    out["spark_engines"] = {model: engines["result"][job] for model, job in PORTED.items()}
+    out["spark_engines_s"] = engines["seconds"]
+    out["spark_after_engines_s"] = after["seconds"]
+    if stage == 1:
+        tested = rest.pop(0)
+        statuses = [r["status"] for r in tested["result"]]
+        out["spark_tests"] = {s: statuses.count(s) for s in sorted(set(statuses))}
+        out["spark_test_s"] = tested["seconds"]
+    out["export_s"] = rest[0]["seconds"]
+    return out
 
 
 def main() -> int:
@@ -160,35 +204,11 @@ def main() -> int:
         step: dict = {"stage": stage, "landing_end": end, "kline_rows_landed": rows}
         if stage == 1:
             step["duckdb_seed_s"] = dbt(["seed"], base_env, PROJECT, work / "duck")["seconds"]
-            step["spark_seed_s"] = dbt(["seed", "--target", "spark"], spark_env, spark_dir, work / "spark")["seconds"]
         duck_run = dbt(["run", "--select", "path:python_models/raw", *BUILT[1:]], base_env, PROJECT, work / "duck")
         step["duckdb_run_s"] = duck_run["seconds"]
-        started = time.perf_counter()
-        copied = spark_module(["market_regimes.spark_parity", "copy-landing", str(db)], spark_env, spark_dir)
-        step["landing_copied"] = json.loads(copied)
-        step["copy_s"] = round(time.perf_counter() - started, 1)
-        run = dbt(["run", "--target", "spark", *SELECTION], spark_env, spark_dir, work / "spark")
-        step["spark_run_s"] = run["seconds"]
-        step["spark_model_s"] = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in run["results"]}
-        step["spark_engines"] = engine_jobs(spark_env, spark_dir)
-        after = dbt(["run", "--target", "spark", *AFTER_ENGINES], spark_env, spark_dir, work / "spark")
-        step["spark_after_engines_s"] = after["seconds"]
-        step["spark_model_s"] |= {
-            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in after["results"]
-        }
-        if stage == 1:
-            test_args = ["test", "--target", "spark", *BUILT, "--exclude-resource-type", "unit_test"]
-            tested = dbt(test_args, spark_env, spark_dir, work / "spark")
-            statuses = [r["status"] for r in tested["results"]]
-            step["spark_tests"] = {s: statuses.count(s) for s in sorted(set(statuses))}
-            step["spark_test_s"] = tested["seconds"]
         export = work / f"spark_export_{stage}.duckdb"
         export.unlink(missing_ok=True)
-        started = time.perf_counter()
-        spark_module(
-            ["market_regimes.spark_parity", "export", str(db), str(export), "--tables", *tables], spark_env, spark_dir
-        )
-        step["export_s"] = round(time.perf_counter() - started, 1)
+        step |= spark_stage(stage, db, export, tables, spark_env, spark_dir)
         diffs = parity(db, export, tables, work)
         step["parity"] = {
             d.table: {"rows": d.left_rows, "spark_rows": d.right_rows, "equal": d.equal, "worst": d.worst}

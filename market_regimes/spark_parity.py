@@ -11,8 +11,11 @@ tolerances (bars and integer columns exact; floats 1e-12 relative unless documen
 
 Spark is imported lazily: the module imports without the optional ``spark`` dependencies.
 A Spark session here must use the same working directory, warehouse folder and Hive
-support as dbt-spark's session (profiles.yml), and must be stopped before dbt runs (the
-local metastore admits one process at a time).
+support as dbt-spark's session (profiles.yml), and must be stopped before dbt runs in
+another process (the local metastore admits one process at a time). :func:`run_steps` runs
+dbt in the same process instead, on the same session: dbt-spark's ``method: session``
+takes the process's active session (``getOrCreate``), so a sequence of dbt commands, engine
+jobs, landing copies and exports starts Spark once (~12 s per start on 2 cores).
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ import duckdb
 
 from market_regimes.compare import TableDiff, compare_warehouses
 
-__all__ = ["LANDING_TABLES", "copy_landing", "export_tables", "parity", "run_spark_module", "spark_session"]
+__all__ = [
+    "LANDING_TABLES",
+    "copy_landing",
+    "export_tables",
+    "parity",
+    "run_spark_module",
+    "run_steps",
+    "spark_session",
+]
 
 LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
 
@@ -56,18 +67,83 @@ def spark_session(warehouse: Path):
 def run_spark_module(args: list[str], *, cwd: Path, warehouse: Path, env: dict | None = None) -> str:
     """Run ``python -m <args> --warehouse <warehouse>`` with this interpreter in ``cwd`` (the
     dbt-spark working directory, whose ``metastore_db/`` the Spark session opens), in its own
-    process: no other process may hold the local metastore meanwhile. Returns the last line
-    it printed (the jobs and ``copy-landing`` print their result as JSON). Raises
-    RuntimeError with the tail of its error output when it fails."""
+    process: no other process may hold the local metastore meanwhile. Its progress lines
+    (stderr lines starting with ``[spark]``) are passed on to this process's stderr as they
+    come. Returns the last line it printed (the jobs, ``copy-landing`` and ``steps`` print
+    their result as JSON). Raises RuntimeError with the tail of its error output when it fails."""
     import subprocess
     import sys
+    import tempfile
 
     cmd = [sys.executable, "-m", *args, "--warehouse", str(warehouse)]
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"python -m {' '.join(args[:2])} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    lines = proc.stdout.strip().splitlines()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE, text=True)
+        tail: list[str] = []
+        for line in proc.stderr:
+            if line.startswith("[spark]"):
+                print(line, end="", file=sys.stderr, flush=True)
+            tail = (tail + [line])[-200:]
+        code = proc.wait()
+        if code != 0:
+            raise RuntimeError(f"python -m {' '.join(args[:2])} failed (exit {code}):\n{''.join(tail)[-4000:]}")
+        out.seek(0)
+        lines = out.read().strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def run_steps(spark, steps: list[dict]) -> list[dict]:
+    """Run ``steps`` in order on the session ``spark`` (this process's active session, which
+    dbt-spark's ``method: session`` takes over for dbt commands); returns one result per step
+    with its ``seconds``. Progress: one ``[spark] ...`` line per step on stderr.
+
+    Steps (one key each):
+        ``{"dbt": [args]}``: ``dbt <args>`` in this process (``dbt.cli.main.dbtRunner``; args
+        as on the command line, e.g. ``["run", "--target", "spark", "--select", ...]``);
+        result: the nodes' ``unique_id``, ``status`` and ``execution_time``.
+        ``{"copy-landing": duckdb_path}``: :func:`copy_landing`; result: rows per table.
+        ``{"engines": [job, ...]}``: the jobs of :data:`market_regimes.spark_engines.JOBS`;
+        result: each job's result.
+        ``{"export": {"duckdb_build": path, "out": path, "tables": [...]}}``: :func:`export_tables`.
+
+    Raises:
+        RuntimeError: a dbt command failed (a failing test included), naming the nodes.
+        ValueError: an unknown step.
+    """
+    import sys
+    import time
+
+    results = []
+    for step in steps:
+        (kind, arg), started = next(iter(step.items())), time.perf_counter()
+        what = f"dbt {' '.join(arg[:3])}" if kind == "dbt" else kind
+        print(f"[spark] {what} ...", file=sys.stderr, flush=True)
+        if kind == "dbt":
+            from dbt.cli.main import dbtRunner
+
+            res = dbtRunner().invoke(list(arg))
+            nodes = [
+                {"unique_id": r.node.unique_id, "status": str(r.status), "execution_time": r.execution_time}
+                for r in getattr(res.result, "results", None) or []
+            ]
+            if not res.success:
+                failed = [f"{n['unique_id']} ({n['status']})" for n in nodes if n["status"] not in ("success", "pass")]
+                raise RuntimeError(f"dbt {' '.join(arg)} failed: {failed[:10] or res.exception}")
+            result: object = nodes
+        elif kind == "copy-landing":
+            result = copy_landing(Path(arg), spark)
+        elif kind == "engines":
+            from market_regimes.spark_engines import JOBS
+
+            result = {job: JOBS[job](spark) for job in arg}
+        elif kind == "export":
+            export_tables(spark, arg["tables"], Path(arg["duckdb_build"]), Path(arg["out"]))
+            result = None
+        else:
+            raise ValueError(f"run_steps: unknown step {kind!r}")
+        seconds = round(time.perf_counter() - started, 1)
+        print(f"[spark] {what} ... {seconds} s", file=sys.stderr, flush=True)
+        results.append({"step": kind, "seconds": seconds, "result": result})
+    return results
 
 
 def copy_landing(duckdb_path: Path, spark, tables: tuple[str, ...] = LANDING_TABLES) -> dict[str, int]:
@@ -170,7 +246,7 @@ def parity(duckdb_build: Path, spark_export: Path, tables: list[str], work: Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m market_regimes.spark_parity copy-landing|export ...`` (run in the Spark
+    """``python -m market_regimes.spark_parity copy-landing|export|steps ...`` (run in the Spark
     working directory, in its own process: see the module docstring)."""
     import argparse
     import json
@@ -185,11 +261,16 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("out", type=Path)
     export.add_argument("--warehouse", type=Path, required=True)
     export.add_argument("--tables", nargs="+", required=True, help="schema.name of each table")
+    steps = sub.add_parser("steps", help="run the steps of a JSON file in one Spark session (run_steps)")
+    steps.add_argument("plan", type=Path, help="a JSON list of steps")
+    steps.add_argument("--warehouse", type=Path, required=True)
     args = parser.parse_args(argv)
     spark = spark_session(args.warehouse)
     try:
         if args.command == "copy-landing":
             print(json.dumps(copy_landing(args.duckdb, spark)))
+        elif args.command == "steps":
+            print(json.dumps(run_steps(spark, json.loads(args.plan.read_text()))))
         else:
             export_tables(spark, args.tables, args.duckdb_build, args.out)
     finally:
