@@ -4,7 +4,8 @@ Needs the optional dependencies (``pip install -e '.[spark]'``) and Java 17+. Tw
 the same landing: stage 1 holds the bybit 5-minute and 60-minute candles of BTCUSDT,
 ETHUSDT and SOLUSDT from the bundled sample between 2025-06-21 and 2025-06-29 12:00 (plus the
 sample's daily and dominance files); stage 2 re-lands the same files one day longer (a new
-version of each file with the next day's candles). Each stage is built twice:
+version of each file with the next day's candles) and corrects one consumed candle
+(``REVISIONS``, a file under ``corrections/``). Each stage is built twice:
 
 * DuckDB: ``dbt seed`` (stage 1) and ``dbt run`` of the landing ledgers, every SQL model
   that does not depend on a Python engine model, the engines with a Spark job (``PORTED``)
@@ -60,6 +61,12 @@ PORTED = PORTED_MODELS
 _SELECTIONS = {name: ["--select", *sel, "--exclude", *exc] for name, (sel, exc) in dbt_selections(PROJECT).items()}
 SELECTION, AFTER_ENGINES, BUILT = _SELECTIONS["upstream"], _SELECTIONS["after_engines"], _SELECTIONS["built"]
 BIN = Path(sys.executable).parent
+# stage 2 corrects these stage-1 candles (corrections/<file>: (file, bar_start) -> close): a
+# revision of a bar both builds consumed, which the rewind pre-hooks (revisions.sql) must
+# propagate on Spark as on DuckDB: into the indicator models and the engine tables
+# (int_grid_ranges_walked, fct_uptrend_states) from the bar on. Mid-hour, inside the candle's
+# high and low, so the 60-minute candles still equal the rollups.
+REVISIONS = {("klines/bybit/BTCUSDT_5m.csv.gz", "2025-06-28 10:25:00"): 107300.0}
 # the fixture holds 4.5-5.5 days of bars: shorter grid windows and rank windows than the
 # product's (168 h, 500 bars) so that the grid engine and the verdicts have values to compare
 # (with the defaults every grid level and verdict of the fixture is NULL); both builds use them
@@ -69,9 +76,11 @@ FIXTURE_VARS = (
 )
 
 
-def write_landing(root: Path, end: str) -> int:
+def write_landing(root: Path, end: str, revise: bool = False) -> int:
     """The stage's landing folder: the kline files cut to [FIRST, end), the daily and dominance
-    files whole; returns the kline rows written."""
+    files whole; with ``revise``, the candles of :data:`REVISIONS` with their revised close in
+    ``corrections/`` (the landing's way to revise a final bar: a changed final bar in a
+    re-landed export is quarantined instead). Returns the kline rows written."""
     rows = 0
     for symbol in SYMBOLS:
         for interval in ("5m", "60m"):
@@ -79,14 +88,27 @@ def write_landing(root: Path, end: str) -> int:
             with gzip.open(SAMPLE / name, "rt") as source:
                 header, *lines = source.read().splitlines()
             kept = [line for line in lines if FIRST <= line[:19] < end]
-            target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with gzip.open(target, "wt") as out:
-                out.write("\n".join([header, *kept]) + "\n")
+            _write(root / name, [header, *kept])
             rows += len(kept)
+            corrected = [_revised(line, close) for line in kept if (close := REVISIONS.get((name, line[:19])))]
+            if revise and corrected:
+                _write(root / "corrections" / name, [header, *corrected])
     for folder in ("daily", "dominance"):
         shutil.copytree(SAMPLE / folder, root / folder, dirs_exist_ok=True)
     return rows
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+def _revised(line: str, close: float) -> str:
+    """``line`` (timestamp,open,high,low,close,volume) with another close, inside its high and low."""
+    fields = line.split(",")
+    assert float(fields[3]) <= close <= float(fields[2]), f"revised close {close} outside the candle {line}"
+    return ",".join([*fields[:4], repr(close), fields[5]])
 
 
 def dbt(args: list[str], env: dict, cwd: Path, work: Path) -> dict:
@@ -200,8 +222,9 @@ def main() -> int:
     report: dict = {"tables": len(tables), "stages": []}
     ok = True
     for stage, end in enumerate(STAGE_ENDS, 1):
-        rows = write_landing(landing, end)
+        rows = write_landing(landing, end, revise=stage > 1)
         step: dict = {"stage": stage, "landing_end": end, "kline_rows_landed": rows}
+        step["revised_bars"] = len(REVISIONS) if stage > 1 else 0
         if stage == 1:
             step["duckdb_seed_s"] = dbt(["seed"], base_env, PROJECT, work / "duck")["seconds"]
         duck_run = dbt(["run", "--select", "path:python_models/raw", *BUILT[1:]], base_env, PROJECT, work / "duck")

@@ -73,3 +73,14 @@
 {% macro indicator_lookback(carry_idx, lookback) -%}
     ({{ carry_idx }} is null or idx >= {{ carry_idx }} - {{ lookback }})
 {%- endmacro %}
+
+{#- The stored series of the frontier CTE `frontier` whose new bars in `source` are few
+    enough (var percentile_rank_counting_max_bars) to be ranked by counting; the rank models'
+    other series take the window pass. -#}
+{% macro rank_counted_series(source) -%}
+    select f.series_part
+    from frontier as f
+    join (select series_part, max(idx) as last_idx from {{ source }} group by series_part) as m
+        using (series_part)
+    where m.last_idx - f.carry_idx <= {{ var('percentile_rank_counting_max_bars') | int }}
+{%- endmacro %}

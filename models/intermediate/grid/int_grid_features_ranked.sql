@@ -39,13 +39,8 @@ features as (
 {%- if is_incremental() %}
 
 counted as (
-    -- stored series with few new bars: those are ranked by counting (var
-    -- percentile_rank_counting_max_bars); any other series takes the window pass
-    select f.series_part
-    from frontier as f
-    join (select series_part, max(idx) as last_idx from {{ ref('int_grid_bars_prepared') }} group by series_part) as m
-        using (series_part)
-    where m.last_idx - f.carry_idx <= {{ var('percentile_rank_counting_max_bars') | int }}
+    -- stored series with few new bars: ranked by counting; the others by the window pass
+    {{ rank_counted_series(ref('int_grid_bars_prepared')) }}
 ),
 {%- endif %}
 
