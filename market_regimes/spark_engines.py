@@ -16,12 +16,15 @@ Ported so far:
   last stored bar from its stored pivots (the DuckDB adapter's frontier, tail and pivot SQL:
   :mod:`market_regimes.adapters.grid_sql`, portable SQL) and appends the new rows, so it
   writes the rows a full build would (each series' values depend on its own bars only).
+* ``marts.fct_uptrend_states`` (:func:`uptrend_states`): the Uptrend Engine per segment,
+  continuing each segment from its stored engine state (dbt's delete+insert semantics by
+  rewriting the Parquet table).
 
 Revisions: the rewind pre-hook of int_indicator_bars_prepared (run by the first dbt step on
-Spark too) deletes the engine table's rows from each revised series' first changed bar on
-(meta revision_rewind = series_idx, through the Spark copy-and-swap), so the job continues
-those series from what is left, as the DuckDB model does (not exercised by CI's Spark
-fixture: its stages revise no bar). ``full_refresh=True`` walks everything again.
+Spark too) deletes the engine tables' rows from each revised series' first changed bar on
+(their meta revision_rewind, through the Spark copy-and-swap), so the jobs continue those
+series from what is left, as the DuckDB models do (CI's Spark stage corrects a consumed
+candle in stage 2). ``full_refresh=True`` walks everything again.
 
 Not ported yet (named in docs/scale-out.md): the other engines.
 

@@ -12,13 +12,14 @@ the local Spark metastore alone (the in-process executor runs one step at a time
 * ``spark_sql_upstream``: ``dbt build --target spark`` of the seeds and every SQL model
   upstream of the Python engines;
 * one asset per ported engine (:data:`market_regimes.spark_engines.PORTED_MODELS`), keyed as dbt keys
-  its model (``intermediate/int_grid_ranges_walked``): the engine's Spark job
-  (``python -m market_regimes.spark_engines``), continuing each stored series;
+  its model (``intermediate/int_grid_ranges_walked``, ``marts/fct_uptrend_states``): the
+  engine's Spark job (``python -m market_regimes.spark_engines``), continuing each stored series;
 * ``spark_sql_after_engines``: ``dbt build --target spark`` of the SQL models downstream of
-  the ported engines only (``fct_grid_ranges``, ``fct_grid_regimes``, ...).
+  the ported engines only (``fct_grid_ranges``, ``fct_grid_regimes``, the levers, ...).
 
-Models downstream of an engine without a Spark job (levers, lifecycle, exit states, most
-reports) are not assets of this location. Paths: the Spark warehouse is
+The selections come from :func:`market_regimes.spark_engines.dbt_selections`. Models
+downstream of an engine without a Spark job (lifecycle, exit states, volatility and regime
+events, most reports) are not assets of this location. Paths: the Spark warehouse is
 ``MARKET_REGIMES_SPARK_WAREHOUSE`` (default ``warehouse/spark``, as profiles.yml), every
 process runs in the project directory (where dbt-spark's session keeps ``metastore_db/``).
 """
