@@ -50,7 +50,12 @@ from market_regimes.engines.uptrend_engine import FLAGS as UPTREND_FLAGS
 from market_regimes.engines.uptrend_engine import SCORES as UPTREND_SCORES
 from market_regimes.engines.uptrend_engine import SegmentResume
 from market_regimes.engines.uptrend_frames import COLUMNS as UPTREND_COLUMNS
-from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, is_checkpoint, stored_states, uptrend_state_rows
+from market_regimes.engines.uptrend_frames import (
+    ENGINE_INPUTS,
+    states_losing_last_row,
+    stored_states,
+    uptrend_state_rows,
+)
 
 __all__ = [
     "JOBS",
@@ -240,7 +245,8 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
         f"series_part {part_type}, offset_idx bigint, last_idx bigint",
     )
     frontier.createOrReplaceTempView("_uptrend_frontier")
-    inputs = spark.sql(engine_inputs_sql(*UPTREND_INPUTS, "_uptrend_frontier", ENGINE_INPUTS))
+    # cached: read by the walk and again for the segments walked (the SQL runs once)
+    inputs = spark.sql(engine_inputs_sql(*UPTREND_INPUTS, "_uptrend_frontier", ENGINE_INPUTS)).persist()
     out = inputs.groupBy("series_part").applyInPandas(
         lambda bars: uptrend_walk_group(bars, cfg, states), uptrend_states_output_schema()
     )
@@ -248,15 +254,12 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
     out = out.localCheckpoint()
     written = out.count()
     walked = {int(r["series_part"]) for r in inputs.select("series_part").distinct().collect()}
+    inputs.unpersist()
     if not incremental:
         out.write.mode("overwrite").format("parquet").saveAsTable(UPTREND_STATES)
         return {"mode": "full", "segments": len(walked), "rows_written": written}
-    cleared = []  # "series_part:last_idx" of the previous last rows that lose their state
-    for text in last["engine_state"]:
-        data = json.loads(text)
-        part, last_idx = int(data["series_part"]), int(data["engine"]["last_idx"])
-        if part in walked and states[part].last_idx == last_idx and not is_checkpoint(last_idx, cfg):
-            cleared.append(f"{part}:{last_idx}")
+    # "series_part:last_idx" of the previous last rows that lose their state
+    cleared = [f"{x[0]}:{x[1]}" for x in states_losing_last_row(last["engine_state"], walked, states, cfg) if x]
     # as dbt's delete+insert on the unique key (driver, timeframe, bar_start): a segment
     # walked again from its first bar (no state it could continue from) replaces its rows
     key = ["driver", "timeframe", "bar_start"]

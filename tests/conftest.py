@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, dbt
+from tests.helpers import PARSE_CACHE_ENV, PROJECT, dbt
 
 SAMPLE = PROJECT / "sample" / "landing"
 
@@ -15,6 +15,20 @@ SAMPLE = PROJECT / "sample" / "landing"
 # test landings lack: their builds leave such rows out with a dbt warning
 # (int_grid_configs_validated). The sample build below runs in the default, strict mode.
 os.environ.setdefault("MARKET_REGIMES_GRID_UNKNOWN_SYMBOL", "warn")
+
+
+def pytest_configure(config):
+    """One dbt parse cache for the session's processes (tests/helpers.py,
+    dbt_with_parse_cache): made by the controller before pytest-xdist starts its workers,
+    which inherit the variable; removed at exit."""
+    if os.environ.get(PARSE_CACHE_ENV) is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="mr-test-parse-")
+        os.environ[PARSE_CACHE_ENV] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)

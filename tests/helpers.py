@@ -17,17 +17,54 @@ PROJECT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 
 
+# dbt parses the whole project (~7 s of CPU) when its target folder holds no
+# partial_parse.msgpack whose profile and vars match; the tests give each run a target
+# folder of its own, so the first successful run of each (project, file name, vars) leaves
+# its parse in a folder shared by the test session's workers (conftest.py sets
+# MARKET_REGIMES_TEST_PARSE_CACHE) for the next ones. dbt still re-reads every changed file
+# and every file whose env_var() changed (e.g. the landing folder): a partial parse, as in
+# development. The profile names the DuckDB file relative to the run's folder (dbt-duckdb
+# resolves a relative path against the working directory), so the same file name in
+# another folder is the same profile.
+PARSE_CACHE_ENV = "MARKET_REGIMES_TEST_PARSE_CACHE"
+
+
+def dbt_with_parse_cache(
+    cmd: list[str], env: dict, db_path: Path, target: Path, vars_yaml: str | None, project: Path = PROJECT
+) -> subprocess.CompletedProcess:
+    """Run the dbt command line `cmd` (with `--target-path target`) on `db_path` from its
+    folder (MARKET_REGIMES_DB = its file name), reusing an earlier run's parse; returns the
+    completed process (no check of its exit code)."""
+    import hashlib
+    import shutil
+
+    cache = os.environ.get(PARSE_CACHE_ENV)
+    key = hashlib.sha256(repr((str(project), db_path.name, vars_yaml or "")).encode()).hexdigest()[:16]
+    kept = Path(cache) / f"{key}.msgpack" if cache else None
+    parsed = target / "partial_parse.msgpack"
+    if kept is not None and kept.exists() and not parsed.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(kept, parsed)
+    env = {**env, "MARKET_REGIMES_DB": db_path.name}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=db_path.parent)
+    if kept is not None and proc.returncode == 0 and not kept.exists() and parsed.exists():
+        partial = kept.with_suffix(f".{os.getpid()}")
+        shutil.copy(parsed, partial)
+        partial.replace(kept)  # atomic: another worker reads a whole file or none
+    return proc
+
+
 def dbt(
     command: str, db_path: Path, landing: Path, work: Path, vars_yaml: str | None = None, extra: list[str] | None = None
 ) -> subprocess.CompletedProcess:
-    """Run ``dbt <command>`` against ``db_path`` / ``landing`` with its own target dir.
+    """Run ``dbt <command>`` against ``db_path`` / ``landing`` with its own target dir
+    (:func:`dbt_with_parse_cache`).
 
     Raises AssertionError with dbt's output when dbt exits non-zero.
     """
     env = {
         **os.environ,
-        "MARKET_REGIMES_DB": str(db_path),
-        "MARKET_REGIMES_LANDING": str(landing),
+        "MARKET_REGIMES_LANDING": str(Path(landing).resolve()),
         "DBT_PROFILES_DIR": str(PROJECT),
         "DO_NOT_TRACK": "1",
     }
@@ -44,7 +81,7 @@ def dbt(
     if vars_yaml:
         cmd += ["--vars", vars_yaml]
     cmd += extra or []
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=PROJECT)
+    proc = dbt_with_parse_cache(cmd, env, Path(db_path).resolve(), Path(work).resolve() / "target", vars_yaml)
     assert proc.returncode == 0, f"dbt {command} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return proc
 

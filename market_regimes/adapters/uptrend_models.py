@@ -8,14 +8,17 @@ session's temp catalog."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from market_regimes.adapters import stored_engine_states_sql
 from market_regimes.adapters.uptrend_sql import engine_inputs_sql
 from market_regimes.engines.uptrend_config import UptrendConfig
-from market_regimes.engines.uptrend_frames import ENGINE_INPUTS, is_checkpoint, stored_states, uptrend_state_rows
+from market_regimes.engines.uptrend_frames import (
+    ENGINE_INPUTS,
+    states_losing_last_row,
+    stored_states,
+    uptrend_state_rows,
+)
 from market_regimes.frames import arrow_table
 
 __all__ = ["uptrend_states_table"]
@@ -78,11 +81,6 @@ def uptrend_states_table(session, *, config_rows, series, prepared, smoothed, wi
         return arrow_table(rows)
     # the previous last row of each continued segment, again, without its engine state
     # (a checkpoint row keeps it)
-    continued = set(bars["series_part"])
-    keep = []
-    for text in last["engine_state"]:
-        data = json.loads(text)
-        part, last_idx = int(data["series_part"]), int(data["engine"]["last_idx"])
-        keep.append(part in continued and states[part].last_idx == last_idx and not is_checkpoint(last_idx, cfg))
-    previous = last[keep].assign(engine_state=None)
+    lost = states_losing_last_row(last["engine_state"], bars["series_part"].unique(), states, cfg)
+    previous = last[[x is not None for x in lost]].assign(engine_state=None)
     return arrow_table(pd.concat([rows, previous[list(rows.columns)].astype(rows.dtypes.to_dict())], ignore_index=True))

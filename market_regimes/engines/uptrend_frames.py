@@ -71,6 +71,29 @@ def stored_states(texts) -> dict[int, SegmentResume]:
     return out
 
 
+def states_losing_last_row(
+    texts, continued, states: dict[int, SegmentResume], cfg: UptrendConfig
+) -> list[tuple[int, int] | None]:
+    """Which stored engine_state texts stop being a segment's last row when a run continues
+    the segments in `continued` (series_part values): (series_part, last_idx) for the text
+    of the state a continued segment resumed from (its last_idx equals
+    states[part].last_idx), unless that bar is a checkpoint (:func:`is_checkpoint`), which
+    keeps its state; None for every other text. One item per text, in order; the DuckDB model
+    and the Spark job write those rows again without their engine state (project definition:
+    a state on each segment's last row and on its checkpoints).
+
+    Raises:
+        ValueError / KeyError: a text is not an uptrend engine state of this version."""
+    continued = set(continued)
+    out = []
+    for text in texts:
+        data = json.loads(text)
+        part, last_idx = int(data["series_part"]), int(data["engine"]["last_idx"])
+        lost = part in continued and states[part].last_idx == last_idx and not is_checkpoint(last_idx, cfg)
+        out.append((part, last_idx) if lost else None)
+    return out
+
+
 def uptrend_state_rows(
     bars: pd.DataFrame, cfg: UptrendConfig, states: dict[int, SegmentResume] | None = None
 ) -> pd.DataFrame:

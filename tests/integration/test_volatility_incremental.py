@@ -76,7 +76,8 @@ def updated(sample_db, tmp_path_factory):
     work = tmp_path_factory.mktemp("volatility_incremental")
     landing = work / "landing"
     shutil.copytree(SAMPLE, landing)
-    db = work / "inc.duckdb"
+    db = work / "inc" / sample_db.name  # the same file stem: dbt-duckdb views name their catalog by it
+    db.parent.mkdir()
     shutil.copy(sample_db, db)
     before = {m: int(query(db, f"select count(*) as n from marts.{m}")["n"][0]) for m in MODELS}
     write_next_candles(landing, minutes=1440, tag="u001")

@@ -56,7 +56,7 @@ def layer_violations(manifest: dict) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("dag")
-    dbt("parse", work / "parse.duckdb", PROJECT / "sample" / "landing", work)
+    dbt("parse", work / "unused.duckdb", PROJECT / "sample" / "landing", work)
     return json.loads((work / "target" / "manifest.json").read_text())
 
 

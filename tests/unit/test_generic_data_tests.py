@@ -16,7 +16,7 @@ def compiled_test_sql(tmp_path_factory) -> str:
     work = tmp_path_factory.mktemp("generic-tests")
     dbt(
         "compile",
-        work / "compile.duckdb",
+        work / "unused.duckdb",
         PROJECT / "sample" / "landing",
         work,
         extra=["--select", "test_name:not_null_columns,fct_regime_deltas"],
@@ -68,7 +68,7 @@ def _compile_oscillator_bounds(work, extra=()) -> str:
     """The compiled SQL of fct_driver_indicators' within_bounds test on the four oscillators
     (bounds quality_thresholds.oscillator_min / oscillator_max); `extra`: more dbt args."""
     select = ["--select", "test_name:within_bounds,fct_driver_indicators", "--indirect-selection", "eager"]
-    dbt("compile", work / "compile.duckdb", PROJECT / "sample" / "landing", work, extra=[*select, *extra])
+    dbt("compile", work / "unused.duckdb", PROJECT / "sample" / "landing", work, extra=[*select, *extra])
     files = [
         f
         for f in (work / "target" / "compiled").rglob("within_bounds_fct_driver_ind*.sql")

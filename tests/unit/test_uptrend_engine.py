@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from market_regimes.engines.uptrend_config import UptrendConfig, load_config_csv
 from market_regimes.engines.uptrend_engine import INPUTS, SegmentResume, lookback_bars, run_segment
-from market_regimes.engines.uptrend_frames import uptrend_state_rows
+from market_regimes.engines.uptrend_frames import (
+    engine_state_json,
+    states_losing_last_row,
+    stored_states,
+    uptrend_state_rows,
+)
 from market_regimes.engines.uptrend_levels import SupportResistance, cluster_levels, swing_pivots, zigzag_pivots
 from market_regimes.engines.uptrend_scores import (
     PREFIX_NAMES,
@@ -494,6 +499,25 @@ def test_a_walk_continued_from_a_checkpoint_equals_one_walk(seed):
         want = {k: np.asarray(full[k], dtype=object)[c + 1 - f :].tolist() for k in ROW_KEYS}
         want["s3_start"] = np.asarray(full["s3_start"])[c + 1 - f :].tolist()
         assert_same_rows(got, want)
+
+
+def test_the_resumed_last_row_loses_its_state_unless_a_checkpoint():
+    """Segments 1 (last row 799), 2 (checkpoint 519 and last row 699) and 3 (last row
+    1,039, a checkpoint: (1,039 + 1) % 520 == 0) are stored; segments 1 and 3 continue,
+    2 does not: only segment 1's last row is written again without its state."""
+    cfg = load_config_csv()
+    assert lookback_bars(cfg) == 520
+    prefix = {k: 0.0 for k in PREFIX_NAMES}
+    texts = [
+        engine_state_json(1, SegmentResume(300, 799, "S0", prefix, (310, -1, 320))),
+        engine_state_json(2, SegmentResume(10, 519, "S0", prefix, (20, 1, 30))),
+        engine_state_json(2, SegmentResume(200, 699, "S1", prefix, (210, 1, 230))),
+        engine_state_json(3, SegmentResume(600, 1_039, "S0", prefix, (610, -1, 620))),
+    ]
+    states = stored_states(texts)
+    assert {p: s.last_idx for p, s in states.items()} == {1: 799, 2: 699, 3: 1_039}
+    assert states_losing_last_row(texts, {1, 3}, states, cfg) == [(1, 799), None, None, None]
+    assert states_losing_last_row(texts, {2}, states, cfg) == [None, None, (2, 699), None]
 
 
 def test_a_state_that_is_not_an_uptrend_state_is_refused():
