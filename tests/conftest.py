@@ -84,12 +84,13 @@ def sample_db(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fixture_build(tmp_path_factory):
     """The hand-made fixture landing (tests/integration/fixture_landing.py) built once with
-    `dbt build` into <root>/warehouse.duckdb: {"root", "landing", "db", "stdout"}. Tests
+    `dbt build` into <root>/warehouse.duckdb, dbt's unit tests included (the only build of
+    the suite that runs them): {"root", "landing", "db", "stdout"}. Tests
     that change the file work on a copy (re-landing the same landing is a no-op)."""
     from tests.integration.fixture_landing import write_fixture_landing
 
     root = tmp_path_factory.mktemp("fixture")
     landing = write_fixture_landing(root / "landing")
     db = root / "warehouse.duckdb"
-    first = dbt("build", db, landing, root)
+    first = dbt("build", db, landing, root, unit_tests=True)  # the suite's one run of dbt's unit tests
     return {"root": root, "landing": landing, "db": db, "stdout": first.stdout}

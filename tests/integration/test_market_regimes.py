@@ -145,7 +145,10 @@ def test_btc_equals_an_independent_replay(sample_db):
 
 
 def run_dbt(project: Path, db: Path, landing: Path, *args: str) -> subprocess.CompletedProcess:
-    """`dbt <args>` in the copied project (its own profiles.yml, target and logs)."""
+    """`dbt <args>` in the copied project (its own profiles.yml, target and logs); a build
+    without dbt's unit tests (code tests of the models, run once by the fixture build)."""
+    if args[0] == "build":
+        args = (*args, "--exclude-resource-type", "unit_test")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env.update(
         {
