@@ -41,8 +41,11 @@ LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
 
 def spark_session(warehouse: Path):
     """A local Spark session like dbt-spark's ``method: session`` (Hive support, warehouse
-    folder ``warehouse``, session time zone UTC, ANSI mode). Its Python workers (the engine
-    jobs' applyInPandas) run this process's interpreter, so they import the same packages."""
+    folder ``warehouse``, session time zone UTC, ANSI mode; adaptive query execution off
+    unless $MARKET_REGIMES_SPARK_ADAPTIVE is true; the driver JVM's options from
+    $MARKET_REGIMES_SPARK_DRIVER_JAVA_OPTIONS, default the serial garbage collector). Its
+    Python workers (the engine jobs' applyInPandas) run this process's interpreter, so they
+    import the same packages."""
     import os
     import sys
 
@@ -58,6 +61,15 @@ def spark_session(warehouse: Path):
         .config("spark.ui.showConsoleProgress", "false")
         # one machine: a few shuffle partitions (the default 200 are 200 tasks per groupBy)
         .config("spark.sql.shuffle.partitions", "4")
+        # adaptive query execution re-plans every query at its shuffles: overhead on small
+        # local tables (as in profiles.yml); the serial collector: one JVM on 2 cores
+        # (the CI fixture's Spark check, docs/scale-out.md: 473 s, 389 s without adaptive
+        # execution, 373 s with the serial collector too: 665 -> 607 CPU s)
+        .config("spark.sql.adaptive.enabled", os.environ.get("MARKET_REGIMES_SPARK_ADAPTIVE", "false"))
+        .config(
+            "spark.driver.extraJavaOptions",
+            os.environ.get("MARKET_REGIMES_SPARK_DRIVER_JAVA_OPTIONS", "-XX:+UseSerialGC"),
+        )
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
