@@ -90,8 +90,8 @@ def write_landing(root: Path, end: str, revise: bool = False) -> int:
             kept = [line for line in lines if FIRST <= line[:19] < end]
             _write(root / name, [header, *kept])
             rows += len(kept)
-            corrected = [_revised(line, close) for line in kept if (close := REVISIONS.get((name, line[:19])))]
-            if revise and corrected:
+            corrected = [_revised(line, c) for line in kept if revise and (c := REVISIONS.get((name, line[:19])))]
+            if corrected:
                 _write(root / "corrections" / name, [header, *corrected])
     for folder in ("daily", "dominance"):
         shutil.copytree(SAMPLE / folder, root / folder, dirs_exist_ok=True)

@@ -41,7 +41,8 @@ LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
 
 def spark_session(warehouse: Path):
     """A local Spark session like dbt-spark's ``method: session`` (Hive support, warehouse
-    folder ``warehouse``, session time zone UTC, ANSI mode; adaptive query execution off
+    folder ``warehouse``, session time zone UTC, ANSI mode, the profile's shuffle partitions
+    ($MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS, default 4); adaptive query execution off
     unless $MARKET_REGIMES_SPARK_ADAPTIVE is true; the driver JVM's options from
     $MARKET_REGIMES_SPARK_DRIVER_JAVA_OPTIONS, default the serial garbage collector). Its
     Python workers (the engine jobs' applyInPandas) run this process's interpreter, so they
@@ -60,7 +61,7 @@ def spark_session(warehouse: Path):
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         # one machine: a few shuffle partitions (the default 200 are 200 tasks per groupBy)
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", os.environ.get("MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS", "4"))
         # adaptive query execution re-plans every query at its shuffles: overhead on small
         # local tables (as in profiles.yml); the serial collector: one JVM on 2 cores
         # (the CI fixture's Spark check, docs/scale-out.md: 473 s, 389 s without adaptive

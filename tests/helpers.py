@@ -89,8 +89,11 @@ def dbt(
     if vars_yaml:
         cmd += ["--vars", vars_yaml]
     cmd += extra or []
-    if command == "build" and not unit_tests and "--exclude-resource-type" not in cmd:
-        cmd += ["--exclude-resource-type", "unit_test"]
+    if command == "build" and not unit_tests:
+        if "--exclude-resource-type" in cmd:  # one flag, several types
+            cmd.insert(cmd.index("--exclude-resource-type") + 1, "unit_test")
+        else:
+            cmd += ["--exclude-resource-type", "unit_test"]
     proc = dbt_with_parse_cache(cmd, env, Path(db_path).resolve(), Path(work).resolve() / "target", vars_yaml)
     assert proc.returncode == 0, f"dbt {command} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return proc

@@ -86,7 +86,7 @@ def updated(sample_db, tmp_path_factory):
         db,
         landing,
         work,
-        extra=["--select", "+fct_volatility_regimes", "+fct_strategy_fit", "--exclude-resource-type", "unit_test"],
+        extra=["--select", "+fct_volatility_regimes", "+fct_strategy_fit"],  # dbt() leaves out the unit tests
     )
     yield {"db": db, "before": before}
     shutil.rmtree(work, ignore_errors=True)  # a 1.7 GB copy: free the disk for the next module
