@@ -37,14 +37,16 @@ def grid_ranges_walked_table(session, *, config_rows, bars, stored):
     seed = config_rows.df()
     seed = dict(zip(seed["key"], seed["value"]))
     if stored is None:
-        return arrow_table(grid_range_rows_by_window(bars.df(), seed))
+        return arrow_table(grid_range_rows_by_window(relation_frame(bars), seed))
     if "pivot_idx" not in stored.columns:
         stored = stored.select("series_part, idx, null::bigint as pivot_idx, null::bigint as pivot_kind")
     session.register("_grid_walk_bars", bars)
     session.register("_grid_walk_stored", stored)
     temp_table(session, "_grid_walk_frontier", q.range_walk_frontier_sql("_grid_walk_stored"))
-    tail = session.sql(q.range_walk_tail_sql("_grid_walk_bars", "_grid_walk_frontier")).df()
-    pivots = session.sql(q.range_walk_pivots_sql("_grid_walk_stored", "_grid_walk_frontier", "_grid_walk_bars")).df()
+    tail = relation_frame(session.sql(q.range_walk_tail_sql("_grid_walk_bars", "_grid_walk_frontier")))
+    pivots = relation_frame(
+        session.sql(q.range_walk_pivots_sql("_grid_walk_stored", "_grid_walk_frontier", "_grid_walk_bars"))
+    )
     return arrow_table(grid_range_rows_by_window(tail, seed, pivots))
 
 
@@ -71,8 +73,10 @@ def grid_lifecycle_table(session, *, config_rows, configs, bars, stored):
     session.register("_lifecycle_bars", bars)
     session.register("_lifecycle_stored", stored)
     session.register("_lifecycle_configs", configs)
-    last = session.sql(stored_engine_states_sql("_lifecycle_stored")).df()
-    tail = session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs")).df()
+    last = relation_frame(session.sql(stored_engine_states_sql("_lifecycle_stored")))
+    tail = relation_frame(
+        session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
+    )
     rows = lifecycle_rows(tail, config_frame, cfg, stored_states(last))
     # the previous last row of each continued walk, again, without its engine state
     previous = last[

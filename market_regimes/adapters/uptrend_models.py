@@ -19,7 +19,7 @@ from market_regimes.engines.uptrend_frames import (
     stored_states,
     uptrend_state_rows,
 )
-from market_regimes.frames import arrow_table
+from market_regimes.frames import arrow_table, relation_frame
 
 __all__ = ["uptrend_states_table"]
 
@@ -54,7 +54,7 @@ def uptrend_states_table(session, *, config_rows, series, prepared, smoothed, wi
     states = {}
     if stored is not None:
         session.register("_uptrend_stored", stored)
-        last = session.sql(stored_engine_states_sql("_uptrend_stored")).df()
+        last = relation_frame(session.sql(stored_engine_states_sql("_uptrend_stored")))
         states = stored_states(last["engine_state"])
     frontier = pd.DataFrame(
         {
@@ -75,7 +75,7 @@ def uptrend_states_table(session, *, config_rows, series, prepared, smoothed, wi
         "_uptrend_frontier",
         ENGINE_INPUTS,
     )
-    bars = session.sql(inputs).df()
+    bars = relation_frame(session.sql(inputs))
     rows = uptrend_state_rows(bars, cfg, states)
     if last is None or not len(last):
         return arrow_table(rows)

@@ -26,7 +26,7 @@ from market_regimes.engines.volatility_frames import (
     turbulence_rows_after,
     volatility_regime_rows,
 )
-from market_regimes.frames import arrow_table
+from market_regimes.frames import arrow_table, relation_frame
 
 __all__ = ["strategy_fit_table", "symbol_turbulence_table", "volatility_config", "volatility_regimes_table"]
 
@@ -55,9 +55,12 @@ def volatility_regimes_table(
     segment_clean_returns) from a look-back of its bars that holds hmm_lookback_clean_returns
     clean returns up to that row (volatility_regime_rows(frontier=...): the same rows as a
     full build); segments without rows are computed whole. Turbulence is cross-sectional:
-    the drivers' column is recomputed from every turbulence driver's history each run, the
-    symbols' comes from fct_symbol_turbulence, and every stored row whose turbulence
-    differs from them (a member joined, a lagging member filled its bars) is returned again.
+    the drivers' column comes from every turbulence driver's history (an incremental run
+    computes it only after the last stored turbulence of a cross-section whose stored rows
+    are still the full computation's: volatility_frames.turbulence_rows_after over the
+    stored driver rows' sections; any other cross-section whole), the symbols' from
+    fct_symbol_turbulence; every stored row whose turbulence differs from them (a member
+    joined, a lagging member filled its bars) is returned again.
 
     Args:
         session: the dbt session. config_rows: seed volatility_config. listed, prepared:
@@ -73,12 +76,12 @@ def volatility_regimes_table(
     session.register("_volatility_drivers", drivers)
     session.register("_volatility_symbol_turbulence", symbol_turbulence)
     kinds = [k.strip() for k in str(turbulence_driver_kinds).split(",") if k.strip()]
-    series = session.sql(q.series_sql("_volatility_series", bar_intervals)).df()
+    series = relation_frame(session.sql(q.series_sql("_volatility_series", bar_intervals)))
     session.register("_volatility_listed", series)
     frontier = empty_frontier()
     if stored is not None:
         session.register("_volatility_stored", stored)
-        frontier = session.sql(q.stored_state_sql("_volatility_stored")).df()
+        frontier = relation_frame(session.sql(q.stored_state_sql("_volatility_stored")))
         minutes = dict(zip(series["series_part"], series["interval_minutes"]))
         frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes.get(p, 1440))) for p in frontier["series_part"]]
     session.register("_volatility_frontier", frontier)
@@ -86,21 +89,39 @@ def volatility_regimes_table(
     lookback = q.lookback_bars_sql(
         "_volatility_listed", "_volatility_bars", "_volatility_frontier", float(cfg.toxic_abs_log_return), columns
     )
-    bars = session.sql(lookback).df()
+    bars = relation_frame(session.sql(lookback))
     frontier = frontier[["series_part", "last_idx", "clean_returns", "rv_vol_regime"]]
     rows = volatility_regime_rows(bars, cfg, series=series, frontier=frontier)
-    # turbulence: drivers of the configured kinds, from their whole history (a cross-section)
-    returns = q.driver_returns_sql("_volatility_listed", "_volatility_bars", "_volatility_drivers", kinds)
-    driver_turbulence = turbulence_rows(session.sql(returns).df(), cfg)
-    symbol_turb = symbol_turbulence.df()
+    # turbulence: drivers of the configured kinds over their whole history (a cross-section);
+    # an incremental run computes only the joint bars after a stored cross-section that is
+    # still the full computation's (turbulence_rows_after), the others whole
+    returns = relation_frame(
+        session.sql(q.driver_returns_sql("_volatility_listed", "_volatility_bars", "_volatility_drivers", kinds))
+    )
+    if stored is None:
+        driver_turbulence = turbulence_rows(returns, cfg)
+    else:
+        sections = relation_frame(session.sql(q.stored_driver_sections_sql("_volatility_stored")))
+        driver_turbulence, replace = turbulence_rows_after(returns, cfg, sections)
+        continued = sections[~sections["timeframe"].isin(replace)][["timeframe", "last_bar_start"]]
+    symbol_turb = relation_frame(symbol_turbulence)
     rows = attach_symbol_turbulence(attach_driver_turbulence(rows, driver_turbulence), symbol_turb)
     if stored is None:
         return arrow_table(rows)
-    # stored rows whose turbulence is no longer the cross-section's: written again
+    # stored rows whose turbulence is no longer the cross-section's: written again (of a
+    # continued cross-section only its rows after the last stored turbulence can be)
     session.register("_volatility_driver_turbulence", driver_turbulence)
-    stale = session.sql(
-        q.stale_turbulence_sql("_volatility_stored", "_volatility_driver_turbulence", "_volatility_symbol_turbulence")
-    ).df()
+    session.register("_volatility_turbulence_continued", continued)
+    stale = relation_frame(
+        session.sql(
+            q.stale_turbulence_sql(
+                "_volatility_stored",
+                "_volatility_driver_turbulence",
+                "_volatility_symbol_turbulence",
+                "_volatility_turbulence_continued",
+            )
+        )
+    )
     if not len(stale):
         return arrow_table(rows)
     stale = stale[list(rows.columns)].astype(rows.dtypes.to_dict())
@@ -128,19 +149,23 @@ def symbol_turbulence_table(session, *, config_rows, listed, prepared, this: str
     cfg = volatility_config(config_rows)
     session.register("_turbulence_series", listed)
     session.register("_turbulence_bars", prepared)
-    session.register("_turbulence_listed", session.sql(q.series_sql("_turbulence_series", bar_intervals)).df())
+    session.register(
+        "_turbulence_listed", relation_frame(session.sql(q.series_sql("_turbulence_series", bar_intervals)))
+    )
     clean = q.clean_symbol_returns_sql("_turbulence_listed", "_turbulence_bars", cfg.toxic_abs_log_return)
     temp_table(session, "_turbulence_clean", clean)
     if this is None:
-        bars = session.sql(q.bars_from_starts_sql("_turbulence_clean", f"({q.NO_STARTS_SQL})")).df()
+        bars = relation_frame(session.sql(q.bars_from_starts_sql("_turbulence_clean", f"({q.NO_STARTS_SQL})")))
         return arrow_table(symbol_turbulence_rows(turbulence_rows(bars, cfg)))
-    stored = session.sql(q.stored_sections_sql(this)).df()
+    stored = relation_frame(session.sql(q.stored_sections_sql(this)))
     session.register("_turbulence_stored", stored)
     starts = q.continuation_starts_sql("_turbulence_clean", "_turbulence_stored", cfg.turbulence_window_bars)
     temp_table(session, "_turbulence_starts", starts)
-    bars = session.sql(q.bars_from_starts_sql("_turbulence_clean", "_turbulence_starts")).df()
+    bars = relation_frame(session.sql(q.bars_from_starts_sql("_turbulence_clean", "_turbulence_starts")))
     stored = stored.merge(
-        session.table("_turbulence_starts").project("timeframe, joint_before").df(), on="timeframe", how="left"
+        relation_frame(session.table("_turbulence_starts").project("timeframe, joint_before")),
+        on="timeframe",
+        how="left",
     )
     stored["joint_before"] = stored["joint_before"].fillna(0).astype("int64")
     turb, replace = turbulence_rows_after(bars, cfg, stored)
@@ -164,10 +189,12 @@ def strategy_fit_table(session, *, config_rows, listed, prepared, this: str | No
     cfg = volatility_config(config_rows)
     session.register("_strategy_fit_series", listed)
     session.register("_strategy_fit_bars", prepared)
-    series = session.sql(q.series_sql("_strategy_fit_series", bar_intervals)).df()
+    series = relation_frame(session.sql(q.series_sql("_strategy_fit_series", bar_intervals)))
     session.register("_strategy_fit_listed", series)
     need = max(cfg.hurst_window_bars, cfg.ar1_window_bars)
-    frontier = session.sql(q.strategy_fit_frontier_sql(this, "_strategy_fit_listed", "_strategy_fit_bars", need)).df()
+    frontier = relation_frame(
+        session.sql(q.strategy_fit_frontier_sql(this, "_strategy_fit_listed", "_strategy_fit_bars", need))
+    )
     session.register("_strategy_fit_frontier", frontier)
     lookback = q.lookback_bars_sql(
         "_strategy_fit_listed",
@@ -176,7 +203,7 @@ def strategy_fit_table(session, *, config_rows, listed, prepared, this: str | No
         cfg.toxic_abs_log_return,
         "b.series_part, b.bar_start, b.log_return",
     )
-    rows = strategy_fit_rows(session.sql(lookback).df(), cfg, series=series)
+    rows = strategy_fit_rows(relation_frame(session.sql(lookback)), cfg, series=series)
     if not len(frontier):
         return arrow_table(rows)
     last = series.merge(frontier, on="series_part")[["series_id", "segment_id", "last_bar_start"]]

@@ -18,6 +18,7 @@ __all__ = [
     "lookback_bars_sql",
     "series_sql",
     "stale_turbulence_sql",
+    "stored_driver_sections_sql",
     "stored_sections_sql",
     "stored_state_sql",
     "strategy_fit_frontier_sql",
@@ -121,14 +122,30 @@ def driver_returns_sql(listed: str, bars: str, drivers: str, kinds: list[str]) -
           and s.driver in (select driver from {drivers} where kind in ({kind_list}))"""
 
 
-def stale_turbulence_sql(stored: str, driver_turbulence: str, symbol_turbulence: str) -> str:
+def stored_driver_sections_sql(stored: str) -> str:
+    """Per timeframe of the stored driver rows of fct_volatility_regimes (relation `stored`)
+    with a turbulence value: timeframe, stored_rows (the distinct bars with a value),
+    last_bar_start (the last of them) and members (the largest turbulence_drivers), as
+    volatility_frames.turbulence_rows_after reads its stored cross-sections."""
+    return f"""
+        select timeframe, count(distinct bar_start) as stored_rows, max(bar_start) as last_bar_start,
+               max(turbulence_drivers) as members
+        from {stored}
+        where series_type = 'driver' and turbulence is not null
+        group by timeframe"""
+
+
+def stale_turbulence_sql(stored: str, driver_turbulence: str, symbol_turbulence: str, continued: str) -> str:
     """The stored rows (relation `stored`) whose turbulence or member count is no longer the
     cross-section's: drivers against `driver_turbulence` (timeframe, bar_start, turbulence,
-    turbulence_drivers), symbols against `symbol_turbulence` (fct_symbol_turbulence)."""
+    turbulence_drivers), except a continued cross-section's rows up to its last stored
+    turbulence (relation `continued`: timeframe, last_bar_start; `driver_turbulence` holds
+    only its rows after it); symbols against `symbol_turbulence` (fct_symbol_turbulence)."""
     return f"""
         select t.* from {stored} t
         left join {driver_turbulence} d on d.timeframe = t.timeframe and d.bar_start = t.bar_start
-        where t.series_type = 'driver'
+        left join {continued} c on c.timeframe = t.timeframe
+        where t.series_type = 'driver' and (c.last_bar_start is null or t.bar_start > c.last_bar_start)
           and (t.turbulence is distinct from d.turbulence or t.turbulence_drivers is distinct from d.turbulence_drivers)
         union all
         select t.* from {stored} t

@@ -7,7 +7,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from market_regimes.engines.trend_vol import load_markets
     from market_regimes.engines.trend_vol_frames import INPUT_COLUMNS, market_regime_rows
-    from market_regimes.frames import arrow_table
+    from market_regimes.frames import arrow_table, relation_frame
 
     markets = load_markets(dbt.ref("trend_vol_markets").df().to_dict("records"))
     days = dbt.ref("int_market_days_prepared")
@@ -16,8 +16,8 @@ def model(dbt, session):
     return arrow_table(
         market_regime_rows(
             markets,
-            days.project(", ".join(INPUT_COLUMNS)).df(),
-            landed_days.df(),
+            relation_frame(days.project(", ".join(INPUT_COLUMNS))),
+            relation_frame(landed_days),
             max_gap_bars=dbt.config.get("max_gap_bars"),
             missing_series=dbt.config.get("missing_series"),
         )

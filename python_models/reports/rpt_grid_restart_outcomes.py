@@ -27,6 +27,6 @@ def model(dbt, session):
 
         from market_regimes.research.grid_restart_report import gate_ablation_report
 
-        engine_bars = dbt.ref("fct_grid_lifecycle_bars").df()
+        engine_bars = relation_frame(dbt.ref("fct_grid_lifecycle_bars"))
         report = pd.concat([report, gate_ablation_report(engine_bars, lifecycle, cfg)], ignore_index=True)
     return arrow_table(report)

@@ -6,14 +6,14 @@ def model(dbt, session):
     model rpt_grid_sim_placements; bootstrap of var grid_outcome_config, placement step of var
     grid_sim_config."""
     dbt.config(materialized="table")
-    from market_regimes.frames import arrow_table
+    from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
     from market_regimes.research.grid_sim_report import sim_by_verdict_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     sim = dbt.config.get("grid_sim")
     step = int(sim["placement_step_bars"])
-    placements = dbt.ref("rpt_grid_sim_placements").df()
+    placements = relation_frame(dbt.ref("rpt_grid_sim_placements"))
     intervals = dbt.ref("bar_intervals").df()
     interval = dbt.config.get("grid_interval")
     minutes = int(intervals.loc[intervals["bar_interval"] == interval, "interval_minutes"].iloc[0])

@@ -92,26 +92,106 @@ def updated(sample_db, tmp_path_factory):
     shutil.rmtree(work, ignore_errors=True)  # a 1.7 GB copy: free the disk for the next module
 
 
+@pytest.fixture(scope="module")
+def full_rows(updated):
+    """name -> the model's full computation on the updated warehouse's inputs (computed once)."""
+    cache = {}
+
+    def get(name: str) -> pa.Table:
+        if name not in cache:
+            cache[name] = full_computation(updated["db"], name)
+        return cache[name]
+
+    return get
+
+
+def _differences(
+    con: duckdb.DuckDBPyConnection, table: str, want: pa.Table, where: str = "true"
+) -> tuple[int, int, int]:
+    """(rows stored in `table`, rows not in `want`, rows of `want` missing), as multisets,
+    over the rows of both that satisfy `where` (the stored count is of all rows)."""
+    con.register("want", want)
+    columns = ", ".join(f'"{c}"' for c in want.column_names)
+    stored = int(con.sql(f"select count(*) from {table}").fetchone()[0])
+    extra = int(
+        con.sql(
+            f"select count(*) from (select {columns} from {table} where {where} "
+            f"except all select {columns} from want where {where})"
+        ).fetchone()[0]
+    )
+    missing = int(
+        con.sql(
+            f"select count(*) from (select {columns} from want where {where} "
+            f"except all select {columns} from {table} where {where})"
+        ).fetchone()[0]
+    )
+    return stored, extra, missing
+
+
 @pytest.mark.parametrize("name", MODELS)
-def test_incremental_update_equals_the_full_computation(updated, name):
-    want = full_computation(updated["db"], name)
+def test_incremental_update_equals_the_full_computation(updated, full_rows, name):
+    want = full_rows(name)
     con = duckdb.connect(str(updated["db"]), read_only=True)
     try:
-        con.register("want", want)
-        columns = ", ".join(f'"{c}"' for c in want.column_names)
-        stored = int(con.sql(f"select count(*) from marts.{name}").fetchone()[0])
-        extra = int(
-            con.sql(
-                f"select count(*) from (select {columns} from marts.{name} except all select {columns} from want)"
-            ).fetchone()[0]
-        )
-        missing = int(
-            con.sql(
-                f"select count(*) from (select {columns} from want except all select {columns} from marts.{name})"
-            ).fetchone()[0]
-        )
+        stored, extra, missing = _differences(con, f"marts.{name}", want)
     finally:
         con.close()
     assert (stored, extra, missing) == (want.num_rows, 0, 0)
     if name != "fct_symbol_turbulence":  # the sample's symbol cross-sections (joint calendars) end in 2023/2025
         assert stored > updated["before"][name]  # the update added rows: the run continued the stored ones
+
+
+class _IncrementalRun(_FullRun):
+    is_incremental = True
+
+
+def test_a_continued_driver_turbulence_equals_the_full_computation(updated, full_rows, monkeypatch):
+    """The drivers' turbulence ends in December 2023 on the sample (the composites' Binance
+    era), so an update adds no joint bar to it. Here the stored fct_volatility_regimes rows
+    are cut back to 2023-12-29 (every row from that bar on, as a revision rewind does), the
+    model runs incrementally in-process and its rows are applied as dbt's delete+insert on
+    (series_part, idx) does: the table must then equal the full computation, bit for bit,
+    with both driver cross-sections continued after their last stored turbulence
+    (volatility_frames.turbulence_rows_after: none recomputed whole) and their joint bars
+    after the cut computed."""
+    import market_regimes.adapters.volatility_models as adapter
+
+    seen = []
+    after = adapter.turbulence_rows_after
+
+    def recorded(bars, cfg, stored):
+        rows, replace = after(bars, cfg, stored)
+        seen.append((sorted(stored["timeframe"]), replace, rows))
+        return rows, replace
+
+    monkeypatch.setattr(adapter, "turbulence_rows_after", recorded)
+    name = "fct_volatility_regimes"
+    spec = importlib.util.spec_from_file_location(name, PROJECT / "python_models" / "marts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    want = full_rows(name)
+    con = duckdb.connect(str(updated["db"]))
+    try:
+        con.begin()  # rolled back at the end: the updated warehouse stays as the update left it
+        con.execute(f"delete from marts.{name} where bar_start >= timestamp '2023-12-29'")
+        rows = module.model(_IncrementalRun(con, name), con)
+        con.register("new_rows", rows)
+        con.execute(
+            f"delete from marts.{name} t using new_rows n where t.series_part = n.series_part and t.idx = n.idx"
+        )
+        con.execute(f"insert into marts.{name} by name select * from new_rows")
+        # the rows the run could change: from the cut on, and any it wrote (the rest are the
+        # updated warehouse's, equal to the full computation: the test above)
+        touched = (
+            "(bar_start >= timestamp '2023-12-29' or (series_part, idx) in (select (series_part, idx) from new_rows))"
+        )
+        stored, extra, missing = _differences(con, f"marts.{name}", want, touched)
+    finally:
+        con.rollback()
+        con.close()
+    assert (stored, extra, missing) == (want.num_rows, 0, 0)
+    [(timeframes, replace, continued)] = seen
+    assert timeframes == ["macro", "meso"] and replace == []
+    # the joint bars after the cut: 2023-12-29 daily, 2023-12-29 00:00 .. 2023-12-30 19:00 hourly
+    counts = continued.groupby("timeframe")["bar_start"].count().to_dict()
+    assert counts == {"macro": 1, "meso": 24 + 20}
