@@ -28,7 +28,7 @@ each step, Spark's seconds per model, the tests' pass/fail counts and the parity
 table (rows, equal, worst relative float difference); exits 1 when a table differs or a
 test fails.
 
-Usage: python benchmarks/spark_build.py [--work DIR]
+Usage: python benchmarks/spark_build.py [--work DIR] [--first "2025-05-01 00:00:00"]
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ FIXTURE_VARS = (
 )
 
 
-def write_landing(root: Path, end: str, revise: bool = False) -> int:
-    """The stage's landing folder: the kline files cut to [FIRST, end), the daily and dominance
+def write_landing(root: Path, end: str, revise: bool = False, first: str = FIRST) -> int:
+    """The stage's landing folder: the kline files cut to [first, end), the daily and dominance
     files whole; with ``revise``, the candles of :data:`REVISIONS` with their revised close in
     ``corrections/`` (the landing's way to revise a final bar: a changed final bar in a
     re-landed export is quarantined instead). Returns the kline rows written."""
@@ -87,7 +87,7 @@ def write_landing(root: Path, end: str, revise: bool = False) -> int:
             name = f"klines/bybit/{symbol}_{interval}.csv.gz"
             with gzip.open(SAMPLE / name, "rt") as source:
                 header, *lines = source.read().splitlines()
-            kept = [line for line in lines if FIRST <= line[:19] < end]
+            kept = [line for line in lines if first <= line[:19] < end]
             _write(root / name, [header, *kept])
             rows += len(kept)
             corrected = [_revised(line, c) for line in kept if revise and (c := REVISIONS.get((name, line[:19])))]
@@ -208,6 +208,12 @@ def spark_stage(stage: int, db: Path, export: Path, tables: list[str], spark_env
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, help="work folder (kept); default: a temporary one")
+    parser.add_argument(
+        "--first",
+        default=FIRST,
+        help=f"first bar_start of the kline files (default {FIRST!r}: CI's fixture); an earlier one "
+        "gives a larger landing, for the per-row costs of the sizing estimate (docs/scale-out.md)",
+    )
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="mr-spark-build-")
     work = (args.work or Path(tmp.name)).resolve()
@@ -219,10 +225,10 @@ def main() -> int:
     base_env["MARKET_REGIMES_GRID_UNKNOWN_SYMBOL"] = "warn"  # the shipped grid configs name other symbols
     spark_env = {**base_env, "MARKET_REGIMES_SPARK_WAREHOUSE": str(spark_dir / "warehouse")}
     tables = spark_tables(base_env, work / "duck")
-    report: dict = {"tables": len(tables), "stages": []}
+    report: dict = {"first_bar_start": args.first, "tables": len(tables), "stages": []}
     ok = True
     for stage, end in enumerate(STAGE_ENDS, 1):
-        rows = write_landing(landing, end, revise=stage > 1)
+        rows = write_landing(landing, end, revise=stage > 1, first=args.first)
         step: dict = {"stage": stage, "landing_end": end, "kline_rows_landed": rows}
         step["revised_bars"] = len(REVISIONS) if stage > 1 else 0
         if stage == 1:

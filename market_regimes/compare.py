@@ -21,7 +21,6 @@ from pathlib import Path
 
 import duckdb
 
-
 # Determinism (docs/architecture.md): floats equal to 1e-12 relative. For values near zero (slopes, EMA
 # separations) "relative" is taken against the column's mean magnitude: a difference of
 # EMAs that nearly cross has no relative precision of its own.
@@ -33,6 +32,26 @@ import duckdb
 # cancel less: 1e-10 (measured <= 5.6e-12). EMA separations (sep_*, d_sep_*_5) are
 # differences of EMAs, each exact to ~1e-15 of the price: on 1m/5m bars they are ~1e-4,
 # so an incremental run's carried EMA shows as 1e-12 of them (measured 2.3e-12): 1e-10.
+# Half-lives are compared as their reciprocals (compared_value): ou_half_life_100 is -ln 2 over
+# an OLS slope, so where the slope nears zero (a series without mean reversion) the
+# half-life runs to millions of bars and amplifies the slope's last-bit differences by the
+# same factor (measured: 1.9e-9 relative at a half-life of 2.3 million bars, b = 1 - 3e-7,
+# between the Spark and DuckDB builds of a 77,130-candle landing; the slope differs there by
+# one unit in the last place). The reciprocal is the quantity computed; compared to
+# max(|value|, the column's mean magnitude) like the slopes, its precision no longer
+# depends on how close the slope is to zero (the same builds: worst 8.8e-13 over 156,420
+# finite values). Its tolerance stays the half-life's 1e-9.
+RECIPROCAL_COLUMNS = frozenset({"ou_half_life_100"})
+
+
+def compared_value(column: str, alias: str) -> str:
+    """SQL of the value compared for DOUBLE ``column`` of table alias ``alias``: the
+    reciprocal for :data:`RECIPROCAL_COLUMNS` (an infinite half-life compares as 0), else the
+    column itself."""
+    value = f"{alias}.{column}" if alias else column
+    return f"(1.0 / {value})" if column in RECIPROCAL_COLUMNS else value
+
+
 def float_tolerances(columns: list[str]) -> dict[str, float]:
     """Relative tolerance per float column (1e-12 unless documented above)."""
     tol = {c: 1e-12 for c in columns}
@@ -124,15 +143,16 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     tol = float_tolerances(floats)
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in keys)
     # relative to max(|value|, the column's mean magnitude), as in the determinism tests
+    values = {x: compared_value(x, "") for x in floats}
     scales = con.sql(
         "select "
-        + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
+        + ", ".join(f"coalesce(avg(abs({v})) filter (where isfinite({v})), 0)" for v in values.values())
         + f" from {left}"
     ).fetchone()
-    rel = {
-        x: f"abs(a.{x} - b.{x}) / greatest(abs(a.{x}), abs(b.{x}), {scale!r}, 1e-300)"
-        for x, scale in zip(floats, scales)
-    }
+    rel = {}
+    for x, scale in zip(floats, scales):
+        a, b = compared_value(x, "a"), compared_value(x, "b")
+        rel[x] = f"abs({a} - {b}) / greatest(abs({a}), abs({b}), {scale!r}, 1e-300)"
     base = f"with a as (from {left} except all from {right}), b as (from {right} except all from {left}) "
     # matched pairs: rows equal on every non-DOUBLE column (a key must match once)
     stats = ", ".join(

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from market_regimes.compare import METADATA_COLUMNS, float_tolerances
+from market_regimes.compare import METADATA_COLUMNS, compared_value, float_tolerances
 
 PROJECT = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -139,7 +139,10 @@ def compare_builds(
     scales = (
         con.sql(
             "select "
-            + ", ".join(f"coalesce(avg(abs({x})) filter (where isfinite({x})), 0)" for x in floats)
+            + ", ".join(
+                f"coalesce(avg(abs({v})) filter (where isfinite({v})), 0)"
+                for v in map(compared_value, floats, "t" * len(floats))
+            )
             + f" from {left}.{table} t where {where}"
         ).fetchone()
         if floats
@@ -147,10 +150,11 @@ def compare_builds(
     )
     on = " and ".join(f"f.{k} = c.{k}" for k in keys)
     # equal values (infinities too) differ by 0; an infinity against a finite value by inf
-    rel = {
-        x: f"case when f.{x} = c.{x} then 0.0 else abs(f.{x} - c.{x}) / greatest(abs(f.{x}), {scale!r}) end"
-        for x, scale in zip(floats, scales)
-    }
+    # (half-lives as their reciprocals: market_regimes.compare.compared_value)
+    rel = {}
+    for x, scale in zip(floats, scales):
+        a, b = compared_value(x, "f"), compared_value(x, "c")
+        rel[x] = f"case when f.{x} = c.{x} then 0.0 else abs({a} - {b}) / greatest(abs({a}), {scale!r}) end"
     differs = (
         " or ".join(
             [f"f.{c} is distinct from c.{c}" for c in exact]

@@ -85,3 +85,30 @@ def test_a_table_that_became_a_view_is_compared_by_content(tmp_path, left):
     con.close()
     (d,) = compare_warehouses(left, right, ["marts"])
     assert not d.equal and d.over_tolerance == ["close"]
+
+
+def _half_lives(path, values):
+    con = duckdb.connect(str(path))
+    con.execute("create schema intermediate")
+    con.execute("create table intermediate.w (series_part ubigint, idx bigint, ou_half_life_100 double)")
+    con.executemany("insert into intermediate.w values (1, ?, ?)", list(enumerate(values)))
+    con.close()
+    return path
+
+
+def test_a_half_life_is_compared_as_its_reciprocal(tmp_path):
+    """ou_half_life_100 is -ln 2 over a slope: 2e-9 relative on a half-life of 2 million bars
+    is a slope difference of 1e-15 of the column's mean reciprocal (0.0175): equal; the same
+    2e-9 on a typical half-life (30 bars) is over the 1e-9 tolerance; an infinite half-life
+    (slope >= 0) compares as 0."""
+    left = _half_lives(tmp_path / "l.duckdb", [2.0e6, 30.0, float("inf"), 100.0])
+    far = _half_lives(tmp_path / "far.duckdb", [2.0e6 * (1 + 2e-9), 30.0, float("inf"), 100.0])
+    (d,) = compare_warehouses(left, far, ["intermediate"])
+    mean_reciprocal = (1 / 2.0e6 + 1 / 30.0 + 0.0 + 1 / 100.0) / 4
+    assert d.equal
+    assert d.worst["ou_half_life_100"] == pytest.approx(
+        abs(1 / (2.0e6 * (1 + 2e-9)) - 1 / 2.0e6) / mean_reciprocal, rel=1e-3
+    )
+    near = _half_lives(tmp_path / "near.duckdb", [2.0e6, 30.0 * (1 + 2e-9), float("inf"), 100.0])
+    (d,) = compare_warehouses(left, near, ["intermediate"])
+    assert not d.equal and d.over_tolerance == ["ou_half_life_100"]
