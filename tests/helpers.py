@@ -141,7 +141,7 @@ def compare_builds(
             "select "
             + ", ".join(
                 f"coalesce(avg(abs({v})) filter (where isfinite({v})), 0)"
-                for v in map(compared_value, floats, "t" * len(floats))
+                for v in (compared_value(x, "t") for x in floats)
             )
             + f" from {left}.{table} t where {where}"
         ).fetchone()

@@ -8,7 +8,9 @@ three tables must then hold exactly the rows that the model's full computation g
 updated warehouse's inputs (the model run in-process with is_incremental false, compared
 row for row in DuckDB: every value bit for bit, NULLs equal). The full dbt build of the same
 landing is left to benchmarks/update.py and the report (too slow for CI); the full
-computation here reads the same input tables.
+computation here reads the same input tables. A second test cuts the stored volatility rows
+back to a bar inside the drivers' joint calendar, so that the drivers' turbulence continues
+after its stored cross-sections (an update of the sample adds no joint driver bar).
 """
 
 from __future__ import annotations
