@@ -679,3 +679,52 @@ def test_segments_on_threads_give_the_serial_rows(monkeypatch):
     threaded = volatility_regime_rows(bars, SMALL, turbulence_drivers=["BTC", "ALT"])
     assert len(serial) > 0 and serial["turbulence"].notna().any()
     pd.testing.assert_frame_equal(threaded, serial, check_exact=True)
+
+
+def test_stale_driver_turbulence_of_a_continued_cross_section_is_looked_for_after_its_last_stored_value():
+    """adapters.volatility_sql: the stored driver sections (bars with a turbulence value) and
+    the stale rows. meso is continued after 03:00 (its last stored value), so its rows up to
+    03:00 are not compared (the run computed no turbulence for them); its 04:00 row, stored
+    without a value (a lagging member), now has one: stale. macro is not continued: every
+    row is compared, and its 00:00 value changed: stale. A symbol row equal to
+    fct_symbol_turbulence is not."""
+    import duckdb
+
+    from market_regimes.adapters import volatility_sql as q
+
+    con = duckdb.connect()
+    con.execute(
+        "create table stored (series_type varchar, timeframe varchar, exchange varchar, bar_interval varchar, "
+        "bar_start timestamp, turbulence double, turbulence_drivers integer)"
+    )
+    con.execute(
+        """insert into stored values
+        ('driver', 'meso', null, '1h', '2024-01-01 01:00', 1.0, 3),
+        ('driver', 'meso', null, '1h', '2024-01-01 02:00', 2.0, 3),
+        ('driver', 'meso', null, '1h', '2024-01-01 02:00', 2.0, 3),
+        ('driver', 'meso', null, '1h', '2024-01-01 03:00', 3.0, 3),
+        ('driver', 'meso', null, '1h', '2024-01-01 04:00', null, null),
+        ('driver', 'macro', null, '1d', '2024-01-01 00:00', 5.0, 2),
+        ('symbol', 'meso', 'bybit', '1h', '2024-01-01 01:00', 7.0, 4)"""
+    )
+    sections = con.sql(q.stored_driver_sections_sql("stored")).fetchall()
+    assert sorted(sections) == [
+        ("macro", 1, pd.Timestamp("2024-01-01 00:00"), 2),
+        ("meso", 3, pd.Timestamp("2024-01-01 03:00"), 3),
+    ]
+    con.execute(
+        """create table driver_turbulence as select * from (values
+        ('meso', timestamp '2024-01-01 04:00', 4.0, 3), ('macro', timestamp '2024-01-01 00:00', 5.5, 2))
+        as t(timeframe, bar_start, turbulence, turbulence_drivers)"""
+    )
+    con.execute(
+        "create table symbol_turbulence as select 'bybit' as exchange, '1h' as bar_interval, "
+        "timestamp '2024-01-01 01:00' as bar_start, 7.0::double as turbulence, 4 as turbulence_symbols"
+    )
+    con.execute("create table continued as select 'meso' as timeframe, timestamp '2024-01-01 03:00' as last_bar_start")
+    stale = con.sql(
+        "select timeframe, bar_start from ("
+        + q.stale_turbulence_sql("stored", "driver_turbulence", "symbol_turbulence", "continued")
+        + ") order by all"
+    ).fetchall()
+    assert stale == [("macro", pd.Timestamp("2024-01-01 00:00")), ("meso", pd.Timestamp("2024-01-01 04:00"))]
