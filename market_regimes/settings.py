@@ -48,3 +48,18 @@ def seed_path(name: str) -> Path:
     reading a missing one raises FileNotFoundError naming the path."""
     root = os.environ.get(PROJECT_ENV)
     return (Path(root) if root else PROJECT_DIR) / "seeds" / f"{name}.csv"
+
+
+def project_var(name: str):
+    """The value of dbt var `name` in the project's dbt_project.yml (``$DBT_PROJECT_DIR`` when
+    set, else the checkout's), for code that runs outside dbt with the project's settings
+    (the Spark engine jobs). Raises KeyError naming the var and the file when it is not
+    there; a ``--vars`` override given to dbt does not reach this value."""
+    import yaml
+
+    root = os.environ.get(PROJECT_ENV)
+    path = (Path(root) if root else PROJECT_DIR) / "dbt_project.yml"
+    values = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
+    if name not in values:
+        raise KeyError(f"{path}: no var {name!r}")
+    return values[name]

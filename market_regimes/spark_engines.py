@@ -19,6 +19,10 @@ Ported so far:
 * ``marts.fct_uptrend_states`` (:func:`uptrend_states`): the Uptrend Engine per segment,
   continuing each segment from its stored engine state (dbt's delete+insert semantics by
   rewriting the Parquet table).
+* ``marts.fct_strategy_fit`` (:func:`strategy_fit`): the Hurst / AR(1) strategy fit
+  (:func:`market_regimes.engines.volatility_frames.strategy_fit_rows`) per segment, each
+  stored segment continued after its last stored row from the look-back its windows need
+  (the DuckDB adapter's frontier and look-back SQL, portable as written).
 
 Revisions: the rewind pre-hook of int_indicator_bars_prepared (run by the first dbt step on
 Spark too) deletes the engine tables' rows from each revised series' first changed bar on
@@ -32,7 +36,7 @@ Spark is imported lazily (the module imports without the optional ``spark`` depe
 Run it in the dbt-spark working directory, in its own process, with no dbt process running
 (the local metastore admits one process at a time)::
 
-    python -m market_regimes.spark_engines grid-ranges-walked uptrend-states --warehouse <spark.sql.warehouse.dir>
+    python -m market_regimes.spark_engines grid-ranges-walked uptrend-states strategy-fit --warehouse <spark.sql.warehouse.dir>
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from market_regimes.adapters import grid_sql
+from market_regimes.adapters import grid_sql, volatility_sql
 from market_regimes.adapters.uptrend_sql import engine_inputs_sql
 from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, PIVOT_COLUMNS, grid_range_rows_by_window
 from market_regimes.engines.uptrend_config import UptrendConfig
@@ -56,6 +60,9 @@ from market_regimes.engines.uptrend_frames import (
     stored_states,
     uptrend_state_rows,
 )
+from market_regimes.engines.volatility_config import VolatilityConfig
+from market_regimes.engines.volatility_frames import STRATEGY_COLUMNS, strategy_fit_rows
+from market_regimes.settings import project_var
 
 __all__ = [
     "JOBS",
@@ -64,6 +71,9 @@ __all__ = [
     "grid_ranges_output_schema",
     "grid_ranges_walk_group",
     "grid_ranges_walked",
+    "strategy_fit",
+    "strategy_fit_group",
+    "strategy_fit_output_schema",
     "table_exists",
     "uptrend_states",
     "uptrend_states_output_schema",
@@ -82,6 +92,14 @@ UPTREND_INPUTS = {
     "_uptrend_smoothed": "intermediate.int_indicators_smoothed",
     "_uptrend_windowed": "intermediate.int_indicators_windowed",
     "_uptrend_driver_bars": "marts.fct_driver_bars",
+}
+
+STRATEGY_FIT = "marts.fct_strategy_fit"
+VOLATILITY_SEED = "seeds.volatility_config"
+# the inputs of fct_strategy_fit (its dbt refs), as the temp views the input SQL reads
+STRATEGY_FIT_INPUTS = {
+    "_strategy_fit_series": "intermediate.int_indicator_series_listed",
+    "_strategy_fit_bars": "intermediate.int_indicator_bars_prepared",
 }
 
 
@@ -279,11 +297,119 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
     return {"mode": "incremental", "segments": len(walked), "rows_written": written, "states_cleared": len(cleared)}
 
 
+def strategy_fit_output_schema() -> str:
+    """The Spark DDL schema of fct_strategy_fit: the engine's
+    :data:`~market_regimes.engines.volatility_frames.STRATEGY_COLUMNS` in order (text columns
+    string, segment_id and toxic_bars_in_window bigint, bar_start timestamp (UTC: the
+    session time zone), is_toxic boolean, the fits double)."""
+    types = {"segment_id": "bigint", "bar_start": "timestamp", "is_toxic": "boolean", "toxic_bars_in_window": "bigint"}
+    strings = {"series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval"}
+    return ", ".join(f"{c} {types.get(c, 'string' if c in strings else 'double')}" for c in STRATEGY_COLUMNS)
+
+
+def strategy_fit_group(bars: pd.DataFrame, cfg, series: pd.DataFrame, after: dict) -> pd.DataFrame:
+    """One segment's new rows of fct_strategy_fit (the function each Spark group runs).
+
+    Args:
+        bars: the segment's look-back and new bars (series_part, idx, bar_start, log_return;
+            :func:`market_regimes.adapters.volatility_sql.lookback_bars_sql`), or its whole
+            history when it has no stored rows.
+        cfg: the constants (seed volatility_config). series: the listed series
+            (:func:`~market_regimes.adapters.volatility_sql.series_sql`: series_part and the
+            series columns). after: (series_id, segment_id) -> the bar_start of the stored
+            segment's last row (its rows up to it are not returned).
+
+    Returns:
+        :func:`~market_regimes.engines.volatility_frames.strategy_fit_rows` of the segment
+        after its last stored row, columns as :func:`strategy_fit_output_schema` wants them.
+    """
+    bars = bars.assign(bar_start=bars["bar_start"].astype("datetime64[us]"))  # the engine counts microseconds
+    rows = strategy_fit_rows(bars, cfg, series=series[series["series_part"].isin(bars["series_part"].unique())])
+    if not len(rows) or not after:
+        return rows
+    last = [after.get((s, int(g))) for s, g in zip(rows["series_id"], rows["segment_id"])]
+    keep = [x is None or b > x for x, b in zip(last, rows["bar_start"])]
+    return rows[keep].reset_index(drop=True)
+
+
+def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
+    """Build or continue ``marts.fct_strategy_fit`` on Spark: the DuckDB model's run
+    (:func:`market_regimes.adapters.volatility_models.strategy_fit_table`) with one Spark group
+    per segment (series_part), for the bar intervals of var ``volatility_bar_intervals``
+    (dbt_project.yml: :func:`market_regimes.settings.project_var`).
+
+    A first run computes every segment whole. A later run continues each stored segment
+    after its last stored row from the ``hurst_window_bars``-th last clean bar at or before it
+    (the adapter's frontier and look-back SQL, run by Spark as written) and leaves out the
+    segments without a new bar; a segment without stored rows is computed whole. The rows
+    are added as dbt's delete+insert on (series_id, bar_start) adds them on DuckDB: the
+    Parquet table is written again (stored rows without the keys written + the new rows,
+    checkpointed first).
+
+    Args / Returns / Raises: as :func:`grid_ranges_walked` (the inputs: the relations of
+    ``STRATEGY_FIT_INPUTS`` and seed volatility_config); the result also holds
+    ``segments`` (segments read).
+    """
+    rows = spark.table(VOLATILITY_SEED).select("key", "value").collect()
+    cfg = VolatilityConfig.from_mapping({str(r["key"]): r["value"] for r in rows})
+    for view, table in STRATEGY_FIT_INPUTS.items():
+        spark.table(table).createOrReplaceTempView(view)
+    intervals = str(project_var("volatility_bar_intervals"))
+    listed = spark.sql(volatility_sql.series_sql("_strategy_fit_series", intervals))
+    listed.createOrReplaceTempView("_strategy_fit_listed")
+    series = listed.toPandas()
+    part_type = dict(listed.dtypes)["series_part"]
+    incremental = table_exists(spark, STRATEGY_FIT) and not full_refresh
+    need = max(cfg.hurst_window_bars, cfg.ar1_window_bars)
+    schema = f"series_part {part_type}, last_idx bigint, last_bar_start timestamp, need bigint"
+    frontier = (
+        spark.sql(
+            volatility_sql.strategy_fit_frontier_sql(STRATEGY_FIT, "_strategy_fit_listed", "_strategy_fit_bars", need)
+        )
+        if incremental
+        else spark.createDataFrame([], schema)
+    ).cache()
+    frontier.createOrReplaceTempView("_strategy_fit_frontier")
+    last = series.merge(frontier.toPandas(), on="series_part")
+    after = {
+        (s, int(g)): pd.Timestamp(b).to_datetime64().astype("datetime64[us]")
+        for s, g, b in zip(last["series_id"], last["segment_id"], last["last_bar_start"])
+    }
+    lookback = volatility_sql.lookback_bars_sql(
+        "_strategy_fit_listed",
+        "_strategy_fit_bars",
+        "_strategy_fit_frontier",
+        cfg.toxic_abs_log_return,
+        "b.series_part, b.idx, b.bar_start, b.log_return",
+    )
+    inputs = spark.sql(lookback).persist()
+    out = inputs.groupBy("series_part").applyInPandas(
+        lambda bars: strategy_fit_group(bars, cfg, series, after), strategy_fit_output_schema()
+    )
+    out = out.localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
+    written = out.count()
+    segments = inputs.select("series_part").distinct().count()
+    inputs.unpersist()
+    frontier.unpersist()
+    if not incremental:
+        out.write.mode("overwrite").format("parquet").saveAsTable(STRATEGY_FIT)
+        return {"mode": "full", "segments": segments, "rows_written": written}
+    if written:
+        key = ["series_id", "bar_start"]
+        stored = spark.table(STRATEGY_FIT).join(out.select(*key), on=key, how="left_anti")
+        stored.unionByName(out).localCheckpoint().write.mode("overwrite").format("parquet").saveAsTable(STRATEGY_FIT)
+    return {"mode": "incremental", "segments": segments, "rows_written": written}
+
+
 #: job name -> job (``python -m market_regimes.spark_engines <name>``)
-JOBS = {"grid-ranges-walked": grid_ranges_walked, "uptrend-states": uptrend_states}
+JOBS = {"grid-ranges-walked": grid_ranges_walked, "uptrend-states": uptrend_states, "strategy-fit": strategy_fit}
 #: the dbt Python models built on Spark by a job here -> the job's name (the Spark stage of
 #: CI and the Spark code location run these between their dbt steps)
-PORTED_MODELS = {"int_grid_ranges_walked": "grid-ranges-walked", "fct_uptrend_states": "uptrend-states"}
+PORTED_MODELS = {
+    "int_grid_ranges_walked": "grid-ranges-walked",
+    "fct_uptrend_states": "uptrend-states",
+    "fct_strategy_fit": "strategy-fit",
+}
 
 
 def dbt_selections(project_dir: Path) -> dict[str, tuple[list[str], list[str]]]:

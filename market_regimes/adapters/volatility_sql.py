@@ -72,7 +72,9 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
     in the 3 x need bars before it; from idx 0 when they hold fewer), and left out when it
     has no bar after last_idx; a segment of ``listed`` (series_part) without stored rows is
     read whole. ``columns``: the select list over ``bars`` (alias b), ordered by
-    series_part, idx."""
+    series_part, idx. Portable SQL (DuckDB and Spark: the Spark job of fct_strategy_fit runs
+    it as written): a clean return is one with abs(r) <= the toxic bound, which NULL, NaN
+    and infinities are not on either engine."""
     return f"""
         with f as (
             select f.* from {frontier} f
@@ -80,10 +82,10 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
         ),
         back as (
             select b.series_part, b.idx, f.need,
-                   sum(case when isfinite(b.log_return) and abs(b.log_return) <= {float(toxic_abs_log_return)!r}
+                   sum(case when abs(b.log_return) <= {float(toxic_abs_log_return)!r}
                             then 1 else 0 end) over (partition by b.series_part order by b.idx desc) as clean_back
             from {bars} b join f using (series_part)
-            where b.idx <= f.last_idx and b.idx > f.last_idx - f.need - f.need // 4 - 16
+            where b.idx <= f.last_idx and b.idx > f.last_idx - f.need - floor(f.need / 4) - 16
         ),
         starts as (
             select series_part, coalesce(max(idx) filter (where clean_back >= need), 0) as from_idx
@@ -165,8 +167,8 @@ def strategy_fit_frontier_sql(stored: str | None, listed: str, bars: str, need: 
             "0::bigint as need where false"
         )
     return f"""
-        select s.series_part, b.idx as last_idx, t.last_bar_start, {int(need)}::bigint as need
-        from (select series_id, segment_id, max(bar_start) as last_bar_start from {stored} group by all) t
+        select s.series_part, b.idx as last_idx, t.last_bar_start, cast({int(need)} as bigint) as need
+        from (select series_id, segment_id, max(bar_start) as last_bar_start from {stored} group by series_id, segment_id) t
         join {listed} s on s.series_id = t.series_id and s.segment_id = t.segment_id
         join {bars} b on b.series_part = s.series_part and b.bar_start = t.last_bar_start"""
 

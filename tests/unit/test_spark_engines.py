@@ -98,13 +98,72 @@ def test_the_spark_steps_split_the_models_at_the_engines():
     assert steps["upstream"][0] == ["path:models"]
     assert "fct_volatility_regimes+" in steps["upstream"][1] and "int_grid_ranges_walked+" in steps["upstream"][1]
     assert not any(s.startswith(("klines", "daily_series", "dominance_readings")) for s in steps["upstream"][1])
+    ported = ["int_grid_ranges_walked", "fct_uptrend_states", "fct_strategy_fit"]
     assert steps["after_engines"] == (
-        ["int_grid_ranges_walked+", "fct_uptrend_states+"],
-        [
-            "int_grid_ranges_walked",
-            "fct_uptrend_states",
-            *[s for s in steps["upstream"][1] if s not in ("int_grid_ranges_walked+", "fct_uptrend_states+")],
-        ],
+        [f"{m}+" for m in ported],
+        [*ported, *[s for s in steps["upstream"][1] if s not in [f"{m}+" for m in ported]]],
     )
-    assert steps["built"][0] == ["path:models", "int_grid_ranges_walked", "fct_uptrend_states"]
+    assert steps["built"][0] == ["path:models", *ported]
     assert "fct_uptrend_states+" not in steps["built"][1] and "fct_grid_lifecycle+" in steps["built"][1]
+    assert "fct_strategy_fit+" not in steps["built"][1] and "fct_volatility_regimes+" in steps["built"][1]
+
+
+def _strategy_inputs(n: int = 900):
+    """Two driver segments of hourly log returns (the two-frame input of strategy_fit_rows)
+    and their listed series: 900 and 700 bars, enough for the 256-bar Hurst window at the
+    daily cadence."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    series, bars = [], []
+    for part, (sid, seg, length) in enumerate([("BTC|meso", 1, n), ("ALT|meso", 2, n - 200)], start=11):
+        series.append(
+            {
+                "series_part": part,
+                "series_type": "driver",
+                "series_id": sid,
+                "driver": sid.split("|")[0],
+                "timeframe": "meso",
+                "exchange": None,
+                "symbol": None,
+                "bar_interval": "1h",
+                "interval_minutes": 60,
+                "segment_id": seg,
+            }
+        )
+        starts = pd.date_range("2024-01-01", periods=length, freq="1h").to_numpy().astype("datetime64[us]")
+        bars.append(
+            pd.DataFrame(
+                {
+                    "series_part": part,
+                    "idx": np.arange(length),
+                    "bar_start": starts,
+                    "log_return": rng.standard_t(4, size=length) * 0.01,
+                }
+            )
+        )
+    return pd.DataFrame(series), pd.concat(bars, ignore_index=True)
+
+
+def test_strategy_fit_groups_equal_the_adapters_one_call_and_continue_after_the_stored_rows():
+    from market_regimes.engines.volatility_config import VolatilityConfig
+    from market_regimes.engines.volatility_frames import STRATEGY_COLUMNS, strategy_fit_rows
+    from market_regimes.settings import seed_path
+    from market_regimes.spark_engines import strategy_fit_group, strategy_fit_output_schema
+
+    cfg = VolatilityConfig.from_mapping(dict(pd.read_csv(seed_path("volatility_config"))[["key", "value"]].values))
+    series, bars = _strategy_inputs()
+    whole = strategy_fit_rows(bars, cfg, series=series)
+    assert len(whole) > 40 and set(whole["series_id"]) == {"BTC|meso", "ALT|meso"}
+    # Spark hands each group its rows in any order, bar_start as nanoseconds
+    shuffled = bars.sample(frac=1.0, random_state=3).astype({"bar_start": "datetime64[ns]"})
+    groups = [strategy_fit_group(g, cfg, series, {}) for _, g in shuffled.groupby("series_part", sort=False)]
+    got = pd.concat(groups, ignore_index=True).sort_values(["series_id", "bar_start"], ignore_index=True)
+    pd.testing.assert_frame_equal(got, whole.sort_values(["series_id", "bar_start"], ignore_index=True))
+    # a stored segment: only its rows after its last stored row come back
+    last = whole.loc[whole["series_id"] == "BTC|meso", "bar_start"].iloc[10]
+    btc = strategy_fit_group(bars[bars["series_part"] == 11], cfg, series, {("BTC|meso", 1): last.to_datetime64()})
+    want = whole[(whole["series_id"] == "BTC|meso") & (whole["bar_start"] > last)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(btc, want)
+    assert [f.split()[0] for f in strategy_fit_output_schema().split(", ")] == list(STRATEGY_COLUMNS)
+    assert "bar_start timestamp" in strategy_fit_output_schema() and "is_toxic boolean" in strategy_fit_output_schema()
