@@ -71,6 +71,7 @@ __all__ = [
     "grid_ranges_output_schema",
     "grid_ranges_walk_group",
     "grid_ranges_walked",
+    "seed_mapping",
     "strategy_fit",
     "strategy_fit_group",
     "strategy_fit_output_schema",
@@ -137,6 +138,12 @@ def grid_ranges_walk_group(bars: pd.DataFrame, pivots: pd.DataFrame | None, seed
     return rows[list(OUTPUT_COLUMNS)].astype({"idx": "int64", **{c: "Int64" for c in PIVOT_COLUMNS}})
 
 
+def seed_mapping(spark, table: str) -> dict:
+    """The (key, value) rows of a key-value seed table (grid_config, uptrend_config,
+    volatility_config) as a dict, as the typed configs' from_mapping read them."""
+    return {str(r["key"]): r["value"] for r in spark.table(table).select("key", "value").collect()}
+
+
 def table_exists(spark, name: str) -> bool:
     """True when the table ``schema.name`` exists in the session's catalog."""
     return bool(spark.catalog.tableExists(name))
@@ -158,7 +165,7 @@ def grid_ranges_walked(spark, *, full_refresh: bool = False) -> dict[str, object
         SQL models and seeds with dbt first). ValueError (inside the job): as
         :func:`grid_ranges_walk_group`.
     """
-    seed = {str(r["key"]): r["value"] for r in spark.table(GRID_SEED).select("key", "value").collect()}
+    seed = seed_mapping(spark, GRID_SEED)
     bars = spark.table(GRID_BARS)
     schema = grid_ranges_output_schema(dict(bars.dtypes)["series_part"])
     incremental = table_exists(spark, GRID_WALKED) and not full_refresh
@@ -246,8 +253,7 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
     """
     from pyspark.sql import functions as F
 
-    rows = spark.table(UPTREND_SEED).select("key", "value").collect()
-    cfg = UptrendConfig.from_mapping({str(r["key"]): r["value"] for r in rows})
+    cfg = UptrendConfig.from_mapping(seed_mapping(spark, UPTREND_SEED))
     for view, table in UPTREND_INPUTS.items():
         spark.table(table).createOrReplaceTempView(view)
     part_type = dict(spark.table(UPTREND_INPUTS["_uptrend_series"]).dtypes)["series_part"]
@@ -348,10 +354,9 @@ def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
 
     Args / Returns / Raises: as :func:`grid_ranges_walked` (the inputs: the relations of
     ``STRATEGY_FIT_INPUTS`` and seed volatility_config); the result also holds
-    ``segments`` (segments read).
+    ``segments`` (segments with rows written).
     """
-    rows = spark.table(VOLATILITY_SEED).select("key", "value").collect()
-    cfg = VolatilityConfig.from_mapping({str(r["key"]): r["value"] for r in rows})
+    cfg = VolatilityConfig.from_mapping(seed_mapping(spark, VOLATILITY_SEED))
     for view, table in STRATEGY_FIT_INPUTS.items():
         spark.table(table).createOrReplaceTempView(view)
     intervals = str(project_var("volatility_bar_intervals"))
@@ -382,14 +387,14 @@ def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
         cfg.toxic_abs_log_return,
         "b.series_part, b.idx, b.bar_start, b.log_return",
     )
-    inputs = spark.sql(lookback).persist()
-    out = inputs.groupBy("series_part").applyInPandas(
-        lambda bars: strategy_fit_group(bars, cfg, series, after), strategy_fit_output_schema()
+    out = (
+        spark.sql(lookback)
+        .groupBy("series_part")
+        .applyInPandas(lambda bars: strategy_fit_group(bars, cfg, series, after), strategy_fit_output_schema())
+        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
     )
-    out = out.localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
     written = out.count()
-    segments = inputs.select("series_part").distinct().count()
-    inputs.unpersist()
+    segments = out.select("series_id", "segment_id").distinct().count()
     frontier.unpersist()
     if not incremental:
         out.write.mode("overwrite").format("parquet").saveAsTable(STRATEGY_FIT)

@@ -54,6 +54,17 @@ def dbt_with_parse_cache(
     return proc
 
 
+def without_unit_tests(args: list[str]) -> list[str]:
+    """dbt arguments with ``unit_test`` excluded: added to an ``--exclude-resource-type``
+    the arguments already have (one flag, several types), else the flag added. The suite's
+    builds leave dbt's unit tests to the session's fixture build (:func:`dbt`)."""
+    args = list(args)
+    if "--exclude-resource-type" in args:
+        args.insert(args.index("--exclude-resource-type") + 1, "unit_test")
+        return args
+    return [*args, "--exclude-resource-type", "unit_test"]
+
+
 def dbt(
     command: str,
     db_path: Path,
@@ -90,10 +101,7 @@ def dbt(
         cmd += ["--vars", vars_yaml]
     cmd += extra or []
     if command == "build" and not unit_tests:
-        if "--exclude-resource-type" in cmd:  # one flag, several types
-            cmd.insert(cmd.index("--exclude-resource-type") + 1, "unit_test")
-        else:
-            cmd += ["--exclude-resource-type", "unit_test"]
+        cmd = without_unit_tests(cmd)
     proc = dbt_with_parse_cache(cmd, env, Path(db_path).resolve(), Path(work).resolve() / "target", vars_yaml)
     assert proc.returncode == 0, f"dbt {command} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return proc

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import DBT, PROJECT, query
+from tests.helpers import DBT, PROJECT, query, without_unit_tests
 
 pytestmark = pytest.mark.integration
 
@@ -148,7 +148,7 @@ def run_dbt(project: Path, db: Path, landing: Path, *args: str) -> subprocess.Co
     """`dbt <args>` in the copied project (its own profiles.yml, target and logs); a build
     without dbt's unit tests (code tests of the models, run once by the fixture build)."""
     if args[0] == "build":
-        args = (*args, "--exclude-resource-type", "unit_test")
+        args = without_unit_tests(args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env.update(
         {
