@@ -513,7 +513,8 @@ def grid_range_rows(bars: pd.DataFrame, cfg: GridRangeConfig, pivots: pd.DataFra
             "containment_k": contained,
             "pivot_idx": pd.array(np.where(pivot_idx >= 0, pivot_idx, 0), dtype="Int64"),
             "pivot_kind": pd.array(pivot_kind, dtype="Int64"),
-        }
+        },
+        copy=False,  # no consolidation of the float columns into one block (~0.4 s per 1M rows)
     )
     no_pivot = pivot_idx < 0
     result["pivot_idx"] = result["pivot_idx"].mask(no_pivot)

@@ -54,6 +54,7 @@ from threadpoolctl import threadpool_limits  # installed with hmmlearn (scikit-l
 
 from market_regimes.engines import volatility as vol
 from market_regimes.engines.volatility_config import VolatilityConfig
+from market_regimes.frames import concat_pieces
 from market_regimes.parallel import ordered_map, workers_for
 
 SERIES_COLUMNS = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval", "segment_id")
@@ -178,16 +179,13 @@ def _toxic_in_span(
     return toxic_cum[rows] - toxic_cum[first]
 
 
-def _series_values(seg: _Segment, rows: np.ndarray) -> dict:
-    return dict(seg.meta) | {"bar_start": seg.bar_start[rows]}
-
-
-def _series_part(series_part, n: int) -> pd.api.extensions.ExtensionArray:
-    """The segment's series_part (an unsigned 64-bit hash; NULL for the one-frame input) on n
-    rows, as UInt64: never through float64 (pd.concat of int64 and uint64 columns would)."""
+def _series_part_values(series_part, n: int) -> np.ndarray:
+    """The segment's series_part (an unsigned 64-bit hash) on n rows as uint64, NaN for the
+    one-frame input (no series_part: every segment alike, so the assembled column is all
+    NaN, converted to UInt64 NULLs)."""
     if series_part is None:
-        return pd.array([pd.NA] * n, dtype="UInt64")
-    return pd.array(np.full(n, int(series_part), dtype=np.uint64), dtype="UInt64")
+        return np.full(n, np.nan)
+    return np.full(n, int(series_part), dtype=np.uint64)
 
 
 def _prev(values: np.ndarray) -> np.ndarray:
@@ -370,50 +368,50 @@ def volatility_regime_rows(
         fit_index = hmm["fit_index"][c]
         fit_local = np.maximum(fit_index - offset, 0)
         fit_start = np.where(fit_index >= 0, seg.bar_start[bar_pos[fit_local]], np.datetime64("NaT"))
-        frame = pd.DataFrame(
-            {
-                **_series_values(seg, rows),
-                "series_part": _series_part(seg.series_part, len(rows)),
-                "idx": seg.idx[rows],
-                "segment_clean_returns": c + offset + 1,
-                "log_return": r[rows],
-                "abs_log_return": np.abs(r[rows]),
-                "is_toxic": toxic[rows],
-                "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hmm_window_bars),
-                "hmm_fit_bar_start": fit_start,
-                "hmm_fit_returns": hmm["fit_obs"][c],
-                "hmm_window_returns": np.minimum(c + offset + 1, cfg.hmm_window_bars).astype(float),
-                "hmm_mean_low": hmm["mean_low"][c],
-                "hmm_mean_high": hmm["mean_high"][c],
-                "hmm_std_low": hmm["std_low"][c],
-                "hmm_std_high": hmm["std_high"][c],
-                "hmm_stay_prob_low": hmm["stay_low"][c],
-                "hmm_stay_prob_high": hmm["stay_high"][c],
-                "hmm_p_low_vol": 1.0 - p_high,
-                "hmm_p_high_vol": p_high,
-                "hmm_vol_regime": hmm_regime,
-                "log_realized_vol": rv_score[back],
-                "rv_enter_level": rv_enter[back],
-                "rv_exit_level": rv_exit[back],
-                "rv_vol_regime": rv_regime[back],
-                "vol_regime": regime,
-                "prev_vol_regime": _prev(regime),
-                **{f"wavelet_energy_{b}": shares[back, j] for j, b in enumerate(bands)},
-                "spectral_entropy": entropy[back],
-                "direction_return": ret[back],
-                "direction_efficiency_ratio": er[back],
-                "direction": dirs,
-                "quadrant": quads,
-                "prev_quadrant": _prev(quads),
-            }
-        )
-        return frame if state is None else frame[frame["idx"] > state["last_idx"]]
+        columns = {
+            "bar_start": seg.bar_start[rows],
+            "series_part": _series_part_values(seg.series_part, len(rows)),
+            "idx": seg.idx[rows],
+            "segment_clean_returns": c + offset + 1,
+            "log_return": r[rows],
+            "abs_log_return": np.abs(r[rows]),
+            "is_toxic": toxic[rows],
+            "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hmm_window_bars),
+            "hmm_fit_bar_start": fit_start,
+            "hmm_fit_returns": hmm["fit_obs"][c],
+            "hmm_window_returns": np.minimum(c + offset + 1, cfg.hmm_window_bars).astype(float),
+            "hmm_mean_low": hmm["mean_low"][c],
+            "hmm_mean_high": hmm["mean_high"][c],
+            "hmm_std_low": hmm["std_low"][c],
+            "hmm_std_high": hmm["std_high"][c],
+            "hmm_stay_prob_low": hmm["stay_low"][c],
+            "hmm_stay_prob_high": hmm["stay_high"][c],
+            "hmm_p_low_vol": 1.0 - p_high,
+            "hmm_p_high_vol": p_high,
+            "hmm_vol_regime": hmm_regime,
+            "log_realized_vol": rv_score[back],
+            "rv_enter_level": rv_enter[back],
+            "rv_exit_level": rv_exit[back],
+            "rv_vol_regime": rv_regime[back],
+            "vol_regime": regime,
+            "prev_vol_regime": _prev(regime),
+            **{f"wavelet_energy_{b}": shares[back, j] for j, b in enumerate(bands)},
+            "spectral_entropy": entropy[back],
+            "direction_return": ret[back],
+            "direction_efficiency_ratio": er[back],
+            "direction": dirs,
+            "quadrant": quads,
+            "prev_quadrant": _prev(quads),
+        }
+        if state is not None:  # the look-back's rows up to the last stored one are not returned
+            new = columns["idx"] > state["last_idx"]
+            columns = {c: v[new] for c, v in columns.items()}
+        return seg.meta, columns
 
     parts = ordered_map(segment_frame, fitted, workers_for(len(bars)))
     if stats is not None:
         stats.update(hmm_fits=len(all_windows), series_segments=n_segments, fit_seconds=fit_seconds)
     columns = volatility_columns(cfg)
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in columns[:-2]})
     strings = (
         "series_type",
         "series_id",
@@ -429,6 +427,12 @@ def volatility_regime_rows(
         "direction",
         "quadrant",
         "prev_quadrant",
+    )
+    # the segments' rows column by column (frames.concat_pieces: no frame per segment)
+    result = (
+        pd.DataFrame(concat_pieces([c for _, c in parts], [m for m, _ in parts], text=frozenset(strings)), copy=False)
+        if parts
+        else pd.DataFrame({c: [] for c in columns[:-2]})
     )
     dtypes = (
         {c: "float64" for c in columns[:-2]}
@@ -459,8 +463,18 @@ def volatility_regime_rows(
         since={str(k): v for k, v in since.items()},
     )
     turb.insert(0, "series_type", pd.Series(["driver"] * len(turb), dtype="string"))
-    result = result.merge(turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one")
+    found = _looked_up(result, turb, ["series_type", "timeframe", "bar_start"], ["turbulence", "turbulence_drivers"])
+    result = result.assign(turbulence=found["turbulence"], turbulence_drivers=found["turbulence_drivers"])
     return result[columns].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
+
+
+def _looked_up(rows: pd.DataFrame, table: pd.DataFrame, on: list[str], columns: list[str]) -> pd.DataFrame:
+    """The ``columns`` of ``table`` (unique on ``on``) for each row of ``rows``: a left join
+    of the key columns only (the rows' other columns are not copied), NULL where a row has
+    no match; rows' index and order. Raises pandas.errors.MergeError when ``table`` repeats
+    a key."""
+    joined = rows[on].merge(table[[*on, *columns]], how="left", on=on, validate="many_to_one")
+    return joined[columns].set_axis(rows.index)
 
 
 def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -468,7 +482,7 @@ def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.Data
     two-frame input. Raises KeyError when an input column is missing."""
     every_us = np.int64(cfg.strategy_fit_every_minutes) * 60_000_000
 
-    def segment_frame(seg: _Segment) -> pd.DataFrame | None:  # one segment: nothing shared
+    def segment_frame(seg: _Segment) -> tuple[dict, dict] | None:  # one segment: nothing shared
         r, x, c_of_bar, toxic, toxic_cum, bar_pos = _clean_index(seg, cfg)
         interval_us = np.int64(seg.interval_minutes) * 60_000_000
         ends = seg.bar_start.astype(np.int64) + interval_us
@@ -479,24 +493,26 @@ def strategy_fit_rows(bars: pd.DataFrame, cfg: VolatilityConfig, series: pd.Data
         hurst = vol.hurst_rs(vol.trailing_windows(x, cfg.hurst_window_bars, c), cfg.hurst_min_chunk_bars)
         phi, intercept = vol.ar1_fit(vol.trailing_windows(x, cfg.ar1_window_bars, c))
         h_fit, a_fit, trend, mean_rev = vol.strategy_fit_scores(hurst, phi)
-        return pd.DataFrame(
-            {
-                **_series_values(seg, rows),
-                "is_toxic": toxic[rows],
-                "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hurst_window_bars),
-                "hurst_exponent": hurst,
-                "ar1_phi": phi,
-                "ar1_intercept": intercept,
-                "hurst_fit": h_fit,
-                "ar1_fit": a_fit,
-                "trend_fit": trend,
-                "mean_reversion_fit": mean_rev,
-            }
-        )
+        return seg.meta, {
+            "bar_start": seg.bar_start[rows],
+            "is_toxic": toxic[rows],
+            "toxic_bars_in_window": _toxic_in_span(toxic_cum, bar_pos, c_of_bar, rows, cfg.hurst_window_bars),
+            "hurst_exponent": hurst,
+            "ar1_phi": phi,
+            "ar1_intercept": intercept,
+            "hurst_fit": h_fit,
+            "ar1_fit": a_fit,
+            "trend_fit": trend,
+            "mean_reversion_fit": mean_rev,
+        }
 
     parts = [p for p in ordered_map(segment_frame, _segments(bars, series), workers_for(len(bars))) if p is not None]
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: [] for c in STRATEGY_COLUMNS})
     strings = ("series_type", "series_id", "driver", "timeframe", "exchange", "symbol", "bar_interval")
+    result = (
+        pd.DataFrame(concat_pieces([c for _, c in parts], [m for m, _ in parts], text=frozenset(strings)), copy=False)
+        if parts
+        else pd.DataFrame({c: [] for c in STRATEGY_COLUMNS})
+    )
     dtypes = (
         {c: "float64" for c in STRATEGY_COLUMNS}
         | {c: "string" for c in strings}
@@ -643,13 +659,14 @@ def attach_driver_turbulence(rows: pd.DataFrame, driver_turbulence: pd.DataFrame
             "_members": driver_turbulence["turbulence_drivers"].astype("Int64"),
         }
     )
-    out = rows.astype({"series_type": "string", "timeframe": "string", "bar_start": "datetime64[us]"}).merge(
-        turb, how="left", on=["series_type", "timeframe", "bar_start"], validate="many_to_one"
-    )
-    is_driver = out["series_type"] == "driver"
-    out["turbulence"] = out["turbulence"].astype("float64").where(~is_driver, out["_turbulence"])
-    out["turbulence_drivers"] = out["turbulence_drivers"].astype("Int64").where(~is_driver, out["_members"])
-    return out[list(rows.columns)].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
+    on = ["series_type", "timeframe", "bar_start"]
+    keys = rows[on].astype({"series_type": "string", "timeframe": "string", "bar_start": "datetime64[us]"})
+    found = _looked_up(keys, turb, on, ["_turbulence", "_members"])
+    is_driver = keys["series_type"] == "driver"
+    return rows.assign(
+        turbulence=rows["turbulence"].astype("float64").where(~is_driver, found["_turbulence"]),
+        turbulence_drivers=rows["turbulence_drivers"].astype("Int64").where(~is_driver, found["_members"]),
+    ).astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
 
 
 def attach_symbol_turbulence(rows: pd.DataFrame, symbol_turbulence: pd.DataFrame) -> pd.DataFrame:
@@ -667,13 +684,14 @@ def attach_symbol_turbulence(rows: pd.DataFrame, symbol_turbulence: pd.DataFrame
             "_members": symbol_turbulence["turbulence_symbols"].astype("Int64"),
         }
     ).astype({"series_type": "string"})
-    out = rows.merge(
-        turb, how="left", on=["series_type", "exchange", "bar_interval", "bar_start"], validate="many_to_one"
+    found = _looked_up(
+        rows, turb, ["series_type", "exchange", "bar_interval", "bar_start"], ["_turbulence", "_members"]
     )
-    is_symbol = out["series_type"] == "symbol"
-    out["turbulence"] = out["turbulence"].where(~is_symbol, out["_turbulence"])
-    out["turbulence_drivers"] = out["turbulence_drivers"].where(~is_symbol, out["_members"])
-    return out[list(rows.columns)].astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
+    is_symbol = rows["series_type"] == "symbol"
+    return rows.assign(
+        turbulence=rows["turbulence"].where(~is_symbol, found["_turbulence"]),
+        turbulence_drivers=rows["turbulence_drivers"].where(~is_symbol, found["_members"]),
+    ).astype({"turbulence": "float64", "turbulence_drivers": "Int64"})
 
 
 def symbol_turbulence_rows(turbulence: pd.DataFrame) -> pd.DataFrame:

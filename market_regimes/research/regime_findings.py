@@ -302,7 +302,7 @@ def findings_bars(
             out[column] = _categorical(values)
         else:
             out[column] = np.concatenate(values)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # no consolidation of the columns into blocks (frames.py)
 
 
 def _categorical(pieces: Sequence[tuple[np.ndarray, np.ndarray]]) -> pd.Categorical:

@@ -1,12 +1,15 @@
-"""market_regimes.frames: relation_frame (a relation as relation.df() gives it) and arrow_table
-(a model's rows handed to DuckDB with the DataFrame's own column types)."""
+"""market_regimes.frames: relation_frame (a relation as relation.df() gives it), arrow_table
+(a model's rows handed to DuckDB with the DataFrame's own column types), text_array and
+concat_pieces (many pieces' rows assembled column by column, as pd.concat would)."""
 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pytest
 
-from market_regimes.frames import arrow_table, is_sorted_by, relation_frame
+from market_regimes.frames import arrow_table, concat_pieces, is_sorted_by, relation_frame, text_array
 
 QUERY = """
     select * from (values
@@ -81,3 +84,46 @@ def test_is_sorted_by_is_what_a_stable_sort_leaves_in_place():
     assert not is_sorted_by(with_missing, order)
     assert not is_sorted_by(pd.DataFrame({"k": ["a", ("b", 2)]}), ["k"])  # keys that do not compare
     assert is_sorted_by(frame.iloc[:1], order) and is_sorted_by(frame.iloc[:0], order)
+
+
+def test_text_array_is_astype_string():
+    values = np.array(["high", None, "low", "high", None, "a|b"], dtype=object)
+    got = text_array(values)
+    assert got.dtype == pd.array(["x"], dtype="string").dtype
+    assert got.equals(pd.array(values, dtype="string"))
+    assert list(got.isna()) == [False, True, False, False, True, False]
+    # codes into a vocabulary, -1 = missing
+    coded = text_array(np.array([1, -1, 0, 1]), np.array(["x", "y"], dtype=object))
+    assert coded.equals(pd.array(["y", None, "x", "y"], dtype="string"))
+    assert len(text_array(np.array([], dtype=object))) == 0
+
+
+def test_concat_pieces_is_concat_of_one_frame_per_piece():
+    pieces = [
+        {
+            "idx": np.array([0, 1, 2]),
+            "x": np.array([0.5, np.nan, 2.0]),
+            "label": np.array(["a", None, "b"], dtype=object),
+        },
+        {"idx": np.array([7]), "x": np.array([3.0]), "label": np.array([None], dtype=object)},
+        {"idx": np.array([], dtype=np.int64), "x": np.array([]), "label": np.array([], dtype=object)},
+    ]
+    constants = [
+        {"series_id": "binance|BTCUSDT|1h", "driver": None, "segment_id": 0},
+        {"series_id": "bybit|ETHUSDT|1h", "driver": "BTC", "segment_id": 3},
+        {"series_id": "unused", "driver": "unused", "segment_id": 9},
+    ]
+    text = frozenset({"series_id", "driver", "label"})
+    got = pd.DataFrame(concat_pieces(pieces, constants, text), copy=False)
+    expected = pd.concat(
+        [pd.DataFrame({**c, **p}) for c, p in zip(constants[:2], pieces[:2])], ignore_index=True
+    ).astype({c: "string" for c in text})
+    assert list(got.columns) == ["series_id", "driver", "segment_id", "idx", "x", "label"]
+    pd.testing.assert_frame_equal(got, expected[list(got.columns)])
+    assert got["segment_id"].tolist() == [0, 0, 0, 3]
+    assert got["driver"].isna().tolist() == [True, True, True, False]
+    assert concat_pieces([]) == {}
+    with pytest.raises(ValueError, match="same columns"):
+        concat_pieces([{"a": np.zeros(1)}, {"b": np.zeros(1)}])
+    with pytest.raises(ValueError, match="constant columns"):
+        concat_pieces(pieces[:1], constants)
