@@ -5,8 +5,10 @@ Prints one JSON document. On a copy of the bundled sample:
 Every dbt process runs with Python's bytecode cache on (PYTHONDONTWRITEBYTECODE dropped) after
 one warm-up import of the Python models' modules, as a long-lived installation runs.
 
-1. ``full``: ``dbt build`` from scratch (every model, test and report), node seconds per
-   model, model / test / unit-test totals, dbt wall seconds, peak RSS of the dbt process;
+1. ``full``: the full build from scratch as ``market-regimes build`` runs it (``dbt build``
+   of every model, seed, data test and report; dbt's unit tests left out, as every
+   production build of the project leaves them out: ``FULL_BUILD``), node seconds per
+   model, model / test totals, dbt wall seconds, peak RSS of the dbt process;
    ``full.pre_grid_model_seconds``: the models that existed before the grid family
    (every model whose name does not contain ``grid``, ``exit_`` or ``restart_``);
    ``full.models_before_grid_seconds``: exactly the 37 models of the tree before the first grid
@@ -59,8 +61,8 @@ from market_regimes.landing.synthetic import write_next_candles  # noqa: E402
 # The update as job regime_update runs it (orchestration/defs/automation.py): the research
 # reports and the models only they read (tag research_input), the seeds (a seed edit is
 # a full build's business) with their data tests (asset checks of the seed assets, which
-# the job does not select: path:seeds) and dbt's unit tests (code tests, run by CI and
-# full builds) excluded.
+# the job does not select: path:seeds) and dbt's unit tests (code tests: the test suite runs
+# them; no production build does) excluded.
 UPDATE_SELECTION = [
     "--exclude",
     "config.schema:reports",
@@ -73,6 +75,9 @@ UPDATE_SELECTION = [
     "buildable",
 ]
 REPORTS_SELECTION = ["--select", "config.schema:reports", "tag:research_input", "--exclude-resource-type", "unit_test"]
+# the full build as `market-regimes build` (and every Dagster job) runs it: every model, seed,
+# data test and report, without dbt's unit tests (market_regimes.cli.run_build)
+FULL_BUILD = ["build", "--exclude-resource-type", "unit_test"]
 GRID_MARKERS = ("grid", "exit_", "restart_")
 # The models that existed before the grid family (the tree of commit 0847121's parent, the
 # last before the first grid model): the update issue's "models before the grid issues" budget is
@@ -269,7 +274,7 @@ def main() -> None:
         scale_landing(landing, args.scale)
         db = work / "updated.duckdb"
         warm = warm_bytecode()
-        full = run_dbt(["build"], db, landing, work)
+        full = run_dbt(FULL_BUILD, db, landing, work)
         full["bytecode_warm_up_seconds"] = warm
         full["rows_landed"] = rows_landed(db)
         full["pre_grid_model_seconds"] = round(
@@ -300,7 +305,7 @@ def main() -> None:
         if not args.skip_compare:
             reports = run_dbt(["build", *REPORTS_SELECTION], db, landing, work)
             fresh = work / "fresh.duckdb"
-            again = run_dbt(["build"], fresh, landing, work)
+            again = run_dbt(FULL_BUILD, fresh, landing, work)
             (work / "partial.json").write_text(json.dumps(out, indent=2))
             diffs = compare_warehouses(db, fresh, ["intermediate", "marts", "reports"])
             different = [str(d) for d in diffs if not d.equal]

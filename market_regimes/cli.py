@@ -53,8 +53,11 @@ _SCHEMA_STAGES = {
     "marts": "marts",
     "reports": "reports",
 }
-# Resource types `dbt build` runs (an exposure is a no-op node of the build).
-BUILD_RESOURCE_TYPES = ("model", "seed", "snapshot", "test", "unit_test", "exposure")
+# Resource types `dbt build` runs (an exposure is a no-op node of the build). dbt's unit tests
+# (the models' SQL on given rows, not the data) only with --unit-tests: as dbt Labs recommends,
+# a production build leaves them out (~7 s of the sample's build) and CI runs them (make test).
+BUILD_RESOURCE_TYPES = ("model", "seed", "snapshot", "test", "exposure")
+UNIT_TESTS = "unit_test"
 # A node gets a "started" line (with its expected duration) when it took at least
 # LONG_NODE_SECONDS in the previous build, or is a Python model that took at least
 # LONG_PYTHON_SECONDS (or has no previous timing).
@@ -414,6 +417,7 @@ def run_build(
     quiet: bool = False,
     verbose: bool = False,
     out: Callable[[str], None] = print,
+    unit_tests: bool = False,
 ) -> int:
     """``dbt build`` of the project in-process (dbtRunner), printing progress through ``out``.
 
@@ -427,7 +431,8 @@ def run_build(
     line per warning (which dbt's --quiet hides) are always printed.
 
     select / exclude: dbt node selectors (each string may hold several, space-separated).
-    vars_json: dbt ``--vars`` (a JSON / YAML mapping).
+    vars_json: dbt ``--vars`` (a JSON / YAML mapping). unit_tests: also run dbt's unit
+    tests (left out by default: ``--exclude-resource-type unit_test``).
     Returns dbt's exit code: 0 success, 1 a node failed, 2 dbt raised (e.g. a parse error).
     Raises CliError (code 2) when the warehouse file is locked by another process.
     """
@@ -450,6 +455,8 @@ def run_build(
         selection += ["--select", *_split_selectors(select)]
     if _split_selectors(exclude):
         selection += ["--exclude", *_split_selectors(exclude)]
+    if not unit_tests:
+        selection += ["--exclude-resource-type", UNIT_TESTS]
     log = [] if verbose else ["--quiet"]
     t0 = time.monotonic()
     with _in_directory(PROJECT_DIR):
@@ -473,6 +480,7 @@ def run_build(
                 "unique_id",
                 "--resource-types",
                 *BUILD_RESOURCE_TYPES,
+                *([UNIT_TESTS] if unit_tests else []),
                 *selection,
             ]
         )
@@ -543,6 +551,11 @@ def build(
         help="Record what dbt built in the Dagster instance (DAGSTER_HOME, default "
         "<project>/.dagster) so the UI shows it as materialised.",
     ),
+    unit_tests: bool = typer.Option(
+        False,
+        "--unit-tests",
+        help="Also run dbt's unit tests (the models' SQL on given rows; `make test` runs them).",
+    ),
 ) -> None:
     """Build the warehouse (dbt build), with progress.
 
@@ -550,7 +563,9 @@ def build(
     raw landing, staging, intermediate, marts, reports. ETAs come from the previous
     build's target/run_results.json. The environment defaults to what `make run` sets
     (MARKET_REGIMES_DB=warehouse/market_regimes.duckdb,
-    MARKET_REGIMES_LANDING=sample/landing, relative to the project directory). Exit
+    MARKET_REGIMES_LANDING=sample/landing, relative to the project directory). dbt's unit
+    tests are left out unless --unit-tests (they check the models' SQL on fixed rows, not
+    the data: a production build need not repeat them; the test suite runs them). Exit
     code: dbt's (1 on failure). Afterwards (unless --no-record) every model and seed dbt
     built, every new daily partition of the rollups and every test result is recorded in
     the Dagster instance (orchestration/record.py; the first build records the partition
@@ -565,6 +580,7 @@ def build(
             quiet=quiet,
             verbose=verbose,
             out=lambda line: print(line, flush=True),
+            unit_tests=unit_tests,
         )
     except CliError as exc:
         _err(str(exc))

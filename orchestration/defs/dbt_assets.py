@@ -123,15 +123,15 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 
 
 def update_args(context: AssetExecutionContext, dbt_vars: dict[str, str] | None = None) -> list[str]:
-    """Extra dbt arguments of an op in an update run (job regime_update; docs/orchestration.md,
-    "Tests in update runs"): dbt's unit tests are left out (they test code, not data: CI and
-    full builds run them) and var test_since = the start of the run's partition range, so
-    the generic data tests check the rows of that window. ``dbt_vars``: the op's other vars.
-    Other jobs: only ``dbt_vars`` (every test, every row)."""
+    """Extra dbt arguments of an op (docs/orchestration.md, "Tests in update runs"): dbt's unit
+    tests are left out of every run (they test the models' SQL on fixed rows, not the data:
+    the test suite runs them, as dbt Labs recommends for production builds); in an update run
+    (job regime_update) var test_since = the start of the run's partition range, so the
+    generic data tests check the rows of that window. ``dbt_vars``: the op's other vars
+    (other jobs: every data test, every row)."""
     out = dict(dbt_vars or {})
-    extra = []
+    extra = ["--exclude-resource-type", "unit_test"]
     if context.run.job_name in UPDATE_JOBS:
-        extra = ["--exclude-resource-type", "unit_test"]
         start = context.run.tags.get(RANGE_START_TAG) or context.run.tags.get("dagster/partition")
         if start:
             out["test_since"] = f"{start[:10]} 00:00:00"

@@ -492,3 +492,42 @@ def test_build_refuses_a_locked_warehouse(tmp_path, monkeypatch):
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+@pytest.mark.parametrize("unit_tests", [False, True])
+def test_build_leaves_out_dbt_unit_tests_unless_asked(tmp_path, monkeypatch, unit_tests):
+    """`market-regimes build` runs dbt build with --exclude-resource-type unit_test (and lists
+    the nodes without them); --unit-tests runs them too."""
+    calls = []
+
+    class FakeRunner:
+        def __init__(self, manifest=None, callbacks=None):
+            pass
+
+        def invoke(self, args):
+            calls.append(list(args))
+            if args[0] == "parse":
+                return SimpleNamespace(success=True, result=SimpleNamespace(nodes={}), exception=None)
+            if args[0] == "ls":
+                return SimpleNamespace(success=True, result=[], exception=None)
+            return SimpleNamespace(success=True, result=SimpleNamespace(results=[]), exception=None)
+
+    import dbt.cli.main
+
+    _isolate_environment(monkeypatch)
+    monkeypatch.setenv("MARKET_REGIMES_DB", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", FakeRunner)
+    monkeypatch.setattr(cli, "_release_warehouse", lambda: None)
+    args = ["build", "--no-record", "--quiet"] + (["--unit-tests"] if unit_tests else [])
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    ls, build = (next(c for c in calls if c[0] == kind) for kind in ("ls", "build"))
+    excluded = ["--exclude-resource-type", "unit_test"]
+    pairs = [build[i : i + 2] for i in range(len(build) - 1)]
+    assert (excluded in pairs) is not unit_tests
+    rest = ls[ls.index("--resource-types") + 1 :]
+    listed = rest[: next((i for i, a in enumerate(rest) if a.startswith("--")), len(rest))]
+    assert ("unit_test" in listed) is unit_tests
+    assert (excluded in [ls[i : i + 2] for i in range(len(ls) - 1)]) is not unit_tests
+    assert "model" in listed and "test" in listed
