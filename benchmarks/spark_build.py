@@ -2,7 +2,7 @@
 
 Needs the optional dependencies (``pip install -e '.[spark]'``) and Java 17+. Two stages of
 the same landing: stage 1 holds the bybit 5-minute and 60-minute candles of BTCUSDT,
-ETHUSDT and SOLUSDT from the bundled sample between 2025-06-21 and 2025-06-29 12:00 (plus the
+ETHUSDT and SOLUSDT from the bundled sample between 2025-06-16 and 2025-06-29 12:00 (plus the
 sample's daily and dominance files); stage 2 re-lands the same files one day longer (a new
 version of each file with the next day's candles) and corrects one consumed candle
 (``REVISIONS``, a file under ``corrections/``). Each stage is built twice:
@@ -52,7 +52,7 @@ from market_regimes.spark_parity import parity, run_spark_module  # noqa: E402
 
 SAMPLE = PROJECT / "sample" / "landing"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-FIRST = "2025-06-21 00:00:00"
+FIRST = "2025-06-16 00:00:00"
 STAGE_ENDS = ("2025-06-29 12:00:00", "2025-06-30 12:00:00")
 # the SQL models not downstream of a Python engine (run first), those downstream of the engines
 # with a Spark job (market_regimes.spark_engines.PORTED_MODELS; run after the jobs) and what both
@@ -67,7 +67,7 @@ BIN = Path(sys.executable).parent
 # (int_grid_ranges_walked, fct_uptrend_states) from the bar on. Mid-hour, inside the candle's
 # high and low, so the 60-minute candles still equal the rollups.
 REVISIONS = {("klines/bybit/BTCUSDT_5m.csv.gz", "2025-06-28 10:25:00"): 107300.0}
-# the fixture holds 4.5-5.5 days of bars: shorter grid windows and rank windows than the
+# the fixture holds 13.5-14.5 days of bars: shorter grid windows and rank windows than the
 # product's (168 h, 500 bars) so that the grid engine and the verdicts have values to compare
 # (with the defaults every grid level and verdict of the fixture is NULL); both builds use them
 FIXTURE_VARS = (

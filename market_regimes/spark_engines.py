@@ -23,6 +23,21 @@ Ported so far:
   (:func:`market_regimes.engines.volatility_frames.strategy_fit_rows`) per segment, each
   stored segment continued after its last stored row from the look-back its windows need
   (the DuckDB adapter's frontier and look-back SQL, portable as written).
+* ``marts.fct_symbol_turbulence`` (:func:`symbol_turbulence`): the turbulence of each symbol
+  cross-section (exchange x bar interval;
+  :func:`market_regimes.engines.volatility_frames.turbulence_rows` /
+  :func:`~market_regimes.engines.volatility_frames.turbulence_rows_after`) with one Spark
+  group per cross-section, each stored cross-section that is still the full computation's
+  continued after its last stored row from the look-back of its window (the DuckDB
+  adapter's SQL), any other recomputed whole and its stored rows replaced.
+* ``marts.fct_volatility_regimes`` (:func:`volatility_regimes`): the volatility / spectral
+  regimes (:func:`market_regimes.engines.volatility_frames.volatility_regime_rows`) per
+  segment, each stored segment continued after its last stored row from its look-back (the
+  DuckDB adapter's frontier and look-back SQL, portable as written); the drivers'
+  turbulence computed on the Spark driver as the adapter computes it (a small, fixed set of
+  driver series), the symbols' read from ``marts.fct_symbol_turbulence``; stored rows whose
+  turbulence went stale written again; dbt's delete+insert on (series_part, idx) by
+  rewriting the Parquet table.
 
 Revisions: the rewind pre-hook of int_indicator_bars_prepared (run by the first dbt step on
 Spark too) deletes the engine tables' rows from each revised series' first changed bar on
@@ -30,13 +45,15 @@ Spark too) deletes the engine tables' rows from each revised series' first chang
 series from what is left, as the DuckDB models do (CI's Spark stage corrects a consumed
 candle in stage 2). ``full_refresh=True`` walks everything again.
 
-Not ported yet (named in docs/scale-out.md): the other engines.
+Not ported yet (named in docs/scale-out.md): the grid lifecycle, the trend x vol regimes and
+the research reports.
 
 Spark is imported lazily (the module imports without the optional ``spark`` dependencies).
 Run it in the dbt-spark working directory, in its own process, with no dbt process running
 (the local metastore admits one process at a time)::
 
-    python -m market_regimes.spark_engines grid-ranges-walked uptrend-states strategy-fit --warehouse <spark.sql.warehouse.dir>
+    python -m market_regimes.spark_engines grid-ranges-walked uptrend-states strategy-fit symbol-turbulence \
+        volatility-regimes --warehouse <spark.sql.warehouse.dir>
 """
 
 from __future__ import annotations
@@ -44,6 +61,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from market_regimes.adapters import grid_sql, volatility_sql
@@ -61,7 +79,18 @@ from market_regimes.engines.uptrend_frames import (
     uptrend_state_rows,
 )
 from market_regimes.engines.volatility_config import VolatilityConfig
-from market_regimes.engines.volatility_frames import STRATEGY_COLUMNS, strategy_fit_rows
+from market_regimes.engines.volatility_frames import (
+    SERIES_COLUMNS,
+    STRATEGY_COLUMNS,
+    attach_driver_turbulence,
+    attach_symbol_turbulence,
+    hmm_lookback_clean_returns,
+    strategy_fit_rows,
+    symbol_turbulence_rows,
+    turbulence_rows,
+    turbulence_rows_after,
+    volatility_regime_rows,
+)
 from market_regimes.settings import project_var
 
 __all__ = [
@@ -75,10 +104,19 @@ __all__ = [
     "strategy_fit",
     "strategy_fit_group",
     "strategy_fit_output_schema",
+    "symbol_turbulence",
+    "symbol_turbulence_group",
+    "symbol_turbulence_output_schema",
     "table_exists",
     "uptrend_states",
     "uptrend_states_output_schema",
     "uptrend_walk_group",
+    "volatility_driver_turbulence",
+    "volatility_regimes",
+    "volatility_regimes_dtypes",
+    "volatility_regimes_group",
+    "volatility_regimes_output_schema",
+    "volatility_stale_group",
 ]
 
 GRID_BARS = "intermediate.int_grid_engine_bars_selected"
@@ -102,6 +140,22 @@ STRATEGY_FIT_INPUTS = {
     "_strategy_fit_series": "intermediate.int_indicator_series_listed",
     "_strategy_fit_bars": "intermediate.int_indicator_bars_prepared",
 }
+SYMBOL_TURBULENCE = "marts.fct_symbol_turbulence"
+# the inputs of fct_symbol_turbulence (its dbt refs), as the temp views the input SQL reads
+SYMBOL_TURBULENCE_INPUTS = {
+    "_turbulence_series": "intermediate.int_indicator_series_listed",
+    "_turbulence_bars": "intermediate.int_indicator_bars_prepared",
+}
+VOLATILITY_REGIMES = "marts.fct_volatility_regimes"
+# the inputs of fct_volatility_regimes (its dbt refs), as the temp views the input SQL reads
+VOLATILITY_INPUTS = {
+    "_volatility_series": "intermediate.int_indicator_series_listed",
+    "_volatility_bars": "intermediate.int_indicator_bars_prepared",
+    "_volatility_drivers": "marts.dim_drivers",
+    "_volatility_symbol_turbulence": SYMBOL_TURBULENCE,
+}
+#: the keys of the bars whose turbulence a volatility group attaches (volatility_sql.segment_turbulence_sql)
+TURBULENCE_KEYS = ("series_part", "series_type", "timeframe", "exchange", "bar_interval", "bar_start")
 
 
 def grid_ranges_output_schema(series_part_type: str = "bigint") -> str:
@@ -406,14 +460,528 @@ def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
     return {"mode": "incremental", "segments": segments, "rows_written": written}
 
 
+def symbol_turbulence_output_schema() -> str:
+    """The Spark DDL schema of fct_symbol_turbulence: the columns of
+    :func:`~market_regimes.engines.volatility_frames.symbol_turbulence_rows` in order
+    (exchange and bar_interval string, bar_start timestamp (UTC: the session time zone),
+    turbulence double (squared standard deviations), turbulence_symbols bigint (a count))."""
+    return "exchange string, bar_interval string, bar_start timestamp, turbulence double, turbulence_symbols bigint"
+
+
+def symbol_turbulence_group(bars: pd.DataFrame, cfg, continued: pd.DataFrame | None) -> pd.DataFrame:
+    """One cross-section's new rows of fct_symbol_turbulence (the function each Spark group runs).
+
+    Args:
+        bars: the cross-section's clean symbol returns (series_type 'driver', driver = the
+            symbol, timeframe = ``exchange|bar_interval``, bar_start, log_return;
+            :func:`market_regimes.adapters.volatility_sql.bars_from_starts_sql`), any order:
+            from the look-back start of a continued cross-section, else its whole history.
+        cfg: the constants (seed volatility_config).
+        continued: None on a full build (the DuckDB adapter's
+            :func:`~market_regimes.engines.volatility_frames.turbulence_rows`); on an
+            incremental run the stored cross-sections that continue (one row each: timeframe,
+            stored_rows, last_bar_start, members, joint_before > 0: the adapter's stored
+            sections joined to :func:`~market_regimes.adapters.volatility_sql.continuation_starts_sql`),
+            for :func:`~market_regimes.engines.volatility_frames.turbulence_rows_after`; a
+            cross-section not in it has its stored rows replaced and is computed whole.
+
+    Returns:
+        :func:`~market_regimes.engines.volatility_frames.symbol_turbulence_rows` (exchange,
+        bar_interval, bar_start datetime64[us], turbulence, turbulence_symbols): of a continued
+        cross-section only the rows after its last stored row; no rows for a cross-section
+        with fewer than two members or a joint calendar no longer than turbulence_window_bars.
+
+    Raises:
+        ValueError: a continued cross-section whose look-back does not hold
+        turbulence_window_bars joint bars up to its last stored row, or whose stored rows
+        the engine would recompute (the SQL's continuation and the engine's disagree).
+    """
+    if continued is None:
+        return symbol_turbulence_rows(turbulence_rows(bars, cfg))
+    here = continued[continued["timeframe"].isin(bars["timeframe"].unique())]
+    rows, replace = turbulence_rows_after(bars, cfg, here)
+    if replace:
+        raise ValueError(f"symbol turbulence: continued cross-sections {replace} would be recomputed whole")
+    return symbol_turbulence_rows(rows)
+
+
+def symbol_turbulence(spark, *, full_refresh: bool = False) -> dict[str, object]:
+    """Build or continue ``marts.fct_symbol_turbulence`` on Spark: the DuckDB model's run
+    (:func:`market_regimes.adapters.volatility_models.symbol_turbulence_table`) with one Spark
+    group per cross-section (timeframe = exchange|bar_interval), for the bar intervals of var
+    ``volatility_bar_intervals`` (dbt_project.yml: :func:`market_regimes.settings.project_var`).
+
+    A first run computes every cross-section whole. A later run continues each stored
+    cross-section whose stored rows are still the full computation's (the same member count,
+    as many joint bars with a full window up to its last stored row: the adapter's
+    continuation SQL, run by Spark as written) after its last stored row, reading it from the
+    turbulence_window_bars-th joint bar before; any other cross-section is computed whole and
+    its stored rows are replaced (as the adapter deletes them). The rows are written as dbt's
+    delete+insert on (exchange, bar_interval, bar_start) writes them on DuckDB: the Parquet
+    table is written again (stored rows without the recomputed cross-sections and without the
+    keys written + the new rows, checkpointed first).
+
+    Args / Returns / Raises: as :func:`grid_ranges_walked` (the inputs: the relations of
+    ``SYMBOL_TURBULENCE_INPUTS`` and seed volatility_config); the result holds
+    ``cross_sections`` (cross-sections with rows written) and on an incremental run
+    ``continued`` and ``replaced`` (stored cross-sections continued / recomputed whole).
+    """
+    from pyspark.sql import functions as F
+
+    cfg = VolatilityConfig.from_mapping(seed_mapping(spark, VOLATILITY_SEED))
+    for view, table in SYMBOL_TURBULENCE_INPUTS.items():
+        spark.table(table).createOrReplaceTempView(view)
+    intervals = str(project_var("volatility_bar_intervals"))
+    spark.sql(volatility_sql.series_sql("_turbulence_series", intervals)).createOrReplaceTempView("_turbulence_listed")
+    clean_sql = volatility_sql.clean_symbol_returns_sql(
+        "_turbulence_listed", "_turbulence_bars", cfg.toxic_abs_log_return
+    )
+    # read by the continuation SQL and again by the bars (the adapter's temp table)
+    clean = spark.sql(clean_sql).cache()
+    clean.createOrReplaceTempView("_turbulence_clean")
+    incremental = table_exists(spark, SYMBOL_TURBULENCE) and not full_refresh
+    continued, replace = None, []
+    if incremental:
+        sections = spark.sql(volatility_sql.stored_sections_sql(SYMBOL_TURBULENCE)).cache()
+        sections.createOrReplaceTempView("_turbulence_stored")
+        stored = sections.toPandas()
+        starts = spark.sql(
+            volatility_sql.continuation_starts_sql(
+                "_turbulence_clean", "_turbulence_stored", cfg.turbulence_window_bars
+            )
+        ).cache()
+        starts.createOrReplaceTempView("_turbulence_starts")
+        joint = starts.select("timeframe", "joint_before").toPandas()
+        continued = stored.merge(joint, on="timeframe", how="inner").astype({"joint_before": "int64"})
+        replace = sorted(set(stored["timeframe"]) - set(continued["timeframe"]))
+        bars = spark.sql(volatility_sql.bars_from_starts_sql("_turbulence_clean", "_turbulence_starts"))
+    else:
+        bars = spark.sql(volatility_sql.bars_from_starts_sql("_turbulence_clean", f"({volatility_sql.NO_STARTS_SQL})"))
+    out = (
+        bars.groupBy("timeframe")
+        .applyInPandas(lambda frame: symbol_turbulence_group(frame, cfg, continued), symbol_turbulence_output_schema())
+        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
+    )
+    written = out.count()
+    written_sections = out.select("exchange", "bar_interval").distinct().count()
+    clean.unpersist()
+    if not incremental:
+        out.write.mode("overwrite").format("parquet").saveAsTable(SYMBOL_TURBULENCE)
+        return {"mode": "full", "cross_sections": written_sections, "rows_written": written}
+    starts.unpersist()
+    sections.unpersist()
+    result = {
+        "mode": "incremental",
+        "cross_sections": written_sections,
+        "rows_written": written,
+        "continued": len(continued),
+        "replaced": len(replace),
+    }
+    if written or replace:
+        key = ["exchange", "bar_interval", "bar_start"]
+        kept = spark.table(SYMBOL_TURBULENCE)
+        if replace:  # recomputed whole: its stored rows go (some may no longer exist)
+            kept = kept.where(~F.concat_ws("|", "exchange", "bar_interval").isin(replace))
+        table = kept.join(out.select(*key), on=key, how="left_anti").unionByName(out).localCheckpoint()
+        table.write.mode("overwrite").format("parquet").saveAsTable(SYMBOL_TURBULENCE)
+    return result
+
+
+def _spark_type(dtype, series_part_type: str) -> str:
+    """The Spark type of an engine column's pandas dtype (text string, whole numbers bigint,
+    datetime64 timestamp, booleans boolean, floats double; the unsigned series key
+    ``series_part_type``)."""
+    if str(dtype) == "UInt64":
+        return series_part_type
+    kind = getattr(dtype, "kind", None) or pd.api.types.pandas_dtype(dtype).kind
+    if isinstance(dtype, pd.StringDtype) or kind in ("O", "U"):
+        return "string"
+    return {"i": "bigint", "u": "bigint", "M": "timestamp", "b": "boolean", "f": "double"}[kind]
+
+
+def volatility_regimes_dtypes(cfg: VolatilityConfig) -> dict:
+    """The pandas dtypes of :func:`~market_regimes.engines.volatility_frames.volatility_regime_rows`'
+    columns (:func:`~market_regimes.engines.volatility_frames.volatility_columns`, in order),
+    as the engine returns them (its rows of an empty input): text ``string``, series_part
+    ``UInt64``, bar_start and hmm_fit_bar_start ``datetime64[us]``, is_toxic ``boolean``,
+    hmm_fit_returns and turbulence_drivers ``Int64``, the other counts int64, the rest float64."""
+    series = pd.DataFrame(
+        {c: pd.Series([], dtype="object") for c in ("series_part", *SERIES_COLUMNS, "interval_minutes")}
+    )
+    bars = pd.DataFrame(
+        {
+            "series_part": pd.Series([], dtype="uint64"),
+            "idx": pd.Series([], dtype="int64"),
+            "bar_start": pd.Series([], dtype="datetime64[us]"),
+            "log_return": pd.Series([], dtype="float64"),
+        }
+    )
+    return volatility_regime_rows(bars, cfg, series=series).dtypes.to_dict()
+
+
+def volatility_regimes_output_schema(cfg: VolatilityConfig, series_part_type: str = "bigint") -> str:
+    """The Spark DDL schema of fct_volatility_regimes: the engine's
+    :func:`~market_regimes.engines.volatility_frames.volatility_columns` in order (the wavelet
+    bands follow the config), typed from :func:`volatility_regimes_dtypes`: text string,
+    counts, idx and segment_id bigint, bar_start and hmm_fit_bar_start timestamp (UTC: the
+    session time zone), is_toxic boolean, the rest double; series_part of the input's type
+    (bigint on Spark: an xxhash64)."""
+    return ", ".join(f"{c} {_spark_type(t, series_part_type)}" for c, t in volatility_regimes_dtypes(cfg).items())
+
+
+def _unsigned(values) -> np.ndarray:
+    """Spark's signed 64-bit series keys as the unsigned bits the engine keeps (the engine
+    writes series_part as uint64, DuckDB's hash type; an xxhash64 is negative half the time)."""
+    return np.asarray(values, dtype=np.int64).view(np.uint64)
+
+
+def _with_turbulence(rows: pd.DataFrame, turbulence: pd.DataFrame | None) -> pd.DataFrame:
+    """``rows`` of fct_volatility_regimes with their turbulence and turbulence_drivers filled as
+    the DuckDB adapter fills them (:func:`~market_regimes.engines.volatility_frames.attach_driver_turbulence`,
+    then :func:`~market_regimes.engines.volatility_frames.attach_symbol_turbulence`), from
+    ``turbulence``: the rows of :func:`market_regimes.adapters.volatility_sql.segment_turbulence_sql`
+    at (at least) the rows' bars, or None / empty (every value NULL)."""
+    if turbulence is None or not len(turbulence):
+        turbulence = pd.DataFrame(
+            {c: pd.Series([], dtype="object") for c in ("series_type", "timeframe", "exchange", "bar_interval")}
+            | {
+                "bar_start": pd.Series([], dtype="datetime64[us]"),
+                "turbulence": pd.Series([], dtype="float64"),
+                "members": pd.Series([], dtype="int64"),
+            }
+        )
+    kind = turbulence["series_type"].astype(str)
+    d, s = turbulence[kind == "driver"], turbulence[kind == "symbol"]
+    drivers = pd.DataFrame(
+        {
+            "timeframe": d["timeframe"],
+            "bar_start": d["bar_start"],
+            "turbulence": d["turbulence"],
+            "turbulence_drivers": d["members"],
+        }
+    )
+    symbols = pd.DataFrame(
+        {
+            "exchange": s["exchange"],
+            "bar_interval": s["bar_interval"],
+            "bar_start": s["bar_start"],
+            "turbulence": s["turbulence"],
+            "turbulence_symbols": s["members"],
+        }
+    )
+    return attach_symbol_turbulence(attach_driver_turbulence(rows, drivers), symbols)
+
+
+def volatility_regimes_group(
+    bars: pd.DataFrame,
+    turbulence: pd.DataFrame | None,
+    cfg: VolatilityConfig,
+    series: pd.DataFrame,
+    frontier: pd.DataFrame,
+) -> pd.DataFrame:
+    """One segment's new rows of fct_volatility_regimes (the function each Spark group runs).
+
+    Args:
+        bars: the segment's bars (series_part, idx, bar_start, log_return;
+            :func:`market_regimes.adapters.volatility_sql.lookback_bars_sql`), any order: the
+            look-back of a stored segment (from the bar of its ``need``-th last clean return
+            up to its last stored row, and the bars after it), else its whole history.
+            series_part is Spark's signed 64-bit key.
+        turbulence: the turbulence of the segment's cross-section at its new bars
+            (:func:`~market_regimes.adapters.volatility_sql.segment_turbulence_sql`), or None /
+            empty (no value at any of them).
+        cfg: the constants (seed volatility_config). series: the listed series
+            (:func:`~market_regimes.adapters.volatility_sql.series_sql`: series_part and the
+            series columns), all or this segment's. frontier: the stored states
+            (:func:`~market_regimes.adapters.volatility_sql.stored_state_sql`: series_part,
+            last_idx, clean_returns, rv_vol_regime), all or this segment's; empty on a full run.
+
+    Returns:
+        The rows of :func:`~market_regimes.engines.volatility_frames.volatility_regime_rows`
+        for this segment alone (its HMM fits are bit for bit those of the adapter's one
+        batch over all segments: each window is fitted on its own), after its last stored
+        row when it has one, turbulence attached; the engine's dtypes
+        (:func:`volatility_regimes_dtypes`) except series_part, int64 as Spark's key. No rows
+        for an empty group.
+
+    Raises:
+        ValueError: as :func:`~market_regimes.engines.volatility_frames.volatility_regime_rows`
+        (a look-back too short, or without the segment's last stored bar).
+    """
+    if not len(bars):
+        empty = {c: pd.Series([], dtype=t) for c, t in volatility_regimes_dtypes(cfg).items()}
+        return pd.DataFrame(empty).astype({"series_part": "int64"})
+    parts = bars["series_part"].unique()
+    here = series[series["series_part"].isin(parts)]
+    state = frontier[frontier["series_part"].isin(parts)][["series_part", "last_idx", "clean_returns", "rv_vol_regime"]]
+    rows = volatility_regime_rows(
+        bars.assign(series_part=_unsigned(bars["series_part"]), bar_start=bars["bar_start"].astype("datetime64[us]")),
+        cfg,
+        series=here.assign(series_part=_unsigned(here["series_part"])),
+        frontier=state.assign(series_part=_unsigned(state["series_part"])),
+    )
+    rows = _with_turbulence(rows, turbulence)
+    return rows.assign(series_part=rows["series_part"].to_numpy(dtype=np.uint64).view(np.int64))
+
+
+def volatility_stale_group(
+    stored: pd.DataFrame, turbulence: pd.DataFrame | None, cfg: VolatilityConfig
+) -> pd.DataFrame:
+    """Stored rows of fct_volatility_regimes whose turbulence is stale, with the current one
+    (the function each Spark group of the stale rows runs; the DuckDB adapter's last step).
+
+    Args:
+        stored: stored rows of one segment or more
+            (:func:`market_regimes.adapters.volatility_sql.stale_turbulence_sql`: the table's
+            columns), any order; series_part Spark's signed key.
+        turbulence: the turbulence of their cross-sections at their bars
+            (:func:`~market_regimes.adapters.volatility_sql.segment_turbulence_sql`), or None /
+            empty (each value NULL again).
+        cfg: the constants (seed volatility_config: the wavelet bands of the columns).
+
+    Returns:
+        The rows typed as the engine types them (:func:`volatility_regimes_dtypes`, series_part
+        int64), turbulence and turbulence_drivers replaced; every other value as stored.
+    """
+    dtypes = volatility_regimes_dtypes(cfg)
+    dtypes["series_part"] = "int64"
+    rows = stored[list(dtypes)].astype(dtypes)
+    return _with_turbulence(rows, turbulence).reset_index(drop=True)
+
+
+def volatility_driver_turbulence(
+    returns: pd.DataFrame, cfg: VolatilityConfig, sections: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The drivers' turbulence of a run of fct_volatility_regimes, as the DuckDB adapter
+    computes it (run on the Spark driver: see :func:`volatility_regimes`).
+
+    Args:
+        returns: every bar's log return of the turbulence drivers
+            (:func:`market_regimes.adapters.volatility_sql.driver_returns_sql`: series_type,
+            driver, timeframe, bar_start, log_return), whole histories.
+        cfg: the constants (seed volatility_config).
+        sections: None on a full build; on an incremental run the stored driver sections
+            (:func:`~market_regimes.adapters.volatility_sql.stored_driver_sections_sql`).
+
+    Returns:
+        (turbulence, continued): :func:`~market_regimes.engines.volatility_frames.turbulence_rows`
+        (timeframe, bar_start datetime64[us], turbulence, turbulence_drivers) of every
+        cross-section on a full build; on an incremental run
+        :func:`~market_regimes.engines.volatility_frames.turbulence_rows_after` (a stored
+        cross-section that is still the full computation's: its rows after its last stored
+        value only; any other whole), and continued = those continued stored sections
+        (timeframe, last_bar_start), where the stale-row check starts after last_bar_start.
+    """
+    returns = returns.assign(bar_start=returns["bar_start"].astype("datetime64[us]"))
+    if sections is None:
+        return turbulence_rows(returns, cfg), pd.DataFrame(
+            {"timeframe": pd.Series([], dtype="object"), "last_bar_start": pd.Series([], dtype="datetime64[us]")}
+        )
+    turbulence, replace = turbulence_rows_after(returns, cfg, sections)
+    continued = sections[~sections["timeframe"].isin(replace)][["timeframe", "last_bar_start"]]
+    return turbulence, continued.reset_index(drop=True)
+
+
+def _spark_frame(spark, frame: pd.DataFrame, schema: str):
+    """``frame`` as a Spark DataFrame of DDL ``schema`` (``name type, ...``, the frame's
+    columns): timestamp columns go over as epoch microseconds (no time zone involved in the
+    conversion), the rest as Python values."""
+    from pyspark.sql import functions as F
+
+    fields = [f.split() for f in schema.split(", ")]
+    stamps = {name for name, kind in fields if kind == "timestamp"}
+    columns = [
+        frame[name].to_numpy().astype("datetime64[us]").astype(np.int64).tolist()
+        if name in stamps
+        else frame[name].astype(object).where(frame[name].notna(), None).tolist()
+        for name, _ in fields
+    ]
+    raw = ", ".join(f"{name} {'bigint' if name in stamps else kind}" for name, kind in fields)
+    df = spark.createDataFrame(list(zip(*columns)), raw)
+    return df.select(*[F.timestamp_micros(name).alias(name) if name in stamps else name for name, _ in fields])
+
+
+def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object]:
+    """Build or continue ``marts.fct_volatility_regimes`` on Spark: the DuckDB model's run
+    (:func:`market_regimes.adapters.volatility_models.volatility_regimes_table`) with one
+    Spark group per segment (series_part), for the bar intervals of var
+    ``volatility_bar_intervals`` and the turbulence drivers of var ``turbulence_driver_kinds``
+    (dbt_project.yml: :func:`market_regimes.settings.project_var`).
+
+    Segments: a first run computes every segment whole. A later run continues each stored
+    segment after its last stored row (idx, segment_clean_returns, rv_vol_regime: the
+    adapter's frontier SQL, run by Spark as written) from a look-back that holds
+    hmm_lookback_clean_returns clean returns up to it (the adapter's look-back SQL) and
+    leaves out the segments without a new bar; a segment without stored rows is computed
+    whole. Each group calls the engine for its segment alone (``cogroup`` of the segment's
+    bars and the turbulence at its new bars): its HMM windows are fitted in a batch of their
+    own, which gives the adapter's one batch over all segments bit for bit (fit_hmm_batch fits
+    each window on its own; checked on the sample build: 131 segments, 8,206 fits, all
+    1,154,550 rows equal in every bit).
+
+    Turbulence: the drivers' column is the cross-section of the turbulence drivers per
+    timeframe, computed **on the Spark driver** from their returns (collected): a full
+    build's turbulence_rows, or on an incremental run turbulence_rows_after from the stored
+    driver sections, exactly as the adapter does (:func:`volatility_driver_turbulence`).
+    The input is small and does not grow with the symbols: the drivers of kinds single and
+    composite are a fixed set (6 on the sample: 156,637 returns of the 1d and 1h bars over
+    the sample's years, 8 MB, turbulence in 0.5 s), with one cross-section per timeframe
+    (2: a groupBy(timeframe) would run two tasks), and the stale-row rule needs which
+    stored sections the engine continued, which it returns on the driver. The symbols'
+    column is read from ``marts.fct_symbol_turbulence`` (its own job). Each group gets the
+    values at its new bars (:func:`market_regimes.adapters.volatility_sql.segment_turbulence_sql`).
+    As on DuckDB, stored rows whose turbulence no longer matches (a member joined, a lagging
+    member filled its bars; of a continued driver section only those after its last stored
+    value) are written again with the current values (the adapter's stale SQL, run by Spark
+    as written; :func:`volatility_stale_group` per segment).
+
+    The rows are written as dbt's delete+insert on (series_part, idx) writes them on DuckDB:
+    the Parquet table is written again (stored rows without the keys written + the new and
+    the rewritten rows, checkpointed first); a table format with MERGE would touch those rows
+    only.
+
+    Args / Returns / Raises: as :func:`grid_ranges_walked` (the inputs: the relations of
+    ``VOLATILITY_INPUTS`` and seed volatility_config); the result also holds ``segments``
+    (segments with new rows) and on an incremental run ``stale_rows`` (stored rows written
+    again) and ``driver_sections_continued`` / ``driver_sections_replaced`` (stored driver
+    cross-sections continued / recomputed whole). ValueError (inside the job): as
+    :func:`volatility_regimes_group`.
+    """
+    cfg = VolatilityConfig.from_mapping(seed_mapping(spark, VOLATILITY_SEED))
+    for view, table in VOLATILITY_INPUTS.items():
+        spark.table(table).createOrReplaceTempView(view)
+    intervals = str(project_var("volatility_bar_intervals"))
+    kinds = [k.strip() for k in str(project_var("turbulence_driver_kinds")).split(",") if k.strip()]
+    listed = spark.sql(volatility_sql.series_sql("_volatility_series", intervals)).cache()
+    listed.createOrReplaceTempView("_volatility_listed")
+    series = listed.toPandas()
+    part_type = dict(listed.dtypes)["series_part"]
+    incremental = table_exists(spark, VOLATILITY_REGIMES) and not full_refresh
+    columns = ["series_part", "last_idx", "clean_returns", "rv_vol_regime", "need"]
+    frontier = pd.DataFrame({c: pd.Series([], dtype="object" if c == "rv_vol_regime" else "int64") for c in columns})
+    sections = None
+    if incremental:
+        spark.table(VOLATILITY_REGIMES).createOrReplaceTempView("_volatility_stored")
+        frontier = spark.sql(volatility_sql.stored_state_sql("_volatility_stored")).toPandas()
+        minutes = dict(zip(series["series_part"], series["interval_minutes"]))
+        frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes.get(p, 1440))) for p in frontier["series_part"]]
+        sections = spark.sql(volatility_sql.stored_driver_sections_sql("_volatility_stored")).toPandas()
+    _spark_frame(
+        spark,
+        frontier[columns],
+        f"series_part {part_type}, last_idx bigint, clean_returns bigint, rv_vol_regime string, need bigint",
+    ).createOrReplaceTempView("_volatility_frontier")
+    # the drivers' turbulence, on the driver (docstring): the adapter's computation
+    returns = spark.sql(
+        volatility_sql.driver_returns_sql("_volatility_listed", "_volatility_bars", "_volatility_drivers", kinds)
+    ).toPandas()
+    driver_turbulence, continued = volatility_driver_turbulence(returns, cfg, sections)
+    _spark_frame(
+        spark, driver_turbulence, "timeframe string, bar_start timestamp, turbulence double, turbulence_drivers bigint"
+    ).cache().createOrReplaceTempView("_volatility_driver_turbulence")
+    _spark_frame(spark, continued, "timeframe string, last_bar_start timestamp").createOrReplaceTempView(
+        "_volatility_turbulence_continued"
+    )
+    lookback = volatility_sql.lookback_bars_sql(
+        "_volatility_listed",
+        "_volatility_bars",
+        "_volatility_frontier",
+        float(cfg.toxic_abs_log_return),
+        "b.series_part, b.idx, b.bar_start, b.log_return",
+    )
+    # read by the groups and by the keys of their new bars: computed once
+    cached = spark.sql(lookback).persist()
+    cached.createOrReplaceTempView("_volatility_lookback")
+    spark.sql(
+        volatility_sql.new_bar_keys_sql("_volatility_lookback", "_volatility_listed", "_volatility_frontier")
+    ).createOrReplaceTempView("_volatility_new_bars")
+    turbulence = _turbulence_at(spark, "_volatility_new_bars")
+    schema = volatility_regimes_output_schema(cfg, part_type)
+    out = (
+        _fresh(spark, lookback)
+        .groupBy("series_part")
+        .cogroup(turbulence.groupBy("series_part"))
+        .applyInPandas(lambda bars, turb: volatility_regimes_group(bars, turb, cfg, series, frontier), schema)
+        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
+    )
+    written = out.count()
+    segments = out.select("series_part").distinct().count()
+    cached.unpersist()
+    listed.unpersist()
+    if not incremental:
+        out.write.mode("overwrite").format("parquet").saveAsTable(VOLATILITY_REGIMES)
+        return {"mode": "full", "segments": segments, "rows_written": written}
+    stale_sql = volatility_sql.stale_turbulence_sql(
+        "_volatility_stored",
+        "_volatility_driver_turbulence",
+        "_volatility_symbol_turbulence",
+        "_volatility_turbulence_continued",
+    )
+    stale = spark.sql(stale_sql).cache()  # read by its groups and by the turbulence at its bars
+    stale.createOrReplaceTempView("_volatility_stale")
+    stale_turbulence = _turbulence_at(spark, "_volatility_stale")
+    rewritten = (
+        _fresh(spark, stale_sql)
+        .groupBy("series_part")
+        .cogroup(stale_turbulence.groupBy("series_part"))
+        .applyInPandas(lambda rows, turb: volatility_stale_group(rows, turb, cfg), schema)
+        .localCheckpoint()
+    )
+    n_stale = rewritten.count()
+    stale.unpersist()
+    result = {
+        "mode": "incremental",
+        "segments": segments,
+        "rows_written": written + n_stale,
+        "stale_rows": n_stale,
+        "driver_sections_continued": len(continued),
+        "driver_sections_replaced": len(sections) - len(continued),
+    }
+    if written or n_stale:
+        key = ["series_part", "idx"]
+        new = out.unionByName(rewritten)
+        kept = spark.table(VOLATILITY_REGIMES).join(new.select(*key), on=key, how="left_anti")
+        kept.unionByName(new).localCheckpoint().write.mode("overwrite").format("parquet").saveAsTable(
+            VOLATILITY_REGIMES
+        )
+    return result
+
+
+def _fresh(spark, sql: str):
+    """The rows of ``sql`` under new column identities (``toDF``: an alias per column), to group
+    beside a query on the temp view of the same, cached rows (Spark's cache serves both: the
+    same query). Two sides of a cogroup that output the same columns (the same attribute ids:
+    a view's first reference keeps its ids) are an ambiguous self-join to Spark."""
+    rows = spark.sql(sql)
+    return rows.toDF(*rows.columns)
+
+
+def _turbulence_at(spark, view: str):
+    """:func:`market_regimes.adapters.volatility_sql.segment_turbulence_sql` at the bars of temp
+    view ``view`` (:data:`TURBULENCE_KEYS`: the new bars, or the stale stored rows), from the
+    run's driver turbulence and marts.fct_symbol_turbulence."""
+    return spark.sql(
+        volatility_sql.segment_turbulence_sql(view, "_volatility_driver_turbulence", "_volatility_symbol_turbulence")
+    )
+
+
 #: job name -> job (``python -m market_regimes.spark_engines <name>``)
-JOBS = {"grid-ranges-walked": grid_ranges_walked, "uptrend-states": uptrend_states, "strategy-fit": strategy_fit}
+JOBS = {
+    "grid-ranges-walked": grid_ranges_walked,
+    "uptrend-states": uptrend_states,
+    "strategy-fit": strategy_fit,
+    "symbol-turbulence": symbol_turbulence,
+    "volatility-regimes": volatility_regimes,
+}
 #: the dbt Python models built on Spark by a job here -> the job's name (the Spark stage of
 #: CI and the Spark code location run these between their dbt steps)
 PORTED_MODELS = {
     "int_grid_ranges_walked": "grid-ranges-walked",
     "fct_uptrend_states": "uptrend-states",
     "fct_strategy_fit": "strategy-fit",
+    "fct_symbol_turbulence": "symbol-turbulence",
+    # after symbol-turbulence: its symbol rows read marts.fct_symbol_turbulence
+    "fct_volatility_regimes": "volatility-regimes",
 }
 
 

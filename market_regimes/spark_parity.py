@@ -115,7 +115,8 @@ def run_steps(spark, steps: list[dict]) -> list[dict]:
         result: the nodes' ``unique_id``, ``status`` and ``execution_time``.
         ``{"copy-landing": duckdb_path}``: :func:`copy_landing`; result: rows per table.
         ``{"engines": [job, ...]}``: the jobs of :data:`market_regimes.spark_engines.JOBS`;
-        result: each job's result.
+        result: each job's result with its ``seconds`` (as ``python -m
+        market_regimes.spark_engines`` prints them).
         ``{"export": {"duckdb_build": path, "out": path, "tables": [...]}}``: :func:`export_tables`.
 
     Raises:
@@ -147,7 +148,10 @@ def run_steps(spark, steps: list[dict]) -> list[dict]:
         elif kind == "engines":
             from market_regimes.spark_engines import JOBS
 
-            result = {job: JOBS[job](spark) for job in arg}
+            result = {}
+            for job in arg:
+                began = time.perf_counter()
+                result[job] = {**JOBS[job](spark), "seconds": round(time.perf_counter() - began, 1)}
         elif kind == "export":
             export_tables(spark, arg["tables"], Path(arg["duckdb_build"]), Path(arg["out"]))
             result = None

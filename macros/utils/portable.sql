@@ -199,7 +199,10 @@
 {%- endmacro %}
 
 {#- The timestamps start, start + minutes, ... up to stop (inclusive) as rows (a select-list
-    column): DuckDB unnest(generate_series), Spark explode(sequence). -#}
+    column): DuckDB unnest(generate_series), Spark explode(sequence). No row when start > stop
+    or either is NULL (DuckDB's generate_series gives an empty list there; Spark's sequence
+    raises "Illegal sequence boundaries", so the Spark form asks for it only when start <=
+    stop: an incremental lever run whose first new bar lies after an island's end). -#}
 {% macro unnest_timestamps(start, stop, minutes) -%}
     {{ return(adapter.dispatch('unnest_timestamps', 'market_regimes')(start, stop, minutes)) }}
 {%- endmacro %}
@@ -209,7 +212,9 @@
 {%- endmacro %}
 
 {% macro spark__unnest_timestamps(start, stop, minutes) -%}
-    explode(sequence({{ start }}, {{ stop }}, make_dt_interval(0, 0, cast({{ minutes }} as bigint))))
+    explode(if({{ start }} <= {{ stop }},
+               sequence({{ start }}, {{ stop }}, make_dt_interval(0, 0, cast({{ minutes }} as bigint))),
+               cast(array() as array<timestamp>)))
 {%- endmacro %}
 
 {#- The list of the parts of `string` between the single character `separator`: DuckDB

@@ -16,10 +16,12 @@ __all__ = [
     "driver_returns_sql",
     "input_sql",
     "lookback_bars_sql",
+    "new_bar_keys_sql",
     "series_sql",
     "stale_turbulence_sql",
     "stored_driver_sections_sql",
     "stored_sections_sql",
+    "segment_turbulence_sql",
     "stored_state_sql",
     "strategy_fit_frontier_sql",
 ]
@@ -72,8 +74,8 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
     in the 3 x need bars before it; from idx 0 when they hold fewer), and left out when it
     has no bar after last_idx; a segment of ``listed`` (series_part) without stored rows is
     read whole. ``columns``: the select list over ``bars`` (alias b), ordered by
-    series_part, idx. Portable SQL (DuckDB and Spark: the Spark job of fct_strategy_fit runs
-    it as written): a clean return is one with abs(r) <= the toxic bound, which NULL, NaN
+    series_part, idx. Portable SQL (DuckDB and Spark: the Spark jobs of fct_strategy_fit and
+    fct_volatility_regimes run it as written): a clean return is one with abs(r) <= the toxic bound, which NULL, NaN
     and infinities are not on either engine."""
     return f"""
         with f as (
@@ -105,17 +107,20 @@ def lookback_bars_sql(listed: str, bars: str, frontier: str, toxic_abs_log_retur
 def stored_state_sql(stored: str) -> str:
     """fct_volatility_regimes' stored state per segment, from relation `stored` (the model's
     own table): series_part, last_idx, clean_returns (segment_clean_returns of the last row)
-    and rv_vol_regime (its label, where the realized-vol hysteresis continues)."""
+    and rv_vol_regime (its label, where the realized-vol hysteresis continues). Portable SQL
+    (DuckDB and Spark: the Spark job of fct_volatility_regimes runs it as written): max_by,
+    DuckDB's arg_max under the name both engines know."""
     return f"""
-        select series_part, max(idx) as last_idx, arg_max(segment_clean_returns, idx) as clean_returns,
-               arg_max(rv_vol_regime, idx) as rv_vol_regime
+        select series_part, max(idx) as last_idx, max_by(segment_clean_returns, idx) as clean_returns,
+               max_by(rv_vol_regime, idx) as rv_vol_regime
         from {stored} group by series_part"""
 
 
 def driver_returns_sql(listed: str, bars: str, drivers: str, kinds: list[str]) -> str:
     """Every bar's log return of the drivers whose kind (relation `drivers`: driver, kind,
     i.e. dim_drivers) is one of `kinds`, as turbulence_rows reads them (series_type,
-    driver, timeframe, bar_start, log_return). A kind that is not a plain token is left out."""
+    driver, timeframe, bar_start, log_return). A kind that is not a plain token is left out.
+    Portable SQL (DuckDB and Spark)."""
     kind_list = ", ".join(f"'{k}'" for k in kinds if k.isalnum()) or "''"
     return f"""
         select 'driver' as series_type, s.driver, s.timeframe, b.bar_start, b.log_return
@@ -128,7 +133,8 @@ def stored_driver_sections_sql(stored: str) -> str:
     """Per timeframe of the stored driver rows of fct_volatility_regimes (relation `stored`)
     with a turbulence value: timeframe, stored_rows (the distinct bars with a value),
     last_bar_start (the last of them) and members (the largest turbulence_drivers), as
-    volatility_frames.turbulence_rows_after reads its stored cross-sections."""
+    volatility_frames.turbulence_rows_after reads its stored cross-sections. Portable SQL
+    (DuckDB and Spark)."""
     return f"""
         select timeframe, count(distinct bar_start) as stored_rows, max(bar_start) as last_bar_start,
                max(turbulence_drivers) as members
@@ -142,7 +148,9 @@ def stale_turbulence_sql(stored: str, driver_turbulence: str, symbol_turbulence:
     cross-section's: drivers against `driver_turbulence` (timeframe, bar_start, turbulence,
     turbulence_drivers), except a continued cross-section's rows up to its last stored
     turbulence (relation `continued`: timeframe, last_bar_start; `driver_turbulence` holds
-    only its rows after it); symbols against `symbol_turbulence` (fct_symbol_turbulence)."""
+    only its rows after it); symbols against `symbol_turbulence` (fct_symbol_turbulence).
+    Portable SQL (DuckDB and Spark: `is distinct from` is both engines' null-safe
+    inequality)."""
     return f"""
         select t.* from {stored} t
         left join {driver_turbulence} d on d.timeframe = t.timeframe and d.bar_start = t.bar_start
@@ -155,6 +163,46 @@ def stale_turbulence_sql(stored: str, driver_turbulence: str, symbol_turbulence:
           on u.exchange = t.exchange and u.bar_interval = t.bar_interval and u.bar_start = t.bar_start
         where t.series_type = 'symbol'
           and (t.turbulence is distinct from u.turbulence or t.turbulence_drivers is distinct from u.turbulence_symbols)"""
+
+
+def new_bar_keys_sql(lookback: str, listed: str, frontier: str) -> str:
+    """The keys of the bars a run of fct_volatility_regimes writes new rows for, for
+    segment_turbulence_sql: the bars of relation `lookback` (lookback_bars_sql's rows:
+    series_part, idx, bar_start) after their segment's last stored row (relation `frontier`:
+    series_part, last_idx; a segment without one: every bar), with the segment's
+    series_type, timeframe, exchange and bar_interval (relation `listed`, series_sql's rows).
+    Portable SQL (DuckDB and Spark)."""
+    return f"""
+        select b.series_part, s.series_type, s.timeframe, s.exchange, s.bar_interval, b.bar_start
+        from {lookback} b join {listed} s on s.series_part = b.series_part
+        left join {frontier} f on f.series_part = b.series_part
+        where f.last_idx is null or b.idx > f.last_idx"""
+
+
+def segment_turbulence_sql(keys: str, driver_turbulence: str, symbol_turbulence: str) -> str:
+    """The turbulence of each segment's cross-section at the bars of relation `keys`
+    (series_part, series_type, timeframe, exchange, bar_interval, bar_start: rows of
+    fct_volatility_regimes to fill): driver rows from `driver_turbulence` (timeframe,
+    bar_start, turbulence, turbulence_drivers: the drivers' cross-section of the timeframe),
+    symbol rows from `symbol_turbulence` (fct_symbol_turbulence: exchange, bar_interval,
+    bar_start, turbulence, turbulence_symbols). One row per key with a value, columns
+    series_part, series_type, timeframe, exchange, bar_interval, bar_start, turbulence,
+    members (the cross-section's member count); keys off the joint calendar have none. What
+    the Spark job of fct_volatility_regimes hands each segment's group, so that the group
+    attaches turbulence as the DuckDB adapter does (volatility_frames.attach_driver_turbulence
+    / attach_symbol_turbulence) without the whole cross-section tables. Portable SQL (DuckDB
+    and Spark)."""
+    return f"""
+        select k.series_part, k.series_type, k.timeframe, k.exchange, k.bar_interval, k.bar_start,
+               d.turbulence, d.turbulence_drivers as members
+        from {keys} k join {driver_turbulence} d on d.timeframe = k.timeframe and d.bar_start = k.bar_start
+        where k.series_type = 'driver'
+        union all
+        select k.series_part, k.series_type, k.timeframe, k.exchange, k.bar_interval, k.bar_start,
+               u.turbulence, u.turbulence_symbols as members
+        from {keys} k join {symbol_turbulence} u
+          on u.exchange = k.exchange and u.bar_interval = k.bar_interval and u.bar_start = k.bar_start
+        where k.series_type = 'symbol'"""
 
 
 def strategy_fit_frontier_sql(stored: str | None, listed: str, bars: str, need: int) -> str:
@@ -176,23 +224,31 @@ def strategy_fit_frontier_sql(stored: str | None, listed: str, bars: str, need: 
 def clean_symbol_returns_sql(listed: str, bars: str, toxic_abs_log_return: float) -> str:
     """fct_symbol_turbulence's input: the clean log returns (finite, |r| <= the toxic bound)
     of every symbol series, members named `driver` and each cross-section (exchange |
-    bar_interval) `timeframe`, as turbulence_rows reads them."""
+    bar_interval) `timeframe`, as turbulence_rows reads them. Portable SQL (DuckDB and
+    Spark: the Spark job of fct_symbol_turbulence runs it as written): a clean return is
+    one with abs(r) <= the toxic bound, which NULL, NaN and infinities are not on either
+    engine."""
     return f"""
         select s.symbol as driver, s.exchange || '|' || s.bar_interval as timeframe, b.bar_start, b.log_return
         from {listed} s join {bars} b using (series_part)
-        where s.series_type = 'symbol' and isfinite(b.log_return) and abs(b.log_return) <= {float(toxic_abs_log_return)!r}"""
+        where s.series_type = 'symbol' and abs(b.log_return) <= {float(toxic_abs_log_return)!r}"""
 
 
 def stored_sections_sql(stored: str) -> str:
     """Per stored cross-section of fct_symbol_turbulence (relation `stored`): timeframe
-    (exchange|bar_interval), stored_rows, last_bar_start, members (the largest member count)."""
+    (exchange|bar_interval), stored_rows, last_bar_start, members (the largest member count).
+    Portable SQL (DuckDB and Spark)."""
     return f"""
         select exchange || '|' || bar_interval as timeframe, count(*) as stored_rows,
                max(bar_start) as last_bar_start, max(turbulence_symbols) as members
-        from {stored} group by all"""
+        from {stored} group by exchange, bar_interval"""
 
 
-NO_STARTS_SQL = "select null::varchar as timeframe, null::timestamp as from_bar_start, 0 as joint_before where false"
+#: the starts of a full build (none: every cross-section read whole); portable SQL
+NO_STARTS_SQL = (
+    "select cast(null as string) as timeframe, cast(null as timestamp) as from_bar_start, "
+    "cast(0 as bigint) as joint_before where false"
+)
 
 
 def continuation_starts_sql(clean: str, stored: str, window_bars: int) -> str:
@@ -200,7 +256,8 @@ def continuation_starts_sql(clean: str, stored: str, window_bars: int) -> str:
     computation's (the same members, as many joint bars with a full window up to its last
     stored row) is read from the window-th joint bar before its next row (from_bar_start;
     joint_before = the joint bars before it); the others are not listed (recomputed whole).
-    `clean`: clean_symbol_returns_sql's rows; `stored`: stored_sections_sql's."""
+    `clean`: clean_symbol_returns_sql's rows; `stored`: stored_sections_sql's. Portable SQL
+    (DuckDB and Spark)."""
     w = int(window_bars)
     return f"""
         with members as (
@@ -226,7 +283,8 @@ def continuation_starts_sql(clean: str, stored: str, window_bars: int) -> str:
 
 def bars_from_starts_sql(clean: str, starts: str) -> str:
     """The clean returns a turbulence run reads: each cross-section from its start (relation
-    `starts`: timeframe, from_bar_start) or whole when it has none."""
+    `starts`: timeframe, from_bar_start) or whole when it has none. Portable SQL (DuckDB and
+    Spark)."""
     return f"""
         select 'driver' as series_type, c.driver, c.timeframe, c.bar_start, c.log_return
         from {clean} c left join {starts} st using (timeframe)

@@ -591,7 +591,7 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     """orchestration/spark_definitions.py (docs/scale-out.md): each ported engine is an asset of
     its own, keyed as dbt keys the model, between the dbt build of the SQL models it reads and
     the one of the SQL models after it; the models after an engine without a Spark job are not
-    assets there (fct_regime_events also reads the volatility regimes); every dbt step runs
+    assets there (fct_regime_events also reads the trend x vol regimes); every dbt step runs
     on the spark target."""
     spark = importlib.reload(importlib.import_module("orchestration.spark_definitions"))
     graph = spark.defs.resolve_asset_graph()
@@ -619,9 +619,15 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     assert ops["marts/fct_uptrend_states"] == "marts__fct_uptrend_states"
     assert ops["marts/fct_driver_bars"] == "spark_sql_upstream"
     assert ops["marts/fct_regime_deltas"] == ops["marts/fct_levers"] == "spark_sql_after_engines"
+    # the volatility regimes' job reads the symbol turbulence's table: both jobs, in that order
+    volatility = graph.get(AssetKey(["marts", "fct_volatility_regimes"]))
+    assert AssetKey(["marts", "fct_symbol_turbulence"]) in volatility.parent_keys
+    assert ops["marts/fct_volatility_regimes"] == "marts__fct_volatility_regimes"
+    assert ops["marts/fct_symbol_turbulence"] == "marts__fct_symbol_turbulence"
+    assert ops["marts/fct_strategy_fit"] == "marts__fct_strategy_fit"
     for absent in (
         "marts/fct_grid_lifecycle",
-        "marts/fct_volatility_regimes",
+        "marts/fct_market_regimes",
         "marts/fct_regime_events",
         "reports/rpt_grid_range_outcomes",
         "reports/rpt_lever_outcomes",

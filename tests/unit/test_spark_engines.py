@@ -98,14 +98,21 @@ def test_the_spark_steps_split_the_models_at_the_engines():
     assert steps["upstream"][0] == ["path:models"]
     assert "fct_volatility_regimes+" in steps["upstream"][1] and "int_grid_ranges_walked+" in steps["upstream"][1]
     assert not any(s.startswith(("klines", "daily_series", "dominance_readings")) for s in steps["upstream"][1])
-    ported = ["int_grid_ranges_walked", "fct_uptrend_states", "fct_strategy_fit"]
+    ported = [
+        "int_grid_ranges_walked",
+        "fct_uptrend_states",
+        "fct_strategy_fit",
+        "fct_symbol_turbulence",
+        "fct_volatility_regimes",
+    ]
     assert steps["after_engines"] == (
         [f"{m}+" for m in ported],
         [*ported, *[s for s in steps["upstream"][1] if s not in [f"{m}+" for m in ported]]],
     )
     assert steps["built"][0] == ["path:models", *ported]
     assert "fct_uptrend_states+" not in steps["built"][1] and "fct_grid_lifecycle+" in steps["built"][1]
-    assert "fct_strategy_fit+" not in steps["built"][1] and "fct_volatility_regimes+" in steps["built"][1]
+    assert "fct_strategy_fit+" not in steps["built"][1] and "fct_market_regimes+" in steps["built"][1]
+    assert "fct_symbol_turbulence+" not in steps["built"][1] and "fct_volatility_regimes+" not in steps["built"][1]
 
 
 def _strategy_inputs(n: int = 900):
@@ -167,3 +174,548 @@ def test_strategy_fit_groups_equal_the_adapters_one_call_and_continue_after_the_
     pd.testing.assert_frame_equal(btc, want)
     assert [f.split()[0] for f in strategy_fit_output_schema().split(", ")] == list(STRATEGY_COLUMNS)
     assert "bar_start timestamp" in strategy_fit_output_schema() and "is_toxic boolean" in strategy_fit_output_schema()
+
+
+def _symbol_clean_returns(n: int = 400) -> pd.DataFrame:
+    """Clean symbol log returns of two cross-sections in the shape of
+    clean_symbol_returns_sql (driver = symbol, timeframe = exchange|bar_interval): bybit|1h
+    with three symbols, binance|1h with two; one bybit symbol misses 5 bars (off the joint
+    calendar) and binance starts 30 bars later."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    frames = []
+    for timeframe, symbols, first in (("bybit|1h", ["BTC", "ETH", "SOL"], 0), ("binance|1h", ["BTC", "ETH"], 30)):
+        starts = pd.date_range("2025-01-01", periods=n, freq="1h").to_numpy().astype("datetime64[us]")[first:]
+        for symbol in symbols:
+            frame = pd.DataFrame(
+                {
+                    "driver": symbol,
+                    "timeframe": timeframe,
+                    "bar_start": starts,
+                    "log_return": rng.normal(0, 0.01, len(starts)),
+                }
+            )
+            frames.append(frame.drop(index=range(100, 105)) if symbol == "SOL" else frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _turbulence_read(clean: pd.DataFrame, stored: pd.DataFrame | None, window: int):
+    """The DuckDB adapter's read of a turbulence run (its SQL on a DuckDB connection): the bars
+    it hands the engine and, on an incremental run, its stored sections with joint_before."""
+    import duckdb
+
+    from market_regimes.adapters import volatility_sql as q
+
+    con = duckdb.connect()
+    con.register("_clean", clean)
+    if stored is None:
+        return con.sql(q.bars_from_starts_sql("_clean", f"({q.NO_STARTS_SQL})")).df(), None
+    con.register("_stored_rows", stored)
+    sections = con.sql(q.stored_sections_sql("_stored_rows")).df()
+    con.register("_stored", sections)
+    con.execute(f"create temp table _starts as {q.continuation_starts_sql('_clean', '_stored', window)}")
+    bars = con.sql(q.bars_from_starts_sql("_clean", "_starts")).df()
+    sections = sections.merge(con.sql("select timeframe, joint_before from _starts").df(), on="timeframe", how="left")
+    return bars, sections.assign(joint_before=sections["joint_before"].fillna(0).astype("int64"))
+
+
+def _volatility_seed_config():
+    from market_regimes.engines.volatility_config import VolatilityConfig
+    from market_regimes.settings import seed_path
+
+    return VolatilityConfig.from_mapping(dict(pd.read_csv(seed_path("volatility_config"))[["key", "value"]].values))
+
+
+def _by_key(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["exchange", "bar_interval", "bar_start"], ignore_index=True)
+
+
+def test_symbol_turbulence_groups_equal_the_adapters_full_call():
+    from market_regimes.engines.volatility_frames import symbol_turbulence_rows, turbulence_rows
+    from market_regimes.spark_engines import symbol_turbulence_group, symbol_turbulence_output_schema
+
+    cfg = _volatility_seed_config()
+    assert cfg.turbulence_window_bars == 250
+    bars, _ = _turbulence_read(_symbol_clean_returns(), None, cfg.turbulence_window_bars)
+    whole = _by_key(symbol_turbulence_rows(turbulence_rows(bars, cfg)))
+    # joint calendars of 370 and 395 bars: the rows after the 250-bar window
+    assert whole.groupby("exchange").size().to_dict() == {"binance": 120, "bybit": 145}
+    assert (whole["turbulence"] > 0).all() and whole["turbulence_symbols"].tolist() == [2] * 120 + [3] * 145
+    # Spark hands each group its rows in any order, bar_start as nanoseconds
+    shuffled = bars.sample(frac=1.0, random_state=4).astype({"bar_start": "datetime64[ns]"})
+    groups = [symbol_turbulence_group(g, cfg, None) for _, g in shuffled.groupby("timeframe", sort=False)]
+    got = pd.concat(groups, ignore_index=True)
+    pd.testing.assert_frame_equal(_by_key(got), whole, check_exact=True)
+    assert [f.split()[0] for f in symbol_turbulence_output_schema().split(", ")] == list(whole.columns)
+    assert dict(f.split() for f in symbol_turbulence_output_schema().split(", "))["bar_start"] == "timestamp"
+
+
+def test_a_continued_symbol_cross_section_returns_only_the_rows_after_its_stored_ones():
+    """An incremental run as the adapter reads it: bybit's stored rows are still the full
+    computation's (continued from its look-back), binance's were computed without the symbol
+    that joined since (replaced: computed whole). The groups put together equal the adapter's
+    one engine call on the same input, and equal the full computation's rows."""
+    from market_regimes.engines.volatility_frames import (
+        symbol_turbulence_rows,
+        turbulence_rows,
+        turbulence_rows_after,
+    )
+    from market_regimes.spark_engines import symbol_turbulence_group
+
+    cfg = _volatility_seed_config()
+    clean = _symbol_clean_returns()
+    full_bars, _ = _turbulence_read(clean, None, cfg.turbulence_window_bars)
+    full = symbol_turbulence_rows(turbulence_rows(full_bars, cfg))
+    # stored: bybit's first 49 rows (up to its 299th joint bar, hour 304); binance's of BTC and ETH only
+    cut = full.loc[full["exchange"] == "bybit", "bar_start"].iloc[49]
+    assert cut == pd.Timestamp("2025-01-13 16:00")
+    stored_bybit = full[(full["exchange"] == "bybit") & (full["bar_start"] < cut)]
+    ada = clean[(clean["timeframe"] == "binance|1h") & (clean["driver"] == "BTC")].assign(driver="ADA")
+    with_ada = pd.concat([clean, ada.assign(log_return=ada["log_return"].to_numpy()[::-1])], ignore_index=True)
+    stored = pd.concat([stored_bybit, full[full["exchange"] == "binance"]], ignore_index=True)
+    bars, sections = _turbulence_read(with_ada, stored, cfg.turbulence_window_bars)
+    # the adapter's read: bybit from the 250th joint bar before its next row (joint bar 49), binance whole
+    assert sections.set_index("timeframe")["joint_before"].to_dict() == {"bybit|1h": 49, "binance|1h": 0}
+    assert bars.groupby("timeframe")["bar_start"].min().to_dict() == {
+        "binance|1h": pd.Timestamp("2025-01-02 06:00"),
+        "bybit|1h": pd.Timestamp("2025-01-03 01:00"),
+    }
+    # the adapter's engine call
+    turb, replace = turbulence_rows_after(bars, cfg, sections)
+    assert replace == ["binance|1h"]
+    adapter = symbol_turbulence_rows(turb)
+    # the Spark job's groups: the continued sections only (sections with a start)
+    continued = sections[sections["joint_before"] > 0]
+    groups = [
+        symbol_turbulence_group(g, cfg, continued)
+        for _, g in bars.astype({"bar_start": "datetime64[ns]"}).groupby("timeframe", sort=False)
+    ]
+    got = _by_key(pd.concat(groups, ignore_index=True))
+    pd.testing.assert_frame_equal(got, _by_key(adapter), check_exact=True)
+    bybit = got[got["exchange"] == "bybit"].reset_index(drop=True)
+    assert len(bybit) == 145 - 49 and bybit["bar_start"].min() == cut
+    want = full[(full["exchange"] == "bybit") & (full["bar_start"] >= cut)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(bybit, want, check_exact=True)
+    binance = got[got["exchange"] == "binance"]
+    assert len(binance) == 120 and (binance["turbulence_symbols"] == 3).all()
+    assert not binance["turbulence"].isin(full["turbulence"]).any()  # recomputed with ADA: new values
+    # a continued section whose stored rows are no longer the full computation's is refused
+    stale = continued.assign(stored_rows=continued["stored_rows"] - 1)
+    with pytest.raises(ValueError, match="look-back"):
+        symbol_turbulence_group(bars[bars["timeframe"] == "bybit|1h"], cfg, stale)
+    # ... and so is one that lost its cross-section (one member left): the job would drop its rows
+    with pytest.raises(ValueError, match="would be recomputed whole"):
+        symbol_turbulence_group(bars[(bars["timeframe"] == "bybit|1h") & (bars["driver"] == "BTC")], cfg, continued)
+
+
+# --------------------------------------------------------------------------- fct_volatility_regimes
+# small windows (as tests/unit/test_volatility.py) so that a few hundred bars have rows, refits,
+# turbulence and a look-back shorter than the stored history
+_VOL_OVERRIDES = {
+    "hmm_window_bars": "200",
+    "hmm_min_fit_bars": "130",
+    "hmm_refit_every_bars_intraday": "24",
+    # longer than the rows' first 130 bars: every bar with a turbulence value has rows, so the
+    # stored driver sections hold the full computation's bars and continue
+    "turbulence_window_bars": "150",
+    "rv_quantile_window_bars_intraday": "200",
+    "rv_quantile_every_bars_intraday": "24",
+}
+# series_part (DuckDB's unsigned hash: two above 2^63, negative as Spark's signed key) ->
+# series_type, series_id, driver, timeframe, exchange, symbol, bar_interval, first bar, bars
+_VOL_SERIES = {
+    17138554558590582000: ("driver", "BTC|macro", "BTC", "macro", None, None, "1d", "2022-01-01", 520),
+    504234998307001834: ("driver", "ALT|macro", "ALT", "macro", None, None, "1d", "2022-01-01", 520),
+    9300000000000000077: ("driver", "ETH|macro", "ETH", "macro", None, None, "1d", "2022-02-10", 480),
+    1234567890123456789: ("driver", "BTC.d|macro", "BTC.d", "macro", None, None, "1d", "2022-01-01", 520),
+    12000000000000000001: ("driver", "BTC|meso", "BTC", "meso", None, None, "1h", "2023-06-01", 480),
+    3000000000000000003: ("driver", "ALT|meso", "ALT", "meso", None, None, "1h", "2023-06-01", 480),
+    4000000000000000004: ("symbol", "bybit|BTCUSDT|1d", None, None, "bybit", "BTCUSDT", "1d", "2022-01-01", 520),
+    4000000000000000005: ("symbol", "bybit|ETHUSDT|1d", None, None, "bybit", "ETHUSDT", "1d", "2022-01-01", 520),
+}
+_VOL_KINDS = {"BTC": "single", "ALT": "composite", "ETH": "composite", "BTC.d": "dominance"}
+
+
+def _volatility_warehouse():
+    """A DuckDB connection holding the inputs of fct_volatility_regimes as the dbt model reads
+    them: config (seed volatility_config with _VOL_OVERRIDES), listed
+    (int_indicator_series_listed), prepared (int_indicator_bars_prepared: series_part, idx,
+    bar_start, log_return; NULL at idx 0; one toxic bar), drivers (dim_drivers) and
+    symbol_turbulence (fct_symbol_turbulence of the two symbols, by the engine)."""
+    import duckdb
+    import numpy as np
+
+    from market_regimes.engines.volatility_frames import symbol_turbulence_rows, turbulence_rows
+    from market_regimes.settings import seed_path
+
+    con = duckdb.connect()
+    seed = pd.read_csv(seed_path("volatility_config"))[["key", "value"]].astype(str)
+    seed["value"] = [_VOL_OVERRIDES.get(k, v) for k, v in zip(seed["key"], seed["value"])]
+    con.register("_seed", seed)
+    con.execute("create table config as select * from _seed")
+    listed, bars = [], []
+    for n, (part, (kind, sid, driver, timeframe, exchange, symbol, interval, first, length)) in enumerate(
+        _VOL_SERIES.items()
+    ):
+        minutes = 1440 if interval == "1d" else 60
+        listed.append((part, kind, sid, driver, timeframe, exchange, symbol, interval, 1, minutes))
+        rng = np.random.default_rng(n)
+        stormy = (np.arange(length) // 60) % 2 == 1
+        r = rng.normal(0.0, np.where(stormy, 0.05, 0.01))
+        r[0] = np.nan
+        if sid == "BTC|macro":
+            r[300] = 0.8  # toxic: left out of every window, and of the turbulence
+        starts = pd.date_range(first, periods=length, freq=f"{minutes}min").to_numpy().astype("datetime64[us]")
+        keys = np.full(length, part, dtype=np.uint64)  # not through float64
+        bars.append(pd.DataFrame({"series_part": keys, "idx": np.arange(length), "bar_start": starts, "log_return": r}))
+    frame = pd.concat(bars, ignore_index=True)
+    assert set(frame["series_part"]) == set(_VOL_SERIES)
+    con.register("_bars", frame)
+    con.execute("create table prepared as select * from _bars")
+    con.execute(
+        "create table listed (series_part ubigint, series_type varchar, series_id varchar, driver varchar, "
+        "timeframe varchar, exchange varchar, symbol varchar, bar_interval varchar, segment_id bigint, "
+        "interval_minutes integer)"
+    )
+    con.executemany(
+        "insert into listed (series_part, series_type, series_id, driver, timeframe, exchange, symbol, bar_interval, "
+        "segment_id, interval_minutes) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        listed,
+    )
+    con.execute("create table drivers (driver varchar, kind varchar)")
+    con.executemany("insert into drivers values (?, ?)", list(_VOL_KINDS.items()))
+    symbols = con.sql(
+        "select s.symbol as driver, s.exchange || '|' || s.bar_interval as timeframe, b.bar_start, b.log_return, "
+        "'driver' as series_type from listed s join prepared b using (series_part) where s.series_type = 'symbol'"
+    ).df()
+    cfg = _volatility_test_config(con)
+    con.register("_symbol_turbulence", symbol_turbulence_rows(turbulence_rows(symbols, cfg)))
+    con.execute("create table symbol_turbulence as select * from _symbol_turbulence")
+    return con
+
+
+def _volatility_test_config(con):
+    from market_regimes.adapters.volatility_models import volatility_config
+
+    return volatility_config(con.table("config"))
+
+
+def _adapter_rows(con, stored: str | None) -> pd.DataFrame:
+    """The DuckDB adapter's rows for this run (volatility_regimes_table), through the Arrow
+    table the dbt model returns, ordered by (series_part, idx)."""
+    out = _adapter_table(con, stored)
+    out = out.to_pandas() if hasattr(out, "to_pandas") else out
+    return out.sort_values(["series_part", "idx"], ignore_index=True)
+
+
+def _adapter_table(con, stored: str | None):
+    """What the dbt model returns for this run (volatility_regimes_table: an Arrow table)."""
+    from market_regimes.adapters.volatility_models import volatility_regimes_table
+
+    return volatility_regimes_table(
+        con,
+        config_rows=con.table("config"),
+        listed=con.table("listed"),
+        prepared=con.table("prepared"),
+        drivers=con.table("drivers"),
+        symbol_turbulence=con.table("symbol_turbulence"),
+        stored=None if stored is None else con.table(stored),
+        bar_intervals="1d,1h",
+        turbulence_driver_kinds="single,composite",
+    )
+
+
+def _as_spark_hands_it(frame: pd.DataFrame) -> pd.DataFrame:
+    """A DuckDB result as a Spark group or toPandas hands it over: series_part Spark's signed
+    64-bit key, text as Python objects (None for NULL), timestamps datetime64[ns]."""
+    import numpy as np
+
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if name == "series_part":
+            out[name] = column.to_numpy(dtype=np.uint64).view(np.int64)
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            out[name] = column.astype("datetime64[ns]")
+        elif isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
+            out[name] = column.astype(object).where(column.notna(), None)
+    return out
+
+
+def _spark_job_rows(con, stored: str | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The volatility-regimes job's steps (market_regimes.spark_engines.volatility_regimes) on
+    DuckDB and pandas: its SQL (the adapter's, run by Spark as written) on the same tables,
+    its frames as Spark hands them over, the drivers' turbulence, one group per segment
+    (shuffled, each segment's bars shuffled) and one per segment with stale rows.
+    Returns (new rows, stale rows written again, {"frontier", "continued"}), series_part
+    as DuckDB's unsigned key again."""
+    import numpy as np
+
+    from market_regimes.adapters import volatility_sql as q
+    from market_regimes.engines.volatility_frames import hmm_lookback_clean_returns
+    from market_regimes.spark_engines import (
+        TURBULENCE_KEYS,
+        volatility_driver_turbulence,
+        volatility_regimes_group,
+        volatility_stale_group,
+    )
+
+    cfg = _volatility_test_config(con)
+    listed = con.sql(q.series_sql("listed", "1d,1h")).df()
+    con.register("_listed", listed)
+    frontier = pd.DataFrame({"series_part": pd.Series([], dtype="uint64")})
+    frontier = frontier.assign(last_idx=0, clean_returns=0, rv_vol_regime="", need=0).iloc[:0]
+    sections = None
+    if stored is not None:
+        frontier = con.sql(q.stored_state_sql(stored)).df()
+        minutes = dict(zip(listed["series_part"], listed["interval_minutes"]))
+        frontier["need"] = [hmm_lookback_clean_returns(cfg, int(minutes[p])) for p in frontier["series_part"]]
+        sections = _as_spark_hands_it(con.sql(q.stored_driver_sections_sql(stored)).df())
+    con.register("_frontier", frontier)
+    columns = "b.series_part, b.idx, b.bar_start, b.log_return"
+    lookback = con.sql(q.lookback_bars_sql("_listed", "prepared", "_frontier", cfg.toxic_abs_log_return, columns)).df()
+    returns = con.sql(q.driver_returns_sql("_listed", "prepared", "drivers", ["single", "composite"])).df()
+    driver_turbulence, continued = volatility_driver_turbulence(_as_spark_hands_it(returns), cfg, sections)
+    con.register("_driver_turbulence", driver_turbulence)
+    con.register("_continued", continued)
+    # the new bars after the stored rows and the turbulence there (the job's SQL)
+    con.register("_lookback", lookback)
+    con.register("_keys", con.sql(q.new_bar_keys_sql("_lookback", "_listed", "_frontier")).df())
+    turbulence = con.sql(q.segment_turbulence_sql("_keys", "_driver_turbulence", "symbol_turbulence")).df()
+    turbulence = _as_spark_hands_it(turbulence)
+    assert len(turbulence) and (turbulence[list(TURBULENCE_KEYS)].notna().sum() > 0).all()
+    series, state = _as_spark_hands_it(listed), _as_spark_hands_it(frontier)
+    bars = _as_spark_hands_it(lookback).sample(frac=1.0, random_state=5)
+    groups = [
+        volatility_regimes_group(g, turbulence[turbulence["series_part"] == p], cfg, series, state)
+        for p, g in bars.groupby("series_part", sort=False)
+    ]
+    stale_groups = []
+    if stored is not None:
+        stale_sql = q.stale_turbulence_sql(stored, "_driver_turbulence", "symbol_turbulence", "_continued")
+        stale = con.sql(stale_sql).df()
+        con.register("_stale", stale)  # the keys of the rows to fill are the rows' own columns
+        stale_turbulence = _as_spark_hands_it(
+            con.sql(q.segment_turbulence_sql("_stale", "_driver_turbulence", "symbol_turbulence")).df()
+        )
+        stale_groups = [
+            volatility_stale_group(g, stale_turbulence[stale_turbulence["series_part"] == p], cfg)
+            for p, g in _as_spark_hands_it(stale).groupby("series_part", sort=False)
+        ]
+
+    def unsigned(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        rows = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else volatility_regimes_group(bars.iloc[:0], None, cfg, series, state)
+        )
+        return rows.assign(series_part=rows["series_part"].to_numpy(dtype=np.int64).view(np.uint64))
+
+    return unsigned(groups), unsigned(stale_groups), {"frontier": frontier, "continued": continued}
+
+
+def _arrow_rows(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    """Rows typed as the engine types them, through the Arrow table the dbt model returns
+    (frames.arrow_table), ordered by (series_part, idx)."""
+    from market_regimes.frames import arrow_table
+
+    table = arrow_table(frame.astype(dtypes).reset_index(drop=True))
+    out = table.to_pandas() if hasattr(table, "to_pandas") else table
+    return out.sort_values(["series_part", "idx"], ignore_index=True)
+
+
+def test_volatility_groups_equal_the_adapters_full_build():
+    """A first run: one group per segment (each segment's engine call alone, its HMM fits a
+    batch of their own) with the turbulence at its bars gives the adapter's rows of its one
+    call over all segments, bit for bit, turbulence included."""
+    from market_regimes.spark_engines import volatility_regimes_dtypes, volatility_regimes_output_schema
+
+    con = _volatility_warehouse()
+    cfg = _volatility_test_config(con)
+    adapter = _adapter_rows(con, None)
+    new, stale, _ = _spark_job_rows(con, None)
+    assert stale.empty
+    got = _arrow_rows(new, volatility_regimes_dtypes(cfg))
+    # every segment has rows from its 130th clean return on (the toxic bar keeps its row)
+    assert adapter.groupby("series_id").size().to_dict() == {
+        "ALT|macro": 390,
+        "ALT|meso": 350,
+        "BTC.d|macro": 390,
+        "BTC|macro": 390,
+        "BTC|meso": 350,
+        "ETH|macro": 350,
+        "bybit|BTCUSDT|1d": 390,
+        "bybit|ETHUSDT|1d": 390,
+    }
+    # turbulence on both kinds of rows: the drivers' cross-section (BTC.d, a dominance share,
+    # gets its timeframe's value too), the symbols' from fct_symbol_turbulence
+    has = adapter[adapter["turbulence"].notna()].groupby("series_type")["turbulence_drivers"].agg(["size", "max"])
+    assert has.loc["driver", "max"] == 3 and has.loc["driver", "size"] > 1000
+    assert has.loc["symbol", "max"] == 2 and has.loc["symbol", "size"] > 500
+    assert (adapter["series_part"] > 2**63).any()
+    pd.testing.assert_frame_equal(got, adapter, check_exact=True)
+    schema = dict(f.split() for f in volatility_regimes_output_schema(cfg).split(", "))
+    assert list(schema) == list(got.columns)
+    assert (schema["series_part"], schema["bar_start"], schema["is_toxic"], schema["hmm_fit_returns"]) == (
+        "bigint",
+        "timestamp",
+        "boolean",
+        "bigint",
+    )
+    assert schema["turbulence"] == schema["wavelet_energy_d1"] == "double" and schema["quadrant"] == "string"
+
+
+def _stored_volatility(con, *, stale: bool) -> None:
+    """Table `stored`: the full build's rows up to 2023-02-01 (daily) and 2023-06-17 16:00
+    (hourly), as an earlier run stored them. With ``stale``, turbulence the current inputs
+    no longer give: one symbol row's value (fct_symbol_turbulence changed since), the macro
+    drivers' member count (a member joined since: the cross-section is recomputed whole)
+    and the meso drivers' last bar without a value (a lagging member filled it since)."""
+    full = _adapter_table(con, None)
+    con.register("_full", full)
+    con.execute(
+        "create or replace table stored as select * from _full where (bar_interval = '1d' and bar_start < "
+        "timestamp '2023-02-01') or (bar_interval = '1h' and bar_start < timestamp '2023-06-17 16:00')"
+    )
+    if stale:
+        con.execute(
+            "update stored set turbulence = turbulence + 1 "
+            "where series_id = 'bybit|BTCUSDT|1d' and bar_start = timestamp '2022-12-01'"
+        )
+        con.execute(
+            "update stored set turbulence_drivers = 2 where series_type = 'driver' and timeframe = 'macro' "
+            "and turbulence is not null"
+        )
+        con.execute(
+            "update stored set turbulence = null, turbulence_drivers = null where series_type = 'driver' and "
+            "timeframe = 'meso' and bar_start = timestamp '2023-06-17 15:00'"
+        )
+
+
+def test_volatility_groups_equal_the_adapters_incremental_run_and_continue_each_segment():
+    """An incremental run: each stored segment continues after its last stored row from its
+    look-back (the adapter's frontier and look-back SQL), the drivers' turbulence continues
+    (meso) or is recomputed whole (macro, whose members changed), and the stale stored rows
+    are written again. The groups' rows (new and rewritten) equal the adapter's, bit for bit,
+    and the table they leave (dbt's delete+insert on series_part, idx) is the full build's."""
+    import numpy as np
+
+    from market_regimes.spark_engines import volatility_regimes_dtypes, volatility_regimes_group
+
+    con = _volatility_warehouse()
+    cfg = _volatility_test_config(con)
+    dtypes = volatility_regimes_dtypes(cfg)
+    full = _adapter_rows(con, None)
+    _stored_volatility(con, stale=True)
+    adapter = _adapter_rows(con, "stored")
+    new, stale, info = _spark_job_rows(con, "stored")
+    got = _arrow_rows(pd.concat([new, stale], ignore_index=True), dtypes)
+    pd.testing.assert_frame_equal(got, adapter, check_exact=True)
+    # new rows: every segment after its last stored row (124 daily, 80 hourly bars)
+    last = info["frontier"].set_index("series_part")["last_idx"]
+    sizes = new.groupby("series_part").size()
+    assert sorted(sizes.to_dict().values()) == [80, 80, 124, 124, 124, 124, 124, 124]
+    assert (new.groupby("series_part")["idx"].min() == last[sizes.index] + 1).all()
+    # the stale rows: the symbol row, every macro driver row with a value (4 drivers with BTC.d,
+    # 204 bars: members 2 -> 3),
+    # the two meso rows of 15:00 (now with a value); meso continued, macro recomputed
+    stored = con.sql("select * from stored").df()
+    macro = stored[(stored["timeframe"] == "macro") & stored["turbulence"].notna()]
+    assert len(stale) == 1 + len(macro) + 2 and len(macro) == 4 * 204
+    assert info["continued"]["timeframe"].tolist() == ["meso"]
+    meso = stale[stale["timeframe"] == "meso"]
+    assert meso["bar_start"].tolist() == [pd.Timestamp("2023-06-17 15:00")] * 2 and meso["turbulence"].notna().all()
+    assert (stale.loc[stale["timeframe"] == "macro", "turbulence_drivers"] == 3).all()
+    # the table dbt's delete+insert leaves: the full build's rows, bit for bit
+    written = pd.concat([new, stale], ignore_index=True)
+    kept = stored.merge(written[["series_part", "idx"]], on=["series_part", "idx"], how="left", indicator=True)
+    kept = stored[(kept["_merge"] == "left_only").to_numpy()]
+    table = _arrow_rows(pd.concat([_as_typed(kept, dtypes), written], ignore_index=True), dtypes)
+    pd.testing.assert_frame_equal(table, full, check_exact=True)
+    # a continued segment alone: only its rows after its last stored row, the full build's
+    btc = next(p for p, v in _VOL_SERIES.items() if v[1] == "BTC|meso")
+    signed = int(np.array([btc], dtype=np.uint64).view(np.int64)[0])
+    bars = con.sql(f"select series_part, idx, bar_start, log_return from prepared where series_part = {btc}").df()
+    bars = bars[bars["idx"] >= last[btc] - 300]  # a look-back longer than it needs
+    series = _as_spark_hands_it(con.sql("select * from listed").df())
+    state = _as_spark_hands_it(info["frontier"])
+    alone = volatility_regimes_group(_as_spark_hands_it(bars), None, cfg, series, state)
+    want = full[(full["series_part"] == btc) & (full["idx"] > last[btc])].drop(
+        columns=["turbulence", "turbulence_drivers"]
+    )
+    alone = _arrow_rows(alone.assign(series_part=np.uint64(btc)), dtypes)
+    assert alone["series_part"].unique().tolist() == [btc] and len(alone) == 80 and signed < 0
+    pd.testing.assert_frame_equal(
+        alone.drop(columns=["turbulence", "turbulence_drivers"]), want.reset_index(drop=True), check_exact=True
+    )
+    assert alone["turbulence"].isna().all()  # no turbulence handed over: NULL, as off the joint calendar
+    # a look-back that misses the segment's last stored bar is refused, as in the adapter
+    with pytest.raises(ValueError, match="lacks its last stored bar"):
+        volatility_regimes_group(_as_spark_hands_it(bars[bars["idx"] > last[btc]]), None, cfg, series, state)
+
+
+def _as_typed(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
+    """A DuckDB result (.df()) with the engine's dtypes."""
+    return frame[list(dtypes)].astype(dtypes)
+
+
+def test_the_continued_driver_turbulence_equals_the_full_computation():
+    """The drivers' turbulence of an incremental run (volatility_driver_turbulence on the Spark
+    driver): a stored section that is still the full computation's gets the full rows after
+    its last stored value only; one whose members changed is recomputed whole."""
+    from market_regimes.adapters import volatility_sql as q
+    from market_regimes.spark_engines import volatility_driver_turbulence
+
+    con = _volatility_warehouse()
+    cfg = _volatility_test_config(con)
+    _stored_volatility(con, stale=False)
+    con.register("_listed", con.sql(q.series_sql("listed", "1d,1h")).df())
+    returns = _as_spark_hands_it(
+        con.sql(q.driver_returns_sql("_listed", "prepared", "drivers", ["single", "composite"])).df()
+    )
+    assert sorted(returns.groupby("timeframe")["driver"].unique().map(sorted).to_dict().items()) == [
+        ("macro", ["ALT", "BTC", "ETH"]),
+        ("meso", ["ALT", "BTC"]),
+    ]
+    whole, none = volatility_driver_turbulence(returns, cfg, None)
+    # joint calendars of 478 (ETH from its second bar, without BTC's toxic bar) and 479 bars
+    assert none.empty and whole.groupby("timeframe").size().to_dict() == {"macro": 328, "meso": 329}
+    sections = _as_spark_hands_it(con.sql(q.stored_driver_sections_sql("stored")).df())
+    rows, continued = volatility_driver_turbulence(returns, cfg, sections)
+    assert continued["timeframe"].tolist() == ["macro", "meso"]
+    after = dict(zip(sections["timeframe"], sections["last_bar_start"]))
+    want = whole[whole["bar_start"] > whole["timeframe"].map(after)].reset_index(drop=True)
+    assert want.groupby("timeframe").size().to_dict() == {"macro": 124, "meso": 80}
+    pd.testing.assert_frame_equal(rows, want, check_exact=True)
+    # macro's stored sections with another member count: recomputed whole, not continued
+    changed = sections.assign(members=sections["members"].where(sections["timeframe"] != "macro", 2))
+    rows, continued = volatility_driver_turbulence(returns, cfg, changed)
+    assert continued["timeframe"].tolist() == ["meso"]
+    pd.testing.assert_frame_equal(
+        rows[rows["timeframe"] == "macro"].reset_index(drop=True),
+        whole[whole["timeframe"] == "macro"].reset_index(drop=True),
+        check_exact=True,
+    )
+
+
+def test_the_volatility_jobs_sql_is_portable():
+    """The SQL the volatility-regimes job runs on Spark (the adapter's, as written) uses no
+    DuckDB-only construct (tests/unit/test_portable_sql.py's list)."""
+    from market_regimes.adapters import volatility_sql as q
+    from tests.unit.test_portable_sql import find_duckdb_only
+
+    sql = {
+        "series_sql": q.series_sql("s", "1d,1h"),
+        "stored_state_sql": q.stored_state_sql("t"),
+        "stored_driver_sections_sql": q.stored_driver_sections_sql("t"),
+        "driver_returns_sql": q.driver_returns_sql("l", "b", "d", ["single", "composite"]),
+        "lookback_bars_sql": q.lookback_bars_sql("l", "b", "f", 0.5, "b.series_part, b.idx"),
+        "new_bar_keys_sql": q.new_bar_keys_sql("b", "l", "f"),
+        "segment_turbulence_sql": q.segment_turbulence_sql("k", "d", "u"),
+        "stale_turbulence_sql": q.stale_turbulence_sql("t", "d", "u", "c"),
+    }
+    assert {name: find_duckdb_only(text) for name, text in sql.items() if find_duckdb_only(text)} == {}
+    assert find_duckdb_only("select arg_max(x, idx) from t") == [
+        (1, "arg_max / arg_min (max_by / min_by: both engines)")
+    ]
