@@ -110,6 +110,7 @@ __all__ = [
     "table_exists",
     "uptrend_states",
     "uptrend_states_output_schema",
+    "write_delete_insert",
     "uptrend_walk_group",
     "volatility_driver_turbulence",
     "volatility_regimes",
@@ -201,6 +202,23 @@ def seed_mapping(spark, table: str) -> dict:
 def table_exists(spark, name: str) -> bool:
     """True when the table ``schema.name`` exists in the session's catalog."""
     return bool(spark.catalog.tableExists(name))
+
+
+def write_delete_insert(spark, table: str, new, key: list[str], stored=None) -> None:
+    """Write ``table`` as dbt's ``delete+insert`` on ``key`` leaves a DuckDB model's table: the
+    stored rows without the keys of ``new``, plus ``new``. The union is checkpointed before
+    the Parquet table is overwritten (it is read from the table it replaces; ``new`` should
+    be checkpointed too, for the same reason).
+
+    Args:
+        spark: the session. table: the engine table (``schema.name``). new: the rows written
+            (a DataFrame with the table's columns). key: the model's unique_key columns.
+        stored: the stored rows to keep before the keys of ``new`` are taken out (the caller's
+            filter or edit of ``spark.table(table)``, e.g. cross-sections recomputed whole
+            left out, states cleared); default every stored row.
+    """
+    kept = (spark.table(table) if stored is None else stored).join(new.select(*key), on=key, how="left_anti")
+    kept.unionByName(new).localCheckpoint().write.mode("overwrite").format("parquet").saveAsTable(table)
 
 
 def grid_ranges_walked(spark, *, full_refresh: bool = False) -> dict[str, object]:
@@ -341,7 +359,7 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
     # as dbt's delete+insert on the unique key (driver, timeframe, bar_start): a segment
     # walked again from its first bar (no state it could continue from) replaces its rows
     key = ["driver", "timeframe", "bar_start"]
-    stored = spark.table(UPTREND_STATES).join(out.select(*key), on=key, how="left_anti")
+    stored = spark.table(UPTREND_STATES)
     if cleared:
         walk = F.concat_ws(
             ":",
@@ -352,8 +370,7 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
             "engine_state", F.when(walk.isin(cleared), F.lit(None).cast("string")).otherwise(F.col("engine_state"))
         )
     if written or cleared:
-        table = stored.unionByName(out).localCheckpoint()
-        table.write.mode("overwrite").format("parquet").saveAsTable(UPTREND_STATES)
+        write_delete_insert(spark, UPTREND_STATES, out, key, stored)
     return {"mode": "incremental", "segments": len(walked), "rows_written": written, "states_cleared": len(cleared)}
 
 
@@ -454,9 +471,7 @@ def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
         out.write.mode("overwrite").format("parquet").saveAsTable(STRATEGY_FIT)
         return {"mode": "full", "segments": segments, "rows_written": written}
     if written:
-        key = ["series_id", "bar_start"]
-        stored = spark.table(STRATEGY_FIT).join(out.select(*key), on=key, how="left_anti")
-        stored.unionByName(out).localCheckpoint().write.mode("overwrite").format("parquet").saveAsTable(STRATEGY_FIT)
+        write_delete_insert(spark, STRATEGY_FIT, out, ["series_id", "bar_start"])
     return {"mode": "incremental", "segments": segments, "rows_written": written}
 
 
@@ -578,12 +593,10 @@ def symbol_turbulence(spark, *, full_refresh: bool = False) -> dict[str, object]
         "replaced": len(replace),
     }
     if written or replace:
-        key = ["exchange", "bar_interval", "bar_start"]
         kept = spark.table(SYMBOL_TURBULENCE)
         if replace:  # recomputed whole: its stored rows go (some may no longer exist)
             kept = kept.where(~F.concat_ws("|", "exchange", "bar_interval").isin(replace))
-        table = kept.join(out.select(*key), on=key, how="left_anti").unionByName(out).localCheckpoint()
-        table.write.mode("overwrite").format("parquet").saveAsTable(SYMBOL_TURBULENCE)
+        write_delete_insert(spark, SYMBOL_TURBULENCE, out, ["exchange", "bar_interval", "bar_start"], kept)
     return result
 
 
@@ -938,12 +951,7 @@ def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object
         "driver_sections_replaced": len(sections) - len(continued),
     }
     if written or n_stale:
-        key = ["series_part", "idx"]
-        new = out.unionByName(rewritten)
-        kept = spark.table(VOLATILITY_REGIMES).join(new.select(*key), on=key, how="left_anti")
-        kept.unionByName(new).localCheckpoint().write.mode("overwrite").format("parquet").saveAsTable(
-            VOLATILITY_REGIMES
-        )
+        write_delete_insert(spark, VOLATILITY_REGIMES, out.unionByName(rewritten), ["series_part", "idx"])
     return result
 
 
