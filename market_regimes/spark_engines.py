@@ -84,6 +84,7 @@ from market_regimes.engines.volatility_frames import (
     STRATEGY_COLUMNS,
     attach_driver_turbulence,
     attach_symbol_turbulence,
+    driver_turbulence,
     hmm_lookback_clean_returns,
     strategy_fit_rows,
     symbol_turbulence_rows,
@@ -112,7 +113,6 @@ __all__ = [
     "uptrend_states_output_schema",
     "write_delete_insert",
     "uptrend_walk_group",
-    "volatility_driver_turbulence",
     "volatility_regimes",
     "volatility_regimes_dtypes",
     "volatility_regimes_group",
@@ -762,39 +762,6 @@ def volatility_stale_group(
     return _with_turbulence(rows, turbulence).reset_index(drop=True)
 
 
-def volatility_driver_turbulence(
-    returns: pd.DataFrame, cfg: VolatilityConfig, sections: pd.DataFrame | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The drivers' turbulence of a run of fct_volatility_regimes, as the DuckDB adapter
-    computes it (run on the Spark driver: see :func:`volatility_regimes`).
-
-    Args:
-        returns: every bar's log return of the turbulence drivers
-            (:func:`market_regimes.adapters.volatility_sql.driver_returns_sql`: series_type,
-            driver, timeframe, bar_start, log_return), whole histories.
-        cfg: the constants (seed volatility_config).
-        sections: None on a full build; on an incremental run the stored driver sections
-            (:func:`~market_regimes.adapters.volatility_sql.stored_driver_sections_sql`).
-
-    Returns:
-        (turbulence, continued): :func:`~market_regimes.engines.volatility_frames.turbulence_rows`
-        (timeframe, bar_start datetime64[us], turbulence, turbulence_drivers) of every
-        cross-section on a full build; on an incremental run
-        :func:`~market_regimes.engines.volatility_frames.turbulence_rows_after` (a stored
-        cross-section that is still the full computation's: its rows after its last stored
-        value only; any other whole), and continued = those continued stored sections
-        (timeframe, last_bar_start), where the stale-row check starts after last_bar_start.
-    """
-    returns = returns.assign(bar_start=returns["bar_start"].astype("datetime64[us]"))
-    if sections is None:
-        return turbulence_rows(returns, cfg), pd.DataFrame(
-            {"timeframe": pd.Series([], dtype="object"), "last_bar_start": pd.Series([], dtype="datetime64[us]")}
-        )
-    turbulence, replace = turbulence_rows_after(returns, cfg, sections)
-    continued = sections[~sections["timeframe"].isin(replace)][["timeframe", "last_bar_start"]]
-    return turbulence, continued.reset_index(drop=True)
-
-
 def _spark_frame(spark, frame: pd.DataFrame, schema: str):
     """``frame`` as a Spark DataFrame of DDL ``schema`` (``name type, ...``, the frame's
     columns): timestamp columns go over as epoch microseconds (no time zone involved in the
@@ -835,7 +802,7 @@ def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object
     Turbulence: the drivers' column is the cross-section of the turbulence drivers per
     timeframe, computed **on the Spark driver** from their returns (collected): a full
     build's turbulence_rows, or on an incremental run turbulence_rows_after from the stored
-    driver sections, exactly as the adapter does (:func:`volatility_driver_turbulence`).
+    driver sections, exactly as the adapter does (:func:`~market_regimes.engines.volatility_frames.driver_turbulence`).
     The input is small and does not grow with the symbols: the drivers of kinds single and
     composite are a fixed set (6 on the sample: 156,637 returns of the 1d and 1h bars over
     the sample's years, 8 MB, turbulence in 0.5 s), with one cross-section per timeframe
@@ -888,9 +855,9 @@ def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object
     returns = spark.sql(
         volatility_sql.driver_returns_sql("_volatility_listed", "_volatility_bars", "_volatility_drivers", kinds)
     ).toPandas()
-    driver_turbulence, continued = volatility_driver_turbulence(returns, cfg, sections)
+    turbulence, continued = driver_turbulence(returns, cfg, sections)
     _spark_frame(
-        spark, driver_turbulence, "timeframe string, bar_start timestamp, turbulence double, turbulence_drivers bigint"
+        spark, turbulence, "timeframe string, bar_start timestamp, turbulence double, turbulence_drivers bigint"
     ).cache().createOrReplaceTempView("_volatility_driver_turbulence")
     _spark_frame(spark, continued, "timeframe string, last_bar_start timestamp").createOrReplaceTempView(
         "_volatility_turbulence_continued"

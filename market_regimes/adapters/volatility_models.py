@@ -18,6 +18,7 @@ from market_regimes.engines.volatility_config import VolatilityConfig
 from market_regimes.engines.volatility_frames import (
     attach_driver_turbulence,
     attach_symbol_turbulence,
+    driver_turbulence,
     empty_frontier,
     hmm_lookback_clean_returns,
     strategy_fit_rows,
@@ -98,19 +99,17 @@ def volatility_regimes_table(
     returns = relation_frame(
         session.sql(q.driver_returns_sql("_volatility_listed", "_volatility_bars", "_volatility_drivers", kinds))
     )
-    if stored is None:
-        driver_turbulence = turbulence_rows(returns, cfg)
-    else:
-        sections = relation_frame(session.sql(q.stored_driver_sections_sql("_volatility_stored")))
-        driver_turbulence, replace = turbulence_rows_after(returns, cfg, sections)
-        continued = sections[~sections["timeframe"].isin(replace)][["timeframe", "last_bar_start"]]
+    sections = (
+        None if stored is None else relation_frame(session.sql(q.stored_driver_sections_sql("_volatility_stored")))
+    )
+    drivers_turbulence, continued = driver_turbulence(returns, cfg, sections)
     symbol_turb = relation_frame(symbol_turbulence)
-    rows = attach_symbol_turbulence(attach_driver_turbulence(rows, driver_turbulence), symbol_turb)
+    rows = attach_symbol_turbulence(attach_driver_turbulence(rows, drivers_turbulence), symbol_turb)
     if stored is None:
         return arrow_table(rows)
     # stored rows whose turbulence is no longer the cross-section's: written again (of a
     # continued cross-section only its rows after the last stored turbulence can be)
-    session.register("_volatility_driver_turbulence", driver_turbulence)
+    session.register("_volatility_driver_turbulence", drivers_turbulence)
     session.register("_volatility_turbulence_continued", continued)
     stale = relation_frame(
         session.sql(
@@ -125,7 +124,7 @@ def volatility_regimes_table(
     if not len(stale):
         return arrow_table(rows)
     stale = stale[list(rows.columns)].astype(rows.dtypes.to_dict())
-    stale = attach_symbol_turbulence(attach_driver_turbulence(stale, driver_turbulence), symbol_turb)
+    stale = attach_symbol_turbulence(attach_driver_turbulence(stale, drivers_turbulence), symbol_turb)
     return arrow_table(pd.concat([rows, stale], ignore_index=True))
 
 

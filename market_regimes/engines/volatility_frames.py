@@ -646,6 +646,39 @@ def turbulence_rows_after(
     return _turbulence_result(parts), sorted(replace)
 
 
+def driver_turbulence(
+    returns: pd.DataFrame, cfg: VolatilityConfig, sections: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The drivers' turbulence of a run of fct_volatility_regimes (the DuckDB adapter and the
+    Spark job both call this).
+
+    Args:
+        returns: every bar's log return of the turbulence drivers (series_type, driver,
+            timeframe, bar_start, log_return), whole histories.
+        cfg: the constants (seed volatility_config).
+        sections: None on a full build; on an incremental run the stored driver sections
+            (timeframe, stored_rows, last_bar_start, members, as :func:`turbulence_rows_after`
+            reads them).
+
+    Returns:
+        (turbulence, continued): :func:`turbulence_rows` (timeframe, bar_start
+        datetime64[us], turbulence, turbulence_drivers) of every cross-section on a full
+        build; on an incremental run :func:`turbulence_rows_after` (a stored cross-section
+        that is still the full computation's: its rows after its last stored value only; any
+        other whole), and continued = those continued stored sections (timeframe,
+        last_bar_start; empty on a full build), after whose last_bar_start the stale-row
+        check of the stored rows starts.
+    """
+    returns = returns.assign(bar_start=returns["bar_start"].astype("datetime64[us]"))
+    if sections is None:
+        return turbulence_rows(returns, cfg), pd.DataFrame(
+            {"timeframe": pd.Series([], dtype="object"), "last_bar_start": pd.Series([], dtype="datetime64[us]")}
+        )
+    turbulence, replace = turbulence_rows_after(returns, cfg, sections)
+    continued = sections[~sections["timeframe"].isin(replace)][["timeframe", "last_bar_start"]]
+    return turbulence, continued.reset_index(drop=True)
+
+
 def attach_driver_turbulence(rows: pd.DataFrame, driver_turbulence: pd.DataFrame) -> pd.DataFrame:
     """Fill turbulence / turbulence_drivers of the driver rows of :func:`volatility_regime_rows`
     from :func:`turbulence_rows` of the turbulence drivers (timeframe, bar_start; NULL off the

@@ -453,10 +453,10 @@ def _spark_job_rows(con, stored: str | None) -> tuple[pd.DataFrame, pd.DataFrame
     import numpy as np
 
     from market_regimes.adapters import volatility_sql as q
+    from market_regimes.engines.volatility_frames import driver_turbulence as driver_turbulence_rows
     from market_regimes.engines.volatility_frames import hmm_lookback_clean_returns
     from market_regimes.spark_engines import (
         TURBULENCE_KEYS,
-        volatility_driver_turbulence,
         volatility_regimes_group,
         volatility_stale_group,
     )
@@ -476,7 +476,7 @@ def _spark_job_rows(con, stored: str | None) -> tuple[pd.DataFrame, pd.DataFrame
     columns = "b.series_part, b.idx, b.bar_start, b.log_return"
     lookback = con.sql(q.lookback_bars_sql("_listed", "prepared", "_frontier", cfg.toxic_abs_log_return, columns)).df()
     returns = con.sql(q.driver_returns_sql("_listed", "prepared", "drivers", ["single", "composite"])).df()
-    driver_turbulence, continued = volatility_driver_turbulence(_as_spark_hands_it(returns), cfg, sections)
+    driver_turbulence, continued = driver_turbulence_rows(_as_spark_hands_it(returns), cfg, sections)
     con.register("_driver_turbulence", driver_turbulence)
     con.register("_continued", continued)
     # the new bars after the stored rows and the turbulence there (the job's SQL)
@@ -661,11 +661,11 @@ def _as_typed(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
 
 
 def test_the_continued_driver_turbulence_equals_the_full_computation():
-    """The drivers' turbulence of an incremental run (volatility_driver_turbulence on the Spark
+    """The drivers' turbulence of an incremental run (volatility_frames.driver_turbulence on the Spark
     driver): a stored section that is still the full computation's gets the full rows after
     its last stored value only; one whose members changed is recomputed whole."""
     from market_regimes.adapters import volatility_sql as q
-    from market_regimes.spark_engines import volatility_driver_turbulence
+    from market_regimes.engines.volatility_frames import driver_turbulence
 
     con = _volatility_warehouse()
     cfg = _volatility_test_config(con)
@@ -678,11 +678,11 @@ def test_the_continued_driver_turbulence_equals_the_full_computation():
         ("macro", ["ALT", "BTC", "ETH"]),
         ("meso", ["ALT", "BTC"]),
     ]
-    whole, none = volatility_driver_turbulence(returns, cfg, None)
+    whole, none = driver_turbulence(returns, cfg, None)
     # joint calendars of 478 (ETH from its second bar, without BTC's toxic bar) and 479 bars
     assert none.empty and whole.groupby("timeframe").size().to_dict() == {"macro": 328, "meso": 329}
     sections = _as_spark_hands_it(con.sql(q.stored_driver_sections_sql("stored")).df())
-    rows, continued = volatility_driver_turbulence(returns, cfg, sections)
+    rows, continued = driver_turbulence(returns, cfg, sections)
     assert continued["timeframe"].tolist() == ["macro", "meso"]
     after = dict(zip(sections["timeframe"], sections["last_bar_start"]))
     want = whole[whole["bar_start"] > whole["timeframe"].map(after)].reset_index(drop=True)
@@ -690,7 +690,7 @@ def test_the_continued_driver_turbulence_equals_the_full_computation():
     pd.testing.assert_frame_equal(rows, want, check_exact=True)
     # macro's stored sections with another member count: recomputed whole, not continued
     changed = sections.assign(members=sections["members"].where(sections["timeframe"] != "macro", 2))
-    rows, continued = volatility_driver_turbulence(returns, cfg, changed)
+    rows, continued = driver_turbulence(returns, cfg, changed)
     assert continued["timeframe"].tolist() == ["meso"]
     pd.testing.assert_frame_equal(
         rows[rows["timeframe"] == "macro"].reset_index(drop=True),
