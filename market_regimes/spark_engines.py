@@ -3,9 +3,11 @@
 dbt-spark runs Python models only on Databricks, so on the ``spark`` target an engine model
 is built by a job here instead: it reads the same input relation the dbt Python model reads,
 runs the same pure engine once per series with ``groupBy(series_part).applyInPandas`` (or
-``cogroup(...).applyInPandas`` when stored state goes with the series), and writes the
-table dbt declares, under the same name, so that ``dbt run --target spark`` builds the SQL
-models downstream of it as usual. The DuckDB path (the dbt Python models) is unchanged.
+``cogroup(...).applyInPandas`` when stored state goes with the series; on the Spark driver
+when the input is small and does not grow with the candles: the trend x vol regimes), and
+writes the table dbt declares, under the same name, so that ``dbt run --target spark``
+builds the SQL models downstream of it as usual. The DuckDB path (the dbt Python models) is
+unchanged.
 
 Ported so far:
 
@@ -38,6 +40,15 @@ Ported so far:
   driver series), the symbols' read from ``marts.fct_symbol_turbulence``; stored rows whose
   turbulence went stale written again; dbt's delete+insert on (series_part, idx) by
   rewriting the Parquet table.
+* ``marts.fct_market_regimes`` (:func:`market_regimes`): the trend x volatility detector per
+  seed market x final day (:func:`market_regimes.engines.trend_vol_frames.market_regime_rows`,
+  which also validates seed trend_vol_markets against the landed daily series) on
+  ``intermediate.int_market_days_prepared``, run once **on the Spark driver** (the input is
+  one row per market and day: :func:`market_regimes` says why), for the vars
+  ``max_gap_bars`` and ``trend_vol_missing_series`` its dbt config lifts; a full table,
+  overwritten each run. With it ``fct_regime_events`` and the regime research inputs and
+  reports (``rpt_regime_bars_listed``, ``rpt_regime_labels_aligned``,
+  ``rpt_regime_forward_returns``, ``rpt_regime_transitions``) build on Spark too.
 
 Revisions: the rewind pre-hook of int_indicator_bars_prepared (run by the first dbt step on
 Spark too) deletes the engine tables' rows from each revised series' first changed bar on
@@ -45,15 +56,15 @@ Spark too) deletes the engine tables' rows from each revised series' first chang
 series from what is left, as the DuckDB models do (CI's Spark stage corrects a consumed
 candle in stage 2). ``full_refresh=True`` walks everything again.
 
-Not ported yet (named in docs/scale-out.md): the grid lifecycle, the trend x vol regimes and
-the research reports.
+Not ported yet (named in docs/scale-out.md): the grid lifecycle and the Python research
+reports.
 
 Spark is imported lazily (the module imports without the optional ``spark`` dependencies).
 Run it in the dbt-spark working directory, in its own process, with no dbt process running
 (the local metastore admits one process at a time)::
 
     python -m market_regimes.spark_engines grid-ranges-walked uptrend-states strategy-fit symbol-turbulence \
-        volatility-regimes --warehouse <spark.sql.warehouse.dir>
+        volatility-regimes market-regimes --warehouse <spark.sql.warehouse.dir>
 """
 
 from __future__ import annotations
@@ -67,6 +78,9 @@ import pandas as pd
 from market_regimes.adapters import grid_sql, volatility_sql
 from market_regimes.adapters.uptrend_sql import engine_inputs_sql
 from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, PIVOT_COLUMNS, grid_range_rows_by_window
+from market_regimes.engines.trend_vol import load_markets
+from market_regimes.engines.trend_vol_frames import INPUT_COLUMNS as MARKET_DAY_COLUMNS
+from market_regimes.engines.trend_vol_frames import market_regime_rows
 from market_regimes.engines.uptrend_config import UptrendConfig
 from market_regimes.engines.uptrend_engine import FLAGS as UPTREND_FLAGS
 from market_regimes.engines.uptrend_engine import SCORES as UPTREND_SCORES
@@ -101,6 +115,9 @@ __all__ = [
     "grid_ranges_output_schema",
     "grid_ranges_walk_group",
     "grid_ranges_walked",
+    "market_regimes",
+    "market_regimes_group",
+    "market_regimes_output_schema",
     "seed_mapping",
     "strategy_fit",
     "strategy_fit_group",
@@ -157,6 +174,13 @@ VOLATILITY_INPUTS = {
 }
 #: the keys of the bars whose turbulence a volatility group attaches (volatility_sql.segment_turbulence_sql)
 TURBULENCE_KEYS = ("series_part", "series_type", "timeframe", "exchange", "bar_interval", "bar_start")
+MARKET_REGIMES = "marts.fct_market_regimes"
+MARKET_REGIMES_SEED = "seeds.trend_vol_markets"
+# the inputs of fct_market_regimes (its dbt refs besides the seed)
+MARKET_DAYS = "intermediate.int_market_days_prepared"
+LANDED_DAYS = "staging.stg_landing__daily_series_days"
+#: fct_market_regimes' dbt config keys -> the dbt vars they lift (python_models/marts/_trend_vol__models.yml)
+MARKET_REGIMES_VARS = {"max_gap_bars": "max_gap_bars", "missing_series": "trend_vol_missing_series"}
 
 
 def grid_ranges_output_schema(series_part_type: str = "bigint") -> str:
@@ -940,6 +964,118 @@ def _turbulence_at(spark, view: str):
     )
 
 
+def market_regimes_output_schema() -> str:
+    """The Spark DDL schema of fct_market_regimes: the engine's
+    :data:`~market_regimes.engines.trend_vol_frames.COLUMNS` in order, typed from the dtypes
+    :func:`~market_regimes.engines.trend_vol_frames.market_regime_rows` gives them (its rows of
+    no market): market, trend, vol, regime and prev_regime string (text labels), bar_start
+    timestamp (the day's UTC midnight: the session time zone), price and ma double (the price
+    series' units), vol_value double (the vol series' units or a percentile 0-100)."""
+    empty = market_regime_rows(
+        [],
+        pd.DataFrame({c: pd.Series([], dtype="object") for c in MARKET_DAY_COLUMNS}),
+        pd.DataFrame({"series": pd.Series([], dtype="object"), "bar_start": pd.Series([], dtype="object")}),
+    )
+    return ", ".join(f"{c} {_spark_type(t, 'bigint')}" for c, t in empty.dtypes.items())
+
+
+def market_regimes_group(
+    days: pd.DataFrame,
+    landed: pd.DataFrame,
+    seed_rows: list[dict],
+    max_gap_bars: int | str,
+    missing_series: str,
+) -> pd.DataFrame:
+    """The rows of fct_market_regimes for the markets of ``seed_rows`` (the function the
+    market-regimes job runs, once, on the Spark driver: :func:`market_regimes`): the DuckDB
+    model's two engine calls (:func:`~market_regimes.engines.trend_vol.load_markets` of the
+    seed rows, then :func:`~market_regimes.engines.trend_vol_frames.market_regime_rows`), so
+    the seed is validated against the landed series exactly as there.
+
+    Args:
+        days: rows of intermediate.int_market_days_prepared with at least
+            :data:`~market_regimes.engines.trend_vol_frames.INPUT_COLUMNS` (market, bar_start
+            the UTC day as datetime64 of any unit, segment_id, price and ma in price units,
+            vol_value in vol units or percent points), any order.
+        landed: every landed day of every daily series (staging.stg_landing__daily_series_days:
+            series, bar_start), any order; used only to validate the seed.
+        seed_rows: the rows of seed trend_vol_markets as records (column -> value; an empty
+            vol_series None or NaN), in seed order.
+        max_gap_bars: days (var max_gap_bars; a string as a dbt config lifts it is accepted).
+        missing_series: "error" or "warn" (var trend_vol_missing_series).
+
+    Returns:
+        The engine's rows (:data:`~market_regimes.engines.trend_vol_frames.COLUMNS`: text
+        columns ``string``, bar_start ``datetime64[us]``, price, ma, vol_value float64) in
+        (market, bar_start) order; no rows for an empty input. A market skipped for a missing
+        series (``missing_series`` "warn") is reported on stderr, as on DuckDB.
+
+    Raises:
+        TrendVolConfigError: naming the market, with the engine's message: an invalid or
+        repeated seed row, a price or vol series without landed rows (``missing_series``
+        "error" and the landing holds daily series), a vol series that never shares a day with
+        its price series.
+        ValueError: max_gap_bars < 1, missing_series not "error" / "warn", a column missing.
+    """
+    return market_regime_rows(
+        load_markets(seed_rows),
+        days,
+        landed,
+        max_gap_bars=max_gap_bars,
+        missing_series=missing_series,
+    )
+
+
+def market_regimes(spark, *, full_refresh: bool = False) -> dict[str, object]:
+    """Build ``marts.fct_market_regimes`` on Spark: the DuckDB model's run
+    (python_models/marts/fct_market_regimes.py) with the dbt config it reads taken from the
+    vars the model's config lifts (:data:`MARKET_REGIMES_VARS`: ``max_gap_bars`` and
+    ``trend_vol_missing_series`` of dbt_project.yml, :func:`market_regimes.settings.project_var`;
+    a ``--vars`` override given to dbt does not reach the job).
+
+    **On the Spark driver, not ``groupBy(market).applyInPandas``**: the input is tiny and
+    daily. It is one row per seed market x final day of its daily price series (the sample
+    and CI's Spark fixture: 1 market, 1,359 rows of int_market_days_prepared giving 1,099
+    rows, the job 0.6-0.7 s; 20 markets over 20 years would be ~146,000 rows, a few MB) and
+    the landed days of the daily series (the sample's two files: 2,462 days), and it does not
+    grow with the intraday candles, which are what a cluster is for. The seed
+    validation needs every market against every landed series at once and must fail the job
+    with the engine's own :class:`~market_regimes.engines.trend_vol.TrendVolConfigError` and
+    message, as the dbt model fails (raised in a task it would reach the driver as a wrapped
+    Python worker error); and a group per market would be one task per seed row (one on the
+    sample) with the Python workers' start-up for a walk of a few milliseconds per market.
+    The three inputs are collected (``toPandas``), :func:`market_regimes_group` runs once, and
+    the rows are written back.
+
+    The model is a full table (not incremental): every run computes every market and
+    overwrites the Parquet table. ``full_refresh`` is accepted for the jobs' common signature
+    and changes nothing.
+
+    Args:
+        spark: a session on the dbt-spark warehouse
+            (:func:`market_regimes.spark_parity.spark_session`).
+        full_refresh: ignored (always a full build).
+
+    Returns:
+        {"mode": "full", "markets": markets with rows, "rows_written": rows}.
+
+    Raises:
+        pyspark.errors.AnalysisException: an input relation or the seed is missing (build the
+        SQL models and seeds with dbt first). TrendVolConfigError, ValueError: as
+        :func:`market_regimes_group` (the table is then left as it was). KeyError: a var of
+        :data:`MARKET_REGIMES_VARS` missing from dbt_project.yml.
+    """
+    config = {key: project_var(var) for key, var in MARKET_REGIMES_VARS.items()}
+    seed_rows = spark.table(MARKET_REGIMES_SEED).toPandas().to_dict("records")
+    days = spark.table(MARKET_DAYS).select(*MARKET_DAY_COLUMNS).toPandas()
+    landed = spark.table(LANDED_DAYS).select("series", "bar_start").toPandas()
+    rows = market_regimes_group(days, landed, seed_rows, **config)
+    _spark_frame(spark, rows, market_regimes_output_schema()).write.mode("overwrite").format("parquet").saveAsTable(
+        MARKET_REGIMES
+    )
+    return {"mode": "full", "markets": int(rows["market"].nunique()), "rows_written": len(rows)}
+
+
 #: job name -> job (``python -m market_regimes.spark_engines <name>``)
 JOBS = {
     "grid-ranges-walked": grid_ranges_walked,
@@ -947,6 +1083,7 @@ JOBS = {
     "strategy-fit": strategy_fit,
     "symbol-turbulence": symbol_turbulence,
     "volatility-regimes": volatility_regimes,
+    "market-regimes": market_regimes,
 }
 #: the dbt Python models built on Spark by a job here -> the job's name (the Spark stage of
 #: CI and the Spark code location run these between their dbt steps)
@@ -957,6 +1094,7 @@ PORTED_MODELS = {
     "fct_symbol_turbulence": "symbol-turbulence",
     # after symbol-turbulence: its symbol rows read marts.fct_symbol_turbulence
     "fct_volatility_regimes": "volatility-regimes",
+    "fct_market_regimes": "market-regimes",
 }
 
 

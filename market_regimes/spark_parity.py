@@ -33,6 +33,7 @@ __all__ = [
     "parity",
     "run_spark_module",
     "run_steps",
+    "series_part_map",
     "spark_session",
 ]
 
@@ -183,25 +184,66 @@ def copy_landing(duckdb_path: Path, spark, tables: tuple[str, ...] = LANDING_TAB
         con.close()
 
 
+#: the columns that name a series segment in both builds; ``series_part`` is its engine-specific hash
+SERIES_KEY = ("series_id", "segment_id")
+
+
+def series_part_map(spark_keys, duckdb_keys):
+    """Spark's series key -> the DuckDB build's key of the same series segment.
+
+    Args:
+        spark_keys: rows (series_id, segment_id, series_part) of the Spark build (pandas;
+            series_part Spark's xxhash64), duplicates allowed.
+        duckdb_keys: rows (series_id, segment_id, duckdb_part) of the DuckDB build (DuckDB's
+            hash), duplicates allowed.
+
+    Returns:
+        A DataFrame (series_part, duckdb_part), one row per Spark key of a segment the DuckDB
+        build holds (an inner join: the keys keep their 64-bit integer types); a Spark key
+        without a row exports as NULL, and its rows then differ in the parity.
+
+    Raises:
+        ValueError: a Spark key names two segments, or one segment has two DuckDB keys (the
+        key would not identify the rows).
+    """
+    both = (
+        spark_keys[[*SERIES_KEY, "series_part"]]
+        .drop_duplicates()
+        .merge(duckdb_keys[[*SERIES_KEY, "duckdb_part"]].drop_duplicates(), on=list(SERIES_KEY), how="inner")
+    )
+    pairs = both[["series_part", "duckdb_part"]].drop_duplicates()
+    if pairs["series_part"].duplicated().any():
+        clash = sorted(pairs.loc[pairs["series_part"].duplicated(keep=False), "series_part"].unique().tolist())
+        raise ValueError(f"series_part_map: Spark series keys {clash[:5]} name more than one series segment")
+    return pairs.reset_index(drop=True)
+
+
 def export_tables(spark, tables: list[str], duckdb_build: Path, out: Path) -> None:
     """Write the Spark tables ``tables`` (``schema.name``) into the DuckDB file ``out`` under
     the same names, with the DuckDB build's columns in its order and types (Spark keeps a
     replaced column last and has no HUGEINT / UBIGINT). The series key (``series_part``: a
     hash, xxhash64 on Spark, DuckDB's hash on DuckDB) becomes the DuckDB build's key of the
-    same (series_id, segment_id), read from both builds'
-    ``intermediate.int_indicator_series_listed``, so the two builds compare row by row.
-    Raises ValueError naming a column the Spark table lacks."""
+    same (series_id, segment_id) (:func:`series_part_map`), read from both builds'
+    ``intermediate.int_indicator_series_listed`` and, for a table that holds series_id and
+    segment_id itself, from both builds' rows of that table (rpt_regime_labels_aligned's
+    market series, ``market|<market>``, are no indicator series), so the two builds compare
+    row by row. Raises ValueError naming a column the Spark table lacks, or as
+    :func:`series_part_map`."""
+    import pandas as pd
+
+    key_sql = "select distinct series_id, segment_id, series_part as duckdb_part from {}"
     duck = duckdb.connect(str(duckdb_build), read_only=True)
-    keys = duck.sql(
-        "select series_id, segment_id, series_part as duckdb_part from intermediate.int_indicator_series_listed"
-    ).df()
+    keys = duck.sql(key_sql.format("intermediate.int_indicator_series_listed")).df()
     columns = {table: duck.sql(f"describe {table}").fetchall() for table in tables}
+    own_keys = {
+        table: duck.sql(key_sql.format(table)).df()
+        for table in tables
+        if {*SERIES_KEY, "series_part"} <= {name for name, *_ in columns[table]}
+    }
     duck.close()
-    listed = spark.table("intermediate.int_indicator_series_listed").select("series_id", "segment_id", "series_part")
-    part_map = listed.toPandas().merge(keys, on=["series_id", "segment_id"], how="left")
+    listed = spark.table("intermediate.int_indicator_series_listed").select(*SERIES_KEY, "series_part").toPandas()
     con = duckdb.connect(str(out))
     try:
-        con.register("part_map", part_map[["series_part", "duckdb_part"]])
         for table in tables:
             schema, _ = table.split(".")
             con.execute(f"create schema if not exists {schema}")
@@ -211,6 +253,12 @@ def export_tables(spark, tables: list[str], duckdb_build: Path, out: Path) -> No
                 raise ValueError(f"{table}: the Spark table has no column {', '.join(missing)}")
             con.register("spark_rows", frame)
             has_key = "series_part" in frame.columns
+            if has_key:
+                spark_keys, duckdb_keys = listed, keys
+                if table in own_keys:
+                    spark_keys = pd.concat([listed, frame[[*SERIES_KEY, "series_part"]]], ignore_index=True)
+                    duckdb_keys = pd.concat([keys, own_keys[table]], ignore_index=True)
+                con.register("part_map", series_part_map(spark_keys, duckdb_keys))
             select = ", ".join(
                 f"cast({'m.duckdb_part' if name == 'series_part' and has_key else 's.' + name} as {ctype}) as {name}"
                 for name, ctype, *_ in columns[table]
@@ -218,6 +266,8 @@ def export_tables(spark, tables: list[str], duckdb_build: Path, out: Path) -> No
             join = " left join part_map as m on m.series_part = s.series_part" if has_key else ""
             con.execute(f"create or replace table {table} as select {select} from spark_rows as s{join}")
             con.unregister("spark_rows")
+            if has_key:
+                con.unregister("part_map")
     finally:
         con.close()
 

@@ -14,17 +14,18 @@ the local Spark metastore alone (the in-process executor runs one step at a time
 * one asset per ported engine (:data:`market_regimes.spark_engines.PORTED_MODELS`), keyed as dbt keys
   its model (``intermediate/int_grid_ranges_walked``, ``marts/fct_uptrend_states``,
   ``marts/fct_strategy_fit``, ``marts/fct_symbol_turbulence``, ``marts/fct_volatility_regimes``:
-  after the symbol turbulence, which it reads): the engine's Spark job (``python -m
+  after the symbol turbulence, which it reads; ``marts/fct_market_regimes``: the trend x vol
+  regimes, a full table computed on the Spark driver): the engine's Spark job (``python -m
   market_regimes.spark_engines``), continuing each stored series (or cross-section: the
   symbol turbulence);
 * ``spark_sql_after_engines``: ``dbt build --target spark`` of the SQL models downstream of
   the ported engines only (``fct_grid_ranges``, ``fct_grid_regimes``, the levers, the view
-  ``fct_grid_lifecycle_bars``, ...).
+  ``fct_grid_lifecycle_bars``, ``fct_regime_events``, the regime research inputs and the
+  SQL regime reports, ...).
 
 The selections come from :func:`market_regimes.spark_engines.dbt_selections`. Models
-downstream of an engine without a Spark job (the grid lifecycle and exit states, the regime
-events, which read the trend x vol regimes too, most reports) are not assets of this
-location. Paths: the Spark warehouse is ``MARKET_REGIMES_SPARK_WAREHOUSE`` (default
+downstream of an engine without a Spark job (the grid lifecycle and exit states, the Python
+research reports and what reads them) are not assets of this location. Paths: the Spark warehouse is ``MARKET_REGIMES_SPARK_WAREHOUSE`` (default
 ``warehouse/spark``, as profiles.yml), every process runs in the project directory (where
 dbt-spark's session keeps ``metastore_db/``).
 """

@@ -591,8 +591,9 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     """orchestration/spark_definitions.py (docs/scale-out.md): each ported engine is an asset of
     its own, keyed as dbt keys the model, between the dbt build of the SQL models it reads and
     the one of the SQL models after it; the models after an engine without a Spark job are not
-    assets there (fct_regime_events also reads the trend x vol regimes); every dbt step runs
-    on the spark target."""
+    assets there (the grid lifecycle, the Python research reports); fct_regime_events, which
+    reads the uptrend, volatility and trend x vol regimes, is built after the jobs; every dbt
+    step runs on the spark target."""
     spark = importlib.reload(importlib.import_module("orchestration.spark_definitions"))
     graph = spark.defs.resolve_asset_graph()
     engine = AssetKey(["intermediate", "int_grid_ranges_walked"])
@@ -625,12 +626,26 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     assert ops["marts/fct_volatility_regimes"] == "marts__fct_volatility_regimes"
     assert ops["marts/fct_symbol_turbulence"] == "marts__fct_symbol_turbulence"
     assert ops["marts/fct_strategy_fit"] == "marts__fct_strategy_fit"
+    # the trend x vol regimes' job: its SQL inputs and seed before it, the regime events after it
+    market = graph.get(AssetKey(["marts", "fct_market_regimes"]))
+    assert {k.to_user_string() for k in market.parent_keys} == {
+        "intermediate/int_market_days_prepared",
+        "staging/stg_landing__daily_series_days",
+        "seeds/trend_vol_markets",
+    }
+    assert ops["marts/fct_market_regimes"] == "marts__fct_market_regimes"
+    assert ops["intermediate/int_market_days_prepared"] == ops["seeds/trend_vol_markets"] == "spark_sql_upstream"
+    assert AssetKey(["marts", "fct_regime_events"]) in market.child_keys
+    assert ops["marts/fct_regime_events"] == "spark_sql_after_engines"
+    assert (
+        ops["reports/rpt_regime_labels_aligned"] == ops["reports/rpt_regime_transitions"] == "spark_sql_after_engines"
+    )
     for absent in (
         "marts/fct_grid_lifecycle",
-        "marts/fct_market_regimes",
-        "marts/fct_regime_events",
+        "marts/fct_exit_states",
         "reports/rpt_grid_range_outcomes",
         "reports/rpt_lever_outcomes",
+        "reports/rpt_regime_findings",
     ):
         assert absent not in ops
     assert spark.defs.resources["dbt"].target == "spark"

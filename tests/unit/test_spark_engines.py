@@ -104,6 +104,7 @@ def test_the_spark_steps_split_the_models_at_the_engines():
         "fct_strategy_fit",
         "fct_symbol_turbulence",
         "fct_volatility_regimes",
+        "fct_market_regimes",
     ]
     assert steps["after_engines"] == (
         [f"{m}+" for m in ported],
@@ -111,8 +112,10 @@ def test_the_spark_steps_split_the_models_at_the_engines():
     )
     assert steps["built"][0] == ["path:models", *ported]
     assert "fct_uptrend_states+" not in steps["built"][1] and "fct_grid_lifecycle+" in steps["built"][1]
-    assert "fct_strategy_fit+" not in steps["built"][1] and "fct_market_regimes+" in steps["built"][1]
+    assert "fct_strategy_fit+" not in steps["built"][1] and "fct_market_regimes+" not in steps["built"][1]
     assert "fct_symbol_turbulence+" not in steps["built"][1] and "fct_volatility_regimes+" not in steps["built"][1]
+    # the regime research reports are Python models without a job: they and their descendants stay off Spark
+    assert "rpt_regime_findings+" in steps["built"][1] and "rpt_regime_findings+" in steps["after_engines"][1]
 
 
 def _strategy_inputs(n: int = 900):
@@ -719,3 +722,240 @@ def test_the_volatility_jobs_sql_is_portable():
     assert find_duckdb_only("select arg_max(x, idx) from t") == [
         (1, "arg_max / arg_min (max_by / min_by: both engines)")
     ]
+
+
+# --------------------------------------------------------------------------- fct_market_regimes
+_MARKET_SEED_TYPES = {
+    "market": "varchar",
+    "price_series": "varchar",
+    "vol_series": "varchar",
+    "ma_period": "double",
+    "trend_hysteresis_pct": "double",
+    "vol_high_threshold": "double",
+    "vol_low_threshold": "double",
+}
+
+
+def _market_warehouse(extra_seed: tuple | None = None):
+    """A DuckDB connection holding fct_market_regimes' inputs as the dbt model reads them:
+    seeds.trend_vol_markets (the shipped BTC row, a percentile market SPX without vol_series
+    and ``extra_seed``; the seed's column_types), intermediate.int_market_days_prepared and
+    staging.stg_landing__daily_series_days. BTC: 400 days from 2023-01-01, the MA warming up
+    on the first 199, a 30-day hole (days 250-279: more than max_gap_bars, same segment), no
+    vol reading on days 300-305 (a 6-day hole: no restart), a new segment from day 330; SPX:
+    300 days of a percentile vol reading 0-100 (one segment). Prices and vol readings cross
+    their bands both ways."""
+    import duckdb
+    import numpy as np
+
+    from market_regimes.settings import seed_path
+
+    con = duckdb.connect()
+    for schema in ("seeds", "intermediate", "staging"):
+        con.execute(f"create schema {schema}")
+    seed = pd.read_csv(seed_path("trend_vol_markets"), dtype=str, keep_default_na=False)
+    assert seed["market"].tolist() == ["BTC"]
+    rows = [tuple(r) for r in seed[list(_MARKET_SEED_TYPES)].itertuples(index=False)]
+    rows += [("SPX", "SPX", "", "20", "0.01", "80", "20")] + ([extra_seed] if extra_seed else [])
+    con.execute(
+        "create table seeds.trend_vol_markets (" + ", ".join(f"{c} {t}" for c, t in _MARKET_SEED_TYPES.items()) + ")"
+    )
+    con.executemany(
+        "insert into seeds.trend_vol_markets values (?, ?, nullif(?, ''), ?, ?, ?, ?)",
+        [tuple(r) for r in rows],
+    )
+    rng = np.random.default_rng(17)
+    frames, landed = [], []
+    for market, n, vol_series in (("BTC", 400, "DVOL"), ("SPX", 300, None)):
+        days = pd.date_range("2023-01-01", periods=n, freq="D")
+        price = 100 * np.exp(np.cumsum(rng.normal(0, 0.03, n)))
+        ma = pd.Series(price).rolling(20).mean().to_numpy(copy=True)
+        if market == "BTC":
+            ma[:199] = np.nan
+        vol = 55 + np.cumsum(rng.normal(0, 2.5, n)) if vol_series else rng.uniform(0, 100, n)
+        frame = pd.DataFrame(
+            {
+                "market": market,
+                "bar_start": days.to_numpy().astype("datetime64[us]"),
+                "segment_id": np.where(np.arange(n) >= 330, 2, 1) if market == "BTC" else 1,
+                "price": price,
+                "ma": ma,
+                "vol_value": vol,
+            }
+        )
+        if market == "BTC":
+            frame.loc[300:305, "vol_value"] = np.nan
+            frame = frame.drop(index=range(250, 280))
+        frames.append(frame)
+        landed.append(pd.DataFrame({"series": market, "bar_start": frame["bar_start"]}))
+        if vol_series:
+            landed.append(pd.DataFrame({"series": vol_series, "bar_start": frame["bar_start"]}))
+    con.register("_days", pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=2))
+    con.execute("create table intermediate.int_market_days_prepared as select * from _days")
+    con.register("_landed", pd.concat(landed, ignore_index=True))
+    con.execute("create table staging.stg_landing__daily_series_days as select * from _landed")
+    return con
+
+
+def _market_model_config() -> dict:
+    """fct_market_regimes' dbt config as dbt renders it for the Python model: each value of its
+    YAML config, ``{{ var('<name>') }}``, as the text of the var in dbt_project.yml."""
+    import re
+
+    import yaml
+
+    from market_regimes.settings import project_var
+
+    models = yaml.safe_load((PROJECT / "python_models" / "marts" / "_trend_vol__models.yml").read_text())["models"]
+    config = next(m for m in models if m["name"] == "fct_market_regimes")["config"]
+    rendered = {}
+    for key, value in config.items():
+        var = re.fullmatch(r"\{\{\s*var\('(\w+)'\)\s*\}\}", str(value))
+        rendered[key] = str(project_var(var.group(1))) if var else value
+    return rendered
+
+
+def _market_model_rows(con, config: dict):
+    """What the dbt model python_models/marts/fct_market_regimes.py returns (an Arrow table) on
+    the tables of ``con``, with dbt config ``config``."""
+    import importlib.util
+
+    class _Config(dict):
+        def __call__(self, **_):
+            pass
+
+    class _Dbt:
+        def __init__(self):
+            self.config = _Config(config)
+
+        def ref(self, name: str):
+            schema = {"trend_vol_markets": "seeds", "int_market_days_prepared": "intermediate"}.get(name, "staging")
+            return con.table(f"{schema}.{name}")
+
+    path = PROJECT / "python_models" / "marts" / "fct_market_regimes.py"
+    spec = importlib.util.spec_from_file_location("fct_market_regimes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.model(_Dbt(), con)
+
+
+def _market_job_rows(con, **overrides) -> pd.DataFrame:
+    """The market-regimes job's call (market_regimes.spark_engines.market_regimes) on the
+    tables of ``con`` as Spark's toPandas hands them over: text as Python objects (None for
+    NULL), timestamps datetime64[ns], the seed's doubles as floats; the vars as the job reads
+    them (project_var: a number for max_gap_bars), ``overrides`` replacing some."""
+    from market_regimes.engines.trend_vol_frames import INPUT_COLUMNS
+    from market_regimes.settings import project_var
+    from market_regimes.spark_engines import MARKET_REGIMES_VARS, market_regimes_group
+
+    def spark_frame(sql: str) -> pd.DataFrame:
+        frame = con.sql(sql).df()
+        for name in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[name]):
+                frame[name] = frame[name].astype("datetime64[ns]")
+            elif frame[name].dtype == object:
+                frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        return frame
+
+    seed = spark_frame("select * from seeds.trend_vol_markets").to_dict("records")
+    days = spark_frame(f"select {', '.join(INPUT_COLUMNS)} from intermediate.int_market_days_prepared")
+    landed = spark_frame("select series, bar_start from staging.stg_landing__daily_series_days")
+    config = {key: project_var(var) for key, var in MARKET_REGIMES_VARS.items()} | overrides
+    return market_regimes_group(days, landed, seed, **config)
+
+
+def test_the_market_regimes_job_reads_the_vars_the_models_config_lifts():
+    from market_regimes.settings import project_var
+    from market_regimes.spark_engines import MARKET_REGIMES_VARS
+
+    assert MARKET_REGIMES_VARS == {"max_gap_bars": "max_gap_bars", "missing_series": "trend_vol_missing_series"}
+    config = _market_model_config()
+    assert config == {key: str(project_var(var)) for key, var in MARKET_REGIMES_VARS.items()}
+    assert config == {"max_gap_bars": "24", "missing_series": "warn"}
+
+
+def test_the_market_regimes_job_gives_the_dbt_models_rows_bit_for_bit():
+    import pyarrow as pa
+
+    from market_regimes.engines.trend_vol_frames import COLUMNS
+    from market_regimes.frames import arrow_table
+    from market_regimes.spark_engines import market_regimes_output_schema
+
+    con = _market_warehouse()
+    model = _market_model_rows(con, _market_model_config())
+    assert isinstance(model, pa.Table)
+    got = _market_job_rows(con)
+    assert arrow_table(got).equals(model)  # every value, every type, the row order
+    rows = model.to_pandas()
+    # BTC: 400 days - 30 in the hole - 199 warming up - 6 without a vol reading; SPX: 300 - 19
+    assert rows.groupby("market").size().to_dict() == {"BTC": 165, "SPX": 281}
+    # restarts: each market's first row; BTC after the 30-day hole (day 280) and at segment 2 (day 330)
+    restarts = rows[rows["prev_regime"].isna()]
+    assert restarts[["market", "bar_start"]].astype(str).values.tolist() == [
+        ["BTC", "2023-07-19"],
+        ["BTC", "2023-10-08"],
+        ["BTC", "2023-11-27"],
+        ["SPX", "2023-01-20"],
+    ]
+    # no restart across the 6 days without a vol reading (days 300-305: under max_gap_bars)
+    assert rows.loc[(rows["market"] == "BTC") & (rows["bar_start"] == "2023-11-02"), "prev_regime"].notna().all()
+    changes = rows[rows["prev_regime"].notna() & (rows["regime"] != rows["prev_regime"])]
+    assert len(changes) > 10 and set(rows["regime"]) == {
+        "uptrend_low_vol",
+        "uptrend_high_vol",
+        "downtrend_low_vol",
+        "downtrend_high_vol",
+    }
+    # the values are the inputs' (no arithmetic on the way)
+    days = con.sql("select * from intermediate.int_market_days_prepared").df()
+    joined = rows.merge(days, on=["market", "bar_start"], suffixes=("", "_in"))
+    assert len(joined) == len(rows)
+    assert (joined["price"] == joined["price_in"]).all() and (joined["vol_value"] == joined["vol_value_in"]).all()
+    # the Spark schema is the engine's columns with the types of its rows
+    fields = [f.split() for f in market_regimes_output_schema().split(", ")]
+    assert [name for name, _ in fields] == list(COLUMNS) == model.column_names
+    assert dict(fields) == {
+        "market": "string",
+        "bar_start": "timestamp",
+        "price": "double",
+        "ma": "double",
+        "vol_value": "double",
+        "trend": "string",
+        "vol": "string",
+        "regime": "string",
+        "prev_regime": "string",
+    }
+
+
+def test_the_market_regimes_job_fails_on_a_seed_naming_a_missing_series_as_the_model_does(capsys):
+    """A seed market whose price series never landed: with missing_series 'error' the job
+    raises the engine's error with the dbt model's message; with 'warn' (the project's var)
+    both skip it, warning on stderr, and return the other markets' rows."""
+    from market_regimes.engines.trend_vol import TrendVolConfigError
+    from market_regimes.frames import arrow_table
+
+    con = _market_warehouse(extra_seed=("ETH", "ETH", "DVOL", "50", "0.02", "60", "50"))
+    error = _market_model_config() | {"missing_series": "error"}
+    with pytest.raises(TrendVolConfigError) as model_error:
+        _market_model_rows(con, error)
+    with pytest.raises(TrendVolConfigError) as job_error:
+        _market_job_rows(con, missing_series="error")
+    assert str(job_error.value) == str(model_error.value)
+    assert str(job_error.value).startswith(
+        "seed trend_vol_markets, market 'ETH': price_series 'ETH' has no landed rows (expected a file "
+        "daily/<SERIES>.csv in the landing directory; landed daily series: ['BTC', 'DVOL', 'SPX'])"
+    )
+    capsys.readouterr()
+    model = _market_model_rows(con, _market_model_config())
+    model_warning = capsys.readouterr().err
+    got = _market_job_rows(con)
+    assert capsys.readouterr().err == model_warning
+    assert "market 'ETH' skipped, no landed rows for daily series ['ETH']" in model_warning
+    assert arrow_table(got).equals(model) and set(got["market"]) == {"BTC", "SPX"}
+    # an invalid seed row fails the same way too (the seed's own checks: load_markets)
+    con.execute("update seeds.trend_vol_markets set vol_low_threshold = 70 where market = 'BTC'")
+    with pytest.raises(TrendVolConfigError) as model_error:
+        _market_model_rows(con, _market_model_config())
+    with pytest.raises(TrendVolConfigError) as job_error:
+        _market_job_rows(con)
+    assert str(job_error.value) == str(model_error.value) and "market 'BTC'" in str(job_error.value)

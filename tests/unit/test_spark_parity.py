@@ -42,3 +42,36 @@ def test_a_different_close_or_a_missing_row_is_reported(tmp_path):
     assert not close.equal and close.over_tolerance == ["close"]
     (short,) = parity(tmp_path / "duck.duckdb", tmp_path / "short.duckdb", table, tmp_path)
     assert not short.equal and (short.left_rows, short.right_rows) == (2, 1)
+
+
+def test_series_keys_map_through_series_id_and_segment_id():
+    """export_tables' key map: Spark's xxhash64 key -> the DuckDB build's hash of the same
+    (series_id, segment_id), full 64-bit values kept; a segment the DuckDB build lacks has no
+    row; a Spark key naming two segments is refused."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from market_regimes.spark_parity import series_part_map
+
+    spark_keys = pd.DataFrame(
+        {
+            "series_id": ["BTC|macro", "market|BTC", "market|BTC", "ETH|macro"],
+            "segment_id": [1, 3, 3, 1],
+            "series_part": [-9_100_000_000_000_000_001, 42, 42, 7],
+        }
+    )
+    duckdb_keys = pd.DataFrame(
+        {
+            "series_id": ["BTC|macro", "market|BTC", "market|BTC"],
+            "segment_id": [1, 3, 4],
+            "duckdb_part": np.array([18_000_000_000_000_000_001, 17_000_000_000_000_000_003, 5], dtype=np.uint64),
+        }
+    )
+    got = series_part_map(spark_keys, duckdb_keys).sort_values("series_part", ignore_index=True)
+    assert got["series_part"].tolist() == [-9_100_000_000_000_000_001, 42]
+    assert got["duckdb_part"].tolist() == [18_000_000_000_000_000_001, 17_000_000_000_000_000_003]
+    assert str(got["duckdb_part"].dtype) == "uint64"
+    clash = spark_keys.assign(series_part=[7, 42, 42, 7])
+    with pytest.raises(ValueError, match=r"Spark series keys \[7\] name more than one series segment"):
+        series_part_map(clash, duckdb_keys.assign(series_id=["BTC|macro", "market|BTC", "ETH|macro"], segment_id=1))
