@@ -156,17 +156,17 @@ def test_a_continued_driver_turbulence_equals_the_full_computation(updated, full
     with both driver cross-sections continued after their last stored turbulence
     (volatility_frames.turbulence_rows_after: none recomputed whole) and their joint bars
     after the cut computed."""
-    import market_regimes.adapters.volatility_models as adapter
+    import market_regimes.engines.volatility_frames as engine
 
     seen = []
-    after = adapter.turbulence_rows_after
+    after = engine.turbulence_rows_after  # called by volatility_frames.driver_turbulence
 
     def recorded(bars, cfg, stored):
         rows, replace = after(bars, cfg, stored)
         seen.append((sorted(stored["timeframe"]), replace, rows))
         return rows, replace
 
-    monkeypatch.setattr(adapter, "turbulence_rows_after", recorded)
+    monkeypatch.setattr(engine, "turbulence_rows_after", recorded)
     name = "fct_volatility_regimes"
     spec = importlib.util.spec_from_file_location(name, PROJECT / "python_models" / "marts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
