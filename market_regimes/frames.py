@@ -22,6 +22,10 @@ to pandas' string dtype on their own (pandas infers it when a frame is built), t
 block is concatenated; numpy concatenation per column and one conversion of each text
 column through its distinct values take ~0.3 s for the same rows.
 
+Mapping: :func:`map_distinct` applies a lookup to each distinct value of a column once
+(``Series.map`` on pandas' Arrow-backed text calls back per row: ~0.8 s for the landing's
+1.26M kline rows, ~0.05 s through the distinct values).
+
 Ordering: :func:`is_sorted_by` tells an engine that rows read with ``ORDER BY`` need no
 pandas sort (a stable multi-key sort of 1M rows with text keys costs 1-4 s).
 
@@ -34,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["arrow_table", "concat_pieces", "is_sorted_by", "relation_frame", "text_array"]
+__all__ = ["arrow_table", "concat_pieces", "is_sorted_by", "map_distinct", "relation_frame", "text_array"]
 
 _NULLABLE = {
     pa.int8(): pd.Int8Dtype(),
@@ -155,6 +159,28 @@ def concat_pieces(
         column = np.concatenate([p[name] for p in pieces])
         out[name] = text_array(column) if name in text else column
     return out
+
+
+def map_distinct(values: pd.Series, lookup) -> np.ndarray:
+    """``values.map(lookup).to_numpy()`` computed once per distinct value (see the module
+    docstring): ``lookup`` is a mapping or a function of one value.
+
+    Args:
+        values: a Series of any dtype; a missing value maps to None (a mapping is not asked).
+    Returns:
+        ndarray (len(values),) of the looked-up values, dtype inferred by numpy from them
+        (object when a value is None or the results are mixed).
+    Raises:
+        KeyError: a mapping lacks a distinct value (``Series.map`` would give NaN there; the
+            callers map closed vocabularies, where a gap is a defect).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    get = lookup.__getitem__ if hasattr(lookup, "__getitem__") and not callable(lookup) else lookup
+    mapped = [get(u) for u in uniques]
+    if (codes < 0).any():
+        mapped.append(None)  # code -1 indexes the last entry
+    table = np.array(mapped, dtype=object if any(m is None for m in mapped) else None)
+    return table[codes] if len(mapped) else np.empty(0, dtype=object)
 
 
 def is_sorted_by(frame: pd.DataFrame, columns: list[str]) -> bool:

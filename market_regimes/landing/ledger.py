@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..frames import map_distinct
 from .layouts import CORRECTIONS, INTERVAL_MINUTES, LandingFile, LandingFileError, parse_landing_path
 from .readers import TextTable, read_landing_file
 from .validate import LandingPlausibility, bar_checks, first_reason, jump_reasons, parse_timestamps, to_float
@@ -229,8 +230,7 @@ def _parse_file(
         extra = pd.Series(None, index=rec.index, dtype="object")
         if "ticker" in rec:
             ticker = rec["ticker"].astype(str)
-            ok = {t: t.strip().upper() == info.symbol for t in ticker.unique()}
-            bad = ~ticker.map(ok).astype(bool)
+            bad = ~map_distinct(ticker, lambda t: t.strip().upper() == info.symbol).astype(bool)
             extra = extra.where(
                 ~bad, "ticker " + rec["ticker"].astype(str) + f" does not match file symbol {info.symbol}"
             )
@@ -495,13 +495,14 @@ def _apply_jump_check(
     cand = rows[rows["reject_reason"].isna() & (rows["line_number"] > 0)]
     if cand.empty:
         return rows
-    minutes = (
+    minutes = map_distinct(
         cand["reading_interval"]
         if table == "dominance"
         else cand["bar_interval"]
         if table == "klines"
-        else pd.Series("1d", index=cand.index)
-    ).map(INTERVAL_MINUTES)
+        else pd.Series("1d", index=cand.index),
+        INTERVAL_MINUTES,
+    )
     cand = cand[series_cols + [time_col]].assign(
         close=cand[close_col].astype("float64"),
         max_gap=pd.to_timedelta(minutes.astype("float64") * plausibility.max_gap_bars, unit="min"),

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from market_regimes.frames import arrow_table, concat_pieces, is_sorted_by, relation_frame, text_array
+from market_regimes.frames import arrow_table, concat_pieces, is_sorted_by, map_distinct, relation_frame, text_array
 
 QUERY = """
     select * from (values
@@ -127,3 +127,26 @@ def test_concat_pieces_is_concat_of_one_frame_per_piece():
         concat_pieces([{"a": np.zeros(1)}, {"b": np.zeros(1)}])
     with pytest.raises(ValueError, match="constant columns"):
         concat_pieces(pieces[:1], constants)
+
+
+@pytest.mark.parametrize("dtype", ["object", "string"])
+def test_map_distinct_is_series_map(dtype):
+    """Same values as Series.map on text columns (numpy and Arrow-backed), each distinct
+    value looked up once; a missing value maps to None; a gap in a mapping raises."""
+    values = pd.Series(["1h", "5m", "1h", None, "1d", "5m"], dtype=dtype)
+    mapping = {"1h": 60, "5m": 5, "1d": 1440}
+    calls = []
+
+    def lookup(v):
+        calls.append(v)
+        return v.upper()
+
+    assert list(map_distinct(values, mapping)) == [60, 5, 60, None, 1440, 5]
+    assert list(map_distinct(values, lookup)) == ["1H", "5M", "1H", None, "1D", "5M"]
+    assert calls == ["1h", "5m", "1d"]
+    full = values.dropna()
+    assert map_distinct(full, mapping).tolist() == full.map(mapping).astype("int64").tolist()
+    assert map_distinct(full, mapping).dtype == np.int64
+    assert map_distinct(pd.Series([], dtype=dtype), mapping).shape == (0,)
+    with pytest.raises(KeyError):
+        map_distinct(pd.Series(["4h"]), mapping)

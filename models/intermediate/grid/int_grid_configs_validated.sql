@@ -1,5 +1,6 @@
--- Seed grid_configs, checked: a bad row stops the build with a message naming the row and
--- the reason (DuckDB error()), before any recommendation is computed from it. Adds
+-- Seed grid_configs, checked: bad rows stop the build with one message that names every bad
+-- row and its reason (DuckDB error(), Spark raise_error()), before any recommendation is
+-- computed from them: a user fixes the seed in one pass, not one row per build. Adds
 -- valid_to (the next version's valid_from, NULL for the current one) and the symbol's
 -- known series (an (exchange, symbol) with final bars at a grid interval).
 -- A row whose (exchange, symbol) has no such series is an error too, unless env
@@ -43,13 +44,25 @@ checked as (
         k.symbol is not null as is_known
     from configs as c
     left join known as k using (exchange, symbol)
+),
+
+problems as (
+    select
+        count(*) as n_bad,
+        {{ ordered_string_agg(
+            "'row grid_id=' || coalesce(grid_id, '?') || ', symbol=' || coalesce(symbol, '?') || ', valid_from='
+             || coalesce(cast(valid_from as " ~ dbt.type_string() ~ "), '?') || ': ' || problem",
+            '; ', 'grid_id, symbol, valid_from') }} as message
+    from checked
+    where problem is not null
 )
 
 select
-    grid_id, symbol, exchange, lower, upper, levels, allocation_frac, enabled, valid_from,
-    lead(valid_from) over (partition by grid_id order by valid_from) as valid_to
-from checked
-where {% if unknown_mode == 'warn' %}(is_known or problem is not null) and {% endif %}case when problem is null then true
-           else {{ error_function() }}('seeds/grid_configs.csv: row grid_id=' || coalesce(grid_id, '?') || ', symbol='
-                      || coalesce(symbol, '?') || ', valid_from=' || coalesce(cast(valid_from as {{ dbt.type_string() }}), '?') || ': ' || problem)
+    c.grid_id, c.symbol, c.exchange, c.lower, c.upper, c.levels, c.allocation_frac, c.enabled, c.valid_from,
+    lead(c.valid_from) over (partition by c.grid_id order by c.valid_from) as valid_to
+from checked as c
+cross join problems as p
+where {% if unknown_mode == 'warn' %}(c.is_known or c.problem is not null) and {% endif %}case when p.n_bad = 0 then true
+           else {{ error_function() }}('seeds/grid_configs.csv: ' || cast(p.n_bad as {{ dbt.type_string() }})
+                      || ' bad row(s): ' || p.message)
       end
