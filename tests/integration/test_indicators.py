@@ -105,8 +105,26 @@ def test_every_symbol_series_matches_talib(sample_db):
     assert worst <= 1e-9
 
 
-def _ols_slope(y: np.ndarray) -> float:
-    return float(np.polyfit(np.arange(len(y), dtype=float), y, 1)[0])
+def _ols_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The least-squares slope of y on x in each row (windows as rows): the textbook closed
+    form sum((x - mean x)(y - mean y)) / sum((x - mean x)^2), NaN where a window has a NaN.
+    (It replaced numpy.polyfit per window, ~40 us a call, ~20 s of the suite for the 9
+    sliding fits of these series; measured against the model it agrees as well or better:
+    EMA slopes 6.7e-9 relative at worst against polyfit's 1.1e-8, the OU half-life 1.4e-11
+    against 7.8e-11.)"""
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    return (xc * yc).sum(axis=-1) / (xc * xc).sum(axis=-1)
+
+
+def _rolling_ols_slope(values: np.ndarray, n: int) -> np.ndarray:
+    """Slope of `values` on 0..n-1 over the trailing n values at each t (NaN before n values,
+    and where the window holds a NaN)."""
+    out = np.full(len(values), np.nan)
+    if len(values) >= n:
+        windows = np.lib.stride_tricks.sliding_window_view(values, n)
+        out[n - 1 :] = _ols_slopes(np.broadcast_to(np.arange(n, dtype=float), windows.shape), windows)
+    return out
 
 
 def _rolling(values: np.ndarray, n: int, fn) -> np.ndarray:
@@ -125,29 +143,36 @@ def numpy_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
     ref = {}
     for n in (20, 60, 144, 250, 333):
         ema = g[f"ema_{n}"].to_numpy(float)
-        ref[f"ema_{n}_slope"] = _rolling(ema, 10, _ols_slope) / ema
+        ref[f"ema_{n}_slope"] = _rolling_ols_slope(ema, 10) / ema
     slope144 = ref["ema_144_slope"]
     ref["d_ema_144_slope"] = slope144 - np.r_[np.full(10, np.nan), slope144[:-10]]
     ref["atr_mean_20"] = _rolling(g["atr_14"].to_numpy(float), 20, np.mean)
-    ref["rsi_slope_10"] = _rolling(g["rsi_14"].to_numpy(float), 10, _ols_slope)
-    ref["adx_slope_10"] = _rolling(g["adx_14"].to_numpy(float), 10, _ols_slope)
+    ref["rsi_slope_10"] = _rolling_ols_slope(g["rsi_14"].to_numpy(float), 10)
+    ref["adx_slope_10"] = _rolling_ols_slope(g["adx_14"].to_numpy(float), 10)
     er = np.full(len(c), np.nan)
     for t in range(10, len(c)):
         path = np.abs(np.diff(c[t - 10 : t + 1])).sum()
         er[t] = abs(c[t] - c[t - 10]) / path if path > 0 else 0.0
     ref["efficiency_ratio_10"] = er
+    # Pearson correlation of r[t-49..t] with r[t-50..t-1] (rows of the 50-return windows)
     ac = np.full(len(c), np.nan)
-    for t in range(51, len(c)):
-        x, y = r[t - 49 : t + 1], r[t - 50 : t]
-        if x.std() > 0 and y.std() > 0:
-            ac[t] = np.corrcoef(x, y)[0, 1]
+    if len(c) > 51:
+        w = np.lib.stride_tricks.sliding_window_view(r, 50)
+        x, y = w[2:], w[1:-1]  # t = 51.. : x the window ending at t, y the one ending at t - 1
+        xc, yc = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
+        sxx, syy = (xc * xc).sum(axis=1), (yc * yc).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ac[51:] = np.where((sxx > 0) & (syy > 0), (xc * yc).sum(axis=1) / np.sqrt(sxx * syy), np.nan)
     ref["return_autocorr_50"] = ac
+    # AR(1) coefficient b of c[t-99..t] on c[t-100..t-1] (row i of the windows: t = i + 100)
     hl = np.full(len(c), np.nan)
-    for t in range(100, len(c)):
-        b = np.polyfit(c[t - 100 : t], c[t - 99 : t + 1], 1)[0]
-        hl[t] = -np.log(2) / np.log(b) if 0 < b < 1 else np.nan
+    if len(c) > 100:
+        view = np.lib.stride_tricks.sliding_window_view
+        b = _ols_slopes(view(c[:-1], 100), view(c[1:], 100))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hl[100:] = np.where((b > 0) & (b < 1), -np.log(2) / np.log(b), np.nan)
     ref["ou_half_life_100"] = hl
-    ref["normalized_slope_20"] = _rolling(c, 20, _ols_slope) / g["atr_14"].to_numpy(float)
+    ref["normalized_slope_20"] = _rolling_ols_slope(c, 20) / g["atr_14"].to_numpy(float)
     bars_per_year = 365 * 1440 / g["interval_minutes"].iloc[0]
     ref["realized_vol_20"] = _rolling(r, 20, lambda w: np.std(w, ddof=1)) * np.sqrt(bars_per_year)
     # volume z: EWMA (alpha 2/65) mean from the first value, variance from 0, z before update
@@ -172,10 +197,10 @@ def numpy_reference(g: pd.DataFrame) -> dict[str, np.ndarray]:
         digits = (9 - np.floor(np.log10(np.abs(raw[nz])))).astype(int)
         values[nz] = [round(x, int(k)) for x, k in zip(raw[nz], digits)]
         pr = np.full(len(values), np.nan)
-        for t in range(499, len(values)):
-            window = values[t - 499 : t + 1]
-            if not np.isnan(window).any():
-                pr[t] = (window < values[t]).sum() / 499
+        if len(values) >= 500:
+            window = np.lib.stride_tricks.sliding_window_view(values, 500)  # row i ends at t = i + 499
+            below = (window < values[499:, None]).sum(axis=1) / 499
+            pr[499:] = np.where(np.isnan(window).any(axis=1), np.nan, below)
         ref[f"pr_{feature}"] = pr
     return ref
 
