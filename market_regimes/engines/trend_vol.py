@@ -141,13 +141,24 @@ def load_markets(rows: Iterable[Mapping[str, object]]) -> list[TrendVolConfig]:
     """Every seed row as a :class:`TrendVolConfig`, in seed order.
 
     Raises TrendVolConfigError naming the market: an invalid row, or a market listed twice.
+    Every bad row is named in the one error, in seed order, each with its first problem
+    (messages joined by "; "), so the seed is fixed in one pass.
     """
-    markets = [TrendVolConfig.from_row(row) for row in rows]
+    markets, errors = [], []
+    for row in rows:
+        try:
+            markets.append(TrendVolConfig.from_row(row))
+        except TrendVolConfigError as exc:
+            errors.append(str(exc))
     seen: set[str] = set()
+    repeated: set[str] = set()
     for cfg in markets:
-        if cfg.market in seen:
-            raise TrendVolConfigError(f"seed trend_vol_markets, market {cfg.market!r}: listed more than once")
+        if cfg.market in seen and cfg.market not in repeated:
+            errors.append(f"seed trend_vol_markets, market {cfg.market!r}: listed more than once")
+            repeated.add(cfg.market)
         seen.add(cfg.market)
+    if errors:
+        raise TrendVolConfigError("; ".join(errors))
     return markets
 
 

@@ -58,14 +58,15 @@ def check_series(markets: list[TrendVolConfig], landed: pd.DataFrame, missing_se
 
     missing_series: "error" (raise) or "warn" (skip the market). Raises
     TrendVolConfigError naming the market: a missing series (in "error" mode, when the
-    landing holds any daily series), or price and vol series without a common day.
+    landing holds any daily series), or price and vol series without a common day. Every
+    such market is named in the one error, in seed order (messages joined by "; ").
     """
     if missing_series not in ("error", "warn"):
         raise ValueError(f"missing_series must be 'error' or 'warn', got {missing_series!r}")
     days = {
         series: pd.DatetimeIndex(group["bar_start"].unique()) for series, group in landed.groupby("series", sort=False)
     }
-    skipped = []
+    skipped, errors = [], []
     for cfg in markets:
         wanted = [cfg.price_series] + ([] if cfg.vol_series is None else [cfg.vol_series])
         missing = tuple(s for s in wanted if s not in days)
@@ -74,18 +75,21 @@ def check_series(markets: list[TrendVolConfig], landed: pd.DataFrame, missing_se
             if missing_series == "error" and days:
                 roles = {cfg.price_series: "price_series", cfg.vol_series: "vol_series"}
                 listed = ", ".join(f"{roles[s]} {s!r}" for s in missing)
-                raise TrendVolConfigError(
+                errors.append(
                     f"{where}: {listed} has no landed rows (expected a file daily/<SERIES>.csv in the landing "
                     f"directory; landed daily series: {sorted(days)})"
                 )
+                continue
             skipped.append((cfg.market, missing))
             continue
         if cfg.vol_series is not None and not days[cfg.price_series].isin(days[cfg.vol_series]).any():
             p, v = days[cfg.price_series], days[cfg.vol_series]
-            raise TrendVolConfigError(
+            errors.append(
                 f"{where}: price_series {cfg.price_series!r} ({p.min():%Y-%m-%d}..{p.max():%Y-%m-%d}) and "
                 f"vol_series {cfg.vol_series!r} ({v.min():%Y-%m-%d}..{v.max():%Y-%m-%d}) never share a day"
             )
+    if errors:
+        raise TrendVolConfigError("; ".join(errors))
     return SeriesCheck(skipped=tuple(skipped))
 
 

@@ -263,7 +263,7 @@ def test_add_a_market_end_to_end(user_project):
 @pytest.fixture
 def bad_seed(user_project):
     """Run `dbt build -s trend_vol_markets fct_market_regimes` in the copied project with the
-    shipped BTC row plus one given row, each time on a fresh copy of the user build at the
+    shipped BTC row plus the given row(s) (lines), each time on a fresh copy of the user build at the
     user build's own path (same profile: dbt reuses its partial parse). Restores the
     copy's seed and the user build afterwards."""
     seed = user_project["project"] / "seeds" / "trend_vol_markets.csv"
@@ -300,37 +300,37 @@ def test_a_missing_file_in_the_default_mode_skips_the_market_with_a_warning(bad_
 
 
 @pytest.mark.parametrize(
-    "row, extra, message",
+    "rows, extra, messages",
     [
+        # rejected when the seed is read: both rows named in one error
         (
-            "BAD_BANDS,FOO,FOOVOL,3,0.02,20,30",
+            ["BAD_BANDS,FOO,FOOVOL,3,0.02,20,30", "EQUAL_BANDS,FOO,FOOVOL,3,0.02,25,25"],
             (),
-            "market 'BAD_BANDS': vol_low_threshold (30) must be below vol_high_threshold (20)",
+            [
+                "market 'BAD_BANDS': vol_low_threshold (30) must be below vol_high_threshold (20)",
+                "market 'EQUAL_BANDS': vol_low_threshold (25) must be below vol_high_threshold (25)",
+            ],
         ),
+        # rejected against the landed series (strict mode; a --vars change makes dbt re-parse,
+        # so it runs last): both markets named in one error
         (
-            "EQUAL_BANDS,FOO,FOOVOL,3,0.02,25,25",
-            (),
-            "market 'EQUAL_BANDS': vol_low_threshold (25) must be below vol_high_threshold (25)",
-        ),
-        (
-            "NO_OVERLAP,FOO,OLDVOL,3,0.02,30,20",
-            (),
-            "market 'NO_OVERLAP': price_series 'FOO' (2024-03-01..2024-03-09) and vol_series 'OLDVOL' "
-            "(2010-01-04..2010-01-05) never share a day",
-        ),
-        # last: a --vars change makes dbt re-parse the project
-        (
-            "NO_FILE,FOO,FOOVIX,3,0.02,30,20",
+            ["NO_OVERLAP,FOO,OLDVOL,3,0.02,30,20", "NO_FILE,FOO,FOOVIX,3,0.02,30,20"],
             ("--vars", "{trend_vol_missing_series: error}"),
-            "market 'NO_FILE': vol_series 'FOOVIX' has no landed rows",
+            [
+                "market 'NO_OVERLAP': price_series 'FOO' (2024-03-01..2024-03-09) and vol_series 'OLDVOL' "
+                "(2010-01-04..2010-01-05) never share a day",
+                "market 'NO_FILE': vol_series 'FOOVIX' has no landed rows",
+            ],
         ),
     ],
 )
-def test_a_bad_seed_row_fails_the_build_naming_the_market(bad_seed, row, extra, message):
-    proc = bad_seed(row, *extra)
+def test_bad_seed_rows_fail_the_build_naming_every_market(bad_seed, rows, extra, messages):
+    proc = bad_seed("\n".join(rows), *extra)
     assert proc.returncode != 0
     assert "ERROR creating python table model marts.fct_market_regimes" in proc.stdout
-    assert f"TrendVolConfigError: seed trend_vol_markets, {message}" in proc.stdout, proc.stdout[-4000:]
+    assert f"TrendVolConfigError: seed trend_vol_markets, {messages[0]}" in proc.stdout, proc.stdout[-4000:]
+    for message in messages[1:]:
+        assert f"; seed trend_vol_markets, {message}" in proc.stdout, proc.stdout[-4000:]
 
 
 GRID_HEADER = "grid_id,symbol,exchange,lower,upper,levels,allocation_frac,enabled,valid_from"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -417,6 +418,39 @@ def test_a_long_hole_in_the_vol_series_restarts_the_detector():
         )
         == 1
     )
+
+
+def test_every_bad_seed_row_is_named_in_one_error():
+    """load_markets names every bad row (its first problem) and every repeated market once,
+    in seed order, in one error; check_series every market whose series fail."""
+    rows = [
+        {**SEED_ROW, "market": "A", "vol_low_threshold": "70"},
+        SEED_ROW,
+        {**SEED_ROW, "market": "B", "ma_period": "0", "vol_high_threshold": "high"},
+        SEED_ROW,
+        SEED_ROW,
+    ]
+    with pytest.raises(TrendVolConfigError) as raised:
+        load_markets(rows)
+    assert str(raised.value) == (
+        "seed trend_vol_markets, market 'A': vol_low_threshold (70) must be below vol_high_threshold (60); "
+        "seed trend_vol_markets, market 'B': vol_high_threshold = 'high' is not a number; "
+        "seed trend_vol_markets, market 'BTC': listed more than once"
+    )
+    landed = pd.concat([landed_days("BTC", 5), landed_days("DVOL", 5, start="2023-01-01")])
+    markets = [
+        make_config(market="P", price_series="NOPE", vol_series="DVOL"),
+        make_config(market="OK", price_series="BTC", vol_series=None),
+        make_config(market="Q", price_series="BTC", vol_series="DVOL"),
+    ]
+    with pytest.raises(TrendVolConfigError) as raised:
+        check_series(markets, landed, "error")
+    parts = re.split(r"; (?=seed trend_vol_markets)", str(raised.value))
+    assert [p.split(":")[0] for p in parts] == [
+        "seed trend_vol_markets, market 'P'",
+        "seed trend_vol_markets, market 'Q'",
+    ]
+    assert "price_series 'NOPE' has no landed rows" in parts[0] and "never share a day" in parts[1]
 
 
 def test_missing_and_non_overlapping_series_name_the_market():
