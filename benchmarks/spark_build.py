@@ -47,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT  # noqa: E402  (sibling benchmark script)
 
+from market_regimes.settings import VARS_ENV  # noqa: E402
 from market_regimes.spark_engines import PORTED_MODELS, dbt_selections  # noqa: E402
 from market_regimes.spark_parity import parity, run_spark_module  # noqa: E402
 
@@ -223,7 +224,8 @@ def main() -> int:
     base_env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT), "DO_NOT_TRACK": "1"}
     base_env.update(MARKET_REGIMES_LANDING=str(landing), MARKET_REGIMES_DB=str(db))
     base_env["MARKET_REGIMES_GRID_UNKNOWN_SYMBOL"] = "warn"  # the shipped grid configs name other symbols
-    spark_env = {**base_env, "MARKET_REGIMES_SPARK_WAREHOUSE": str(spark_dir / "warehouse")}
+    # the engine jobs read their vars as dbt does: the same --vars as every dbt call here
+    spark_env = {**base_env, "MARKET_REGIMES_SPARK_WAREHOUSE": str(spark_dir / "warehouse"), VARS_ENV: FIXTURE_VARS}
     tables = spark_tables(base_env, work / "duck")
     report: dict = {"first_bar_start": args.first, "tables": len(tables), "stages": []}
     ok = True

@@ -19,6 +19,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 DB_ENV = "MARKET_REGIMES_DB"
 LANDING_ENV = "MARKET_REGIMES_LANDING"
 PROJECT_ENV = "DBT_PROJECT_DIR"
+# the YAML mapping given to dbt's --vars, for code that runs beside dbt (the Spark engine jobs)
+VARS_ENV = "MARKET_REGIMES_DBT_VARS"
 DEFAULT_DB = "warehouse/market_regimes.duckdb"
 DEFAULT_LANDING = "sample/landing"
 
@@ -51,12 +53,25 @@ def seed_path(name: str) -> Path:
 
 
 def project_var(name: str):
-    """The value of dbt var `name` in the project's dbt_project.yml (``$DBT_PROJECT_DIR`` when
-    set, else the checkout's), for code that runs outside dbt with the project's settings
-    (the Spark engine jobs). Raises KeyError naming the var and the file when it is not
-    there; a ``--vars`` override given to dbt does not reach this value."""
+    """The value of dbt var `name` as dbt resolves it, for code that runs outside dbt with the
+    project's settings (the Spark engine jobs): the YAML mapping in ``$MARKET_REGIMES_DBT_VARS``
+    (the text given to dbt's ``--vars``; the jobs' ``--vars`` option sets it) when it holds
+    the var, as a command-line var overrides the project's; else the project's
+    dbt_project.yml (``$DBT_PROJECT_DIR`` when set, else the checkout's).
+
+    Raises:
+        KeyError: naming the var and the file when neither holds it.
+        ValueError: ``$MARKET_REGIMES_DBT_VARS`` is not a YAML mapping (named).
+    """
     import yaml
 
+    override = os.environ.get(VARS_ENV)
+    if override:
+        given = yaml.safe_load(override)
+        if not isinstance(given, dict):
+            raise ValueError(f"${VARS_ENV} must be a YAML mapping like dbt's --vars, got {override!r}")
+        if name in given:
+            return given[name]
     root = os.environ.get(PROJECT_ENV)
     path = (Path(root) if root else PROJECT_DIR) / "dbt_project.yml"
     values = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}

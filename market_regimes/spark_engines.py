@@ -70,6 +70,7 @@ Run it in the dbt-spark working directory, in its own process, with no dbt proce
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,7 @@ from market_regimes.engines.volatility_frames import (
     turbulence_rows_after,
     volatility_regime_rows,
 )
-from market_regimes.settings import project_var
+from market_regimes.settings import VARS_ENV, project_var
 
 __all__ = [
     "JOBS",
@@ -437,7 +438,7 @@ def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
     """Build or continue ``marts.fct_strategy_fit`` on Spark: the DuckDB model's run
     (:func:`market_regimes.adapters.volatility_models.strategy_fit_table`) with one Spark group
     per segment (series_part), for the bar intervals of var ``volatility_bar_intervals``
-    (dbt_project.yml: :func:`market_regimes.settings.project_var`).
+    (dbt_project.yml or the jobs' --vars: :func:`market_regimes.settings.project_var`).
 
     A first run computes every segment whole. A later run continues each stored segment
     after its last stored row from the ``hurst_window_bars``-th last clean bar at or before it
@@ -548,7 +549,7 @@ def symbol_turbulence(spark, *, full_refresh: bool = False) -> dict[str, object]
     """Build or continue ``marts.fct_symbol_turbulence`` on Spark: the DuckDB model's run
     (:func:`market_regimes.adapters.volatility_models.symbol_turbulence_table`) with one Spark
     group per cross-section (timeframe = exchange|bar_interval), for the bar intervals of var
-    ``volatility_bar_intervals`` (dbt_project.yml: :func:`market_regimes.settings.project_var`).
+    ``volatility_bar_intervals`` (dbt_project.yml or the jobs' --vars: :func:`market_regimes.settings.project_var`).
 
     A first run computes every cross-section whole. A later run continues each stored
     cross-section whose stored rows are still the full computation's (the same member count,
@@ -810,7 +811,7 @@ def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object
     (:func:`market_regimes.adapters.volatility_models.volatility_regimes_table`) with one
     Spark group per segment (series_part), for the bar intervals of var
     ``volatility_bar_intervals`` and the turbulence drivers of var ``turbulence_driver_kinds``
-    (dbt_project.yml: :func:`market_regimes.settings.project_var`).
+    (dbt_project.yml or the jobs' --vars: :func:`market_regimes.settings.project_var`).
 
     Segments: a first run computes every segment whole. A later run continues each stored
     segment after its last stored row (idx, segment_clean_returns, rv_vol_regime: the
@@ -1030,8 +1031,8 @@ def market_regimes(spark, *, full_refresh: bool = False) -> dict[str, object]:
     """Build ``marts.fct_market_regimes`` on Spark: the DuckDB model's run
     (python_models/marts/fct_market_regimes.py) with the dbt config it reads taken from the
     vars the model's config lifts (:data:`MARKET_REGIMES_VARS`: ``max_gap_bars`` and
-    ``trend_vol_missing_series`` of dbt_project.yml, :func:`market_regimes.settings.project_var`;
-    a ``--vars`` override given to dbt does not reach the job).
+    ``trend_vol_missing_series`` as dbt resolves them: the jobs' ``--vars`` over dbt_project.yml,
+    :func:`market_regimes.settings.project_var`).
 
     **On the Spark driver, not ``groupBy(market).applyInPandas``**: the input is tiny and
     daily. It is one row per seed market x final day of its daily price series (the sample
@@ -1132,7 +1133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("jobs", nargs="+", choices=sorted(JOBS), metavar="JOB", help=f"one of {sorted(JOBS)}")
     parser.add_argument("--warehouse", type=Path, required=True, help="spark.sql.warehouse.dir of the dbt profile")
     parser.add_argument("--full-refresh", action="store_true", help="recompute every series and replace the table")
+    parser.add_argument(
+        "--vars",
+        help="the YAML mapping given to dbt's --vars (e.g. '{volatility_bar_intervals: \"1h\"}'): the jobs read "
+        "their vars as dbt does, these over dbt_project.yml's (default: $MARKET_REGIMES_DBT_VARS)",
+    )
     args = parser.parse_args(argv)
+    if args.vars is not None:
+        os.environ[VARS_ENV] = args.vars
+        project_var("max_gap_bars")  # a bad mapping fails here, before Spark starts
     spark = spark_session(args.warehouse)
     results = {}
     try:

@@ -46,3 +46,23 @@ def test_seed_csvs_are_found_through_the_project_dir(monkeypatch, tmp_path):
         if '/ "seeds" /' in p.read_text() and p.name != "settings.py"
     ]
     assert not own_paths, own_paths
+
+
+def test_project_var_reads_dbt_project_yml_under_the_given_vars(monkeypatch):
+    """The Spark jobs' vars as dbt resolves them: $MARKET_REGIMES_DBT_VARS (dbt's --vars
+    text) over dbt_project.yml, a var it lacks from the file; a bad mapping or var is named."""
+    import pytest
+    import yaml
+
+    project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]
+    monkeypatch.delenv(settings.VARS_ENV, raising=False)
+    monkeypatch.delenv(settings.PROJECT_ENV, raising=False)
+    assert settings.project_var("volatility_bar_intervals") == project["volatility_bar_intervals"]
+    monkeypatch.setenv(settings.VARS_ENV, '{volatility_bar_intervals: "4h", other: 1}')
+    assert settings.project_var("volatility_bar_intervals") == "4h"
+    assert settings.project_var("max_gap_bars") == project["max_gap_bars"]
+    with pytest.raises(KeyError, match="no var 'not_a_var'"):
+        settings.project_var("not_a_var")
+    monkeypatch.setenv(settings.VARS_ENV, "[1, 2]")
+    with pytest.raises(ValueError, match="must be a YAML mapping"):
+        settings.project_var("max_gap_bars")
