@@ -16,7 +16,9 @@ version of each file with the next day's candles) and corrects one consumed cand
   ledgers copied from the DuckDB build (``copy_landing``: the landing stays Python), ``dbt
   run --target spark`` of the same SQL models up to the engines (``SELECTION``), the
   engines' Spark jobs (``market_regimes.spark_engines``: applyInPandas per series), ``dbt
-  run --target spark`` of the SQL models after them (``AFTER_ENGINES``) — on stage 2 each
+  run --target spark`` of the SQL models after them (``AFTER_ENGINES``), the second wave's
+  jobs (the grid lifecycle, which reads one of those models) and the SQL models after it
+  (``AFTER_SECOND_WAVE``) — on stage 2 each
   of these an incremental run — on stage 1 ``dbt test --target spark`` of their data
   tests (the unit tests' fixtures are DuckDB SQL), and the export of the compared tables.
 
@@ -48,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build import PROJECT  # noqa: E402  (sibling benchmark script)
 
 from market_regimes.settings import VARS_ENV  # noqa: E402
-from market_regimes.spark_engines import PORTED_MODELS, dbt_selections  # noqa: E402
+from market_regimes.spark_engines import PORTED_MODELS, SECOND_WAVE, dbt_selections  # noqa: E402
 from market_regimes.spark_parity import parity, run_spark_module  # noqa: E402
 
 SAMPLE = PROJECT / "sample" / "landing"
@@ -61,6 +63,11 @@ STAGE_ENDS = ("2025-06-29 12:00:00", "2025-06-30 12:00:00")
 PORTED = PORTED_MODELS
 _SELECTIONS = {name: ["--select", *sel, "--exclude", *exc] for name, (sel, exc) in dbt_selections(PROJECT).items()}
 SELECTION, AFTER_ENGINES, BUILT = _SELECTIONS["upstream"], _SELECTIONS["after_engines"], _SELECTIONS["built"]
+# the second wave (SECOND_WAVE): the jobs whose input the first "after engines" step builds, then
+# the SQL models downstream of them
+AFTER_SECOND_WAVE = _SELECTIONS["after_second_wave"]
+FIRST_JOBS = [job for model, job in PORTED.items() if model not in SECOND_WAVE]
+SECOND_JOBS = [PORTED[model] for model in SECOND_WAVE]
 BIN = Path(sys.executable).parent
 # stage 2 corrects these stage-1 candles (corrections/<file>: (file, bar_start) -> close): a
 # revision of a bar both builds consumed, which the rewind pre-hooks (revisions.sql) must
@@ -175,8 +182,10 @@ def spark_stage(stage: int, db: Path, export: Path, tables: list[str], spark_env
     steps += [
         {"copy-landing": str(db)},
         {"dbt": dbt_args(["run", "--target", "spark", *SELECTION], work)},
-        {"engines": list(PORTED.values())},
+        {"engines": FIRST_JOBS},
         {"dbt": dbt_args(["run", "--target", "spark", *AFTER_ENGINES], work)},
+        {"engines": SECOND_JOBS},
+        {"dbt": dbt_args(["run", "--target", "spark", *AFTER_SECOND_WAVE], work)},
     ]
     if stage == 1:
         test = ["test", "--target", "spark", *BUILT, "--exclude-resource-type", "unit_test"]
@@ -189,14 +198,16 @@ def spark_stage(stage: int, db: Path, export: Path, tables: list[str], spark_env
     out: dict = {"spark_process_s": round(time.perf_counter() - started, 1)}
     if stage == 1:
         out["spark_seed_s"] = done.pop(0)["seconds"]
-    copied, run, engines, after, *rest = done
+    copied, run, engines, after, engines_2, after_2, *rest = done
     out |= {"landing_copied": copied["result"], "copy_s": copied["seconds"], "spark_run_s": run["seconds"]}
     out["spark_model_s"] = {
-        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in run["result"] + after["result"]
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+        for r in run["result"] + after["result"] + after_2["result"]
     }
-    out["spark_engines"] = {model: engines["result"][job] for model, job in PORTED.items()}
-    out["spark_engines_s"] = engines["seconds"]
-    out["spark_after_engines_s"] = after["seconds"]
+    jobs = {**engines["result"], **engines_2["result"]}
+    out["spark_engines"] = {model: jobs[job] for model, job in PORTED.items()}
+    out["spark_engines_s"] = round(engines["seconds"] + engines_2["seconds"], 1)
+    out["spark_after_engines_s"] = round(after["seconds"] + after_2["seconds"], 1)
     if stage == 1:
         tested = rest.pop(0)
         statuses = [r["status"] for r in tested["result"]]
@@ -242,13 +253,24 @@ def main() -> int:
         step |= spark_stage(stage, db, export, tables, spark_env, spark_dir)
         diffs = parity(db, export, tables, work)
         step["parity"] = {
-            d.table: {"rows": d.left_rows, "spark_rows": d.right_rows, "equal": d.equal, "worst": d.worst}
+            d.table: {
+                "rows": d.left_rows,
+                "spark_rows": d.right_rows,
+                "equal": d.equal,
+                "worst": d.worst,
+                **({"tie_flips": d.tie_flips} if d.tie_flips else {}),
+            }
             for d in diffs
         }
         step["tables_equal"] = sum(d.equal for d in diffs)
         ok = ok and step["tables_equal"] == len(tables)
         report["stages"].append(step)
-        print(f"[spark_build] stage {stage}: {step['tables_equal']} of {len(tables)} tables equal", file=sys.stderr)
+        flips = {d.table: d.tie_flips for d in diffs if d.tie_flips}
+        print(
+            f"[spark_build] stage {stage}: {step['tables_equal']} of {len(tables)} tables equal"
+            + (f" (rounding-tie flips counted: {flips})" if flips else ""),
+            file=sys.stderr,
+        )
     print(json.dumps(report, indent=2))
     return 0 if ok else 1
 

@@ -87,6 +87,9 @@ class TableDiff:
     unmatched: int = 0
     worst: dict[str, float] = field(default_factory=dict)
     over_tolerance: list[str] = field(default_factory=list)
+    # rows whose rounded JSON numbers differ by a flipped rounding tie only (the Spark
+    # parity's documented exception, market_regimes.spark_parity.TIE_FLIP_JSON); equal otherwise
+    tie_flips: int = 0
 
     @property
     def equal(self) -> bool:

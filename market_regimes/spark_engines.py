@@ -56,8 +56,13 @@ Spark too) deletes the engine tables' rows from each revised series' first chang
 series from what is left, as the DuckDB models do (CI's Spark stage corrects a consumed
 candle in stage 2). ``full_refresh=True`` walks everything again.
 
-Not ported yet (named in docs/scale-out.md): the grid lifecycle and the Python research
-reports.
+* ``marts.fct_grid_lifecycle`` (:func:`grid_lifecycle`): the grid lifecycle
+  (:func:`market_regimes.engines.grid_lifecycle_frames.lifecycle_rows`) per symbol, every walk
+  continued from the engine state on its last stored row. Its input is a SQL model
+  downstream of the jobs above, so it runs in a second wave (:data:`SECOND_WAVE`); with it
+  the exit states, notifications, restart gates, grid recommendations and
+  ``rpt_grid_lifecycle_inputs`` build on Spark.
+Not ported yet (named in docs/scale-out.md): the Python research reports.
 
 Spark is imported lazily (the module imports without the optional ``spark`` dependencies).
 Run it in the dbt-spark working directory, in its own process, with no dbt process running
@@ -65,6 +70,8 @@ Run it in the dbt-spark working directory, in its own process, with no dbt proce
 
     python -m market_regimes.spark_engines grid-ranges-walked uptrend-states strategy-fit symbol-turbulence \
         volatility-regimes market-regimes --warehouse <spark.sql.warehouse.dir>
+    # after dbt has built the SQL models downstream of those (fct_grid_lifecycle_bars):
+    python -m market_regimes.spark_engines grid-lifecycle --warehouse <spark.sql.warehouse.dir>
 """
 
 from __future__ import annotations
@@ -78,6 +85,10 @@ import pandas as pd
 
 from market_regimes.adapters import grid_sql, volatility_sql
 from market_regimes.adapters.uptrend_sql import engine_inputs_sql
+from market_regimes.engines.grid_lifecycle import LifecycleConfig
+from market_regimes.engines.grid_lifecycle_frames import OUTPUT_COLUMNS as LIFECYCLE_OUTPUT_COLUMNS
+from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows
+from market_regimes.engines.grid_lifecycle_frames import stored_states as lifecycle_stored_states
 from market_regimes.engines.grid_ranges import OUTPUT_COLUMNS, PIVOT_COLUMNS, grid_range_rows_by_window
 from market_regimes.engines.trend_vol import load_markets
 from market_regimes.engines.trend_vol_frames import INPUT_COLUMNS as MARKET_DAY_COLUMNS
@@ -113,12 +124,16 @@ __all__ = [
     "JOBS",
     "PORTED_MODELS",
     "dbt_selections",
+    "grid_lifecycle",
+    "grid_lifecycle_group",
+    "grid_lifecycle_output_schema",
     "grid_ranges_output_schema",
     "grid_ranges_walk_group",
     "grid_ranges_walked",
     "market_regimes",
     "market_regimes_group",
     "market_regimes_output_schema",
+    "plain_text_columns",
     "seed_mapping",
     "strategy_fit",
     "strategy_fit_group",
@@ -182,6 +197,13 @@ MARKET_DAYS = "intermediate.int_market_days_prepared"
 LANDED_DAYS = "staging.stg_landing__daily_series_days"
 #: fct_market_regimes' dbt config keys -> the dbt vars they lift (python_models/marts/_trend_vol__models.yml)
 MARKET_REGIMES_VARS = {"max_gap_bars": "max_gap_bars", "missing_series": "trend_vol_missing_series"}
+GRID_LIFECYCLE = "marts.fct_grid_lifecycle"
+GRID_LIFECYCLE_SEED = "seeds.grid_lifecycle_config"
+# the inputs of fct_grid_lifecycle (its dbt refs besides the seed), as the temp views the input SQL reads
+GRID_LIFECYCLE_INPUTS = {
+    "_lifecycle_bars": "marts.fct_grid_lifecycle_bars",
+    "_lifecycle_configs": "intermediate.int_grid_configs_validated",
+}
 
 
 def grid_ranges_output_schema(series_part_type: str = "bigint") -> str:
@@ -1078,6 +1100,139 @@ def market_regimes(spark, *, full_refresh: bool = False) -> dict[str, object]:
 
 
 #: job name -> job (``python -m market_regimes.spark_engines <name>``)
+def grid_lifecycle_output_schema() -> str:
+    """The Spark DDL schema of fct_grid_lifecycle: the columns of
+    :data:`~market_regimes.engines.grid_lifecycle_frames.OUTPUT_COLUMNS` in order, typed as the
+    DuckDB model's table (prices and fractions double, counts bigint, flags boolean,
+    valid_from and bar_start timestamp, text and JSON string)."""
+    doubles = ("lower", "upper", "allocation_frac", "post_stop_lower", "post_stop_upper", "half_life_baseline")
+    counts = (
+        "segment_id",
+        "levels",
+        "gate_1_bars",
+        "gate_2_bars",
+        "gate_3_bars",
+        "gates_passed",
+        "bars_since_stop",
+        "time_floor_bars",
+        "probation_bars",
+        "round_trips",
+        "warning_conditions",
+        "latest_triggers",
+        "mandatory_triggers",
+        "quiet_bars",
+    )
+    types = {
+        "valid_from": "timestamp",
+        "bar_start": "timestamp",
+        "restart_permitted": "boolean",
+        "is_sent": "boolean",
+        **{c: "double" for c in doubles},
+        **{c: "bigint" for c in counts},
+    }
+    return ", ".join(f"{c} {types.get(c, 'string')}" for c in LIFECYCLE_OUTPUT_COLUMNS)
+
+
+def grid_lifecycle_group(
+    bars: pd.DataFrame, configs: pd.DataFrame, cfg: LifecycleConfig, states: dict[str, str]
+) -> pd.DataFrame:
+    """One symbol's new rows of fct_grid_lifecycle (the function each Spark group runs): its
+    virtual grid and every configured grid version of it walked over its bars
+    (:func:`~market_regimes.engines.grid_lifecycle_frames.lifecycle_rows`), each walk with a
+    stored state continued after it.
+
+    Args:
+        bars: the symbol's rows of fct_grid_lifecycle_bars (an incremental run: those of
+            :func:`market_regimes.adapters.grid_sql.lifecycle_tail_sql`), any order.
+        configs: every row of int_grid_configs_validated (the group's symbol picks its own).
+        cfg: the constants (seed grid_lifecycle_config). states: walk_id -> stored engine
+            state (empty on a full run).
+
+    Returns:
+        The rows of ``lifecycle_rows``, columns as :func:`grid_lifecycle_output_schema` wants them.
+
+    Raises:
+        ValueError: as ``lifecycle_rows`` (a state made under other constants: rebuild with
+            ``--full-refresh``).
+    """
+    return plain_text_columns(lifecycle_rows(bars, configs, cfg, states))
+
+
+def plain_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its pandas string columns as object columns (None for missing): pyspark
+    hands each column of a group's result to ``pyarrow.Array.from_pandas``, which gives a
+    ChunkedArray (and the group fails: "Cannot convert pyarrow.lib.ChunkedArray to
+    pyarrow.lib.Array") for an Arrow-backed string column of several chunks, as
+    ``pd.concat`` of many walks' frames leaves it. Other columns are left as they are."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    if not text:
+        return frame
+    return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), None) for c in text})
+
+
+def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
+    """Build or continue ``marts.fct_grid_lifecycle`` on Spark: the DuckDB model's run
+    (:func:`market_regimes.adapters.grid_models.grid_lifecycle_table`) with one Spark group
+    per symbol (exchange, symbol: its virtual grid's walks and its configured versions' walks
+    need the same bars).
+
+    A first run walks every grid whole. A later run reads each segment after the earliest
+    last stored bar of its walks, the symbols of configured grids whole (the adapter's
+    :func:`~market_regimes.adapters.grid_sql.lifecycle_tail_sql`, portable as written), and
+    continues every walk from the engine state on its last stored row (read into the
+    driver: one JSON text per walk); the previous last row of each continued walk is
+    written again without its state, and the rows are added as dbt's delete+insert on
+    (grid_id, bar_start) adds them on DuckDB, by writing the Parquet table again (stored
+    rows without the keys written + the new rows, checkpointed first).
+
+    Its input, ``fct_grid_lifecycle_bars``, is a SQL model downstream of other ported
+    engines: the job runs after the first "after engines" dbt step, and the SQL models
+    downstream of it after the job (:data:`SECOND_WAVE`, :func:`dbt_selections`).
+
+    Args / Returns / Raises: as :func:`grid_ranges_walked` (the inputs: the relations of
+    ``GRID_LIFECYCLE_INPUTS`` and seed grid_lifecycle_config); the result holds ``walks``
+    (walks with rows written).
+    """
+    from pyspark.sql import functions as F
+
+    seed = spark.table(GRID_LIFECYCLE_SEED).select("key", "value").toPandas()
+    cfg = LifecycleConfig.from_rows(seed[["key", "value"]])
+    for view, table in GRID_LIFECYCLE_INPUTS.items():
+        spark.table(table).createOrReplaceTempView(view)
+    configs = spark.table("_lifecycle_configs").toPandas()  # the seed's grid versions: a few rows
+    incremental = table_exists(spark, GRID_LIFECYCLE) and not full_refresh
+    if incremental:
+        # the stored rows that carry a state (the last row of each walk), before the table is rewritten
+        last = spark.table(GRID_LIFECYCLE).where("engine_state is not null").localCheckpoint()
+        last.createOrReplaceTempView("_lifecycle_stored")
+        states = lifecycle_stored_states(last.select("walk_id", "engine_state").toPandas())
+        bars = spark.sql(grid_sql.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
+    else:
+        states, bars = {}, spark.table("_lifecycle_bars")
+    out = (
+        bars.groupBy("exchange", "symbol")
+        .applyInPandas(lambda g: grid_lifecycle_group(g, configs, cfg, states), grid_lifecycle_output_schema())
+        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
+    )
+    written = out.count()
+    walks = out.select("walk_id").distinct().count()
+    if not incremental:
+        out.write.mode("overwrite").format("parquet").saveAsTable(GRID_LIFECYCLE)
+        return {"mode": "full", "walks": walks, "rows_written": written}
+    # the previous last row of each continued walk, again, without its engine state
+    previous = (
+        last.join(out.select("walk_id").distinct(), "walk_id", "left_semi")
+        .join(out.select("grid_id", "bar_start"), ["grid_id", "bar_start"], "left_anti")
+        .withColumn("engine_state", F.lit(None).cast("string"))
+        .select(*out.columns)
+    )
+    if written:
+        write_delete_insert(
+            spark, GRID_LIFECYCLE, out.unionByName(previous).localCheckpoint(), ["grid_id", "bar_start"]
+        )
+    return {"mode": "incremental", "walks": walks, "rows_written": written}
+
+
 JOBS = {
     "grid-ranges-walked": grid_ranges_walked,
     "uptrend-states": uptrend_states,
@@ -1085,6 +1240,7 @@ JOBS = {
     "symbol-turbulence": symbol_turbulence,
     "volatility-regimes": volatility_regimes,
     "market-regimes": market_regimes,
+    "grid-lifecycle": grid_lifecycle,
 }
 #: the dbt Python models built on Spark by a job here -> the job's name (the Spark stage of
 #: CI and the Spark code location run these between their dbt steps)
@@ -1096,7 +1252,13 @@ PORTED_MODELS = {
     # after symbol-turbulence: its symbol rows read marts.fct_symbol_turbulence
     "fct_volatility_regimes": "volatility-regimes",
     "fct_market_regimes": "market-regimes",
+    # reads fct_grid_lifecycle_bars, a SQL model downstream of the jobs above: SECOND_WAVE
+    "fct_grid_lifecycle": "grid-lifecycle",
 }
+#: the ported engines whose input is a SQL model downstream of other ported engines: their
+#: jobs run after the SQL models downstream of the first wave, and the SQL models downstream
+#: of them after their jobs (:func:`dbt_selections`)
+SECOND_WAVE = ("fct_grid_lifecycle",)
 
 
 def dbt_selections(project_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
@@ -1105,16 +1267,21 @@ def dbt_selections(project_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
 
     * ``upstream``: the SQL models not downstream of any Python engine model (the models of
       ``python_models/`` outside ``python_models/raw``, the landing), run before the jobs;
-    * ``after_engines``: the models downstream of the ported engines (:data:`PORTED_MODELS`)
-      and of no other engine, run after the jobs;
-    * ``built``: both, with the ported engines: what the Spark target holds.
+    * ``after_engines``: the models downstream of the first wave of ported engines
+      (:data:`PORTED_MODELS` outside :data:`SECOND_WAVE`) and of no other engine, run after
+      their jobs;
+    * ``after_second_wave``: the models downstream of the :data:`SECOND_WAVE` engines and
+      of no unported one, run after those jobs (which read models of ``after_engines``);
+    * ``built``: all of them, with the ported engines: what the Spark target holds.
     """
     root = Path(project_dir) / "python_models"
     engines = sorted(p.stem for p in root.rglob("*.py") if p.relative_to(root).parts[0] != "raw")
     unported = [f"{m}+" for m in engines if m not in PORTED_MODELS]
+    first = [m for m in PORTED_MODELS if m not in SECOND_WAVE]
     return {
         "upstream": (["path:models"], [f"{m}+" for m in engines]),
-        "after_engines": ([f"{m}+" for m in PORTED_MODELS], [*PORTED_MODELS, *unported]),
+        "after_engines": ([f"{m}+" for m in first], [*PORTED_MODELS, *unported, *(f"{m}+" for m in SECOND_WAVE)]),
+        "after_second_wave": ([f"{m}+" for m in SECOND_WAVE], [*PORTED_MODELS, *unported]),
         "built": (["path:models", *PORTED_MODELS], unported),
     }
 

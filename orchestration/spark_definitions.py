@@ -2,7 +2,7 @@
 ``dagster dev -m orchestration.spark_definitions -h 127.0.0.1``.
 
 The DuckDB location (:mod:`orchestration.definitions`) is the default and is unchanged; this
-one builds the part of the project that runs on Spark today, in four steps that each hold
+one builds the part of the project that runs on Spark today, in steps that each hold
 the local Spark metastore alone (the in-process executor runs one step at a time):
 
 * ``raw/klines``, ``raw/daily_series``, ``raw/dominance_readings``: the landing ledgers. The
@@ -15,17 +15,21 @@ the local Spark metastore alone (the in-process executor runs one step at a time
   its model (``intermediate/int_grid_ranges_walked``, ``marts/fct_uptrend_states``,
   ``marts/fct_strategy_fit``, ``marts/fct_symbol_turbulence``, ``marts/fct_volatility_regimes``:
   after the symbol turbulence, which it reads; ``marts/fct_market_regimes``: the trend x vol
-  regimes, a full table computed on the Spark driver): the engine's Spark job (``python -m
+  regimes, a full table computed on the Spark driver; ``marts/fct_grid_lifecycle``: after
+  ``spark_sql_after_engines``, which builds its input): the engine's Spark job (``python -m
   market_regimes.spark_engines``), continuing each stored series (or cross-section: the
-  symbol turbulence);
+  symbol turbulence; or walk: the grid lifecycle);
 * ``spark_sql_after_engines``: ``dbt build --target spark`` of the SQL models downstream of
-  the ported engines only (``fct_grid_ranges``, ``fct_grid_regimes``, the levers, the view
-  ``fct_grid_lifecycle_bars``, ``fct_regime_events``, the regime research inputs and the
-  SQL regime reports, ...).
+  the first wave of ported engines only (``fct_grid_ranges``, ``fct_grid_regimes``, the
+  levers, the view ``fct_grid_lifecycle_bars``, ``fct_regime_events``, the regime research
+  inputs and the SQL regime reports, ...);
+* ``spark_sql_after_second_wave``: the same for the SQL models downstream of the grid
+  lifecycle (the exit states and notifications, the restart gates, the grid
+  recommendations, ``rpt_grid_lifecycle_inputs``).
 
 The selections come from :func:`market_regimes.spark_engines.dbt_selections`. Models
-downstream of an engine without a Spark job (the grid lifecycle and exit states, the Python
-research reports and what reads them) are not assets of this location. Paths: the Spark warehouse is ``MARKET_REGIMES_SPARK_WAREHOUSE`` (default
+downstream of an engine without a Spark job (the Python research reports and what reads
+them) are not assets of this location. Paths: the Spark warehouse is ``MARKET_REGIMES_SPARK_WAREHOUSE`` (default
 ``warehouse/spark``, as profiles.yml), every process runs in the project directory (where
 dbt-spark's session keeps ``metastore_db/``).
 """
@@ -61,6 +65,7 @@ _SELECTIONS = dbt_selections(PROJECT_DIR)
 SQL_UPSTREAM = " ".join([*_SELECTIONS["upstream"][0], "resource_type:seed"])
 SQL_UPSTREAM_EXCLUDE = " ".join(_SELECTIONS["upstream"][1])
 AFTER_ENGINES, AFTER_ENGINES_EXCLUDE = (" ".join(part) for part in _SELECTIONS["after_engines"])
+AFTER_SECOND_WAVE, AFTER_SECOND_WAVE_EXCLUDE = (" ".join(part) for part in _SELECTIONS["after_second_wave"])
 BUILD = ["build", "--exclude-resource-type", "unit_test"]  # (target spark: the resource) unit fixtures are DuckDB SQL
 
 
@@ -174,8 +179,24 @@ spark_sql_after_engines = spark_dbt_op(
 )
 
 
+# the SQL models downstream of the second-wave engines (the grid lifecycle: its input is a
+# model of spark_sql_after_engines), in their own op so that the op graph has no cycle
+spark_sql_after_second_wave = spark_dbt_op(
+    "spark_sql_after_second_wave",
+    AFTER_SECOND_WAVE,
+    AFTER_SECOND_WAVE_EXCLUDE,
+    "the SQL models downstream of the grid lifecycle",
+)
+
+
 defs = Definitions(
-    assets=[spark_landing_ledgers, spark_sql_upstream, *engine_assets, spark_sql_after_engines],
+    assets=[
+        spark_landing_ledgers,
+        spark_sql_upstream,
+        *engine_assets,
+        spark_sql_after_engines,
+        spark_sql_after_second_wave,
+    ],
     executor=in_process_executor,
     resources={
         "warehouse": WarehouseResource(),

@@ -591,7 +591,7 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     """orchestration/spark_definitions.py (docs/scale-out.md): each ported engine is an asset of
     its own, keyed as dbt keys the model, between the dbt build of the SQL models it reads and
     the one of the SQL models after it; the models after an engine without a Spark job are not
-    assets there (the grid lifecycle, the Python research reports); fct_regime_events, which
+    assets there (the Python research reports); fct_regime_events, which
     reads the uptrend, volatility and trend x vol regimes, is built after the jobs; every dbt
     step runs on the spark target."""
     spark = importlib.reload(importlib.import_module("orchestration.spark_definitions"))
@@ -640,9 +640,24 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     assert (
         ops["reports/rpt_regime_labels_aligned"] == ops["reports/rpt_regime_transitions"] == "spark_sql_after_engines"
     )
+    # the grid lifecycle's job reads a model of the first "after engines" op; the models after
+    # it are built by an op of their own (the op graph has no cycle)
+    lifecycle = graph.get(AssetKey(["marts", "fct_grid_lifecycle"]))
+    assert {k.to_user_string() for k in lifecycle.parent_keys} == {
+        "marts/fct_grid_lifecycle_bars",
+        "intermediate/int_grid_configs_validated",
+        "seeds/grid_lifecycle_config",
+    }
+    assert ops["marts/fct_grid_lifecycle"] == "marts__fct_grid_lifecycle"
+    assert ops["marts/fct_grid_lifecycle_bars"] == "spark_sql_after_engines"
+    assert (
+        ops["marts/fct_exit_states"]
+        == ops["marts/fct_restart_gates"]
+        == ops["marts/fct_grid_recommendations"]
+        == "spark_sql_after_second_wave"
+    )
     for absent in (
-        "marts/fct_grid_lifecycle",
-        "marts/fct_exit_states",
+        "reports/rpt_grid_exit_events",
         "reports/rpt_grid_range_outcomes",
         "reports/rpt_lever_outcomes",
         "reports/rpt_regime_findings",

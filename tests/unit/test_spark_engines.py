@@ -98,7 +98,7 @@ def test_the_spark_steps_split_the_models_at_the_engines():
     assert steps["upstream"][0] == ["path:models"]
     assert "fct_volatility_regimes+" in steps["upstream"][1] and "int_grid_ranges_walked+" in steps["upstream"][1]
     assert not any(s.startswith(("klines", "daily_series", "dominance_readings")) for s in steps["upstream"][1])
-    ported = [
+    first = [
         "int_grid_ranges_walked",
         "fct_uptrend_states",
         "fct_strategy_fit",
@@ -106,12 +106,15 @@ def test_the_spark_steps_split_the_models_at_the_engines():
         "fct_volatility_regimes",
         "fct_market_regimes",
     ]
-    assert steps["after_engines"] == (
-        [f"{m}+" for m in ported],
-        [*ported, *[s for s in steps["upstream"][1] if s not in [f"{m}+" for m in ported]]],
-    )
+    ported = [*first, "fct_grid_lifecycle"]
+    unported = [s for s in steps["upstream"][1] if s not in [f"{m}+" for m in ported]]
+    # the grid lifecycle reads fct_grid_lifecycle_bars, a model after the first wave: it and
+    # the models after it wait for the second "after engines" step
+    assert steps["after_engines"] == ([f"{m}+" for m in first], [*ported, *unported, "fct_grid_lifecycle+"])
+    assert steps["after_second_wave"] == (["fct_grid_lifecycle+"], [*ported, *unported])
     assert steps["built"][0] == ["path:models", *ported]
-    assert "fct_uptrend_states+" not in steps["built"][1] and "fct_grid_lifecycle+" in steps["built"][1]
+    assert "fct_uptrend_states+" not in steps["built"][1] and "fct_grid_lifecycle+" not in steps["built"][1]
+    assert "rpt_grid_exit_events+" in steps["built"][1] and "rpt_grid_restart_outcomes+" in steps["built"][1]
     assert "fct_strategy_fit+" not in steps["built"][1] and "fct_market_regimes+" not in steps["built"][1]
     assert "fct_symbol_turbulence+" not in steps["built"][1] and "fct_volatility_regimes+" not in steps["built"][1]
     # the regime research reports are Python models without a job: they and their descendants stay off Spark
@@ -959,3 +962,66 @@ def test_the_market_regimes_job_fails_on_a_seed_naming_a_missing_series_as_the_m
     with pytest.raises(TrendVolConfigError) as job_error:
         _market_job_rows(con)
     assert str(job_error.value) == str(model_error.value) and "market 'BTC'" in str(job_error.value)
+
+
+def test_grid_lifecycle_groups_equal_the_adapters_one_call_and_continue_each_walk():
+    """The Spark job's groups (one per symbol, rows in any order) give the adapter's one call
+    over every symbol, row for row; continued from the states stored at a cut, each group
+    gives the rows after each walk's state (the later rows of the full walk). The schema
+    lists the adapter's columns with the DuckDB table's types."""
+    from market_regimes.engines.grid_lifecycle_frames import OUTPUT_COLUMNS as LIFECYCLE_COLUMNS
+    from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows
+    from market_regimes.engines.grid_lifecycle_frames import stored_states as lifecycle_states
+    from market_regimes.spark_engines import grid_lifecycle_group, grid_lifecycle_output_schema
+    from tests.unit.test_grid_lifecycle_frames import BARS, CFG, CONFIGS
+
+    types = dict(part.split(" ") for part in grid_lifecycle_output_schema().split(", "))
+    assert list(types) == list(LIFECYCLE_COLUMNS)
+    assert types["bar_start"] == types["valid_from"] == "timestamp" and types["is_sent"] == "boolean"
+    assert types["levels"] == types["gates_passed"] == types["segment_id"] == "bigint"
+    assert types["lower"] == types["half_life_baseline"] == "double" and types["engine_state"] == "string"
+
+    full = lifecycle_rows(BARS, CONFIGS, CFG)
+    shuffled = BARS.sample(frac=1.0, random_state=7)
+    groups = [grid_lifecycle_group(g, CONFIGS, CFG, {}) for _, g in shuffled.groupby(["exchange", "symbol"])]
+    # text as object columns: pyspark's Arrow serializer rejects a multi-chunk Arrow-backed column
+    assert not any(isinstance(t, pd.StringDtype) for g in groups for t in g.dtypes)
+    together = pd.concat(groups, ignore_index=True).sort_values(["grid_id", "bar_start"], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        together, full.sort_values(["grid_id", "bar_start"], ignore_index=True), check_dtype=False
+    )
+
+    # continued: the walks of bars up to a cut, then each group from its stored states
+    cut = pd.Timestamp("2024-01-06 00:00")
+    first = lifecycle_rows(BARS[BARS["bar_start"] < cut], CONFIGS, CFG)
+    states = lifecycle_states(first[first["engine_state"].notna()])
+    later = pd.concat(
+        [grid_lifecycle_group(g, CONFIGS, CFG, states) for _, g in shuffled.groupby(["exchange", "symbol"])],
+        ignore_index=True,
+    )
+    assert len(first) and len(later)
+    expected = full[
+        ~full.set_index(["grid_id", "bar_start"]).index.isin(first.set_index(["grid_id", "bar_start"]).index)
+    ]
+    columns = [c for c in LIFECYCLE_COLUMNS if c != "engine_state"]
+    pd.testing.assert_frame_equal(
+        later.sort_values(["grid_id", "bar_start"], ignore_index=True)[columns],
+        expected.sort_values(["grid_id", "bar_start"], ignore_index=True)[columns],
+        check_dtype=False,
+    )
+
+
+def test_plain_text_columns_turn_chunked_text_into_objects():
+    """A multi-chunk Arrow-backed text column (what pd.concat leaves) becomes object values
+    (None for missing) that pyarrow converts to one Array; other columns stay."""
+    import pyarrow as pa
+
+    from market_regimes.spark_engines import plain_text_columns
+
+    frame = pd.concat(
+        [pd.DataFrame({"t": pd.array(["a", None], dtype="string[pyarrow]"), "x": [1, 2]})] * 2, ignore_index=True
+    )
+    out = plain_text_columns(frame)
+    assert out["t"].dtype == object and out["t"].tolist() == ["a", None, "a", None]
+    assert out["x"].dtype == frame["x"].dtype
+    assert isinstance(pa.Array.from_pandas(out["t"]), pa.Array)

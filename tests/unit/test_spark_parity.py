@@ -75,3 +75,26 @@ def test_series_keys_map_through_series_id_and_segment_id():
     clash = spark_keys.assign(series_part=[7, 42, 42, 7])
     with pytest.raises(ValueError, match=r"Spark series keys \[7\] name more than one series segment"):
         series_part_map(clash, duckdb_keys.assign(series_id=["BTC|macro", "market|BTC", "ETH|macro"], segment_id=1))
+
+
+def test_a_flipped_rounding_tie_is_counted_and_any_other_json_difference_is_not():
+    """TIE_FLIP_JSON: the lifecycle's trigger values are rounded to 6 significant digits; an
+    ulp of difference on a tie flips the last digit (152.512 vs 152.513: a flip), a larger
+    difference, another text or another structure is not."""
+    import json
+
+    from market_regimes.spark_parity import _tie_flip
+
+    def changes(value, trigger="upper", state="PROBATION"):
+        return json.loads(
+            json.dumps([{"to_state": state, "triggers": [{"trigger": trigger, "value": value}, {"value": 58.3656}]}])
+        )
+
+    assert _tie_flip(changes(152.512), changes(152.512)) is None
+    assert _tie_flip(changes(152.512), changes(152.513)) is True
+    assert _tie_flip(changes(2593.73), changes(2593.74)) is True
+    assert _tie_flip(changes(0.000123457), changes(0.000123456)) is True
+    assert _tie_flip(changes(152.512), changes(152.514)) is False
+    assert _tie_flip(changes(152.512, trigger="lower"), changes(152.513)) is False
+    assert _tie_flip(changes(152.512, state="NORMAL"), changes(152.513)) is False
+    assert _tie_flip(changes(152.512), changes(152.512)[:0]) is False
