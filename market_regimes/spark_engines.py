@@ -123,6 +123,7 @@ from market_regimes.settings import VARS_ENV, project_var
 __all__ = [
     "JOBS",
     "PORTED_MODELS",
+    "SECOND_WAVE",
     "dbt_selections",
     "grid_lifecycle",
     "grid_lifecycle_group",
@@ -1099,7 +1100,6 @@ def market_regimes(spark, *, full_refresh: bool = False) -> dict[str, object]:
     return {"mode": "full", "markets": int(rows["market"].nunique()), "rows_written": len(rows)}
 
 
-#: job name -> job (``python -m market_regimes.spark_engines <name>``)
 def grid_lifecycle_output_schema() -> str:
     """The Spark DDL schema of fct_grid_lifecycle: the columns of
     :data:`~market_regimes.engines.grid_lifecycle_frames.OUTPUT_COLUMNS` in order, typed as the
@@ -1233,6 +1233,7 @@ def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
     return {"mode": "incremental", "walks": walks, "rows_written": written}
 
 
+#: job name -> job (``python -m market_regimes.spark_engines <name>``)
 JOBS = {
     "grid-ranges-walked": grid_ranges_walked,
     "uptrend-states": uptrend_states,
