@@ -10,9 +10,10 @@ version of each file with the next day's candles) and corrects one consumed cand
 * DuckDB: ``dbt seed`` (stage 1) and ``dbt run`` of the landing ledgers, every SQL model
   that does not depend on a Python engine model, the engines with a Spark job (``PORTED``)
   and the SQL models downstream of those only (``BUILT``);
-* Spark, in one process and one Spark session per stage (``python -m
-  market_regimes.spark_parity steps``: dbt runs in that process on the same session, so
-  Spark starts once, not once per command): ``dbt seed --target spark`` (stage 1), the
+* Spark, after both DuckDB builds (each stage's DuckDB file kept), in one process and one
+  Spark session for both stages (``python -m market_regimes.spark_parity steps``: dbt runs
+  in that process on the same session, so Spark starts and its JIT warms up once, not once
+  per command or stage): ``dbt seed --target spark`` (stage 1), the
   ledgers copied from the DuckDB build (``copy_landing``: the landing stays Python), ``dbt
   run --target spark`` of the same SQL models up to the engines (``SELECTION``), the
   engines' Spark jobs (``market_regimes.spark_engines``: applyInPandas per series), ``dbt
@@ -51,7 +52,7 @@ from build import PROJECT  # noqa: E402  (sibling benchmark script)
 
 from market_regimes.settings import VARS_ENV  # noqa: E402
 from market_regimes.spark_engines import PORTED_MODELS, SECOND_WAVE, dbt_selections  # noqa: E402
-from market_regimes.spark_parity import parity, run_spark_module  # noqa: E402
+from market_regimes.spark_parity import CATALOG_ENV, parity, run_spark_module  # noqa: E402
 
 SAMPLE = PROJECT / "sample" / "landing"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -170,14 +171,12 @@ def dbt_args(args: list[str], work: Path) -> list[str]:
     ]
 
 
-def spark_stage(stage: int, db: Path, export: Path, tables: list[str], spark_env: dict, spark_dir: Path) -> dict:
-    """Every Spark step of a stage in one process and one Spark session
-    (:func:`market_regimes.spark_parity.run_steps`; dbt in that process): on stage 1 the
-    seeds, then the ledgers copied from the DuckDB build, ``dbt run`` up to the engines, the
-    engine jobs, ``dbt run`` after them, on stage 1 the data tests, and the export of
-    ``tables``. Returns the report's Spark fields (seconds per step, Spark's seconds per
-    model, the tests' statuses). Raises SystemExit when a step fails (a failing test included)."""
-    work = spark_dir  # dbt's target and log folders of the Spark side
+def spark_steps(stage: int, db: Path, export: Path, tables: list[str], work: Path) -> list[dict]:
+    """The Spark steps of a stage (:func:`market_regimes.spark_parity.run_steps`): on stage 1
+    the seeds, then the ledgers copied from the stage's DuckDB build ``db``, ``dbt run`` up to
+    the engines, the engine jobs, ``dbt run`` after them, the second wave's jobs and ``dbt run``
+    after them, on stage 1 the data tests, and the export of ``tables`` to ``export``. ``work``
+    holds dbt's target and log folders of the Spark side."""
     steps: list[dict] = [{"dbt": dbt_args(["seed", "--target", "spark"], work)}] if stage == 1 else []
     steps += [
         {"copy-landing": str(db)},
@@ -191,11 +190,14 @@ def spark_stage(stage: int, db: Path, export: Path, tables: list[str], spark_env
         test = ["test", "--target", "spark", *BUILT, "--exclude-resource-type", "unit_test"]
         steps.append({"dbt": dbt_args(test, work)})
     steps.append({"export": {"duckdb_build": str(db), "out": str(export), "tables": tables}})
-    plan = spark_dir.parent / f"spark_plan_{stage}.json"
-    plan.write_text(json.dumps(steps, indent=1))
-    started = time.perf_counter()
-    done = json.loads(spark_module(["market_regimes.spark_parity", "steps", str(plan)], spark_env, spark_dir))
-    out: dict = {"spark_process_s": round(time.perf_counter() - started, 1)}
+    return steps
+
+
+def stage_report(stage: int, done: list[dict]) -> dict:
+    """The report's Spark fields of a stage from the results of its :func:`spark_steps`
+    (seconds per step, Spark's seconds per model, the tests' statuses)."""
+    out: dict = {"spark_steps_s": round(sum(d["seconds"] for d in done), 1)}
+    done = list(done)
     if stage == 1:
         out["spark_seed_s"] = done.pop(0)["seconds"]
     copied, run, engines, after, engines_2, after_2, *rest = done
@@ -237,9 +239,15 @@ def main() -> int:
     base_env["MARKET_REGIMES_GRID_UNKNOWN_SYMBOL"] = "warn"  # the shipped grid configs name other symbols
     # the engine jobs read their vars as dbt does: the same --vars as every dbt call here
     spark_env = {**base_env, "MARKET_REGIMES_SPARK_WAREHOUSE": str(spark_dir / "warehouse"), VARS_ENV: FIXTURE_VARS}
+    # every Spark step shares one session: the tables need no metastore outside it
+    spark_env.setdefault(CATALOG_ENV, "in-memory")
+    # the fixture's tables are small (~13,500 kline rows): one shuffle partition, one task per
+    # stage (docs/scale-out.md: 560 -> 508 CPU-seconds of the whole check against the
+    # profile's 4); a larger --first landing may want more
+    spark_env.setdefault("MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS", "1")
     tables = spark_tables(base_env, work / "duck")
     report: dict = {"first_bar_start": args.first, "tables": len(tables), "stages": []}
-    ok = True
+    plan: list[dict] = []
     for stage, end in enumerate(STAGE_ENDS, 1):
         rows = write_landing(landing, end, revise=stage > 1, first=args.first)
         step: dict = {"stage": stage, "landing_end": end, "kline_rows_landed": rows}
@@ -248,10 +256,28 @@ def main() -> int:
             step["duckdb_seed_s"] = dbt(["seed"], base_env, PROJECT, work / "duck")["seconds"]
         duck_run = dbt(["run", "--select", "path:python_models/raw", *BUILT[1:]], base_env, PROJECT, work / "duck")
         step["duckdb_run_s"] = duck_run["seconds"]
-        export = work / f"spark_export_{stage}.duckdb"
-        export.unlink(missing_ok=True)
-        step |= spark_stage(stage, db, export, tables, spark_env, spark_dir)
-        diffs = parity(db, export, tables, work)
+        # the stage's DuckDB build kept under the same file stem (dbt-duckdb's views name their
+        # catalog by it) for the Spark side's ledgers and the stage's parity
+        kept = work / f"duckdb_stage_{stage}" / db.name
+        kept.parent.mkdir(exist_ok=True)
+        shutil.copyfile(db, kept)
+        step["duckdb_build"], step["export"] = kept, work / f"spark_export_{stage}.duckdb"
+        step["export"].unlink(missing_ok=True)
+        steps = spark_steps(stage, kept, step["export"], tables, spark_dir)
+        step["steps"] = len(steps)
+        plan += steps
+        report["stages"].append(step)
+    plan_file = work / "spark_plan.json"
+    plan_file.write_text(json.dumps(plan, indent=1))
+    started = time.perf_counter()
+    done = json.loads(spark_module(["market_regimes.spark_parity", "steps", str(plan_file)], spark_env, spark_dir))
+    report["spark_process_s"] = round(time.perf_counter() - started, 1)
+    ok = True
+    for step in report["stages"]:
+        stage, kept, export, n = step["stage"], step.pop("duckdb_build"), step.pop("export"), step.pop("steps")
+        step |= stage_report(stage, done[:n])
+        done = done[n:]
+        diffs = parity(kept, export, tables, work)
         step["parity"] = {
             d.table: {
                 "rows": d.left_rows,
@@ -264,7 +290,6 @@ def main() -> int:
         }
         step["tables_equal"] = sum(d.equal for d in diffs)
         ok = ok and step["tables_equal"] == len(tables)
-        report["stages"].append(step)
         flips = {d.table: d.tie_flips for d in diffs if d.tie_flips}
         print(
             f"[spark_build] stage {stage}: {step['tables_equal']} of {len(tables)} tables equal"

@@ -28,6 +28,7 @@ import duckdb
 from market_regimes.compare import TableDiff, compare_warehouses
 
 __all__ = [
+    "CATALOG_ENV",
     "LANDING_TABLES",
     "copy_landing",
     "export_tables",
@@ -39,26 +40,40 @@ __all__ = [
 ]
 
 LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
+#: the environment variable naming the local session's catalog (:func:`spark_session`)
+CATALOG_ENV = "MARKET_REGIMES_SPARK_CATALOG"
 
 
 def spark_session(warehouse: Path):
-    """A local Spark session like dbt-spark's ``method: session`` (Hive support, warehouse
-    folder ``warehouse``, session time zone UTC, ANSI mode, the profile's shuffle partitions
+    """A local Spark session like dbt-spark's ``method: session`` (warehouse folder
+    ``warehouse``, session time zone UTC, ANSI mode, the profile's shuffle partitions
     ($MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS, default 4); adaptive query execution off
     unless $MARKET_REGIMES_SPARK_ADAPTIVE is true; the driver JVM's options from
     $MARKET_REGIMES_SPARK_DRIVER_JAVA_OPTIONS, default the serial garbage collector). Its
     Python workers (the engine jobs' applyInPandas) run this process's interpreter, so they
-    import the same packages."""
+    import the same packages.
+
+    Its catalog ($MARKET_REGIMES_SPARK_CATALOG): ``hive`` (default) keeps the tables in the
+    local Hive metastore (``metastore_db/`` of the working directory: another process, a
+    later command, finds them); ``in-memory`` keeps them for this process only (the tables'
+    Parquet files still go to ``warehouse``): for a run whose every step shares this session
+    (:func:`run_steps`: CI's Spark check), where the embedded Derby metastore's bookkeeping
+    of each create, drop and rename is pure overhead. Raises ValueError for another value."""
     import os
     import sys
 
+    catalog = os.environ.get(CATALOG_ENV, "hive")
+    if catalog not in ("hive", "in-memory"):
+        raise ValueError(f"${CATALOG_ENV} is {catalog!r}: expected hive or in-memory")
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # read by SparkContext for its workers
+    builder = SparkSession.builder.master("local[2]")
+    builder = (
+        builder.enableHiveSupport() if catalog == "hive" else builder.config("spark.sql.catalogImplementation", catalog)
+    )
     spark = (
-        SparkSession.builder.master("local[2]")
-        .enableHiveSupport()
-        .config("spark.sql.warehouse.dir", str(warehouse))
+        builder.config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

@@ -94,3 +94,70 @@ def fixture_build(tmp_path_factory):
     db = root / "warehouse.duckdb"
     first = dbt("build", db, landing, root, unit_tests=True)  # the suite's one run of dbt's unit tests
     return {"root": root, "landing": landing, "db": db, "stdout": first.stdout}
+
+
+# models the shared update (sample_updated) runs incrementally; rows are counted before it
+UPDATED_MODELS = (
+    "fct_uptrend_states",
+    "fct_regime_deltas",
+    "fct_lever_contributions",
+    "fct_levers",
+    "fct_symbol_turbulence",
+    "fct_volatility_regimes",
+    "fct_strategy_fit",
+)
+# an old stored row of each of these marked (set to -1) before the update: a rebuild would
+# restore it, an incremental run must leave it alone (the original value is put back after)
+UPDATE_MARKS = {
+    "fct_uptrend_states": ("ts_score", "driver = 'BTC' and timeframe = 'meso' and bar_start = '2022-01-03 00:00'"),
+    "fct_levers": ("a_value", "bucket = 'small' and execution_timeframe = '1h' and bar_start = '2022-01-03 00:00'"),
+}
+
+
+@pytest.fixture(scope="session")
+def sample_updated(sample_db, tmp_path_factory):
+    """The sample build after one incremental update, shared by the incremental tests of the
+    levers and of the volatility models (one copy of the sample build, one dbt run instead of
+    one per module): the exchange's next export is landed (market_regimes.landing.synthetic.
+    write_next_candles: every live series advanced one day, 24 hourly bars and a daily bar)
+    and ``dbt run --select +fct_levers +fct_volatility_regimes +fct_strategy_fit`` runs on a copy
+    of the sample build. Returns {"db": the updated copy (the sample build's file stem: dbt-duckdb
+    views name their catalog by it), "landing", "before"/"after": rows per UPDATED_MODELS,
+    "marks": the UPDATE_MARKS values after the run (-1 when left alone), "log": dbt's output}.
+    Tests must leave the file as they found it (work on a copy or roll back)."""
+    import shutil
+
+    import duckdb
+
+    from market_regimes.landing.synthetic import write_next_candles
+    from tests.helpers import query
+
+    work = tmp_path_factory.mktemp("sample_updated")
+    landing = work / "landing"
+    shutil.copytree(SAMPLE, landing)
+    db = work / "inc" / sample_db.name
+    db.parent.mkdir()
+    shutil.copy(sample_db, db)
+
+    def counts() -> dict[str, int]:
+        return {m: int(query(db, f"select count(*) as n from marts.{m}")["n"][0]) for m in UPDATED_MODELS}
+
+    before = counts()
+    con = duckdb.connect(str(db))
+    originals = {}
+    for model, (column, where) in UPDATE_MARKS.items():
+        originals[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
+        con.execute(f"update marts.{model} set {column} = -1 where {where}")
+    con.close()
+    write_next_candles(landing, minutes=1440, tag="u001")
+    run = dbt(
+        "run", db, landing, work, extra=["--select", "+fct_levers", "+fct_volatility_regimes", "+fct_strategy_fit"]
+    )
+    con = duckdb.connect(str(db))
+    marks = {}
+    for model, (column, where) in UPDATE_MARKS.items():
+        marks[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
+        con.execute(f"update marts.{model} set {column} = {originals[model]!r} where {where}")
+    con.close()
+    yield {"db": db, "landing": landing, "before": before, "after": counts(), "marks": marks, "log": run.stdout}
+    shutil.rmtree(work, ignore_errors=True)

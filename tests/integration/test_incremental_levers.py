@@ -1,12 +1,13 @@
 """The uptrend states and the lever chain continue from stored state (docs/uptrend-engine.md and
 docs/levers.md, "Incremental runs").
 
-On a copy of the shared sample build (no new full build): the exchange's next hour is landed
-(market_regimes.landing.synthetic.write_next_candles) and `+fct_levers` runs incrementally
-(fct_uptrend_states continues each segment from the engine state on its last row; the deltas,
-contributions and levers add the bars after their last stored ones). A second copy of that
-warehouse rebuilds the four models from scratch (--full-refresh) on the same inputs; both must
-hold exactly the same rows (floats bit for bit, NaN = NaN, the engine state JSON included).
+On the session's updated copy of the sample build (conftest.sample_updated, no new full
+build): the exchange's next day is landed (market_regimes.landing.synthetic.write_next_candles)
+and `+fct_levers` runs incrementally (fct_uptrend_states continues each segment from the
+engine state on its last row; the deltas, contributions and levers add the bars after their
+last stored ones). A copy of that warehouse rebuilds the four models from scratch
+(--full-refresh) on the same inputs; both must hold exactly the same rows (floats bit for
+bit, NaN = NaN, the engine state JSON included).
 """
 
 from __future__ import annotations
@@ -16,50 +17,27 @@ import shutil
 import duckdb
 import pytest
 
-from market_regimes.landing.synthetic import write_next_candles
-from tests.conftest import SAMPLE
 from tests.helpers import dbt, query
 
 MODELS = ["fct_uptrend_states", "fct_regime_deltas", "fct_lever_contributions", "fct_levers"]
-# an old row of each table marked before the incremental run: a rebuild would restore it
-MARKS = {
-    "fct_uptrend_states": ("ts_score", "driver = 'BTC' and timeframe = 'meso' and bar_start = '2022-01-03 00:00'"),
-    "fct_levers": ("a_value", "bucket = 'small' and execution_timeframe = '1h' and bar_start = '2022-01-03 00:00'"),
-}
 
 
 @pytest.fixture(scope="module")
-def updated(sample_db, tmp_path_factory):
-    """{"inc": the incrementally updated copy, "full": the same inputs with the four models
-    rebuilt, "before"/"after": row counts, "marks": the marked values after the run, "log"}."""
+def updated(sample_updated, tmp_path_factory):
+    """The session's updated sample (conftest.sample_updated: the next day landed, `+fct_levers`
+    run incrementally) as "inc", and "full": a copy of it with the four models rebuilt from
+    scratch (--full-refresh) on the same inputs; "before"/"after": row counts, "marks": the
+    marked old values after the update."""
     work = tmp_path_factory.mktemp("levers_incremental")
-    landing = work / "landing"
-    shutil.copytree(SAMPLE, landing)
-    inc = work / "inc" / sample_db.name  # the same file stem: dbt-duckdb views name their catalog by it
-    inc.parent.mkdir()
-    shutil.copy(sample_db, inc)
-    before = {m: query(inc, f"select count(*) as n from marts.{m}")["n"][0] for m in MODELS}
-    con = duckdb.connect(str(inc))
-    originals = {}
-    for model, (column, where) in MARKS.items():
-        originals[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
-        con.execute(f"update marts.{model} set {column} = -1 where {where}")
-    con.close()
-    assert len(write_next_candles(landing)) == 5  # the five live Bybit 5m series (test_sample_build)
-    run = dbt("run", inc, landing, work, extra=["--select", "+fct_levers"])
-    con = duckdb.connect(str(inc))
-    marks = {}
-    for model, (column, where) in MARKS.items():
-        marks[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
-        con.execute(f"update marts.{model} set {column} = {originals[model]!r} where {where}")
-    con.close()
-    after = {m: query(inc, f"select count(*) as n from marts.{m}")["n"][0] for m in MODELS}
-    full = work / "full" / sample_db.name
+    inc = sample_updated["db"]
+    full = work / "full" / inc.name  # the same file stem: dbt-duckdb views name their catalog by it
     full.parent.mkdir()
     shutil.copy(inc, full)
-    dbt("run", full, landing, work, extra=["--full-refresh", "--select", *MODELS])
-    yield {"inc": inc, "full": full, "before": before, "after": after, "marks": marks, "log": run.stdout}
-    shutil.rmtree(work, ignore_errors=True)  # two 1.7 GB copies: free the disk for the next module
+    dbt("run", full, sample_updated["landing"], work, extra=["--full-refresh", "--select", *MODELS])
+    yield {"inc": inc, "full": full, "landing": sample_updated["landing"]} | {
+        k: sample_updated[k] for k in ("before", "after", "marks")
+    }
+    shutil.rmtree(work, ignore_errors=True)  # a 1.7 GB copy: free the disk for the next module
 
 
 def test_the_update_adds_rows_without_rebuilding_stored_ones(updated):
@@ -122,14 +100,14 @@ def test_an_intent_added_and_removed_later_reaches_the_stored_rows(updated, tmp_
                n.e_unclamped - b.e_unclamped as d_e
         from marts.fct_levers n join main.levers_before b using (bar_start, execution_timeframe, bucket)
         where n is distinct from b order by n.bucket"""
-    dbt("run", db, updated["inc"].parent.parent / "landing", work, extra=["--select", "fct_levers"])
+    dbt("run", db, updated["landing"], work, extra=["--select", "fct_levers"])
     rows = query(db, changed)
     assert rows["bucket"].tolist() == ["mid", "small"], rows
     assert rows["intent_a"].tolist() == [-0.1, 0.4] and rows["intent_e"].tolist() == [0.25, -0.1]
     assert rows["d_a"].tolist() == pytest.approx([-0.1, 0.4], abs=1e-12)
     assert rows["d_e"].tolist() == pytest.approx([0.25, -0.1], abs=1e-12)
     duckdb.connect(str(db)).execute("delete from raw.position_intents").close()
-    dbt("run", db, updated["inc"].parent.parent / "landing", work, extra=["--select", "fct_levers"])
+    dbt("run", db, updated["landing"], work, extra=["--select", "fct_levers"])
     diff = "select count(*) as n from (select * from {} except all select * from {})"
     assert query(db, diff.format("marts.fct_levers", "main.levers_before"))["n"][0] == 0
     assert query(db, diff.format("main.levers_before", "marts.fct_levers"))["n"][0] == 0

@@ -1,9 +1,9 @@
 """The incremental fct_volatility_regimes, fct_strategy_fit and fct_symbol_turbulence
 (docs/volatility-regimes.md, "Incremental runs") on the bundled sample.
 
-On a copy of the sample build, the exchange's next export (write_next_candles: every live
-series advanced one day, 24 hourly bars and a daily bar) is landed and
-`dbt build --select +fct_volatility_regimes +fct_strategy_fit` runs incrementally. Each of the
+On the session's updated copy of the sample build (conftest.sample_updated: the exchange's
+next export, every live series advanced one day, 24 hourly bars and a daily bar, is landed
+and `dbt run --select ... +fct_volatility_regimes +fct_strategy_fit` runs incrementally). Each of the
 three tables must then hold exactly the rows that the model's full computation gives on the
 updated warehouse's inputs (the model run in-process with is_incremental false, compared
 row for row in DuckDB: every value bit for bit, NULLs equal). The full dbt build of the same
@@ -16,15 +16,13 @@ after its stored cross-sections (an update of the sample adds no joint driver ba
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
 
-from tests.conftest import SAMPLE
-from tests.helpers import PROJECT, dbt, query
+from tests.helpers import PROJECT
 
 pytestmark = pytest.mark.integration
 
@@ -71,27 +69,10 @@ def full_computation(db: Path, name: str) -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def updated(sample_db, tmp_path_factory):
-    """{"db": the sample build after one incremental update, "before": row counts before it}."""
-    from market_regimes.landing.synthetic import write_next_candles
-
-    work = tmp_path_factory.mktemp("volatility_incremental")
-    landing = work / "landing"
-    shutil.copytree(SAMPLE, landing)
-    db = work / "inc" / sample_db.name  # the same file stem: dbt-duckdb views name their catalog by it
-    db.parent.mkdir()
-    shutil.copy(sample_db, db)
-    before = {m: int(query(db, f"select count(*) as n from marts.{m}")["n"][0]) for m in MODELS}
-    write_next_candles(landing, minutes=1440, tag="u001")
-    dbt(
-        "build",
-        db,
-        landing,
-        work,
-        extra=["--select", "+fct_volatility_regimes", "+fct_strategy_fit"],  # dbt() leaves out the unit tests
-    )
-    yield {"db": db, "before": before}
-    shutil.rmtree(work, ignore_errors=True)  # a 1.7 GB copy: free the disk for the next module
+def updated(sample_updated):
+    """{"db": the sample build after one incremental update, "before": row counts before it}
+    (conftest.sample_updated)."""
+    return {"db": sample_updated["db"], "before": sample_updated["before"]}
 
 
 @pytest.fixture(scope="module")

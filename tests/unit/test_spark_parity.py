@@ -4,6 +4,7 @@ on hand-made warehouse files (no Spark needed)."""
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from market_regimes.spark_parity import AS_DOUBLE, parity
 
@@ -98,3 +99,11 @@ def test_a_flipped_rounding_tie_is_counted_and_any_other_json_difference_is_not(
     assert _tie_flip(changes(152.512, trigger="lower"), changes(152.513)) is False
     assert _tie_flip(changes(152.512, state="NORMAL"), changes(152.513)) is False
     assert _tie_flip(changes(152.512), changes(152.512)[:0]) is False
+
+
+def test_an_unknown_spark_catalog_is_refused_naming_the_variable(monkeypatch, tmp_path):
+    from market_regimes.spark_parity import CATALOG_ENV, spark_session
+
+    monkeypatch.setenv(CATALOG_ENV, "derby")
+    with pytest.raises(ValueError, match=r"\$MARKET_REGIMES_SPARK_CATALOG is 'derby': expected hive or in-memory"):
+        spark_session(tmp_path)
