@@ -124,6 +124,7 @@ __all__ = [
     "JOBS",
     "PORTED_MODELS",
     "SECOND_WAVE",
+    "apply_in_pandas",
     "dbt_selections",
     "grid_lifecycle",
     "grid_lifecycle_group",
@@ -290,7 +291,9 @@ def grid_ranges_walked(spark, *, full_refresh: bool = False) -> dict[str, object
     schema = grid_ranges_output_schema(dict(bars.dtypes)["series_part"])
     incremental = table_exists(spark, GRID_WALKED) and not full_refresh
     if not incremental:
-        out = bars.groupBy("series_part").applyInPandas(lambda frame: grid_ranges_walk_group(frame, None, seed), schema)
+        out = apply_in_pandas(
+            bars.groupBy("series_part"), lambda frame: grid_ranges_walk_group(frame, None, seed), schema
+        )
         out = out.cache()
         written, series = out.count(), out.select("series_part").distinct().count()
         out.write.mode("overwrite").format("parquet").saveAsTable(GRID_WALKED)
@@ -303,10 +306,10 @@ def grid_ranges_walked(spark, *, full_refresh: bool = False) -> dict[str, object
     )
     tail = spark.sql(grid_sql.range_walk_tail_sql("_grid_walk_bars", "_grid_walk_frontier"))
     pivots = spark.sql(grid_sql.range_walk_pivots_sql("_grid_walk_stored", "_grid_walk_frontier", "_grid_walk_bars"))
-    out = (
-        tail.groupBy("series_part")
-        .cogroup(pivots.groupBy("series_part"))
-        .applyInPandas(lambda frame, stored: grid_ranges_walk_group(frame, stored, seed), schema)
+    out = apply_in_pandas(
+        tail.groupBy("series_part").cogroup(pivots.groupBy("series_part")),
+        lambda frame, stored: grid_ranges_walk_group(frame, stored, seed),
+        schema,
     )
     # the new rows are computed before the table they are appended to is written
     out = out.localCheckpoint()
@@ -391,8 +394,10 @@ def uptrend_states(spark, *, full_refresh: bool = False) -> dict[str, object]:
     frontier.createOrReplaceTempView("_uptrend_frontier")
     # cached: read by the walk and again for the segments walked (the SQL runs once)
     inputs = spark.sql(engine_inputs_sql(*UPTREND_INPUTS, "_uptrend_frontier", ENGINE_INPUTS)).persist()
-    out = inputs.groupBy("series_part").applyInPandas(
-        lambda bars: uptrend_walk_group(bars, cfg, states), uptrend_states_output_schema()
+    out = apply_in_pandas(
+        inputs.groupBy("series_part"),
+        lambda bars: uptrend_walk_group(bars, cfg, states),
+        uptrend_states_output_schema(),
     )
     # the new rows first (checkpointed: an incremental run rewrites the table it reads)
     out = out.localCheckpoint()
@@ -506,12 +511,11 @@ def strategy_fit(spark, *, full_refresh: bool = False) -> dict[str, object]:
         cfg.toxic_abs_log_return,
         "b.series_part, b.idx, b.bar_start, b.log_return",
     )
-    out = (
-        spark.sql(lookback)
-        .groupBy("series_part")
-        .applyInPandas(lambda bars: strategy_fit_group(bars, cfg, series, after), strategy_fit_output_schema())
-        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
-    )
+    out = apply_in_pandas(
+        spark.sql(lookback).groupBy("series_part"),
+        lambda bars: strategy_fit_group(bars, cfg, series, after),
+        strategy_fit_output_schema(),
+    ).localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
     written = out.count()
     segments = out.select("series_id", "segment_id").distinct().count()
     frontier.unpersist()
@@ -620,11 +624,11 @@ def symbol_turbulence(spark, *, full_refresh: bool = False) -> dict[str, object]
         bars = spark.sql(volatility_sql.bars_from_starts_sql("_turbulence_clean", "_turbulence_starts"))
     else:
         bars = spark.sql(volatility_sql.bars_from_starts_sql("_turbulence_clean", f"({volatility_sql.NO_STARTS_SQL})"))
-    out = (
-        bars.groupBy("timeframe")
-        .applyInPandas(lambda frame: symbol_turbulence_group(frame, cfg, continued), symbol_turbulence_output_schema())
-        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
-    )
+    out = apply_in_pandas(
+        bars.groupBy("timeframe"),
+        lambda frame: symbol_turbulence_group(frame, cfg, continued),
+        symbol_turbulence_output_schema(),
+    ).localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
     written = out.count()
     written_sections = out.select("exchange", "bar_interval").distinct().count()
     clean.unpersist()
@@ -925,13 +929,11 @@ def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object
     ).createOrReplaceTempView("_volatility_new_bars")
     turbulence = _turbulence_at(spark, "_volatility_new_bars")
     schema = volatility_regimes_output_schema(cfg, part_type)
-    out = (
-        _fresh(spark, lookback)
-        .groupBy("series_part")
-        .cogroup(turbulence.groupBy("series_part"))
-        .applyInPandas(lambda bars, turb: volatility_regimes_group(bars, turb, cfg, series, frontier), schema)
-        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
-    )
+    out = apply_in_pandas(
+        _fresh(spark, lookback).groupBy("series_part").cogroup(turbulence.groupBy("series_part")),
+        lambda bars, turb: volatility_regimes_group(bars, turb, cfg, series, frontier),
+        schema,
+    ).localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
     written = out.count()
     segments = out.select("series_part").distinct().count()
     cached.unpersist()
@@ -948,13 +950,11 @@ def volatility_regimes(spark, *, full_refresh: bool = False) -> dict[str, object
     stale = spark.sql(stale_sql).cache()  # read by its groups and by the turbulence at its bars
     stale.createOrReplaceTempView("_volatility_stale")
     stale_turbulence = _turbulence_at(spark, "_volatility_stale")
-    rewritten = (
-        _fresh(spark, stale_sql)
-        .groupBy("series_part")
-        .cogroup(stale_turbulence.groupBy("series_part"))
-        .applyInPandas(lambda rows, turb: volatility_stale_group(rows, turb, cfg), schema)
-        .localCheckpoint()
-    )
+    rewritten = apply_in_pandas(
+        _fresh(spark, stale_sql).groupBy("series_part").cogroup(stale_turbulence.groupBy("series_part")),
+        lambda rows, turb: volatility_stale_group(rows, turb, cfg),
+        schema,
+    ).localCheckpoint()
     n_stale = rewritten.count()
     stale.unpersist()
     result = {
@@ -1149,13 +1149,14 @@ def grid_lifecycle_group(
             state (empty on a full run).
 
     Returns:
-        The rows of ``lifecycle_rows``, columns as :func:`grid_lifecycle_output_schema` wants them.
+        The rows of ``lifecycle_rows`` (:func:`apply_in_pandas` hands their text columns to
+        Spark as :func:`grid_lifecycle_output_schema` wants them).
 
     Raises:
         ValueError: as ``lifecycle_rows`` (a state made under other constants: rebuild with
             ``--full-refresh``).
     """
-    return plain_text_columns(lifecycle_rows(bars, configs, cfg, states))
+    return lifecycle_rows(bars, configs, cfg, states)
 
 
 def plain_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1168,6 +1169,33 @@ def plain_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     if not text:
         return frame
     return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), None) for c in text})
+
+
+def apply_in_pandas(grouped, fn, schema):
+    """``grouped.applyInPandas`` of ``fn`` with every group's result passed through
+    :func:`plain_text_columns`: the one way the jobs run an engine per group, so that no
+    job's text columns can trip pyspark's Arrow serializer.
+
+    Args:
+        grouped: a ``GroupedData`` (``df.groupBy(...)``: ``fn(frame)``) or a cogrouped pair
+            (``....cogroup(...)``: ``fn(left, right)``).
+        fn: the group function, one or two positional parameters as ``grouped`` calls it
+            (pyspark tells a function that also takes the group's key by its parameter
+            count, so the wrapper keeps ``fn``'s count).
+        schema: the result's Spark schema (a ``StructType`` or DDL text).
+
+    Returns:
+        The DataFrame of ``applyInPandas``. Raises ValueError when ``fn`` takes neither one
+        nor two positional parameters.
+    """
+    import inspect
+
+    arity = len(inspect.signature(fn).parameters)
+    if arity == 1:
+        return grouped.applyInPandas(lambda frame: plain_text_columns(fn(frame)), schema)
+    if arity == 2:
+        return grouped.applyInPandas(lambda left, right: plain_text_columns(fn(left, right)), schema)
+    raise ValueError(f"apply_in_pandas: a group function takes one frame or two, not {arity} parameters")
 
 
 def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
@@ -1209,11 +1237,11 @@ def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
         bars = spark.sql(grid_sql.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
     else:
         states, bars = {}, spark.table("_lifecycle_bars")
-    out = (
-        bars.groupBy("exchange", "symbol")
-        .applyInPandas(lambda g: grid_lifecycle_group(g, configs, cfg, states), grid_lifecycle_output_schema())
-        .localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
-    )
+    out = apply_in_pandas(
+        bars.groupBy("exchange", "symbol"),
+        lambda g: grid_lifecycle_group(g, configs, cfg, states),
+        grid_lifecycle_output_schema(),
+    ).localCheckpoint()  # the new rows first: an incremental run rewrites the table it reads
     written = out.count()
     walks = out.select("walk_id").distinct().count()
     if not incremental:

@@ -33,6 +33,7 @@ __all__ = [
     "copy_landing",
     "export_tables",
     "parity",
+    "profile_session_settings",
     "run_spark_module",
     "run_steps",
     "series_part_map",
@@ -44,27 +45,68 @@ LANDING_TABLES = ("klines", "daily_series", "dominance_readings")
 CATALOG_ENV = "MARKET_REGIMES_SPARK_CATALOG"
 
 
+def profile_session_settings(profiles_dir: Path | None = None) -> dict[str, str]:
+    """The Spark settings of the ``spark`` target in ``profiles.yml`` (its
+    ``server_side_parameters``, which dbt-spark's ``method: session`` gives its session),
+    rendered as dbt renders them (``{{ env_var('NAME', 'default') }}``): the one list of the
+    local session's settings, shared by dbt and :func:`spark_session`.
+
+    Args:
+        profiles_dir: the folder of ``profiles.yml``; default ``$DBT_PROFILES_DIR``, else the
+            project folder.
+
+    Returns:
+        setting name -> value (text).
+
+    Raises:
+        ValueError: the profile has no ``spark`` target, or a setting reads an environment
+            variable that is unset and has no default (as dbt fails).
+    """
+    import os
+
+    import jinja2
+    import yaml
+
+    from market_regimes.settings import PROJECT_DIR
+
+    folder = Path(profiles_dir or os.environ.get("DBT_PROFILES_DIR") or PROJECT_DIR)
+    path = folder / "profiles.yml"
+    outputs = next(iter(yaml.safe_load(path.read_text()).values()))["outputs"]
+    if "spark" not in outputs:
+        raise ValueError(f"{path}: no spark target")
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name not in os.environ and default is None:
+            raise ValueError(f"{path}: the spark target reads ${name}, which is not set and has no default")
+        return os.environ.get(name, default)
+
+    return {
+        key: jinja2.Template(str(value)).render(env_var=env_var)
+        for key, value in (outputs["spark"].get("server_side_parameters") or {}).items()
+    }
+
+
 def spark_session(warehouse: Path):
-    """A local Spark session like dbt-spark's ``method: session`` (warehouse folder
-    ``warehouse``, session time zone UTC, ANSI mode, the profile's shuffle partitions
-    ($MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS, default 4); adaptive query execution off
-    unless $MARKET_REGIMES_SPARK_ADAPTIVE is true; the driver JVM's options from
-    $MARKET_REGIMES_SPARK_DRIVER_JAVA_OPTIONS, default the serial garbage collector). Its
-    Python workers (the engine jobs' applyInPandas) run this process's interpreter, so they
-    import the same packages.
+    """A local Spark session (``local[2]``) like dbt-spark's ``method: session``, with the
+    settings of the profile's ``spark`` target (:func:`profile_session_settings`: session time
+    zone UTC, the shuffle partitions, adaptive query execution, the driver JVM's options...)
+    and the warehouse folder ``warehouse``. Its Python workers (the engine jobs'
+    applyInPandas) run this process's interpreter, so they import the same packages.
 
     Its catalog ($MARKET_REGIMES_SPARK_CATALOG): ``hive`` (default) keeps the tables in the
     local Hive metastore (``metastore_db/`` of the working directory: another process, a
     later command, finds them); ``in-memory`` keeps them for this process only (the tables'
     Parquet files still go to ``warehouse``): for a run whose every step shares this session
     (:func:`run_steps`: CI's Spark check), where the embedded Derby metastore's bookkeeping
-    of each create, drop and rename is pure overhead. Raises ValueError for another value."""
+    of each create, drop and rename is pure overhead. Raises ValueError for another value
+    (and as :func:`profile_session_settings`)."""
     import os
     import sys
 
     catalog = os.environ.get(CATALOG_ENV, "hive")
     if catalog not in ("hive", "in-memory"):
         raise ValueError(f"${CATALOG_ENV} is {catalog!r}: expected hive or in-memory")
+    settings = profile_session_settings() | {"spark.sql.warehouse.dir": str(warehouse)}
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # read by SparkContext for its workers
@@ -72,24 +114,9 @@ def spark_session(warehouse: Path):
     builder = (
         builder.enableHiveSupport() if catalog == "hive" else builder.config("spark.sql.catalogImplementation", catalog)
     )
-    spark = (
-        builder.config("spark.sql.warehouse.dir", str(warehouse))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        # one machine: a few shuffle partitions (the default 200 are 200 tasks per groupBy)
-        .config("spark.sql.shuffle.partitions", os.environ.get("MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS", "4"))
-        # adaptive query execution re-plans every query at its shuffles: overhead on small
-        # local tables (as in profiles.yml); the serial collector: one JVM on 2 cores
-        # (the CI fixture's Spark check, docs/scale-out.md: 473 s, 389 s without adaptive
-        # execution, 373 s with the serial collector too: 665 -> 607 CPU s)
-        .config("spark.sql.adaptive.enabled", os.environ.get("MARKET_REGIMES_SPARK_ADAPTIVE", "false"))
-        .config(
-            "spark.driver.extraJavaOptions",
-            os.environ.get("MARKET_REGIMES_SPARK_DRIVER_JAVA_OPTIONS", "-XX:+UseSerialGC"),
-        )
-        .getOrCreate()
-    )
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -322,7 +349,9 @@ def _tie_flip(left, right) -> bool | None:
         if len(left) != len(right):
             return False
         parts = [_tie_flip(a, b) for a, b in zip(left, right)]
-    elif isinstance(left, (int, float)) and isinstance(right, (int, float)) and not isinstance(left, bool):
+    elif isinstance(left, bool) or isinstance(right, bool):  # before numbers: True == 1.0 in Python
+        return None if type(left) is type(right) and left == right else False
+    elif isinstance(left, (int, float)) and isinstance(right, (int, float)):
         if left == right:
             return None
         scale = max(abs(left), abs(right))
@@ -338,7 +367,8 @@ def _tie_flip(left, right) -> bool | None:
 def tie_flips(duckdb_build: Path, spark_export: Path, table: str, column: str, key: tuple[str, ...]) -> tuple[int, int]:
     """(tie flips, other differences) of the JSON text ``column`` of ``table`` between the two
     files, rows joined on ``key`` (:data:`TIE_FLIP_JSON`; rows on one side only are left to
-    the table's own comparison)."""
+    the table's own comparison). Texts that parse to equal values (spelled differently:
+    whitespace, key order) count as neither; NULL on one side only is another difference."""
     import json
 
     con = duckdb.connect()
@@ -354,10 +384,10 @@ def tie_flips(duckdb_build: Path, spark_export: Path, table: str, column: str, k
         con.close()
     flips = other = 0
     for left, right in rows:
-        verdict = None if left is None or right is None else _tie_flip(json.loads(left), json.loads(right))
+        verdict = False if left is None or right is None else _tie_flip(json.loads(left), json.loads(right))
         if verdict:
             flips += 1
-        else:
+        elif verdict is False:
             other += 1
     return flips, other
 

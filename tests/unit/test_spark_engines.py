@@ -972,7 +972,7 @@ def test_grid_lifecycle_groups_equal_the_adapters_one_call_and_continue_each_wal
     from market_regimes.engines.grid_lifecycle_frames import OUTPUT_COLUMNS as LIFECYCLE_COLUMNS
     from market_regimes.engines.grid_lifecycle_frames import lifecycle_rows
     from market_regimes.engines.grid_lifecycle_frames import stored_states as lifecycle_states
-    from market_regimes.spark_engines import grid_lifecycle_group, grid_lifecycle_output_schema
+    from market_regimes.spark_engines import apply_in_pandas, grid_lifecycle_group, grid_lifecycle_output_schema
     from tests.unit.test_grid_lifecycle_frames import BARS, CFG, CONFIGS
 
     types = dict(part.split(" ") for part in grid_lifecycle_output_schema().split(", "))
@@ -983,7 +983,9 @@ def test_grid_lifecycle_groups_equal_the_adapters_one_call_and_continue_each_wal
 
     full = lifecycle_rows(BARS, CONFIGS, CFG)
     shuffled = BARS.sample(frac=1.0, random_state=7)
-    groups = [grid_lifecycle_group(g, CONFIGS, CFG, {}) for _, g in shuffled.groupby(["exchange", "symbol"])]
+    # the group function as the job hands it to Spark (apply_in_pandas)
+    walk = apply_in_pandas(_Grouped(), lambda g: grid_lifecycle_group(g, CONFIGS, CFG, {}), None)
+    groups = [walk(g) for _, g in shuffled.groupby(["exchange", "symbol"])]
     # text as object columns: pyspark's Arrow serializer rejects a multi-chunk Arrow-backed column
     assert not any(isinstance(t, pd.StringDtype) for g in groups for t in g.dtypes)
     together = pd.concat(groups, ignore_index=True).sort_values(["grid_id", "bar_start"], ignore_index=True)
@@ -1025,3 +1027,25 @@ def test_plain_text_columns_turn_chunked_text_into_objects():
     assert out["t"].dtype == object and out["t"].tolist() == ["a", None, "a", None]
     assert out["x"].dtype == frame["x"].dtype
     assert isinstance(pa.Array.from_pandas(out["t"]), pa.Array)
+
+
+class _Grouped:
+    """Stands in for pyspark's grouped data: applyInPandas returns the function it is given."""
+
+    def applyInPandas(self, fn, schema):  # noqa: N802 (pyspark's name)
+        return fn
+
+
+def test_apply_in_pandas_hands_every_group_result_over_with_plain_text_and_keeps_the_arity():
+    import inspect
+
+    from market_regimes.spark_engines import apply_in_pandas
+
+    chunked = pd.concat([pd.DataFrame({"t": pd.array(["a", None], dtype="string[pyarrow]")})] * 2, ignore_index=True)
+    one = apply_in_pandas(_Grouped(), lambda frame: frame, "t string")
+    two = apply_in_pandas(_Grouped(), lambda left, right: pd.concat([left, right], ignore_index=True), "t string")
+    # pyspark passes the group's key too when the function has one more parameter
+    assert [len(inspect.signature(f).parameters) for f in (one, two)] == [1, 2]
+    assert one(chunked)["t"].dtype == object and two(chunked, chunked)["t"].tolist() == ["a", None] * 4
+    with pytest.raises(ValueError, match="one frame or two, not 3 parameters"):
+        apply_in_pandas(_Grouped(), lambda key, left, right: left, "t string")

@@ -101,9 +101,47 @@ def test_a_flipped_rounding_tie_is_counted_and_any_other_json_difference_is_not(
     assert _tie_flip(changes(152.512), changes(152.512)[:0]) is False
 
 
+def test_tie_flips_counts_flips_and_other_differences_not_respelled_equal_json(tmp_path):
+    """tie_flips: a flip counts as a flip; another value, a NULL on one side or a bool for a
+    number is another difference; the same JSON spelled otherwise (spaces, key order) is
+    neither, as are equal texts and rows on one side only."""
+    from market_regimes.spark_parity import tie_flips
+
+    left = ['{"v": 152.512}', '{"a": 1, "v": 2.5}', '{"v": 152.512}', '{"v": 1}', '{"v": 7.0}', '{"v": 1.0}', "{}"]
+    right = ['{"v": 152.513}', '{"v": 2.5,  "a": 1}', '{"v": 152.6}', "null", None, '{"v": true}', "{}"]
+    for name, texts in (("l.duckdb", left), ("r.duckdb", right + ['{"v": 0}'])):
+        con = duckdb.connect(str(tmp_path / name))
+        con.execute("create schema marts; create table marts.t (k integer, j varchar)")
+        con.executemany("insert into marts.t values (?, ?)", list(enumerate(texts)))
+        con.close()
+    # row 0 a flip; rows 2 (152.512 vs 152.6), 3 (JSON null), 4 (NULL) and 5 (a bool) other
+    assert tie_flips(tmp_path / "l.duckdb", tmp_path / "r.duckdb", "marts.t", "j", ("k",)) == (1, 4)
+
+
 def test_an_unknown_spark_catalog_is_refused_naming_the_variable(monkeypatch, tmp_path):
     from market_regimes.spark_parity import CATALOG_ENV, spark_session
 
     monkeypatch.setenv(CATALOG_ENV, "derby")
     with pytest.raises(ValueError, match=r"\$MARKET_REGIMES_SPARK_CATALOG is 'derby': expected hive or in-memory"):
         spark_session(tmp_path)
+
+
+def test_the_local_sessions_settings_are_the_spark_targets_rendered_as_dbt_does(monkeypatch, tmp_path):
+    """profile_session_settings: the one list of the local session's settings is the profile's
+    spark target (env_var defaults and overrides as dbt renders them); an unset variable
+    without a default fails naming the file and the variable."""
+    from market_regimes.settings import PROJECT_DIR
+    from market_regimes.spark_parity import profile_session_settings
+
+    monkeypatch.delenv("MARKET_REGIMES_SPARK_ADAPTIVE", raising=False)
+    monkeypatch.setenv("MARKET_REGIMES_SPARK_SHUFFLE_PARTITIONS", "7")
+    settings = profile_session_settings(PROJECT_DIR)
+    assert settings["spark.sql.shuffle.partitions"] == "7" and settings["spark.sql.adaptive.enabled"] == "false"
+    assert settings["spark.sql.session.timeZone"] == "UTC" and settings["spark.ui.showConsoleProgress"] == "false"
+    (tmp_path / "profiles.yml").write_text(
+        "p:\n  outputs:\n    spark:\n      server_side_parameters:\n"
+        "        a.b: \"{{ env_var('MR_TEST_UNSET_VARIABLE') }}\"\n"
+    )
+    monkeypatch.delenv("MR_TEST_UNSET_VARIABLE", raising=False)
+    with pytest.raises(ValueError, match=r"profiles.yml: the spark target reads \$MR_TEST_UNSET_VARIABLE"):
+        profile_session_settings(tmp_path)
