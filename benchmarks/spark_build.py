@@ -248,6 +248,7 @@ def main() -> int:
     tables = spark_tables(base_env, work / "duck")
     report: dict = {"first_bar_start": args.first, "tables": len(tables), "stages": []}
     plan: list[dict] = []
+    staged: list[tuple[Path, Path, int]] = []  # per stage: its DuckDB build, its export, its steps
     for stage, end in enumerate(STAGE_ENDS, 1):
         rows = write_landing(landing, end, revise=stage > 1, first=args.first)
         step: dict = {"stage": stage, "landing_end": end, "kline_rows_landed": rows}
@@ -261,11 +262,11 @@ def main() -> int:
         kept = work / f"duckdb_stage_{stage}" / db.name
         kept.parent.mkdir(exist_ok=True)
         shutil.copyfile(db, kept)
-        step["duckdb_build"], step["export"] = kept, work / f"spark_export_{stage}.duckdb"
-        step["export"].unlink(missing_ok=True)
-        steps = spark_steps(stage, kept, step["export"], tables, spark_dir)
-        step["steps"] = len(steps)
+        export = work / f"spark_export_{stage}.duckdb"
+        export.unlink(missing_ok=True)
+        steps = spark_steps(stage, kept, export, tables, spark_dir)
         plan += steps
+        staged.append((kept, export, len(steps)))
         report["stages"].append(step)
     plan_file = work / "spark_plan.json"
     plan_file.write_text(json.dumps(plan, indent=1))
@@ -273,8 +274,8 @@ def main() -> int:
     done = json.loads(spark_module(["market_regimes.spark_parity", "steps", str(plan_file)], spark_env, spark_dir))
     report["spark_process_s"] = round(time.perf_counter() - started, 1)
     ok = True
-    for step in report["stages"]:
-        stage, kept, export, n = step["stage"], step.pop("duckdb_build"), step.pop("export"), step.pop("steps")
+    for step, (kept, export, n) in zip(report["stages"], staged):
+        stage = step["stage"]
         step |= stage_report(stage, done[:n])
         done = done[n:]
         diffs = parity(kept, export, tables, work)
