@@ -59,7 +59,8 @@ def profile_session_settings(profiles_dir: Path | None = None) -> dict[str, str]
         setting name -> value (text).
 
     Raises:
-        ValueError: the profile has no ``spark`` target, or a setting reads an environment
+        ValueError: the project's profile (``profile:`` of dbt_project.yml; a profiles.yml
+            may hold others) has no ``spark`` target, or a setting reads an environment
             variable that is unset and has no default (as dbt fails).
     """
     import os
@@ -71,9 +72,10 @@ def profile_session_settings(profiles_dir: Path | None = None) -> dict[str, str]
 
     folder = Path(profiles_dir or os.environ.get("DBT_PROFILES_DIR") or PROJECT_DIR)
     path = folder / "profiles.yml"
-    outputs = next(iter(yaml.safe_load(path.read_text()).values()))["outputs"]
+    name = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["profile"]
+    outputs = (yaml.safe_load(path.read_text()).get(name) or {}).get("outputs") or {}
     if "spark" not in outputs:
-        raise ValueError(f"{path}: no spark target")
+        raise ValueError(f"{path}: profile {name!r} has no spark target")
 
     def env_var(name: str, default: str | None = None) -> str:
         if name not in os.environ and default is None:

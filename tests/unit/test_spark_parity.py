@@ -138,10 +138,15 @@ def test_the_local_sessions_settings_are_the_spark_targets_rendered_as_dbt_does(
     settings = profile_session_settings(PROJECT_DIR)
     assert settings["spark.sql.shuffle.partitions"] == "7" and settings["spark.sql.adaptive.enabled"] == "false"
     assert settings["spark.sql.session.timeZone"] == "UTC" and settings["spark.ui.showConsoleProgress"] == "false"
+    # another profile first in the file is not read; an unset variable without default fails
     (tmp_path / "profiles.yml").write_text(
-        "p:\n  outputs:\n    spark:\n      server_side_parameters:\n"
+        "other:\n  outputs:\n    spark:\n      server_side_parameters:\n        a.b: x\n"
+        "market_regimes:\n  outputs:\n    spark:\n      server_side_parameters:\n"
         "        a.b: \"{{ env_var('MR_TEST_UNSET_VARIABLE') }}\"\n"
     )
     monkeypatch.delenv("MR_TEST_UNSET_VARIABLE", raising=False)
     with pytest.raises(ValueError, match=r"profiles.yml: the spark target reads \$MR_TEST_UNSET_VARIABLE"):
+        profile_session_settings(tmp_path)
+    (tmp_path / "profiles.yml").write_text("market_regimes:\n  outputs:\n    dev:\n      type: duckdb\n")
+    with pytest.raises(ValueError, match="profile 'market_regimes' has no spark target"):
         profile_session_settings(tmp_path)
