@@ -142,22 +142,22 @@ def sample_updated(sample_db, tmp_path_factory):
     def counts() -> dict[str, int]:
         return {m: int(query(db, f"select count(*) as n from marts.{m}")["n"][0]) for m in UPDATED_MODELS}
 
+    def set_marks(values: dict[str, object]) -> dict[str, object]:
+        """Sets each marked row's column to values[model]; returns the values it held."""
+        con = duckdb.connect(str(db))
+        held = {}
+        for model, (column, where) in UPDATE_MARKS.items():
+            held[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
+            con.execute(f"update marts.{model} set {column} = ? where {where}", [values[model]])
+        con.close()
+        return held
+
     before = counts()
-    con = duckdb.connect(str(db))
-    originals = {}
-    for model, (column, where) in UPDATE_MARKS.items():
-        originals[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
-        con.execute(f"update marts.{model} set {column} = -1 where {where}")
-    con.close()
+    originals = set_marks(dict.fromkeys(UPDATE_MARKS, -1))
     write_next_candles(landing, minutes=1440, tag="u001")
     run = dbt(
         "run", db, landing, work, extra=["--select", "+fct_levers", "+fct_volatility_regimes", "+fct_strategy_fit"]
     )
-    con = duckdb.connect(str(db))
-    marks = {}
-    for model, (column, where) in UPDATE_MARKS.items():
-        marks[model] = con.execute(f"select {column} from marts.{model} where {where}").fetchone()[0]
-        con.execute(f"update marts.{model} set {column} = {originals[model]!r} where {where}")
-    con.close()
+    marks = set_marks(originals)
     yield {"db": db, "landing": landing, "before": before, "after": counts(), "marks": marks, "log": run.stdout}
     shutil.rmtree(work, ignore_errors=True)
