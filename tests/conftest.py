@@ -154,7 +154,9 @@ def sample_updated(sample_db, tmp_path_factory):
 
     before = counts()
     originals = set_marks(dict.fromkeys(UPDATE_MARKS, -1))
-    write_next_candles(landing, minutes=1440, tag="u001")
+    written = write_next_candles(landing, minutes=1440, tag="u001")
+    # the five live Bybit 5m series (test_sample_build): nothing else is live on the sample
+    assert sorted(p.name for p in written) == [f"{s}USDT_5m__u001.csv" for s in ("BNB", "BTC", "ETH", "SOL", "XRP")]
     run = dbt(
         "run", db, landing, work, extra=["--select", "+fct_levers", "+fct_volatility_regimes", "+fct_strategy_fit"]
     )
