@@ -9,8 +9,11 @@ the local Spark metastore alone (the in-process executor runs one step at a time
   landing stays Python: ``dbt run`` of the landing models on DuckDB (``MARKET_REGIMES_DB``,
   ``MARKET_REGIMES_LANDING``), then the ledgers copied into the Spark warehouse
   (``python -m market_regimes.spark_parity copy-landing``);
-* ``spark_sql_upstream``: ``dbt build --target spark`` of the seeds and every SQL model
-  upstream of the Python engines;
+* ``spark_sql_before_rollups``: ``dbt build --target spark`` of the seeds and the SQL
+  models the rollups read; ``spark_sql_rollups``: the day-partitioned rollups on the DuckDB
+  location's daily partitions (tables partitioned by UTC day on Spark: a partition run drops
+  and overwrites its days only); ``spark_sql_upstream``: every other SQL model upstream of
+  the Python engines;
 * one asset per ported engine (:data:`market_regimes.spark_engines.PORTED_MODELS`), keyed as dbt keys
   its model (``intermediate/int_grid_ranges_walked``, ``marts/fct_uptrend_states``,
   ``marts/fct_strategy_fit``, ``marts/fct_symbol_turbulence``, ``marts/fct_volatility_regimes``:
@@ -42,6 +45,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    BackfillPolicy,
     Definitions,
     MaterializeResult,
     asset,
@@ -54,16 +58,19 @@ from market_regimes.spark_engines import PORTED_MODELS as PORTED
 from market_regimes.spark_engines import dbt_selections
 from market_regimes.spark_parity import LANDING_TABLES, run_spark_module
 
-from .defs.dbt_assets import TRANSLATOR
+from .defs.dbt_assets import PARTITIONED_MODELS, TRANSLATOR, partition_vars
+from .defs.partitions import daily_partitions
 from .defs.project import DBT_EXECUTABLE, PROJECT_DIR, dbt_project
 from .defs.resources import WarehouseResource
 
-#: (select, exclude) of the dbt steps: the SQL models upstream of every Python engine, and
-#: those downstream of the ported engines only (the engines without a job and everything
-#: downstream of them stay out of this location)
+#: (select, exclude) of the dbt steps: the seeds and the SQL models the day-partitioned
+#: rollups read, the rollups (daily partitions, as in the DuckDB location), the other SQL
+#: models upstream of every Python engine, and those downstream of the ported engines only
+#: (the engines without a job and everything downstream of them stay out of this location)
 _SELECTIONS = dbt_selections(PROJECT_DIR)
-SQL_UPSTREAM = " ".join([*_SELECTIONS["upstream"][0], "resource_type:seed"])
-SQL_UPSTREAM_EXCLUDE = " ".join(_SELECTIONS["upstream"][1])
+BEFORE_ROLLUPS = f"+{PARTITIONED_MODELS},path:models resource_type:seed"
+SQL_UPSTREAM = " ".join(_SELECTIONS["upstream"][0])
+SQL_UPSTREAM_EXCLUDE = " ".join([*_SELECTIONS["upstream"][1], f"+{PARTITIONED_MODELS}"])
 AFTER_ENGINES, AFTER_ENGINES_EXCLUDE = (" ".join(part) for part in _SELECTIONS["after_engines"])
 AFTER_SECOND_WAVE, AFTER_SECOND_WAVE_EXCLUDE = (" ".join(part) for part in _SELECTIONS["after_second_wave"])
 BUILD = ["build", "--exclude-resource-type", "unit_test"]  # (target spark: the resource) unit fixtures are DuckDB SQL
@@ -118,9 +125,12 @@ def spark_landing_ledgers(context: AssetExecutionContext, warehouse: WarehouseRe
         yield MaterializeResult(asset_key=AssetKey(["raw", name]), metadata={"rows": copied.get(name, 0)})
 
 
-def spark_dbt_op(name: str, select: str, exclude: str, what: str):
+def spark_dbt_op(name: str, select: str, exclude: str, what: str, partitioned: bool = False):
     """One ``dbt build --target spark`` op over the models of ``select`` minus ``exclude``
-    (asset keys and checks as in the DuckDB location: :data:`TRANSLATOR`)."""
+    (asset keys and checks as in the DuckDB location: :data:`TRANSLATOR`). ``partitioned``:
+    on the DuckDB location's daily partitions (a run passes its window as the vars
+    partition_start / partition_end; a range of partitions is one dbt invocation)."""
+    partitions = {"partitions_def": daily_partitions, "backfill_policy": BackfillPolicy.single_run()}
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -128,17 +138,30 @@ def spark_dbt_op(name: str, select: str, exclude: str, what: str):
         exclude=exclude,
         name=name,
         dagster_dbt_translator=TRANSLATOR,
+        **(partitions if partitioned else {}),
     )
     def _op(context: AssetExecutionContext, dbt: DbtCliResource):
         """``dbt build --target spark`` of the op's models (the ``what`` of spark_dbt_op)."""
         context.log.info(f"dbt build --target spark of {what}")
-        yield from dbt.cli(BUILD, context=context).stream()
+        window = ["--vars", json.dumps(partition_vars(context))] if partitioned else []
+        yield from dbt.cli([*BUILD, *window], context=context).stream()
 
     return _op
 
 
+spark_sql_before_rollups = spark_dbt_op(
+    "spark_sql_before_rollups",
+    BEFORE_ROLLUPS,
+    PARTITIONED_MODELS,
+    "the seeds and the SQL models the day-partitioned rollups read",
+)
+# the rollups as tables partitioned by UTC day on Spark (macro day_partitioned): a partition
+# run drops and overwrites its days' partitions only
+spark_sql_rollups = spark_dbt_op(
+    "spark_sql_rollups", PARTITIONED_MODELS, "", "the day-partitioned rollups", partitioned=True
+)
 spark_sql_upstream = spark_dbt_op(
-    "spark_sql_upstream", SQL_UPSTREAM, SQL_UPSTREAM_EXCLUDE, "the seeds and SQL models upstream of the Python engines"
+    "spark_sql_upstream", SQL_UPSTREAM, SQL_UPSTREAM_EXCLUDE, "the other SQL models upstream of the Python engines"
 )
 
 
@@ -192,6 +215,8 @@ spark_sql_after_second_wave = spark_dbt_op(
 defs = Definitions(
     assets=[
         spark_landing_ledgers,
+        spark_sql_before_rollups,
+        spark_sql_rollups,
         spark_sql_upstream,
         *engine_assets,
         spark_sql_after_engines,

@@ -12,10 +12,92 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The incremental config of a day-partitioned model (keyword arguments of config()):
+    `{{ config(materialized='incremental', **day_partitioned('bar_start')) }}`. DuckDB:
+    append after the pre-hook deleted the window's rows. Spark (plain Parquet cannot delete
+    rows): the table is partitioned by the UTC day of ts_column (column bar_date, added by
+    day_partition_select), the pre-hook drops the window's day partitions and the run
+    overwrites the day partitions it writes (insert_overwrite, dynamic) - no table rewrite. -#}
+{% macro day_partitioned(ts_column) -%}
+    {{ return(adapter.dispatch('day_partitioned', 'market_regimes')(ts_column)) }}
+{%- endmacro %}
+
+{% macro default__day_partitioned(ts_column) -%}
+    {{ return({'incremental_strategy': 'append',
+               'pre_hook': "{{ delete_partition_window('" ~ ts_column ~ "') }}"}) }}
+{%- endmacro %}
+
+{% macro spark__day_partitioned(ts_column) -%}
+    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': ['bar_date'],
+               'pre_hook': "{{ delete_partition_window('" ~ ts_column ~ "') }}"}) }}
+{%- endmacro %}
+
+{#- The select of a day-partitioned model (a call block around it):
+    `{% call day_partition_select('bar_start') %} select ... {% endcall %}`. DuckDB: the
+    select as written; Spark: its rows with the partition column bar_date (the UTC date of
+    ts_column; Parquet partitions by a column, not an expression: Iceberg's days(ts) would
+    need none). -#}
+{% macro day_partition_select(ts_column) -%}
+    {{ return(adapter.dispatch('day_partition_select', 'market_regimes')(caller(), ts_column)) }}
+{%- endmacro %}
+
+{% macro default__day_partition_select(select_sql, ts_column) -%}
+    {{ return(select_sql) }}
+{%- endmacro %}
+
+{% macro spark__day_partition_select(select_sql, ts_column) -%}
+    {{ return('select day_partitioned.*, cast(day_partitioned.' ~ ts_column ~ ' as date) as bar_date\nfrom (\n'
+              ~ select_sql ~ '\n) as day_partitioned') }}
+{%- endmacro %}
+
 {#- Pre-hook of a partitioned incremental model: delete the window's rows before the
-    window is appended again (re-materialising a partition is idempotent). -#}
+    window is written again (re-materialising a partition is idempotent). -#}
 {% macro delete_partition_window(ts_column) -%}
     {%- if execute and is_incremental() -%}
-    {%- do delete_rows(this, partition_window_filter('t.' ~ ts_column)) -%}
+    {%- do adapter.dispatch('delete_partition_window', 'market_regimes')(this, ts_column) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro default__delete_partition_window(relation, ts_column) -%}
+    {%- do delete_rows(relation, partition_window_filter('t.' ~ ts_column)) -%}
+{%- endmacro %}
+
+{#- Spark, a table partitioned by day (day_partitioned): the window's day partitions are
+    dropped (a metadata operation and their files), every row when no window is set
+    (truncate): a day of the window that the run no longer writes goes, as DuckDB's delete.
+    The window must be whole UTC days (the partitions). A table without partitions: the
+    rows are deleted (delete_rows: the copy-and-swap). -#}
+{% macro spark__delete_partition_window(relation, ts_column) -%}
+    {%- if not config.get('partition_by') -%}
+        {{ return(default__delete_partition_window(relation, ts_column)) }}
+    {%- endif -%}
+    {%- set days = partition_window_days() -%}
+    {%- if days is none -%}
+        {%- do run_query('truncate table ' ~ relation) -%}
+    {%- elif days -%}
+        {%- set specs = [] -%}
+        {%- for day in days %}{% do specs.append("partition (bar_date = '" ~ day ~ "')") %}{% endfor -%}
+        {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ specs | join(', ')) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The UTC days ('YYYY-MM-DD') of the partition window [var partition_start, var
+    partition_end), or none when both vars are unset; a compile error when the window does
+    not start and end at midnight (the day partitions of Spark cannot hold part of a day). -#}
+{% macro partition_window_days() -%}
+    {%- set start, end = var('partition_start', none), var('partition_end', none) -%}
+    {%- do partition_window_filter('x') -%}  {#- both vars or neither -#}
+    {%- if start is none -%}{{ return(none) }}{%- endif -%}
+    {%- set dt = modules.datetime -%}
+    {%- set first = dt.datetime.fromisoformat(start | string) -%}
+    {%- set last = dt.datetime.fromisoformat(end | string) -%}
+    {%- if first.time() != dt.time(0) or last.time() != dt.time(0) -%}
+        {{ exceptions.raise_compiler_error("partition window " ~ start ~ " to " ~ end
+            ~ ": the day partitions need a window of whole UTC days (midnight to midnight)") }}
+    {%- endif -%}
+    {%- set days = [] -%}
+    {%- for n in range((last - first).days) -%}
+        {%- do days.append((first + dt.timedelta(days=n)).strftime('%Y-%m-%d')) -%}
+    {%- endfor -%}
+    {{ return(days) }}
 {%- endmacro %}

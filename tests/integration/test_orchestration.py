@@ -591,7 +591,8 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     """orchestration/spark_definitions.py (docs/scale-out.md): each ported engine is an asset of
     its own, keyed as dbt keys the model, between the dbt build of the SQL models it reads and
     the one of the SQL models after it; the models after an engine without a Spark job are not
-    assets there (the Python research reports); fct_regime_events, which
+    assets there (the Python research reports); the day-partitioned rollups are on the
+    daily partitions as in the DuckDB location; fct_regime_events, which
     reads the uptrend, volatility and trend x vol regimes, is built after the jobs; every dbt
     step runs on the spark target."""
     spark = importlib.reload(importlib.import_module("orchestration.spark_definitions"))
@@ -605,7 +606,13 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
     assert AssetKey(["marts", "fct_grid_ranges"]) in node.child_keys
     ops = {key.to_user_string(): a.node_def.name for a in spark.defs.assets for key in a.keys}
     assert ops["intermediate/int_grid_ranges_walked"] == "intermediate__int_grid_ranges_walked"
-    assert ops["intermediate/int_grid_engine_bars_selected"] == ops["seeds/grid_config"] == "spark_sql_upstream"
+    assert ops["intermediate/int_grid_engine_bars_selected"] == "spark_sql_upstream"
+    # the seeds and what the rollups read first; the rollups on the daily partitions (tables
+    # partitioned by day on Spark); then the other SQL models up to the engines
+    assert ops["seeds/grid_config"] == ops["staging/stg_landing__klines"] == "spark_sql_before_rollups"
+    partitioned = {key.to_user_string() for a in spark.defs.assets if a.partitions_def is not None for key in a.keys}
+    assert partitioned == {"intermediate/int_symbol_bars_rolled_up", "intermediate/int_dominance_bars_rolled_up"}
+    assert {ops[key] for key in partitioned} == {"spark_sql_rollups"}
     assert ops["marts/fct_grid_regimes"] == ops["marts/fct_grid_ranges"] == "spark_sql_after_engines"
     assert {ops[f"raw/{t}"] for t in ("klines", "daily_series", "dominance_readings")} == {"spark_landing_ledgers"}
     uptrend = graph.get(AssetKey(["marts", "fct_uptrend_states"]))
@@ -634,7 +641,8 @@ def test_spark_location_runs_the_engine_job_between_its_dbt_steps(defs):
         "seeds/trend_vol_markets",
     }
     assert ops["marts/fct_market_regimes"] == "marts__fct_market_regimes"
-    assert ops["intermediate/int_market_days_prepared"] == ops["seeds/trend_vol_markets"] == "spark_sql_upstream"
+    assert ops["intermediate/int_market_days_prepared"] == "spark_sql_upstream"
+    assert ops["seeds/trend_vol_markets"] == "spark_sql_before_rollups"
     assert AssetKey(["marts", "fct_regime_events"]) in market.child_keys
     assert ops["marts/fct_regime_events"] == "spark_sql_after_engines"
     assert (

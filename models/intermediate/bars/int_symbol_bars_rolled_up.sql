@@ -2,8 +2,10 @@
 -- every coarser interval of seed bar_intervals (docs/bars-and-drivers.md).
 -- Partitioned (Dagster daily partitions, docs/orchestration.md): with vars partition_start/end set, a
 -- run deletes and rebuilds only the rollup bars starting in that window; without them,
--- every bar.
-{{ config(materialized='incremental', incremental_strategy='append', tags=['daily_partitioned'],
-          pre_hook="{{ delete_partition_window('bar_start') }}") }}
+-- every bar. On Spark the table is partitioned by UTC day (day_partitioned: the window's
+-- day partitions are dropped and overwritten, no table rewrite).
+{{ config(materialized='incremental', tags=['daily_partitioned'], **day_partitioned('bar_start')) }}
+{% call day_partition_select('bar_start') -%}
 {{ rollup_to_coarser(ref('stg_landing__klines'), ['exchange', 'symbol'], window_column='bar_start',
                      max_columns=['loaded_at']) }}
+{%- endcall %}

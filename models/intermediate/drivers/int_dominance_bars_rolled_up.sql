@@ -2,6 +2,8 @@
 -- (o = h = l = c); timestamped readings become 1m bars (first/max/min/last in the minute)
 -- and roll up to every coarser interval like candles. Percent points, no volume.
 -- Partitioned like int_symbol_bars_rolled_up: vars partition_start/end rebuild one window.
+-- Not day-partitioned on Spark (unlike the symbol rollups): a few rows per day over years, so
+-- day partitions would be ~1,100 files of a few rows (docs/scale-out.md).
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily_partitioned'],
           pre_hook="{{ delete_partition_window('bar_start') }}") }}
 with readings as (
