@@ -16,7 +16,7 @@
     `{{ config(materialized='incremental', **day_partitioned('bar_start')) }}`. DuckDB:
     append after the pre-hook deleted the window's rows. Spark (plain Parquet cannot delete
     rows): the table is partitioned by the UTC day of ts_column (column bar_date, added by
-    day_partition_select), the pre-hook drops the window's day partitions and the run
+    time_partition_select), the pre-hook drops the window's day partitions and the run
     overwrites the day partitions it writes (insert_overwrite, dynamic) - no table rewrite. -#}
 {% macro day_partitioned(ts_column) -%}
     {{ return(adapter.dispatch('day_partitioned', 'market_regimes')(ts_column)) }}
@@ -32,22 +32,45 @@
                'pre_hook': "{{ delete_partition_window('" ~ ts_column ~ "') }}"}) }}
 {%- endmacro %}
 
-{#- The select of a day-partitioned model (a call block around it):
-    `{% call day_partition_select('bar_start') %} select ... {% endcall %}`. DuckDB: the
-    select as written; Spark: its rows with the partition column bar_date (the UTC date of
-    ts_column; Parquet partitions by a column, not an expression: Iceberg's days(ts) would
-    need none). -#}
-{% macro day_partition_select(ts_column) -%}
-    {{ return(adapter.dispatch('day_partition_select', 'market_regimes')(caller(), ts_column)) }}
+{#- The select of a model partitioned by time on Spark (a call block around it):
+    `{% call time_partition_select('bar_start', 'day') %} select ... {% endcall %}`. DuckDB:
+    the select as written; Spark: its rows with the partition column, the UTC day of
+    ts_column as bar_date (grain 'day': day_partitioned) or its month's first day as
+    bar_month (grain 'month': month_partitioned). Parquet partitions by a column, not an
+    expression (Iceberg's hidden days() / months() would need none). -#}
+{% macro time_partition_select(ts_column, grain) -%}
+    {%- if grain not in ('day', 'month') -%}
+        {{ exceptions.raise_compiler_error("time_partition_select: grain must be day or month, not " ~ grain) }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('time_partition_select', 'market_regimes')(caller(), ts_column, grain)) }}
 {%- endmacro %}
 
-{% macro default__day_partition_select(select_sql, ts_column) -%}
+{% macro default__time_partition_select(select_sql, ts_column, grain) -%}
     {{ return(select_sql) }}
 {%- endmacro %}
 
-{% macro spark__day_partition_select(select_sql, ts_column) -%}
-    {{ return('select day_partitioned.*, cast(day_partitioned.' ~ ts_column ~ ' as date) as bar_date\nfrom (\n'
-              ~ select_sql ~ '\n) as day_partitioned') }}
+{% macro spark__time_partition_select(select_sql, ts_column, grain) -%}
+    {%- set column = ('cast(partitioned.' ~ ts_column ~ ' as date) as bar_date') if grain == 'day'
+                     else ("cast(date_trunc('month', partitioned." ~ ts_column ~ ') as date) as bar_month') -%}
+    {{ return('select partitioned.*, ' ~ column ~ '\nfrom (\n' ~ select_sql ~ '\n) as partitioned') }}
+{%- endmacro %}
+
+{#- The config of a delete+insert model partitioned by month on Spark (keyword arguments of
+    config(), its select in time_partition_select(ts, 'month')): nothing on DuckDB; on Spark
+    partition_by bar_month, so that an incremental run rewrites only the months it writes or
+    rewinds (spark_delete_insert_sql, spark__delete_rows) instead of the whole table. Months,
+    not days: these tables hold daily bars over years beside the intraday ones (a day
+    partition of a few daily rows is a file of its own). -#}
+{% macro month_partitioned() -%}
+    {{ return(adapter.dispatch('month_partitioned', 'market_regimes')()) }}
+{%- endmacro %}
+
+{% macro default__month_partitioned() -%}
+    {{ return({}) }}
+{%- endmacro %}
+
+{% macro spark__month_partitioned() -%}
+    {{ return({'partition_by': ['bar_month']}) }}
 {%- endmacro %}
 
 {#- Pre-hook of a partitioned incremental model: delete the window's rows before the

@@ -36,15 +36,27 @@
 {% endmacro %}
 
 {#- delete+insert on any table: the stored rows whose key the run does not write, plus the
-    run's rows, replace the table (spark_rewrite_table); returns the swap statement.
-    unique_key: a column name or a list of them. -#}
+    run's rows, replace the table (spark_rewrite_table); returns the swap statement. A table
+    partitioned by time (spark_time_partition: the month_partitioned models) has only the
+    partitions the run writes rewritten (a dynamic insert overwrite of their kept and new
+    rows; every such partition gets a new row, so none is left empty); returns that
+    statement. unique_key: a column name or a list of them. -#}
 {% macro spark_delete_insert_sql(source, target, unique_key) %}
     {%- set keys = [unique_key] if unique_key is string else unique_key %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | list %}
+    {%- set part = spark_time_partition(target) %}
     {%- set kept_select -%}
         select t.* from {{ target }} as t
         left anti join (select distinct {{ keys | join(', ') }} from {{ source }}) as s
             on {% for key in keys %}s.{{ key }} = t.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+        {%- if part %}
+        where t.{{ part }} in (select distinct {{ part }} from {{ source }})
+        {%- endif %}
     {%- endset %}
-    {{ spark_rewrite_table(target, kept_select, 'select ' ~ columns | join(', ') ~ ' from ' ~ source) }}
+    {%- set added_select = 'select ' ~ columns | join(', ') ~ ' from ' ~ source %}
+    {%- if part %}
+    {{ spark_overwrite_partitions(target, part, kept_select ~ ' union all ' ~ added_select) }}
+    {%- else %}
+    {{ spark_rewrite_table(target, kept_select, added_select) }}
+    {%- endif %}
 {% endmacro %}

@@ -36,14 +36,50 @@
     {{ return(result.rows[0][0]) }}
 {%- endmacro %}
 
+{#- Spark: a table partitioned by time (spark_time_partition) keeps its untouched partitions:
+    the partitions holding a deleted row are overwritten with their other rows (a dynamic
+    insert overwrite, which may read the table it writes), a partition left without rows is
+    dropped. Another table is copied and swapped (spark_rewrite_table). -#}
 {% macro spark__delete_rows(relation, condition, using_relation) -%}
     {%- set matches = ('exists (select 1 from ' ~ using_relation ~ ' as u where ' ~ condition ~ ')')
                       if using_relation else 'coalesce(' ~ condition ~ ', false)' -%}
     {%- set n = run_query('select count(*) from ' ~ relation ~ ' as t where ' ~ matches).rows[0][0] -%}
-    {%- if n > 0 -%}
+    {%- set part = spark_time_partition(relation) if n > 0 else none -%}
+    {%- if part -%}
+        {%- set touched = scratch_table('_touched_' ~ relation.identifier,
+                                        'select distinct t.' ~ part ~ ' as p from ' ~ relation ~ ' as t where ' ~ matches) -%}
+        {%- set kept = 'select t.* from ' ~ relation ~ ' as t where t.' ~ part ~ ' in (select p from ' ~ touched
+                       ~ ') and not ' ~ matches -%}
+        {%- set emptied = run_query('select p from ' ~ touched ~ ' except select distinct ' ~ part ~ ' from (' ~ kept
+                                    ~ ') as k').columns[0].values() -%}
+        {%- do run_query(spark_overwrite_partitions(relation, part, kept)) -%}
+        {%- if emptied | length > 0 -%}
+            {%- set specs = [] -%}
+            {%- for p in emptied %}{% do specs.append('partition (' ~ part ~ " = '" ~ p ~ "')") %}{% endfor -%}
+            {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ specs | join(', ')) -%}
+        {%- endif -%}
+    {%- elif n > 0 -%}
         {%- do run_query(spark_rewrite_table(relation, 'select t.* from ' ~ relation ~ ' as t where not ' ~ matches)) -%}
     {%- endif -%}
     {{ return(n) }}
+{%- endmacro %}
+
+{#- The time partition column of a Spark table (bar_date or bar_month: time_partition_select),
+    none for a table without one. -#}
+{% macro spark_time_partition(relation) -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- for name in ['bar_date', 'bar_month'] -%}
+        {%- if name in names -%}{{ return(name) }}{%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- The statement that overwrites the partitions of `relation` (column `part`) that the rows of
+    `select_sql` fall in, with those rows (Spark's dynamic partition overwrite: the table's
+    other partitions stay; the select may read the table). -#}
+{% macro spark_overwrite_partitions(relation, part, select_sql) -%}
+    {%- if execute %}{% do run_query('set spark.sql.sources.partitionOverwriteMode = DYNAMIC') %}{% endif -%}
+    {{ return('insert overwrite table ' ~ relation ~ ' partition (' ~ part ~ ') ' ~ select_sql) }}
 {%- endmacro %}
 
 {#- Spark's copy-and-swap, shared by delete_rows and the delete+insert strategy

@@ -5,7 +5,7 @@
 -- every bar. On Spark the table is partitioned by UTC day (day_partitioned: the window's
 -- day partitions are dropped and overwritten, no table rewrite).
 {{ config(materialized='incremental', tags=['daily_partitioned'], **day_partitioned('bar_start')) }}
-{% call day_partition_select('bar_start') -%}
+{% call time_partition_select('bar_start', 'day') -%}
 {{ rollup_to_coarser(ref('stg_landing__klines'), ['exchange', 'symbol'], window_column='bar_start',
                      max_columns=['loaded_at']) }}
 {%- endcall %}

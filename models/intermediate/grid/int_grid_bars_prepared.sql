@@ -16,7 +16,9 @@
 -- (max of W + q, the chop, ATR-mean and OU frames and the short look-back, in bars of the
 -- finest interval: 172 on the 1h series with the shipped vars).
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
-          meta={'revision_rewind': 'series_idx'}) }}
+          meta={'revision_rewind': 'series_idx'},
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 {%- set intervals = var('grid_bar_intervals') %}
 {%- set q = var('grid_variance_ratio_lag') | int %}
 {%- set chop_n = var('grid_chop_bars') | int %}
@@ -125,3 +127,4 @@ select
          else -ln(2) / ln(ou_ar1_b) end as ou_half_life
 from windowed
 where carry_idx is null or idx > carry_idx
+{%- endcall %}

@@ -12,7 +12,9 @@
 -- in the same run (docs/indicators.md, "Revisions"). The out-of-order check below remains
 -- as a guard: after the rewind it cannot fire.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
-          meta={'revision_rewind': 'series_idx'}, pre_hook="{{ rewind_revised_series() }}") }}
+          meta={'revision_rewind': 'series_idx'}, pre_hook="{{ rewind_revised_series() }}",
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with final_bars as (
     {{ indicator_final_bars() }}
 ),
@@ -111,3 +113,4 @@ where not is_context
                                 || 'chronological order: rebuild them with dbt build --full-refresh --select int_indicator_bars_prepared+')
                 end
          from out_of_order)
+{%- endcall %}

@@ -13,7 +13,9 @@
 -- Incremental: only bars after each series' last stored bar are written (every column is
 -- a function of its own bar's rows upstream).
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
-          meta={'revision_rewind': 'series_idx'}) }}
+          meta={'revision_rewind': 'series_idx'},
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with frontier as (
     {{ indicator_frontier() }}
 ),
@@ -51,3 +53,4 @@ select
     traversals,
     containment_k
 from joined
+{%- endcall %}

@@ -22,7 +22,9 @@
 -- and the one before (the TREND confirmation); the coarse verdict of a new finer bar comes
 -- from the new coarse rows or the stored ones.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['series_part', 'idx'],
-          meta={'revision_rewind': 'series_idx'}) }}
+          meta={'revision_rewind': 'series_idx'},
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 {%- set features = grid_feature_names() %}
 {#- the score that speaks for each verdict (competing_verdicts) -#}
 {%- set support_of = {'TREND': 'trend_score', 'TRANSITION': 'vol_change_score',
@@ -272,3 +274,4 @@ select *, cast(null as timestamp) as coarse_bar_start, cast(null as {{ dbt.type_
        cast(null as double) as coarse_confidence
 from final
 where bar_interval = '{{ coarse }}'
+{%- endcall %}

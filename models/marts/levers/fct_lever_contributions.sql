@@ -24,7 +24,9 @@
 -- differ from the stored rows' (the switch or seed timeframe_weights edited) stops with an
 -- error asking for --full-refresh: a table never mixes two formulas.
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['bar_start', 'execution_timeframe'], pre_hook="{{ rewind_lever_bars() }}") }}
+          unique_key=['bar_start', 'execution_timeframe'], pre_hook="{{ rewind_lever_bars() }}",
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with config as (
     {{ seed_values(ref('levers_config'), ['stale_bars', 'apply_timeframe_weights']) }}
 ),
@@ -249,3 +251,4 @@ select
     w.status
 from weighted as w
 join lever_drivers as ld using (driver)
+{%- endcall %}

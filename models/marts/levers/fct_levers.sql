@@ -9,7 +9,9 @@
 -- intent may be added, changed or removed for any bar at any time). A revision rewinds it
 -- from the first changed bar (meta revision_rewind = from_bar_start).
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['bar_start', 'execution_timeframe', 'bucket']) }}
+          unique_key=['bar_start', 'execution_timeframe', 'bucket'],
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with
 {%- if is_incremental() %}
 stored_last as (
@@ -113,3 +115,4 @@ select
     n_stale,
     n_missing
 from unclamped
+{%- endcall %}

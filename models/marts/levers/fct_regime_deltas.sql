@@ -8,7 +8,9 @@
 -- row depends on its own state bar only); a revision rewinds it from the first changed bar
 -- (meta revision_rewind = from_bar_start, macros/indicators/revisions.sql).
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['driver', 'timeframe', 'bar_start']) }}
+          unique_key=['driver', 'timeframe', 'bar_start'],
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with
 {%- if is_incremental() %}
 frontier as (
@@ -71,3 +73,4 @@ left join flag_deltas as trim_d
 -- the seed's rows are the emergency moves (S1/S2/S3 -> S0); any other change matches none
 left join {{ ref('regime_transition_deltas') }} as tr
     on tr.from_state = s.prev_state and tr.to_state = s.state
+{%- endcall %}
