@@ -15,7 +15,9 @@ version of each file with the next day's candles) and corrects one consumed cand
   in that process on the same session, so Spark starts and its JIT warms up once, not once
   per command or stage): ``dbt seed --target spark`` (stage 1), the
   ledgers copied from the DuckDB build (``copy_landing``: the landing stays Python), ``dbt
-  run --target spark`` of the same SQL models up to the engines (``SELECTION``), the
+  run --target spark`` of the same SQL models up to the engines (``SELECTION``; on stage 2
+  first the day-partitioned rollups and what they read with the window of the days stage 2
+  changes, ``WINDOW``, as a Dagster partition run passes it, then the others), the
   engines' Spark jobs (``market_regimes.spark_engines``: applyInPandas per series), ``dbt
   run --target spark`` of the SQL models after them (``AFTER_ENGINES``), the second wave's
   jobs (the grid lifecycle, which reads one of those models) and the SQL models after it
@@ -24,12 +26,12 @@ version of each file with the next day's candles) and corrects one consumed cand
   tests (the unit tests' fixtures are DuckDB SQL), and the export of the compared tables.
 
 Every dbt call passes ``FIXTURE_VARS`` (grid and rank windows short enough for the fixture's
-few days). Then every table the SQL models and ported engines write is exported from Spark (with the DuckDB build's series
-keys) and compared with :func:`market_regimes.spark_parity.parity` (the project's ``compare``
-tolerances). Prints one JSON document: per stage the landed rows, the dbt wall seconds of
-each step, Spark's seconds per model, the tests' pass/fail counts and the parity of each
-table (rows, equal, worst relative float difference); exits 1 when a table differs or a
-test fails.
+few days; the window run adds ``WINDOW``). Then every table the SQL models and ported
+engines write is exported from Spark (with the DuckDB build's series keys) and compared
+with :func:`market_regimes.spark_parity.parity` (the project's ``compare`` tolerances).
+Prints one JSON document: per stage the landed rows, the dbt wall seconds of each step,
+Spark's seconds per model, the tests' pass/fail counts and the parity of each table (rows,
+equal, worst relative float difference); exits 1 when a table differs or a test fails.
 
 Usage: python benchmarks/spark_build.py [--work DIR] [--first "2025-05-01 00:00:00"]
 """
@@ -87,9 +89,9 @@ FIXTURE_VARS = (
 
 # stage 2 on Spark runs the day-partitioned rollups (PARTITIONED) as Dagster's daily partitions
 # do: only the UTC days stage 2 changes (the revised candle's day to the last new candle's),
-# each day partition overwritten (the models they read first, unaffected by the window); the
-# other models then run without a window. The parity
-# with DuckDB's full run of stage 2 shows the partition overwrite loses and keeps nothing.
+# each day partition overwritten (the models they read first, which the window leaves alone);
+# the other models then run without a window. The parity with DuckDB's full run of stage 2
+# shows that the partition overwrite loses and keeps nothing it should not.
 PARTITIONED = "tag:daily_partitioned"
 WINDOW = {
     "partition_start": min([STAGE_ENDS[0][:10]] + [bar[:10] for _, bar in REVISIONS]),

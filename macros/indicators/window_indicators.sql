@@ -74,8 +74,10 @@
 {%- endmacro %}
 
 {#- Spark's round needs a constant scale: DuckDB's round(x, p) spelled out (x scaled by 10^p,
-    rounded half away from zero, scaled back; for p < 0 divided by 10^-p first). -#}
+    rounded half away from zero, scaled back; for p < 0 divided by 10^-p first). x is put in
+    parentheses: an expression such as a * b + c * d is scaled whole. -#}
 {% macro spark__significant_digits(x, digits) -%}
+    {%- set x = '(' ~ x ~ ')' -%}
     case when {{ x }} = 0 then 0.0
          when {{ digits - 1 }} - floor(log10(abs({{ x }}))) >= 0
          then round({{ x }} * power(10, {{ digits - 1 }} - floor(log10(abs({{ x }})))))

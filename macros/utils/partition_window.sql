@@ -55,10 +55,11 @@
     {{ return('select partitioned.*, ' ~ column ~ '\nfrom (\n' ~ select_sql ~ '\n) as partitioned') }}
 {%- endmacro %}
 
-{#- The config of a delete+insert model partitioned by month on Spark (keyword arguments of
+{#- The config of an incremental model partitioned by month on Spark (keyword arguments of
     config(), its select in time_partition_select(ts, 'month')): nothing on DuckDB; on Spark
-    partition_by bar_month, so that an incremental run rewrites only the months it writes or
-    rewinds (spark_delete_insert_sql, spark__delete_rows) instead of the whole table. Months,
+    partition_by bar_month, so that an incremental run rewrites only the months it writes
+    (delete+insert: spark_delete_insert_sql; append: only adds files) or rewinds
+    (spark__delete_rows) instead of the whole table. Months,
     not days: these tables hold daily bars over years beside the intraday ones (a day
     partition of a few daily rows is a file of its own). -#}
 {% macro month_partitioned() -%}

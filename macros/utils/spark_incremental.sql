@@ -45,6 +45,11 @@
     {%- set keys = [unique_key] if unique_key is string else unique_key %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | list %}
     {%- set part = spark_time_partition(target) %}
+    {%- if part and execute %}
+    {#- the run's rows computed once (the source is a view of the model's query, which the
+        overwrite would otherwise run for each of its three uses) -#}
+    {%- set source = scratch_table('_new_' ~ target.identifier, 'select * from ' ~ source) %}
+    {%- endif %}
     {%- set kept_select -%}
         select t.* from {{ target }} as t
         left anti join (select distinct {{ keys | join(', ') }} from {{ source }}) as s

@@ -43,23 +43,32 @@
 {% macro spark__delete_rows(relation, condition, using_relation) -%}
     {%- set matches = ('exists (select 1 from ' ~ using_relation ~ ' as u where ' ~ condition ~ ')')
                       if using_relation else 'coalesce(' ~ condition ~ ', false)' -%}
-    {%- set n = run_query('select count(*) from ' ~ relation ~ ' as t where ' ~ matches).rows[0][0] -%}
-    {%- set part = spark_time_partition(relation) if n > 0 else none -%}
+    {%- set part = spark_time_partition(relation) -%}
     {%- if part -%}
+        {#- per partition holding a row that goes: those rows and all its rows, so a partition
+            whose every row goes is dropped, not overwritten (the condition may hold a
+            correlated subquery, which Spark takes in a where clause only) -#}
         {%- set touched = scratch_table('_touched_' ~ relation.identifier,
-                                        'select distinct t.' ~ part ~ ' as p from ' ~ relation ~ ' as t where ' ~ matches) -%}
-        {%- set kept = 'select t.* from ' ~ relation ~ ' as t where t.' ~ part ~ ' in (select p from ' ~ touched
-                       ~ ') and not ' ~ matches -%}
-        {%- set emptied = run_query('select p from ' ~ touched ~ ' except select distinct ' ~ part ~ ' from (' ~ kept
-                                    ~ ') as k').columns[0].values() -%}
-        {%- do run_query(spark_overwrite_partitions(relation, part, kept)) -%}
+                                        'select g.p, g.gone, h.held from (select t.' ~ part ~ ' as p, count(*) as gone from '
+                                        ~ relation ~ ' as t where ' ~ matches ~ ' group by t.' ~ part ~ ') as g join (select '
+                                        ~ part ~ ' as p, count(*) as held from ' ~ relation ~ ' group by ' ~ part
+                                        ~ ') as h on h.p = g.p') -%}
+        {%- set n = run_query('select coalesce(sum(gone), 0) from ' ~ touched).rows[0][0] -%}
+        {%- set emptied = run_query('select p from ' ~ touched ~ ' where gone = held').columns[0].values() -%}
+        {%- if n > 0 -%}
+        {%- do run_query(spark_overwrite_partitions(relation, part, 'select t.* from ' ~ relation ~ ' as t where t.' ~ part
+                         ~ ' in (select p from ' ~ touched ~ ' where gone < held) and not ' ~ matches)) -%}
+        {%- endif -%}
         {%- if emptied | length > 0 -%}
             {%- set specs = [] -%}
             {%- for p in emptied %}{% do specs.append('partition (' ~ part ~ " = '" ~ p ~ "')") %}{% endfor -%}
             {%- do run_query('alter table ' ~ relation ~ ' drop if exists ' ~ specs | join(', ')) -%}
         {%- endif -%}
-    {%- elif n > 0 -%}
+    {%- else -%}
+        {%- set n = run_query('select count(*) from ' ~ relation ~ ' as t where ' ~ matches).rows[0][0] -%}
+        {%- if n > 0 -%}
         {%- do run_query(spark_rewrite_table(relation, 'select t.* from ' ~ relation ~ ' as t where not ' ~ matches)) -%}
+        {%- endif -%}
     {%- endif -%}
     {{ return(n) }}
 {%- endmacro %}

@@ -569,6 +569,26 @@ def test_recorded_partition_window_follows_the_dbt_vars():
     ]
 
 
+def test_a_partition_window_of_part_of_a_day_is_refused_for_day_partitions(tmp_path):
+    """On Spark the day-partitioned rollups drop and overwrite whole UTC days
+    (macros/utils/partition_window.sql): partition_window_days refuses a window that does not
+    run from midnight to midnight, naming it (the Dagster partitions always do)."""
+    window = "{partition_start: '2025-06-28 06:00:00', partition_end: '2025-07-01 00:00:00'}"
+    with pytest.raises(AssertionError) as failed:
+        dbt(
+            "run-operation",
+            tmp_path / "unused.duckdb",
+            PROJECT / "sample" / "landing",
+            tmp_path,
+            window,
+            ["partition_window_days"],
+        )
+    assert (
+        "partition window 2025-06-28 06:00:00 to 2025-07-01 00:00:00: the day partitions need a window of whole UTC days"
+        in str(failed.value)
+    )
+
+
 def test_partition_start_is_read_from_the_warehouse_and_remembered(fixture_build, tmp_path, monkeypatch):
     from orchestration.defs.partitions import DEFAULT_START, partition_start
 

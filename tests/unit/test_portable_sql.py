@@ -102,3 +102,20 @@ def test_every_dispatched_macro_has_both_forms():
     sparks = set(re.findall(r"\{%-?\s*macro\s+spark__(\w+)\(", macros))
     assert not dispatched - defaults, f"dispatched without a DuckDB (default__) form: {sorted(dispatched - defaults)}"
     assert not dispatched - sparks, f"dispatched without a spark__ form: {sorted(dispatched - sparks)}"
+
+
+def test_spark_significant_digits_scales_a_whole_expression():
+    """The Spark form of significant_digits spells DuckDB's round(x, p) out in arithmetic, so an
+    expression argument must be scaled whole: ``a * b + c * d`` (fct_grid_lifecycle_bars'
+    next_high_vol_prob) once lost its first term (only c * d was scaled and rounded; found by
+    the Spark parity on a 2.4-month landing). Rendered with Jinja and evaluated in DuckDB,
+    whose round, power, floor and log10 are the same functions."""
+    import duckdb
+    import jinja2
+
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    module = env.from_string((PROJECT / "macros" / "indicators" / "window_indicators.sql").read_text()).module
+    sql = str(module.spark__significant_digits("0.5 * (1 - 0.25) + 0.625 * 0.5", 10))
+    assert duckdb.sql(f"select {sql}").fetchone()[0] == 0.6875
+    sql = str(module.spark__significant_digits("123456.78901234 + 0.000001", 10))
+    assert duckdb.sql(f"select {sql}").fetchone()[0] == 123456.789

@@ -6,7 +6,9 @@
 -- than the stored ones (loaded_at), its bars from one longest interval before the first
 -- changed bar on; the run then appends each series' bars after its last stored bar, with
 -- that bar as context (gap to the first new bar, segment_id carried on).
-{{ config(materialized='incremental', incremental_strategy='append', pre_hook="{{ rewind_symbol_bars() }}") }}
+{{ config(materialized='incremental', incremental_strategy='append', pre_hook="{{ rewind_symbol_bars() }}",
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 {%- if is_incremental() %}
 with stored as (
     select exchange, symbol, bar_interval, origin, max(bar_start) as last_bar_start,
@@ -82,3 +84,4 @@ select
     origin, source_interval, is_primary, loaded_at
 from finalised
 where last_bar_start is null or bar_start > last_bar_start
+{%- endcall %}

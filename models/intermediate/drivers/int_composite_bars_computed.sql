@@ -23,7 +23,9 @@
 -- bar, and from the first member bar landed after the stored ones (loaded_at), on; the run
 -- computes the bars after the last stored one from the member bars since then, the index
 -- continuing from the stored log_index_units (the integer sum is the same in any split).
-{{ config(materialized='incremental', incremental_strategy='append', pre_hook="{{ rewind_composite_bars() }}") }}
+{{ config(materialized='incremental', incremental_strategy='append', pre_hook="{{ rewind_composite_bars() }}",
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with members as (
     select driver, symbol, exchange, priority from {{ ref('int_driver_members_listed') }} where kind = 'composite'
 ),
@@ -226,3 +228,4 @@ select
     {{ star_replace('is_final', 'c.is_final and (f.lagging_since is null or c.bar_start <= f.lagging_since)', 'c') }}
 from composite_bars as c
 left join lag_frontiers as f using (driver, timeframe)
+{%- endcall %}

@@ -10,7 +10,9 @@
 -- as_of cut left out, or a new series) (delete+insert on the key); the version order puts
 -- the newest batch first, so every other key keeps its current version.
 {{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['exchange', 'symbol', 'bar_interval', 'bar_start']) }}
+          unique_key=['exchange', 'symbol', 'bar_interval', 'bar_start'],
+          **month_partitioned()) }}
+{% call time_partition_select('bar_start', 'month') -%}
 with ledger as (
     {%- if is_incremental() %}
     -- the keys to re-decide (a join with their distinct list: a row-valued IN is DuckDB's)
@@ -52,3 +54,4 @@ select
     source_file,
     loaded_at
 from current_version
+{%- endcall %}
