@@ -576,6 +576,12 @@ def render(path: Path, refs: dict[str, str], which: str = "test", run_started_at
         flags={"WHICH": which},
         run_started_at=run_started_at,
     )
+    # the Spark-only partitioning of macros/utils/partition_window.sql in its DuckDB form:
+    # no config, the select as written
+    env.globals["month_partitioned"] = dict
+    env.globals["time_partition_select"] = env.from_string(
+        "{% macro time_partition_select(ts_column, grain) %}{{ caller() }}{% endmacro %}"
+    ).module.time_partition_select
     # the DuckDB forms (default__*) of the dispatched macros, under their plain names
     for file in ("portable", "table_edits"):
         module = env.from_string((PROJECT / "macros" / "utils" / f"{file}.sql").read_text()).module
