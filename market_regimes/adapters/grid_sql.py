@@ -7,26 +7,94 @@ from __future__ import annotations
 
 __all__ = [
     "lifecycle_tail_sql",
+    "lifecycle_tail_start_sql",
     "range_walk_frontier_sql",
     "range_walk_pivots_sql",
     "range_walk_tail_sql",
 ]
 
 
-def lifecycle_tail_sql(bars: str, stored: str, configs: str) -> str:
+def lifecycle_tail_sql(bars: str, stored: str, configs: str, start: str | None = None) -> str:
     """The bars fct_grid_lifecycle walks in an incremental run: each segment of `bars`
     (fct_grid_lifecycle_bars) after the earliest last stored bar of its walks in
     `stored` (the model's own table); the symbols of configured grids (`configs`:
     int_grid_configs_validated) whole, since a new or back-dated version starts at its
-    valid_from."""
+    valid_from. `start`: a SQL timestamp literal (from :func:`lifecycle_tail_start_sql`)
+    no walk reads a bar before, or None; a constant bound lets the engine filter the tables
+    under the `bars` view before joining them (DuckDB: 0.8 -> 0.02 s for an hourly update
+    of the sample) where the per-segment condition is applied after the view's joins."""
+    bound = f"b.bar_start >= {start} and " if start is not None else ""
     return f"""
         select b.*
         from {bars} as b
         left join (select exchange, symbol, segment_id, min(bar_start) as last_bar
                    from {stored} where engine_state is not null group by all) as f
             using (exchange, symbol, segment_id)
-        where f.last_bar is null or b.bar_start > f.last_bar
-           or exists (select 1 from {configs} as c where c.exchange = b.exchange and c.symbol = b.symbol)"""
+        where {bound}(f.last_bar is null or b.bar_start > f.last_bar
+           or exists (select 1 from {configs} as c where c.exchange = b.exchange and c.symbol = b.symbol))"""
+
+
+def lifecycle_tail_start_sql(bars: str, stored: str, configs: str) -> str:
+    """One row, column ``start``: a bar no walk of an incremental fct_grid_lifecycle run
+    reads anything before (the bound of :func:`lifecycle_tail_sql`), the least of
+    * the first bar of a segment of `bars` without a stored virtual walk (walked whole);
+    * the last stored bar (`stored` rows with an engine state) of a virtual walk whose
+      segment has a later bar;
+    * the last stored bar of a configured walk (the version of `configs` with its grid_id and
+      valid_from) whose version can still read a bar of the segment after it: one of the
+      segment's bars the virtual walk has stored (it walks them all) lies between that bar
+      and the version's valid_to, or the segment has bars after the virtual walk's last
+      and the version is valid beyond it (a version whose range ended stays at its last bar);
+    * the valid_from (or the segment's first bar, if later) of a version of `configs` that
+      overlaps a segment without a stored walk of that version (a new or back-dated
+      version, walked from its valid_from);
+    or the last bar of `bars` when there is none of these (no walk reads a bar; NULL
+    without bars). Walks that cannot continue (their segment or range ended) do not hold
+    it back."""
+    return f"""
+        with ends as (
+            select exchange, symbol, segment_id, min(bar_start) as first_bar, max(bar_start) as end_bar
+            from {bars} group by all
+        ),
+        walks as (
+            select exchange, symbol, segment_id, grid_kind, grid_id, valid_from, bar_start as last_bar
+            from {stored} where engine_state is not null
+        ),
+        virtual_walks as (
+            select exchange, symbol, segment_id, max(last_bar) as virtual_last
+            from walks where grid_kind = 'virtual' group by all
+        ),
+        starts as (
+            select case when v.virtual_last is null then e.first_bar else v.virtual_last end as start_bar
+            from ends as e
+            left join virtual_walks as v using (exchange, symbol, segment_id)
+            where v.virtual_last is null or e.end_bar > v.virtual_last
+            union all
+            select w.last_bar
+            from walks as w
+            join {configs} as c
+                on c.grid_id = w.grid_id and c.valid_from = w.valid_from
+                and c.exchange = w.exchange and c.symbol = w.symbol
+            join ends as e on e.exchange = w.exchange and e.symbol = w.symbol and e.segment_id = w.segment_id
+            join virtual_walks as v on v.exchange = w.exchange and v.symbol = w.symbol and v.segment_id = w.segment_id
+            where w.grid_kind = 'configured'
+              and ((e.end_bar > v.virtual_last and (c.valid_to is null or c.valid_to > v.virtual_last))
+                   or exists (select 1 from {stored} as s
+                              where s.grid_kind = 'virtual' and s.exchange = w.exchange and s.symbol = w.symbol
+                                and s.segment_id = w.segment_id and s.bar_start > w.last_bar
+                                and (c.valid_to is null or s.bar_start < c.valid_to)))
+            union all
+            select greatest(c.valid_from, e.first_bar)
+            from {configs} as c
+            join ends as e
+                on e.exchange = c.exchange and e.symbol = c.symbol
+                and e.end_bar >= c.valid_from and (c.valid_to is null or e.first_bar < c.valid_to)
+            where not exists (select 1 from walks as w
+                              where w.grid_kind = 'configured' and w.grid_id = c.grid_id
+                                and w.valid_from = c.valid_from and w.exchange = e.exchange
+                                and w.symbol = e.symbol and w.segment_id = e.segment_id)
+        )
+        select coalesce((select min(start_bar) from starts), (select max(end_bar) from ends)) as start"""
 
 
 def range_walk_frontier_sql(stored: str) -> str:
