@@ -1205,8 +1205,10 @@ def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
     need the same bars).
 
     A first run walks every grid whole. A later run reads each segment after the earliest
-    last stored bar of its walks, the symbols of configured grids whole (the adapter's
-    :func:`~market_regimes.adapters.grid_sql.lifecycle_tail_sql`, portable as written), and
+    last stored bar of its walks, the symbols of configured grids whole, nothing before the
+    earliest bar a walk still reads (the adapter's
+    :func:`~market_regimes.adapters.grid_sql.lifecycle_tail_sql` and
+    :func:`~market_regimes.adapters.grid_sql.lifecycle_tail_start_sql`, portable as written), and
     continues every walk from the engine state on its last stored row (read into the
     driver: one JSON text per walk); the previous last row of each continued walk is
     written again without its state, and the rows are added as dbt's delete+insert on
@@ -1234,7 +1236,16 @@ def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
         last = spark.table(GRID_LIFECYCLE).where("engine_state is not null").localCheckpoint()
         last.createOrReplaceTempView("_lifecycle_stored")
         states = lifecycle_stored_states(last.select("walk_id", "engine_state").toPandas())
-        bars = spark.sql(grid_sql.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
+        # the earliest bar a walk still reads, as a literal: the filter reaches the tables
+        # under the bars view before its joins (the adapter's bound; no stored row changes)
+        spark.table(GRID_LIFECYCLE).createOrReplaceTempView("_lifecycle_stored_rows")
+        start = spark.sql(
+            grid_sql.lifecycle_tail_start_sql("_lifecycle_bars", "_lifecycle_stored_rows", "_lifecycle_configs")
+        ).first()[0]
+        literal = None if start is None else f"timestamp '{pd.Timestamp(start).isoformat(sep=' ')}'"
+        bars = spark.sql(
+            grid_sql.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs", literal)
+        )
     else:
         states, bars = {}, spark.table("_lifecycle_bars")
     out = apply_in_pandas(

@@ -129,3 +129,29 @@ def test_within_bounds_in_an_update_run_checks_the_window_only(tmp_path):
         ("2024-01-03 00:00", 50.0, 50.0, 50.0, 50.0),
     ]
     assert _run_bounds(sql, rows, SHIPPED_OSCILLATOR_BOUNDS, bar_start=True) == [("rsi_14", 1)]
+
+
+def test_a_series_idx_model_in_an_update_run_checks_the_bars_of_the_window(tmp_path):
+    """A model keyed on the indicator chain's (series_part, idx) without bar_start: with var
+    test_since its tests read the rows whose bar in int_indicator_bars_prepared starts in the
+    window (a duplicate key of a new row is still found; one of old rows is not read)."""
+    select = ["--select", "test_name:unique_combination,int_indicators_smoothed", "--indirect-selection", "eager"]
+    vars_ = ["--vars", '{test_since: "2024-01-02 00:00:00"}']
+    dbt("compile", tmp_path / "unused.duckdb", PROJECT / "sample" / "landing", tmp_path, extra=[*select, *vars_])
+    files = list((tmp_path / "target" / "compiled").rglob("unique_combination_int_indicators_smoothed*.sql"))
+    assert len(files) == 1, files
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_indicator_bars_prepared (series_part ubigint, idx bigint, bar_start timestamp)"
+    )
+    con.execute(
+        "insert into intermediate.int_indicator_bars_prepared values "
+        "(1, 0, '2024-01-01 00:00'), (1, 1, '2024-01-02 00:00'), (2, 0, '2024-01-01 12:00'), (2, 1, '2024-01-02 12:00')"
+    )
+    con.execute("create table intermediate.int_indicators_smoothed (series_part ubigint, idx bigint)")
+    # duplicates: (1, 0) before the window (not read), (2, 1) in it
+    con.execute(
+        "insert into intermediate.int_indicators_smoothed values (1, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 1)"
+    )
+    assert sorted(con.sql(files[0].read_text()).fetchall()) == [(2, 1, 2)]
