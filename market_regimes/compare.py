@@ -52,8 +52,17 @@ def compared_value(column: str, alias: str) -> str:
     return f"(1.0 / {value})" if column in RECIPROCAL_COLUMNS else value
 
 
-def float_tolerances(columns: list[str]) -> dict[str, float]:
-    """Relative tolerance per float column (1e-12 unless documented above)."""
+# Columns read from fct_grid_lifecycle_bars' inputs rounded to 10 significant digits
+# (macro significant_digits), per table: inputs that agree to 1e-12 (two full builds' Wilder
+# recursions differ in the last bits, measured <= 1.5e-15 relative) can round to neighbouring
+# 10th digits on a rounding tie (measured: 1 row of 984,973, atr_14 0.82581357065 +- 3 ulps
+# rounded to ...706 / ...707): one unit of the 10th digit, at most 1e-9 relative.
+ROUNDED_10_DIGIT_COLUMNS = {"reports.rpt_grid_lifecycle_inputs": frozenset({"atr_14"})}
+
+
+def float_tolerances(columns: list[str], table: str | None = None) -> dict[str, float]:
+    """Relative tolerance per float column (1e-12 unless documented above) of ``table``
+    (schema.name; None: the column rules only)."""
     tol = {c: 1e-12 for c in columns}
     tol.update({c: 1e-10 for c in columns if "slope" in c or "sep" in c})
     if "ou_half_life_100" in tol:
@@ -70,6 +79,7 @@ def float_tolerances(columns: list[str]) -> dict[str, float]:
     # one build may tie or swap in another (their inputs agree to 1e-12), which moves the AUC
     # by 1 / (n_pos x n_neg) or half of it (measured 1.3e-9 after 14 incremental updates): 1e-8.
     tol.update({c: 1e-8 for c in tol if c.startswith("auc")})
+    tol.update({c: 1e-9 for c in ROUNDED_10_DIGIT_COLUMNS.get(table or "", ()) if c in tol})
     return tol
 
 
@@ -143,7 +153,7 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str) -> TableDiff:
     if not floats or not keys:
         diff.unmatched = diff.only_left + diff.only_right
         return diff
-    tol = float_tolerances(floats)
+    tol = float_tolerances(floats, table)
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in keys)
     # relative to max(|value|, the column's mean magnitude), as in the determinism tests
     values = {x: compared_value(x, "") for x in floats}
