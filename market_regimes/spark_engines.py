@@ -1242,9 +1242,8 @@ def grid_lifecycle(spark, *, full_refresh: bool = False) -> dict[str, object]:
         start = spark.sql(
             grid_sql.lifecycle_tail_start_sql("_lifecycle_bars", "_lifecycle_stored_rows", "_lifecycle_configs")
         ).first()[0]
-        literal = None if start is None else f"timestamp '{pd.Timestamp(start).isoformat(sep=' ')}'"
         bars = spark.sql(
-            grid_sql.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs", literal)
+            grid_sql.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs", start)
         )
     else:
         states, bars = {}, spark.table("_lifecycle_bars")

@@ -45,14 +45,8 @@
 {#- The value of config meta `key` of the model behind `relation` (none without one;
     parse-time metadata: no query). -#}
 {% macro relation_meta(relation, key) -%}
-    {%- if execute and relation.identifier is defined -%}
-        {%- for node in graph.nodes.values() if node.resource_type == 'model'
-                and (node.alias or node.name) | lower == relation.identifier | lower
-                and node.schema | lower == relation.schema | lower -%}
-            {{- return(node.config.meta.get(key)) -}}
-        {%- endfor -%}
-    {%- endif -%}
-    {{- return(none) -}}
+    {%- set node = relation_node(relation) -%}
+    {{- return(node.config.meta.get(key) if node is not none and node.resource_type == 'model' else none) -}}
 {%- endmacro %}
 
 {#- The relation of model `name` from the manifest, schema-qualified as dbt renders a ref in
@@ -70,14 +64,21 @@
 {#- True when the model or seed behind `relation` documents `column` in its YAML (parse-time
     metadata: no query). -#}
 {% macro relation_has_column(relation, column) -%}
+    {%- set node = relation_node(relation) -%}
+    {{- return(node is not none and column in node.columns) -}}
+{%- endmacro %}
+
+{#- The manifest node (model, seed or snapshot) behind `relation`, matched on schema and
+    alias; none outside execution or for a relation of no such node. -#}
+{% macro relation_node(relation) -%}
     {%- if execute and relation.identifier is defined -%}
         {%- for node in graph.nodes.values() if node.resource_type in ('model', 'seed', 'snapshot')
                 and (node.alias or node.name) | lower == relation.identifier | lower
                 and node.schema | lower == relation.schema | lower -%}
-            {{- return(column in node.columns) -}}
+            {{- return(node) -}}
         {%- endfor -%}
     {%- endif -%}
-    {{- return(false) -}}
+    {{- return(none) -}}
 {%- endmacro %}
 
 {#- For singular tests: `column >= var test_since - minutes_before minutes` when test_since is set

@@ -76,12 +76,11 @@ def grid_lifecycle_table(session, *, config_rows, configs, bars, stored):
     session.register("_lifecycle_stored", stored)
     session.register("_lifecycle_configs", configs)
     last = relation_frame(session.sql(stored_engine_states_sql("_lifecycle_stored")))
+    # the earliest bar a walk reads, a constant: DuckDB filters the tables under the bars view before its joins
     start = session.sql(q.lifecycle_tail_start_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs"))
     start = start.fetchone()[0]
-    # a literal, so DuckDB filters the tables under the bars view before its joins
-    literal = None if start is None else f"timestamp '{pd.Timestamp(start).isoformat(sep=' ')}'"
     tail = relation_frame(
-        session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs", literal))
+        session.sql(q.lifecycle_tail_sql("_lifecycle_bars", "_lifecycle_stored", "_lifecycle_configs", start))
     )
     rows = lifecycle_rows(tail, config_frame, cfg, stored_states(last))
     # the previous last row of each continued walk, again, without its engine state

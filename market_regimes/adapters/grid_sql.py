@@ -5,6 +5,8 @@ walk continues, read from the model's own stored rows. Relation names are the ca
 
 from __future__ import annotations
 
+import pandas as pd
+
 __all__ = [
     "lifecycle_tail_sql",
     "lifecycle_tail_start_sql",
@@ -14,16 +16,17 @@ __all__ = [
 ]
 
 
-def lifecycle_tail_sql(bars: str, stored: str, configs: str, start: str | None = None) -> str:
+def lifecycle_tail_sql(bars: str, stored: str, configs: str, start: object | None = None) -> str:
     """The bars fct_grid_lifecycle walks in an incremental run: each segment of `bars`
     (fct_grid_lifecycle_bars) after the earliest last stored bar of its walks in
     `stored` (the model's own table); the symbols of configured grids (`configs`:
     int_grid_configs_validated) whole, since a new or back-dated version starts at its
-    valid_from. `start`: a SQL timestamp literal (from :func:`lifecycle_tail_start_sql`)
-    no walk reads a bar before, or None; a constant bound lets the engine filter the tables
-    under the `bars` view before joining them (DuckDB: 0.8 -> 0.02 s for an hourly update
-    of the sample) where the per-segment condition is applied after the view's joins."""
-    bound = f"b.bar_start >= {start} and " if start is not None else ""
+    valid_from. `start`: the timestamp (datetime or pandas Timestamp, naive UTC; from
+    :func:`lifecycle_tail_start_sql`) no walk reads a bar before, or None; written into
+    the SQL as a literal, a constant bound lets the engine filter the tables under the
+    `bars` view before joining them (DuckDB: 0.8 -> 0.02 s for an hourly update of the
+    sample) where the per-segment condition is applied after the view's joins."""
+    bound = f"b.bar_start >= timestamp '{pd.Timestamp(start).isoformat(sep=' ')}' and " if start is not None else ""
     return f"""
         select b.*
         from {bars} as b

@@ -38,10 +38,9 @@ def _tails(stored_bars: pd.DataFrame, configs_after: pd.DataFrame):
     con.register("_stored", stored)
     con.register("_configs", configs_after)
     start = con.sql(q.lifecycle_tail_start_sql("_bars", "_stored", "_configs")).fetchone()[0]
-    literal = f"timestamp '{pd.Timestamp(start).isoformat(sep=' ')}'"
     states = stored_states(stored[stored["engine_state"].notna()])
     walked = []
-    for bound in (literal, None):
+    for bound in (start, None):
         tail = con.sql(q.lifecycle_tail_sql("_bars", "_stored", "_configs", bound)).df()
         walked.append(lifecycle_rows(tail, configs_after, CFG, states))
     return pd.Timestamp(start), *walked
