@@ -69,13 +69,31 @@ def _compile_oscillator_bounds(work, extra=()) -> str:
     (bounds quality_thresholds.oscillator_min / oscillator_max); `extra`: more dbt args."""
     select = ["--select", "test_name:within_bounds,fct_driver_indicators", "--indirect-selection", "eager"]
     dbt("compile", work / "unused.duckdb", PROJECT / "sample" / "landing", work, extra=[*select, *extra])
-    files = [
-        f
-        for f in (work / "target" / "compiled").rglob("within_bounds_fct_driver_ind*.sql")
-        if "oscillator_max" in f.read_text()
-    ]
+    return _oscillator_bounds_in(work / "target" / "compiled")
+
+
+def _oscillator_bounds_in(compiled) -> str:
+    files = [f for f in compiled.rglob("within_bounds_fct_driver_ind*.sql") if "oscillator_max" in f.read_text()]
     assert len(files) == 1, files
     return files[0].read_text()
+
+
+@pytest.fixture(scope="module")
+def update_run_compiled(tmp_path_factory):
+    """The target/compiled folder of one dbt compile with var test_since (an update run) of
+    fct_driver_indicators' within_bounds tests and int_indicators_smoothed's unique_combination
+    test (one parse for the two update-run tests below)."""
+    work = tmp_path_factory.mktemp("update-run-tests")
+    select = [
+        "--select",
+        "test_name:within_bounds,fct_driver_indicators",
+        "test_name:unique_combination,int_indicators_smoothed",
+        "--indirect-selection",
+        "eager",
+    ]
+    vars_ = ["--vars", '{test_since: "2024-01-02 00:00:00"}']
+    dbt("compile", work / "unused.duckdb", PROJECT / "sample" / "landing", work, extra=[*select, *vars_])
+    return work / "target" / "compiled"
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +137,10 @@ def test_within_bounds_fails_when_the_seed_lacks_a_bound(oscillator_bounds_sql):
     ]
 
 
-def test_within_bounds_in_an_update_run_checks_the_window_only(tmp_path):
+def test_within_bounds_in_an_update_run_checks_the_window_only(update_run_compiled):
     """With var test_since (an update run) dbt hands the test its model as a filtered
     subquery: the compiled SQL must still run, and count only the rows of the window."""
-    sql = _compile_oscillator_bounds(tmp_path, ["--vars", '{test_since: "2024-01-02 00:00:00"}'])
+    sql = _oscillator_bounds_in(update_run_compiled)
     rows = [
         ("2024-01-01 00:00", 150.0, 50.0, 50.0, 50.0),  # before the window: not checked
         ("2024-01-02 00:00", 101.0, 50.0, 50.0, 50.0),
@@ -131,14 +149,11 @@ def test_within_bounds_in_an_update_run_checks_the_window_only(tmp_path):
     assert _run_bounds(sql, rows, SHIPPED_OSCILLATOR_BOUNDS, bar_start=True) == [("rsi_14", 1)]
 
 
-def test_a_series_idx_model_in_an_update_run_checks_the_bars_of_the_window(tmp_path):
+def test_a_series_idx_model_in_an_update_run_checks_the_bars_of_the_window(update_run_compiled):
     """A model keyed on the indicator chain's (series_part, idx) without bar_start: with var
     test_since its tests read the rows whose bar in int_indicator_bars_prepared starts in the
     window (a duplicate key of a new row is still found; one of old rows is not read)."""
-    select = ["--select", "test_name:unique_combination,int_indicators_smoothed", "--indirect-selection", "eager"]
-    vars_ = ["--vars", '{test_since: "2024-01-02 00:00:00"}']
-    dbt("compile", tmp_path / "unused.duckdb", PROJECT / "sample" / "landing", tmp_path, extra=[*select, *vars_])
-    files = list((tmp_path / "target" / "compiled").rglob("unique_combination_int_indicators_smoothed*.sql"))
+    files = list(update_run_compiled.rglob("unique_combination_int_indicators_smoothed*.sql"))
     assert len(files) == 1, files
     con = duckdb.connect()
     con.execute("create schema intermediate")
