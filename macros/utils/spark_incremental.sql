@@ -44,7 +44,7 @@
 {% macro spark_delete_insert_sql(source, target, unique_key) %}
     {%- set keys = [unique_key] if unique_key is string else unique_key %}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | list %}
-    {%- set part = spark_time_partition(target) %}
+    {%- set part = spark_time_partition(target, columns) %}
     {%- if part and execute %}
     {#- the run's rows computed once (the source is a view of the model's query, which the
         overwrite would otherwise run for each of its three uses) -#}

@@ -53,8 +53,14 @@
                                         ~ relation ~ ' as t where ' ~ matches ~ ' group by t.' ~ part ~ ') as g join (select '
                                         ~ part ~ ' as p, count(*) as held from ' ~ relation ~ ' group by ' ~ part
                                         ~ ') as h on h.p = g.p') -%}
-        {%- set n = run_query('select coalesce(sum(gone), 0) from ' ~ touched).rows[0][0] -%}
-        {%- set emptied = run_query('select p from ' ~ touched ~ ' where gone = held').columns[0].values() -%}
+        {#- one read of the per-partition counts: the rows that go, and the partitions emptied -#}
+        {%- set gone = [] -%}
+        {%- set emptied = [] -%}
+        {%- for row in run_query('select p, gone, held from ' ~ touched).rows -%}
+            {%- do gone.append(row[1] | int) -%}
+            {%- if row[1] == row[2] %}{% do emptied.append(row[0]) %}{% endif -%}
+        {%- endfor -%}
+        {%- set n = gone | sum -%}
         {%- if n > 0 -%}
         {%- do run_query(spark_overwrite_partitions(relation, part, 'select t.* from ' ~ relation ~ ' as t where t.' ~ part
                          ~ ' in (select p from ' ~ touched ~ ' where gone < held) and not ' ~ matches)) -%}
@@ -75,8 +81,8 @@
 
 {#- The time partition column of a Spark table (bar_date or bar_month: time_partition_select),
     none for a table without one. -#}
-{% macro spark_time_partition(relation) -%}
-    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+{% macro spark_time_partition(relation, columns=none) -%}
+    {%- set names = columns if columns is not none else adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
     {%- for name in ['bar_date', 'bar_month'] -%}
         {%- if name in names -%}{{ return(name) }}{%- endif -%}
     {%- endfor -%}
