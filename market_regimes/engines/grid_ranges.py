@@ -35,6 +35,7 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from market_regimes.engines.uptrend_levels import Pivots, atr_zigzag
 from market_regimes.seed_config import read_key_values, typed_values
@@ -295,9 +296,10 @@ def traversal_counts(
     end to end; moves inside the middle, or that return to the zone they left, fill few
     levels.
 
-    Vectorised over bars: rows are processed in chunks of 65,536 bars, walking the W lags
-    of the window once per chunk with a per-row running "last zone" (memory per chunk ~4 MB,
-    whatever W).
+    Compiled (numba, :func:`_traversal_counts_kernel`): per bar one pass over its window's
+    closes, oldest first, with a running "last zone"; whole-number counts, so the same as
+    the vectorised numpy form it replaced (a pass per lag over every bar: 1.7 s of the
+    sample's 6 s of range walks; this loop 0.1 s).
 
     Args:
         close, support, resistance: shape (n,), price units, one series in bar order (or
@@ -308,25 +310,35 @@ def traversal_counts(
     Returns:
         float64 array (n,): whole numbers; NaN for t < W - 1, where S or R is NaN, or R <= S.
     """
-    close = np.asarray(close, dtype=float)
-    support = np.asarray(support, dtype=float)
-    resistance = np.asarray(resistance, dtype=float)
-    n, w = len(close), cfg.window_bars
+    close = np.ascontiguousarray(close, dtype=float)
+    support = np.ascontiguousarray(support, dtype=float)
+    resistance = np.ascontiguousarray(resistance, dtype=float)
+    return _traversal_counts_kernel(close, support, resistance, int(cfg.window_bars), float(cfg.traversal_zone_frac))
+
+
+@njit(cache=True, nogil=True)
+def _traversal_counts_kernel(close, support, resistance, w, frac):
+    """:func:`traversal_counts` for arrays of float64 (n,): the zones of a bar's window
+    against its own edges s + f (r - s) / r - f (r - s) (the same float operations as the
+    numpy form), NaN close / edge -> middle."""
+    n = close.shape[0]
     out = np.full(n, np.nan)
-    for a in range(w - 1, n, _CHUNK_ROWS):
-        b = min(n, a + _CHUNK_ROWS)
-        s, r = support[a:b], resistance[a:b]
-        band = cfg.traversal_zone_frac * (r - s)
+    for t in range(w - 1, n):
+        s, r = support[t], resistance[t]
+        if not (r > s and np.isfinite(s) and np.isfinite(r)):
+            continue
+        band = frac * (r - s)
         lower_edge, upper_edge = s + band, r - band
-        state = np.zeros(b - a, dtype=np.int8)  # last non-middle zone: -1 lower, +1 upper, 0 none yet
-        count = np.zeros(b - a, dtype=np.int32)
-        for lag in range(w - 1, -1, -1):  # oldest close of the window first
-            c = close[a - lag : b - lag]
-            zone = (c >= upper_edge).view(np.int8) - (c <= lower_edge).view(np.int8)
-            count += (zone * state) < 0  # opposite to the last zone: one traversal
-            np.copyto(state, zone, where=zone != 0)
-        valid = (r > s) & np.isfinite(s) & np.isfinite(r)
-        out[a:b] = np.where(valid, count, np.nan)
+        state = 0
+        count = 0
+        for i in range(t - w + 1, t + 1):
+            c = close[i]
+            zone = (1 if c >= upper_edge else 0) - (1 if c <= lower_edge else 0)
+            if zone != 0:
+                if zone * state < 0:
+                    count += 1
+                state = zone
+        out[t] = count
     return out
 
 

@@ -288,14 +288,20 @@ def random_walk(seed: int, n: int, cfg: GridRangeConfig | None = None, series_pa
     )
 
 
-def test_traversal_counts_match_the_loop_across_chunks(monkeypatch):
+def test_traversal_counts_match_the_loop():
+    """The compiled kernel against the definition's plain loop, with NaN closes (middle zone)
+    and NaN / inverted ranges (NaN counts) among the bars."""
     bars = random_walk(3, 400)
     close, s, r = bars["close"].to_numpy(), bars["support"].to_numpy(), bars["resistance"].to_numpy()
     expected = loop_traversals(close, s, r, CFG)
     assert np.nanmax(expected) >= 3  # the walk does cross its ranges
-    monkeypatch.setattr(gr, "_CHUNK_ROWS", 7)  # many chunk boundaries
     np.testing.assert_array_equal(traversal_counts(close, s, r, CFG), expected)
-    monkeypatch.undo()
+    close, s, r = close.copy(), s.copy(), r.copy()
+    close[::17] = np.nan
+    s[250:260] = np.nan
+    r[300:305] = s[300:305] - 1.0
+    expected = loop_traversals(close, s, r, CFG)
+    assert np.isnan(expected[250:260]).all() and np.isnan(expected[300:305]).all()
     np.testing.assert_array_equal(traversal_counts(close, s, r, CFG), expected)
 
 
