@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -58,9 +59,19 @@ REPORT_COLUMNS = ("policy", "metric", "n", "value", "ci_low", "ci_high")
 
 
 def retriggered(
-    close: np.ndarray, atr: np.ndarray, restart: int, lower: float, upper: float, cfg: LifecycleConfig, window: int
+    close: Sequence[float],
+    atr: Sequence[float],
+    restart: int,
+    lower: float,
+    upper: float,
+    cfg: LifecycleConfig,
+    window: int,
 ) -> bool:
-    """Does a MANDATORY_EXIT trigger of [lower, upper] fire on bars restart+1..restart+window?"""
+    """Does a MANDATORY_EXIT trigger of [lower, upper] fire on bars restart+1..restart+window?
+
+    close, atr: the walk's closes and atr_14 (price units), arrays or lists (a caller that
+    checks many restarts of one walk passes lists: the triggers read them element by
+    element, the same numbers)."""
     first = restart + 1
     for k in range(first, min(restart + window, len(close) - 1) + 1):
         since = close[first : k + 1]
@@ -116,6 +127,7 @@ def restart_outcome_report(
         if not len(stops):
             continue
         gated = np.flatnonzero(walk["is_restart"].eq(True).to_numpy(dtype=bool, na_value=False))
+        close_list = atr_list = None
         for policy, delay in POLICIES.items():
             restarts = gated if delay is None else fixed_delay_restarts(stops, delay, n)
             for r in restarts:
@@ -133,7 +145,9 @@ def restart_outcome_report(
                 )
                 if not (lo < hi):
                     continue
-                hits[policy].append(float(retriggered(close, atr, int(r), lo, hi, lifecycle, window)))
+                if close_list is None:  # the walk's prices as Python floats, once
+                    close_list, atr_list = close.tolist(), atr.tolist()
+                hits[policy].append(float(retriggered(close_list, atr_list, int(r), lo, hi, lifecycle, window)))
                 delays[policy].append(float(r - stop))
                 keys[policy].append(walk["series_key"].iloc[0])
     rows = []

@@ -477,46 +477,55 @@ def _simulate_arrays(
     trips = fills = 0
     inv_qty = inv_cost = 0.0  # held base units and their entry cost (sum q_i L_i)
     # state after every event bar (forward-filled over the quiet bars afterwards)
-    ev_pnl, ev_qty, ev_cost = np.zeros(len(events)), np.zeros(len(events)), np.zeros(len(events))
-    ev_trips = np.zeros(len(events), dtype=np.int64)
+    ev_pnl: list[float] = []
+    ev_qty: list[float] = []
+    ev_cost: list[float] = []
+    ev_trips: list[int] = []
     olhc: list[int] = []
-    for k, t in enumerate(events.tolist()):
-        start = float(prev[t])
-        ot, ht, lt, ct = float(o[t]), float(h[t]), float(low[t]), float(c[t])
+    conservative = intrabar == "conservative"
+    first_olhc = intrabar == "olhc"  # the one path of "olhc"; "ohlc" and "conservative" start with O-H-L-C
+    event_list = events.tolist()
+    # the event bars' prices as Python floats (the same numbers as float(x[t]))
+    bar_prices = zip(event_list, *(x[events].tolist() for x in (prev, o, h, low, c)))
+    for t, start, ot, ht, lt, ct in bar_prices:
         results = []
-        ohlc_path, olhc_path = (start, ot, ht, lt, ct), (start, ot, lt, ht, ct)
-        paths = {"conservative": (ohlc_path, olhc_path), "ohlc": (ohlc_path,), "olhc": (olhc_path,)}[intrabar]
+        paths = ((start, ot, lt, ht, ct),) if first_olhc else ((start, ot, ht, lt, ct),)
+        if conservative:
+            paths += ((start, ot, lt, ht, ct),)
         for path in paths:
             hold = holding.copy()
             d_pnl, d_fees, d_trips, d_fills = _run_path(path, lv, n_buy, hold, qty, fee)
             if d_fills:
-                q = sum(qty[i] for i in range(n_buy) if hold[i])
-                cost = sum(qty[i] * lv[i] for i in range(n_buy) if hold[i])
+                q = sum([qty[i] for i in range(n_buy) if hold[i]])
+                cost = sum([qty[i] * lv[i] for i in range(n_buy) if hold[i]])
             else:  # nothing filled: the same holdings, so the same sums as after the last event bar
                 q, cost = inv_qty, inv_cost
             equity = pnl + d_pnl + q * ct * factor - cost
             results.append((equity, hold, d_pnl, d_fees, d_trips, d_fills, q, cost))
-        if intrabar == "conservative":
+        if conservative:
             keep = results[1] if results[1][0] < results[0][0] - TIE_TOLERANCE else results[0]
             if keep is results[1]:
                 olhc.append(t)
         else:
             keep = results[0]
-            if intrabar == "olhc":
+            if first_olhc:
                 olhc.append(t)
         _, holding, d_pnl, d_fees, d_trips, d_fills, inv_qty, inv_cost = keep
         pnl += d_pnl
         fees += d_fees
         trips += d_trips
         fills += d_fills
-        ev_pnl[k], ev_qty[k], ev_cost[k], ev_trips[k] = pnl, inv_qty, inv_cost, trips
+        ev_pnl.append(pnl)
+        ev_qty.append(inv_qty)
+        ev_cost.append(inv_cost)
+        ev_trips.append(trips)
 
     # equity at every close: the state of the last event bar at or before t
     if len(events):
         last = np.searchsorted(events, np.arange(t_end), side="right") - 1
         has, at = last >= 0, np.maximum(last, 0)
-        pnl_t, qty_t, cost_t = (np.where(has, ev[at], 0.0) for ev in (ev_pnl, ev_qty, ev_cost))
-        trips_t = np.where(has, ev_trips[at], 0)
+        pnl_t, qty_t, cost_t = (np.where(has, np.array(ev, dtype=float)[at], 0.0) for ev in (ev_pnl, ev_qty, ev_cost))
+        trips_t = np.where(has, np.array(ev_trips, dtype=np.int64)[at], 0)
         equity = pnl_t + qty_t * c * factor - cost_t
     else:
         equity, pnl_t = np.zeros(t_end), np.zeros(t_end)

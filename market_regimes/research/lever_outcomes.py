@@ -278,7 +278,12 @@ def rotation_shifts(n: int, block: int) -> np.ndarray:
 
 
 def rotation_null_spreads(
-    groups: np.ndarray, shifts: np.ndarray, rows: Mapping[str, np.ndarray], values: np.ndarray, quantiles: int
+    groups: np.ndarray,
+    shifts: np.ndarray,
+    rows: Mapping[str, np.ndarray],
+    values: np.ndarray,
+    quantiles: int,
+    spectra_cache: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """Top-minus-bottom spreads of the quantile groups rotated against the outcomes.
 
@@ -293,6 +298,10 @@ def rotation_null_spreads(
         groups: shape (n,), 1..q (0 = no group). shifts: shape (d,), whole numbers.
         rows: sample name -> row indices into the n bars. values: shape (n, p), NaN = no
             outcome. quantiles: q.
+        spectra_cache: optional dict shared by calls with the same ``rows`` and ``values``
+            (the lever columns of one series): the Fourier transforms of the sample
+            indicators and outcome columns, which do not depend on ``groups``, are computed
+            once (the same numbers either way).
 
     Returns:
         sample name -> array (d, p) of spreads (NaN where a sample has no grouped bar or an
@@ -313,29 +322,36 @@ def rotation_null_spreads(
     f_indicator = np.conj(np.fft.rfft(np.stack([groups == k for k in range(1, quantiles + 1)]).astype(float), axis=1))
     draws = np.arange(len(shifts))
 
-    def correlate(group_index: np.ndarray, series: np.ndarray) -> np.ndarray:
-        """(len(group_index), len(series), d): sums over the shifted groups' bars."""
-        spectra = f_indicator[group_index][:, None, :] * np.fft.rfft(series, axis=1)[None, :, :]
+    cache = spectra_cache if spectra_cache is not None else {}
+
+    def correlate(group_index: np.ndarray, key: tuple[str, str], series) -> np.ndarray:
+        """(len(group_index), len(series), d): sums over the shifted groups' bars; ``series``
+        builds the (m, n) columns correlated, ``key`` names their transform in the cache."""
+        if key not in cache:
+            cache[key] = np.fft.rfft(series(), axis=1)
+        spectra = f_indicator[group_index][:, None, :] * cache[key][None, :, :]
         return np.fft.irfft(spectra, n=n, axis=2)[:, :, shifts]
 
     out = {}
     for sample, idx in rows.items():
         in_sample = np.zeros(n)
         in_sample[idx] = 1.0
-        present = np.rint(correlate(np.arange(quantiles), in_sample[None, :])[:, 0]) > 0  # (q, d)
+        present = np.rint(correlate(np.arange(quantiles), (sample, "in"), lambda: in_sample[None, :])[:, 0]) > 0
         has = present.any(axis=0)
         top = np.where(has, quantiles - 1 - np.argmax(present[::-1], axis=0), 0)
         bottom = np.where(has, np.argmax(present, axis=0), 0)
         needed = np.unique(np.r_[top[has], bottom[has]])
         spread = np.full((len(shifts), p), np.nan)
         if len(needed):
-            sums = correlate(needed, (zeroed * in_sample[:, None]).T)  # (g, p, d)
-            counts = np.rint(correlate(needed, (patterns * in_sample[None, :]).astype(float)))[:, pattern_of]
+            sums = correlate(needed, (sample, "sums"), lambda: (zeroed * in_sample[:, None]).T)  # (g, p, d)
+            counts = np.rint(
+                correlate(needed, (sample, "counts"), lambda: (patterns * in_sample[None, :]).astype(float))
+            )[:, pattern_of]
             with np.errstate(invalid="ignore", divide="ignore"):
                 means = sums / counts
-            where = {k: i for i, k in enumerate(needed)}
-            t = np.array([where.get(k, 0) for k in top])
-            b = np.array([where.get(k, 0) for k in bottom])
+            where = np.zeros(quantiles, dtype=np.int64)  # group -> its index in needed (0 if not needed)
+            where[needed] = np.arange(len(needed))
+            t, b = where[top], where[bottom]
             spread = means[t, :, draws] - means[b, :, draws]
             spread[~has] = np.nan
         out[sample] = spread
@@ -381,7 +397,7 @@ def lever_outcome_report(
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise ValueError(f"lever_outcome_report: {what} lacks columns {missing}")
-    unknown = sorted(set(levers["formula"].astype(str)) - set(FORMULAS))
+    unknown = sorted(set(levers["formula"].drop_duplicates().astype(str)) - set(FORMULAS))  # distinct first
     if unknown:
         raise ValueError(f"lever_outcome_report: unknown formulas {unknown} (expected {list(FORMULAS)})")
     close_groups = dict(tuple(closes.groupby(["bucket", "execution_timeframe"], sort=True)))
@@ -485,6 +501,7 @@ def _series_report(
     columns: dict[tuple[str, str, str], np.ndarray] = {}
     groups: dict[tuple[str, str, str], np.ndarray] = {}
     null: dict[tuple[tuple[str, str, str], str], np.ndarray] = {}
+    spectra: dict = {}  # the rotation null's transforms of the samples and outcomes, shared by the lever columns
     sample_rows = {sample: np.flatnonzero(out_of_sample if sample == "out_of_sample" else train) for sample in SAMPLES}
     for formula in FORMULAS:
         for lever, name in LEVERS.items():
@@ -497,7 +514,7 @@ def _series_report(
             # rotated groups, one draw of the null)
             columns[(formula, lever, "shuffled")] = np.roll(actual, shift)
             groups[(formula, lever, "shuffled")] = np.roll(group, shift)
-            for sample, spreads in rotation_null_spreads(group, shifts, sample_rows, values, q).items():
+            for sample, spreads in rotation_null_spreads(group, shifts, sample_rows, values, q, spectra).items():
                 null[((formula, lever, "actual"), sample)] = spreads
 
     records: list[dict[str, object]] = []

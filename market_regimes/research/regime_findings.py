@@ -43,6 +43,8 @@ Pure Python (numpy, pandas): no dbt, no SQL.
 from __future__ import annotations
 
 import math
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -353,8 +355,11 @@ def forward_values(
         # two-pass sample variance of the steps t+1..t+h around their mean ret / h
         mean_all = ret_all / h
         squares_all = np.zeros(n)
+        term = np.empty(n)  # (step - mean)^2 of lag k, in place (no temporaries: the same operations)
         for k in range(1, h + 1):
-            squares_all += (padded_step[k : k + n] - mean_all) ** 2
+            np.subtract(padded_step[k : k + n], mean_all, out=term)
+            np.square(term, out=term)
+            squares_all += term
         ret, squares = ret_all[rows], squares_all[rows]
         target = order[rows]
         out["forward_return"][target, j] = ret
@@ -363,14 +368,44 @@ def forward_values(
     return out
 
 
-def grouped_sums(key: np.ndarray, size: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grouped_sums(
+    key: np.ndarray, size: int, values: np.ndarray | tuple[list[np.ndarray], list[np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
     """Per key 0..size-1: the sums of each value column over the rows' finite values and
-    their counts, shapes (size, p) (NaN values count in neither)."""
-    finite = np.isfinite(values)
-    zeroed = np.where(finite, values, 0.0)
-    sums = np.stack([np.bincount(key, weights=zeroed[:, i], minlength=size) for i in range(values.shape[1])], axis=1)
-    counts = np.stack([np.bincount(key, weights=finite[:, i], minlength=size) for i in range(values.shape[1])], axis=1)
+    their counts, shapes (size, p) (NaN values count in neither).
+
+    ``values``: (n, p), or its :func:`_value_columns` (prepared once for several keys)."""
+    zeroed, finite = _value_columns(values) if isinstance(values, np.ndarray) else values
+    sums = np.stack([np.bincount(key, weights=w, minlength=size) for w in zeroed], axis=1)
+    counted: dict[int, np.ndarray] = {}  # columns with the same finite pattern have the same counts
+    counts = np.stack(
+        [
+            counted[id(f)]
+            if id(f) in counted
+            else counted.setdefault(id(f), np.bincount(key, weights=f, minlength=size))
+            for f in finite
+        ],
+        axis=1,
+    )
     return sums, counts
+
+
+def _value_columns(values: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The columns of ``values`` (n, p) as :func:`grouped_sums` weighs them: contiguous,
+    NaN -> 0, and their finite masks as 0.0 / 1.0 (a column whose mask equals an earlier
+    one's is that same array)."""
+    return _weighed_rows(np.ascontiguousarray(np.asarray(values, dtype=float).T))
+
+
+def _weighed_rows(columns: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """:func:`_value_columns` of the value columns given as the rows of ``columns`` (p, n)."""
+    finite = np.isfinite(columns)
+    zeroed = list(np.where(finite, columns, 0.0))
+    masks: list[np.ndarray] = []
+    for i in range(len(columns)):
+        same = next((m for j, m in enumerate(masks) if np.array_equal(finite[j], finite[i])), None)
+        masks.append(same if same is not None else finite[i].astype(float))
+    return zeroed, masks
 
 
 def series_separations(
@@ -485,8 +520,33 @@ def regime_findings(
     columns["regime"], regime_names = pd.factorize(bars["regime"], sort=True)  # -1 = not labelled
     regime_names = np.array([str(r) for r in regime_names], dtype=object)
 
-    def group_findings(span: tuple[int, int]) -> pd.DataFrame:  # one detector x interval
-        rows = order[span[0] : span[1]]
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    # groups over the same bars (the detectors of one scope that label the same series) have
+    # the same forward paths: computed once (by whichever of them comes first), kept until
+    # the last of them has read them
+    source = list(range(len(spans)))
+    for i, (a, b) in enumerate(spans):
+        for j in range(i):
+            if source[j] == j and _same_bars(order[a:b], order[spans[j][0] : spans[j][1]], columns):
+                source[i] = j
+                break
+    shared: dict[int, dict[str, np.ndarray]] = {}
+    locks = {j: threading.Lock() for j in set(source)}
+    readers = Counter(source)
+
+    def forward_of(i: int, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        j = source[i]
+        with locks[j]:
+            if j not in shared:
+                shared[j] = forward_values(arrays["part"], arrays["seq"], arrays["close"], cfg.horizons)
+            forward = shared[j]
+            readers[j] -= 1
+            if not readers[j]:
+                del shared[j]
+        return forward
+
+    def group_findings(i: int) -> pd.DataFrame:  # one detector x interval
+        rows = order[spans[i][0] : spans[i][1]]
         name = str(detectors[detector[rows[0]]])
         arrays = {c: v[rows] for c, v in columns.items()}
         return _detector_findings(
@@ -496,10 +556,11 @@ def regime_findings(
             regime_names,
             [c for c in contrasts if c.detector == name],
             cfg,
+            forward_of(i, arrays),
         )
 
-    # the groups share nothing: side by side on the engine threads, results in group order
-    parts = ordered_map(group_findings, list(zip(bounds[:-1], bounds[1:])))
+    # the groups share nothing else: side by side on the engine threads, results in group order
+    parts = ordered_map(group_findings, range(len(spans)))
     parts = [p for p in parts if len(p)]
     if not parts:
         return _typed(pd.DataFrame(columns=list(REPORT_COLUMNS)))
@@ -531,6 +592,24 @@ def _typed(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _value_rows(
+    weighed: tuple[list[np.ndarray], list[np.ndarray]], use: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """:func:`_value_columns` of ``values[use]`` from that of ``values`` (the same numbers;
+    equal masks stay one array)."""
+    zeroed, masks = weighed
+    picked: dict[int, np.ndarray] = {}
+    return [z[use] for z in zeroed], [picked.setdefault(id(m), m[use]) for m in masks]
+
+
+def _same_bars(rows: np.ndarray, other: np.ndarray, columns: Mapping[str, np.ndarray]) -> bool:
+    """Whether two groups' rows hold the same bars in the same order (part, seq, close equal
+    row by row: the same forward paths)."""
+    return len(rows) == len(other) and all(
+        np.array_equal(columns[c][rows], columns[c][other]) for c in ("part", "seq", "close")
+    )
+
+
 def _detector_findings(
     detector: str,
     interval: str,
@@ -538,15 +617,18 @@ def _detector_findings(
     regime_names: np.ndarray,
     contrasts: Sequence[Contrast],
     cfg: RegimeFindingsConfig,
+    forward: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The rows of one detector x bar interval (see :func:`regime_findings`): ``arrays`` holds
     part, seq, close, bar_start, series (codes) and regime (codes into ``regime_names``, -1
-    = not labelled)."""
-    forward = forward_values(arrays["part"], arrays["seq"], arrays["close"], cfg.horizons)
+    = not labelled); ``forward``: :func:`forward_values` of these bars (None: computed here)."""
+    if forward is None:
+        forward = forward_values(arrays["part"], arrays["seq"], arrays["close"], cfg.horizons)
     labelled = arrays["regime"] >= 0
     if not labelled.any():
         return pd.DataFrame(columns=list(REPORT_COLUMNS))
-    values = np.column_stack([forward[m] for m in METRICS])[labelled]  # metric-major, then horizon
+    # one row per value column (metric-major, then horizon), the labelled bars
+    value_rows = np.concatenate([forward[m].T for m in METRICS])[:, labelled]
     value_keys = [(m, h) for m in METRICS for h in cfg.horizons]
     regime, regime_codes = pd.factorize(arrays["regime"][labelled], sort=True)
     regimes = regime_names[regime_codes]
@@ -554,20 +636,21 @@ def _detector_findings(
     bar_start = arrays["bar_start"][labelled]
     out_of_sample = evaluation_mask(pd.DataFrame({"series_key": series, "idx": bar_start}), cfg.train_frac)
     code_of = {str(r): i for i, r in enumerate(regimes)}
-    n_regimes, n_series_all, p = len(regimes), len(series_names), values.shape[1]
+    n_regimes, n_series_all, p = len(regimes), len(series_names), len(value_rows)
     calendar, pos = np.unique(bar_start, return_inverse=True)
     k = len(calendar)
     records: list[dict[str, object]] = []
+    weighed_all = _weighed_rows(value_rows)
     for sample in SAMPLES:
         use = np.ones(len(regime), dtype=bool) if sample == "all" else out_of_sample
         if not use.any():
             continue
         # per calendar bar x regime and per series x regime: sums and counts of the outcomes
-        cal_sums, cal_counts = grouped_sums(pos[use] * n_regimes + regime[use], k * n_regimes, values[use])
+        # the value columns prepared once for both keys (the rows of the sample)
+        weighed = weighed_all if use.all() else _value_rows(weighed_all, use)
+        cal_sums, cal_counts = grouped_sums(pos[use] * n_regimes + regime[use], k * n_regimes, weighed)
         cal_sums, cal_counts = cal_sums.reshape(k, n_regimes, p), cal_counts.reshape(k, n_regimes, p)
-        ser_sums, ser_counts = grouped_sums(
-            series[use] * n_regimes + regime[use], n_series_all * n_regimes, values[use]
-        )
+        ser_sums, ser_counts = grouped_sums(series[use] * n_regimes + regime[use], n_series_all * n_regimes, weighed)
         ser_sums, ser_counts = (
             ser_sums.reshape(n_series_all, n_regimes, p),
             ser_counts.reshape(n_series_all, n_regimes, p),

@@ -8,11 +8,12 @@ def model(dbt, session):
     walk-forward split and bootstrap from var grid_outcome_config."""
     dbt.config(materialized="table")
     from market_regimes.frames import arrow_table, relation_frame
-    from market_regimes.research.grid_exit_report import exit_event_report
+    from market_regimes.research.grid_exit_report import INPUT_COLUMNS, exit_event_report
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     inputs = dbt.ref("rpt_grid_lifecycle_inputs")
-    # = inputs.df(), faster; in the report's (series_key, bar_start) order: no pandas sort
-    bars = relation_frame(inputs.order("series_key, bar_start"))
+    # = inputs.df() of the columns the report reads, faster; in the report's
+    # (series_key, bar_start) order: no pandas sort
+    bars = relation_frame(inputs.project(", ".join(INPUT_COLUMNS)).order("series_key, bar_start"))
     return arrow_table(exit_event_report(bars, cfg))

@@ -12,14 +12,15 @@ def model(dbt, session):
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
     from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
-    from market_regimes.research.grid_restart_report import restart_outcome_report
+    from market_regimes.research.grid_restart_report import INPUT_COLUMNS, restart_outcome_report
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
     seed = dbt.ref("grid_lifecycle_config").df()
     lifecycle = LifecycleConfig.from_rows(seed[["key", "value"]])
     inputs = dbt.ref("rpt_grid_lifecycle_inputs")
-    # = inputs.df(), faster; in the report's (series_key, bar_start) order: no pandas sort
-    bars = relation_frame(inputs.order("series_key, bar_start"))
+    # = inputs.df() of the columns the report reads, faster; in the report's
+    # (series_key, bar_start) order: no pandas sort
+    bars = relation_frame(inputs.project(", ".join(INPUT_COLUMNS)).order("series_key, bar_start"))
     report = restart_outcome_report(bars, lifecycle, cfg)
     ablation = dbt.config.get("gate_ablation")
     if str(ablation).strip().lower() == "true":  # each gate dropped in turn: three more walks

@@ -11,7 +11,7 @@ def model(dbt, session):
     from market_regimes.engines.grid_lifecycle import LifecycleConfig
     from market_regimes.frames import arrow_table, relation_frame
     from market_regimes.research.grid_outcomes import GridOutcomeConfig
-    from market_regimes.research.grid_sim_report import simulate_placements
+    from market_regimes.research.grid_sim_report import INPUT_COLUMNS, simulate_placements
     from market_regimes.research.grid_simulator import GridSimConfig
 
     cfg = GridOutcomeConfig.from_mapping(dbt.config.get("grid_outcome"))
@@ -21,8 +21,10 @@ def model(dbt, session):
     lifecycle = LifecycleConfig.from_rows(seed[["key", "value"]])
     inputs = dbt.ref("rpt_grid_sim_inputs")
     fine_bars = dbt.ref("rpt_grid_sim_fine_bars")
-    # = .df(), faster; the bars in the report's (series_key, bar_start) order: no pandas sort
-    bars, fine = relation_frame(inputs.order("series_key, bar_start")), relation_frame(fine_bars)
+    # = .df() of the columns the report reads (not exchange, symbol), faster; the bars in the
+    # report's (series_key, bar_start) order: no pandas sort
+    bars = relation_frame(inputs.project(", ".join(INPUT_COLUMNS)).order("series_key, bar_start"))
+    fine = relation_frame(fine_bars)
     intervals = dbt.ref("bar_intervals").df()
     interval = dbt.config.get("grid_interval")
     minutes = int(intervals.loc[intervals["bar_interval"] == interval, "interval_minutes"].iloc[0])
