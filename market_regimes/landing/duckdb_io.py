@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -30,6 +31,40 @@ _ARROW_TYPES = {
 def arrow_schema(table: str) -> pa.Schema:
     """Arrow schema of raw.<table> (the ledger columns, see ``ledger.LAYOUT_SPECS``)."""
     return pa.schema([(c, _ARROW_TYPES[DTYPES[c]]) for c in LAYOUT_SPECS[table].columns])
+
+
+def _text_array(values: np.ndarray, type_: pa.DataType) -> pa.Array:
+    """``pa.array(values, type_, from_pandas=True)`` of an object column (missing -> null),
+    converted once per run of equal neighbours and repeated by index: a file's rows share
+    source_file, layout, exchange, status ..., and pyarrow converts text object by object.
+    Columns of mostly distinct values are converted directly."""
+    n = len(values)
+    change = np.ones(n, dtype=bool)
+    try:
+        change[1:] = np.asarray(values[1:] != values[:-1], dtype=bool)
+    except TypeError:  # a value without a plain truth value (pd.NA)
+        return pa.array(values, type=type_, from_pandas=True)
+    starts = np.flatnonzero(change)
+    missing = pd.isna(values[starts])  # NaN != NaN: neighbouring missing values are one run
+    starts = starts[~(missing & np.r_[False, missing[:-1]])]
+    if len(starts) * 4 > n:
+        return pa.array(values, type=type_, from_pandas=True)
+    firsts = pa.array(values[starts], type=type_, from_pandas=True)
+    return firsts.take(np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n))))
+
+
+def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``pa.Table.from_pandas(frame, schema=schema, preserve_index=False)``, same table and
+    metadata, with the text columns converted by :func:`_text_array`."""
+    metadata = pa.Table.from_pandas(frame.iloc[:0], schema=schema, preserve_index=False).schema.metadata
+    arrays = []
+    for field in schema:
+        column = frame[field.name]
+        if column.dtype == object and pa.types.is_string(field.type):
+            arrays.append(_text_array(column.to_numpy(), field.type))
+        else:
+            arrays.append(pa.array(column, type=field.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema.with_metadata(metadata))
 
 
 def relative_source_file(filename: str, landing_dir: str) -> str:
@@ -115,9 +150,10 @@ def land_table(
             blobs.append((source_file, bytes(content), content_hash))
 
     def lookup(sql_of):
+        if this is None:
+            return None  # first build: no landed history (iter_landed then skips the key lookups)
+
         def run(keys: pd.DataFrame):
-            if this is None:
-                return None
             con.register("_landing_keys", keys)
             try:
                 return con.sql(sql_of(table, this, "_landing_keys")).df()
@@ -135,10 +171,12 @@ def land_table(
     for frame in iter_landed(
         table, blobs, stamp, lookup(existing_version_sql), plausibility, lookup(previous_close_sql), context
     ):
-        for status, n in frame["status"].value_counts().items():
-            counts[status] += int(n)
-        tables.append(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+        part = _to_arrow(frame, schema)
         del frame  # keep one series in pandas at a time; Arrow holds the rest compactly
+        for entry in part.column("status").value_counts().to_pylist():  # counted in Arrow
+            if entry["values"] is not None:
+                counts[entry["values"]] += entry["counts"]
+        tables.append(part)
     if blobs:  # progress for the person watching `dbt build`
         print(
             f"[landing] raw.{table}: {len(blobs)} new file(s), {sum(counts.values()):,} rows read, "

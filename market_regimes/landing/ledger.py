@@ -34,7 +34,16 @@ import pandas as pd
 from ..frames import map_distinct
 from .layouts import CORRECTIONS, INTERVAL_MINUTES, LandingFile, LandingFileError, parse_landing_path
 from .readers import TextTable, read_landing_file
-from .validate import LandingPlausibility, bar_checks, first_reason, jump_reasons, parse_timestamps, to_float
+from .validate import (
+    LandingPlausibility,
+    bar_checks,
+    first_reason,
+    group_codes,
+    jump_reasons,
+    parse_timestamps,
+    run_starts,
+    to_float,
+)
 
 log = logging.getLogger("market_regimes.landing")
 
@@ -117,6 +126,34 @@ DTYPES = {
 def empty_ledger(table: str) -> pd.DataFrame:
     """An empty ledger frame with the exact columns and dtypes of ``table``."""
     return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in LAYOUT_SPECS[table].columns})
+
+
+def _text(value: str | None, index: pd.Index) -> pd.Series:
+    """A column holding one text value on every row, as ``object`` (the ledger's text
+    dtype, :data:`DTYPES`): a plain scalar would make an Arrow-backed string column that
+    every later step (grouping, duplicate keys, the final cast) has to convert."""
+    values = np.empty(len(index), dtype=object)
+    values.fill(value)  # one reference on every row (np.full would copy a str per row)
+    return pd.Series(values, index=index, dtype="object")
+
+
+def _is_correction(layout: pd.Series) -> np.ndarray:
+    """Per row: is the ``layout`` a ``corrections/...`` one (bool array). The test runs
+    once per run of equal neighbours (a file's rows share their layout)."""
+    starts = run_starts(layout.to_frame(), [layout.name])
+    prefix = CORRECTIONS + "/"
+    firsts = np.array([isinstance(v, str) and v.startswith(prefix) for v in layout.to_numpy()[starts]], dtype=bool)
+    return np.repeat(firsts, np.diff(np.append(starts, len(layout))))
+
+
+def _strictly_increasing(codes: np.ndarray, times: np.ndarray) -> bool:
+    """True when every row's (code, time) pair is above the previous row's: a higher
+    code, or the same code and a later time (a NaT is never later). Then no pair occurs
+    twice (no duplicate key); False says nothing."""
+    if len(codes) < 2:
+        return True
+    later = (codes[1:] == codes[:-1]) & (times[1:] > times[:-1])
+    return bool(np.all((codes[1:] > codes[:-1]) | later))
 
 
 def _time_column(table: str) -> str:
@@ -206,6 +243,10 @@ def _parse_file(
     ts = parse_timestamps(rec["ts"]) if n else pd.Series([], dtype="datetime64[us]")
     table = RAW_TABLE_OF_LAYOUT[info.layout]
 
+    def with_columns(**columns) -> pd.DataFrame:
+        """``out.assign(**columns)`` built in one step (assign inserts column by column)."""
+        return pd.DataFrame({**{c: out[c] for c in out.columns}, **columns}, index=out.index)
+
     def bounds(minutes: int) -> dict:
         if plausibility is None:
             return {}
@@ -229,18 +270,25 @@ def _parse_file(
         )
         extra = pd.Series(None, index=rec.index, dtype="object")
         if "ticker" in rec:
-            ticker = rec["ticker"].astype(str)
-            bad = ~map_distinct(ticker, lambda t: t.strip().upper() == info.symbol).astype(bool)
-            extra = extra.where(
-                ~bad, "ticker " + rec["ticker"].astype(str) + f" does not match file symbol {info.symbol}"
-            )
+            ticker = rec["ticker"]
+            if ticker.dtype == object and pd.api.types.infer_dtype(ticker, skipna=False) == "string":
+                # all text already (astype(str) would change nothing): test each run of equal
+                # neighbours once, a file's ticker is usually one value
+                starts = run_starts(rec, ["ticker"])
+                firsts = [t.strip().upper() != info.symbol for t in ticker.to_numpy()[starts]]
+                bad = np.repeat(np.array(firsts, dtype=bool), np.diff(np.append(starts, len(ticker))))
+            else:
+                ticker = ticker.astype(str)
+                bad = ~map_distinct(ticker, lambda t: t.strip().upper() == info.symbol).astype(bool)
+            if bad.any():  # the reason text only for the rows that fail
+                extra[bad] = "ticker " + ticker[bad] + f" does not match file symbol {info.symbol}"
         if info.layout == "snapshots":
             snap = _snapshot_reasons(info, text, ts, prices, sibling)
             extra = extra.where(extra.notna(), snap)
-        out = out.assign(
-            exchange=exchange,
-            symbol=info.symbol,
-            bar_interval=interval,
+        out = with_columns(
+            exchange=_text(exchange, out.index),
+            symbol=_text(info.symbol, out.index),
+            bar_interval=_text(interval, out.index),
             bar_start=ts,
             **{c: prices[c] for c in prices},
             volume=volume if volume is not None else np.nan,
@@ -255,9 +303,9 @@ def _parse_file(
             ts, rec["ts"], prices, None, INTERVAL_MINUTES["1d"] if is_date else None, **bounds(reading_minutes)
         )
         extra = pd.Series(None, index=rec.index, dtype="object").where(~(pct > 100), "dominance above 100 percent")
-        out = out.assign(
-            series=info.series,
-            reading_interval="1d" if is_date else "1m",
+        out = with_columns(
+            series=_text(info.series, out.index),
+            reading_interval=_text("1d" if is_date else "1m", out.index),
             reading_at=ts,
             dominance_pct=pct,
             reject_reason=first_reason(reason, extra),
@@ -267,8 +315,8 @@ def _parse_file(
         prices = pd.DataFrame({c: (to_float(rec[c]) if c in rec else close) for c in ("open", "high", "low", "close")})
         volume = to_float(rec["volume"]) if "volume" in rec else None
         reason = bar_checks(ts, rec["ts"], prices, volume, INTERVAL_MINUTES["1d"], **bounds(INTERVAL_MINUTES["1d"]))
-        out = out.assign(
-            series=info.series,
+        out = with_columns(
+            series=_text(info.series, out.index),
             bar_start=ts,
             **{c: prices[c] for c in prices},
             volume=volume if volume is not None else np.nan,
@@ -297,9 +345,12 @@ def _mark_newest(rows: pd.DataFrame, time_column: str) -> pd.Series:
     """``is_newest_in_file``: the valid rows at the newest valid time of their file
     (source_file, content_hash); always False in a correction file (a correction is final
     on purpose) and for rejected rows."""
-    valid = rows["reject_reason"].isna() & ~rows["layout"].str.startswith(CORRECTIONS + "/")
+    valid = rows["reject_reason"].isna() & ~_is_correction(rows["layout"])
     times = rows[time_column].where(valid)
-    newest = times.groupby([rows["source_file"], rows["content_hash"]], sort=False).transform("max")
+    # a file's rows: group codes of (source_file, content_hash), -1 (no group) when missing
+    files = group_codes(rows, ["source_file", "content_hash"], dropna=True)
+    times = times.where(files >= 0)  # no file, no newest (as groupby's dropped NaN keys)
+    newest = times.groupby(files, sort=False).transform("max")
     return (valid & (times == newest)).astype(bool)
 
 
@@ -359,20 +410,27 @@ def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFr
         replaced version in ``superseded_version`` (JSON); one equal to it collapses; one
         of a key without a landed version is rejected (:data:`CORRECTION_WITHOUT_KEY`).
     """
-    rows = rows.copy()
-    rows["status"] = np.where(rows["reject_reason"].isna(), "landed", "rejected")
+    rows = rows.copy(deep=False)  # copy-on-write: the caller's frame is never modified
+    status = np.array(["rejected", "landed"], dtype=object)[rows["reject_reason"].isna().to_numpy().astype(np.intp)]
+    rows["status"] = pd.Series(status, index=rows.index, dtype="object")
     if "superseded_version" not in rows:
         rows["superseded_version"] = None
-    valid = rows[rows["status"] == "landed"]
-    if valid.empty:
+    landed = status == "landed"
+    if not landed.any():
         return rows
     keys = list(spec.key_columns)
-    is_correction = (
-        valid["layout"].astype(str).str.startswith(CORRECTIONS + "/")
-        if "layout" in valid
-        else pd.Series(False, index=valid.index)
-    )
-    contested = valid.duplicated(keys, keep=False) | is_correction
+    used = {*keys, *spec.value_columns, "is_newest_in_file", "source_file", "line_number", "layout"}
+    valid = rows.loc[landed, [c for c in rows.columns if c in used]]
+    is_correction = _is_correction(valid["layout"]) if "layout" in valid else np.zeros(len(valid), dtype=bool)
+    # duplicated keys: the series part as group codes (equal values, equal code, NaN
+    # equal to NaN as in DataFrame.duplicated), then (code, time) pairs
+    series = group_codes(valid, keys[:-1], dropna=False) if len(keys) > 1 else np.zeros(len(valid), dtype="int64")
+    times = valid[keys[-1]].to_numpy()
+    if _strictly_increasing(series, times):
+        duplicated = np.zeros(len(valid), dtype=bool)  # the usual case: one file, times ascending
+    else:
+        duplicated = pd.DataFrame({"series": series, "time": times}).duplicated(keep=False).to_numpy()
+    contested = duplicated | is_correction
     if existing is not None and len(existing):
         hit = valid[keys].merge(existing[keys].drop_duplicates(), on=keys, how="left", indicator=True)["_merge"]
         contested = contested | (hit.to_numpy() == "both")
@@ -397,7 +455,7 @@ def resolve_duplicates(rows: pd.DataFrame, spec: LayoutSpec, existing: pd.DataFr
         key_tuples,
         values,
         sub["is_newest_in_file"].to_numpy(),
-        is_correction[contested].to_numpy(),
+        is_correction[contested],
         files,
         lines,
     ):
@@ -471,11 +529,14 @@ def _read_one(
         )
         return file_reject(table, source_file, content_hash, info.ledger_layout, f"no records ({what})"), None
     frame = frame.sort_values("line_number", kind="stable")
-    frame["source_file"], frame["content_hash"], frame["layout"] = source_file, content_hash, info.ledger_layout
+    frame["source_file"] = _text(source_file, frame.index)
+    frame["content_hash"] = _text(content_hash, frame.index)
+    frame["layout"] = _text(info.ledger_layout, frame.index)
     for col in spec.columns:
         if col not in frame:
             frame[col] = None
-    log.info("read %s: %d records, %d rejected", source_file, len(frame), int(frame["reject_reason"].notna().sum()))
+    if log.isEnabledFor(logging.INFO):  # the count costs a pass over the rows
+        log.info("read %s: %d records, %d rejected", source_file, len(frame), int(frame["reject_reason"].notna().sum()))
     return frame, text
 
 
@@ -492,7 +553,8 @@ def _apply_jump_check(
     time_col = _time_column(table)
     series_cols = list(spec.key_columns[:-1])
     close_col = "dominance_pct" if table == "dominance" else "close"
-    cand = rows[rows["reject_reason"].isna() & (rows["line_number"] > 0)]
+    used = [*series_cols, time_col, close_col, "reading_interval" if table == "dominance" else "bar_interval"]
+    cand = rows.loc[rows["reject_reason"].isna() & (rows["line_number"] > 0), [c for c in rows if c in used]]
     if cand.empty:
         return rows
     minutes = map_distinct(
@@ -593,7 +655,9 @@ def iter_landed(
 
     def finish(rows: pd.DataFrame) -> pd.DataFrame:
         rows["loaded_at"] = loaded_at
-        return rows[list(spec.columns)].astype({c: DTYPES[c] for c in spec.columns})
+        rows = rows[list(spec.columns)]
+        cast = {c: DTYPES[c] for c in spec.columns if rows[c].dtype != DTYPES[c]}  # the others are already
+        return rows.astype(cast) if cast else rows
 
     if unparsed:
         rows = pd.concat(unparsed, ignore_index=True)

@@ -25,6 +25,7 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .layouts import LandingFile, LandingFileError, exchange_name
@@ -52,7 +53,8 @@ class TextTable:
     Attributes:
         columns: canonical column names present (``ts`` first).
         records: DataFrame with ``line_number`` (int64), ``raw_record`` (str) and one
-            column per canonical name (str for CSV, native values for Parquet/JSON).
+            column per canonical name (str for CSV, native values for Parquet/JSON;
+            the ``ts`` text of a clean CSV is an Arrow-backed ``str`` column).
         framing_rejects: DataFrame (line_number, reason, raw_record) of records that
             could not be split into the header's fields.
         ts_kind: ``date`` when the timestamp column is a calendar date (daily files,
@@ -236,13 +238,22 @@ def _read_csv_fast(data: bytes, columns: list[str]) -> pd.DataFrame | None:
         return None
     if table.num_rows != n_records:
         return None
-    frame = table.to_pandas()
+    n = table.num_rows
+    # numbers as float64; the timestamp text stays in Arrow (parse_timestamps parses it
+    # there), other text becomes object arrays of str as before; no value is null
+    frame = {
+        "line_number": pd.Series(np.arange(2, n + 2, dtype="int64")),
+        "raw_record": pd.Series(None, index=pd.RangeIndex(n), dtype="object"),
+    }
     for col in columns:
-        if col not in _NUMERIC:
-            frame[col] = frame[col].astype("object")
-    frame.insert(0, "line_number", pd.Series(range(2, table.num_rows + 2), dtype="int64"))
-    frame.insert(1, "raw_record", pd.Series(None, index=frame.index, dtype="object"))
-    return frame
+        values = table.column(col)
+        if col in _NUMERIC:
+            frame[col] = pd.Series(values.to_numpy(), dtype="float64")
+        elif col == "ts":  # Arrow-backed text: parse_timestamps parses it in Arrow, no copy
+            frame[col] = values.to_pandas()
+        else:
+            frame[col] = pd.Series(values.to_numpy(zero_copy_only=False), dtype="object")
+    return pd.DataFrame(frame)
 
 
 def read_parquet_table(info: LandingFile, content: bytes) -> TextTable:
