@@ -310,6 +310,25 @@ _LLR_CLIP = 500.0  # |ln likelihood ratio| cap of the EM pass: e^-500 ~ 1e-217, 
 _TINY = np.finfo(float).tiny
 
 
+def _llr_constants(fit: HmmFit) -> tuple[float, float, float, float, float, float]:
+    """(ln-density constant, mean, 2 x variance) of the high then the low state: the
+    scalars of :func:`_log_likelihood_ratio`, computed as it computes them."""
+    return (
+        -0.5 * math.log(2 * math.pi * fit.var_high),
+        fit.mean_high,
+        2 * fit.var_high,
+        -0.5 * math.log(2 * math.pi * fit.var_low),
+        fit.mean_low,
+        2 * fit.var_low,
+    )
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The integers starts[k] .. stops[k] - 1 of every k, concatenated (stops > starts)."""
+    lengths = stops - starts
+    return np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+
+
 def _log_likelihood_ratio(x: np.ndarray, fit: HmmFit) -> np.ndarray:
     """ln N(x; high) - ln N(x; low) per observation."""
     high = -0.5 * math.log(2 * math.pi * fit.var_high) - (x - fit.mean_high) ** 2 / (2 * fit.var_high)
@@ -359,6 +378,7 @@ def hmm_filter(
     offset: int = 0,
     first: int | None = None,
     fits: dict[int, HmmFit | None] | None = None,
+    compiled: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """HMM labels of one segment's clean |log returns| (see the module docstring).
 
@@ -370,7 +390,8 @@ def hmm_filter(
     suffices). The same call on the whole segment (offset 0, first 0) gives the same
     values at every index >= first, bit for bit: a label depends on its windows only.
     fits: refit clean index -> fit (from :func:`hmm_refit_windows` + :func:`fit_hmm_batch`);
-    computed here when None.
+    computed here when None. compiled: how the forward filter runs (:func:`filtered_high`;
+    None: by this segment's window count); the same values either way.
 
     Returns arrays over the look-back's clean indices (position i = clean index offset +
     i; entries before `first` stay empty): ``fit_index`` (clean index of the refit used,
@@ -398,60 +419,78 @@ def hmm_filter(
     if max(0, first - w + 1) < offset:
         raise ValueError(f"hmm look-back too short: the decode window of clean index {first} starts before {offset}")
     # one likelihood-ratio vector per refit block, over every observation a window of the
-    # block can reach; the filter of bar t then reads lam[offset(t) + step]
-    lam_parts, t_all, idx0_all, length_all = [], [], [], []
-    pos = 0
+    # block can reach; the filter of bar t then reads lam[offset(t) + step]. Blocks are
+    # collected first and their ratios computed in one pass (each element with its block's
+    # parameters: the same operations as block by block)
     ends = np.append(refits[1:], n)
-    used = []
+    used, b0s, b1s, constants = [], [], [], []
     for r, end in zip(refits.tolist(), ends.tolist()):
         fit = fits[r]
-        block = np.arange(max(r, first), min(end, r + refit_every, n))
-        if len(block) == 0:
+        b0, b1 = max(r, first), min(end, r + refit_every, n)  # the block: clean indices b0 .. b1 - 1
+        if b1 <= b0:
             continue
-        local = block - offset
+        local = slice(b0 - offset, b1 - offset)
         out["fit_index"][local] = r
         out["fit_obs"][local] = min(r + 1, w)
         if fit is None:
             continue
         used.append(r)
-        lo_obs = max(0, int(block[0]) - w + 1)
-        llr = _log_likelihood_ratio(x[lo_obs - offset : block[-1] + 1 - offset], fit)
-        lam_parts.append(np.exp(np.clip(llr, -700.0, 700.0)))
-        starts = np.maximum(block - w + 1, 0)
-        t_all.append(local)
-        idx0_all.append(pos + (starts - lo_obs))
-        length_all.append(block - starts + 1)
-        pos += len(llr)
+        b0s.append(b0)
+        b1s.append(b1)
+        constants.append(_llr_constants(fit))
         out["mean_low"][local], out["mean_high"][local] = fit.mean_low, fit.mean_high
         out["std_low"][local], out["std_high"][local] = math.sqrt(fit.var_low), math.sqrt(fit.var_high)
         out["stay_low"][local], out["stay_high"][local] = fit.stay_low, fit.stay_high
-    if not t_all:
+    if not used:
         return out
-    lam = np.concatenate(lam_parts)
-    t = np.concatenate(t_all)
-    idx0 = np.concatenate(idx0_all)
-    length = np.concatenate(length_all)
+    b0, b1 = np.array(b0s, dtype=np.int64), np.array(b1s, dtype=np.int64)
+    lo_obs = np.maximum(b0 - w + 1, 0)
+    n_obs = b1 - lo_obs  # observations of each block's ratio vector
+    obs = _ranges(lo_obs - offset, b1 - offset)
+    per_obs = np.repeat(np.array(constants), n_obs, axis=0)
+    c_high, m_high, tv_high, c_low, m_low, tv_low = per_obs.T
+    xs = x[obs]
+    llr = (c_high - (xs - m_high) ** 2 / tv_high) - (c_low - (xs - m_low) ** 2 / tv_low)
+    lam = np.exp(np.clip(llr, -700.0, 700.0))
+    block = _ranges(b0, b1)
+    first_obs = np.concatenate([[0], np.cumsum(n_obs)[:-1]]) - lo_obs  # lam position of clean index 0
+    starts = np.maximum(block - w + 1, 0)
+    t = block - offset
+    idx0 = np.repeat(first_obs, b1 - b0) + starts
+    length = block - starts + 1
     which = np.searchsorted(np.array(used), out["fit_index"][t])  # position of each bar's refit
     start_high = np.array([fits[r].start_high for r in used])[which]
     a_lh = 1.0 - np.array([fits[r].stay_low for r in used])[which]  # P(low -> high)
     slope = np.array([fits[r].stay_high for r in used])[which] - a_lh  # P(h->h) - P(l->h)
-    out["p_high"][t] = filtered_high(lam, idx0, length, start_high, a_lh, slope)
+    out["p_high"][t] = filtered_high(lam, idx0, length, start_high, a_lh, slope, compiled)
     return out
 
 
 # below this many windows the filter runs as numpy (no numba start-up, ~1 s per process: an
 # hourly update filters ~100 bars); from it on compiled. Both run the same float operations in
 # the same order, so they return the same bits (tests/unit/test_volatility.py). Not a model
-# constant: it changes the speed, never a value.
+# constant: it changes the speed, never a value. volatility_frames.volatility_regime_rows
+# compares it with the windows of the whole run (a full build: every segment compiled, the
+# numpy filter of ~250k windows of the sample's smaller segments cost ~2 s more).
 COMPILED_FILTER_MIN_WINDOWS = 20_000
 
 
 def filtered_high(
-    lam: np.ndarray, idx0: np.ndarray, length: np.ndarray, start_high: np.ndarray, a_lh: np.ndarray, slope: np.ndarray
+    lam: np.ndarray,
+    idx0: np.ndarray,
+    length: np.ndarray,
+    start_high: np.ndarray,
+    a_lh: np.ndarray,
+    slope: np.ndarray,
+    compiled: bool | None = None,
 ) -> np.ndarray:
     """Filtered P(high) at the end of each window (see :func:`forward_high_numpy`): compiled
-    (:func:`market_regimes.engines.hmm_kernels.forward_high`) for large batches, numpy for small."""
-    if len(idx0) >= COMPILED_FILTER_MIN_WINDOWS:
+    (:func:`market_regimes.engines.hmm_kernels.forward_high`) when `compiled`, numpy when it is
+    False; None: compiled for batches of COMPILED_FILTER_MIN_WINDOWS windows or more. The same
+    bits either way."""
+    if compiled is None:
+        compiled = len(idx0) >= COMPILED_FILTER_MIN_WINDOWS
+    if compiled:
         from market_regimes.engines.hmm_kernels import forward_high
 
         return forward_high(lam, idx0, length, start_high, a_lh, slope)
@@ -534,6 +573,81 @@ def log_realized_vol(x: np.ndarray, n: int, floor: float = 1e-20) -> np.ndarray:
     return 0.5 * np.log(np.maximum(out, floor))
 
 
+def row_quantiles(rows: np.ndarray, qs) -> np.ndarray:
+    """``np.quantile(rows, qs, axis=-1)`` (numpy's default "linear" method) of a 2-D array,
+    bit for bit: each row sorted (numpy's vectorised sort: ~2.5x faster than the
+    partition np.quantile runs along the first axis of its transposed copy), then numpy's
+    neighbours and interpolation of its virtual index (n - 1) q (its ``_get_indexes`` /
+    ``_lerp``, operation for operation); a row holding a NaN gives NaN, as in numpy. Rows
+    holding a -0.0 go to np.quantile itself (-0.0 and 0.0 are equal to both, and which of
+    them the partition leaves at a position differs from the sort; log_realized_vol never
+    gives -0.0). Returns shape (len(qs), rows) (tests/unit/test_volatility.py compares
+    with np.quantile)."""
+    qs = np.asarray(qs, dtype=float)
+    rows = np.atleast_2d(np.asarray(rows, dtype=float))
+    count, n = rows.shape
+    if n == 0:
+        raise ValueError("row_quantiles: rows without values")
+    zero = rows == 0
+    if zero.any() and np.signbit(rows[zero]).any():
+        return np.quantile(rows, qs, axis=-1)
+    ordered = np.sort(rows, axis=-1)
+    virtual = (n - 1) * qs
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1  # the largest value
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    gamma = (virtual - previous)[:, None]
+    a, b = ordered[:, previous].T, ordered[:, following].T
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    has_nan = np.isnan(ordered[:, -1])  # NaN sorts last
+    if has_nan.any():
+        out[:, has_nan] = np.nan
+    return out
+
+
+def _plain_values(values: np.ndarray) -> bool:
+    """No NaN and no -0.0 (window_order_stats' condition)."""
+    return not (np.isnan(values).any() or (np.signbit(values) & (values == 0)).any())
+
+
+def _sliding_quantiles(score: np.ndarray, lows: np.ndarray, highs: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """np.quantile(score[lows[j] : highs[j] + 1], qs) for each j (windows sliding forward,
+    score without NaN or -0.0 there), shape (len(qs), len(lows)): the order statistics of
+    hmm_kernels.window_order_stats, interpolated as :func:`row_quantiles` (numpy's
+    ``_get_indexes`` / ``_lerp``) with each window's own length."""
+    from market_regimes.engines.hmm_kernels import window_order_stats
+
+    n = (highs - lows + 1).astype(np.int64)[None, :]
+    virtual = (n - 1) * qs[:, None]
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1  # the largest value (numpy's index -1)
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    gamma = virtual - previous
+    at = np.concatenate(
+        [np.where(previous < 0, n + previous, previous), np.where(following < 0, n + following, following)]
+    )
+    stats = window_order_stats(score, lows.astype(np.int64), highs.astype(np.int64), np.ascontiguousarray(at.T))
+    a, b = stats[:, : len(qs)].T, stats[:, len(qs) :].T
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
 def scheduled_quantiles(
     score: np.ndarray,
     min_bars: int,
@@ -543,6 +657,7 @@ def scheduled_quantiles(
     omit_nan: bool = False,
     offset: int = 0,
     first: int | None = None,
+    compiled: bool = False,
 ) -> np.ndarray:
     """Quantiles of `score` updated on a schedule: at each update index r (min_bars - 1,
     + every, ...) the levels `qs` of score[max(0, r - window + 1) .. r] (numpy's linear
@@ -554,6 +669,13 @@ def scheduled_quantiles(
     of the whole sequence and only the indices >= first (default offset) are wanted; the
     windows they need must lie inside it (ValueError otherwise). Each window's quantiles
     depend on its values only, so the result equals the whole-sequence call there.
+
+    compiled (a large run, numba already loaded): the windows' order statistics come from
+    one sorted window slid along the schedule
+    (:func:`market_regimes.engines.hmm_kernels.window_order_stats`) and numpy's
+    interpolation of them (:func:`row_quantiles`'), the same bits as np.quantile; windows
+    holding a NaN or a -0.0 take the numpy path. Without it each window is sorted on its own
+    (:func:`row_quantiles`).
 
     Returns (len(qs), len(score)) over the local positions; NaN before the first update
     and before `first`."""
@@ -579,15 +701,17 @@ def scheduled_quantiles(
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN
             for j, (lo, r) in enumerate(zip((lows - offset).tolist(), local.tolist())):
                 values[:, j] = np.nanquantile(score[lo : r + 1], qs)
+    elif compiled and _plain_values(score[lows.min() - offset : local.max() + 1]):
+        values = _sliding_quantiles(score, lows - offset, local, qs)
     else:
         full = np.flatnonzero(refits >= window - 1)
         if len(full):
             windows = sliding_window_view(score, window)
             for a in range(0, len(full), 4096):  # bounded memory: 4096 windows at a time
                 sel = full[a : a + 4096]
-                values[:, sel] = np.quantile(windows[local[sel] - (window - 1)], qs, axis=1)
+                values[:, sel] = row_quantiles(windows[local[sel] - (window - 1)], qs)
         for j in np.flatnonzero(refits < window - 1):  # expanding windows of a sequence's start
-            values[:, j] = np.quantile(score[: local[j] + 1], qs)
+            values[:, j] = row_quantiles(score[None, : local[j] + 1], qs)[:, 0]
     block = np.searchsorted(refits, np.arange(offset, offset + n), side="right") - 1
     have = (block >= 0) & (np.arange(offset, offset + n) >= first)
     out[:, have] = values[:, block[have]]
@@ -661,13 +785,26 @@ def direction_inputs(windows: np.ndarray, min_er: float) -> tuple[np.ndarray, np
     efficiency ratio = |return| / sum |r| (Kaufman's ratio on log closes; 0 when every
     return is 0); direction = 'up' / 'down' by the sign of the return when ER >= min_er
     and the return is not 0, else 'none'."""
+    ret, er, codes = direction_codes(windows, min_er)
+    return ret, er, np.array(DIRECTIONS, dtype=object)[codes]
+
+
+#: the directions in the order of :func:`direction_codes`' codes
+DIRECTIONS = ("up", "down", "none")
+
+
+def direction_codes(windows: np.ndarray, min_er: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`direction_inputs` with the direction as codes into :data:`DIRECTIONS` (int8:
+    0 up, 1 down, 2 none): (window return, efficiency ratio, codes)."""
     ret = _lastsum(windows)
     path = _lastsum(np.abs(windows))
     with np.errstate(invalid="ignore", divide="ignore"):
         er = np.where(path > 0, np.abs(ret) / np.where(path > 0, path, 1.0), 0.0)
     trending = er >= min_er
-    direction = np.where(trending & (ret > 0), "up", np.where(trending & (ret < 0), "down", "none"))
-    return ret, er, direction.astype(object)
+    codes = np.full(len(ret), 2, dtype=np.int8)
+    codes[trending & (ret > 0)] = 0
+    codes[trending & (ret < 0)] = 1
+    return ret, er, codes
 
 
 def quadrant(vol_regime: str | None, direction: str | None) -> str | None:
@@ -690,6 +827,23 @@ def quadrants(vol_regime: np.ndarray, direction: np.ndarray) -> np.ndarray:
     out[high] = np.where(d[high] == "down", "CRISIS", "EXPANSION")
     out[low] = np.where(d[low] == "none", "QUIET", "NORMAL")
     return out
+
+
+#: the vol regimes and quadrants in the order of :func:`quadrant_codes`' codes
+VOL_REGIMES = ("high", "low")
+QUADRANTS = ("CRISIS", "EXPANSION", "NORMAL", "QUIET")
+# quadrant code per (vol regime code, direction code) (rows high, low; columns DIRECTIONS)
+_QUADRANT_OF = np.array([[1, 0, 1], [2, 2, 3]], dtype=np.int8)
+
+
+def quadrant_codes(vol_regime: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """:func:`quadrants` on codes: vol_regime codes into :data:`VOL_REGIMES`, direction codes
+    into :data:`DIRECTIONS` (-1 = missing in either); returns codes into :data:`QUADRANTS`
+    (int8, -1 where either input is missing)."""
+    v = np.asarray(vol_regime)
+    d = np.asarray(direction)
+    known = (v >= 0) & (d >= 0)
+    return np.where(known, _QUADRANT_OF[np.where(known, v, 0), np.where(known, d, 0)], -1).astype(np.int8)
 
 
 # --------------------------------------------------------------------------- strategy fit
@@ -769,18 +923,29 @@ def turbulence(returns: np.ndarray, window: int) -> np.ndarray:
     out = np.full(rows, np.nan)
     if rows <= window:
         return out
-    mus = np.empty((rows - window, assets))
-    covs = np.empty((rows - window, assets, assets))
+    count = rows - window
+    mus = np.empty((count, assets))
+    covs = np.empty((count, assets, assets))
+    # the windows before each row t (t = window ..), as views: by_asset[i] = y[i : i + window].T,
+    # by_row[i] = y[i : i + window]
+    by_asset = sliding_window_view(y, window, axis=0)[:count]
+    by_row = sliding_window_view(y, (window, assets))[:count, 0]
     # one BLAS thread: the matrices are small (threads only cost: 5x slower on a loaded
     # 2-core machine) and the bits do not depend on the machine's core count
     with threadpool_limits(limits=1, user_api="blas"):
-        for i, t in enumerate(range(window, rows)):
-            past = y[t - window : t]
-            mus[i] = _lastsum(past.T) / window
-            dev = past - mus[i]
-            covs[i] = (dev.T @ dev) / (window - 1)
+        # _TURBULENCE_CHUNK windows at a time (bounded memory): the stacked sums and matmul
+        # run each window's operations as the window alone would (same bits, ~2x faster than
+        # one window per Python step)
+        for a in range(0, count, _TURBULENCE_CHUNK):
+            b = min(a + _TURBULENCE_CHUNK, count)
+            mus[a:b] = _lastsum(by_asset[a:b]) / window
+            dev = by_row[a:b] - mus[a:b, None, :]
+            covs[a:b] = np.matmul(dev.transpose(0, 2, 1), dev) / (window - 1)
         inv = np.linalg.pinv(covs)  # one stacked call: LAPACK per matrix, as if one by one
     d = y[window:] - mus
     q = _lastsum(inv * d[:, None, :])  # Sigma^-1 d, summed in index order
     out[window:] = _lastsum(d * q)
     return out
+
+
+_TURBULENCE_CHUNK = 1024  # windows per stacked step of turbulence (memory: chunk x window x assets floats)
