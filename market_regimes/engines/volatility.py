@@ -593,15 +593,7 @@ def row_quantiles(rows: np.ndarray, qs) -> np.ndarray:
         return np.quantile(rows, qs, axis=-1)
     ordered = np.sort(rows, axis=-1)
     virtual = (n - 1) * qs
-    previous = np.floor(virtual)
-    following = previous + 1
-    above = virtual >= n - 1  # the largest value
-    previous[above] = -1
-    following[above] = -1
-    below = virtual < 0
-    previous[below] = 0
-    following[below] = 0
-    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    previous, following = _lerp_indexes(virtual, n)
     gamma = (virtual - previous)[:, None]
     a, b = ordered[:, previous].T, ordered[:, following].T
     diff = b - a
@@ -611,6 +603,21 @@ def row_quantiles(rows: np.ndarray, qs) -> np.ndarray:
     if has_nan.any():
         out[:, has_nan] = np.nan
     return out
+
+
+def _lerp_indexes(virtual: np.ndarray, n) -> tuple[np.ndarray, np.ndarray]:
+    """numpy's ``_get_indexes`` for the linear quantile: the order statistics below and above
+    each virtual index (n - 1) q of n values (the largest value, index -1, at and above
+    n - 1; the first below 0), as intp arrays of virtual's shape."""
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1  # the largest value (numpy's index -1)
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    return previous.astype(np.intp), following.astype(np.intp)
 
 
 def _plain_values(values: np.ndarray) -> bool:
@@ -627,15 +634,7 @@ def _sliding_quantiles(score: np.ndarray, lows: np.ndarray, highs: np.ndarray, q
 
     n = (highs - lows + 1).astype(np.int64)[None, :]
     virtual = (n - 1) * qs[:, None]
-    previous = np.floor(virtual)
-    following = previous + 1
-    above = virtual >= n - 1  # the largest value (numpy's index -1)
-    previous[above] = -1
-    following[above] = -1
-    below = virtual < 0
-    previous[below] = 0
-    following[below] = 0
-    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    previous, following = _lerp_indexes(virtual, n)
     gamma = virtual - previous
     at = np.concatenate(
         [np.where(previous < 0, n + previous, previous), np.where(following < 0, n + following, following)]
