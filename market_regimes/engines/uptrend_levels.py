@@ -316,21 +316,9 @@ def atr_zigzag(
 
 
 @njit(cache=True, nogil=True)
-def _first_argmin(values):
-    """np.argmin of a non-empty float array: the first NaN if any, else the first minimum."""
-    best = 0
-    for i in range(values.shape[0]):
-        v = values[i]
-        if v != v:
-            return i
-        if v < values[best]:
-            best = i
-    return best
-
-
-@njit(cache=True, nogil=True)
 def _first_argmax(values):
-    """np.argmax of a non-empty float array: the first NaN if any, else the first maximum."""
+    """np.argmax of a non-empty float array: the first NaN if any, else the first maximum
+    (np.argmin of x is this of -x: negation keeps NaN and reverses every comparison)."""
     best = 0
     for i in range(values.shape[0]):
         v = values[i]
@@ -387,7 +375,7 @@ def _zigzag_walk(h, lw, c, a, atr_mult, min_leg_bars, first, direction, hi_i, lo
         last = found
         if is_high:  # now search the low after it
             direction = -1
-            lo_i = found + 1 + _first_argmin(lw[found + 1 : t + 1])
+            lo_i = found + 1 + _first_argmax(-lw[found + 1 : t + 1])
         else:
             direction = 1
             hi_i = found + 1 + _first_argmax(h[found + 1 : t + 1])

@@ -312,7 +312,9 @@ _TINY = np.finfo(float).tiny
 
 def _llr_constants(fit: HmmFit) -> tuple[float, float, float, float, float, float]:
     """(ln-density constant, mean, 2 x variance) of the high then the low state: the
-    scalars of :func:`_log_likelihood_ratio`, computed as it computes them."""
+    scalars of the log-likelihood ratio ln N(x; high) - ln N(x; low) = (c_high - (x -
+    m_high)^2 / tv_high) - (c_low - (x - m_low)^2 / tv_low) that :func:`hmm_filter`
+    computes per observation, c = -ln(2 pi var) / 2, tv = 2 var."""
     return (
         -0.5 * math.log(2 * math.pi * fit.var_high),
         fit.mean_high,
@@ -327,13 +329,6 @@ def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """The integers starts[k] .. stops[k] - 1 of every k, concatenated (stops > starts)."""
     lengths = stops - starts
     return np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
-
-
-def _log_likelihood_ratio(x: np.ndarray, fit: HmmFit) -> np.ndarray:
-    """ln N(x; high) - ln N(x; low) per observation."""
-    high = -0.5 * math.log(2 * math.pi * fit.var_high) - (x - fit.mean_high) ** 2 / (2 * fit.var_high)
-    low = -0.5 * math.log(2 * math.pi * fit.var_low) - (x - fit.mean_low) ** 2 / (2 * fit.var_low)
-    return high - low
 
 
 def refit_points(n: int, min_fit: int, every: int) -> np.ndarray:
